@@ -1,0 +1,197 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Bus is a connection to NATS JetStream, embedded or external.
+type Bus struct {
+	cfg     Config
+	log     *slog.Logger
+	srv     *server.Server // nil for an external server
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	metrics *Metrics
+	closed  chan struct{} // closed by the connection's ClosedHandler
+	secrets []string
+}
+
+// Open validates cfg and connects: to an embedded nats-server started here
+// when cfg.URL is empty, else to the external server(s), reconnecting forever.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	metrics, err := NewMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	b := &Bus{cfg: cfg, log: log, metrics: metrics, closed: make(chan struct{}), secrets: secretsOf(cfg.URL)}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("open bus: %w", err)
+	}
+
+	name := cfg.Name
+	if name == "" {
+		name = "valtrack"
+	}
+	redacted := b.ClientURL()
+	opts := []nats.Option{
+		nats.Name(name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(cfg.ReconnectWait),
+		nats.Timeout(cfg.ConnectTimeout),
+		nats.DrainTimeout(drainTimeout),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				log.Warn("nats disconnected; reconnecting", "url", redacted, "err", scrub(err, b.secrets))
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			log.Info("nats reconnected", "url", RedactURL(nc.ConnectedUrl()))
+		}),
+		nats.ClosedHandler(func(*nats.Conn) { close(b.closed) }),
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			subj := ""
+			if sub != nil {
+				subj = sub.Subject
+			}
+			log.Warn("nats async error", "subject", subj, "err", scrub(err, b.secrets))
+		}),
+	}
+
+	url := cfg.URL
+	if url == "" {
+		b.srv, err = startEmbedded(cfg, log)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, nats.InProcessServer(b.srv))
+	}
+	b.nc, err = nats.Connect(url, opts...)
+	if err != nil {
+		b.shutdownServer()
+		return nil, fmt.Errorf("connect to NATS at %s: %w (check the URL and that the server runs with JetStream)",
+			redacted, scrub(err, b.secrets))
+	}
+	b.js, err = jetstream.New(b.nc)
+	if err != nil {
+		b.nc.Close()
+		b.shutdownServer()
+		return nil, fmt.Errorf("open JetStream context on %s: %w", redacted, err)
+	}
+	if b.srv == nil {
+		// Fail early on a server without JetStream rather than on the first publish.
+		actx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
+		_, err := b.js.AccountInfo(actx)
+		cancel()
+		if err != nil {
+			b.nc.Close()
+			return nil, fmt.Errorf("query JetStream account at %s: %w (is JetStream enabled on the server, -js?)", redacted, scrub(err, b.secrets))
+		}
+	}
+	log.Debug("bus open", "url", redacted, "embedded", b.Embedded())
+	return b, nil
+}
+
+// Close drains the connection and shuts down the embedded server. Close
+// publishers first: messages they still hold are lost here.
+func (b *Bus) Close() error {
+	var errs []error
+	if err := b.nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+		errs = append(errs, fmt.Errorf("drain NATS connection: %w", err))
+		b.nc.Close()
+	}
+	select {
+	case <-b.closed:
+	case <-time.After(drainTimeout + time.Second):
+		b.nc.Close()
+		errs = append(errs, errors.New("drain NATS connection: timed out; closed it"))
+	}
+	b.shutdownServer()
+	return errors.Join(errs...)
+}
+
+func (b *Bus) shutdownServer() {
+	if b.srv != nil {
+		b.srv.Shutdown()
+		b.srv.WaitForShutdown()
+	}
+}
+
+// Embedded reports whether the bus runs its own nats-server.
+func (b *Bus) Embedded() bool { return b.srv != nil }
+
+// ClientURL is the server address fit for logs: the redacted URL, the
+// embedded server's listen URL, or "in-process".
+func (b *Bus) ClientURL() string {
+	if b.cfg.URL != "" {
+		return RedactURL(b.cfg.URL)
+	}
+	if b.srv != nil && b.cfg.ListenAddr != "" {
+		return b.srv.ClientURL()
+	}
+	return "in-process"
+}
+
+// JetStream is the underlying JetStream context, for administration and tests.
+func (b *Bus) JetStream() jetstream.JetStream { return b.js }
+
+// Conn is the underlying NATS connection.
+func (b *Bus) Conn() *nats.Conn { return b.nc }
+
+// Metrics are the bus metrics (also registered on Config.Registerer).
+func (b *Bus) Metrics() *Metrics { return b.metrics }
+
+// StreamName is the stream of a domain: StreamPrefix + upper-case domain.
+func (b *Bus) StreamName(domain string) string {
+	return b.cfg.StreamPrefix + strings.ToUpper(domain)
+}
+
+// Subject is the subject a message published on subject is stored under
+// (SubjectPrefix + subject).
+func (b *Bus) Subject(subject string) string { return b.cfg.SubjectPrefix + subject }
+
+// StreamConfig is the stream EnsureStream creates for a domain.
+func (b *Bus) StreamConfig(domain string) jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:        b.StreamName(domain),
+		Description: "valtrack " + domain + " events",
+		Subjects:    []string{b.cfg.SubjectPrefix + domain + ".>"},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     jetstream.FileStorage,
+		Discard:     jetstream.DiscardOld,
+		MaxAge:      b.cfg.MaxAge,
+		MaxBytes:    b.cfg.MaxBytes,
+		Duplicates:  b.cfg.Duplicates,
+		Replicas:    b.cfg.Replicas,
+		MaxMsgs:     -1,
+	}
+}
+
+// EnsureStream creates the stream of a domain (subjects "<domain>.>") or
+// updates it to the configured limits.
+func (b *Bus) EnsureStream(ctx context.Context, domain string) error {
+	if err := validateDomain(domain); err != nil {
+		return fmt.Errorf("ensure stream: %w", err)
+	}
+	sc := b.StreamConfig(domain)
+	if _, err := b.js.CreateOrUpdateStream(ctx, sc); err != nil {
+		return fmt.Errorf("ensure stream %s on %s: %w (check the server's JetStream limits and that no other stream holds %s)",
+			sc.Name, b.ClientURL(), scrub(err, b.secrets), sc.Subjects[0])
+	}
+	return nil
+}
