@@ -214,6 +214,11 @@ type Store interface {
 
 	// Apply writes a batch in one transaction, idempotently.
 	Apply(ctx context.Context, b Batch) error
+	// Applied reports which of the given message ids (of discoveries,
+	// observations and subscription changes) are already stored; ids not
+	// stored are absent from the map. A consumer can use it to archive a
+	// redelivered event only once. Pruned history counts as not stored.
+	Applied(ctx context.Context, msgIDs []string) (map[string]bool, error)
 	// PutIPInfo upserts geolocation rows.
 	PutIPInfo(ctx context.Context, infos []IPInfo) error
 	// IPsWithoutInfo returns the peer IPs of a network that have no IPInfo yet.
@@ -233,6 +238,11 @@ type Store interface {
 	// ValidatorNodes returns handshaken peers of every network seen within
 	// [from, to] whose estimate is above zero (Valtrack's /validators rows).
 	ValidatorNodes(ctx context.Context, from, to time.Time) ([]Peer, error)
+
+	// Prune deletes discovery, observation and subscription history older
+	// than before (retention) and returns the number of rows deleted.
+	// Current peer state, IP metadata and estimates are kept.
+	Prune(ctx context.Context, before time.Time) (int64, error)
 
 	Close() error
 }

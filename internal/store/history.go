@@ -1,0 +1,147 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+func (s *sqlStore) queryObservations(ctx context.Context, q *query) ([]Observation, error) {
+	rows, err := s.r.QueryContext(ctx, q.String(), q.args...)
+	if err != nil {
+		return nil, fmt.Errorf("query observations in %s: %w", s.where, s.scrub(err))
+	}
+	defer rows.Close()
+	var out []Observation
+	for rows.Next() {
+		var o Observation
+		var subnets, syncnets string
+		if err := rows.Scan(&o.MsgID, &o.Network, &o.PeerID, &o.NodeID, &o.ENR, &o.Multiaddr, &o.IP, &o.Port,
+			&o.Direction, u64Col{&o.Epoch}, u64Col{&o.HeadSlot}, &o.ForkDigest, u64Col{&o.Seq}, &o.Attnets,
+			&o.Syncnets, optU64Col{&o.CGC}, &subnets, &syncnets, &o.ClientVersion, &o.ClientName,
+			&o.ClientVersionNum, &o.SentryID, timeCol{&o.Time}); err != nil {
+			return nil, fmt.Errorf("read observation: %w", err)
+		}
+		o.SubscribedSubnets = parseSubnets(subnets)
+		o.SubscribedSyncnets = parseSubnets(syncnets)
+		out = append(out, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("query observations in %s: %w", s.where, s.scrub(err))
+	}
+	return out, nil
+}
+
+func (s *sqlStore) querySubscriptions(ctx context.Context, q *query) ([]SubscriptionChange, error) {
+	rows, err := s.r.QueryContext(ctx, q.String(), q.args...)
+	if err != nil {
+		return nil, fmt.Errorf("query subscription changes in %s: %w", s.where, s.scrub(err))
+	}
+	defer rows.Close()
+	var out []SubscriptionChange
+	for rows.Next() {
+		var c SubscriptionChange
+		if err := rows.Scan(&c.MsgID, &c.Network, &c.PeerID, &c.Kind, &c.Subnet, &c.Subscribed,
+			u64Col{&c.Epoch}, &c.SentryID, timeCol{&c.Time}); err != nil {
+			return nil, fmt.Errorf("read subscription change: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("query subscription changes in %s: %w", s.where, s.scrub(err))
+	}
+	return out, nil
+}
+
+// Histories returns, per handshaken peer of the network seen since `since`,
+// its observations and subscription changes since then, oldest first,
+// ordered by peer id. A zero since means everything.
+func (s *sqlStore) Histories(ctx context.Context, network string, since time.Time) ([]History, error) {
+	q := &query{d: s.d}
+	q.sql("SELECT peer_id, node_id FROM peers WHERE network = ").arg(network).sql(" AND handshaken = TRUE")
+	if !since.IsZero() {
+		q.sql(" AND last_seen >= ").arg(s.d.timeArg(since))
+	}
+	rows, err := s.r.QueryContext(ctx, q.String(), q.args...)
+	if err != nil {
+		return nil, fmt.Errorf("read histories of %s in %s: %w", network, s.where, s.scrub(err))
+	}
+	byPeer := map[string]*History{}
+	for rows.Next() {
+		h := &History{}
+		if err := rows.Scan(&h.PeerID, &h.NodeID); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read histories of %s: %w", network, err)
+		}
+		byPeer[h.PeerID] = h
+	}
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
+		return nil, fmt.Errorf("read histories of %s in %s: %w", network, s.where, s.scrub(err))
+	}
+
+	where := func(table string, cols []string) *query {
+		q := &query{d: s.d}
+		q.sql("SELECT ", strings.Join(cols, ", "), " FROM ", table, " WHERE network = ").arg(network)
+		if !since.IsZero() {
+			q.sql(" AND time >= ").arg(s.d.timeArg(since))
+		}
+		return q.sql(" ORDER BY time, id")
+	}
+	obs, err := s.queryObservations(ctx, where("observations", observationCols))
+	if err != nil {
+		return nil, fmt.Errorf("read histories of %s: %w", network, err)
+	}
+	for _, o := range obs {
+		if h := byPeer[o.PeerID]; h != nil {
+			h.Observations = append(h.Observations, o)
+		}
+	}
+	subs, err := s.querySubscriptions(ctx, where("subscription_changes", subscriptionCols))
+	if err != nil {
+		return nil, fmt.Errorf("read histories of %s: %w", network, err)
+	}
+	for _, c := range subs {
+		if h := byPeer[c.PeerID]; h != nil {
+			h.Subscriptions = append(h.Subscriptions, c)
+		}
+	}
+	out := make([]History, 0, len(byPeer))
+	for _, h := range byPeer {
+		out = append(out, *h)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].PeerID < out[j].PeerID })
+	return out, nil
+}
+
+// Prune deletes discovery, observation and subscription history older than
+// before and returns how many rows went. Peers, IP metadata and estimates
+// stay: they are current state, not history.
+func (s *sqlStore) Prune(ctx context.Context, before time.Time) (int64, error) {
+	if before.IsZero() {
+		return 0, nil
+	}
+	var total int64
+	err := s.inTx(ctx, "prune history", func(tx *sql.Tx) error {
+		total = 0
+		for _, table := range []string{"discoveries", "observations", "subscription_changes"} {
+			q := &query{d: s.d}
+			q.sql("DELETE FROM ", table, " WHERE time < ").arg(s.d.timeArg(before))
+			res, err := tx.ExecContext(ctx, q.String(), q.args...)
+			if err != nil {
+				return fmt.Errorf("delete from %s: %w", table, err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return fmt.Errorf("delete from %s: %w", table, err)
+			}
+			total += n
+		}
+		return nil
+	})
+	return total, err
+}

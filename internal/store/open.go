@@ -1,0 +1,228 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// Defaults of the connection pools; see the Option functions.
+const (
+	defaultBusyTimeout = 10 * time.Second
+	defaultPGConns     = 16
+	// connectTimeout bounds the first contact with the database at Open.
+	connectTimeout = 15 * time.Second
+)
+
+type options struct {
+	migrate     bool
+	readers     int
+	busyTimeout time.Duration
+	pgConns     int
+}
+
+// Option tunes Open.
+type Option func(*options)
+
+// WithoutMigrate makes Open leave the schema alone. By default Open applies
+// every pending embedded migration (Migrate is idempotent and safe to run
+// from several processes at once); `valtrack db migrate` and deployments
+// that migrate as a separate step use this option.
+func WithoutMigrate() Option { return func(o *options) { o.migrate = false } }
+
+// WithReaders sets the size of the SQLite reader pool (default 2×CPUs, at
+// least 4). Ignored for PostgreSQL.
+func WithReaders(n int) Option { return func(o *options) { o.readers = n } }
+
+// WithBusyTimeout sets how long a SQLite connection waits for a lock held by
+// another process before failing (default 10s).
+func WithBusyTimeout(d time.Duration) Option { return func(o *options) { o.busyTimeout = d } }
+
+// WithPostgresConns sets the PostgreSQL pool size (default 16).
+func WithPostgresConns(n int) Option { return func(o *options) { o.pgConns = n } }
+
+// sqlStore implements Store over database/sql for both dialects.
+type sqlStore struct {
+	d dialect
+	// w takes writes. For SQLite it holds one connection, since SQLite
+	// admits one writer at a time and queueing in Go beats SQLITE_BUSY.
+	w *sql.DB
+	// r serves queries; for PostgreSQL it is the same pool as w.
+	r          *sql.DB
+	log        *slog.Logger
+	where      string // redacted DSN or path, for messages
+	password   string // scrubbed from driver errors
+	migrations []migration
+
+	// stmts caches compiled writer statements (a handful of fixed texts).
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
+}
+
+// Open opens the store named by dsn:
+//
+//	""                               SQLite at <dataDir>/valtrack.db
+//	"sqlite://PATH", "file:PATH"     SQLite at PATH
+//	"postgres://…", "postgresql://…" PostgreSQL
+//
+// and, unless WithoutMigrate is given, applies pending migrations. The DSN's
+// password never appears in logs or errors (see RedactDSN).
+func Open(ctx context.Context, dsn, dataDir string, log *slog.Logger, opts ...Option) (Store, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	o := options{migrate: true, busyTimeout: defaultBusyTimeout, pgConns: defaultPGConns}
+	o.readers = max(4, 2*runtime.NumCPU())
+	for _, opt := range opts {
+		opt(&o)
+	}
+	t, err := parseDSN(dsn, dataDir)
+	if err != nil {
+		return nil, err
+	}
+	var s *sqlStore
+	switch t.backend {
+	case backendSQLite:
+		s, err = openSQLite(ctx, t.path, o, log)
+	default:
+		s, err = openPostgres(ctx, t.dsn, o, log)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if o.migrate {
+		if err := s.Migrate(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	log.Info("state store open", "backend", s.d.name(), "db", s.where)
+	return s, nil
+}
+
+func openSQLite(ctx context.Context, path string, o options, log *slog.Logger) (*sqlStore, error) {
+	s := &sqlStore{d: dialect{}, log: log, where: path}
+	var err error
+	if s.migrations, err = loadMigrations(s.d); err != nil {
+		return nil, err
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("open sqlite %s: create directory: %w; check --data-dir and its permissions", path, err)
+		}
+	}
+	base := "file:" + (&url.URL{Path: path}).EscapedPath()
+	params := url.Values{}
+	params.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", o.busyTimeout.Milliseconds()))
+	params.Add("_pragma", "foreign_keys(1)")
+	params.Add("_pragma", "synchronous(NORMAL)")
+	writerParams := url.Values{"_pragma": append([]string{"journal_mode(WAL)"}, params["_pragma"]...)}
+	// IMMEDIATE: a write transaction takes the lock at BEGIN, so it waits
+	// (busy_timeout) instead of failing when it later upgrades.
+	writerParams.Set("_txlock", "immediate")
+	if s.w, err = sql.Open("sqlite", base+"?"+writerParams.Encode()); err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	s.w.SetMaxOpenConns(1)
+	s.w.SetMaxIdleConns(1)
+	s.w.SetConnMaxIdleTime(0)
+	// The first connection creates the file and switches it to WAL before
+	// any reader opens it.
+	pctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	if err := s.w.PingContext(pctx); err != nil {
+		s.w.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w; check the path is writable and not held by another program", path, err)
+	}
+	params.Add("_pragma", "query_only(1)")
+	if s.r, err = sql.Open("sqlite", base+"?"+params.Encode()); err != nil {
+		s.w.Close()
+		return nil, fmt.Errorf("open sqlite %s readers: %w", path, err)
+	}
+	readers := max(1, o.readers)
+	s.r.SetMaxOpenConns(readers)
+	s.r.SetMaxIdleConns(readers)
+	return s, nil
+}
+
+func openPostgres(ctx context.Context, dsn string, o options, log *slog.Logger) (*sqlStore, error) {
+	s := &sqlStore{d: dialect{postgres: true}, log: log, where: RedactDSN(dsn), password: dsnPassword(dsn)}
+	var err error
+	if s.migrations, err = loadMigrations(s.d); err != nil {
+		return nil, err
+	}
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres %s: parse DSN: %w; %s", s.where, s.scrub(err), acceptedDSNForms)
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = connectTimeout
+	}
+	db := stdlib.OpenDB(*cfg)
+	conns := max(1, o.pgConns)
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	pctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open postgres %s: %w; check that the server runs and the DSN's host, user and database are right", s.where, s.scrub(err))
+	}
+	s.w, s.r = db, db
+	return s, nil
+}
+
+// Close closes the pools.
+func (s *sqlStore) Close() error {
+	var err error
+	s.stmtMu.Lock()
+	for _, st := range s.stmts {
+		err = errors.Join(err, st.Close())
+	}
+	s.stmts = nil
+	s.stmtMu.Unlock()
+	err = errors.Join(err, s.w.Close())
+	if s.r != s.w {
+		err = errors.Join(err, s.r.Close())
+	}
+	if err != nil {
+		return fmt.Errorf("close store %s: %w", s.where, s.scrub(err))
+	}
+	return nil
+}
+
+// scrubbedError keeps the chain (errors.Is/As) but replaces the message.
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }
+
+// scrub removes the DSN password from a driver error's text, whatever the
+// driver chose to quote.
+func (s *sqlStore) scrub(err error) error {
+	if err == nil || s.password == "" {
+		return err
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, s.password) {
+		return err
+	}
+	return &scrubbedError{msg: strings.ReplaceAll(msg, s.password, redacted), err: err}
+}
