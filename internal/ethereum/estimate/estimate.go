@@ -38,6 +38,7 @@ import (
 const (
 	MethodAggregation = "aggregation" // short-lived subnet subscriptions
 	MethodAllSubnets  = "all-subnets" // node on every subnet: share of the unexplained remainder
+	MethodSaturated   = "saturated"   // on every subnet it could aggregate on: at least Low, plus a share of the remainder
 	MethodNoData      = "none"        // not enough observation
 )
 
@@ -431,6 +432,10 @@ func Node(h store.History, p Params) Result {
 	half := (high - low) / 2
 	res.Confidence = 1 / (1 + half/math.Max(v, 1))
 	if off == 0 {
+		// Every trial subscribed: the likelihood grows without bound, so
+		// only the lower end is known.
+		res.Method = MethodSaturated
+		res.Validators = res.Low
 		res.Confidence = 0.05
 	}
 	return res
@@ -469,33 +474,45 @@ func Heuristic(h store.History, p Params) int {
 }
 
 // Network estimates every node of a network. Nodes on every subnet give no
-// aggregation signal; they share what the network's active validator count
-// leaves unexplained by the others (when that count is known), with a low
-// confidence.
+// aggregation signal, and saturated nodes only a lower bound; when the
+// network's active validator count is known they share what the other
+// nodes leave unexplained (a saturated node keeps at least its lower bound),
+// with a low confidence.
 func Network(hs []store.History, p Params, network string, now time.Time) []store.Estimate {
 	out := make([]store.Estimate, 0, len(hs))
-	var all []int
-	explained := 0
+	var vague []int
+	explained, floors := 0, 0
 	for _, h := range hs {
 		r := Node(h, p)
 		e := store.Estimate{
 			Network: network, PeerID: h.PeerID, Validators: r.Validators, Low: r.Low, High: r.High,
 			Confidence: r.Confidence, Method: r.Method, Heuristic: r.Heuristic, Epochs: r.Epochs, UpdatedAt: now,
 		}
-		if r.Method == MethodAllSubnets {
-			all = append(all, len(out))
-		} else {
+		switch r.Method {
+		case MethodAllSubnets, MethodSaturated:
+			vague = append(vague, len(out))
+			floors += r.Validators
+		default:
 			explained += r.Validators
 		}
 		out = append(out, e)
 	}
-	if len(all) > 0 && p.ActiveValidators > uint64(explained) {
-		share := int((p.ActiveValidators - uint64(explained)) / uint64(len(all)))
-		for _, i := range all {
-			out[i].Validators = share
-			out[i].Low, out[i].High = 0, int(p.ActiveValidators-uint64(explained))
-			out[i].Confidence = 0.1
+	if len(vague) == 0 || p.ActiveValidators <= uint64(explained) {
+		return out
+	}
+	rest := int(p.ActiveValidators) - explained
+	share := 0
+	if rest > floors {
+		share = (rest - floors) / len(vague)
+	}
+	for _, i := range vague {
+		e := &out[i]
+		e.Validators += share
+		if e.Method == MethodAllSubnets {
+			e.Low = 0
 		}
+		e.High = rest
+		e.Confidence = 0.1
 	}
 	return out
 }

@@ -59,7 +59,7 @@ type PeerDiscovered struct {
 	ID        string `json:"id"`      // discv5 node id, hex, 64 chars
 	PeerID    string `json:"peer_id"` // libp2p peer id derived from the ENR key
 	ENRSeq    uint64 `json:"enr_seq"`
-	IP        string `json:"ip"` // IPv4 if present, else IPv6
+	IP        string `json:"ip"`   // IPv4 if present, else IPv6
 	Port      int    `json:"port"` // TCP port (libp2p), 0 when absent
 	IP6       string `json:"ip6,omitempty"`
 	TCP       int    `json:"tcp,omitempty"`
@@ -70,13 +70,13 @@ type PeerDiscovered struct {
 	QUIC6     int    `json:"quic6,omitempty"`
 	Multiaddr string `json:"multiaddr,omitempty"`
 	// eth2 ENR entry: fork digest, next fork version and epoch.
-	ForkDigest      string `json:"fork_digest,omitempty"` // 0x-hex, 4 bytes
-	NextForkVersion string `json:"next_fork_version,omitempty"`
-	NextForkEpoch   uint64 `json:"next_fork_epoch,omitempty"`
-	Attnets         string `json:"attnets,omitempty"`  // 0x-hex bitvector[64]
-	Syncnets        string `json:"syncnets,omitempty"` // 0x-hex bitvector[4]
-	CGC             *uint64 `json:"cgc,omitempty"`     // custody group count (Fulu)
-	NFD             string  `json:"nfd,omitempty"`     // next fork digest (Fulu)
+	ForkDigest      string  `json:"fork_digest,omitempty"` // 0x-hex, 4 bytes
+	NextForkVersion string  `json:"next_fork_version,omitempty"`
+	NextForkEpoch   uint64  `json:"next_fork_epoch,omitempty"`
+	Attnets         string  `json:"attnets,omitempty"`  // 0x-hex bitvector[64]
+	Syncnets        string  `json:"syncnets,omitempty"` // 0x-hex bitvector[4]
+	CGC             *uint64 `json:"cgc,omitempty"`      // custody group count (Fulu)
+	NFD             string  `json:"nfd,omitempty"`      // next fork digest (Fulu)
 	// SameNetwork is false for nodes of another fork digest: recorded, not dialed.
 	SameNetwork bool `json:"same_network"`
 	Sentry
@@ -107,20 +107,20 @@ type Status struct {
 // MetaData) with a peer, and again at every re-check. It carries everything
 // Valtrack's metadata_events carry.
 type MetadataReceived struct {
-	V             int      `json:"v"`
-	Network       string   `json:"network"`
-	ENR           string   `json:"enr,omitempty"`
-	ID            string   `json:"id"` // node id, hex
-	PeerID        string   `json:"peer_id"`
-	Multiaddr     string   `json:"multiaddr"`
-	IP            string   `json:"ip"`
-	Port          int      `json:"port"`
-	Direction     string   `json:"direction"` // inbound | outbound
-	Epoch         uint64   `json:"epoch"`     // the sentry's wall-clock epoch
-	HeadSlot      uint64   `json:"head_slot"`
-	ForkDigest    string   `json:"fork_digest"`
-	Status        Status   `json:"status"`
-	MetaData      MetaData `json:"metadata"`
+	V          int      `json:"v"`
+	Network    string   `json:"network"`
+	ENR        string   `json:"enr,omitempty"`
+	ID         string   `json:"id"` // node id, hex
+	PeerID     string   `json:"peer_id"`
+	Multiaddr  string   `json:"multiaddr"`
+	IP         string   `json:"ip"`
+	Port       int      `json:"port"`
+	Direction  string   `json:"direction"` // inbound | outbound
+	Epoch      uint64   `json:"epoch"`     // the sentry's wall-clock epoch
+	HeadSlot   uint64   `json:"head_slot"`
+	ForkDigest string   `json:"fork_digest"`
+	Status     Status   `json:"status"`
+	MetaData   MetaData `json:"metadata"`
 	// SubscribedSubnets are the attestation subnets the peer was subscribed
 	// to over gossipsub at the time of the event.
 	SubscribedSubnets []int64 `json:"subscribed_subnets"`

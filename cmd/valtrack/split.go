@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/valtrack/valtrack/internal/analyze"
+	"github.com/valtrack/valtrack/internal/ethereum/sentry"
+	"github.com/valtrack/valtrack/internal/store"
+)
+
+// The commands of a fleet: sentries on many machines publishing to an
+// external NATS, consumers sharing a durable consumer, API servers over
+// PostgreSQL. See docs/operations.md.
+
+func sentryCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "sentry",
+		Usage: "run one sentry, publishing to --nats-url",
+		Commands: []*cli.Command{{
+			Name:        "ethereum",
+			Usage:       "crawl an Ethereum consensus network and publish what its nodes say",
+			Description: "Publishes ethereum.<network>.* events to the external NATS JetStream given by --nats-url.\nFor everything in one process, use `valtrack run`.",
+			Flags:       concat(ethFlags(), busFlags(), []cli.Flag{&cli.DurationFlag{Name: "progress-every", Value: 10 * time.Second, Usage: "how often progress lines are printed", Sources: env("progress-every")}}),
+			Action:      sentryAction,
+		}},
+	}
+}
+
+func sentryAction(ctx context.Context, cmd *cli.Command) error {
+	if cmd.String("nats-url") == "" {
+		return errors.New("valtrack sentry publishes to an external NATS JetStream: give --nats-url nats://host:4222 (or VALTRACK_NATS_URL). To run sentry, bus, consumer and API in one process, use `valtrack run`")
+	}
+	log, err := logger(cmd)
+	if err != nil {
+		return err
+	}
+	nets, err := loadNetworks(cmd, "mainnet")
+	if err != nil {
+		return err
+	}
+	reg := newRegistry()
+	b, err := openBus(ctx, cmd, reg, log)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	pub := b.NewPublisher(log.With("component", "publisher"))
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g := &group{stop: cancel}
+	var ss []*sentry.Sentry
+	for i, n := range nets {
+		s, err := newSentry(cmd, n, i, pub, reg, log)
+		if err != nil {
+			return fmt.Errorf("sentry %s: %w", n.Name, err)
+		}
+		ss = append(ss, s)
+		g.Go("sentry "+n.Name, func() error { return s.Run(runCtx) })
+		go s.Progress(runCtx, cmd.Duration("progress-every"), log.With("network", n.Name))
+	}
+	err = g.Wait()
+	flushCtx, cancelFlush := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancelFlush()
+	if ferr := pub.Close(flushCtx); ferr != nil {
+		log.Error("events still unpublished at shutdown", "pending", pub.Pending(), "err", ferr)
+	}
+	return err
+}
+
+func consumerCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "consumer",
+		Usage: "write events from --nats-url into the archive and the state store, and run the analyzers",
+		Flags: concat(ethFlags(), busFlags(), consumerFlags(), []cli.Flag{
+			&cli.BoolFlag{Name: "analyzers", Value: true, Usage: "also run the estimate and geolocation analyzers (run them in one consumer of a fleet)", Sources: env("analyzers")},
+		}),
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			log, err := logger(cmd)
+			if err != nil {
+				return err
+			}
+			nets, err := loadNetworks(cmd, "mainnet")
+			if err != nil {
+				return err
+			}
+			reg := newRegistry()
+			b, err := openBus(ctx, cmd, reg, log)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			st, err := openStore(ctx, cmd, log)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			c, arch, geoR, params, err := newConsumer(ctx, cmd, b, st, nets, reg, log)
+			if err != nil {
+				return err
+			}
+			if arch != nil {
+				defer arch.Close()
+			}
+			defer geoR.Close()
+			runCtx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			g := &group{stop: cancel}
+			g.Go("consumer", func() error { return c.Run(runCtx) })
+			if cmd.Bool("analyzers") {
+				g.Go("analyzers", func() error {
+					return analyze.Run(runCtx, analyze.Config{Store: st, Geo: geoR, Networks: params, Window: cmd.Duration("estimate-window"), Every: cmd.Duration("analyze-every"), Log: log.With("component", "analyze")})
+				})
+			}
+			var last uint64
+			var mu sync.Mutex
+			go func() {
+				t := time.NewTicker(10 * time.Second)
+				defer t.Stop()
+				for {
+					select {
+					case <-runCtx.Done():
+						return
+					case <-t.C:
+						mu.Lock()
+						n := c.Processed()
+						log.Info("progress", "stored", n, "rate_per_s", float64(n-last)/10)
+						last = n
+						mu.Unlock()
+					}
+				}
+			}()
+			return g.Wait()
+		},
+	}
+}
+
+func serveCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "serve the API over the state store",
+		Flags: concat(ethFlags(), apiFlags()),
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			log, err := logger(cmd)
+			if err != nil {
+				return err
+			}
+			nets, err := loadNetworks(cmd, "")
+			if err != nil {
+				return err
+			}
+			st, err := openStore(ctx, cmd, log)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			srv, err := newAPI(cmd, st, nets, newRegistry(), log)
+			if err != nil {
+				return err
+			}
+			log.Info("serving the API", "http", cmd.String("http"))
+			return srv.ListenAndServe(ctx, cmd.String("http"))
+		},
+	}
+}
+
+func dbCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "db",
+		Usage: "state store migrations",
+		Commands: []*cli.Command{
+			{
+				Name:  "migrate",
+				Usage: "apply every embedded migration not yet applied",
+				Action: func(ctx context.Context, cmd *cli.Command) error {
+					log, err := logger(cmd)
+					if err != nil {
+						return err
+					}
+					st, err := openStore(ctx, cmd, log)
+					if err != nil {
+						return err
+					}
+					defer st.Close()
+					if err := st.Migrate(ctx); err != nil {
+						return err
+					}
+					fmt.Println("migrations applied:", store.RedactDSN(cmd.String("db")))
+					return nil
+				},
+			},
+			{
+				Name:  "status",
+				Usage: "list the embedded migrations and whether each is applied",
+				Action: func(ctx context.Context, cmd *cli.Command) error {
+					log, err := logger(cmd)
+					if err != nil {
+						return err
+					}
+					st, err := openStore(ctx, cmd, log)
+					if err != nil {
+						return err
+					}
+					defer st.Close()
+					ms, err := st.MigrationStatus(ctx)
+					if err != nil {
+						return err
+					}
+					w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(w, "VERSION\tNAME\tAPPLIED\tAT")
+					for _, m := range ms {
+						at := ""
+						if m.Applied {
+							at = m.AppliedAt.UTC().Format(time.RFC3339)
+						}
+						fmt.Fprintf(w, "%d\t%s\t%v\t%s\n", m.Version, m.Name, m.Applied, at)
+					}
+					return w.Flush()
+				},
+			},
+		},
+	}
+}
