@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"math/rand"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -79,6 +80,7 @@ func main() {
 	batch := flag.Int("batch", 1000, "consumer batch size")
 	dsn := flag.String("db", "", "state store DSN (default: SQLite in a temp dir)")
 	noArchive := flag.Bool("no-archive", false, "skip the Parquet archive")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the pipeline phase to this file")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx := context.Background()
@@ -93,6 +95,18 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "raw:", err)
 		os.Exit(1)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	pipe, err := pipelineRate(ctx, work, *batch, *dsn, !*noArchive, log)
 	if err != nil {
