@@ -33,6 +33,10 @@ type Config struct {
 	Durable   string
 	BatchSize int
 	MaxWait   time.Duration
+	// AckWait is how long the bus waits for an acknowledgement before it
+	// redelivers (default 30s): a consumer that dies mid-batch has its
+	// batch redelivered to the others after this.
+	AckWait time.Duration
 	// Params gives the subnet parameters of known networks, used to split
 	// long-lived from short-lived subnets for validator_metadata_events.
 	Params     map[string]estimate.Params
@@ -118,6 +122,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		Durable:   c.cfg.Durable,
 		BatchSize: c.cfg.BatchSize,
 		MaxWait:   c.cfg.MaxWait,
+		AckWait:   c.cfg.AckWait,
 	}, c.handle)
 }
 

@@ -158,19 +158,19 @@ func (p *pipeline) get(t *testing.T, path, key string, out any) int {
 }
 
 type apiPeer struct {
-	PeerID             string  `json:"peer_id"`
-	NodeID             string  `json:"node_id"`
-	IP                 string  `json:"ip"`
-	ENR                string  `json:"enr"`
-	Seq                uint64  `json:"seq"`
-	Attnets            string  `json:"attnets"`
-	Syncnets           string  `json:"syncnets"`
-	ForkDigest         string  `json:"fork_digest"`
-	SubscribedSubnets  []int64 `json:"subscribed_subnets"`
-	ClientName         string  `json:"client_name"`
-	ClientVersion      string  `json:"client_version"`
-	Handshaken         bool    `json:"handshaken"`
-	Estimate           *struct {
+	PeerID            string  `json:"peer_id"`
+	NodeID            string  `json:"node_id"`
+	IP                string  `json:"ip"`
+	ENR               string  `json:"enr"`
+	Seq               uint64  `json:"seq"`
+	Attnets           string  `json:"attnets"`
+	Syncnets          string  `json:"syncnets"`
+	ForkDigest        string  `json:"fork_digest"`
+	SubscribedSubnets []int64 `json:"subscribed_subnets"`
+	ClientName        string  `json:"client_name"`
+	ClientVersion     string  `json:"client_version"`
+	Handshaken        bool    `json:"handshaken"`
+	Estimate          *struct {
 		Validators int     `json:"validators"`
 		Heuristic  int     `json:"heuristic"`
 		Epochs     int     `json:"epochs"`
