@@ -198,6 +198,7 @@ func pipelineRate(ctx context.Context, work []msg, batch int, dsn string, withAr
 			return 0, err
 		}
 	}
+	published := time.Since(start)
 	deadline := time.Now().Add(10 * time.Minute)
 	for c.Processed() < uint64(len(work)) {
 		if time.Now().After(deadline) {
@@ -210,6 +211,7 @@ func pipelineRate(ctx context.Context, work []msg, batch int, dsn string, withAr
 		}
 	}
 	elapsed := time.Since(start)
+	fmt.Fprintf(os.Stderr, "pipeline: published all in %s, stored all in %s\n", published.Round(time.Millisecond), elapsed.Round(time.Millisecond))
 	if err := pub.Close(ctx); err != nil {
 		return 0, err
 	}

@@ -245,9 +245,10 @@ func (b *Bus) ensureConsumer(ctx context.Context, cc ConsumeConfig) (jetstream.C
 // fetch returns up to BatchSize messages, waiting at most MaxWait for a full
 // batch. An empty batch is not an error.
 func (b *Bus) fetch(ctx context.Context, cons jetstream.Consumer, cc ConsumeConfig) ([]*Msg, error) {
-	fctx, cancel := context.WithTimeout(ctx, cc.MaxWait)
-	defer cancel()
-	res, err := cons.Fetch(cc.BatchSize, jetstream.FetchContext(fctx), jetstream.FetchMaxBytes(cc.BatchBytes))
+	// The wait is the server's (FetchMaxWait), not a client context: a pull
+	// request cut short on the client side loses the messages the server
+	// already sent for it until AckWait redelivers them.
+	res, err := cons.Fetch(cc.BatchSize, jetstream.FetchMaxWait(cc.MaxWait), jetstream.FetchMaxBytes(cc.BatchBytes))
 	if err != nil {
 		return nil, fmt.Errorf("fetch from %s: %w", cc.Durable, err)
 	}
