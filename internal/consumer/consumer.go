@@ -50,8 +50,11 @@ type Consumer struct {
 	log     *slog.Logger
 	metrics *metrics
 
-	mu         sync.Mutex
-	loggedBad  map[string]bool // subjects already logged as undecodable
+	mu        sync.Mutex
+	loggedBad map[string]bool // subjects already logged as undecodable
+	// longLived caches compute_subscribed_subnets per node and epoch: the
+	// shuffle behind it is the costliest part of a validator row.
+	longLived  map[longLivedKey][]int64
 	processed  uint64
 	lastBatchN int
 }
@@ -102,7 +105,7 @@ func New(cfg Config) (*Consumer, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Consumer{cfg: cfg, log: cfg.Log.With("component", "consumer"), metrics: newMetrics(cfg.Registerer), loggedBad: map[string]bool{}}, nil
+	return &Consumer{cfg: cfg, log: cfg.Log.With("component", "consumer"), metrics: newMetrics(cfg.Registerer), loggedBad: map[string]bool{}, longLived: map[longLivedKey][]int64{}}, nil
 }
 
 // Processed is the number of events written so far.
@@ -124,6 +127,35 @@ func (c *Consumer) Run(ctx context.Context) error {
 		MaxWait:   c.cfg.MaxWait,
 		AckWait:   c.cfg.AckWait,
 	}, c.handle)
+}
+
+type longLivedKey struct {
+	node  [32]byte
+	epoch uint64
+	net   string
+}
+
+// maxLongLivedCache bounds the cache; it is simply emptied when full.
+const maxLongLivedCache = 100_000
+
+func (c *Consumer) longLivedSubnets(net string, id [32]byte, epoch uint64, sp subnets.Params) []int64 {
+	k := longLivedKey{id, epoch, net}
+	c.mu.Lock()
+	v, ok := c.longLived[k]
+	c.mu.Unlock()
+	if ok {
+		return v
+	}
+	for _, s := range subnets.ComputeSubscribedSubnets(id, epoch, sp) {
+		v = append(v, int64(s))
+	}
+	c.mu.Lock()
+	if len(c.longLived) >= maxLongLivedCache {
+		c.longLived = map[longLivedKey][]int64{}
+	}
+	c.longLived[k] = v
+	c.mu.Unlock()
+	return v
 }
 
 type decoded struct {
@@ -282,9 +314,9 @@ func (c *Consumer) validatorRow(e *events.MetadataReceived) (archive.ValidatorMe
 	long := map[int64]bool{}
 	var longList []int64
 	if id, ok := parseNodeID(e.ID); ok {
-		for _, s := range subnets.ComputeSubscribedSubnets(id, e.Epoch, sp) {
-			long[int64(s)] = true
-			longList = append(longList, int64(s))
+		longList = c.longLivedSubnets(e.Network, id, e.Epoch, sp)
+		for _, s := range longList {
+			long[s] = true
 		}
 	}
 	var short []int64

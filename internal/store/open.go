@@ -129,6 +129,11 @@ func openSQLite(ctx context.Context, path string, o options, log *slog.Logger) (
 	params.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", o.busyTimeout.Milliseconds()))
 	params.Add("_pragma", "foreign_keys(1)")
 	params.Add("_pragma", "synchronous(NORMAL)")
+	// Statement journals (multi-row upserts inside a transaction) and
+	// temporary b-trees stay in memory: on disk they cost a write syscall
+	// per page on the pipeline's hot path.
+	params.Add("_pragma", "temp_store(MEMORY)")
+	params.Add("_pragma", "cache_size(-65536)")
 	writerParams := url.Values{"_pragma": append([]string{"journal_mode(WAL)"}, params["_pragma"]...)}
 	// IMMEDIATE: a write transaction takes the lock at BEGIN, so it waits
 	// (busy_timeout) instead of failing when it later upgrades.

@@ -179,29 +179,29 @@ func (e *Subscription) MsgID() string {
 }
 
 // Decode parses a payload of the given kind, refusing unknown schema versions.
+// It decodes once, into the typed event, and checks the version after: the
+// consumer's hot path.
 func Decode(kind string, data []byte) (any, error) {
-	var probe struct {
-		V int `json:"v"`
-	}
-	if err := json.Unmarshal(data, &probe); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", kind, err)
-	}
-	if probe.V != SchemaVersion {
-		return nil, fmt.Errorf("decode %s: schema version %d not supported (this build reads %d)", kind, probe.V, SchemaVersion)
-	}
 	var v any
+	var version *int
 	switch kind {
 	case KindPeerDiscovered:
-		v = new(PeerDiscovered)
+		e := new(PeerDiscovered)
+		v, version = e, &e.V
 	case KindMetadataReceived:
-		v = new(MetadataReceived)
+		e := new(MetadataReceived)
+		v, version = e, &e.V
 	case KindSubscription:
-		v = new(Subscription)
+		e := new(Subscription)
+		v, version = e, &e.V
 	default:
 		return nil, fmt.Errorf("decode: unknown ethereum event kind %q", kind)
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		return nil, fmt.Errorf("decode %s: %w", kind, err)
+	}
+	if *version != SchemaVersion {
+		return nil, fmt.Errorf("decode %s: schema version %d not supported (this build reads %d)", kind, *version, SchemaVersion)
 	}
 	return v, nil
 }
