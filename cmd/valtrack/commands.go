@@ -89,11 +89,11 @@ func openBus(ctx context.Context, cmd *cli.Command, reg prometheus.Registerer, l
 	return b, nil
 }
 
-func openStore(ctx context.Context, cmd *cli.Command, log *slog.Logger) (store.Store, error) {
+func openStore(ctx context.Context, cmd *cli.Command, log *slog.Logger, opts ...store.Option) (store.Store, error) {
 	if err := os.MkdirAll(cmd.String("data-dir"), 0o755); err != nil {
 		return nil, fmt.Errorf("create --data-dir: %w", err)
 	}
-	return store.Open(ctx, cmd.String("db"), cmd.String("data-dir"), log.With("component", "store"))
+	return store.Open(ctx, cmd.String("db"), cmd.String("data-dir"), log.With("component", "store"), opts...)
 }
 
 func newRegistry() *prometheus.Registry {

@@ -184,7 +184,7 @@ func dbCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					st, err := openStore(ctx, cmd, log)
+					st, err := openStore(ctx, cmd, log, store.WithoutMigrate())
 					if err != nil {
 						return err
 					}
@@ -192,7 +192,11 @@ func dbCommand() *cli.Command {
 					if err := st.Migrate(ctx); err != nil {
 						return err
 					}
-					fmt.Println("migrations applied:", store.RedactDSN(cmd.String("db")))
+					where := store.RedactDSN(cmd.String("db"))
+					if where == "" {
+						where = "SQLite in " + cmd.String("data-dir")
+					}
+					fmt.Println("migrations applied:", where)
 					return nil
 				},
 			},
@@ -204,7 +208,7 @@ func dbCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					st, err := openStore(ctx, cmd, log)
+					st, err := openStore(ctx, cmd, log, store.WithoutMigrate())
 					if err != nil {
 						return err
 					}
