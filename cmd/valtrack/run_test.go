@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/valtrack/valtrack/internal/store"
+)
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// TestRunDevnet runs `valtrack run --devnet` as a newcomer would, waits until
+// the API answers for every devnet node, stops it as Ctrl-C would, and checks
+// that it stopped cleanly with its state on disk.
+func TestRunDevnet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a devnet")
+	}
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- newApp().Run(ctx, []string{"valtrack", "run", "--devnet", "--devnet-nodes", "8",
+			"--data-dir", dir, "--http", addr, "--log-level", "warn", "--analyze-every", "2s", "--progress-every", "1s"})
+	}()
+	deadline := time.Now().Add(90 * time.Second)
+	var stats struct {
+		Nodes int `json:"nodes"`
+	}
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-done:
+			t.Fatalf("run stopped early: %v", err)
+		default:
+		}
+		resp, err := http.Get(fmt.Sprintf("http://%s/api/v1/ethereum/devnet/stats", addr))
+		if err == nil {
+			if resp.StatusCode == http.StatusOK {
+				_ = json.NewDecoder(resp.Body).Decode(&stats)
+			}
+			resp.Body.Close()
+			if stats.Nodes == 8 {
+				break
+			}
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if stats.Nodes != 8 {
+		t.Fatalf("the API reports %d of 8 devnet nodes", stats.Nodes)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run returned %v after Ctrl-C", err)
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatal("run did not stop within 40s of Ctrl-C")
+	}
+	for _, p := range []string{"valtrack.db", "nats", "parquet", "devnet/truth.json"} {
+		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
+			t.Errorf("data dir lacks %s: %v", p, err)
+		}
+	}
+	st, err := store.Open(context.Background(), "", dir, nil, store.WithoutMigrate())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	page, err := st.ListPeers(context.Background(), store.PeerFilter{Network: "devnet", OnlyHandshaken: true, Limit: 100})
+	if err != nil || len(page.Peers) != 8 {
+		t.Fatalf("after shutdown the store holds %d handshaken peers (%v), want 8", len(page.Peers), err)
+	}
+}
+
+func TestSentryNeedsNATSURL(t *testing.T) {
+	err := newApp().Run(context.Background(), []string{"valtrack", "sentry", "ethereum"})
+	if err == nil || !containsAll(err.Error(), "--nats-url", "valtrack run") {
+		t.Fatalf("sentry without --nats-url: %v", err)
+	}
+}
+
+func TestUnknownNetwork(t *testing.T) {
+	err := newApp().Run(context.Background(), []string{"valtrack", "run", "--data-dir", t.TempDir(), "--eth", "nosuch"})
+	if err == nil || !containsAll(err.Error(), "nosuch", "mainnet", "config.yaml") {
+		t.Fatalf("unknown network: %v", err)
+	}
+}
+
+func containsAll(s string, subs ...string) bool {
+	for _, x := range subs {
+		if !strings.Contains(s, x) {
+			return false
+		}
+	}
+	return true
+}
