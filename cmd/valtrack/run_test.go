@@ -97,6 +97,13 @@ func TestSentryNeedsNATSURL(t *testing.T) {
 	}
 }
 
+func TestConsumerNeedsNATSURL(t *testing.T) {
+	err := newApp().Run(context.Background(), []string{"valtrack", "consumer", "--data-dir", t.TempDir()})
+	if err == nil || !containsAll(err.Error(), "--nats-url", "valtrack run") {
+		t.Fatalf("consumer without --nats-url: %v", err)
+	}
+}
+
 func TestUnknownNetwork(t *testing.T) {
 	err := newApp().Run(context.Background(), []string{"valtrack", "run", "--data-dir", t.TempDir(), "--eth", "nosuch"})
 	if err == nil || !containsAll(err.Error(), "nosuch", "mainnet", "config.yaml") {

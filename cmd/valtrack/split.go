@@ -4,12 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"os"
 	"sync"
 	"text/tabwriter"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/urfave/cli/v3"
+
+	"github.com/valtrack/valtrack/internal/bus"
+	"github.com/valtrack/valtrack/internal/ethereum/network"
 
 	"github.com/valtrack/valtrack/internal/analyze"
 	"github.com/valtrack/valtrack/internal/ethereum/sentry"
@@ -38,24 +45,17 @@ func sentryAction(ctx context.Context, cmd *cli.Command) error {
 	if cmd.String("nats-url") == "" {
 		return errors.New("valtrack sentry publishes to an external NATS JetStream: give --nats-url nats://host:4222 (or VALTRACK_NATS_URL). To run sentry, bus, consumer and API in one process, use `valtrack run`")
 	}
-	log, err := logger(cmd)
+	f, err := openFleetPart(ctx, cmd)
 	if err != nil {
 		return err
 	}
-	nets, err := loadNetworks(cmd, "mainnet")
-	if err != nil {
-		return err
-	}
-	reg := newRegistry()
-	b, err := openBus(ctx, cmd, reg, log)
-	if err != nil {
-		return err
-	}
-	defer b.Close()
+	defer f.close()
+	log, nets, reg, b := f.log, f.nets, f.reg, f.bus
 	pub := b.NewPublisher(log.With("component", "publisher"))
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g := &group{stop: cancel}
+	g.Go("metrics", func() error { return serveMetrics(runCtx, cmd.String("http"), reg, log) })
 	var ss []*sentry.Sentry
 	for i, n := range nets {
 		s, err := newSentry(cmd, n, i, pub, reg, log)
@@ -83,20 +83,15 @@ func consumerCommand() *cli.Command {
 			&cli.BoolFlag{Name: "analyzers", Value: true, Usage: "also run the estimate and geolocation analyzers (run them in one consumer of a fleet)", Sources: env("analyzers")},
 		}),
 		Action: func(ctx context.Context, cmd *cli.Command) error {
-			log, err := logger(cmd)
+			if cmd.String("nats-url") == "" {
+				return errors.New("valtrack consumer reads from an external NATS JetStream: give --nats-url nats://host:4222 (or VALTRACK_NATS_URL). To run everything in one process, use `valtrack run`")
+			}
+			f, err := openFleetPart(ctx, cmd)
 			if err != nil {
 				return err
 			}
-			nets, err := loadNetworks(cmd, "mainnet")
-			if err != nil {
-				return err
-			}
-			reg := newRegistry()
-			b, err := openBus(ctx, cmd, reg, log)
-			if err != nil {
-				return err
-			}
-			defer b.Close()
+			defer f.close()
+			log, nets, reg, b := f.log, f.nets, f.reg, f.bus
 			st, err := openStore(ctx, cmd, log)
 			if err != nil {
 				return err
@@ -113,6 +108,7 @@ func consumerCommand() *cli.Command {
 			runCtx, cancel := context.WithCancel(ctx)
 			defer cancel()
 			g := &group{stop: cancel}
+			g.Go("metrics", func() error { return serveMetrics(runCtx, cmd.String("http"), reg, log) })
 			g.Go("consumer", func() error { return c.Run(runCtx) })
 			if cmd.Bool("analyzers") {
 				g.Go("analyzers", func() error {
@@ -231,4 +227,54 @@ func dbCommand() *cli.Command {
 			},
 		},
 	}
+}
+
+// fleetPart is what a sentry or consumer of a fleet opens first.
+type fleetPart struct {
+	log  *slog.Logger
+	nets []*network.Network
+	reg  *prometheus.Registry
+	bus  *bus.Bus
+}
+
+func openFleetPart(ctx context.Context, cmd *cli.Command) (*fleetPart, error) {
+	log, err := logger(cmd)
+	if err != nil {
+		return nil, err
+	}
+	nets, err := loadNetworks(cmd, "mainnet")
+	if err != nil {
+		return nil, err
+	}
+	reg := newRegistry()
+	b, err := openBus(ctx, cmd, reg, log)
+	if err != nil {
+		return nil, err
+	}
+	return &fleetPart{log: log, nets: nets, reg: reg, bus: b}, nil
+}
+
+func (f *fleetPart) close() { f.bus.Close() }
+
+// serveMetrics serves /metrics and /healthz for the parts of a fleet that
+// have no API of their own.
+func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, log *slog.Logger) error {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}`))
+	})
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	log.Info("serving metrics", "http", addr)
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("metrics listener %s: %w", addr, err)
+	}
+	return nil
 }
