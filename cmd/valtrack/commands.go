@@ -47,6 +47,7 @@ func consumerFlags() []cli.Flag {
 		&cli.StringFlag{Name: "geoip-asn", Usage: "MaxMind GeoLite2-ASN.mmdb for ASN, AS organization and hosting class", Sources: env("geoip-asn")},
 		&cli.DurationFlag{Name: "estimate-window", Value: 6 * time.Hour, Usage: "observation window of the validator estimate", Sources: env("estimate-window")},
 		&cli.DurationFlag{Name: "analyze-every", Value: 30 * time.Second, Usage: "how often estimates and geolocation are refreshed", Sources: env("analyze-every")},
+		&cli.DurationFlag{Name: "history-retention", Value: 7 * 24 * time.Hour, Usage: "how long observation history is kept in the state store (the Parquet archive keeps everything)", Sources: env("history-retention")},
 	}
 }
 
@@ -234,7 +235,7 @@ func runAction(ctx context.Context, cmd *cli.Command) error {
 	}
 	g.Go("consumer", func() error { return cons.Run(ctx) })
 	g.Go("analyzers", func() error {
-		return analyze.Run(ctx, analyze.Config{Store: st, Geo: geoR, Networks: params, Window: cmd.Duration("estimate-window"), Every: cmd.Duration("analyze-every"), Log: log.With("component", "analyze")})
+		return analyze.Run(ctx, analyze.Config{Store: st, Geo: geoR, Networks: params, Window: cmd.Duration("estimate-window"), Every: cmd.Duration("analyze-every"), Retention: cmd.Duration("history-retention"), Log: log.With("component", "analyze")})
 	})
 	g.Go("api", func() error { return srv.ListenAndServe(ctx, cmd.String("http")) })
 	log.Info("valtrack running", "networks", networkNames(nets), "api", cmd.String("http"), "data_dir", dataDir, "bus", b.ClientURL())

@@ -112,7 +112,7 @@ func consumerCommand() *cli.Command {
 			g.Go("consumer", func() error { return c.Run(runCtx) })
 			if cmd.Bool("analyzers") {
 				g.Go("analyzers", func() error {
-					return analyze.Run(runCtx, analyze.Config{Store: st, Geo: geoR, Networks: params, Window: cmd.Duration("estimate-window"), Every: cmd.Duration("analyze-every"), Log: log.With("component", "analyze")})
+					return analyze.Run(runCtx, analyze.Config{Store: st, Geo: geoR, Networks: params, Window: cmd.Duration("estimate-window"), Every: cmd.Duration("analyze-every"), Retention: cmd.Duration("history-retention"), Log: log.With("component", "analyze")})
 				})
 			}
 			var last uint64

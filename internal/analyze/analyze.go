@@ -23,6 +23,9 @@ type Config struct {
 	Window time.Duration
 	// Every is how often the analyzers run (default 1 minute).
 	Every time.Duration
+	// Retention is how long observation history is kept (default 7 days;
+	// negative keeps it forever). Peers, IP metadata and estimates stay.
+	Retention time.Duration
 	Log   *slog.Logger
 	Now   func() time.Time
 }
@@ -33,6 +36,9 @@ func (c *Config) defaults() {
 	}
 	if c.Every <= 0 {
 		c.Every = time.Minute
+	}
+	if c.Retention == 0 {
+		c.Retention = 7 * 24 * time.Hour
 	}
 	if c.Log == nil {
 		c.Log = slog.Default()
@@ -47,9 +53,18 @@ func Run(ctx context.Context, cfg Config) error {
 	cfg.defaults()
 	t := time.NewTicker(cfg.Every)
 	defer t.Stop()
+	var lastPrune time.Time
 	for {
 		if err := Once(ctx, cfg); err != nil && ctx.Err() == nil {
 			cfg.Log.Warn("analyzers failed; retrying at the next tick", "err", err)
+		}
+		if now := cfg.Now(); cfg.Retention > 0 && now.Sub(lastPrune) >= time.Hour {
+			lastPrune = now
+			if n, err := cfg.Store.Prune(ctx, now.Add(-cfg.Retention)); err != nil && ctx.Err() == nil {
+				cfg.Log.Warn("pruning old history failed; retrying in an hour", "err", err)
+			} else if n > 0 {
+				cfg.Log.Info("pruned old history", "rows", n, "older_than", cfg.Retention)
+			}
 		}
 		select {
 		case <-ctx.Done():
