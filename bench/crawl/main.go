@@ -5,6 +5,7 @@
 // resident set measured is the sentry's alone.
 //
 //	go run ./bench/crawl -nodes 500
+//	go run ./bench/crawl -nodes 200 -progress 1s   # counts on stderr as it goes
 package main
 
 import (
@@ -120,6 +121,7 @@ func runBench(args []string) error {
 	slot := fs.Duration("slot", 2*time.Second, "devnet slot duration")
 	timeout := fs.Duration("timeout", 10*time.Minute, "give up after this long")
 	workers := fs.Int("workers", sentry.DefaultDialWorkers, "sentry dial workers")
+	progress := fs.Duration("progress", 0, "print discovered/handshaken counts to stderr this often (0: never)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -199,6 +201,7 @@ func runBench(args []string) error {
 	need99 := (total*99 + 99) / 100
 	var tDisc, tHS, tAll time.Duration
 	deadline := time.After(*timeout)
+	var lastProgress time.Duration
 loop:
 	for {
 		select {
@@ -208,6 +211,12 @@ loop:
 		}
 		disc, hs := pub.progress(truth)
 		el := time.Since(start)
+		if *progress > 0 && el-lastProgress >= *progress {
+			lastProgress = el
+			st := s.Stats()
+			fmt.Fprintf(os.Stderr, "%6.1fs discovered %d handshaken %d dialed %d; crawl: swept %d queries %d failed %d\n",
+				el.Seconds(), disc, hs, st.Dialed, st.Crawl.Swept, st.Crawl.Queries, st.Crawl.QueryFailures)
+		}
 		if tDisc == 0 && disc == total {
 			tDisc = el
 		}
@@ -247,6 +256,7 @@ loop:
 	fmt.Printf("| time until 99%% handshaken | %s |\n", fmtDur(tHS))
 	fmt.Printf("| time until 100%% handshaken | %s |\n", fmtDur(tAll))
 	fmt.Printf("| dials / failures | %d / %v |\n", st.Dialed, st.Failed)
+	fmt.Printf("| discv5 FINDNODE/ENR requests / failed | %d / %d |\n", st.Crawl.Queries, st.Crawl.QueryFailures)
 	fmt.Printf("| events published | %d |\n", st.Published)
 	fmt.Printf("| sentry RSS before → after | %s → %s |\n", mib(rssBefore), mib(rssAfter))
 	fmt.Printf("| RSS per tracked peer | %s |\n", kib(float64(rssAfter-rssBefore)/float64(tracked)))

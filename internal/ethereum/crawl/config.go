@@ -1,8 +1,8 @@
 // Package crawl is a discv5 crawler that aims to enumerate every node of a
 // network instead of sampling it: besides random walks it asks each node it
 // finds for the content of its routing table, bucket by bucket (FINDNODE with
-// one log distance per request), so a node is reached as soon as any other
-// node knows it.
+// one log distance per request while buckets are full, the sparse deep ones
+// in one request), so a node is reached as soon as any other node knows it.
 package crawl
 
 import (
@@ -31,6 +31,18 @@ const (
 	// asking below 240 returns almost nothing.
 	topDistance    = 256
 	bottomDistance = 240
+
+	// deepDistances is how many distances the bottom FINDNODE names (240
+	// down to 237); nodes closer than that are vanishingly rare.
+	deepDistances = 4
+	// sparseBucket: a bucket answered with fewer nodes than this ends the
+	// bucket-by-bucket part of a sweep; the deeper buckets are asked at once.
+	sparseBucket = 6
+	// mergedFullAt: a merged answer with this many nodes may have been cut
+	// at the responder's limit (16 nodes per FINDNODE).
+	mergedFullAt = 12
+	// findnodeAttempts bounds the tries of one bucket within a sweep.
+	findnodeAttempts = 2
 
 	// maxBackoffFactor caps the requery delay of failing nodes at 8×Requery.
 	maxBackoffFactor = 8

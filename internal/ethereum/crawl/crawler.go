@@ -271,7 +271,7 @@ func (c *Crawler) worker(ctx context.Context) {
 			st.failures++
 			// A timeout is often load, not death: retry soon, then back off
 			// exponentially (capped) so a dead node costs little.
-			delay = min(c.cfg.FirstRequery<<min(st.failures, 20), c.cfg.Requery*maxBackoffFactor)
+			delay = min(c.cfg.FirstRequery<<min(st.failures-1, 20), c.cfg.Requery*maxBackoffFactor)
 		} else {
 			st.failures = 0
 			if !st.swept {
@@ -308,30 +308,77 @@ func (c *Crawler) sweep(ctx context.Context, st *nodeState, n *enode.Node) error
 			n = fresh
 		}
 	}
-	empties := 0
-	for d := topDistance; d >= bottomDistance && empties < c.cfg.EmptyStop; d-- {
+	// Buckets are asked one by one from the top while they are well filled;
+	// once one holds few nodes the deeper ones together hold about as many,
+	// so they are asked in one request (half the round trips of a sweep).
+	// A merged answer near the response limit may be cut short: then the
+	// rest is asked bucket by bucket after all.
+	empties, sparse, merge := 0, false, true
+	for d := topDistance; d >= bottomDistance && empties < c.cfg.EmptyStop; {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		c.queries.Add(1)
-		found, err := c.disc.Findnode(n, []uint{uint(d)})
-		if err != nil {
-			c.failures.Add(1)
-			if d == topDistance {
-				return err
-			}
-			break
+		lo := d
+		if merge && sparse {
+			lo = bottomDistance
 		}
+		found, err := c.findnode(n, sweepDistances(d, lo))
+		if err != nil {
+			// What this node's deeper buckets hold is unknown: the sweep
+			// failed and is retried soon (found nodes are kept).
+			return fmt.Errorf("findnode distances %d-%d at %s: %w", d, lo, n.ID().TerminalString(), err)
+		}
+		for _, m := range found {
+			c.observe(m)
+		}
+		if lo < d {
+			if len(found) < mergedFullAt {
+				return nil
+			}
+			merge = false
+			continue
+		}
+		sparse = len(found) < sparseBucket
 		if len(found) == 0 {
 			empties++
 		} else {
 			empties = 0
 		}
-		for _, m := range found {
-			c.observe(m)
-		}
+		d--
 	}
 	return nil
+}
+
+// sweepDistances is the FINDNODE distance list for the buckets hi down to lo.
+// go-ethereum keeps one bucket for every distance up to bottomDistance and
+// answers any of them with all of it, but its client drops a returned node
+// whose distance was not asked for: a request reaching the bottom also names
+// the distances just below, so their (rare) nodes are kept.
+func sweepDistances(hi, lo int) []uint {
+	if lo == bottomDistance {
+		lo -= deepDistances - 1
+	}
+	out := make([]uint, 0, hi-lo+1)
+	for d := hi; d >= lo; d-- {
+		out = append(out, uint(d))
+	}
+	return out
+}
+
+// findnode asks one bucket, trying again once after a failure: under load a
+// single lost packet or late answer is common, and giving up would skip the
+// rest of the node's table until its next sweep.
+func (c *Crawler) findnode(n *enode.Node, dists []uint) ([]*enode.Node, error) {
+	var err error
+	for range findnodeAttempts {
+		c.queries.Add(1)
+		var found []*enode.Node
+		if found, err = c.disc.Findnode(n, dists); err == nil {
+			return found, nil
+		}
+		c.failures.Add(1)
+	}
+	return nil, err
 }
 
 // walk runs random lookups; they find nodes through the lookup path and keep

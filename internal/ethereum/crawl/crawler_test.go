@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -22,10 +23,11 @@ type testNode struct {
 
 func startNode(t *testing.T, entries ...enr.Entry) *testNode {
 	t.Helper()
-	key, err := crypto.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
+	return startNodeWithKey(t, newKey(t), entries...)
+}
+
+func startNodeWithKey(t *testing.T, key *ecdsa.PrivateKey, entries ...enr.Entry) *testNode {
+	t.Helper()
 	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
@@ -194,6 +196,82 @@ func TestCrawlerFollowFilter(t *testing.T) {
 	}
 	if st := c.Stats(); st.Swept != 0 {
 		t.Fatalf("swept %d nodes, want 0", st.Swept)
+	}
+}
+
+// keyAtDistance draws keys until one's node id lies at log distance dist
+// from target (about 2^(257-dist) draws).
+func keyAtDistance(t *testing.T, target enode.ID, dist int) *ecdsa.PrivateKey {
+	t.Helper()
+	for range 1 << 16 {
+		k := newKey(t)
+		if enode.LogDist(target, enode.PubkeyToIDV4(&k.PublicKey)) == dist {
+			return k
+		}
+	}
+	t.Fatalf("no key at distance %d found", dist)
+	return nil
+}
+
+// TestCrawlerSweepsCutMergedAnswerBucketByBucket gives the only followed
+// node a sparse bucket above a full one: the merged request for the deep
+// buckets comes back at the 16-node limit, and the sweep must then ask
+// bucket by bucket to get every node.
+func TestCrawlerSweepsCutMergedAnswerBucketByBucket(t *testing.T) {
+	hubKey := newKey(t)
+	hub := startNodeWithKey(t, hubKey)
+	layout := map[int]int{252: 2, 250: 16, 249: 4} // distance -> nodes
+	var want []*testNode
+	for dist, count := range layout {
+		for range count {
+			tn := startNodeWithKey(t, keyAtDistance(t, hub.ln.ID(), dist))
+			if !hub.disc.AddKnownNode(tn.ln.Node()) {
+				t.Fatalf("hub refused a node at distance %d", dist)
+			}
+			want = append(want, tn)
+		}
+	}
+	seen := &sightings{changed: map[enode.ID]uint64{}}
+	c, err := New(Config{
+		PrivateKey: newKey(t),
+		ListenAddr: "127.0.0.1:0",
+		Bootnodes:  []*enode.Node{hub.ln.Node()},
+		Requery:    time.Hour,
+		NoWalk:     true,
+		Follow:     func(n *enode.Node) bool { return n.ID() == hub.ln.ID() },
+		OnNode:     seen.on,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, 10*time.Second, "every node of the hub's table", func() bool {
+		for _, tn := range want {
+			if _, ok := seen.seq(tn.ln.ID()); !ok {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func TestSweepDistances(t *testing.T) {
+	for _, tc := range []struct {
+		hi, lo int
+		want   []uint
+	}{
+		{256, 256, []uint{256}},
+		{243, 241, []uint{243, 242, 241}},
+		// The bottom request reaches below go-ethereum's merged bucket.
+		{241, 240, []uint{241, 240, 239, 238, 237}},
+		{240, 240, []uint{240, 239, 238, 237}},
+	} {
+		if got := sweepDistances(tc.hi, tc.lo); !slices.Equal(got, tc.want) {
+			t.Errorf("sweepDistances(%d, %d) = %v, want %v", tc.hi, tc.lo, got, tc.want)
+		}
 	}
 }
 

@@ -34,10 +34,9 @@ const (
 	// One database for all makes every table's seed query walk every
 	// node's records (minutes of CPU at 500 nodes); one each costs a
 	// 4 MiB leveldb write buffer per node (2 GiB at 500 nodes).
-	nodesPerDB             = 16
-	warmupLookupsEach      = 1
-	allAttnets             = 64
-	allSyncnets       byte = 0x0f
+	nodesPerDB       = 16
+	allAttnets       = 64
+	allSyncnets byte = 0x0f
 )
 
 // NodeInfo is a snapshot of one node's current state.
@@ -72,8 +71,8 @@ type Devnet struct {
 	dbs       []*enode.DB
 
 	cancel    context.CancelFunc
-	loopWG    sync.WaitGroup
-	warmWG    sync.WaitGroup
+	loopWG    sync.WaitGroup // the slot loop and the heal loop
+	nb        neighbours
 	closeOnce sync.Once
 	closeErr  error
 
@@ -88,9 +87,10 @@ type Devnet struct {
 }
 
 // Start starts every node and writes Dir/config.yaml, bootstrap_nodes.txt,
-// genesis.json and truth.json. It returns once every node listens and the
-// bootnodes answer discv5 pings; the nodes then run until Close or until
-// ctx ends.
+// genesis.json and truth.json. It returns once every node listens, the
+// bootnodes answer discv5 pings and the warm-up has put every node in other
+// nodes' discv5 tables (so a crawler can find all of them); the nodes then
+// run until Close. ctx bounds the start only.
 func Start(ctx context.Context, o Options) (_ *Devnet, err error) {
 	o, err = o.withDefaults()
 	if err != nil {
@@ -244,8 +244,12 @@ func Start(ctx context.Context, o Options) (_ *Devnet, err error) {
 	}
 	d.loopWG.Add(1)
 	go d.loop(runCtx)
-	d.warmWG.Add(1)
-	go d.warmup(runCtx)
+	d.warmup(ctx)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("devnet: start interrupted during the discv5 warm-up (give Start a longer context): %w", err)
+	}
+	d.loopWG.Add(1)
+	go d.heal(runCtx)
 	o.Log.Info("devnet started", "name", o.Name, "nodes", o.Nodes, "validators", total, "dir", o.Dir, "seed", o.Seed)
 	return d, nil
 }
@@ -303,22 +307,6 @@ func (d *Devnet) checkBootnodes(ctx context.Context, boot []*enode.Node) error {
 		}
 	}
 	return nil
-}
-
-// warmup runs a lookup from every node once all are up: nodes that started
-// early looked up an almost empty network and would keep thin tables.
-func (d *Devnet) warmup(ctx context.Context) {
-	defer d.warmWG.Done()
-	for round := 0; round < warmupLookupsEach; round++ {
-		for _, n := range d.nodes {
-			if ctx.Err() != nil {
-				return
-			}
-			var target enode.ID
-			rand.Read(target[:])
-			n.disc.Lookup(target)
-		}
-	}
 }
 
 func (d *Devnet) epochNow() uint64 { return d.net.EpochAt(time.Now()) }
@@ -505,13 +493,11 @@ func (d *Devnet) Close() error {
 		}
 		d.loopWG.Wait()
 		var errs []error
-		// Closing the discv5 sockets also ends a warm-up lookup in flight.
 		for _, n := range d.nodes {
 			if err := n.close(); err != nil {
 				errs = append(errs, err)
 			}
 		}
-		d.warmWG.Wait()
 		for _, db := range d.dbs {
 			db.Close()
 		}

@@ -62,6 +62,7 @@ func startTestDevnet(t *testing.T) *Devnet {
 // sentry sees it.
 func TestDevnet(t *testing.T) {
 	d := startTestDevnet(t)
+	t.Run("WarmTablesHoldEveryNode", func(t *testing.T) { testWarmTables(t, d) })
 	t.Run("Files", func(t *testing.T) { testFiles(t, d) })
 	t.Run("StatusAndMetaData", func(t *testing.T) { testStatusAndMetaData(t, d) })
 	t.Run("GossipSubscriptions", func(t *testing.T) { testGossipSubscriptions(t, d) })

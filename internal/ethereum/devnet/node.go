@@ -36,13 +36,21 @@ import (
 // Per-node resource settings. A devnet of 500 nodes lives in one process on
 // two cores, so every node keeps its connection and gossip work small.
 const (
-	connLow            = 8
-	connHigh           = 32
-	gossipHeartbeat    = 2 * time.Second
-	discPingInterval   = 10 * time.Second
-	discRespTimeout    = 700 * time.Millisecond
-	maxKeyDerivations  = 16
-	syncnetsBitvectorN = 4
+	connLow          = 8
+	connHigh         = 32
+	gossipHeartbeat  = 2 * time.Second
+	discPingInterval = 10 * time.Second
+	// discRespTimeout is go-ethereum's 700ms raised: hundreds of nodes share
+	// two cores here, and a node whose revalidation ping is answered late is
+	// dropped from the pinger's table.
+	discRespTimeout = 2 * time.Second
+	// discRefreshInterval: a table refresh is a self-lookup and three random
+	// lookups. go-ethereum's default of 30 minutes suits a long-lived node;
+	// a devnet lives minutes, and a node dropped from its neighbours' tables
+	// (a ping lost under load) is found again only through a refresh.
+	discRefreshInterval = 10 * time.Minute
+	maxKeyDerivations   = 16
+	syncnetsBitvectorN  = 4
 )
 
 // node is one devnet beacon peer. Devnet nodes do not dial each other over
@@ -190,6 +198,7 @@ func (n *node) startDiscovery(db *enode.DB, bootnodes []*enode.Node) error {
 		// entry; go-ethereum by default only with revalidated ones.
 		NoFindnodeLivenessCheck: true,
 		PingInterval:            discPingInterval,
+		RefreshInterval:         discRefreshInterval,
 		V5RespTimeout:           discRespTimeout,
 	})
 	if err != nil {

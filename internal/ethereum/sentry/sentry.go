@@ -28,6 +28,7 @@ type Stats struct {
 	Failed      map[string]int // failed dials and handshakes by reason
 	Published   int            // events published
 	Connected   int            // peers connected now
+	Crawl       crawl.Stats    // the discv5 crawler's counters
 }
 
 // Sentry observes one Ethereum consensus network.
@@ -160,6 +161,7 @@ func (s *Sentry) Stats() Stats {
 	st.Dialed = int(s.dialed.Load())
 	st.Published = int(s.published.Load())
 	st.Connected = len(s.host.Network().Peers())
+	st.Crawl = s.crawler.Stats()
 	return st
 }
 
