@@ -26,8 +26,8 @@ type Config struct {
 	// Retention is how long observation history is kept (default 7 days;
 	// negative keeps it forever). Peers, IP metadata and estimates stay.
 	Retention time.Duration
-	Log   *slog.Logger
-	Now   func() time.Time
+	Log       *slog.Logger
+	Now       func() time.Time
 }
 
 func (c *Config) defaults() {
