@@ -296,7 +296,7 @@ func newAPI(cmd *cli.Command, st store.Store, nets []*network.Network, reg *prom
 		names = append(names, n.Name)
 	}
 	return api.New(api.Options{
-		Store: st, Log: log.With("component", "api"), KeysFile: cmd.String("api-keys"),
+		Store: st, Log: log, KeysFile: cmd.String("api-keys"),
 		RatePerIP: cmd.Float("rate-per-ip"), RatePerKey: cmd.Float("rate-per-key"),
 		Registry: reg, Networks: func() []string { return names }, Version: version, TrustProxy: cmd.Bool("trust-proxy"),
 	})

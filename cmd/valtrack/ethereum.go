@@ -149,6 +149,6 @@ func newSentry(cmd *cli.Command, n *network.Network, i int, pub sentry.Publisher
 		SentryID:       sentryID(cmd),
 		SentryLocation: cmd.String("sentry-location"),
 		Registerer:     r,
-		Log:            log.With("network", n.Name),
+		Log:            log,
 	}, pub)
 }
