@@ -27,6 +27,8 @@ package estimate
 import (
 	"math"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/valtrack/valtrack/internal/ethereum/network"
@@ -73,6 +75,14 @@ func ParamsFor(n *network.Network) Params {
 	set(&sp.TargetAggregatorsPerCommittee, c.TargetAggregatorsPerCommittee)
 	set(&sp.SyncCommitteeSubnetCount, c.SyncCommitteeSubnetCount)
 	set(&sp.SyncCommitteeSize, c.SyncCommitteeSize)
+	// compute_subscribed_subnets shuffles with the preset's round count:
+	// minimal networks (the devnet) use 10, the mainnet and gnosis presets 90.
+	if c.PresetBase == "minimal" {
+		sp.ShuffleRoundCount = 10
+	}
+	if v, err := strconv.ParseUint(strings.TrimSpace(c.Raw["SHUFFLE_ROUND_COUNT"]), 10, 64); err == nil && v > 0 {
+		sp.ShuffleRoundCount = v
+	}
 	return Params{
 		Subnets:          sp,
 		ActiveValidators: n.ActiveValidators,

@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"os"
+	"path/filepath"
 	"sort"
 	"testing"
 	"time"
 
+	"github.com/valtrack/valtrack/internal/ethereum/network"
 	"github.com/valtrack/valtrack/internal/ethereum/subnets"
 	"github.com/valtrack/valtrack/internal/store"
 )
@@ -192,5 +195,36 @@ func TestParseBits(t *testing.T) {
 	}
 	if len(parseBits("0xzz", 64)) != 0 {
 		t.Fatal("bad hex must yield no bits")
+	}
+}
+
+// TestParamsForDevnetMatchesItsLongLivedSubnets: the long-lived subnets the
+// estimator excludes are the ones a devnet node really has (the minimal
+// preset shuffles with 10 rounds, not mainnet's 90).
+func TestParamsForDevnetMatchesItsLongLivedSubnets(t *testing.T) {
+	dir := t.TempDir()
+	cfg := "CONFIG_NAME: 'x'\nPRESET_BASE: 'minimal'\nSLOTS_PER_EPOCH: 8\nSECONDS_PER_SLOT: 1\nSHUFFLE_ROUND_COUNT: 10\nGENESIS_FORK_VERSION: 0x10000000\n"
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("config.yaml", cfg)
+	write("bootstrap_nodes.txt", "")
+	write("genesis.json", `{"genesis_time": 1700000000, "genesis_validators_root": "0x0000000000000000000000000000000000000000000000000000000000000000"}`)
+	n, err := network.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := ParamsFor(n)
+	if p.Subnets.ShuffleRoundCount != 10 {
+		t.Fatalf("shuffle rounds %d, want 10 for the minimal preset", p.Subnets.ShuffleRoundCount)
+	}
+	want := subnets.ParamsMinimal()
+	id := [32]byte{0xef, 0x0a, 0xaf, 0x06}
+	got := subnets.ComputeSubscribedSubnets(id, 1, p.Subnets)
+	exp := subnets.ComputeSubscribedSubnets(id, 1, want)
+	if fmt.Sprint(got) != fmt.Sprint(exp) {
+		t.Fatalf("long-lived subnets %v, the minimal preset gives %v", got, exp)
 	}
 }
