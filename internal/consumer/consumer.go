@@ -7,9 +7,11 @@ package consumer
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -314,9 +316,18 @@ func (c *Consumer) validatorRow(e *events.MetadataReceived) (archive.ValidatorMe
 	long := map[int64]bool{}
 	var longList []int64
 	if id, ok := parseNodeID(e.ID); ok {
-		longList = c.longLivedSubnets(e.Network, id, e.Epoch, sp)
-		for _, s := range longList {
+		for _, s := range c.longLivedSubnets(e.Network, id, e.Epoch, sp) {
 			long[s] = true
+		}
+	}
+	// The MetaData attnets are the subnets the node itself declares
+	// long-lived (all 64 for a node subscribed to every subnet).
+	for _, s := range bitsSet(e.MetaData.Attnets, 64) {
+		long[s] = true
+	}
+	for s := int64(0); s < 64; s++ {
+		if long[s] {
+			longList = append(longList, s)
 		}
 	}
 	var short []int64
@@ -336,6 +347,22 @@ func (c *Consumer) validatorRow(e *events.MetadataReceived) (archive.ValidatorMe
 		ClientVersion: m.ClientVersion, CrawlerID: m.CrawlerID, CrawlerLocation: m.CrawlerLocation,
 		Timestamp: m.Timestamp, PeerID: m.PeerID, Network: m.Network,
 	}, true
+}
+
+// bitsSet lists the set bits of a 0x-hex SSZ bitvector of n bits (bit i is
+// bit i%8 of byte i/8); malformed input yields none.
+func bitsSet(hexStr string, n int) []int64 {
+	b, err := hex.DecodeString(strings.TrimPrefix(hexStr, "0x"))
+	if err != nil {
+		return nil
+	}
+	var out []int64
+	for i := 0; i < n && i/8 < len(b); i++ {
+		if b[i/8]&(1<<(i%8)) != 0 {
+			out = append(out, int64(i))
+		}
+	}
+	return out
 }
 
 func parseNodeID(s string) ([32]byte, bool) {

@@ -5,6 +5,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parquet-go/parquet-go"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/valtrack/valtrack/internal/analyze"
@@ -343,6 +345,55 @@ func checkPipeline(t *testing.T, p *pipeline) {
 
 	// The archive: every file readable, no message archived twice.
 	checkArchive(t, p.dataDir, n)
+	checkValidatorRows(t, p.dataDir)
+}
+
+// checkValidatorRows: validator_metadata_events split a node's subscriptions
+// into the long-lived subnets it declares (its attnets, which the devnet
+// sets to its spec long-lived subnets, or all 64) and the short-lived rest.
+func checkValidatorRows(t *testing.T, dataDir string) {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dataDir, "parquet", "ethereum", "*", archive.TableValidatorMetadata, "*", "*", "*.parquet"))
+	rows := 0
+	for _, f := range files {
+		rs, err := parquet.ReadFile[archive.ValidatorMetadataRow](f)
+		if err != nil {
+			t.Fatalf("read %s: %v", f, err)
+		}
+		for _, r := range rs {
+			rows++
+			declared := map[int64]bool{}
+			b, err := hex.DecodeString(strings.TrimPrefix(r.Attnets, "0x"))
+			if err != nil || len(b) != 8 {
+				t.Fatalf("validator row of %s: attnets %q", r.PeerID, r.Attnets)
+			}
+			for i := 0; i < 64; i++ {
+				if b[i/8]&(1<<(i%8)) != 0 {
+					declared[int64(i)] = true
+				}
+			}
+			long := map[int64]bool{}
+			for _, s := range r.LongLivedSubnets {
+				long[s] = true
+			}
+			for s := range declared {
+				if !long[s] {
+					t.Errorf("validator row of %s: declared long-lived subnet %d missing from long_lived_subnets %v", r.PeerID, s, r.LongLivedSubnets)
+				}
+			}
+			if len(r.ShortLivedSubnets) == 0 {
+				t.Errorf("validator row of %s without short-lived subnets", r.PeerID)
+			}
+			for _, s := range r.ShortLivedSubnets {
+				if long[s] {
+					t.Errorf("validator row of %s calls long-lived subnet %d short-lived", r.PeerID, s)
+				}
+			}
+		}
+	}
+	if rows == 0 {
+		t.Error("no validator_metadata_events were archived")
+	}
 }
 
 func abs(x int) float64 {
