@@ -175,16 +175,7 @@ func dbCommand() *cli.Command {
 			{
 				Name:  "migrate",
 				Usage: "apply every embedded migration not yet applied",
-				Action: func(ctx context.Context, cmd *cli.Command) error {
-					log, err := logger(cmd)
-					if err != nil {
-						return err
-					}
-					st, err := openStore(ctx, cmd, log, store.WithoutMigrate())
-					if err != nil {
-						return err
-					}
-					defer st.Close()
+				Action: withStore(func(ctx context.Context, cmd *cli.Command, st store.Store) error {
 					if err := st.Migrate(ctx); err != nil {
 						return err
 					}
@@ -194,21 +185,12 @@ func dbCommand() *cli.Command {
 					}
 					fmt.Println("migrations applied:", where)
 					return nil
-				},
+				}),
 			},
 			{
 				Name:  "status",
 				Usage: "list the embedded migrations and whether each is applied",
-				Action: func(ctx context.Context, cmd *cli.Command) error {
-					log, err := logger(cmd)
-					if err != nil {
-						return err
-					}
-					st, err := openStore(ctx, cmd, log, store.WithoutMigrate())
-					if err != nil {
-						return err
-					}
-					defer st.Close()
+				Action: withStore(func(ctx context.Context, cmd *cli.Command, st store.Store) error {
 					ms, err := st.MigrationStatus(ctx)
 					if err != nil {
 						return err
@@ -223,7 +205,7 @@ func dbCommand() *cli.Command {
 						fmt.Fprintf(w, "%d\t%s\t%v\t%s\n", m.Version, m.Name, m.Applied, at)
 					}
 					return w.Flush()
-				},
+				}),
 			},
 		},
 	}
@@ -277,4 +259,20 @@ func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, lo
 		return fmt.Errorf("metrics listener %s: %w", addr, err)
 	}
 	return nil
+}
+
+// withStore opens the state store without migrating it, for the db commands.
+func withStore(f func(context.Context, *cli.Command, store.Store) error) cli.ActionFunc {
+	return func(ctx context.Context, cmd *cli.Command) error {
+		log, err := logger(cmd)
+		if err != nil {
+			return err
+		}
+		st, err := openStore(ctx, cmd, log, store.WithoutMigrate())
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		return f(ctx, cmd, st)
+	}
 }

@@ -219,11 +219,23 @@ func TestSyncSubnetForIndex(t *testing.T) {
 
 func TestZeroParamsDoNotPanic(t *testing.T) {
 	var p Params
-	_ = ComputeSubscribedSubnets([32]byte{1}, 3, p)
-	_ = CommitteesPerSlot(10, p)
-	_ = SubnetForAttestation(0, 1, 1, p)
-	_ = IsAggregator(0, nil, p)
-	_ = SyncSubnetForIndex(9, p)
+	for _, s := range ComputeSubscribedSubnets([32]byte{1}, 3, p) {
+		if s >= 64 {
+			t.Errorf("subnet %d out of range with zero params", s)
+		}
+	}
+	if c := CommitteesPerSlot(10, p); c < 1 {
+		t.Errorf("committees per slot %d, want at least 1", c)
+	}
+	if s := SubnetForAttestation(0, 1, 1, p); s >= 64 {
+		t.Errorf("attestation subnet %d out of range", s)
+	}
+	if !IsAggregator(0, nil, p) {
+		t.Error("with modulo 1 every validator aggregates")
+	}
+	if s := SyncSubnetForIndex(9, p); s >= 4 {
+		t.Errorf("sync subnet %d out of range", s)
+	}
 }
 
 // Node ids come from ENRs of strangers; no input may panic or leave range.
