@@ -41,7 +41,7 @@ func busFlags() []cli.Flag {
 func consumerFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "durable", Value: "valtrack-ethereum", Usage: "JetStream durable consumer name; consumers with the same name share the work", Sources: env("durable")},
-		&cli.IntFlag{Name: "batch-size", Value: 500, Usage: "events written per batch", Sources: env("batch-size")},
+		&cli.IntFlag{Name: "batch-size", Value: consumer.DefaultBatchSize, Usage: "events written per batch (a partial batch is written after 1s)", Sources: env("batch-size")},
 		&cli.BoolFlag{Name: "archive", Value: true, Usage: "write the Parquet archive under --data-dir/parquet", Sources: env("archive")},
 		&cli.StringFlag{Name: "geoip-city", Usage: "MaxMind GeoLite2-City.mmdb for country/region/city/coordinates", Sources: env("geoip-city")},
 		&cli.StringFlag{Name: "geoip-asn", Usage: "MaxMind GeoLite2-ASN.mmdb for ASN, AS organization and hosting class", Sources: env("geoip-asn")},

@@ -25,6 +25,10 @@ import (
 	"github.com/valtrack/valtrack/internal/store"
 )
 
+// DefaultBatchSize is the events per batch: per-batch costs (a SQLite
+// transaction, Parquet syncs) dominate below ~2000 (docs/BENCHMARKS.md).
+const DefaultBatchSize = 2000
+
 // Config configures a consumer.
 type Config struct {
 	Bus     *bus.Bus
@@ -99,7 +103,7 @@ func New(cfg Config) (*Consumer, error) {
 		cfg.Durable = "valtrack-ethereum"
 	}
 	if cfg.BatchSize <= 0 {
-		cfg.BatchSize = 500
+		cfg.BatchSize = DefaultBatchSize
 	}
 	if cfg.MaxWait <= 0 {
 		cfg.MaxWait = time.Second
@@ -181,10 +185,11 @@ func (c *Consumer) reject(m *bus.Msg, kind string, err error) {
 	}
 }
 
-// handle writes one batch; returning nil acknowledges it.
-func (c *Consumer) handle(ctx context.Context, batch []*bus.Msg) error {
-	start := time.Now()
-	var ds []decoded
+// decodeAll decodes a batch, refusing what it cannot read. (Decoding in
+// parallel was measured: no gain on the pipeline benchmark, whose bound is
+// the store's single writer.)
+func (c *Consumer) decodeAll(batch []*bus.Msg) []decoded {
+	ds := make([]decoded, 0, len(batch))
 	for _, m := range batch {
 		_, kind, err := events.SplitSubject(c.subjectOf(m))
 		if err != nil {
@@ -198,6 +203,13 @@ func (c *Consumer) handle(ctx context.Context, batch []*bus.Msg) error {
 		}
 		ds = append(ds, decoded{msg: m, kind: kind, value: v})
 	}
+	return ds
+}
+
+// handle writes one batch; returning nil acknowledges it.
+func (c *Consumer) handle(ctx context.Context, batch []*bus.Msg) error {
+	start := time.Now()
+	ds := c.decodeAll(batch)
 	if len(ds) == 0 {
 		return nil
 	}
