@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -115,9 +114,8 @@ func consumerCommand() *cli.Command {
 					return analyze.Run(runCtx, analyze.Config{Store: st, Geo: geoR, Networks: params, Window: cmd.Duration("estimate-window"), Every: cmd.Duration("analyze-every"), Retention: cmd.Duration("history-retention"), Log: log.With("component", "analyze")})
 				})
 			}
-			var last uint64
-			var mu sync.Mutex
 			go func() {
+				var last uint64
 				t := time.NewTicker(10 * time.Second)
 				defer t.Stop()
 				for {
@@ -125,11 +123,9 @@ func consumerCommand() *cli.Command {
 					case <-runCtx.Done():
 						return
 					case <-t.C:
-						mu.Lock()
 						n := c.Processed()
 						log.Info("progress", "stored", n, "rate_per_s", float64(n-last)/10)
 						last = n
-						mu.Unlock()
 					}
 				}
 			}()
