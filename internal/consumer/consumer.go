@@ -7,11 +7,9 @@ package consumer
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -327,15 +325,15 @@ func (c *Consumer) validatorRow(e *events.MetadataReceived) (archive.ValidatorMe
 	}
 	long := map[int64]bool{}
 	var longList []int64
-	if id, ok := parseNodeID(e.ID); ok {
+	if id, ok := estimate.ParseNodeID(e.ID); ok {
 		for _, s := range c.longLivedSubnets(e.Network, id, e.Epoch, sp) {
 			long[s] = true
 		}
 	}
 	// The MetaData attnets are the subnets the node itself declares
 	// long-lived (all 64 for a node subscribed to every subnet).
-	for _, s := range bitsSet(e.MetaData.Attnets, 64) {
-		long[s] = true
+	for _, s := range estimate.SetBits(e.MetaData.Attnets, 64) {
+		long[int64(s)] = true
 	}
 	for s := int64(0); s < 64; s++ {
 		if long[s] {
@@ -359,49 +357,6 @@ func (c *Consumer) validatorRow(e *events.MetadataReceived) (archive.ValidatorMe
 		ClientVersion: m.ClientVersion, CrawlerID: m.CrawlerID, CrawlerLocation: m.CrawlerLocation,
 		Timestamp: m.Timestamp, PeerID: m.PeerID, Network: m.Network,
 	}, true
-}
-
-// bitsSet lists the set bits of a 0x-hex SSZ bitvector of n bits (bit i is
-// bit i%8 of byte i/8); malformed input yields none.
-func bitsSet(hexStr string, n int) []int64 {
-	b, err := hex.DecodeString(strings.TrimPrefix(hexStr, "0x"))
-	if err != nil {
-		return nil
-	}
-	var out []int64
-	for i := 0; i < n && i/8 < len(b); i++ {
-		if b[i/8]&(1<<(i%8)) != 0 {
-			out = append(out, int64(i))
-		}
-	}
-	return out
-}
-
-func parseNodeID(s string) ([32]byte, bool) {
-	var id [32]byte
-	if len(s) >= 2 && s[:2] == "0x" {
-		s = s[2:]
-	}
-	if len(s) != 64 {
-		return id, false
-	}
-	for i := 0; i < 32; i++ {
-		var b byte
-		for _, ch := range []byte{s[2*i], s[2*i+1]} {
-			switch {
-			case ch >= '0' && ch <= '9':
-				b = b<<4 | (ch - '0')
-			case ch >= 'a' && ch <= 'f':
-				b = b<<4 | (ch - 'a' + 10)
-			case ch >= 'A' && ch <= 'F':
-				b = b<<4 | (ch - 'A' + 10)
-			default:
-				return id, false
-			}
-		}
-		id[i] = b
-	}
-	return id, true
 }
 
 func (c *Consumer) toBatch(ds []decoded) store.Batch {

@@ -252,9 +252,9 @@ func (tl timeline) at(t time.Time) (set, attn map[int]bool, ok bool) {
 	return tl.sets[i], tl.attn[i], true
 }
 
-func nodeID(h store.History) ([32]byte, bool) {
+// ParseNodeID parses a 32-byte node id in hex, with or without 0x.
+func ParseNodeID(s string) ([32]byte, bool) {
 	var id [32]byte
-	s := h.NodeID
 	if len(s) >= 2 && s[:2] == "0x" {
 		s = s[2:]
 	}
@@ -269,6 +269,21 @@ func nodeID(h store.History) ([32]byte, bool) {
 		id[i] = b
 	}
 	return id, true
+}
+
+func nodeID(h store.History) ([32]byte, bool) { return ParseNodeID(h.NodeID) }
+
+// SetBits lists the set bits of a 0x-hex SSZ bitvector of n bits (bit i is
+// bit i%8 of byte i/8); malformed input yields none.
+func SetBits(hex string, n int) []int {
+	m := parseBits(hex, n)
+	out := make([]int, 0, len(m))
+	for i := 0; i < n; i++ {
+		if m[i] {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // longLived is the set excluded at a slot: the attnets the node announced
