@@ -37,6 +37,19 @@ func (s *Server) queryCtx(r *http.Request) (context.Context, context.CancelFunc)
 	return context.WithTimeout(r.Context(), s.o.QueryTimeout)
 }
 
+// networkRequest is the common start of the /api/v1/ethereum/{network}
+// handlers: the parsed query, a context bounded by the query timeout (cancel
+// is never nil) and the resolved network.
+func (s *Server) networkRequest(r *http.Request) (query, context.Context, context.CancelFunc, string, error) {
+	ctx, cancel := s.queryCtx(r)
+	q, err := s.params(r)
+	if err != nil {
+		return q, ctx, cancel, "", err
+	}
+	network, err := s.network(ctx, r)
+	return q, ctx, cancel, network, err
+}
+
 // network resolves {network} to a known network or a 404.
 func (s *Server) network(ctx context.Context, r *http.Request) (string, error) {
 	name := r.PathValue("network")
@@ -136,13 +149,8 @@ func (s *Server) peerFilter(q query, network string) (store.PeerFilter, error) {
 }
 
 func (s *Server) handlePeers(w http.ResponseWriter, r *http.Request, c caller) error {
-	q, err := s.params(r)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := s.queryCtx(r)
+	q, ctx, cancel, network, err := s.networkRequest(r)
 	defer cancel()
-	network, err := s.network(ctx, r)
 	if err != nil {
 		return err
 	}
@@ -178,13 +186,8 @@ func (s *Server) handlePeers(w http.ResponseWriter, r *http.Request, c caller) e
 }
 
 func (s *Server) handlePeer(w http.ResponseWriter, r *http.Request, c caller) error {
-	q, err := s.params(r)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := s.queryCtx(r)
+	q, ctx, cancel, network, err := s.networkRequest(r)
 	defer cancel()
-	network, err := s.network(ctx, r)
 	if err != nil {
 		return err
 	}
@@ -209,13 +212,8 @@ func (s *Server) handlePeer(w http.ResponseWriter, r *http.Request, c caller) er
 }
 
 func (s *Server) handleStats(w http.ResponseWriter, r *http.Request, _ caller) error {
-	q, err := s.params(r)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := s.queryCtx(r)
+	q, ctx, cancel, network, err := s.networkRequest(r)
 	defer cancel()
-	network, err := s.network(ctx, r)
 	if err != nil {
 		return err
 	}
