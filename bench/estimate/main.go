@@ -26,13 +26,12 @@ import (
 	"github.com/valtrack/valtrack/internal/ethereum/network"
 	"github.com/valtrack/valtrack/internal/ethereum/reqresp"
 	"github.com/valtrack/valtrack/internal/ethereum/sentry"
-	"github.com/valtrack/valtrack/internal/store"
 )
 
 // recorder turns the sentry's events straight into estimator histories.
 type recorder struct {
 	mu sync.Mutex
-	hs map[string]*store.History
+	hs map[string]*estimate.History
 }
 
 func (r *recorder) Publish(_ context.Context, subject, _ string, data []byte) error {
@@ -46,10 +45,10 @@ func (r *recorder) Publish(_ context.Context, subject, _ string, data []byte) er
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	get := func(peerID string) *store.History {
+	get := func(peerID string) *estimate.History {
 		h := r.hs[peerID]
 		if h == nil {
-			h = &store.History{PeerID: peerID}
+			h = &estimate.History{PeerID: peerID}
 			r.hs[peerID] = h
 		}
 		return h
@@ -58,13 +57,14 @@ func (r *recorder) Publish(_ context.Context, subject, _ string, data []byte) er
 	case *events.MetadataReceived:
 		h := get(e.PeerID)
 		h.NodeID = e.ID
-		h.Observations = append(h.Observations, store.Observation{PeerID: e.PeerID, NodeID: e.ID, Epoch: e.Epoch,
-			Attnets: e.MetaData.Attnets, Syncnets: e.MetaData.Syncnets, SubscribedSubnets: e.SubscribedSubnets,
-			Time: time.UnixMilli(e.Timestamp)})
+		h.Snapshots = append(h.Snapshots, estimate.Snapshot{Epoch: e.Epoch, Attnets: e.MetaData.Attnets,
+			Subscribed: e.SubscribedSubnets, Time: time.UnixMilli(e.Timestamp)})
 	case *events.Subscription:
+		if e.Kind != "attestation" {
+			break
+		}
 		h := get(e.PeerID)
-		h.Subscriptions = append(h.Subscriptions, store.SubscriptionChange{PeerID: e.PeerID, Kind: e.Kind, Subnet: e.Subnet,
-			Subscribed: e.Subscribed, Epoch: e.Epoch, Time: time.UnixMilli(e.Timestamp)})
+		h.Changes = append(h.Changes, estimate.Change{Subnet: e.Subnet, Subscribed: e.Subscribed, Time: time.UnixMilli(e.Timestamp)})
 	}
 	return nil
 }
@@ -102,7 +102,7 @@ func run(nodes, epochs int, slot time.Duration, spe uint64, dist string, seed in
 	if err != nil {
 		return err
 	}
-	rec := &recorder{hs: map[string]*store.History{}}
+	rec := &recorder{hs: map[string]*estimate.History{}}
 	s, err := sentry.New(sentry.Config{Network: n, DataDir: dir + "/sentry", ListenIP: "127.0.0.1",
 		SettleDelay: 300 * time.Millisecond, ReqResp: reqresp.Options{TTFBTimeout: 2 * time.Second, RespTimeout: 2 * time.Second},
 		Registerer: prometheus.NewRegistry(), Log: quiet}, rec)
@@ -121,14 +121,14 @@ func run(nodes, epochs int, slot time.Duration, spe uint64, dist string, seed in
 	time.Sleep(time.Duration(epochs) * time.Duration(spe) * slot)
 
 	rec.mu.Lock()
-	var hs []store.History
+	var hs []estimate.History
 	for _, h := range rec.hs {
 		hs = append(hs, *h)
 	}
 	rec.mu.Unlock()
 	p := estimate.ParamsFor(n)
-	est := map[string]store.Estimate{}
-	for _, e := range estimate.Network(hs, p, n.Name, time.Now()) {
+	est := map[string]estimate.Estimate{}
+	for _, e := range estimate.Network(hs, p) {
 		est[e.PeerID] = e
 	}
 	truth := dn.Truth()

@@ -133,15 +133,36 @@ func Estimate(ctx context.Context, cfg Config) error {
 		if len(hs) == 0 {
 			continue
 		}
-		es := estimate.Network(hs, p, name, now)
+		in := make([]estimate.History, 0, len(hs))
+		for i := range hs {
+			in = append(in, estimateInput(&hs[i]))
+		}
+		res := estimate.Network(in, p)
+		es := make([]store.Estimate, 0, len(res))
+		total := 0
+		for _, r := range res {
+			es = append(es, store.Estimate{Network: name, PeerID: r.PeerID, Validators: r.Validators, Low: r.Low, High: r.High,
+				Confidence: r.Confidence, Method: r.Method, Heuristic: r.Heuristic, Epochs: r.Epochs, UpdatedAt: now})
+			total += r.Validators
+		}
 		if err := cfg.Store.PutEstimates(ctx, es); err != nil {
 			return fmt.Errorf("estimate %s: store: %w", name, err)
-		}
-		total := 0
-		for _, e := range es {
-			total += e.Validators
 		}
 		cfg.Log.Debug("estimates updated", "network", name, "nodes", len(es), "validators", total)
 	}
 	return nil
+}
+
+// estimateInput is the part of a stored history the estimator reads.
+func estimateInput(h *store.History) estimate.History {
+	out := estimate.History{PeerID: h.PeerID, NodeID: h.NodeID, Snapshots: make([]estimate.Snapshot, 0, len(h.Observations))}
+	for _, o := range h.Observations {
+		out.Snapshots = append(out.Snapshots, estimate.Snapshot{Time: o.Time, Epoch: o.Epoch, Attnets: o.Attnets, Subscribed: o.SubscribedSubnets})
+	}
+	for _, c := range h.Subscriptions {
+		if c.Kind == "attestation" {
+			out.Changes = append(out.Changes, estimate.Change{Time: c.Time, Subnet: c.Subnet, Subscribed: c.Subscribed})
+		}
+	}
+	return out
 }

@@ -33,7 +33,6 @@ import (
 
 	"github.com/valtrack/valtrack/internal/ethereum/network"
 	"github.com/valtrack/valtrack/internal/ethereum/subnets"
-	"github.com/valtrack/valtrack/internal/store"
 )
 
 // Methods name the signal that decided an estimate.
@@ -90,6 +89,36 @@ func ParamsFor(n *network.Network) Params {
 		SlotDuration:     c.SecondsPerSlot,
 		LeadSlots:        1,
 	}
+}
+
+// Snapshot is one handshake with the node: the attestation subnets it was
+// subscribed to and the long-lived ones it declared (MetaData attnets).
+type Snapshot struct {
+	Time       time.Time
+	Epoch      uint64
+	Attnets    string  // 0x-hex bitvector[64]
+	Subscribed []int64 // subscribed attestation subnets
+}
+
+// Change is one attestation-subnet SUBSCRIBE (Subscribed) or UNSUBSCRIBE.
+type Change struct {
+	Time       time.Time
+	Subnet     int
+	Subscribed bool
+}
+
+// History is what the estimator reads of one node, oldest first.
+type History struct {
+	PeerID    string
+	NodeID    string // hex, 32 bytes
+	Snapshots []Snapshot
+	Changes   []Change
+}
+
+// Estimate is the result for one node of a network.
+type Estimate struct {
+	PeerID string
+	Result
 }
 
 // Result is the estimate of one node.
@@ -195,19 +224,17 @@ func hexNibble(c byte) (byte, bool) {
 
 type event struct {
 	t   time.Time
-	obs *store.Observation
-	chg *store.SubscriptionChange
+	obs *Snapshot
+	chg *Change
 }
 
-func buildTimeline(h store.History) timeline {
+func buildTimeline(h History) timeline {
 	var evs []event
-	for i := range h.Observations {
-		evs = append(evs, event{t: h.Observations[i].Time, obs: &h.Observations[i]})
+	for i := range h.Snapshots {
+		evs = append(evs, event{t: h.Snapshots[i].Time, obs: &h.Snapshots[i]})
 	}
-	for i := range h.Subscriptions {
-		if h.Subscriptions[i].Kind == "attestation" {
-			evs = append(evs, event{t: h.Subscriptions[i].Time, chg: &h.Subscriptions[i]})
-		}
+	for i := range h.Changes {
+		evs = append(evs, event{t: h.Changes[i].Time, chg: &h.Changes[i]})
 	}
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].t.Before(evs[j].t) })
 	var tl timeline
@@ -217,7 +244,7 @@ func buildTimeline(h store.History) timeline {
 	for _, e := range evs {
 		if e.obs != nil {
 			cur = map[int]bool{}
-			for _, s := range e.obs.SubscribedSubnets {
+			for _, s := range e.obs.Subscribed {
 				cur[int(s)] = true
 			}
 			attn = parseBits(e.obs.Attnets, 64)
@@ -271,7 +298,7 @@ func ParseNodeID(s string) ([32]byte, bool) {
 	return id, true
 }
 
-func nodeID(h store.History) ([32]byte, bool) { return ParseNodeID(h.NodeID) }
+func nodeID(h History) ([32]byte, bool) { return ParseNodeID(h.NodeID) }
 
 // SetBits lists the set bits of a 0x-hex SSZ bitvector of n bits (bit i is
 // bit i%8 of byte i/8); malformed input yields none.
@@ -301,7 +328,7 @@ func (p Params) longLived(id [32]byte, hasID bool, epoch uint64, attn map[int]bo
 	return out
 }
 
-func (p Params) count(h store.History) (trials, bool) {
+func (p Params) count(h History) (trials, bool) {
 	tr := trials{on: map[int]int{}, off: map[int]int{}}
 	tl := buildTimeline(h)
 	if len(tl.times) == 0 {
@@ -378,7 +405,7 @@ func logLik(tr trials, lnr, v float64) (l, d float64) {
 }
 
 // Node estimates one node from its history.
-func Node(h store.History, p Params) Result {
+func Node(h History, p Params) Result {
 	res := Result{Method: MethodNoData, Heuristic: Heuristic(h, p)}
 	tr, all := p.count(h)
 	spe := p.Subnets.SlotsPerEpoch
@@ -469,20 +496,20 @@ func Node(h store.History, p Params) Result {
 // Heuristic is Valtrack's estimate on the same observations: in each
 // metadata observation count the subscribed subnets that are not long-lived
 // for the node id, and take the most frequent count (ties: the larger).
-func Heuristic(h store.History, p Params) int {
+func Heuristic(h History, p Params) int {
 	id, hasID := nodeID(h)
 	spe := p.Subnets.SlotsPerEpoch
 	if spe == 0 {
 		spe = 32
 	}
 	freq := map[int]int{}
-	for _, o := range h.Observations {
+	for _, o := range h.Snapshots {
 		var ll map[int]bool
 		if hasID {
 			ll = p.longLived(id, true, o.Epoch, nil)
 		}
 		n := 0
-		for _, s := range o.SubscribedSubnets {
+		for _, s := range o.Subscribed {
 			if !ll[int(s)] {
 				n++
 			}
@@ -503,16 +530,13 @@ func Heuristic(h store.History, p Params) int {
 // network's active validator count is known they share what the other
 // nodes leave unexplained (a saturated node keeps at least its lower bound),
 // with a low confidence.
-func Network(hs []store.History, p Params, network string, now time.Time) []store.Estimate {
-	out := make([]store.Estimate, 0, len(hs))
+func Network(hs []History, p Params) []Estimate {
+	out := make([]Estimate, 0, len(hs))
 	var vague []int
 	explained, floors := 0, 0
 	for _, h := range hs {
 		r := Node(h, p)
-		e := store.Estimate{
-			Network: network, PeerID: h.PeerID, Validators: r.Validators, Low: r.Low, High: r.High,
-			Confidence: r.Confidence, Method: r.Method, Heuristic: r.Heuristic, Epochs: r.Epochs, UpdatedAt: now,
-		}
+		e := Estimate{PeerID: h.PeerID, Result: r}
 		switch r.Method {
 		case MethodAllSubnets, MethodSaturated:
 			vague = append(vague, len(out))

@@ -12,7 +12,6 @@ import (
 
 	"github.com/valtrack/valtrack/internal/ethereum/network"
 	"github.com/valtrack/valtrack/internal/ethereum/subnets"
-	"github.com/valtrack/valtrack/internal/store"
 )
 
 func testParams() Params {
@@ -32,12 +31,12 @@ func testParams() Params {
 // aggregator with probability 1/modulo, subscribed from one slot before the
 // duty until its end. It returns the history a sentry would have recorded:
 // a metadata snapshot per epoch and every subscription change.
-func simulate(rng *rand.Rand, p Params, v int, epochs int) store.History {
+func simulate(rng *rand.Rand, p Params, v int, epochs int) History {
 	perSlot, perEpoch, modulo := p.committees()
 	spe := p.Subnets.SlotsPerEpoch
 	var id [32]byte
 	rng.Read(id[:])
-	h := store.History{PeerID: "peer", NodeID: fmt.Sprintf("%x", id)}
+	h := History{PeerID: "peer", NodeID: fmt.Sprintf("%x", id)}
 	startSlot := uint64(1000)
 	// need[slot] = set of subnets required during that slot
 	need := map[uint64]map[int]bool{}
@@ -77,41 +76,41 @@ func simulate(rng *rand.Rand, p Params, v int, epochs int) store.History {
 			want[s] = true
 		}
 		if slot == startSlot || slot%spe == 0 {
-			o := store.Observation{PeerID: "peer", Time: at.Add(-5 * time.Millisecond), Epoch: epoch}
+			o := Snapshot{Time: at.Add(-5 * time.Millisecond), Epoch: epoch}
 			for s := range cur {
-				o.SubscribedSubnets = append(o.SubscribedSubnets, int64(s))
+				o.Subscribed = append(o.Subscribed, int64(s))
 			}
 			if slot == startSlot {
-				o.SubscribedSubnets = nil
+				o.Subscribed = nil
 				for s := range want {
-					o.SubscribedSubnets = append(o.SubscribedSubnets, int64(s))
+					o.Subscribed = append(o.Subscribed, int64(s))
 				}
 				cur = want
 			}
-			sort.Slice(o.SubscribedSubnets, func(i, j int) bool { return o.SubscribedSubnets[i] < o.SubscribedSubnets[j] })
-			h.Observations = append(h.Observations, o)
+			sort.Slice(o.Subscribed, func(i, j int) bool { return o.Subscribed[i] < o.Subscribed[j] })
+			h.Snapshots = append(h.Snapshots, o)
 			if slot == startSlot {
 				continue
 			}
 		}
 		for s := range want {
 			if !cur[s] {
-				h.Subscriptions = append(h.Subscriptions, store.SubscriptionChange{Kind: "attestation", Subnet: s, Subscribed: true, Time: at, Epoch: epoch})
+				h.Changes = append(h.Changes, Change{Subnet: s, Subscribed: true, Time: at})
 			}
 		}
 		for s := range cur {
 			if !want[s] {
-				h.Subscriptions = append(h.Subscriptions, store.SubscriptionChange{Kind: "attestation", Subnet: s, Subscribed: false, Time: at, Epoch: epoch})
+				h.Changes = append(h.Changes, Change{Subnet: s, Subscribed: false, Time: at})
 			}
 		}
 		cur = want
 	}
 	// a last snapshot closes the observed window
-	last := store.Observation{PeerID: "peer", Time: p.GenesisTime.Add(time.Duration(endSlot) * p.SlotDuration), Epoch: endSlot / spe}
+	last := Snapshot{Time: p.GenesisTime.Add(time.Duration(endSlot) * p.SlotDuration), Epoch: endSlot / spe}
 	for s := range cur {
-		last.SubscribedSubnets = append(last.SubscribedSubnets, int64(s))
+		last.Subscribed = append(last.Subscribed, int64(s))
 	}
-	h.Observations = append(h.Observations, last)
+	h.Snapshots = append(h.Snapshots, last)
 	return h
 }
 
@@ -171,18 +170,18 @@ func TestAllSubnetsShareRemainder(t *testing.T) {
 	rng := rand.New(rand.NewSource(3))
 	small := simulate(rng, p, 0, 2)
 	small.PeerID = "small"
-	all := store.History{PeerID: "big"}
+	all := History{PeerID: "big"}
 	for i, tm := range []time.Time{p.GenesisTime.Add(1000 * time.Second), p.GenesisTime.Add(1020 * time.Second)} {
-		all.Observations = append(all.Observations, store.Observation{Time: tm, Epoch: uint64(125 + i*2), Attnets: "0xffffffffffffffff"})
+		all.Snapshots = append(all.Snapshots, Snapshot{Time: tm, Epoch: uint64(125 + i*2), Attnets: "0xffffffffffffffff"})
 	}
-	es := Network([]store.History{small, all}, p, "devnet", time.Now())
+	es := Network([]History{small, all}, p)
 	if es[1].Method != MethodAllSubnets || es[1].Validators != 1000-es[0].Validators {
 		t.Fatalf("all-subnets node should get the remainder: %+v (other %+v)", es[1], es[0])
 	}
 }
 
 func TestNoObservations(t *testing.T) {
-	r := Node(store.History{PeerID: "x"}, testParams())
+	r := Node(History{PeerID: "x"}, testParams())
 	if r.Method != MethodNoData || r.Validators != 0 {
 		t.Fatalf("got %+v", r)
 	}
