@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/valtrack/valtrack/internal/api"
+	"github.com/valtrack/valtrack/internal/ethereum/state"
 	"github.com/valtrack/valtrack/internal/store"
 )
 
@@ -63,11 +64,12 @@ func run(ctx context.Context, c config) error {
 		return fmt.Errorf("make a temporary data directory: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	st, err := store.Open(ctx, c.db, dir, log)
+	db, err := store.Open(ctx, c.db, dir, log, store.WithMigrations(state.Migrations()))
 	if err != nil {
 		return fmt.Errorf("open the state store: %w", err)
 	}
-	defer st.Close()
+	defer db.Close()
+	st := state.New(db)
 
 	start := time.Now()
 	if err := fill(ctx, st, c.network, c.peers); err != nil {
@@ -115,15 +117,15 @@ func run(ctx context.Context, c config) error {
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
 
 // fill writes n handshaken peers with IP info and estimates, in batches.
-func fill(ctx context.Context, st store.Store, network string, n int) error {
+func fill(ctx context.Context, st state.Store, network string, n int) error {
 	const batch = 1000
 	clients := []string{"lighthouse", "prysm", "teku", "nimbus", "lodestar", "grandine"}
 	countries := []string{"DE", "US", "FR", "FI", "JP", "SG", "NL", "GB"}
 	now := time.Now().UTC().Add(-time.Minute)
 	for lo := 0; lo < n; lo += batch {
-		var b store.Batch
-		var infos []store.IPInfo
-		var ests []store.Estimate
+		var b state.Batch
+		var infos []state.IPInfo
+		var ests []state.Estimate
 		for i := lo; i < min(n, lo+batch); i++ {
 			id := fmt.Sprintf("16Uiu2HAmBench%08d", i)
 			nodeID := fmt.Sprintf("%064x", i+1)
@@ -132,21 +134,21 @@ func fill(ctx context.Context, st store.Store, network string, n int) error {
 			enr := "enr:-bench-" + id
 			seen := now.Add(-time.Duration(i%3600) * time.Second)
 			client := clients[i%len(clients)]
-			b.Discoveries = append(b.Discoveries, store.Discovery{Network: network, NodeID: nodeID, PeerID: id,
+			b.Discoveries = append(b.Discoveries, state.Discovery{Network: network, NodeID: nodeID, PeerID: id,
 				ENR: enr, ENRSeq: 1, IP: ip, Port: 9000, ForkDigest: "0x01020304", Attnets: "0x0000000000000000",
 				Syncnets: "0x00", SameNetwork: true, SentryID: "bench", Time: seen.Add(-time.Minute), MsgID: "d-" + id})
-			b.Observations = append(b.Observations, store.Observation{Network: network, PeerID: id, NodeID: nodeID,
+			b.Observations = append(b.Observations, state.Observation{Network: network, PeerID: id, NodeID: nodeID,
 				ENR: enr, Multiaddr: fmt.Sprintf("/ip4/%s/tcp/9000/p2p/%s", ip, id), IP: ip, Port: 9000,
 				Direction: "outbound", Epoch: 1000, HeadSlot: 32000, ForkDigest: "0x01020304", Seq: 1,
 				Attnets: "0x0300000000000000", Syncnets: "0x00", SubscribedSubnets: []int64{int64(i % 64), int64((i + 7) % 64)},
 				ClientVersion: client + "/v1.0.0", ClientName: client, ClientVersionNum: "1.0.0", SentryID: "bench",
 				Time: seen, MsgID: "o-" + id})
 			cc := countries[i%len(countries)]
-			infos = append(infos, store.IPInfo{IP: ip, Country: cc, CountryCode: cc, Region: "R", City: "C",
+			infos = append(infos, state.IPInfo{IP: ip, Country: cc, CountryCode: cc, Region: "R", City: "C",
 				Latitude: float64(i%180) - 90, Longitude: float64(i%360) - 180, ASN: uint32(64512 + i%100),
 				ASOrganization: fmt.Sprintf("Org %d", i%100), Class: []string{"hosting", "residential"}[i%2], UpdatedAt: now})
 			if v := i % 5; v > 0 {
-				ests = append(ests, store.Estimate{Network: network, PeerID: id, Validators: v, Low: v, High: v + 1,
+				ests = append(ests, state.Estimate{Network: network, PeerID: id, Validators: v, Low: v, High: v + 1,
 					Confidence: 0.7, Method: "aggregation", Heuristic: v, Epochs: 3, UpdatedAt: now})
 			}
 		}

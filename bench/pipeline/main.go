@@ -23,6 +23,7 @@ import (
 	"github.com/valtrack/valtrack/internal/bus"
 	"github.com/valtrack/valtrack/internal/consumer"
 	"github.com/valtrack/valtrack/internal/ethereum/events"
+	"github.com/valtrack/valtrack/internal/ethereum/state"
 	"github.com/valtrack/valtrack/internal/store"
 )
 
@@ -171,11 +172,12 @@ func pipelineRate(ctx context.Context, work []msg, batch int, dsn string, withAr
 	if err := b.EnsureStream(ctx, events.Domain); err != nil {
 		return 0, err
 	}
-	st, err := store.Open(ctx, dsn, dir, log)
+	db, err := store.Open(ctx, dsn, dir, log, store.WithMigrations(state.Migrations()))
 	if err != nil {
 		return 0, err
 	}
-	defer st.Close()
+	defer db.Close()
+	st := state.New(db)
 	var arch *archive.Writer
 	if withArchive {
 		if arch, err = archive.Open(archive.Options{Root: dir, Log: log}); err != nil {

@@ -25,6 +25,7 @@ import (
 	"github.com/valtrack/valtrack/internal/ethereum/events"
 	"github.com/valtrack/valtrack/internal/ethereum/network"
 	"github.com/valtrack/valtrack/internal/ethereum/sentry"
+	"github.com/valtrack/valtrack/internal/ethereum/state"
 	"github.com/valtrack/valtrack/internal/geo"
 	"github.com/valtrack/valtrack/internal/store"
 )
@@ -90,10 +91,11 @@ func openBus(ctx context.Context, cmd *cli.Command, reg prometheus.Registerer, l
 	return b, nil
 }
 
-func openStore(ctx context.Context, cmd *cli.Command, log *slog.Logger, opts ...store.Option) (store.Store, error) {
+func openStore(ctx context.Context, cmd *cli.Command, log *slog.Logger, opts ...store.Option) (*store.DB, error) {
 	if err := os.MkdirAll(cmd.String("data-dir"), 0o755); err != nil {
 		return nil, fmt.Errorf("create --data-dir: %w", err)
 	}
+	opts = append([]store.Option{store.WithMigrations(state.Migrations())}, opts...)
 	return store.Open(ctx, cmd.String("db"), cmd.String("data-dir"), log.With("component", "store"), opts...)
 }
 
@@ -193,11 +195,12 @@ func runAction(ctx context.Context, cmd *cli.Command) error {
 		return err
 	}
 	defer b.Close()
-	st, err := openStore(ctx, cmd, log)
+	db, err := openStore(ctx, cmd, log)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer db.Close()
+	st := state.New(db)
 
 	pub := b.NewPublisher(log.With("component", "publisher"))
 	var sentries []*sentry.Sentry
@@ -216,7 +219,7 @@ func runAction(ctx context.Context, cmd *cli.Command) error {
 		defer arch.Close()
 	}
 	defer geoR.Close()
-	srv, err := newAPI(cmd, st, nets, reg, log)
+	srv, err := newAPI(cmd, db, st, nets, reg, log)
 	if err != nil {
 		return err
 	}
@@ -263,7 +266,7 @@ func networkNames(nets []*network.Network) string {
 	return strings.Join(names, ",")
 }
 
-func newConsumer(ctx context.Context, cmd *cli.Command, b *bus.Bus, st store.Store, nets []*network.Network, reg prometheus.Registerer, log *slog.Logger) (*consumer.Consumer, *archive.Writer, *geo.Resolver, map[string]estimate.Params, error) {
+func newConsumer(ctx context.Context, cmd *cli.Command, b *bus.Bus, st state.Store, nets []*network.Network, reg prometheus.Registerer, log *slog.Logger) (*consumer.Consumer, *archive.Writer, *geo.Resolver, map[string]estimate.Params, error) {
 	var arch *archive.Writer
 	if cmd.Bool("archive") {
 		a, err := archive.Open(archive.Options{Root: cmd.String("data-dir"), Log: log.With("component", "archive")})
@@ -290,20 +293,20 @@ func newConsumer(ctx context.Context, cmd *cli.Command, b *bus.Bus, st store.Sto
 	return c, arch, g, params, nil
 }
 
-func newAPI(cmd *cli.Command, st store.Store, nets []*network.Network, reg *prometheus.Registry, log *slog.Logger) (*api.Server, error) {
+func newAPI(cmd *cli.Command, db *store.DB, st state.Store, nets []*network.Network, reg *prometheus.Registry, log *slog.Logger) (*api.Server, error) {
 	names := make([]string, 0, len(nets))
 	for _, n := range nets {
 		names = append(names, n.Name)
 	}
 	return api.New(api.Options{
-		Store: st, Log: log, KeysFile: cmd.String("api-keys"),
+		Store: st, Health: db.Ping, Log: log, KeysFile: cmd.String("api-keys"),
 		RatePerIP: cmd.Float("rate-per-ip"), RatePerKey: cmd.Float("rate-per-key"),
 		Registry: reg, Networks: func() []string { return names }, Version: version, TrustProxy: cmd.Bool("trust-proxy"),
 	})
 }
 
 // progress prints what the process has done so far, every `every`.
-func progress(ctx context.Context, every time.Duration, sentries []*sentry.Sentry, c *consumer.Consumer, st store.Store, nets []*network.Network, log *slog.Logger) {
+func progress(ctx context.Context, every time.Duration, sentries []*sentry.Sentry, c *consumer.Consumer, st state.Store, nets []*network.Network, log *slog.Logger) {
 	if every <= 0 {
 		return
 	}

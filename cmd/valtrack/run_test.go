@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valtrack/valtrack/internal/ethereum/state"
 	"github.com/valtrack/valtrack/internal/store"
 )
 
@@ -79,12 +80,12 @@ func TestRunDevnet(t *testing.T) {
 			t.Errorf("data dir lacks %s: %v", p, err)
 		}
 	}
-	st, err := store.Open(context.Background(), "", dir, nil, store.WithoutMigrate())
+	db, err := store.Open(context.Background(), "", dir, nil, store.WithoutMigrate())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	page, err := st.ListPeers(context.Background(), store.PeerFilter{Network: "devnet", OnlyHandshaken: true, Limit: 100})
+	defer db.Close()
+	page, err := state.New(db).ListPeers(context.Background(), state.PeerFilter{Network: "devnet", OnlyHandshaken: true, Limit: 100})
 	if err != nil || len(page.Peers) != 8 {
 		t.Fatalf("after shutdown the store holds %d handshaken peers (%v), want 8", len(page.Peers), err)
 	}

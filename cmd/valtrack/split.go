@@ -19,6 +19,7 @@ import (
 
 	"github.com/valtrack/valtrack/internal/analyze"
 	"github.com/valtrack/valtrack/internal/ethereum/sentry"
+	"github.com/valtrack/valtrack/internal/ethereum/state"
 	"github.com/valtrack/valtrack/internal/store"
 )
 
@@ -91,11 +92,12 @@ func consumerCommand() *cli.Command {
 			}
 			defer f.close()
 			log, nets, reg, b := f.log, f.nets, f.reg, f.bus
-			st, err := openStore(ctx, cmd, log)
+			db, err := openStore(ctx, cmd, log)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
+			defer db.Close()
+			st := state.New(db)
 			c, arch, geoR, params, err := newConsumer(ctx, cmd, b, st, nets, reg, log)
 			if err != nil {
 				return err
@@ -148,12 +150,13 @@ func serveCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			st, err := openStore(ctx, cmd, log)
+			db, err := openStore(ctx, cmd, log)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			srv, err := newAPI(cmd, st, nets, newRegistry(), log)
+			defer db.Close()
+			st := state.New(db)
+			srv, err := newAPI(cmd, db, st, nets, newRegistry(), log)
 			if err != nil {
 				return err
 			}
@@ -171,7 +174,7 @@ func dbCommand() *cli.Command {
 			{
 				Name:  "migrate",
 				Usage: "apply every embedded migration not yet applied",
-				Action: withStore(func(ctx context.Context, cmd *cli.Command, st store.Store) error {
+				Action: withStore(func(ctx context.Context, cmd *cli.Command, st *store.DB) error {
 					if err := st.Migrate(ctx); err != nil {
 						return err
 					}
@@ -186,19 +189,19 @@ func dbCommand() *cli.Command {
 			{
 				Name:  "status",
 				Usage: "list the embedded migrations and whether each is applied",
-				Action: withStore(func(ctx context.Context, cmd *cli.Command, st store.Store) error {
+				Action: withStore(func(ctx context.Context, cmd *cli.Command, st *store.DB) error {
 					ms, err := st.MigrationStatus(ctx)
 					if err != nil {
 						return err
 					}
 					w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-					fmt.Fprintln(w, "VERSION\tNAME\tAPPLIED\tAT")
+					fmt.Fprintln(w, "DOMAIN\tVERSION\tNAME\tAPPLIED\tAT")
 					for _, m := range ms {
 						at := ""
 						if m.Applied {
 							at = m.AppliedAt.UTC().Format(time.RFC3339)
 						}
-						fmt.Fprintf(w, "%d\t%s\t%v\t%s\n", m.Version, m.Name, m.Applied, at)
+						fmt.Fprintf(w, "%s\t%d\t%s\t%v\t%s\n", m.Domain, m.Version, m.Name, m.Applied, at)
 					}
 					return w.Flush()
 				}),
@@ -258,7 +261,7 @@ func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, lo
 }
 
 // withStore opens the state store without migrating it, for the db commands.
-func withStore(f func(context.Context, *cli.Command, store.Store) error) cli.ActionFunc {
+func withStore(f func(context.Context, *cli.Command, *store.DB) error) cli.ActionFunc {
 	return func(ctx context.Context, cmd *cli.Command) error {
 		log, err := logger(cmd)
 		if err != nil {

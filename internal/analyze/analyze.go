@@ -9,13 +9,13 @@ import (
 	"time"
 
 	"github.com/valtrack/valtrack/internal/ethereum/estimate"
+	"github.com/valtrack/valtrack/internal/ethereum/state"
 	"github.com/valtrack/valtrack/internal/geo"
-	"github.com/valtrack/valtrack/internal/store"
 )
 
 // Config configures the analyzers.
 type Config struct {
-	Store store.Store
+	Store state.Store
 	Geo   *geo.Resolver // nil: no geolocation
 	// Networks maps a network name to its estimator parameters.
 	Networks map[string]estimate.Params
@@ -101,10 +101,10 @@ func Locate(ctx context.Context, cfg Config) error {
 			if len(ips) == 0 {
 				break
 			}
-			infos := make([]store.IPInfo, 0, len(ips))
+			infos := make([]state.IPInfo, 0, len(ips))
 			for _, ip := range ips {
 				g := cfg.Geo.Lookup(ip)
-				infos = append(infos, store.IPInfo{
+				infos = append(infos, state.IPInfo{
 					IP: ip, Country: g.Country, CountryCode: g.CountryCode, Region: g.Region, City: g.City,
 					Latitude: g.Latitude, Longitude: g.Longitude, ASN: g.ASN, ASOrganization: g.ASOrganization,
 					Class: g.Class, UpdatedAt: cfg.Now(),
@@ -138,10 +138,10 @@ func Estimate(ctx context.Context, cfg Config) error {
 			in = append(in, estimateInput(&hs[i]))
 		}
 		res := estimate.Network(in, p)
-		es := make([]store.Estimate, 0, len(res))
+		es := make([]state.Estimate, 0, len(res))
 		total := 0
 		for _, r := range res {
-			es = append(es, store.Estimate{Network: name, PeerID: r.PeerID, Validators: r.Validators, Low: r.Low, High: r.High,
+			es = append(es, state.Estimate{Network: name, PeerID: r.PeerID, Validators: r.Validators, Low: r.Low, High: r.High,
 				Confidence: r.Confidence, Method: r.Method, Heuristic: r.Heuristic, Epochs: r.Epochs, UpdatedAt: now})
 			total += r.Validators
 		}
@@ -154,7 +154,7 @@ func Estimate(ctx context.Context, cfg Config) error {
 }
 
 // estimateInput is the part of a stored history the estimator reads.
-func estimateInput(h *store.History) estimate.History {
+func estimateInput(h *state.History) estimate.History {
 	out := estimate.History{PeerID: h.PeerID, NodeID: h.NodeID, Snapshots: make([]estimate.Snapshot, 0, len(h.Observations))}
 	for _, o := range h.Observations {
 		out.Snapshots = append(out.Snapshots, estimate.Snapshot{Time: o.Time, Epoch: o.Epoch, Attnets: o.Attnets, Subscribed: o.SubscribedSubnets})

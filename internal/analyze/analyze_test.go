@@ -6,20 +6,20 @@ import (
 	"time"
 
 	"github.com/valtrack/valtrack/internal/ethereum/estimate"
+	"github.com/valtrack/valtrack/internal/ethereum/state"
+	"github.com/valtrack/valtrack/internal/ethereum/state/statetest"
 	"github.com/valtrack/valtrack/internal/ethereum/subnets"
 	"github.com/valtrack/valtrack/internal/geo"
-	"github.com/valtrack/valtrack/internal/store"
-	"github.com/valtrack/valtrack/internal/store/storetest"
 )
 
 // TestOnceLocatesAndEstimates: one pass classifies every new peer IP and
 // writes an estimate for every handshaken peer of a configured network.
 func TestOnceLocatesAndEstimates(t *testing.T) {
 	ctx := context.Background()
-	st := storetest.SQLite(t)
-	var b store.Batch
+	st := statetest.SQLite(t)
+	var b state.Batch
 	for i := 0; i < 5; i++ {
-		b.Observations = append(b.Observations, storetest.Obs("net", i, 0), storetest.Obs("net", i, 120))
+		b.Observations = append(b.Observations, statetest.Obs("net", i, 0), statetest.Obs("net", i, 120))
 	}
 	if err := st.Apply(ctx, b); err != nil {
 		t.Fatal(err)
@@ -28,16 +28,16 @@ func TestOnceLocatesAndEstimates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := estimate.Params{Subnets: subnets.ParamsMainnet(), ActiveValidators: 1000, GenesisTime: storetest.At(0).Add(-time.Hour), SlotDuration: 12 * time.Second, LeadSlots: 1}
+	p := estimate.Params{Subnets: subnets.ParamsMainnet(), ActiveValidators: 1000, GenesisTime: statetest.At(0).Add(-time.Hour), SlotDuration: 12 * time.Second, LeadSlots: 1}
 	cfg := Config{Store: st, Geo: g, Networks: map[string]estimate.Params{"net": p}, Window: 24 * time.Hour,
-		Now: func() time.Time { return storetest.At(200) }}
+		Now: func() time.Time { return statetest.At(200) }}
 	if err := Once(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
 	if ips, err := st.IPsWithoutInfo(ctx, "net", 10); err != nil || len(ips) != 0 {
 		t.Fatalf("IPs left without info: %v %v", ips, err)
 	}
-	page, err := st.ListPeers(ctx, store.PeerFilter{Network: "net", Limit: 10})
+	page, err := st.ListPeers(ctx, state.PeerFilter{Network: "net", Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

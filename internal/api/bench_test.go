@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -9,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/valtrack/valtrack/internal/store"
+	"github.com/valtrack/valtrack/internal/ethereum/state/statetest"
 )
 
 // benchPeers is small enough for a quick `go test -bench`; bench/api runs
@@ -18,11 +17,7 @@ const benchPeers = 2000
 
 func benchServer(b *testing.B) *Server {
 	b.Helper()
-	st, err := store.Open(context.Background(), "", b.TempDir(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
+	st := statetest.SQLite(b)
 	peers := make([]testPeer, benchPeers)
 	now := time.Now().UTC().Add(-time.Minute)
 	clients := []string{"lighthouse", "prysm", "teku", "nimbus", "lodestar"}

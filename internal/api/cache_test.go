@@ -10,12 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/valtrack/valtrack/internal/store"
+	"github.com/valtrack/valtrack/internal/ethereum/state"
 )
 
 func addEstimate(t *testing.T, f *fixture, peerID string) {
 	t.Helper()
-	err := f.st.PutEstimates(context.Background(), []store.Estimate{{Network: testNet, PeerID: peerID,
+	err := f.st.PutEstimates(context.Background(), []state.Estimate{{Network: testNet, PeerID: peerID,
 		Validators: 7, Low: 7, High: 8, Confidence: 0.6, Method: "aggregation", Epochs: 3, UpdatedAt: time.Now()}})
 	if err != nil {
 		t.Fatal(err)

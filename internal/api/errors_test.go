@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/valtrack/valtrack/internal/store"
+	"github.com/valtrack/valtrack/internal/ethereum/state"
 )
 
 func TestBadParametersNameTheParameter(t *testing.T) {
@@ -110,19 +110,15 @@ func TestMethodNotAllowedAndPreflight(t *testing.T) {
 
 // faultyStore injects failures into the real store.
 type faultyStore struct {
-	store.Store
+	state.Store
 	err   error
 	panic bool
 }
 
-func (s faultyStore) ValidatorNodes(ctx context.Context, from, to time.Time) ([]store.Peer, error) {
+func (s faultyStore) ValidatorNodes(ctx context.Context, from, to time.Time) ([]state.Peer, error) {
 	if s.panic {
 		panic("injected")
 	}
-	return nil, s.err
-}
-
-func (s faultyStore) MigrationStatus(ctx context.Context) ([]store.MigrationState, error) {
 	return nil, s.err
 }
 

@@ -16,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valtrack/valtrack/internal/ethereum/state"
 	"github.com/valtrack/valtrack/internal/store"
+	"github.com/valtrack/valtrack/internal/store/storetest"
 )
 
 // Test keys: long enough to be accepted, distinctive enough to grep logs for.
@@ -50,7 +52,8 @@ type fixture struct {
 	t       *testing.T
 	srv     *httptest.Server
 	api     *Server
-	st      store.Store
+	db      *store.DB
+	st      state.Store
 	logs    *syncBuffer
 	keyFile string
 	peers   map[string]testPeer
@@ -97,12 +100,9 @@ type fixtureOpt func(*Options)
 
 func newFixture(t *testing.T, opts ...fixtureOpt) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, "", t.TempDir(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatalf("open sqlite store: %v", err)
-	}
-	f := &fixture{t: t, st: st, logs: &syncBuffer{}, peers: map[string]testPeer{}}
+	db := storetest.SQLite(t, store.WithMigrations(state.Migrations()))
+	st := state.New(db)
+	f := &fixture{t: t, db: db, st: st, logs: &syncBuffer{}, peers: map[string]testPeer{}}
 	f.keyFile = filepath.Join(t.TempDir(), "keys")
 	f.writeKeys("# operators\nalice:" + keyAlice + "\n")
 	for _, p := range fixturePeers() {
@@ -112,6 +112,7 @@ func newFixture(t *testing.T, opts ...fixtureOpt) *fixture {
 
 	o := Options{
 		Store:              st,
+		Health:             db.Ping,
 		Log:                slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		KeysFile:           f.keyFile,
 		Networks:           func() []string { return []string{"configured-only", testNet} },
@@ -121,6 +122,7 @@ func newFixture(t *testing.T, opts ...fixtureOpt) *fixture {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	var err error
 	f.api, err = New(o)
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -129,7 +131,7 @@ func newFixture(t *testing.T, opts ...fixtureOpt) *fixture {
 	first := f.srv
 	t.Cleanup(func() {
 		first.Close()
-		st.Close()
+		db.Close()
 		// Whatever a test did, no key may have reached the logs.
 		logs := f.logs.String()
 		for _, k := range []string{keyAlice, keyBob, keyWrong} {
@@ -141,23 +143,23 @@ func newFixture(t *testing.T, opts ...fixtureOpt) *fixture {
 	return f
 }
 
-func fillFixture(t testing.TB, st store.Store, peers []testPeer) {
+func fillFixture(t testing.TB, st state.Store, peers []testPeer) {
 	t.Helper()
 	ctx := context.Background()
-	var b store.Batch
-	var infos []store.IPInfo
-	var ests []store.Estimate
+	var b state.Batch
+	var infos []state.IPInfo
+	var ests []state.Estimate
 	for i, p := range peers {
 		nodeID := fmt.Sprintf("%064x", i+1)
 		enr := "enr:-test-" + p.id
 		maddr := fmt.Sprintf("/ip4/%s/tcp/%d/p2p/%s", p.ip, p.port, p.id)
-		b.Discoveries = append(b.Discoveries, store.Discovery{Network: p.network, NodeID: nodeID, PeerID: p.id,
+		b.Discoveries = append(b.Discoveries, state.Discovery{Network: p.network, NodeID: nodeID, PeerID: p.id,
 			ENR: enr, ENRSeq: 1, IP: p.ip, Port: p.port, ForkDigest: "0x01020304", Attnets: "0x0000000000000000",
 			Syncnets: "0x00", SameNetwork: true, SentryID: "s1", Time: p.seen.Add(-time.Minute),
 			MsgID: "d-" + p.id})
 		if p.handshaken {
 			for j, ago := range []time.Duration{5 * time.Minute, 0} {
-				b.Observations = append(b.Observations, store.Observation{Network: p.network, PeerID: p.id,
+				b.Observations = append(b.Observations, state.Observation{Network: p.network, PeerID: p.id,
 					NodeID: nodeID, ENR: enr, Multiaddr: maddr, IP: p.ip, Port: p.port, Direction: "outbound",
 					Epoch: 1000 + uint64(j), HeadSlot: 32000 + uint64(j), ForkDigest: "0x01020304", Seq: 3,
 					Attnets: "0x0000000000000000", Syncnets: "0x00", SubscribedSubnets: p.subnets,
@@ -165,16 +167,16 @@ func fillFixture(t testing.TB, st store.Store, peers []testPeer) {
 					SentryID: "s1", Time: p.seen.Add(-ago), MsgID: fmt.Sprintf("o-%s-%d", p.id, j)})
 			}
 			for j, sn := range p.subnets {
-				b.Subscriptions = append(b.Subscriptions, store.SubscriptionChange{Network: p.network,
+				b.Subscriptions = append(b.Subscriptions, state.SubscriptionChange{Network: p.network,
 					PeerID: p.id, Kind: "attestation", Subnet: int(sn), Subscribed: true, Epoch: 1000,
 					SentryID: "s1", Time: p.seen.Add(-time.Minute), MsgID: fmt.Sprintf("s-%s-%d", p.id, j)})
 			}
 		}
-		infos = append(infos, store.IPInfo{IP: p.ip, Country: countryName(p.country), CountryCode: p.country,
+		infos = append(infos, state.IPInfo{IP: p.ip, Country: countryName(p.country), CountryCode: p.country,
 			Region: "Region " + p.country, City: "City " + p.country, Latitude: p.lat, Longitude: p.lon,
 			ASN: p.asn, ASOrganization: fmt.Sprintf("AS%d Org", p.asn), Class: "hosting", UpdatedAt: p.seen})
 		if p.validators > 0 {
-			ests = append(ests, store.Estimate{Network: p.network, PeerID: p.id, Validators: p.validators,
+			ests = append(ests, state.Estimate{Network: p.network, PeerID: p.id, Validators: p.validators,
 				Low: p.validators, High: p.validators + 1, Confidence: p.confidence, Method: "aggregation",
 				Heuristic: p.validators, Epochs: 3, UpdatedAt: p.seen})
 		}

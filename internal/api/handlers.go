@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/valtrack/valtrack/internal/store"
+	"github.com/valtrack/valtrack/internal/ethereum/state"
 )
 
 // peerIDRE bounds {peer_id}: libp2p peer ids are base58 (or base32 CIDs),
@@ -108,8 +108,8 @@ func (s *Server) handleValidators(w http.ResponseWriter, r *http.Request, c call
 	return nil
 }
 
-func (s *Server) peerFilter(q query, network string) (store.PeerFilter, error) {
-	f := store.PeerFilter{Network: network}
+func (s *Server) peerFilter(q query, network string) (state.PeerFilter, error) {
+	f := state.PeerFilter{Network: network}
 	var err error
 	if f.Client, err = q.str("client", maxClientLen); err != nil {
 		return f, err
@@ -166,7 +166,7 @@ func (s *Server) handlePeers(w http.ResponseWriter, r *http.Request, c caller) e
 		page, err := s.o.Store.ListPeers(ctx, f)
 		// Every other filter field was validated above, so a filter the store
 		// refuses is the cursor.
-		if errors.Is(err, store.ErrInvalidFilter) && f.Cursor != "" {
+		if errors.Is(err, state.ErrInvalidFilter) && f.Cursor != "" {
 			return nil, badParam("cursor", "cursor is not one this API returned; start again without it")
 		}
 		if err != nil {
@@ -201,7 +201,7 @@ func (s *Server) handlePeer(w http.ResponseWriter, r *http.Request, c caller) er
 		return unknown
 	}
 	d, err := s.o.Store.GetPeer(ctx, network, id, limit)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, state.ErrNotFound) {
 		return unknown
 	}
 	if err != nil {
@@ -258,7 +258,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request, _ caller) 
 		Version string `json:"version,omitempty"`
 		Error   string `json:"error,omitempty"`
 	}
-	if _, err := s.o.Store.MigrationStatus(ctx); err != nil {
+	if err := s.o.Health(ctx); err != nil {
 		s.log.Warn("health check: state store unreachable", "err", err)
 		s.writeJSON(w, r, http.StatusServiceUnavailable, health{Status: "unavailable", Version: s.o.Version,
 			Error: "state store unreachable; see the server log"})

@@ -16,7 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/valtrack/valtrack/internal/store"
+	"github.com/valtrack/valtrack/internal/ethereum/state"
 )
 
 // Defaults of the optional limits in Options.
@@ -37,7 +37,7 @@ const (
 
 // Options configure a Server. Store and Log are required.
 type Options struct {
-	Store store.Store
+	Store state.Store
 	Log   *slog.Logger
 	// KeysFile holds the API keys, one per line ("key" or "name:key", '#'
 	// comments). It is re-read when it changes; empty means no keys, so a
@@ -55,6 +55,8 @@ type Options struct {
 	// network the store has peers of.
 	Networks func() []string
 	Version  string
+	// Health reports whether the state store answers (nil: always).
+	Health func(context.Context) error
 	// TrustProxy takes the client IP from X-Forwarded-For (its last entry, the
 	// one the proxy in front of us added). Enable only behind such a proxy:
 	// otherwise any client picks its own rate-limit bucket.
@@ -115,6 +117,9 @@ func New(o Options) (*Server, error) {
 	}
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
+	}
+	if o.Health == nil {
+		o.Health = func(context.Context) error { return nil }
 	}
 	if o.Networks == nil {
 		o.Networks = func() []string { return nil }

@@ -113,7 +113,7 @@ func TestHealthz(t *testing.T) {
 	if h.Status != "ok" || h.Version != "test" {
 		t.Errorf("healthz = %+v", h)
 	}
-	f.st.Close()
+	f.db.Close()
 	f.getJSON("/healthz", "", 503, &h)
 	if h.Status != "unavailable" {
 		t.Errorf("healthz with a closed store = %+v", h)

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/valtrack/valtrack/internal/store"
+	"github.com/valtrack/valtrack/internal/ethereum/state"
 )
 
 // The public view hides what locates a node on the network (its ENR,
@@ -44,7 +44,7 @@ type validatorRow struct {
 	ASNType                string  `json:"asn_type"`
 }
 
-func newValidatorRow(p *store.Peer, admin bool) validatorRow {
+func newValidatorRow(p *state.Peer, admin bool) validatorRow {
 	r := validatorRow{
 		PeerID:          p.PeerID,
 		LastSeen:        p.LastSeen.Unix(),
@@ -132,7 +132,7 @@ func nonNil(xs []int64) []int64 {
 	return xs
 }
 
-func newPeerView(p *store.Peer, admin bool) peerView {
+func newPeerView(p *state.Peer, admin bool) peerView {
 	v := peerView{
 		Network: p.Network, PeerID: p.PeerID, NodeID: p.NodeID,
 		Direction: p.Direction, ForkDigest: p.ForkDigest, HeadSlot: p.HeadSlot,
@@ -187,7 +187,7 @@ type observationView struct {
 	SentryID           string    `json:"sentry_id"`
 }
 
-func newObservationView(o *store.Observation, admin bool) observationView {
+func newObservationView(o *state.Observation, admin bool) observationView {
 	v := observationView{
 		Time: o.Time.UTC(), Direction: o.Direction, Epoch: o.Epoch, HeadSlot: o.HeadSlot,
 		ForkDigest: o.ForkDigest, Seq: o.Seq, Attnets: o.Attnets, Syncnets: o.Syncnets,
@@ -216,7 +216,7 @@ type peerDetailResponse struct {
 	Subscriptions []subscriptionView `json:"subscriptions"`
 }
 
-func newPeerDetail(d *store.PeerDetail, admin bool) peerDetailResponse {
+func newPeerDetail(d *state.PeerDetail, admin bool) peerDetailResponse {
 	r := peerDetailResponse{peerView: newPeerView(&d.Peer, admin),
 		History: make([]observationView, 0, len(d.History)), Subscriptions: make([]subscriptionView, 0, len(d.Subscriptions))}
 	for i := range d.History {
@@ -252,7 +252,7 @@ type statsResponse struct {
 // (phase0 p2p-interface).
 const attestationSubnets = 64
 
-func groups(gs []store.Group) []groupView {
+func groups(gs []state.Group) []groupView {
 	out := make([]groupView, 0, len(gs))
 	for _, g := range gs {
 		out = append(out, groupView{Key: g.Key, Nodes: g.Nodes, Validators: g.Validators})
@@ -260,7 +260,7 @@ func groups(gs []store.Group) []groupView {
 	return out
 }
 
-func newStats(st *store.Stats, window time.Duration, since time.Time) statsResponse {
+func newStats(st *state.Stats, window time.Duration, since time.Time) statsResponse {
 	cov := make([]int, attestationSubnets)
 	copy(cov, st.SubnetCoverage)
 	return statsResponse{Network: st.Network, Window: window.String(), Since: since.UTC(),

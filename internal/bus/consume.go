@@ -166,6 +166,9 @@ func (b *Bus) Consume(ctx context.Context, cc ConsumeConfig, handle func(ctx con
 	}
 	cons, err := b.ensureConsumer(ctx, cc)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while setting up: a clean stop, like any other
+		}
 		return err
 	}
 	log := b.log.With("stream", b.StreamName(cc.Domain), "durable", cc.Durable)

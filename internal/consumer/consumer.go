@@ -19,8 +19,8 @@ import (
 	"github.com/valtrack/valtrack/internal/bus"
 	"github.com/valtrack/valtrack/internal/ethereum/estimate"
 	"github.com/valtrack/valtrack/internal/ethereum/events"
+	"github.com/valtrack/valtrack/internal/ethereum/state"
 	"github.com/valtrack/valtrack/internal/ethereum/subnets"
-	"github.com/valtrack/valtrack/internal/store"
 )
 
 // DefaultBatchSize is the events per batch: per-batch costs (a SQLite
@@ -30,7 +30,7 @@ const DefaultBatchSize = 2000
 // Config configures a consumer.
 type Config struct {
 	Bus     *bus.Bus
-	Store   store.Store
+	Store   state.Store
 	Archive *archive.Writer // nil: no archive
 	// Durable is the JetStream durable consumer name; processes using the
 	// same name share the work.
@@ -359,19 +359,19 @@ func (c *Consumer) validatorRow(e *events.MetadataReceived) (archive.ValidatorMe
 	}, true
 }
 
-func (c *Consumer) toBatch(ds []decoded) store.Batch {
-	var b store.Batch
+func (c *Consumer) toBatch(ds []decoded) state.Batch {
+	var b state.Batch
 	for _, d := range ds {
 		id := msgID(d.msg)
 		switch e := d.value.(type) {
 		case *events.PeerDiscovered:
-			b.Discoveries = append(b.Discoveries, store.Discovery{
+			b.Discoveries = append(b.Discoveries, state.Discovery{
 				Network: e.Network, NodeID: e.ID, PeerID: e.PeerID, ENR: e.ENR, ENRSeq: e.ENRSeq,
 				IP: e.IP, Port: e.Port, ForkDigest: e.ForkDigest, Attnets: e.Attnets, Syncnets: e.Syncnets,
 				SameNetwork: e.SameNetwork, SentryID: e.Sentry.ID, Time: time.UnixMilli(e.Timestamp).UTC(), MsgID: id,
 			})
 		case *events.MetadataReceived:
-			b.Observations = append(b.Observations, store.Observation{
+			b.Observations = append(b.Observations, state.Observation{
 				Network: e.Network, PeerID: e.PeerID, NodeID: e.ID, ENR: e.ENR, Multiaddr: e.Multiaddr,
 				IP: e.IP, Port: e.Port, Direction: e.Direction, Epoch: e.Epoch, HeadSlot: e.HeadSlot,
 				ForkDigest: e.ForkDigest, Seq: e.MetaData.SeqNumber, Attnets: e.MetaData.Attnets,
@@ -380,7 +380,7 @@ func (c *Consumer) toBatch(ds []decoded) store.Batch {
 				ClientVersionNum: e.ClientVersionNum, SentryID: e.Sentry.ID, Time: time.UnixMilli(e.Timestamp).UTC(), MsgID: id,
 			})
 		case *events.Subscription:
-			b.Subscriptions = append(b.Subscriptions, store.SubscriptionChange{
+			b.Subscriptions = append(b.Subscriptions, state.SubscriptionChange{
 				Network: e.Network, PeerID: e.PeerID, Kind: e.Kind, Subnet: e.Subnet, Subscribed: e.Subscribed,
 				Epoch: e.Epoch, SentryID: e.Sentry.ID, Time: time.UnixMilli(e.Timestamp).UTC(), MsgID: id,
 			})

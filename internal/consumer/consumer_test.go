@@ -16,7 +16,7 @@ import (
 	"github.com/valtrack/valtrack/internal/archive"
 	"github.com/valtrack/valtrack/internal/bus/bustest"
 	"github.com/valtrack/valtrack/internal/ethereum/events"
-	"github.com/valtrack/valtrack/internal/store/storetest"
+	"github.com/valtrack/valtrack/internal/ethereum/state/statetest"
 )
 
 type syncBuffer struct {
@@ -43,7 +43,7 @@ func TestRefusesUnreadableEvents(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	b := bustest.Embedded(t)
-	st := storetest.SQLite(t)
+	st := statetest.SQLite(t)
 	arch, err := archive.Open(archive.Options{Root: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)

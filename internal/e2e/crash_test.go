@@ -16,6 +16,7 @@ import (
 	"github.com/valtrack/valtrack/internal/bus"
 	"github.com/valtrack/valtrack/internal/consumer"
 	"github.com/valtrack/valtrack/internal/ethereum/events"
+	"github.com/valtrack/valtrack/internal/ethereum/state"
 	"github.com/valtrack/valtrack/internal/store"
 )
 
@@ -23,11 +24,11 @@ import (
 // a kill lands mid-batch: after the archive may have synced, before the
 // store has committed and before the acknowledgement.
 type slowStore struct {
-	store.Store
+	state.Store
 	delay time.Duration
 }
 
-func (s slowStore) Apply(ctx context.Context, b store.Batch) error {
+func (s slowStore) Apply(ctx context.Context, b state.Batch) error {
 	time.Sleep(s.delay)
 	return s.Store.Apply(ctx, b)
 }
@@ -45,10 +46,11 @@ func TestCrashChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(ctx, "", dir, log)
+	db, err := store.Open(ctx, "", dir, log, store.WithMigrations(state.Migrations()))
 	if err != nil {
 		t.Fatal(err)
 	}
+	st := state.New(db)
 	arch, err := archive.Open(archive.Options{Root: dir, Log: log})
 	if err != nil {
 		t.Fatal(err)
@@ -146,11 +148,12 @@ func TestConsumerCrash(t *testing.T) {
 		}
 		return cmd
 	}
-	st, err := store.Open(ctx, "", dataDir, testLog())
+	db, err := store.Open(ctx, "", dataDir, testLog(), store.WithMigrations(state.Migrations()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	defer db.Close()
+	st := state.New(db)
 	var all []string
 	for _, v := range ids {
 		all = append(all, v...)

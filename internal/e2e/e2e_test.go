@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/valtrack/valtrack/internal/bus/bustest"
-	"github.com/valtrack/valtrack/internal/store/storetest"
+	"github.com/valtrack/valtrack/internal/ethereum/state/statetest"
 )
 
 // A spread of validator counts: many small nodes, some large, a few on
@@ -18,7 +18,7 @@ func TestEndToEndEmbedded(t *testing.T) {
 		t.Skip("end-to-end test")
 	}
 	dn := startDevnet(t, 40, spread, 21)
-	p := startPipeline(t, dn, bustest.Embedded(t), storetest.SQLite(t))
+	p := startPipeline(t, dn, bustest.Embedded(t), statetest.SQLite(t))
 	checkPipeline(t, p)
 }
 
@@ -29,7 +29,7 @@ func TestEndToEndPostgresExternalNATS(t *testing.T) {
 		t.Skip("end-to-end test")
 	}
 	b := bustest.External(t)
-	st := storetest.Postgres(t)
+	st := statetest.Postgres(t)
 	dn := startDevnet(t, 40, spread, 22)
 	p := startPipeline(t, dn, b, st)
 	checkPipeline(t, p)

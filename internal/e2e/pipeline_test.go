@@ -32,8 +32,8 @@ import (
 	"github.com/valtrack/valtrack/internal/ethereum/network"
 	"github.com/valtrack/valtrack/internal/ethereum/reqresp"
 	"github.com/valtrack/valtrack/internal/ethereum/sentry"
+	"github.com/valtrack/valtrack/internal/ethereum/state"
 	"github.com/valtrack/valtrack/internal/geo"
-	"github.com/valtrack/valtrack/internal/store"
 )
 
 const adminKey = "e2e-admin-key-0123456789"
@@ -65,14 +65,14 @@ type pipeline struct {
 	dn      *devnet.Devnet
 	net     *network.Network
 	params  estimate.Params
-	st      store.Store
+	st      state.Store
 	dataDir string
 	srv     *httptest.Server
 	sentry  *sentry.Sentry
 	cons    *consumer.Consumer
 }
 
-func startPipeline(t *testing.T, dn *devnet.Devnet, b *bus.Bus, st store.Store) *pipeline {
+func startPipeline(t *testing.T, dn *devnet.Devnet, b *bus.Bus, st state.Store) *pipeline {
 	t.Helper()
 	n, err := network.Load(dn.Dir())
 	if err != nil {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
@@ -12,28 +13,34 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-// dialect is everything that differs between SQLite and PostgreSQL; the SQL
+// Dialect is everything that differs between SQLite and PostgreSQL; the SQL
 // itself is shared (both speak ON CONFLICT … DO UPDATE with excluded.*).
-type dialect struct {
+type Dialect struct {
 	postgres bool
 }
 
-func (d dialect) name() string {
+// Postgres reports whether this is PostgreSQL (else SQLite).
+func (d Dialect) Postgres() bool { return d.postgres }
+
+// Name is "postgres" or "sqlite", also the directory of a dialect's
+// migrations.
+func (d Dialect) Name() string {
 	if d.postgres {
 		return "postgres"
 	}
 	return "sqlite"
 }
 
-// least and greatest are scalar min/max of two non-null values.
-func (d dialect) least() string {
+// Least and Greatest name the scalar min/max of two non-null values.
+func (d Dialect) Least() string {
 	if d.postgres {
 		return "LEAST"
 	}
 	return "min"
 }
 
-func (d dialect) greatest() string {
+// Greatest: see Least.
+func (d Dialect) Greatest() string {
 	if d.postgres {
 		return "GREATEST"
 	}
@@ -42,16 +49,16 @@ func (d dialect) greatest() string {
 
 // maxParams bounds the bind parameters of one statement (SQLite's default
 // limit is 32766, PostgreSQL's 65535); multi-row inserts are chunked below it.
-func (d dialect) maxParams() int {
+func (d Dialect) maxParams() int {
 	if d.postgres {
 		return 60000
 	}
 	return 30000
 }
 
-// timeArg converts a time for binding: SQLite stores unix microseconds,
+// TimeArg converts a time for binding: SQLite stores unix microseconds,
 // PostgreSQL timestamptz (microsecond precision too). The zero time is NULL.
-func (d dialect) timeArg(t time.Time) any {
+func (d Dialect) TimeArg(t time.Time) any {
 	if t.IsZero() {
 		return nil
 	}
@@ -64,7 +71,7 @@ func (d dialect) timeArg(t time.Time) any {
 // retryable reports whether a failed transaction can simply be run again:
 // PostgreSQL deadlocks and serialization failures between concurrent
 // batches, and SQLite busy errors that outlasted busy_timeout.
-func (d dialect) retryable(err error) bool {
+func (d Dialect) retryable(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		return pgErr.Code == "40P01" || pgErr.Code == "40001"
@@ -77,22 +84,24 @@ func (d dialect) retryable(err error) bool {
 	return false
 }
 
-// query builds a statement and its arguments with the dialect's placeholders.
-type query struct {
-	d    dialect
+// Query builds a statement and its arguments with the dialect's
+// placeholders ($n or ?). Values always go through Arg, never into the text.
+type Query struct {
+	d    Dialect
 	sb   strings.Builder
 	args []any
 }
 
-func (q *query) sql(s ...string) *query {
+// SQL appends statement text.
+func (q *Query) SQL(s ...string) *Query {
 	for _, p := range s {
 		q.sb.WriteString(p)
 	}
 	return q
 }
 
-// arg binds v and writes its placeholder.
-func (q *query) arg(v any) *query {
+// Arg binds v and writes its placeholder.
+func (q *Query) Arg(v any) *Query {
 	q.args = append(q.args, v)
 	if q.d.postgres {
 		q.sb.WriteString("$")
@@ -103,22 +112,29 @@ func (q *query) arg(v any) *query {
 	return q
 }
 
-// row writes "(a, b, c)" binding every value.
-func (q *query) row(vals ...any) *query {
+// Row writes "(a, b, c)" binding every value.
+func (q *Query) Row(vals ...any) *Query {
 	q.sb.WriteByte('(')
 	for i, v := range vals {
 		if i > 0 {
 			q.sb.WriteString(", ")
 		}
-		q.arg(v)
+		q.Arg(v)
 	}
 	q.sb.WriteByte(')')
 	return q
 }
 
-func (q *query) String() string { return q.sb.String() }
+// String is the statement text.
+func (q *Query) String() string { return q.sb.String() }
 
-// timeCol scans a time column of either dialect; NULL is the zero time.
+// Args are the bound values, in placeholder order.
+func (q *Query) Args() []any { return q.args }
+
+// TimeInto scans a time column of either dialect into t; NULL is the zero
+// time.
+func TimeInto(t *time.Time) sql.Scanner { return timeCol{t} }
+
 type timeCol struct{ t *time.Time }
 
 func (c timeCol) Scan(src any) error {
@@ -135,12 +151,14 @@ func (c timeCol) Scan(src any) error {
 	return nil
 }
 
-// u64 bit-casts a uint64 into the signed 64-bit column types of both
+// U64 bit-casts a uint64 into the signed 64-bit column types of both
 // databases, so values above 2^63 (hostile or not) round-trip instead of
 // failing the batch.
-func u64(v uint64) int64 { return int64(v) }
+func U64(v uint64) int64 { return int64(v) }
 
-// u64Col scans a bit-cast uint64 column.
+// U64Into scans a bit-cast uint64 column into v.
+func U64Into(v *uint64) sql.Scanner { return u64Col{v} }
+
 type u64Col struct{ v *uint64 }
 
 func (c u64Col) Scan(src any) error {
@@ -155,15 +173,17 @@ func (c u64Col) Scan(src any) error {
 	return nil
 }
 
-// optU64 binds a nullable uint64.
-func optU64(p *uint64) any {
+// OptU64 binds a nullable uint64.
+func OptU64(p *uint64) any {
 	if p == nil {
 		return nil
 	}
 	return int64(*p)
 }
 
-// optU64Col scans a nullable bit-cast uint64 column.
+// OptU64Into scans a nullable bit-cast uint64 column into v.
+func OptU64Into(v **uint64) sql.Scanner { return optU64Col{v} }
+
 type optU64Col struct{ v **uint64 }
 
 func (c optU64Col) Scan(src any) error {
@@ -179,9 +199,9 @@ func (c optU64Col) Scan(src any) error {
 	return nil
 }
 
-// nonZeroTime stamps rows that arrive without a time with the write time,
+// NonZeroTime stamps rows that arrive without a time with the write time,
 // so NOT NULL columns never see NULL.
-func nonZeroTime(t time.Time) time.Time {
+func NonZeroTime(t time.Time) time.Time {
 	if t.IsZero() {
 		return time.Now()
 	}

@@ -1,12 +1,12 @@
-// Package storetest is the shared test suite every store.Store backend must
-// pass, and helpers that give other packages' tests a real, empty store.
+// Package storetest gives tests a real, empty database of either dialect:
+// SQLite in a temporary directory, or a fresh schema on the PostgreSQL server
+// named by VALTRACK_TEST_POSTGRES.
 package storetest
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"log/slog"
 	"net/url"
 	"os"
@@ -27,28 +27,28 @@ const PostgresEnv = "VALTRACK_TEST_POSTGRES"
 // setupTimeout bounds creating or dropping a test database.
 const setupTimeout = 30 * time.Second
 
-// SQLite returns a migrated SQLite store in a fresh temporary directory,
-// closed when the test ends.
-func SQLite(t testing.TB, opts ...store.Option) store.Store {
+// SQLite returns a SQLite database in a fresh temporary directory, closed
+// when the test ends (migrated with the migrations given as options).
+func SQLite(t testing.TB, opts ...store.Option) *store.DB {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "valtrack.db")
 	s, err := store.Open(context.Background(), "sqlite://"+path, "", discardLogger(), opts...)
 	if err != nil {
-		t.Fatalf("open sqlite store: %v", err)
+		t.Fatalf("open sqlite database: %v", err)
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
 }
 
-// Postgres returns a migrated store in a new schema of the server named by
+// Postgres returns a database in a new schema of the server named by
 // VALTRACK_TEST_POSTGRES (skipping without it); the schema is dropped when
 // the test ends.
-func Postgres(t testing.TB, opts ...store.Option) store.Store {
+func Postgres(t testing.TB, opts ...store.Option) *store.DB {
 	t.Helper()
 	dsn := PostgresDSN(t)
 	s, err := store.Open(context.Background(), dsn, "", discardLogger(), opts...)
 	if err != nil {
-		t.Fatalf("open postgres store: %v", err)
+		t.Fatalf("open postgres database: %v", err)
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
@@ -96,6 +96,3 @@ func PostgresDSN(t testing.TB) string {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
-
-// PeerID returns a deterministic, sortable test peer id.
-func PeerID(i int) string { return fmt.Sprintf("16Uiu2HAmTest%08d", i) }

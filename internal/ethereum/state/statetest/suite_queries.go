@@ -1,4 +1,4 @@
-package storetest
+package statetest
 
 import (
 	"errors"
@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/valtrack/valtrack/internal/store"
+	"github.com/valtrack/valtrack/internal/ethereum/state"
 )
 
 // filterFixture: peers 1–3 handshaken, 4 discovered only.
@@ -17,22 +17,22 @@ import (
 //	2     prysm       127.0.0.3  US, AS200 resid.   0        200       0,1,20
 //	3     lighthouse  127.0.0.4  (none)             64       300       none
 //	4     (disc.)     127.1.0.5  (none)             (none)   50        63
-func filterFixture(t *testing.T, s store.Store) {
+func filterFixture(t *testing.T, s state.Store) {
 	o1, o2, o3 := Obs("devnet", 1, 100), Obs("devnet", 2, 200), Obs("devnet", 3, 300)
 	o2.ClientName, o2.SubscribedSubnets = "prysm", []int64{20}
 	o3.Attnets, o3.SubscribedSubnets = "0x0000000000000000", nil
-	mustApply(t, s, store.Batch{
-		Observations: []store.Observation{o1, o2, o3},
-		Discoveries:  []store.Discovery{Disc("devnet", 4, 1, 50)},
+	mustApply(t, s, state.Batch{
+		Observations: []state.Observation{o1, o2, o3},
+		Discoveries:  []state.Discovery{Disc("devnet", 4, 1, 50)},
 	})
 	ctx := ctxT(t)
-	if err := s.PutIPInfo(ctx, []store.IPInfo{
+	if err := s.PutIPInfo(ctx, []state.IPInfo{
 		{IP: o1.IP, Country: "Germany", CountryCode: "DE", ASN: 100, ASOrganization: "Org A", Class: "hosting", UpdatedAt: At(1)},
 		{IP: o2.IP, Country: "United States", CountryCode: "US", ASN: 200, ASOrganization: "Org B", Class: "residential", UpdatedAt: At(1)},
 	}); err != nil {
 		t.Fatalf("put ip info: %v", err)
 	}
-	if err := s.PutEstimates(ctx, []store.Estimate{
+	if err := s.PutEstimates(ctx, []state.Estimate{
 		{Network: "devnet", PeerID: PeerID(1), Validators: 5, Low: 4, High: 6, Confidence: 0.9, Method: "aggregation", Heuristic: 3, Epochs: 3, UpdatedAt: At(2)},
 		{Network: "devnet", PeerID: PeerID(2), Validators: 0, Method: "none", UpdatedAt: At(2)},
 		{Network: "devnet", PeerID: PeerID(3), Validators: 64, Low: 64, High: 200, Confidence: 0.5, Method: "all-subnets", UpdatedAt: At(2)},
@@ -41,61 +41,61 @@ func filterFixture(t *testing.T, s store.Store) {
 	}
 }
 
-func testFilters(t *testing.T, s store.Store) {
+func testFilters(t *testing.T, s state.Store) {
 	filterFixture(t, s)
 	n := func(v int) *int { return &v }
 	cases := []struct {
 		name string
-		f    store.PeerFilter
+		f    state.PeerFilter
 		want []int
 	}{
-		{"none", store.PeerFilter{}, []int{1, 2, 3, 4}},
-		{"client case-insensitive", store.PeerFilter{Client: "LightHouse"}, []int{1, 3}},
-		{"country case-insensitive", store.PeerFilter{CountryCode: "de"}, []int{1}},
-		{"asn", store.PeerFilter{ASN: 200}, []int{2}},
-		{"subnet subscribed", store.PeerFilter{Subnet: n(20)}, []int{2}},
-		{"subnet long-lived", store.PeerFilter{Subnet: n(0)}, []int{1, 2}},
-		{"subnet subscribed 10", store.PeerFilter{Subnet: n(10)}, []int{1}},
-		{"subnet 63 from ENR", store.PeerFilter{Subnet: n(63)}, []int{4}},
-		{"subnet none", store.PeerFilter{Subnet: n(33)}, nil},
-		{"min validators 5", store.PeerFilter{MinValidators: 5}, []int{1, 3}},
-		{"min validators 10", store.PeerFilter{MinValidators: 10}, []int{3}},
-		{"seen from", store.PeerFilter{SeenFrom: At(150)}, []int{2, 3}},
-		{"seen to", store.PeerFilter{SeenTo: At(250)}, []int{1, 2, 4}},
-		{"seen window", store.PeerFilter{SeenFrom: At(150), SeenTo: At(250)}, []int{2}},
-		{"only handshaken", store.PeerFilter{OnlyHandshaken: true}, []int{1, 2, 3}},
-		{"combined", store.PeerFilter{Client: "lighthouse", MinValidators: 10, OnlyHandshaken: true}, []int{3}},
+		{"none", state.PeerFilter{}, []int{1, 2, 3, 4}},
+		{"client case-insensitive", state.PeerFilter{Client: "LightHouse"}, []int{1, 3}},
+		{"country case-insensitive", state.PeerFilter{CountryCode: "de"}, []int{1}},
+		{"asn", state.PeerFilter{ASN: 200}, []int{2}},
+		{"subnet subscribed", state.PeerFilter{Subnet: n(20)}, []int{2}},
+		{"subnet long-lived", state.PeerFilter{Subnet: n(0)}, []int{1, 2}},
+		{"subnet subscribed 10", state.PeerFilter{Subnet: n(10)}, []int{1}},
+		{"subnet 63 from ENR", state.PeerFilter{Subnet: n(63)}, []int{4}},
+		{"subnet none", state.PeerFilter{Subnet: n(33)}, nil},
+		{"min validators 5", state.PeerFilter{MinValidators: 5}, []int{1, 3}},
+		{"min validators 10", state.PeerFilter{MinValidators: 10}, []int{3}},
+		{"seen from", state.PeerFilter{SeenFrom: At(150)}, []int{2, 3}},
+		{"seen to", state.PeerFilter{SeenTo: At(250)}, []int{1, 2, 4}},
+		{"seen window", state.PeerFilter{SeenFrom: At(150), SeenTo: At(250)}, []int{2}},
+		{"only handshaken", state.PeerFilter{OnlyHandshaken: true}, []int{1, 2, 3}},
+		{"combined", state.PeerFilter{Client: "lighthouse", MinValidators: 10, OnlyHandshaken: true}, []int{3}},
 	}
 	for _, tc := range cases {
 		tc.f.Network = "devnet"
 		wantIDs(t, tc.name, listAll(t, s, tc.f), tc.want...)
 	}
-	wantIDs(t, "other network", listAll(t, s, store.PeerFilter{Network: "other"}))
+	wantIDs(t, "other network", listAll(t, s, state.PeerFilter{Network: "other"}))
 
-	got := listAll(t, s, store.PeerFilter{Network: "devnet"})
+	got := listAll(t, s, state.PeerFilter{Network: "devnet"})
 	p1, p4 := got[0], got[3]
 	if p1.Geo.CountryCode != "DE" || p1.Geo.ASN != 100 || p1.Geo.ASOrganization != "Org A" || p1.Geo.Class != "hosting" ||
 		!p1.Geo.UpdatedAt.Equal(At(1)) {
 		t.Errorf("peer 1 geo join: %+v", p1.Geo)
 	}
-	want := store.Estimate{Network: "devnet", PeerID: PeerID(1), Validators: 5, Low: 4, High: 6, Confidence: 0.9,
+	want := state.Estimate{Network: "devnet", PeerID: PeerID(1), Validators: 5, Low: 4, High: 6, Confidence: 0.9,
 		Method: "aggregation", Heuristic: 3, Epochs: 3, UpdatedAt: At(2)}
 	if p1.Estimate == nil || !reflect.DeepEqual(*p1.Estimate, want) {
 		t.Errorf("peer 1 estimate join: got %+v, want %+v", p1.Estimate, want)
 	}
-	if p4.Geo != (store.IPInfo{}) || p4.Estimate != nil {
+	if p4.Geo != (state.IPInfo{}) || p4.Estimate != nil {
 		t.Errorf("peer 4 without geo or estimate: geo %+v estimate %+v", p4.Geo, p4.Estimate)
 	}
 }
 
-func testPagination(t *testing.T, s store.Store) {
+func testPagination(t *testing.T, s state.Store) {
 	const total = 157
-	var b store.Batch
+	var b state.Batch
 	for i := range total {
 		b.Observations = append(b.Observations, Obs("devnet", i, i))
 	}
 	mustApply(t, s, b)
-	page, err := s.ListPeers(ctxT(t), store.PeerFilter{Network: "devnet"})
+	page, err := s.ListPeers(ctxT(t), state.PeerFilter{Network: "devnet"})
 	if err != nil {
 		t.Fatalf("list: %v", err)
 	}
@@ -104,7 +104,7 @@ func testPagination(t *testing.T, s store.Store) {
 	}
 	for _, limit := range []int{1, 7, 100, 157, 5000} {
 		pages := 0
-		f := store.PeerFilter{Network: "devnet", Limit: limit}
+		f := state.PeerFilter{Network: "devnet", Limit: limit}
 		var all []string
 		for {
 			page, err := s.ListPeers(ctxT(t), f)
@@ -138,36 +138,36 @@ func testPagination(t *testing.T, s store.Store) {
 	}
 }
 
-func testFilterErrors(t *testing.T, s store.Store) {
-	mustApply(t, s, store.Batch{Observations: []store.Observation{Obs("devnet", 1, 1)}})
+func testFilterErrors(t *testing.T, s state.Store) {
+	mustApply(t, s, state.Batch{Observations: []state.Observation{Obs("devnet", 1, 1)}})
 	bad := 64
-	for name, f := range map[string]store.PeerFilter{
+	for name, f := range map[string]state.PeerFilter{
 		"no network":   {},
 		"bad cursor":   {Network: "devnet", Cursor: "!!not-base64!!"},
 		"long cursor":  {Network: "devnet", Cursor: string(make([]byte, 4096))},
 		"subnet 64":    {Network: "devnet", Subnet: &bad},
 		"empty cursor": {Network: "devnet", Cursor: "="},
 	} {
-		if _, err := s.ListPeers(ctxT(t), f); !errors.Is(err, store.ErrInvalidFilter) {
+		if _, err := s.ListPeers(ctxT(t), f); !errors.Is(err, state.ErrInvalidFilter) {
 			t.Errorf("%s: got %v, want ErrInvalidFilter", name, err)
 		}
 	}
 }
 
-func testStats(t *testing.T, s store.Store) {
+func testStats(t *testing.T, s state.Store) {
 	filterFixture(t, s)
 	st, err := s.Stats(ctxT(t), "devnet", time.Time{})
 	if err != nil {
 		t.Fatalf("stats: %v", err)
 	}
-	want := &store.Stats{
+	want := &state.Stats{
 		Network:             "devnet",
 		Nodes:               3,
 		EstimatedValidators: 69,
-		ByClient:            []store.Group{{Key: "lighthouse", Nodes: 2, Validators: 69}, {Key: "prysm", Nodes: 1, Validators: 0}},
-		ByCountry:           []store.Group{{Key: "DE", Nodes: 1, Validators: 5}, {Key: "US", Nodes: 1}, {Key: "unknown", Nodes: 1, Validators: 64}},
-		ByASOrganization:    []store.Group{{Key: "Org A", Nodes: 1, Validators: 5}, {Key: "Org B", Nodes: 1}, {Key: "unknown", Nodes: 1, Validators: 64}},
-		ByHostingClass:      []store.Group{{Key: "hosting", Nodes: 1, Validators: 5}, {Key: "residential", Nodes: 1}, {Key: "unknown", Nodes: 1, Validators: 64}},
+		ByClient:            []state.Group{{Key: "lighthouse", Nodes: 2, Validators: 69}, {Key: "prysm", Nodes: 1, Validators: 0}},
+		ByCountry:           []state.Group{{Key: "DE", Nodes: 1, Validators: 5}, {Key: "US", Nodes: 1}, {Key: "unknown", Nodes: 1, Validators: 64}},
+		ByASOrganization:    []state.Group{{Key: "Org A", Nodes: 1, Validators: 5}, {Key: "Org B", Nodes: 1}, {Key: "unknown", Nodes: 1, Validators: 64}},
+		ByHostingClass:      []state.Group{{Key: "hosting", Nodes: 1, Validators: 5}, {Key: "residential", Nodes: 1}, {Key: "unknown", Nodes: 1, Validators: 64}},
 		SubnetCoverage:      make([]int, 64),
 	}
 	want.SubnetCoverage[0], want.SubnetCoverage[1], want.SubnetCoverage[10], want.SubnetCoverage[20] = 2, 2, 1, 1
@@ -187,12 +187,12 @@ func testStats(t *testing.T, s store.Store) {
 	}
 }
 
-func testHistories(t *testing.T, s store.Store) {
-	mustApply(t, s, store.Batch{
-		Observations: []store.Observation{Obs("devnet", 1, 30), Obs("devnet", 1, 10), Obs("devnet", 1, 20),
+func testHistories(t *testing.T, s state.Store) {
+	mustApply(t, s, state.Batch{
+		Observations: []state.Observation{Obs("devnet", 1, 30), Obs("devnet", 1, 10), Obs("devnet", 1, 20),
 			Obs("devnet", 2, 5), Obs("other", 1, 25)},
-		Subscriptions: []store.SubscriptionChange{Sub("devnet", 1, 3, true, 15), Sub("devnet", 1, 3, false, 8)},
-		Discoveries:   []store.Discovery{Disc("devnet", 3, 1, 40)},
+		Subscriptions: []state.SubscriptionChange{Sub("devnet", 1, 3, true, 15), Sub("devnet", 1, 3, false, 8)},
+		Discoveries:   []state.Discovery{Disc("devnet", 3, 1, 40)},
 	})
 	hs, err := s.Histories(ctxT(t), "devnet", At(12))
 	if err != nil {
@@ -217,18 +217,18 @@ func testHistories(t *testing.T, s store.Store) {
 	}
 }
 
-func testValidatorNodes(t *testing.T, s store.Store) {
-	mustApply(t, s, store.Batch{
-		Observations: []store.Observation{Obs("a", 1, 100), Obs("b", 2, 200), Obs("a", 3, 150)},
-		Discoveries:  []store.Discovery{Disc("a", 4, 1, 100)},
+func testValidatorNodes(t *testing.T, s state.Store) {
+	mustApply(t, s, state.Batch{
+		Observations: []state.Observation{Obs("a", 1, 100), Obs("b", 2, 200), Obs("a", 3, 150)},
+		Discoveries:  []state.Discovery{Disc("a", 4, 1, 100)},
 	})
-	if err := s.PutEstimates(ctxT(t), []store.Estimate{
+	if err := s.PutEstimates(ctxT(t), []state.Estimate{
 		{Network: "a", PeerID: PeerID(1), Validators: 5}, {Network: "b", PeerID: PeerID(2), Validators: 3},
 		{Network: "a", PeerID: PeerID(3), Validators: 0}, {Network: "a", PeerID: PeerID(4), Validators: 7},
 	}); err != nil {
 		t.Fatalf("put estimates: %v", err)
 	}
-	key := func(ps []store.Peer) []string {
+	key := func(ps []state.Peer) []string {
 		var out []string
 		for _, p := range ps {
 			out = append(out, p.Network+"/"+p.PeerID)
@@ -259,10 +259,10 @@ func testValidatorNodes(t *testing.T, s store.Store) {
 	}
 }
 
-func testEstimatesAndIPInfo(t *testing.T, s store.Store) {
+func testEstimatesAndIPInfo(t *testing.T, s state.Store) {
 	ctx := ctxT(t)
 	o1, o2, o3 := Obs("devnet", 1, 1), Obs("devnet", 251, 1), Obs("devnet", 2, 1) // 1 and 251 share an IP
-	mustApply(t, s, store.Batch{Observations: []store.Observation{o1, o2, o3}})
+	mustApply(t, s, state.Batch{Observations: []state.Observation{o1, o2, o3}})
 	ips, err := s.IPsWithoutInfo(ctx, "devnet", 0)
 	if err != nil {
 		t.Fatalf("ips without info: %v", err)
@@ -273,12 +273,12 @@ func testEstimatesAndIPInfo(t *testing.T, s store.Store) {
 	if ips, _ := s.IPsWithoutInfo(ctx, "devnet", 1); len(ips) != 1 {
 		t.Errorf("limit 1: got %v", ips)
 	}
-	info := store.IPInfo{IP: o1.IP, Country: "France", CountryCode: "FR", Region: "IDF", City: "Paris",
+	info := state.IPInfo{IP: o1.IP, Country: "France", CountryCode: "FR", Region: "IDF", City: "Paris",
 		Latitude: 48.85, Longitude: 2.35, ASN: 16276, ASOrganization: "OVH SAS", Class: "hosting", UpdatedAt: At(5)}
-	if err := s.PutIPInfo(ctx, []store.IPInfo{{IP: o1.IP, CountryCode: "XX", UpdatedAt: At(4)}, {}}); err != nil {
+	if err := s.PutIPInfo(ctx, []state.IPInfo{{IP: o1.IP, CountryCode: "XX", UpdatedAt: At(4)}, {}}); err != nil {
 		t.Fatalf("put ip info: %v", err)
 	}
-	if err := s.PutIPInfo(ctx, []store.IPInfo{info}); err != nil {
+	if err := s.PutIPInfo(ctx, []state.IPInfo{info}); err != nil {
 		t.Fatalf("put ip info again: %v", err)
 	}
 	if ips, _ := s.IPsWithoutInfo(ctx, "devnet", 0); !reflect.DeepEqual(ips, []string{o3.IP}) {
@@ -287,13 +287,13 @@ func testEstimatesAndIPInfo(t *testing.T, s store.Store) {
 	if p := mustPeer(t, s, "devnet", 251); !reflect.DeepEqual(p.Geo, info) {
 		t.Errorf("geo after overwrite:\n got %+v\nwant %+v", p.Geo, info)
 	}
-	e := store.Estimate{Network: "devnet", PeerID: PeerID(2), Validators: 1, UpdatedAt: At(3)}
+	e := state.Estimate{Network: "devnet", PeerID: PeerID(2), Validators: 1, UpdatedAt: At(3)}
 	e2 := e
 	e2.Validators, e2.Method, e2.Confidence = 12, "aggregation", 0.75
-	if err := s.PutEstimates(ctx, []store.Estimate{e, {PeerID: "no-network"}}); err != nil {
+	if err := s.PutEstimates(ctx, []state.Estimate{e, {PeerID: "no-network"}}); err != nil {
 		t.Fatalf("put estimates: %v", err)
 	}
-	if err := s.PutEstimates(ctx, []store.Estimate{e2}); err != nil {
+	if err := s.PutEstimates(ctx, []state.Estimate{e2}); err != nil {
 		t.Fatalf("put estimates again: %v", err)
 	}
 	if p := mustPeer(t, s, "devnet", 2); p.Estimate == nil || !reflect.DeepEqual(*p.Estimate, e2) {
@@ -307,14 +307,14 @@ func testEstimatesAndIPInfo(t *testing.T, s store.Store) {
 	}
 }
 
-func testNetworks(t *testing.T, s store.Store) {
+func testNetworks(t *testing.T, s state.Store) {
 	got, err := s.Networks(ctxT(t))
 	if err != nil || len(got) != 0 {
 		t.Errorf("networks of an empty store: %v, %v", got, err)
 	}
-	mustApply(t, s, store.Batch{
-		Observations: []store.Observation{Obs("hoodi", 1, 1), Obs("devnet", 1, 1)},
-		Discoveries:  []store.Discovery{Disc("sepolia", 1, 1, 1)},
+	mustApply(t, s, state.Batch{
+		Observations: []state.Observation{Obs("hoodi", 1, 1), Obs("devnet", 1, 1)},
+		Discoveries:  []state.Discovery{Disc("sepolia", 1, 1, 1)},
 	})
 	got, err = s.Networks(ctxT(t))
 	if err != nil {
@@ -325,11 +325,11 @@ func testNetworks(t *testing.T, s store.Store) {
 	}
 }
 
-func testPrune(t *testing.T, s store.Store) {
-	b := store.Batch{
-		Observations:  []store.Observation{Obs("devnet", 1, 10), Obs("devnet", 1, 20)},
-		Discoveries:   []store.Discovery{Disc("devnet", 1, 1, 5)},
-		Subscriptions: []store.SubscriptionChange{Sub("devnet", 1, 1, true, 15), Sub("devnet", 1, 1, false, 17)},
+func testPrune(t *testing.T, s state.Store) {
+	b := state.Batch{
+		Observations:  []state.Observation{Obs("devnet", 1, 10), Obs("devnet", 1, 20)},
+		Discoveries:   []state.Discovery{Disc("devnet", 1, 1, 5)},
+		Subscriptions: []state.SubscriptionChange{Sub("devnet", 1, 1, true, 15), Sub("devnet", 1, 1, false, 17)},
 	}
 	mustApply(t, s, b)
 	n, err := s.Prune(ctxT(t), At(16))

@@ -1,4 +1,4 @@
-package store
+package state
 
 import (
 	"context"
@@ -14,18 +14,18 @@ const unknownKey = "unknown"
 // Stats summarises the handshaken peers of a network whose last_seen is at
 // or after since (zero: all). Groups are ordered by nodes, then key.
 func (s *sqlStore) Stats(ctx context.Context, network string, since time.Time) (*Stats, error) {
-	q := &query{d: s.d}
-	q.sql(`SELECT p.client_name, g.country_code, g.as_org, g.class, p.subnet_mask, e.validators
-FROM peers p
-LEFT JOIN ip_info g ON g.ip = p.ip
-LEFT JOIN estimates e ON e.network = p.network AND e.peer_id = p.peer_id
-WHERE p.network = `).arg(network).sql(" AND p.handshaken = TRUE")
+	q := s.db.Query()
+	q.SQL(`SELECT p.client_name, g.country_code, g.as_org, g.class, p.subnet_mask, e.validators
+FROM ` + tPeers + ` p
+LEFT JOIN ` + tIPInfo + ` g ON g.ip = p.ip
+LEFT JOIN ` + tEstimates + ` e ON e.network = p.network AND e.peer_id = p.peer_id
+WHERE p.network = `).Arg(network).SQL(" AND p.handshaken = TRUE")
 	if !since.IsZero() {
-		q.sql(" AND p.last_seen >= ").arg(s.d.timeArg(since))
+		q.SQL(" AND p.last_seen >= ").Arg(s.d.TimeArg(since))
 	}
-	rows, err := s.r.QueryContext(ctx, q.String(), q.args...)
+	rows, err := s.r.QueryContext(ctx, q.String(), q.Args()...)
 	if err != nil {
-		return nil, fmt.Errorf("stats of %s in %s: %w", network, s.where, s.scrub(err))
+		return nil, fmt.Errorf("stats of %s in %s: %w", network, s.where, s.db.Scrub(err))
 	}
 	defer rows.Close()
 	st := &Stats{Network: network, SubnetCoverage: make([]int, attSubnets)}
@@ -54,7 +54,7 @@ WHERE p.network = `).arg(network).sql(" AND p.handshaken = TRUE")
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("stats of %s in %s: %w", network, s.where, s.scrub(err))
+		return nil, fmt.Errorf("stats of %s in %s: %w", network, s.where, s.db.Scrub(err))
 	}
 	st.ByClient, st.ByCountry, st.ByASOrganization, st.ByHostingClass = client.list(), country.list(), org.list(), class.list()
 	return st, nil

@@ -1,3 +1,9 @@
+// Package store is valtrack's database handle, shared by every domain: the
+// two dialects (SQLite, the embedded default, and PostgreSQL for a fleet),
+// connection pools, transactions with retry of transient conflicts,
+// multi-row inserts, the migrator of the domains' embedded migrations and
+// DSN parsing. It holds no domain's tables or types: each domain keeps its
+// own queries beside its own migrations and uses this package to run them.
 package store
 
 import (
@@ -29,6 +35,7 @@ const (
 
 type options struct {
 	migrate     bool
+	migrations  []Migrations
 	readers     int
 	busyTimeout time.Duration
 	pgConns     int
@@ -37,8 +44,15 @@ type options struct {
 // Option tunes Open.
 type Option func(*options)
 
+// WithMigrations registers the migrations of domains (in order). Open
+// applies the pending ones unless WithoutMigrate is given; Migrate and
+// MigrationStatus work on them.
+func WithMigrations(ms ...Migrations) Option {
+	return func(o *options) { o.migrations = append(o.migrations, ms...) }
+}
+
 // WithoutMigrate makes Open leave the schema alone. By default Open applies
-// every pending embedded migration (Migrate is idempotent and safe to run
+// every pending registered migration (Migrate is idempotent and safe to run
 // from several processes at once); `valtrack db migrate` and deployments
 // that migrate as a separate step use this option.
 func WithoutMigrate() Option { return func(o *options) { o.migrate = false } }
@@ -54,9 +68,9 @@ func WithBusyTimeout(d time.Duration) Option { return func(o *options) { o.busyT
 // WithPostgresConns sets the PostgreSQL pool size (default 16).
 func WithPostgresConns(n int) Option { return func(o *options) { o.pgConns = n } }
 
-// sqlStore implements Store over database/sql for both dialects.
-type sqlStore struct {
-	d dialect
+// DB is an open database of either dialect. It is safe for concurrent use.
+type DB struct {
+	d Dialect
 	// w takes writes. For SQLite it holds one connection, since SQLite
 	// admits one writer at a time and queueing in Go beats SQLITE_BUSY.
 	w *sql.DB
@@ -65,22 +79,23 @@ type sqlStore struct {
 	log        *slog.Logger
 	where      string // redacted DSN or path, for messages
 	password   string // scrubbed from driver errors
-	migrations []migration
+	migrations []domainMigrations
 
 	// stmts caches compiled writer statements (a handful of fixed texts).
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
 }
 
-// Open opens the store named by dsn:
+// Open opens the database named by dsn:
 //
 //	""                               SQLite at <dataDir>/valtrack.db
 //	"sqlite://PATH", "file:PATH"     SQLite at PATH
 //	"postgres://…", "postgresql://…" PostgreSQL
 //
-// and, unless WithoutMigrate is given, applies pending migrations. The DSN's
-// password never appears in logs or errors (see RedactDSN).
-func Open(ctx context.Context, dsn, dataDir string, log *slog.Logger, opts ...Option) (Store, error) {
+// and, unless WithoutMigrate is given, applies the pending migrations given
+// with WithMigrations. The DSN's password never appears in logs or errors
+// (see RedactDSN).
+func Open(ctx context.Context, dsn, dataDir string, log *slog.Logger, opts ...Option) (*DB, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -93,7 +108,7 @@ func Open(ctx context.Context, dsn, dataDir string, log *slog.Logger, opts ...Op
 	if err != nil {
 		return nil, err
 	}
-	var s *sqlStore
+	var s *DB
 	switch t.backend {
 	case backendSQLite:
 		s, err = openSQLite(ctx, t.path, o, log)
@@ -103,22 +118,23 @@ func Open(ctx context.Context, dsn, dataDir string, log *slog.Logger, opts ...Op
 	if err != nil {
 		return nil, err
 	}
+	if s.migrations, err = loadMigrations(s.d, o.migrations); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if o.migrate {
 		if err := s.Migrate(ctx); err != nil {
 			s.Close()
 			return nil, err
 		}
 	}
-	log.Info("state store open", "backend", s.d.name(), "db", s.where)
+	log.Info("database open", "backend", s.d.Name(), "db", s.where)
 	return s, nil
 }
 
-func openSQLite(ctx context.Context, path string, o options, log *slog.Logger) (*sqlStore, error) {
-	s := &sqlStore{d: dialect{}, log: log, where: path}
+func openSQLite(ctx context.Context, path string, o options, log *slog.Logger) (*DB, error) {
+	s := &DB{d: Dialect{}, log: log, where: path}
 	var err error
-	if s.migrations, err = loadMigrations(s.d); err != nil {
-		return nil, err
-	}
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("open sqlite %s: create directory: %w; check --data-dir and its permissions", path, err)
@@ -163,15 +179,12 @@ func openSQLite(ctx context.Context, path string, o options, log *slog.Logger) (
 	return s, nil
 }
 
-func openPostgres(ctx context.Context, dsn string, o options, log *slog.Logger) (*sqlStore, error) {
-	s := &sqlStore{d: dialect{postgres: true}, log: log, where: RedactDSN(dsn), password: dsnPassword(dsn)}
+func openPostgres(ctx context.Context, dsn string, o options, log *slog.Logger) (*DB, error) {
+	s := &DB{d: Dialect{postgres: true}, log: log, where: RedactDSN(dsn), password: dsnPassword(dsn)}
 	var err error
-	if s.migrations, err = loadMigrations(s.d); err != nil {
-		return nil, err
-	}
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("open postgres %s: parse DSN: %w; %s", s.where, s.scrub(err), acceptedDSNForms)
+		return nil, fmt.Errorf("open postgres %s: parse DSN: %w; %s", s.where, s.Scrub(err), acceptedDSNForms)
 	}
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = connectTimeout
@@ -185,14 +198,14 @@ func openPostgres(ctx context.Context, dsn string, o options, log *slog.Logger) 
 	defer cancel()
 	if err := db.PingContext(pctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open postgres %s: %w; check that the server runs and the DSN's host, user and database are right", s.where, s.scrub(err))
+		return nil, fmt.Errorf("open postgres %s: %w; check that the server runs and the DSN's host, user and database are right", s.where, s.Scrub(err))
 	}
 	s.w, s.r = db, db
 	return s, nil
 }
 
 // Close closes the pools.
-func (s *sqlStore) Close() error {
+func (s *DB) Close() error {
 	var err error
 	s.stmtMu.Lock()
 	for _, st := range s.stmts {
@@ -205,7 +218,7 @@ func (s *sqlStore) Close() error {
 		err = errors.Join(err, s.r.Close())
 	}
 	if err != nil {
-		return fmt.Errorf("close store %s: %w", s.where, s.scrub(err))
+		return fmt.Errorf("close database %s: %w", s.where, s.Scrub(err))
 	}
 	return nil
 }
@@ -219,9 +232,9 @@ type scrubbedError struct {
 func (e *scrubbedError) Error() string { return e.msg }
 func (e *scrubbedError) Unwrap() error { return e.err }
 
-// scrub removes the DSN password from a driver error's text, whatever the
-// driver chose to quote.
-func (s *sqlStore) scrub(err error) error {
+// Scrub removes the DSN password from a driver error's text, whatever the
+// driver chose to quote. Every error that leaves a query goes through it.
+func (s *DB) Scrub(err error) error {
 	if err == nil || s.password == "" {
 		return err
 	}
@@ -230,4 +243,28 @@ func (s *sqlStore) scrub(err error) error {
 		return err
 	}
 	return &scrubbedError{msg: strings.ReplaceAll(msg, s.password, redacted), err: err}
+}
+
+// Dialect is the database's dialect.
+func (s *DB) Dialect() Dialect { return s.d }
+
+// Reader is the pool for queries (on SQLite read-only connections beside
+// the single writer; on PostgreSQL the one pool).
+func (s *DB) Reader() *sql.DB { return s.r }
+
+// Where names the database for messages: the SQLite path or the redacted DSN.
+func (s *DB) Where() string { return s.where }
+
+// Log is the database's logger.
+func (s *DB) Log() *slog.Logger { return s.log }
+
+// Query starts a statement in the database's dialect.
+func (s *DB) Query() *Query { return &Query{d: s.d} }
+
+// Ping checks that the database answers.
+func (s *DB) Ping(ctx context.Context) error {
+	if err := s.r.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping %s: %w", s.where, s.Scrub(err))
+	}
+	return nil
 }

@@ -1,32 +1,18 @@
-package store
+package state
 
 import (
+	"github.com/valtrack/valtrack/internal/store"
+
 	"context"
 	"database/sql"
 	"fmt"
 	"sort"
-	"strings"
 )
 
 var (
 	ipInfoCols   = []string{"ip", "country", "country_code", "region", "city", "latitude", "longitude", "asn", "as_org", "class", "updated_at"}
 	estimateCols = []string{"network", "peer_id", "validators", "low", "high", "confidence", "method", "heuristic", "epochs", "updated_at"}
 )
-
-// upsertAll is "ON CONFLICT (key) DO UPDATE SET every other column".
-func upsertAll(key, cols []string) string {
-	isKey := map[string]bool{}
-	for _, k := range key {
-		isKey[k] = true
-	}
-	var set []string
-	for _, c := range cols {
-		if !isKey[c] {
-			set = append(set, c+" = excluded."+c)
-		}
-	}
-	return "ON CONFLICT (" + strings.Join(key, ", ") + ") DO UPDATE SET " + strings.Join(set, ", ")
-}
 
 // PutIPInfo upserts geolocation rows; the last row of an IP wins, rows
 // without an IP are ignored.
@@ -46,13 +32,13 @@ func (s *sqlStore) PutIPInfo(ctx context.Context, infos []IPInfo) error {
 	for _, ip := range ips {
 		in := infos[last[ip]]
 		rows = append(rows, []any{in.IP, in.Country, in.CountryCode, in.Region, in.City, in.Latitude, in.Longitude,
-			int64(in.ASN), in.ASOrganization, in.Class, s.d.timeArg(nonZeroTime(in.UpdatedAt))})
+			int64(in.ASN), in.ASOrganization, in.Class, s.d.TimeArg(store.NonZeroTime(in.UpdatedAt))})
 	}
 	if len(rows) == 0 {
 		return nil
 	}
-	return s.inTx(ctx, "put ip info", func(tx *sql.Tx) error {
-		return s.insertRows(ctx, tx, "ip_info", ipInfoCols, upsertAll([]string{"ip"}, ipInfoCols), rows)
+	return s.db.InTx(ctx, "put ip info", func(tx *sql.Tx) error {
+		return s.db.InsertRows(ctx, tx, store.Insert{Table: tIPInfo, Cols: ipInfoCols, Suffix: store.UpsertAll([]string{"ip"}, ipInfoCols)}, rows)
 	})
 }
 
@@ -69,13 +55,13 @@ func (s *sqlStore) PutEstimates(ctx context.Context, es []Estimate) error {
 	for _, k := range sortedKeys(last) {
 		e := es[last[k]]
 		rows = append(rows, []any{e.Network, e.PeerID, e.Validators, e.Low, e.High, e.Confidence, e.Method,
-			e.Heuristic, e.Epochs, s.d.timeArg(nonZeroTime(e.UpdatedAt))})
+			e.Heuristic, e.Epochs, s.d.TimeArg(store.NonZeroTime(e.UpdatedAt))})
 	}
 	if len(rows) == 0 {
 		return nil
 	}
-	return s.inTx(ctx, "put estimates", func(tx *sql.Tx) error {
-		return s.insertRows(ctx, tx, "estimates", estimateCols, upsertAll([]string{"network", "peer_id"}, estimateCols), rows)
+	return s.db.InTx(ctx, "put estimates", func(tx *sql.Tx) error {
+		return s.db.InsertRows(ctx, tx, store.Insert{Table: tEstimates, Cols: estimateCols, Suffix: store.UpsertAll([]string{"network", "peer_id"}, estimateCols)}, rows)
 	})
 }
 
@@ -86,12 +72,12 @@ func (s *sqlStore) IPsWithoutInfo(ctx context.Context, network string, limit int
 	if limit <= 0 || limit > maxIPs {
 		limit = maxIPs
 	}
-	q := &query{d: s.d}
-	q.sql("SELECT DISTINCT p.ip FROM peers p LEFT JOIN ip_info g ON g.ip = p.ip WHERE p.network = ").arg(network).
-		sql(" AND p.ip <> '' AND g.ip IS NULL ORDER BY p.ip LIMIT ").arg(limit)
-	rows, err := s.r.QueryContext(ctx, q.String(), q.args...)
+	q := s.db.Query()
+	q.SQL("SELECT DISTINCT p.ip FROM " + tPeers + " p LEFT JOIN " + tIPInfo + " g ON g.ip = p.ip WHERE p.network = ").Arg(network).
+		SQL(" AND p.ip <> '' AND g.ip IS NULL ORDER BY p.ip LIMIT ").Arg(limit)
+	rows, err := s.r.QueryContext(ctx, q.String(), q.Args()...)
 	if err != nil {
-		return nil, fmt.Errorf("list IPs without info in %s: %w", s.where, s.scrub(err))
+		return nil, fmt.Errorf("list IPs without info in %s: %w", s.where, s.db.Scrub(err))
 	}
-	return scanStrings(rows, "list IPs without info")
+	return store.ScanStrings(rows, "list IPs without info")
 }

@@ -1,6 +1,8 @@
-package store
+package state
 
 import (
+	"github.com/valtrack/valtrack/internal/store"
+
 	"context"
 	"database/sql"
 	"errors"
@@ -25,9 +27,9 @@ const peerSelect = `SELECT p.network, p.peer_id, p.node_id, p.enr, p.multiaddr, 
  p.first_seen, p.last_seen,
  g.ip, g.country, g.country_code, g.region, g.city, g.latitude, g.longitude, g.asn, g.as_org, g.class, g.updated_at,
  e.peer_id, e.validators, e.low, e.high, e.confidence, e.method, e.heuristic, e.epochs, e.updated_at
-FROM peers p
-LEFT JOIN ip_info g ON g.ip = p.ip
-LEFT JOIN estimates e ON e.network = p.network AND e.peer_id = p.peer_id`
+FROM ` + tPeers + ` p
+LEFT JOIN ` + tIPInfo + ` g ON g.ip = p.ip
+LEFT JOIN ` + tEstimates + ` e ON e.network = p.network AND e.peer_id = p.peer_id`
 
 func scanPeer(sc interface{ Scan(...any) error }) (Peer, error) {
 	var (
@@ -46,11 +48,11 @@ func scanPeer(sc interface{ Scan(...any) error }) (Peer, error) {
 		eAt                time.Time
 	)
 	err := sc.Scan(&p.Network, &p.PeerID, &p.NodeID, &p.ENR, &p.Multiaddr, &p.IP, &p.Port, &p.Direction,
-		&p.ForkDigest, u64Col{&p.HeadSlot}, u64Col{&p.LastEpoch}, u64Col{&p.Seq}, &p.Attnets, &p.Syncnets,
-		optU64Col{&p.CGC}, &subnets, &syncnets, &p.ClientVersion, &p.ClientName, &p.ClientVersionNum,
-		&p.SameNetwork, &p.Handshaken, timeCol{&p.FirstSeen}, timeCol{&p.LastSeen},
-		&gIP, &gCountry, &gCC, &gRegion, &gCity, &gLat, &gLon, &gASN, &gOrg, &gClass, timeCol{&gAt},
-		&ePeer, &eVal, &eLow, &eHigh, &eConf, &eMethod, &eHeur, &eEpochs, timeCol{&eAt})
+		&p.ForkDigest, store.U64Into(&p.HeadSlot), store.U64Into(&p.LastEpoch), store.U64Into(&p.Seq), &p.Attnets, &p.Syncnets,
+		store.OptU64Into(&p.CGC), &subnets, &syncnets, &p.ClientVersion, &p.ClientName, &p.ClientVersionNum,
+		&p.SameNetwork, &p.Handshaken, store.TimeInto(&p.FirstSeen), store.TimeInto(&p.LastSeen),
+		&gIP, &gCountry, &gCC, &gRegion, &gCity, &gLat, &gLon, &gASN, &gOrg, &gClass, store.TimeInto(&gAt),
+		&ePeer, &eVal, &eLow, &eHigh, &eConf, &eMethod, &eHeur, &eEpochs, store.TimeInto(&eAt))
 	if err != nil {
 		return Peer{}, err
 	}
@@ -70,10 +72,10 @@ func scanPeer(sc interface{ Scan(...any) error }) (Peer, error) {
 }
 
 // queryPeers runs a peerSelect query and scans every row.
-func (s *sqlStore) queryPeers(ctx context.Context, q *query, op string) ([]Peer, error) {
-	rows, err := s.r.QueryContext(ctx, q.String(), q.args...)
+func (s *sqlStore) queryPeers(ctx context.Context, q *store.Query, op string) ([]Peer, error) {
+	rows, err := s.r.QueryContext(ctx, q.String(), q.Args()...)
 	if err != nil {
-		return nil, fmt.Errorf("%s in %s: %w", op, s.where, s.scrub(err))
+		return nil, fmt.Errorf("%s in %s: %w", op, s.where, s.db.Scrub(err))
 	}
 	defer rows.Close()
 	var out []Peer
@@ -85,7 +87,7 @@ func (s *sqlStore) queryPeers(ctx context.Context, q *query, op string) ([]Peer,
 		out = append(out, p)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("%s in %s: %w", op, s.where, s.scrub(err))
+		return nil, fmt.Errorf("%s in %s: %w", op, s.where, s.db.Scrub(err))
 	}
 	return out, nil
 }
@@ -102,44 +104,44 @@ func (s *sqlStore) ListPeers(ctx context.Context, f PeerFilter) (PeerPage, error
 		limit = defaultPageLimit
 	}
 	limit = min(limit, maxPageLimit)
-	q := &query{d: s.d}
-	q.sql(peerSelect, " WHERE p.network = ").arg(f.Network)
+	q := s.db.Query()
+	q.SQL(peerSelect, " WHERE p.network = ").Arg(f.Network)
 	if f.Cursor != "" {
 		after, err := decodeCursor(f.Cursor)
 		if err != nil {
 			return PeerPage{}, err
 		}
-		q.sql(" AND p.peer_id > ").arg(after)
+		q.SQL(" AND p.peer_id > ").Arg(after)
 	}
 	if f.Client != "" {
-		q.sql(" AND lower(p.client_name) = ").arg(strings.ToLower(f.Client))
+		q.SQL(" AND lower(p.client_name) = ").Arg(strings.ToLower(f.Client))
 	}
 	if f.CountryCode != "" {
-		q.sql(" AND upper(g.country_code) = ").arg(strings.ToUpper(f.CountryCode))
+		q.SQL(" AND upper(g.country_code) = ").Arg(strings.ToUpper(f.CountryCode))
 	}
 	if f.ASN != 0 {
-		q.sql(" AND g.asn = ").arg(int64(f.ASN))
+		q.SQL(" AND g.asn = ").Arg(int64(f.ASN))
 	}
 	if f.Subnet != nil {
 		if *f.Subnet < 0 || *f.Subnet >= attSubnets {
 			return PeerPage{}, fmt.Errorf("%w: subnet %d is outside 0..%d", ErrInvalidFilter, *f.Subnet, attSubnets-1)
 		}
-		q.sql(" AND ((p.subnet_mask >> ").arg(*f.Subnet).sql(") & 1) = 1")
+		q.SQL(" AND ((p.subnet_mask >> ").Arg(*f.Subnet).SQL(") & 1) = 1")
 	}
 	if f.MinValidators > 0 {
-		q.sql(" AND e.validators >= ").arg(f.MinValidators)
+		q.SQL(" AND e.validators >= ").Arg(f.MinValidators)
 	}
 	if !f.SeenFrom.IsZero() {
-		q.sql(" AND p.last_seen >= ").arg(s.d.timeArg(f.SeenFrom))
+		q.SQL(" AND p.last_seen >= ").Arg(s.d.TimeArg(f.SeenFrom))
 	}
 	if !f.SeenTo.IsZero() {
-		q.sql(" AND p.last_seen <= ").arg(s.d.timeArg(f.SeenTo))
+		q.SQL(" AND p.last_seen <= ").Arg(s.d.TimeArg(f.SeenTo))
 	}
 	if f.OnlyHandshaken {
-		q.sql(" AND p.handshaken = TRUE")
+		q.SQL(" AND p.handshaken = TRUE")
 	}
 	// One extra row tells whether another page follows.
-	q.sql(" ORDER BY p.peer_id LIMIT ").arg(limit + 1)
+	q.SQL(" ORDER BY p.peer_id LIMIT ").Arg(limit + 1)
 	peers, err := s.queryPeers(ctx, q, "list peers")
 	if err != nil {
 		return PeerPage{}, err
@@ -159,25 +161,25 @@ func (s *sqlStore) GetPeer(ctx context.Context, network, peerID string, historyL
 		historyLimit = defaultHistoryLimit
 	}
 	historyLimit = min(historyLimit, maxHistoryLimit)
-	q := &query{d: s.d}
-	q.sql(peerSelect, " WHERE p.network = ").arg(network).sql(" AND p.peer_id = ").arg(peerID)
-	p, err := scanPeer(s.r.QueryRowContext(ctx, q.String(), q.args...))
+	q := s.db.Query()
+	q.SQL(peerSelect, " WHERE p.network = ").Arg(network).SQL(" AND p.peer_id = ").Arg(peerID)
+	p, err := scanPeer(s.r.QueryRowContext(ctx, q.String(), q.Args()...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("get peer %s of %s: %w", peerID, network, ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("get peer %s of %s in %s: %w", peerID, network, s.where, s.scrub(err))
+		return nil, fmt.Errorf("get peer %s of %s in %s: %w", peerID, network, s.where, s.db.Scrub(err))
 	}
 	d := &PeerDetail{Peer: p}
-	q = &query{d: s.d}
-	q.sql("SELECT ", strings.Join(observationCols, ", "), " FROM observations WHERE network = ").arg(network).
-		sql(" AND peer_id = ").arg(peerID).sql(" ORDER BY time DESC, id DESC LIMIT ").arg(historyLimit)
+	q = s.db.Query()
+	q.SQL("SELECT ", strings.Join(observationCols, ", "), " FROM "+tObservations+" WHERE network = ").Arg(network).
+		SQL(" AND peer_id = ").Arg(peerID).SQL(" ORDER BY time DESC, id DESC LIMIT ").Arg(historyLimit)
 	if d.History, err = s.queryObservations(ctx, q); err != nil {
 		return nil, fmt.Errorf("get peer %s history: %w", peerID, err)
 	}
-	q = &query{d: s.d}
-	q.sql("SELECT ", strings.Join(subscriptionCols, ", "), " FROM subscription_changes WHERE network = ").arg(network).
-		sql(" AND peer_id = ").arg(peerID).sql(" ORDER BY time DESC, id DESC LIMIT ").arg(historyLimit)
+	q = s.db.Query()
+	q.SQL("SELECT ", strings.Join(subscriptionCols, ", "), " FROM "+tSubscriptions+" WHERE network = ").Arg(network).
+		SQL(" AND peer_id = ").Arg(peerID).SQL(" ORDER BY time DESC, id DESC LIMIT ").Arg(historyLimit)
 	if d.Subscriptions, err = s.querySubscriptions(ctx, q); err != nil {
 		return nil, fmt.Errorf("get peer %s subscriptions: %w", peerID, err)
 	}
@@ -188,39 +190,23 @@ func (s *sqlStore) GetPeer(ctx context.Context, network, peerID string, historyL
 // is within [from, to] (a zero bound is open) and whose estimate is above
 // zero, ordered by network and peer id.
 func (s *sqlStore) ValidatorNodes(ctx context.Context, from, to time.Time) ([]Peer, error) {
-	q := &query{d: s.d}
-	q.sql(peerSelect, " WHERE p.handshaken = TRUE AND e.validators > 0")
+	q := s.db.Query()
+	q.SQL(peerSelect, " WHERE p.handshaken = TRUE AND e.validators > 0")
 	if !from.IsZero() {
-		q.sql(" AND p.last_seen >= ").arg(s.d.timeArg(from))
+		q.SQL(" AND p.last_seen >= ").Arg(s.d.TimeArg(from))
 	}
 	if !to.IsZero() {
-		q.sql(" AND p.last_seen <= ").arg(s.d.timeArg(to))
+		q.SQL(" AND p.last_seen <= ").Arg(s.d.TimeArg(to))
 	}
-	q.sql(" ORDER BY p.network, p.peer_id")
+	q.SQL(" ORDER BY p.network, p.peer_id")
 	return s.queryPeers(ctx, q, "list validator nodes")
 }
 
 // Networks lists the networks that have peers.
 func (s *sqlStore) Networks(ctx context.Context) ([]string, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT DISTINCT network FROM peers ORDER BY network")
+	rows, err := s.r.QueryContext(ctx, "SELECT DISTINCT network FROM "+tPeers+" ORDER BY network")
 	if err != nil {
-		return nil, fmt.Errorf("list networks in %s: %w", s.where, s.scrub(err))
+		return nil, fmt.Errorf("list networks in %s: %w", s.where, s.db.Scrub(err))
 	}
-	return scanStrings(rows, "list networks")
-}
-
-func scanStrings(rows *sql.Rows, op string) ([]string, error) {
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, fmt.Errorf("%s: %w", op, err)
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	return out, nil
+	return store.ScanStrings(rows, "list networks")
 }

@@ -1,6 +1,8 @@
-package store
+package state
 
 import (
+	"github.com/valtrack/valtrack/internal/store"
+
 	"context"
 	"database/sql"
 	"fmt"
@@ -9,152 +11,15 @@ import (
 	"time"
 )
 
-// maxTxAttempts bounds retries of a transaction that lost a deadlock or
-// busy race; each retry is a full re-run, so the work stays idempotent.
-const maxTxAttempts = 5
-
-// inTx runs fn in a write transaction, retrying it when the database reports
-// a transient conflict.
-func (s *sqlStore) inTx(ctx context.Context, op string, fn func(*sql.Tx) error) error {
-	var err error
-	for attempt := 1; attempt <= maxTxAttempts; attempt++ {
-		err = s.tryTx(ctx, fn)
-		if err == nil || !s.d.retryable(err) || ctx.Err() != nil {
-			break
-		}
-		s.log.Debug("retrying transaction", "op", op, "attempt", attempt, "err", s.scrub(err))
-		select {
-		case <-ctx.Done():
-		case <-time.After(time.Duration(attempt*attempt) * 10 * time.Millisecond):
-		}
+// Inserts of the hot path, compiled once on SQLite (store.DB.Prepare).
+func (s *sqlStore) applyInserts() []store.Insert {
+	return []store.Insert{
+		{Table: tDiscoveries, Cols: discoveryCols, Suffix: doNothing},
+		{Table: tObservations, Cols: observationCols, Suffix: doNothing},
+		{Table: tSubscriptions, Cols: subscriptionCols, Suffix: doNothing},
+		{Table: tPeers, Cols: discPeerCols, Suffix: s.discoveryUpsert()},
+		{Table: tPeers, Cols: obsPeerCols, Suffix: s.observationUpsert()},
 	}
-	if err != nil {
-		return fmt.Errorf("%s in %s: %w", op, s.where, s.scrub(err))
-	}
-	return nil
-}
-
-func (s *sqlStore) tryTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback() //nolint:errcheck // the first error is the one to report
-		return err
-	}
-	return tx.Commit()
-}
-
-// sqliteChunkRows is the row count of SQLite's multi-row statements: small
-// enough that the compiled statement is cheap to cache and reuse, large
-// enough that per-statement overhead is amortised.
-const sqliteChunkRows = 64
-
-// insertRows writes rows with multi-row INSERTs, chunked under the dialect's
-// parameter limit. suffix follows the VALUES list (ON CONFLICT …).
-func (s *sqlStore) insertRows(ctx context.Context, tx *sql.Tx, table string, cols []string, suffix string, rows [][]any) error {
-	per := s.chunkRows(cols)
-	for len(rows) > 0 {
-		n := min(per, len(rows))
-		args := make([]any, 0, n*len(cols))
-		for _, r := range rows[:n] {
-			args = append(args, r...)
-		}
-		text := s.insertSQL(table, cols, suffix, n)
-		var err error
-		if stmt := s.stmt(text); stmt != nil {
-			_, err = tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
-		} else {
-			_, err = tx.ExecContext(ctx, text, args...)
-		}
-		if err != nil {
-			return fmt.Errorf("insert into %s: %w", table, err)
-		}
-		rows = rows[n:]
-	}
-	return nil
-}
-
-// chunkRows is the number of rows per multi-row statement.
-func (s *sqlStore) chunkRows(cols []string) int {
-	per := max(1, s.d.maxParams()/len(cols))
-	if !s.d.postgres {
-		per = min(per, sqliteChunkRows)
-	}
-	return per
-}
-
-// insertSQL is the text of a multi-row INSERT of n rows.
-func (s *sqlStore) insertSQL(table string, cols []string, suffix string, n int) string {
-	q := &query{d: s.d}
-	q.sql("INSERT INTO ", table, " (", strings.Join(cols, ", "), ") VALUES ")
-	row := make([]any, len(cols))
-	for i := range n {
-		if i > 0 {
-			q.sql(", ")
-		}
-		q.row(row...)
-	}
-	q.sql(" ", suffix)
-	return q.String()
-}
-
-// stmt returns the cached compiled form of a statement, or nil.
-func (s *sqlStore) stmt(text string) *sql.Stmt {
-	s.stmtMu.Lock()
-	defer s.stmtMu.Unlock()
-	return s.stmts[text]
-}
-
-// prepareApply compiles, once, the full-chunk statements Apply runs most,
-// on SQLite, where every Exec would otherwise parse a large statement anew
-// (pgx caches prepared statements per connection by itself). It runs
-// outside transactions: the single writer connection is busy inside one.
-func (s *sqlStore) prepareApply(ctx context.Context) {
-	if s.d.postgres {
-		return
-	}
-	s.stmtMu.Lock()
-	done := s.stmts != nil
-	s.stmtMu.Unlock()
-	if done {
-		return
-	}
-	stmts := map[string]*sql.Stmt{}
-	for _, st := range []struct {
-		table  string
-		cols   []string
-		suffix string
-	}{
-		{"discoveries", discoveryCols, doNothing},
-		{"observations", observationCols, doNothing},
-		{"subscription_changes", subscriptionCols, doNothing},
-		{"peers", discPeerCols, s.discoveryUpsert()},
-		{"peers", obsPeerCols, s.observationUpsert()},
-	} {
-		text := s.insertSQL(st.table, st.cols, st.suffix, s.chunkRows(st.cols))
-		p, err := s.w.PrepareContext(ctx, text)
-		if err != nil {
-			// Not fatal (Exec with the text works, only slower), and
-			// retried next time: the schema may not be migrated yet.
-			s.log.Debug("prepare statement", "table", st.table, "err", err)
-			for _, p := range stmts {
-				p.Close()
-			}
-			return
-		}
-		stmts[text] = p
-	}
-	s.stmtMu.Lock()
-	defer s.stmtMu.Unlock()
-	if s.stmts != nil { // another goroutine won the race
-		for _, p := range stmts {
-			p.Close()
-		}
-		return
-	}
-	s.stmts = stmts
 }
 
 var (
@@ -190,17 +55,17 @@ const doNothing = "ON CONFLICT (msg_id) DO NOTHING"
 // at least as new as the one that set it, so redelivered or late events
 // never move a peer back in time.
 func (s *sqlStore) observationUpsert() string {
-	newer := "(peers.last_observation_at IS NULL OR excluded.last_observation_at >= peers.last_observation_at)"
+	newer := "(ethereum_peers.last_observation_at IS NULL OR excluded.last_observation_at >= ethereum_peers.last_observation_at)"
 	set := []string{
-		"node_id = CASE WHEN excluded.node_id <> '' AND (peers.node_id = '' OR " + newer + ") THEN excluded.node_id ELSE peers.node_id END",
-		"enr = CASE WHEN peers.enr = '' THEN excluded.enr ELSE peers.enr END",
+		"node_id = CASE WHEN excluded.node_id <> '' AND (ethereum_peers.node_id = '' OR " + newer + ") THEN excluded.node_id ELSE ethereum_peers.node_id END",
+		"enr = CASE WHEN ethereum_peers.enr = '' THEN excluded.enr ELSE ethereum_peers.enr END",
 		"same_network = TRUE",
 		"handshaken = TRUE",
-		"first_seen = " + s.d.least() + "(peers.first_seen, excluded.first_seen)",
-		"last_seen = " + s.d.greatest() + "(peers.last_seen, excluded.last_seen)",
+		"first_seen = " + s.d.Least() + "(ethereum_peers.first_seen, excluded.first_seen)",
+		"last_seen = " + s.d.Greatest() + "(ethereum_peers.last_seen, excluded.last_seen)",
 	}
 	for _, c := range obsStateCols {
-		set = append(set, c+" = CASE WHEN "+newer+" THEN excluded."+c+" ELSE peers."+c+" END")
+		set = append(set, c+" = CASE WHEN "+newer+" THEN excluded."+c+" ELSE ethereum_peers."+c+" END")
 	}
 	return "ON CONFLICT (network, peer_id) DO UPDATE SET " + strings.Join(set, ", ")
 }
@@ -208,17 +73,17 @@ func (s *sqlStore) observationUpsert() string {
 // discoveryUpsert: the ENR moves forward by sequence number; address and
 // bitfields from the ENR apply only to peers never handshaken.
 func (s *sqlStore) discoveryUpsert() string {
-	newer := "excluded.enr_seq >= peers.enr_seq"
+	newer := "excluded.enr_seq >= ethereum_peers.enr_seq"
 	set := []string{
-		"node_id = CASE WHEN peers.node_id = '' THEN excluded.node_id ELSE peers.node_id END",
-		"enr = CASE WHEN " + newer + " AND excluded.enr <> '' THEN excluded.enr ELSE peers.enr END",
-		"enr_seq = CASE WHEN " + newer + " THEN excluded.enr_seq ELSE peers.enr_seq END",
-		"same_network = CASE WHEN peers.handshaken THEN peers.same_network WHEN " + newer + " THEN excluded.same_network ELSE peers.same_network END",
-		"first_seen = " + s.d.least() + "(peers.first_seen, excluded.first_seen)",
-		"last_seen = " + s.d.greatest() + "(peers.last_seen, excluded.last_seen)",
+		"node_id = CASE WHEN ethereum_peers.node_id = '' THEN excluded.node_id ELSE ethereum_peers.node_id END",
+		"enr = CASE WHEN " + newer + " AND excluded.enr <> '' THEN excluded.enr ELSE ethereum_peers.enr END",
+		"enr_seq = CASE WHEN " + newer + " THEN excluded.enr_seq ELSE ethereum_peers.enr_seq END",
+		"same_network = CASE WHEN ethereum_peers.handshaken THEN ethereum_peers.same_network WHEN " + newer + " THEN excluded.same_network ELSE ethereum_peers.same_network END",
+		"first_seen = " + s.d.Least() + "(ethereum_peers.first_seen, excluded.first_seen)",
+		"last_seen = " + s.d.Greatest() + "(ethereum_peers.last_seen, excluded.last_seen)",
 	}
 	for _, c := range discAddrCols {
-		set = append(set, c+" = CASE WHEN peers.last_observation_at IS NULL AND "+newer+" THEN excluded."+c+" ELSE peers."+c+" END")
+		set = append(set, c+" = CASE WHEN ethereum_peers.last_observation_at IS NULL AND "+newer+" THEN excluded."+c+" ELSE ethereum_peers."+c+" END")
 	}
 	return "ON CONFLICT (network, peer_id) DO UPDATE SET " + strings.Join(set, ", ")
 }
@@ -265,7 +130,7 @@ func (s *sqlStore) Apply(ctx context.Context, b Batch) error {
 		if !valid(d.Network, d.PeerID, d.MsgID, d.Time) {
 			continue
 		}
-		discRows = append(discRows, []any{d.MsgID, d.Network, d.PeerID, u64(d.ENRSeq), d.SentryID, s.d.timeArg(d.Time)})
+		discRows = append(discRows, []any{d.MsgID, d.Network, d.PeerID, store.U64(d.ENRSeq), d.SentryID, s.d.TimeArg(d.Time)})
 		k := peerKey{d.Network, d.PeerID}
 		if cur := discLatest[k]; cur == nil || newerDiscovery(d, cur) {
 			discLatest[k] = d
@@ -283,9 +148,9 @@ func (s *sqlStore) Apply(ctx context.Context, b Batch) error {
 			continue
 		}
 		obsRows = append(obsRows, []any{o.MsgID, o.Network, o.PeerID, o.NodeID, o.ENR, o.Multiaddr, o.IP, o.Port,
-			o.Direction, u64(o.Epoch), u64(o.HeadSlot), o.ForkDigest, u64(o.Seq), o.Attnets, o.Syncnets, optU64(o.CGC),
+			o.Direction, store.U64(o.Epoch), store.U64(o.HeadSlot), o.ForkDigest, store.U64(o.Seq), o.Attnets, o.Syncnets, store.OptU64(o.CGC),
 			subnetsJSON(o.SubscribedSubnets), subnetsJSON(o.SubscribedSyncnets), o.ClientVersion, o.ClientName,
-			o.ClientVersionNum, o.SentryID, s.d.timeArg(o.Time)})
+			o.ClientVersionNum, o.SentryID, s.d.TimeArg(o.Time)})
 		k := peerKey{o.Network, o.PeerID}
 		if cur := obsLatest[k]; cur == nil || o.Time.After(cur.Time) || (o.Time.Equal(cur.Time) && o.MsgID > cur.MsgID) {
 			obsLatest[k] = o
@@ -300,7 +165,7 @@ func (s *sqlStore) Apply(ctx context.Context, b Batch) error {
 		if !valid(c.Network, c.PeerID, c.MsgID, c.Time) {
 			continue
 		}
-		subRows = append(subRows, []any{c.MsgID, c.Network, c.PeerID, c.Kind, c.Subnet, c.Subscribed, u64(c.Epoch), c.SentryID, s.d.timeArg(c.Time)})
+		subRows = append(subRows, []any{c.MsgID, c.Network, c.PeerID, c.Kind, c.Subnet, c.Subscribed, store.U64(c.Epoch), c.SentryID, s.d.TimeArg(c.Time)})
 	}
 	if skipped > 0 {
 		s.log.Warn("skipped unkeyable rows in batch (missing network, peer id, message id or time)", "rows", skipped)
@@ -317,33 +182,33 @@ func (s *sqlStore) Apply(ctx context.Context, b Batch) error {
 	discPeers := s.discoveryPeerRows(discLatest, discSpan)
 	obsPeers := s.observationPeerRows(obsLatest, obsSpan)
 	var lockRows [][]any
-	if s.d.postgres {
+	if s.d.Postgres() {
 		lockRows = s.lockPeerRows(discSpan, obsSpan)
 	}
 
-	s.prepareApply(ctx)
-	return s.inTx(ctx, "apply batch", func(tx *sql.Tx) error {
-		if err := s.insertRows(ctx, tx, "discoveries", discoveryCols, doNothing, discRows); err != nil {
+	s.db.Prepare(ctx, s.applyInserts()...)
+	return s.db.InTx(ctx, "apply batch", func(tx *sql.Tx) error {
+		if err := s.db.InsertRows(ctx, tx, store.Insert{Table: tDiscoveries, Cols: discoveryCols, Suffix: doNothing}, discRows); err != nil {
 			return err
 		}
-		if err := s.insertRows(ctx, tx, "observations", observationCols, doNothing, obsRows); err != nil {
+		if err := s.db.InsertRows(ctx, tx, store.Insert{Table: tObservations, Cols: observationCols, Suffix: doNothing}, obsRows); err != nil {
 			return err
 		}
-		if err := s.insertRows(ctx, tx, "subscription_changes", subscriptionCols, doNothing, subRows); err != nil {
+		if err := s.db.InsertRows(ctx, tx, store.Insert{Table: tSubscriptions, Cols: subscriptionCols, Suffix: doNothing}, subRows); err != nil {
 			return err
 		}
-		if s.d.postgres {
+		if s.d.Postgres() {
 			// Lock every peer row of the batch in one statement, in key
 			// order, before the two upserts below touch them: two batches
 			// then never wait on each other in opposite orders (deadlock).
-			if err := s.insertRows(ctx, tx, "peers", lockPeerCols, lockPeersUpsert, lockRows); err != nil {
+			if err := s.db.InsertRows(ctx, tx, store.Insert{Table: tPeers, Cols: lockPeerCols, Suffix: lockPeersUpsert}, lockRows); err != nil {
 				return err
 			}
 		}
-		if err := s.insertRows(ctx, tx, "peers", discPeerCols, s.discoveryUpsert(), discPeers); err != nil {
+		if err := s.db.InsertRows(ctx, tx, store.Insert{Table: tPeers, Cols: discPeerCols, Suffix: s.discoveryUpsert()}, discPeers); err != nil {
 			return err
 		}
-		return s.insertRows(ctx, tx, "peers", obsPeerCols, s.observationUpsert(), obsPeers)
+		return s.db.InsertRows(ctx, tx, store.Insert{Table: tPeers, Cols: obsPeerCols, Suffix: s.observationUpsert()}, obsPeers)
 	})
 }
 
@@ -351,7 +216,7 @@ var lockPeerCols = []string{"network", "peer_id", "first_seen", "last_seen"}
 
 // lockPeersUpsert changes nothing an update below would not: it exists to
 // take the row locks (a DO NOTHING would not lock existing rows).
-const lockPeersUpsert = "ON CONFLICT (network, peer_id) DO UPDATE SET first_seen = LEAST(peers.first_seen, excluded.first_seen)"
+const lockPeersUpsert = "ON CONFLICT (network, peer_id) DO UPDATE SET first_seen = LEAST(ethereum_peers.first_seen, excluded.first_seen)"
 
 // lockPeerRows lists every peer of the batch once, in key order.
 func (s *sqlStore) lockPeerRows(spans ...map[peerKey]*span) [][]any {
@@ -369,7 +234,7 @@ func (s *sqlStore) lockPeerRows(spans ...map[peerKey]*span) [][]any {
 	}
 	rows := make([][]any, 0, len(all))
 	for _, k := range sortedKeys(all) {
-		rows = append(rows, []any{k.network, k.peerID, s.d.timeArg(all[k].first), s.d.timeArg(all[k].last)})
+		rows = append(rows, []any{k.network, k.peerID, s.d.TimeArg(all[k].first), s.d.TimeArg(all[k].last)})
 	}
 	return rows
 }
@@ -399,9 +264,9 @@ func (s *sqlStore) discoveryPeerRows(latest map[peerKey]*Discovery, spans map[pe
 	rows := make([][]any, 0, len(latest))
 	for _, k := range sortedKeys(latest) {
 		d, sp := latest[k], spans[k]
-		rows = append(rows, []any{d.Network, d.PeerID, d.NodeID, d.ENR, u64(d.ENRSeq), d.IP, d.Port, d.ForkDigest,
-			d.Attnets, d.Syncnets, u64(subnetMask(d.Attnets, nil)), d.SameNetwork, false,
-			s.d.timeArg(sp.first), s.d.timeArg(sp.last)})
+		rows = append(rows, []any{d.Network, d.PeerID, d.NodeID, d.ENR, store.U64(d.ENRSeq), d.IP, d.Port, d.ForkDigest,
+			d.Attnets, d.Syncnets, store.U64(subnetMask(d.Attnets, nil)), d.SameNetwork, false,
+			s.d.TimeArg(sp.first), s.d.TimeArg(sp.last)})
 	}
 	return rows
 }
@@ -411,10 +276,10 @@ func (s *sqlStore) observationPeerRows(latest map[peerKey]*Observation, spans ma
 	for _, k := range sortedKeys(latest) {
 		o, sp := latest[k], spans[k]
 		rows = append(rows, []any{o.Network, o.PeerID, o.NodeID, o.ENR, o.Multiaddr, o.IP, o.Port, o.Direction,
-			o.ForkDigest, u64(o.HeadSlot), u64(o.Epoch), u64(o.Seq), o.Attnets, o.Syncnets, optU64(o.CGC),
+			o.ForkDigest, store.U64(o.HeadSlot), store.U64(o.Epoch), store.U64(o.Seq), o.Attnets, o.Syncnets, store.OptU64(o.CGC),
 			subnetsJSON(o.SubscribedSubnets), subnetsJSON(o.SubscribedSyncnets),
-			u64(subnetMask(o.Attnets, o.SubscribedSubnets)), o.ClientVersion, o.ClientName, o.ClientVersionNum,
-			true, true, s.d.timeArg(sp.first), s.d.timeArg(sp.last), s.d.timeArg(o.Time)})
+			store.U64(subnetMask(o.Attnets, o.SubscribedSubnets)), o.ClientVersion, o.ClientName, o.ClientVersionNum,
+			true, true, s.d.TimeArg(sp.first), s.d.TimeArg(sp.last), s.d.TimeArg(o.Time)})
 	}
 	return rows
 }
@@ -429,21 +294,21 @@ func (s *sqlStore) Applied(ctx context.Context, msgIDs []string) (map[string]boo
 		n := min(appliedChunk, len(msgIDs))
 		chunk := msgIDs[:n]
 		msgIDs = msgIDs[n:]
-		q := &query{d: s.d}
-		for i, table := range []string{"discoveries", "observations", "subscription_changes"} {
+		q := s.db.Query()
+		for i, table := range historyTables {
 			if i > 0 {
-				q.sql(" UNION ALL ")
+				q.SQL(" UNION ALL ")
 			}
-			q.sql("SELECT msg_id FROM ", table, " WHERE msg_id IN ")
+			q.SQL("SELECT msg_id FROM ", table, " WHERE msg_id IN ")
 			vals := make([]any, len(chunk))
 			for j, id := range chunk {
 				vals[j] = id
 			}
-			q.row(vals...)
+			q.Row(vals...)
 		}
-		rows, err := s.r.QueryContext(ctx, q.String(), q.args...)
+		rows, err := s.r.QueryContext(ctx, q.String(), q.Args()...)
 		if err != nil {
-			return nil, fmt.Errorf("check applied message ids in %s: %w", s.where, s.scrub(err))
+			return nil, fmt.Errorf("check applied message ids in %s: %w", s.where, s.db.Scrub(err))
 		}
 		for rows.Next() {
 			var id string
@@ -456,7 +321,7 @@ func (s *sqlStore) Applied(ctx context.Context, msgIDs []string) (map[string]boo
 		err = rows.Err()
 		rows.Close()
 		if err != nil {
-			return nil, fmt.Errorf("check applied message ids in %s: %w", s.where, s.scrub(err))
+			return nil, fmt.Errorf("check applied message ids in %s: %w", s.where, s.db.Scrub(err))
 		}
 	}
 	return out, nil

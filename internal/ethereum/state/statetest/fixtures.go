@@ -1,10 +1,10 @@
-package storetest
+package statetest
 
 import (
 	"fmt"
 	"time"
 
-	"github.com/valtrack/valtrack/internal/store"
+	"github.com/valtrack/valtrack/internal/ethereum/state"
 )
 
 // At is the fixture time sec seconds after a fixed base; whole seconds,
@@ -16,9 +16,9 @@ func At(sec int) time.Time {
 func nodeID(i int) string { return fmt.Sprintf("%064x", i+1) }
 
 // Obs builds an observation of peer i at second sec after the base time.
-func Obs(network string, i, sec int) store.Observation {
+func Obs(network string, i, sec int) state.Observation {
 	cgc := uint64(4)
-	return store.Observation{
+	return state.Observation{
 		Network:            network,
 		PeerID:             PeerID(i),
 		NodeID:             nodeID(i),
@@ -45,8 +45,8 @@ func Obs(network string, i, sec int) store.Observation {
 }
 
 // Disc builds a discovery of peer i with ENR sequence seq.
-func Disc(network string, i int, seq uint64, sec int) store.Discovery {
-	return store.Discovery{
+func Disc(network string, i int, seq uint64, sec int) state.Discovery {
+	return state.Discovery{
 		Network:     network,
 		NodeID:      nodeID(i),
 		PeerID:      PeerID(i),
@@ -65,8 +65,8 @@ func Disc(network string, i int, seq uint64, sec int) store.Discovery {
 }
 
 // Sub builds a subscription change of peer i.
-func Sub(network string, i, subnet int, subscribed bool, sec int) store.SubscriptionChange {
-	return store.SubscriptionChange{
+func Sub(network string, i, subnet int, subscribed bool, sec int) state.SubscriptionChange {
+	return state.SubscriptionChange{
 		Network:    network,
 		PeerID:     PeerID(i),
 		Kind:       "attestation",

@@ -1,6 +1,8 @@
-package store
+package state
 
 import (
+	"github.com/valtrack/valtrack/internal/store"
+
 	"context"
 	"database/sql"
 	"fmt"
@@ -9,10 +11,10 @@ import (
 	"time"
 )
 
-func (s *sqlStore) queryObservations(ctx context.Context, q *query) ([]Observation, error) {
-	rows, err := s.r.QueryContext(ctx, q.String(), q.args...)
+func (s *sqlStore) queryObservations(ctx context.Context, q *store.Query) ([]Observation, error) {
+	rows, err := s.r.QueryContext(ctx, q.String(), q.Args()...)
 	if err != nil {
-		return nil, fmt.Errorf("query observations in %s: %w", s.where, s.scrub(err))
+		return nil, fmt.Errorf("query observations in %s: %w", s.where, s.db.Scrub(err))
 	}
 	defer rows.Close()
 	var out []Observation
@@ -20,9 +22,9 @@ func (s *sqlStore) queryObservations(ctx context.Context, q *query) ([]Observati
 		var o Observation
 		var subnets, syncnets string
 		if err := rows.Scan(&o.MsgID, &o.Network, &o.PeerID, &o.NodeID, &o.ENR, &o.Multiaddr, &o.IP, &o.Port,
-			&o.Direction, u64Col{&o.Epoch}, u64Col{&o.HeadSlot}, &o.ForkDigest, u64Col{&o.Seq}, &o.Attnets,
-			&o.Syncnets, optU64Col{&o.CGC}, &subnets, &syncnets, &o.ClientVersion, &o.ClientName,
-			&o.ClientVersionNum, &o.SentryID, timeCol{&o.Time}); err != nil {
+			&o.Direction, store.U64Into(&o.Epoch), store.U64Into(&o.HeadSlot), &o.ForkDigest, store.U64Into(&o.Seq), &o.Attnets,
+			&o.Syncnets, store.OptU64Into(&o.CGC), &subnets, &syncnets, &o.ClientVersion, &o.ClientName,
+			&o.ClientVersionNum, &o.SentryID, store.TimeInto(&o.Time)); err != nil {
 			return nil, fmt.Errorf("read observation: %w", err)
 		}
 		o.SubscribedSubnets = parseSubnets(subnets)
@@ -30,28 +32,28 @@ func (s *sqlStore) queryObservations(ctx context.Context, q *query) ([]Observati
 		out = append(out, o)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("query observations in %s: %w", s.where, s.scrub(err))
+		return nil, fmt.Errorf("query observations in %s: %w", s.where, s.db.Scrub(err))
 	}
 	return out, nil
 }
 
-func (s *sqlStore) querySubscriptions(ctx context.Context, q *query) ([]SubscriptionChange, error) {
-	rows, err := s.r.QueryContext(ctx, q.String(), q.args...)
+func (s *sqlStore) querySubscriptions(ctx context.Context, q *store.Query) ([]SubscriptionChange, error) {
+	rows, err := s.r.QueryContext(ctx, q.String(), q.Args()...)
 	if err != nil {
-		return nil, fmt.Errorf("query subscription changes in %s: %w", s.where, s.scrub(err))
+		return nil, fmt.Errorf("query subscription changes in %s: %w", s.where, s.db.Scrub(err))
 	}
 	defer rows.Close()
 	var out []SubscriptionChange
 	for rows.Next() {
 		var c SubscriptionChange
 		if err := rows.Scan(&c.MsgID, &c.Network, &c.PeerID, &c.Kind, &c.Subnet, &c.Subscribed,
-			u64Col{&c.Epoch}, &c.SentryID, timeCol{&c.Time}); err != nil {
+			store.U64Into(&c.Epoch), &c.SentryID, store.TimeInto(&c.Time)); err != nil {
 			return nil, fmt.Errorf("read subscription change: %w", err)
 		}
 		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("query subscription changes in %s: %w", s.where, s.scrub(err))
+		return nil, fmt.Errorf("query subscription changes in %s: %w", s.where, s.db.Scrub(err))
 	}
 	return out, nil
 }
@@ -60,14 +62,14 @@ func (s *sqlStore) querySubscriptions(ctx context.Context, q *query) ([]Subscrip
 // its observations and subscription changes since then, oldest first,
 // ordered by peer id. A zero since means everything.
 func (s *sqlStore) Histories(ctx context.Context, network string, since time.Time) ([]History, error) {
-	q := &query{d: s.d}
-	q.sql("SELECT peer_id, node_id FROM peers WHERE network = ").arg(network).sql(" AND handshaken = TRUE")
+	q := s.db.Query()
+	q.SQL("SELECT peer_id, node_id FROM " + tPeers + " WHERE network = ").Arg(network).SQL(" AND handshaken = TRUE")
 	if !since.IsZero() {
-		q.sql(" AND last_seen >= ").arg(s.d.timeArg(since))
+		q.SQL(" AND last_seen >= ").Arg(s.d.TimeArg(since))
 	}
-	rows, err := s.r.QueryContext(ctx, q.String(), q.args...)
+	rows, err := s.r.QueryContext(ctx, q.String(), q.Args()...)
 	if err != nil {
-		return nil, fmt.Errorf("read histories of %s in %s: %w", network, s.where, s.scrub(err))
+		return nil, fmt.Errorf("read histories of %s in %s: %w", network, s.where, s.db.Scrub(err))
 	}
 	byPeer := map[string]*History{}
 	for rows.Next() {
@@ -81,18 +83,18 @@ func (s *sqlStore) Histories(ctx context.Context, network string, since time.Tim
 	err = rows.Err()
 	rows.Close()
 	if err != nil {
-		return nil, fmt.Errorf("read histories of %s in %s: %w", network, s.where, s.scrub(err))
+		return nil, fmt.Errorf("read histories of %s in %s: %w", network, s.where, s.db.Scrub(err))
 	}
 
-	where := func(table string, cols []string) *query {
-		q := &query{d: s.d}
-		q.sql("SELECT ", strings.Join(cols, ", "), " FROM ", table, " WHERE network = ").arg(network)
+	where := func(table string, cols []string) *store.Query {
+		q := s.db.Query()
+		q.SQL("SELECT ", strings.Join(cols, ", "), " FROM ", table, " WHERE network = ").Arg(network)
 		if !since.IsZero() {
-			q.sql(" AND time >= ").arg(s.d.timeArg(since))
+			q.SQL(" AND time >= ").Arg(s.d.TimeArg(since))
 		}
-		return q.sql(" ORDER BY time, id")
+		return q.SQL(" ORDER BY time, id")
 	}
-	obs, err := s.queryObservations(ctx, where("observations", observationCols))
+	obs, err := s.queryObservations(ctx, where(tObservations, observationCols))
 	if err != nil {
 		return nil, fmt.Errorf("read histories of %s: %w", network, err)
 	}
@@ -101,7 +103,7 @@ func (s *sqlStore) Histories(ctx context.Context, network string, since time.Tim
 			h.Observations = append(h.Observations, o)
 		}
 	}
-	subs, err := s.querySubscriptions(ctx, where("subscription_changes", subscriptionCols))
+	subs, err := s.querySubscriptions(ctx, where(tSubscriptions, subscriptionCols))
 	if err != nil {
 		return nil, fmt.Errorf("read histories of %s: %w", network, err)
 	}
@@ -126,12 +128,12 @@ func (s *sqlStore) Prune(ctx context.Context, before time.Time) (int64, error) {
 		return 0, nil
 	}
 	var total int64
-	err := s.inTx(ctx, "prune history", func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, "prune history", func(tx *sql.Tx) error {
 		total = 0
-		for _, table := range []string{"discoveries", "observations", "subscription_changes"} {
-			q := &query{d: s.d}
-			q.sql("DELETE FROM ", table, " WHERE time < ").arg(s.d.timeArg(before))
-			res, err := tx.ExecContext(ctx, q.String(), q.args...)
+		for _, table := range historyTables {
+			q := s.db.Query()
+			q.SQL("DELETE FROM ", table, " WHERE time < ").Arg(s.d.TimeArg(before))
+			res, err := tx.ExecContext(ctx, q.String(), q.Args()...)
 			if err != nil {
 				return fmt.Errorf("delete from %s: %w", table, err)
 			}

@@ -1,4 +1,4 @@
-package storetest
+package statetest
 
 import (
 	"context"
@@ -9,17 +9,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/valtrack/valtrack/internal/store"
+	"github.com/valtrack/valtrack/internal/ethereum/state"
 )
 
 // Run runs the whole suite; open must return a fresh, migrated, empty store
 // per call (and close it at cleanup).
-func Run(t *testing.T, open func(t *testing.T) store.Store) {
+func Run(t *testing.T, open func(t *testing.T) state.Store) {
 	tests := []struct {
 		name string
-		fn   func(*testing.T, store.Store)
+		fn   func(*testing.T, state.Store)
 	}{
-		{"MigrateTwice", testMigrateTwice},
 		{"ApplyIdempotent", testApplyIdempotent},
 		{"ObservationRoundTrip", testObservationRoundTrip},
 		{"OutOfOrderKeepsNewest", testOutOfOrder},
@@ -48,14 +47,14 @@ func ctxT(t *testing.T) context.Context {
 	return ctx
 }
 
-func mustApply(t *testing.T, s store.Store, b store.Batch) {
+func mustApply(t *testing.T, s state.Store, b state.Batch) {
 	t.Helper()
 	if err := s.Apply(ctxT(t), b); err != nil {
 		t.Fatalf("apply: %v", err)
 	}
 }
 
-func mustPeer(t *testing.T, s store.Store, network string, i int) *store.PeerDetail {
+func mustPeer(t *testing.T, s state.Store, network string, i int) *state.PeerDetail {
 	t.Helper()
 	p, err := s.GetPeer(ctxT(t), network, PeerID(i), 0)
 	if err != nil {
@@ -64,9 +63,9 @@ func mustPeer(t *testing.T, s store.Store, network string, i int) *store.PeerDet
 	return p
 }
 
-func listAll(t *testing.T, s store.Store, f store.PeerFilter) []store.Peer {
+func listAll(t *testing.T, s state.Store, f state.PeerFilter) []state.Peer {
 	t.Helper()
-	var out []store.Peer
+	var out []state.Peer
 	for range 10000 {
 		page, err := s.ListPeers(ctxT(t), f)
 		if err != nil {
@@ -82,7 +81,7 @@ func listAll(t *testing.T, s store.Store, f store.PeerFilter) []store.Peer {
 	return nil
 }
 
-func ids(ps []store.Peer) []string {
+func ids(ps []state.Peer) []string {
 	out := make([]string, len(ps))
 	for i, p := range ps {
 		out[i] = p.PeerID
@@ -90,7 +89,7 @@ func ids(ps []store.Peer) []string {
 	return out
 }
 
-func wantIDs(t *testing.T, what string, got []store.Peer, want ...int) {
+func wantIDs(t *testing.T, what string, got []state.Peer, want ...int) {
 	t.Helper()
 	w := make([]string, len(want))
 	for i, n := range want {
@@ -101,41 +100,15 @@ func wantIDs(t *testing.T, what string, got []store.Peer, want ...int) {
 	}
 }
 
-func testMigrateTwice(t *testing.T, s store.Store) {
-	ctx := ctxT(t)
-	before, err := s.MigrationStatus(ctx)
-	if err != nil {
-		t.Fatalf("migration status: %v", err)
-	}
-	if len(before) == 0 {
-		t.Fatal("no migrations listed")
-	}
-	for _, m := range before {
-		if !m.Applied || m.AppliedAt.IsZero() || m.Version <= 0 || m.Name == "" {
-			t.Errorf("migration %+v: want applied with a time, version and name", m)
-		}
-	}
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatalf("second migrate: %v", err)
-	}
-	after, err := s.MigrationStatus(ctx)
-	if err != nil {
-		t.Fatalf("migration status: %v", err)
-	}
-	if !reflect.DeepEqual(before, after) {
-		t.Errorf("migrate again changed status: %+v → %+v", before, after)
+func sampleBatch(network string) state.Batch {
+	return state.Batch{
+		Discoveries:   []state.Discovery{Disc(network, 1, 5, 0), Disc(network, 2, 1, 0)},
+		Observations:  []state.Observation{Obs(network, 1, 10), Obs(network, 1, 20), Obs(network, 3, 15)},
+		Subscriptions: []state.SubscriptionChange{Sub(network, 1, 7, true, 12), Sub(network, 1, 7, false, 18)},
 	}
 }
 
-func sampleBatch(network string) store.Batch {
-	return store.Batch{
-		Discoveries:   []store.Discovery{Disc(network, 1, 5, 0), Disc(network, 2, 1, 0)},
-		Observations:  []store.Observation{Obs(network, 1, 10), Obs(network, 1, 20), Obs(network, 3, 15)},
-		Subscriptions: []store.SubscriptionChange{Sub(network, 1, 7, true, 12), Sub(network, 1, 7, false, 18)},
-	}
-}
-
-func batchIDs(b store.Batch) []string {
+func batchIDs(b state.Batch) []string {
 	var out []string
 	for _, d := range b.Discoveries {
 		out = append(out, d.MsgID)
@@ -149,7 +122,7 @@ func batchIDs(b store.Batch) []string {
 	return out
 }
 
-func testApplyIdempotent(t *testing.T, s store.Store) {
+func testApplyIdempotent(t *testing.T, s state.Store) {
 	ctx := ctxT(t)
 	b := sampleBatch("devnet")
 	applied, err := s.Applied(ctx, batchIDs(b))
@@ -161,7 +134,7 @@ func testApplyIdempotent(t *testing.T, s store.Store) {
 	}
 	mustApply(t, s, b)
 	snapshot := func() (any, any, any) {
-		peers := listAll(t, s, store.PeerFilter{Network: "devnet"})
+		peers := listAll(t, s, state.PeerFilter{Network: "devnet"})
 		p1 := mustPeer(t, s, "devnet", 1)
 		st, err := s.Stats(ctx, "devnet", time.Time{})
 		if err != nil {
@@ -175,13 +148,13 @@ func testApplyIdempotent(t *testing.T, s store.Store) {
 	if !reflect.DeepEqual(peers1, peers2) || !reflect.DeepEqual(p1a, p1b) || !reflect.DeepEqual(st1, st2) {
 		t.Errorf("applying the same batch twice changed the state:\n%+v\n%+v", p1a, p1b)
 	}
-	if n := len(peers1.([]store.Peer)); n != 3 {
+	if n := len(peers1.([]state.Peer)); n != 3 {
 		t.Errorf("peers: got %d, want 3", n)
 	}
-	if n := len(p1b.(*store.PeerDetail).History); n != 2 {
+	if n := len(p1b.(*state.PeerDetail).History); n != 2 {
 		t.Errorf("peer 1 history: got %d observations, want 2", n)
 	}
-	if n := len(p1b.(*store.PeerDetail).Subscriptions); n != 2 {
+	if n := len(p1b.(*state.PeerDetail).Subscriptions); n != 2 {
 		t.Errorf("peer 1 subscriptions: got %d, want 2", n)
 	}
 	applied, err = s.Applied(ctx, append(batchIDs(b), "never-seen"))
@@ -198,13 +171,13 @@ func testApplyIdempotent(t *testing.T, s store.Store) {
 	}
 }
 
-func testObservationRoundTrip(t *testing.T, s store.Store) {
+func testObservationRoundTrip(t *testing.T, s state.Store) {
 	o := Obs("devnet", 1, 30)
 	o.Seq = ^uint64(0) // above 2^63: must survive the signed columns
 	o.HeadSlot = 1 << 63
 	o.ENR = "enr:-xyz"
 	o.SubscribedSyncnets = []int64{2}
-	mustApply(t, s, store.Batch{Observations: []store.Observation{o}})
+	mustApply(t, s, state.Batch{Observations: []state.Observation{o}})
 	p := mustPeer(t, s, "devnet", 1)
 	if len(p.History) != 1 {
 		t.Fatalf("history: got %d, want 1", len(p.History))
@@ -219,13 +192,13 @@ func testObservationRoundTrip(t *testing.T, s store.Store) {
 	}
 }
 
-func testOutOfOrder(t *testing.T, s store.Store) {
+func testOutOfOrder(t *testing.T, s state.Store) {
 	newer := Obs("devnet", 1, 200)
 	newer.ClientName, newer.HeadSlot = "prysm", 999
 	older := Obs("devnet", 1, 100)
 	older.ClientName, older.HeadSlot = "teku", 1
-	mustApply(t, s, store.Batch{Observations: []store.Observation{newer}})
-	mustApply(t, s, store.Batch{Observations: []store.Observation{older}})
+	mustApply(t, s, state.Batch{Observations: []state.Observation{newer}})
+	mustApply(t, s, state.Batch{Observations: []state.Observation{older}})
 	p := mustPeer(t, s, "devnet", 1)
 	if p.ClientName != "prysm" || p.HeadSlot != 999 {
 		t.Errorf("late older observation moved the peer back: client %q head %d", p.ClientName, p.HeadSlot)
@@ -236,16 +209,16 @@ func testOutOfOrder(t *testing.T, s store.Store) {
 	// Within one batch the newest wins too, whatever the order.
 	a, b := Obs("devnet", 2, 50), Obs("devnet", 2, 40)
 	a.ClientName, b.ClientName = "nimbus", "lodestar"
-	mustApply(t, s, store.Batch{Observations: []store.Observation{a, b}})
+	mustApply(t, s, state.Batch{Observations: []state.Observation{a, b}})
 	if p := mustPeer(t, s, "devnet", 2); p.ClientName != "nimbus" || !p.FirstSeen.Equal(At(40)) || !p.LastSeen.Equal(At(50)) {
 		t.Errorf("batch with two observations: client %q first %v last %v", p.ClientName, p.FirstSeen, p.LastSeen)
 	}
 }
 
-func testDiscoveryOnly(t *testing.T, s store.Store) {
+func testDiscoveryOnly(t *testing.T, s state.Store) {
 	ctx := ctxT(t)
 	d := Disc("devnet", 1, 5, 10)
-	mustApply(t, s, store.Batch{Discoveries: []store.Discovery{d}})
+	mustApply(t, s, state.Batch{Discoveries: []state.Discovery{d}})
 	p := mustPeer(t, s, "devnet", 1)
 	if p.Handshaken || p.NodeID != d.NodeID || p.ENR != d.ENR || p.IP != d.IP || p.Port != d.Port ||
 		p.Attnets != d.Attnets || !p.SameNetwork || !p.FirstSeen.Equal(d.Time) {
@@ -253,30 +226,30 @@ func testDiscoveryOnly(t *testing.T, s store.Store) {
 	}
 	// An older ENR does not replace a newer one; a newer one does.
 	old := Disc("devnet", 1, 3, 20)
-	mustApply(t, s, store.Batch{Discoveries: []store.Discovery{old}})
+	mustApply(t, s, state.Batch{Discoveries: []state.Discovery{old}})
 	if p := mustPeer(t, s, "devnet", 1); p.ENR != d.ENR || !p.LastSeen.Equal(At(20)) {
 		t.Errorf("older ENR: got enr %q last seen %v", p.ENR, p.LastSeen)
 	}
 	nw := Disc("devnet", 1, 6, 30)
 	nw.IP = "127.2.0.1"
-	mustApply(t, s, store.Batch{Discoveries: []store.Discovery{nw}})
+	mustApply(t, s, state.Batch{Discoveries: []state.Discovery{nw}})
 	if p := mustPeer(t, s, "devnet", 1); p.ENR != nw.ENR || p.IP != nw.IP {
 		t.Errorf("newer ENR: got enr %q ip %q", p.ENR, p.IP)
 	}
 	// Subnet 63 from the ENR attnets is found by the subnet filter.
 	sub := 63
-	if got := listAll(t, s, store.PeerFilter{Network: "devnet", Subnet: &sub}); len(got) != 1 {
+	if got := listAll(t, s, state.PeerFilter{Network: "devnet", Subnet: &sub}); len(got) != 1 {
 		t.Errorf("subnet filter on ENR attnets: got %d peers, want 1", len(got))
 	}
-	if got := listAll(t, s, store.PeerFilter{Network: "devnet", OnlyHandshaken: true}); len(got) != 0 {
+	if got := listAll(t, s, state.PeerFilter{Network: "devnet", OnlyHandshaken: true}); len(got) != 0 {
 		t.Errorf("handshaken filter: got %d, want 0", len(got))
 	}
 	// A handshake makes it handshaken with the connection's address, and a
 	// later discovery no longer moves the address.
 	o := Obs("devnet", 1, 40)
-	mustApply(t, s, store.Batch{Observations: []store.Observation{o}})
+	mustApply(t, s, state.Batch{Observations: []state.Observation{o}})
 	later := Disc("devnet", 1, 7, 50)
-	mustApply(t, s, store.Batch{Discoveries: []store.Discovery{later}})
+	mustApply(t, s, state.Batch{Discoveries: []state.Discovery{later}})
 	p = mustPeer(t, s, "devnet", 1)
 	if !p.Handshaken || p.IP != o.IP || p.Attnets != o.Attnets || p.ENR != later.ENR || !p.LastSeen.Equal(At(50)) || !p.FirstSeen.Equal(At(10)) {
 		t.Errorf("after handshake and later discovery: %+v", p.Peer)
@@ -290,7 +263,7 @@ func testDiscoveryOnly(t *testing.T, s store.Store) {
 	}
 }
 
-func testSkipsUnkeyable(t *testing.T, s store.Store) {
+func testSkipsUnkeyable(t *testing.T, s state.Store) {
 	bad := Obs("devnet", 1, 10)
 	bad.MsgID = ""
 	noPeer := Disc("devnet", 2, 1, 10)
@@ -298,27 +271,27 @@ func testSkipsUnkeyable(t *testing.T, s store.Store) {
 	noTime := Sub("devnet", 3, 1, true, 10)
 	noTime.Time = time.Time{}
 	good := Obs("devnet", 4, 10)
-	mustApply(t, s, store.Batch{Observations: []store.Observation{bad, good}, Discoveries: []store.Discovery{noPeer},
-		Subscriptions: []store.SubscriptionChange{noTime}})
-	wantIDs(t, "after unkeyable rows", listAll(t, s, store.PeerFilter{Network: "devnet"}), 4)
-	if err := s.Apply(ctxT(t), store.Batch{}); err != nil {
+	mustApply(t, s, state.Batch{Observations: []state.Observation{bad, good}, Discoveries: []state.Discovery{noPeer},
+		Subscriptions: []state.SubscriptionChange{noTime}})
+	wantIDs(t, "after unkeyable rows", listAll(t, s, state.PeerFilter{Network: "devnet"}), 4)
+	if err := s.Apply(ctxT(t), state.Batch{}); err != nil {
 		t.Errorf("empty batch: %v", err)
 	}
 }
 
-func testGetPeer(t *testing.T, s store.Store) {
+func testGetPeer(t *testing.T, s state.Store) {
 	ctx := ctxT(t)
 	_, err := s.GetPeer(ctx, "devnet", PeerID(9), 10)
-	if !errors.Is(err, store.ErrNotFound) {
+	if !errors.Is(err, state.ErrNotFound) {
 		t.Errorf("unknown peer: got %v, want ErrNotFound", err)
 	}
-	var b store.Batch
+	var b state.Batch
 	for sec := 10; sec <= 50; sec += 10 {
 		b.Observations = append(b.Observations, Obs("devnet", 1, sec))
 		b.Subscriptions = append(b.Subscriptions, Sub("devnet", 1, sec/10, true, sec))
 	}
 	mustApply(t, s, b)
-	if _, err := s.GetPeer(ctx, "other", PeerID(1), 10); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.GetPeer(ctx, "other", PeerID(1), 10); !errors.Is(err, state.ErrNotFound) {
 		t.Errorf("peer of another network: got %v, want ErrNotFound", err)
 	}
 	p, err := s.GetPeer(ctx, "devnet", PeerID(1), 3)
@@ -342,7 +315,7 @@ func testGetPeer(t *testing.T, s store.Store) {
 	}
 }
 
-func testConcurrentApply(t *testing.T, s store.Store) {
+func testConcurrentApply(t *testing.T, s state.Store) {
 	const workers, batches, peers = 6, 4, 40
 	var wg sync.WaitGroup
 	errs := make(chan error, workers*batches)
@@ -351,7 +324,7 @@ func testConcurrentApply(t *testing.T, s store.Store) {
 		go func() {
 			defer wg.Done()
 			for bi := range batches {
-				var b store.Batch
+				var b state.Batch
 				// Overlapping peers in different orders across workers.
 				for i := range peers {
 					p := (i*(w+1) + bi) % peers
@@ -370,7 +343,7 @@ func testConcurrentApply(t *testing.T, s store.Store) {
 	for err := range errs {
 		t.Error(err)
 	}
-	if got := listAll(t, s, store.PeerFilter{Network: "devnet", Limit: 7}); len(got) != peers {
+	if got := listAll(t, s, state.PeerFilter{Network: "devnet", Limit: 7}); len(got) != peers {
 		t.Errorf("peers after concurrent apply: got %d, want %d", len(got), peers)
 	}
 }

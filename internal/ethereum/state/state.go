@@ -1,9 +1,9 @@
-// Package store holds valtrack's queryable state: peers with their latest
-// metadata and client, the observation history the validator estimate needs,
-// IP metadata and the estimates. One interface, two implementations: SQLite
-// (the embedded default) and PostgreSQL (a fleet). Both pass the same suite
-// (storetest).
-package store
+// Package state holds the Ethereum domain's queryable state: peers with
+// their latest metadata and client, the observation history the validator
+// estimate needs, IP metadata and the estimates, in the ethereum_* tables of
+// the shared database (internal/store), with their migrations. Both dialects
+// (SQLite, PostgreSQL) pass the same suite (statetest).
+package state
 
 import (
 	"context"
@@ -198,20 +198,8 @@ type History struct {
 	Subscriptions []SubscriptionChange // oldest first
 }
 
-// MigrationState reports one embedded migration.
-type MigrationState struct {
-	Version   int
-	Name      string
-	Applied   bool
-	AppliedAt time.Time
-}
-
-// Store is the state store. Implementations are safe for concurrent use.
+// Store is the Ethereum state. Implementations are safe for concurrent use.
 type Store interface {
-	// Migrate applies every embedded migration not yet applied.
-	Migrate(ctx context.Context) error
-	MigrationStatus(ctx context.Context) ([]MigrationState, error)
-
 	// Apply writes a batch in one transaction, idempotently.
 	Apply(ctx context.Context, b Batch) error
 	// Applied reports which of the given message ids (of discoveries,
@@ -243,6 +231,4 @@ type Store interface {
 	// than before (retention) and returns the number of rows deleted.
 	// Current peer state, IP metadata and estimates are kept.
 	Prune(ctx context.Context, before time.Time) (int64, error)
-
-	Close() error
 }
