@@ -125,7 +125,9 @@ func (s faultyStore) ValidatorNodes(ctx context.Context, from, to time.Time) ([]
 func TestStoreFailureIsGeneric500(t *testing.T) {
 	secret := "postgres://valtrack:hunter2-secret@db.internal/valtrack"
 	f := newFixture(t)
-	s, err := New(Options{Store: faultyStore{Store: f.st, err: errors.New("dial " + secret + ": refused")}, Log: slog.New(slog.NewTextHandler(f.logs, nil))})
+	failure := errors.New("dial " + secret + ": refused")
+	s, err := New(Options{Store: faultyStore{Store: f.st, err: failure}, Health: func(context.Context) error { return failure },
+		Log: slog.New(slog.NewTextHandler(f.logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
