@@ -20,7 +20,6 @@ type refTrials struct {
 	slots   int
 }
 
-
 // refCommitteesOn returns how many committees of the slot map to the subnet.
 func (p Params) refCommitteesOn(perSlot, slot, subnet uint64) int {
 	k := 0
@@ -43,7 +42,6 @@ func (p Params) refSlotMid(slot uint64) time.Time {
 	return p.GenesisTime.Add(time.Duration(slot)*p.SlotDuration + p.SlotDuration/2)
 }
 
-
 // refTimeline is the node's attestation-subnet subscription state over time,
 // rebuilt from snapshots (observations) and deltas (subscription changes).
 type refTimeline struct {
@@ -51,7 +49,6 @@ type refTimeline struct {
 	sets  []map[int]bool
 	attn  []map[int]bool // long-lived (attnets) in force
 }
-
 
 type refEvent struct {
 	t   time.Time
@@ -110,9 +107,7 @@ func (tl refTimeline) at(t time.Time) (set, attn map[int]bool, ok bool) {
 	return tl.sets[i], tl.attn[i], true
 }
 
-
 func refNodeID(h History) ([32]byte, bool) { return ParseNodeID(h.NodeID) }
-
 
 // refLongLived is the set excluded at a slot: the attnets the node announced
 // plus the spec's compute_subscribed_subnets for its node id.
@@ -336,4 +331,3 @@ func refHeuristic(h History, p Params) int {
 	}
 	return best
 }
-
