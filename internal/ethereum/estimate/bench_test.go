@@ -3,6 +3,7 @@ package estimate
 import (
 	"fmt"
 	"math/rand"
+	"slices"
 	"testing"
 	"time"
 
@@ -206,5 +207,95 @@ func BenchmarkFullPass(b *testing.B) {
 		if len(es) != len(hs) {
 			b.Fatalf("%d estimates for %d peers", len(es), len(hs))
 		}
+	}
+}
+
+func feed(tk *Tracker, bn *benchNet, snaps [][]Snapshot, changes [][]Change) {
+	for i, bp := range bn.peers {
+		tk.Add(bp.peerID, bp.nodeID, snaps[i], changes[i])
+	}
+}
+
+// BenchmarkIncrementalPass is the steady state: the tracker holds 55
+// epochs of every peer, each peer receives one new epoch (its snapshot and
+// changes) and one pass runs. Generating the epoch is not timed.
+func BenchmarkIncrementalPass(b *testing.B) {
+	bn := newBenchNet(1, benchN(b))
+	tk := NewTracker(bn.p, benchWindow)
+	for e := 0; e < benchEpochs-1; e++ {
+		snaps, changes := bn.epoch()
+		feed(tk, bn, snaps, changes)
+	}
+	tk.Pass(bn.now())
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		snaps, changes := bn.epoch()
+		now := bn.now()
+		b.StartTimer()
+		feed(tk, bn, snaps, changes)
+		changed, _ := tk.Pass(now)
+		if len(changed) == 0 {
+			b.Fatal("a new epoch changed no estimate")
+		}
+	}
+}
+
+// BenchmarkColdPass is a tracker started on a full window: every peer's
+// 56 epochs added, then one pass (for information: what a restart costs).
+func BenchmarkColdPass(b *testing.B) {
+	bn := newBenchNet(1, benchN(b))
+	hs := benchHistories(bn, benchEpochs)
+	now := bn.now()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tk := NewTracker(bn.p, benchWindow)
+		for _, h := range hs {
+			tk.Add(h.PeerID, h.NodeID, h.Snapshots, h.Changes)
+		}
+		if changed, _ := tk.Pass(now); len(changed) != len(hs) {
+			b.Fatalf("%d estimates for %d peers", len(changed), len(hs))
+		}
+	}
+}
+
+// TestBenchNetMatches: the benchmark's workload gives the tracker and
+// Network the same answers (on a small slice of it), so the two
+// benchmarks measure the same computation.
+func TestBenchNetMatches(t *testing.T) {
+	bn := newBenchNet(2, 60)
+	tk := NewTracker(bn.p, benchWindow)
+	var hs []History
+	for _, bp := range bn.peers {
+		hs = append(hs, History{PeerID: bp.peerID, NodeID: bp.nodeID})
+	}
+	for e := 0; e < benchEpochs+4; e++ {
+		snaps, changes := bn.epoch()
+		feed(tk, bn, snaps, changes)
+		for i := range hs {
+			hs[i].Snapshots = append(hs[i].Snapshots, snaps[i]...)
+			hs[i].Changes = append(hs[i].Changes, changes[i]...)
+		}
+	}
+	now := bn.now()
+	tk.Pass(now)
+	since := now.Add(-benchWindow)
+	for i := range hs {
+		h := &hs[i]
+		h.Snapshots = slices.DeleteFunc(h.Snapshots, func(s Snapshot) bool { return s.Time.Before(since) })
+		h.Changes = slices.DeleteFunc(h.Changes, func(c Change) bool { return c.Time.Before(since) })
+	}
+	want := Network(hs, bn.p)
+	sameEstimates(t, "bench network", tk.Estimates(), want)
+	agg := 0
+	for _, e := range want {
+		if e.Method == MethodAggregation && e.Validators > 0 {
+			agg++
+		}
+	}
+	if agg < 10 {
+		t.Fatalf("only %d of %d peers estimated with validators: the workload is not realistic", agg, len(want))
 	}
 }

@@ -87,6 +87,9 @@ func (t *Tracker) Add(peerID, nodeID string, snaps []Snapshot, changes []Change)
 		p = &peer{id: peerID, from: noEpochs}
 		p.ll = newLLCache("", m)
 	}
+	// one allocation for a batch rather than one per inserted item
+	p.snaps = slices.Grow(p.snaps, len(snaps))
+	p.chgs = slices.Grow(p.chgs, len(changes))
 	touched := false
 	if nodeID != "" && nodeID != p.nodeID {
 		p.nodeID, p.ll = nodeID, newLLCache(nodeID, m)
