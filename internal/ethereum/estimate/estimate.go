@@ -22,6 +22,9 @@
 // and V is the maximum-likelihood solution over all observed trials, with a
 // likelihood-ratio interval for its range. Trials are grouped by k, so the
 // cost is independent of the observation window once counted.
+//
+// Network estimates from scratch; a Tracker keeps the same estimates up to
+// date as observations arrive, at a cost in proportion to what changed.
 package estimate
 
 import (
