@@ -22,11 +22,12 @@
 // and V is the maximum-likelihood solution over all observed trials, with a
 // likelihood-ratio interval for its range. Trials are grouped by k, so the
 // cost is independent of the observation window once counted.
+//
+// Network estimates from scratch; a Tracker keeps the same estimates up to
+// date as observations arrive, at a cost in proportion to what changed.
 package estimate
 
 import (
-	"math"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -132,13 +133,6 @@ type Result struct {
 	MLE        float64
 }
 
-// trials counts, per window committee count k, the (slot, subnet) pairs in
-// which the node was seen subscribed (on) and not subscribed (off).
-type trials struct {
-	on, off map[int]int
-	slots   int
-}
-
 func (p Params) committees() (perSlot, perEpoch uint64, modulo float64) {
 	sp := p.Subnets
 	if sp.SlotsPerEpoch == 0 {
@@ -153,36 +147,6 @@ func (p Params) committees() (perSlot, perEpoch uint64, modulo float64) {
 	committeeLen := n / perEpoch
 	modulo = float64(subnets.AggregatorModulo(committeeLen, sp))
 	return perSlot, perEpoch, modulo
-}
-
-// committeesOn returns how many committees of the slot map to the subnet.
-func (p Params) committeesOn(perSlot, slot, subnet uint64) int {
-	k := 0
-	for idx := uint64(0); idx < perSlot; idx++ {
-		if subnets.SubnetForAttestation(perSlot, slot, idx, p.Subnets) == subnet {
-			k++
-		}
-	}
-	return k
-}
-
-func (p Params) slotAt(t time.Time) (uint64, bool) {
-	if p.SlotDuration <= 0 || t.Before(p.GenesisTime) {
-		return 0, false
-	}
-	return uint64(t.Sub(p.GenesisTime) / p.SlotDuration), true
-}
-
-func (p Params) slotMid(slot uint64) time.Time {
-	return p.GenesisTime.Add(time.Duration(slot)*p.SlotDuration + p.SlotDuration/2)
-}
-
-// timeline is the node's attestation-subnet subscription state over time,
-// rebuilt from snapshots (observations) and deltas (subscription changes).
-type timeline struct {
-	times []time.Time
-	sets  []map[int]bool
-	attn  []map[int]bool // long-lived (attnets) in force
 }
 
 func parseBits(hex string, n int) map[int]bool {
@@ -222,63 +186,6 @@ func hexNibble(c byte) (byte, bool) {
 	return 0, false
 }
 
-type event struct {
-	t   time.Time
-	obs *Snapshot
-	chg *Change
-}
-
-func buildTimeline(h History) timeline {
-	var evs []event
-	for i := range h.Snapshots {
-		evs = append(evs, event{t: h.Snapshots[i].Time, obs: &h.Snapshots[i]})
-	}
-	for i := range h.Changes {
-		evs = append(evs, event{t: h.Changes[i].Time, chg: &h.Changes[i]})
-	}
-	sort.SliceStable(evs, func(i, j int) bool { return evs[i].t.Before(evs[j].t) })
-	var tl timeline
-	cur := map[int]bool{}
-	attn := map[int]bool{}
-	started := false
-	for _, e := range evs {
-		if e.obs != nil {
-			cur = map[int]bool{}
-			for _, s := range e.obs.Subscribed {
-				cur[int(s)] = true
-			}
-			attn = parseBits(e.obs.Attnets, 64)
-			started = true
-		} else if started {
-			next := make(map[int]bool, len(cur)+1)
-			for k := range cur {
-				next[k] = true
-			}
-			if e.chg.Subscribed {
-				next[e.chg.Subnet] = true
-			} else {
-				delete(next, e.chg.Subnet)
-			}
-			cur = next
-		} else {
-			continue // a change before the first snapshot has no base state
-		}
-		tl.times = append(tl.times, e.t)
-		tl.sets = append(tl.sets, cur)
-		tl.attn = append(tl.attn, attn)
-	}
-	return tl
-}
-
-// at returns the state in force at t (the last event at or before t).
-func (tl timeline) at(t time.Time) (set, attn map[int]bool, ok bool) {
-	i := sort.Search(len(tl.times), func(i int) bool { return tl.times[i].After(t) }) - 1
-	if i < 0 {
-		return nil, nil, false
-	}
-	return tl.sets[i], tl.attn[i], true
-}
-
 // ParseNodeID parses a 32-byte node id in hex, with or without 0x.
 func ParseNodeID(s string) ([32]byte, bool) {
 	var id [32]byte
@@ -298,8 +205,6 @@ func ParseNodeID(s string) ([32]byte, bool) {
 	return id, true
 }
 
-func nodeID(h History) ([32]byte, bool) { return ParseNodeID(h.NodeID) }
-
 // SetBits lists the set bits of a 0x-hex SSZ bitvector of n bits (bit i is
 // bit i%8 of byte i/8); malformed input yields none.
 func SetBits(hex string, n int) []int {
@@ -313,216 +218,17 @@ func SetBits(hex string, n int) []int {
 	return out
 }
 
-// longLived is the set excluded at a slot: the attnets the node announced
-// plus the spec's compute_subscribed_subnets for its node id.
-func (p Params) longLived(id [32]byte, hasID bool, epoch uint64, attn map[int]bool) map[int]bool {
-	out := make(map[int]bool, len(attn)+2)
-	for k := range attn {
-		out[k] = true
-	}
-	if hasID {
-		for _, s := range subnets.ComputeSubscribedSubnets(id, epoch, p.Subnets) {
-			out[int(s)] = true
-		}
-	}
-	return out
-}
-
-func (p Params) count(h History) (trials, bool) {
-	tr := trials{on: map[int]int{}, off: map[int]int{}}
-	tl := buildTimeline(h)
-	if len(tl.times) == 0 {
-		return tr, false
-	}
-	first, ok1 := p.slotAt(tl.times[0])
-	last, ok2 := p.slotAt(tl.times[len(tl.times)-1])
-	if !ok1 || !ok2 {
-		return tr, false
-	}
-	perSlot, _, _ := p.committees()
-	spe := p.Subnets.SlotsPerEpoch
-	if spe == 0 {
-		spe = 32
-	}
-	subnetCount := int(p.Subnets.AttestationSubnetCount)
-	if subnetCount == 0 {
-		subnetCount = 64
-	}
-	id, hasID := nodeID(h)
-	allSubnets := true
-	// Bound the work: a week of 12 s slots is 50,400 slots.
-	const maxSlots = 60000
-	if last-first > maxSlots {
-		first = last - maxSlots
-	}
-	for slot := first + 1; slot <= last; slot++ {
-		set, attn, ok := tl.at(p.slotMid(slot))
-		if !ok {
-			continue
-		}
-		ll := p.longLived(id, hasID, slot/spe, attn)
-		if len(ll) < subnetCount {
-			allSubnets = false
-		}
-		tr.slots++
-		for s := 0; s < subnetCount; s++ {
-			if ll[s] {
-				continue
-			}
-			k := 0
-			for d := uint64(0); d <= p.LeadSlots; d++ {
-				k += p.committeesOn(perSlot, slot+d, uint64(s))
-			}
-			if k == 0 {
-				continue // no committee can explain a subscription here
-			}
-			if set[s] {
-				tr.on[k]++
-			} else {
-				tr.off[k]++
-			}
-		}
-	}
-	return tr, allSubnets && tr.slots > 0
-}
-
-// logLik is the log-likelihood of V validators and its derivative.
-func logLik(tr trials, lnr, v float64) (l, d float64) {
-	for k, n := range tr.on {
-		x := v * float64(k) * lnr // ln r^(Vk), <= 0
-		q := -math.Expm1(x)       // 1 - r^(Vk)
-		if q <= 0 {
-			return math.Inf(-1), math.Inf(1)
-		}
-		l += float64(n) * math.Log(q)
-		d += float64(n) * (-float64(k) * lnr * math.Exp(x) / q)
-	}
-	for k, n := range tr.off {
-		l += float64(n) * v * float64(k) * lnr
-		d += float64(n) * float64(k) * lnr
-	}
-	return l, d
-}
-
 // Node estimates one node from its history.
-func Node(h History, p Params) Result {
-	res := Result{Method: MethodNoData, Heuristic: Heuristic(h, p)}
-	tr, all := p.count(h)
-	spe := p.Subnets.SlotsPerEpoch
-	if spe == 0 {
-		spe = 32
-	}
-	res.Epochs = int(uint64(tr.slots) / spe)
-	if all {
-		res.Method = MethodAllSubnets
-		return res
-	}
-	if tr.slots == 0 {
-		return res
-	}
-	_, perEpoch, modulo := p.committees()
-	lnr := math.Log1p(-1 / (float64(perEpoch) * modulo))
-	maxV := float64(p.ActiveValidators)
-	if maxV < 1 {
-		maxV = 1 << 20
-	}
-	res.Method = MethodAggregation
-	on, off := 0, 0
-	for _, n := range tr.on {
-		on += n
-	}
-	for _, n := range tr.off {
-		off += n
-	}
-	var v float64
-	switch {
-	case on == 0:
-		v = 0
-	case off == 0:
-		v = maxV // saturated: every trial subscribed
-	default:
-		// d(logLik)/dV is decreasing in V: bisect for its root.
-		lo, hi := 1e-9, maxV
-		if _, d := logLik(tr, lnr, hi); d > 0 {
-			lo = hi
-		}
-		for i := 0; i < 200 && hi-lo > 1e-6; i++ {
-			mid := (lo + hi) / 2
-			if _, d := logLik(tr, lnr, mid); d > 0 {
-				lo = mid
-			} else {
-				hi = mid
-			}
-		}
-		v = (lo + hi) / 2
-	}
-	res.MLE = v
-	res.Validators = int(math.Round(v))
-	// 95% likelihood-ratio interval: log-likelihood within 1.92 of the top.
-	// One duty shows in LeadSlots+1 consecutive slots, so the trials are
-	// not independent; widening the drop by that factor accounts for the
-	// smaller effective sample.
-	drop := 1.92 * float64(p.LeadSlots+1)
-	lmax, _ := logLik(tr, lnr, math.Max(v, 1e-9))
-	bound := func(from, to float64) float64 {
-		// from is inside the interval, to outside (or the domain edge).
-		if l, _ := logLik(tr, lnr, math.Max(to, 1e-9)); l >= lmax-drop {
-			return to
-		}
-		for i := 0; i < 100 && math.Abs(to-from) > 1e-3; i++ {
-			mid := (from + to) / 2
-			if l, _ := logLik(tr, lnr, math.Max(mid, 1e-9)); l >= lmax-drop {
-				from = mid
-			} else {
-				to = mid
-			}
-		}
-		return from
-	}
-	low, high := bound(v, 0), bound(v, maxV)
-	res.Low, res.High = int(math.Floor(low)), int(math.Ceil(high))
-	half := (high - low) / 2
-	res.Confidence = 1 / (1 + half/math.Max(v, 1))
-	if off == 0 {
-		// Every trial subscribed: the likelihood grows without bound, so
-		// only the lower end is known.
-		res.Method = MethodSaturated
-		res.Validators = res.Low
-		res.Confidence = 0.05
-	}
-	return res
-}
+func Node(h History, p Params) Result { return p.model().node(h) }
 
 // Heuristic is Valtrack's estimate on the same observations: in each
 // metadata observation count the subscribed subnets that are not long-lived
 // for the node id, and take the most frequent count (ties: the larger).
 func Heuristic(h History, p Params) int {
-	id, hasID := nodeID(h)
-	spe := p.Subnets.SlotsPerEpoch
-	if spe == 0 {
-		spe = 32
-	}
-	freq := map[int]int{}
-	for _, o := range h.Snapshots {
-		var ll map[int]bool
-		if hasID {
-			ll = p.longLived(id, true, o.Epoch, nil)
-		}
-		n := 0
-		for _, s := range o.Subscribed {
-			if !ll[int(s)] {
-				n++
-			}
-		}
-		freq[n]++
-	}
-	best, bestN := 0, -1
-	for v, n := range freq {
-		if n > bestN || (n == bestN && v > best) {
-			best, bestN = v, n
-		}
-	}
-	return best
+	m := p.model()
+	ll := newLLCache(h.NodeID, m)
+	snaps, _ := m.records(h, &ll)
+	return mode(snaps)
 }
 
 // Network estimates every node of a network. Nodes on every subnet give no
@@ -531,37 +237,64 @@ func Heuristic(h History, p Params) int {
 // nodes leave unexplained (a saturated node keeps at least its lower bound),
 // with a low confidence.
 func Network(hs []History, p Params) []Estimate {
+	m := p.model()
 	out := make([]Estimate, 0, len(hs))
-	var vague []int
-	explained, floors := 0, 0
+	var sh shares
 	for _, h := range hs {
-		r := Node(h, p)
-		e := Estimate{PeerID: h.PeerID, Result: r}
-		switch r.Method {
-		case MethodAllSubnets, MethodSaturated:
-			vague = append(vague, len(out))
-			floors += r.Validators
-		default:
-			explained += r.Validators
-		}
-		out = append(out, e)
+		r := m.node(h)
+		sh.count(r)
+		out = append(out, Estimate{PeerID: h.PeerID, Result: r})
 	}
-	if len(vague) == 0 || p.ActiveValidators <= uint64(explained) {
-		return out
-	}
-	rest := int(p.ActiveValidators) - explained
-	share := 0
-	if rest > floors {
-		share = (rest - floors) / len(vague)
-	}
-	for _, i := range vague {
-		e := &out[i]
-		e.Validators += share
-		if e.Method == MethodAllSubnets {
-			e.Low = 0
-		}
-		e.High = rest
-		e.Confidence = 0.1
+	rule := sh.rule(p.ActiveValidators)
+	for i := range out {
+		out[i].Result = rule.apply(out[i].Result)
 	}
 	return out
+}
+
+// shares sums what the nodes with their own signal explain and the floors
+// of the vague ones (all-subnets and saturated).
+type shares struct {
+	explained, floors, vague int
+}
+
+func vague(r Result) bool { return r.Method == MethodAllSubnets || r.Method == MethodSaturated }
+
+func (s *shares) count(r Result) {
+	if vague(r) {
+		s.vague++
+		s.floors += r.Validators
+	} else {
+		s.explained += r.Validators
+	}
+}
+
+// shareRule is how a vague node's result becomes its network estimate.
+type shareRule struct {
+	on          bool
+	rest, share int
+}
+
+func (s shares) rule(active uint64) shareRule {
+	if s.vague == 0 || active <= uint64(s.explained) {
+		return shareRule{}
+	}
+	r := shareRule{on: true, rest: int(active) - s.explained}
+	if r.rest > s.floors {
+		r.share = (r.rest - s.floors) / s.vague
+	}
+	return r
+}
+
+func (sr shareRule) apply(r Result) Result {
+	if !sr.on || !vague(r) {
+		return r
+	}
+	r.Validators += sr.share
+	if r.Method == MethodAllSubnets {
+		r.Low = 0
+	}
+	r.High = sr.rest
+	r.Confidence = 0.1
+	return r
 }
