@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/valtrack/valtrack/internal/api"
+	"github.com/valtrack/valtrack/internal/ethereum/httpapi"
 	"github.com/valtrack/valtrack/internal/ethereum/state"
 	"github.com/valtrack/valtrack/internal/store"
 )
@@ -77,7 +78,7 @@ func run(ctx context.Context, c config) error {
 	}
 	fmt.Fprintf(os.Stderr, "stored %d peers in %s\n", c.peers, time.Since(start).Round(time.Millisecond))
 
-	srv, err := api.New(api.Options{Store: st, Log: log, Networks: func() []string { return []string{c.network} }, Version: "bench"})
+	srv, err := api.New(api.Options{Domains: []api.Domain{httpapi.New(st, func() []string { return []string{c.network} })}, Log: log, Version: "bench"})
 	if err != nil {
 		return err
 	}

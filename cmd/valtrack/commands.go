@@ -23,6 +23,7 @@ import (
 	"github.com/valtrack/valtrack/internal/ethereum/devnet"
 	"github.com/valtrack/valtrack/internal/ethereum/estimate"
 	"github.com/valtrack/valtrack/internal/ethereum/events"
+	"github.com/valtrack/valtrack/internal/ethereum/httpapi"
 	"github.com/valtrack/valtrack/internal/ethereum/network"
 	"github.com/valtrack/valtrack/internal/ethereum/sentry"
 	"github.com/valtrack/valtrack/internal/ethereum/state"
@@ -58,6 +59,7 @@ func apiFlags() []cli.Flag {
 		&cli.FloatFlag{Name: "rate-per-ip", Value: 20, Usage: "requests per second per client IP without a key (0: unlimited)", Sources: env("rate-per-ip")},
 		&cli.FloatFlag{Name: "rate-per-key", Value: 200, Usage: "requests per second per API key (0: unlimited)", Sources: env("rate-per-key")},
 		&cli.BoolFlag{Name: "trust-proxy", Usage: "take the client IP from X-Forwarded-For (only behind a reverse proxy)", Sources: env("trust-proxy")},
+		&cli.StringFlag{Name: "admin-http", Usage: "listen address for /metrics and /healthz apart from --http (empty: served on --http)", Sources: env("admin-http")},
 	}
 }
 
@@ -240,7 +242,7 @@ func runAction(ctx context.Context, cmd *cli.Command) error {
 	g.Go("analyzers", func() error {
 		return analyze.Run(ctx, analyze.Config{Store: st, Geo: geoR, Networks: params, Window: cmd.Duration("estimate-window"), Every: cmd.Duration("analyze-every"), Retention: cmd.Duration("history-retention"), Log: log.With("component", "analyze")})
 	})
-	g.Go("api", func() error { return srv.ListenAndServe(ctx, cmd.String("http")) })
+	g.Go("api", func() error { return serveAPI(ctx, cmd, srv) })
 	log.Info("valtrack running", "networks", networkNames(nets), "api", cmd.String("http"), "data_dir", dataDir, "bus", b.ClientURL())
 	go progress(ctx, cmd.Duration("progress-every"), sentries, cons, st, nets, log)
 
@@ -299,10 +301,30 @@ func newAPI(cmd *cli.Command, db *store.DB, st state.Store, nets []*network.Netw
 		names = append(names, n.Name)
 	}
 	return api.New(api.Options{
-		Store: st, Health: db.Ping, Log: log, KeysFile: cmd.String("api-keys"),
+		Domains: []api.Domain{httpapi.New(st, func() []string { return names })},
+		Health:  db.Ping, Log: log, KeysFile: cmd.String("api-keys"),
 		RatePerIP: cmd.Float("rate-per-ip"), RatePerKey: cmd.Float("rate-per-key"),
-		Registry: reg, Networks: func() []string { return names }, Version: version, TrustProxy: cmd.Bool("trust-proxy"),
+		Registry: reg, Version: version, TrustProxy: cmd.Bool("trust-proxy"),
+		SeparateAdmin: cmd.String("admin-http") != "",
 	})
+}
+
+// serveAPI serves the API on --http and, when --admin-http is set, /metrics
+// and /healthz on it, until ctx is done.
+func serveAPI(ctx context.Context, cmd *cli.Command, srv *api.Server) error {
+	admin := cmd.String("admin-http")
+	if admin == "" {
+		return srv.ListenAndServe(ctx, cmd.String("http"))
+	}
+	// Either listener failing stops the other: half an API is not served.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	go func() { errc <- srv.ListenAndServe(ctx, cmd.String("http")) }()
+	go func() { errc <- srv.ListenAndServeAdmin(ctx, admin) }()
+	err := <-errc
+	cancel()
+	return errors.Join(err, <-errc)
 }
 
 // progress prints what the process has done so far, every `every`.

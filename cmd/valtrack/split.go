@@ -161,7 +161,7 @@ func serveCommand() *cli.Command {
 				return err
 			}
 			log.Info("serving the API", "http", cmd.String("http"))
-			return srv.ListenAndServe(ctx, cmd.String("http"))
+			return serveAPI(ctx, cmd, srv)
 		},
 	}
 }

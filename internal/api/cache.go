@@ -16,12 +16,12 @@ const (
 	maxCacheBytes   = 256 << 20
 )
 
-// respCache keeps encoded responses for a short time and lets concurrent
+// Cache keeps encoded responses for a short time and lets concurrent
 // requests for the same key share one store query. /validators returns every
 // validator node (tens of thousands of rows) and is polled by many clients;
 // without this each poll is a full scan, and fifty at once exceed the query
 // timeout on SQLite.
-type respCache struct {
+type Cache struct {
 	ttl time.Duration // <= 0 disables caching (queries are still shared)
 	now func() time.Time
 
@@ -37,14 +37,15 @@ type cacheEntry struct {
 	expires time.Time
 }
 
-func newRespCache(ttl time.Duration, now func() time.Time) *respCache {
-	return &respCache{ttl: ttl, now: now, entries: make(map[string]*cacheEntry)}
+func newCache(ttl time.Duration, now func() time.Time) *Cache {
+	return &Cache{ttl: ttl, now: now, entries: make(map[string]*cacheEntry)}
 }
 
-// get returns the cached body of key, or computes it once for every caller
-// that asks while it is being computed. compute runs detached from the
-// caller's cancellation: other callers may be waiting on it.
-func (c *respCache) get(ctx context.Context, key string, compute func() ([]byte, error)) ([]byte, error) {
+// Get returns the cached body of key, or computes it once for every caller
+// that asks while it is being computed. compute must not depend on the
+// caller's cancellation (use Router.DetachedContext): other callers may be
+// waiting on it. ctx bounds only this caller's wait. Errors are not cached.
+func (c *Cache) Get(ctx context.Context, key string, compute func() ([]byte, error)) ([]byte, error) {
 	c.mu.Lock()
 	if e, ok := c.entries[key]; ok && (!isDone(e) || c.now().Before(e.expires)) {
 		c.mu.Unlock()
@@ -93,7 +94,7 @@ func isDone(e *cacheEntry) bool {
 
 // evictLocked drops expired entries, then others that are complete, until
 // there is room for one more entry of size bytes.
-func (c *respCache) evictLocked(size int) {
+func (c *Cache) evictLocked(size int) {
 	now := c.now()
 	for k, e := range c.entries {
 		if isDone(e) && !now.Before(e.expires) {
@@ -112,9 +113,10 @@ func (c *respCache) evictLocked(size int) {
 	}
 }
 
-// cacheKey names a response by route, view and the parameters that shape it
-// (others are ignored, so junk parameters do not split the cache).
-func cacheKey(route string, admin bool, q query, names ...string) string {
+// CacheKey names a response by route, view and the parameters that shape it
+// (others are ignored, so junk parameters do not split the cache). The view
+// is part of every key, so an admin body is never served to the public.
+func CacheKey(route string, admin bool, q Query, names ...string) string {
 	var b strings.Builder
 	b.WriteString(route)
 	if admin {

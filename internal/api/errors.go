@@ -6,17 +6,17 @@ import (
 	"net/http"
 )
 
-// apiError is an error a client is meant to see: its message and the
-// parameter at fault go into the JSON body as they are. Any other error a
-// handler returns is logged and answered with a generic 500, so store details
-// never reach a client.
-type apiError struct {
-	status int
-	msg    string
-	param  string
+// Error is an error a client is meant to see: its message and the parameter
+// at fault go into the JSON body as they are. Any other error a handler
+// returns is logged and answered with a generic 500, so store details never
+// reach a client.
+type Error struct {
+	Status    int    // HTTP status code
+	Message   string // shown to the client
+	Parameter string // the parameter at fault, or ""
 }
 
-func (e *apiError) Error() string { return e.msg }
+func (e *Error) Error() string { return e.Message }
 
 // errorBody is the JSON shape of every error response.
 type errorBody struct {
@@ -24,21 +24,30 @@ type errorBody struct {
 	Parameter string `json:"parameter,omitempty"`
 }
 
-func badParam(param, format string, args ...any) error {
-	return &apiError{status: http.StatusBadRequest, msg: fmt.Sprintf(format, args...), param: param}
+// Errorf returns an *Error with the given status, parameter and message.
+func Errorf(status int, param, format string, args ...any) error {
+	return &Error{Status: status, Message: fmt.Sprintf(format, args...), Parameter: param}
 }
 
-func notFound(param, format string, args ...any) error {
-	return &apiError{status: http.StatusNotFound, msg: fmt.Sprintf(format, args...), param: param}
+// BadParam is a 400 naming the malformed parameter.
+func BadParam(param, format string, args ...any) error {
+	return Errorf(http.StatusBadRequest, param, format, args...)
 }
 
-// asAPIError reports whether err is meant for the client.
-func asAPIError(err error) (*apiError, bool) {
-	var ae *apiError
+// NotFound is a 404; param names the path value that matched nothing ("" for
+// the path itself).
+func NotFound(param, format string, args ...any) error {
+	return Errorf(http.StatusNotFound, param, format, args...)
+}
+
+// AsError reports whether err is meant for the client, and unwraps it.
+func AsError(err error) (*Error, bool) {
+	var ae *Error
 	if errors.As(err, &ae) {
 		return ae, true
 	}
 	return nil, false
 }
 
-const internalErrorMsg = "internal error; try again later, and tell the operator if it persists"
+// InternalErrorMessage is the body of every 500: the details are in the log.
+const InternalErrorMessage = "internal error; try again later, and tell the operator if it persists"

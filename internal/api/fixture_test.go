@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,12 +13,11 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/valtrack/valtrack/internal/ethereum/state"
-	"github.com/valtrack/valtrack/internal/store"
-	"github.com/valtrack/valtrack/internal/store/storetest"
+	"github.com/coder/websocket"
 )
 
 // Test keys: long enough to be accepted, distinctive enough to grep logs for.
@@ -28,6 +27,8 @@ const (
 	keyWrong = "wrong-5566778899aabbccdd"
 	testNet  = "testnet"
 	otherNet = "othernet"
+	// secret stands for what a store error may carry (a DSN with a password).
+	secret = "postgres://valtrack:hunter2-secret@db.internal/valtrack"
 )
 
 // syncBuffer is a log sink shared by the server's goroutines.
@@ -48,74 +49,136 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// testDomain is a tiny domain that exercises what real domains use: a
+// network-scoped route, the cache, failures, a panic and a WebSocket echo.
+type testDomain struct {
+	rt        *Router
+	nets      *Networks
+	computed  atomic.Int32 // cache computations
+	wsMax     int
+	wsStarted chan struct{} // one send per echo connection accepted
+}
+
+const testFragment = `tags:
+  - name: testdom
+paths:
+  /api/v1/testdom/{network}/items:
+    get:
+      tags: [testdom]
+      parameters:
+        - $ref: "#/components/parameters/network"
+      responses:
+        "200": {description: Items., content: {application/json: {schema: {$ref: "#/components/schemas/Items"}}}}
+        "404": {$ref: "#/components/responses/NotFound"}
+components:
+  schemas:
+    Items: {type: object}
+`
+
+func newTestDomain() *testDomain {
+	return &testDomain{
+		nets: NewNetworks(func() []string { return []string{"configured-only", testNet} },
+			func(context.Context) ([]string, error) { return []string{testNet, otherNet}, nil }),
+		wsMax:     2,
+		wsStarted: make(chan struct{}, 16),
+	}
+}
+
+func (d *testDomain) domain() Domain {
+	return Domain{Name: "testdom", Mount: d.mount, OpenAPI: []byte(testFragment), Networks: d.nets,
+		Page: Section{ID: "testdom", Title: "Test <domain>", HTML: `<p id="td">test section</p>`,
+			Script: `document.getElementById("td").textContent = "ran";`}}
+}
+
+func (d *testDomain) mount(rt *Router) {
+	d.rt = rt
+	rt.Handle("GET /api/v1/testdom/{network}/items", "/api/v1/testdom/{network}/items", true, d.items)
+	rt.Handle("GET /api/v1/testdom/cached", "/api/v1/testdom/cached", true, d.cached)
+	rt.Handle("GET /api/v1/testdom/fail", "/api/v1/testdom/fail", true, func(http.ResponseWriter, *http.Request, Caller) error {
+		return errors.New("dial " + secret + ": refused")
+	})
+	rt.Handle("GET /api/v1/testdom/panic", "/api/v1/testdom/panic", true, func(http.ResponseWriter, *http.Request, Caller) error {
+		panic("injected")
+	})
+	rt.HandleWebSocket("GET /api/v1/testdom/echo", "/api/v1/testdom/echo", WSOptions{Limited: true, MaxConns: d.wsMax}, d.echo)
+}
+
+type itemsResponse struct {
+	Network string `json:"network"`
+	Admin   bool   `json:"admin"`
+	N       int    `json:"n"`
+	Pad     string `json:"pad,omitempty"`
+}
+
+func (d *testDomain) items(w http.ResponseWriter, r *http.Request, c Caller) error {
+	ctx, cancel := d.rt.QueryContext(r)
+	defer cancel()
+	q, err := ParseQuery(r)
+	if err != nil {
+		return err
+	}
+	network, err := d.nets.Resolve(ctx, r)
+	if err != nil {
+		return err
+	}
+	n, err := q.IntRange("n", 1, 1, 10)
+	if err != nil {
+		return err
+	}
+	resp := itemsResponse{Network: network, Admin: c.Admin, N: n}
+	if q.Has("big") {
+		resp.Pad = strings.Repeat("x", 2*gzipMinBytes)
+	}
+	return WriteJSON(w, r, http.StatusOK, resp)
+}
+
+func (d *testDomain) cached(w http.ResponseWriter, r *http.Request, c Caller) error {
+	q, err := ParseQuery(r)
+	if err != nil {
+		return err
+	}
+	body, err := d.rt.Cache().Get(r.Context(), CacheKey("testdom", c.Admin, q, "n"), func() ([]byte, error) {
+		return MarshalJSON(map[string]int32{"computed": d.computed.Add(1)})
+	})
+	if err != nil {
+		return err
+	}
+	WriteBody(w, r, http.StatusOK, "application/json", body)
+	return nil
+}
+
+// echo sends every message back until the client closes.
+func (d *testDomain) echo(ctx context.Context, conn *websocket.Conn, _ Caller) error {
+	d.wsStarted <- struct{}{}
+	for {
+		typ, msg, err := conn.Read(ctx)
+		if err != nil {
+			return err
+		}
+		if err := conn.Write(ctx, typ, msg); err != nil {
+			return err
+		}
+	}
+}
+
 type fixture struct {
 	t       *testing.T
 	srv     *httptest.Server
 	api     *Server
-	db      *store.DB
-	st      state.Store
+	dom     *testDomain
 	logs    *syncBuffer
 	keyFile string
-	peers   map[string]testPeer
 }
 
-// testPeer is what the fixture wrote for one peer.
-type testPeer struct {
-	id, network, client, enr, maddr, ip, country string
-	port                                         int
-	asn                                          uint32
-	lat, lon                                     float64
-	subnets                                      []int64
-	validators                                   int // 0: no estimate
-	confidence                                   float64
-	handshaken                                   bool
-	seen                                         time.Time
-}
-
-// base is the fixture's reference time: recent, so default windows see it.
-var fixtureBase = time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
-
-// fixturePeers: addresses are from the documentation ranges (RFC 5737);
-// nothing is ever dialed.
-func fixturePeers() []testPeer {
-	return []testPeer{
-		{id: "16Uiu2HAmPeerAlpha", network: testNet, client: "lighthouse", ip: "192.0.2.1", port: 9000,
-			country: "DE", asn: 24940, lat: 50.4779, lon: 12.3713, subnets: []int64{1, 2},
-			validators: 4, confidence: 0.8, handshaken: true, seen: fixtureBase},
-		{id: "16Uiu2HAmPeerBravo", network: testNet, client: "prysm", ip: "192.0.2.2", port: 13000,
-			country: "US", asn: 16509, lat: 39.0437, lon: -77.4875, subnets: []int64{5},
-			validators: 1, confidence: 0.5, handshaken: true, seen: fixtureBase.Add(-2 * time.Hour)},
-		{id: "16Uiu2HAmPeerCharlie", network: testNet, client: "teku", ip: "192.0.2.3", port: 9001,
-			country: "DE", asn: 24940, lat: 52.5200, lon: 13.4050, subnets: []int64{7},
-			handshaken: true, seen: fixtureBase.Add(-30 * time.Minute)},
-		{id: "16Uiu2HAmPeerDelta", network: testNet, ip: "192.0.2.4", port: 9002,
-			country: "FR", asn: 16276, lat: 48.8566, lon: 2.3522, seen: fixtureBase.Add(-10 * time.Minute)},
-		{id: "16Uiu2HAmPeerEcho", network: otherNet, client: "nimbus", ip: "198.51.100.5", port: 9000,
-			country: "JP", asn: 2516, lat: 35.6895, lon: 139.6917, subnets: []int64{9},
-			validators: 2, confidence: 0.9, handshaken: true, seen: fixtureBase},
-	}
-}
-
-type fixtureOpt func(*Options)
-
-func newFixture(t *testing.T, opts ...fixtureOpt) *fixture {
+func newFixture(t *testing.T, opts ...func(*Options)) *fixture {
 	t.Helper()
-	db := storetest.SQLite(t, store.WithMigrations(state.Migrations()))
-	st := state.New(db)
-	f := &fixture{t: t, db: db, st: st, logs: &syncBuffer{}, peers: map[string]testPeer{}}
+	f := &fixture{t: t, logs: &syncBuffer{}, dom: newTestDomain()}
 	f.keyFile = filepath.Join(t.TempDir(), "keys")
 	f.writeKeys("# operators\nalice:" + keyAlice + "\n")
-	for _, p := range fixturePeers() {
-		f.peers[p.id] = p
-	}
-	fillFixture(t, st, fixturePeers())
-
 	o := Options{
-		Store:              st,
-		Health:             db.Ping,
 		Log:                slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		KeysFile:           f.keyFile,
-		Networks:           func() []string { return []string{"configured-only", testNet} },
+		Domains:            []Domain{f.dom.domain()},
 		Version:            "test",
 		KeysReloadInterval: time.Nanosecond,
 	}
@@ -128,10 +191,9 @@ func newFixture(t *testing.T, opts ...fixtureOpt) *fixture {
 		t.Fatalf("New: %v", err)
 	}
 	f.srv = httptest.NewServer(f.api.Handler())
-	first := f.srv
+	srv := f.srv
 	t.Cleanup(func() {
-		first.Close()
-		db.Close()
+		srv.Close()
 		// Whatever a test did, no key may have reached the logs.
 		logs := f.logs.String()
 		for _, k := range []string{keyAlice, keyBob, keyWrong} {
@@ -141,67 +203,6 @@ func newFixture(t *testing.T, opts ...fixtureOpt) *fixture {
 		}
 	})
 	return f
-}
-
-func fillFixture(t testing.TB, st state.Store, peers []testPeer) {
-	t.Helper()
-	ctx := context.Background()
-	var b state.Batch
-	var infos []state.IPInfo
-	var ests []state.Estimate
-	for i, p := range peers {
-		nodeID := fmt.Sprintf("%064x", i+1)
-		enr := "enr:-test-" + p.id
-		maddr := fmt.Sprintf("/ip4/%s/tcp/%d/p2p/%s", p.ip, p.port, p.id)
-		b.Discoveries = append(b.Discoveries, state.Discovery{Network: p.network, NodeID: nodeID, PeerID: p.id,
-			ENR: enr, ENRSeq: 1, IP: p.ip, Port: p.port, ForkDigest: "0x01020304", Attnets: "0x0000000000000000",
-			Syncnets: "0x00", SameNetwork: true, SentryID: "s1", Time: p.seen.Add(-time.Minute),
-			MsgID: "d-" + p.id})
-		if p.handshaken {
-			for j, ago := range []time.Duration{5 * time.Minute, 0} {
-				b.Observations = append(b.Observations, state.Observation{Network: p.network, PeerID: p.id,
-					NodeID: nodeID, ENR: enr, Multiaddr: maddr, IP: p.ip, Port: p.port, Direction: "outbound",
-					Epoch: 1000 + uint64(j), HeadSlot: 32000 + uint64(j), ForkDigest: "0x01020304", Seq: 3,
-					Attnets: "0x0000000000000000", Syncnets: "0x00", SubscribedSubnets: p.subnets,
-					ClientVersion: p.client + "/v1.0.0", ClientName: p.client, ClientVersionNum: "1.0.0",
-					SentryID: "s1", Time: p.seen.Add(-ago), MsgID: fmt.Sprintf("o-%s-%d", p.id, j)})
-			}
-			for j, sn := range p.subnets {
-				b.Subscriptions = append(b.Subscriptions, state.SubscriptionChange{Network: p.network,
-					PeerID: p.id, Kind: "attestation", Subnet: int(sn), Subscribed: true, Epoch: 1000,
-					SentryID: "s1", Time: p.seen.Add(-time.Minute), MsgID: fmt.Sprintf("s-%s-%d", p.id, j)})
-			}
-		}
-		infos = append(infos, state.IPInfo{IP: p.ip, Country: countryName(p.country), CountryCode: p.country,
-			Region: "Region " + p.country, City: "City " + p.country, Latitude: p.lat, Longitude: p.lon,
-			ASN: p.asn, ASOrganization: fmt.Sprintf("AS%d Org", p.asn), Class: "hosting", UpdatedAt: p.seen})
-		if p.validators > 0 {
-			ests = append(ests, state.Estimate{Network: p.network, PeerID: p.id, Validators: p.validators,
-				Low: p.validators, High: p.validators + 1, Confidence: p.confidence, Method: "aggregation",
-				Heuristic: p.validators, Epochs: 3, UpdatedAt: p.seen})
-		}
-	}
-	if err := st.Apply(ctx, b); err != nil {
-		t.Fatalf("store.Apply: %v", err)
-	}
-	if err := st.PutIPInfo(ctx, infos); err != nil {
-		t.Fatalf("store.PutIPInfo: %v", err)
-	}
-	if err := st.PutEstimates(ctx, ests); err != nil {
-		t.Fatalf("store.PutEstimates: %v", err)
-	}
-}
-
-func countryName(code string) string {
-	return map[string]string{"DE": "Germany", "US": "United States", "FR": "France", "JP": "Japan"}[code]
-}
-
-// serve points the fixture's requests at another server over the same store.
-func (f *fixture) serve(s *Server) {
-	f.api = s
-	srv := httptest.NewServer(s.Handler())
-	f.t.Cleanup(srv.Close)
-	f.srv = srv
 }
 
 // writeKeys replaces the keys file atomically, as an operator's tooling would.
@@ -219,21 +220,26 @@ func (f *fixture) writeKeys(content string) {
 // get performs a GET with an optional API key and returns status, headers and body.
 func (f *fixture) get(path, key string) (int, http.Header, []byte) {
 	f.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, f.srv.URL+path, nil)
+	return getFrom(f.t, f.srv, path, key)
+}
+
+func getFrom(t *testing.T, srv *httptest.Server, path, key string) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, srv.URL+path, nil)
 	if err != nil {
-		f.t.Fatal(err)
+		t.Fatal(err)
 	}
 	if key != "" {
 		req.Header.Set(apiKeyHeader, key)
 	}
-	resp, err := f.srv.Client().Do(req)
+	resp, err := srv.Client().Do(req)
 	if err != nil {
-		f.t.Fatalf("GET %s: %v", path, err)
+		t.Fatalf("GET %s: %v", path, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		f.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return resp.StatusCode, resp.Header, body
 }

@@ -13,15 +13,6 @@ import (
 	"time"
 )
 
-// caller is what the API knows about who is asking.
-type caller struct {
-	admin bool // a valid API key: the admin view
-}
-
-// handlerFunc is an API handler; an error it returns becomes the response
-// (see fail).
-type handlerFunc func(w http.ResponseWriter, r *http.Request, c caller) error
-
 // statusWriter records the status code for metrics and whether a response
 // has started, so a panic after the first byte does not write a second one.
 type statusWriter struct {
@@ -52,7 +43,7 @@ const apiKeyHeader = "X-API-KEY"
 // metrics by route pattern, and for limited routes the API key check and the
 // rate limit. route is the label in metrics, a fixed string per route so that
 // clients cannot grow the label set.
-func (s *Server) wrap(route string, limited bool, h handlerFunc) http.Handler {
+func (s *Server) wrap(route string, limited bool, h HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		w := &statusWriter{ResponseWriter: rw}
@@ -64,7 +55,7 @@ func (s *Server) wrap(route string, limited bool, h handlerFunc) http.Handler {
 				s.metrics.panics.Inc()
 				s.log.Error("handler panicked; answered 500", "route", route, "panic", p, "stack", string(debug.Stack()))
 				if w.status == 0 {
-					s.writeError(w, r, http.StatusInternalServerError, internalErrorMsg, "")
+					s.writeError(w, r, http.StatusInternalServerError, InternalErrorMessage, "")
 				}
 			}
 			code := w.status
@@ -75,7 +66,7 @@ func (s *Server) wrap(route string, limited bool, h handlerFunc) http.Handler {
 			s.metrics.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
 		}()
 		setCORS(w.Header())
-		var c caller
+		var c Caller
 		if limited {
 			if !s.admit(w, r, &c) {
 				return
@@ -91,12 +82,12 @@ func (s *Server) wrap(route string, limited bool, h handlerFunc) http.Handler {
 // refused with 401 (after taking a token from the IP's bucket, so guessing
 // keys is rate limited too): a client with a mistyped key should notice
 // rather than silently get the public view.
-func (s *Server) admit(w http.ResponseWriter, r *http.Request, c *caller) bool {
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, c *Caller) bool {
 	lim, kind, id := s.ipRate, "ip", "ip:"+s.clientBucket(r)
 	badKey := false
 	if key := r.Header.Get(apiKeyHeader); key != "" {
 		if k, ok := s.keys.lookup(key); ok {
-			c.admin = true
+			c.Admin = true
 			lim, kind, id = s.keyRate, "key", k.bucketID()
 		} else {
 			badKey = true
@@ -167,11 +158,11 @@ func setCORS(h http.Header) {
 	h.Set("Access-Control-Max-Age", "86400")
 }
 
-// fail answers a handler error: an apiError as it is, a timeout as 503 and
+// fail answers a handler error: an *Error as it is, a timeout as 503 and
 // anything else as a generic 500 with the details in the log only.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, route string, err error) {
-	if ae, ok := asAPIError(err); ok {
-		s.writeError(w, r, ae.status, ae.msg, ae.param)
+	if ae, ok := AsError(err); ok {
+		s.writeError(w, r, ae.Status, ae.Message, ae.Parameter)
 		return
 	}
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
@@ -185,7 +176,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, route string, err 
 		return
 	}
 	s.log.Error("request failed", "route", route, "err", err)
-	s.writeError(w, r, http.StatusInternalServerError, internalErrorMsg, "")
+	s.writeError(w, r, http.StatusInternalServerError, InternalErrorMessage, "")
 }
 
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, status int, msg, param string) {

@@ -12,8 +12,9 @@ import (
 // gzipMinBytes: below this, compressing costs more than it saves.
 const gzipMinBytes = 1024
 
-// marshalJSON encodes a response body as writeJSON does.
-func marshalJSON(v any) ([]byte, error) {
+// MarshalJSON encodes a response body as WriteJSON does (with a trailing
+// newline), for handlers that cache the encoded body.
+func MarshalJSON(v any) ([]byte, error) {
 	body, err := json.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("encode response: %w", err)
@@ -21,20 +22,31 @@ func marshalJSON(v any) ([]byte, error) {
 	return append(body, '\n'), nil
 }
 
-// writeJSON encodes v completely before writing anything, so an encoding
-// failure can still become a clean 500.
-func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	body, err := json.Marshal(v)
+// WriteJSON encodes v completely before writing anything and returns the
+// encoding error without writing, so that a handler returning it still gets
+// a clean 500.
+func WriteJSON(w http.ResponseWriter, r *http.Request, status int, v any) error {
+	body, err := MarshalJSON(v)
 	if err != nil {
-		s.log.Error("encode response", "path", r.URL.Path, "err", err)
-		status = http.StatusInternalServerError
-		body = []byte(`{"error":"` + internalErrorMsg + `"}`)
+		return err
 	}
-	body = append(body, '\n')
-	s.writeBody(w, r, status, "application/json", body)
+	WriteBody(w, r, status, "application/json", body)
+	return nil
 }
 
-func (s *Server) writeBody(w http.ResponseWriter, r *http.Request, status int, contentType string, body []byte) {
+// writeJSON is WriteJSON for the server's own answers (errors, health),
+// whose values always encode; a failure is still answered, with a fixed body.
+func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	if err := WriteJSON(w, r, status, v); err != nil {
+		s.log.Error("encode response", "path", r.URL.Path, "err", err)
+		WriteBody(w, r, http.StatusInternalServerError, "application/json", []byte(`{"error":"`+InternalErrorMessage+`"}`+"\n"))
+	}
+}
+
+// WriteBody writes a complete body with its content type, gzip-compressed
+// when it is large enough and the client accepts gzip; HEAD gets the headers
+// only.
+func WriteBody(w http.ResponseWriter, r *http.Request, status int, contentType string, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", contentType)
 	h.Set("X-Content-Type-Options", "nosniff")

@@ -1,7 +1,11 @@
-// Package api serves valtrack's state over HTTP: Valtrack-compatible
-// /validators, the /api/v1 read API, health, metrics, the OpenAPI document and
-// a small overview page. Reads are public; a valid X-API-KEY unlocks the
-// fields that locate nodes on the network (see views.go).
+// Package api is valtrack's HTTP server, shared by the domains: listeners and
+// graceful shutdown, API keys, rate limits, metrics, the response cache,
+// errors, parameter parsing, CORS, panic recovery, /healthz, /metrics,
+// /api/v1/networks, the OpenAPI document merged from the domains' fragments
+// and the page at / made of their sections. It imports no domain: each domain
+// hands New a Domain whose Mount registers its routes on a Router. Reads are
+// public; a valid X-API-KEY makes the Caller an admin, and the domains decide
+// what that unlocks.
 package api
 
 import (
@@ -11,12 +15,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/valtrack/valtrack/internal/ethereum/state"
 )
 
 // Defaults of the optional limits in Options.
@@ -35,10 +36,12 @@ const (
 	maxHeaderBytes    = 16 << 10
 )
 
-// Options configure a Server. Store and Log are required.
+// Options configure a Server. Log is required.
 type Options struct {
-	Store state.Store
-	Log   *slog.Logger
+	Log *slog.Logger
+	// Domains are the domains whose routes, OpenAPI fragments, page sections
+	// and networks the server serves, in this order.
+	Domains []Domain
 	// KeysFile holds the API keys, one per line ("key" or "name:key", '#'
 	// comments). It is re-read when it changes; empty means no keys, so a
 	// request with X-API-KEY is always refused.
@@ -51,12 +54,17 @@ type Options struct {
 	// Registry receives the API's metrics and is served on /metrics; nil
 	// makes a new one.
 	Registry *prometheus.Registry
-	// Networks lists the configured networks; the API knows these and every
-	// network the store has peers of.
-	Networks func() []string
 	Version  string
-	// Health reports whether the state store answers (nil: always).
+	// Health reports whether the state store answers (nil: always). It runs
+	// at most once per HealthInterval, however often /healthz is polled.
 	Health func(context.Context) error
+	// HealthInterval is how long a Health result is served (default
+	// DefaultHealthInterval): a failing store turns /healthz to 503 within it.
+	HealthInterval time.Duration
+	// SeparateAdmin takes /healthz and /metrics off Handler (they answer 404
+	// there); serve AdminHandler on a listener of its own, so that a public
+	// port does not expose them.
+	SeparateAdmin bool
 	// TrustProxy takes the client IP from X-Forwarded-For (its last entry, the
 	// one the proxy in front of us added). Enable only behind such a proxy:
 	// otherwise any client picks its own rate-limit bucket.
@@ -67,9 +75,9 @@ type Options struct {
 	KeysReloadInterval time.Duration // how often the keys file is stat'ed, at most
 	QueryTimeout       time.Duration // per request, for store queries
 	ShutdownTimeout    time.Duration // grace period of ListenAndServe on ctx done
-	// CacheTTL is how long /validators and peer listings are served from
-	// memory (default DefaultCacheTTL; negative: never, though concurrent
-	// identical requests still share one query).
+	// CacheTTL is how long the domains' cached responses (Router.Cache) are
+	// served from memory (default DefaultCacheTTL; negative: never, though
+	// concurrent identical requests still share one query).
 	CacheTTL time.Duration
 }
 
@@ -82,15 +90,16 @@ type Server struct {
 	keyRate *limiter
 	metrics *metrics
 	handler http.Handler
-	nets    networkCache
-	cache   *respCache
+	admin   http.Handler
+	cache   *Cache
+	health  *healthCache
+	ws      wsRegistry
+	openapi []byte // merged document
+	page    []byte // rendered page
 }
 
 // New validates the options, loads the keys file and registers the metrics.
 func New(o Options) (*Server, error) {
-	if o.Store == nil {
-		return nil, errors.New("api: Options.Store is required")
-	}
 	if o.Log == nil {
 		return nil, errors.New("api: Options.Log is required")
 	}
@@ -121,8 +130,8 @@ func New(o Options) (*Server, error) {
 	if o.Health == nil {
 		o.Health = func(context.Context) error { return nil }
 	}
-	if o.Networks == nil {
-		o.Networks = func() []string { return nil }
+	if o.HealthInterval <= 0 {
+		o.HealthInterval = DefaultHealthInterval
 	}
 	s := &Server{o: o, log: o.Log.With("component", "api")}
 	m, err := newMetrics(o.Registry)
@@ -136,17 +145,35 @@ func New(o Options) (*Server, error) {
 	}
 	s.ipRate = newLimiter(o.RatePerIP, o.Burst, o.MaxRateBuckets, time.Now)
 	s.keyRate = newLimiter(o.RatePerKey, o.Burst, o.MaxRateBuckets, time.Now)
-	s.nets.now = time.Now
-	s.cache = newRespCache(o.CacheTTL, time.Now)
-	s.handler = s.routes()
+	s.cache = newCache(o.CacheTTL, time.Now)
+	s.health = &healthCache{probe: o.Health, interval: o.HealthInterval, now: time.Now}
+	if s.openapi, err = mergeOpenAPI(baseOpenAPI, o.Domains); err != nil {
+		return nil, err
+	}
+	if s.page, err = renderPage(o.Domains); err != nil {
+		return nil, err
+	}
+	if s.handler, err = s.routes(); err != nil {
+		return nil, err
+	}
+	s.admin = s.adminHandler()
 	return s, nil
 }
 
-// Handler returns the API's root handler.
+// Handler returns the API's root handler: the domains' routes and the shared
+// ones, and /healthz and /metrics unless Options.SeparateAdmin.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// ListenAndServe serves on addr until ctx is done, then shuts down
-// gracefully; it returns nil after a clean shutdown.
+// AdminHandler serves /healthz and /metrics only (JSON 404 for the rest), for
+// an operator's listener apart from the public one.
+func (s *Server) AdminHandler() http.Handler { return s.admin }
+
+// OpenAPI returns the merged OpenAPI document served at /openapi.yaml.
+func (s *Server) OpenAPI() []byte { return s.openapi }
+
+// ListenAndServe serves Handler on addr until ctx is done, then shuts down
+// gracefully (WebSocket connections included); it returns nil after a clean
+// shutdown.
 func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -157,8 +184,28 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 
 // Serve is ListenAndServe on an existing listener, which it closes.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	return s.serve(ctx, ln, s.handler, "API listening", true)
+}
+
+// ListenAndServeAdmin serves AdminHandler on addr until ctx is done.
+func (s *Server) ListenAndServeAdmin(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("api: listen on %s for /metrics and /healthz: %w (is the address in use?)", addr, err)
+	}
+	return s.ServeAdmin(ctx, ln)
+}
+
+// ServeAdmin is ListenAndServeAdmin on an existing listener, which it closes.
+func (s *Server) ServeAdmin(ctx context.Context, ln net.Listener) error {
+	return s.serve(ctx, ln, s.admin, "admin endpoints listening", false)
+}
+
+// serve runs one listener; the public one (ws) also closes the WebSocket
+// connections at shutdown, which http.Server.Shutdown leaves alone.
+func (s *Server) serve(ctx context.Context, ln net.Listener, h http.Handler, msg string, ws bool) error {
 	srv := &http.Server{
-		Handler:           s.handler,
+		Handler:           h,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
@@ -167,7 +214,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	s.log.Info("API listening", "addr", ln.Addr().String(), "keys", s.keys.count())
+	s.log.Info(msg, "addr", ln.Addr().String(), "keys", s.keys.count())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -177,7 +224,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), s.o.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	var wsErr error
+	if ws {
+		wsErr = s.ws.shutdown(sctx)
+	}
+	if err := errors.Join(wsErr, srv.Shutdown(sctx)); err != nil {
 		srv.Close()
 		return fmt.Errorf("api: shut down within %s: %w", s.o.ShutdownTimeout, err)
 	}
@@ -185,62 +236,4 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("api: serve on %s: %w", ln.Addr(), err)
 	}
 	return nil
-}
-
-// networkCache holds the union of configured networks and the store's, so
-// that resolving {network} does not cost a query per request.
-type networkCache struct {
-	now     func() time.Time
-	mu      sync.Mutex
-	at      time.Time
-	names   map[string]networkView
-	ordered []networkView
-}
-
-const (
-	networkCacheTTL     = 5 * time.Second
-	networkMissRefresh  = 1 * time.Second // an unknown name refreshes at most this often
-	maxConfiguredListed = 1000
-)
-
-// networks returns the known networks; miss forces a refresh when the cache
-// is older than networkMissRefresh (a network may just have appeared).
-func (s *Server) networks(ctx context.Context, miss bool) (map[string]networkView, []networkView, error) {
-	c := &s.nets
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	age := c.now().Sub(c.at)
-	if c.names != nil && age < networkCacheTTL && (!miss || age < networkMissRefresh) {
-		return c.names, c.ordered, nil
-	}
-	stored, err := s.o.Store.Networks(ctx)
-	if err != nil {
-		return nil, nil, fmt.Errorf("list networks in the store: %w", err)
-	}
-	names := make(map[string]networkView)
-	var ordered []string
-	configured := s.o.Networks()
-	if len(configured) > maxConfiguredListed {
-		configured = configured[:maxConfiguredListed]
-	}
-	for _, n := range configured {
-		if _, ok := names[n]; !ok {
-			ordered = append(ordered, n)
-		}
-		names[n] = networkView{Name: n, Configured: true}
-	}
-	for _, n := range stored {
-		v, ok := names[n]
-		if !ok {
-			ordered = append(ordered, n)
-		}
-		v.Name, v.HasData = n, true
-		names[n] = v
-	}
-	c.ordered = c.ordered[:0:0]
-	for _, n := range ordered {
-		c.ordered = append(c.ordered, names[n])
-	}
-	c.names, c.at = names, c.now()
-	return c.names, c.ordered, nil
 }

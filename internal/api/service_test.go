@@ -4,13 +4,18 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,7 +30,7 @@ func TestRateLimitAfterBurst(t *testing.T) {
 		f.getJSON("/api/v1/networks", "", 200, nil)
 	}
 	_, h, _ := f.get("/api/v1/networks", "")
-	e := f.wantError("/validators", "", 429, "")
+	e := f.wantError("/api/v1/testdom/testnet/items", "", 429, "")
 	if !strings.Contains(e.Error, "rate limit") {
 		t.Errorf("429 error = %q", e.Error)
 	}
@@ -33,7 +38,7 @@ func TestRateLimitAfterBurst(t *testing.T) {
 		t.Errorf("429 without a positive Retry-After: %q", ra)
 	}
 	// Wrong keys draw from the same IP bucket: no free guessing.
-	f.wantError("/validators", keyWrong, 429, "")
+	f.wantError("/api/v1/testdom/testnet/items", keyWrong, 429, "")
 	// A valid key has its own bucket.
 	for i := 0; i < 3; i++ {
 		f.getJSON("/api/v1/networks", keyAlice, 200, nil)
@@ -106,30 +111,61 @@ func TestClientBucket(t *testing.T) {
 	}
 }
 
-func TestHealthz(t *testing.T) {
-	f := newFixture(t)
-	var h struct{ Status, Version string }
-	f.getJSON("/healthz", "", 200, &h)
+func TestHealthProbedAtMostOncePerInterval(t *testing.T) {
+	var probes atomic.Int32
+	var failing atomic.Bool
+	f := newFixture(t, func(o *Options) {
+		o.HealthInterval = 5 * time.Second
+		o.Health = func(context.Context) error {
+			probes.Add(1)
+			if failing.Load() {
+				return errors.New("dial " + secret + ": refused")
+			}
+			return nil
+		}
+	})
+	now := time.Unix(1000, 0)
+	var mu sync.Mutex
+	f.api.health.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+
+	var h struct{ Status, Version, Error string }
+	for i := 0; i < 20; i++ {
+		f.getJSON("/healthz", "", 200, &h)
+	}
 	if h.Status != "ok" || h.Version != "test" {
 		t.Errorf("healthz = %+v", h)
 	}
-	f.db.Close()
-	f.getJSON("/healthz", "", 503, &h)
-	if h.Status != "unavailable" {
-		t.Errorf("healthz with a closed store = %+v", h)
+	if n := probes.Load(); n != 1 {
+		t.Fatalf("20 requests within an interval cost %d probes, want 1", n)
+	}
+	// The store fails: within the interval the last result stands, after it
+	// /healthz turns 503, again at the cost of one probe.
+	failing.Store(true)
+	advance(4 * time.Second)
+	f.getJSON("/healthz", "", 200, nil)
+	advance(time.Second)
+	for i := 0; i < 20; i++ {
+		f.getJSON("/healthz", "", 503, &h)
+	}
+	if h.Status != "unavailable" || strings.Contains(h.Error, "hunter2") {
+		t.Errorf("healthz with a failing store = %+v", h)
+	}
+	if n := probes.Load(); n != 2 {
+		t.Fatalf("%d probes over two intervals, want 2", n)
 	}
 }
 
 func TestMetricsCountRequests(t *testing.T) {
 	f := newFixture(t)
-	f.getJSON("/validators", "", 200, nil)
-	f.getJSON("/validators", "", 200, nil)
-	f.wantError("/api/v1/ethereum/testnet/peers?limit=0", "", 400, "limit")
+	f.getJSON("/api/v1/testdom/testnet/items", "", 200, nil)
+	f.getJSON("/api/v1/testdom/othernet/items", "", 200, nil)
+	f.wantError("/api/v1/testdom/testnet/items?n=0", "", 400, "n")
 	_, _, body := f.get("/metrics", "")
 	for _, want := range []string{
-		`valtrack_api_requests_total{code="200",route="/validators"} 2`,
-		`valtrack_api_requests_total{code="400",route="/api/v1/ethereum/{network}/peers"} 1`,
-		`valtrack_api_request_duration_seconds_count{route="/validators"} 2`,
+		`valtrack_api_requests_total{code="200",route="/api/v1/testdom/{network}/items"} 2`,
+		`valtrack_api_requests_total{code="400",route="/api/v1/testdom/{network}/items"} 1`,
+		`valtrack_api_request_duration_seconds_count{route="/api/v1/testdom/{network}/items"} 3`,
 		`valtrack_api_keys 1`,
 	} {
 		if !strings.Contains(string(body), want) {
@@ -140,7 +176,7 @@ func TestMetricsCountRequests(t *testing.T) {
 
 func TestGzip(t *testing.T) {
 	f := newFixture(t)
-	req, _ := http.NewRequest(http.MethodGet, f.srv.URL+"/api/v1/ethereum/testnet/peers", nil)
+	req, _ := http.NewRequest(http.MethodGet, f.srv.URL+"/api/v1/testdom/testnet/items?big=1", nil)
 	req.Header.Set("Accept-Encoding", "gzip")
 	resp, err := f.srv.Client().Do(req)
 	if err != nil {
@@ -155,8 +191,13 @@ func TestGzip(t *testing.T) {
 		t.Fatal(err)
 	}
 	body, err := io.ReadAll(zr)
-	if err != nil || !bytes.HasPrefix(body, []byte(`{"peers":[`)) {
+	if err != nil || !bytes.HasPrefix(body, []byte(`{"network":"testnet"`)) {
 		t.Errorf("gunzipped body %.80s, err %v", body, err)
+	}
+	// A small body is sent as it is.
+	_, h, _ := f.get("/api/v1/testdom/testnet/items", "")
+	if h.Get("Content-Encoding") != "" || h.Get("Content-Length") == "" {
+		t.Errorf("small body: Content-Encoding %q, Content-Length %q", h.Get("Content-Encoding"), h.Get("Content-Length"))
 	}
 	for h, want := range map[string]bool{"gzip": true, "deflate, gzip;q=0.5": true, "gzip;q=0": false, "gzip; q=0.000": false, "br": false, "*": true, "": false} {
 		if got := acceptsGzip(h); got != want {
@@ -166,54 +207,127 @@ func TestGzip(t *testing.T) {
 }
 
 func TestOpenAPIDocument(t *testing.T) {
-	docs, err := os.ReadFile("../../docs/openapi.yaml")
-	if err != nil {
-		t.Fatalf("read docs/openapi.yaml: %v", err)
+	var base struct {
+		OpenAPI    string                    `yaml:"openapi"`
+		Paths      map[string]map[string]any `yaml:"paths"`
+		Components struct {
+			Schemas map[string]any `yaml:"schemas"`
+		} `yaml:"components"`
 	}
-	if !bytes.Equal(docs, openapiYAML) {
-		t.Fatal("internal/api/openapi.yaml differs from docs/openapi.yaml; copy docs/openapi.yaml over it")
+	if err := yaml.Unmarshal(baseOpenAPI, &base); err != nil {
+		t.Fatalf("base openapi.yaml is not YAML: %v", err)
 	}
-	var doc struct {
-		OpenAPI string                    `yaml:"openapi"`
-		Paths   map[string]map[string]any `yaml:"paths"`
+	if base.OpenAPI != "3.1.0" {
+		t.Errorf("openapi = %q, want 3.1.0", base.OpenAPI)
 	}
-	if err := yaml.Unmarshal(openapiYAML, &doc); err != nil {
-		t.Fatalf("openapi.yaml is not YAML: %v", err)
-	}
-	if doc.OpenAPI != "3.1.0" {
-		t.Errorf("openapi = %q, want 3.1.0", doc.OpenAPI)
-	}
+	// Every route this package serves itself is in the base document.
 	src, err := os.ReadFile("routes.go")
 	if err != nil {
 		t.Fatal(err)
 	}
 	routes := regexp.MustCompile(`handle\("GET (/[^"]*)"`).FindAllStringSubmatch(string(src), -1)
-	if len(routes) < 9 {
-		t.Fatalf("found only %d routes in routes.go", len(routes))
+	if len(routes) != 5 {
+		t.Fatalf("found %d routes in routes.go, want 5", len(routes))
 	}
 	for _, m := range routes {
 		path := strings.TrimSuffix(m[1], "{$}")
-		if _, ok := doc.Paths[path]["get"]; !ok {
+		if _, ok := base.Paths[path]["get"]; !ok {
 			t.Errorf("route GET %s is not documented in openapi.yaml", path)
 		}
 	}
 	f := newFixture(t)
 	code, h, body := f.get("/openapi.yaml", "")
-	if code != 200 || h.Get("Content-Type") != "application/yaml" || !bytes.Equal(body, openapiYAML) {
-		t.Errorf("GET /openapi.yaml: %d %q, %d bytes", code, h.Get("Content-Type"), len(body))
+	if code != 200 || h.Get("Content-Type") != "application/yaml" || !bytes.Equal(body, f.api.OpenAPI()) {
+		t.Fatalf("GET /openapi.yaml: %d %q, %d bytes", code, h.Get("Content-Type"), len(body))
+	}
+	var merged struct {
+		Paths      map[string]map[string]any `yaml:"paths"`
+		Tags       []struct{ Name string }   `yaml:"tags"`
+		Components struct {
+			Schemas map[string]any `yaml:"schemas"`
+		} `yaml:"components"`
+	}
+	if err := yaml.Unmarshal(body, &merged); err != nil {
+		t.Fatal(err)
+	}
+	for p := range base.Paths {
+		if merged.Paths[p] == nil {
+			t.Errorf("merged document lost path %s", p)
+		}
+	}
+	if merged.Paths["/api/v1/testdom/{network}/items"] == nil || merged.Components.Schemas["Items"] == nil ||
+		merged.Components.Schemas["Error"] == nil || len(merged.Tags) != 2 || merged.Tags[1].Name != "testdom" {
+		t.Errorf("fragment not merged: paths %v, tags %v", merged.Paths, merged.Tags)
+	}
+	// Every $ref of the merged document resolves.
+	var tree any
+	if err := yaml.Unmarshal(body, &tree); err != nil {
+		t.Fatal(err)
+	}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				if ref, ok := x.(string); ok && k == "$ref" {
+					var at any = tree
+					for _, part := range strings.Split(strings.TrimPrefix(ref, "#/"), "/") {
+						m, _ := at.(map[string]any)
+						at = m[part]
+					}
+					if at == nil {
+						t.Errorf("$ref %s does not resolve", ref)
+					}
+				}
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	walk(tree)
+
+	// Defining something twice is refused.
+	for name, frag := range map[string]string{
+		"path":      "paths:\n  /healthz: {get: {}}\n",
+		"schema":    "components:\n  schemas:\n    Error: {type: object}\n",
+		"parameter": "components:\n  parameters:\n    network: {name: network}\n",
+		"tag":       "tags:\n  - name: service\n",
+		"section":   "info: {title: mine}\n",
+		"not yaml":  "paths: [",
+	} {
+		d := Domain{Name: "dup", OpenAPI: []byte(frag)}
+		if _, err := New(Options{Log: slog.New(slog.DiscardHandler), Domains: []Domain{d}}); err == nil {
+			t.Errorf("%s: a conflicting fragment was accepted", name)
+		}
+	}
+	one := newTestDomain().domain()
+	two := one
+	two.Name, two.Mount, two.Page = "other", nil, Section{}
+	if _, err := New(Options{Log: slog.New(slog.DiscardHandler), Domains: []Domain{one, two}}); err == nil ||
+		!strings.Contains(err.Error(), "already defined") {
+		t.Errorf("two domains defining the same path: err = %v", err)
 	}
 }
 
 func TestIndexPageIsSelfContained(t *testing.T) {
-	f := newFixture(t)
+	second := Domain{Name: "second", Page: Section{ID: "second", Title: "Second", HTML: `<p id="s2">two</p>`, Script: `const x = 1;`}}
+	f := newFixture(t, func(o *Options) { o.Domains = append(o.Domains, second) })
 	code, h, body := f.get("/", "")
 	if code != 200 || !strings.HasPrefix(h.Get("Content-Type"), "text/html") {
 		t.Fatalf("GET /: %d %q", code, h.Get("Content-Type"))
 	}
 	page := string(body)
-	for _, want := range []string{"/api/v1/networks", "/stats", "setInterval(refresh, 10000)", "subnet"} {
+	first, other := strings.Index(page, `<section id="testdom" aria-label="Test &lt;domain&gt;">`), strings.Index(page, `<section id="second"`)
+	if first < 0 || other < first {
+		t.Errorf("sections missing or out of order (%d, %d):\n%s", first, other, page)
+	}
+	for _, want := range []string{`<p id="td">test section</p>`, `document.getElementById("td").textContent = "ran";`,
+		`(() => {` + "\n" + `const x = 1;`} {
 		if !strings.Contains(page, want) {
-			t.Errorf("page lacks %q", want)
+			t.Errorf("page lacks %q:\n%s", want, page)
 		}
 	}
 	if regexp.MustCompile(`(src|href)\s*=\s*["']?(https?:)?//`).MatchString(page) || strings.Contains(page, "@import") {
@@ -221,6 +335,90 @@ func TestIndexPageIsSelfContained(t *testing.T) {
 	}
 	if !strings.Contains(h.Get("Content-Security-Policy"), "default-src 'none'") {
 		t.Errorf("page without a restrictive CSP: %q", h.Get("Content-Security-Policy"))
+	}
+	for _, id := range []string{"Bad", "x y", "\"><script>", ""} {
+		d := Domain{Name: "bad", Page: Section{ID: id, Title: "t"}}
+		if _, err := New(Options{Log: slog.New(slog.DiscardHandler), Domains: []Domain{d}}); err == nil {
+			t.Errorf("section id %q accepted", id)
+		}
+	}
+}
+
+func TestAdminOnSeparateHandler(t *testing.T) {
+	for _, separate := range []bool{false, true} {
+		f := newFixture(t, func(o *Options) { o.SeparateAdmin = separate })
+		admin := httptest.NewServer(f.api.AdminHandler())
+		t.Cleanup(admin.Close)
+		for _, path := range []string{"/healthz", "/metrics"} {
+			code, _, _ := f.get(path, "")
+			if want := map[bool]int{false: 200, true: 404}[separate]; code != want {
+				t.Errorf("SeparateAdmin=%v: public GET %s = %d, want %d", separate, path, code, want)
+			}
+			if code, _, _ := getFrom(t, admin, path, ""); code != 200 {
+				t.Errorf("SeparateAdmin=%v: admin GET %s = %d, want 200", separate, path, code)
+			}
+		}
+		// The admin handler serves nothing else, and the public one the rest.
+		if code, h, _ := getFrom(t, admin, "/api/v1/networks", ""); code != 404 || h.Get("Content-Type") != "application/json" {
+			t.Errorf("admin GET /api/v1/networks = %d %q, want a JSON 404", code, h.Get("Content-Type"))
+		}
+		f.getJSON("/api/v1/networks", "", 200, nil)
+	}
+}
+
+func TestNetworksListsEveryDomain(t *testing.T) {
+	second := Domain{Name: "second", Networks: NewNetworks(func() []string { return []string{"chain-1"} }, nil)}
+	f := newFixture(t, func(o *Options) { o.Domains = append(o.Domains, second) })
+	var r struct {
+		Networks []networkView `json:"networks"`
+	}
+	f.getJSON("/api/v1/networks", "", 200, &r)
+	want := []networkView{
+		{Name: "configured-only", Domain: "testdom", Configured: true},
+		{Name: testNet, Domain: "testdom", Configured: true, HasData: true},
+		{Name: otherNet, Domain: "testdom", HasData: true},
+		{Name: "chain-1", Domain: "second", Configured: true},
+	}
+	if fmt.Sprint(r.Networks) != fmt.Sprint(want) {
+		t.Errorf("networks = %v, want %v", r.Networks, want)
+	}
+	// A domain resolves only its own networks.
+	var items itemsResponse
+	f.getJSON("/api/v1/testdom/configured-only/items", "", 200, &items)
+	f.wantError("/api/v1/testdom/chain-1/items", "", 404, "network")
+}
+
+func TestNetworksCacheRefreshesOnMiss(t *testing.T) {
+	var calls atomic.Int32
+	stored := []string{"a"}
+	n := NewNetworks(nil, func(context.Context) ([]string, error) { calls.Add(1); return stored, nil })
+	now := time.Unix(0, 0)
+	n.now = func() time.Time { return now }
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	resolve := func(name string) error {
+		r.SetPathValue("network", name)
+		_, err := n.Resolve(context.Background(), r)
+		return err
+	}
+	for i := 0; i < 10; i++ {
+		if err := resolve("a"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if calls.Load() != 1 {
+		t.Fatalf("%d store queries for 10 lookups, want 1", calls.Load())
+	}
+	// A new network is found once the miss refresh allows it.
+	stored = []string{"a", "b"}
+	if err := resolve("b"); err == nil {
+		t.Fatal("b resolved from a fresh cache that lacks it")
+	}
+	now = now.Add(networkMissRefresh)
+	if err := resolve("b"); err != nil {
+		t.Fatalf("b after the miss refresh: %v", err)
+	}
+	if ae, ok := AsError(resolve("bad name")); !ok || ae.Status != 404 || ae.Parameter != "network" {
+		t.Errorf("a malformed name: %v", ae)
 	}
 }
 
@@ -255,17 +453,24 @@ func TestListenAndServeShutsDownOnCancel(t *testing.T) {
 func TestNewValidatesOptions(t *testing.T) {
 	f := newFixture(t)
 	log := slog.New(slog.DiscardHandler)
+	dup := func(rt *Router) {
+		rt.Handle("GET /x", "/x", true, nil)
+		rt.Handle("GET /x", "/x", true, nil)
+	}
 	for name, o := range map[string]Options{
-		"no store":      {Log: log},
-		"no log":        {Store: f.st},
-		"negative rate": {Store: f.st, Log: log, RatePerIP: -1},
+		"no log":          {},
+		"negative rate":   {Log: log, RatePerIP: -1},
+		"bad domain name": {Log: log, Domains: []Domain{{Name: "Eth/1"}}},
+		"domain twice":    {Log: log, Domains: []Domain{{Name: "a"}, {Name: "a"}}},
+		"route twice":     {Log: log, Domains: []Domain{{Name: "a", Mount: dup}}},
+		"a shared route":  {Log: log, Domains: []Domain{{Name: "a", Mount: func(rt *Router) { rt.Handle("GET /healthz", "/healthz", false, nil) }}}},
 	} {
 		if _, err := New(o); err == nil {
 			t.Errorf("%s: New succeeded", name)
 		}
 	}
 	// Metrics registered twice into one registry is a configuration error.
-	if _, err := New(Options{Store: f.st, Log: log, Registry: f.api.o.Registry}); err == nil {
+	if _, err := New(Options{Log: log, Registry: f.api.o.Registry}); err == nil {
 		t.Error("a second server on the same registry was accepted")
 	}
 }

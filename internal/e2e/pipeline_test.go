@@ -29,6 +29,7 @@ import (
 	"github.com/valtrack/valtrack/internal/consumer"
 	"github.com/valtrack/valtrack/internal/ethereum/devnet"
 	"github.com/valtrack/valtrack/internal/ethereum/estimate"
+	"github.com/valtrack/valtrack/internal/ethereum/httpapi"
 	"github.com/valtrack/valtrack/internal/ethereum/network"
 	"github.com/valtrack/valtrack/internal/ethereum/reqresp"
 	"github.com/valtrack/valtrack/internal/ethereum/sentry"
@@ -117,7 +118,7 @@ func startPipeline(t *testing.T, dn *devnet.Devnet, b *bus.Bus, st state.Store) 
 	if err := os.WriteFile(keys, []byte("admin:"+adminKey+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	apiSrv, err := api.New(api.Options{Store: st, Log: log, KeysFile: keys, Networks: func() []string { return []string{n.Name} }, CacheTTL: -1})
+	apiSrv, err := api.New(api.Options{Domains: []api.Domain{httpapi.New(st, func() []string { return []string{n.Name} })}, Log: log, KeysFile: keys, CacheTTL: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

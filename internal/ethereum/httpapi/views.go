@@ -1,4 +1,4 @@
-package api
+package httpapi
 
 import (
 	"math"
@@ -268,10 +268,4 @@ func newStats(st *state.Stats, window time.Duration, since time.Time) statsRespo
 		ByClient: groups(st.ByClient), ByCountry: groups(st.ByCountry),
 		ByASOrganization: groups(st.ByASOrganization), ByHostingClass: groups(st.ByHostingClass),
 		SubnetCoverage: cov}
-}
-
-type networkView struct {
-	Name       string `json:"name"`
-	Configured bool   `json:"configured"`
-	HasData    bool   `json:"has_data"`
 }

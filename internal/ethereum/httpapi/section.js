@@ -1,42 +1,3 @@
-<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>valtrack — network overview</title>
-<style>
-  body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #222; background: #fafafa; }
-  h1 { font-size: 1.3rem; margin: 0 0 .8rem; }
-  h2 { font-size: 1rem; margin: 1.2rem 0 .4rem; }
-  .cards { display: flex; gap: 1rem; flex-wrap: wrap; }
-  .card { background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: .6rem 1rem; min-width: 10rem; }
-  .card b { display: block; font-size: 1.5rem; }
-  .cols { display: flex; gap: 2rem; flex-wrap: wrap; }
-  table { border-collapse: collapse; background: #fff; }
-  td, th { border: 1px solid #ddd; padding: .2rem .6rem; text-align: left; }
-  td.n { text-align: right; font-variant-numeric: tabular-nums; }
-  #subnets { display: grid; grid-template-columns: repeat(16, 2.6rem); gap: 2px; }
-  #subnets div { background: #fff; border: 1px solid #ddd; font-size: 11px; text-align: center; padding: 2px 0; }
-  #status { color: #777; font-size: 12px; }
-  .err { color: #b00; }
-</style>
-</head>
-<body>
-<h1>valtrack <select id="network" aria-label="network"></select> <span id="status"></span></h1>
-<div class="cards">
-  <div class="card">nodes (24h)<b id="nodes">–</b></div>
-  <div class="card">estimated validators<b id="validators">–</b></div>
-</div>
-<div class="cols">
-  <div><h2>by client</h2><table id="by_client"></table></div>
-  <div><h2>by country</h2><table id="by_country"></table></div>
-  <div><h2>by AS organization</h2><table id="by_as_organization"></table></div>
-  <div><h2>by hosting class</h2><table id="by_hosting_class"></table></div>
-</div>
-<h2>attestation subnet coverage (nodes per subnet)</h2>
-<div id="subnets"></div>
-<script>
-"use strict";
 // Everything from the API is inserted as text (textContent), never as HTML.
 const $ = (id) => document.getElementById(id);
 const sel = $("network");
@@ -89,7 +50,8 @@ async function getJSON(path) {
 }
 
 async function loadNetworks() {
-  const { networks } = await getJSON("/api/v1/networks");
+  // /api/v1/networks lists every domain's networks; this section shows Ethereum's.
+  const networks = (await getJSON("/api/v1/networks")).networks.filter((n) => n.domain === "ethereum");
   const current = sel.value;
   sel.replaceChildren();
   for (const n of networks) {
@@ -125,6 +87,3 @@ sel.addEventListener("change", refresh);
 refresh();
 setInterval(refresh, 10000);
 setInterval(() => loadNetworks().catch(() => {}), 60000);
-</script>
-</body>
-</html>

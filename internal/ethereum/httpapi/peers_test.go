@@ -1,4 +1,4 @@
-package api
+package httpapi
 
 import (
 	"fmt"
@@ -139,6 +139,14 @@ func TestStats(t *testing.T) {
 	}
 }
 
+// networkView is an entry of /api/v1/networks.
+type networkView struct {
+	Name       string `json:"name"`
+	Domain     string `json:"domain"`
+	Configured bool   `json:"configured"`
+	HasData    bool   `json:"has_data"`
+}
+
 func TestNetworks(t *testing.T) {
 	f := newFixture(t)
 	var r struct {
@@ -150,9 +158,9 @@ func TestNetworks(t *testing.T) {
 		got[n.Name] = n
 	}
 	want := map[string]networkView{
-		"configured-only": {Name: "configured-only", Configured: true},
-		testNet:           {Name: testNet, Configured: true, HasData: true},
-		otherNet:          {Name: otherNet, HasData: true},
+		"configured-only": {Name: "configured-only", Domain: Name, Configured: true},
+		testNet:           {Name: testNet, Domain: Name, Configured: true, HasData: true},
+		otherNet:          {Name: otherNet, Domain: Name, HasData: true},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("networks = %v, want %v", got, want)

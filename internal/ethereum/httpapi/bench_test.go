@@ -1,4 +1,4 @@
-package api
+package httpapi
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valtrack/valtrack/internal/api"
 	"github.com/valtrack/valtrack/internal/ethereum/state/statetest"
 )
 
@@ -15,7 +16,7 @@ import (
 // the 20,000-peer version over real HTTP with concurrent clients.
 const benchPeers = 2000
 
-func benchServer(b *testing.B) *Server {
+func benchServer(b *testing.B) *api.Server {
 	b.Helper()
 	st := statetest.SQLite(b)
 	peers := make([]testPeer, benchPeers)
@@ -28,7 +29,7 @@ func benchServer(b *testing.B) *Server {
 			handshaken: true, seen: now}
 	}
 	fillFixture(b, st, peers)
-	s, err := New(Options{Store: st, Log: slog.New(slog.DiscardHandler)})
+	s, err := api.New(api.Options{Domains: []api.Domain{New(st, nil)}, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)
 	}

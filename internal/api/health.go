@@ -1,0 +1,87 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// DefaultHealthInterval is how long a health probe's result is served.
+const DefaultHealthInterval = 5 * time.Second
+
+// healthTimeout bounds a probe: a health check must answer quickly even when
+// the store hangs.
+const healthTimeout = 3 * time.Second
+
+// healthCache runs Options.Health at most once per interval, however many
+// clients poll /healthz (load balancers, Kubernetes, monitoring all do), and
+// answers from the last result. A probe is run on demand by the first request
+// after the interval; requests arriving meanwhile wait for it rather than
+// starting their own.
+type healthCache struct {
+	probe    func(context.Context) error
+	interval time.Duration
+	now      func() time.Time
+
+	mu      sync.Mutex
+	at      time.Time     // when the last probe finished
+	err     error         // its result
+	valid   bool          // a probe has finished
+	running chan struct{} // closed when the probe in flight finishes; nil when none
+}
+
+// check returns the current result, probing when the last one is older than
+// the interval.
+func (h *healthCache) check(ctx context.Context) error {
+	h.mu.Lock()
+	if h.valid && h.now().Sub(h.at) < h.interval {
+		err := h.err
+		h.mu.Unlock()
+		return err
+	}
+	wait := h.running
+	if wait == nil {
+		wait = make(chan struct{})
+		h.running = wait
+		// The probe is shared, so it runs detached from this request.
+		go h.run(wait)
+	}
+	h.mu.Unlock()
+	select {
+	case <-wait:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.err
+}
+
+func (h *healthCache) run(done chan struct{}) {
+	ctx, cancel := context.WithTimeout(context.Background(), healthTimeout)
+	defer cancel()
+	err := h.probe(ctx)
+	h.mu.Lock()
+	h.err, h.at, h.valid, h.running = err, h.now(), true, nil
+	h.mu.Unlock()
+	close(done)
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request, _ Caller) error {
+	ctx, cancel := context.WithTimeout(r.Context(), healthTimeout+time.Second)
+	defer cancel()
+	type health struct {
+		Status  string `json:"status"`
+		Version string `json:"version,omitempty"`
+		Error   string `json:"error,omitempty"`
+	}
+	if err := s.health.check(ctx); err != nil {
+		s.log.Warn("health check: state store unreachable", "err", err)
+		s.writeJSON(w, r, http.StatusServiceUnavailable, health{Status: "unavailable", Version: s.o.Version,
+			Error: "state store unreachable; see the server log"})
+		return nil
+	}
+	s.writeJSON(w, r, http.StatusOK, health{Status: "ok", Version: s.o.Version})
+	return nil
+}
