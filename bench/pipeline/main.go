@@ -23,6 +23,7 @@ import (
 	"github.com/valtrack/valtrack/internal/bus"
 	"github.com/valtrack/valtrack/internal/consumer"
 	"github.com/valtrack/valtrack/internal/ethereum/events"
+	"github.com/valtrack/valtrack/internal/ethereum/sink"
 	"github.com/valtrack/valtrack/internal/ethereum/state"
 	"github.com/valtrack/valtrack/internal/store"
 )
@@ -185,7 +186,11 @@ func pipelineRate(ctx context.Context, work []msg, batch int, dsn string, withAr
 		}
 		defer arch.Close()
 	}
-	c, err := consumer.New(consumer.Config{Bus: b, Store: st, Archive: arch, BatchSize: batch, MaxWait: 50 * time.Millisecond, Log: log})
+	sk, err := sink.New(sink.Config{State: st, Archive: arch})
+	if err != nil {
+		return 0, err
+	}
+	c, err := consumer.New(consumer.Config{Bus: b, Domain: events.Domain, Sink: sk, Archive: arch, BatchSize: batch, MaxWait: 50 * time.Millisecond, Log: log})
 	if err != nil {
 		return 0, err
 	}

@@ -1,5 +1,7 @@
 // Command valtrack is validator intelligence for proof-of-stake networks.
-// This file holds the CLI wiring only; the work lives in internal/.
+// This package holds the CLI wiring only: the list of domains it registers
+// (domains.go) and the commands that assemble the shared layers around
+// them; the work lives in internal/.
 package main
 
 import (
@@ -7,10 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v3"
 )
@@ -18,10 +22,25 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
+// exitAtOnce is the exit code of a second Ctrl-C (128 + SIGINT).
+const exitAtOnce = 130
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := newApp().Run(ctx, os.Args); err != nil && !errors.Is(err, context.Canceled) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// The first signal stops cleanly (the sentries' events are flushed,
+		// nothing unwritten is acknowledged); a second one exits at once.
+		<-sigs
+		fmt.Fprintln(os.Stderr, "valtrack: stopping cleanly; press Ctrl-C again to exit at once")
+		cancel()
+		<-sigs
+		fmt.Fprintln(os.Stderr, "valtrack: exiting at once")
+		os.Exit(exitAtOnce)
+	}()
+	if err := newApp(domains()).Run(ctx, os.Args); err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintln(os.Stderr, "valtrack:", err)
 		os.Exit(1)
 	}
@@ -32,7 +51,7 @@ func env(flag string) cli.ValueSourceChain {
 	return cli.EnvVars("VALTRACK_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_")))
 }
 
-func newApp() *cli.Command {
+func newApp(ds registry) *cli.Command {
 	return &cli.Command{
 		Name:    "valtrack",
 		Usage:   "validator intelligence for proof-of-stake networks",
@@ -42,35 +61,52 @@ func newApp() *cli.Command {
 			"the answers over HTTP. Start with:\n\n" +
 			"   valtrack run --devnet                       everything in one process, on a local devnet\n" +
 			"   valtrack run --eth mainnet                  the same against a real network\n\n" +
-			"Every flag also reads VALTRACK_<FLAG> (e.g. VALTRACK_DATA_DIR).",
+			"Domains: " + strings.Join(ds.names(), ", ") + ". Every flag also reads VALTRACK_<FLAG> (e.g. VALTRACK_DATA_DIR).",
 		Flags: sharedFlags(),
 		Commands: []*cli.Command{
-			runCommand(),
-			sentryCommand(),
-			consumerCommand(),
-			serveCommand(),
-			devnetCommand(),
-			dbCommand(),
+			runCommand(ds),
+			sentryCommand(ds),
+			consumerCommand(ds),
+			serveCommand(ds),
+			devnetCommand(ds),
+			dbCommand(ds),
 		},
 	}
 }
 
 func sharedFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "data-dir", Value: "./data", Usage: "directory for the embedded bus, SQLite state, Parquet archive and the sentry's peerstore", Sources: env("data-dir")},
+		&cli.StringFlag{Name: "data-dir", Value: "./data", Usage: "directory for the embedded bus, SQLite state, Parquet archive and the sentries' peerstores", Sources: env("data-dir"),
+			Validator: func(v string) error { return nonEmpty("--data-dir", v) }},
 		&cli.StringFlag{Name: "nats-url", Usage: "external NATS JetStream URL(s), comma-separated; empty: an embedded server in --data-dir", Sources: env("nats-url")},
 		&cli.StringFlag{Name: "db", Usage: "state store: empty for SQLite in --data-dir, or postgres://user:pass@host/db", Sources: env("db")},
-		&cli.StringFlag{Name: "http", Value: ":8080", Usage: "API listen address", Sources: env("http")},
-		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error", Sources: env("log-level")},
-		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json", Sources: env("log-format")},
+		&cli.StringFlag{Name: "http", Value: ":8080", Usage: "API listen address (for sentries and consumers: /metrics and /healthz)", Sources: env("http"),
+			Validator: func(v string) error { return listenAddr("--http", v) }},
+		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error", Sources: env("log-level"),
+			Validator: func(v string) error { _, err := parseLevel(v); return err }},
+		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json", Sources: env("log-format"),
+			Validator: func(v string) error {
+				if v != "text" && v != "json" {
+					return fmt.Errorf("--log-format %q: use text or json", v)
+				}
+				return nil
+			}},
 	}
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(s)); err != nil {
+		return level, fmt.Errorf("--log-level %q: use debug, info, warn or error", s)
+	}
+	return level, nil
 }
 
 // logger builds the process logger from --log-level and --log-format.
 func logger(cmd *cli.Command) (*slog.Logger, error) {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(cmd.String("log-level"))); err != nil {
-		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", cmd.String("log-level"))
+	level, err := parseLevel(cmd.String("log-level"))
+	if err != nil {
+		return nil, err
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	switch cmd.String("log-format") {
@@ -83,10 +119,64 @@ func logger(cmd *cli.Command) (*slog.Logger, error) {
 	}
 }
 
-func devnetCommand() *cli.Command {
+// Validators of flag values: a bad value is refused at start with what to
+// give instead, never replaced by a default.
+
+func nonEmpty(flag, v string) error {
+	if strings.TrimSpace(v) == "" {
+		return fmt.Errorf("%s is empty: give a directory", flag)
+	}
+	return nil
+}
+
+func listenAddr(flag, v string) error {
+	if v == "" {
+		return nil // not served
+	}
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return fmt.Errorf("%s %q: give HOST:PORT or :PORT, e.g. :8080 or 127.0.0.1:8080 (%v)", flag, v, err)
+	}
+	if host != "" && net.ParseIP(host) == nil && strings.ContainsAny(host, " /") {
+		return fmt.Errorf("%s %q: %q is not a host name or IP", flag, v, host)
+	}
+	if _, err := net.LookupPort("tcp", port); err != nil {
+		return fmt.Errorf("%s %q: %q is not a port", flag, v, port)
+	}
+	return nil
+}
+
+func positiveDuration(flag string, v time.Duration) error {
+	if v <= 0 {
+		return fmt.Errorf("%s %s: give a positive duration such as 10s", flag, v)
+	}
+	return nil
+}
+
+func intRange(flag string, v, lo, hi int) error {
+	if v < lo || v > hi {
+		return fmt.Errorf("%s %d: give a number in %d..%d", flag, v, lo, hi)
+	}
+	return nil
+}
+
+func nonNegative(flag string, v float64) error {
+	if v < 0 {
+		return fmt.Errorf("%s %g: give 0 (no limit) or a positive rate", flag, v)
+	}
+	return nil
+}
+
+func devnetCommand(ds registry) *cli.Command {
+	var cmds []*cli.Command
+	for _, d := range ds {
+		if dv, ok := d.(interface{ DevnetCommand() *cli.Command }); ok {
+			cmds = append(cmds, dv.DevnetCommand())
+		}
+	}
 	return &cli.Command{
 		Name:     "devnet",
 		Usage:    "real local networks for trying valtrack out and for tests",
-		Commands: []*cli.Command{devnetEthereumCommand()},
+		Commands: cmds,
 	}
 }

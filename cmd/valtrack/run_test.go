@@ -38,7 +38,7 @@ func TestRunDevnet(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- newApp().Run(ctx, []string{"valtrack", "run", "--devnet", "--devnet-nodes", "8",
+		done <- newApp(domains()).Run(ctx, []string{"valtrack", "run", "--devnet", "--devnet-nodes", "8",
 			"--data-dir", dir, "--http", addr, "--log-level", "warn", "--analyze-every", "2s", "--progress-every", "1s"})
 	}()
 	deadline := time.Now().Add(90 * time.Second)
@@ -92,21 +92,21 @@ func TestRunDevnet(t *testing.T) {
 }
 
 func TestSentryNeedsNATSURL(t *testing.T) {
-	err := newApp().Run(context.Background(), []string{"valtrack", "sentry", "ethereum"})
+	err := newApp(domains()).Run(context.Background(), []string{"valtrack", "sentry", "ethereum"})
 	if err == nil || !containsAll(err.Error(), "--nats-url", "valtrack run") {
 		t.Fatalf("sentry without --nats-url: %v", err)
 	}
 }
 
 func TestConsumerNeedsNATSURL(t *testing.T) {
-	err := newApp().Run(context.Background(), []string{"valtrack", "consumer", "--data-dir", t.TempDir()})
+	err := newApp(domains()).Run(context.Background(), []string{"valtrack", "consumer", "--data-dir", t.TempDir()})
 	if err == nil || !containsAll(err.Error(), "--nats-url", "valtrack run") {
 		t.Fatalf("consumer without --nats-url: %v", err)
 	}
 }
 
 func TestUnknownNetwork(t *testing.T) {
-	err := newApp().Run(context.Background(), []string{"valtrack", "run", "--data-dir", t.TempDir(), "--eth", "nosuch"})
+	err := newApp(domains()).Run(context.Background(), []string{"valtrack", "run", "--data-dir", t.TempDir(), "--eth", "nosuch"})
 	if err == nil || !containsAll(err.Error(), "nosuch", "mainnet", "config.yaml") {
 		t.Fatalf("unknown network: %v", err)
 	}

@@ -18,7 +18,7 @@ func TestServeAdminHTTP(t *testing.T) {
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		go func() { done <- newApp().Run(ctx, args) }()
+		go func() { done <- newApp(domains()).Run(ctx, args) }()
 		status := func(base, path string) int {
 			resp, err := http.Get("http://" + base + path)
 			if err != nil {

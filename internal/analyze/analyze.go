@@ -1,168 +1,158 @@
-// Package analyze runs the periodic analyzers over the state store: the
-// validator estimate of every beacon node and the geolocation of new IPs.
+// Package analyze schedules the analyzers of every domain: each named
+// analyzer runs on its own interval, in its own goroutine, with its own
+// deadline. A failing, panicking or slow analyzer never delays or skips the
+// others; its failures are logged and counted, and its duration and last
+// success are metrics.
 package analyze
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
+	"sync"
 	"time"
 
-	"github.com/valtrack/valtrack/internal/ethereum/estimate"
-	"github.com/valtrack/valtrack/internal/ethereum/state"
-	"github.com/valtrack/valtrack/internal/geo"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Config configures the analyzers.
-type Config struct {
-	Store state.Store
-	Geo   *geo.Resolver // nil: no geolocation
-	// Networks maps a network name to its estimator parameters.
-	Networks map[string]estimate.Params
-	// Window is how far back the estimate looks (default 6h).
-	Window time.Duration
-	// Every is how often the analyzers run (default 1 minute).
+// Analyzer is one periodic job. Run should cost in proportion to what
+// changed since its previous run (keep state between runs, read only new
+// rows): it runs every Every for as long as the process lives.
+type Analyzer struct {
+	// Name identifies it in logs and metrics, e.g. "ethereum/estimate/mainnet".
+	Name  string
 	Every time.Duration
-	// Retention is how long observation history is kept (default 7 days;
-	// negative keeps it forever). Peers, IP metadata and estimates stay.
-	Retention time.Duration
-	Log       *slog.Logger
-	Now       func() time.Time
+	// Timeout bounds one run (default 5×Every, at least 30s).
+	Timeout time.Duration
+	Run     func(ctx context.Context) error
 }
 
-func (c *Config) defaults() {
-	if c.Window <= 0 {
-		c.Window = 6 * time.Hour
-	}
-	if c.Every <= 0 {
-		c.Every = time.Minute
-	}
-	if c.Retention == 0 {
-		c.Retention = 7 * 24 * time.Hour
-	}
-	if c.Log == nil {
-		c.Log = slog.Default()
-	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_./-]{0,127}$`)
+
+// Options configure Run.
+type Options struct {
+	Registerer prometheus.Registerer // nil: no metrics
+	Log        *slog.Logger
 }
 
-// Run runs the analyzers every cfg.Every until ctx is done.
-func Run(ctx context.Context, cfg Config) error {
-	cfg.defaults()
-	t := time.NewTicker(cfg.Every)
-	defer t.Stop()
-	var lastPrune time.Time
-	for {
-		if err := Once(ctx, cfg); err != nil && ctx.Err() == nil {
-			cfg.Log.Warn("analyzers failed; retrying at the next tick", "err", err)
-		}
-		if now := cfg.Now(); cfg.Retention > 0 && now.Sub(lastPrune) >= time.Hour {
-			lastPrune = now
-			if n, err := cfg.Store.Prune(ctx, now.Add(-cfg.Retention)); err != nil && ctx.Err() == nil {
-				cfg.Log.Warn("pruning old history failed; retrying in an hour", "err", err)
-			} else if n > 0 {
-				cfg.Log.Info("pruned old history", "rows", n, "older_than", cfg.Retention)
+type metrics struct {
+	runs        *prometheus.CounterVec
+	duration    *prometheus.GaugeVec
+	lastSuccess *prometheus.GaugeVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "valtrack_analyzer_runs_total",
+			Help: "Analyzer runs, by analyzer and result (ok, error)."}, []string{"analyzer", "result"}),
+		duration: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "valtrack_analyzer_duration_seconds",
+			Help: "Duration of the last run, by analyzer."}, []string{"analyzer"}),
+		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "valtrack_analyzer_last_success_timestamp_seconds",
+			Help: "Unix time of the last successful run, by analyzer."}, []string{"analyzer"}),
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{m.runs, m.duration, m.lastSuccess} {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("analyzers: register metrics: %w", err)
 			}
+		}
+	}
+	return m, nil
+}
+
+// Validate checks a set of analyzers before any runs.
+func Validate(as []Analyzer) error {
+	seen := map[string]bool{}
+	for _, a := range as {
+		switch {
+		case !nameRE.MatchString(a.Name):
+			return fmt.Errorf("analyzer %q: name must be lower-case letters, digits and . _ / -", a.Name)
+		case seen[a.Name]:
+			return fmt.Errorf("analyzer %q registered twice", a.Name)
+		case a.Every <= 0:
+			return fmt.Errorf("analyzer %s: interval %s must be positive", a.Name, a.Every)
+		case a.Timeout < 0:
+			return fmt.Errorf("analyzer %s: negative timeout %s", a.Name, a.Timeout)
+		case a.Run == nil:
+			return fmt.Errorf("analyzer %s: no Run", a.Name)
+		}
+		seen[a.Name] = true
+	}
+	return nil
+}
+
+// Run runs every analyzer at once and then on its interval until ctx is
+// done. It returns only after every run in progress has finished.
+func Run(ctx context.Context, as []Analyzer, o Options) error {
+	if err := Validate(as); err != nil {
+		return err
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	m, err := newMetrics(o.Registerer)
+	if err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	for _, a := range as {
+		wg.Go(func() { loop(ctx, a, m, o.Log.With("analyzer", a.Name)) })
+	}
+	wg.Wait()
+	return nil
+}
+
+func loop(ctx context.Context, a Analyzer, m *metrics, log *slog.Logger) {
+	t := time.NewTicker(a.Every)
+	defer t.Stop()
+	failing := false
+	for {
+		err := once(ctx, a, m)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil && !failing:
+			log.Warn("analyzer failed; retrying at its next interval", "every", a.Every, "err", err)
+			failing = true
+		case err != nil:
+			log.Debug("analyzer still failing", "err", err)
+		case failing:
+			log.Info("analyzer recovered")
+			failing = false
 		}
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-t.C:
 		}
 	}
 }
 
-// Once runs every analyzer one time.
-func Once(ctx context.Context, cfg Config) error {
-	cfg.defaults()
-	if cfg.Geo != nil {
-		if err := Locate(ctx, cfg); err != nil {
-			return err
+// once runs a one time, recording the outcome.
+func once(ctx context.Context, a Analyzer, m *metrics) (err error) {
+	timeout := a.Timeout
+	if timeout == 0 {
+		timeout = max(5*a.Every, 30*time.Second)
+	}
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	start := time.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("analyzer panicked: %v", p)
 		}
-	}
-	return Estimate(ctx, cfg)
-}
-
-// Locate geolocates the peer IPs that have no IP metadata yet.
-func Locate(ctx context.Context, cfg Config) error {
-	cfg.defaults()
-	nets, err := cfg.Store.Networks(ctx)
-	if err != nil {
-		return fmt.Errorf("locate: list networks: %w", err)
-	}
-	for _, n := range nets {
-		for {
-			ips, err := cfg.Store.IPsWithoutInfo(ctx, n, 1000)
-			if err != nil {
-				return fmt.Errorf("locate %s: %w", n, err)
-			}
-			if len(ips) == 0 {
-				break
-			}
-			infos := make([]state.IPInfo, 0, len(ips))
-			for _, ip := range ips {
-				g := cfg.Geo.Lookup(ip)
-				infos = append(infos, state.IPInfo{
-					IP: ip, Country: g.Country, CountryCode: g.CountryCode, Region: g.Region, City: g.City,
-					Latitude: g.Latitude, Longitude: g.Longitude, ASN: g.ASN, ASOrganization: g.ASOrganization,
-					Class: g.Class, UpdatedAt: cfg.Now(),
-				})
-			}
-			if err := cfg.Store.PutIPInfo(ctx, infos); err != nil {
-				return fmt.Errorf("locate %s: store: %w", n, err)
-			}
-			if len(ips) < 1000 {
-				break
-			}
-		}
-	}
-	return nil
-}
-
-// Estimate recomputes the validator estimates of every configured network.
-func Estimate(ctx context.Context, cfg Config) error {
-	cfg.defaults()
-	now := cfg.Now()
-	for name, p := range cfg.Networks {
-		hs, err := cfg.Store.Histories(ctx, name, now.Add(-cfg.Window))
+		m.duration.WithLabelValues(a.Name).Set(time.Since(start).Seconds())
 		if err != nil {
-			return fmt.Errorf("estimate %s: read histories: %w", name, err)
+			if errors.Is(rctx.Err(), context.DeadlineExceeded) {
+				err = fmt.Errorf("%w (run exceeded its %s timeout)", err, timeout)
+			}
+			m.runs.WithLabelValues(a.Name, "error").Inc()
+			return
 		}
-		if len(hs) == 0 {
-			continue
-		}
-		in := make([]estimate.History, 0, len(hs))
-		for i := range hs {
-			in = append(in, estimateInput(&hs[i]))
-		}
-		res := estimate.Network(in, p)
-		es := make([]state.Estimate, 0, len(res))
-		total := 0
-		for _, r := range res {
-			es = append(es, state.Estimate{Network: name, PeerID: r.PeerID, Validators: r.Validators, Low: r.Low, High: r.High,
-				Confidence: r.Confidence, Method: r.Method, Heuristic: r.Heuristic, Epochs: r.Epochs, UpdatedAt: now})
-			total += r.Validators
-		}
-		if err := cfg.Store.PutEstimates(ctx, es); err != nil {
-			return fmt.Errorf("estimate %s: store: %w", name, err)
-		}
-		cfg.Log.Debug("estimates updated", "network", name, "nodes", len(es), "validators", total)
-	}
-	return nil
-}
-
-// estimateInput is the part of a stored history the estimator reads.
-func estimateInput(h *state.History) estimate.History {
-	out := estimate.History{PeerID: h.PeerID, NodeID: h.NodeID, Snapshots: make([]estimate.Snapshot, 0, len(h.Observations))}
-	for _, o := range h.Observations {
-		out.Snapshots = append(out.Snapshots, estimate.Snapshot{Time: o.Time, Epoch: o.Epoch, Attnets: o.Attnets, Subscribed: o.SubscribedSubnets})
-	}
-	for _, c := range h.Subscriptions {
-		if c.Kind == "attestation" {
-			out.Changes = append(out.Changes, estimate.Change{Time: c.Time, Subnet: c.Subnet, Subscribed: c.Subscribed})
-		}
-	}
-	return out
+		m.runs.WithLabelValues(a.Name, "ok").Inc()
+		m.lastSuccess.WithLabelValues(a.Name).SetToCurrentTime()
+	}()
+	return a.Run(rctx)
 }

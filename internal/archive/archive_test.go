@@ -51,7 +51,7 @@ func openTest(t testing.TB, o Options) (*Writer, *fakeClock) {
 	if o.Now == nil {
 		o.Now = clk.Now
 	}
-	w, err := Open(o)
+	w, err := openWith(o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,12 +22,23 @@ const compactMaxRows = DefaultMaxRows
 // never visible twice for long.
 const compactedFromKey = "valtrack.compacted_from"
 
-// Compact merges the small files of every partition whose hour ended at or
-// before `before` into files of up to 100k rows. Run it only on hours no
-// Writer still writes to: pass a time at least MaxAge (plus clock skew) in
-// the past, e.g. time.Now().Add(-time.Hour).
-func Compact(root string, before time.Time) error {
-	base := filepath.Join(root, "parquet", "ethereum")
+// Compact merges the small files of every partition of the registered
+// tables whose hour ended at or before `before` into files of up to 100k
+// rows. Run it only on hours no Writer still writes to: pass a time at least
+// MaxAge (plus clock skew) in the past, e.g. time.Now().Add(-time.Hour).
+func (w *Writer) Compact(before time.Time) error {
+	w.mu.Lock()
+	tables := append([]tableSet(nil), w.tables...)
+	w.mu.Unlock()
+	var errs []error
+	for _, t := range tables {
+		errs = append(errs, t.compact(before))
+	}
+	return errors.Join(errs...)
+}
+
+func (t *table[T]) compact(before time.Time) error {
+	base := filepath.Join(t.w.base, t.domain)
 	nets, err := os.ReadDir(base)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -40,25 +51,14 @@ func Compact(root string, before time.Time) error {
 		if !n.IsDir() {
 			continue
 		}
-		for _, table := range []string{TableDiscovery, TableMetadata, TableValidatorMetadata} {
-			hours, _ := filepath.Glob(filepath.Join(base, n.Name(), table, "date=*", "hour=*"))
-			for _, dir := range hours {
-				end, ok := hourEnd(dir)
-				if !ok || end.After(before) {
-					continue
-				}
-				var err error
-				switch table {
-				case TableDiscovery:
-					err = compactDir[DiscoveryRow](dir, table)
-				case TableMetadata:
-					err = compactDir[MetadataRow](dir, table)
-				case TableValidatorMetadata:
-					err = compactDir[ValidatorMetadataRow](dir, table)
-				}
-				if err != nil {
-					errs = append(errs, fmt.Errorf("compact %s: %w", dir, err))
-				}
+		hours, _ := filepath.Glob(filepath.Join(base, n.Name(), t.name, "date=*", "hour=*"))
+		for _, dir := range hours {
+			end, ok := hourEnd(dir)
+			if !ok || end.After(before) {
+				continue
+			}
+			if err := compactDir[T](dir, t.name); err != nil {
+				errs = append(errs, fmt.Errorf("compact %s: %w", dir, err))
 			}
 		}
 	}

@@ -6,16 +6,9 @@ import (
 	"time"
 )
 
-// Table bits of a held message id: which tables hold a row with that id.
-const (
-	bitDiscovery uint8 = 1 << iota
-	bitMetadata
-	bitValidator
-)
-
-// primaryBits are the tables whose rows an event produces first; see
-// Writer.Contains for why validator rows do not count.
-const primaryBits = bitDiscovery | bitMetadata
+// tableBits is a set of a Writer's tables (bit i: the i-th registered): the
+// tables that hold a row with a given message id.
+type tableBits uint64
 
 // idKey is a message id reduced to 128 bits of SHA-256: ids are ~50-byte
 // strings and up to millions are held, so this halves the memory, and a
@@ -45,24 +38,24 @@ type msgIDs struct {
 	window time.Duration
 	max    int
 	log    *slog.Logger
-	held   map[idKey]uint8 // table bits
-	queue  []heldID        // queue[head:] in insertion order
+	held   map[idKey]tableBits
+	queue  []heldID // queue[head:] in insertion order
 	head   int
 	warned bool // a young id was evicted by the count limit
 }
 
 func newMsgIDs(window time.Duration, max int, log *slog.Logger) *msgIDs {
-	return &msgIDs{window: window, max: max, log: log, held: map[idKey]uint8{}}
+	return &msgIDs{window: window, max: max, log: log, held: map[idKey]tableBits{}}
 }
 
 // has reports whether any of the table bits is held for k.
-func (s *msgIDs) has(k idKey, bits uint8) bool {
+func (s *msgIDs) has(k idKey, bits tableBits) bool {
 	return s.held[k]&bits != 0
 }
 
 // add records k for the table bits at time at. An id already held keeps its
 // first time: the rows of one event are written together.
-func (s *msgIDs) add(k idKey, bits uint8, at time.Time) {
+func (s *msgIDs) add(k idKey, bits tableBits, at time.Time) {
 	if old, ok := s.held[k]; ok {
 		s.held[k] = old | bits
 		return

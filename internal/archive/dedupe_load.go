@@ -19,20 +19,8 @@ const msgIDColumn = "msg_id"
 // recentFile is a visible *.parquet file written within the dedupe window.
 type recentFile struct {
 	path    string
-	table   uint8 // table bit, from the directory name
+	table   string // "<domain>/<table>", from the directories
 	modTime time.Time
-}
-
-func tableBit(name string) uint8 {
-	switch name {
-	case TableDiscovery:
-		return bitDiscovery
-	case TableMetadata:
-		return bitMetadata
-	case TableValidatorMetadata:
-		return bitValidator
-	}
-	return 0
 }
 
 // loadMsgIDs reads the msg_id column of files, oldest first so the queue
@@ -43,9 +31,14 @@ func (w *Writer) loadMsgIDs(files []recentFile) {
 	slices.SortFunc(files, func(a, b recentFile) int { return a.modTime.Compare(b.modTime) })
 	n := 0
 	for _, f := range files {
+		i, ok := w.byName[f.table]
+		if !ok {
+			continue // a table no domain of this process registered
+		}
+		bit := tableBits(1) << i
 		err := readMsgIDs(f.path, func(id []byte) {
 			if len(id) > 0 {
-				w.ids.add(keyOfBytes(id), f.table, f.modTime)
+				w.ids.add(keyOfBytes(id), bit, f.modTime)
 				n++
 			}
 		})

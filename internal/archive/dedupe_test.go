@@ -17,7 +17,7 @@ import (
 // would: nothing flushes its pending rows later.
 func openCrashable(t *testing.T, o Options) *Writer {
 	t.Helper()
-	w, err := Open(o)
+	w, err := openWith(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -399,7 +399,7 @@ func TestMaxDedupeIDsEvictsOldestFirst(t *testing.T) {
 func TestMsgIDQueueReclaimsItsFront(t *testing.T) {
 	s := newMsgIDs(time.Minute, 1500, slog.New(slog.DiscardHandler))
 	for i := range 5000 {
-		s.add(keyOf(fmt.Sprint(i)), bitMetadata, t0.Add(time.Duration(i)*time.Millisecond))
+		s.add(keyOf(fmt.Sprint(i)), tableBits(2), t0.Add(time.Duration(i)*time.Millisecond))
 	}
 	if s.len() != 1500 || len(s.queue)-s.head != 1500 {
 		t.Fatalf("held %d, queued %d, want 1500", s.len(), len(s.queue)-s.head)
@@ -408,12 +408,12 @@ func TestMsgIDQueueReclaimsItsFront(t *testing.T) {
 		t.Errorf("queue slice kept %d entries for 1500 ids", len(s.queue))
 	}
 	for _, i := range []int{0, 3499, 3500, 4999} {
-		if got, want := s.has(keyOf(fmt.Sprint(i)), bitMetadata), i >= 3500; got != want {
+		if got, want := s.has(keyOf(fmt.Sprint(i)), tableBits(2)), i >= 3500; got != want {
 			t.Errorf("id %d held %v, want %v", i, got, want)
 		}
 	}
 	s.expire(t0.Add(time.Minute + 4500*time.Millisecond))
-	if s.len() != 500 || !s.has(keyOf("4500"), bitMetadata) || s.has(keyOf("4499"), bitMetadata) {
+	if s.len() != 500 || !s.has(keyOf("4500"), tableBits(2)) || s.has(keyOf("4499"), tableBits(2)) {
 		t.Errorf("after expiry held %d ids, want 500 (4500..4999)", s.len())
 	}
 }

@@ -20,7 +20,7 @@ import (
 // from this writer's rename protocol, but can from a copy or a filesystem that
 // lost data; readers must not trip on it.
 //
-// It returns the valid files of the three tables modified at or after since,
+// It returns the valid files of any table modified at or after since,
 // whose message ids Open loads: the walk opens every file anyway.
 func recoverDir(dir string, log *slog.Logger, since time.Time) ([]recentFile, error) {
 	var recent []recentFile
@@ -54,13 +54,13 @@ func recoverDir(dir string, log *slog.Logger, since time.Time) ([]recentFile, er
 				log.Warn("set aside a damaged parquet file", "path", path, "now", aside)
 				return nil
 			}
-			if bit := tableOfPath(dir, path); bit != 0 {
+			if table := tableOfPath(dir, path); table != "" {
 				info, err := d.Info()
 				if err != nil {
 					return fmt.Errorf("stat %s: %w", path, err)
 				}
 				if !info.ModTime().Before(since) {
-					recent = append(recent, recentFile{path: path, table: bit, modTime: info.ModTime()})
+					recent = append(recent, recentFile{path: path, table: table, modTime: info.ModTime()})
 				}
 			}
 		}
@@ -72,18 +72,18 @@ func recoverDir(dir string, log *slog.Logger, since time.Time) ([]recentFile, er
 	return recent, nil
 }
 
-// tableOfPath gives the table bit of root/ethereum/<net>/<table>/date=/hour=/file,
-// or 0 for a file elsewhere.
-func tableOfPath(root, path string) uint8 {
+// tableOfPath gives "<domain>/<table>" of
+// root/<domain>/<net>/<table>/date=/hour=/file, or "" for a file elsewhere.
+func tableOfPath(root, path string) string {
 	rel, err := filepath.Rel(root, path)
 	if err != nil {
-		return 0
+		return ""
 	}
 	parts := strings.Split(rel, string(filepath.Separator))
-	if len(parts) != 6 || parts[0] != "ethereum" {
-		return 0
+	if len(parts) != 6 {
+		return ""
 	}
-	return tableBit(parts[2])
+	return parts[0] + "/" + parts[2]
 }
 
 // hasParquetTrailer checks the cheap invariants of a complete Parquet file:

@@ -16,19 +16,12 @@ import (
 // table holds the open files (one per partition) of one table. Its methods
 // are called with the Writer's mutex held.
 type table[T any] struct {
-	name  string
-	bit   uint8 // table bit in the message id set
-	w     *Writer
-	info  func(*T) rowInfo
-	parts map[partKey]*part[T]
-}
-
-// rowInfo is what the writer needs of a row.
-type rowInfo struct {
-	network string
-	ts      int64 // unix ms
-	size    int64 // approximate bytes
-	msgID   string
+	domain, name string
+	bit          tableBits // this table in the message id set
+	derived      bool      // see TableOptions.Derived
+	w            *Writer
+	info         func(*T) RowInfo
+	parts        map[partKey]*part[T]
 }
 
 // partKey identifies a partition: a network and an hour (unix ms, floored).
@@ -48,8 +41,8 @@ type part[T any] struct {
 	opened time.Time
 }
 
-func newTable[T any](name string, w *Writer, info func(*T) rowInfo) *table[T] {
-	return &table[T]{name: name, bit: tableBit(name), w: w, info: info, parts: map[partKey]*part[T]{}}
+func newTable[T any](w *Writer, domain, name string, bit tableBits, derived bool, info func(*T) RowInfo) *table[T] {
+	return &table[T]{domain: domain, name: name, bit: bit, derived: derived, w: w, info: info, parts: map[partKey]*part[T]{}}
 }
 
 const hourMs = int64(time.Hour / time.Millisecond)
@@ -60,21 +53,21 @@ func (t *table[T]) append(rows []T, now time.Time) error {
 	var errs []error
 	for i := range rows {
 		ri := t.info(&rows[i])
-		if ri.msgID != "" {
-			k := keyOf(ri.msgID)
+		if ri.MsgID != "" {
+			k := keyOf(ri.MsgID)
 			if t.w.ids.has(k, t.bit) {
 				continue
 			}
 			t.w.ids.add(k, t.bit, now)
 		}
-		k := partKey{network: safeSegment(ri.network), hour: floorDiv(ri.ts, hourMs) * hourMs}
+		k := partKey{network: safeSegment(ri.Network), hour: floorDiv(ri.Time, hourMs) * hourMs}
 		p := t.parts[k]
 		if p == nil {
 			p = t.newPart(k, now)
 			t.parts[k] = p
 		}
 		p.rows = append(p.rows, rows[i])
-		p.bytes += ri.size
+		p.bytes += ri.Size
 		// A memory bound for callers that do not Sync: the consumer Syncs
 		// every batch, far below these limits, so its batches become
 		// durable at Sync only (see Writer.Contains).
@@ -95,7 +88,7 @@ func (t *table[T]) append(rows []T, now time.Time) error {
 func (t *table[T]) newPart(k partKey, now time.Time) *part[T] {
 	hour := time.UnixMilli(k.hour).UTC()
 	return &part[T]{
-		dir:    filepath.Join(t.w.base, k.network, t.name, "date="+hour.Format("2006-01-02"), fmt.Sprintf("hour=%02d", hour.Hour())),
+		dir:    filepath.Join(t.w.base, t.domain, k.network, t.name, "date="+hour.Format("2006-01-02"), fmt.Sprintf("hour=%02d", hour.Hour())),
 		name:   uniqueName(now),
 		opened: now,
 	}
@@ -126,7 +119,7 @@ func (t *table[T]) syncJobs(now time.Time, seal bool) []*flushJob {
 			}
 			continue
 		}
-		j := t.job(p, t.bit == bitValidator)
+		j := t.job(p, t.derived)
 		done := j.done
 		j.done = func() {
 			done()

@@ -1,9 +1,10 @@
-// Package archive writes Ethereum events to a hive-partitioned Parquet
-// archive that DuckDB and ClickHouse read as it is:
+// Package archive writes the events of every domain to a hive-partitioned
+// Parquet archive that DuckDB and ClickHouse read as it is:
 //
-//	<root>/parquet/ethereum/<network>/<table>/date=YYYY-MM-DD/hour=HH/<unique>.parquet
+//	<root>/parquet/<domain>/<network>/<table>/date=YYYY-MM-DD/hour=HH/<unique>.parquet
 //
-// partitioned by the event timestamp in UTC.
+// partitioned by the event timestamp in UTC. The package knows no domain:
+// each domain registers its tables (Register) with its own row type.
 //
 // Durability: a row is durable once it is in a complete, fsynced and renamed
 // file. Files are written to a dot-prefixed temporary name (".<name>.tmp",
@@ -115,17 +116,26 @@ func (o *Options) setDefaults() error {
 
 // Writer appends rows to the archive. It is safe for concurrent use.
 type Writer struct {
-	mu     sync.Mutex
-	o      Options
-	base   string // Root/parquet/ethereum
-	disc   *table[DiscoveryRow]
-	meta   *table[MetadataRow]
-	val    *table[ValidatorMetadataRow]
-	files  []string
-	seen   map[string]struct{} // files already listed, guarded by mu
-	dirs   map[string]struct{} // partition directories made, guarded by mu
-	ids    *msgIDs             // guarded by mu
-	closed bool
+	mu      sync.Mutex
+	o       Options
+	base    string         // Root/parquet
+	tables  []tableSet     // registered, in registration order
+	byName  map[string]int // "<domain>/<table>" → index in tables
+	recent  []recentFile   // files whose ids load at first use
+	used    bool           // a write or lookup happened: registration is closed
+	primary tableBits      // tables whose rows count for Contains
+	files   []string
+	seen    map[string]struct{} // files already listed, guarded by mu
+	dirs    map[string]struct{} // partition directories made, guarded by mu
+	ids     *msgIDs             // guarded by mu
+	closed  bool
+}
+
+// tableSet is what the writer does with a registered table of any row type.
+type tableSet interface {
+	sealAged(now time.Time)
+	syncJobs(now time.Time, seal bool) []*flushJob
+	compact(before time.Time) error
 }
 
 // Open prepares the archive under o.Root. It first removes temporary files a
@@ -138,29 +148,94 @@ func Open(o Options) (*Writer, error) {
 		return nil, err
 	}
 	w := &Writer{
-		o: o, base: filepath.Join(o.Root, "parquet", "ethereum"),
+		o: o, base: filepath.Join(o.Root, "parquet"), byName: map[string]int{},
 		seen: map[string]struct{}{}, dirs: map[string]struct{}{},
 		ids: newMsgIDs(o.DedupeWindow, o.MaxDedupeIDs, o.Log),
 	}
-	recent, err := recoverDir(filepath.Join(o.Root, "parquet"), o.Log, o.Now().Add(-o.DedupeWindow))
+	recent, err := recoverDir(w.base, o.Log, o.Now().Add(-o.DedupeWindow))
 	if err != nil {
 		return nil, err
 	}
-	w.loadMsgIDs(recent)
-	w.disc = newTable(TableDiscovery, w, func(r *DiscoveryRow) rowInfo {
-		return rowInfo{network: r.Network, ts: r.Timestamp, size: r.approxSize(), msgID: r.MsgID}
-	})
-	w.meta = newTable(TableMetadata, w, func(r *MetadataRow) rowInfo {
-		return rowInfo{network: r.Network, ts: r.Timestamp, size: r.approxSize(), msgID: r.MsgID}
-	})
-	w.val = newTable(TableValidatorMetadata, w, func(r *ValidatorMetadataRow) rowInfo {
-		return rowInfo{network: r.Network, ts: r.Timestamp, size: r.approxSize(), msgID: r.MsgID}
-	})
+	w.recent = recent
 	return w, nil
 }
 
+// MaxTables bounds the tables one Writer holds (a message id's tables are a
+// 64-bit set).
+const MaxTables = 64
+
+// RowInfo is what the writer needs to know of a row: where it goes and the
+// bus message it comes from.
+type RowInfo struct {
+	Network string // partition directory (made safe for a path)
+	Time    int64  // event time, unix milliseconds UTC: the date/hour partition
+	Size    int64  // approximate bytes in memory, for the MaxBytes bound
+	MsgID   string // the bus message id (exactly-once; see Contains); "" opts out
+}
+
+// TableOptions describe a table's role in exactly-once archiving.
+type TableOptions struct {
+	// Derived tables hold rows derived from an event whose own row is in
+	// another (primary) table of the same Writer, with that event's id.
+	// They do not count for Contains, and their files are made durable
+	// before the primary tables' at each Sync, so a crash between the two
+	// leaves the event not contained: it is archived again, and the derived
+	// row, whose id its table holds, is dropped rather than doubled.
+	Derived bool
+}
+
+// Table is a registered table with rows of type T: plain Parquet-taggable
+// structs (strings, integers, booleans, lists, optional pointers).
+type Table[T any] struct{ t *table[T] }
+
+// Register adds the table <domain>/<name> to w. info tells where a row
+// goes. Tables are registered before the first Write or Contains (the ids
+// of recent files load then), at most MaxTables per Writer, each once.
+func Register[T any](w *Writer, domain, name string, o TableOptions, info func(*T) RowInfo) (*Table[T], error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	key := domain + "/" + name
+	switch {
+	case w.closed:
+		return nil, ErrClosed
+	case w.used:
+		return nil, fmt.Errorf("archive: register %s after the writer was first used; register every table right after Open", key)
+	case safeSegment(domain) != domain || safeSegment(name) != name:
+		return nil, fmt.Errorf("archive: table %s: domain and table names must be letters, digits, '-' or '_'", key)
+	case len(w.tables) >= MaxTables:
+		return nil, fmt.Errorf("archive: register %s: a writer holds at most %d tables", key, MaxTables)
+	}
+	if _, dup := w.byName[key]; dup {
+		return nil, fmt.Errorf("archive: table %s registered twice", key)
+	}
+	t := newTable(w, domain, name, tableBits(1)<<len(w.tables), o.Derived, info)
+	w.byName[key] = len(w.tables)
+	w.tables = append(w.tables, t)
+	if !o.Derived {
+		w.primary |= t.bit
+	}
+	return &Table[T]{t: t}, nil
+}
+
+// Write appends rows to the table. They are durable after the next
+// successful Sync. It fails only when the writer is closed: write errors
+// surface (and are retried) at Sync. A row whose MsgID the table already
+// holds (see Contains) is dropped; rows with an empty MsgID are always kept.
+func (t *Table[T]) Write(rows []T) error { return write(t.t.w, t.t, rows) }
+
+// firstUse closes registration and loads the message ids of recent files of
+// the registered tables; called with mu held.
+func (w *Writer) firstUse() {
+	if w.used {
+		return
+	}
+	w.used = true
+	w.loadMsgIDs(w.recent)
+	w.recent = nil
+}
+
 // Contains reports whether the archive holds the event with message id
-// msgID: a discovery_events or metadata_events row with that id was written
+// msgID: a row of a primary (not Derived) table with that id was written
 // within DedupeWindow, either by an earlier process (it is in a file a Sync
 // made durable) or by this Writer (durable, or pending until the next Sync).
 // Pending rows count because the only way they are lost is a crash, which
@@ -168,13 +243,12 @@ func Open(o Options) (*Writer, error) {
 // pending rows are written by the retried Sync, and Contains keeps the retry
 // from adding them again. The empty id is never contained.
 //
-// validator_metadata_events rows do not count: they are derived from a
-// metadata event and share its id, and a crash between the renames of one
-// Sync could leave one of the two durable. Sync therefore makes validator
-// files durable first; an event whose metadata row was lost is not
-// contained, so it is archived again, and the writer drops the rows whose
-// id its table already holds (every table does that), so the validator row
-// is not stored twice.
+// Rows of Derived tables do not count: they share the id of the event they
+// derive from, and a crash between the renames of one Sync could leave one
+// of the two durable. Sync therefore makes derived files durable first; an
+// event whose primary row was lost is not contained, so it is archived
+// again, and the writer drops the rows whose id their table already holds
+// (every table does that), so the derived row is not stored twice.
 //
 // Rows become durable at Sync, not before, except when a partition reaches
 // MaxRows or MaxBytes between Syncs (a memory bound the consumer, which
@@ -185,8 +259,9 @@ func (w *Writer) Contains(msgID string) bool {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.firstUse()
 	w.ids.expire(w.o.Now())
-	return w.ids.has(keyOf(msgID), primaryBits)
+	return w.ids.has(keyOf(msgID), w.primary)
 }
 
 // constError lets sentinel errors be constants.
@@ -197,30 +272,13 @@ func (e constError) Error() string { return string(e) }
 // ErrClosed is returned by a Writer used after Close.
 const ErrClosed = constError("archive writer is closed; open a new one")
 
-// WriteDiscovery appends discovery_events rows. They are durable after the
-// next successful Sync. It fails only when the writer is closed: write errors
-// surface (and are retried) at Sync. A row whose MsgID the table already
-// holds (see Contains) is dropped; rows with an empty MsgID are always kept.
-func (w *Writer) WriteDiscovery(rows []DiscoveryRow) error {
-	return write(w, w.disc, rows)
-}
-
-// WriteMetadata appends metadata_events rows.
-func (w *Writer) WriteMetadata(rows []MetadataRow) error {
-	return write(w, w.meta, rows)
-}
-
-// WriteValidatorMetadata appends validator_metadata_events rows.
-func (w *Writer) WriteValidatorMetadata(rows []ValidatorMetadataRow) error {
-	return write(w, w.val, rows)
-}
-
 func write[T any](w *Writer, t *table[T], rows []T) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
 		return ErrClosed
 	}
+	w.firstUse()
 	now := w.o.Now()
 	// Seal aged files first, so new rows start a new file rather than
 	// extending one past MaxAge. Rows are always taken: a failed rotation
@@ -228,9 +286,9 @@ func write[T any](w *Writer, t *table[T], rows []T) error {
 	// error. Failing the write instead would make a caller that retries it
 	// store the rows twice.
 	w.ids.expire(now)
-	w.disc.sealAged(now)
-	w.meta.sealAged(now)
-	w.val.sealAged(now)
+	for _, ts := range w.tables {
+		ts.sealAged(now)
+	}
 	if err := t.append(rows, now); err != nil {
 		w.o.Log.Warn("archive rotation failed; rows stay pending until Sync", "table", t.name, "err", err)
 	}
@@ -252,9 +310,9 @@ func (w *Writer) Sync() error {
 func (w *Writer) syncLocked(seal bool) error {
 	now := w.o.Now()
 	var jobs []*flushJob
-	jobs = append(jobs, w.val.syncJobs(now, seal)...)
-	jobs = append(jobs, w.meta.syncJobs(now, seal)...)
-	jobs = append(jobs, w.disc.syncJobs(now, seal)...)
+	for _, ts := range w.tables {
+		jobs = append(jobs, ts.syncJobs(now, seal)...)
+	}
 	w.runJobs(jobs)
 	var errs []error
 	for _, j := range jobs {

@@ -21,7 +21,10 @@ const (
 	DefaultMaxWait       = time.Second
 	MinMaxWait           = 10 * time.Millisecond
 	DefaultAckWait       = 30 * time.Second
-	DefaultMaxDeliver    = -1
+	// DefaultMaxDeliver bounds redeliveries: a message that keeps failing is
+	// not redelivered forever (a handler sets such a message aside on its
+	// last delivery, see Msg.LastDelivery).
+	DefaultMaxDeliver = 20
 	DefaultMaxAckPending = 10_000
 	DefaultNakDelay      = 5 * time.Second
 	ackSyncTimeout       = 10 * time.Second
@@ -37,7 +40,7 @@ type ConsumeConfig struct {
 	BatchBytes     int           // bytes per batch; default 64 MiB
 	MaxWait        time.Duration // a partial batch is delivered after this; default 1s
 	AckWait        time.Duration // redelivery after this without ack; default 30s
-	MaxDeliver     int           // deliveries before the server gives up; default -1 (unlimited)
+	MaxDeliver     int           // deliveries before the server gives up; default 20, -1 unlimited
 	MaxAckPending  int           // unacknowledged messages across all members; default 10000
 	NakDelay       time.Duration // redelivery delay of a batch whose handler failed; default 5s
 }
@@ -124,6 +127,8 @@ type Msg struct {
 	MsgID        string // Nats-Msg-Id
 	StreamSeq    uint64
 	NumDelivered uint64 // 1 on first delivery
+	// MaxDeliver is the consumer's delivery bound (-1: none).
+	MaxDeliver int
 
 	jm      jetstream.Msg
 	termed  atomic.Bool
@@ -150,6 +155,25 @@ func (m *Msg) Term() error {
 
 // Termed reports whether Term was called.
 func (m *Msg) Termed() bool { return m.termed.Load() }
+
+// LastDelivery reports whether the server will not deliver this message
+// again if it is not acknowledged now.
+func (m *Msg) LastDelivery() bool {
+	return m.MaxDeliver > 0 && m.NumDelivered >= uint64(m.MaxDeliver)
+}
+
+// InProgress tells the server the message is still being worked on: its
+// AckWait starts again, so a handler that waits out an outage holding its
+// batch does not have it redelivered to another consumer meanwhile.
+func (m *Msg) InProgress() error {
+	if m.jm == nil || m.Termed() {
+		return nil
+	}
+	if err := m.jm.InProgress(); err != nil {
+		return fmt.Errorf("extend ack deadline of message %d on %s: %w", m.StreamSeq, m.Subject, err)
+	}
+	return nil
+}
 
 // Consume reads the domain's stream through the durable pull consumer
 // cc.Durable until ctx is done, calling handle with each batch. When handle
@@ -257,7 +281,9 @@ func (b *Bus) fetch(ctx context.Context, cons jetstream.Consumer, cc ConsumeConf
 	}
 	var batch []*Msg
 	for jm := range res.Messages() {
-		batch = append(batch, b.wrap(jm))
+		m := b.wrap(jm)
+		m.MaxDeliver = cc.MaxDeliver
+		batch = append(batch, m)
 	}
 	if err := res.Error(); err != nil && len(batch) == 0 && !isFetchTimeout(err) {
 		return nil, fmt.Errorf("fetch from %s: %w", cc.Durable, err)

@@ -1,8 +1,23 @@
-// Package consumer turns events from the bus into the Parquet archive and
-// the state store. A batch is acknowledged only after both are durable; a
-// redelivered batch changes nothing (the store is keyed by message id, and
-// events the store already holds are not archived again); an event that
-// cannot be decoded is counted, logged once per subject and terminated.
+// Package consumer is the one loop that turns a domain's events on the bus
+// into its archive tables and its state: decode by kind, apply to the
+// domain's sink, archive, and acknowledge only after both are durable. It
+// knows no domain; a domain provides a Sink.
+//
+// Failures, and what happens to the batch:
+//   - an event that cannot be decoded is counted, logged once per subject
+//     and terminated;
+//   - an outage (the store unreachable, a timeout) keeps the batch: it is
+//     retried in place with backoff, its ack deadline extended, until it
+//     applies or the consumer stops (then it is redelivered);
+//   - a batch the store refuses (store.Permanent, ErrRejected, a panic in
+//     the sink) is split in halves until the events that fail it are found;
+//     they go to the dead-letter subject <domain>.dlq.<kind> with the error
+//     and are counted, and the rest of the batch is applied;
+//   - on its last delivery (bus.Msg.LastDelivery) an event that still
+//     cannot be applied is dead-lettered rather than dropped by the server.
+//
+// A redelivered batch changes nothing: sinks are idempotent (keyed by
+// message id) and the archive skips the events it holds.
 package consumer
 
 import (
@@ -10,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,20 +33,46 @@ import (
 
 	"github.com/valtrack/valtrack/internal/archive"
 	"github.com/valtrack/valtrack/internal/bus"
-	"github.com/valtrack/valtrack/internal/ethereum/estimate"
-	"github.com/valtrack/valtrack/internal/ethereum/events"
-	"github.com/valtrack/valtrack/internal/ethereum/state"
-	"github.com/valtrack/valtrack/internal/ethereum/subnets"
+	"github.com/valtrack/valtrack/internal/store"
 )
 
 // DefaultBatchSize is the events per batch: per-batch costs (a SQLite
 // transaction, Parquet syncs) dominate below ~2000 (docs/BENCHMARKS.md).
 const DefaultBatchSize = 2000
 
+// Event is one decoded event of a batch.
+type Event struct {
+	Network string // the subject's <network> token
+	Kind    string // the subject's last token
+	MsgID   string // the bus message id: the idempotency key of every row
+	Value   any    // what the sink's Decode returned
+}
+
+// Sink is what a domain gives the consumer.
+type Sink interface {
+	// Decode parses the payload of one event of the given kind. An error
+	// refuses the event: it is terminated and counted, never retried.
+	// Strings from the network are made safe here (internal/safe).
+	Decode(kind string, data []byte) (any, error)
+	// Apply writes events to the domain's tables in one transaction. It
+	// must be idempotent: a redelivered batch, or a part of one, changes
+	// nothing. An error that store.Permanent recognises, or one wrapping
+	// ErrRejected, means the data is refused (the batch is split to find
+	// the culprits); any other error is an outage (the batch is retried).
+	Apply(ctx context.Context, evs []Event) error
+	// Archive appends the archive rows of events the archive does not hold
+	// yet (the consumer Syncs after). Called only when there is an archive.
+	Archive(evs []Event) error
+}
+
+// ErrRejected wraps a sink's refusal of an event that can never apply.
+var ErrRejected = errors.New("event rejected")
+
 // Config configures a consumer.
 type Config struct {
 	Bus     *bus.Bus
-	Store   state.Store
+	Domain  string // the stream to read: <domain>.>
+	Sink    Sink
 	Archive *archive.Writer // nil: no archive
 	// Durable is the JetStream durable consumer name; processes using the
 	// same name share the work.
@@ -41,14 +83,17 @@ type Config struct {
 	// redelivers (default 30s): a consumer that dies mid-batch has its
 	// batch redelivered to the others after this.
 	AckWait time.Duration
-	// Params gives the subnet parameters of known networks, used to split
-	// long-lived from short-lived subnets for validator_metadata_events.
-	Params     map[string]estimate.Params
+	// MaxDeliver bounds deliveries of one message (default
+	// bus.DefaultMaxDeliver).
+	MaxDeliver int
+	// RetryMax caps the backoff between in-place retries of a batch during
+	// an outage (default 10s).
+	RetryMax   time.Duration
 	Registerer prometheus.Registerer
 	Log        *slog.Logger
 }
 
-// Consumer is a running Ethereum events consumer.
+// Consumer is a running consumer of one domain's stream.
 type Consumer struct {
 	cfg     Config
 	log     *slog.Logger
@@ -56,60 +101,48 @@ type Consumer struct {
 
 	mu        sync.Mutex
 	loggedBad map[string]bool // subjects already logged as undecodable
-	// longLived caches compute_subscribed_subnets per node and epoch: the
-	// shuffle behind it is the costliest part of a validator row.
-	longLived  map[longLivedKey][]int64
-	processed  uint64
-	lastBatchN int
-}
-
-type metrics struct {
-	events    *prometheus.CounterVec
-	rejected  *prometheus.CounterVec
-	batches   prometheus.Counter
-	failures  prometheus.Counter
-	batchSecs prometheus.Histogram
-}
-
-func newMetrics(reg prometheus.Registerer) *metrics {
-	m := &metrics{
-		events:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "valtrack_consumer_events_total", Help: "Events written to the store, by kind."}, []string{"kind"}),
-		rejected:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "valtrack_consumer_events_rejected_total", Help: "Events terminated because they could not be decoded, by subject kind."}, []string{"kind"}),
-		batches:   prometheus.NewCounter(prometheus.CounterOpts{Name: "valtrack_consumer_batches_total", Help: "Batches written and acknowledged."}),
-		failures:  prometheus.NewCounter(prometheus.CounterOpts{Name: "valtrack_consumer_batch_failures_total", Help: "Batches that failed to write and will be redelivered."}),
-		batchSecs: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "valtrack_consumer_batch_seconds", Help: "Time to write one batch durably.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
-	}
-	if reg != nil {
-		for _, c := range []prometheus.Collector{m.events, m.rejected, m.batches, m.failures, m.batchSecs} {
-			if err := reg.Register(c); err != nil {
-				var are prometheus.AlreadyRegisteredError
-				if !errors.As(err, &are) {
-					continue
-				}
-			}
-		}
-	}
-	return m
+	processed uint64
 }
 
 // New validates the configuration.
 func New(cfg Config) (*Consumer, error) {
-	if cfg.Bus == nil || cfg.Store == nil {
-		return nil, errors.New("consumer: a bus and a store are required")
+	if cfg.Bus == nil || cfg.Sink == nil {
+		return nil, errors.New("consumer: a bus and a sink are required")
+	}
+	if cfg.Domain == "" {
+		return nil, errors.New("consumer: Domain is required (the stream to read)")
 	}
 	if cfg.Durable == "" {
-		cfg.Durable = "valtrack-ethereum"
+		cfg.Durable = "valtrack-" + cfg.Domain
 	}
-	if cfg.BatchSize <= 0 {
+	if cfg.BatchSize < 0 || cfg.MaxWait < 0 || cfg.AckWait < 0 || cfg.RetryMax < 0 {
+		return nil, fmt.Errorf("consumer %s: negative BatchSize %d, MaxWait %s, AckWait %s or RetryMax %s; use 0 for the default",
+			cfg.Domain, cfg.BatchSize, cfg.MaxWait, cfg.AckWait, cfg.RetryMax)
+	}
+	if cfg.BatchSize == 0 {
 		cfg.BatchSize = DefaultBatchSize
 	}
-	if cfg.MaxWait <= 0 {
+	if cfg.MaxWait == 0 {
 		cfg.MaxWait = time.Second
+	}
+	if cfg.AckWait == 0 {
+		cfg.AckWait = bus.DefaultAckWait
+	}
+	if cfg.MaxDeliver == 0 {
+		cfg.MaxDeliver = bus.DefaultMaxDeliver
+	}
+	if cfg.RetryMax == 0 {
+		cfg.RetryMax = 10 * time.Second
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Consumer{cfg: cfg, log: cfg.Log.With("component", "consumer"), metrics: newMetrics(cfg.Registerer), loggedBad: map[string]bool{}, longLived: map[longLivedKey][]int64{}}, nil
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s: %w", cfg.Domain, err)
+	}
+	return &Consumer{cfg: cfg, log: cfg.Log.With("component", "consumer", "domain", cfg.Domain), metrics: m,
+		loggedBad: map[string]bool{}}, nil
 }
 
 // Processed is the number of events written so far.
@@ -121,58 +154,32 @@ func (c *Consumer) Processed() uint64 {
 
 // Run consumes until ctx is done.
 func (c *Consumer) Run(ctx context.Context) error {
-	if err := c.cfg.Bus.EnsureStream(ctx, events.Domain); err != nil {
-		return fmt.Errorf("consumer: ensure stream: %w", err)
+	if err := c.cfg.Bus.EnsureStream(ctx, c.cfg.Domain); err != nil {
+		return fmt.Errorf("consumer %s: ensure stream: %w", c.cfg.Domain, err)
 	}
 	return c.cfg.Bus.Consume(ctx, bus.ConsumeConfig{
-		Domain:    events.Domain,
-		Durable:   c.cfg.Durable,
-		BatchSize: c.cfg.BatchSize,
-		MaxWait:   c.cfg.MaxWait,
-		AckWait:   c.cfg.AckWait,
+		Domain:     c.cfg.Domain,
+		Durable:    c.cfg.Durable,
+		BatchSize:  c.cfg.BatchSize,
+		MaxWait:    c.cfg.MaxWait,
+		AckWait:    c.cfg.AckWait,
+		MaxDeliver: c.cfg.MaxDeliver,
 	}, c.handle)
 }
 
-type longLivedKey struct {
-	node  [32]byte
-	epoch uint64
-	net   string
-}
-
-// maxLongLivedCache bounds the cache; it is simply emptied when full.
-const maxLongLivedCache = 100_000
-
-func (c *Consumer) longLivedSubnets(net string, id [32]byte, epoch uint64, sp subnets.Params) []int64 {
-	k := longLivedKey{id, epoch, net}
-	c.mu.Lock()
-	v, ok := c.longLived[k]
-	c.mu.Unlock()
-	if ok {
-		return v
-	}
-	for _, s := range subnets.ComputeSubscribedSubnets(id, epoch, sp) {
-		v = append(v, int64(s))
-	}
-	c.mu.Lock()
-	if len(c.longLived) >= maxLongLivedCache {
-		c.longLived = map[longLivedKey][]int64{}
-	}
-	c.longLived[k] = v
-	c.mu.Unlock()
-	return v
-}
-
+// decoded is an event with the message it came in.
 type decoded struct {
-	msg   *bus.Msg
-	kind  string
-	value any
+	msg *bus.Msg
+	ev  Event
 }
 
 func (c *Consumer) reject(m *bus.Msg, kind string, err error) {
-	c.metrics.rejected.WithLabelValues(kind).Inc()
+	c.metrics.rejected.WithLabelValues(c.cfg.Domain, kind).Inc()
 	c.mu.Lock()
 	first := !c.loggedBad[m.Subject]
-	c.loggedBad[m.Subject] = true
+	if first && len(c.loggedBad) < maxLoggedSubjects {
+		c.loggedBad[m.Subject] = true
+	}
 	c.mu.Unlock()
 	if first {
 		c.log.Warn("refusing an event it cannot read (further ones on this subject are counted, not logged)",
@@ -183,23 +190,40 @@ func (c *Consumer) reject(m *bus.Msg, kind string, err error) {
 	}
 }
 
-// decodeAll decodes a batch, refusing what it cannot read. (Decoding in
-// parallel was measured: no gain on the pipeline benchmark, whose bound is
-// the store's single writer.)
+// maxLoggedSubjects bounds the memory of subjects already logged: subjects
+// come from publishers, which may be hostile.
+const maxLoggedSubjects = 10_000
+
+// splitSubject returns the network and kind of <domain>.<network>.<kind>.
+func (c *Consumer) splitSubject(subject string) (network, kind string, err error) {
+	parts := strings.Split(subject, ".")
+	if len(parts) != 3 || parts[0] != c.cfg.Domain || parts[1] == "" || parts[2] == "" {
+		return "", "", fmt.Errorf("subject %q is not %s.<network>.<event>", subject, c.cfg.Domain)
+	}
+	return parts[1], parts[2], nil
+}
+
+// decodeAll decodes a batch, refusing what it cannot read and passing over
+// the dead letters the stream also holds. (Decoding in parallel was
+// measured: no gain on the pipeline benchmark, whose bound is the store's
+// single writer.)
 func (c *Consumer) decodeAll(batch []*bus.Msg) []decoded {
 	ds := make([]decoded, 0, len(batch))
 	for _, m := range batch {
-		_, kind, err := events.SplitSubject(c.subjectOf(m))
+		if bus.IsDeadLetter(c.cfg.Domain, m.Subject) {
+			continue // acknowledged with the batch; they are for people to read
+		}
+		network, kind, err := c.splitSubject(m.Subject)
 		if err != nil {
 			c.reject(m, "unknown", err)
 			continue
 		}
-		v, err := events.Decode(kind, m.Data)
+		v, err := c.cfg.Sink.Decode(kind, m.Data)
 		if err != nil {
 			c.reject(m, kind, err)
 			continue
 		}
-		ds = append(ds, decoded{msg: m, kind: kind, value: v})
+		ds = append(ds, decoded{msg: m, ev: Event{Network: network, Kind: kind, MsgID: msgID(m), Value: v}})
 	}
 	return ds
 }
@@ -211,46 +235,158 @@ func (c *Consumer) handle(ctx context.Context, batch []*bus.Msg) error {
 	if len(ds) == 0 {
 		return nil
 	}
-	b := c.toBatch(ds)
 	// Archive and store are written concurrently: both are idempotent for a
-	// redelivered batch (the archive skips message ids it holds, the store
-	// is keyed by them), and the batch is acknowledged only after both.
+	// redelivered batch (the archive skips message ids it holds, the sink
+	// is keyed by them), and the batch is acknowledged only after both. The
+	// archive keeps every readable event, including one the store refuses.
 	var archErr error
 	var wg sync.WaitGroup
 	if c.cfg.Archive != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := c.archive(ds, c.freshIDs(ds)); err != nil {
-				archErr = fmt.Errorf("consumer: archive batch: %w", err)
+		wg.Go(func() {
+			if err := c.archive(ds); err != nil {
+				archErr = fmt.Errorf("consumer %s: archive batch: %w", c.cfg.Domain, err)
 			}
-		}()
+		})
 	}
-	storeErr := c.cfg.Store.Apply(ctx, b)
+	storeErr := c.applyBatch(ctx, batch, ds)
 	wg.Wait()
 	if err := errors.Join(archErr, storeErr); err != nil {
-		c.metrics.failures.Inc()
-		return fmt.Errorf("consumer: write batch: %w", err)
+		c.metrics.failures.WithLabelValues(c.cfg.Domain).Inc()
+		return fmt.Errorf("consumer %s: write batch: %w", c.cfg.Domain, err)
 	}
+	n := 0
 	for _, d := range ds {
-		c.metrics.events.WithLabelValues(d.kind).Inc()
+		if !d.msg.Termed() {
+			c.metrics.events.WithLabelValues(c.cfg.Domain, d.ev.Kind).Inc()
+			n++
+		}
 	}
-	c.metrics.batches.Inc()
-	c.metrics.batchSecs.Observe(time.Since(start).Seconds())
+	c.metrics.batches.WithLabelValues(c.cfg.Domain).Inc()
+	c.metrics.batchSecs.WithLabelValues(c.cfg.Domain).Observe(time.Since(start).Seconds())
 	c.mu.Lock()
-	c.processed += uint64(len(ds))
-	c.lastBatchN = len(ds)
+	c.processed += uint64(n)
 	c.mu.Unlock()
 	return nil
 }
 
-// subjectOf strips the bus's test subject prefix, if any.
-func (c *Consumer) subjectOf(m *bus.Msg) string {
-	s := m.Subject
-	if p := c.cfg.Bus.Subject(""); p != "" && len(s) > len(p) && s[:len(p)] == p {
-		return s[len(p):]
+// applyBatch applies ds, retrying in place through an outage and setting
+// refused events aside; it returns an error only when ctx ends first.
+func (c *Consumer) applyBatch(ctx context.Context, batch []*bus.Msg, ds []decoded) error {
+	backoff := 100 * time.Millisecond
+	lastTouch := time.Now()
+	for attempt := 1; ; attempt++ {
+		err := c.isolate(ctx, ds)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+		if last := lastDelivery(ds); len(last) > 0 && attempt >= 3 {
+			// The server gives these up if they are not acknowledged now:
+			// set them aside instead, with the error, and retry the rest.
+			c.deadLetter(ctx, last, fmt.Errorf("not applied on the last delivery: %w", err))
+			ds = pending(ds)
+			continue
+		}
+		c.log.Warn("batch not applied; retrying in place", "events", len(ds), "attempt", attempt, "retry_in", backoff, "err", err)
+		c.metrics.retries.WithLabelValues(c.cfg.Domain).Inc()
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, c.cfg.RetryMax)
+		if time.Since(lastTouch) > c.cfg.AckWait/3 {
+			// Keep the batch ours while we wait out the outage.
+			for _, m := range batch {
+				_ = m.InProgress()
+			}
+			lastTouch = time.Now()
+		}
 	}
-	return s
+}
+
+// isolate applies ds; when the store refuses the batch it splits it in
+// halves, recursively, until the refused events are alone, dead-letters
+// those and applies the rest. It returns the first error that is not a
+// refusal (an outage): the caller retries what is left.
+func (c *Consumer) isolate(ctx context.Context, ds []decoded) error {
+	live := pending(ds)
+	if len(live) == 0 {
+		return nil
+	}
+	err := c.apply(ctx, live)
+	if err == nil || !refused(err) {
+		return err
+	}
+	if len(live) == 1 {
+		c.deadLetter(ctx, live, err)
+		return nil
+	}
+	mid := len(live) / 2
+	if err := c.isolate(ctx, live[:mid]); err != nil {
+		return err
+	}
+	return c.isolate(ctx, live[mid:])
+}
+
+// apply calls the sink, turning a panic into a refusal of the batch: one
+// event that crashes a sink must not crash the consumer in a loop.
+func (c *Consumer) apply(ctx context.Context, ds []decoded) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: sink panicked: %v", ErrRejected, p)
+		}
+	}()
+	evs := make([]Event, len(ds))
+	for i, d := range ds {
+		evs[i] = d.ev
+	}
+	return c.cfg.Sink.Apply(ctx, evs)
+}
+
+func refused(err error) bool {
+	return errors.Is(err, ErrRejected) || store.Permanent(err)
+}
+
+// deadLetter sets events aside on the dead-letter subject and terminates
+// them; one that cannot be published stays pending (the batch fails and is
+// retried), never dropped.
+func (c *Consumer) deadLetter(ctx context.Context, ds []decoded, why error) {
+	for _, d := range ds {
+		if err := c.cfg.Bus.DeadLetter(ctx, c.cfg.Domain, d.ev.Kind, d.msg, why); err != nil {
+			c.log.Error("cannot set a refused event aside; it stays in the batch", "subject", d.msg.Subject, "err", err)
+			continue
+		}
+		c.metrics.deadLettered.WithLabelValues(c.cfg.Domain, d.ev.Kind).Inc()
+		c.log.Warn("event set aside on the dead-letter subject", "subject", d.msg.Subject, "stream_seq", d.msg.StreamSeq,
+			"dead_letter", bus.DeadLetterSubject(c.cfg.Domain, d.ev.Kind), "err", why)
+		if err := d.msg.Term(); err != nil {
+			c.log.Debug("terminate message", "subject", d.msg.Subject, "err", err)
+		}
+	}
+}
+
+// pending are the events not set aside.
+func pending(ds []decoded) []decoded {
+	out := ds[:0:0]
+	for _, d := range ds {
+		if !d.msg.Termed() {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func lastDelivery(ds []decoded) []decoded {
+	var out []decoded
+	for _, d := range ds {
+		if !d.msg.Termed() && d.msg.LastDelivery() {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 func msgID(m *bus.Msg) string {
@@ -260,131 +396,20 @@ func msgID(m *bus.Msg) string {
 	return fmt.Sprintf("seq-%d", m.StreamSeq)
 }
 
-// freshIDs returns the ids of the events the archive does not hold yet: a
+// archive writes the events the archive does not hold yet, then Syncs: a
 // batch redelivered after a crash between archiving and acknowledging is
 // archived only once.
-func (c *Consumer) freshIDs(ds []decoded) map[string]bool {
-	fresh := make(map[string]bool, len(ds))
+func (c *Consumer) archive(ds []decoded) error {
+	fresh := make([]Event, 0, len(ds))
 	for _, d := range ds {
-		if id := msgID(d.msg); !c.cfg.Archive.Contains(id) {
-			fresh[id] = true
+		if !c.cfg.Archive.Contains(d.ev.MsgID) {
+			fresh = append(fresh, d.ev)
 		}
 	}
-	return fresh
-}
-
-func (c *Consumer) archive(ds []decoded, fresh map[string]bool) error {
-	var disc []archive.DiscoveryRow
-	var meta []archive.MetadataRow
-	var vals []archive.ValidatorMetadataRow
-	for _, d := range ds {
-		if !fresh[msgID(d.msg)] {
-			continue
-		}
-		id := msgID(d.msg)
-		switch e := d.value.(type) {
-		case *events.PeerDiscovered:
-			row := archive.FromPeerDiscovered(e)
-			row.MsgID = id
-			disc = append(disc, row)
-		case *events.MetadataReceived:
-			row := archive.FromMetadataReceived(e)
-			row.MsgID = id
-			meta = append(meta, row)
-			if v, ok := c.validatorRow(e); ok {
-				v.MsgID = id
-				vals = append(vals, v)
-			}
-		}
-	}
-	if len(disc) > 0 {
-		if err := c.cfg.Archive.WriteDiscovery(disc); err != nil {
-			return err
-		}
-	}
-	if len(meta) > 0 {
-		if err := c.cfg.Archive.WriteMetadata(meta); err != nil {
-			return err
-		}
-	}
-	if len(vals) > 0 {
-		if err := c.cfg.Archive.WriteValidatorMetadata(vals); err != nil {
+	if len(fresh) > 0 {
+		if err := c.cfg.Sink.Archive(fresh); err != nil {
 			return err
 		}
 	}
 	return c.cfg.Archive.Sync()
-}
-
-// validatorRow is Valtrack's validator_metadata_event: written when a peer
-// is subscribed to more subnets than its long-lived ones.
-func (c *Consumer) validatorRow(e *events.MetadataReceived) (archive.ValidatorMetadataRow, bool) {
-	p, ok := c.cfg.Params[e.Network]
-	sp := p.Subnets
-	if !ok {
-		sp = subnets.ParamsMainnet()
-	}
-	long := map[int64]bool{}
-	var longList []int64
-	if id, ok := estimate.ParseNodeID(e.ID); ok {
-		for _, s := range c.longLivedSubnets(e.Network, id, e.Epoch, sp) {
-			long[s] = true
-		}
-	}
-	// The MetaData attnets are the subnets the node itself declares
-	// long-lived (all 64 for a node subscribed to every subnet).
-	for _, s := range estimate.SetBits(e.MetaData.Attnets, 64) {
-		long[int64(s)] = true
-	}
-	for s := int64(0); s < 64; s++ {
-		if long[s] {
-			longList = append(longList, s)
-		}
-	}
-	var short []int64
-	for _, s := range e.SubscribedSubnets {
-		if !long[s] {
-			short = append(short, s)
-		}
-	}
-	if len(short) == 0 {
-		return archive.ValidatorMetadataRow{}, false
-	}
-	m := archive.FromMetadataReceived(e)
-	return archive.ValidatorMetadataRow{
-		ENR: m.ENR, ID: m.ID, Multiaddr: m.Multiaddr, Epoch: m.Epoch,
-		SeqNumber: m.SeqNumber, Attnets: m.Attnets, Syncnets: m.Syncnets,
-		LongLivedSubnets: longList, SubscribedSubnets: e.SubscribedSubnets, ShortLivedSubnets: short,
-		ClientVersion: m.ClientVersion, CrawlerID: m.CrawlerID, CrawlerLocation: m.CrawlerLocation,
-		Timestamp: m.Timestamp, PeerID: m.PeerID, Network: m.Network,
-	}, true
-}
-
-func (c *Consumer) toBatch(ds []decoded) state.Batch {
-	var b state.Batch
-	for _, d := range ds {
-		id := msgID(d.msg)
-		switch e := d.value.(type) {
-		case *events.PeerDiscovered:
-			b.Discoveries = append(b.Discoveries, state.Discovery{
-				Network: e.Network, NodeID: e.ID, PeerID: e.PeerID, ENR: e.ENR, ENRSeq: e.ENRSeq,
-				IP: e.IP, Port: e.Port, ForkDigest: e.ForkDigest, Attnets: e.Attnets, Syncnets: e.Syncnets,
-				SameNetwork: e.SameNetwork, SentryID: e.Sentry.ID, Time: time.UnixMilli(e.Timestamp).UTC(), MsgID: id,
-			})
-		case *events.MetadataReceived:
-			b.Observations = append(b.Observations, state.Observation{
-				Network: e.Network, PeerID: e.PeerID, NodeID: e.ID, ENR: e.ENR, Multiaddr: e.Multiaddr,
-				IP: e.IP, Port: e.Port, Direction: e.Direction, Epoch: e.Epoch, HeadSlot: e.HeadSlot,
-				ForkDigest: e.ForkDigest, Seq: e.MetaData.SeqNumber, Attnets: e.MetaData.Attnets,
-				Syncnets: e.MetaData.Syncnets, CGC: e.MetaData.CGC, SubscribedSubnets: e.SubscribedSubnets,
-				SubscribedSyncnets: e.SubscribedSyncnets, ClientVersion: e.ClientVersion, ClientName: e.ClientName,
-				ClientVersionNum: e.ClientVersionNum, SentryID: e.Sentry.ID, Time: time.UnixMilli(e.Timestamp).UTC(), MsgID: id,
-			})
-		case *events.Subscription:
-			b.Subscriptions = append(b.Subscriptions, state.SubscriptionChange{
-				Network: e.Network, PeerID: e.PeerID, Kind: e.Kind, Subnet: e.Subnet, Subscribed: e.Subscribed,
-				Epoch: e.Epoch, SentryID: e.Sentry.ID, Time: time.UnixMilli(e.Timestamp).UTC(), MsgID: id,
-			})
-		}
-	}
-	return b
 }

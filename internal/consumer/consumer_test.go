@@ -1,10 +1,10 @@
 package consumer
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"log/slog"
+	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -13,104 +13,266 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/valtrack/valtrack/internal/archive"
+	"github.com/valtrack/valtrack/internal/bus"
 	"github.com/valtrack/valtrack/internal/bus/bustest"
-	"github.com/valtrack/valtrack/internal/ethereum/events"
-	"github.com/valtrack/valtrack/internal/ethereum/state/statetest"
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+// memSink is a domain for the consumer's tests: events are {"id": …,
+// "mode": …}, applied to a map keyed by message id (idempotent, like a real
+// sink). mode "refused" makes any batch holding it fail as a store refusal
+// would, "panic" makes the sink panic, and outages make the next Apply
+// calls fail as an unreachable store would.
+type memSink struct {
+	mu      sync.Mutex
+	applied map[string]int // msg id → times applied
+	calls   int
+	outages int
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+type memEvent struct {
+	ID   string `json:"id"`
+	Mode string `json:"mode"`
+}
+
+func newMemSink() *memSink { return &memSink{applied: map[string]int{}} }
+
+func (s *memSink) Decode(kind string, data []byte) (any, error) {
+	if kind != "thing" {
+		return nil, fmt.Errorf("unknown kind %q", kind)
+	}
+	var e memEvent
+	if err := json.Unmarshal(data, &e); err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+func (s *memSink) Apply(_ context.Context, evs []Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.b.Write(p)
+	s.calls++
+	if s.outages > 0 {
+		s.outages--
+		return errors.New("dial tcp 127.0.0.1:5432: connection refused")
+	}
+	for _, ev := range evs {
+		switch ev.Value.(*memEvent).Mode {
+		case "refused":
+			return fmt.Errorf("insert: %w: value out of range", ErrRejected)
+		case "panic":
+			panic("sink bug")
+		}
+	}
+	for _, ev := range evs {
+		s.applied[ev.MsgID]++
+	}
+	return nil
 }
 
-func (s *syncBuffer) String() string {
+func (s *memSink) Archive([]Event) error { return nil }
+
+func (s *memSink) count(id string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.b.String()
+	return s.applied[id]
 }
 
-// TestRefusesUnreadableEvents: an event of an unknown version, garbage, or
-// an unknown kind is counted, logged once per subject and terminated; the
-// good events around it are stored and the consumer carries on.
-func TestRefusesUnreadableEvents(t *testing.T) {
+func (s *memSink) total() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.applied)
+}
+
+type harness struct {
+	bus  *bus.Bus
+	sink *memSink
+	reg  *prometheus.Registry
+	c    *Consumer
+}
+
+func start(t *testing.T, cfg Config) *harness {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	b := bustest.Embedded(t)
-	st := statetest.SQLite(t)
-	arch, err := archive.Open(archive.Options{Root: t.TempDir()})
-	if err != nil {
+	h := &harness{bus: bustest.Embedded(t), sink: newMemSink(), reg: prometheus.NewRegistry()}
+	cfg.Bus, cfg.Domain, cfg.Sink, cfg.Registerer, cfg.Log = h.bus, "testdom", h.sink, h.reg, bustest.Logger()
+	if cfg.MaxWait == 0 {
+		cfg.MaxWait = 50 * time.Millisecond
+	}
+	var err error
+	if h.c, err = New(cfg); err != nil {
 		t.Fatal(err)
 	}
-	defer arch.Close()
-	var logs syncBuffer
-	reg := prometheus.NewRegistry()
-	c, err := New(Config{Bus: b, Store: st, Archive: arch, BatchSize: 10, MaxWait: 50 * time.Millisecond,
-		AckWait: time.Second, Registerer: reg, Log: slog.New(slog.NewTextHandler(&logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.EnsureStream(ctx, events.Domain); err != nil {
-		t.Fatal(err)
-	}
-	pub := b.NewPublisher(nil)
-	good := func(ts int64) {
-		e := &events.MetadataReceived{V: 1, Network: "devnet", PeerID: "16Uiu2HAmGood", ID: strings.Repeat("ab", 32), Timestamp: ts,
-			MetaData: events.MetaData{Attnets: "0x0000000000000000", Syncnets: "0x00"}}
-		data, _ := json.Marshal(e)
-		if err := pub.Publish(ctx, events.Subject("devnet", events.KindMetadataReceived), e.MsgID(), data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	good(1)
-	for i, bad := range []struct{ subject, data string }{
-		{events.Subject("devnet", events.KindMetadataReceived), `{"v":99,"peer_id":"x"}`},
-		{events.Subject("devnet", events.KindMetadataReceived), `{"v":99,"peer_id":"y"}`},
-		{events.Subject("devnet", events.KindPeerDiscovered), `garbage`},
-		{events.Subject("devnet", "no_such_event"), `{"v":1}`},
-	} {
-		if err := pub.Publish(ctx, bad.subject, "bad-"+string(rune('a'+i)), []byte(bad.data)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	good(2)
-	if err := pub.Flush(ctx); err != nil {
+	if err := h.bus.EnsureStream(ctx, "testdom"); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("consumer: %v", err)
+		}
+	})
+	go func() { done <- h.c.Run(ctx) }()
+	return h
+}
+
+func (h *harness) publish(t *testing.T, evs ...memEvent) {
+	t.Helper()
+	pub := h.bus.NewPublisher(nil)
+	for _, e := range evs {
+		data, _ := json.Marshal(e)
+		if err := pub.Publish(context.Background(), "testdom.net1.thing", e.ID, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pub.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
-	for c.Processed() < 2 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	if c.Processed() != 2 {
-		t.Fatalf("stored %d good events, want 2", c.Processed())
+}
+
+func goodEvents(prefix string, n int) []memEvent {
+	var out []memEvent
+	for i := range n {
+		out = append(out, memEvent{ID: fmt.Sprintf("%s-%02d", prefix, i)})
 	}
-	// Past AckWait: a terminated event must not come back.
-	time.Sleep(1500 * time.Millisecond)
-	if got := testutil.ToFloat64(c.metrics.rejected.WithLabelValues(events.KindMetadataReceived)); got != 2 {
-		t.Errorf("rejected metadata_received = %v, want 2 (no redelivery)", got)
+	return out
+}
+
+// One refused event among good ones: the good ones are applied, the bad one
+// is on testdom.dlq.thing with the error, counted, and never redelivered.
+func TestRefusedEventIsSetAsideAndTheRestApplied(t *testing.T) {
+	h := start(t, Config{BatchSize: 50, AckWait: time.Second})
+	evs := goodEvents("good", 20)
+	evs = append(evs[:7], append([]memEvent{{ID: "bad", Mode: "refused"}}, evs[7:]...)...)
+	h.publish(t, evs...)
+	waitFor(t, "the good events", func() bool { return h.sink.total() == 20 })
+	letters, err := h.bus.DeadLetters(context.Background(), "testdom", 10, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got := testutil.ToFloat64(c.metrics.rejected.WithLabelValues(events.KindPeerDiscovered)) + testutil.ToFloat64(c.metrics.rejected.WithLabelValues("no_such_event")); got != 2 {
-		t.Errorf("rejected garbage + unknown kind = %v, want 2", got)
+	if len(letters) != 1 || letters[0].MsgID != "bad" || letters[0].Subject != "testdom.dlq.thing" ||
+		letters[0].Original != "testdom.net1.thing" || !strings.Contains(letters[0].Error, "value out of range") {
+		t.Fatalf("dead letters: %+v", letters)
 	}
-	out := logs.String()
-	if n := strings.Count(out, "subject=ethereum.devnet.metadata_received"); n != 1 {
-		t.Errorf("metadata_received refusals logged %d times, want once:\n%s", n, out)
+	if got := testutil.ToFloat64(h.c.metrics.deadLettered.WithLabelValues("testdom", "thing")); got != 1 {
+		t.Errorf("dead-lettered counter = %v, want 1", got)
 	}
-	if !strings.Contains(out, "stream_seq=") || !strings.Contains(out, "subject=ethereum.devnet.no_such_event") {
-		t.Errorf("refusal log lacks subject or sequence:\n%s", out)
+	time.Sleep(1500 * time.Millisecond) // past AckWait: nothing comes back
+	for _, e := range goodEvents("good", 20) {
+		if n := h.sink.count(e.ID); n != 1 {
+			t.Errorf("%s applied %d times, want once", e.ID, n)
+		}
 	}
-	p, err := st.GetPeer(ctx, "devnet", "16Uiu2HAmGood", 10)
-	if err != nil || len(p.History) != 2 {
-		t.Fatalf("good peer: %v, history %d", err, len(p.History))
+	if n := h.sink.count("bad"); n != 0 {
+		t.Errorf("refused event applied %d times", n)
 	}
-	cancel()
-	<-done
+	if got := h.c.Processed(); got != 20 {
+		t.Errorf("processed %d, want 20", got)
+	}
+}
+
+// A sink that panics on one event does not take the consumer down.
+func TestPanickingEventIsSetAside(t *testing.T) {
+	h := start(t, Config{BatchSize: 50})
+	h.publish(t, append(goodEvents("ok", 5), memEvent{ID: "boom", Mode: "panic"})...)
+	waitFor(t, "the good events", func() bool { return h.sink.total() == 5 })
+	letters, err := h.bus.DeadLetters(context.Background(), "testdom", 10, 5*time.Second)
+	if err != nil || len(letters) != 1 || letters[0].MsgID != "boom" || !strings.Contains(letters[0].Error, "panicked") {
+		t.Fatalf("dead letters %+v, %v", letters, err)
+	}
+}
+
+// An outage is not a refusal: the batch is retried in place (not
+// redelivered, not dead-lettered) until the store answers again.
+func TestOutageRetriesTheBatchInPlace(t *testing.T) {
+	h := start(t, Config{BatchSize: 50, RetryMax: 20 * time.Millisecond})
+	h.sink.mu.Lock()
+	h.sink.outages = 6
+	h.sink.mu.Unlock()
+	h.publish(t, goodEvents("e", 10)...)
+	waitFor(t, "the events after the outage", func() bool { return h.sink.total() == 10 })
+	for _, e := range goodEvents("e", 10) {
+		if n := h.sink.count(e.ID); n != 1 {
+			t.Errorf("%s applied %d times", e.ID, n)
+		}
+	}
+	if got := testutil.ToFloat64(h.c.metrics.retries.WithLabelValues("testdom")); got < 6 {
+		t.Errorf("retries = %v, want at least the 6 failed attempts", got)
+	}
+	if letters, _ := h.bus.DeadLetters(context.Background(), "testdom", 10, 300*time.Millisecond); len(letters) != 0 {
+		t.Errorf("an outage dead-lettered events: %+v", letters)
+	}
+}
+
+// On the last delivery the server allows, events that still cannot be
+// applied are set aside rather than dropped.
+func TestLastDeliverySetsAsideInsteadOfDropping(t *testing.T) {
+	h := start(t, Config{BatchSize: 50, MaxDeliver: 1, RetryMax: 10 * time.Millisecond})
+	h.sink.mu.Lock()
+	h.sink.outages = 1 << 30
+	h.sink.mu.Unlock()
+	h.publish(t, goodEvents("x", 3)...)
+	var letters []bus.Letter
+	waitFor(t, "three dead letters", func() bool {
+		letters, _ = h.bus.DeadLetters(context.Background(), "testdom", 10, 200*time.Millisecond)
+		return len(letters) == 3
+	})
+	if !strings.Contains(letters[0].Error, "last delivery") {
+		t.Errorf("dead letter error %q does not say why", letters[0].Error)
+	}
+}
+
+// Dead letters live in the domain's stream; the consumer passes over them.
+func TestDeadLettersAreNotConsumedAsEvents(t *testing.T) {
+	h := start(t, Config{BatchSize: 50})
+	pub := h.bus.NewPublisher(nil)
+	if err := pub.Publish(context.Background(), bus.DeadLetterSubject("testdom", "thing"), "dlq-old", []byte(`{"id":"old"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h.publish(t, goodEvents("n", 2)...)
+	waitFor(t, "the events", func() bool { return h.sink.total() == 2 })
+	if h.sink.count("dlq-old") != 0 {
+		t.Error("a dead letter was applied as an event")
+	}
+	if got := testutil.ToFloat64(h.c.metrics.rejected.WithLabelValues("testdom", "unknown")); got != 0 {
+		t.Errorf("a dead letter was refused as unreadable (%v)", got)
+	}
+}
+
+func TestNewRefusesBadConfig(t *testing.T) {
+	b := bustest.Embedded(t)
+	for what, cfg := range map[string]Config{
+		"no sink":        {Bus: b, Domain: "x"},
+		"no domain":      {Bus: b, Sink: newMemSink()},
+		"negative batch": {Bus: b, Domain: "x", Sink: newMemSink(), BatchSize: -1},
+	} {
+		if _, err := New(cfg); err == nil {
+			t.Errorf("%s: accepted", what)
+		}
+	}
+}
+
+// Consumers of two domains in one process share the metrics registry.
+func TestTwoDomainsShareMetrics(t *testing.T) {
+	b := bustest.Embedded(t)
+	reg := prometheus.NewRegistry()
+	for _, d := range []string{"one", "two"} {
+		if _, err := New(Config{Bus: b, Domain: d, Sink: newMemSink(), Registerer: reg}); err != nil {
+			t.Fatalf("%s: %v", d, err)
+		}
+	}
 }

@@ -8,7 +8,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
-	"github.com/valtrack/valtrack/internal/archive"
+	"github.com/valtrack/valtrack/internal/ethereum/sink"
 )
 
 // archiveIDs reads every visible Parquet file of the archive and returns how
@@ -31,8 +31,8 @@ func archiveIDs(t *testing.T, dataDir string) map[string]map[string]int {
 		}
 		var ids []string
 		switch table {
-		case archive.TableDiscovery:
-			rows, err := parquet.ReadFile[archive.DiscoveryRow](path)
+		case sink.TableDiscovery:
+			rows, err := parquet.ReadFile[sink.DiscoveryRow](path)
 			if err != nil {
 				t.Errorf("read %s: %v", path, err)
 				return nil
@@ -40,8 +40,8 @@ func archiveIDs(t *testing.T, dataDir string) map[string]map[string]int {
 			for _, r := range rows {
 				ids = append(ids, r.MsgID)
 			}
-		case archive.TableMetadata:
-			rows, err := parquet.ReadFile[archive.MetadataRow](path)
+		case sink.TableMetadata:
+			rows, err := parquet.ReadFile[sink.MetadataRow](path)
 			if err != nil {
 				t.Errorf("read %s: %v", path, err)
 				return nil
@@ -49,8 +49,8 @@ func archiveIDs(t *testing.T, dataDir string) map[string]map[string]int {
 			for _, r := range rows {
 				ids = append(ids, r.MsgID)
 			}
-		case archive.TableValidatorMetadata:
-			rows, err := parquet.ReadFile[archive.ValidatorMetadataRow](path)
+		case sink.TableValidatorMetadata:
+			rows, err := parquet.ReadFile[sink.ValidatorMetadataRow](path)
 			if err != nil {
 				t.Errorf("read %s: %v", path, err)
 				return nil
@@ -82,8 +82,8 @@ func checkArchive(t *testing.T, dataDir string, minMetadata int) {
 			}
 		}
 	}
-	if len(ids[archive.TableMetadata]) < minMetadata || len(ids[archive.TableDiscovery]) < minMetadata {
+	if len(ids[sink.TableMetadata]) < minMetadata || len(ids[sink.TableDiscovery]) < minMetadata {
 		t.Errorf("archive holds %d metadata and %d discovery rows, want at least %d each",
-			len(ids[archive.TableMetadata]), len(ids[archive.TableDiscovery]), minMetadata)
+			len(ids[sink.TableMetadata]), len(ids[sink.TableDiscovery]), minMetadata)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/valtrack/valtrack/internal/bus"
 	"github.com/valtrack/valtrack/internal/consumer"
 	"github.com/valtrack/valtrack/internal/ethereum/events"
+	"github.com/valtrack/valtrack/internal/ethereum/sink"
 	"github.com/valtrack/valtrack/internal/ethereum/state"
 	"github.com/valtrack/valtrack/internal/store"
 )
@@ -29,6 +30,7 @@ type slowStore struct {
 }
 
 func (s slowStore) Apply(ctx context.Context, b state.Batch) error {
+
 	time.Sleep(s.delay)
 	return s.Store.Apply(ctx, b)
 }
@@ -56,7 +58,11 @@ func TestCrashChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	delay, _ := time.ParseDuration(os.Getenv("E2E_DELAY"))
-	c, err := consumer.New(consumer.Config{Bus: b, Store: slowStore{st, delay}, Archive: arch, BatchSize: 100,
+	sk, err := sink.New(sink.Config{State: slowStore{st, delay}, Archive: arch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := consumer.New(consumer.Config{Bus: b, Domain: events.Domain, Sink: sk, Archive: arch, BatchSize: 100,
 		MaxWait: 50 * time.Millisecond, AckWait: 2 * time.Second, Log: log})
 	if err != nil {
 		t.Fatal(err)
@@ -212,7 +218,7 @@ func TestConsumerCrash(t *testing.T) {
 	// Exactly once in the archive, once the second consumer has synced it.
 	time.Sleep(500 * time.Millisecond)
 	arch := archiveIDs(t, dataDir)
-	for _, k := range []struct{ table, kind string }{{archive.TableMetadata, events.KindMetadataReceived}, {archive.TableDiscovery, events.KindPeerDiscovered}} {
+	for _, k := range []struct{ table, kind string }{{sink.TableMetadata, events.KindMetadataReceived}, {sink.TableDiscovery, events.KindPeerDiscovered}} {
 		for _, id := range ids[k.kind] {
 			if c := arch[k.table][id]; c != 1 {
 				t.Errorf("archive %s: event %s stored %d times", k.table, id, c)

@@ -27,12 +27,15 @@ import (
 	"github.com/valtrack/valtrack/internal/archive"
 	"github.com/valtrack/valtrack/internal/bus"
 	"github.com/valtrack/valtrack/internal/consumer"
+	"github.com/valtrack/valtrack/internal/ethereum/analyzers"
 	"github.com/valtrack/valtrack/internal/ethereum/devnet"
 	"github.com/valtrack/valtrack/internal/ethereum/estimate"
+	"github.com/valtrack/valtrack/internal/ethereum/events"
 	"github.com/valtrack/valtrack/internal/ethereum/httpapi"
 	"github.com/valtrack/valtrack/internal/ethereum/network"
 	"github.com/valtrack/valtrack/internal/ethereum/reqresp"
 	"github.com/valtrack/valtrack/internal/ethereum/sentry"
+	"github.com/valtrack/valtrack/internal/ethereum/sink"
 	"github.com/valtrack/valtrack/internal/ethereum/state"
 	"github.com/valtrack/valtrack/internal/geo"
 )
@@ -91,9 +94,13 @@ func startPipeline(t *testing.T, dn *devnet.Devnet, b *bus.Bus, st state.Store) 
 	}
 	t.Cleanup(func() { arch.Close() })
 	params := estimate.ParamsFor(n)
+	sk, err := sink.New(sink.Config{State: st, Archive: arch, Params: map[string]estimate.Params{n.Name: params}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	cons, err := consumer.New(consumer.Config{
-		Bus: b, Store: st, Archive: arch, BatchSize: 200, MaxWait: 100 * time.Millisecond,
-		Params: map[string]estimate.Params{n.Name: params}, Registerer: prometheus.NewRegistry(), Log: log,
+		Bus: b, Domain: events.Domain, Sink: sk, Archive: arch, BatchSize: 200, MaxWait: 100 * time.Millisecond,
+		Registerer: prometheus.NewRegistry(), Log: log,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -118,6 +125,11 @@ func startPipeline(t *testing.T, dn *devnet.Devnet, b *bus.Bus, st state.Store) 
 	if err := os.WriteFile(keys, []byte("admin:"+adminKey+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	as, err := analyzers.New(analyzers.Config{State: st, Geo: g, Networks: map[string]estimate.Params{n.Name: params},
+		Window: time.Hour, Every: time.Second, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
 	apiSrv, err := api.New(api.Options{Domains: []api.Domain{httpapi.New(st, func() []string { return []string{n.Name} })}, Log: log, KeysFile: keys, CacheTTL: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -130,8 +142,7 @@ func startPipeline(t *testing.T, dn *devnet.Devnet, b *bus.Bus, st state.Store) 
 	go func() { defer wg.Done(); _ = cons.Run(ctx) }()
 	go func() {
 		defer wg.Done()
-		_ = analyze.Run(ctx, analyze.Config{Store: st, Geo: g, Networks: map[string]estimate.Params{n.Name: params},
-			Window: time.Hour, Every: time.Second, Log: log})
+		_ = analyze.Run(ctx, as, analyze.Options{Log: log})
 	}()
 	t.Cleanup(func() { pub.Close(context.Background()) })
 	return &pipeline{dn: dn, net: n, params: params, st: st, dataDir: dataDir, srv: srv, sentry: s, cons: cons}
@@ -354,10 +365,10 @@ func checkPipeline(t *testing.T, p *pipeline) {
 // sets to its spec long-lived subnets, or all 64) and the short-lived rest.
 func checkValidatorRows(t *testing.T, dataDir string) {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(dataDir, "parquet", "ethereum", "*", archive.TableValidatorMetadata, "*", "*", "*.parquet"))
+	files, _ := filepath.Glob(filepath.Join(dataDir, "parquet", "ethereum", "*", sink.TableValidatorMetadata, "*", "*", "*.parquet"))
 	rows := 0
 	for _, f := range files {
-		rs, err := parquet.ReadFile[archive.ValidatorMetadataRow](f)
+		rs, err := parquet.ReadFile[sink.ValidatorMetadataRow](f)
 		if err != nil {
 			t.Fatalf("read %s: %v", f, err)
 		}

@@ -12,6 +12,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/valtrack/valtrack/internal/safe"
 )
 
 // Domain is the bus domain (stream ETHEREUM, subjects ethereum.>) of these events.
@@ -203,5 +205,54 @@ func Decode(kind string, data []byte) (any, error) {
 	if *version != SchemaVersion {
 		return nil, fmt.Errorf("decode %s: schema version %d not supported (this build reads %d)", kind, *version, SchemaVersion)
 	}
+	v.(sanitizer).sanitize()
 	return v, nil
+}
+
+// Bounds of the strings of an event: what a sentry relays comes from peers
+// (an identify agent, an ENR) and may be anything. Each is well above what
+// an honest peer sends (an ENR is at most 300 bytes, 420 in base64).
+const (
+	maxShort = 128  // ids, names, directions, digests, IPs
+	maxAddr  = 512  // multiaddrs, topics
+	maxENR   = 1024 // "enr:" + base64 of up to 300 bytes, with room
+	maxAgent = 512  // identify agent version and its parts
+)
+
+type sanitizer interface{ sanitize() }
+
+func (s *Sentry) sanitize() {
+	s.ID = safe.String(s.ID, maxShort)
+	s.Location = safe.String(s.Location, maxShort)
+}
+
+func (e *PeerDiscovered) sanitize() {
+	for _, f := range []*string{&e.Network, &e.ID, &e.PeerID, &e.IP, &e.IP6, &e.ForkDigest, &e.NextForkVersion,
+		&e.Attnets, &e.Syncnets, &e.NFD} {
+		*f = safe.String(*f, maxShort)
+	}
+	e.ENR = safe.String(e.ENR, maxENR)
+	e.Multiaddr = safe.String(e.Multiaddr, maxAddr)
+	e.Sentry.sanitize()
+}
+
+func (e *MetadataReceived) sanitize() {
+	for _, f := range []*string{&e.Network, &e.ID, &e.PeerID, &e.IP, &e.Direction, &e.ForkDigest,
+		&e.Status.ForkDigest, &e.Status.FinalizedRoot, &e.Status.HeadRoot, &e.MetaData.Attnets, &e.MetaData.Syncnets} {
+		*f = safe.String(*f, maxShort)
+	}
+	e.ENR = safe.String(e.ENR, maxENR)
+	e.Multiaddr = safe.String(e.Multiaddr, maxAddr)
+	for _, f := range []*string{&e.ClientVersion, &e.ClientName, &e.ClientVersionNum, &e.ClientOS} {
+		*f = safe.String(*f, maxAgent)
+	}
+	e.Sentry.sanitize()
+}
+
+func (e *Subscription) sanitize() {
+	for _, f := range []*string{&e.Network, &e.PeerID, &e.ID, &e.Kind} {
+		*f = safe.String(*f, maxShort)
+	}
+	e.Topic = safe.String(e.Topic, maxAddr)
+	e.Sentry.sanitize()
 }

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 )
 
 func TestSubjectRoundTrip(t *testing.T) {
@@ -70,10 +72,55 @@ func FuzzDecode(f *testing.F) {
 		f.Add(k, []byte(`{"v":2}`))
 		f.Add(k, []byte(`not json`))
 	}
+	f.Add(KindMetadataReceived, []byte(`{"v":1,"client_version":"Light\u0000house\u0085","peer_id":"\ud800x"}`))
 	f.Fuzz(func(t *testing.T, kind string, data []byte) {
 		v, err := Decode(kind, data)
 		if err == nil && v == nil {
 			t.Fatal("nil event without error")
 		}
+		if err == nil {
+			// Every string that reaches a store is clean and bounded.
+			out, _ := json.Marshal(v)
+			var generic any
+			_ = json.Unmarshal(out, &generic)
+			walkStrings(generic, func(s string) {
+				if !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl) || len(s) > maxENR {
+					t.Fatalf("decoded %s holds an unsafe string %q", kind, s)
+				}
+			})
+		}
 	})
+}
+
+// A NUL in a peer's identify agent made PostgreSQL refuse whole batches:
+// decoding removes it, and bounds the length.
+func TestDecodeSanitizesStrings(t *testing.T) {
+	data := []byte(`{"v":1,"peer_id":"16Uiu2\u0000HAm","client_version":"Lighthouse\u0000/v7` + strings.Repeat("x", 2000) + `","metadata":{"attnets":"0x00\u0001"}}`)
+	v, err := Decode(KindMetadataReceived, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := v.(*MetadataReceived)
+	if e.PeerID != "16Uiu2HAm" || e.MetaData.Attnets != "0x00" {
+		t.Errorf("control characters kept: peer %q attnets %q", e.PeerID, e.MetaData.Attnets)
+	}
+	if !strings.HasPrefix(e.ClientVersion, "Lighthouse/v7x") || len(e.ClientVersion) != maxAgent {
+		t.Errorf("client version %q…: %d bytes, want the NUL gone and %d bytes", e.ClientVersion[:20], len(e.ClientVersion), maxAgent)
+	}
+}
+
+func walkStrings(v any, fn func(string)) {
+	switch x := v.(type) {
+	case string:
+		fn(x)
+	case map[string]any:
+		for k, e := range x {
+			fn(k)
+			walkStrings(e, fn)
+		}
+	case []any:
+		for _, e := range x {
+			walkStrings(e, fn)
+		}
+	}
 }

@@ -11,7 +11,8 @@ import (
 	"time"
 )
 
-func (s *sqlStore) queryObservations(ctx context.Context, q *store.Query) ([]Observation, error) {
+// queryObservations reads rows of observationCols; withID: preceded by id.
+func (s *sqlStore) queryObservations(ctx context.Context, q *store.Query, withID ...bool) ([]Observation, error) {
 	rows, err := s.r.QueryContext(ctx, q.String(), q.Args()...)
 	if err != nil {
 		return nil, fmt.Errorf("query observations in %s: %w", s.where, s.db.Scrub(err))
@@ -21,10 +22,14 @@ func (s *sqlStore) queryObservations(ctx context.Context, q *store.Query) ([]Obs
 	for rows.Next() {
 		var o Observation
 		var subnets, syncnets string
-		if err := rows.Scan(&o.MsgID, &o.Network, &o.PeerID, &o.NodeID, &o.ENR, &o.Multiaddr, &o.IP, &o.Port,
+		dest := []any{&o.MsgID}
+		if len(withID) > 0 && withID[0] {
+			dest = []any{&o.RowID, &o.MsgID}
+		}
+		if err := rows.Scan(append(dest, &o.Network, &o.PeerID, &o.NodeID, &o.ENR, &o.Multiaddr, &o.IP, &o.Port,
 			&o.Direction, store.U64Into(&o.Epoch), store.U64Into(&o.HeadSlot), &o.ForkDigest, store.U64Into(&o.Seq), &o.Attnets,
 			&o.Syncnets, store.OptU64Into(&o.CGC), &subnets, &syncnets, &o.ClientVersion, &o.ClientName,
-			&o.ClientVersionNum, &o.SentryID, store.TimeInto(&o.Time)); err != nil {
+			&o.ClientVersionNum, &o.SentryID, store.TimeInto(&o.Time))...); err != nil {
 			return nil, fmt.Errorf("read observation: %w", err)
 		}
 		o.SubscribedSubnets = parseSubnets(subnets)
@@ -37,7 +42,8 @@ func (s *sqlStore) queryObservations(ctx context.Context, q *store.Query) ([]Obs
 	return out, nil
 }
 
-func (s *sqlStore) querySubscriptions(ctx context.Context, q *store.Query) ([]SubscriptionChange, error) {
+// querySubscriptions reads rows of subscriptionCols; withID: preceded by id.
+func (s *sqlStore) querySubscriptions(ctx context.Context, q *store.Query, withID ...bool) ([]SubscriptionChange, error) {
 	rows, err := s.r.QueryContext(ctx, q.String(), q.Args()...)
 	if err != nil {
 		return nil, fmt.Errorf("query subscription changes in %s: %w", s.where, s.db.Scrub(err))
@@ -46,8 +52,12 @@ func (s *sqlStore) querySubscriptions(ctx context.Context, q *store.Query) ([]Su
 	var out []SubscriptionChange
 	for rows.Next() {
 		var c SubscriptionChange
-		if err := rows.Scan(&c.MsgID, &c.Network, &c.PeerID, &c.Kind, &c.Subnet, &c.Subscribed,
-			store.U64Into(&c.Epoch), &c.SentryID, store.TimeInto(&c.Time)); err != nil {
+		dest := []any{&c.MsgID}
+		if len(withID) > 0 && withID[0] {
+			dest = []any{&c.RowID, &c.MsgID}
+		}
+		if err := rows.Scan(append(dest, &c.Network, &c.PeerID, &c.Kind, &c.Subnet, &c.Subscribed,
+			store.U64Into(&c.Epoch), &c.SentryID, store.TimeInto(&c.Time))...); err != nil {
 			return nil, fmt.Errorf("read subscription change: %w", err)
 		}
 		out = append(out, c)
@@ -118,6 +128,48 @@ func (s *sqlStore) Histories(ctx context.Context, network string, since time.Tim
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].PeerID < out[j].PeerID })
 	return out, nil
+}
+
+// Bounds of HistoryAfter pages.
+const (
+	defaultHistoryPage = 10000
+	maxHistoryPage     = 50000
+)
+
+// HistoryAfter returns the observations and subscription changes of a
+// network stored after the cursor (by row id), whose time is at or after
+// since (zero: any), in row id order, at most limit of each (default
+// 10000, max 50000). An analyzer that keeps the cursor reads only what was
+// stored since its previous run.
+func (s *sqlStore) HistoryAfter(ctx context.Context, network string, since time.Time, after Cursor, limit int) (HistoryPage, error) {
+	if limit <= 0 {
+		limit = defaultHistoryPage
+	}
+	limit = min(limit, maxHistoryPage)
+	page := HistoryPage{Next: after}
+	where := func(table string, cols []string, afterID int64) *store.Query {
+		q := s.db.Query()
+		q.SQL("SELECT id, ", strings.Join(cols, ", "), " FROM ", table, " WHERE network = ").Arg(network).SQL(" AND id > ").Arg(afterID)
+		if !since.IsZero() {
+			q.SQL(" AND time >= ").Arg(s.d.TimeArg(since))
+		}
+		return q.SQL(" ORDER BY id LIMIT ").Arg(limit)
+	}
+	var err error
+	if page.Observations, err = s.queryObservations(ctx, where(tObservations, observationCols, after.Observation), true); err != nil {
+		return page, fmt.Errorf("read history of %s: %w", network, err)
+	}
+	if page.Subscriptions, err = s.querySubscriptions(ctx, where(tSubscriptions, subscriptionCols, after.Subscription), true); err != nil {
+		return page, fmt.Errorf("read history of %s: %w", network, err)
+	}
+	if n := len(page.Observations); n > 0 {
+		page.Next.Observation = page.Observations[n-1].RowID
+	}
+	if n := len(page.Subscriptions); n > 0 {
+		page.Next.Subscription = page.Subscriptions[n-1].RowID
+	}
+	page.More = len(page.Observations) == limit || len(page.Subscriptions) == limit
+	return page, nil
 }
 
 // Prune deletes discovery, observation and subscription history older than

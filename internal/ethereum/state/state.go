@@ -59,6 +59,7 @@ type Observation struct {
 	SentryID           string
 	Time               time.Time
 	MsgID              string // idempotency key
+	RowID              int64  // set by HistoryAfter: the row's id, for its cursor
 }
 
 // SubscriptionChange is one gossipsub SUBSCRIBE or UNSUBSCRIBE seen by a sentry.
@@ -72,6 +73,7 @@ type SubscriptionChange struct {
 	SentryID   string
 	Time       time.Time
 	MsgID      string // idempotency key
+	RowID      int64  // set by HistoryAfter
 }
 
 // IPInfo is what geolocation knows about an address.
@@ -198,6 +200,18 @@ type History struct {
 	Subscriptions []SubscriptionChange // oldest first
 }
 
+// Cursor marks how far a reader of HistoryAfter has come: the largest row
+// ids of observations and subscription changes it has read.
+type Cursor struct{ Observation, Subscription int64 }
+
+// HistoryPage is what HistoryAfter returns.
+type HistoryPage struct {
+	Observations  []Observation        // row id order
+	Subscriptions []SubscriptionChange // row id order
+	Next          Cursor               // the cursor after this page
+	More          bool                 // a limit was reached: read again from Next
+}
+
 // Store is the Ethereum state. Implementations are safe for concurrent use.
 type Store interface {
 	// Apply writes a batch in one transaction, idempotently.
@@ -223,6 +237,9 @@ type Store interface {
 	// Histories returns, for every handshaken peer of a network seen since
 	// the given time, its observations and subscription changes since then.
 	Histories(ctx context.Context, network string, since time.Time) ([]History, error)
+	// HistoryAfter returns what a network's history gained after a cursor:
+	// the incremental read of the analyzers.
+	HistoryAfter(ctx context.Context, network string, since time.Time, after Cursor, limit int) (HistoryPage, error)
 	// ValidatorNodes returns handshaken peers of every network seen within
 	// [from, to] whose estimate is above zero (Valtrack's /validators rows).
 	ValidatorNodes(ctx context.Context, from, to time.Time) ([]Peer, error)

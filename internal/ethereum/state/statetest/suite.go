@@ -30,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) state.Store) {
 		{"GetPeer", testGetPeer},
 		{"Stats", testStats},
 		{"Histories", testHistories},
+		{"HistoryAfter", testHistoryAfter},
 		{"ValidatorNodes", testValidatorNodes},
 		{"EstimatesAndIPInfo", testEstimatesAndIPInfo},
 		{"Networks", testNetworks},

@@ -351,3 +351,49 @@ func testPrune(t *testing.T, s state.Store) {
 		t.Errorf("applied after prune: %v, want the 2 kept rows", applied)
 	}
 }
+
+// testHistoryAfter: a cursor returns only what was stored after it, pages
+// by limit, and filters by network and time.
+func testHistoryAfter(t *testing.T, s state.Store) {
+	ctx := ctxT(t)
+	apply := func(b state.Batch) {
+		t.Helper()
+		if err := s.Apply(ctx, b); err != nil {
+			t.Fatalf("apply: %v", err)
+		}
+	}
+	apply(state.Batch{
+		Observations:  []state.Observation{Obs("a", 1, 10), Obs("a", 2, 20), Obs("b", 1, 30), Obs("a", 3, 1)},
+		Subscriptions: []state.SubscriptionChange{Sub("a", 1, 5, true, 11)},
+	})
+	page, err := s.HistoryAfter(ctx, "a", At(5), state.Cursor{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Observations) != 2 || len(page.Subscriptions) != 1 || page.More {
+		t.Fatalf("first read: %d observations, %d changes, more %v; want 2, 1, false (network a, time >= 5)",
+			len(page.Observations), len(page.Subscriptions), page.More)
+	}
+	if page.Observations[0].RowID == 0 || page.Next.Observation != page.Observations[1].RowID || page.Next.Subscription == 0 {
+		t.Fatalf("cursor %+v does not follow the rows", page.Next)
+	}
+	apply(state.Batch{Observations: []state.Observation{Obs("a", 4, 40), Obs("a", 5, 50), Obs("a", 6, 60)}})
+	page, err = s.HistoryAfter(ctx, "a", At(5), page.Next, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Observations) != 2 || !page.More || page.Observations[0].PeerID != PeerID(4) || len(page.Subscriptions) != 0 {
+		t.Fatalf("second read (limit 2): %+v", page)
+	}
+	page, err = s.HistoryAfter(ctx, "a", At(5), page.Next, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Observations) != 1 || page.More || page.Observations[0].PeerID != PeerID(6) {
+		t.Fatalf("third read: %+v", page)
+	}
+	again, err := s.HistoryAfter(ctx, "a", At(5), page.Next, 0)
+	if err != nil || len(again.Observations)+len(again.Subscriptions) != 0 || again.Next != page.Next {
+		t.Fatalf("read at the end: %+v %v", again, err)
+	}
+}

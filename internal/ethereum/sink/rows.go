@@ -1,4 +1,4 @@
-package archive
+package sink
 
 // Row types of the three tables. Column names and meaning follow Valtrack's
 // discovery_events, metadata_events and validator_metadata_events; valtrack's

@@ -1,4 +1,4 @@
-package main
+package ethereum
 
 import (
 	"context"
@@ -10,9 +10,10 @@ import (
 	"github.com/valtrack/valtrack/internal/ethereum/devnet"
 )
 
-// devnetEthereumCommand is `valtrack devnet ethereum`: a local Ethereum
-// consensus p2p network that runs until Ctrl-C.
-func devnetEthereumCommand() *cli.Command {
+// DevnetCommand is `valtrack devnet ethereum`: a local Ethereum consensus
+// p2p network that runs until Ctrl-C.
+func (d Domain) DevnetCommand() *cli.Command {
+	env := d.env
 	return &cli.Command{
 		Name:  "ethereum",
 		Usage: "run a local Ethereum consensus p2p network (discv5 + libp2p beacon peers with known validators)",
@@ -33,7 +34,7 @@ func devnetEthereumCommand() *cli.Command {
 			&cli.StringFlag{Name: "bind", Value: devnet.DefaultBindIP, Usage: "IPv4 address the nodes listen on", Sources: env("devnet-bind")},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
-			log, err := logger(cmd)
+			log, err := d.Logger(cmd)
 			if err != nil {
 				return err
 			}

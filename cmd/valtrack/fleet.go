@@ -1,0 +1,305 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/urfave/cli/v3"
+
+	"github.com/valtrack/valtrack/internal/analyze"
+	"github.com/valtrack/valtrack/internal/consumer"
+	"github.com/valtrack/valtrack/internal/domain"
+	"github.com/valtrack/valtrack/internal/store"
+)
+
+// The commands of a fleet: sentries on many machines publishing to an
+// external NATS, consumers sharing durable consumers, API servers over
+// PostgreSQL. See docs/operations.md.
+
+func sentryCommand(ds registry) *cli.Command {
+	var sub []*cli.Command
+	for _, d := range ds {
+		sub = append(sub, &cli.Command{
+			Name:  d.Name(),
+			Usage: d.Usage(),
+			Description: "Publishes " + d.Name() + ".<network>.* events to the external NATS JetStream given by --nats-url.\n" +
+				"For everything in one process, use `valtrack run`.",
+			Flags:  concat(busFlags(), sentryFlags(), []cli.Flag{progressFlag(10 * time.Second)}, d.Flags(domain.RoleSentry)),
+			Action: func(ctx context.Context, cmd *cli.Command) error { return sentryAction(ctx, cmd, d) },
+		})
+	}
+	return &cli.Command{
+		Name:     "sentry",
+		Usage:    "run one domain's sentries, publishing to --nats-url",
+		Commands: sub,
+	}
+}
+
+func sentryAction(ctx context.Context, cmd *cli.Command, d domain.Domain) error {
+	if cmd.String("nats-url") == "" {
+		return errors.New("valtrack sentry publishes to an external NATS JetStream: give --nats-url nats://host:4222 (or VALTRACK_NATS_URL). To run sentry, bus, consumer and API in one process, use `valtrack run`")
+	}
+	log, err := logger(cmd)
+	if err != nil {
+		return err
+	}
+	st := &stack{log: log}
+	defer st.close()
+	reg := newRegistry()
+	work, cancel := context.WithCancel(ctx)
+	defer cancel()
+	b, err := openBus(work, cmd, reg, log, []string{d.Name()})
+	if err != nil {
+		return err
+	}
+	st.push("bus", b.Close)
+	pub := b.NewPublisher(log.With("component", "publisher"))
+	doms, err := openDomains(work, []domain.Domain{d}, domain.Env{
+		Role: domain.RoleSentry, Cmd: cmd, DataDir: cmd.String("data-dir"), Log: log, Registerer: reg,
+		Publisher: pub, SentryID: sentryID(cmd), SentryLocation: cmd.String("sentry-location"),
+	}, st)
+	if err != nil {
+		return err
+	}
+	g := &group{stop: cancel}
+	g.Go("metrics", func() error { return serveMetrics(work, cmd.String("http"), reg, log) })
+	for _, s := range doms[0].parts.Sentries {
+		g.Go("sentry "+s.Network(), func() error { return s.Run(work) })
+	}
+	g.Go("progress", func() error { progress(work, cmd.Duration("progress-every"), doms, nil, log); return nil })
+	err = g.Wait()
+	flushCtx, cancelFlush := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancelFlush()
+	if ferr := pub.Close(flushCtx); ferr != nil {
+		log.Error("events still unpublished at shutdown", "pending", pub.Pending(), "err", ferr)
+	}
+	return err
+}
+
+func consumerCommand(ds registry) *cli.Command {
+	return &cli.Command{
+		Name:  "consumer",
+		Usage: "write every domain's events from --nats-url into the archive and the state store, and run the analyzers",
+		Flags: concat(busFlags(), consumerFlags(), []cli.Flag{
+			&cli.BoolFlag{Name: "analyzers", Value: true, Usage: "also run the analyzers (run them in one consumer of a fleet)", Sources: env("analyzers")},
+			progressFlag(10 * time.Second),
+		}, domainFlags(ds, domain.RoleConsumer)),
+		Action: func(ctx context.Context, cmd *cli.Command) error { return consumerAction(ctx, cmd, ds) },
+	}
+}
+
+func consumerAction(ctx context.Context, cmd *cli.Command, ds registry) error {
+	if cmd.String("nats-url") == "" {
+		return errors.New("valtrack consumer reads from an external NATS JetStream: give --nats-url nats://host:4222 (or VALTRACK_NATS_URL). To run everything in one process, use `valtrack run`")
+	}
+	log, err := logger(cmd)
+	if err != nil {
+		return err
+	}
+	st := &stack{log: log}
+	defer st.close()
+	reg := newRegistry()
+	work, cancel := context.WithCancel(ctx)
+	defer cancel()
+	b, err := openBus(work, cmd, reg, log, ds.names())
+	if err != nil {
+		return err
+	}
+	st.push("bus", b.Close)
+	db, err := openDB(work, cmd, ds, log)
+	if err != nil {
+		return err
+	}
+	st.push("database", db.Close)
+	arch, err := openArchive(cmd, log)
+	if err != nil {
+		return err
+	}
+	if arch != nil {
+		st.push("archive", arch.Close)
+	}
+	geoR, err := openGeo(cmd)
+	if err != nil {
+		return err
+	}
+	st.push("geolocation", geoR.Close)
+	doms, err := openDomains(work, ds, domain.Env{
+		Role: domain.RoleConsumer, Cmd: cmd, DataDir: cmd.String("data-dir"), Log: log, Registerer: reg,
+		DB: db, Archive: arch, Geo: geoR,
+	}, st)
+	if err != nil {
+		return err
+	}
+	cons, err := consumers(cmd, b, arch, doms, reg, log)
+	if err != nil {
+		return err
+	}
+	var as []analyze.Analyzer
+	if cmd.Bool("analyzers") {
+		as = allAnalyzers(doms)
+	}
+	if err := analyze.Validate(as); err != nil {
+		return err
+	}
+	g := &group{stop: cancel}
+	g.Go("metrics", func() error { return serveMetrics(work, cmd.String("http"), reg, log) })
+	for name, c := range cons {
+		g.Go("consumer "+name, func() error { return c.Run(work) })
+	}
+	if len(as) > 0 {
+		g.Go("analyzers", func() error { return analyze.Run(work, as, analyze.Options{Registerer: reg, Log: log.With("component", "analyze")}) })
+	}
+	g.Go("progress", func() error { consumerProgress(work, cmd.Duration("progress-every"), cons, log); return nil })
+	return g.Wait()
+}
+
+// consumerProgress prints what each domain's consumer stored and its rate.
+func consumerProgress(ctx context.Context, every time.Duration, cons map[string]*consumer.Consumer, log *slog.Logger) {
+	if every <= 0 {
+		return
+	}
+	last := map[string]uint64{}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for name, c := range cons {
+			n := c.Processed()
+			log.Info("progress", "domain", name, "stored", n, "rate_per_s", float64(n-last[name])/every.Seconds())
+			last[name] = n
+		}
+	}
+}
+
+func serveCommand(ds registry) *cli.Command {
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "serve the API over the state store",
+		Flags: concat(apiFlags(), domainFlags(ds, domain.RoleServe)),
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			log, err := logger(cmd)
+			if err != nil {
+				return err
+			}
+			st := &stack{log: log}
+			defer st.close()
+			db, err := openDB(ctx, cmd, ds, log)
+			if err != nil {
+				return err
+			}
+			st.push("database", db.Close)
+			reg := newRegistry()
+			doms, err := openDomains(ctx, ds, domain.Env{
+				Role: domain.RoleServe, Cmd: cmd, DataDir: cmd.String("data-dir"), Log: log, Registerer: reg, DB: db,
+			}, st)
+			if err != nil {
+				return err
+			}
+			srv, err := newAPI(cmd, db, doms, reg, log)
+			if err != nil {
+				return err
+			}
+			log.Info("serving the API", "http", cmd.String("http"))
+			return serveAPI(ctx, cmd, srv)
+		},
+	}
+}
+
+func dbCommand(ds registry) *cli.Command {
+	return &cli.Command{
+		Name:  "db",
+		Usage: "state store migrations (every domain's)",
+		Commands: []*cli.Command{
+			{
+				Name:  "migrate",
+				Usage: "apply every embedded migration not yet applied",
+				Action: withDB(ds, func(ctx context.Context, cmd *cli.Command, db *store.DB) error {
+					if err := db.Migrate(ctx); err != nil {
+						return err
+					}
+					where := store.RedactDSN(cmd.String("db"))
+					if where == "" {
+						where = "SQLite in " + cmd.String("data-dir")
+					}
+					fmt.Println("migrations applied:", where)
+					return nil
+				}),
+			},
+			{
+				Name:  "status",
+				Usage: "list the embedded migrations of every domain and whether each is applied",
+				Action: withDB(ds, func(ctx context.Context, cmd *cli.Command, db *store.DB) error {
+					ms, err := db.MigrationStatus(ctx)
+					if err != nil {
+						return err
+					}
+					w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(w, "DOMAIN\tVERSION\tNAME\tAPPLIED\tAT")
+					for _, m := range ms {
+						at := ""
+						if m.Applied {
+							at = m.AppliedAt.UTC().Format(time.RFC3339)
+						}
+						fmt.Fprintf(w, "%s\t%d\t%s\t%v\t%s\n", m.Domain, m.Version, m.Name, m.Applied, at)
+					}
+					return w.Flush()
+				}),
+			},
+		},
+	}
+}
+
+// withDB opens the database without migrating it, for the db commands.
+func withDB(ds registry, f func(context.Context, *cli.Command, *store.DB) error) cli.ActionFunc {
+	return func(ctx context.Context, cmd *cli.Command) error {
+		log, err := logger(cmd)
+		if err != nil {
+			return err
+		}
+		db, err := openDB(ctx, cmd, ds, log, store.WithoutMigrate())
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		return f(ctx, cmd, db)
+	}
+}
+
+// serveMetrics serves /metrics and /healthz for the parts of a fleet that
+// have no API of their own.
+func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, log *slog.Logger) error {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}`))
+	})
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	log.Info("serving metrics", "http", addr)
+	err := srv.ListenAndServe()
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("metrics listener %s: %w (is the address in use?)", addr, err)
+	}
+	<-stopped
+	return nil
+}

@@ -1,0 +1,357 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/urfave/cli/v3"
+
+	"github.com/valtrack/valtrack/internal/analyze"
+	"github.com/valtrack/valtrack/internal/api"
+	"github.com/valtrack/valtrack/internal/archive"
+	"github.com/valtrack/valtrack/internal/bus"
+	"github.com/valtrack/valtrack/internal/consumer"
+	"github.com/valtrack/valtrack/internal/domain"
+	"github.com/valtrack/valtrack/internal/geo"
+	"github.com/valtrack/valtrack/internal/store"
+)
+
+// The shared layers every command assembles around the domains.
+
+func busFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.DurationFlag{Name: "bus-max-age", Value: 7 * 24 * time.Hour, Usage: "how long a stream keeps events", Sources: env("bus-max-age"),
+			Validator: func(v time.Duration) error { return positiveDuration("--bus-max-age", v) }},
+		&cli.Int64Flag{Name: "bus-max-bytes", Value: 10 << 30, Usage: "size limit of each domain's stream in bytes (oldest events go first)", Sources: env("bus-max-bytes"),
+			Validator: func(v int64) error {
+				if v < 1<<20 {
+					return fmt.Errorf("--bus-max-bytes %d: give at least 1048576 (1 MiB)", v)
+				}
+				return nil
+			}},
+		&cli.DurationFlag{Name: "bus-duplicates", Value: 2 * time.Minute, Usage: "window in which a re-published event (same Nats-Msg-Id) is dropped", Sources: env("bus-duplicates"),
+			Validator: func(v time.Duration) error { return positiveDuration("--bus-duplicates", v) }},
+		&cli.StringFlag{Name: "bus-listen", Usage: "embedded bus: also accept NATS clients on this address (e.g. 127.0.0.1:4222)", Sources: env("bus-listen"),
+			Validator: func(v string) error { return listenAddr("--bus-listen", v) }},
+	}
+}
+
+// sentryFlags identify this process's sentries in events, whatever domain.
+func sentryFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "sentry-id", Usage: "this sentry's id in events (default: hostname)", Sources: env("sentry-id")},
+		&cli.StringFlag{Name: "sentry-location", Usage: "this sentry's location in events, e.g. eu-central", Sources: env("sentry-location")},
+	}
+}
+
+func consumerFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "durable", Value: "valtrack", Usage: "JetStream durable consumer name prefix (each domain's is <durable>-<domain>); consumers with the same name share the work", Sources: env("durable"),
+			Validator: func(v string) error { return nonEmpty("--durable", v) }},
+		&cli.IntFlag{Name: "batch-size", Value: consumer.DefaultBatchSize, Usage: "events written per batch (a partial batch is written after 1s)", Sources: env("batch-size"),
+			Validator: func(v int) error { return intRange("--batch-size", v, 1, bus.MaxBatchSize) }},
+		&cli.BoolFlag{Name: "archive", Value: true, Usage: "write the Parquet archive under --data-dir/parquet", Sources: env("archive")},
+		&cli.StringFlag{Name: "geoip-city", Usage: "MaxMind GeoLite2-City.mmdb for country/region/city/coordinates", Sources: env("geoip-city")},
+		&cli.StringFlag{Name: "geoip-asn", Usage: "MaxMind GeoLite2-ASN.mmdb for ASN, AS organization and hosting class", Sources: env("geoip-asn")},
+	}
+}
+
+func apiFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "api-keys", Usage: "file of API keys (one per line, or name:key); re-read when it changes", Sources: env("api-keys")},
+		&cli.FloatFlag{Name: "rate-per-ip", Value: 20, Usage: "requests per second per client IP without a key (0: unlimited)", Sources: env("rate-per-ip"),
+			Validator: func(v float64) error { return nonNegative("--rate-per-ip", v) }},
+		&cli.FloatFlag{Name: "rate-per-key", Value: 200, Usage: "requests per second per API key (0: unlimited)", Sources: env("rate-per-key"),
+			Validator: func(v float64) error { return nonNegative("--rate-per-key", v) }},
+		&cli.BoolFlag{Name: "trust-proxy", Usage: "take the client IP from X-Forwarded-For (only behind a reverse proxy)", Sources: env("trust-proxy")},
+		&cli.StringFlag{Name: "admin-http", Usage: "listen address for /metrics and /healthz apart from --http (empty: served on --http)", Sources: env("admin-http"),
+			Validator: func(v string) error { return listenAddr("--admin-http", v) }},
+	}
+}
+
+func progressFlag(def time.Duration) cli.Flag {
+	return &cli.DurationFlag{Name: "progress-every", Value: def, Usage: "how often progress lines are printed (0: never)", Sources: env("progress-every"),
+		Validator: func(v time.Duration) error {
+			if v < 0 {
+				return fmt.Errorf("--progress-every %s: give a positive duration, or 0 for no progress lines", v)
+			}
+			return nil
+		}}
+}
+
+// domainFlags are the flags of the given domains for a role, each once.
+func domainFlags(ds registry, r domain.Role) []cli.Flag {
+	var out []cli.Flag
+	seen := map[string]bool{}
+	for _, d := range ds {
+		for _, f := range d.Flags(r) {
+			if name := f.Names()[0]; !seen[name] {
+				seen[name] = true
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
+func concat(groups ...[]cli.Flag) []cli.Flag {
+	var out []cli.Flag
+	for _, g := range groups {
+		out = append(out, g...)
+	}
+	return out
+}
+
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+func sentryID(cmd *cli.Command) string {
+	if id := cmd.String("sentry-id"); id != "" {
+		return id
+	}
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "valtrack"
+	}
+	return h
+}
+
+// stack releases, in reverse order, what a command opened; a constructor
+// that fails half way leaves nothing open.
+type stack struct {
+	log *slog.Logger
+	fns []func() error
+	whs []string
+}
+
+func (s *stack) push(what string, fn func() error) {
+	s.fns = append(s.fns, fn)
+	s.whs = append(s.whs, what)
+}
+
+func (s *stack) close() {
+	for i := len(s.fns) - 1; i >= 0; i-- {
+		if err := s.fns[i](); err != nil && s.log != nil {
+			s.log.Warn("close "+s.whs[i], "err", err)
+		}
+	}
+	s.fns, s.whs = nil, nil
+}
+
+func openBus(ctx context.Context, cmd *cli.Command, reg prometheus.Registerer, log *slog.Logger, streams []string) (*bus.Bus, error) {
+	cfg := bus.Config{
+		URL:        cmd.String("nats-url"),
+		DataDir:    cmd.String("data-dir"),
+		ListenAddr: cmd.String("bus-listen"),
+		MaxAge:     cmd.Duration("bus-max-age"),
+		MaxBytes:   cmd.Int64("bus-max-bytes"),
+		Duplicates: cmd.Duration("bus-duplicates"),
+		Name:       "valtrack-" + cmd.Name,
+		Registerer: reg,
+	}
+	b, err := bus.Open(ctx, cfg, log.With("component", "bus"))
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range streams {
+		if err := b.EnsureStream(ctx, d); err != nil {
+			b.Close()
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// openDB opens the shared database with every domain's migrations.
+func openDB(ctx context.Context, cmd *cli.Command, ds registry, log *slog.Logger, opts ...store.Option) (*store.DB, error) {
+	if err := os.MkdirAll(cmd.String("data-dir"), 0o755); err != nil {
+		return nil, fmt.Errorf("create --data-dir %s: %w; check the path and its permissions", cmd.String("data-dir"), err)
+	}
+	opts = append([]store.Option{store.WithMigrations(ds.migrations()...)}, opts...)
+	return store.Open(ctx, cmd.String("db"), cmd.String("data-dir"), log.With("component", "store"), opts...)
+}
+
+// opened is a domain with its parts.
+type opened struct {
+	d     domain.Domain
+	parts *domain.Parts
+}
+
+// openDomains opens ds for a role, registering each one's Close on st.
+func openDomains(ctx context.Context, ds []domain.Domain, base domain.Env, st *stack) ([]opened, error) {
+	var out []opened
+	for _, d := range ds {
+		env := base
+		env.Log = base.Log.With("domain", d.Name())
+		p, err := d.Open(ctx, env)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", d.Name(), err)
+		}
+		if p.Close != nil {
+			st.push(d.Name(), p.Close)
+		}
+		out = append(out, opened{d: d, parts: p})
+	}
+	return out, nil
+}
+
+// selected are the domains the command line chose for `valtrack run`, or
+// the default one (first registered) with env.Default when none.
+func selected(ds registry, cmd *cli.Command) (registry, bool) {
+	var out registry
+	for _, d := range ds {
+		if d.Selected(cmd) {
+			out = append(out, d)
+		}
+	}
+	if len(out) == 0 {
+		return ds[:1], true
+	}
+	return out, false
+}
+
+func openGeo(cmd *cli.Command) (*geo.Resolver, error) {
+	return geo.Open(geo.Options{CityDB: cmd.String("geoip-city"), ASNDB: cmd.String("geoip-asn")})
+}
+
+func openArchive(cmd *cli.Command, log *slog.Logger) (*archive.Writer, error) {
+	if !cmd.Bool("archive") {
+		return nil, nil
+	}
+	return archive.Open(archive.Options{Root: cmd.String("data-dir"), Log: log.With("component", "archive")})
+}
+
+// consumers builds one consumer per domain that has a sink.
+func consumers(cmd *cli.Command, b *bus.Bus, arch *archive.Writer, doms []opened, reg prometheus.Registerer, log *slog.Logger) (map[string]*consumer.Consumer, error) {
+	out := map[string]*consumer.Consumer{}
+	for _, o := range doms {
+		if o.parts.Sink == nil {
+			continue
+		}
+		c, err := consumer.New(consumer.Config{
+			Bus: b, Domain: o.d.Name(), Sink: o.parts.Sink, Archive: arch,
+			Durable: cmd.String("durable") + "-" + o.d.Name(), BatchSize: int(cmd.Int("batch-size")),
+			Registerer: reg, Log: log,
+		})
+		if err != nil {
+			return nil, err
+		}
+		out[o.d.Name()] = c
+	}
+	return out, nil
+}
+
+func allAnalyzers(doms []opened) []analyze.Analyzer {
+	var out []analyze.Analyzer
+	for _, o := range doms {
+		out = append(out, o.parts.Analyzers...)
+	}
+	return out
+}
+
+func newAPI(cmd *cli.Command, db *store.DB, doms []opened, reg *prometheus.Registry, log *slog.Logger) (*api.Server, error) {
+	var apis []api.Domain
+	for _, o := range doms {
+		if o.parts.API != nil {
+			apis = append(apis, *o.parts.API)
+		}
+	}
+	return api.New(api.Options{
+		Domains: apis, Health: db.Ping, Log: log, KeysFile: cmd.String("api-keys"),
+		RatePerIP: cmd.Float("rate-per-ip"), RatePerKey: cmd.Float("rate-per-key"),
+		Registry: reg, Version: version, TrustProxy: cmd.Bool("trust-proxy"),
+		SeparateAdmin: cmd.String("admin-http") != "",
+	})
+}
+
+// serveAPI serves the API on --http and, when --admin-http is set, /metrics
+// and /healthz on it, until ctx is done.
+func serveAPI(ctx context.Context, cmd *cli.Command, srv *api.Server) error {
+	admin := cmd.String("admin-http")
+	if admin == "" {
+		return srv.ListenAndServe(ctx, cmd.String("http"))
+	}
+	// Either listener failing stops the other: half an API is not served.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	go func() { errc <- srv.ListenAndServe(ctx, cmd.String("http")) }()
+	go func() { errc <- srv.ListenAndServeAdmin(ctx, admin) }()
+	err := <-errc
+	cancel()
+	return errors.Join(err, <-errc)
+}
+
+// group runs goroutines and collects the first error; it cancels the rest
+// through stop. Every goroutine a command starts is in a group and waited
+// for.
+type group struct {
+	wg   sync.WaitGroup
+	once sync.Once
+	err  error
+	stop context.CancelFunc
+}
+
+func (g *group) Go(name string, f func() error) {
+	g.wg.Go(func() {
+		if err := f(); err != nil && !errors.Is(err, context.Canceled) {
+			g.once.Do(func() {
+				g.err = fmt.Errorf("%s: %w", name, err)
+				g.stop()
+			})
+		}
+	})
+}
+
+func (g *group) Wait() error {
+	g.wg.Wait()
+	return g.err
+}
+
+// progress prints every domain's progress lines every `every` (never when
+// 0), each with the events its consumer stored when there is one.
+func progress(ctx context.Context, every time.Duration, doms []opened, cons map[string]*consumer.Consumer, log *slog.Logger) {
+	if every <= 0 {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, o := range doms {
+			if o.parts.Progress == nil {
+				continue
+			}
+			for _, attrs := range o.parts.Progress(ctx) {
+				if c := cons[o.d.Name()]; c != nil {
+					attrs = append(attrs, "stored", c.Processed())
+				}
+				log.Info("progress", append([]any{"domain", o.d.Name()}, attrs...)...)
+			}
+		}
+	}
+}
+
+func networkNames(doms []opened) []string {
+	var out []string
+	for _, o := range doms {
+		for _, n := range o.parts.Networks {
+			out = append(out, o.d.Name()+"/"+n)
+		}
+	}
+	return out
+}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/valtrack/valtrack/internal/analyze"
+	"github.com/valtrack/valtrack/internal/domain"
+)
+
+func runCommand(ds registry) *cli.Command {
+	return &cli.Command{
+		Name:  "run",
+		Usage: "everything in one process: embedded bus, sentries, consumers, analyzers and API",
+		Description: "The main job. With no --nats-url and no --db it needs nothing installed: the bus, the\n" +
+			"state (SQLite) and the Parquet archive live in --data-dir. The domains whose networks are\n" +
+			"given run (with none given: " + ds[0].Name() + "'s default network).\n\n" +
+			"   valtrack run --devnet                 start a local Ethereum devnet too and watch it\n" +
+			"   valtrack run --eth /tmp/dn            a devnet started with `valtrack devnet ethereum --dir /tmp/dn`\n" +
+			"   valtrack run --eth mainnet --geoip-city GeoLite2-City.mmdb --geoip-asn GeoLite2-ASN.mmdb",
+		Flags:  concat(busFlags(), sentryFlags(), consumerFlags(), apiFlags(), []cli.Flag{progressFlag(5 * time.Second)}, domainFlags(ds, domain.RoleRun)),
+		Action: func(ctx context.Context, cmd *cli.Command) error { return runAction(ctx, cmd, ds) },
+	}
+}
+
+func runAction(ctx context.Context, cmd *cli.Command, ds registry) (err error) {
+	log, err := logger(cmd)
+	if err != nil {
+		return err
+	}
+	dataDir := cmd.String("data-dir")
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return fmt.Errorf("create --data-dir %s: %w; check the path and its permissions", dataDir, err)
+	}
+	run, dflt := selected(ds, cmd)
+	st := &stack{log: log}
+	defer st.close()
+
+	reg := newRegistry()
+	// ctx ends at Ctrl-C; work ends when ctx does or a part fails.
+	work, cancel := context.WithCancel(ctx)
+	defer cancel()
+	b, err := openBus(work, cmd, reg, log, run.names())
+	if err != nil {
+		return err
+	}
+	st.push("bus", b.Close)
+	db, err := openDB(work, cmd, ds, log)
+	if err != nil {
+		return err
+	}
+	st.push("database", db.Close)
+	arch, err := openArchive(cmd, log)
+	if err != nil {
+		return err
+	}
+	if arch != nil {
+		st.push("archive", arch.Close)
+	}
+	geoR, err := openGeo(cmd)
+	if err != nil {
+		return err
+	}
+	st.push("geolocation", geoR.Close)
+	pub := b.NewPublisher(log.With("component", "publisher"))
+	doms, err := openDomains(work, run, domain.Env{
+		Role: domain.RoleRun, Cmd: cmd, Default: dflt, DataDir: dataDir, Log: log, Registerer: reg,
+		DB: db, Archive: arch, Geo: geoR, Publisher: pub, SentryID: sentryID(cmd), SentryLocation: cmd.String("sentry-location"),
+	}, st)
+	if err != nil {
+		return err
+	}
+	cons, err := consumers(cmd, b, arch, doms, reg, log)
+	if err != nil {
+		return err
+	}
+	as := allAnalyzers(doms)
+	if err := analyze.Validate(as); err != nil {
+		return err
+	}
+	srv, err := newAPI(cmd, db, doms, reg, log)
+	if err != nil {
+		return err
+	}
+
+	// Sentries stop first and their publisher flushes, so every event they
+	// hold reaches the stream before the process exits; the consumers pick
+	// up whatever they have not acknowledged on the next start.
+	sentryCtx, stopSentries := context.WithCancel(context.WithoutCancel(work))
+	defer stopSentries()
+	g := &group{stop: cancel}
+	var sentries sync.WaitGroup
+	for _, o := range doms {
+		for _, s := range o.parts.Sentries {
+			sentries.Add(1)
+			g.Go("sentry "+o.d.Name()+"/"+s.Network(), func() error { defer sentries.Done(); return s.Run(sentryCtx) })
+		}
+	}
+	for name, c := range cons {
+		g.Go("consumer "+name, func() error { return c.Run(work) })
+	}
+	g.Go("analyzers", func() error { return analyze.Run(work, as, analyze.Options{Registerer: reg, Log: log.With("component", "analyze")}) })
+	g.Go("api", func() error { return serveAPI(work, cmd, srv) })
+	g.Go("progress", func() error { progress(work, cmd.Duration("progress-every"), doms, cons, log); return nil })
+	log.Info("valtrack running", "networks", strings.Join(networkNames(doms), ","), "api", cmd.String("http"), "data_dir", dataDir, "bus", b.ClientURL())
+
+	<-work.Done()
+	log.Info("shutting down: stopping sentries and flushing their events")
+	stopSentries()
+	sentries.Wait()
+	flushCtx, cancelFlush := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancelFlush()
+	if err := pub.Close(flushCtx); err != nil {
+		log.Error("events still unpublished at shutdown", "pending", pub.Pending(), "err", err)
+	}
+	cancel()
+	err = g.Wait()
+	log.Info("stopped")
+	return err
+}

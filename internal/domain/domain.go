@@ -1,0 +1,160 @@
+// Package domain is the contract between valtrack's shared layers and a
+// domain — one kind of network valtrack observes (ethereum, cosmos, ssv,
+// polkadot). A domain owns its events, tables and migrations, sink,
+// archive tables, analyzers, HTTP routes and page section, sentries and
+// progress line; it hands them to the platform through Domain and Parts.
+// cmd/valtrack registers the domains explicitly, in a list.
+//
+// Everything else derives from the name: the stream is NAME (upper case),
+// subjects are name.<network>.<event> (dead letters name.dlq.<kind>), the
+// tables are name_*, the archive is parquet/name/…, the API is under
+// /api/v1/name, the durable consumer is <--durable>-name.
+//
+// This package imports shared packages only; no shared package imports it,
+// and a domain never touches another domain's tables.
+package domain
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"regexp"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/urfave/cli/v3"
+
+	"github.com/valtrack/valtrack/internal/analyze"
+	"github.com/valtrack/valtrack/internal/api"
+	"github.com/valtrack/valtrack/internal/archive"
+	"github.com/valtrack/valtrack/internal/consumer"
+	"github.com/valtrack/valtrack/internal/geo"
+	"github.com/valtrack/valtrack/internal/store"
+)
+
+// Role is the command a domain is opened for; it decides which Parts the
+// platform uses (and so which a domain needs to build).
+type Role int
+
+// The roles.
+const (
+	RoleRun      Role = iota // valtrack run: everything
+	RoleSentry               // valtrack sentry <domain>: Sentries
+	RoleConsumer             // valtrack consumer: Sink, Analyzers
+	RoleServe                // valtrack serve: the API
+)
+
+func (r Role) String() string {
+	return [...]string{"run", "sentry", "consumer", "serve"}[r]
+}
+
+// Domain is a domain as registered, before flags are parsed.
+type Domain interface {
+	// Name is the domain's name: lower case letters and digits.
+	Name() string
+	// Usage is one line for `valtrack sentry <name>`.
+	Usage() string
+	// Flags are the domain's own flags for a role (network selection,
+	// sentry, analyzers). Names must not clash with the platform's or
+	// another domain's: prefix them with the domain where they are not
+	// obviously its own (--eth, --cosmos, --ssv-contract…).
+	Flags(r Role) []cli.Flag
+	// Migrations are its tables' migrations (store.Migrations.Domain is
+	// Name()).
+	Migrations() store.Migrations
+	// Selected reports whether the command line chose networks of this
+	// domain. When no domain is selected, `valtrack run` opens the default
+	// domain (the first registered) with Env.Default set.
+	Selected(cmd *cli.Command) bool
+	// Open builds the domain's parts for a role from the parsed flags. It
+	// releases what it opened when it fails.
+	Open(ctx context.Context, env Env) (*Parts, error)
+}
+
+// Devnet is a domain with a local network of real protocol software, for
+// trying valtrack out and for tests: `valtrack devnet <name>`.
+type Devnet interface {
+	DevnetCommand() *cli.Command
+}
+
+// Env is what the platform gives Open.
+type Env struct {
+	Role Role
+	Cmd  *cli.Command // parsed flags: the platform's and the domain's
+	// Default: nothing was selected on the command line; open the domain's
+	// default network(s), if it has any.
+	Default bool
+	DataDir string
+	Log     *slog.Logger
+	// Registerer takes the domain's metrics.
+	Registerer prometheus.Registerer
+	// DB is the shared database (run, consumer, serve); the domain's
+	// migrations have been applied.
+	DB *store.DB
+	// Archive is the shared archive writer (run, consumer), nil when
+	// disabled; a domain registers its tables on it in Open.
+	Archive *archive.Writer
+	// Geo locates IP addresses (run, consumer), nil without databases.
+	Geo *geo.Resolver
+	// Publisher publishes the domain's events (run, sentry).
+	Publisher Publisher
+	// SentryID and SentryLocation identify this process's sentries in
+	// events.
+	SentryID, SentryLocation string
+}
+
+// Publisher publishes one event with its deterministic message id; the bus
+// publisher implements it.
+type Publisher interface {
+	Publish(ctx context.Context, subject, msgID string, data []byte) error
+}
+
+// Sentry observes one network and publishes what it sees until ctx ends.
+type Sentry interface {
+	// Network is the network it observes (for logs).
+	Network() string
+	Run(ctx context.Context) error
+}
+
+// Parts are what an open domain provides for its role; a nil field is a
+// part it does not have.
+type Parts struct {
+	// Networks are the configured networks (progress, the API's network
+	// list).
+	Networks []string
+	Sentries []Sentry
+	// Sink is what the shared consumer applies the domain's events with.
+	Sink      consumer.Sink
+	Analyzers []analyze.Analyzer
+	// API is the domain's part of the HTTP API: routes, OpenAPI fragment,
+	// page section, network resolver (run, serve).
+	API *api.Domain
+	// Progress returns the domain's progress lines (one per network, as
+	// slog key-value pairs), printed every --progress-every.
+	Progress func(ctx context.Context) [][]any
+	// Close releases what Open opened, after every part has stopped.
+	Close func() error
+}
+
+var nameRE = regexp.MustCompile(`^[a-z][a-z0-9]{0,31}$`)
+
+// Validate checks a registration list: names well formed and unique.
+func Validate(ds []Domain) error {
+	if len(ds) == 0 {
+		return fmt.Errorf("no domain registered")
+	}
+	seen := map[string]bool{}
+	for _, d := range ds {
+		n := d.Name()
+		if !nameRE.MatchString(n) {
+			return fmt.Errorf("domain %q: a name is lower-case letters and digits, starting with a letter", n)
+		}
+		if seen[n] {
+			return fmt.Errorf("domain %q registered twice", n)
+		}
+		if m := d.Migrations(); m.Domain != n {
+			return fmt.Errorf("domain %q: its migrations are registered as %q", n, m.Domain)
+		}
+		seen[n] = true
+	}
+	return nil
+}

@@ -1,0 +1,374 @@
+// Package ethereum is the Ethereum domain as the platform sees it
+// (internal/domain): its flags, its networks, and the parts it builds for
+// each role from its subpackages — the sentry (discv5 crawl, libp2p
+// handshakes, gossip observation), the sink and state tables, the archive
+// tables, the analyzers (validator estimate, geolocation, pruning), the
+// HTTP routes and the devnet.
+package ethereum
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/urfave/cli/v3"
+
+	"github.com/valtrack/valtrack/internal/domain"
+	"github.com/valtrack/valtrack/internal/ethereum/analyzers"
+	"github.com/valtrack/valtrack/internal/ethereum/devnet"
+	"github.com/valtrack/valtrack/internal/ethereum/estimate"
+	"github.com/valtrack/valtrack/internal/ethereum/events"
+	"github.com/valtrack/valtrack/internal/ethereum/httpapi"
+	"github.com/valtrack/valtrack/internal/ethereum/network"
+	"github.com/valtrack/valtrack/internal/ethereum/sentry"
+	"github.com/valtrack/valtrack/internal/ethereum/sink"
+	"github.com/valtrack/valtrack/internal/ethereum/state"
+	"github.com/valtrack/valtrack/internal/store"
+)
+
+// Domain is the Ethereum domain. Env names the environment variable of a
+// flag (VALTRACK_<FLAG>) and Logger builds the logger of a command, as the
+// platform does for its own.
+type Domain struct {
+	Env    func(flag string) cli.ValueSourceChain
+	Logger func(*cli.Command) (*slog.Logger, error)
+}
+
+var (
+	_ domain.Domain = Domain{}
+	_ domain.Devnet = Domain{}
+)
+
+func (d Domain) env(flag string) cli.ValueSourceChain {
+	if d.Env == nil {
+		return cli.ValueSourceChain{}
+	}
+	return d.Env(flag)
+}
+
+// Name is "ethereum".
+func (Domain) Name() string { return events.Domain }
+
+// Usage describes the sentry.
+func (Domain) Usage() string {
+	return "crawl an Ethereum consensus network and publish what its nodes say"
+}
+
+// Migrations are the ethereum_* tables'.
+func (Domain) Migrations() store.Migrations { return state.Migrations() }
+
+// Selected: --eth or --devnet given.
+func (Domain) Selected(cmd *cli.Command) bool {
+	return len(cmd.StringSlice("eth")) > 0 || (cmd.Bool("devnet") && hasFlag(cmd, "devnet"))
+}
+
+func hasFlag(cmd *cli.Command, name string) bool {
+	for _, n := range cmd.FlagNames() {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Flags of the Ethereum domain, by role.
+func (d Domain) Flags(r domain.Role) []cli.Flag {
+	env := d.env
+	nets := []cli.Flag{
+		&cli.StringSliceFlag{Name: "eth", Usage: "Ethereum network: " + strings.Join(network.Builtin(), ", ") + ", or a DIR with config.yaml, bootstrap_nodes.txt and genesis.json (as `valtrack devnet ethereum` writes); repeatable", Sources: env("eth")},
+	}
+	sentryFlags := []cli.Flag{
+		&cli.StringFlag{Name: "p2p-ip", Value: "0.0.0.0", Usage: "IP the Ethereum sentry's discv5 and libp2p listen on", Sources: env("p2p-ip")},
+		&cli.IntFlag{Name: "p2p-port", Value: 9000, Usage: "UDP port (discv5), TCP port (libp2p) and UDP port+1 (QUIC); 0 picks free ports", Sources: env("p2p-port"),
+			Validator: func(v int) error { return portRange("--p2p-port", v) }},
+		&cli.IntFlag{Name: "dial-workers", Value: 32, Usage: "concurrent outbound dials", Sources: env("dial-workers"),
+			Validator: func(v int) error { return positive("--dial-workers", v, 4096) }},
+	}
+	analyzerFlags := []cli.Flag{
+		&cli.StringFlag{Name: "eth-beacon-api", Usage: "beacon node REST API URL, used for the network's active validator count (else the network's known figure)", Sources: env("eth-beacon-api")},
+		&cli.DurationFlag{Name: "estimate-window", Value: 6 * time.Hour, Usage: "observation window of the validator estimate", Sources: env("estimate-window"),
+			Validator: func(v time.Duration) error { return atLeast("--estimate-window", v, time.Minute) }},
+		&cli.DurationFlag{Name: "analyze-every", Value: 30 * time.Second, Usage: "how often estimates and geolocation are refreshed", Sources: env("analyze-every"),
+			Validator: func(v time.Duration) error { return atLeast("--analyze-every", v, 100*time.Millisecond) }},
+		&cli.DurationFlag{Name: "history-retention", Value: 7 * 24 * time.Hour, Usage: "how long observation history is kept in the state store (the Parquet archive keeps everything); negative: forever", Sources: env("history-retention")},
+	}
+	devnetFlags := []cli.Flag{
+		&cli.BoolFlag{Name: "devnet", Usage: "also start a local Ethereum devnet in this process and observe it", Sources: env("devnet")},
+		&cli.IntFlag{Name: "devnet-nodes", Value: 50, Usage: "nodes of the --devnet", Sources: env("devnet-nodes"),
+			Validator: func(v int) error { return positive("--devnet-nodes", v, 5000) }},
+	}
+	switch r {
+	case domain.RoleRun:
+		return concat(nets, sentryFlags, analyzerFlags, devnetFlags)
+	case domain.RoleSentry:
+		return concat(nets, sentryFlags)
+	case domain.RoleConsumer:
+		return concat(nets, analyzerFlags)
+	default:
+		return nets
+	}
+}
+
+func concat(groups ...[]cli.Flag) []cli.Flag {
+	var out []cli.Flag
+	for _, g := range groups {
+		out = append(out, g...)
+	}
+	return out
+}
+
+func portRange(flag string, v int) error {
+	if v < 0 || v > 65534 {
+		return fmt.Errorf("%s %d: use a port in 1..65534 (it also takes the next one for QUIC), or 0 for free ports", flag, v)
+	}
+	return nil
+}
+
+func positive(flag string, v, maxV int) error {
+	if v < 1 || v > maxV {
+		return fmt.Errorf("%s %d: use a number in 1..%d", flag, v, maxV)
+	}
+	return nil
+}
+
+func atLeast(flag string, v, lo time.Duration) error {
+	if v < lo {
+		return fmt.Errorf("%s %s: use at least %s", flag, v, lo)
+	}
+	return nil
+}
+
+// instance is the domain opened for one role.
+type instance struct {
+	env      domain.Env
+	nets     []*network.Network
+	devnet   *devnet.Devnet
+	sentries []*sentry.Sentry
+	state    state.Store
+}
+
+// Open builds the parts of a role.
+func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err error) {
+	in := &instance{env: env}
+	defer func() {
+		if err != nil {
+			in.close()
+		}
+	}()
+	cmd := env.Cmd
+	if env.Role == domain.RoleRun && cmd.Bool("devnet") {
+		if err := in.startDevnet(ctx); err != nil {
+			return nil, err
+		}
+	}
+	def := ""
+	if env.Default || env.Role == domain.RoleSentry || env.Role == domain.RoleConsumer {
+		def = "mainnet"
+	}
+	if in.devnet != nil {
+		def = ""
+	}
+	more, err := loadNetworks(cmd.StringSlice("eth"), def)
+	if err != nil {
+		return nil, err
+	}
+	in.nets = append(in.nets, more...)
+	if err := checkUnique(in.nets); err != nil {
+		return nil, err
+	}
+	parts := &domain.Parts{Close: in.close, Progress: in.progress}
+	for _, n := range in.nets {
+		parts.Networks = append(parts.Networks, n.Name)
+	}
+	if env.DB != nil {
+		in.state = state.New(env.DB)
+		names := parts.Networks
+		a := httpapi.New(in.state, func() []string { return names })
+		parts.API = &a
+	}
+	switch env.Role {
+	case domain.RoleRun, domain.RoleSentry:
+		if env.Publisher == nil {
+			return nil, errors.New("ethereum: the sentries need a publisher")
+		}
+		for i, n := range in.nets {
+			s, err := in.newSentry(n, i)
+			if err != nil {
+				return nil, fmt.Errorf("sentry %s: %w", n.Name, err)
+			}
+			in.sentries = append(in.sentries, s)
+			parts.Sentries = append(parts.Sentries, namedSentry{s, n.Name})
+		}
+	}
+	switch env.Role {
+	case domain.RoleRun, domain.RoleConsumer:
+		params := estimateParams(ctx, cmd.String("eth-beacon-api"), in.nets, env)
+		sk, err := sink.New(sink.Config{State: in.state, Archive: env.Archive, Params: params})
+		if err != nil {
+			return nil, err
+		}
+		parts.Sink = sk
+		as, err := analyzers.New(analyzers.Config{State: in.state, Geo: env.Geo, Networks: params,
+			Window: cmd.Duration("estimate-window"), Every: cmd.Duration("analyze-every"),
+			Retention: cmd.Duration("history-retention"), Log: env.Log.With("component", "analyze")})
+		if err != nil {
+			return nil, err
+		}
+		parts.Analyzers = as
+	}
+	return parts, nil
+}
+
+// namedSentry adapts the sentry to domain.Sentry.
+type namedSentry struct {
+	*sentry.Sentry
+	network string
+}
+
+func (s namedSentry) Network() string { return s.network }
+
+func (in *instance) startDevnet(ctx context.Context) error {
+	cmd := in.env.Cmd
+	dir := filepath.Join(in.env.DataDir, "devnet")
+	dn, err := devnet.Start(ctx, devnet.Options{Nodes: int(cmd.Int("devnet-nodes")), Dir: dir, Log: in.env.Log.With("component", "devnet")})
+	if err != nil {
+		return fmt.Errorf("start devnet: %w", err)
+	}
+	in.devnet = dn
+	n, err := network.Load(dir)
+	if err != nil {
+		return fmt.Errorf("load the devnet's network: %w", err)
+	}
+	in.nets = append(in.nets, n)
+	if !cmd.IsSet("p2p-port") && !cmd.IsSet("p2p-ip") {
+		// The devnet is on loopback: keep the sentry there too, on free ports.
+		_ = cmd.Set("p2p-ip", "127.0.0.1")
+		_ = cmd.Set("p2p-port", "0")
+	}
+	in.env.Log.Info("devnet started", "nodes", cmd.Int("devnet-nodes"), "dir", dir)
+	return nil
+}
+
+func (in *instance) close() error {
+	if in.devnet != nil {
+		err := in.devnet.Close()
+		in.devnet = nil
+		return err
+	}
+	return nil
+}
+
+// progress is one line per network: the sentry's counters (when this role
+// runs sentries) and what the state knows (when it has the database).
+func (in *instance) progress(ctx context.Context) [][]any {
+	var lines [][]any
+	for i, n := range in.nets {
+		attrs := []any{"network", n.Name}
+		if i < len(in.sentries) {
+			ss := in.sentries[i].Stats()
+			failed := 0
+			for _, v := range ss.Failed {
+				failed += v
+			}
+			attrs = append(attrs, "discovered", ss.Discovered, "handshaken", ss.Handshaken, "connected", ss.Connected, "failed", failed, "published", ss.Published)
+		}
+		if in.state != nil {
+			qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			stats, err := in.state.Stats(qctx, n.Name, time.Now().Add(-24*time.Hour))
+			cancel()
+			if err == nil {
+				attrs = append(attrs, "nodes", stats.Nodes, "validators_estimated", stats.EstimatedValidators)
+			}
+		}
+		lines = append(lines, attrs)
+	}
+	return lines
+}
+
+// loadNetworks loads every --eth network (def when none is given).
+func loadNetworks(names []string, def string) ([]*network.Network, error) {
+	if len(names) == 0 && def != "" {
+		names = []string{def}
+	}
+	var out []*network.Network
+	for _, n := range names {
+		net, err := network.Load(n)
+		if err != nil {
+			return nil, fmt.Errorf("--eth %s: %w", n, err)
+		}
+		out = append(out, net)
+	}
+	return out, nil
+}
+
+func checkUnique(nets []*network.Network) error {
+	seen := map[string]bool{}
+	for _, n := range nets {
+		if seen[n.Name] {
+			return fmt.Errorf("--eth: network %q given twice", n.Name)
+		}
+		if n.Name == "dlq" {
+			return errors.New(`--eth: a network cannot be named "dlq" (the dead-letter subjects use it)`)
+		}
+		seen[n.Name] = true
+	}
+	return nil
+}
+
+// newSentry builds the sentry of one network. Each network gets its own
+// directory in the data dir (peerstore, node key) and, when several run in
+// one process, its own ports (base port + 10·i).
+func (in *instance) newSentry(n *network.Network, i int) (*sentry.Sentry, error) {
+	cmd := in.env.Cmd
+	port := int(cmd.Int("p2p-port"))
+	if port != 0 {
+		port += 10 * i
+	}
+	quic := 0
+	if port != 0 {
+		quic = port + 1
+	}
+	var r prometheus.Registerer = in.env.Registerer
+	if r != nil {
+		r = prometheus.WrapRegistererWith(prometheus.Labels{"network": n.Name}, r)
+	}
+	return sentry.New(sentry.Config{
+		Network:        n,
+		DataDir:        filepath.Join(in.env.DataDir, "sentry", n.Name),
+		ListenIP:       cmd.String("p2p-ip"),
+		DiscPort:       port,
+		TCPPort:        port,
+		QUICPort:       quic,
+		DialWorkers:    int(cmd.Int("dial-workers")),
+		SentryID:       in.env.SentryID,
+		SentryLocation: in.env.SentryLocation,
+		Registerer:     r,
+		Log:            in.env.Log,
+	}, in.env.Publisher)
+}
+
+// estimateParams returns the estimator parameters of the networks, with the
+// active validator count from the beacon API when given.
+func estimateParams(ctx context.Context, beaconAPI string, nets []*network.Network, env domain.Env) map[string]estimate.Params {
+	out := map[string]estimate.Params{}
+	for _, n := range nets {
+		p := estimate.ParamsFor(n)
+		if beaconAPI != "" {
+			if v, err := activeValidators(ctx, beaconAPI); err != nil {
+				env.Log.Warn("could not read the active validator count from the beacon API; using the network's known figure", "network", n.Name, "err", err)
+			} else {
+				p.ActiveValidators = v
+			}
+		}
+		if p.ActiveValidators == 0 {
+			env.Log.Warn("active validator count unknown: estimates assume a small network; pass --eth-beacon-api", "network", n.Name)
+		}
+		out[n.Name] = p
+	}
+	return out
+}
