@@ -155,7 +155,9 @@ func consumerAction(ctx context.Context, cmd *cli.Command, ds registry) error {
 		g.Go("consumer "+name, func() error { return c.Run(work) })
 	}
 	if len(as) > 0 {
-		g.Go("analyzers", func() error { return analyze.Run(work, as, analyze.Options{Registerer: reg, Log: log.With("component", "analyze")}) })
+		g.Go("analyzers", func() error {
+			return analyze.Run(work, as, analyze.Options{Registerer: reg, Log: log.With("component", "analyze")})
+		})
 	}
 	g.Go("progress", func() error { consumerProgress(work, cmd.Duration("progress-every"), cons, log); return nil })
 	return g.Wait()

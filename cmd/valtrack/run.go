@@ -105,7 +105,9 @@ func runAction(ctx context.Context, cmd *cli.Command, ds registry) (err error) {
 	for name, c := range cons {
 		g.Go("consumer "+name, func() error { return c.Run(work) })
 	}
-	g.Go("analyzers", func() error { return analyze.Run(work, as, analyze.Options{Registerer: reg, Log: log.With("component", "analyze")}) })
+	g.Go("analyzers", func() error {
+		return analyze.Run(work, as, analyze.Options{Registerer: reg, Log: log.With("component", "analyze")})
+	})
 	g.Go("api", func() error { return serveAPI(work, cmd, srv) })
 	g.Go("progress", func() error { progress(work, cmd.Duration("progress-every"), doms, cons, log); return nil })
 	log.Info("valtrack running", "networks", strings.Join(networkNames(doms), ","), "api", cmd.String("http"), "data_dir", dataDir, "bus", b.ClientURL())

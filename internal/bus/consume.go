@@ -15,16 +15,16 @@ import (
 
 // Defaults and bounds of ConsumeConfig.
 const (
-	DefaultBatchSize     = 500
-	MaxBatchSize         = 100_000
-	DefaultBatchBytes    = 64 << 20
-	DefaultMaxWait       = time.Second
-	MinMaxWait           = 10 * time.Millisecond
-	DefaultAckWait       = 30 * time.Second
+	DefaultBatchSize  = 500
+	MaxBatchSize      = 100_000
+	DefaultBatchBytes = 64 << 20
+	DefaultMaxWait    = time.Second
+	MinMaxWait        = 10 * time.Millisecond
+	DefaultAckWait    = 30 * time.Second
 	// DefaultMaxDeliver bounds redeliveries: a message that keeps failing is
 	// not redelivered forever (a handler sets such a message aside on its
 	// last delivery, see Msg.LastDelivery).
-	DefaultMaxDeliver = 20
+	DefaultMaxDeliver    = 20
 	DefaultMaxAckPending = 10_000
 	DefaultNakDelay      = 5 * time.Second
 	ackSyncTimeout       = 10 * time.Second

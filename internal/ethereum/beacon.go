@@ -45,4 +45,3 @@ func activeValidators(ctx context.Context, baseURL string) (uint64, error) {
 	}
 	return n, nil
 }
-
