@@ -34,6 +34,7 @@ func busFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "bus-max-age", Value: 7 * 24 * time.Hour, Usage: "how long the stream keeps events", Sources: env("bus-max-age")},
 		&cli.Int64Flag{Name: "bus-max-bytes", Value: 10 << 30, Usage: "stream size limit in bytes (oldest events go first)", Sources: env("bus-max-bytes")},
 		&cli.DurationFlag{Name: "bus-duplicates", Value: 2 * time.Minute, Usage: "window in which a re-published event (same Nats-Msg-Id) is dropped", Sources: env("bus-duplicates")},
+		&cli.IntFlag{Name: "bus-replicas", Value: bus.DefaultReplicas, Usage: "copies of each stream kept by an external NATS JetStream cluster (1..5; 1 with the embedded bus); give every process the same value, it is applied at start", Sources: env("bus-replicas")},
 		&cli.StringFlag{Name: "bus-listen", Usage: "embedded bus: also accept NATS clients on this address (e.g. 127.0.0.1:4222)", Sources: env("bus-listen")},
 	}
 }
@@ -76,6 +77,7 @@ func openBus(ctx context.Context, cmd *cli.Command, reg prometheus.Registerer, l
 		MaxAge:     cmd.Duration("bus-max-age"),
 		MaxBytes:   cmd.Int64("bus-max-bytes"),
 		Duplicates: cmd.Duration("bus-duplicates"),
+		Replicas:   int(cmd.Int("bus-replicas")),
 		Name:       "valtrack-" + cmd.Name,
 		Registerer: reg,
 	}

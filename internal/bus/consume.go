@@ -217,6 +217,9 @@ func (b *Bus) ensureConsumer(ctx context.Context, cc ConsumeConfig) (jetstream.C
 	} else if err != nil {
 		return nil, fmt.Errorf("consume %s: look up stream %s: %w", cc.Durable, stream, scrub(err, b.secrets))
 	}
+	// Replicas is left 0: a durable then has as many replicas as its stream,
+	// also after the stream is scaled, so its position survives the loss of
+	// a cluster node exactly as the messages do.
 	conf := jetstream.ConsumerConfig{
 		Durable:       cc.Durable,
 		AckPolicy:     jetstream.AckExplicitPolicy,
