@@ -154,3 +154,30 @@ func TestPublishSurvivesLostQuorum(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterConsumeDeliversBatches: a durable on a 3-replica stream, read
+// with the default batch limits, receives every message (a byte-limited
+// pull on a cluster used to end empty; see fetch).
+func TestClusterConsumeDeliversBatches(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a 3-node cluster")
+	}
+	c := bustest.NewCluster(t, 3)
+	for i := range c.Nodes {
+		c.Start(t, i)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	b := openCluster(t, ctx, c, "cosmos")
+	publishN(t, b, "cosmos", "m", 0, 500)
+	col := consumeAll(t, b, bus.ConsumeConfig{Domain: "cosmos", Durable: "d", BatchSize: 100, MaxWait: 100 * time.Millisecond}, 500)
+	for id, n := range col.seen {
+		if n != 1 {
+			t.Errorf("message %s delivered %d times, want once", id, n)
+		}
+	}
+	info := consumerInfo(t, b, "cosmos", "d")
+	if info.Cluster == nil || len(info.Cluster.Replicas) != 2 {
+		t.Errorf("durable cluster info %+v, want a leader and 2 replicas like its stream", info.Cluster)
+	}
+}

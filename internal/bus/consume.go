@@ -34,7 +34,7 @@ type ConsumeConfig struct {
 	Durable        string        // durable consumer name; processes with the same name share the work
 	FilterSubjects []string      // subjects to read (without SubjectPrefix); empty: the whole stream
 	BatchSize      int           // messages per batch; default 500
-	BatchBytes     int           // bytes per batch; default 64 MiB
+	BatchBytes     int           // bytes per batch; default 64 MiB; not applied on a cluster (see fetch)
 	MaxWait        time.Duration // a partial batch is delivered after this; default 1s
 	AckWait        time.Duration // redelivery after this without ack; default 30s
 	MaxDeliver     int           // deliveries before the server gives up; default -1 (unlimited)
@@ -251,7 +251,16 @@ func (b *Bus) fetch(ctx context.Context, cons jetstream.Consumer, cc ConsumeConf
 	// The wait is the server's (FetchMaxWait), not a client context: a pull
 	// request cut short on the client side loses the messages the server
 	// already sent for it until AckWait redelivers them.
-	res, err := cons.Fetch(cc.BatchSize, jetstream.FetchMaxWait(cc.MaxWait), jetstream.FetchMaxBytes(cc.BatchBytes))
+	opts := []jetstream.FetchOpt{jetstream.FetchMaxWait(cc.MaxWait)}
+	// No byte limit on a cluster: there the server's "409 Batch Completed"
+	// status, sent with a byte-limited pull, can reach the client ahead of
+	// the batch's messages (seen with nats-server 2.15). The client then
+	// ends the fetch empty and drops the messages that follow, which come
+	// back only after AckWait, and again the same way: the consumer stalls.
+	if b.nc.ConnectedClusterName() == "" {
+		opts = append(opts, jetstream.FetchMaxBytes(cc.BatchBytes))
+	}
+	res, err := cons.Fetch(cc.BatchSize, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("fetch from %s: %w", cc.Durable, err)
 	}

@@ -218,10 +218,17 @@ func (c *Consumer) handle(ctx context.Context, batch []*bus.Msg) error {
 	var archErr error
 	var wg sync.WaitGroup
 	if c.cfg.Archive != nil {
+		// Before Apply starts: once it commits, this batch's own events
+		// would look stored by someone else.
+		fresh, err := c.freshIDs(ctx, ds)
+		if err != nil {
+			c.metrics.failures.Inc()
+			return fmt.Errorf("consumer: write batch: %w", err)
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := c.archive(ds, c.freshIDs(ds)); err != nil {
+			if err := c.archive(ds, fresh); err != nil {
 				archErr = fmt.Errorf("consumer: archive batch: %w", err)
 			}
 		}()
@@ -260,17 +267,37 @@ func msgID(m *bus.Msg) string {
 	return fmt.Sprintf("seq-%d", m.StreamSeq)
 }
 
-// freshIDs returns the ids of the events the archive does not hold yet: a
-// batch redelivered after a crash between archiving and acknowledging is
-// archived only once.
-func (c *Consumer) freshIDs(ds []decoded) map[string]bool {
+// freshIDs returns the ids of the events to archive: those neither this
+// archive nor the store holds yet. The archive catches a batch redelivered
+// to this process after a crash between archiving and acknowledging; the
+// store catches one written by another consumer on the same durable whose
+// acknowledgement was lost, as when the NATS node leading the durable dies:
+// the new leader may deliver it again, to anyone, even as a first delivery.
+func (c *Consumer) freshIDs(ctx context.Context, ds []decoded) (map[string]bool, error) {
 	fresh := make(map[string]bool, len(ds))
+	var ask []string
 	for _, d := range ds {
+		switch d.value.(type) {
+		case *events.PeerDiscovered, *events.MetadataReceived: // the archived kinds
+		default:
+			continue
+		}
 		if id := msgID(d.msg); !c.cfg.Archive.Contains(id) {
 			fresh[id] = true
+			ask = append(ask, id)
 		}
 	}
-	return fresh
+	if len(ask) == 0 {
+		return fresh, nil
+	}
+	stored, err := c.cfg.Store.Applied(ctx, ask)
+	if err != nil {
+		return nil, fmt.Errorf("check which events are archived elsewhere: %w", err)
+	}
+	for id := range stored {
+		delete(fresh, id)
+	}
+	return fresh, nil
 }
 
 func (c *Consumer) archive(ds []decoded, fresh map[string]bool) error {
