@@ -38,6 +38,8 @@ func busFlags() []cli.Flag {
 			}},
 		&cli.DurationFlag{Name: "bus-duplicates", Value: 2 * time.Minute, Usage: "window in which a re-published event (same Nats-Msg-Id) is dropped", Sources: env("bus-duplicates"),
 			Validator: func(v time.Duration) error { return positiveDuration("--bus-duplicates", v) }},
+		&cli.IntFlag{Name: "bus-replicas", Value: bus.DefaultReplicas, Usage: "copies of each stream kept by an external NATS JetStream cluster (1..5; 1 with the embedded bus); give every process the same value, it is applied at start", Sources: env("bus-replicas"),
+			Validator: func(v int) error { return intRange("--bus-replicas", v, 1, 5) }},
 		&cli.StringFlag{Name: "bus-listen", Usage: "embedded bus: also accept NATS clients on this address (e.g. 127.0.0.1:4222)", Sources: env("bus-listen"),
 			Validator: func(v string) error { return listenAddr("--bus-listen", v) }},
 	}
@@ -156,6 +158,7 @@ func openBus(ctx context.Context, cmd *cli.Command, reg prometheus.Registerer, l
 		MaxAge:     cmd.Duration("bus-max-age"),
 		MaxBytes:   cmd.Int64("bus-max-bytes"),
 		Duplicates: cmd.Duration("bus-duplicates"),
+		Replicas:   int(cmd.Int("bus-replicas")),
 		Name:       "valtrack-" + cmd.Name,
 		Registerer: reg,
 	}

@@ -189,6 +189,15 @@ func (b *Bus) EnsureStream(ctx context.Context, domain string) error {
 		return fmt.Errorf("ensure stream: %w", err)
 	}
 	sc := b.StreamConfig(domain)
+	// The configuration is applied as given, replicas included: NATS moves
+	// a stream between replica counts by itself. A change is worth a line in
+	// the log, because one process started with another --bus-replicas than
+	// the rest changes the stream for all of them.
+	if s, err := b.js.Stream(ctx, sc.Name); err == nil {
+		if have := s.CachedInfo().Config.Replicas; have != sc.Replicas {
+			b.log.Warn("changing the stream's replica count", "stream", sc.Name, "from", have, "to", sc.Replicas)
+		}
+	}
 	if _, err := b.js.CreateOrUpdateStream(ctx, sc); err != nil {
 		return fmt.Errorf("ensure stream %s on %s: %w (check the server's JetStream limits and that no other stream holds %s)",
 			sc.Name, b.ClientURL(), scrub(err, b.secrets), sc.Subjects[0])

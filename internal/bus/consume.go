@@ -37,7 +37,7 @@ type ConsumeConfig struct {
 	Durable        string        // durable consumer name; processes with the same name share the work
 	FilterSubjects []string      // subjects to read (without SubjectPrefix); empty: the whole stream
 	BatchSize      int           // messages per batch; default 500
-	BatchBytes     int           // bytes per batch; default 64 MiB
+	BatchBytes     int           // bytes per batch; default 64 MiB; not applied on a cluster (see fetch)
 	MaxWait        time.Duration // a partial batch is delivered after this; default 1s
 	AckWait        time.Duration // redelivery after this without ack; default 30s
 	MaxDeliver     int           // deliveries before the server gives up; default 20, -1 unlimited
@@ -244,6 +244,9 @@ func (b *Bus) ensureConsumer(ctx context.Context, cc ConsumeConfig) (jetstream.C
 	} else if err != nil {
 		return nil, fmt.Errorf("consume %s: look up stream %s: %w", cc.Durable, stream, scrub(err, b.secrets))
 	}
+	// Replicas is left 0: a durable then has as many replicas as its stream,
+	// also after the stream is scaled, so its position survives the loss of
+	// a cluster node exactly as the messages do.
 	conf := jetstream.ConsumerConfig{
 		Durable:       cc.Durable,
 		AckPolicy:     jetstream.AckExplicitPolicy,
@@ -275,7 +278,16 @@ func (b *Bus) fetch(ctx context.Context, cons jetstream.Consumer, cc ConsumeConf
 	// The wait is the server's (FetchMaxWait), not a client context: a pull
 	// request cut short on the client side loses the messages the server
 	// already sent for it until AckWait redelivers them.
-	res, err := cons.Fetch(cc.BatchSize, jetstream.FetchMaxWait(cc.MaxWait), jetstream.FetchMaxBytes(cc.BatchBytes))
+	opts := []jetstream.FetchOpt{jetstream.FetchMaxWait(cc.MaxWait)}
+	// No byte limit on a cluster: there the server's "409 Batch Completed"
+	// status, sent with a byte-limited pull, can reach the client ahead of
+	// the batch's messages (seen with nats-server 2.15). The client then
+	// ends the fetch empty and drops the messages that follow, which come
+	// back only after AckWait, and again the same way: the consumer stalls.
+	if !b.Clustered() {
+		opts = append(opts, jetstream.FetchMaxBytes(cc.BatchBytes))
+	}
+	res, err := cons.Fetch(cc.BatchSize, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("fetch from %s: %w", cc.Durable, err)
 	}
@@ -370,3 +382,8 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-t.C:
 	}
 }
+
+// Clustered reports whether the bus is connected to a JetStream cluster,
+// where a leader change can redeliver acknowledged messages, even as first
+// deliveries and to another consumer of the same durable.
+func (b *Bus) Clustered() bool { return b.nc.ConnectedClusterName() != "" }

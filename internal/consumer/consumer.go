@@ -65,6 +65,14 @@ type Sink interface {
 	Archive(evs []Event) error
 }
 
+// AppliedChecker is a Sink that can tell which events its tables already
+// hold. The consumer then archives none of those where a message can come
+// back without the archive knowing it: on a JetStream cluster, a leader
+// change redelivers messages another consumer of the durable already wrote.
+type AppliedChecker interface {
+	Applied(ctx context.Context, msgIDs []string) (map[string]bool, error)
+}
+
 // ErrRejected wraps a sink's refusal of an event that can never apply.
 var ErrRejected = errors.New("event rejected")
 
@@ -235,22 +243,17 @@ func (c *Consumer) handle(ctx context.Context, batch []*bus.Msg) error {
 	if len(ds) == 0 {
 		return nil
 	}
-	// Archive and store are written concurrently: both are idempotent for a
-	// redelivered batch (the archive skips message ids it holds, the sink
-	// is keyed by them), and the batch is acknowledged only after both. The
-	// archive keeps every readable event, including one the store refuses.
-	var archErr error
-	var wg sync.WaitGroup
-	if c.cfg.Archive != nil {
-		wg.Go(func() {
-			if err := c.archive(ds); err != nil {
-				archErr = fmt.Errorf("consumer %s: archive batch: %w", c.cfg.Domain, err)
-			}
-		})
+	// The archive keeps every readable event, including one the store
+	// refuses. Both writes are idempotent for a redelivered batch (the
+	// archive skips message ids it holds, the sink is keyed by them), and
+	// the batch is acknowledged only after both.
+	var err error
+	if c.cfg.Archive != nil && c.cfg.Bus.Clustered() {
+		err = c.writeInOrder(ctx, batch, ds)
+	} else {
+		err = c.writeConcurrently(ctx, batch, ds)
 	}
-	storeErr := c.applyBatch(ctx, batch, ds)
-	wg.Wait()
-	if err := errors.Join(archErr, storeErr); err != nil {
+	if err != nil {
 		c.metrics.failures.WithLabelValues(c.cfg.Domain).Inc()
 		return fmt.Errorf("consumer %s: write batch: %w", c.cfg.Domain, err)
 	}
@@ -267,6 +270,53 @@ func (c *Consumer) handle(ctx context.Context, batch []*bus.Msg) error {
 	c.processed += uint64(n)
 	c.mu.Unlock()
 	return nil
+}
+
+// writeConcurrently archives and applies at once, the fast path: a
+// redelivery can only come back to an archive that remembers it (this
+// process's, or one reloaded from its files), except when another consumer
+// takes over a batch after AckWait, which can archive it twice across the
+// two archives (they merge by msg_id).
+func (c *Consumer) writeConcurrently(ctx context.Context, batch []*bus.Msg, ds []decoded) error {
+	var archErr error
+	var wg sync.WaitGroup
+	if c.cfg.Archive != nil {
+		wg.Go(func() {
+			if err := c.archive(ds, nil); err != nil {
+				archErr = fmt.Errorf("archive batch: %w", err)
+			}
+		})
+	}
+	storeErr := c.applyBatch(ctx, batch, ds)
+	wg.Wait()
+	return errors.Join(archErr, storeErr)
+}
+
+// writeInOrder is the path on a JetStream cluster, where a leader change
+// redelivers messages that another consumer of the durable already wrote,
+// even as first deliveries: events the sink's tables hold are not archived
+// again. That holds only if whatever is stored is archived, so the archive
+// is made durable before the batch is applied.
+func (c *Consumer) writeInOrder(ctx context.Context, batch []*bus.Msg, ds []decoded) error {
+	var stored map[string]bool
+	if ac, ok := c.cfg.Sink.(AppliedChecker); ok {
+		ids := make([]string, 0, len(ds))
+		for _, d := range ds {
+			if !c.cfg.Archive.Contains(d.ev.MsgID) {
+				ids = append(ids, d.ev.MsgID)
+			}
+		}
+		if len(ids) > 0 {
+			var err error
+			if stored, err = ac.Applied(ctx, ids); err != nil {
+				return fmt.Errorf("check which events are stored already: %w", err)
+			}
+		}
+	}
+	if err := c.archive(ds, stored); err != nil {
+		return fmt.Errorf("archive batch: %w", err)
+	}
+	return c.applyBatch(ctx, batch, ds)
 }
 
 // applyBatch applies ds, retrying in place through an outage and setting
@@ -396,13 +446,13 @@ func msgID(m *bus.Msg) string {
 	return fmt.Sprintf("seq-%d", m.StreamSeq)
 }
 
-// archive writes the events the archive does not hold yet, then Syncs: a
-// batch redelivered after a crash between archiving and acknowledging is
-// archived only once.
-func (c *Consumer) archive(ds []decoded) error {
+// archive writes the events neither the archive nor (stored) the tables
+// hold yet, then Syncs: a batch redelivered after a crash between
+// archiving and acknowledging is archived only once.
+func (c *Consumer) archive(ds []decoded, stored map[string]bool) error {
 	fresh := make([]Event, 0, len(ds))
 	for _, d := range ds {
-		if !c.cfg.Archive.Contains(d.ev.MsgID) {
+		if !stored[d.ev.MsgID] && !c.cfg.Archive.Contains(d.ev.MsgID) {
 			fresh = append(fresh, d.ev)
 		}
 	}

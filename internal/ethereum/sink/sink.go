@@ -88,6 +88,12 @@ func (s *Sink) Apply(ctx context.Context, evs []consumer.Event) error {
 	return s.cfg.State.Apply(ctx, toBatch(evs))
 }
 
+// Applied reports which events the state tables already hold (see
+// consumer.AppliedChecker).
+func (s *Sink) Applied(ctx context.Context, msgIDs []string) (map[string]bool, error) {
+	return s.cfg.State.Applied(ctx, msgIDs)
+}
+
 // Archive appends the events' archive rows.
 func (s *Sink) Archive(evs []consumer.Event) error {
 	if s.disc == nil {
