@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
@@ -28,6 +29,12 @@ func Permanent(err error) bool {
 			return true
 		}
 		return false
+	}
+	// pgx refuses on the client a value its column type cannot hold (an
+	// INTEGER beyond 2^31, say) before the statement reaches the server. It
+	// has no error type for that: its message is the one sign.
+	if err != nil && strings.Contains(err.Error(), "failed to encode args[") {
+		return true
 	}
 	var sqErr *sqlite.Error
 	if errors.As(err, &sqErr) {

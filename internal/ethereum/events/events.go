@@ -205,8 +205,22 @@ func Decode(kind string, data []byte) (any, error) {
 	if *version != SchemaVersion {
 		return nil, fmt.Errorf("decode %s: schema version %d not supported (this build reads %d)", kind, *version, SchemaVersion)
 	}
-	v.(sanitizer).sanitize()
+	if err := v.(sanitizer).sanitize(); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", kind, err)
+	}
 	return v, nil
+}
+
+// maxTimestamp is 9999-12-31T23:59:59.999Z in unix ms: later (or negative)
+// times are not observations, and both databases would store them wrong or
+// refuse them.
+const maxTimestamp = 253402300799999
+
+func checkTimestamp(ts int64) error {
+	if ts < 0 || ts > maxTimestamp {
+		return fmt.Errorf("timestamp %d ms is outside 1970..9999", ts)
+	}
+	return nil
 }
 
 // Bounds of the strings of an event: what a sentry relays comes from peers
@@ -219,14 +233,14 @@ const (
 	maxAgent = 512  // identify agent version and its parts
 )
 
-type sanitizer interface{ sanitize() }
+type sanitizer interface{ sanitize() error }
 
 func (s *Sentry) sanitize() {
 	s.ID = safe.String(s.ID, maxShort)
 	s.Location = safe.String(s.Location, maxShort)
 }
 
-func (e *PeerDiscovered) sanitize() {
+func (e *PeerDiscovered) sanitize() error {
 	for _, f := range []*string{&e.Network, &e.ID, &e.PeerID, &e.IP, &e.IP6, &e.ForkDigest, &e.NextForkVersion,
 		&e.Attnets, &e.Syncnets, &e.NFD} {
 		*f = safe.String(*f, maxShort)
@@ -234,9 +248,10 @@ func (e *PeerDiscovered) sanitize() {
 	e.ENR = safe.String(e.ENR, maxENR)
 	e.Multiaddr = safe.String(e.Multiaddr, maxAddr)
 	e.Sentry.sanitize()
+	return checkTimestamp(e.Timestamp)
 }
 
-func (e *MetadataReceived) sanitize() {
+func (e *MetadataReceived) sanitize() error {
 	for _, f := range []*string{&e.Network, &e.ID, &e.PeerID, &e.IP, &e.Direction, &e.ForkDigest,
 		&e.Status.ForkDigest, &e.Status.FinalizedRoot, &e.Status.HeadRoot, &e.MetaData.Attnets, &e.MetaData.Syncnets} {
 		*f = safe.String(*f, maxShort)
@@ -247,12 +262,14 @@ func (e *MetadataReceived) sanitize() {
 		*f = safe.String(*f, maxAgent)
 	}
 	e.Sentry.sanitize()
+	return checkTimestamp(e.Timestamp)
 }
 
-func (e *Subscription) sanitize() {
+func (e *Subscription) sanitize() error {
 	for _, f := range []*string{&e.Network, &e.PeerID, &e.ID, &e.Kind} {
 		*f = safe.String(*f, maxShort)
 	}
 	e.Topic = safe.String(e.Topic, maxAddr)
 	e.Sentry.sanitize()
+	return checkTimestamp(e.Timestamp)
 }
