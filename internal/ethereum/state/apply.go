@@ -1,14 +1,14 @@
 package state
 
 import (
-	"github.com/valtrack/valtrack/internal/store"
-
 	"context"
 	"database/sql"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/valtrack/valtrack/internal/store"
 )
 
 // Inserts of the hot path, compiled once on SQLite (store.DB.Prepare).

@@ -1,14 +1,14 @@
 package state
 
 import (
-	"github.com/valtrack/valtrack/internal/store"
-
 	"context"
 	"database/sql"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/valtrack/valtrack/internal/store"
 )
 
 // queryObservations reads rows of observationCols; withID: preceded by id.

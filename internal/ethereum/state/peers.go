@@ -1,14 +1,14 @@
 package state
 
 import (
-	"github.com/valtrack/valtrack/internal/store"
-
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/valtrack/valtrack/internal/store"
 )
 
 // Listing limits.

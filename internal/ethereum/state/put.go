@@ -1,12 +1,12 @@
 package state
 
 import (
-	"github.com/valtrack/valtrack/internal/store"
-
 	"context"
 	"database/sql"
 	"fmt"
 	"sort"
+
+	"github.com/valtrack/valtrack/internal/store"
 )
 
 var (
