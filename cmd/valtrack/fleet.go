@@ -114,31 +114,18 @@ func consumerAction(ctx context.Context, cmd *cli.Command, ds registry) error {
 		return err
 	}
 	st.push("bus", b.Close)
-	db, err := openDB(work, cmd, ds, log)
+	sto, err := openStorage(work, cmd, ds, log, st)
 	if err != nil {
 		return err
 	}
-	st.push("database", db.Close)
-	arch, err := openArchive(cmd, log)
-	if err != nil {
-		return err
-	}
-	if arch != nil {
-		st.push("archive", arch.Close)
-	}
-	geoR, err := openGeo(cmd)
-	if err != nil {
-		return err
-	}
-	st.push("geolocation", geoR.Close)
 	doms, err := openDomains(work, ds, domain.Env{
 		Role: domain.RoleConsumer, Cmd: cmd, DataDir: cmd.String("data-dir"), Log: log, Registerer: reg,
-		DB: db, Archive: arch, Geo: geoR,
+		DB: sto.db, Archive: sto.arch, Geo: sto.geo,
 	}, st)
 	if err != nil {
 		return err
 	}
-	cons, err := consumers(cmd, b, arch, doms, reg, log)
+	cons, err := consumers(cmd, b, sto.arch, doms, reg, log)
 	if err != nil {
 		return err
 	}

@@ -223,15 +223,34 @@ func selected(ds registry, cmd *cli.Command) (registry, bool) {
 	return out, false
 }
 
-func openGeo(cmd *cli.Command) (*geo.Resolver, error) {
-	return geo.Open(geo.Options{CityDB: cmd.String("geoip-city"), ASNDB: cmd.String("geoip-asn")})
+// storage is what the roles that write state open: the database (every
+// domain's migrations applied), the archive (nil with --archive=false) and
+// geolocation.
+type storage struct {
+	db   *store.DB
+	arch *archive.Writer
+	geo  *geo.Resolver
 }
 
-func openArchive(cmd *cli.Command, log *slog.Logger) (*archive.Writer, error) {
-	if !cmd.Bool("archive") {
-		return nil, nil
+// openStorage opens the storage, registering each part's Close on st.
+func openStorage(ctx context.Context, cmd *cli.Command, ds registry, log *slog.Logger, st *stack) (storage, error) {
+	var s storage
+	var err error
+	if s.db, err = openDB(ctx, cmd, ds, log); err != nil {
+		return s, err
 	}
-	return archive.Open(archive.Options{Root: cmd.String("data-dir"), Log: log.With("component", "archive")})
+	st.push("database", s.db.Close)
+	if cmd.Bool("archive") {
+		if s.arch, err = archive.Open(archive.Options{Root: cmd.String("data-dir"), Log: log.With("component", "archive")}); err != nil {
+			return s, err
+		}
+		st.push("archive", s.arch.Close)
+	}
+	if s.geo, err = geo.Open(geo.Options{CityDB: cmd.String("geoip-city"), ASNDB: cmd.String("geoip-asn")}); err != nil {
+		return s, err
+	}
+	st.push("geolocation", s.geo.Close)
+	return s, nil
 }
 
 // consumers builds one consumer per domain that has a sink.

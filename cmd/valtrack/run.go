@@ -51,32 +51,19 @@ func runAction(ctx context.Context, cmd *cli.Command, ds registry) (err error) {
 		return err
 	}
 	st.push("bus", b.Close)
-	db, err := openDB(work, cmd, ds, log)
+	sto, err := openStorage(work, cmd, ds, log, st)
 	if err != nil {
 		return err
 	}
-	st.push("database", db.Close)
-	arch, err := openArchive(cmd, log)
-	if err != nil {
-		return err
-	}
-	if arch != nil {
-		st.push("archive", arch.Close)
-	}
-	geoR, err := openGeo(cmd)
-	if err != nil {
-		return err
-	}
-	st.push("geolocation", geoR.Close)
 	pub := b.NewPublisher(log.With("component", "publisher"))
 	doms, err := openDomains(work, run, domain.Env{
 		Role: domain.RoleRun, Cmd: cmd, Default: dflt, DataDir: dataDir, Log: log, Registerer: reg,
-		DB: db, Archive: arch, Geo: geoR, Publisher: pub, SentryID: sentryID(cmd), SentryLocation: cmd.String("sentry-location"),
+		DB: sto.db, Archive: sto.arch, Geo: sto.geo, Publisher: pub, SentryID: sentryID(cmd), SentryLocation: cmd.String("sentry-location"),
 	}, st)
 	if err != nil {
 		return err
 	}
-	cons, err := consumers(cmd, b, arch, doms, reg, log)
+	cons, err := consumers(cmd, b, sto.arch, doms, reg, log)
 	if err != nil {
 		return err
 	}
@@ -84,7 +71,7 @@ func runAction(ctx context.Context, cmd *cli.Command, ds registry) (err error) {
 	if err := analyze.Validate(as); err != nil {
 		return err
 	}
-	srv, err := newAPI(cmd, db, doms, reg, log)
+	srv, err := newAPI(cmd, sto.db, doms, reg, log)
 	if err != nil {
 		return err
 	}
