@@ -250,7 +250,6 @@ func (in *instance) startDevnet(ctx context.Context) error {
 		_ = cmd.Set("p2p-ip", "127.0.0.1")
 		_ = cmd.Set("p2p-port", "0")
 	}
-	in.env.Log.Info("devnet started", "nodes", cmd.Int("devnet-nodes"), "dir", dir)
 	return nil
 }
 
