@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -55,7 +56,7 @@ func sentryFlags() []cli.Flag {
 
 func consumerFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "durable", Value: "valtrack", Usage: "JetStream durable consumer name prefix (each domain's is <durable>-<domain>); consumers with the same name share the work", Sources: env("durable"),
+		&cli.StringFlag{Name: "durable", Value: "valtrack", Usage: "JetStream durable consumer name prefix: each domain's durable is <durable>-<domain> (a value already ending in -<domain>, such as valtrack-ethereum, is used as is); consumers with the same name share the work", Sources: env("durable"),
 			Validator: func(v string) error { return nonEmpty("--durable", v) }},
 		&cli.IntFlag{Name: "batch-size", Value: consumer.DefaultBatchSize, Usage: "events written per batch (a partial batch is written after 1s)", Sources: env("batch-size"),
 			Validator: func(v int) error { return intRange("--batch-size", v, 1, bus.MaxBatchSize) }},
@@ -262,7 +263,7 @@ func consumers(cmd *cli.Command, b *bus.Bus, arch *archive.Writer, doms []opened
 		}
 		c, err := consumer.New(consumer.Config{
 			Bus: b, Domain: o.d.Name(), Sink: o.parts.Sink, Archive: arch,
-			Durable: cmd.String("durable") + "-" + o.d.Name(), BatchSize: int(cmd.Int("batch-size")),
+			Durable: durableName(cmd.String("durable"), o.d.Name()), BatchSize: int(cmd.Int("batch-size")),
 			Registerer: reg, Log: log,
 		})
 		if err != nil {
@@ -271,6 +272,17 @@ func consumers(cmd *cli.Command, b *bus.Bus, arch *archive.Writer, doms []opened
 		out[o.d.Name()] = c
 	}
 	return out, nil
+}
+
+// durableName is <prefix>-<domain>. A prefix that already ends in
+// -<domain> is that durable itself: fleets deployed before domains gave
+// --durable valtrack-ethereum, and a new name would make a new durable that
+// reads the whole stream again.
+func durableName(prefix, domain string) string {
+	if strings.HasSuffix(prefix, "-"+domain) {
+		return prefix
+	}
+	return prefix + "-" + domain
 }
 
 func allAnalyzers(doms []opened) []analyze.Analyzer {

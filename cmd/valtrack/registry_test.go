@@ -50,3 +50,16 @@ func TestRegistryAndFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestDurableName(t *testing.T) {
+	for _, c := range [][3]string{
+		{"valtrack", "ethereum", "valtrack-ethereum"},
+		{"valtrack-ethereum", "ethereum", "valtrack-ethereum"}, // a fleet's durable from before domains
+		{"fleet-a", "cosmos", "fleet-a-cosmos"},
+		{"valtrack-ethereum", "cosmos", "valtrack-ethereum-cosmos"},
+	} {
+		if got := durableName(c[0], c[1]); got != c[2] {
+			t.Errorf("durableName(%q, %q) = %q, want %q", c[0], c[1], got, c[2])
+		}
+	}
+}

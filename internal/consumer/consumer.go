@@ -335,7 +335,9 @@ func (c *Consumer) applyBatch(ctx context.Context, batch []*bus.Msg, ds []decode
 		if last := lastDelivery(ds); len(last) > 0 && attempt >= 3 {
 			// The server gives these up if they are not acknowledged now:
 			// set them aside instead, with the error, and retry the rest.
-			c.deadLetter(ctx, last, fmt.Errorf("not applied on the last delivery: %w", err))
+			if dlErr := c.deadLetter(ctx, last, fmt.Errorf("not applied on the last delivery: %w", err)); dlErr != nil {
+				c.log.Warn("cannot set aside the events of a last delivery; retrying", "err", dlErr)
+			}
 			ds = pending(ds)
 			continue
 		}
@@ -371,8 +373,10 @@ func (c *Consumer) isolate(ctx context.Context, ds []decoded) error {
 		return err
 	}
 	if len(live) == 1 {
-		c.deadLetter(ctx, live, err)
-		return nil
+		// If the dead letter cannot be published the event stays in the
+		// batch, which is retried as in an outage: never acknowledged
+		// without being either applied or set aside.
+		return c.deadLetter(ctx, live, err)
 	}
 	mid := len(live) / 2
 	if err := c.isolate(ctx, live[:mid]); err != nil {
@@ -401,12 +405,14 @@ func refused(err error) bool {
 }
 
 // deadLetter sets events aside on the dead-letter subject and terminates
-// them; one that cannot be published stays pending (the batch fails and is
-// retried), never dropped.
-func (c *Consumer) deadLetter(ctx context.Context, ds []decoded, why error) {
+// them; one that cannot be published stays pending and makes it return an
+// error (the caller retries the batch), never dropped.
+func (c *Consumer) deadLetter(ctx context.Context, ds []decoded, why error) error {
+	var errs []error
 	for _, d := range ds {
 		if err := c.cfg.Bus.DeadLetter(ctx, c.cfg.Domain, d.ev.Kind, d.msg, why); err != nil {
 			c.log.Error("cannot set a refused event aside; it stays in the batch", "subject", d.msg.Subject, "err", err)
+			errs = append(errs, err)
 			continue
 		}
 		c.metrics.deadLettered.WithLabelValues(c.cfg.Domain, d.ev.Kind).Inc()
@@ -416,6 +422,7 @@ func (c *Consumer) deadLetter(ctx context.Context, ds []decoded, why error) {
 			c.log.Debug("terminate message", "subject", d.msg.Subject, "err", err)
 		}
 	}
+	return errors.Join(errs...)
 }
 
 // pending are the events not set aside.

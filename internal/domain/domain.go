@@ -93,7 +93,8 @@ type Env struct {
 	// Archive is the shared archive writer (run, consumer), nil when
 	// disabled; a domain registers its tables on it in Open.
 	Archive *archive.Writer
-	// Geo locates IP addresses (run, consumer), nil without databases.
+	// Geo locates IP addresses (run, consumer). Without MaxMind databases
+	// it still classes private, loopback and unknown addresses.
 	Geo *geo.Resolver
 	// Publisher publishes the domain's events (run, sentry).
 	Publisher Publisher

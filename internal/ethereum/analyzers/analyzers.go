@@ -65,8 +65,9 @@ func (c *Config) defaults() error {
 const pruneEvery = time.Hour
 
 // New returns the analyzers: ethereum/estimate/<network> for each network
-// (each fails alone), ethereum/locate when there is a geolocation database,
-// and ethereum/prune unless retention is negative.
+// (each fails alone), ethereum/locate when there is a resolver (without
+// MaxMind databases it classes private and loopback addresses only), and
+// ethereum/prune unless retention is negative.
 func New(cfg Config) ([]analyze.Analyzer, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
