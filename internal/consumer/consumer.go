@@ -281,11 +281,7 @@ func (c *Consumer) writeConcurrently(ctx context.Context, batch []*bus.Msg, ds [
 	var archErr error
 	var wg sync.WaitGroup
 	if c.cfg.Archive != nil {
-		wg.Go(func() {
-			if err := c.archive(ds, nil); err != nil {
-				archErr = fmt.Errorf("archive batch: %w", err)
-			}
-		})
+		wg.Go(func() { archErr = c.archiveBatch(ctx, batch, ds, nil) })
 	}
 	storeErr := c.applyBatch(ctx, batch, ds)
 	wg.Wait()
@@ -313,8 +309,8 @@ func (c *Consumer) writeInOrder(ctx context.Context, batch []*bus.Msg, ds []deco
 			}
 		}
 	}
-	if err := c.archive(ds, stored); err != nil {
-		return fmt.Errorf("archive batch: %w", err)
+	if err := c.archiveBatch(ctx, batch, ds, stored); err != nil {
+		return err
 	}
 	return c.applyBatch(ctx, batch, ds)
 }
@@ -322,8 +318,7 @@ func (c *Consumer) writeInOrder(ctx context.Context, batch []*bus.Msg, ds []deco
 // applyBatch applies ds, retrying in place through an outage and setting
 // refused events aside; it returns an error only when ctx ends first.
 func (c *Consumer) applyBatch(ctx context.Context, batch []*bus.Msg, ds []decoded) error {
-	backoff := 100 * time.Millisecond
-	lastTouch := time.Now()
+	r := c.retrier(batch)
 	for attempt := 1; ; attempt++ {
 		err := c.isolate(ctx, ds)
 		if err == nil {
@@ -341,22 +336,60 @@ func (c *Consumer) applyBatch(ctx context.Context, batch []*bus.Msg, ds []decode
 			ds = pending(ds)
 			continue
 		}
-		c.log.Warn("batch not applied; retrying in place", "events", len(ds), "attempt", attempt, "retry_in", backoff, "err", err)
-		c.metrics.retries.WithLabelValues(c.cfg.Domain).Inc()
-		select {
-		case <-ctx.Done():
+		if err := r.wait(ctx, "batch not applied", attempt, len(ds), err); err != nil {
 			return err
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, c.cfg.RetryMax)
-		if time.Since(lastTouch) > c.cfg.AckWait/3 {
-			// Keep the batch ours while we wait out the outage.
-			for _, m := range batch {
-				_ = m.InProgress()
-			}
-			lastTouch = time.Now()
 		}
 	}
+}
+
+// archiveBatch archives ds (less stored), retrying in place while the
+// archive cannot be written (a full disk is an outage too: the rows stay
+// pending in the writer and each retry's Sync writes them).
+func (c *Consumer) archiveBatch(ctx context.Context, batch []*bus.Msg, ds []decoded, stored map[string]bool) error {
+	r := c.retrier(batch)
+	for attempt := 1; ; attempt++ {
+		err := c.archive(ds, stored)
+		if err == nil {
+			return nil
+		}
+		if err := r.wait(ctx, "batch not archived", attempt, len(ds), fmt.Errorf("archive batch: %w", err)); err != nil {
+			return err
+		}
+	}
+}
+
+// retrier paces in-place retries of one batch.
+type retrier struct {
+	c       *Consumer
+	batch   []*bus.Msg
+	backoff time.Duration
+	touched time.Time
+}
+
+func (c *Consumer) retrier(batch []*bus.Msg) *retrier {
+	return &retrier{c: c, batch: batch, backoff: 100 * time.Millisecond, touched: time.Now()}
+}
+
+// wait logs and counts a failed attempt, waits its backoff and keeps the
+// batch's ack deadlines fresh meanwhile, so no other consumer is handed the
+// batch while this one waits out an outage. It returns err when the
+// consumer stops first (the batch is then redelivered).
+func (r *retrier) wait(ctx context.Context, what string, attempt, events int, err error) error {
+	r.c.log.Warn(what+"; retrying in place", "events", events, "attempt", attempt, "retry_in", r.backoff, "err", err)
+	r.c.metrics.retries.WithLabelValues(r.c.cfg.Domain).Inc()
+	select {
+	case <-ctx.Done():
+		return err
+	case <-time.After(r.backoff):
+	}
+	r.backoff = min(r.backoff*2, r.c.cfg.RetryMax)
+	if time.Since(r.touched) > r.c.cfg.AckWait/3 {
+		for _, m := range r.batch {
+			_ = m.InProgress()
+		}
+		r.touched = time.Now()
+	}
+	return nil
 }
 
 // isolate applies ds; when the store refuses the batch it splits it in
