@@ -122,6 +122,24 @@ func TestInvalidFlagsRefused(t *testing.T) {
 	}
 }
 
+// TestDevnetInvalidFlagsRefused: `valtrack devnet ethereum` refuses the
+// values its library would silently replace by a default (0), before it
+// writes anything to --dir.
+func TestDevnetInvalidFlagsRefused(t *testing.T) {
+	for _, tc := range [][]string{
+		{"--slot-duration", "0", "at least 100ms"},
+		{"--slots-per-epoch", "0", "at least 1"},
+		{"--nodes", "0", "1..5000"},
+	} {
+		dir := filepath.Join(t.TempDir(), "devnet")
+		err := quietApp().Run(canceled(), []string{"valtrack", "devnet", "ethereum", "--dir", dir, tc[0], tc[1]})
+		checkRefused(t, err, tc[0], tc[2])
+		if _, serr := os.Stat(dir); serr == nil {
+			t.Errorf("devnet %s %s: started (wrote --dir) before refusing", tc[0], tc[1])
+		}
+	}
+}
+
 // TestInvalidEnvRefused: a value from VALTRACK_<FLAG> is validated as the
 // same value on the command line is (urfave/cli sets it through the flag,
 // which runs the Validator), and the message names the variable.
