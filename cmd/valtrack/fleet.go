@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"text/tabwriter"
@@ -53,6 +54,11 @@ func sentryAction(ctx context.Context, cmd *cli.Command, d domain.Domain) error 
 	}
 	st := &stack{log: log}
 	defer st.close()
+	lns, err := listen(cmd, false)
+	if err != nil {
+		return err
+	}
+	st.push("listeners", lns.Close)
 	reg := newRegistry()
 	work, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -70,7 +76,7 @@ func sentryAction(ctx context.Context, cmd *cli.Command, d domain.Domain) error 
 		return err
 	}
 	g := &group{stop: cancel}
-	g.Go("metrics", func() error { return serveMetrics(work, cmd.String("http"), reg, log) })
+	g.Go("metrics", func() error { return serveMetrics(work, lns.public, reg, log) })
 	for _, s := range doms[0].parts.Sentries {
 		g.Go("sentry "+s.Network(), func() error { return s.Run(work) })
 	}
@@ -106,6 +112,11 @@ func consumerAction(ctx context.Context, cmd *cli.Command, ds registry) error {
 	}
 	st := &stack{log: log}
 	defer st.close()
+	lns, err := listen(cmd, false)
+	if err != nil {
+		return err
+	}
+	st.push("listeners", lns.Close)
 	reg := newRegistry()
 	work, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -137,7 +148,7 @@ func consumerAction(ctx context.Context, cmd *cli.Command, ds registry) error {
 		return err
 	}
 	g := &group{stop: cancel}
-	g.Go("metrics", func() error { return serveMetrics(work, cmd.String("http"), reg, log) })
+	g.Go("metrics", func() error { return serveMetrics(work, lns.public, reg, log) })
 	for name, c := range cons {
 		g.Go("consumer "+name, func() error { return c.Run(work) })
 	}
@@ -184,6 +195,11 @@ func serveCommand(ds registry) *cli.Command {
 			}
 			st := &stack{log: log}
 			defer st.close()
+			lns, err := listen(cmd, true)
+			if err != nil {
+				return err
+			}
+			st.push("listeners", lns.Close)
 			db, err := openDB(ctx, cmd, ds, log)
 			if err != nil {
 				return err
@@ -201,7 +217,7 @@ func serveCommand(ds registry) *cli.Command {
 				return err
 			}
 			log.Info("serving the API", "http", cmd.String("http"))
-			return serveAPI(ctx, cmd, srv)
+			return serveAPI(ctx, lns, srv)
 		},
 	}
 }
@@ -266,29 +282,27 @@ func withDB(ds registry, f func(context.Context, *cli.Command, *store.DB) error)
 	}
 }
 
-// serveMetrics serves /metrics and /healthz for the parts of a fleet that
-// have no API of their own.
-func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, log *slog.Logger) error {
+// serveMetrics serves /metrics and /healthz on ln, which it closes, for the
+// parts of a fleet that have no API of their own, until ctx is done.
+func serveMetrics(ctx context.Context, ln net.Listener, reg *prometheus.Registry, log *slog.Logger) error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
 	})
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	log.Info("serving metrics", "http", addr)
-	err := srv.ListenAndServe()
-	if err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("metrics listener %s: %w (is the address in use?)", addr, err)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}
+	log.Info("serving metrics", "http", ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("metrics listener %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
 	}
-	<-stopped
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	<-errc // ErrServerClosed: Serve has returned
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -52,7 +53,7 @@ func env(flag string) cli.ValueSourceChain {
 }
 
 func newApp(ds registry) *cli.Command {
-	return &cli.Command{
+	app := &cli.Command{
 		Name:    "valtrack",
 		Usage:   "validator intelligence for proof-of-stake networks",
 		Version: version,
@@ -72,6 +73,34 @@ func newApp(ds registry) *cli.Command {
 			dbCommand(ds),
 		},
 	}
+	onUsageError(app)
+	return app
+}
+
+// badValue is the flag package's message for a value a flag refuses.
+var badValue = regexp.MustCompile(`^invalid value "(.*)" for flag -([A-Za-z0-9-]+): (.*)$`)
+
+// onUsageError makes a refused flag value end the command with one line
+// that names the flag and what to give, on every command: by default
+// urfave/cli prints the whole help first and the line is lost above it.
+func onUsageError(cmd *cli.Command) {
+	cmd.OnUsageError = func(_ context.Context, c *cli.Command, err error, _ bool) error {
+		m := badValue.FindStringSubmatch(err.Error())
+		if m == nil {
+			return fmt.Errorf("%w (see `%s --help`)", err, c.FullName())
+		}
+		val, flag, why := m[1], "--"+m[2], m[3]
+		if strings.HasPrefix(why, flag) {
+			return errors.New(why) // a Validator's message: complete already
+		}
+		if strings.HasPrefix(why, "time:") {
+			why += "; give a duration with its unit, such as 10s, 5m or 1h"
+		}
+		return fmt.Errorf("%s %q: %s (see `%s --help`)", flag, val, why, c.FullName())
+	}
+	for _, sub := range cmd.Commands {
+		onUsageError(sub)
+	}
 }
 
 func sharedFlags() []cli.Flag {
@@ -81,7 +110,14 @@ func sharedFlags() []cli.Flag {
 		&cli.StringFlag{Name: "nats-url", Usage: "external NATS JetStream URL(s), comma-separated; empty: an embedded server in --data-dir", Sources: env("nats-url")},
 		&cli.StringFlag{Name: "db", Usage: "state store: empty for SQLite in --data-dir, or postgres://user:pass@host/db", Sources: env("db")},
 		&cli.StringFlag{Name: "http", Value: ":8080", Usage: "API listen address (for sentries and consumers: /metrics and /healthz)", Sources: env("http"),
-			Validator: func(v string) error { return listenAddr("--http", v) }},
+			Validator: func(v string) error {
+				// Empty would listen on a random port (:80 for the metrics
+				// of a fleet): refused rather than served somewhere unknown.
+				if v == "" {
+					return fmt.Errorf("--http is empty: give HOST:PORT or :PORT, e.g. :8080 or 127.0.0.1:8080")
+				}
+				return listenAddr("--http", v)
+			}},
 		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error", Sources: env("log-level"),
 			Validator: func(v string) error { _, err := parseLevel(v); return err }},
 		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json", Sources: env("log-format"),

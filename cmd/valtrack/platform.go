@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -308,19 +309,55 @@ func newAPI(cmd *cli.Command, db *store.DB, doms []opened, reg *prometheus.Regis
 	})
 }
 
-// serveAPI serves the API on --http and, when --admin-http is set, /metrics
-// and /healthz on it, until ctx is done.
-func serveAPI(ctx context.Context, cmd *cli.Command, srv *api.Server) error {
-	admin := cmd.String("admin-http")
-	if admin == "" {
-		return srv.ListenAndServe(ctx, cmd.String("http"))
+// listeners are the command's TCP listeners, bound before anything else
+// opens: an address in use is refused at start, before the bus, the devnet
+// and the sentries have started only to be stopped again.
+type listeners struct {
+	public, admin net.Listener
+}
+
+// listen binds --http and, for the API when --admin-http is set, that too.
+func listen(cmd *cli.Command, withAdmin bool) (*listeners, error) {
+	l := &listeners{}
+	var err error
+	if l.public, err = net.Listen("tcp", cmd.String("http")); err != nil {
+		return nil, fmt.Errorf("--http %s: %w (is the address in use?)", cmd.String("http"), err)
+	}
+	if a := cmd.String("admin-http"); withAdmin && a != "" {
+		if l.admin, err = net.Listen("tcp", a); err != nil {
+			l.public.Close()
+			return nil, fmt.Errorf("--admin-http %s: %w (is the address in use?)", a, err)
+		}
+	}
+	return l, nil
+}
+
+// Close closes the listeners that serving has not closed already (a
+// command that failed before serving).
+func (l *listeners) Close() error {
+	var errs []error
+	for _, ln := range []net.Listener{l.public, l.admin} {
+		if ln != nil {
+			if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// serveAPI serves the API on the --http listener and, when --admin-http is
+// set, /metrics and /healthz on its own, until ctx is done.
+func serveAPI(ctx context.Context, lns *listeners, srv *api.Server) error {
+	if lns.admin == nil {
+		return srv.Serve(ctx, lns.public)
 	}
 	// Either listener failing stops the other: half an API is not served.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, 2)
-	go func() { errc <- srv.ListenAndServe(ctx, cmd.String("http")) }()
-	go func() { errc <- srv.ListenAndServeAdmin(ctx, admin) }()
+	go func() { errc <- srv.Serve(ctx, lns.public) }()
+	go func() { errc <- srv.ServeAdmin(ctx, lns.admin) }()
 	err := <-errc
 	cancel()
 	return errors.Join(err, <-errc)

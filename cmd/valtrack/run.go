@@ -41,6 +41,11 @@ func runAction(ctx context.Context, cmd *cli.Command, ds registry) (err error) {
 	run, dflt := selected(ds, cmd)
 	st := &stack{log: log}
 	defer st.close()
+	lns, err := listen(cmd, true)
+	if err != nil {
+		return err
+	}
+	st.push("listeners", lns.Close)
 
 	reg := newRegistry()
 	// ctx ends at Ctrl-C; work ends when ctx does or a part fails.
@@ -95,7 +100,7 @@ func runAction(ctx context.Context, cmd *cli.Command, ds registry) (err error) {
 	g.Go("analyzers", func() error {
 		return analyze.Run(work, as, analyze.Options{Registerer: reg, Log: log.With("component", "analyze")})
 	})
-	g.Go("api", func() error { return serveAPI(work, cmd, srv) })
+	g.Go("api", func() error { return serveAPI(work, lns, srv) })
 	g.Go("progress", func() error { progress(work, cmd.Duration("progress-every"), doms, cons, log); return nil })
 	log.Info("valtrack running", "networks", strings.Join(networkNames(doms), ","), "api", cmd.String("http"), "data_dir", dataDir, "bus", b.ClientURL())
 

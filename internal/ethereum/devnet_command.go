@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/urfave/cli/v3"
 
@@ -21,11 +22,20 @@ func (d Domain) DevnetCommand() *cli.Command {
 			"genesis.json and truth.json (who runs how many validators) to --dir. Then watch it with:\n\n" +
 			"   go run ./cmd/valtrack run --eth DIR",
 		Flags: []cli.Flag{
-			&cli.IntFlag{Name: "nodes", Value: 50, Usage: "number of beacon peers", Sources: env("devnet-nodes")},
+			&cli.IntFlag{Name: "nodes", Value: 50, Usage: "number of beacon peers", Sources: env("devnet-nodes"),
+				Validator: func(v int) error { return positive("--nodes", v, 5000) }},
 			&cli.StringFlag{Name: "dir", Value: "./devnet", Usage: "directory for the network files and truth.json", Sources: env("devnet-dir")},
 			&cli.StringFlag{Name: "name", Value: devnet.DefaultName, Usage: "network name (CONFIG_NAME)", Sources: env("devnet-name")},
-			&cli.DurationFlag{Name: "slot-duration", Value: devnet.DefaultSlotDuration, Usage: "slot duration", Sources: env("devnet-slot-duration")},
-			&cli.UintFlag{Name: "slots-per-epoch", Value: devnet.DefaultSlotsPerEpoch, Usage: "slots per epoch", Sources: env("devnet-slots-per-epoch")},
+			&cli.DurationFlag{Name: "slot-duration", Value: devnet.DefaultSlotDuration, Usage: "slot duration", Sources: env("devnet-slot-duration"),
+				// devnet.Options reads 0 as its default: refused here, not replaced.
+				Validator: func(v time.Duration) error { return atLeast("--slot-duration", v, 100*time.Millisecond) }},
+			&cli.UintFlag{Name: "slots-per-epoch", Value: devnet.DefaultSlotsPerEpoch, Usage: "slots per epoch", Sources: env("devnet-slots-per-epoch"),
+				Validator: func(v uint) error {
+					if v == 0 {
+						return fmt.Errorf("--slots-per-epoch 0: give at least 1")
+					}
+					return nil
+				}},
 			&cli.StringFlag{Name: "validators", Value: devnet.DefaultValidators, Usage: "validators per node: buckets LO-HI:SHARE% of nodes, or a list of counts such as 64,0,3", Sources: env("devnet-validators")},
 			&cli.Int64Flag{Name: "seed", Usage: "seed for keys, validator placement and duties; 0 picks one", Sources: env("devnet-seed")},
 			&cli.Float64Flag{Name: "large-share", Value: devnet.DefaultLargeNodeShare, Usage: "share of nodes subscribed to every subnet", Sources: env("devnet-large-share")},
@@ -46,8 +56,8 @@ func (d Domain) DevnetCommand() *cli.Command {
 				SlotsPerEpoch:               uint64(cmd.Uint("slots-per-epoch")),
 				Validators:                  cmd.String("validators"),
 				Seed:                        cmd.Int64("seed"),
-				LargeNodeShare:              cmd.Float64("large-share"),
-				QUICShare:                   cmd.Float64("quic-share"),
+				LargeNodeShare:              share(cmd.Float64("large-share")),
+				QUICShare:                   share(cmd.Float64("quic-share")),
 				EpochsPerSubnetSubscription: uint64(cmd.Uint("epochs-per-subnet-subscription")),
 				BindIP:                      cmd.String("bind"),
 				Log:                         log.With("component", "devnet"),
@@ -73,4 +83,13 @@ func (d Domain) DevnetCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// share is a --*-share value for devnet.Options, which reads 0 as its
+// default and a negative share as none: 0 on the command line means none.
+func share(v float64) float64 {
+	if v == 0 {
+		return -1
+	}
+	return v
 }

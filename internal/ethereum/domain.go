@@ -253,13 +253,24 @@ func (in *instance) startDevnet(ctx context.Context) error {
 	return nil
 }
 
+// close releases what Open opened: the sentries (those that ran closed
+// themselves and make this a no-op; those that never ran, because a later
+// step of the start failed, still hold their sockets) and the devnet.
 func (in *instance) close() error {
-	if in.devnet != nil {
-		err := in.devnet.Close()
-		in.devnet = nil
-		return err
+	var errs []error
+	for _, s := range in.sentries {
+		if err := s.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close sentry: %w", err))
+		}
 	}
-	return nil
+	in.sentries = nil
+	if in.devnet != nil {
+		if err := in.devnet.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("stop devnet: %w", err))
+		}
+		in.devnet = nil
+	}
+	return errors.Join(errs...)
 }
 
 // progress is one line per network: the sentry's counters (when this role

@@ -80,13 +80,23 @@ func (s *Sentry) Run(ctx context.Context) error {
 	return s.close()
 }
 
+// Close releases a sentry that is not going to run (its discv5 socket,
+// libp2p host and peerstore), e.g. when a later step of the program's start
+// fails. After Run has returned it does nothing: Run closes the sentry
+// itself. Do not call it while Run is running.
+func (s *Sentry) Close() error { return s.close() }
+
+// close runs once: Run and Close may both reach it.
 func (s *Sentry) close() error {
-	s.crawler.Close()
-	err := s.store.Save()
-	if cerr := s.host.Close(); err == nil && cerr != nil {
-		err = cerr
-	}
-	return err
+	s.closeOnce.Do(func() {
+		s.crawler.Close()
+		err := s.store.Save()
+		if cerr := s.host.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+		s.closeErr = err
+	})
+	return s.closeErr
 }
 
 func (s *Sentry) every(ctx context.Context, d time.Duration, f func(time.Time)) {

@@ -60,6 +60,8 @@ type Sentry struct {
 	hsSem             chan struct{} // bounds inbound handshakes
 	wg                sync.WaitGroup
 	runCtx            context.Context
+	closeOnce         sync.Once
+	closeErr          error
 }
 
 // New loads (or creates) the node key and the peerstore, binds discv5 and
@@ -166,7 +168,11 @@ func (s *Sentry) Stats() Stats {
 }
 
 // Progress logs the counters every interval until ctx is done.
+// With every <= 0 it logs nothing (time.NewTicker would panic).
 func (s *Sentry) Progress(ctx context.Context, every time.Duration, log *slog.Logger) {
+	if every <= 0 {
+		return
+	}
 	if log == nil {
 		log = s.log
 	}
