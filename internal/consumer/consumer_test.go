@@ -5,14 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/parquet-go/parquet-go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/valtrack/valtrack/internal/archive"
 	"github.com/valtrack/valtrack/internal/bus"
 	"github.com/valtrack/valtrack/internal/bus/bustest"
 )
@@ -274,5 +278,94 @@ func TestTwoDomainsShareMetrics(t *testing.T) {
 		if _, err := New(Config{Bus: b, Domain: d, Sink: newMemSink(), Registerer: reg}); err != nil {
 			t.Fatalf("%s: %v", d, err)
 		}
+	}
+}
+
+// archSink is memSink with an archive table of its events.
+type archSink struct {
+	*memSink
+	table *archive.Table[memRow]
+}
+
+type memRow struct {
+	ID        string `parquet:"id"`
+	Network   string `parquet:"network"`
+	Timestamp int64  `parquet:"timestamp,timestamp(millisecond)"`
+	MsgID     string `parquet:"msg_id"`
+}
+
+func (s archSink) Archive(evs []Event) error {
+	rows := make([]memRow, 0, len(evs))
+	for _, ev := range evs {
+		rows = append(rows, memRow{ID: ev.Value.(*memEvent).ID, Network: ev.Network, Timestamp: 1741082400000, MsgID: ev.MsgID})
+	}
+	return s.table.Write(rows)
+}
+
+// An archive that cannot be written (here its domain directory is taken
+// by a file, as a full or broken disk would refuse it) is an outage: the
+// batch is retried in place and archived once the archive can be written,
+// not redelivered until the server gives up on it.
+func TestArchiveFailureIsRetriedInPlace(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	root := t.TempDir()
+	blocker := filepath.Join(root, "parquet", "testdom")
+	if err := os.MkdirAll(filepath.Dir(blocker), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(blocker, []byte("not a directory"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	arch, err := archive.Open(archive.Options{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer arch.Close()
+	table, err := archive.Register(arch, "testdom", "things", archive.TableOptions{}, func(r *memRow) archive.RowInfo {
+		return archive.RowInfo{Network: r.Network, Time: r.Timestamp, Size: 64, MsgID: r.MsgID}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := bustest.Embedded(t)
+	sk := archSink{memSink: newMemSink(), table: table}
+	reg := prometheus.NewRegistry()
+	c, err := New(Config{Bus: b, Domain: "testdom", Sink: sk, Archive: arch, BatchSize: 50, MaxWait: 50 * time.Millisecond,
+		MaxDeliver: 2, RetryMax: 20 * time.Millisecond, Registerer: reg, Log: bustest.Logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.EnsureStream(ctx, "testdom"); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	h := &harness{bus: b, sink: sk.memSink}
+	h.publish(t, goodEvents("a", 5)...)
+	waitFor(t, "retries while the archive fails", func() bool {
+		return testutil.ToFloat64(c.metrics.retries.WithLabelValues("testdom")) >= 3
+	})
+	if got := c.Processed(); got != 0 {
+		t.Fatalf("acknowledged %d events the archive did not take", got)
+	}
+	if err := os.Remove(blocker); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the batch after the archive recovers", func() bool { return c.Processed() == 5 })
+	files, _ := filepath.Glob(filepath.Join(root, "parquet", "testdom", "net1", "things", "*", "*", "*.parquet"))
+	if len(files) != 1 {
+		t.Fatalf("archive files %v, want one", files)
+	}
+	rows, err := parquet.ReadFile[memRow](files[0])
+	if err != nil || len(rows) != 5 {
+		t.Fatalf("archived %d rows (%v), want 5", len(rows), err)
+	}
+	if letters, _ := b.DeadLetters(ctx, "testdom", 10, 200*time.Millisecond); len(letters) != 0 {
+		t.Errorf("an archive outage dead-lettered events: %+v", letters)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
