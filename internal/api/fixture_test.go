@@ -1,23 +1,22 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/valtrack/valtrack/internal/api/apitest"
 )
 
 // Test keys: long enough to be accepted, distinctive enough to grep logs for.
@@ -30,24 +29,6 @@ const (
 	// secret stands for what a store error may carry (a DSN with a password).
 	secret = "postgres://valtrack:hunter2-secret@db.internal/valtrack"
 )
-
-// syncBuffer is a log sink shared by the server's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // testDomain is a tiny domain that exercises what real domains use: a
 // network-scoped route, the cache, failures, a panic and a WebSocket echo.
@@ -217,60 +198,35 @@ func (f *fixture) writeKeys(content string) {
 	}
 }
 
+type syncBuffer = apitest.SyncBuffer
+
 // get performs a GET with an optional API key and returns status, headers and body.
 func (f *fixture) get(path, key string) (int, http.Header, []byte) {
 	f.t.Helper()
-	return getFrom(f.t, f.srv, path, key)
-}
-
-func getFrom(t *testing.T, srv *httptest.Server, path, key string) (int, http.Header, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, srv.URL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if key != "" {
-		req.Header.Set(apiKeyHeader, key)
-	}
-	resp, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatalf("GET %s: %v", path, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header, body
+	return apitest.Get(f.t, f.srv, path, key)
 }
 
 // getJSON GETs path, requires status want and decodes the body into v.
 func (f *fixture) getJSON(path, key string, want int, v any) {
 	f.t.Helper()
-	code, h, body := f.get(path, key)
-	if code != want {
-		f.t.Fatalf("GET %s: status %d, want %d; body %s", path, code, want, body)
-	}
-	if ct := h.Get("Content-Type"); ct != "application/json" {
-		f.t.Fatalf("GET %s: Content-Type %q, want application/json", path, ct)
-	}
-	if v != nil {
-		if err := json.Unmarshal(body, v); err != nil {
-			f.t.Fatalf("GET %s: decode %s: %v", path, body, err)
-		}
-	}
+	apitest.GetJSON(f.t, f.srv, path, key, want, v)
 }
 
 // wantError GETs path and requires a JSON error with status and parameter.
-func (f *fixture) wantError(path, key string, status int, param string) errorBody {
+func (f *fixture) wantError(path, key string, status int, param string) apitest.ErrorBody {
 	f.t.Helper()
-	var e errorBody
-	f.getJSON(path, key, status, &e)
-	if e.Error == "" {
-		f.t.Fatalf("GET %s: error body without a message", path)
+	return apitest.WantError(f.t, f.srv, path, key, status, param)
+}
+
+// The shared helpers agree with the server on the key header and the error
+// shape.
+func TestAPITestMatchesTheServer(t *testing.T) {
+	if apitest.APIKeyHeader != apiKeyHeader {
+		t.Errorf("apitest.APIKeyHeader %q, the server reads %q", apitest.APIKeyHeader, apiKeyHeader)
 	}
-	if e.Parameter != param {
-		f.t.Fatalf("GET %s: parameter %q, want %q (error %q)", path, e.Parameter, param, e.Error)
+	a, _ := json.Marshal(errorBody{Error: "e", Parameter: "p"})
+	b, _ := json.Marshal(apitest.ErrorBody{Error: "e", Parameter: "p"})
+	if string(a) != string(b) {
+		t.Errorf("apitest.ErrorBody encodes as %s, the server's errors as %s", b, a)
 	}
-	return e
 }

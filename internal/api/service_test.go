@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/valtrack/valtrack/internal/api/apitest"
 )
 
 func TestRateLimitAfterBurst(t *testing.T) {
@@ -354,12 +356,12 @@ func TestAdminOnSeparateHandler(t *testing.T) {
 			if want := map[bool]int{false: 200, true: 404}[separate]; code != want {
 				t.Errorf("SeparateAdmin=%v: public GET %s = %d, want %d", separate, path, code, want)
 			}
-			if code, _, _ := getFrom(t, admin, path, ""); code != 200 {
+			if code, _, _ := apitest.Get(t, admin, path, ""); code != 200 {
 				t.Errorf("SeparateAdmin=%v: admin GET %s = %d, want 200", separate, path, code)
 			}
 		}
 		// The admin handler serves nothing else, and the public one the rest.
-		if code, h, _ := getFrom(t, admin, "/api/v1/networks", ""); code != 404 || h.Get("Content-Type") != "application/json" {
+		if code, h, _ := apitest.Get(t, admin, "/api/v1/networks", ""); code != 404 || h.Get("Content-Type") != "application/json" {
 			t.Errorf("admin GET /api/v1/networks = %d %q, want a JSON 404", code, h.Get("Content-Type"))
 		}
 		f.getJSON("/api/v1/networks", "", 200, nil)

@@ -1,22 +1,19 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/valtrack/valtrack/internal/api"
+	"github.com/valtrack/valtrack/internal/api/apitest"
 	"github.com/valtrack/valtrack/internal/ethereum/state"
 	"github.com/valtrack/valtrack/internal/store"
 	"github.com/valtrack/valtrack/internal/store/storetest"
@@ -32,24 +29,6 @@ const (
 	testNet      = "testnet"
 	otherNet     = "othernet"
 )
-
-// syncBuffer is a log sink shared by the server's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 type fixture struct {
 	t       *testing.T
@@ -97,12 +76,6 @@ func fixturePeers() []testPeer {
 			country: "JP", asn: 2516, lat: 35.6895, lon: 139.6917, subnets: []int64{9},
 			validators: 2, confidence: 0.9, handshaken: true, seen: fixtureBase},
 	}
-}
-
-// errorBody is the JSON shape of every error response.
-type errorBody struct {
-	Error     string `json:"error"`
-	Parameter string `json:"parameter,omitempty"`
 }
 
 // fixtureOpt adjusts the server's options; configured lists the Ethereum
@@ -227,55 +200,25 @@ func (f *fixture) writeKeys(content string) {
 	}
 }
 
+type (
+	syncBuffer = apitest.SyncBuffer
+	errorBody  = apitest.ErrorBody
+)
+
 // get performs a GET with an optional API key and returns status, headers and body.
 func (f *fixture) get(path, key string) (int, http.Header, []byte) {
 	f.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, f.srv.URL+path, nil)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	if key != "" {
-		req.Header.Set(apiKeyHeader, key)
-	}
-	resp, err := f.srv.Client().Do(req)
-	if err != nil {
-		f.t.Fatalf("GET %s: %v", path, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header, body
+	return apitest.Get(f.t, f.srv, path, key)
 }
 
 // getJSON GETs path, requires status want and decodes the body into v.
 func (f *fixture) getJSON(path, key string, want int, v any) {
 	f.t.Helper()
-	code, h, body := f.get(path, key)
-	if code != want {
-		f.t.Fatalf("GET %s: status %d, want %d; body %s", path, code, want, body)
-	}
-	if ct := h.Get("Content-Type"); ct != "application/json" {
-		f.t.Fatalf("GET %s: Content-Type %q, want application/json", path, ct)
-	}
-	if v != nil {
-		if err := json.Unmarshal(body, v); err != nil {
-			f.t.Fatalf("GET %s: decode %s: %v", path, body, err)
-		}
-	}
+	apitest.GetJSON(f.t, f.srv, path, key, want, v)
 }
 
 // wantError GETs path and requires a JSON error with status and parameter.
 func (f *fixture) wantError(path, key string, status int, param string) errorBody {
 	f.t.Helper()
-	var e errorBody
-	f.getJSON(path, key, status, &e)
-	if e.Error == "" {
-		f.t.Fatalf("GET %s: error body without a message", path)
-	}
-	if e.Parameter != param {
-		f.t.Fatalf("GET %s: parameter %q, want %q (error %q)", path, e.Parameter, param, e.Error)
-	}
-	return e
+	return apitest.WantError(f.t, f.srv, path, key, status, param)
 }
