@@ -2,207 +2,72 @@ package analyzers
 
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
-	"math/rand"
 	"testing"
 	"time"
 
 	"github.com/valtrack/valtrack/internal/ethereum/estimate"
+	"github.com/valtrack/valtrack/internal/ethereum/estimate/workload"
 	"github.com/valtrack/valtrack/internal/ethereum/state"
 	"github.com/valtrack/valtrack/internal/ethereum/state/statetest"
-	"github.com/valtrack/valtrack/internal/ethereum/subnets"
 )
 
 // The benchmark measures the estimate analyzer as it runs in production:
 // rows read back from a real SQLite state, the tracker, and the estimates
-// written back. The workload is the estimator benchmark's
-// (internal/ethereum/estimate/bench_test.go) as a sentry stores it: a
-// mainnet-sized network, one metadata observation per peer per epoch and
-// every attestation-subnet change, over the default 6 h window.
+// written back. The workload is the estimator benchmark's (package
+// workload) as a sentry stores it: a mainnet-sized network, one metadata
+// observation per peer per epoch and every attestation-subnet change, over
+// the default 6 h window.
 const (
-	benchPeers   = 10000
-	benchEpochs  = 56
-	benchWindow  = 6 * time.Hour
-	benchStart   = 300000 // first epoch observed
+	benchPeers   = workload.Peers
+	benchEpochs  = workload.Epochs
+	benchWindow  = workload.Window
 	benchNetwork = "mainnet"
 )
 
-func benchParams() estimate.Params {
-	return estimate.Params{
-		Subnets:          subnets.ParamsMainnet(),
-		ActiveValidators: 1_000_000,
-		GenesisTime:      time.Unix(1606824023, 0).UTC(),
-		SlotDuration:     12 * time.Second,
-		LeadSlots:        1,
-	}
-}
-
-// benchPeer plays one beacon node epoch by epoch: long-lived subnets from
-// its node id, aggregation duties drawn as the spec does (a subnet joined
-// one slot before the duty and left after it).
-type benchPeer struct {
-	peerID, nodeID string
-	id             [32]byte
-	v              int    // validators
-	all            bool   // on every subnet, announced in attnets
-	phase          uint64 // slot of the epoch at which it is observed
-	cur            uint64 // subnets subscribed now
-	need           []uint64
-	llPeriod       uint64
-	llMask         uint64
-	llKnown        bool
-}
-
+// benchNet is the workload with the message ids of the rows it stored.
 type benchNet struct {
-	p       estimate.Params
-	rng     *rand.Rand
-	peers   []*benchPeer
-	perSlot uint64
-	perEp   uint64
-	modulo  float64
-	next    uint64 // next epoch to generate
-	seq     int    // message ids
-}
-
-// benchValidators is the estimator benchmark's mix: most nodes run no
-// validators, some a handful, a few hundreds.
-func benchValidators(rng *rand.Rand) int {
-	switch x := rng.Float64(); {
-	case x < 0.60:
-		return 0
-	case x < 0.75:
-		return 1 + rng.Intn(4)
-	case x < 0.87:
-		return 5 + rng.Intn(16)
-	case x < 0.96:
-		return 21 + rng.Intn(80)
-	default:
-		return 101 + rng.Intn(300)
-	}
+	*workload.Net
+	p   estimate.Params
+	seq int
 }
 
 func newBenchNet(seed int64, n int) *benchNet {
-	p := benchParams()
-	sp := p.Subnets
-	perSlot := subnets.CommitteesPerSlot(p.ActiveValidators, sp)
-	perEp := perSlot * sp.SlotsPerEpoch
-	bn := &benchNet{p: p, rng: rand.New(rand.NewSource(seed)), perSlot: perSlot, perEp: perEp,
-		modulo: float64(subnets.AggregatorModulo(p.ActiveValidators/perEp, sp)), next: benchStart}
-	for i := 0; i < n; i++ {
-		bp := &benchPeer{peerID: statetest.PeerID(i), v: benchValidators(bn.rng), need: make([]uint64, 2*sp.SlotsPerEpoch)}
-		bn.rng.Read(bp.id[:])
-		bp.nodeID = hex.EncodeToString(bp.id[:])
-		bp.all = bn.rng.Intn(100) == 0
-		bp.phase = uint64(bn.rng.Intn(int(sp.SlotsPerEpoch)))
-		bn.peers = append(bn.peers, bp)
-		bn.duties(bp, benchStart)
-	}
-	return bn
+	w := workload.New(seed, n, statetest.PeerID)
+	return &benchNet{Net: w, p: w.Params()}
 }
 
-// duties draws the aggregation duties of epoch e and marks the slots in
-// which they need their subnet.
-func (bn *benchNet) duties(bp *benchPeer, e uint64) {
-	spe := bn.p.Subnets.SlotsPerEpoch
-	for i := 0; i < bp.v; i++ {
-		c := uint64(bn.rng.Int63n(int64(bn.perEp)))
-		if bn.rng.Float64() >= 1/bn.modulo {
-			continue
-		}
-		slot := e*spe + c/bn.perSlot
-		s := subnets.SubnetForAttestation(bn.perSlot, slot, c%bn.perSlot, bn.p.Subnets)
-		for d := uint64(0); d <= bn.p.LeadSlots; d++ {
-			bp.need[(slot-d)%(2*spe)] |= 1 << s
-		}
-	}
-}
-
-func (bn *benchNet) longLived(bp *benchPeer, epoch uint64) uint64 {
-	// EPOCHS_PER_SUBNET_SUBSCRIPTION is 256 on mainnet, so the node-id
-	// offset is the id's last byte; one shuffle per period.
-	period := (epoch + uint64(bp.id[31])) / 256
-	if !bp.llKnown || period != bp.llPeriod {
-		bp.llMask = 0
-		for _, s := range subnets.ComputeSubscribedSubnets(bp.id, epoch, bn.p.Subnets) {
-			bp.llMask |= 1 << s
-		}
-		bp.llPeriod, bp.llKnown = period, true
-	}
-	return bp.llMask
-}
-
-// attnets is a bitvector[64] as MetaData carries it: byte i holds subnets
-// 8i to 8i+7, lowest bit first.
-func attnets(mask uint64) string {
-	var b [8]byte
-	for i := range b {
-		b[i] = byte(mask >> (8 * i))
-	}
-	return "0x" + hex.EncodeToString(b[:])
-}
-
-func bitsList(x uint64) []int64 {
-	var out []int64
-	for s := 0; s < 64; s++ {
-		if x&(1<<s) != 0 {
-			out = append(out, int64(s))
-		}
-	}
-	return out
-}
+func (bn *benchNet) now() time.Time { return bn.Now() }
 
 // epoch generates the next epoch of every peer as the sentry stores it:
-// one observation (at a peer-specific slot) and its SUBSCRIBE/UNSUBSCRIBE
-// changes.
+// its observation and its SUBSCRIBE/UNSUBSCRIBE changes.
 func (bn *benchNet) epoch() state.Batch {
-	p := bn.p
-	spe := p.Subnets.SlotsPerEpoch
-	e := bn.next
-	bn.next++
+	snaps, changes := bn.Epoch()
 	var b state.Batch
-	b.Observations = make([]state.Observation, 0, len(bn.peers))
-	for i, bp := range bn.peers {
-		bn.duties(bp, e+1)
-		ll := bn.longLived(bp, e)
-		announced := ll
-		if bp.all {
-			announced = ^uint64(0)
+	b.Observations = make([]state.Observation, 0, len(snaps))
+	for i, peer := range bn.Peers() {
+		for _, sn := range snaps[i] {
+			o := statetest.Obs(benchNetwork, i, 0)
+			bn.seq++
+			o.NodeID, o.Epoch, o.Seq = peer.NodeID, sn.Epoch, uint64(bn.seq)
+			o.HeadSlot = uint64(sn.Time.Sub(bn.p.GenesisTime) / bn.p.SlotDuration)
+			o.Attnets, o.SubscribedSubnets = sn.Attnets, sn.Subscribed
+			if o.Attnets == "" {
+				o.Attnets = "0x0000000000000000"
+			}
+			o.Time, o.MsgID = sn.Time, fmt.Sprintf("obs-%d", bn.seq)
+			b.Observations = append(b.Observations, o)
 		}
-		for slot := e * spe; slot < (e+1)*spe; slot++ {
-			at := p.GenesisTime.Add(time.Duration(slot) * p.SlotDuration)
-			want := ll | bp.need[slot%(2*spe)]
-			if bp.all {
-				want = ^uint64(0)
-			}
-			bp.need[slot%(2*spe)] = 0
-			for d := want ^ bp.cur; d != 0; d &= d - 1 {
-				s := 0
-				for ; d&(1<<s) == 0; s++ {
-				}
-				bn.seq++
-				b.Subscriptions = append(b.Subscriptions, state.SubscriptionChange{
-					Network: benchNetwork, PeerID: bp.peerID, Kind: "attestation", Subnet: s, Subscribed: want&(1<<s) != 0,
-					Epoch: e, SentryID: "sentry-1", Time: at.Add(10 * time.Millisecond), MsgID: fmt.Sprintf("sub-%d", bn.seq),
-				})
-			}
-			bp.cur = want
-			if slot == e*spe+bp.phase {
-				o := statetest.Obs(benchNetwork, i, 0)
-				bn.seq++
-				o.NodeID, o.Epoch, o.HeadSlot, o.Seq = bp.nodeID, e, slot, uint64(bn.seq)
-				o.Attnets, o.SubscribedSubnets = attnets(announced), bitsList(want)
-				o.Time, o.MsgID = at.Add(3*time.Second), fmt.Sprintf("obs-%d", bn.seq)
-				b.Observations = append(b.Observations, o)
-			}
+		for _, c := range changes[i] {
+			bn.seq++
+			b.Subscriptions = append(b.Subscriptions, state.SubscriptionChange{
+				Network: benchNetwork, PeerID: peer.PeerID, Kind: "attestation", Subnet: c.Subnet, Subscribed: c.Subscribed,
+				Epoch:    uint64(c.Time.Sub(bn.p.GenesisTime)/bn.p.SlotDuration) / bn.p.Subnets.SlotsPerEpoch,
+				SentryID: "sentry-1", Time: c.Time, MsgID: fmt.Sprintf("sub-%d", bn.seq),
+			})
 		}
 	}
 	return b
-}
-
-// now is the end of the last generated epoch.
-func (bn *benchNet) now() time.Time {
-	return bn.p.GenesisTime.Add(time.Duration(bn.next*bn.p.Subnets.SlotsPerEpoch) * bn.p.SlotDuration)
 }
 
 // apply stores a batch in pieces of 20,000 rows: large enough that the
