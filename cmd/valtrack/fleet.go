@@ -48,25 +48,14 @@ func sentryAction(ctx context.Context, cmd *cli.Command, d domain.Domain) error 
 	if cmd.String("nats-url") == "" {
 		return errors.New("valtrack sentry publishes to an external NATS JetStream: give --nats-url nats://host:4222 (or VALTRACK_NATS_URL). To run sentry, bus, consumer and API in one process, use `valtrack run`")
 	}
-	log, err := logger(cmd)
-	if err != nil {
-		return err
-	}
-	st := &stack{log: log}
-	defer st.close()
-	lns, err := listen(cmd, false)
-	if err != nil {
-		return err
-	}
-	st.push("listeners", lns.Close)
-	reg := newRegistry()
 	work, cancel := context.WithCancel(ctx)
 	defer cancel()
-	b, err := openBus(work, cmd, reg, log, []string{d.Name()})
+	p, err := openProc(work, cmd, false, []string{d.Name()})
 	if err != nil {
 		return err
 	}
-	st.push("bus", b.Close)
+	defer p.st.close()
+	log, st, lns, reg, b := p.log, p.st, p.lns, p.reg, p.bus
 	pub := b.NewPublisher(log.With("component", "publisher"))
 	doms, err := openDomains(work, []domain.Domain{d}, domain.Env{
 		Role: domain.RoleSentry, Cmd: cmd, DataDir: cmd.String("data-dir"), Log: log, Registerer: reg,
@@ -106,25 +95,14 @@ func consumerAction(ctx context.Context, cmd *cli.Command, ds registry) error {
 	if cmd.String("nats-url") == "" {
 		return errors.New("valtrack consumer reads from an external NATS JetStream: give --nats-url nats://host:4222 (or VALTRACK_NATS_URL). To run everything in one process, use `valtrack run`")
 	}
-	log, err := logger(cmd)
-	if err != nil {
-		return err
-	}
-	st := &stack{log: log}
-	defer st.close()
-	lns, err := listen(cmd, false)
-	if err != nil {
-		return err
-	}
-	st.push("listeners", lns.Close)
-	reg := newRegistry()
 	work, cancel := context.WithCancel(ctx)
 	defer cancel()
-	b, err := openBus(work, cmd, reg, log, ds.names())
+	p, err := openProc(work, cmd, false, ds.names())
 	if err != nil {
 		return err
 	}
-	st.push("bus", b.Close)
+	defer p.st.close()
+	log, st, lns, reg, b := p.log, p.st, p.lns, p.reg, p.bus
 	sto, err := openStorage(work, cmd, ds, log, st)
 	if err != nil {
 		return err

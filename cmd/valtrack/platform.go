@@ -186,6 +186,42 @@ func openDB(ctx context.Context, cmd *cli.Command, ds registry, log *slog.Logger
 	return store.Open(ctx, cmd.String("db"), cmd.String("data-dir"), log.With("component", "store"), opts...)
 }
 
+// proc is what every long-running command opens first, in this order: the
+// logger, its listeners (so that an address in use fails before anything
+// else starts), the metrics registry and the bus with its domains' streams.
+// st releases them, and what the command opens next, in reverse.
+type proc struct {
+	log *slog.Logger
+	st  *stack
+	lns *listeners
+	reg *prometheus.Registry
+	bus *bus.Bus
+}
+
+// openProc opens a proc; on failure it has released what it opened.
+func openProc(ctx context.Context, cmd *cli.Command, withAdmin bool, streams []string) (_ *proc, err error) {
+	p := &proc{}
+	if p.log, err = logger(cmd); err != nil {
+		return nil, err
+	}
+	p.st = &stack{log: p.log}
+	defer func() {
+		if err != nil {
+			p.st.close()
+		}
+	}()
+	if p.lns, err = listen(cmd, withAdmin); err != nil {
+		return nil, err
+	}
+	p.st.push("listeners", p.lns.Close)
+	p.reg = newRegistry()
+	if p.bus, err = openBus(ctx, cmd, p.reg, p.log, streams); err != nil {
+		return nil, err
+	}
+	p.st.push("bus", p.bus.Close)
+	return p, nil
+}
+
 // opened is a domain with its parts.
 type opened struct {
 	d     domain.Domain

@@ -30,32 +30,20 @@ func runCommand(ds registry) *cli.Command {
 }
 
 func runAction(ctx context.Context, cmd *cli.Command, ds registry) (err error) {
-	log, err := logger(cmd)
-	if err != nil {
-		return err
-	}
 	dataDir := cmd.String("data-dir")
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return fmt.Errorf("create --data-dir %s: %w; check the path and its permissions", dataDir, err)
 	}
 	run, dflt := selected(ds, cmd)
-	st := &stack{log: log}
-	defer st.close()
-	lns, err := listen(cmd, true)
-	if err != nil {
-		return err
-	}
-	st.push("listeners", lns.Close)
-
-	reg := newRegistry()
 	// ctx ends at Ctrl-C; work ends when ctx does or a part fails.
 	work, cancel := context.WithCancel(ctx)
 	defer cancel()
-	b, err := openBus(work, cmd, reg, log, run.names())
+	p, err := openProc(work, cmd, true, run.names())
 	if err != nil {
 		return err
 	}
-	st.push("bus", b.Close)
+	defer p.st.close()
+	log, st, lns, reg, b := p.log, p.st, p.lns, p.reg, p.bus
 	sto, err := openStorage(work, cmd, ds, log, st)
 	if err != nil {
 		return err
