@@ -24,9 +24,16 @@ func runCommand(ds registry) *cli.Command {
 			"   valtrack run --devnet                 start a local Ethereum devnet too and watch it\n" +
 			"   valtrack run --eth /tmp/dn            a devnet started with `valtrack devnet ethereum --dir /tmp/dn`\n" +
 			"   valtrack run --eth mainnet --geoip-city GeoLite2-City.mmdb --geoip-asn GeoLite2-ASN.mmdb",
-		Flags:  concat(busFlags(), sentryFlags(), consumerFlags(), apiFlags(), []cli.Flag{progressFlag(5 * time.Second)}, domainFlags(ds, domain.RoleRun)),
+		Flags:  concat(busFlags(), sentryFlags(), consumerFlags(), apiFlags(), []cli.Flag{progressFlag(5 * time.Second), devnetFlag()}, domainFlags(ds, domain.RoleRun)),
 		Action: func(ctx context.Context, cmd *cli.Command) error { return runAction(ctx, cmd, ds) },
 	}
+}
+
+// devnetFlag is the platform's, not a domain's: one --devnet starts the
+// devnet of every domain that has one (each domain's Selected and Open read
+// it), so that no domain owns a flag another one needs.
+func devnetFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "devnet", Usage: "also start in this process the local devnet of every domain that has one (Ethereum, Cosmos) and observe them", Sources: env("devnet")}
 }
 
 func runAction(ctx context.Context, cmd *cli.Command, ds registry) (err error) {

@@ -62,7 +62,7 @@ func (Domain) Usage() string {
 // Migrations are the ethereum_* tables'.
 func (Domain) Migrations() store.Migrations { return state.Migrations() }
 
-// Selected: --eth or --devnet given.
+// Selected: --eth or --devnet (the platform's flag of `valtrack run`) given.
 func (Domain) Selected(cmd *cli.Command) bool {
 	return len(cmd.StringSlice("eth")) > 0 || (cmd.Bool("devnet") && hasFlag(cmd, "devnet"))
 }
@@ -98,7 +98,6 @@ func (d Domain) Flags(r domain.Role) []cli.Flag {
 		&cli.DurationFlag{Name: "history-retention", Value: 7 * 24 * time.Hour, Usage: "how long observation history is kept in the state store (the Parquet archive keeps everything); negative: forever", Sources: env("history-retention")},
 	}
 	devnetFlags := []cli.Flag{
-		&cli.BoolFlag{Name: "devnet", Usage: "also start a local Ethereum devnet in this process and observe it", Sources: env("devnet")},
 		&cli.IntFlag{Name: "devnet-nodes", Value: 50, Usage: "nodes of the --devnet", Sources: env("devnet-nodes"),
 			Validator: func(v int) error { return positive("--devnet-nodes", v, 5000) }},
 	}
