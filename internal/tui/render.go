@@ -411,11 +411,12 @@ func statusLines(s State, st Styles, width int) []string {
 }
 
 func helpLine(s State, st Styles, off, rows, n int) string {
+	// The position comes first: a narrow terminal cuts the end of the line.
 	pos := ""
 	if n > 0 {
-		pos = fmt.Sprintf("  %d-%d/%d", off+1, min(n, off+rows), n)
+		pos = fmt.Sprintf("%d-%d/%d  ", off+1, min(n, off+rows), n)
 	}
-	return st.Dim.Render("q quit  s sort: "+s.Sort.String()+"  ↑↓ PgUp PgDn scroll") + pos
+	return pos + st.Dim.Render("q quit  s sort: "+s.Sort.String()+"  ↑↓ PgUp PgDn scroll")
 }
 
 // fit cuts s to w cells (with …) and pads it to w.
