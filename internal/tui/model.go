@@ -115,6 +115,19 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.width, m.height = msg.Width, msg.Height
 		m.clampOffset()
 	case tea.KeyMsg:
+		if msg.Paste {
+			return m, nil // pasted text is not a key press
+		}
+		if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 {
+			// Keys typed faster than the terminal is read arrive as one
+			// message: each is applied in turn.
+			for _, r := range msg.Runes {
+				if cmd := m.key(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}}); cmd != nil {
+					return m, cmd
+				}
+			}
+			return m, nil
+		}
 		return m, m.key(msg)
 	}
 	return m, nil

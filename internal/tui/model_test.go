@@ -288,6 +288,21 @@ func TestKeysScrollSortAndQuit(t *testing.T) {
 			t.Errorf("after %s the first row is %s, want %s", step.key, got, step.first)
 		}
 	}
+	// Keys read together arrive as one message of several runes.
+	m.Update(key("jjjs"))
+	if got := firstRow(t, m); got != "val-29" || m.State().Sort != SortMisses {
+		t.Errorf("after jjjs in one message the first row is %s, sort %s; want val-29 by misses", got, m.State().Sort)
+	}
+	m.Update(key("s"))
+	m.Update(key("jj"))
+	if got := firstRow(t, m); got != "val-2" {
+		t.Errorf("after jj in one message the first row is %s, want val-2", got)
+	}
+	if _, cmd := m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q"), Paste: true}); cmd != nil {
+		t.Error("a pasted q quits")
+	}
+	m.Update(key("home"))
+
 	// A taller terminal shows everything: the offset follows.
 	m.Update(key("end"))
 	m.Update(tea.WindowSizeMsg{Width: 80, Height: 60})
