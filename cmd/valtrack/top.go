@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/x/term"
 	"github.com/urfave/cli/v3"
 
 	"github.com/valtrack/valtrack/internal/tui"
@@ -49,12 +52,19 @@ func topAction(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
+	if !term.IsTerminal(os.Stdout.Fd()) || !term.IsTerminal(os.Stdin.Fd()) {
+		return errors.New("valtrack top draws on a terminal, and its input or output is not one: run it in a terminal, without redirecting it (for data in a script, GET /api/v1/cosmos/" + chain + "/consensus)")
+	}
 	api := strings.TrimRight(cmd.String("api"), "/")
-	if err := tui.Run(ctx, tui.Config{
+	err = tui.Run(ctx, tui.Config{
 		API: api, Chain: chain, APIKey: cmd.String("api-key"),
 		Refresh: cmd.Duration("refresh"), Timeout: cmd.Duration("timeout"),
-	}); err != nil {
-		return fmt.Errorf("valtrack top: %w (it needs a terminal: run it in one, not with its output redirected)", err)
+	})
+	if err != nil && ctx.Err() != nil {
+		return nil // stopped by a signal: a clean stop
+	}
+	if err != nil {
+		return fmt.Errorf("valtrack top: the terminal view failed: %w", err)
 	}
 	return nil
 }

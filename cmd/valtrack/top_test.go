@@ -37,6 +37,15 @@ func TestTopInvalidFlagsRefused(t *testing.T) {
 	}
 }
 
+// TestTopNeedsATerminal: with its output not a terminal (a pipe under go
+// test), top says so instead of writing escape sequences into it.
+func TestTopNeedsATerminal(t *testing.T) {
+	err := quietApp().Run(canceled(), []string{"valtrack", "top", "--cosmos", "devnet-1"})
+	if err == nil || !strings.Contains(err.Error(), "draws on a terminal") || !strings.Contains(err.Error(), "/api/v1/cosmos/devnet-1/consensus") {
+		t.Errorf("top without a terminal: %v", err)
+	}
+}
+
 func TestTopChainTakesNameOfRunForm(t *testing.T) {
 	for in, want := range map[string]string{"devnet-1": "devnet-1", " osmosis-1 ": "osmosis-1", "devnet-1=http://127.0.0.1:26657": "devnet-1"} {
 		if got, err := topChain(in); err != nil || got != want {
