@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -55,10 +56,14 @@ func NewClient(base, apiKey string, timeout time.Duration) *Client {
 
 // StatusError is an answer with an HTTP error status.
 type StatusError struct {
-	URL     string
-	Status  int
-	Message string // the "error" of the JSON body, if any
+	URL        string
+	Status     int
+	Message    string        // the "error" of the JSON body, if any
+	RetryAfter time.Duration // of a 429 or 503, from Retry-After in seconds
 }
+
+// maxRetryAfter bounds how long a Retry-After can pause the polls.
+const maxRetryAfter = time.Minute
 
 func (e *StatusError) Error() string {
 	msg := e.Message
@@ -150,7 +155,11 @@ func (c *Client) get(ctx context.Context, path string) ([]byte, error) {
 		return nil, fmt.Errorf("the answer of %s is larger than %d MiB: is --api a valtrack API?", u, MaxBodyBytes>>20)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, &StatusError{URL: u, Status: resp.StatusCode, Message: errorMessage(body)}
+		se := &StatusError{URL: u, Status: resp.StatusCode, Message: errorMessage(body)}
+		if secs, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); err == nil && secs > 0 {
+			se.RetryAfter = min(time.Duration(secs)*time.Second, maxRetryAfter)
+		}
+		return nil, se
 	}
 	return body, nil
 }

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -36,6 +37,7 @@ type Model struct {
 
 	state         State
 	width, height int
+	nextPoll      time.Duration // delay before the poll after the last outcome
 }
 
 // fetchedMsg is the outcome of one poll.
@@ -105,7 +107,14 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.state.Err, m.state.Data, m.state.FetchedAt = nil, msg.data, msg.at
 		}
 		m.clampOffset()
-		return m, tea.Tick(m.cfg.Refresh, func(time.Time) tea.Msg { return pollMsg{} })
+		// A rate-limited or unavailable API that says when to come back
+		// is asked again then, not sooner.
+		m.nextPoll = m.cfg.Refresh
+		var se *StatusError
+		if errors.As(msg.err, &se) && se.RetryAfter > m.nextPoll {
+			m.nextPoll = se.RetryAfter
+		}
+		return m, tea.Tick(m.nextPoll, func(time.Time) tea.Msg { return pollMsg{} })
 	case pollMsg:
 		return m, m.fetch()
 	case clockMsg:

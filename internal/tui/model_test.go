@@ -21,6 +21,7 @@ type fakeAPI struct {
 	body   string // its body
 	keys   []string
 	chains string // body of /api/v1/cosmos/chains
+	retry  string // Retry-After of the consensus route, if set
 }
 
 func newFakeAPI(t *testing.T, body string) *fakeAPI {
@@ -32,6 +33,9 @@ func newFakeAPI(t *testing.T, body string) *fakeAPI {
 		defer f.mu.Unlock()
 		f.keys = append(f.keys, r.Header.Get(APIKeyHeader))
 		w.Header().Set("Content-Type", "application/json")
+		if f.retry != "" {
+			w.Header().Set("Retry-After", f.retry)
+		}
 		if r.PathValue("chain") != "devnet-1" {
 			w.WriteHeader(404)
 			_, _ = w.Write([]byte(`{"error":"unknown network; GET /api/v1/networks lists the known ones","parameter":"network"}`))
@@ -320,5 +324,25 @@ func TestKeysScrollSortAndQuit(t *testing.T) {
 		if _, ok := cmd().(tea.QuitMsg); !ok {
 			t.Errorf("%s does not quit", k)
 		}
+	}
+}
+
+func TestRetryAfterDelaysThePoll(t *testing.T) {
+	api := newFakeAPI(t, fixtureJSON(2))
+	m := newTestModel(api.URL, "devnet-1")
+	poll(t, m)
+	if m.nextPoll != time.Second {
+		t.Errorf("after an answer the next poll is in %s, want --refresh 1s", m.nextPoll)
+	}
+	api.mu.Lock()
+	api.retry = "7"
+	api.mu.Unlock()
+	api.answer(http.StatusTooManyRequests, `{"error":"rate limit exceeded; retry after the number of seconds in the Retry-After header"}`)
+	v := strings.ReplaceAll(poll(t, m), "\n", " ")
+	if m.nextPoll != 7*time.Second {
+		t.Errorf("after a 429 with Retry-After 7 the next poll is in %s, want 7s", m.nextPoll)
+	}
+	if !strings.Contains(v, "rate limited by the API") || !strings.Contains(v, "--refresh") || !strings.Contains(v, "val-1") {
+		t.Errorf("a 429:\n%s", v)
 	}
 }
