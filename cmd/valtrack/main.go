@@ -71,6 +71,7 @@ func newApp(ds registry) *cli.Command {
 			serveCommand(ds),
 			devnetCommand(ds),
 			dbCommand(ds),
+			topCommand(),
 		},
 	}
 	onUsageError(app)
