@@ -423,7 +423,7 @@ func TestValidatorSetChange(t *testing.T) {
 		if err := db.Reader().QueryRow("SELECT in_set FROM cosmos_validators WHERE address = '" + addr(3) + "'").Scan(&in3); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.Reader().QueryRow("SELECT in_set, first_height FROM cosmos_validators WHERE address = '" + addr(4) + "'").Scan(&in4, &first4); err != nil {
+		if err := db.Reader().QueryRow("SELECT in_set, first_height FROM cosmos_validators WHERE address = '"+addr(4)+"'").Scan(&in4, &first4); err != nil {
 			t.Fatal(err)
 		}
 		if err := db.Reader().QueryRow("SELECT voting_power FROM cosmos_validators WHERE address = '" + addr(0) + "'").Scan(&p0); err != nil {

@@ -235,7 +235,7 @@ func run(t testing.TB, a analyze.Analyzer) {
 
 // stats is a validator's row of cosmos_validator_stats.
 type stats struct {
-	Signed, Missed, MissedPrevote, MissedPrecommit, SoloMissed, Proposed, MissedProposals int64
+	Signed, Missed, MissedPrevote, MissedPrecommit, SoloMissed, Proposed, MissedProposals     int64
 	Consecutive, WindowSize, WindowMissed, BlocksToJail, TimeToJailMs, LastHeight, LastSigned int64
 }
 
