@@ -2,7 +2,11 @@
 -- is the name given to --cosmos. Vote and commit codes:
 --   vote type      1 prevote, 2 precommit (CometBFT SignedMsgType)
 --   vote value     -1 unknown (votes not observed), 0 absent, 1 for the block, 2 nil
---   commit flag    1 absent, 2 commit, 3 nil (CometBFT BlockIDFlag)
+--   commit flag    1 absent, 2 commit, 3 nil (CometBFT BlockIDFlag); 0 in cosmos_misses:
+--                  not in the height's set (cause not_in_set, validator_index -1)
+--   miss cause     observer_gap, no_vote, prevote_only, prevote_not_seen, nil_vote,
+--                  precommit_not_included, not_in_set, missed_proposal (only a proposer
+--                  turn that made no block)
 
 -- What the sentries observed (one row per vote, round, step, block, commit;
 -- the first observer wins).

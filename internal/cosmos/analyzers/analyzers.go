@@ -1,0 +1,135 @@
+// Package analyzers are the Cosmos domain's periodic jobs: per chain, the
+// missed-vote analyzer (cosmos/missed/<chain>), which turns the observed
+// votes, blocks, commits and validator sets into one row per analysed
+// height (cosmos_heights), one row per height and validator with anything
+// to say (cosmos_misses) and running totals per validator
+// (cosmos_validator_stats), and exports those totals as Prometheus gauges.
+//
+// It is incremental: each pass continues from cosmos_chains.analyzed_height
+// and reads only the heights after it, a bounded number per pass, so a pass
+// costs in proportion to the new heights, never the history. What it keeps
+// in memory (the sliding signing window, recent block intervals, validator
+// sets) is rebuilt from the tables at a start.
+package analyzers
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/valtrack/valtrack/internal/analyze"
+	"github.com/valtrack/valtrack/internal/cosmos/events"
+	"github.com/valtrack/valtrack/internal/store"
+)
+
+// x/slashing's defaults (cosmos-sdk x/slashing/types/params.go
+// DefaultSignedBlocksWindow, DefaultMinSignedPerWindow), used when a chain
+// has neither a configured value nor stored parameters.
+const (
+	DefaultSignedBlocksWindow = 100
+	DefaultMinSignedPerWindow = 0.5
+)
+
+// Defaults of Config.
+const (
+	DefaultEvery      = time.Second
+	DefaultStallAfter = 30 * time.Second
+	DefaultSkipAfter  = 2 * time.Minute
+	DefaultBatch      = 1000
+)
+
+// Chain is one chain to analyse.
+type Chain struct {
+	Name string
+	// Window is x/slashing's signed_blocks_window; 0 takes it from
+	// cosmos_params, else DefaultSignedBlocksWindow.
+	Window int64
+	// MinSigned is min_signed_per_window (0..1); 0 takes it from
+	// cosmos_params, else DefaultMinSignedPerWindow.
+	MinSigned float64
+}
+
+// Config configures the analyzers.
+type Config struct {
+	DB     *store.DB
+	Chains []Chain
+	Every  time.Duration // between passes (default 1s)
+	// StallAfter: a block that came longer than this after the previous
+	// one makes its height an incident (default 30s); so does one more than
+	// 5× the median of the recent intervals.
+	StallAfter time.Duration
+	// SkipAfter is how long a height whose block or commit is missing is
+	// waited for once later commits exist (the sentry backfills gaps, but a
+	// pruned height may never come); then it is skipped, logged once.
+	// Default 2 minutes.
+	SkipAfter time.Duration
+	// Batch bounds the heights analysed per pass (default 1000).
+	Batch      int
+	Registerer prometheus.Registerer // nil: metrics are kept but not registered
+	Log        *slog.Logger
+	Now        func() time.Time // default time.Now
+}
+
+func (c *Config) defaults() error {
+	if c.DB == nil {
+		return errors.New("cosmos analyzers: a database is required")
+	}
+	if c.Every < 0 || c.StallAfter < 0 || c.SkipAfter < 0 || c.Batch < 0 {
+		return fmt.Errorf("cosmos analyzers: negative Every %s, StallAfter %s, SkipAfter %s or Batch %d; use 0 for the default",
+			c.Every, c.StallAfter, c.SkipAfter, c.Batch)
+	}
+	if c.Every == 0 {
+		c.Every = DefaultEvery
+	}
+	if c.StallAfter == 0 {
+		c.StallAfter = DefaultStallAfter
+	}
+	if c.SkipAfter == 0 {
+		c.SkipAfter = DefaultSkipAfter
+	}
+	if c.Batch == 0 {
+		c.Batch = DefaultBatch
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	seen := map[string]bool{}
+	for _, ch := range c.Chains {
+		if err := events.CheckChain(ch.Name); err != nil {
+			return fmt.Errorf("cosmos analyzers: %w", err)
+		}
+		if seen[ch.Name] {
+			return fmt.Errorf("cosmos analyzers: chain %s given twice", ch.Name)
+		}
+		seen[ch.Name] = true
+		if ch.Window < 0 || ch.MinSigned < 0 || ch.MinSigned > 1 {
+			return fmt.Errorf("cosmos analyzers: chain %s: window %d must be ≥ 0 and min signed %v within 0..1 (0: from the chain's parameters)",
+				ch.Name, ch.Window, ch.MinSigned)
+		}
+	}
+	return nil
+}
+
+// New returns one analyzer per chain, cosmos/missed/<chain>, sharing one
+// set of gauges registered on cfg.Registerer.
+func New(cfg Config) ([]analyze.Analyzer, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]analyze.Analyzer, 0, len(cfg.Chains))
+	for _, ch := range cfg.Chains {
+		a := newMissed(cfg, ch, m)
+		out = append(out, analyze.Analyzer{Name: "cosmos/missed/" + ch.Name, Every: cfg.Every, Run: a.Run})
+	}
+	return out, nil
+}

@@ -1,0 +1,58 @@
+package analyzers
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Gauges, named after what operators know from tenderduty and
+// cosmos-validator-watcher. All are gauges, set from the stored totals after
+// each pass, so they survive restarts (a counter would restart at 0).
+type metrics struct {
+	validator map[string]*prometheus.GaugeVec // by stat name
+	analyzed  *prometheus.GaugeVec
+	sinceLast *prometheus.GaugeVec
+	endpoint  *prometheus.GaugeVec
+}
+
+// validatorGauges: name suffix, help.
+var validatorGauges = [][2]string{
+	{"signed_blocks", "Analysed heights whose commit holds the validator's signature (commit or nil)."},
+	{"missed_blocks", "Analysed heights whose commit lacks the validator's signature (absent)."},
+	{"missed_prevotes", "Observed heights without the validator's prevote for the committed block."},
+	{"missed_precommits", "Observed heights without the validator's precommit for the committed block."},
+	{"consecutive_missed_blocks", "Absent signatures since the validator's last signed height."},
+	{"missed_blocks_window", "Absent signatures in the last signed_blocks_window heights."},
+	{"signed_blocks_window", "Heights of the last signed_blocks_window in which the validator was in the set."},
+	{"time_to_jail_seconds", "Time until jailing if it misses every block from now (recent mean block interval); -1 out of the set."},
+	{"blocks_to_jail", "Missed blocks until jailing (x/slashing: missed > window - round(min_signed*window)); -1 out of the set."},
+	{"proposed_blocks", "Blocks the validator proposed."},
+	{"missed_proposals", "Rounds the validator was proposer of that committed no block."},
+	{"solo_missed_blocks", "Absent signatures where it was the only one absent and the rest signed ≥ 2/3 of the power."},
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{validator: map[string]*prometheus.GaugeVec{}}
+	var cs []prometheus.Collector
+	for _, g := range validatorGauges {
+		v := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "valtrack_cosmos_" + g[0], Help: g[1]}, []string{"chain", "address", "moniker"})
+		m.validator[g[0]] = v
+		cs = append(cs, v)
+	}
+	m.analyzed = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "valtrack_cosmos_analyzed_height",
+		Help: "The highest height the missed-vote analyzer has passed."}, []string{"chain"})
+	m.sinceLast = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "valtrack_cosmos_time_since_last_block_seconds",
+		Help: "Seconds since the header time of the latest stored block."}, []string{"chain"})
+	m.endpoint = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "valtrack_cosmos_endpoint_healthy",
+		Help: "1 if the endpoint's latest status was healthy."}, []string{"chain", "endpoint"})
+	cs = append(cs, m.analyzed, m.sinceLast, m.endpoint)
+	if reg != nil {
+		for _, c := range cs {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("cosmos analyzers: register metrics: %w", err)
+			}
+		}
+	}
+	return m, nil
+}

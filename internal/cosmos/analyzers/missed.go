@@ -1,0 +1,501 @@
+package analyzers
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/valtrack/valtrack/internal/cosmos/state"
+	"github.com/valtrack/valtrack/internal/store"
+)
+
+const typePrevote = state.TypePrevote
+
+// Causes of a cosmos_misses row.
+const (
+	CauseObserverGap          = "observer_gap"           // votes not watched; signature absent
+	CauseNoVote               = "no_vote"                // neither prevote nor precommit seen
+	CausePrevoteOnly          = "prevote_only"           // prevote for the block, no precommit
+	CausePrevoteNotSeen       = "prevote_not_seen"       // precommit for the block, no prevote seen
+	CauseNilVote              = "nil_vote"               // voted nil (or another block) in either
+	CausePrecommitNotIncluded = "precommit_not_included" // precommit seen, absent from the commit (late)
+	CauseNotInSet             = "not_in_set"             // left the set at this height
+	CauseMissedProposal       = "missed_proposal"        // only a proposer turn that made no block
+)
+
+// Incident reasons of a height (cosmos_heights.incident, comma-separated).
+const (
+	IncidentRound = "round" // committed in a round > 0
+	IncidentStall = "stall" // the block came after StallAfter, or > 5× the recent median interval
+)
+
+// Bounds of the in-memory recent intervals.
+const (
+	recentIntervals   = 100 // block intervals kept for the mean and the median
+	minForMedian      = 10  // intervals needed before the median test applies
+	stallMedianFactor = 5
+)
+
+// stat is a validator's row of cosmos_validator_stats.
+type stat struct {
+	signed, missed, missedPrevote, missedPrecommit, soloMissed, proposed, missedProposals   int64
+	consecutive, windowSize, windowMissed, blocksToJail, timeToJail, lastHeight, lastSigned int64
+	dirty                                                                                   bool
+}
+
+// windowEntry is an analysed height of the sliding window: its set and the
+// indexes whose signature was absent.
+type windowEntry struct {
+	height int64
+	set    *valSet
+	absent []int
+}
+
+// missed is the missed-vote analyzer of one chain.
+type missed struct {
+	cfg   Config
+	chain Chain
+	m     *metrics
+
+	loaded    bool
+	cursor    int64
+	stats     map[string]*stat
+	window    []windowEntry // ascending
+	winW      int64         // the window length the entries were kept for
+	intervals []int64       // recent block intervals (ms), oldest first
+	current   *valSet       // the set in effect at the cursor
+	setCache  map[int64]*valSet
+	waiting   map[int64]int64   // height → unix ms it was first found incomplete with later commits stored
+	labels    map[string]string // address → moniker of the validator series set
+	endpoints map[string]bool
+}
+
+func newMissed(cfg Config, ch Chain, m *metrics) *missed {
+	return &missed{cfg: cfg, chain: ch, m: m, setCache: map[int64]*valSet{}, waiting: map[int64]int64{},
+		labels: map[string]string{}, endpoints: map[string]bool{}}
+}
+
+// errStale: another instance moved the cursor; this one reloads.
+var errStale = errors.New("cursor moved by another analyzer")
+
+// params returns the signing window and min_signed_per_window in force.
+func (a *missed) params(ctx context.Context) (int64, float64, error) {
+	w, min := a.chain.Window, a.chain.MinSigned
+	if w == 0 || min == 0 {
+		q := a.cfg.DB.Query().SQL("SELECT signed_blocks_window, min_signed_per_window FROM cosmos_params WHERE chain = ").Arg(a.chain.Name)
+		var sw int64
+		var sm float64
+		err := a.cfg.DB.Reader().QueryRowContext(ctx, q.String(), q.Args()...).Scan(&sw, &sm)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			sw, sm = DefaultSignedBlocksWindow, DefaultMinSignedPerWindow
+		case err != nil:
+			return 0, 0, fmt.Errorf("read slashing params: %w", err)
+		}
+		if w == 0 {
+			w = sw
+		}
+		if min == 0 {
+			min = sm
+		}
+	}
+	return w, min, nil
+}
+
+// Run is one pass: up to Batch heights after the cursor, in one transaction.
+func (a *missed) Run(ctx context.Context) error {
+	err := a.pass(ctx)
+	if err != nil {
+		// In-memory state may be ahead of the tables: rebuild it next time.
+		a.loaded = false
+		if errors.Is(err, errStale) {
+			return nil
+		}
+		return fmt.Errorf("cosmos/missed/%s: %w", a.chain.Name, err)
+	}
+	return a.export(ctx)
+}
+
+func (a *missed) pass(ctx context.Context) error {
+	now := a.cfg.Now().UnixMilli()
+	w, minSigned, err := a.params(ctx)
+	if err != nil {
+		return err
+	}
+	if !a.loaded || w != a.winW {
+		if err := a.load(ctx, w); err != nil {
+			return err
+		}
+	}
+	maxMissed := w - int64(math.RoundToEven(minSigned*float64(w)))
+	startCursor := a.cursor
+	start := a.cursor + 1
+	if a.cursor == 0 {
+		first, ok, err := a.firstHeight(ctx)
+		if err != nil || !ok {
+			return err
+		}
+		start = first
+	}
+	end := start + int64(a.cfg.Batch) - 1
+	d, err := a.read(ctx, start, end)
+	if err != nil {
+		return err
+	}
+	latestCommit, err := a.latestCommit(ctx)
+	if err != nil {
+		return err
+	}
+	var out output
+	done := a.cursor
+	for h := start; h <= end; h++ {
+		b, okB := d.blocks[h]
+		c, okC := d.commits[h]
+		set := d.sets.at(h)
+		if !okB || !okC || set == nil || len(c.flags) != len(set.addrs) {
+			if !a.skippable(h, latestCommit, now, okB, okC, set, c) {
+				break
+			}
+			done = h
+			continue
+		}
+		a.analyse(h, b, c, set, d, now, w, &out)
+		done = h
+	}
+	a.cursor = done
+	for addr, st := range a.stats {
+		a.jail(addr, st, maxMissed)
+	}
+	if done == startCursor && !a.anyDirty() {
+		return nil
+	}
+	if err := a.write(ctx, startCursor, done, &out, now); err != nil {
+		return err
+	}
+	for h := range a.waiting {
+		if h <= done {
+			delete(a.waiting, h)
+		}
+	}
+	return nil
+}
+
+// skippable decides about an incomplete height: wait for its data, or skip
+// it once later commits exist and SkipAfter has passed (logged once).
+func (a *missed) skippable(h, latestCommit, now int64, okB, okC bool, set *valSet, c commit) bool {
+	if latestCommit <= h {
+		return false // the chain (or the sentry) has not got past h yet
+	}
+	first, ok := a.waiting[h]
+	if !ok {
+		a.waiting[h] = now
+		first = now
+	}
+	if now-first < a.cfg.SkipAfter.Milliseconds() {
+		return false
+	}
+	why := "block missing"
+	switch {
+	case !okC:
+		why = "commit missing"
+	case set == nil:
+		why = "no validator set stored at or below it"
+	case okB:
+		why = fmt.Sprintf("commit has %d signatures, the stored set %d validators", len(c.flags), len(set.addrs))
+	}
+	a.cfg.Log.Warn("skipping height: its data did not arrive", "chain", a.chain.Name, "height", h, "why", why, "waited", a.cfg.SkipAfter)
+	return true
+}
+
+// output is what a pass writes.
+type output struct {
+	heights, misses [][]any
+}
+
+// analyse one complete height.
+func (a *missed) analyse(h int64, b block, c commit, set *valSet, d *heights, now, w int64, out *output) {
+	interval := int64(0)
+	if p, ok := d.blocks[h-1]; ok && b.time >= p.time {
+		interval = b.time - p.time
+	}
+	var incident []string
+	if c.round > 0 {
+		incident = append(incident, IncidentRound)
+	}
+	if interval > 0 && (interval > a.cfg.StallAfter.Milliseconds() ||
+		(len(a.intervals) >= minForMedian && interval > stallMedianFactor*median(a.intervals))) {
+		incident = append(incident, IncidentStall)
+	}
+	if interval > 0 {
+		a.intervals = append(a.intervals, interval)
+		if len(a.intervals) > recentIntervals {
+			a.intervals = a.intervals[len(a.intervals)-recentIntervals:]
+		}
+	}
+	isIncident := len(incident) > 0
+
+	var signedPower int64
+	absent := 0
+	for i := range set.addrs {
+		if c.flags[i] != 'A' {
+			signedPower += set.power[i]
+		} else {
+			absent++
+		}
+	}
+	solo := absent == 1 && 3*signedPower >= 2*set.total
+	failed := map[string]int{}
+	for _, p := range d.failedRounds[h] {
+		failed[p]++
+	}
+	votes := d.votes[h]
+	entry := windowEntry{height: h, set: set}
+	for i, addr := range set.addrs {
+		st := a.stat(addr)
+		st.dirty = true
+		st.lastHeight = h
+		st.windowSize++
+		flag := c.flags[i]
+		missedSig := flag == 'A'
+		if missedSig {
+			st.missed++
+			st.consecutive++
+			st.windowMissed++
+			entry.absent = append(entry.absent, i)
+			if solo {
+				st.soloMissed++
+			}
+		} else {
+			st.signed++
+			st.consecutive = 0
+			st.lastSigned = h
+		}
+		if b.proposer == addr {
+			st.proposed++
+		}
+		props := failed[addr]
+		st.missedProposals += int64(props)
+
+		pv, pc := state.VoteUnknown, state.VoteUnknown
+		var missedPV, missedPC bool
+		if b.observed {
+			var v seen
+			if votes != nil {
+				v = votes[i]
+			}
+			pv, pc = voteCode(v.hasPrevote, v.prevote, c.hash), voteCode(v.hasPrecommit, v.precommit, c.hash)
+			missedPV, missedPC = pv != state.VoteBlock, pc != state.VoteBlock
+			if missedPV {
+				st.missedPrevote++
+			}
+			if missedPC {
+				st.missedPrecommit++
+			}
+		}
+		if !missedSig && !missedPV && !missedPC && props == 0 {
+			continue
+		}
+		out.misses = append(out.misses, []any{a.chain.Name, h, addr, i, set.power[i], pv, pc, flagCode(flag),
+			missedPV, missedPC, missedSig, props, cause(b.observed, pv, pc, missedSig, missedPV || missedPC), missedSig && solo, isIncident})
+	}
+	// Validators of the previous height's set that are not in this one
+	// left here: one row says so.
+	if prev := d.sets.at(h - 1); prev != nil && prev != set {
+		for _, addr := range prev.addrs {
+			if _, ok := set.index[addr]; ok {
+				continue
+			}
+			st := a.stat(addr)
+			st.dirty = true
+			out.misses = append(out.misses, []any{a.chain.Name, h, addr, -1, int64(0), state.VoteUnknown, state.VoteUnknown, 0,
+				false, false, false, 0, CauseNotInSet, false, isIncident})
+		}
+	}
+	a.current = set
+	a.window = append(a.window, entry)
+	a.evict(h, w)
+	out.heights = append(out.heights, []any{a.chain.Name, h, b.time, c.round, b.proposer, b.observed, len(set.addrs), set.total,
+		signedPower, absent, interval, strings.Join(incident, ","), now})
+}
+
+// evict drops the heights that left the window ending at h.
+func (a *missed) evict(h, w int64) {
+	n := 0
+	for n < len(a.window) && a.window[n].height <= h-w {
+		e := a.window[n]
+		for _, addr := range e.set.addrs {
+			st := a.stat(addr)
+			st.windowSize--
+			st.dirty = true
+		}
+		for _, i := range e.absent {
+			a.stat(e.set.addrs[i]).windowMissed--
+		}
+		n++
+	}
+	a.window = a.window[n:]
+}
+
+// jail sets blocks_to_jail and time_to_jail_ms. x/slashing jails when the
+// missed count of the window exceeds maxMissed = W − round(min_signed·W)
+// (x/slashing/keeper/infractions.go), so a validator that misses every block
+// from now is jailed after maxMissed − window_missed + 1 more.
+func (a *missed) jail(addr string, st *stat, maxMissed int64) {
+	blocks, ms := int64(-1), int64(-1)
+	if a.current == nil {
+		// nothing analysed yet
+	} else if _, in := a.current.index[addr]; in {
+		blocks = max(0, maxMissed-st.windowMissed+1)
+		ms = blocks * mean(a.intervals)
+	}
+	if blocks != st.blocksToJail || ms != st.timeToJail {
+		st.blocksToJail, st.timeToJail, st.dirty = blocks, ms, true
+	}
+}
+
+func (a *missed) anyDirty() bool {
+	for _, st := range a.stats {
+		if st.dirty {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *missed) stat(addr string) *stat {
+	st := a.stats[addr]
+	if st == nil {
+		st = &stat{blocksToJail: -1, timeToJail: -1}
+		a.stats[addr] = st
+	}
+	return st
+}
+
+func voteCode(has bool, hash, block string) int {
+	switch {
+	case !has:
+		return state.VoteAbsent
+	case hash == block:
+		return state.VoteBlock
+	}
+	return state.VoteNil // nil, or a vote for another block: not for the one decided
+}
+
+func flagCode(f byte) int {
+	switch f {
+	case 'C':
+		return state.FlagCommit
+	case 'N':
+		return state.FlagNil
+	}
+	return state.FlagAbsent
+}
+
+// cause explains a row. The signature is what x/slashing counts, so a
+// cause that explains an absent signature comes before one about votes.
+func cause(observed bool, pv, pc int, missedSig, missedVote bool) string {
+	switch {
+	case !observed:
+		if missedSig {
+			return CauseObserverGap
+		}
+		return CauseMissedProposal
+	case pv == state.VoteNil || pc == state.VoteNil:
+		return CauseNilVote
+	case pc == state.VoteBlock && missedSig:
+		return CausePrecommitNotIncluded
+	case pv == state.VoteAbsent && pc == state.VoteAbsent:
+		return CauseNoVote
+	case pv == state.VoteBlock && pc == state.VoteAbsent:
+		return CausePrevoteOnly
+	case pc == state.VoteBlock && pv == state.VoteAbsent:
+		return CausePrevoteNotSeen
+	case !missedVote && !missedSig:
+		return CauseMissedProposal
+	}
+	return CauseNoVote
+}
+
+func median(xs []int64) int64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func mean(xs []int64) int64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	var t int64
+	for _, x := range xs {
+		t += x
+	}
+	return t / int64(len(xs))
+}
+
+var (
+	heightCols = []string{"chain", "height", "time", "round", "proposer_address", "votes_observed", "validators", "total_power",
+		"signed_power", "missed", "interval_ms", "incident", "analyzed_at"}
+	missCols = []string{"chain", "height", "validator_address", "validator_index", "voting_power", "prevote", "precommit", "commit_flag",
+		"missed_prevote", "missed_precommit", "missed_signature", "missed_proposals", "cause", "solo", "incident"}
+	statCols = []string{"chain", "address", "signed", "missed", "missed_prevote", "missed_precommit", "solo_missed", "proposed",
+		"missed_proposals", "consecutive_missed", "window_size", "window_missed", "blocks_to_jail", "time_to_jail_ms",
+		"last_height", "last_signed_height", "updated_at"}
+
+	insHeights = store.Insert{Table: "cosmos_heights", Cols: heightCols, Suffix: "ON CONFLICT (chain, height) DO NOTHING"}
+	insMisses  = store.Insert{Table: "cosmos_misses", Cols: missCols, Suffix: "ON CONFLICT (chain, height, validator_address) DO NOTHING"}
+	insStats   = store.Insert{Table: "cosmos_validator_stats", Cols: statCols, Suffix: store.UpsertAll([]string{"chain", "address"}, statCols)}
+)
+
+// write stores a pass in one transaction, moving the cursor from `from` to
+// `to` only if no other instance moved it meanwhile.
+func (a *missed) write(ctx context.Context, from, to int64, out *output, now int64) error {
+	db := a.cfg.DB
+	var stats [][]any
+	addrs := make([]string, 0, len(a.stats))
+	for addr, st := range a.stats {
+		if st.dirty {
+			addrs = append(addrs, addr)
+		}
+	}
+	slices.Sort(addrs)
+	for _, addr := range addrs {
+		st := a.stats[addr]
+		stats = append(stats, []any{a.chain.Name, addr, st.signed, st.missed, st.missedPrevote, st.missedPrecommit, st.soloMissed,
+			st.proposed, st.missedProposals, st.consecutive, st.windowSize, st.windowMissed, st.blocksToJail, st.timeToJail,
+			st.lastHeight, st.lastSigned, now})
+	}
+	err := db.InTx(ctx, "store missed-vote analysis", func(tx *sql.Tx) error {
+		// The cursor first: on PostgreSQL its row lock serialises two
+		// instances, and the loser sees the moved cursor and gives up.
+		q := db.Query().SQL("INSERT INTO cosmos_chains (chain, analyzed_height, updated_at) VALUES ").Row(a.chain.Name, to, now).
+			SQL(" ON CONFLICT (chain) DO UPDATE SET analyzed_height = excluded.analyzed_height, updated_at = excluded.updated_at WHERE cosmos_chains.analyzed_height = ").Arg(from)
+		res, err := tx.ExecContext(ctx, q.String(), q.Args()...)
+		if err != nil {
+			return fmt.Errorf("move cursor: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("move cursor: %w", err)
+		} else if n == 0 {
+			return errStale
+		}
+		if err := db.InsertRows(ctx, tx, insHeights, out.heights); err != nil {
+			return err
+		}
+		if err := db.InsertRows(ctx, tx, insMisses, out.misses); err != nil {
+			return err
+		}
+		return db.InsertRows(ctx, tx, insStats, stats)
+	})
+	if err != nil {
+		return err
+	}
+	for _, st := range a.stats {
+		st.dirty = false
+	}
+	return nil
+}
