@@ -84,6 +84,7 @@ type Engine struct {
 	log    *slog.Logger
 	now    func() time.Time
 	sleep  func(context.Context, time.Duration) error
+	drain  time.Duration // closeDrain
 	m      *metrics
 
 	senders []*sender // in configuration order
@@ -112,7 +113,7 @@ func newEngine(cfg Config, d Deps, sleep func(context.Context, time.Duration) er
 		return nil, err
 	}
 	e := &Engine{cfg: cfg, db: d.DB, chains: append([]string(nil), d.Chains...), log: d.Log, now: d.Now,
-		sleep: sleep, inflight: map[job]bool{}, swept: map[string]bool{}}
+		sleep: sleep, drain: closeDrain, inflight: map[job]bool{}, swept: map[string]bool{}}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -528,12 +529,12 @@ func (e *Engine) Close() {
 	e.mu.Unlock()
 	done := make(chan struct{})
 	go func() { e.wg.Wait(); close(done) }()
-	t := time.NewTimer(closeDrain)
+	t := time.NewTimer(e.drain)
 	defer t.Stop()
 	select {
 	case <-done:
 	case <-t.C:
-		e.log.Warn("alert deliveries still running at shutdown; aborting them (they are sent at the next start)", "waited", closeDrain)
+		e.log.Warn("alert deliveries still running at shutdown; aborting them (they are sent at the next start)", "waited", e.drain)
 	}
 	e.cancel()
 	<-done
