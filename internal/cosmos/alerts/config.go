@@ -394,11 +394,35 @@ func parseRules(n *yaml.Node, c *Config) error {
 			c.Rules[name] = r
 			continue
 		}
-		keys, err := mapping(rn, "rule "+name, "info", "warning", "critical", "for", "chains", "validators", "enabled")
+		keys, err := mapping(rn, "rule "+name, "info", "warning", "critical", "threshold", "severity", "for", "chains", "validators", "enabled")
 		if err != nil {
 			return err
 		}
 		th := map[Severity]float64{}
+		// The one-threshold form: threshold (and severity, default warning).
+		if tn := keys["threshold"]; tn != nil {
+			for sev := Info; sev <= Critical; sev++ {
+				if keys[sev.String()] != nil {
+					return lineError(tn, "rule %s: give either threshold (with severity) or info/warning/critical thresholds, not both", name)
+				}
+			}
+			sev := Warning
+			if sn := keys["severity"]; sn != nil {
+				if sev, err = ParseSeverity(sn.Value); err != nil {
+					return lineError(sn, "rule %s: %v", name, err)
+				}
+			}
+			if tn.Kind != yaml.ScalarNode {
+				return lineError(tn, "rule %s: threshold must be a single value", name)
+			}
+			v, err := k.parse(tn)
+			if err != nil {
+				return fmt.Errorf("rule %s, threshold: %w", name, err)
+			}
+			th[sev] = v
+		} else if sn := keys["severity"]; sn != nil {
+			return lineError(sn, "rule %s: severity goes with threshold; with info/warning/critical thresholds the key names the severity", name)
+		}
 		for sev := Info; sev <= Critical; sev++ {
 			tn := keys[sev.String()]
 			if tn == nil {

@@ -30,7 +30,7 @@ rules:
   window_missed_share: {warning: 0.05, critical: 0.2}
   time_to_jail: {warning: 1h, critical: 10m}
   chain_stalled: {warning: 1m, critical: 5m}
-  endpoints_down: {warning: 1, critical: all}
+  endpoints_down: {threshold: all, severity: critical}
 validators: ["*"]
 for: 0s
 resolve_after: 30s
@@ -52,7 +52,7 @@ reminder: 1h
 	if th := c.Rules[RuleTimeToJail].Thresholds; th[Warning] != 3600 || th[Critical] != 600 {
 		t.Errorf("time_to_jail %v", th)
 	}
-	if th := c.Rules[RuleEndpointsDown].Thresholds; th[Critical] != ThresholdAll {
+	if th := c.Rules[RuleEndpointsDown].Thresholds; len(th) != 1 || th[Critical] != ThresholdAll {
 		t.Errorf("endpoints_down %v", th)
 	}
 	if c.ResolveAfter != 30*time.Second || c.Reminder != time.Hour || c.For != 0 {
@@ -106,6 +106,9 @@ func TestConfigErrors(t *testing.T) {
 		{"telegram without chat", "channels:\n  - {name: x, type: telegram, token_env: SET_URL}\n", "needs chat_id"},
 		{"duplicate channel", "channels:\n  - {name: x, type: webhook, url_env: SET_URL}\n  - {name: x, type: webhook, url_env: SET_URL}\n", `line 3: channel "x" is defined twice`},
 		{"syntax", "channels: [\n", "fix the YAML syntax"},
+		{"severity without threshold", "rules:\n  chain_stalled: {warning: 1m, severity: critical}\n", "line 2: rule chain_stalled: severity goes with threshold"},
+		{"threshold and levels", "rules:\n  chain_stalled: {warning: 1m, threshold: 2m}\n", "not both"},
+		{"bad rule severity", "rules:\n  chain_stalled: {threshold: 2m, severity: page}\n", `line 2: rule chain_stalled: unknown severity "page"`},
 		{"validators on a chain rule", "rules:\n  chain_stalled: {warning: 1m, validators: [a]}\n", "line 2: rule chain_stalled is about a chain"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
