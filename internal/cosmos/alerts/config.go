@@ -3,6 +3,7 @@ package alerts
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/url"
 	"os"
@@ -656,4 +657,18 @@ func (ch Channel) secret() (string, error) {
 		return "", fmt.Errorf("channel %q: the %s holds characters a %s cannot have (its value is not shown: it is a secret)", ch.Name, what, what)
 	}
 	return v, nil
+}
+
+// String names the channel without its secret, so that printing a Config
+// never shows one.
+func (ch Channel) String() string {
+	return fmt.Sprintf("channel %s (%s, min_severity %s)", ch.Name, ch.Type, ch.MinSeverity)
+}
+
+// GoString is String: %#v must not show the secret either.
+func (ch Channel) GoString() string { return ch.String() }
+
+// LogValue logs the channel without its secret.
+func (ch Channel) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("name", ch.Name), slog.String("type", ch.Type), slog.String("min_severity", ch.MinSeverity.String()))
 }

@@ -3,6 +3,7 @@ package alerts
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -86,6 +87,8 @@ func TestSecretsNeverLogged(t *testing.T) {
   - {name: tg, type: telegram, token_env: TEST_TG_TOKEN, chat_id: "1", api_url: %q}
   - {name: pd, type: pagerduty, routing_key_env: TEST_PD_KEY, api_url: %q}
 `, closed, tg.srv.URL, pd.srv.URL), newClock(), logs)
+	slog.New(slog.NewTextHandler(logs, nil)).Info("config", "channel", te.cfg.Channels[0], "all", te.cfg.Channels)
+	fmt.Fprintf(logs, "%v %+v %#v\n", te.cfg, te.cfg, te.cfg.Channels)
 	putValidator(t, db, addrA, "alice", true)
 	missing(t, db, 4)
 	te.passAt(t, 0)
