@@ -145,9 +145,13 @@ func newEngine(cfg Config, d Deps, sleep func(context.Context, time.Duration) er
 // fill completes a configuration built in code and checks it.
 func (c *Config) fill() error {
 	def := DefaultConfig()
-	if c.Rules == nil {
-		c.Rules = def.Rules
+	// The caller's slices and map stay as they were.
+	c.Channels = append([]Channel(nil), c.Channels...)
+	rules := map[string]Rule{}
+	for name, r := range c.Rules {
+		rules[name] = r
 	}
+	c.Rules = rules
 	for name := range c.Rules {
 		if _, ok := ruleKinds[name]; !ok {
 			return fmt.Errorf("cosmos alerts: unknown rule %q; known rules: %v", name, RuleNames())
