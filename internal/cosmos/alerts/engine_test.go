@@ -1,0 +1,491 @@
+package alerts
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/valtrack/valtrack/internal/cosmos/state"
+	"github.com/valtrack/valtrack/internal/store"
+	"github.com/valtrack/valtrack/internal/store/storetest"
+)
+
+// channelsYAML configures a webhook (every severity) and PagerDuty (min as
+// given) on the receivers.
+func channelsYAML(t *testing.T, hook, pd *receiver, pdMin string) string {
+	t.Setenv("TEST_HOOK_URL", hook.srv.URL+"/hook")
+	t.Setenv("TEST_PD_KEY", "pd-routing-key")
+	return fmt.Sprintf(`channels:
+  - {name: hook, type: webhook, url_env: TEST_HOOK_URL, min_severity: info}
+  - {name: pd, type: pagerduty, routing_key_env: TEST_PD_KEY, api_url: %q, min_severity: %s}
+`, pd.srv.URL, pdMin)
+}
+
+func body(r recorded, path ...string) any {
+	var v any = r.Body
+	for _, p := range path {
+		m, _ := v.(map[string]any)
+		v = m[p]
+	}
+	return v
+}
+
+// A rule fires once its condition held for `for`, reaches the webhook and
+// PagerDuty (dedup_key = the stable key), and resolves after the condition
+// was clear for resolve_after, PagerDuty getting a resolve of the same key.
+func TestFireDeliverResolve(t *testing.T) {
+	forEachDB(t, func(t *testing.T, open func(testing.TB) *store.DB) {
+		db := open(t)
+		hook, pd := newReceiver(t, nil), newReceiver(t, nil)
+		te := startEngine(t, db, channelsYAML(t, hook, pd, "warning")+`
+for: 20s
+resolve_after: 30s
+reminder: 0
+`, newClock(), nil)
+		putValidator(t, db, addrA, "alice", true)
+		putMiss(t, db, addrA, 1230, "prevote_only")
+		putMiss(t, db, addrA, 1234, "no_vote")
+		missing(t, db, 5)
+		key := "consecutive_missed/" + chain + "/" + addrA
+
+		te.passAt(t, 0)
+		te.flush(t)
+		list, err := te.List(context.Background(), chain, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) != 1 || list[0].Status != StatusPending || list[0].Key != key {
+			t.Fatalf("after the first pass: %+v, want one pending %s", list, key)
+		}
+		if n := len(hook.requests()) + len(pd.requests()); n != 0 {
+			t.Fatalf("%d notifications before `for` elapsed, want none", n)
+		}
+
+		te.passAt(t, 20*time.Second)
+		te.flush(t)
+		h := hook.waitCount(t, 1)[0]
+		if h.Path != "/hook" || body(h, "key") != key || body(h, "status") != StatusFiring || body(h, "severity") != "warning" ||
+			body(h, "rule") != RuleConsecutiveMissed || body(h, "chain") != chain || body(h, "validator") != addrA ||
+			body(h, "moniker") != "alice" || body(h, "value") != 5.0 || body(h, "threshold") != 3.0 {
+			t.Fatalf("webhook got %s", h.Raw)
+		}
+		wantSummary := "validator alice (" + addrA + ") on chain " + chain + " missed 5 consecutive blocks (cause: no_vote at height 1234)"
+		if body(h, "summary") != wantSummary || !strings.Contains(body(h, "text").(string), wantSummary) || strings.Contains(body(h, "text").(string), "http") {
+			t.Fatalf("summary %q / text %q, want summary %q and a link-free text", body(h, "summary"), body(h, "text"), wantSummary)
+		}
+		if body(h, "since") != t0.Format(time.RFC3339) {
+			t.Errorf("since = %v, want %s", body(h, "since"), t0.Format(time.RFC3339))
+		}
+		p := pd.waitCount(t, 1)[0]
+		if p.Path != "/v2/enqueue" || body(p, "event_action") != "trigger" || body(p, "dedup_key") != key ||
+			body(p, "routing_key") != "pd-routing-key" || body(p, "payload", "severity") != "warning" ||
+			body(p, "payload", "component") != addrA || body(p, "payload", "source") == nil || body(p, "payload", "summary") == nil {
+			t.Fatalf("pagerduty got %s", p.Raw)
+		}
+		if v := testutil.ToFloat64(te.m.firing.WithLabelValues(chain, RuleConsecutiveMissed, "warning")); v != 1 {
+			t.Errorf("firing gauge = %v, want 1", v)
+		}
+
+		missing(t, db, 0) // signs again
+		te.passAt(t, 40*time.Second)
+		te.flush(t)
+		if n := len(pd.requests()); n != 1 {
+			t.Fatalf("pagerduty got %d events before resolve_after elapsed, want 1", n)
+		}
+		te.passAt(t, 70*time.Second)
+		te.flush(t)
+		p = pd.waitCount(t, 2)[1]
+		if body(p, "event_action") != "resolve" || body(p, "dedup_key") != key {
+			t.Fatalf("pagerduty got %s, want a resolve of %s", p.Raw, key)
+		}
+		h = hook.waitCount(t, 2)[1]
+		if body(h, "status") != StatusResolved || body(h, "key") != key || !strings.HasPrefix(body(h, "text").(string), "[RESOLVED]") {
+			t.Fatalf("webhook got %s, want the resolve", h.Raw)
+		}
+		if open, _ := te.List(context.Background(), chain, false); len(open) != 0 {
+			t.Errorf("open alerts after resolve: %+v", open)
+		}
+		all, _ := te.List(context.Background(), chain, true)
+		if len(all) != 1 || all[0].Status != StatusResolved || all[0].ResolvedAt == nil || all[0].FiredAt == nil {
+			t.Errorf("history: %+v, want the resolved alert", all)
+		}
+		if v := testutil.ToFloat64(te.m.firing.WithLabelValues(chain, RuleConsecutiveMissed, "warning")); v != 0 {
+			t.Errorf("firing gauge after resolve = %v, want 0", v)
+		}
+		if v := testutil.ToFloat64(te.m.sent.WithLabelValues("pd", StatusResolved)); v != 1 {
+			t.Errorf("sent_total{pd,resolved} = %v, want 1", v)
+		}
+	})
+}
+
+// A condition that comes and goes faster than resolve_after is one alert:
+// one trigger, and one resolve once it stays away.
+func TestFlappingConditionTriggersOnce(t *testing.T) {
+	forEachDB(t, func(t *testing.T, open func(testing.TB) *store.DB) {
+		db := open(t)
+		hook, pd := newReceiver(t, nil), newReceiver(t, nil)
+		te := startEngine(t, db, channelsYAML(t, hook, pd, "info")+"resolve_after: 30s\nreminder: 0\n", newClock(), nil)
+		putValidator(t, db, addrA, "alice", true)
+		for i := range 8 {
+			missing(t, db, int64(4*(1-i%2))) // 4, 0, 4, 0, …
+			te.passAt(t, time.Duration(i)*10*time.Second)
+		}
+		te.flush(t)
+		if n := len(pd.requests()); n != 1 {
+			t.Fatalf("pagerduty got %d events while flapping, want 1 trigger", n)
+		}
+		if n := len(hook.requests()); n != 1 {
+			t.Fatalf("webhook got %d notifications while flapping, want 1", n)
+		}
+		te.passAt(t, 110*time.Second)
+		te.flush(t)
+		p := pd.waitCount(t, 2)
+		if len(p) != 2 || body(p[1], "event_action") != "resolve" {
+			t.Fatalf("pagerduty got %d events, last %s; want trigger then resolve", len(p), p[len(p)-1].Raw)
+		}
+	})
+}
+
+// A firing alert is re-sent every `reminder` on every channel.
+func TestReminders(t *testing.T) {
+	forEachDB(t, func(t *testing.T, open func(testing.TB) *store.DB) {
+		db := open(t)
+		hook, pd := newReceiver(t, nil), newReceiver(t, nil)
+		te := startEngine(t, db, channelsYAML(t, hook, pd, "warning")+"reminder: 1h\n", newClock(), nil)
+		putValidator(t, db, addrA, "alice", true)
+		missing(t, db, 12)
+		for _, d := range []time.Duration{0, 30 * time.Minute, 59 * time.Minute, time.Hour, 90 * time.Minute, 2 * time.Hour} {
+			te.passAt(t, d)
+			te.flush(t)
+		}
+		h, p := hook.requests(), pd.requests()
+		if len(h) != 3 || len(p) != 3 {
+			t.Fatalf("webhook got %d, pagerduty %d notifications in 2h; want 3 each (trigger, reminders at 1h and 2h)", len(h), len(p))
+		}
+		for i, want := range []string{kindTrigger, kindReminder, kindReminder} {
+			if body(h[i], "kind") != want || body(h[i], "status") != StatusFiring {
+				t.Errorf("webhook notification %d: %s, want kind %s", i, h[i].Raw, want)
+			}
+			if body(p[i], "event_action") != "trigger" || body(p[i], "dedup_key") != body(h[i], "key") {
+				t.Errorf("pagerduty event %d: %s", i, p[i].Raw)
+			}
+		}
+		if !strings.HasPrefix(body(h[1], "text").(string), "[STILL FIRING CRITICAL]") {
+			t.Errorf("reminder text %q", body(h[1], "text"))
+		}
+	})
+}
+
+// tenderduty #65: an alert that fired before a restart is resolved by the
+// new process when its condition clears.
+func TestRestartResolvesAlertFiredBefore(t *testing.T) {
+	forEachDB(t, func(t *testing.T, open func(testing.TB) *store.DB) {
+		hook, pd := newReceiver(t, nil), newReceiver(t, nil)
+		cfg := channelsYAML(t, hook, pd, "warning") + "resolve_after: 30s\n"
+		db1 := open(t)
+		e1 := startEngine(t, db1, cfg, newClock(), nil)
+		putValidator(t, db1, addrA, "alice", true)
+		missing(t, db1, 6)
+		e1.passAt(t, 0)
+		e1.flush(t)
+		key := body(pd.waitCount(t, 1)[0], "dedup_key")
+		e1.Close()
+		db1.Close() // the process is gone
+
+		db2 := open(t) // a new process on the same database
+		missing(t, db2, 0)
+		e2 := startEngine(t, db2, cfg, newClock(), nil)
+		if list, _ := e2.List(context.Background(), chain, false); len(list) != 1 || list[0].Status != StatusFiring {
+			t.Fatalf("the new engine sees %+v, want the firing alert", list)
+		}
+		e2.passAt(t, 10*time.Minute)
+		e2.passAt(t, 10*time.Minute+30*time.Second)
+		e2.flush(t)
+		p := pd.waitCount(t, 2)
+		if len(p) != 2 || body(p[1], "event_action") != "resolve" || body(p[1], "dedup_key") != key {
+			t.Fatalf("pagerduty got %d events, last %s; want the resolve of %v", len(p), p[len(p)-1].Raw, key)
+		}
+		if h := hook.waitCount(t, 2); body(h[1], "status") != StatusResolved {
+			t.Fatalf("webhook got %s, want the resolve", h[1].Raw)
+		}
+	})
+}
+
+// A resolve that could not be delivered before a restart is sent by the
+// next process.
+func TestRestartResendsUndeliveredResolve(t *testing.T) {
+	forEachDB(t, func(t *testing.T, open func(testing.TB) *store.DB) {
+		down := true
+		var mu = make(chan struct{}, 1)
+		mu <- struct{}{}
+		pd := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) bool {
+			<-mu
+			defer func() { mu <- struct{}{} }()
+			if down && strings.Contains(string(r.URL.Path), "enqueue") && n > 0 {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return true
+			}
+			return false
+		})
+		hook := newReceiver(t, nil)
+		cfg := channelsYAML(t, hook, pd, "warning") + "resolve_after: 0s\n"
+		db1 := open(t)
+		e1 := startEngine(t, db1, cfg, newClock(), nil)
+		putValidator(t, db1, addrA, "alice", true)
+		missing(t, db1, 6)
+		e1.passAt(t, 0)
+		e1.flush(t)
+		missing(t, db1, 0)
+		e1.passAt(t, time.Minute) // resolves; PagerDuty is down
+		e1.flush(t)
+		if n := len(pd.requests()); n != 1+maxAttempts {
+			t.Fatalf("pagerduty got %d requests, want the trigger and %d attempts of the resolve", n, maxAttempts)
+		}
+		if v := testutil.ToFloat64(e1.m.failed.WithLabelValues("pd", StatusResolved)); v != 1 {
+			t.Errorf("failed_total{pd,resolved} = %v, want 1", v)
+		}
+		e1.passAt(t, 2*time.Minute) // given up: not retried in the same process
+		e1.flush(t)
+		if n := len(pd.requests()); n != 1+maxAttempts {
+			t.Fatalf("pagerduty got %d requests after give-up, want no more in this process", n)
+		}
+		e1.Close()
+		db1.Close()
+
+		<-mu
+		down = false
+		mu <- struct{}{}
+		e2 := startEngine(t, open(t), cfg, newClock(), nil)
+		e2.passAt(t, 3*time.Minute)
+		e2.flush(t)
+		p := pd.requests()
+		last := p[len(p)-1]
+		if len(p) != 2+maxAttempts || body(last, "event_action") != "resolve" || body(last, "dedup_key") != body(p[0], "dedup_key") {
+			t.Fatalf("after the restart pagerduty got %d requests, last %s; want the resolve re-sent once", len(p), last.Raw)
+		}
+		if n := len(hook.requests()); n != 2 {
+			t.Errorf("webhook got %d notifications, want 2 (delivered ones are not re-sent)", n)
+		}
+	})
+}
+
+// Severity routing: a channel gets the alerts at or above its
+// min_severity; an escalation reaches the channels it now qualifies for,
+// and the resolve every channel that got the trigger.
+func TestMinSeverityRouting(t *testing.T) {
+	forEachDB(t, func(t *testing.T, open func(testing.TB) *store.DB) {
+		db := open(t)
+		hook, pd := newReceiver(t, nil), newReceiver(t, nil)
+		te := startEngine(t, db, channelsYAML(t, hook, pd, "critical")+"resolve_after: 0s\nreminder: 0\n", newClock(), nil)
+		putValidator(t, db, addrA, "alice", true)
+		putValidator(t, db, addrB, "bob", true)
+		missing(t, db, 4) // warning
+		putStats(t, db, addrB, stats{consecutive: 5, windowSize: 10000, windowMissed: 5, blocksToJail: 4000, timeToJailMS: 4000 * 6000})
+		te.passAt(t, 0)
+		te.flush(t)
+		if n := len(pd.requests()); n != 0 {
+			t.Fatalf("pagerduty (min critical) got %d events for warnings", n)
+		}
+		if n := len(hook.requests()); n != 2 {
+			t.Fatalf("webhook (min info) got %d notifications, want 2", n)
+		}
+		missing(t, db, 11) // A escalates to critical
+		te.passAt(t, time.Minute)
+		te.flush(t)
+		p := pd.waitCount(t, 1)
+		if len(p) != 1 || body(p[0], "event_action") != "trigger" || body(p[0], "payload", "severity") != "critical" ||
+			body(p[0], "dedup_key") != "consecutive_missed/"+chain+"/"+addrA {
+			t.Fatalf("pagerduty got %d events, first %s; want A's critical trigger", len(p), p[0].Raw)
+		}
+		h := hook.waitCount(t, 3)
+		if body(h[2], "kind") != kindUpdate || body(h[2], "severity") != "critical" {
+			t.Errorf("webhook got %s, want the severity change", h[2].Raw)
+		}
+		missing(t, db, 0)
+		putStats(t, db, addrB, stats{windowSize: 10000, blocksToJail: 5000, timeToJailMS: 5000 * 6000})
+		te.passAt(t, 2*time.Minute)
+		te.flush(t)
+		p = pd.waitCount(t, 2)
+		if len(p) != 2 || body(p[1], "event_action") != "resolve" || body(p[1], "dedup_key") != body(p[0], "dedup_key") {
+			t.Fatalf("pagerduty got %d events; want A's trigger and resolve only", len(p))
+		}
+		if h := hook.waitCount(t, 5); len(h) != 5 {
+			t.Errorf("webhook got %d notifications, want 5 (2 triggers, 1 update, 2 resolves)", len(h))
+		}
+	})
+}
+
+// Each rule reads its table: stalls, endpoints, window share, time to
+// jail, the validator filter by moniker, jailed and out-of-set validators.
+func TestRuleEvaluation(t *testing.T) {
+	forEachDB(t, func(t *testing.T, open func(testing.TB) *store.DB) {
+		db := open(t)
+		c := newClock()
+		te := startEngine(t, db, `
+validators: [alice, `+addrB+`]
+rules:
+  consecutive_missed: {critical: 2}
+  time_to_jail: {warning: 1h, critical: 10m}
+`, c, nil)
+		putValidator(t, db, addrA, "alice", true)
+		putValidator(t, db, addrB, "bob", true)
+		putValidator(t, db, "CCCC", "carol", true)
+		putValidator(t, db, "DDDD", "dave", false)
+		exec(t, db, db.Query().SQL("INSERT INTO cosmos_params (chain, signed_blocks_window, min_signed_per_window, source, updated_at) VALUES ").
+			Row(chain, 100, 0.5, "test", t0.UnixMilli()))
+		putStats(t, db, addrA, stats{consecutive: 1, windowSize: 50, windowMissed: 25, blocksToJail: 25, timeToJailMS: 150_000})
+		putStats(t, db, addrB, stats{consecutive: 0, windowSize: 100, windowMissed: 6, blocksToJail: 400, timeToJailMS: 2400_000})
+		putStats(t, db, "CCCC", stats{consecutive: 50, windowSize: 100, windowMissed: 50, blocksToJail: 0})                   // not watched
+		putStats(t, db, "DDDD", stats{consecutive: 50, windowSize: 100, windowMissed: 50, blocksToJail: -1, timeToJailMS: 0}) // out of the set
+		exec(t, db, db.Query().SQL("INSERT INTO cosmos_blocks (chain, height, time, hash, proposer_address, num_txs, validators_hash, votes_observed, source, endpoint, seen_at) VALUES ").
+			Row(chain, 1234, t0.Add(-2*time.Minute).UnixMilli(), "H", addrA, 0, "V", true, "test", "e", t0.UnixMilli()))
+		for i, healthy := range []bool{false, true} {
+			exec(t, db, db.Query().SQL("INSERT INTO cosmos_endpoints (chain, endpoint, sentry_id, healthy, reason, height, latest_block_time, catching_up, node_version, moniker, updated_at, healthy_at) VALUES ").
+				Row(chain, fmt.Sprintf("e%d", i), "s", healthy, "", 1, 0, false, "", "", 0, 0))
+		}
+		te.passAt(t, 0)
+		got := map[string]Alert{}
+		list, err := te.List(context.Background(), chain, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range list {
+			got[a.Key] = a
+		}
+		want := map[string]string{ // key → severity
+			"window_missed_share/" + chain + "/" + addrA: "critical", // 25 of 100
+			"time_to_jail/" + chain + "/" + addrA:        "critical", // 150s
+			"window_missed_share/" + chain + "/" + addrB: "warning",  // 6 of 100
+			"time_to_jail/" + chain + "/" + addrB:        "warning",  // 40m
+			"chain_stalled/" + chain:                     "warning",  // 2m
+			"endpoints_down/" + chain:                    "warning",  // 1 of 2
+		}
+		for k, sev := range want {
+			if a, ok := got[k]; !ok || a.Severity != sev || a.Status != StatusFiring {
+				t.Errorf("%s: %+v, want firing %s", k, a, sev)
+			}
+		}
+		for k := range got {
+			if _, ok := want[k]; !ok {
+				t.Errorf("unexpected alert %s: %+v", k, got[k])
+			}
+		}
+		if s := got["endpoints_down/"+chain].Summary; s != "1 of 2 endpoints of chain "+chain+" are unhealthy" {
+			t.Errorf("endpoints summary %q", s)
+		}
+		// Everything worse: the chain stalls 6m, every endpoint is down.
+		exec(t, db, db.Query().SQL("UPDATE cosmos_endpoints SET healthy = ").Arg(false))
+		te.passAt(t, 4*time.Minute)
+		list, _ = te.List(context.Background(), chain, false)
+		for _, a := range list {
+			if (a.Rule == RuleChainStalled || a.Rule == RuleEndpointsDown) && a.Severity != "critical" {
+				t.Errorf("%s: %s, want critical", a.Key, a.Severity)
+			}
+		}
+	})
+}
+
+// A receiver answering 500 and then 200 gets the notification after one
+// retry, after the first backoff.
+func TestRetryAfterServerError(t *testing.T) {
+	db := openSQLite(t)
+	hook := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) bool {
+		if n == 0 {
+			w.WriteHeader(http.StatusInternalServerError)
+			return true
+		}
+		return false
+	})
+	t.Setenv("TEST_HOOK_URL", hook.srv.URL)
+	te := startEngine(t, db, "channels:\n  - {name: hook, type: webhook, url_env: TEST_HOOK_URL}\n", newClock(), nil)
+	putValidator(t, db, addrA, "alice", true)
+	missing(t, db, 3)
+	te.passAt(t, 0)
+	te.flush(t)
+	r := hook.requests()
+	if len(r) != 2 || string(r[0].Raw) != string(r[1].Raw) {
+		t.Fatalf("receiver got %d requests, want the same notification twice", len(r))
+	}
+	if s := te.sleeps.list(); len(s) != 1 || s[0] != baseBackoff {
+		t.Errorf("waits between attempts %v, want [%s]", s, baseBackoff)
+	}
+	if v := testutil.ToFloat64(te.m.sent.WithLabelValues("hook", StatusFiring)); v != 1 {
+		t.Errorf("sent_total = %v, want 1", v)
+	}
+	te.passAt(t, time.Minute)
+	te.flush(t)
+	if n := len(hook.requests()); n != 2 {
+		t.Errorf("receiver got %d requests after the next pass, want no re-send of a delivered notification", n)
+	}
+}
+
+// 429 with Retry-After: the retry waits what the receiver asked.
+func TestRetryAfterHonoured(t *testing.T) {
+	db := openSQLite(t)
+	hook := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) bool {
+		if n == 0 {
+			w.Header().Set("Retry-After", "7")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return true
+		}
+		return false
+	})
+	t.Setenv("TEST_HOOK_URL", hook.srv.URL)
+	te := startEngine(t, db, "channels:\n  - {name: hook, type: webhook, url_env: TEST_HOOK_URL}\n", newClock(), nil)
+	putValidator(t, db, addrA, "alice", true)
+	missing(t, db, 3)
+	te.passAt(t, 0)
+	te.flush(t)
+	if n := len(hook.requests()); n != 2 {
+		t.Fatalf("receiver got %d requests, want 2", n)
+	}
+	if s := te.sleeps.list(); len(s) != 1 || s[0] != 7*time.Second {
+		t.Errorf("waits %v, want [7s] from Retry-After", s)
+	}
+	if d := retryAfter(time.Now().Add(time.Hour).UTC().Format(http.TimeFormat), time.Now()); d != maxRetryAfter {
+		t.Errorf("Retry-After an hour ahead: %s, want the %s cap", d, maxRetryAfter)
+	}
+}
+
+// A receiver that hangs delays neither the passes nor the other channels.
+func TestHangingReceiverDoesNotBlockEvaluation(t *testing.T) {
+	db := openSQLite(t)
+	release := make(chan struct{})
+	hang := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) bool {
+		<-release
+		return false
+	})
+	fast := newReceiver(t, nil)
+	t.Setenv("TEST_HANG_URL", hang.srv.URL)
+	t.Setenv("TEST_FAST_URL", fast.srv.URL)
+	te := startEngine(t, db, `channels:
+  - {name: hang, type: webhook, url_env: TEST_HANG_URL, timeout: 1h}
+  - {name: fast, type: webhook, url_env: TEST_FAST_URL}
+resolve_after: 0s
+`, newClock(), nil)
+	t.Cleanup(func() { close(release) }) // before the engine and the servers close (cleanups run last-in first-out)
+	putValidator(t, db, addrA, "alice", true)
+	missing(t, db, 3)
+	te.passAt(t, 0)
+	hang.waitCount(t, 1) // stuck in its request
+	fast.waitCount(t, 1)
+	missing(t, db, 0)
+	te.passAt(t, time.Minute) // returns although "hang" is stuck
+	te.passAt(t, 2*time.Minute)
+	r := fast.waitCount(t, 2)
+	if body(r[1], "status") != StatusResolved {
+		t.Fatalf("fast channel got %s, want the resolve", r[1].Raw)
+	}
+	if list, _ := te.List(context.Background(), chain, true); len(list) != 1 || list[0].Status != StatusResolved {
+		t.Fatalf("alerts %+v, want resolved while a receiver hangs", list)
+	}
+}
+
+func openSQLite(t *testing.T) *store.DB {
+	return storetest.SQLite(t, store.WithMigrations(state.Migrations()))
+}

@@ -1,0 +1,278 @@
+package alerts
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// condition is a rule that holds now for a chain (and validator).
+type condition struct {
+	key, rule, chain, address, moniker string
+	severity                           Severity
+	value, threshold                   float64
+	unit, summary                      string
+}
+
+// Key is the stable identity of an alert: rule/chain for a chain-level
+// rule, rule/chain/address for a validator's. It is PagerDuty's dedup_key.
+func Key(rule, chain, address string) string {
+	if address == "" {
+		return rule + "/" + chain
+	}
+	return rule + "/" + chain + "/" + address
+}
+
+// severityOf picks the most severe threshold the value reaches.
+func severityOf(k ruleKind, th map[Severity]float64, v float64, total float64) (Severity, float64) {
+	for sev := Critical; sev >= Info; sev-- {
+		t, ok := th[sev]
+		if !ok {
+			continue
+		}
+		limit := t
+		if t == ThresholdAll {
+			if total <= 0 {
+				continue
+			}
+			limit = total
+		}
+		if k.lowerIsWorse && v <= limit || !k.lowerIsWorse && v >= limit {
+			return sev, limit
+		}
+	}
+	return 0, 0
+}
+
+func (e *Engine) ruleApplies(r Rule, chain string) bool {
+	if !r.Enabled {
+		return false
+	}
+	if len(r.Chains) == 0 {
+		return true
+	}
+	for _, c := range r.Chains {
+		if c == chain {
+			return true
+		}
+	}
+	return false
+}
+
+// watched reports whether the rule covers a validator of the set.
+func (e *Engine) watched(r Rule, address, moniker string) bool {
+	list := r.Validators
+	if len(list) == 0 {
+		list = e.cfg.Validators
+	}
+	for _, v := range list {
+		if v == "*" || strings.EqualFold(v, address) || moniker != "" && v == moniker {
+			return true
+		}
+	}
+	return false
+}
+
+type validatorRow struct {
+	address, moniker           string
+	inSet, jailed, known       bool
+	consecutive, windowSize    int64
+	windowMissed, blocksToJail int64
+	timeToJailMS               int64
+}
+
+// evaluate reads the chain's tables and returns the conditions that hold.
+func (e *Engine) evaluate(ctx context.Context, chain string, now time.Time) ([]condition, error) {
+	var out []condition
+	validatorRules := e.ruleApplies(e.cfg.Rules[RuleConsecutiveMissed], chain) ||
+		e.ruleApplies(e.cfg.Rules[RuleWindowMissedShare], chain) || e.ruleApplies(e.cfg.Rules[RuleTimeToJail], chain)
+	if validatorRules {
+		cs, err := e.evaluateValidators(ctx, chain)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cs...)
+	}
+	if r := e.cfg.Rules[RuleChainStalled]; e.ruleApplies(r, chain) {
+		c, err := e.evaluateStall(ctx, chain, r, now)
+		if err != nil {
+			return nil, err
+		}
+		if c != nil {
+			out = append(out, *c)
+		}
+	}
+	if r := e.cfg.Rules[RuleEndpointsDown]; e.ruleApplies(r, chain) {
+		c, err := e.evaluateEndpoints(ctx, chain, r)
+		if err != nil {
+			return nil, err
+		}
+		if c != nil {
+			out = append(out, *c)
+		}
+	}
+	return out, nil
+}
+
+func (e *Engine) evaluateValidators(ctx context.Context, chain string) ([]condition, error) {
+	db := e.db.Reader()
+	var window int64
+	q := e.db.Query().SQL("SELECT signed_blocks_window FROM cosmos_params WHERE chain = ").Arg(chain)
+	if err := db.QueryRowContext(ctx, q.String(), q.Args()...).Scan(&window); err != nil && err != sql.ErrNoRows {
+		return nil, fmt.Errorf("read slashing params of %s: %w", chain, e.db.Scrub(err))
+	}
+	q = e.db.Query().SQL(`SELECT s.address, v.moniker, v.in_set, v.jailed, s.consecutive_missed, s.window_size,
+		s.window_missed, s.blocks_to_jail, s.time_to_jail_ms
+		FROM cosmos_validator_stats s LEFT JOIN cosmos_validators v ON v.chain = s.chain AND v.address = s.address
+		WHERE s.chain = `).Arg(chain).SQL(" ORDER BY s.address")
+	rows, err := db.QueryContext(ctx, q.String(), q.Args()...)
+	if err != nil {
+		return nil, fmt.Errorf("read validator stats of %s: %w", chain, e.db.Scrub(err))
+	}
+	var vs []validatorRow
+	for rows.Next() {
+		var v validatorRow
+		var moniker sql.NullString
+		var inSet, jailed sql.NullBool
+		if err := rows.Scan(&v.address, &moniker, &inSet, &jailed, &v.consecutive, &v.windowSize,
+			&v.windowMissed, &v.blocksToJail, &v.timeToJailMS); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read validator stats of %s: %w", chain, e.db.Scrub(err))
+		}
+		v.moniker, v.known = moniker.String, inSet.Valid
+		// Without a cosmos_validators row the stats tell: -1 blocks to
+		// jail is "not in the set".
+		v.inSet = inSet.Bool || !inSet.Valid && v.blocksToJail >= 0
+		v.jailed = jailed.Bool
+		vs = append(vs, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read validator stats of %s: %w", chain, e.db.Scrub(err))
+	}
+	rows.Close()
+
+	var out []condition
+	for _, v := range vs {
+		if !v.inSet || v.jailed {
+			continue // not signing: its open alerts clear
+		}
+		name := v.address
+		if v.moniker != "" {
+			name = fmt.Sprintf("%s (%s)", v.moniker, v.address)
+		}
+		if r := e.cfg.Rules[RuleConsecutiveMissed]; e.ruleApplies(r, chain) && e.watched(r, v.address, v.moniker) {
+			k := ruleKinds[RuleConsecutiveMissed]
+			if sev, th := severityOf(k, r.Thresholds, float64(v.consecutive), 0); sev != 0 {
+				cause, err := e.latestCause(ctx, chain, v.address)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, condition{rule: RuleConsecutiveMissed, address: v.address, moniker: v.moniker,
+					severity: sev, value: float64(v.consecutive), threshold: th, unit: k.unit,
+					summary: fmt.Sprintf("validator %s on chain %s missed %d consecutive blocks%s", name, chain, v.consecutive, cause)})
+			}
+		}
+		size := window
+		if size <= 0 {
+			size = v.windowSize
+		}
+		if r := e.cfg.Rules[RuleWindowMissedShare]; size > 0 && e.ruleApplies(r, chain) && e.watched(r, v.address, v.moniker) {
+			k := ruleKinds[RuleWindowMissedShare]
+			share := float64(v.windowMissed) / float64(size)
+			if sev, th := severityOf(k, r.Thresholds, share, 0); sev != 0 {
+				out = append(out, condition{rule: RuleWindowMissedShare, address: v.address, moniker: v.moniker,
+					severity: sev, value: share, threshold: th, unit: k.unit,
+					summary: fmt.Sprintf("validator %s on chain %s missed %.1f%% of the signed blocks window (%d of %d blocks)",
+						name, chain, 100*share, v.windowMissed, size)})
+			}
+		}
+		// Time to jail only means something while the validator misses
+		// blocks of the window: a short window makes it small for a
+		// validator that signs everything.
+		if r := e.cfg.Rules[RuleTimeToJail]; v.windowMissed > 0 && v.blocksToJail >= 0 && e.ruleApplies(r, chain) && e.watched(r, v.address, v.moniker) {
+			k := ruleKinds[RuleTimeToJail]
+			secs := math.Max(0, float64(v.timeToJailMS)/1000)
+			if sev, th := severityOf(k, r.Thresholds, secs, 0); sev != 0 {
+				out = append(out, condition{rule: RuleTimeToJail, address: v.address, moniker: v.moniker,
+					severity: sev, value: secs, threshold: th, unit: k.unit,
+					summary: fmt.Sprintf("validator %s on chain %s is %d blocks (about %s) from being jailed",
+						name, chain, v.blocksToJail, (time.Duration(secs) * time.Second).Round(time.Second))})
+			}
+		}
+	}
+	return out, nil
+}
+
+// latestCause describes the validator's latest recorded miss.
+func (e *Engine) latestCause(ctx context.Context, chain, address string) (string, error) {
+	q := e.db.Query().SQL("SELECT height, cause FROM cosmos_misses WHERE chain = ").Arg(chain).
+		SQL(" AND validator_address = ").Arg(address).SQL(" ORDER BY height DESC LIMIT 1")
+	var height int64
+	var cause string
+	err := e.db.Reader().QueryRowContext(ctx, q.String(), q.Args()...).Scan(&height, &cause)
+	switch {
+	case err == sql.ErrNoRows:
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("read the latest miss of %s on %s: %w", address, chain, e.db.Scrub(err))
+	case cause == "":
+		return fmt.Sprintf(" (latest at height %d)", height), nil
+	}
+	return fmt.Sprintf(" (cause: %s at height %d)", cause, height), nil
+}
+
+func (e *Engine) evaluateStall(ctx context.Context, chain string, r Rule, now time.Time) (*condition, error) {
+	q := e.db.Query().SQL("SELECT height, time FROM cosmos_blocks WHERE chain = ").Arg(chain).SQL(" ORDER BY height DESC LIMIT 1")
+	var height, at int64
+	err := e.db.Reader().QueryRowContext(ctx, q.String(), q.Args()...).Scan(&height, &at)
+	if err == sql.ErrNoRows {
+		return nil, nil // no block yet: nothing to say about a stall
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the latest block of %s: %w", chain, e.db.Scrub(err))
+	}
+	age := now.Sub(time.UnixMilli(at))
+	k := ruleKinds[RuleChainStalled]
+	sev, th := severityOf(k, r.Thresholds, age.Seconds(), 0)
+	if sev == 0 {
+		return nil, nil
+	}
+	return &condition{rule: RuleChainStalled, severity: sev, value: math.Round(age.Seconds()), threshold: th, unit: k.unit,
+		summary: fmt.Sprintf("chain %s has made no block for %s (last block: height %d)", chain, age.Round(time.Second), height)}, nil
+}
+
+func (e *Engine) evaluateEndpoints(ctx context.Context, chain string, r Rule) (*condition, error) {
+	q := e.db.Query().SQL("SELECT healthy FROM cosmos_endpoints WHERE chain = ").Arg(chain)
+	rows, err := e.db.Reader().QueryContext(ctx, q.String(), q.Args()...)
+	if err != nil {
+		return nil, fmt.Errorf("read the endpoints of %s: %w", chain, e.db.Scrub(err))
+	}
+	defer rows.Close()
+	var total, down float64
+	for rows.Next() {
+		var healthy bool
+		if err := rows.Scan(&healthy); err != nil {
+			return nil, fmt.Errorf("read the endpoints of %s: %w", chain, e.db.Scrub(err))
+		}
+		total++
+		if !healthy {
+			down++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read the endpoints of %s: %w", chain, e.db.Scrub(err))
+	}
+	if down == 0 {
+		return nil, nil
+	}
+	k := ruleKinds[RuleEndpointsDown]
+	sev, th := severityOf(k, r.Thresholds, down, total)
+	if sev == 0 {
+		return nil, nil
+	}
+	return &condition{rule: RuleEndpointsDown, severity: sev, value: down, threshold: th, unit: k.unit,
+		summary: fmt.Sprintf("%d of %d endpoints of chain %s are unhealthy", int(down), int(total), chain)}, nil
+}
