@@ -29,7 +29,9 @@ type Analyzer struct {
 	Run     func(ctx context.Context) error
 }
 
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_./-]{0,127}$`)
+// Names carry network names (Cosmos chain ids may have capitals), so case
+// is allowed; spaces and other punctuation are not (they are metric labels).
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_./-]{0,127}$`)
 
 // Options configure Run.
 type Options struct {
@@ -68,7 +70,7 @@ func Validate(as []Analyzer) error {
 	for _, a := range as {
 		switch {
 		case !nameRE.MatchString(a.Name):
-			return fmt.Errorf("analyzer %q: name must be lower-case letters, digits and . _ / -", a.Name)
+			return fmt.Errorf("analyzer %q: name must be letters, digits and . _ / - (no spaces)", a.Name)
 		case seen[a.Name]:
 			return fmt.Errorf("analyzer %q registered twice", a.Name)
 		case a.Every <= 0:
