@@ -131,7 +131,7 @@ const (
 
 // Defaults and limits of the configuration.
 const (
-	DefaultInterval       = 10 * time.Second
+	DefaultInterval       = 2 * time.Second
 	DefaultResolveAfter   = 30 * time.Second
 	DefaultReminder       = time.Hour
 	DefaultChannelTimeout = 10 * time.Second

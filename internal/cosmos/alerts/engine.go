@@ -194,10 +194,16 @@ func (c *Config) fill() error {
 func (e *Engine) Analyzers() []analyze.Analyzer {
 	var out []analyze.Analyzer
 	for _, chain := range e.chains {
-		out = append(out, analyze.Analyzer{Name: "cosmos/alerts/" + chain, Every: e.cfg.Interval,
-			Run: func(ctx context.Context) error { return e.pass(ctx, chain) }})
+		out = append(out, e.Analyzer(chain))
 	}
 	return out
+}
+
+// Analyzer is the rules' pass over one chain, also for a chain that was not
+// in Deps.Chains (a consumer finds chains in the store as they appear).
+func (e *Engine) Analyzer(chain string) analyze.Analyzer {
+	return analyze.Analyzer{Name: "cosmos/alerts/" + chain, Every: e.cfg.Interval,
+		Run: func(ctx context.Context) error { return e.pass(ctx, chain) }}
 }
 
 // forOf is how long a rule's condition must hold before it fires.
