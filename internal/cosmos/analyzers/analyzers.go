@@ -119,6 +119,27 @@ func (c *Config) defaults() error {
 // New returns one analyzer per chain, cosmos/missed/<chain>, sharing one
 // set of gauges registered on cfg.Registerer.
 func New(cfg Config) ([]analyze.Analyzer, error) {
+	s, err := NewSet(cfg)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]analyze.Analyzer, 0, len(cfg.Chains))
+	for _, ch := range s.cfg.Chains {
+		out = append(out, s.analyzer(ch))
+	}
+	return out, nil
+}
+
+// Set makes the analyzers of chains that share one set of gauges: those of
+// cfg.Chains, and chains found later (a consumer started without --cosmos
+// finds them in the store as sentries publish them).
+type Set struct {
+	cfg Config
+	m   *metrics
+}
+
+// NewSet checks cfg and registers the gauges once.
+func NewSet(cfg Config) (*Set, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
@@ -126,10 +147,20 @@ func New(cfg Config) ([]analyze.Analyzer, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]analyze.Analyzer, 0, len(cfg.Chains))
-	for _, ch := range cfg.Chains {
-		a := newMissed(cfg, ch, m)
-		out = append(out, analyze.Analyzer{Name: "cosmos/missed/" + ch.Name, Every: cfg.Every, Run: a.Run})
+	return &Set{cfg: cfg, m: m}, nil
+}
+
+// Analyzer is the analyzer of one more chain (not one of cfg.Chains).
+func (s *Set) Analyzer(ch Chain) (analyze.Analyzer, error) {
+	one := s.cfg
+	one.Chains = []Chain{ch}
+	if err := one.defaults(); err != nil {
+		return analyze.Analyzer{}, err
 	}
-	return out, nil
+	return s.analyzer(ch), nil
+}
+
+func (s *Set) analyzer(ch Chain) analyze.Analyzer {
+	a := newMissed(s.cfg, ch, s.m)
+	return analyze.Analyzer{Name: "cosmos/missed/" + ch.Name, Every: s.cfg.Every, Run: a.Run}
 }
