@@ -83,6 +83,9 @@ type fixtureOptions struct {
 
 // dialects runs fn against a fixture on SQLite and, with
 // VALTRACK_TEST_POSTGRES, on PostgreSQL.
+// sqliteOpen opens the fixture on SQLite only (tests of what no store shapes).
+var sqliteOpen = storetest.SQLite
+
 func dialects(t *testing.T, o fixtureOptions, fn func(t *testing.T, f *fixture)) {
 	for _, d := range []struct {
 		name string
