@@ -113,6 +113,11 @@ async function loadChains() {
     sel.appendChild(o);
   }
   if (chains.some((c) => c.chain === current)) sel.value = current;
+  else {
+    // At first, the first chain with analysed heights.
+    const withData = chains.find((c) => c.analyzed_height > 0);
+    if (withData) sel.value = withData.chain;
+  }
   return chains;
 }
 
