@@ -26,10 +26,19 @@ func (q queries) row(ctx context.Context, b *store.Query) *sql.Row {
 	return q.db.Reader().QueryRowContext(ctx, b.String(), b.Args()...)
 }
 
-// chains lists the chains the store has data of.
+// chains lists the chains the store has data of: those of the small
+// per-chain tables, and those with a validator set (read by skipping from
+// one chain to the next on the primary key, so a long set history costs one
+// index probe per chain, not a scan).
 func (q queries) chains(ctx context.Context) ([]string, error) {
-	b := q.db.Query().SQL(`SELECT chain FROM cosmos_chains UNION SELECT chain FROM cosmos_validator_sets
-		UNION SELECT chain FROM cosmos_endpoints UNION SELECT chain FROM cosmos_steps ORDER BY 1 LIMIT `).Arg(maxChains)
+	b := q.db.Query().SQL(`WITH RECURSIVE s(chain) AS (
+			SELECT MIN(chain) FROM cosmos_validator_sets
+			UNION ALL
+			SELECT (SELECT MIN(v.chain) FROM cosmos_validator_sets v WHERE v.chain > s.chain) FROM s WHERE s.chain IS NOT NULL)
+		SELECT chain FROM s WHERE chain IS NOT NULL
+		UNION SELECT chain FROM cosmos_chains
+		UNION SELECT chain FROM cosmos_endpoints
+		ORDER BY 1 LIMIT `).Arg(maxChains)
 	rows, err := q.query(ctx, b)
 	if err != nil {
 		return nil, fmt.Errorf("list cosmos chains: %w", err)
@@ -681,19 +690,4 @@ func (q queries) changes(ctx context.Context, chain, address string) ([]change, 
 		out = append(out, c)
 	}
 	return out, rows.Err()
-}
-
-// heightKnown reports whether the store has anything of the height.
-func (q queries) heightKnown(ctx context.Context, chain string, height int64) (bool, error) {
-	for _, table := range []string{"cosmos_blocks", "cosmos_heights", "cosmos_commits", "cosmos_rounds", "cosmos_votes"} {
-		var one int
-		err := q.row(ctx, q.db.Query().SQL(`SELECT 1 FROM `+table+` WHERE chain = `).Arg(chain).SQL(` AND height = `).Arg(height).SQL(` LIMIT 1`)).Scan(&one)
-		if err == nil {
-			return true, nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return false, fmt.Errorf("look up height %d of %s in %s: %w", height, chain, table, err)
-		}
-	}
-	return false, nil
 }

@@ -23,6 +23,12 @@ var wantCells = map[string]string{
 
 func TestChains(t *testing.T) {
 	dialects(t, fixtureOptions{}, func(t *testing.T, f *fixture) {
+		// Chains only the store knows of: one with sets, one with an endpoint.
+		f.exec("INSERT INTO cosmos_validator_sets (chain, height, size, total_power) VALUES (?, ?, ?, ?)", "otherchain", 1, 0, 0)
+		f.exec("INSERT INTO cosmos_validator_sets (chain, height, size, total_power) VALUES (?, ?, ?, ?)", "otherchain", 2, 0, 0)
+		f.exec(`INSERT INTO cosmos_endpoints (chain, endpoint, sentry_id, healthy, reason, height, latest_block_time, catching_up,
+			node_version, moniker, updated_at, healthy_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			"achain", "http://127.0.0.1:1", "s", false, "down", 0, 0, false, "", "", t0, 0)
 		var resp struct {
 			Chains []chainView `json:"chains"`
 		}
@@ -32,6 +38,8 @@ func TestChains(t *testing.T) {
 			{Chain: emptyChain, Configured: true},
 			{Chain: testChain, Configured: true, LatestHeight: 20, LatestTime: &latest, AnalyzedHeight: 20,
 				Validators: 4, TotalPower: 100, EndpointsHealthy: 1, EndpointsTotal: 2},
+			{Chain: "achain", EndpointsTotal: 1},
+			{Chain: "otherchain"},
 		}
 		if !reflect.DeepEqual(resp.Chains, want) {
 			t.Errorf("chains = %+v\nwant %+v", resp.Chains, want)
