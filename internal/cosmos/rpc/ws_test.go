@@ -133,7 +133,7 @@ func TestSubscriberSurvivesHostileMessages(t *testing.T) {
 	waitFor(t, "subscriptions", func() bool { return n.Subscribed() == 1 })
 
 	n.SendRaw(`this is not json`)
-	n.SendRaw(`{"jsonrpc":"2.0","id":99,"result":{"data":{"type":"tendermint/event/Vote","value":{}}}}`)      // an id never used
+	n.SendRaw(`{"jsonrpc":"2.0","id":99,"result":{"data":{"type":"tendermint/event/Vote","value":{}}}}`)   // an id never used
 	n.SendEvent("tm.event='Vote'", `{"type":"tendermint/event/Vote","value":{"Vote":{"type":"prevote"}}}`) // string for a number
 	n.SendEvent("tm.event='Vote'", `{"type":"tendermint/event/Vote","value":{"Vote":{"type":1,"height":{"x":1},"round":0}}}`)
 	n.SendEvent("tm.event='Vote'", rpctest.VoteJSON(3, 0, 32, "0A", 0)) // a proposal type is no vote

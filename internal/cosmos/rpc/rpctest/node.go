@@ -222,7 +222,7 @@ func (n *Node) commitJSON(h int64) map[string]any {
 			"timestamp": t.Add(500 * time.Millisecond).Format(time.RFC3339Nano), "signature": "c2ln"}
 	}
 	return map[string]any{"height": strconv.FormatInt(h, 10), "round": 0,
-		"block_id": map[string]any{"hash": BlockHash(n.chainID, h), "parts": map[string]any{"total": 1, "hash": "AA"}},
+		"block_id":   map[string]any{"hash": BlockHash(n.chainID, h), "parts": map[string]any{"total": 1, "hash": "AA"}},
 		"signatures": sigs}
 }
 
