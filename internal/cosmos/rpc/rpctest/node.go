@@ -516,11 +516,12 @@ func (n *Node) handleCommit(w http.ResponseWriter, r *http.Request) {
 	if n.failing(w) {
 		return
 	}
+	hq, _ := strconv.ParseInt(r.URL.Query().Get("height"), 10, 64)
+	n.commitCalls[hq]++
 	h, ok := n.heightParam(w, r)
 	if !ok {
 		return
 	}
-	n.commitCalls[h]++
 	writeResult(w, map[string]any{"signed_header": map[string]any{"header": n.headerJSON(h), "commit": n.commitJSON(h)},
 		"canonical": h < n.height})
 }
