@@ -164,3 +164,15 @@ func dump(p *memPublisher) string {
 	}
 	return b.String()
 }
+
+// checkEvent: a value the consumer accepts as it is.
+func checkEvent(t *testing.T, e events.Event) {
+	t.Helper()
+	data, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := events.Decode(events.Kind(e), data); err != nil {
+		t.Fatalf("%s refused: %v", data, err)
+	}
+}
