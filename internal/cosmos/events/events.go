@@ -136,7 +136,7 @@ type Block struct {
 	Time            int64  `json:"time"` // header time, unix ms
 	Hash            string `json:"hash"`
 	ProposerAddress string `json:"proposer_address"`
-	NumTxs          int    `json:"num_txs"`
+	NumTxs          int    `json:"num_txs"` // 0 when Source is backfill: /commit carries no tx count
 	ValidatorsHash  string `json:"validators_hash"`
 	// VotesObserved: some endpoint's subscription was up from the previous
 	// block to this one, so the height's votes were watched; false after a

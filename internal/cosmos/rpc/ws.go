@@ -1,0 +1,362 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// Subscriber defaults, overridable in WSConfig.
+const (
+	DefaultReadLimit    = 8 << 20 // bytes of one message; NewBlock with results can be MBs
+	DefaultPingEvery    = 20 * time.Second
+	DefaultPingTimeout  = 10 * time.Second
+	DefaultReadTimeout  = 75 * time.Second // no message and no pong: the server pings every 27 s
+	DefaultStallTimeout = 90 * time.Second // no event at all: a chain makes votes every second
+	DefaultDialTimeout  = 10 * time.Second
+	DefaultBackoffMin   = 500 * time.Millisecond
+	DefaultBackoffMax   = 30 * time.Second
+	DefaultBuffer       = 4096
+)
+
+// Queries are the four subscriptions, one per event type (the query
+// grammar has no OR; CometBFT allows 5 per connection). Their JSON-RPC ids
+// are index+1.
+var Queries = []string{"tm.event='Vote'", "tm.event='NewRound'", "tm.event='NewRoundStep'", "tm.event='NewBlock'"}
+
+// Counters, the names passed to WSConfig.Count.
+const (
+	CountReceived    = "received"     // a decoded event (kind: its events kind)
+	CountDecodeError = "decode_error" // a message or event that did not decode
+	CountOversize    = "oversize"     // a message over the read limit (the connection is re-established)
+	CountUnknown     = "unknown_type" // an event type or id this client does not know
+	CountDrop        = "drop"         // an item not handed over: the consumer's channel was full
+	CountReconnect   = "reconnect"    // a connection ended and is being re-established
+	CountSubError    = "subscribe_error"
+)
+
+// WSConfig configures a Subscriber; zero durations and sizes take defaults.
+type WSConfig struct {
+	URL          string // the RPC base URL (http/https/ws/wss); /websocket is appended
+	ReadLimit    int64
+	PingEvery    time.Duration
+	PingTimeout  time.Duration
+	ReadTimeout  time.Duration
+	StallTimeout time.Duration
+	DialTimeout  time.Duration
+	BackoffMin   time.Duration
+	BackoffMax   time.Duration
+	Buffer       int // items the consumer's channel holds
+	Log          *slog.Logger
+	// Count, if set, is told of every counted thing (Count* names; kind is
+	// the event kind for CountReceived, else "").
+	Count func(counter, kind string)
+}
+
+// Item is what a Subscriber hands over: an event, or the news that a new
+// connection (session) is subscribed.
+type Item struct {
+	Session   uint64 // increments with every connection
+	Connected bool   // first item of a session: events before it may be missing
+	// Gap: items of this session were dropped before this one (the
+	// consumer was slow); what they held must be fetched again.
+	Gap   bool
+	Event *Event
+	At    time.Time // when it was read
+}
+
+// WSStats are a Subscriber's counts so far.
+type WSStats struct {
+	Sessions, Reconnects, Received, DecodeErrors, Oversize, Unknown, Drops, SubscribeErrors uint64
+}
+
+// Subscriber keeps the four subscriptions of one endpoint alive.
+type Subscriber struct {
+	cfg     WSConfig
+	wsURL   string
+	name    string
+	secrets []string
+	out     chan Item
+	log     *slog.Logger
+
+	session atomic.Uint64
+	gap     atomic.Bool
+	st      struct {
+		sessions, reconnects, received, decodeErrors, oversize, unknown, drops, subErrors atomic.Uint64
+	}
+}
+
+// NewSubscriber validates cfg; Run does the work.
+func NewSubscriber(cfg WSConfig) (*Subscriber, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("websocket endpoint %s: give an http(s):// or ws(s):// URL with a host", Redact(cfg.URL))
+	}
+	switch u.Scheme {
+	case "http", "ws":
+		u.Scheme = "ws"
+	case "https", "wss":
+		u.Scheme = "wss"
+	default:
+		return nil, fmt.Errorf("websocket endpoint %s: scheme %q is not http, https, ws or wss", Redact(cfg.URL), u.Scheme)
+	}
+	if !strings.HasSuffix(u.Path, "/websocket") {
+		u.Path = strings.TrimSuffix(u.Path, "/") + "/websocket"
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&cfg.PingEvery, DefaultPingEvery)
+	def(&cfg.PingTimeout, DefaultPingTimeout)
+	def(&cfg.ReadTimeout, DefaultReadTimeout)
+	def(&cfg.StallTimeout, DefaultStallTimeout)
+	def(&cfg.DialTimeout, DefaultDialTimeout)
+	def(&cfg.BackoffMin, DefaultBackoffMin)
+	def(&cfg.BackoffMax, DefaultBackoffMax)
+	if cfg.ReadLimit <= 0 {
+		cfg.ReadLimit = DefaultReadLimit
+	}
+	if cfg.Buffer <= 0 {
+		cfg.Buffer = DefaultBuffer
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &Subscriber{cfg: cfg, wsURL: u.String(), name: u.Host, secrets: Secrets(cfg.URL),
+		out: make(chan Item, cfg.Buffer)}
+	s.log = cfg.Log.With("endpoint", s.name)
+	return s, nil
+}
+
+// Items is the channel of decoded events. It is never closed; stop reading
+// when Run has returned.
+func (s *Subscriber) Items() <-chan Item { return s.out }
+
+// Stats returns the counts so far.
+func (s *Subscriber) Stats() WSStats {
+	return WSStats{Sessions: s.st.sessions.Load(), Reconnects: s.st.reconnects.Load(), Received: s.st.received.Load(),
+		DecodeErrors: s.st.decodeErrors.Load(), Oversize: s.st.oversize.Load(), Unknown: s.st.unknown.Load(),
+		Drops: s.st.drops.Load(), SubscribeErrors: s.st.subErrors.Load()}
+}
+
+func (s *Subscriber) count(c *atomic.Uint64, name, kind string) {
+	c.Add(1)
+	if s.cfg.Count != nil {
+		s.cfg.Count(name, kind)
+	}
+}
+
+// Run connects, subscribes and reads until ctx ends, reconnecting forever
+// with exponential backoff and jitter. It returns nil when ctx ends.
+func (s *Subscriber) Run(ctx context.Context) error {
+	attempt := 0
+	for ctx.Err() == nil {
+		start := time.Now()
+		delivered, err := s.connection(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		s.count(&s.st.reconnects, CountReconnect, "")
+		if delivered || time.Since(start) > s.cfg.BackoffMax {
+			attempt = 0 // it worked for a while: start the backoff again
+		}
+		wait := s.backoff(attempt)
+		attempt++
+		s.log.Warn("cosmos websocket: connection ended; reconnecting", "err", err, "in", wait.Round(time.Millisecond), "attempt", attempt)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// backoff is min·2^attempt capped at max, with jitter in [½, 1].
+func (s *Subscriber) backoff(attempt int) time.Duration {
+	d := s.cfg.BackoffMax
+	if attempt < 30 {
+		d = min(s.cfg.BackoffMin<<attempt, s.cfg.BackoffMax)
+	}
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+// deliver hands an item over without ever blocking the reader: on a full
+// channel it counts a drop and marks the session as having a gap, which
+// the next item that gets through carries.
+func (s *Subscriber) deliver(it Item) bool {
+	if s.gap.Load() {
+		it.Gap = true
+	}
+	select {
+	case s.out <- it:
+		if it.Gap {
+			s.gap.Store(false)
+		}
+		return true
+	default:
+		s.count(&s.st.drops, CountDrop, "")
+		s.gap.Store(true)
+		return false
+	}
+}
+
+// connection runs one connection until it fails; delivered reports whether
+// it handed over any event.
+func (s *Subscriber) connection(ctx context.Context) (delivered bool, err error) {
+	cctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	dctx, dcancel := context.WithTimeout(cctx, s.cfg.DialTimeout)
+	conn, resp, err := websocket.Dial(dctx, s.wsURL, nil)
+	dcancel()
+	if resp != nil && resp.Body != nil {
+		resp.Body.Close()
+	}
+	if err != nil {
+		return false, fmt.Errorf("dial %s: %w", s.name, Scrub(err, append(s.secrets, s.wsURL)))
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(s.cfg.ReadLimit)
+
+	for i, q := range Queries {
+		req := fmt.Sprintf(`{"jsonrpc":"2.0","method":"subscribe","id":%d,"params":{"query":%q}}`, i+1, q)
+		wctx, wcancel := context.WithTimeout(cctx, s.cfg.PingTimeout)
+		err := conn.Write(wctx, websocket.MessageText, []byte(req))
+		wcancel()
+		if err != nil {
+			return false, fmt.Errorf("subscribe %s on %s: %w", q, s.name, err)
+		}
+	}
+	sess := s.session.Add(1)
+	s.st.sessions.Add(1)
+	s.gap.Store(false)
+	s.deliver(Item{Session: sess, Connected: true, At: time.Now()})
+	s.log.Info("cosmos websocket: connected and subscribed", "session", sess)
+
+	var lastMsg, lastEvent atomic.Int64
+	now := time.Now().UnixNano()
+	lastMsg.Store(now)
+	lastEvent.Store(now)
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel(nil)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.watch(cctx, cancel, conn, &lastMsg, &lastEvent)
+	}()
+
+	for {
+		_, data, err := conn.Read(cctx)
+		if err != nil {
+			if cause := context.Cause(cctx); cause != nil && ctx.Err() == nil {
+				return delivered, cause
+			}
+			if errors.Is(err, websocket.ErrMessageTooBig) {
+				s.count(&s.st.oversize, CountOversize, "")
+				return delivered, fmt.Errorf("a message over the read limit of %d bytes from %s (counted; reconnecting; raise the limit if the node is honest): %w", s.cfg.ReadLimit, s.name, err)
+			}
+			return delivered, fmt.Errorf("read from %s: %w", s.name, err)
+		}
+		at := time.Now()
+		lastMsg.Store(at.UnixNano())
+		m, err := DecodeMessage(data)
+		if err != nil {
+			s.count(&s.st.decodeErrors, CountDecodeError, "")
+			s.log.Debug("cosmos websocket: message skipped", "err", err)
+			continue
+		}
+		if m.ID < 1 || m.ID > int64(len(Queries)) {
+			s.count(&s.st.unknown, CountUnknown, "")
+			continue
+		}
+		if m.Error != nil {
+			s.count(&s.st.subErrors, CountSubError, "")
+			return delivered, fmt.Errorf("subscription %s on %s: %w", Queries[m.ID-1], s.name, m.Error)
+		}
+		if m.Type == "" {
+			continue // the acknowledgement of a subscribe
+		}
+		ev, err := DecodeEvent(m.Type, m.Value)
+		if errors.Is(err, ErrUnknownType) {
+			s.count(&s.st.unknown, CountUnknown, "")
+			continue
+		}
+		if err != nil {
+			s.count(&s.st.decodeErrors, CountDecodeError, "")
+			s.log.Debug("cosmos websocket: event skipped", "err", err)
+			continue
+		}
+		lastEvent.Store(at.UnixNano())
+		s.count(&s.st.received, CountReceived, ev.Kind())
+		if s.deliver(Item{Session: sess, Event: ev, At: at}) {
+			delivered = true
+		}
+	}
+}
+
+// watch pings, and ends the connection (cancel with a cause) when no
+// message or pong arrived within ReadTimeout, no event within
+// StallTimeout, or a ping went unanswered.
+func (s *Subscriber) watch(ctx context.Context, cancel context.CancelCauseFunc, conn *websocket.Conn, lastMsg, lastEvent *atomic.Int64) {
+	tick := min(s.cfg.PingEvery, s.cfg.ReadTimeout/4, s.cfg.StallTimeout/4, time.Second)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	lastPing := time.Now()
+	pinging := make(chan struct{}, 1)
+	var pings sync.WaitGroup
+	defer pings.Wait()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if d := now.Sub(time.Unix(0, lastMsg.Load())); d > s.cfg.ReadTimeout {
+				cancel(fmt.Errorf("nothing from %s for %s (read timeout %s): the connection is dead", s.name, d.Round(time.Millisecond), s.cfg.ReadTimeout))
+				return
+			}
+			if d := now.Sub(time.Unix(0, lastEvent.Load())); d > s.cfg.StallTimeout {
+				cancel(fmt.Errorf("no event from %s for %s (stall timeout %s): resubscribing", s.name, d.Round(time.Millisecond), s.cfg.StallTimeout))
+				return
+			}
+			if now.Sub(lastPing) < s.cfg.PingEvery {
+				continue
+			}
+			select {
+			case pinging <- struct{}{}:
+			default:
+				continue // the previous ping is still out
+			}
+			lastPing = now
+			pings.Add(1)
+			go func() {
+				defer pings.Done()
+				defer func() { <-pinging }()
+				pctx, pcancel := context.WithTimeout(ctx, s.cfg.PingTimeout)
+				defer pcancel()
+				if err := conn.Ping(pctx); err != nil {
+					if ctx.Err() == nil {
+						cancel(fmt.Errorf("ping %s: no pong within %s: %w", s.name, s.cfg.PingTimeout, err))
+					}
+					return
+				}
+				lastMsg.Store(time.Now().UnixNano())
+			}()
+		}
+	}
+}

@@ -1,0 +1,329 @@
+package sentry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valtrack/valtrack/internal/cosmos/events"
+	"github.com/valtrack/valtrack/internal/cosmos/rpc"
+)
+
+// Sentry observes one chain through several endpoints.
+type Sentry struct {
+	cfg    Config
+	log    *slog.Logger
+	m      *metrics
+	eps    []*endpoint
+	cursor *cursorFile
+
+	in      chan epItem
+	results chan backfillResult
+	setReq  chan int64
+
+	// the validator set last indexed, for the LCD's key → address match
+	setMu  sync.Mutex
+	setKey map[string]string // base64 pub_key value → address
+
+	st struct {
+		heights, votes, backfilled, drops, published atomic.Uint64
+		lastHeight                                   atomic.Int64
+	}
+}
+
+type endpoint struct {
+	name   string
+	client *rpc.Client
+	sub    *rpc.Subscriber
+
+	healthy atomic.Bool
+	latest  atomic.Int64 // latest height from /status, when healthy
+
+	// owned by the merge loop
+	session            uint64
+	runFirst, runLast  int64 // NewBlock heights delivered without a gap in this session
+	lastPublishedState string
+	lastPublishedAt    time.Time
+}
+
+type epItem struct {
+	ep *endpoint
+	it rpc.Item
+}
+
+// Stats are a progress line's figures.
+type Stats struct {
+	Heights          uint64 // blocks published
+	Votes            uint64 // votes published
+	Backfilled       uint64 // heights read back from /commit
+	Drops            uint64 // events the subscriptions could not hand over (backfilled where they were blocks)
+	Published        uint64 // events published, all kinds
+	EndpointsHealthy int
+	Endpoints        int
+	LastHeight       int64
+}
+
+// New validates cfg and builds a Sentry; Run starts it.
+func New(cfg Config) (*Sentry, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	names, err := endpointNames(cfg.Endpoints)
+	if err != nil {
+		return nil, fmt.Errorf("cosmos sentry %s: %w", cfg.Chain, err)
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sentry{cfg: cfg, log: cfg.Log.With("chain", cfg.Chain), m: m, cursor: newCursor(cfg.DataDir, cfg.Chain),
+		in: make(chan epItem, 256), results: make(chan backfillResult, cfg.Backfill), setReq: make(chan int64, 64)}
+	for i, raw := range cfg.Endpoints {
+		ep := &endpoint{name: names[i]}
+		ep.client, err = rpc.NewClient(raw, rpc.ClientOptions{Timeout: cfg.RequestTimeout})
+		if err != nil {
+			return nil, fmt.Errorf("cosmos sentry %s endpoint %s: %w", cfg.Chain, names[i], err)
+		}
+		wc := cfg.WS
+		wc.URL, wc.Log = raw, s.log.With("endpoint", ep.name)
+		name := ep.name
+		wc.Count = func(counter, kind string) {
+			if s.m == nil {
+				return
+			}
+			if counter == rpc.CountReceived {
+				s.m.received.WithLabelValues(cfg.Chain, name, kind).Inc()
+				return
+			}
+			s.m.wsCounts.WithLabelValues(cfg.Chain, name, counter).Inc()
+		}
+		ep.sub, err = rpc.NewSubscriber(wc)
+		if err != nil {
+			return nil, fmt.Errorf("cosmos sentry %s endpoint %s: %w", cfg.Chain, names[i], err)
+		}
+		s.eps = append(s.eps, ep)
+	}
+	return s, nil
+}
+
+// Network is the chain's name.
+func (s *Sentry) Network() string { return s.cfg.Chain }
+
+// Stats returns the figures for a progress line.
+func (s *Sentry) Stats() Stats {
+	st := Stats{Heights: s.st.heights.Load(), Votes: s.st.votes.Load(), Backfilled: s.st.backfilled.Load(),
+		Published: s.st.published.Load(), Endpoints: len(s.eps), LastHeight: s.st.lastHeight.Load()}
+	for _, ep := range s.eps {
+		st.Drops += ep.sub.Stats().Drops
+		if ep.healthy.Load() {
+			st.EndpointsHealthy++
+		}
+	}
+	return st
+}
+
+// Run observes the chain until ctx ends; it returns nil then. An error is
+// one it cannot go on from (an unreadable cursor).
+func (s *Sentry) Run(ctx context.Context) error {
+	start, err := s.cursor.load(s.cfg.Chain)
+	if err != nil {
+		return fmt.Errorf("cosmos sentry %s: %w", s.cfg.Chain, err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	goRun := func(f func()) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f()
+		}()
+	}
+	for _, ep := range s.eps {
+		goRun(func() { _ = ep.sub.Run(ctx) })
+		goRun(func() { s.forward(ctx, ep) })
+		goRun(func() { s.poll(ctx, ep) })
+	}
+	goRun(func() { s.indexValidators(ctx) })
+	if s.cfg.LCD != "" {
+		goRun(func() { s.readLCD(ctx) })
+	}
+	s.log.Info("cosmos sentry: starting", "endpoints", len(s.eps), "cursor", start, "from_height", s.cfg.FromHeight)
+	m := newMerger(s, start)
+	m.run(ctx)
+	return nil
+}
+
+// forward moves an endpoint's items into the merge loop.
+func (s *Sentry) forward(ctx context.Context, ep *endpoint) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case it := <-ep.sub.Items():
+			select {
+			case s.in <- epItem{ep: ep, it: it}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+// publish checks an event against what consumers accept and publishes it.
+// A refused event is counted and logged, never published; a publisher
+// error is logged (the bus publisher blocks rather than drops, so an error
+// means the bus is gone or ctx ended).
+func (s *Sentry) publish(ctx context.Context, ev events.Event) bool {
+	kind := events.Kind(ev)
+	data, err := json.Marshal(ev)
+	if err == nil {
+		_, err = events.Decode(kind, data)
+	}
+	if err != nil {
+		if s.m != nil {
+			s.m.refused.WithLabelValues(s.cfg.Chain, kind).Inc()
+		}
+		s.log.Warn("cosmos sentry: event refused, not published", "kind", kind, "err", err)
+		return false
+	}
+	if err := s.cfg.Publisher.Publish(ctx, events.Subject(s.cfg.Chain, kind), ev.MsgID(), data); err != nil {
+		if ctx.Err() == nil {
+			s.log.Error("cosmos sentry: publish failed", "kind", kind, "err", err)
+		}
+		return false
+	}
+	s.st.published.Add(1)
+	if s.m != nil {
+		s.m.published.WithLabelValues(s.cfg.Chain, kind).Inc()
+	}
+	return true
+}
+
+func (s *Sentry) observer(ep string, at time.Time) events.Observer {
+	return events.Observer{Endpoint: ep, SeenAt: at.UnixMilli(), SentryID: s.cfg.SentryID}
+}
+
+// healthyFirst returns the endpoints to ask, healthy ones first, rotated by
+// k so that requests spread over them.
+func (s *Sentry) healthyFirst(k int64) []*endpoint {
+	var good, bad []*endpoint
+	n := len(s.eps)
+	for i := range n {
+		ep := s.eps[(int(k%int64(n))+i)%n]
+		if ep.healthy.Load() {
+			good = append(good, ep)
+		} else {
+			bad = append(bad, ep)
+		}
+	}
+	return append(good, bad...)
+}
+
+// sleep waits d or until ctx ends (false).
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// poll checks an endpoint's /status every PollEvery.
+func (s *Sentry) poll(ctx context.Context, ep *endpoint) {
+	var (
+		lastHeight  int64
+		lastAdvance time.Time
+		lastInfo    string
+	)
+	for {
+		st, err := ep.client.Status(ctx)
+		now := time.Now()
+		ev := &events.EndpointStatus{V: events.SchemaVersion, Chain: s.cfg.Chain, Observer: s.observer(ep.name, now)}
+		reason := ""
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			reason = "status: " + err.Error()
+		} else {
+			ev.Height, ev.LatestBlockTime, ev.CatchingUp = st.LatestHeight, rpc.Time{Time: st.LatestTime}.UnixMS(), st.CatchingUp
+			ev.NodeVersion, ev.Moniker = st.Version, st.Moniker
+			if st.LatestHeight > lastHeight || lastAdvance.IsZero() {
+				lastHeight, lastAdvance = st.LatestHeight, now
+			}
+			switch age := now.Sub(st.LatestTime); {
+			case st.Network != s.cfg.ChainID:
+				reason = fmt.Sprintf("chain id %q, expected %q", st.Network, s.cfg.ChainID)
+			case st.CatchingUp:
+				reason = "catching up"
+			case age > s.cfg.MaxBlockAge:
+				reason = fmt.Sprintf("latest block %d is %s old (limit %s)", st.LatestHeight, age.Round(time.Second), s.cfg.MaxBlockAge)
+			case now.Sub(lastAdvance) > s.cfg.StuckAfter:
+				reason = fmt.Sprintf("height %d has not advanced for %s (limit %s)", lastHeight, now.Sub(lastAdvance).Round(time.Millisecond), s.cfg.StuckAfter)
+			}
+			if st.Network == s.cfg.ChainID && st.VotingPower > 0 && st.ValidatorAddress != "" && st.Moniker != "" {
+				if info := st.ValidatorAddress + "\x00" + st.Moniker; info != lastInfo {
+					vi := &events.ValidatorInfo{V: events.SchemaVersion, Chain: s.cfg.Chain, Address: st.ValidatorAddress,
+						Moniker: st.Moniker, Source: "status", Observer: s.observer(ep.name, now)}
+					if s.publish(ctx, vi) {
+						lastInfo = info
+					}
+				}
+			}
+		}
+		ev.Healthy, ev.Reason = reason == "", reason
+		was := ep.healthy.Swap(ev.Healthy)
+		if ev.Healthy {
+			ep.latest.Store(st.LatestHeight)
+		}
+		if s.m != nil {
+			v := 0.0
+			if ev.Healthy {
+				v = 1
+			}
+			s.m.healthy.WithLabelValues(s.cfg.Chain, ep.name).Set(v)
+		}
+		state := strconv.FormatBool(ev.Healthy) + reasonClass(reason)
+		if state != ep.lastPublishedState || now.Sub(ep.lastPublishedAt) >= s.cfg.StatusEvery {
+			if was != ev.Healthy || ep.lastPublishedAt.IsZero() {
+				if ev.Healthy {
+					s.log.Info("cosmos sentry: endpoint healthy", "endpoint", ep.name, "height", ev.Height, "version", ev.NodeVersion)
+				} else {
+					s.log.Warn("cosmos sentry: endpoint unhealthy", "endpoint", ep.name, "reason", reason)
+				}
+			}
+			if s.publish(ctx, ev) {
+				ep.lastPublishedState, ep.lastPublishedAt = state, now
+			}
+		}
+		if !sleep(ctx, s.cfg.PollEvery) {
+			return
+		}
+	}
+}
+
+// reasonClass is the kind of a reason without its changing numbers, so that
+// "12 s old", "13 s old" are not each a change.
+func reasonClass(r string) string {
+	for i := 0; i < len(r); i++ {
+		if r[i] >= '0' && r[i] <= '9' {
+			return r[:i]
+		}
+	}
+	return r
+}
+
+// errNoEndpoint is returned when every endpoint failed a request.
+var errNoEndpoint = errors.New("no endpoint answered")

@@ -1,0 +1,380 @@
+package sentry
+
+import (
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/valtrack/valtrack/internal/cosmos/events"
+	"github.com/valtrack/valtrack/internal/cosmos/rpc/rpctest"
+)
+
+// Live events are published once each, on cosmos.<chain>.<kind>, with
+// their message ids and the observer; a block's votes count as observed
+// from the second block of a session on; block H brings the commit of H−1.
+func TestLiveEventsPublished(t *testing.T) {
+	n := node(t, 4)
+	pub := &memPublisher{}
+	s, _ := run(t, testConfig(pub, n.URL()))
+	waitFor(t, "subscriptions", func() bool { return n.Subscribed() == 1 })
+
+	n.Produce(1)
+	n.NewRound(2, 0)
+	n.Step(2, 0, "RoundStepPropose")
+	n.Vote(2, 0, 1, 0)
+	n.Vote(2, 0, 1, 0) // the node repeats itself: still one vote
+	n.Vote(2, 0, 2, 0)
+	n.Produce(2)
+	waitFor(t, "block 3 and commit 2", func() bool { return len(blocks(t, pub)[3]) == 1 && len(commits(t, pub)[2]) == 1 })
+
+	votes := pub.of(t, events.KindVote)
+	if len(votes) != 2 {
+		t.Fatalf("%d votes published, want 2 (a prevote and a precommit):\n%s", len(votes), dump(pub))
+	}
+	v := votes[0].(*events.Vote)
+	host := mustHost(t, n.URL())
+	if v.Chain != "test-1" || v.Height != 2 || v.Type != events.Prevote || v.Endpoint != host || v.SentryID != "s1" || v.SeenAt == 0 {
+		t.Errorf("vote %+v", v)
+	}
+	if r := pub.of(t, events.KindNewRound); len(r) != 1 || r[0].(*events.NewRound).Height != 2 {
+		t.Errorf("rounds %v", r)
+	}
+	if st := pub.of(t, events.KindNewRoundStep); len(st) != 1 || st[0].(*events.NewRoundStep).Step != "Propose" {
+		t.Errorf("steps %v", st)
+	}
+	bs, cs := checkHeights(t, pub, 1, 3)
+	if t.Failed() {
+		t.FailNow()
+	}
+	if b := bs[1][0]; b.VotesObserved || b.Source != events.SourceLive {
+		t.Errorf("block 1 (first of the session) %+v: votes cannot have been observed", b)
+	}
+	if b := bs[3][0]; !b.VotesObserved || b.Hash != rpctest.BlockHash("test-1", 3) || b.NumTxs != 0 || b.Endpoint != host {
+		t.Errorf("block 3 %+v", b)
+	}
+	if b := bs[2][0]; b.NumTxs != 2 {
+		t.Errorf("block 2 has %d txs, want 2", b.NumTxs)
+	}
+	if c := cs[2][0]; c.Source != events.SourceLive || len(c.Signatures) != 4 || c.Signatures[0].Flag != events.FlagCommit {
+		t.Errorf("commit 2 %+v", c)
+	}
+	if _, ok := cs[1]; !ok {
+		t.Error("commit 1 (from block 2's last_commit) not published")
+	}
+	st := s.Stats()
+	if st.Heights != 3 || st.Votes != 2 || st.Endpoints != 1 || st.LastHeight != 3 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func mustHost(t *testing.T, raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Host
+}
+
+// The server drops the connection while blocks are made: the sentry
+// reconnects, resubscribes and backfills the missed heights from /commit.
+func TestReconnectBackfillsMissedHeights(t *testing.T) {
+	n := node(t, 4)
+	pub := &memPublisher{}
+	s, _ := run(t, testConfig(pub, n.URL()))
+	waitFor(t, "subscriptions", func() bool { return n.Subscribed() == 1 })
+	n.Produce(3)
+	waitFor(t, "block 3", func() bool { return len(blocks(t, pub)[3]) == 1 })
+
+	n.SetBroadcast(false)
+	n.DropConnections()
+	n.Produce(5) // 4..8 made while nobody listens
+	n.SetBroadcast(true)
+	waitFor(t, "resubscription", func() bool { return n.Subscribed() == 1 && s.eps[0].sub.Stats().Sessions >= 2 })
+	n.Produce(2) // 9, 10 live
+	waitFor(t, "heights 1..10", func() bool {
+		bs, cs := blocks(t, pub), commits(t, pub)
+		for h := int64(1); h <= 10; h++ {
+			if len(bs[h]) == 0 || (h < 10 && len(cs[h]) == 0) {
+				return false
+			}
+		}
+		return true
+	})
+	bs, cs := checkHeights(t, pub, 1, 10)
+	for h := int64(4); h <= 8; h++ {
+		if b := bs[h][0]; b.Source != events.SourceBackfill || b.VotesObserved {
+			t.Errorf("block %d: source %s, votes observed %v; want a backfill without votes", h, b.Source, b.VotesObserved)
+		}
+		// commit 8 may come live with block 9, before its backfill
+		if c := cs[h][0]; (h < 8 && c.Source != events.SourceBackfill) || len(c.Signatures) != 4 {
+			t.Errorf("commit %d %+v", h, c)
+		}
+	}
+	if b := bs[9][0]; b.Source != events.SourceLive || b.VotesObserved {
+		t.Errorf("block 9 (first after the reconnect) %+v", b)
+	}
+	if b := bs[10][0]; !b.VotesObserved {
+		t.Errorf("block 10 %+v: its votes were watched", b)
+	}
+	if st := s.Stats(); st.Backfilled < 5 {
+		t.Errorf("stats %+v: at least 5 heights backfilled", st)
+	}
+}
+
+// Two endpoints: the same vote from both is published once, with the
+// first observer; when one stops, the other carries on, and the heights in
+// between are backfilled with no duplicates.
+func TestTwoEndpointsMergeAndFailover(t *testing.T) {
+	a, b := node(t, 4), node(t, 4)
+	pub := &memPublisher{}
+	s, _ := run(t, testConfig(pub, a.URL(), b.URL()))
+	waitFor(t, "subscriptions", func() bool { return a.Subscribed() == 1 && b.Subscribed() == 1 })
+	hostA, hostB := mustHost(t, a.URL()), mustHost(t, b.URL())
+
+	both := func(f func(n *rpctest.Node)) { f(a); f(b) }
+	both(func(n *rpctest.Node) { n.Produce(1) })
+	a.Vote(2, 0, 1, 1)
+	waitFor(t, "the vote from a", func() bool { return len(pub.of(t, events.KindVote)) == 1 })
+	b.Vote(2, 0, 1, 1)
+	b.Vote(2, 0, 1, 2) // only b saw this one
+	waitFor(t, "the vote from b", func() bool { return len(pub.of(t, events.KindVote)) == 2 })
+	both(func(n *rpctest.Node) { n.Produce(2) })
+	waitFor(t, "block 3", func() bool { return len(blocks(t, pub)[3]) == 1 })
+	votes := pub.of(t, events.KindVote)
+	if v := votes[0].(*events.Vote); v.Endpoint != hostA || v.ValidatorIndex != 1 {
+		t.Errorf("first vote %+v, want validator 1 seen first by %s", v, hostA)
+	}
+	if v := votes[1].(*events.Vote); v.Endpoint != hostB || v.ValidatorIndex != 2 {
+		t.Errorf("second vote %+v, want validator 2 from %s", v, hostB)
+	}
+
+	// a goes away; b misses a few heights too, then carries on alone.
+	a.Close()
+	b.SetBroadcast(false)
+	b.DropConnections()
+	b.Produce(4) // 4..7
+	b.SetBroadcast(true)
+	waitFor(t, "b resubscribed", func() bool { return b.Subscribed() == 1 })
+	b.Produce(2) // 8, 9
+	waitFor(t, "heights 1..9", func() bool {
+		bs, cs := blocks(t, pub), commits(t, pub)
+		for h := int64(1); h <= 9; h++ {
+			if len(bs[h]) == 0 || (h < 9 && len(cs[h]) == 0) {
+				return false
+			}
+		}
+		return true
+	})
+	bs, _ := checkHeights(t, pub, 1, 9)
+	for h := int64(4); h <= 7; h++ {
+		if bs[h][0].Source != events.SourceBackfill || bs[h][0].Endpoint != hostB {
+			t.Errorf("block %d %+v: want a backfill from %s", h, bs[h][0], hostB)
+		}
+	}
+	waitFor(t, "a unhealthy", func() bool { return s.Stats().EndpointsHealthy <= 1 })
+}
+
+// A set of 250 validators (3 pages of at most 100) is indexed in full, in
+// the node's order, with an unknown key type kept; a change of the
+// validators hash indexes the new set at its first height.
+func TestValidatorSetIndexedInFull(t *testing.T) {
+	vals := rpctest.MakeValidators("v", 250)
+	n := rpctest.New("test-1", vals)
+	t.Cleanup(n.Close)
+	pub := &memPublisher{}
+	run(t, testConfig(pub, n.URL()))
+	waitFor(t, "subscriptions", func() bool { return n.Subscribed() == 1 })
+	n.Produce(2)
+	waitFor(t, "a validator set", func() bool { return len(pub.of(t, events.KindValidatorSet)) == 1 })
+	set := pub.of(t, events.KindValidatorSet)[0].(*events.ValidatorSet)
+	if len(set.Validators) != 250 || set.Height != 1 {
+		t.Fatalf("set of height %d with %d validators, want 250 at height 1", set.Height, len(set.Validators))
+	}
+	for i, v := range set.Validators {
+		if v.Address != vals[i].Address {
+			t.Fatalf("validator %d is %s, want %s", i, v.Address, vals[i].Address)
+		}
+	}
+	if set.Validators[1].PubKeyType != "cometbft/PubKeyBn254" {
+		t.Errorf("key type %q", set.Validators[1].PubKeyType)
+	}
+	n.ChangeValidators(vals[:120])
+	n.Produce(2) // 3 has the new set
+	waitFor(t, "the changed set", func() bool { return len(pub.of(t, events.KindValidatorSet)) == 2 })
+	set = pub.of(t, events.KindValidatorSet)[1].(*events.ValidatorSet)
+	if set.Height != 3 || len(set.Validators) != 120 {
+		t.Errorf("changed set at height %d with %d validators, want 120 at 3", set.Height, len(set.Validators))
+	}
+}
+
+// Wrong chain id, catching up, a stale block time and a stuck height each
+// make an endpoint unhealthy, with the reason in its status event.
+func TestUnhealthyEndpoints(t *testing.T) {
+	good, wrong, catching, stale, stuck := node(t, 4), node(t, 4), node(t, 4), node(t, 4), node(t, 4)
+	for _, n := range []*rpctest.Node{good, wrong, catching, stale, stuck} {
+		n.SetHeight(5)
+	}
+	wrong.SetNetwork("other-7")
+	catching.SetCatchingUp(true)
+	stale.SetStale(5 * 60e9)
+	stuck.Freeze()
+	good.SetSelf(2)
+	good.SetMoniker("val-two")
+	pub := &memPublisher{}
+	cfg := testConfig(pub, good.URL(), wrong.URL(), catching.URL(), stale.URL(), stuck.URL())
+	cfg.StuckAfter = 1500e6 // the good node advances every 20 ms: a wide margin
+	s, _ := run(t, cfg)
+	want := map[string]string{mustHost(t, wrong.URL()): "chain id", mustHost(t, catching.URL()): "catching up",
+		mustHost(t, stale.URL()): "latest block", mustHost(t, stuck.URL()): "has not advanced"}
+	goodHost := mustHost(t, good.URL())
+	stopAdvance := make(chan struct{})
+	defer close(stopAdvance)
+	go func() { // the good node keeps making blocks
+		for {
+			select {
+			case <-stopAdvance:
+				return
+			default:
+				good.Produce(1)
+				sleep(t.Context(), 20e6)
+			}
+		}
+	}()
+	waitFor(t, "every reason", func() bool {
+		found := map[string]bool{}
+		for _, e := range pub.of(t, events.KindEndpointStatus) {
+			st := e.(*events.EndpointStatus)
+			if st.Healthy && st.Endpoint == goodHost {
+				found[goodHost] = true
+			}
+			if w, ok := want[st.Endpoint]; ok && !st.Healthy && contains(st.Reason, w) {
+				found[st.Endpoint] = true
+			}
+		}
+		return len(found) == 5
+	})
+	for _, e := range pub.of(t, events.KindEndpointStatus) {
+		if st := e.(*events.EndpointStatus); st.Endpoint == goodHost && !st.Healthy {
+			t.Errorf("the good endpoint reported unhealthy: %s", st.Reason)
+		}
+	}
+	if st := s.Stats(); st.EndpointsHealthy != 1 || st.Endpoints != 5 {
+		t.Errorf("stats %+v", st)
+	}
+	infos := pub.of(t, events.KindValidatorInfo)
+	if len(infos) != 1 || infos[0].(*events.ValidatorInfo).Moniker != "val-two" || infos[0].(*events.ValidatorInfo).Source != "status" {
+		t.Errorf("validator infos %v, want val-two from /status once", infos)
+	}
+}
+
+func contains(s, sub string) bool {
+	return len(sub) == 0 || (len(s) >= len(sub) && indexOf(s, sub) >= 0)
+}
+
+func indexOf(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return i
+		}
+	}
+	return -1
+}
+
+// A restarted sentry reads its cursor and backfills from where it stopped.
+func TestCursorRestartBackfills(t *testing.T) {
+	n := node(t, 4)
+	dir := t.TempDir()
+	pub := &memPublisher{}
+	cfg := testConfig(pub, n.URL())
+	cfg.DataDir = dir
+	_, stop := run(t, cfg)
+	waitFor(t, "subscriptions", func() bool { return n.Subscribed() == 1 })
+	n.Produce(5)
+	waitFor(t, "block 5", func() bool { return len(blocks(t, pub)[5]) == 1 })
+	stop()
+	b, err := os.ReadFile(filepath.Join(dir, "cosmos-test-1.cursor"))
+	if err != nil || string(b) != `{"chain":"test-1","height":4}` {
+		t.Fatalf("cursor %q, %v; want height 4 (block 5's commit is not out yet)", b, err)
+	}
+
+	n.Produce(5) // 6..10 while stopped
+	pub2 := &memPublisher{}
+	cfg.Publisher = pub2
+	cfg.Registerer = nil
+	run(t, cfg)
+	waitFor(t, "subscriptions", func() bool { return n.Subscribed() == 1 })
+	n.Produce(1) // 11
+	waitFor(t, "heights 5..11", func() bool {
+		bs, cs := blocks(t, pub2), commits(t, pub2)
+		for h := int64(5); h <= 11; h++ {
+			if len(bs[h]) == 0 || (h < 11 && len(cs[h]) == 0) {
+				return false
+			}
+		}
+		return true
+	})
+	bs, _ := checkHeights(t, pub2, 5, 11)
+	for h := range bs {
+		if h < 5 {
+			t.Errorf("block %d republished after the restart (cursor was 4)", h)
+		}
+	}
+	for h := int64(6); h <= 10; h++ {
+		if bs[h][0].Source != events.SourceBackfill {
+			t.Errorf("block %d: source %s", h, bs[h][0].Source)
+		}
+	}
+}
+
+// Heights pruned on every endpoint are skipped: the backfill jumps to the
+// lowest height available.
+func TestPrunedHeightsSkipped(t *testing.T) {
+	n := node(t, 4)
+	n.SetHeight(30)
+	n.SetLowest(20)
+	pub := &memPublisher{}
+	cfg := testConfig(pub, n.URL())
+	cfg.FromHeight = 5
+	run(t, cfg)
+	waitFor(t, "subscriptions", func() bool { return n.Subscribed() == 1 })
+	n.Produce(1) // 31
+	waitFor(t, "heights 20..31", func() bool {
+		bs := blocks(t, pub)
+		for h := int64(20); h <= 31; h++ {
+			if len(bs[h]) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	bs, _ := checkHeights(t, pub, 20, 31)
+	for h := range bs {
+		if h < 20 {
+			t.Errorf("block %d published below the lowest height", h)
+		}
+	}
+	if c := n.CommitCalls(5) + n.CommitCalls(6); c == 0 {
+		t.Error("the pruned heights were not even tried")
+	}
+}
+
+func TestEndpointNames(t *testing.T) {
+	got, err := endpointNames([]string{"https://user:pw@rpc.example.com/?apikey=x", "https://rpc.example.com:443/key/abc",
+		"http://127.0.0.1:26657", "http://127.0.0.1:26657/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"rpc.example.com:443", "rpc.example.com:443#2", "127.0.0.1:26657", "127.0.0.1:26657#2"}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("name %d = %q, want %q", i, got[i], want[i])
+		}
+	}
+	if _, err := New(Config{Chain: "bad.chain", Endpoints: []string{"http://x"}, Publisher: &memPublisher{}}); err == nil {
+		t.Error("a chain name that is no subject token accepted")
+	}
+	if _, err := New(Config{Chain: "c", Publisher: &memPublisher{}}); err == nil {
+		t.Error("no endpoints accepted")
+	}
+}

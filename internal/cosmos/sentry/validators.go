@@ -1,0 +1,278 @@
+package sentry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valtrack/valtrack/internal/cosmos/events"
+	"github.com/valtrack/valtrack/internal/cosmos/rpc"
+	"github.com/valtrack/valtrack/internal/safe"
+)
+
+// indexValidators fetches and publishes the full set of each height the
+// merger asks for (at start, and where validators_hash changed).
+func (s *Sentry) indexValidators(ctx context.Context) {
+	for {
+		var h int64
+		select {
+		case <-ctx.Done():
+			return
+		case h = <-s.setReq:
+		}
+		for attempt := 0; attempt < 5; attempt++ {
+			err := s.indexSet(ctx, h)
+			if err == nil || ctx.Err() != nil {
+				break
+			}
+			var na *rpc.HeightNotAvailableError
+			if errors.As(err, &na) {
+				s.log.Warn("cosmos sentry: validator set of a pruned height skipped", "height", h, "err", err)
+				break
+			}
+			s.log.Warn("cosmos sentry: validator set not read; retrying", "height", h, "attempt", attempt+1, "err", err)
+			if !sleep(ctx, time.Duration(attempt+1)*500*time.Millisecond) {
+				return
+			}
+		}
+	}
+}
+
+func (s *Sentry) indexSet(ctx context.Context, h int64) error {
+	var lastErr error = errNoEndpoint
+	for _, ep := range s.healthyFirst(h) {
+		setH, vals, err := ep.client.ValidatorSet(ctx, h)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		if len(vals) == 0 {
+			lastErr = fmt.Errorf("%s: empty validator set at height %d", ep.name, h)
+			continue
+		}
+		ev := &events.ValidatorSet{V: events.SchemaVersion, Chain: s.cfg.Chain, Height: setH, Validators: vals,
+			Observer: s.observer(ep.name, time.Now())}
+		if !s.publish(ctx, ev) {
+			return nil // refused or ctx ended: logged by publish
+		}
+		keys := make(map[string]string, len(vals))
+		for _, v := range vals {
+			keys[v.PubKey] = v.Address
+		}
+		s.setMu.Lock()
+		s.setKey = keys
+		s.setMu.Unlock()
+		s.log.Info("cosmos sentry: validator set indexed", "height", setH, "validators", len(vals), "endpoint", ep.name)
+		return nil
+	}
+	return lastErr
+}
+
+// LCD bounds.
+const (
+	maxLCDResponse = 16 << 20
+	maxLCDPages    = 200
+)
+
+// readLCD reads monikers and slashing params from the LCD every LCDEvery
+// (first once a validator set is known). Errors are logged, never fatal.
+func (s *Sentry) readLCD(ctx context.Context) {
+	lcd := &lcdClient{base: s.cfg.LCD, secrets: rpc.Secrets(s.cfg.LCD), timeout: s.cfg.RequestTimeout, http: &http.Client{}}
+	published := map[string]string{} // address → what was published
+	var lastParams events.Params
+	for {
+		s.setMu.Lock()
+		keys := s.setKey
+		s.setMu.Unlock()
+		wait := s.cfg.LCDEvery
+		if keys == nil {
+			wait = time.Second // no set yet
+		} else {
+			if p, err := lcd.params(ctx); err != nil {
+				s.log.Warn("cosmos sentry: LCD slashing params not read", "err", err)
+			} else if p.SignedBlocksWindow != lastParams.SignedBlocksWindow || p.MinSignedPerWindow != lastParams.MinSignedPerWindow {
+				p.V, p.Chain, p.Source, p.Observer = events.SchemaVersion, s.cfg.Chain, "lcd", s.observer(lcd.name(), time.Now())
+				if s.publish(ctx, p) {
+					lastParams = *p
+				}
+			}
+			vals, err := lcd.validators(ctx)
+			if err != nil {
+				s.log.Warn("cosmos sentry: LCD validators not read", "err", err)
+			}
+			for _, v := range vals {
+				addr, ok := keys[v.key]
+				if !ok {
+					continue // not in the set (unbonded), or a key type the set writes differently
+				}
+				sig := v.moniker + "\x00" + v.operator + "\x00" + strconv.FormatBool(v.jailed)
+				if published[addr] == sig {
+					continue
+				}
+				ev := &events.ValidatorInfo{V: events.SchemaVersion, Chain: s.cfg.Chain, Address: addr, Moniker: v.moniker,
+					OperatorAddress: v.operator, Jailed: v.jailed, Source: "lcd", Observer: s.observer(lcd.name(), time.Now())}
+				if s.publish(ctx, ev) {
+					published[addr] = sig
+				}
+			}
+		}
+		if !sleep(ctx, wait) {
+			return
+		}
+	}
+}
+
+type lcdClient struct {
+	base    string
+	secrets []string
+	timeout time.Duration
+	http    *http.Client
+}
+
+func (c *lcdClient) name() string {
+	u, err := url.Parse(c.base)
+	if err != nil {
+		return "lcd"
+	}
+	return u.Host
+}
+
+func (c *lcdClient) get(ctx context.Context, path string, params url.Values) ([]byte, error) {
+	u, err := url.Parse(c.base)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("LCD %s: not a URL with a host", rpc.Redact(c.base))
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/") + path
+	q := u.Query()
+	for k, vs := range params {
+		q[k] = vs
+	}
+	u.RawQuery = q.Encode()
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s from the LCD: %w", path, rpc.Scrub(err, c.secrets))
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("GET %s from the LCD %s: %w", path, u.Host, rpc.Scrub(err, c.secrets))
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxLCDResponse+1))
+	if err != nil {
+		return nil, fmt.Errorf("GET %s from the LCD %s: %w", path, u.Host, rpc.Scrub(err, c.secrets))
+	}
+	if len(body) > maxLCDResponse {
+		return nil, fmt.Errorf("GET %s from the LCD %s: response over %d bytes", path, u.Host, maxLCDResponse)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s from the LCD %s: HTTP %d: %s", path, u.Host, resp.StatusCode, safe.String(string(body), 200))
+	}
+	return body, nil
+}
+
+type lcdValidator struct {
+	operator, moniker, key string
+	jailed                 bool
+}
+
+func (c *lcdClient) validators(ctx context.Context) ([]lcdValidator, error) {
+	var out []lcdValidator
+	key := ""
+	for page := 0; page < maxLCDPages; page++ {
+		p := url.Values{"pagination.limit": {"200"}}
+		if key != "" {
+			p.Set("pagination.key", key)
+		}
+		body, err := c.get(ctx, "/cosmos/staking/v1beta1/validators", p)
+		if err != nil {
+			return out, err
+		}
+		vals, next, err := decodeLCDValidators(body)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, vals...)
+		if next == "" || next == key {
+			return out, nil
+		}
+		key = next
+	}
+	return out, fmt.Errorf("LCD validators: more than %d pages", maxLCDPages)
+}
+
+// decodeLCDValidators decodes a page of /cosmos/staking/v1beta1/validators.
+func decodeLCDValidators(body []byte) ([]lcdValidator, string, error) {
+	var w struct {
+		Validators []struct {
+			OperatorAddress rpc.Text `json:"operator_address"`
+			ConsensusPubkey struct {
+				Key rpc.Text `json:"key"`
+			} `json:"consensus_pubkey"`
+			Jailed      rpc.Bool `json:"jailed"`
+			Description struct {
+				Moniker rpc.Text `json:"moniker"`
+			} `json:"description"`
+		} `json:"validators"`
+		Pagination struct {
+			NextKey rpc.Text `json:"next_key"`
+		} `json:"pagination"`
+	}
+	if err := json.Unmarshal(body, &w); err != nil {
+		return nil, "", fmt.Errorf("decode LCD validators: %w", err)
+	}
+	if len(w.Validators) > 10000 {
+		return nil, "", fmt.Errorf("decode LCD validators: %d on one page", len(w.Validators))
+	}
+	out := make([]lcdValidator, 0, len(w.Validators))
+	for _, v := range w.Validators {
+		if v.ConsensusPubkey.Key == "" {
+			continue
+		}
+		out = append(out, lcdValidator{operator: string(v.OperatorAddress), moniker: string(v.Description.Moniker),
+			key: string(v.ConsensusPubkey.Key), jailed: bool(v.Jailed)})
+	}
+	return out, string(w.Pagination.NextKey), nil
+}
+
+func (c *lcdClient) params(ctx context.Context) (*events.Params, error) {
+	body, err := c.get(ctx, "/cosmos/slashing/v1beta1/params", nil)
+	if err != nil {
+		return nil, err
+	}
+	return decodeLCDParams(body)
+}
+
+// decodeLCDParams decodes /cosmos/slashing/v1beta1/params:
+// signed_blocks_window a string, min_signed_per_window a decimal string.
+func decodeLCDParams(body []byte) (*events.Params, error) {
+	var w struct {
+		Params struct {
+			SignedBlocksWindow rpc.Int64 `json:"signed_blocks_window"`
+			MinSignedPerWindow rpc.Text  `json:"min_signed_per_window"`
+		} `json:"params"`
+	}
+	if err := json.Unmarshal(body, &w); err != nil {
+		return nil, fmt.Errorf("decode LCD slashing params: %w", err)
+	}
+	f, err := strconv.ParseFloat(string(w.Params.MinSignedPerWindow), 64)
+	if err != nil || !(f >= 0 && f <= 1) {
+		return nil, fmt.Errorf("decode LCD slashing params: min_signed_per_window %q is not a decimal in 0..1", w.Params.MinSignedPerWindow)
+	}
+	if w.Params.SignedBlocksWindow < 1 {
+		return nil, fmt.Errorf("decode LCD slashing params: signed_blocks_window %d is not positive", w.Params.SignedBlocksWindow)
+	}
+	return &events.Params{SignedBlocksWindow: int64(w.Params.SignedBlocksWindow), MinSignedPerWindow: f}, nil
+}
