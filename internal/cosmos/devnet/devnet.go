@@ -27,8 +27,8 @@ import (
 // Errors of StopValidator and StartValidator, matched with errors.Is.
 var (
 	ErrNoValidator = errors.New("no such validator")
-	ErrStopped     = errors.New("validator is stopped")
-	ErrRunning     = errors.New("validator is running")
+	ErrStopped     = errors.New("validator is already stopped")
+	ErrRunning     = errors.New("validator is already running")
 	ErrClosed      = errors.New("devnet is closed")
 )
 
@@ -94,8 +94,8 @@ type Devnet struct {
 }
 
 // Start creates the chain in o.Dir, or resumes the one already there, and
-// starts every validator. It returns once every validator has stored the
-// first block and chain.json is written; ctx bounds that wait (and
+// starts every validator. It returns once every validator has stored a
+// new block (the first, on a new chain) and chain.json is written; ctx bounds that wait (and
 // FirstBlockTimeout), not the devnet's life: Close ends it.
 func Start(ctx context.Context, o Options) (_ *Devnet, err error) {
 	o, err = o.withDefaults()
@@ -177,7 +177,8 @@ func Start(ctx context.Context, o Options) (_ *Devnet, err error) {
 		}
 	}
 	d.mu.Unlock()
-	if err = d.waitFirstBlock(ctx); err != nil {
+	from := d.heights()
+	if err = d.waitFirstBlock(ctx, from); err != nil {
 		return nil, err
 	}
 
@@ -207,25 +208,39 @@ func refuseRunning(ctx context.Context, dir string) error {
 	return nil
 }
 
-// waitFirstBlock waits until every validator has stored block 1 or more.
-func (d *Devnet) waitFirstBlock(ctx context.Context) error {
+// heights is every validator's latest stored height (0 while stopped).
+func (d *Devnet) heights() []int64 {
+	st := d.Status()
+	hs := make([]int64, len(st.Validators))
+	for i, v := range st.Validators {
+		hs[i] = v.Height
+	}
+	return hs
+}
+
+// waitFirstBlock waits until every validator has stored a block above
+// from, its height at start: block 1 on a new chain, the next block on a
+// resumed one, so that Start returns on a chain that moves.
+func (d *Devnet) waitFirstBlock(ctx context.Context, from []int64) error {
 	ctx, cancel := context.WithTimeout(ctx, FirstBlockTimeout)
 	defer cancel()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		low := int64(-1)
-		for _, s := range d.Status().Validators {
-			if low < 0 || s.Height < low {
-				low = s.Height
+		behind := -1
+		for i, h := range d.heights() {
+			if h <= from[i] {
+				behind = i
+				break
 			}
 		}
-		if low >= 1 {
+		if behind < 0 {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("devnet: no block on every validator yet (lowest height %d): %w; run with --log-level debug to see CometBFT's logs", low, context.Cause(ctx))
+			return fmt.Errorf("devnet: validator %d has stored no block above height %d: %w; run with --log-level debug to see CometBFT's logs",
+				behind, from[behind], context.Cause(ctx))
 		case <-tick.C:
 		}
 	}
