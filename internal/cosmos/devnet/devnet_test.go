@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -465,4 +467,44 @@ func TestHalfMadeDirRefused(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no genesis.json") {
 		t.Fatalf("Start: %v", err)
 	}
+}
+
+// TestCloseReleases: after Close every port is free again and no goroutine
+// is left but CometBFT's two idle WAL file goroutines per node run (see
+// Close).
+func TestCloseReleases(t *testing.T) {
+	http.DefaultClient.CloseIdleConnections()
+	before := runtime.NumGoroutine()
+	d := startDevnet(t, Options{Validators: 2, Dir: t.TempDir(), BlockInterval: 300 * time.Millisecond})
+	info := d.Info()
+	waitHeight(t, info.Validators[0].RPC, 2, 20*time.Second)
+	if err := d.StopValidator(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.StartValidator(1); err != nil {
+		t.Fatal(err)
+	}
+	const runs = 3 // two starts and a restart
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	http.DefaultClient.CloseIdleConnections()
+
+	addrs := []string{strings.TrimPrefix(info.Control, "http://")}
+	for _, v := range info.Validators {
+		addrs = append(addrs, strings.TrimPrefix(v.RPC, "http://"), v.P2P)
+	}
+	for _, a := range addrs {
+		l, err := net.Listen("tcp", a)
+		if err != nil {
+			t.Errorf("port still taken after Close: %v", err)
+			continue
+		}
+		l.Close()
+	}
+	limit := before + 2*runs
+	waitFor(t, 10*time.Second, fmt.Sprintf("at most %d goroutines after Close", limit), func() (bool, error) {
+		n := runtime.NumGoroutine()
+		return n <= limit, fmt.Errorf("%d goroutines (%d before Start)", n, before)
+	})
 }
