@@ -113,7 +113,10 @@ func (e *ControlError) Error() string { return e.Message }
 
 // controlClient has no timeout of its own: callers bound requests with
 // their context (a start can take seconds when stores are slow to open).
-var controlClient = &http.Client{}
+// Every request has its own connection: one kept from an earlier request
+// to a devnet that has since closed would fail as an EOF (a POST is not
+// retried) where a new one is refused, which says "not running".
+var controlClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 
 // GetStatus asks the control endpoint at base (chain.json's "control")
 // which validators run.

@@ -202,6 +202,10 @@ func refuseRunning(ctx context.Context, dir string) error {
 	if err != nil {
 		return nil
 	}
+	// A devnet that runs answers at once; this bounds a port that some
+	// other program holds and never answers on.
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
 	if _, err := GetStatus(ctx, info.Control); err == nil {
 		return fmt.Errorf("devnet: a devnet is already running in %s (control %s): stop it first, or give another directory", dir, info.Control)
 	}

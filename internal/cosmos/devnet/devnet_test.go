@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	dbm "github.com/cometbft/cometbft-db"
 )
 
 // Flags of a commit signature (CometBFT's BlockIDFlag).
@@ -507,4 +509,93 @@ func TestCloseReleases(t *testing.T) {
 		n := runtime.NumGoroutine()
 		return n <= limit, fmt.Errorf("%d goroutines (%d before Start)", n, before)
 	})
+}
+
+// TestStartPortTaken: a validator whose port another program took
+// meanwhile fails to start with a 500 that names the port, stays stopped,
+// and starts once the port is free: the failed start released its stores.
+// Four validators, so that the chain goes on without the stopped one (a
+// halted chain's rounds grow long, and catching up with them is another
+// matter).
+func TestStartPortTaken(t *testing.T) {
+	d := startDevnet(t, Options{Validators: 4, Dir: t.TempDir(), BlockInterval: 300 * time.Millisecond})
+	info := d.Info()
+	v := info.Validators[3]
+	for _, port := range []string{v.P2P, strings.TrimPrefix(v.RPC, "http://")} {
+		code, body := post(t, info.Control+"/validators/3/stop")
+		if code != http.StatusOK {
+			t.Fatalf("stop: %d %v", code, body)
+		}
+		squatter, err := net.Listen("tcp", port)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, body = post(t, info.Control+"/validators/3/start")
+		squatter.Close()
+		msg, _ := body["error"].(string)
+		if code != http.StatusInternalServerError || !strings.Contains(msg, port) || !strings.Contains(msg, "address already in use") {
+			t.Fatalf("start with %s taken: %d %v", port, code, body)
+		}
+		t.Logf("start with %s taken: %d %s", port, code, msg)
+		st := d.Status()
+		if st.Validators[3].Running {
+			t.Fatalf("validator 3 runs after a failed start: %+v", st)
+		}
+		code, body = post(t, info.Control+"/validators/3/start")
+		if code != http.StatusOK {
+			t.Fatalf("start with %s free again: %d %v", port, code, body)
+		}
+		h, err := height(info.Validators[0].RPC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitHeight(t, v.RPC, h+1, 30*time.Second)
+	}
+}
+
+// TestGuardedDB: a closed store answers as an empty one instead of
+// failing, which is what keeps a stopped node's stray readers from
+// panicking.
+func TestGuardedDB(t *testing.T) {
+	raw, err := dbm.NewGoLevelDB("t", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := guard(raw)
+	if err := g.Set([]byte("k"), []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := g.Get([]byte("k")); err != nil || string(v) != "v" {
+		t.Fatalf("Get while open: %q %v", v, err)
+	}
+	b := g.NewBatch()
+	if err := b.Set([]byte("b"), []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if v, err := g.Get([]byte("k")); err != nil || v != nil {
+		t.Fatalf("Get after Close: %q %v", v, err)
+	}
+	if ok, err := g.Has([]byte("k")); err != nil || ok {
+		t.Fatalf("Has after Close: %v %v", ok, err)
+	}
+	if err := g.Set([]byte("k"), []byte("w")); err != nil {
+		t.Fatalf("Set after Close: %v", err)
+	}
+	if err := b.Write(); err != nil {
+		t.Fatalf("batch Write after Close: %v", err)
+	}
+	it, err := g.Iterator(nil, nil)
+	if err != nil || it.Valid() {
+		t.Fatalf("Iterator after Close: valid %v, %v", it.Valid(), err)
+	}
+	// The real store was closed: it refuses reads.
+	if _, err := raw.Get([]byte("k")); err == nil {
+		t.Fatal("the underlying leveldb still reads after Close")
+	}
 }

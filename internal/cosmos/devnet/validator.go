@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	dbm "github.com/cometbft/cometbft-db"
@@ -113,10 +114,11 @@ func (d *Devnet) start(v *validator) (err error) {
 	// The application's state lives beside CometBFT's stores, so a
 	// restarted validator resumes at its last height instead of replaying
 	// the chain into an empty kvstore.
-	appDB, err := dbm.NewGoLevelDB("kvstore", conf.DBDir())
+	rawAppDB, err := dbm.NewGoLevelDB("kvstore", conf.DBDir())
 	if err != nil {
 		return fmt.Errorf("open the application store of validator %d in %s: %w", v.index, conf.DBDir(), err)
 	}
+	appDB := guard(rawAppDB)
 	in := &instance{dbs: &dbSet{}, appDB: appDB}
 	defer func() {
 		if err != nil {
@@ -160,10 +162,20 @@ func (d *Devnet) start(v *validator) (err error) {
 		// OnStart does not undo what it opened before failing (the p2p
 		// listener); OnStop closes that and the node's stores.
 		n.OnStop()
-		return fmt.Errorf("start validator %d (p2p %s): %w", v.index, v.p2pAddr(), err)
+		return fmt.Errorf("start validator %d (p2p on %s): %w%s", v.index, v.p2pAddr(), err, portHint(err))
 	}
 	v.running = in
 	return nil
+}
+
+// portHint says what to do about a port in use: a validator keeps its
+// ports for the devnet's life, and another program may have taken one
+// while it was stopped.
+func portHint(err error) string {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return " (another program holds the port: free it, then start the validator again)"
+	}
+	return ""
 }
 
 // stop stops the running instance of v and closes its stores, so that the
@@ -189,7 +201,7 @@ func (v *validator) stop() error {
 
 func (in *instance) closeStores() {
 	// The node closes its block and state stores itself, but not every
-	// store it opens (the tx and block indexes); closing twice is harmless.
+	// store it opens (the tx and block indexes); a guardedDB closes once.
 	in.dbs.closeAll()
 	_ = in.appDB.Close()
 }
@@ -201,10 +213,11 @@ type dbSet struct {
 }
 
 func (s *dbSet) provider(ctx *cfg.DBContext) (dbm.DB, error) {
-	db, err := cfg.DefaultDBProvider(ctx)
+	raw, err := cfg.DefaultDBProvider(ctx)
 	if err != nil {
 		return nil, err
 	}
+	db := guard(raw)
 	s.mu.Lock()
 	s.dbs = append(s.dbs, db)
 	s.mu.Unlock()
@@ -235,7 +248,7 @@ func (d *Devnet) serveRPC(v *validator, n *node.Node, log *slog.Logger) (*rpcSer
 	}
 	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", v.rpcPort))
 	if err != nil {
-		return nil, fmt.Errorf("validator %d: listen for RPC on 127.0.0.1:%d: %w (is another devnet or program using the port?)", v.index, v.rpcPort, err)
+		return nil, fmt.Errorf("start validator %d: listen for RPC on 127.0.0.1:%d: %w%s", v.index, v.rpcPort, err, portHint(err))
 	}
 	s := &rpcServer{ln: &trackingListener{Listener: ln, conns: map[net.Conn]struct{}{}}, done: make(chan struct{})}
 	routes := env.GetRoutes()
