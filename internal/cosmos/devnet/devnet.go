@@ -1,0 +1,434 @@
+// Package devnet runs a local CometBFT chain in-process: N validators,
+// each a real CometBFT node with the kvstore example application, peered
+// over loopback. A validator can be stopped and started again from its own
+// data directory, which makes real missed votes for valtrack's cosmos
+// domain to observe.
+//
+// Dir/chain.json tells others where the chain is: its id, each validator's
+// index, moniker, consensus address and RPC URL, and the control endpoint
+// (control.go) that stops and starts validators from another process.
+package devnet
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/cometbft/cometbft/types"
+)
+
+// Errors of StopValidator and StartValidator, matched with errors.Is.
+var (
+	ErrNoValidator = errors.New("no such validator")
+	ErrStopped     = errors.New("validator is already stopped")
+	ErrRunning     = errors.New("validator is already running")
+	ErrClosed      = errors.New("devnet is closed")
+)
+
+// ChainInfo is what chain.json holds.
+type ChainInfo struct {
+	ChainID    string          `json:"chain_id"`
+	Validators []ValidatorInfo `json:"validators"`
+	// Control is the base URL of the control endpoint.
+	Control string `json:"control"`
+	// Genesis is the path of the chain's genesis.json.
+	Genesis       string `json:"genesis"`
+	BlockInterval string `json:"block_interval"`
+}
+
+// ValidatorInfo describes one validator. Index is its index in CometBFT's
+// validator set (all powers are equal, so ascending address order), which
+// is also its position in every block's last_commit.signatures: an absent
+// signature there has an empty address, so the index is how to find it.
+type ValidatorInfo struct {
+	Index   int    `json:"index"`
+	Moniker string `json:"moniker"`
+	// Address is the consensus address, upper-case hex (20 bytes), as
+	// CometBFT's RPC prints it.
+	Address string `json:"address"`
+	RPC     string `json:"rpc"`
+	NodeID  string `json:"node_id"`
+	P2P     string `json:"p2p"`
+	Power   int64  `json:"power"`
+	Home    string `json:"home"`
+}
+
+// Status is the state of every validator now (GET /status of the control
+// endpoint).
+type Status struct {
+	ChainID    string            `json:"chain_id"`
+	Validators []ValidatorStatus `json:"validators"`
+}
+
+// ValidatorStatus is one validator's state. Height is its latest stored
+// block, 0 while stopped.
+type ValidatorStatus struct {
+	Index   int    `json:"index"`
+	Moniker string `json:"moniker"`
+	Address string `json:"address"`
+	Running bool   `json:"running"`
+	Height  int64  `json:"height"`
+}
+
+// Devnet is a running chain. Its methods are safe for concurrent use;
+// stops and starts of validators run one at a time.
+type Devnet struct {
+	o    Options
+	dir  string
+	gen  *types.GenesisDoc
+	vals []*validator
+
+	control   *http.Server
+	controlLn net.Listener
+	served    chan struct{}
+
+	mu     sync.Mutex // guards validator.running and closed
+	closed bool
+}
+
+// Start creates the chain in o.Dir, or resumes the one already there, and
+// starts every validator. It returns once every validator has stored a
+// new block (the first, on a new chain) and chain.json is written; ctx bounds that wait (and
+// FirstBlockTimeout), not the devnet's life: Close ends it.
+func Start(ctx context.Context, o Options) (_ *Devnet, err error) {
+	o, err = o.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := filepath.Abs(o.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("devnet: resolve directory %s: %w", o.Dir, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("devnet: create directory: %w", err)
+	}
+	if err := refuseRunning(ctx, dir); err != nil {
+		return nil, err
+	}
+	// A chain.json left by an earlier run names ports that are no longer
+	// served: gone until this run's is written.
+	if err := os.Remove(filepath.Join(dir, chainFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("devnet: remove the old %s: %w", chainFile, err)
+	}
+
+	gen, err := existing(dir)
+	if err != nil {
+		return nil, err
+	}
+	if gen == nil {
+		if o.Validators == 0 {
+			o.Validators = DefaultValidators
+		}
+		if o.ChainID == "" {
+			o.ChainID = DefaultChainID
+		}
+		if gen, err = create(dir, o.ChainID, o.Validators); err != nil {
+			return nil, err
+		}
+	} else {
+		if o.Validators != 0 && o.Validators != len(gen.Validators) {
+			return nil, fmt.Errorf("devnet: %s holds a chain of %d validators, asked for %d: give --validators %d, or another directory for a new chain",
+				dir, len(gen.Validators), o.Validators, len(gen.Validators))
+		}
+		if o.ChainID != "" && o.ChainID != gen.ChainID {
+			return nil, fmt.Errorf("devnet: %s holds chain %q, asked for %q: give that chain id, or another directory for a new chain", dir, gen.ChainID, o.ChainID)
+		}
+		o.Validators, o.ChainID = len(gen.Validators), gen.ChainID
+	}
+
+	d := &Devnet{o: o, dir: dir, gen: gen, served: make(chan struct{})}
+	ports, err := freePorts(2*o.Validators + 1)
+	if err != nil {
+		return nil, err
+	}
+	for i, gv := range gen.Validators {
+		home := homeDir(dir, i)
+		nk, err := loadNodeKey(home)
+		if err != nil {
+			return nil, err
+		}
+		d.vals = append(d.vals, &validator{
+			index: i, moniker: moniker(i), home: home, address: gv.Address, nodeKey: nk,
+			p2pPort: ports[2*i], rpcPort: ports[2*i+1],
+		})
+	}
+	if d.controlLn, err = net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", ports[len(ports)-1])); err != nil {
+		return nil, fmt.Errorf("devnet: listen for the control endpoint: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			d.Close()
+		}
+	}()
+
+	began := time.Now()
+	d.mu.Lock()
+	for _, v := range d.vals {
+		if err = d.start(v); err != nil {
+			d.mu.Unlock()
+			return nil, fmt.Errorf("devnet: %w", err)
+		}
+	}
+	d.mu.Unlock()
+	from := d.heights()
+	if err = d.waitFirstBlock(ctx, from); err != nil {
+		return nil, err
+	}
+
+	d.control = &http.Server{Handler: d.controlHandler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		defer close(d.served)
+		_ = d.control.Serve(d.controlLn)
+	}()
+	if err = writeJSON(filepath.Join(dir, chainFile), d.Info()); err != nil {
+		return nil, err
+	}
+	o.Log.Info("cosmos devnet started", "chain_id", gen.ChainID, "validators", len(d.vals),
+		"dir", dir, "took", time.Since(began).Round(time.Millisecond))
+	return d, nil
+}
+
+// refuseRunning fails when dir's chain.json names a control endpoint that
+// answers: two devnets on one directory would fight over its stores.
+func refuseRunning(ctx context.Context, dir string) error {
+	info, err := ReadChainInfo(dir)
+	if err != nil {
+		return nil
+	}
+	// A devnet that runs answers at once; this bounds a port that some
+	// other program holds and never answers on.
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := GetStatus(ctx, info.Control); err == nil {
+		return fmt.Errorf("devnet: a devnet is already running in %s (control %s): stop it first, or give another directory", dir, info.Control)
+	}
+	return nil
+}
+
+// heights is every validator's latest stored height (0 while stopped).
+func (d *Devnet) heights() []int64 {
+	st := d.Status()
+	hs := make([]int64, len(st.Validators))
+	for i, v := range st.Validators {
+		hs[i] = v.Height
+	}
+	return hs
+}
+
+// waitFirstBlock waits until every validator has stored a block above
+// from, its height at start: block 1 on a new chain, the next block on a
+// resumed one, so that Start returns on a chain that moves.
+func (d *Devnet) waitFirstBlock(ctx context.Context, from []int64) error {
+	ctx, cancel := context.WithTimeout(ctx, FirstBlockTimeout)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		behind := -1
+		for i, h := range d.heights() {
+			if h <= from[i] {
+				behind = i
+				break
+			}
+		}
+		if behind < 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("devnet: validator %d has stored no block above height %d: %w; run with --log-level debug to see CometBFT's logs",
+				behind, from[behind], context.Cause(ctx))
+		case <-tick.C:
+		}
+	}
+}
+
+// Info is what chain.json holds.
+func (d *Devnet) Info() ChainInfo {
+	info := ChainInfo{
+		ChainID:       d.gen.ChainID,
+		Genesis:       filepath.Join(d.dir, genesisFile),
+		BlockInterval: d.o.BlockInterval.String(),
+	}
+	if d.controlLn != nil {
+		info.Control = "http://" + d.controlLn.Addr().String()
+	}
+	for _, v := range d.vals {
+		info.Validators = append(info.Validators, ValidatorInfo{
+			Index: v.index, Moniker: v.moniker, Address: v.address.String(), RPC: v.rpcURL(),
+			NodeID: string(v.nodeKey.ID()), P2P: v.p2pAddr(), Power: Power, Home: v.home,
+		})
+	}
+	return info
+}
+
+// Dir is the devnet's directory, absolute.
+func (d *Devnet) Dir() string { return d.dir }
+
+// Status reports which validators run and their latest heights.
+func (d *Devnet) Status() Status {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	st := Status{ChainID: d.gen.ChainID}
+	for _, v := range d.vals {
+		vs := ValidatorStatus{Index: v.index, Moniker: v.moniker, Address: v.address.String()}
+		if v.running != nil {
+			vs.Running = true
+			vs.Height = v.running.node.BlockStore().Height()
+		}
+		st.Validators = append(st.Validators, vs)
+	}
+	return st
+}
+
+// StopValidator stops validator i; its home keeps its keys and blocks.
+func (d *Devnet) StopValidator(i int) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	v, err := d.validator(i)
+	if err != nil {
+		return err
+	}
+	if v.running == nil {
+		return fmt.Errorf("stop validator %d: %w", i, ErrStopped)
+	}
+	began := time.Now()
+	if err := v.stop(); err != nil {
+		return err
+	}
+	d.o.Log.Info("validator stopped", "validator", i, "address", v.address.String(), "took", time.Since(began).Round(time.Millisecond))
+	return nil
+}
+
+// StartValidator starts validator i again from its home, on the same
+// ports; it catches up with the chain by block sync, then votes again.
+func (d *Devnet) StartValidator(i int) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	v, err := d.validator(i)
+	if err != nil {
+		return err
+	}
+	if v.running != nil {
+		return fmt.Errorf("start validator %d: %w", i, ErrRunning)
+	}
+	began := time.Now()
+	if err := d.start(v); err != nil {
+		return err
+	}
+	d.o.Log.Info("validator started", "validator", i, "address", v.address.String(), "took", time.Since(began).Round(time.Millisecond))
+	return nil
+}
+
+// validator returns validator i; d.mu is held.
+func (d *Devnet) validator(i int) (*validator, error) {
+	if d.closed {
+		return nil, ErrClosed
+	}
+	if i < 0 || i >= len(d.vals) {
+		return nil, fmt.Errorf("validator %d: %w (the devnet has 0 to %d)", i, ErrNoValidator, len(d.vals)-1)
+	}
+	return d.vals[i], nil
+}
+
+// Close stops the control endpoint and every validator and frees their
+// ports. chain.json stays: its control endpoint no longer answering is how
+// others learn the devnet is gone. Close is idempotent.
+//
+// Two idle goroutines per node started stay behind: CometBFT v0.38's WAL
+// closes its file but not the autofile's close-timer and SIGHUP
+// goroutines (autofile.Group.Close calls closeFile, not Close), and the
+// WAL is not reachable from here.
+func (d *Devnet) Close() error {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return nil
+	}
+	d.closed = true
+	d.mu.Unlock()
+
+	var errs []error
+	if d.control != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := d.control.Shutdown(ctx); err != nil {
+			_ = d.control.Close()
+		}
+		cancel()
+		<-d.served
+	} else if d.controlLn != nil {
+		_ = d.controlLn.Close()
+	}
+	// Stops wait for a running stop or start to finish first: d.mu.
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, v := range d.vals {
+		if err := v.stop(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("devnet: close: %w", err)
+	}
+	return nil
+}
+
+// freePorts picks n distinct free TCP ports on 127.0.0.1. All are held
+// until all are picked, so none is picked twice; CometBFT opens its own
+// listeners, so there is a moment in which another program could take one.
+func freePorts(n int) ([]int, error) {
+	lns := make([]net.Listener, 0, n)
+	defer func() {
+		for _, l := range lns {
+			l.Close()
+		}
+	}()
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("devnet: pick a free port on 127.0.0.1: %w", err)
+		}
+		lns = append(lns, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// writeJSON writes v to path through a temporary file, so a reader never
+// sees half a file.
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("devnet: encode %s: %w", path, err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("devnet: write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("devnet: write %s: %w", path, err)
+	}
+	return nil
+}
+
+// ReadChainInfo reads dir/chain.json.
+func ReadChainInfo(dir string) (ChainInfo, error) {
+	var info ChainInfo
+	path := filepath.Join(dir, chainFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return info, err
+	}
+	if err := json.Unmarshal(b, &info); err != nil {
+		return info, fmt.Errorf("decode %s: %w", path, err)
+	}
+	return info, nil
+}
