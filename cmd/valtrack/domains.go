@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/valtrack/valtrack/internal/cosmos"
 	"github.com/valtrack/valtrack/internal/domain"
 	"github.com/valtrack/valtrack/internal/ethereum"
 	"github.com/valtrack/valtrack/internal/store"
@@ -14,6 +15,7 @@ type registry []domain.Domain
 func domains() registry {
 	return registry{
 		ethereum.Domain{Env: env, Logger: logger},
+		cosmos.Domain{Env: env},
 	}
 }
 

@@ -18,8 +18,6 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v3"
-
-	"github.com/valtrack/valtrack/internal/cosmos"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -213,8 +211,6 @@ func devnetCommand(ds registry) *cli.Command {
 			cmds = append(cmds, dv.DevnetCommand())
 		}
 	}
-	// Until the cosmos domain is registered in domains(), its devnet is here.
-	cmds = append(cmds, cosmos.DevnetCommand())
 	return &cli.Command{
 		Name:     "devnet",
 		Usage:    "real local networks for trying valtrack out and for tests",

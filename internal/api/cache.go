@@ -46,6 +46,17 @@ func newCache(ttl time.Duration, now func() time.Time) *Cache {
 // caller's cancellation (use Router.DetachedContext): other callers may be
 // waiting on it. ctx bounds only this caller's wait. Errors are not cached.
 func (c *Cache) Get(ctx context.Context, key string, compute func() ([]byte, error)) ([]byte, error) {
+	return c.GetFresh(ctx, key, c.ttl, compute)
+}
+
+// GetFresh is Get with a shorter lifetime for this key (at most the
+// cache's TTL): a live view (the Cosmos consensus round, polled every
+// second) wants bodies younger than the server-wide TTL, and still shares
+// one computation between the callers of a burst.
+func (c *Cache) GetFresh(ctx context.Context, key string, ttl time.Duration, compute func() ([]byte, error)) ([]byte, error) {
+	if ttl > c.ttl {
+		ttl = c.ttl
+	}
 	c.mu.Lock()
 	if e, ok := c.entries[key]; ok && (!isDone(e) || c.now().Before(e.expires)) {
 		c.mu.Unlock()
@@ -67,8 +78,8 @@ func (c *Cache) Get(ctx context.Context, key string, compute func() ([]byte, err
 	body, err := compute()
 
 	c.mu.Lock()
-	e.body, e.err, e.expires = body, err, c.now().Add(c.ttl)
-	cacheable := err == nil && c.ttl > 0 && len(body) <= maxCacheBytes/4
+	e.body, e.err, e.expires = body, err, c.now().Add(ttl)
+	cacheable := err == nil && ttl > 0 && len(body) <= maxCacheBytes/4
 	if cacheable {
 		c.evictLocked(len(body))
 		c.bytes += len(body)

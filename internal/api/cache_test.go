@@ -101,3 +101,38 @@ func TestCacheKeyIgnoresUnknownParameters(t *testing.T) {
 		t.Errorf("keys: %q %q", a, b)
 	}
 }
+
+// GetFresh keeps a body no longer than its own lifetime, and never longer
+// than the cache's.
+func TestCacheGetFreshShortensTheLifetime(t *testing.T) {
+	now := time.Unix(1000, 0)
+	c := newCache(5*time.Second, func() time.Time { return now })
+	n := 0
+	get := func(ttl time.Duration) {
+		if _, err := c.GetFresh(context.Background(), "k", ttl, func() ([]byte, error) { n++; return []byte("x"), nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	get(time.Second)
+	now = now.Add(500 * time.Millisecond)
+	get(time.Second)
+	if n != 1 {
+		t.Fatalf("within its 1 s: computed %d times, want 1", n)
+	}
+	now = now.Add(time.Second)
+	get(time.Second)
+	if n != 2 {
+		t.Fatalf("after its 1 s: computed %d times, want 2", n)
+	}
+	get(time.Hour) // capped at the cache's 5 s
+	now = now.Add(6 * time.Second)
+	get(time.Hour)
+	if n != 3 {
+		t.Fatalf("computed %d times, want 3", n)
+	}
+	now = now.Add(6 * time.Second)
+	get(time.Hour)
+	if n != 4 {
+		t.Fatalf("a lifetime above the cache's 5 s TTL kept a body 6 s: computed %d times, want 4", n)
+	}
+}

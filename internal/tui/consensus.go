@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/valtrack/valtrack/internal/safe"
@@ -40,7 +41,7 @@ type Consensus struct {
 	Height              int64       `json:"height"`
 	Round               int32       `json:"round"`
 	Step                string      `json:"step"`
-	StepAt              int64       `json:"step_at"` // unix ms; 0 unknown
+	StepAt              UnixMilli   `json:"step_at"` // 0 unknown
 	Proposer            Proposer    `json:"proposer"`
 	TotalPower          int64       `json:"total_power"`
 	PrevoteShare        float64     `json:"prevote_share"`
@@ -48,6 +49,28 @@ type Consensus struct {
 	PrevoteBlockShare   float64     `json:"prevote_block_share"`
 	PrecommitBlockShare float64     `json:"precommit_block_share"`
 	Validators          []Validator `json:"validators"`
+}
+
+// UnixMilli is a time in unix milliseconds, read from what the API writes
+// (an RFC 3339 string, like every time of the API) or from a number of
+// milliseconds; null, "" or anything unreadable is 0 (unknown).
+type UnixMilli int64
+
+// UnmarshalJSON never fails: a time the view cannot read is shown as unknown.
+func (u *UnixMilli) UnmarshalJSON(b []byte) error {
+	*u = 0
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil && t.Year() > 1970 && t.Year() < 10000 {
+			*u = UnixMilli(t.UnixMilli())
+		}
+		return nil
+	}
+	var n float64
+	if err := json.Unmarshal(b, &n); err == nil && n > 0 && n < 253402300799999 {
+		*u = UnixMilli(n)
+	}
+	return nil
 }
 
 // Proposer is the proposer of the current round.

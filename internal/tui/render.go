@@ -232,7 +232,7 @@ func headerOf(s State, st Styles, width int) [headerLines]string {
 	}
 	title := fmt.Sprintf("%s  height %d  round %d  %s", chain, c.Height, c.Round, step)
 	if c.StepAt > 0 {
-		in := s.Now.Sub(time.UnixMilli(c.StepAt))
+		in := s.Now.Sub(time.UnixMilli(int64(c.StepAt)))
 		title += " for " + shortDuration(in)
 	}
 	h[0] = st.Title.Render(title)

@@ -316,3 +316,23 @@ func TestShortDuration(t *testing.T) {
 		}
 	}
 }
+
+// The API writes times as RFC 3339 strings; numbers of milliseconds are
+// read too, and an unreadable time is unknown rather than an error.
+func TestDecodeStepAtForms(t *testing.T) {
+	for in, want := range map[string]int64{
+		`"2025-03-01T12:02:06.5Z"`: time.Date(2025, 3, 1, 12, 2, 6, 500e6, time.UTC).UnixMilli(),
+		`1700000000000`:            1700000000000,
+		`null`:                     0,
+		`"yesterday"`:              0,
+		`-5`:                       0,
+	} {
+		c, err := DecodeConsensus([]byte(`{"height":1,"step_at":` + in + `}`))
+		if err != nil {
+			t.Fatalf("step_at %s: %v", in, err)
+		}
+		if int64(c.StepAt) != want {
+			t.Errorf("step_at %s read as %d, want %d", in, c.StepAt, want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/valtrack/valtrack/internal/api"
 )
@@ -31,7 +32,16 @@ func (h *handlers) chainRequest(r *http.Request) (api.Query, context.Context, co
 // cached serves the body compute makes, shared by the requests for key
 // within the cache's TTL.
 func (h *handlers) cached(w http.ResponseWriter, r *http.Request, ctx context.Context, key string, compute func(ctx context.Context) (any, error)) error {
-	body, err := h.rt.Cache().Get(ctx, "cosmos|"+key, func() ([]byte, error) {
+	return h.cachedFor(w, r, ctx, key, time.Hour, compute)
+}
+
+// liveTTL is how long the live views (consensus) are shared: a block is a
+// second on the devnet, and `valtrack top` polls every second.
+const liveTTL = 250 * time.Millisecond
+
+// cachedFor is cached with a lifetime of at most ttl (and the server's TTL).
+func (h *handlers) cachedFor(w http.ResponseWriter, r *http.Request, ctx context.Context, key string, ttl time.Duration, compute func(ctx context.Context) (any, error)) error {
+	body, err := h.rt.Cache().GetFresh(ctx, "cosmos|"+key, ttl, func() ([]byte, error) {
 		ctx, cancel := h.rt.DetachedContext(r)
 		defer cancel()
 		v, err := compute(ctx)
@@ -442,7 +452,7 @@ func (h *handlers) handleConsensus(w http.ResponseWriter, r *http.Request, _ api
 	if err != nil {
 		return err
 	}
-	return h.cached(w, r, ctx, "consensus|"+chain, func(ctx context.Context) (any, error) {
+	return h.cachedFor(w, r, ctx, "consensus|"+chain, liveTTL, func(ctx context.Context) (any, error) {
 		return h.consensus(ctx, chain)
 	})
 }

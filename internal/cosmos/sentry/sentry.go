@@ -91,7 +91,7 @@ func New(cfg Config) (*Sentry, error) {
 			return nil, fmt.Errorf("cosmos sentry %s endpoint %s: %w", cfg.Chain, names[i], err)
 		}
 		wc := cfg.WS
-		wc.URL, wc.Log = raw, s.log.With("endpoint", ep.name)
+		wc.URL, wc.Log = raw, s.log // the subscriber names its endpoint
 		name := ep.name
 		wc.Count = func(counter, kind string) {
 			if s.m == nil {

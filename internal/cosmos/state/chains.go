@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/valtrack/valtrack/internal/store"
@@ -16,4 +17,25 @@ func Chains(ctx context.Context, db *store.DB) ([]string, error) {
 		return nil, fmt.Errorf("list cosmos chains: %w", db.Scrub(err))
 	}
 	return store.ScanStrings(rows, "list cosmos chains")
+}
+
+// Progress is what the progress line says of a chain's analysis.
+type Progress struct {
+	AnalyzedHeight int64
+	// ConsecutiveMissing counts validators whose latest analysed height
+	// misses their signature.
+	ConsecutiveMissing int64
+}
+
+// ProgressOf reads a chain's Progress (zero before the first pass).
+func ProgressOf(ctx context.Context, db *store.DB, chain string) (Progress, error) {
+	var p Progress
+	q := db.Query().SQL("SELECT (SELECT analyzed_height FROM cosmos_chains WHERE chain = ").Arg(chain).
+		SQL("), (SELECT count(*) FROM cosmos_validator_stats WHERE consecutive_missed > 0 AND chain = ").Arg(chain).SQL(")")
+	var h sql.NullInt64
+	if err := db.Reader().QueryRowContext(ctx, q.String(), q.Args()...).Scan(&h, &p.ConsecutiveMissing); err != nil {
+		return p, fmt.Errorf("read the analysis progress of %s: %w", chain, db.Scrub(err))
+	}
+	p.AnalyzedHeight = h.Int64
+	return p, nil
 }

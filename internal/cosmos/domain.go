@@ -1,0 +1,586 @@
+// Package cosmos is the Cosmos domain as the platform sees it
+// (internal/domain): CometBFT chains watched over RPC, every vote of every
+// validator, the missed-vote analysis, alerts, the API and the devnet. Its
+// subpackages hold the parts: events (the bus schema), rpc (our own
+// CometBFT client), sentry (subscriptions, health, merge, backfill, the
+// validator indexer), sink and state (tables), analyzers (missed votes),
+// alerts (rules and channels), httpapi (routes and page section), devnet.
+package cosmos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/valtrack/valtrack/internal/analyze"
+	"github.com/valtrack/valtrack/internal/cosmos/alerts"
+	"github.com/valtrack/valtrack/internal/cosmos/analyzers"
+	"github.com/valtrack/valtrack/internal/cosmos/devnet"
+	"github.com/valtrack/valtrack/internal/cosmos/events"
+	"github.com/valtrack/valtrack/internal/cosmos/httpapi"
+	"github.com/valtrack/valtrack/internal/cosmos/sentry"
+	"github.com/valtrack/valtrack/internal/cosmos/sink"
+	"github.com/valtrack/valtrack/internal/cosmos/state"
+	"github.com/valtrack/valtrack/internal/domain"
+	"github.com/valtrack/valtrack/internal/store"
+)
+
+// Domain is the Cosmos domain. Env names the environment variable of a
+// flag (VALTRACK_<FLAG>), as the platform does for its own.
+type Domain struct {
+	Env func(flag string) cli.ValueSourceChain
+}
+
+var (
+	_ domain.Domain = Domain{}
+	_ domain.Devnet = Domain{}
+)
+
+func (d Domain) env(flag string) cli.ValueSourceChain {
+	if d.Env == nil {
+		return cli.ValueSourceChain{}
+	}
+	return d.Env(flag)
+}
+
+// Name is "cosmos".
+func (Domain) Name() string { return events.Domain }
+
+// Usage describes the sentry.
+func (Domain) Usage() string {
+	return "watch CometBFT chains: every vote of every validator, rounds, blocks, validator sets"
+}
+
+// Migrations are the cosmos_* tables'.
+func (Domain) Migrations() store.Migrations { return state.Migrations() }
+
+// DevnetCommand is `valtrack devnet cosmos`.
+func (Domain) DevnetCommand() *cli.Command { return DevnetCommand() }
+
+// Selected: --cosmos or --devnet given.
+func (Domain) Selected(cmd *cli.Command) bool {
+	return len(cmd.StringSlice("cosmos")) > 0 || (hasFlag(cmd, "devnet") && cmd.Bool("devnet"))
+}
+
+func hasFlag(cmd *cli.Command, name string) bool {
+	for _, n := range cmd.FlagNames() {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Flags of the Cosmos domain, by role.
+func (d Domain) Flags(r domain.Role) []cli.Flag {
+	env := d.env
+	chains := []cli.Flag{
+		&cli.StringSliceFlag{Name: "cosmos", Usage: "a CometBFT chain: NAME=RPC[,RPC…] (NAME is usually the chain id; several RPC URLs of one chain are watched together), or a DIR with the chain.json `valtrack devnet cosmos` writes; repeatable", Sources: env("cosmos")},
+	}
+	sentryFlags := []cli.Flag{
+		&cli.StringSliceFlag{Name: "cosmos-chain-id", Usage: "NAME=ID: the chain id the endpoints of NAME must report (default: NAME); repeatable", Sources: env("cosmos-chain-id")},
+		&cli.StringSliceFlag{Name: "cosmos-lcd", Usage: "NAME=URL: the chain's REST (LCD) API, for monikers and slashing parameters; repeatable", Sources: env("cosmos-lcd")},
+	}
+	analyzerFlags := []cli.Flag{
+		&cli.StringSliceFlag{Name: "cosmos-slashing", Usage: "NAME=WINDOW:MIN: the chain's signed_blocks_window and min_signed_per_window (e.g. cosmoshub-4=10000:0.05), over what its LCD says; default 100:0.5 (the SDK's)", Sources: env("cosmos-slashing")},
+		&cli.DurationFlag{Name: "cosmos-analyze-every", Value: time.Second, Usage: "how often the missed-vote analysis and the alert rules run", Sources: env("cosmos-analyze-every"),
+			Validator: func(v time.Duration) error { return atLeast("--cosmos-analyze-every", v, 100*time.Millisecond) }},
+		&cli.StringFlag{Name: "alerts", Usage: "alert rules and channels (YAML, docs/alerts.md); without it alerts are tracked and served by the API but sent nowhere", Sources: env("alerts")},
+		&cli.BoolFlag{Name: "alerts-test", Usage: "send a test alert on every channel of --alerts at start", Sources: env("alerts-test")},
+	}
+	devnetFlags := []cli.Flag{
+		&cli.IntFlag{Name: "devnet-cosmos-validators", Value: 4, Usage: "validators of the Cosmos --devnet", Sources: env("devnet-cosmos-validators"),
+			Validator: func(v int) error { return inRange("--devnet-cosmos-validators", v, 1, 32) }},
+	}
+	switch r {
+	case domain.RoleRun:
+		return concat(chains, sentryFlags, analyzerFlags, devnetFlags)
+	case domain.RoleSentry:
+		return concat(chains, sentryFlags)
+	case domain.RoleConsumer:
+		return concat(chains, analyzerFlags)
+	default:
+		return chains
+	}
+}
+
+func concat(groups ...[]cli.Flag) []cli.Flag {
+	var out []cli.Flag
+	for _, g := range groups {
+		out = append(out, g...)
+	}
+	return out
+}
+
+func atLeast(flag string, v, lo time.Duration) error {
+	if v < lo {
+		return fmt.Errorf("%s %s: use at least %s", flag, v, lo)
+	}
+	return nil
+}
+
+func inRange(flag string, v, lo, hi int) error {
+	if v < lo || v > hi {
+		return fmt.Errorf("%s %d: use a number in %d..%d", flag, v, lo, hi)
+	}
+	return nil
+}
+
+// chain is one --cosmos chain.
+type chain struct {
+	Name      string
+	Endpoints []string
+	ChainID   string
+	LCD       string
+	Window    int64
+	MinSigned float64
+}
+
+// parseChains reads --cosmos values. The flag is a string slice, which
+// splits on commas, so "a=U1,U2" arrives as "a=U1", "U2": a value without
+// "=" continues the chain before it.
+func parseChains(values []string) ([]*chain, error) {
+	var out []*chain
+	byName := map[string]*chain{}
+	var last *chain
+	for _, v := range values {
+		v = strings.TrimSpace(v)
+		if v == "" {
+			continue
+		}
+		name, rpc, ok := strings.Cut(v, "=")
+		if !ok {
+			if st, err := os.Stat(v); err == nil {
+				c, err := chainFromDir(v, st.IsDir())
+				if err != nil {
+					return nil, err
+				}
+				if byName[c.Name] != nil {
+					return nil, fmt.Errorf("--cosmos: chain %q given twice", c.Name)
+				}
+				byName[c.Name], last = c, c
+				out = append(out, c)
+				continue
+			}
+			if last == nil || !looksLikeURL(v) {
+				return nil, fmt.Errorf("--cosmos %q: give NAME=RPC[,RPC…] (e.g. cosmoshub-4=http://127.0.0.1:26657) or a devnet DIR with chain.json", v)
+			}
+			last.Endpoints = append(last.Endpoints, v)
+			continue
+		}
+		if err := events.CheckChain(name); err != nil {
+			return nil, fmt.Errorf("--cosmos %s: %w", name, err)
+		}
+		if !looksLikeURL(rpc) {
+			return nil, fmt.Errorf("--cosmos %s: %q is not an http(s) RPC URL", name, redact(rpc))
+		}
+		c := byName[name]
+		if c == nil {
+			c = &chain{Name: name, ChainID: name}
+			byName[name] = c
+			out = append(out, c)
+		}
+		c.Endpoints = append(c.Endpoints, rpc)
+		last = c
+	}
+	return out, nil
+}
+
+func looksLikeURL(s string) bool {
+	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
+}
+
+// redact keeps the scheme and host of a URL: a path or query may hold an
+// API key.
+func redact(s string) string {
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return "…"
+	}
+	host, _, _ := strings.Cut(rest, "/")
+	if _, h, ok := strings.Cut(host, "@"); ok {
+		host = h
+	}
+	return scheme + "://" + host + "/…"
+}
+
+func chainFromDir(path string, isDir bool) (*chain, error) {
+	dir := path
+	if !isDir {
+		dir = filepath.Dir(path)
+	}
+	info, err := devnet.ReadChainInfo(dir)
+	if err != nil {
+		return nil, fmt.Errorf("--cosmos %s: %w", path, err)
+	}
+	c := &chain{Name: info.ChainID, ChainID: info.ChainID}
+	for _, v := range info.Validators {
+		c.Endpoints = append(c.Endpoints, v.RPC)
+	}
+	if len(c.Endpoints) == 0 {
+		return nil, fmt.Errorf("--cosmos %s: chain.json names no validator RPC", path)
+	}
+	return c, nil
+}
+
+// pairs reads NAME=VALUE flags into a map, refusing unknown chains.
+func pairs(flag string, values []string, known map[string]*chain) (map[string]string, error) {
+	out := map[string]string{}
+	for _, v := range values {
+		name, val, ok := strings.Cut(v, "=")
+		if !ok || val == "" {
+			return nil, fmt.Errorf("--%s %q: give NAME=VALUE", flag, v)
+		}
+		if len(known) > 0 && known[name] == nil {
+			return nil, fmt.Errorf("--%s %s: no --cosmos chain is named %q", flag, v, name)
+		}
+		out[name] = val
+	}
+	return out, nil
+}
+
+func parseSlashing(v string) (int64, float64, error) {
+	w, m, ok := strings.Cut(v, ":")
+	window, err1 := strconv.ParseInt(w, 10, 64)
+	min, err2 := strconv.ParseFloat(m, 64)
+	if !ok || err1 != nil || err2 != nil || window < 1 || !(min >= 0 && min <= 1) {
+		return 0, 0, fmt.Errorf("--cosmos-slashing %q: give WINDOW:MIN, a window of at least 1 block and a share in 0..1 (e.g. 10000:0.05)", v)
+	}
+	return window, min, nil
+}
+
+// instance is the domain opened for one role.
+type instance struct {
+	env      domain.Env
+	chains   []*chain
+	devnet   *devnet.Devnet
+	sentries []*sentry.Sentry
+	alerts   *alerts.Engine
+	db       *store.DB
+	// slashing are the --cosmos-slashing values by chain: window, min.
+	slashing map[string][2]float64
+}
+
+// Open builds the parts of a role.
+func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err error) {
+	in := &instance{env: env, db: env.DB}
+	defer func() {
+		if err != nil {
+			_ = in.close()
+		}
+	}()
+	cmd := env.Cmd
+	chains, err := parseChains(cmd.StringSlice("cosmos"))
+	if err != nil {
+		return nil, err
+	}
+	in.chains = chains
+	if env.Role == domain.RoleRun && hasFlag(cmd, "devnet") && cmd.Bool("devnet") {
+		if err := in.startDevnet(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if err := in.configure(); err != nil {
+		return nil, err
+	}
+	if env.Role == domain.RoleSentry && len(in.chains) == 0 {
+		return nil, errors.New("give the chains to watch: --cosmos NAME=RPC[,RPC…] (e.g. --cosmos cosmoshub-4=http://127.0.0.1:26657)")
+	}
+	parts := &domain.Parts{Close: in.close, Progress: in.progress}
+	for _, c := range in.chains {
+		parts.Networks = append(parts.Networks, c.Name)
+	}
+	switch env.Role {
+	case domain.RoleRun, domain.RoleSentry:
+		if env.Publisher == nil {
+			return nil, errors.New("cosmos: the sentries need a publisher")
+		}
+		for _, c := range in.chains {
+			s, err := sentry.New(sentry.Config{Chain: c.Name, ChainID: c.ChainID, Endpoints: c.Endpoints, LCD: c.LCD,
+				Publisher: env.Publisher, SentryID: env.SentryID, DataDir: filepath.Join(env.DataDir, "cosmos"),
+				Log: env.Log, Registerer: env.Registerer})
+			if err != nil {
+				return nil, fmt.Errorf("sentry %s: %w", c.Name, err)
+			}
+			in.sentries = append(in.sentries, s)
+			parts.Sentries = append(parts.Sentries, s)
+		}
+	}
+	switch env.Role {
+	case domain.RoleRun, domain.RoleConsumer:
+		sk, err := sink.New(sink.Config{DB: env.DB, Archive: env.Archive})
+		if err != nil {
+			return nil, err
+		}
+		parts.Sink = sk
+		as, err := in.analyzers(ctx)
+		if err != nil {
+			return nil, err
+		}
+		parts.Analyzers = as
+	}
+	if env.DB != nil {
+		if in.alerts == nil {
+			// serve: the alerts are read from the store; nothing is sent.
+			eng, err := alerts.New(alerts.DefaultConfig(), alerts.Deps{DB: env.DB, Log: env.Log.With("component", "alerts"), Registerer: env.Registerer})
+			if err != nil {
+				return nil, err
+			}
+			in.alerts = eng
+		}
+		a := httpapi.New(env.DB, in.chainNames, alertLister{in.alerts})
+		parts.API = &a
+	}
+	return parts, nil
+}
+
+// alertLister adapts the engine's typed list to the API's interface.
+type alertLister struct{ e *alerts.Engine }
+
+func (l alertLister) List(ctx context.Context, chain string, includeResolved bool) (any, error) {
+	return l.e.List(ctx, chain, includeResolved)
+}
+
+// configure applies the per-chain flags to the --cosmos chains.
+func (in *instance) configure() error {
+	cmd := in.env.Cmd
+	known := map[string]*chain{}
+	for _, c := range in.chains {
+		known[c.Name] = c
+	}
+	ids, err := pairs("cosmos-chain-id", cmd.StringSlice("cosmos-chain-id"), known)
+	if err != nil {
+		return err
+	}
+	lcds, err := pairs("cosmos-lcd", cmd.StringSlice("cosmos-lcd"), known)
+	if err != nil {
+		return err
+	}
+	slashing, err := pairs("cosmos-slashing", cmd.StringSlice("cosmos-slashing"), nil)
+	if err != nil {
+		return err
+	}
+	for name, id := range ids {
+		known[name].ChainID = id
+	}
+	for name, u := range lcds {
+		if !looksLikeURL(u) {
+			return fmt.Errorf("--cosmos-lcd %s: %q is not an http(s) URL", name, redact(u))
+		}
+		known[name].LCD = u
+	}
+	in.slashing = map[string][2]float64{}
+	for name, v := range slashing {
+		w, m, err := parseSlashing(v)
+		if err != nil {
+			return err
+		}
+		if c := known[name]; c != nil {
+			c.Window, c.MinSigned = w, m
+		}
+		in.slashing[name] = [2]float64{float64(w), m}
+	}
+	return nil
+}
+
+func (in *instance) startDevnet(ctx context.Context) error {
+	dir := filepath.Join(in.env.DataDir, "devnet-cosmos")
+	dn, err := devnet.Start(ctx, devnet.Options{Validators: int(in.env.Cmd.Int("devnet-cosmos-validators")), Dir: dir,
+		Log: in.env.Log.With("component", "devnet")})
+	if err != nil {
+		return fmt.Errorf("start the cosmos devnet: %w", err)
+	}
+	in.devnet = dn
+	c, err := chainFromDir(dir, true)
+	if err != nil {
+		return err
+	}
+	c.Window, c.MinSigned = in.slashingOf(c.Name)
+	for _, o := range in.chains {
+		if o.Name == c.Name {
+			return fmt.Errorf("--cosmos %s: the devnet's chain has that name", c.Name)
+		}
+	}
+	in.chains = append(in.chains, c)
+	return nil
+}
+
+// chainNames are the configured chains, or (serve, consumer without
+// --cosmos) the chains the store has data of.
+func (in *instance) chainNames() []string {
+	names := make([]string, 0, len(in.chains))
+	for _, c := range in.chains {
+		names = append(names, c.Name)
+	}
+	return names
+}
+
+// close releases what Open opened.
+func (in *instance) close() error {
+	var errs []error
+	if in.alerts != nil {
+		in.alerts.Close()
+		in.alerts = nil
+	}
+	if in.devnet != nil {
+		if err := in.devnet.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("stop the cosmos devnet: %w", err))
+		}
+		in.devnet = nil
+	}
+	return errors.Join(errs...)
+}
+
+// analyzers are the missed-vote analysis and the alert rules of every
+// configured chain, and (consumer without --cosmos, or chains another
+// sentry publishes) of chains found in the store later.
+func (in *instance) analyzers(ctx context.Context) ([]analyze.Analyzer, error) {
+	cmd := in.env.Cmd
+	cfg := alerts.DefaultConfig()
+	if path := cmd.String("alerts"); path != "" {
+		c, err := alerts.LoadConfig(path)
+		if err != nil {
+			return nil, err
+		}
+		cfg = c
+	}
+	eng, err := alerts.New(cfg, alerts.Deps{DB: in.db, Chains: in.chainNames(), Log: in.env.Log.With("component", "alerts"), Registerer: in.env.Registerer})
+	if err != nil {
+		return nil, err
+	}
+	in.alerts = eng
+	if cmd.Bool("alerts-test") {
+		if len(cfg.Channels) == 0 {
+			return nil, errors.New("--alerts-test: no channel to test; give --alerts FILE with channels (docs/cosmos-alerts.md)")
+		}
+		if err := eng.SendTest(ctx); err != nil {
+			return nil, fmt.Errorf("--alerts-test: %w", err)
+		}
+		in.env.Log.Info("test alert sent on every channel", "channels", len(cfg.Channels))
+	}
+	set, err := analyzers.NewSet(analyzers.Config{DB: in.db, Chains: in.analyzerChains(), Every: cmd.Duration("cosmos-analyze-every"),
+		Registerer: in.env.Registerer, Log: in.env.Log.With("component", "analyze")})
+	if err != nil {
+		return nil, err
+	}
+	var out []analyze.Analyzer
+	known := map[string]bool{}
+	for _, c := range in.analyzerChains() {
+		a, err := set.Analyzer(c)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a, eng.Analyzer(c.Name))
+		known[c.Name] = true
+	}
+	d := &discovery{in: in, set: set, eng: eng, known: known}
+	out = append(out, analyze.Analyzer{Name: "cosmos/discovered", Every: cmd.Duration("cosmos-analyze-every"), Timeout: time.Minute, Run: d.run})
+	return out, nil
+}
+
+func (in *instance) analyzerChains() []analyzers.Chain {
+	out := make([]analyzers.Chain, 0, len(in.chains))
+	for _, c := range in.chains {
+		out = append(out, analyzers.Chain{Name: c.Name, Window: c.Window, MinSigned: c.MinSigned})
+	}
+	return out
+}
+
+// discovery runs the analyzers of chains that were not configured but have
+// data in the store: a consumer of a fleet learns its chains from what the
+// sentries publish. It looks for new chains every 30 s.
+type discovery struct {
+	in     *instance
+	set    *analyzers.Set
+	eng    *alerts.Engine
+	known  map[string]bool
+	mu     sync.Mutex
+	extra  []analyze.Analyzer
+	listed time.Time
+}
+
+func (d *discovery) run(ctx context.Context) error {
+	if time.Since(d.listed) > 30*time.Second {
+		if err := d.list(ctx); err != nil {
+			return err
+		}
+	}
+	d.mu.Lock()
+	as := append([]analyze.Analyzer(nil), d.extra...)
+	d.mu.Unlock()
+	var errs []error
+	for _, a := range as {
+		if err := a.Run(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", a.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (d *discovery) list(ctx context.Context) error {
+	names, err := state.Chains(ctx, d.in.db)
+	if err != nil {
+		return err
+	}
+	d.listed = time.Now()
+	sort.Strings(names)
+	for _, name := range names {
+		if d.known[name] || events.CheckChain(name) != nil {
+			continue
+		}
+		w, m := d.in.slashingOf(name)
+		a, err := d.set.Analyzer(analyzers.Chain{Name: name, Window: w, MinSigned: m})
+		if err != nil {
+			return err
+		}
+		d.known[name] = true
+		d.mu.Lock()
+		d.extra = append(d.extra, a, d.eng.Analyzer(name))
+		d.mu.Unlock()
+		d.in.env.Log.Info("analysing a chain found in the store", "chain", name)
+	}
+	return nil
+}
+
+func (in *instance) slashingOf(name string) (int64, float64) {
+	if v, ok := in.slashing[name]; ok {
+		return int64(v[0]), v[1]
+	}
+	return 0, 0
+}
+
+// progress is one line per chain: the sentry's counters (where this role
+// runs sentries) and how far the analysis is (where it has the database).
+func (in *instance) progress(ctx context.Context) [][]any {
+	var lines [][]any
+	for i, c := range in.chains {
+		attrs := []any{"chain", c.Name}
+		if i < len(in.sentries) {
+			st := in.sentries[i].Stats()
+			attrs = append(attrs, "height", st.LastHeight, "endpoints_healthy", fmt.Sprintf("%d/%d", st.EndpointsHealthy, st.Endpoints),
+				"votes", st.Votes, "backfilled", st.Backfilled, "published", st.Published)
+			if st.Drops > 0 {
+				attrs = append(attrs, "dropped", st.Drops)
+			}
+		}
+		if in.db != nil {
+			qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			p, err := state.ProgressOf(qctx, in.db, c.Name)
+			cancel()
+			if err == nil {
+				attrs = append(attrs, "analyzed", p.AnalyzedHeight, "missing_now", p.ConsecutiveMissing)
+			}
+		}
+		lines = append(lines, attrs)
+	}
+	return lines
+}
