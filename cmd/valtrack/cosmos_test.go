@@ -8,10 +8,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/valtrack/valtrack/internal/cosmos/devnet"
 )
@@ -232,6 +235,8 @@ func TestCosmosStoppedValidatorMissesAlertsAndResolves(t *testing.T) {
 		}
 	}
 
+	checkTopOnDevnet(t, addr, chain)
+
 	// Restart valtrack while the alert is open, bring the validator back:
 	// the new process resolves the alert the old one fired.
 	if err := c.cmd.Process.Signal(os.Interrupt); err != nil {
@@ -310,4 +315,52 @@ func TestCosmosEndpointFailover(t *testing.T) {
 	if n := len(misses(t, addr, chain, fmt.Sprintf("validator=%s&from=%d&to=%d", v0, stopped+2, end))); n == 0 {
 		t.Errorf("validator 0 was stopped at height %d, yet no miss of it is recorded up to %d", stopped, end)
 	}
+}
+
+// checkTopOnDevnet runs `valtrack top` in a real 80x24 terminal (tmux)
+// against the running valtrack of a devnet whose validator-3 is stopped:
+// the view shows the chain's height and the four validators, validator-3
+// with its missed signatures, sorts it first on s, and exits on q.
+func checkTopOnDevnet(t *testing.T, addr, chain string) {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Log("tmux is not installed: valtrack top is not checked against the devnet")
+		return // startTop would skip the whole test, alerts included
+	}
+	s, rc, _ := startTop(t, "--cosmos", chain, "--api", "http://"+addr, "--refresh", "300ms")
+	screen := s.waitFor("the devnet's height and its four validators, validator-3 missing", func(sc string) bool {
+		for _, v := range []string{"validator-0", "validator-1", "validator-2", "validator-3"} {
+			if rowOf(sc, v) < 0 {
+				return false
+			}
+		}
+		row := strings.Split(sc, "\n")[rowOf(sc, "validator-3")]
+		return strings.Contains(sc, chain) && strings.Contains(sc, "height ") && strings.Count(row, "✗") >= 2
+	})
+	for i, ln := range strings.Split(strings.TrimRight(screen, "\n"), "\n") {
+		if n := utf8.RuneCountInString(ln); n > 80 || i >= 24 {
+			t.Errorf("line %d (%d cells) does not fit 80x24: %q", i, n, ln)
+		}
+	}
+	if out, err := s.tmux("send-keys", "-t", s.name, "s"); err != nil {
+		t.Fatalf("send-keys s: %v %s", err, out)
+	}
+	s.waitFor("validator-3 first when sorted by misses", func(sc string) bool {
+		v3 := rowOf(sc, "validator-3")
+		for _, v := range []string{"validator-0", "validator-1", "validator-2"} {
+			if r := rowOf(sc, v); r < 0 || v3 < 0 || r < v3 {
+				return false
+			}
+		}
+		return strings.Contains(sc, "sort: misses")
+	})
+	if out, err := s.tmux("send-keys", "-t", s.name, "q"); err != nil {
+		t.Fatalf("send-keys q: %v %s", err, out)
+	}
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if b, err := os.ReadFile(rc); err == nil && strings.TrimSpace(string(b)) == "0" {
+			return
+		}
+	}
+	t.Errorf("valtrack top did not exit 0 on q")
 }

@@ -132,13 +132,11 @@ func rowOf(screen, name string) int {
 	return -1
 }
 
-// TestTopInTmux runs the real binary in a real 80x24 terminal (tmux)
-// against a fake API: it draws the chain, sorts on s, follows a resize
-// and exits 0 on q.
-func TestTopInTmux(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary and runs it in tmux")
-	}
+// startTop builds valtrack and runs `valtrack top ARGS` in a detached
+// 80x24 tmux session of its own; rc and stderr are the files that receive
+// the exit code and the program's stderr. The test skips without tmux.
+func startTop(t *testing.T, args ...string) (s *tmuxSession, rc, stderr string) {
+	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux is not installed")
 	}
@@ -147,21 +145,31 @@ func TestTopInTmux(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	srv, keys := topAPI(t)
-	rc, stderr := filepath.Join(dir, "rc"), filepath.Join(dir, "stderr")
-	s := &tmuxSession{t: t, socket: fmt.Sprintf("valtrack-test-%d-%d", os.Getpid(), time.Now().UnixNano()), name: "top"}
+	rc, stderr = filepath.Join(dir, "rc"), filepath.Join(dir, "stderr")
+	s = &tmuxSession{t: t, socket: fmt.Sprintf("valtrack-test-%d-%d", os.Getpid(), time.Now().UnixNano()), name: "top"}
 	t.Cleanup(func() {
 		_, _ = s.tmux("kill-session", "-t", s.name)
 		_, _ = s.tmux("kill-server")
 	})
 	// The shell records the exit code; the session ends with the program.
-	shell := fmt.Sprintf("%s top --cosmos devnet-1 --api %s --refresh 200ms --api-key test-key-1234 2>%s; echo $? >%s",
-		bin, srv.URL, stderr, rc)
+	shell := fmt.Sprintf("%s top %s 2>%s; echo $? >%s", bin, strings.Join(args, " "), stderr, rc)
 	cmd := exec.Command("tmux", "-u", "-f", "/dev/null", "-L", s.socket, "new-session", "-d", "-s", s.name, "-x", "80", "-y", "24", shell)
 	cmd.Env = append(os.Environ(), "LANG=C.UTF-8", "TERM=xterm-256color")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("tmux new-session: %v\n%s", err, out)
 	}
+	return s, rc, stderr
+}
+
+// TestTopInTmux runs the real binary in a real 80x24 terminal (tmux)
+// against a fake API: it draws the chain, sorts on s, follows a resize
+// and exits 0 on q.
+func TestTopInTmux(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs it in tmux")
+	}
+	srv, keys := topAPI(t)
+	s, rc, stderr := startTop(t, "--cosmos", "devnet-1", "--api", srv.URL, "--refresh", "200ms", "--api-key", "test-key-1234")
 
 	screen := s.waitFor("height 4321 and all four validators", func(sc string) bool {
 		return strings.Contains(sc, "height 4321") && rowOf(sc, "alpha") > 0 && rowOf(sc, "delta") > 0
