@@ -26,8 +26,9 @@ func freeAddr(t *testing.T) string {
 }
 
 // TestRunDevnet runs `valtrack run --devnet` as a newcomer would, waits until
-// the API answers for every devnet node, stops it as Ctrl-C would, and checks
-// that it stopped cleanly with its state on disk.
+// the API answers for every Ethereum devnet node and the Cosmos devnet's
+// chain is analysed, stops it as Ctrl-C would, and checks that it stopped
+// cleanly with its state on disk.
 func TestRunDevnet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a devnet")
@@ -66,6 +67,15 @@ func TestRunDevnet(t *testing.T) {
 	if stats.Nodes != 8 {
 		t.Fatalf("the API reports %d of 8 devnet nodes", stats.Nodes)
 	}
+	// --devnet starts the Cosmos devnet too, and valtrack analyses it.
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+		if _, analyzed := heights(t, addr, "valtrack-devnet-1"); analyzed > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("run --devnet: the Cosmos devnet's chain valtrack-devnet-1 was not analysed within 60s")
+		}
+	}
 	cancel()
 	select {
 	case err := <-done:
@@ -75,7 +85,7 @@ func TestRunDevnet(t *testing.T) {
 	case <-time.After(40 * time.Second):
 		t.Fatal("run did not stop within 40s of Ctrl-C")
 	}
-	for _, p := range []string{"valtrack.db", "nats", "parquet", "devnet/truth.json"} {
+	for _, p := range []string{"valtrack.db", "nats", "parquet", "devnet/truth.json", "devnet-cosmos/chain.json"} {
 		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
 			t.Errorf("data dir lacks %s: %v", p, err)
 		}
