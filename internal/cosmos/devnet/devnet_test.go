@@ -56,7 +56,7 @@ func startDevnet(t *testing.T, o Options) *Devnet {
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
-	t.Logf("%d validators started, first block stored, in %s", len(d.Info().Validators), time.Since(began).Round(time.Millisecond))
+	t.Logf("%d validators started (a block stored, all peers connected) in %s", len(d.Info().Validators), time.Since(began).Round(time.Millisecond))
 	t.Cleanup(func() {
 		if err := d.Close(); err != nil {
 			t.Errorf("Close: %v", err)
@@ -549,7 +549,10 @@ func TestStartPortTaken(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		waitHeight(t, v.RPC, h+1, 30*time.Second)
+		waitFor(t, 30*time.Second, fmt.Sprintf("validator 3 at height %d", h+1), func() (bool, error) {
+			st := d.Status()
+			return st.Validators[3].Height > h, fmt.Errorf("heights %+v", st.Validators)
+		})
 	}
 }
 
