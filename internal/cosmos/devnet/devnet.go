@@ -95,7 +95,8 @@ type Devnet struct {
 
 // Start creates the chain in o.Dir, or resumes the one already there, and
 // starts every validator. It returns once every validator has stored a
-// new block (the first, on a new chain) and chain.json is written; ctx bounds that wait (and
+// new block (the first, on a new chain) and is connected to all the
+// others, and chain.json is written; ctx bounds that wait (and
 // FirstBlockTimeout), not the devnet's life: Close ends it.
 func Start(ctx context.Context, o Options) (_ *Devnet, err error) {
 	o, err = o.withDefaults()
@@ -223,31 +224,44 @@ func (d *Devnet) heights() []int64 {
 }
 
 // waitFirstBlock waits until every validator has stored a block above
-// from, its height at start: block 1 on a new chain, the next block on a
-// resumed one, so that Start returns on a chain that moves.
+// from, its height at start (block 1 on a new chain, the next block on a
+// resumed one), and is connected to every other validator: Start returns
+// on a chain that moves, and that keeps moving when one validator of four
+// is stopped at once (the others reach each other directly).
 func (d *Devnet) waitFirstBlock(ctx context.Context, from []int64) error {
 	ctx, cancel := context.WithTimeout(ctx, FirstBlockTimeout)
 	defer cancel()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		behind := -1
-		for i, h := range d.heights() {
-			if h <= from[i] {
-				behind = i
-				break
-			}
-		}
-		if behind < 0 {
+		why := d.notReady(from)
+		if why == "" {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("devnet: validator %d has stored no block above height %d: %w; run with --log-level debug to see CometBFT's logs",
-				behind, from[behind], context.Cause(ctx))
+			return fmt.Errorf("devnet: not ready: %s: %w; run with --log-level debug to see CometBFT's logs", why, context.Cause(ctx))
 		case <-tick.C:
 		}
 	}
+}
+
+// notReady says which validator is not yet ready, "" when all are.
+func (d *Devnet) notReady(from []int64) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for i, v := range d.vals {
+		if v.running == nil {
+			return fmt.Sprintf("validator %d is stopped", i)
+		}
+		if h := v.running.node.BlockStore().Height(); h <= from[i] {
+			return fmt.Sprintf("validator %d has stored no block above height %d", i, from[i])
+		}
+		if n := v.running.node.Switch().Peers().Size(); n < len(d.vals)-1 {
+			return fmt.Sprintf("validator %d is connected to %d of the %d others", i, n, len(d.vals)-1)
+		}
+	}
+	return ""
 }
 
 // Info is what chain.json holds.

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	dbm "github.com/cometbft/cometbft-db"
 )
 
@@ -56,7 +57,7 @@ func startDevnet(t *testing.T, o Options) *Devnet {
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
-	t.Logf("%d validators started, first block stored, in %s", len(d.Info().Validators), time.Since(began).Round(time.Millisecond))
+	t.Logf("%d validators started (a block stored, all peers connected) in %s", len(d.Info().Validators), time.Since(began).Round(time.Millisecond))
 	t.Cleanup(func() {
 		if err := d.Close(); err != nil {
 			t.Errorf("Close: %v", err)
@@ -549,7 +550,10 @@ func TestStartPortTaken(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		waitHeight(t, v.RPC, h+1, 30*time.Second)
+		waitFor(t, 30*time.Second, fmt.Sprintf("validator 3 at height %d", h+1), func() (bool, error) {
+			st := d.Status()
+			return st.Validators[3].Height > h, fmt.Errorf("heights %+v", st.Validators)
+		})
 	}
 }
 
@@ -597,5 +601,43 @@ func TestGuardedDB(t *testing.T) {
 	// The real store was closed: it refuses reads.
 	if _, err := raw.Get([]byte("k")); err == nil {
 		t.Fatal("the underlying leveldb still reads after Close")
+	}
+}
+
+// TestStopClosesWebsocket: a client subscribed over a validator's
+// websocket sees the connection end when the validator stops, as it would
+// when a real node's process ends, instead of a silent open socket.
+func TestStopClosesWebsocket(t *testing.T) {
+	d := startDevnet(t, Options{Validators: 2, Dir: t.TempDir(), BlockInterval: 300 * time.Millisecond})
+	v := d.Info().Validators[1]
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(v.RPC, "http")+"/websocket", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	sub := `{"jsonrpc":"2.0","method":"subscribe","id":1,"params":{"query":"tm.event='NewBlock'"}}`
+	if err := ws.Write(ctx, websocket.MessageText, []byte(sub)); err != nil {
+		t.Fatal(err)
+	}
+	// The subscription's answer, then a NewBlock event.
+	for i := 0; i < 2; i++ {
+		if _, msg, err := ws.Read(ctx); err != nil {
+			t.Fatalf("read message %d: %v", i, err)
+		} else if i == 1 && !strings.Contains(string(msg), "NewBlock") {
+			t.Fatalf("second message is not a NewBlock event: %.200s", msg)
+		}
+	}
+	if err := d.StopValidator(1); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, _, err := ws.Read(ctx); err != nil {
+			if ctx.Err() != nil {
+				t.Fatal("the websocket stayed open for 30s after its validator stopped")
+			}
+			break
+		}
 	}
 }
