@@ -84,8 +84,18 @@ func TestInvalidFlagsRefused(t *testing.T) {
 		{[]string{"--analyze-every", "0"}, "at least 100ms"},
 		{[]string{"--data-dir", ""}, "give a directory"},
 		{[]string{"--durable", ""}, "give"},
+		{[]string{"--cosmos", "bad name=http://127.0.0.1:26657"}, "letters, digits"},
+		{[]string{"--cosmos", "c-1=ftp://127.0.0.1:26657"}, "http(s) RPC URL"},
+		{[]string{"--cosmos", "/no/such/devnet"}, "NAME=RPC"},
+		{[]string{"--cosmos-chain-id", "c-1"}, "NAME=VALUE"},
+		{[]string{"--cosmos-lcd", "c-1=127.0.0.1:1317"}, "http(s) URL"},
+		{[]string{"--cosmos-slashing", "c-1=100:1.5"}, "WINDOW:MIN"},
+		{[]string{"--cosmos-slashing", "c-1=0:0.5"}, "WINDOW:MIN"},
+		{[]string{"--cosmos-analyze-every", "10ms"}, "at least 100ms"},
+		{[]string{"--alerts", "/no/such/alerts.yaml"}, "alerts"},
+		{[]string{"--devnet-cosmos-validators", "0"}, "1..32"},
 	}
-	commands := [][]string{{"run"}, {"consumer"}, {"sentry", "ethereum"}, {"serve"}}
+	commands := [][]string{{"run"}, {"consumer"}, {"sentry", "ethereum"}, {"sentry", "cosmos"}, {"serve"}}
 	tested := 0
 	for _, c := range commands {
 		has := flagNames(t, c)

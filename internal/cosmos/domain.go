@@ -84,17 +84,28 @@ func hasFlag(cmd *cli.Command, name string) bool {
 func (d Domain) Flags(r domain.Role) []cli.Flag {
 	env := d.env
 	chains := []cli.Flag{
-		&cli.StringSliceFlag{Name: "cosmos", Usage: "a CometBFT chain: NAME=RPC[,RPC…] (NAME is usually the chain id; several RPC URLs of one chain are watched together), or a DIR with the chain.json `valtrack devnet cosmos` writes; repeatable", Sources: env("cosmos")},
+		&cli.StringSliceFlag{Name: "cosmos", Usage: "a CometBFT chain: NAME=RPC[,RPC…] (NAME is usually the chain id; several RPC URLs of one chain are watched together), or a DIR with the chain.json that valtrack devnet cosmos writes; repeatable", Sources: env("cosmos"),
+			Validator: func(v []string) error { _, err := parseChains(v); return err }},
 	}
 	sentryFlags := []cli.Flag{
-		&cli.StringSliceFlag{Name: "cosmos-chain-id", Usage: "NAME=ID: the chain id the endpoints of NAME must report (default: NAME); repeatable", Sources: env("cosmos-chain-id")},
-		&cli.StringSliceFlag{Name: "cosmos-lcd", Usage: "NAME=URL: the chain's REST (LCD) API, for monikers and slashing parameters; repeatable", Sources: env("cosmos-lcd")},
+		&cli.StringSliceFlag{Name: "cosmos-chain-id", Usage: "NAME=ID: the chain id the endpoints of NAME must report (default: NAME); repeatable", Sources: env("cosmos-chain-id"),
+			Validator: func(v []string) error { _, err := pairs("cosmos-chain-id", v, nil); return err }},
+		&cli.StringSliceFlag{Name: "cosmos-lcd", Usage: "NAME=URL: the chain's REST (LCD) API, for monikers and slashing parameters; repeatable", Sources: env("cosmos-lcd"),
+			Validator: checkLCDs},
 	}
 	analyzerFlags := []cli.Flag{
-		&cli.StringSliceFlag{Name: "cosmos-slashing", Usage: "NAME=WINDOW:MIN: the chain's signed_blocks_window and min_signed_per_window (e.g. cosmoshub-4=10000:0.05), over what its LCD says; default 100:0.5 (the SDK's)", Sources: env("cosmos-slashing")},
+		&cli.StringSliceFlag{Name: "cosmos-slashing", Usage: "NAME=WINDOW:MIN: the chain's signed_blocks_window and min_signed_per_window (e.g. cosmoshub-4=10000:0.05), over what its LCD says; default 100:0.5 (the SDK's)", Sources: env("cosmos-slashing"),
+			Validator: checkSlashing},
 		&cli.DurationFlag{Name: "cosmos-analyze-every", Value: time.Second, Usage: "how often the missed-vote analysis and the alert rules run", Sources: env("cosmos-analyze-every"),
 			Validator: func(v time.Duration) error { return atLeast("--cosmos-analyze-every", v, 100*time.Millisecond) }},
-		&cli.StringFlag{Name: "alerts", Usage: "alert rules and channels (YAML, docs/alerts.md); without it alerts are tracked and served by the API but sent nowhere", Sources: env("alerts")},
+		&cli.StringFlag{Name: "alerts", Usage: "alert rules and channels (YAML, docs/cosmos-alerts.md); without it alerts are tracked and served by the API but sent nowhere", Sources: env("alerts"),
+			Validator: func(path string) error {
+				if path == "" {
+					return nil
+				}
+				_, err := alerts.LoadConfig(path)
+				return err
+			}},
 		&cli.BoolFlag{Name: "alerts-test", Usage: "send a test alert on every channel of --alerts at start", Sources: env("alerts-test")},
 	}
 	devnetFlags := []cli.Flag{
@@ -248,6 +259,32 @@ func pairs(flag string, values []string, known map[string]*chain) (map[string]st
 	return out, nil
 }
 
+func checkLCDs(values []string) error {
+	lcds, err := pairs("cosmos-lcd", values, nil)
+	if err != nil {
+		return err
+	}
+	for name, u := range lcds {
+		if !looksLikeURL(u) {
+			return fmt.Errorf("--cosmos-lcd %s: %q is not an http(s) URL", name, redact(u))
+		}
+	}
+	return nil
+}
+
+func checkSlashing(values []string) error {
+	all, err := pairs("cosmos-slashing", values, nil)
+	if err != nil {
+		return err
+	}
+	for _, v := range all {
+		if _, _, err := parseSlashing(v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func parseSlashing(v string) (int64, float64, error) {
 	w, m, ok := strings.Cut(v, ":")
 	window, err1 := strconv.ParseInt(w, 10, 64)
@@ -372,10 +409,10 @@ func (in *instance) configure() error {
 	for name, id := range ids {
 		known[name].ChainID = id
 	}
+	if err := checkLCDs(cmd.StringSlice("cosmos-lcd")); err != nil {
+		return err
+	}
 	for name, u := range lcds {
-		if !looksLikeURL(u) {
-			return fmt.Errorf("--cosmos-lcd %s: %q is not an http(s) URL", name, redact(u))
-		}
 		known[name].LCD = u
 	}
 	in.slashing = map[string][2]float64{}
