@@ -101,6 +101,14 @@ type miss struct {
 	Cause           string `json:"cause"`
 }
 
+// absent: a signature or a vote is missing. A nil vote is a vote: a
+// running validator casts one when it saw no majority in time, which a
+// loaded machine makes happen now and then; it is not a miss an
+// observer's gap or a stopped neighbour could have made up.
+func (m miss) absent() bool {
+	return m.MissedSignature || (m.MissedPrevote || m.MissedPrecommit) && m.Cause != "nil_vote"
+}
+
 func misses(t *testing.T, addr, chain, query string) []miss {
 	var v struct {
 		Misses []miss `json:"misses"`
@@ -230,7 +238,7 @@ func TestCosmosStoppedValidatorMissesAlertsAndResolves(t *testing.T) {
 		t.Errorf("validator 3's misses %+v: want at least 2 heights with prevote, precommit and signature missed, cause no_vote", got)
 	}
 	for _, m := range misses(t, addr, chain, "") {
-		if m.Validator != v3 && (m.MissedSignature || m.MissedPrevote || m.MissedPrecommit) {
+		if m.Validator != v3 && m.absent() {
 			t.Errorf("validator %s missed at height %d (%+v), but only validator 3 was stopped", m.Validator, m.Height, m)
 		}
 	}
@@ -305,7 +313,7 @@ func TestCosmosEndpointFailover(t *testing.T) {
 		}
 	}
 	for _, m := range misses(t, addr, chain, fmt.Sprintf("from=%d&to=%d", start, end)) {
-		if m.Validator != v0 && (m.MissedSignature || m.MissedPrevote || m.MissedPrecommit) {
+		if m.Validator != v0 && m.absent() {
 			t.Errorf("validator %s missed at height %d (%+v): only validator 0's node was stopped", m.Validator, m.Height, m)
 		}
 		if m.Validator == v0 && m.Cause == "observer_gap" {

@@ -154,7 +154,11 @@ func (e *Engine) sweep(ctx context.Context, chain string) error {
 }
 
 func (e *Engine) enqueueLocked(j job) {
-	if e.closed || e.inflight[j] {
+	if e.closed {
+		return
+	}
+	if e.inflight[j] {
+		e.again[j] = true
 		return
 	}
 	for _, s := range e.senders {
@@ -182,10 +186,19 @@ func (e *Engine) idle() bool {
 
 func (e *Engine) work(s *sender) {
 	for j := range s.queue {
-		e.deliver(s, j)
-		e.mu.Lock()
-		delete(e.inflight, j)
-		e.mu.Unlock()
+		for {
+			e.deliver(s, j)
+			e.mu.Lock()
+			if e.again[j] && !e.closed {
+				delete(e.again, j)
+				e.mu.Unlock()
+				continue
+			}
+			delete(e.again, j)
+			delete(e.inflight, j)
+			e.mu.Unlock()
+			break
+		}
 	}
 }
 

@@ -96,7 +96,11 @@ type Engine struct {
 	mu       sync.Mutex
 	closed   bool
 	inflight map[job]bool
-	swept    map[string]bool // chains swept once since the start
+	// again marks an in-flight job offered again meanwhile: what became due
+	// after its delivery read the store (a resolve while the trigger was
+	// being sent) goes out right after, not a pass later.
+	again map[job]bool
+	swept map[string]bool // chains swept once since the start
 }
 
 // New builds an engine and starts its delivery workers. The database must
@@ -113,7 +117,7 @@ func newEngine(cfg Config, d Deps, sleep func(context.Context, time.Duration) er
 		return nil, err
 	}
 	e := &Engine{cfg: cfg, db: d.DB, chains: append([]string(nil), d.Chains...), log: d.Log, now: d.Now,
-		sleep: sleep, drain: closeDrain, inflight: map[job]bool{}, swept: map[string]bool{}}
+		sleep: sleep, drain: closeDrain, inflight: map[job]bool{}, again: map[job]bool{}, swept: map[string]bool{}}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
