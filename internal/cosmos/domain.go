@@ -37,20 +37,13 @@ import (
 // Domain is the Cosmos domain. Env names the environment variable of a
 // flag (VALTRACK_<FLAG>), as the platform does for its own.
 type Domain struct {
-	Env func(flag string) cli.ValueSourceChain
+	Env domain.Sources
 }
 
 var (
 	_ domain.Domain = Domain{}
 	_ domain.Devnet = Domain{}
 )
-
-func (d Domain) env(flag string) cli.ValueSourceChain {
-	if d.Env == nil {
-		return cli.ValueSourceChain{}
-	}
-	return d.Env(flag)
-}
 
 // Name is "cosmos".
 func (Domain) Name() string { return events.Domain }
@@ -68,21 +61,12 @@ func (Domain) DevnetCommand() *cli.Command { return DevnetCommand() }
 
 // Selected: --cosmos or --devnet given.
 func (Domain) Selected(cmd *cli.Command) bool {
-	return len(cmd.StringSlice("cosmos")) > 0 || (hasFlag(cmd, "devnet") && cmd.Bool("devnet"))
-}
-
-func hasFlag(cmd *cli.Command, name string) bool {
-	for _, n := range cmd.FlagNames() {
-		if n == name {
-			return true
-		}
-	}
-	return false
+	return len(cmd.StringSlice("cosmos")) > 0 || (domain.HasFlag(cmd, "devnet") && cmd.Bool("devnet"))
 }
 
 // Flags of the Cosmos domain, by role.
 func (d Domain) Flags(r domain.Role) []cli.Flag {
-	env := d.env
+	env := d.Env.Of
 	chains := []cli.Flag{
 		&cli.StringSliceFlag{Name: "cosmos", Usage: "a CometBFT chain: NAME=RPC[,RPC…] (NAME is usually the chain id; several RPC URLs of one chain are watched together), or a DIR with the chain.json that valtrack devnet cosmos writes; repeatable", Sources: env("cosmos"),
 			Validator: func(v []string) error { _, err := parseChains(v); return err }},
@@ -97,7 +81,7 @@ func (d Domain) Flags(r domain.Role) []cli.Flag {
 		&cli.StringSliceFlag{Name: "cosmos-slashing", Usage: "NAME=WINDOW:MIN: the chain's signed_blocks_window and min_signed_per_window (e.g. cosmoshub-4=10000:0.05), over what its LCD says; default 100:0.5 (the SDK's)", Sources: env("cosmos-slashing"),
 			Validator: checkSlashing},
 		&cli.DurationFlag{Name: "cosmos-analyze-every", Value: time.Second, Usage: "how often the missed-vote analysis and the alert rules run", Sources: env("cosmos-analyze-every"),
-			Validator: func(v time.Duration) error { return atLeast("--cosmos-analyze-every", v, 100*time.Millisecond) }},
+			Validator: func(v time.Duration) error { return domain.AtLeast("--cosmos-analyze-every", v, 100*time.Millisecond) }},
 		&cli.StringFlag{Name: "alerts", Usage: "alert rules and channels (YAML, docs/cosmos-alerts.md); without it alerts are tracked and served by the API but sent nowhere", Sources: env("alerts"),
 			Validator: func(path string) error {
 				if path == "" {
@@ -110,40 +94,18 @@ func (d Domain) Flags(r domain.Role) []cli.Flag {
 	}
 	devnetFlags := []cli.Flag{
 		&cli.IntFlag{Name: "devnet-cosmos-validators", Value: 4, Usage: "validators of the Cosmos --devnet", Sources: env("devnet-cosmos-validators"),
-			Validator: func(v int) error { return inRange("--devnet-cosmos-validators", v, 1, 32) }},
+			Validator: func(v int) error { return domain.InRange("--devnet-cosmos-validators", v, 1, 32) }},
 	}
 	switch r {
 	case domain.RoleRun:
-		return concat(chains, sentryFlags, analyzerFlags, devnetFlags)
+		return domain.Concat(chains, sentryFlags, analyzerFlags, devnetFlags)
 	case domain.RoleSentry:
-		return concat(chains, sentryFlags)
+		return domain.Concat(chains, sentryFlags)
 	case domain.RoleConsumer:
-		return concat(chains, analyzerFlags)
+		return domain.Concat(chains, analyzerFlags)
 	default:
 		return chains
 	}
-}
-
-func concat(groups ...[]cli.Flag) []cli.Flag {
-	var out []cli.Flag
-	for _, g := range groups {
-		out = append(out, g...)
-	}
-	return out
-}
-
-func atLeast(flag string, v, lo time.Duration) error {
-	if v < lo {
-		return fmt.Errorf("%s %s: use at least %s", flag, v, lo)
-	}
-	return nil
-}
-
-func inRange(flag string, v, lo, hi int) error {
-	if v < lo || v > hi {
-		return fmt.Errorf("%s %d: use a number in %d..%d", flag, v, lo, hi)
-	}
-	return nil
 }
 
 // chain is one --cosmos chain.
@@ -321,7 +283,7 @@ func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err 
 		return nil, err
 	}
 	in.chains = chains
-	if env.Role == domain.RoleRun && hasFlag(cmd, "devnet") && cmd.Bool("devnet") {
+	if env.Role == domain.RoleRun && domain.HasFlag(cmd, "devnet") && cmd.Bool("devnet") {
 		if err := in.startDevnet(ctx); err != nil {
 			return nil, err
 		}

@@ -8,13 +8,14 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/valtrack/valtrack/internal/domain"
 	"github.com/valtrack/valtrack/internal/ethereum/devnet"
 )
 
 // DevnetCommand is `valtrack devnet ethereum`: a local Ethereum consensus
 // p2p network that runs until Ctrl-C.
 func (d Domain) DevnetCommand() *cli.Command {
-	env := d.env
+	env := d.Env.Of
 	return &cli.Command{
 		Name:  "ethereum",
 		Usage: "run a local Ethereum consensus p2p network (discv5 + libp2p beacon peers with known validators)",
@@ -23,12 +24,12 @@ func (d Domain) DevnetCommand() *cli.Command {
 			"   go run ./cmd/valtrack run --eth DIR",
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "nodes", Value: 50, Usage: "number of beacon peers", Sources: env("devnet-nodes"),
-				Validator: func(v int) error { return positive("--nodes", v, 5000) }},
+				Validator: func(v int) error { return domain.InRange("--nodes", v, 1, 5000) }},
 			&cli.StringFlag{Name: "dir", Value: "./devnet", Usage: "directory for the network files and truth.json", Sources: env("devnet-dir")},
 			&cli.StringFlag{Name: "name", Value: devnet.DefaultName, Usage: "network name (CONFIG_NAME)", Sources: env("devnet-name")},
 			&cli.DurationFlag{Name: "slot-duration", Value: devnet.DefaultSlotDuration, Usage: "slot duration", Sources: env("devnet-slot-duration"),
 				// devnet.Options reads 0 as its default: refused here, not replaced.
-				Validator: func(v time.Duration) error { return atLeast("--slot-duration", v, 100*time.Millisecond) }},
+				Validator: func(v time.Duration) error { return domain.AtLeast("--slot-duration", v, 100*time.Millisecond) }},
 			&cli.UintFlag{Name: "slots-per-epoch", Value: devnet.DefaultSlotsPerEpoch, Usage: "slots per epoch", Sources: env("devnet-slots-per-epoch"),
 				Validator: func(v uint) error {
 					if v == 0 {

@@ -35,7 +35,7 @@ import (
 // flag (VALTRACK_<FLAG>) and Logger builds the logger of a command, as the
 // platform does for its own.
 type Domain struct {
-	Env    func(flag string) cli.ValueSourceChain
+	Env    domain.Sources
 	Logger func(*cli.Command) (*slog.Logger, error)
 }
 
@@ -43,13 +43,6 @@ var (
 	_ domain.Domain = Domain{}
 	_ domain.Devnet = Domain{}
 )
-
-func (d Domain) env(flag string) cli.ValueSourceChain {
-	if d.Env == nil {
-		return cli.ValueSourceChain{}
-	}
-	return d.Env(flag)
-}
 
 // Name is "ethereum".
 func (Domain) Name() string { return events.Domain }
@@ -64,21 +57,12 @@ func (Domain) Migrations() store.Migrations { return state.Migrations() }
 
 // Selected: --eth or --devnet (the platform's flag of `valtrack run`) given.
 func (Domain) Selected(cmd *cli.Command) bool {
-	return len(cmd.StringSlice("eth")) > 0 || (cmd.Bool("devnet") && hasFlag(cmd, "devnet"))
-}
-
-func hasFlag(cmd *cli.Command, name string) bool {
-	for _, n := range cmd.FlagNames() {
-		if n == name {
-			return true
-		}
-	}
-	return false
+	return len(cmd.StringSlice("eth")) > 0 || (domain.HasFlag(cmd, "devnet") && cmd.Bool("devnet"))
 }
 
 // Flags of the Ethereum domain, by role.
 func (d Domain) Flags(r domain.Role) []cli.Flag {
-	env := d.env
+	env := d.Env.Of
 	nets := []cli.Flag{
 		&cli.StringSliceFlag{Name: "eth", Usage: "Ethereum network: " + strings.Join(network.Builtin(), ", ") + ", or a DIR with config.yaml, bootstrap_nodes.txt and genesis.json (as `valtrack devnet ethereum` writes); repeatable", Sources: env("eth")},
 	}
@@ -87,57 +71,35 @@ func (d Domain) Flags(r domain.Role) []cli.Flag {
 		&cli.IntFlag{Name: "p2p-port", Value: 9000, Usage: "UDP port (discv5), TCP port (libp2p) and UDP port+1 (QUIC); 0 picks free ports", Sources: env("p2p-port"),
 			Validator: func(v int) error { return portRange("--p2p-port", v) }},
 		&cli.IntFlag{Name: "dial-workers", Value: 32, Usage: "concurrent outbound dials", Sources: env("dial-workers"),
-			Validator: func(v int) error { return positive("--dial-workers", v, 4096) }},
+			Validator: func(v int) error { return domain.InRange("--dial-workers", v, 1, 4096) }},
 	}
 	analyzerFlags := []cli.Flag{
 		&cli.StringFlag{Name: "eth-beacon-api", Usage: "beacon node REST API URL, used for the network's active validator count (else the network's known figure)", Sources: env("eth-beacon-api")},
 		&cli.DurationFlag{Name: "estimate-window", Value: 6 * time.Hour, Usage: "observation window of the validator estimate", Sources: env("estimate-window"),
-			Validator: func(v time.Duration) error { return atLeast("--estimate-window", v, time.Minute) }},
+			Validator: func(v time.Duration) error { return domain.AtLeast("--estimate-window", v, time.Minute) }},
 		&cli.DurationFlag{Name: "analyze-every", Value: 30 * time.Second, Usage: "how often estimates and geolocation are refreshed", Sources: env("analyze-every"),
-			Validator: func(v time.Duration) error { return atLeast("--analyze-every", v, 100*time.Millisecond) }},
+			Validator: func(v time.Duration) error { return domain.AtLeast("--analyze-every", v, 100*time.Millisecond) }},
 		&cli.DurationFlag{Name: "history-retention", Value: 7 * 24 * time.Hour, Usage: "how long observation history is kept in the state store (the Parquet archive keeps everything); negative: forever", Sources: env("history-retention")},
 	}
 	devnetFlags := []cli.Flag{
 		&cli.IntFlag{Name: "devnet-nodes", Value: 50, Usage: "nodes of the --devnet", Sources: env("devnet-nodes"),
-			Validator: func(v int) error { return positive("--devnet-nodes", v, 5000) }},
+			Validator: func(v int) error { return domain.InRange("--devnet-nodes", v, 1, 5000) }},
 	}
 	switch r {
 	case domain.RoleRun:
-		return concat(nets, sentryFlags, analyzerFlags, devnetFlags)
+		return domain.Concat(nets, sentryFlags, analyzerFlags, devnetFlags)
 	case domain.RoleSentry:
-		return concat(nets, sentryFlags)
+		return domain.Concat(nets, sentryFlags)
 	case domain.RoleConsumer:
-		return concat(nets, analyzerFlags)
+		return domain.Concat(nets, analyzerFlags)
 	default:
 		return nets
 	}
 }
 
-func concat(groups ...[]cli.Flag) []cli.Flag {
-	var out []cli.Flag
-	for _, g := range groups {
-		out = append(out, g...)
-	}
-	return out
-}
-
 func portRange(flag string, v int) error {
 	if v < 0 || v > 65534 {
 		return fmt.Errorf("%s %d: use a port in 1..65534 (it also takes the next one for QUIC), or 0 for free ports", flag, v)
-	}
-	return nil
-}
-
-func positive(flag string, v, maxV int) error {
-	if v < 1 || v > maxV {
-		return fmt.Errorf("%s %d: use a number in 1..%d", flag, v, maxV)
-	}
-	return nil
-}
-
-func atLeast(flag string, v, lo time.Duration) error {
-	if v < lo {
-		return fmt.Errorf("%s %s: use at least %s", flag, v, lo)
 	}
 	return nil
 }

@@ -1,0 +1,60 @@
+package domain
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/urfave/cli/v3"
+)
+
+// Helpers every domain's Flags and Selected use, so that flag conventions
+// (environment variables, refusals) read the same in every domain.
+
+// Sources names the environment variable a flag also reads
+// (VALTRACK_<FLAG>, given by cmd/valtrack); nil names none (tests).
+type Sources func(flag string) cli.ValueSourceChain
+
+// Of is the source chain of a flag.
+func (s Sources) Of(flag string) cli.ValueSourceChain {
+	if s == nil {
+		return cli.ValueSourceChain{}
+	}
+	return s(flag)
+}
+
+// HasFlag reports whether the command defines the flag: a domain's
+// Selected runs for every command, and some lack its flags (`--devnet` is
+// only `valtrack run`'s).
+func HasFlag(cmd *cli.Command, name string) bool {
+	for _, n := range cmd.FlagNames() {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Concat joins groups of flags.
+func Concat(groups ...[]cli.Flag) []cli.Flag {
+	var out []cli.Flag
+	for _, g := range groups {
+		out = append(out, g...)
+	}
+	return out
+}
+
+// AtLeast refuses a duration below lo, saying what to give.
+func AtLeast(flag string, v, lo time.Duration) error {
+	if v < lo {
+		return fmt.Errorf("%s %s: use at least %s", flag, v, lo)
+	}
+	return nil
+}
+
+// InRange refuses a number outside lo..hi, saying what to give.
+func InRange(flag string, v, lo, hi int) error {
+	if v < lo || v > hi {
+		return fmt.Errorf("%s %d: use a number in %d..%d", flag, v, lo, hi)
+	}
+	return nil
+}

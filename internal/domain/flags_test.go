@@ -1,0 +1,39 @@
+package domain
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/urfave/cli/v3"
+)
+
+func TestFlagHelpers(t *testing.T) {
+	if err := InRange("--n", 0, 1, 5); err == nil || !strings.Contains(err.Error(), "--n 0: use a number in 1..5") {
+		t.Errorf("InRange(0, 1..5) = %v", err)
+	}
+	if err := InRange("--n", 5, 1, 5); err != nil {
+		t.Errorf("InRange(5, 1..5) = %v", err)
+	}
+	if err := AtLeast("--every", 10*time.Millisecond, time.Second); err == nil || !strings.Contains(err.Error(), "use at least 1s") {
+		t.Errorf("AtLeast(10ms, 1s) = %v", err)
+	}
+	if got := Concat([]cli.Flag{&cli.BoolFlag{Name: "a"}}, nil, []cli.Flag{&cli.BoolFlag{Name: "b"}}); len(got) != 2 {
+		t.Errorf("Concat: %d flags, want 2", len(got))
+	}
+	if chain := Sources(nil).Of("x"); len(chain.Chain) != 0 {
+		t.Errorf("nil Sources give %d sources, want none", len(chain.Chain))
+	}
+	var has, hasNot bool
+	cmd := &cli.Command{Name: "t", Flags: []cli.Flag{&cli.BoolFlag{Name: "devnet"}}, Action: func(_ context.Context, c *cli.Command) error {
+		has, hasNot = HasFlag(c, "devnet"), HasFlag(c, "eth")
+		return nil
+	}}
+	if err := cmd.Run(context.Background(), []string{"t"}); err != nil {
+		t.Fatal(err)
+	}
+	if !has || hasNot {
+		t.Errorf("HasFlag: devnet %v (want true), eth %v (want false)", has, hasNot)
+	}
+}
