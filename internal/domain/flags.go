@@ -22,9 +22,10 @@ func (s Sources) Of(flag string) cli.ValueSourceChain {
 	return s(flag)
 }
 
-// HasFlag reports whether the command defines the flag: a domain's
-// Selected runs for every command, and some lack its flags (`--devnet` is
-// only `valtrack run`'s).
+// HasFlag reports whether the flag was given to the command (on its line
+// or from its environment variable). A domain's Selected runs for every
+// command, and some lack its flags (`--devnet` is only `valtrack run`'s):
+// this asks without caring whether the command has the flag at all.
 func HasFlag(cmd *cli.Command, name string) bool {
 	for _, n := range cmd.FlagNames() {
 		if n == name {

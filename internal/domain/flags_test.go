@@ -30,7 +30,7 @@ func TestFlagHelpers(t *testing.T) {
 		has, hasNot = HasFlag(c, "devnet"), HasFlag(c, "eth")
 		return nil
 	}}
-	if err := cmd.Run(context.Background(), []string{"t"}); err != nil {
+	if err := cmd.Run(context.Background(), []string{"t", "--devnet"}); err != nil {
 		t.Fatal(err)
 	}
 	if !has || hasNot {
