@@ -1,0 +1,131 @@
+package cosmos
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/urfave/cli/v3"
+
+	"github.com/valtrack/valtrack/internal/consumer"
+	"github.com/valtrack/valtrack/internal/cosmos/events"
+	"github.com/valtrack/valtrack/internal/cosmos/sink"
+	"github.com/valtrack/valtrack/internal/cosmos/state"
+	"github.com/valtrack/valtrack/internal/domain"
+	"github.com/valtrack/valtrack/internal/store"
+	"github.com/valtrack/valtrack/internal/store/storetest"
+)
+
+// --cosmos arrives split on commas (a string slice): "a=U1,U2" is "a=U1",
+// "U2", and the second URL belongs to a.
+func TestParseChains(t *testing.T) {
+	cs, err := parseChains([]string{"a-1=http://127.0.0.1:1", "http://127.0.0.1:2", "b-1=https://127.0.0.1:3", "a-1=http://127.0.0.1:4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 2 || cs[0].Name != "a-1" || !reflect.DeepEqual(cs[0].Endpoints, []string{"http://127.0.0.1:1", "http://127.0.0.1:2", "http://127.0.0.1:4"}) ||
+		cs[1].Name != "b-1" || len(cs[1].Endpoints) != 1 || cs[0].ChainID != "a-1" {
+		t.Errorf("chains %+v %+v", cs[0], cs[1])
+	}
+	dir := t.TempDir()
+	info := `{"chain_id":"dev-1","validators":[{"index":0,"rpc":"http://127.0.0.1:5"},{"index":1,"rpc":"http://127.0.0.1:6"}]}`
+	if err := os.WriteFile(filepath.Join(dir, "chain.json"), []byte(info), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cs, err = parseChains([]string{dir})
+	if err != nil || len(cs) != 1 || cs[0].Name != "dev-1" || len(cs[0].Endpoints) != 2 {
+		t.Errorf("a devnet dir: %+v, %v", cs, err)
+	}
+	for _, bad := range [][]string{{"http://127.0.0.1:1"}, {"a b=http://x"}, {"a=ftp://x"}, {"a=http://x?key=SECRET", "nourl"}, {dir, dir}} {
+		if _, err := parseChains(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		} else if s := err.Error(); len(s) > 0 && containsSecret(s) {
+			t.Errorf("%q: the error shows the URL's query: %s", bad, s)
+		}
+	}
+}
+
+func containsSecret(s string) bool {
+	for i := 0; i+6 <= len(s); i++ {
+		if s[i:i+6] == "SECRET" {
+			return true
+		}
+	}
+	return false
+}
+
+// A consumer started without --cosmos (a fleet's) analyses the chains its
+// sentries publish: they are found in the store.
+func TestConsumerFindsChainsInTheStore(t *testing.T) {
+	db := storetest.SQLite(t, store.WithMigrations(state.Migrations()))
+	ctx := context.Background()
+	sk, err := sink.New(sink.Config{DB: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const chain = "found-1"
+	var vals []events.Validator
+	for i := 0; i < 4; i++ {
+		vals = append(vals, events.Validator{Address: fmt.Sprintf("%040X", i+1), VotingPower: 10})
+	}
+	evs := []events.Event{&events.ValidatorSet{V: 1, Chain: chain, Height: 1, Validators: vals}}
+	for h := int64(1); h <= 6; h++ {
+		evs = append(evs, &events.Block{V: 1, Chain: chain, Height: h, Time: 1700000000000 + h*1000, Hash: fmt.Sprintf("%064X", h),
+			ProposerAddress: vals[h%4].Address, Source: events.SourceBackfill})
+		sigs := make([]events.Signature, 4)
+		for i := range sigs {
+			sigs[i] = events.Signature{Flag: events.FlagCommit, ValidatorAddress: vals[i].Address}
+		}
+		evs = append(evs, &events.Commit{V: 1, Chain: chain, Height: h, BlockHash: fmt.Sprintf("%064X", h), Signatures: sigs, Source: events.SourceBackfill})
+	}
+	var batch []consumer.Event
+	for _, e := range evs {
+		data, _ := json.Marshal(e)
+		v, err := sk.Decode(events.Kind(e), data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch = append(batch, consumer.Event{Network: chain, Kind: events.Kind(e), MsgID: e.MsgID(), Value: v})
+	}
+	if err := sk.Apply(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+
+	var parts *domain.Parts
+	d := Domain{}
+	cmd := &cli.Command{Name: "consumer", Flags: d.Flags(domain.RoleConsumer), Action: func(ctx context.Context, c *cli.Command) error {
+		parts, err = d.Open(ctx, domain.Env{Role: domain.RoleConsumer, Cmd: c, DB: db, DataDir: t.TempDir(),
+			Log: slog.New(slog.DiscardHandler), Registerer: prometheus.NewRegistry()})
+		return err
+	}}
+	if err := cmd.Run(ctx, []string{"consumer"}); err != nil {
+		t.Fatal(err)
+	}
+	defer parts.Close()
+	var found bool
+	for _, a := range parts.Analyzers {
+		if a.Name != "cosmos/discovered" {
+			continue
+		}
+		found = true
+		if err := a.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !found {
+		t.Fatalf("analyzers %v: no cosmos/discovered", parts.Analyzers)
+	}
+	p, err := state.ProgressOf(ctx, db, chain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.AnalyzedHeight != 6 { // every height has its block, commit and set
+		t.Errorf("analysed up to %d, want 6", p.AnalyzedHeight)
+	}
+}
