@@ -193,14 +193,16 @@ func measure(bin string, interval time.Duration, keep bool) (_ *result, err erro
 
 	// analysed: the chain is in the API with analyzed_height > 0
 	if err := until(90*time.Second, exited, func() (bool, error) {
-		var chains []struct {
-			Chain          string `json:"chain"`
-			AnalyzedHeight int64  `json:"analyzed_height"`
+		var resp struct {
+			Chains []struct {
+				Chain          string `json:"chain"`
+				AnalyzedHeight int64  `json:"analyzed_height"`
+			} `json:"chains"`
 		}
-		if err := get(base+"chains", &chains); err != nil {
+		if err := get(base+"chains", &resp); err != nil {
 			return false, nil
 		}
-		for _, c := range chains {
+		for _, c := range resp.Chains {
 			if c.Chain == chain && c.AnalyzedHeight > 0 {
 				return true, nil
 			}
