@@ -4,6 +4,13 @@
 //
 //	go run ./bench/pipeline -events 100000
 //	go run ./bench/pipeline -events 100000 -db postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+//
+// -domain cosmos replays a recording of a real devnet (bench/pipeline/testdata,
+// made with -record) at full speed, shifted in height as often as -events
+// asks, then times the missed-vote analyzer over what was stored:
+//
+//	go run ./bench/pipeline -domain cosmos -events 200000
+//	go run ./bench/pipeline -record bench/pipeline/testdata/cosmos-devnet.jsonl.gz -record-for 100s
 package main
 
 import (
@@ -76,53 +83,118 @@ func workload(n, peers int, network string) []msg {
 	return out
 }
 
+// bench is one domain's workload and what the pipeline needs to store it.
+type bench struct {
+	stream     string // the bus domain (stream) the events go to
+	work       []msg
+	migrations store.Migrations
+	// sink builds the domain's consumer sink on the opened store.
+	sink func(db *store.DB, arch *archive.Writer) (consumer.Sink, error)
+	// after runs once every event is stored, on the same store (an
+	// analyzer timing) and returns a line for the report; nil: nothing.
+	after func(ctx context.Context, db *store.DB) (string, error)
+	// cleanup leaves nothing behind in a shared database (-db).
+	cleanup func(ctx context.Context, db *store.DB) error
+}
+
+func ethereumBench(n, peers int) *bench {
+	network := fmt.Sprintf("bench%d", time.Now().UnixNano()%1e9)
+	var st state.Store
+	return &bench{
+		stream: events.Domain, work: workload(n, peers, network), migrations: state.Migrations(),
+		sink: func(db *store.DB, arch *archive.Writer) (consumer.Sink, error) {
+			st = state.New(db)
+			return sink.New(sink.Config{State: st, Archive: arch})
+		},
+		cleanup: func(ctx context.Context, _ *store.DB) error {
+			_, err := st.Prune(ctx, time.Now().Add(time.Hour))
+			return err
+		},
+	}
+}
+
 func main() {
+	domainName := flag.String("domain", "ethereum", "workload: ethereum (synthetic mix) | cosmos (replay of a recorded devnet)")
 	n := flag.Int("events", 100000, "events to push through")
-	peers := flag.Int("peers", 5000, "distinct peers in the workload")
+	peers := flag.Int("peers", 5000, "ethereum: distinct peers in the workload")
+	recording := flag.String("recording", "bench/pipeline/testdata/cosmos-devnet.jsonl.gz", "cosmos: the recorded devnet events to replay")
 	batch := flag.Int("batch", 1000, "consumer batch size")
 	dsn := flag.String("db", "", "state store DSN (default: SQLite in a temp dir)")
 	noArchive := flag.Bool("no-archive", false, "skip the Parquet archive")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the pipeline phase to this file")
+	recordTo := flag.String("record", "", "record a cosmos devnet's events to this file (gzip JSON lines) instead of measuring")
+	recordFor := flag.Duration("record-for", 90*time.Second, "with -record: how long to record")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx := context.Background()
-	network := fmt.Sprintf("bench%d", time.Now().UnixNano()%1e9)
-	work := workload(*n, *peers, network)
+	if *recordTo != "" {
+		if err := record(ctx, *recordTo, *recordFor, log); err != nil {
+			fail("record", err)
+		}
+		return
+	}
+	var b *bench
+	var votes int
+	switch *domainName {
+	case "ethereum":
+		b = ethereumBench(*n, *peers)
+	case "cosmos":
+		cb, err := newCosmosBench(*recording, *n, log)
+		if err != nil {
+			fail("cosmos", err)
+		}
+		b, votes = cb.bench(), cb.votes
+	default:
+		fail("domain", fmt.Errorf("%q: give ethereum or cosmos", *domainName))
+	}
+	work := b.work
 	var bytes int
 	for _, m := range work {
 		bytes += len(m.data)
 	}
 
-	raw, err := rawRate(ctx, work, log)
+	raw, err := rawRate(ctx, b.stream, work, log)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "raw:", err)
-		os.Exit(1)
+		fail("raw", err)
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
+			fail("cpuprofile", err)
 		}
 		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
+			fail("cpuprofile", err)
 		}
 		defer pprof.StopCPUProfile()
 	}
-	pipe, err := pipelineRate(ctx, work, *batch, *dsn, !*noArchive, log)
+	pipe, extra, err := pipelineRate(ctx, b, *batch, *dsn, !*noArchive, log)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "pipeline:", err)
-		os.Exit(1)
+		fail("pipeline", err)
 	}
 	backend := "SQLite"
 	if *dsn != "" {
 		backend = "PostgreSQL"
 	}
-	fmt.Printf("| measure | events/s |\n|---|---|\n")
-	fmt.Printf("| raw JetStream async publish (file store, %d events, %d B avg) | %.0f |\n", *n, bytes / *n, raw)
-	fmt.Printf("| end to end: publish → JetStream → consumer → Parquet + %s | %.0f |\n", backend, pipe)
-	fmt.Printf("| ratio end-to-end / raw | %.2f |\n", pipe/raw)
+	if votes == 0 {
+		fmt.Printf("| measure | events/s |\n|---|---|\n")
+		fmt.Printf("| raw JetStream async publish (file store, %d events, %d B avg) | %.0f |\n", len(work), bytes/len(work), raw)
+		fmt.Printf("| end to end: publish → JetStream → consumer → Parquet + %s | %.0f |\n", backend, pipe)
+		fmt.Printf("| ratio end-to-end / raw | %.2f |\n", pipe/raw)
+		return
+	}
+	share := float64(votes) / float64(len(work))
+	fmt.Printf("| measure | events/s | votes/s |\n|---|---|---|\n")
+	fmt.Printf("| raw JetStream async publish (file store, %d events of which %d votes, %d B avg) | %.0f | %.0f |\n", len(work), votes, bytes/len(work), raw, raw*share)
+	fmt.Printf("| end to end: publish → JetStream → consumer → Parquet + %s | %.0f | %.0f |\n", backend, pipe, pipe*share)
+	fmt.Printf("| ratio end-to-end / raw | %.2f | %.2f |\n", pipe/raw, pipe/raw)
+	if extra != "" {
+		fmt.Println(extra)
+	}
+}
+
+func fail(what string, err error) {
+	fmt.Fprintf(os.Stderr, "%s: %v\n", what, err)
+	os.Exit(1)
 }
 
 func tempDir() string {
@@ -133,7 +205,7 @@ func tempDir() string {
 	return d
 }
 
-func rawRate(ctx context.Context, work []msg, log *slog.Logger) (float64, error) {
+func rawRate(ctx context.Context, stream string, work []msg, log *slog.Logger) (float64, error) {
 	dir := tempDir()
 	defer os.RemoveAll(dir)
 	b, err := bus.Open(ctx, bus.Config{DataDir: dir, MaxBytes: 4 << 30}, log)
@@ -141,7 +213,7 @@ func rawRate(ctx context.Context, work []msg, log *slog.Logger) (float64, error)
 		return 0, err
 	}
 	defer b.Close()
-	if err := b.EnsureStream(ctx, events.Domain); err != nil {
+	if err := b.EnsureStream(ctx, stream); err != nil {
 		return 0, err
 	}
 	js, err := jetstream.New(b.Conn(), jetstream.WithPublishAsyncMaxPending(bus.DefaultMaxPending))
@@ -162,37 +234,37 @@ func rawRate(ctx context.Context, work []msg, log *slog.Logger) (float64, error)
 	return float64(len(work)) / time.Since(start).Seconds(), nil
 }
 
-func pipelineRate(ctx context.Context, work []msg, batch int, dsn string, withArchive bool, log *slog.Logger) (float64, error) {
+func pipelineRate(ctx context.Context, bn *bench, batch int, dsn string, withArchive bool, log *slog.Logger) (float64, string, error) {
+	work := bn.work
 	dir := tempDir()
 	defer os.RemoveAll(dir)
 	b, err := bus.Open(ctx, bus.Config{DataDir: dir, MaxBytes: 4 << 30}, log)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	defer b.Close()
-	if err := b.EnsureStream(ctx, events.Domain); err != nil {
-		return 0, err
+	if err := b.EnsureStream(ctx, bn.stream); err != nil {
+		return 0, "", err
 	}
-	db, err := store.Open(ctx, dsn, dir, log, store.WithMigrations(state.Migrations()))
+	db, err := store.Open(ctx, dsn, dir, log, store.WithMigrations(bn.migrations))
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	defer db.Close()
-	st := state.New(db)
 	var arch *archive.Writer
 	if withArchive {
 		if arch, err = archive.Open(archive.Options{Root: dir, Log: log}); err != nil {
-			return 0, err
+			return 0, "", err
 		}
 		defer arch.Close()
 	}
-	sk, err := sink.New(sink.Config{State: st, Archive: arch})
+	sk, err := bn.sink(db, arch)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
-	c, err := consumer.New(consumer.Config{Bus: b, Domain: events.Domain, Sink: sk, Archive: arch, BatchSize: batch, MaxWait: 50 * time.Millisecond, Log: log})
+	c, err := consumer.New(consumer.Config{Bus: b, Domain: bn.stream, Sink: sk, Archive: arch, BatchSize: batch, MaxWait: 50 * time.Millisecond, Log: log})
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -202,31 +274,39 @@ func pipelineRate(ctx context.Context, work []msg, batch int, dsn string, withAr
 	start := time.Now()
 	for _, m := range work {
 		if err := pub.Publish(ctx, m.subject, m.id, m.data); err != nil {
-			return 0, err
+			return 0, "", err
 		}
 	}
 	published := time.Since(start)
 	deadline := time.Now().Add(10 * time.Minute)
 	for c.Processed() < uint64(len(work)) {
 		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("only %d of %d events stored after 10 minutes", c.Processed(), len(work))
+			return 0, "", fmt.Errorf("only %d of %d events stored after 10 minutes", c.Processed(), len(work))
 		}
 		select {
 		case err := <-done:
-			return 0, fmt.Errorf("consumer stopped: %v", err)
+			return 0, "", fmt.Errorf("consumer stopped: %v", err)
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
 	elapsed := time.Since(start)
 	fmt.Fprintf(os.Stderr, "pipeline: published all in %s, stored all in %s\n", published.Round(time.Millisecond), elapsed.Round(time.Millisecond))
 	if err := pub.Close(ctx); err != nil {
-		return 0, err
+		return 0, "", err
 	}
-	if dsn != "" {
-		// leave nothing behind in a shared database
-		if _, err := st.Prune(ctx, time.Now().Add(time.Hour)); err != nil {
-			log.Warn("prune", "err", err)
+	cancel()
+	<-done
+	var extra string
+	if bn.after != nil {
+		if extra, err = bn.after(ctx, db); err != nil {
+			return 0, "", err
 		}
 	}
-	return float64(len(work)) / elapsed.Seconds(), nil
+	if dsn != "" && bn.cleanup != nil {
+		// leave nothing behind in a shared database
+		if err := bn.cleanup(ctx, db); err != nil {
+			log.Warn("cleanup", "err", err)
+		}
+	}
+	return float64(len(work)) / elapsed.Seconds(), extra, nil
 }
