@@ -1,0 +1,342 @@
+// Package events defines the events the SSV sentry publishes on the bus.
+//
+// Subjects are ssv.<network>.<event>: one per SSVNetwork contract log
+// (ssv.mainnet.validator_added, …; the event name of the contract ABI in
+// snake case), then one ssv.<network>.block after the logs of each
+// processed block, which says how many logs the block had: the consumer
+// applies a block's events together, in one transaction, once its marker
+// is in. A reorg that reaches processed blocks is ssv.<network>.reorg, after
+// which the sentry republishes the new blocks. Payloads carry "v", the
+// schema version. docs/events.md documents them.
+package events
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/valtrack/valtrack/internal/safe"
+)
+
+// Domain is the bus domain (stream SSV, subjects ssv.>).
+const Domain = "ssv"
+
+// SchemaVersion is the current version of every payload.
+const SchemaVersion = 1
+
+// Kinds that are not contract events.
+const (
+	KindBlock      = "block"
+	KindReorg      = "reorg"
+	KindSyncStatus = "sync_status"
+)
+
+// Subject returns ssv.<network>.<kind>.
+func Subject(network, kind string) string { return Domain + "." + network + "." + kind }
+
+var networkRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// CheckNetwork refuses a network name that cannot be a subject token.
+func CheckNetwork(n string) error {
+	if !networkRE.MatchString(n) || n == "dlq" {
+		return fmt.Errorf("ssv network %q: use lower-case letters, digits, '-' and '_' (at most 64, not \"dlq\"), e.g. mainnet", n)
+	}
+	return nil
+}
+
+// Kind is the subject token of a contract event name: its snake case
+// (ValidatorAdded → validator_added, OperatorWithdrawnSSV → operator_withdrawn_ssv).
+func Kind(eventName string) string {
+	var b strings.Builder
+	rs := []rune(eventName)
+	for i, r := range rs {
+		if unicode.IsUpper(r) {
+			if i > 0 && (unicode.IsLower(rs[i-1]) || unicode.IsDigit(rs[i-1]) || (i+1 < len(rs) && unicode.IsLower(rs[i+1]) && unicode.IsUpper(rs[i-1]))) {
+				b.WriteByte('_')
+			}
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// Observer says which sentry and endpoint delivered an event, and when.
+type Observer struct {
+	Endpoint string `json:"endpoint"` // host:port of the RPC, never its URL
+	SeenAt   int64  `json:"seen_at"`  // unix ms
+	SentryID string `json:"sentry_id,omitempty"`
+}
+
+// ContractEvent is one decoded SSVNetwork log.
+type ContractEvent struct {
+	V         int    `json:"v"`
+	Network   string `json:"network"`
+	Name      string `json:"name"` // the ABI event name, e.g. ValidatorAdded
+	Block     uint64 `json:"block"`
+	BlockHash string `json:"block_hash"` // 0x-hex
+	TxHash    string `json:"tx_hash"`
+	TxIndex   uint   `json:"tx_index"`
+	LogIndex  uint   `json:"log_index"`
+	Contract  string `json:"contract"` // 0x-hex, EIP-55
+	// Args are the decoded arguments by their ABI names; integers as
+	// decimal strings, bytes and addresses as 0x-hex (see internal/ssv/abi).
+	Args json.RawMessage `json:"args"`
+	Observer
+}
+
+// MsgID of a contract event: network, block hash and log index (a log of a
+// block that a reorg replaced has another id).
+func (e *ContractEvent) MsgID() string {
+	return MsgID("log", e.Network, e.BlockHash, strconv.FormatUint(uint64(e.LogIndex), 10))
+}
+
+// Skipped is a log of the contract that could not be decoded: an unknown
+// topic or malformed data. It is counted and recorded, never fatal.
+type Skipped struct {
+	LogIndex uint   `json:"log_index"`
+	TxHash   string `json:"tx_hash"`
+	Topic0   string `json:"topic0"`
+	Reason   string `json:"reason"`
+}
+
+// Block marks a processed block: every decoded log of it was published
+// before it (Events of them), and Skipped lists the others.
+type Block struct {
+	V          int       `json:"v"`
+	Network    string    `json:"network"`
+	Number     uint64    `json:"number"`
+	Hash       string    `json:"hash"`
+	ParentHash string    `json:"parent_hash"`
+	Time       int64     `json:"time"` // header time, unix ms
+	Events     int       `json:"events"`
+	Skipped    []Skipped `json:"skipped,omitempty"`
+	Observer
+}
+
+// MsgID of a block: network, number and hash.
+func (e *Block) MsgID() string {
+	return MsgID(KindBlock, e.Network, strconv.FormatUint(e.Number, 10), e.Hash)
+}
+
+// Reorg: the blocks from FromBlock on that were processed are no longer on
+// the chain; state derived from them is rolled back.
+type Reorg struct {
+	V         int    `json:"v"`
+	Network   string `json:"network"`
+	FromBlock uint64 `json:"from_block"`
+	OldHash   string `json:"old_hash"` // FromBlock's hash as processed
+	NewHash   string `json:"new_hash"` // its hash on the chain now
+	Observer
+}
+
+// MsgID of a reorg: network, block and both hashes.
+func (e *Reorg) MsgID() string {
+	return MsgID(KindReorg, e.Network, strconv.FormatUint(e.FromBlock, 10), e.OldHash, e.NewHash)
+}
+
+// Endpoint is one RPC endpoint's state.
+type Endpoint struct {
+	Name    string `json:"name"`
+	ChainID uint64 `json:"chain_id"`
+	Head    uint64 `json:"head"`
+	Healthy bool   `json:"healthy"`
+	Error   string `json:"error,omitempty"`
+}
+
+// SyncStatus is the sentry's progress, published on change and every 30 s.
+type SyncStatus struct {
+	V         int        `json:"v"`
+	Network   string     `json:"network"`
+	Mode      string     `json:"mode"` // history | live
+	Head      uint64     `json:"head"`
+	Processed uint64     `json:"processed"` // last fully published block
+	Contract  string     `json:"contract"`
+	Endpoints []Endpoint `json:"endpoints"`
+	Observer
+}
+
+// MsgID of a status: network, time and sentry.
+func (e *SyncStatus) MsgID() string {
+	return MsgID(KindSyncStatus, e.Network, strconv.FormatInt(e.SeenAt, 10), e.SentryID)
+}
+
+// MsgID returns a deterministic Nats-Msg-Id from a kind and the fields that
+// identify an observation.
+func MsgID(kind string, parts ...string) string {
+	h := sha256.New()
+	h.Write([]byte(kind))
+	for _, p := range parts {
+		h.Write([]byte{0})
+		h.Write([]byte(p))
+	}
+	return kind + "-" + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// Bounds of what an event may hold.
+const (
+	MaxArgs    = 1 << 20 // decoded arguments (bulk registrations carry shares)
+	MaxSkipped = 10000
+	maxShort   = 128
+	maxReason  = 512
+	maxTime    = 253402300799999
+)
+
+var hash32RE = regexp.MustCompile(`^0x[0-9a-fA-F]{64}$`)
+var addrRE = regexp.MustCompile(`^0x[0-9a-fA-F]{40}$`)
+
+func checkHash(what, s string) error {
+	if !hash32RE.MatchString(s) {
+		return fmt.Errorf("%s %q is not a 0x-prefixed 32-byte hex hash", what, safe.String(s, 80))
+	}
+	return nil
+}
+
+func (o *Observer) sanitize() error {
+	o.Endpoint = safe.String(o.Endpoint, maxShort)
+	o.SentryID = safe.String(o.SentryID, maxShort)
+	if o.SeenAt < 0 || o.SeenAt > maxTime {
+		return fmt.Errorf("seen_at %d ms is outside 1970..9999", o.SeenAt)
+	}
+	return nil
+}
+
+// Decode parses a payload of a kind: KindBlock, KindReorg, KindSyncStatus,
+// or any other kind as a contract event whose name's snake case is that
+// kind. It refuses unknown versions and values no honest sentry sends.
+func Decode(kind string, data []byte) (any, error) {
+	switch kind {
+	case KindBlock:
+		e := new(Block)
+		if err := decode(kind, data, e, &e.V); err != nil {
+			return nil, err
+		}
+		return e, e.sanitize()
+	case KindReorg:
+		e := new(Reorg)
+		if err := decode(kind, data, e, &e.V); err != nil {
+			return nil, err
+		}
+		return e, e.sanitize()
+	case KindSyncStatus:
+		e := new(SyncStatus)
+		if err := decode(kind, data, e, &e.V); err != nil {
+			return nil, err
+		}
+		return e, e.sanitize()
+	}
+	if len(data) > MaxArgs+4096 {
+		return nil, fmt.Errorf("decode %s: %d bytes, at most %d", kind, len(data), MaxArgs+4096)
+	}
+	e := new(ContractEvent)
+	if err := decode(kind, data, e, &e.V); err != nil {
+		return nil, err
+	}
+	if Kind(e.Name) != kind {
+		return nil, fmt.Errorf("decode %s: the event is named %q", kind, safe.String(e.Name, 64))
+	}
+	return e, e.sanitize()
+}
+
+func decode(kind string, data []byte, v any, version *int) error {
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("decode %s: %w", kind, err)
+	}
+	if *version != SchemaVersion {
+		return fmt.Errorf("decode %s: schema version %d not supported (this build reads %d)", kind, *version, SchemaVersion)
+	}
+	return nil
+}
+
+func (e *ContractEvent) sanitize() error {
+	if err := CheckNetwork(e.Network); err != nil {
+		return err
+	}
+	if err := e.Observer.sanitize(); err != nil {
+		return err
+	}
+	if e.Name == "" || len(e.Name) > 64 {
+		return fmt.Errorf("event name %q: 1..64 characters", safe.String(e.Name, 80))
+	}
+	if err := checkHash("block hash", e.BlockHash); err != nil {
+		return err
+	}
+	if err := checkHash("tx hash", e.TxHash); err != nil {
+		return err
+	}
+	if !addrRE.MatchString(e.Contract) {
+		return fmt.Errorf("contract %q is not a 0x-prefixed 20-byte address", safe.String(e.Contract, 80))
+	}
+	if len(e.Args) == 0 || e.Args[0] != '{' {
+		return fmt.Errorf("args are not a JSON object")
+	}
+	return nil
+}
+
+func (e *Block) sanitize() error {
+	if err := CheckNetwork(e.Network); err != nil {
+		return err
+	}
+	if err := e.Observer.sanitize(); err != nil {
+		return err
+	}
+	if err := checkHash("hash", e.Hash); err != nil {
+		return err
+	}
+	if err := checkHash("parent hash", e.ParentHash); err != nil {
+		return err
+	}
+	if e.Events < 0 || len(e.Skipped) > MaxSkipped {
+		return fmt.Errorf("events %d or skipped %d out of range", e.Events, len(e.Skipped))
+	}
+	if e.Time < 0 || e.Time > maxTime {
+		return fmt.Errorf("time %d ms is outside 1970..9999", e.Time)
+	}
+	for i := range e.Skipped {
+		s := &e.Skipped[i]
+		s.TxHash = safe.String(s.TxHash, maxShort)
+		s.Topic0 = safe.String(s.Topic0, maxShort)
+		s.Reason = safe.String(s.Reason, maxReason)
+	}
+	return nil
+}
+
+func (e *Reorg) sanitize() error {
+	if err := CheckNetwork(e.Network); err != nil {
+		return err
+	}
+	if err := e.Observer.sanitize(); err != nil {
+		return err
+	}
+	if err := checkHash("old hash", e.OldHash); err != nil {
+		return err
+	}
+	return checkHash("new hash", e.NewHash)
+}
+
+func (e *SyncStatus) sanitize() error {
+	if err := CheckNetwork(e.Network); err != nil {
+		return err
+	}
+	if err := e.Observer.sanitize(); err != nil {
+		return err
+	}
+	if e.Mode != "history" && e.Mode != "live" {
+		return fmt.Errorf("mode %q is neither history nor live", safe.String(e.Mode, 20))
+	}
+	if len(e.Endpoints) > 64 {
+		return fmt.Errorf("%d endpoints: at most 64", len(e.Endpoints))
+	}
+	e.Contract = safe.String(e.Contract, maxShort)
+	for i := range e.Endpoints {
+		ep := &e.Endpoints[i]
+		ep.Name = safe.String(ep.Name, maxShort)
+		ep.Error = safe.String(ep.Error, maxReason)
+	}
+	return nil
+}

@@ -1,0 +1,163 @@
+// Package registry is the SSV network registry as valtrack keeps it:
+// operators, validators, clusters, owners, and the registrations it
+// refused. The types are what the state store returns and what the API
+// (REST and the exporter's WebSocket) serves; Reader is how the API reads
+// them, implemented over the ssv_* tables by internal/ssv/state.
+package registry
+
+import (
+	"context"
+	"time"
+)
+
+// Operator is an SSV operator.
+type Operator struct {
+	ID        uint64 `json:"id"`
+	Owner     string `json:"owner"`      // 0x, EIP-55
+	PublicKey string `json:"public_key"` // the base64 PEM RSA key, as OperatorAdded carries it once unwrapped
+	// Fee and PendingFee are wei per block, decimal strings (uint256).
+	Fee        string `json:"fee"`
+	PendingFee string `json:"pending_fee,omitempty"` // declared, not yet executed
+	// PendingFeeBlock is the block of the declaration.
+	PendingFeeBlock uint64   `json:"pending_fee_block,omitempty"`
+	Private         bool     `json:"private"`
+	Whitelisted     []string `json:"whitelisted,omitempty"` // addresses
+	// WhitelistingContract is the operator's whitelisting contract, if any.
+	WhitelistingContract string `json:"whitelisting_contract,omitempty"`
+	ValidatorCount       int    `json:"validator_count"`
+	Removed              bool   `json:"removed"`
+	AddedBlock           uint64 `json:"added_block"`
+	UpdatedBlock         uint64 `json:"updated_block"`
+}
+
+// Validator statuses.
+const (
+	StatusActive  = "active"
+	StatusExited  = "exited"
+	StatusRemoved = "removed"
+)
+
+// Validator is one registration of a validator public key by an owner: the
+// same key registered by two owners is two validators, as the contract
+// allows.
+type Validator struct {
+	// Index is valtrack's own sequence of registrations (1, 2, …, in chain
+	// order), the exporter's "index".
+	Index        uint64   `json:"index"`
+	PublicKey    string   `json:"public_key"` // 0x-hex, 48 bytes
+	Owner        string   `json:"owner"`
+	OperatorIDs  []uint64 `json:"operator_ids"`
+	ClusterID    string   `json:"cluster_id"` // 0x keccak256(owner ‖ operator ids)
+	Status       string   `json:"status"`
+	Liquidated   bool     `json:"liquidated"`
+	AddedBlock   uint64   `json:"added_block"`
+	UpdatedBlock uint64   `json:"updated_block"`
+}
+
+// Cluster is an owner's cluster: the owner and its sorted operator ids.
+type Cluster struct {
+	ID              string   `json:"id"`
+	Owner           string   `json:"owner"`
+	OperatorIDs     []uint64 `json:"operator_ids"`
+	ValidatorCount  uint32   `json:"validator_count"`
+	NetworkFeeIndex uint64   `json:"network_fee_index"`
+	Index           uint64   `json:"index"`
+	Active          bool     `json:"active"`
+	Balance         string   `json:"balance"` // wei, decimal
+	UpdatedBlock    uint64   `json:"updated_block"`
+}
+
+// Owner is an account that registered validators.
+type Owner struct {
+	Address      string `json:"address"`
+	Nonce        uint64 `json:"nonce"` // ValidatorAdded events seen, valid or not
+	FeeRecipient string `json:"fee_recipient,omitempty"`
+}
+
+// Invalid is a ValidatorAdded the SSV node's checks refuse: recorded with
+// its reason, not applied (the owner's nonce still advances).
+type Invalid struct {
+	Block     uint64   `json:"block"`
+	TxHash    string   `json:"tx_hash"`
+	LogIndex  uint     `json:"log_index"`
+	Owner     string   `json:"owner"`
+	PublicKey string   `json:"public_key"`
+	Operators []uint64 `json:"operator_ids"`
+	Nonce     uint64   `json:"nonce"`
+	Reason    string   `json:"reason"`
+}
+
+// Sync is how far the registry is.
+type Sync struct {
+	Network       string     `json:"network"`
+	Contract      string     `json:"contract"`
+	LastBlock     uint64     `json:"last_block"` // last block applied
+	LastBlockHash string     `json:"last_block_hash"`
+	LastBlockTime time.Time  `json:"last_block_time"`
+	Head          uint64     `json:"head"` // from the sentry's latest status
+	Mode          string     `json:"mode"`
+	Endpoints     []Endpoint `json:"endpoints"`
+	StatusAt      time.Time  `json:"status_at"`
+	SkippedLogs   uint64     `json:"skipped_logs"`
+	Reorgs        uint64     `json:"reorgs"`
+}
+
+// Endpoint is an RPC endpoint as the sentry last reported it.
+type Endpoint struct {
+	Name    string `json:"name"`
+	ChainID uint64 `json:"chain_id"`
+	Head    uint64 `json:"head"`
+	Healthy bool   `json:"healthy"`
+	Error   string `json:"error,omitempty"`
+}
+
+// Change is one registry change, in the order applied; /stream pushes them.
+type Change struct {
+	Seq  uint64 `json:"seq"`
+	Kind string `json:"kind"` // "operator" | "validator"
+	// ID is the operator id or the validator index.
+	ID uint64 `json:"id"`
+}
+
+// ValidatorFilter selects validators; empty fields do not filter.
+type ValidatorFilter struct {
+	Owners             []string
+	Operators          []uint64   // validators with any of these operators
+	Clusters           [][]uint64 // exact operator-id sets
+	PublicKeys         []string
+	Indices            []uint64
+	Status             string
+	FromIndex, ToIndex uint64 // inclusive; ToIndex 0: no upper bound
+	Limit              int
+}
+
+// Reader reads the registry of a network. Lists are sorted by id or index.
+type Reader interface {
+	Networks(ctx context.Context) ([]string, error)
+	Operators(ctx context.Context, network string, fromID, toID uint64, limit int) ([]Operator, error)
+	Operator(ctx context.Context, network string, id uint64) (*Operator, error) // nil when unknown
+	Validators(ctx context.Context, network string, f ValidatorFilter) ([]Validator, error)
+	// ValidatorsByKey: every registration of a public key (several owners).
+	ValidatorsByKey(ctx context.Context, network, publicKey string) ([]Validator, error)
+	Clusters(ctx context.Context, network, owner string, limit int) ([]Cluster, error) // owner "" = all
+	Owner(ctx context.Context, network, address string) (*Owner, error)                // nil when unknown
+	Invalid(ctx context.Context, network string, limit int) ([]Invalid, error)
+	Sync(ctx context.Context, network string) (*Sync, error) // nil when nothing is synced
+	Counts(ctx context.Context, network string) (Counts, error)
+	// ChangesAfter returns changes with Seq > seq, at most limit, for /stream.
+	ChangesAfter(ctx context.Context, network string, seq uint64, limit int) ([]Change, error)
+	LastChange(ctx context.Context, network string) (uint64, error)
+}
+
+// Counts summarise a registry for the page.
+type Counts struct {
+	Operators          int            `json:"operators"`
+	OperatorsRemoved   int            `json:"operators_removed"`
+	Validators         int            `json:"validators"`
+	ByStatus           map[string]int `json:"validators_by_status"`
+	Clusters           int            `json:"clusters"`
+	ClustersLiquidated int            `json:"clusters_liquidated"`
+	// ClusterSizes: clusters by number of operators (4, 7, 10, 13).
+	ClusterSizes map[int]int `json:"cluster_sizes"`
+	Invalid      int         `json:"invalid"`
+}
