@@ -164,7 +164,7 @@ func openSQLite(ctx context.Context, path string, o options, log *slog.Logger) (
 	// any reader opens it.
 	pctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
-	if err := s.w.PingContext(pctx); err != nil {
+	if err := pingSQLite(pctx, s.w); err != nil {
 		s.w.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w; check the path is writable and not held by another program", path, err)
 	}
@@ -177,6 +177,24 @@ func openSQLite(ctx context.Context, path string, o options, log *slog.Logger) (
 	s.r.SetMaxOpenConns(readers)
 	s.r.SetMaxIdleConns(readers)
 	return s, nil
+}
+
+// pingSQLite opens the first connection. Switching a new file to WAL
+// needs its lock for a moment, and SQLite answers SQLITE_BUSY at once —
+// without waiting busy_timeout — when another process opening the same
+// file holds it: such an answer is retried until ctx ends.
+func pingSQLite(ctx context.Context, db *sql.DB) error {
+	for {
+		err := db.PingContext(ctx)
+		if err == nil || !strings.Contains(err.Error(), "SQLITE_BUSY") {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 func openPostgres(ctx context.Context, dsn string, o options, log *slog.Logger) (*DB, error) {
