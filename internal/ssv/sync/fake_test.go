@@ -41,6 +41,16 @@ type chain struct {
 	mu     sync.Mutex
 	blocks []*fblock
 	seq    uint64 // makes every log's data unique
+	subs   []chan struct{}
+}
+
+// watch returns a channel that gets a value after each change of the chain.
+func (c *chain) watch() chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch := make(chan struct{}, 1)
+	c.subs = append(c.subs, ch)
+	return ch
 }
 
 // logSpec: how many contract logs a block has; bad kinds by log index.
@@ -103,6 +113,12 @@ func (c *chain) extend(n int, spec map[uint64]logSpec, fork byte) {
 			b.logs[i].BlockHash = b.hash
 		}
 		c.blocks = append(c.blocks, b)
+	}
+	for _, ch := range c.subs {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -167,7 +183,12 @@ func newNode(t *testing.T, c *chain, chainID uint64) *node {
 	if err := srv.RegisterName("eth", &ethService{n: n}); err != nil {
 		t.Fatal(err)
 	}
+	ws := srv.WebsocketHandler([]string{"*"})
 	n.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			ws.ServeHTTP(w, r)
+			return
+		}
 		if n.hang.Load() {
 			select {
 			case <-r.Context().Done():
@@ -190,6 +211,8 @@ func newNode(t *testing.T, c *chain, chainID uint64) *node {
 
 func (n *node) url() string { return n.srv.URL + "/v1/secretapikey0123456789?key=topsecret" }
 
+func (n *node) wsURL() string { return "ws" + strings.TrimPrefix(n.url(), "http") }
+
 func (n *node) count(m string) int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -209,6 +232,28 @@ func (n *node) inc(m string) {
 }
 
 type ethService struct{ n *node }
+
+// NewHeads is eth_subscribe("newHeads"): the head header after each change.
+func (s *ethService) NewHeads(ctx context.Context) (*rpc.Subscription, error) {
+	s.n.inc("eth_subscribe")
+	notifier, ok := rpc.NotifierFromContext(ctx)
+	if !ok {
+		return nil, rpc.ErrNotificationsUnsupported
+	}
+	sub := notifier.CreateSubscription()
+	ch := s.n.c.watch()
+	go func() {
+		for {
+			select {
+			case <-sub.Err():
+				return
+			case <-ch:
+				_ = notifier.Notify(sub.ID, s.n.c.block(s.n.c.head()).h)
+			}
+		}
+	}()
+	return sub, nil
+}
 
 type rpcErr struct {
 	code int

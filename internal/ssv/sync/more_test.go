@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -330,4 +331,27 @@ func TestConfigRefused(t *testing.T) {
 	if tooLarge(errors.New("random")) || !tooLarge(errors.New("query returned more than 10000 results")) {
 		t.Fatal("tooLarge")
 	}
+}
+
+func TestLiveWebSocketNewHeads(t *testing.T) {
+	c := newChain(30, spread(30, 4))
+	n := newNode(t, c, 1337)
+	pub, logs := &memPublisher{}, &syncBuf{}
+	cfg := testConfig(t, pub, logs)
+	cfg.RPCs = []string{n.wsURL()}
+	// Polling would take longer than the test waits: only newHeads moves it.
+	cfg.PollEvery, cfg.NoHeadTimeout = time.Minute, time.Minute
+	s, stop := start(t, cfg)
+	waitFor(t, "caught up", caughtUp(s, c, 3))
+	for range 3 {
+		c.extend(2, nil, 0)
+		waitFor(t, "the new heads processed", caughtUp(s, c, 3))
+	}
+	stop()
+	if n.count("eth_subscribe") == 0 {
+		t.Fatal("no newHeads subscription")
+	}
+	got, _ := checkStream(t, pub.records())
+	checkAll(t, c, got, 0, c.head()-3)
+	noSecrets(t, logs)
 }

@@ -64,7 +64,7 @@ type Sentry struct {
 	lastEndpoint string
 
 	n struct {
-		logs, skipped, blocks, reorgs, failovers, mismatches, halvings, ranges atomic.Uint64
+		logs, skipped, blocks, reorgs, failovers, mismatches, halvings, ranges, rangeSize atomic.Uint64
 	}
 }
 
@@ -119,7 +119,7 @@ func (s *Sentry) Stats() Stats {
 	s.mu.Unlock()
 	st.Logs, st.Skipped, st.Blocks = s.n.logs.Load(), s.n.skipped.Load(), s.n.blocks.Load()
 	st.Reorgs, st.Failovers, st.Mismatches = s.n.reorgs.Load(), s.n.failovers.Load(), s.n.mismatches.Load()
-	st.Halvings, st.Ranges = s.n.halvings.Load(), s.n.ranges.Load()
+	st.Halvings, st.Ranges, st.RangeSize = s.n.halvings.Load(), s.n.ranges.Load(), s.n.rangeSize.Load()
 	st.Endpoints = len(s.eps)
 	for _, ep := range s.eps {
 		if ok, _, _, _ := ep.status(); ok {
@@ -408,6 +408,9 @@ func (s *Sentry) loop(ctx context.Context) error {
 		}
 		if mode == ModeHistory {
 			err = s.historyRange(ctx, ep, target)
+			if err == nil && s.next > target {
+				s.setMode(ModeLive)
+			}
 		} else {
 			for s.next <= target && err == nil && ctx.Err() == nil {
 				err = s.liveBlock(ctx, ep)
@@ -470,6 +473,7 @@ func (s *Sentry) historyRange(ctx context.Context, ep *endpoint, target uint64) 
 			s.rangeSize = max(1, (to-from+1)/2)
 			s.okInRow = 0
 			s.n.halvings.Add(1)
+			s.n.rangeSize.Store(s.rangeSize)
 			if s.m != nil {
 				s.m.halvings.WithLabelValues(s.cfg.Network, ep.name).Inc()
 				s.m.rangeSize.WithLabelValues(s.cfg.Network).Set(float64(s.rangeSize))
@@ -516,6 +520,7 @@ func (s *Sentry) historyRange(ctx context.Context, ep *endpoint, target uint64) 
 		s.rangeSize = min(2*s.rangeSize, s.cfg.MaxRange)
 		s.okInRow = 0
 	}
+	s.n.rangeSize.Store(s.rangeSize)
 	if s.m != nil {
 		s.m.rangeSize.WithLabelValues(s.cfg.Network).Set(float64(s.rangeSize))
 	}
@@ -946,8 +951,9 @@ func (s *Sentry) waitHead(ctx context.Context, ep *endpoint) {
 		if err := s.subscribe(ctx, ep); err != nil {
 			s.log.Warn("ssv sentry: newHeads subscription failed; polling", "endpoint", ep.name, "err", err)
 			sleep(ctx, s.cfg.PollEvery)
-			return
 		}
+		// Read the head again: one may have come before the subscription.
+		return
 	}
 	t := time.NewTimer(s.cfg.NoHeadTimeout)
 	defer t.Stop()
