@@ -1,0 +1,305 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/rpc"
+)
+
+// endpoint is one JSON-RPC endpoint. Its client is dialled lazily and
+// dropped after a transport failure so that the next use reconnects.
+type endpoint struct {
+	name    string
+	raw     string // never logged
+	ws      bool
+	secrets []string
+	timeout time.Duration
+	max     int64
+
+	mu       sync.Mutex
+	client   *rpc.Client
+	chainID  uint64 // 0 until checked
+	head     uint64
+	healthy  bool
+	lastErr  string
+	disabled string // set when it reported another chain: never used again
+}
+
+func newEndpoint(name, raw string, timeout time.Duration, max int64) *endpoint {
+	return &endpoint{name: name, raw: raw, ws: strings.HasPrefix(raw, "ws"), secrets: secretsOf(raw), timeout: timeout, max: max}
+}
+
+// limitedBody fails a read past max bytes, so that a hostile or broken
+// node cannot make the sentry buffer an unbounded answer.
+type limitedBody struct {
+	r   io.ReadCloser
+	n   int64
+	max int64
+}
+
+var errTooLarge = errors.New("response size exceeded")
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.n > b.max {
+		return 0, fmt.Errorf("%w: more than %d bytes", errTooLarge, b.max)
+	}
+	if rem := b.max + 1 - b.n; int64(len(p)) > rem {
+		p = p[:rem]
+	}
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	if b.n > b.max {
+		return n, fmt.Errorf("%w: more than %d bytes", errTooLarge, b.max)
+	}
+	return n, err
+}
+
+func (b *limitedBody) Close() error { return b.r.Close() }
+
+type limitTransport struct {
+	base http.RoundTripper
+	max  int64
+}
+
+func (t limitTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = &limitedBody{r: resp.Body, max: t.max}
+	return resp, nil
+}
+
+func (e *endpoint) dial(ctx context.Context) (*rpc.Client, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.client != nil {
+		return e.client, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, e.timeout)
+	defer cancel()
+	opts := []rpc.ClientOption{rpc.WithWebsocketMessageSizeLimit(e.max)}
+	if !e.ws {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.ResponseHeaderTimeout = e.timeout
+		opts = append(opts, rpc.WithHTTPClient(&http.Client{Transport: limitTransport{base: tr, max: e.max}, Timeout: e.timeout + time.Second}))
+	}
+	c, err := rpc.DialOptions(ctx, e.raw, opts...)
+	if err != nil {
+		return nil, e.scrub(fmt.Errorf("connect: %w", err))
+	}
+	e.client = c
+	return c, nil
+}
+
+// drop closes the client after a transport failure.
+func (e *endpoint) drop() {
+	e.mu.Lock()
+	c := e.client
+	e.client = nil
+	e.mu.Unlock()
+	if c != nil {
+		c.Close()
+	}
+}
+
+func (e *endpoint) close() { e.drop() }
+
+// call makes one JSON-RPC call with the endpoint's timeout. Its error
+// never holds the URL.
+func (e *endpoint) call(ctx context.Context, result any, method string, args ...any) error {
+	c, err := e.dial(ctx)
+	if err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, e.timeout)
+	defer cancel()
+	err = c.CallContext(cctx, result, method, args...)
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	var rerr rpc.Error
+	if !errors.As(err, &rerr) {
+		// A transport failure (closed connection, HTTP status, time-out):
+		// reconnect on the next call.
+		if e.ws {
+			e.drop()
+		}
+	}
+	if errors.Is(err, context.DeadlineExceeded) || cctx.Err() != nil {
+		err = fmt.Errorf("%w (no answer within %s)", errTimeout, e.timeout)
+	}
+	return e.scrub(fmt.Errorf("%s: %w", method, err))
+}
+
+var errTimeout = errors.New("timed out")
+
+// scrub removes the URL and its secrets from an error's text (net/http's
+// errors quote the URL, API key included), keeping errors.Is/As.
+func (e *endpoint) scrub(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		msg = strings.ReplaceAll(msg, ue.URL, e.name)
+	}
+	for _, s := range e.secrets {
+		msg = strings.ReplaceAll(msg, s, "redacted")
+	}
+	return &scrubbed{msg: msg, err: err}
+}
+
+type scrubbed struct {
+	msg string
+	err error
+}
+
+func (e *scrubbed) Error() string { return e.msg }
+func (e *scrubbed) Unwrap() error { return e.err }
+
+func (e *endpoint) chainIDCall(ctx context.Context) (uint64, error) {
+	var id hexutil.Uint64
+	if err := e.call(ctx, &id, "eth_chainId"); err != nil {
+		return 0, err
+	}
+	return uint64(id), nil
+}
+
+func (e *endpoint) blockNumber(ctx context.Context) (uint64, error) {
+	var n hexutil.Uint64
+	if err := e.call(ctx, &n, "eth_blockNumber"); err != nil {
+		return 0, err
+	}
+	return uint64(n), nil
+}
+
+// header is the part of a block header the sentry uses. The hash is the
+// node's: computing it would tie the sentry to every fork's header layout.
+type header struct {
+	Number     hexutil.Uint64 `json:"number"`
+	Hash       common.Hash    `json:"hash"`
+	ParentHash common.Hash    `json:"parentHash"`
+	Time       hexutil.Uint64 `json:"timestamp"`
+	Bloom      types.Bloom    `json:"logsBloom"`
+}
+
+func (e *endpoint) header(ctx context.Context, n uint64) (*header, error) {
+	var h *header
+	if err := e.call(ctx, &h, "eth_getBlockByNumber", hexutil.EncodeUint64(n), false); err != nil {
+		return nil, err
+	}
+	if h == nil {
+		return nil, fmt.Errorf("eth_getBlockByNumber: block %d not found", n)
+	}
+	if uint64(h.Number) != n {
+		return nil, fmt.Errorf("eth_getBlockByNumber: asked for block %d, got %d", n, h.Number)
+	}
+	if h.Hash == (common.Hash{}) {
+		return nil, fmt.Errorf("eth_getBlockByNumber: block %d has no hash", n)
+	}
+	return h, nil
+}
+
+type logFilter struct {
+	Address   common.Address `json:"address"`
+	FromBlock string         `json:"fromBlock,omitempty"`
+	ToBlock   string         `json:"toBlock,omitempty"`
+	BlockHash *common.Hash   `json:"blockHash,omitempty"`
+}
+
+func (e *endpoint) logsRange(ctx context.Context, addr common.Address, from, to uint64) ([]types.Log, error) {
+	var out []types.Log
+	err := e.call(ctx, &out, "eth_getLogs", logFilter{Address: addr, FromBlock: hexutil.EncodeUint64(from), ToBlock: hexutil.EncodeUint64(to)})
+	return out, err
+}
+
+func (e *endpoint) logsBlock(ctx context.Context, addr common.Address, hash common.Hash) ([]types.Log, error) {
+	var out []types.Log
+	err := e.call(ctx, &out, "eth_getLogs", logFilter{Address: addr, BlockHash: &hash})
+	return out, err
+}
+
+type receipt struct {
+	Logs []struct {
+		Address common.Address `json:"address"`
+		Removed bool           `json:"removed"`
+	} `json:"logs"`
+}
+
+// receiptLogs counts the logs of addr in a block's receipts.
+func (e *endpoint) receiptLogs(ctx context.Context, addr common.Address, hash common.Hash) (int, error) {
+	var rs []receipt
+	if err := e.call(ctx, &rs, "eth_getBlockReceipts", hash); err != nil {
+		return 0, err
+	}
+	if rs == nil {
+		return 0, fmt.Errorf("eth_getBlockReceipts: block %s not found", hash)
+	}
+	n := 0
+	for _, r := range rs {
+		for _, l := range r.Logs {
+			if l.Address == addr && !l.Removed {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+// tooLarge says whether an eth_getLogs error means "ask for fewer blocks":
+// JSON-RPC -32005, the size and range limits providers word in many ways,
+// our own response bound, and time-outs.
+func tooLarge(err error) bool {
+	if err == nil {
+		return false
+	}
+	var rerr rpc.Error
+	if errors.As(err, &rerr) && rerr.ErrorCode() == -32005 {
+		return true
+	}
+	if errors.Is(err, errTooLarge) || errors.Is(err, errTimeout) {
+		return true
+	}
+	msg := strings.ToLower(err.Error())
+	for _, s := range []string{"more than", "response size", "size exceeded", "block range", "range is too", "limit exceeded", "too many", "too large", "exceed", "timeout", "timed out"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// status snapshots the endpoint for SyncStatus.
+func (e *endpoint) status() (healthy bool, chainID, head uint64, lastErr string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.healthy, e.chainID, e.head, e.lastErr
+}
+
+func (e *endpoint) mark(err error) (changed bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	was := e.healthy
+	if err == nil {
+		e.healthy, e.lastErr = true, ""
+	} else {
+		e.healthy, e.lastErr = false, err.Error()
+	}
+	return was != e.healthy
+}

@@ -1,0 +1,357 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/valtrack/valtrack/internal/ssv/events"
+)
+
+func noSecrets(t *testing.T, logs *syncBuf, extra ...string) {
+	t.Helper()
+	for _, s := range append([]string{"topsecret", "secretapikey"}, extra...) {
+		if strings.Contains(logs.String(), s) {
+			t.Fatalf("the logs hold a secret of the URL (%q)", s)
+		}
+	}
+}
+
+func TestFailover(t *testing.T) {
+	faults := map[string]func(n *node){
+		"http500": func(n *node) { n.fail.Store(true) },
+		"timeout": func(n *node) { n.hang.Store(true) },
+		"closed":  func(n *node) { n.srv.CloseClientConnections(); n.srv.Listener.Close() },
+	}
+	for name, fault := range faults {
+		t.Run(name, func(t *testing.T) {
+			c := newChain(400, spread(400, 3))
+			a, b := newNode(t, c, 1337), newNode(t, c, 1337)
+			pub, logs := &memPublisher{}, &syncBuf{}
+			cfg := testConfig(t, pub, logs, a, b)
+			cfg.InitialRange, cfg.MaxRange = 20, 20
+			s, stop := start(t, cfg)
+			waitFor(t, "some ranges from the first endpoint", func() bool { return s.Stats().Processed >= 100 })
+			fault(a)
+			waitFor(t, "caught up", caughtUp(s, c, 3))
+			stop()
+			got, _ := checkStream(t, pub.records())
+			checkAll(t, c, got, 0, c.head()-3)
+			if st := s.Stats(); st.Failovers == 0 || b.count("eth_getLogs") == 0 {
+				t.Fatalf("no failover to the second endpoint: %+v", st)
+			}
+			noSecrets(t, logs)
+			if !strings.Contains(logs.String(), strings.TrimPrefix(a.srv.URL, "http://")) {
+				t.Fatal("the failing endpoint is not named host:port in the logs")
+			}
+		})
+	}
+}
+
+func TestChainIDMismatchRefused(t *testing.T) {
+	c := newChain(10, nil)
+	a, b := newNode(t, c, 1), newNode(t, c, 5)
+	pub, logs := &memPublisher{}, &syncBuf{}
+	s, err := New(testConfig(t, pub, logs, a, b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Run(context.Background())
+	if err == nil {
+		t.Fatal("endpoints of two chains accepted")
+	}
+	for _, want := range []string{strings.TrimPrefix(a.srv.URL, "http://"), strings.TrimPrefix(b.srv.URL, "http://"), "chain id 1", "chain id 5"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Fatalf("error %q does not say %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "topsecret") || strings.Contains(err.Error(), "secretapikey") {
+		t.Fatalf("error %q holds the URL's secrets", err)
+	}
+	if len(pub.records()) != 0 {
+		t.Fatal("published before the chains were checked")
+	}
+	// Config.ChainID is the chain every endpoint must be on.
+	cfg := testConfig(t, pub, logs, a)
+	cfg.ChainID = 17000
+	s, _ = New(cfg)
+	if err := s.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "expected 17000") {
+		t.Fatalf("wrong chain accepted: %v", err)
+	}
+}
+
+func TestSkippedLogs(t *testing.T) {
+	spec := spread(60, 5)
+	spec[20] = logSpec{n: 4, unknown: map[int]bool{1: true}, truncated: map[int]bool{2: true}}
+	c := newChain(60, spec)
+	n := newNode(t, c, 1337)
+	pub, logs := &memPublisher{}, &syncBuf{}
+	cfg := testConfig(t, pub, logs, n)
+	reg := prometheus.NewRegistry()
+	cfg.Registerer = reg
+	s, stop := start(t, cfg)
+	waitFor(t, "caught up", caughtUp(s, c, 3))
+	stop()
+	got, markers := checkStream(t, pub.records())
+	checkAll(t, c, got, 0, c.head()-3)
+	var m *events.Block
+	for _, b := range markers {
+		if b.Number == 20 {
+			m = b
+		}
+	}
+	if m == nil || m.Events != 2 || len(m.Skipped) != 2 {
+		t.Fatalf("block 20 marker %+v: want 2 events and 2 skipped", m)
+	}
+	if m.Skipped[0].LogIndex != 1 || !strings.Contains(m.Skipped[0].Reason, "unknown event topic") || m.Skipped[0].Topic0 != topicUnknown.Hex() {
+		t.Fatalf("skipped %+v", m.Skipped[0])
+	}
+	if m.Skipped[1].LogIndex != 2 || !strings.Contains(m.Skipped[1].Reason, "malformed") {
+		t.Fatalf("skipped %+v", m.Skipped[1])
+	}
+	if st := s.Stats(); st.Skipped != 2 {
+		t.Fatalf("stats %+v: want 2 skipped", st)
+	}
+	if v := metricValue(t, reg, "valtrack_ssv_sentry_logs_skipped_total"); v != 2 {
+		t.Fatalf("logs_skipped_total %v", v)
+	}
+}
+
+func TestTooFewLogsDetected(t *testing.T) {
+	for _, name := range []string{"receipts", "no receipts: another endpoint's eth_getLogs"} {
+		t.Run(name, func(t *testing.T) {
+			spec := spread(100, 10)
+			spec[50] = logSpec{n: 3}
+			c := newChain(100, spec)
+			liar, honest := newNode(t, c, 1337), newNode(t, c, 1337)
+			// drop the second contract log of block 50 from the liar's eth_getLogs
+			drop := c.contractLogs(50, 50)[1]
+			liar.dropEvery.Store(int64(drop.Data[31]) | int64(drop.Data[30])<<8)
+			if name != "receipts" {
+				liar.noReceipts.Store(true)
+			}
+			pub, logs := &memPublisher{}, &syncBuf{}
+			cfg := testConfig(t, pub, logs, liar, honest)
+			reg := prometheus.NewRegistry()
+			cfg.Registerer = reg
+			s, stop := start(t, cfg)
+			waitFor(t, "caught up", caughtUp(s, c, 3))
+			stop()
+			got, _ := checkStream(t, pub.records())
+			checkAll(t, c, got, 0, c.head()-3)
+			if st := s.Stats(); st.Mismatches == 0 {
+				t.Fatalf("the missing log was not detected: %+v", st)
+			}
+			if v := metricValue(t, reg, "valtrack_ssv_sentry_crosscheck_mismatches_total"); v == 0 {
+				t.Fatal("no mismatch counted")
+			}
+			if !strings.Contains(logs.String(), "2 contract logs in the answer, 3 in the") {
+				t.Fatalf("the mismatch is not logged with its counts:\n%s", logs)
+			}
+		})
+	}
+}
+
+func TestLiveAndReorg(t *testing.T) {
+	spec := map[uint64]logSpec{5: {n: 1}, 30: {n: 2}, 36: {n: 1}}
+	c := newChain(41, spec) // head 40
+	n := newNode(t, c, 1337)
+	pub, logs := &memPublisher{}, &syncBuf{}
+	cfg := testConfig(t, pub, logs, n)
+	reg := prometheus.NewRegistry()
+	cfg.Registerer = reg
+	s, stop := start(t, cfg)
+	waitFor(t, "caught up", caughtUp(s, c, 3))
+
+	// Live: new heads, a marker for every block, never past head − 3.
+	c.extend(5, map[uint64]logSpec{43: {n: 2}}, 0)
+	waitFor(t, "live blocks", caughtUp(s, c, 3)) // head 45, processed 42
+	if p := s.Stats().Processed; p != 42 {
+		t.Fatalf("processed %d, want 42 (head 45 − follow distance 3)", p)
+	}
+	_, markers := checkStream(t, pub.records())
+	live := map[uint64]bool{}
+	for _, m := range markers {
+		if m.Number > 42 {
+			t.Fatalf("marker of block %d beyond head − follow distance", m.Number)
+		}
+		live[m.Number] = true
+	}
+	for b := uint64(38); b <= 42; b++ {
+		if !live[b] {
+			t.Fatalf("no marker of live block %d", b)
+		}
+	}
+	old := map[string]bool{}
+	for b := uint64(36); b <= c.head(); b++ {
+		old[c.block(b).hash.Hex()] = true
+	}
+	before := len(pub.records())
+
+	// A reorg 7 blocks deep (deeper than the follow distance): blocks 36..
+	// are replaced, with other logs.
+	c.reorg(36, 14, map[uint64]logSpec{37: {n: 1}, 40: {n: 2}}, 1) // head 49
+	waitFor(t, "the new branch", func() bool { return caughtUp(s, c, 3)() && s.Stats().Reorgs == 1 })
+	stop()
+	recs := pub.records()
+	got, _ := checkStream(t, recs)
+	var reorgAt = -1
+	for i, r := range recs[before:] {
+		if strings.HasSuffix(r.subject, ".reorg") {
+			if reorgAt >= 0 {
+				t.Fatal("two reorgs published")
+			}
+			reorgAt = before + i
+			e, _ := events.Decode(events.KindReorg, r.data)
+			rg := e.(*events.Reorg)
+			if rg.FromBlock != 36 || !old[rg.OldHash] || rg.NewHash != c.block(36).hash.Hex() {
+				t.Fatalf("reorg %+v: want from block 36, old hash → new hash", rg)
+			}
+		}
+	}
+	if reorgAt < 0 {
+		t.Fatal("no reorg published")
+	}
+	for _, r := range recs[reorgAt+1:] {
+		for h := range old {
+			if strings.Contains(string(r.data), h) {
+				t.Fatalf("published after the reorg, of the old branch: %s", r.data)
+			}
+		}
+	}
+	seen := map[uint64]bool{}
+	_, after := checkStream(t, recs[reorgAt+1:])
+	for _, m := range after {
+		seen[m.Number] = true
+		if m.Hash != c.block(m.Number).hash.Hex() {
+			t.Fatalf("marker of block %d is not the new branch's", m.Number)
+		}
+	}
+	for b := uint64(36); b <= c.head()-3; b++ {
+		if !seen[b] {
+			t.Fatalf("new branch block %d has no marker after the reorg", b)
+		}
+	}
+	checkAll(t, c, got, 36, c.head()-3)
+	if v := metricValue(t, reg, "valtrack_ssv_sentry_reorgs_total"); v != 1 {
+		t.Fatalf("reorgs_total %v", v)
+	}
+}
+
+func TestRestartResumesFromCursor(t *testing.T) {
+	c := newChain(300, spread(300, 4))
+	n := newNode(t, c, 1337)
+	pub, logs := &memPublisher{}, &syncBuf{}
+	cfg := testConfig(t, pub, logs, n)
+	cfg.InitialRange = 50
+	s, stop := start(t, cfg)
+	waitFor(t, "caught up", caughtUp(s, c, 3))
+	stop()
+	first := s.Stats().Processed
+	ranges := len(n.logRanges())
+
+	c.extend(100, spread(400, 4), 0)
+	s2, stop2 := start(t, cfg)
+	waitFor(t, "caught up after the restart", caughtUp(s2, c, 3))
+	stop2()
+	for _, r := range n.logRanges()[ranges:] {
+		if int64(r[0]) <= first {
+			t.Fatalf("the restarted sentry read blocks %d..%d again (cursor %d)", r[0], r[1], first)
+		}
+	}
+	got, _ := checkStream(t, pub.records()) // fails on a message id published twice
+	checkAll(t, c, got, 0, c.head()-3)
+}
+
+func TestHealthyWhenBehind(t *testing.T) {
+	c := newChain(50, spread(50, 5))
+	n := newNode(t, c, 1337)
+	pub, logs := &memPublisher{}, &syncBuf{}
+	s, stop := start(t, testConfig(t, pub, logs, n))
+	defer stop()
+	waitFor(t, "caught up", caughtUp(s, c, 3))
+	if err := s.Healthy(); err != nil {
+		t.Fatalf("caught up but unhealthy: %v", err)
+	}
+	n.failLogs.Store(true) // heads still come, blocks cannot be read
+	c.extend(20, nil, 0)
+	waitFor(t, "the new head seen", func() bool { return s.Stats().Head == c.head() })
+	err := s.Healthy()
+	if err == nil || !strings.Contains(err.Error(), "behind") {
+		t.Fatalf("Healthy() = %v, want behind", err)
+	}
+	var st *events.SyncStatus
+	waitFor(t, "a sync status with the failing endpoint", func() bool {
+		rs := pub.statuses()
+		e, err := events.Decode(events.KindSyncStatus, rs[len(rs)-1].data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st = e.(*events.SyncStatus)
+		return len(st.Endpoints) == 1 && !st.Endpoints[0].Healthy
+	})
+	if st.Mode != ModeLive || st.Head != c.head() || strings.Contains(st.Endpoints[0].Error, "topsecret") {
+		t.Fatalf("sync status %+v", st)
+	}
+	n.failLogs.Store(false)
+	waitFor(t, "caught up again", caughtUp(s, c, 3))
+	if err := s.Healthy(); err != nil {
+		t.Fatalf("caught up again but unhealthy: %v", err)
+	}
+}
+
+func TestConfigRefused(t *testing.T) {
+	base := func() Config {
+		return Config{Network: "testnet", Contract: contract, RPCs: []string{"http://127.0.0.1:1"}, Decoder: testDecoder, Publisher: &memPublisher{}}
+	}
+	for name, mod := range map[string]func(*Config){
+		"network":  func(c *Config) { c.Network = "a.b" },
+		"contract": func(c *Config) { c.Contract = [20]byte{} },
+		"no rpc":   func(c *Config) { c.RPCs = nil },
+		"scheme":   func(c *Config) { c.RPCs = []string{"ftp://u:topsecret@127.0.0.1/x"} },
+		"decoder":  func(c *Config) { c.Decoder = nil },
+	} {
+		c := base()
+		mod(&c)
+		_, err := New(c)
+		if err == nil {
+			t.Fatalf("%s: accepted", name)
+		}
+		if strings.Contains(err.Error(), "topsecret") {
+			t.Fatalf("%s: %v holds a secret", name, err)
+		}
+	}
+	if _, err := New(base()); err != nil {
+		t.Fatal(err)
+	}
+	if tooLarge(errors.New("random")) || !tooLarge(errors.New("query returned more than 10000 results")) {
+		t.Fatal("tooLarge")
+	}
+}
+
+func TestLiveWebSocketNewHeads(t *testing.T) {
+	c := newChain(30, spread(30, 4))
+	n := newNode(t, c, 1337)
+	pub, logs := &memPublisher{}, &syncBuf{}
+	cfg := testConfig(t, pub, logs)
+	cfg.RPCs = []string{n.wsURL()}
+	// Polling would take longer than the test waits: only newHeads moves it.
+	cfg.PollEvery, cfg.NoHeadTimeout = time.Minute, time.Minute
+	s, stop := start(t, cfg)
+	waitFor(t, "caught up", caughtUp(s, c, 3))
+	for range 3 {
+		c.extend(2, nil, 0)
+		waitFor(t, "the new heads processed", caughtUp(s, c, 3))
+	}
+	stop()
+	if n.count("eth_subscribe") == 0 {
+		t.Fatal("no newHeads subscription")
+	}
+	got, _ := checkStream(t, pub.records())
+	checkAll(t, c, got, 0, c.head()-3)
+	noSecrets(t, logs)
+}

@@ -1,0 +1,1021 @@
+package sync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/rpc"
+
+	"github.com/valtrack/valtrack/internal/safe"
+	"github.com/valtrack/valtrack/internal/ssv/events"
+)
+
+// Modes of SyncStatus.
+const (
+	ModeHistory = "history"
+	ModeLive    = "live"
+)
+
+// liveGap: a live sentry that falls this many blocks behind (an outage)
+// reads the gap in history ranges again.
+const liveGap = 256
+
+// Sentry follows one SSV network's contract. Run it once.
+type Sentry struct {
+	cfg    Config
+	log    *slog.Logger
+	m      *metrics
+	eps    []*endpoint
+	cursor *cursorFile
+
+	// owned by Run's goroutine
+	cur        int
+	chainID    uint64
+	next       uint64      // the next block to process
+	hashes     []blockHash // processed blocks' hashes, ascending
+	rangeSize  uint64
+	okInRow    int
+	failsInRow int
+	backoff    time.Duration
+	heads      chan struct{} // WebSocket newHeads wake-ups
+	sub        *rpc.ClientSubscription
+	subEp      *endpoint
+	subEnded   atomic.Bool
+
+	statusKick chan struct{}
+
+	mu           sync.Mutex
+	mode         string
+	head         uint64
+	haveHead     bool
+	processed    int64 // -1: none
+	behindSince  time.Time
+	lastEndpoint string
+
+	n struct {
+		logs, skipped, blocks, reorgs, failovers, mismatches, halvings, ranges, rangeSize atomic.Uint64
+	}
+}
+
+// Stats are a progress line's figures.
+type Stats struct {
+	Mode             string
+	Head             uint64
+	Processed        int64 // last fully published block, -1 before the first
+	Logs             uint64
+	Skipped          uint64
+	Blocks           uint64 // block markers published
+	Reorgs           uint64
+	Failovers        uint64
+	Mismatches       uint64
+	Halvings         uint64
+	Ranges           uint64 // eth_getLogs ranges read
+	RangeSize        uint64
+	Endpoint         string // the endpoint in use, host:port
+	Endpoints        int
+	EndpointsHealthy int
+}
+
+// New validates cfg and builds a Sentry.
+func New(cfg Config) (*Sentry, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	names, err := endpointNames(cfg.RPCs)
+	if err != nil {
+		return nil, fmt.Errorf("ssv sentry %s: %w", cfg.Network, err)
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sentry{cfg: cfg, log: cfg.Log.With("network", cfg.Network), m: m, cursor: newCursor(cfg.DataDir, cfg.Network),
+		rangeSize: cfg.InitialRange, backoff: cfg.RetryMin, processed: -1, mode: ModeHistory,
+		heads: make(chan struct{}, 1), statusKick: make(chan struct{}, 1)}
+	for i, raw := range cfg.RPCs {
+		s.eps = append(s.eps, newEndpoint(names[i], raw, cfg.RequestTimeout, cfg.MaxResponse))
+	}
+	return s, nil
+}
+
+// Network is the SSV network's name.
+func (s *Sentry) Network() string { return s.cfg.Network }
+
+// Stats returns the figures for a progress line.
+func (s *Sentry) Stats() Stats {
+	s.mu.Lock()
+	st := Stats{Mode: s.mode, Head: s.head, Processed: s.processed, Endpoint: s.lastEndpoint}
+	s.mu.Unlock()
+	st.Logs, st.Skipped, st.Blocks = s.n.logs.Load(), s.n.skipped.Load(), s.n.blocks.Load()
+	st.Reorgs, st.Failovers, st.Mismatches = s.n.reorgs.Load(), s.n.failovers.Load(), s.n.mismatches.Load()
+	st.Halvings, st.Ranges, st.RangeSize = s.n.halvings.Load(), s.n.ranges.Load(), s.n.rangeSize.Load()
+	st.Endpoints = len(s.eps)
+	for _, ep := range s.eps {
+		if ok, _, _, _ := ep.status(); ok {
+			st.EndpointsHealthy++
+		}
+	}
+	return st
+}
+
+// Healthy returns an error when the last processed block is more than
+// MaxLagBlocks behind head − FollowDistance, or has been behind it for
+// more than MaxLagTime.
+func (s *Sentry) Healthy() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.haveHead {
+		return fmt.Errorf("ssv sentry %s: no head read yet from any endpoint: check that an RPC endpoint answers", s.cfg.Network)
+	}
+	target := int64(0)
+	if s.head > s.cfg.FollowDistance {
+		target = int64(s.head - s.cfg.FollowDistance)
+	}
+	if s.processed >= target {
+		return nil
+	}
+	if lag := target - s.processed; lag > MaxLagBlocks {
+		return fmt.Errorf("ssv sentry %s: last processed block %d is %d blocks behind head %d − follow distance %d (mode %s): check the endpoints' health in sync_status", s.cfg.Network, s.processed, lag, s.head, s.cfg.FollowDistance, s.mode)
+	}
+	if !s.behindSince.IsZero() && time.Since(s.behindSince) > MaxLagTime {
+		return fmt.Errorf("ssv sentry %s: last processed block %d has been behind head − follow distance (%d) for %s", s.cfg.Network, s.processed, target, time.Since(s.behindSince).Round(time.Second))
+	}
+	return nil
+}
+
+// errFatal marks an error Run cannot go on from.
+type errFatal struct{ error }
+
+// Run follows the chain until ctx ends; it returns nil then. An error is
+// one it cannot go on from: an unreadable cursor, endpoints on different
+// chains.
+func (s *Sentry) Run(ctx context.Context) error {
+	defer func() {
+		for _, ep := range s.eps {
+			ep.close()
+		}
+	}()
+	cd, err := s.cursor.load(s.cfg.Network, s.cfg.Contract)
+	if err != nil {
+		return fmt.Errorf("ssv sentry %s: %w", s.cfg.Network, err)
+	}
+	s.next = s.cfg.FromBlock
+	if cd != nil {
+		s.next = uint64(cd.Processed + 1)
+		s.hashes = cd.Hashes
+		s.chainID = cd.ChainID
+	}
+	s.setProcessed()
+	if err := s.checkChains(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	s.log.Info("ssv sentry: starting", "contract", s.cfg.Contract.Hex(), "chain_id", s.chainID, "from_block", s.next,
+		"resumed", cd != nil, "endpoints", strings.Join(s.names(), ","), "follow_distance", s.cfg.FollowDistance)
+
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.statusLoop(ctx)
+	}()
+	err = s.loop(ctx)
+	cancel()
+	wg.Wait()
+	if s.sub != nil {
+		s.sub.Unsubscribe()
+	}
+	if ctx.Err() != nil && err == nil || errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+func (s *Sentry) names() []string {
+	out := make([]string, len(s.eps))
+	for i, ep := range s.eps {
+		out[i] = ep.name
+	}
+	return out
+}
+
+// checkChains asks every endpoint its chain id: all that answer must
+// agree (and match Config.ChainID and the cursor's). It retries until at
+// least one answers; the others are checked before their first use.
+func (s *Sentry) checkChains(ctx context.Context) error {
+	for {
+		ids := map[uint64][]string{}
+		for _, ep := range s.eps {
+			id, err := ep.chainIDCall(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				ep.mark(err)
+				s.log.Warn("ssv sentry: endpoint did not answer eth_chainId; it is checked again before it is used", "endpoint", ep.name, "err", err)
+				continue
+			}
+			ep.mu.Lock()
+			ep.chainID = id
+			ep.mu.Unlock()
+			ids[id] = append(ids[id], ep.name)
+		}
+		if len(ids) > 1 {
+			var parts []string
+			for id, names := range ids {
+				parts = append(parts, fmt.Sprintf("%s report chain id %d", strings.Join(names, ", "), id))
+			}
+			sort.Strings(parts)
+			return errFatal{fmt.Errorf("ssv sentry %s: the RPC endpoints are on different chains (%s): give endpoints of one chain only", s.cfg.Network, strings.Join(parts, "; "))}
+		}
+		for id, names := range ids {
+			if err := s.acceptChain(id, strings.Join(names, ", ")); err != nil {
+				return err
+			}
+			return nil
+		}
+		s.log.Warn("ssv sentry: no endpoint answered eth_chainId; retrying", "in", s.backoff)
+		if !sleep(ctx, s.nextBackoff()) {
+			return ctx.Err()
+		}
+	}
+}
+
+func (s *Sentry) acceptChain(id uint64, who string) error {
+	if s.cfg.ChainID != 0 && id != s.cfg.ChainID {
+		return errFatal{fmt.Errorf("ssv sentry %s: %s report chain id %d, expected %d: give endpoints of network %s", s.cfg.Network, who, id, s.cfg.ChainID, s.cfg.Network)}
+	}
+	if s.chainID != 0 && id != s.chainID {
+		return errFatal{fmt.Errorf("ssv sentry %s: %s report chain id %d but the cursor was written on chain %d: give endpoints of that chain, or remove the cursor in %s", s.cfg.Network, who, id, s.chainID, s.cfg.DataDir)}
+	}
+	s.chainID = id
+	return nil
+}
+
+// current returns the endpoint in use, checking its chain id first if it
+// did not answer at start. An endpoint of another chain is disabled.
+func (s *Sentry) current(ctx context.Context) (*endpoint, error) {
+	for range len(s.eps) {
+		ep := s.eps[s.cur]
+		ep.mu.Lock()
+		disabled, id := ep.disabled, ep.chainID
+		ep.mu.Unlock()
+		if disabled == "" && id == 0 {
+			got, err := ep.chainIDCall(ctx)
+			if err != nil {
+				return ep, err
+			}
+			ep.mu.Lock()
+			if got != s.chainID {
+				ep.disabled = fmt.Sprintf("reports chain id %d, not %d", got, s.chainID)
+				disabled = ep.disabled
+			} else {
+				ep.chainID = got
+			}
+			ep.mu.Unlock()
+			if disabled != "" {
+				ep.mark(errors.New(disabled))
+				s.log.Error("ssv sentry: endpoint is on another chain; not using it", "endpoint", ep.name, "reason", disabled)
+			}
+		}
+		if disabled == "" {
+			s.mu.Lock()
+			s.lastEndpoint = ep.name
+			s.mu.Unlock()
+			return ep, nil
+		}
+		s.cur = (s.cur + 1) % len(s.eps)
+	}
+	return nil, errFatal{fmt.Errorf("ssv sentry %s: every RPC endpoint is on another chain than %d: give endpoints of network %s", s.cfg.Network, s.chainID, s.cfg.Network)}
+}
+
+func (s *Sentry) usable() int {
+	n := 0
+	for _, ep := range s.eps {
+		ep.mu.Lock()
+		if ep.disabled == "" {
+			n++
+		}
+		ep.mu.Unlock()
+	}
+	return n
+}
+
+func (s *Sentry) nextBackoff() time.Duration {
+	d := s.backoff
+	s.backoff = min(2*s.backoff, s.cfg.RetryMax)
+	return d
+}
+
+// ok records a successful call of ep.
+func (s *Sentry) ok(ep *endpoint) {
+	s.failsInRow = 0
+	s.backoff = s.cfg.RetryMin
+	if ep.mark(nil) {
+		s.log.Info("ssv sentry: endpoint healthy", "endpoint", ep.name)
+		s.kickStatus()
+	}
+	if s.m != nil {
+		s.m.healthy.WithLabelValues(s.cfg.Network, ep.name).Set(1)
+	}
+}
+
+// failover records ep's failure and moves to the next endpoint; once
+// every endpoint failed in a row it waits (backoff, doubling).
+func (s *Sentry) failover(ctx context.Context, ep *endpoint, err error) {
+	if ep.mark(err) {
+		s.kickStatus()
+	}
+	s.n.failovers.Add(1)
+	if s.m != nil {
+		s.m.healthy.WithLabelValues(s.cfg.Network, ep.name).Set(0)
+		s.m.failovers.WithLabelValues(s.cfg.Network, ep.name).Inc()
+	}
+	s.cur = (s.cur + 1) % len(s.eps)
+	s.failsInRow++
+	if s.failsInRow >= max(1, s.usable()) {
+		d := s.nextBackoff()
+		s.log.Warn("ssv sentry: endpoint failed; every endpoint failed in a row, waiting", "endpoint", ep.name, "err", err, "retry_in", d)
+		sleep(ctx, d)
+		s.failsInRow = 0
+		return
+	}
+	s.log.Warn("ssv sentry: endpoint failed; moving to the next", "endpoint", ep.name, "err", err, "next", s.eps[s.cur].name)
+}
+
+// errPublish is a failed publish: retried after a wait, no failover.
+type errPublish struct{ error }
+
+// mismatch is an answer that failed a check; the range is read again from
+// another endpoint.
+func (s *Sentry) mismatch(ep *endpoint, check string, err error) error {
+	s.n.mismatches.Add(1)
+	if s.m != nil {
+		s.m.mismatches.WithLabelValues(s.cfg.Network, ep.name, check).Inc()
+	}
+	s.log.Warn("ssv sentry: answer failed a check; reading it again from another endpoint", "endpoint", ep.name, "check", check, "err", err)
+	return err
+}
+
+func (s *Sentry) loop(ctx context.Context) error {
+	for ctx.Err() == nil {
+		ep, err := s.current(ctx)
+		if err != nil {
+			var fatal errFatal
+			if errors.As(err, &fatal) {
+				return err
+			}
+			s.failover(ctx, ep, err)
+			continue
+		}
+		head, err := ep.blockNumber(ctx)
+		if err != nil {
+			s.failover(ctx, ep, err)
+			continue
+		}
+		s.ok(ep)
+		ep.mu.Lock()
+		ep.head = head
+		ep.mu.Unlock()
+		target := uint64(0)
+		if head > s.cfg.FollowDistance {
+			target = head - s.cfg.FollowDistance
+		}
+		s.setHead(head, target)
+		if s.next > target {
+			s.setMode(ModeLive)
+			s.waitHead(ctx, ep)
+			continue
+		}
+		mode := s.getMode()
+		if mode == ModeLive && target-s.next+1 > liveGap {
+			mode = ModeHistory
+			s.setMode(mode)
+		}
+		if mode == ModeHistory {
+			err = s.historyRange(ctx, ep, target)
+			if err == nil && s.next > target {
+				s.setMode(ModeLive)
+			}
+		} else {
+			for s.next <= target && err == nil && ctx.Err() == nil {
+				err = s.liveBlock(ctx, ep)
+				s.setHead(head, target)
+			}
+		}
+		if err == nil || ctx.Err() != nil {
+			continue
+		}
+		var pe errPublish
+		if errors.As(err, &pe) {
+			s.log.Error("ssv sentry: publish failed; retrying", "err", err)
+			sleep(ctx, s.nextBackoff())
+			continue
+		}
+		s.failover(ctx, ep, err)
+	}
+	return nil
+}
+
+// verifyTip re-reads the last processed block's header: a changed hash is
+// a reorg (handled: s.next moves back). It returns true when it moved.
+func (s *Sentry) verifyTip(ctx context.Context, ep *endpoint) (bool, error) {
+	if len(s.hashes) == 0 || s.next == 0 {
+		return false, nil
+	}
+	last := s.hashes[len(s.hashes)-1]
+	if last.Number != s.next-1 {
+		return false, nil
+	}
+	h, err := ep.header(ctx, last.Number)
+	if err != nil {
+		return false, err
+	}
+	if h.Hash == last.Hash {
+		return false, nil
+	}
+	return true, s.reorg(ctx, ep, last.Number)
+}
+
+// historyRange reads logs from s.next to at most target with eth_getLogs.
+func (s *Sentry) historyRange(ctx context.Context, ep *endpoint, target uint64) error {
+	if moved, err := s.verifyTip(ctx, ep); moved || err != nil {
+		return err
+	}
+	from := s.next
+	to := min(from+s.rangeSize-1, target)
+	logs, err := ep.logsRange(ctx, s.cfg.Contract, from, to)
+	s.n.ranges.Add(1)
+	if err != nil {
+		big := tooLarge(err)
+		if s.m != nil {
+			res := "error"
+			if big {
+				res = "too_large"
+			}
+			s.m.ranges.WithLabelValues(s.cfg.Network, ep.name, res).Inc()
+		}
+		if to > from {
+			s.rangeSize = max(1, (to-from+1)/2)
+			s.okInRow = 0
+			s.n.halvings.Add(1)
+			s.n.rangeSize.Store(s.rangeSize)
+			if s.m != nil {
+				s.m.halvings.WithLabelValues(s.cfg.Network, ep.name).Inc()
+				s.m.rangeSize.WithLabelValues(s.cfg.Network).Set(float64(s.rangeSize))
+			}
+			s.log.Debug("ssv sentry: eth_getLogs range halved", "endpoint", ep.name, "from", from, "to", to, "range", s.rangeSize, "err", err)
+			if big {
+				return nil
+			}
+		}
+		return fmt.Errorf("eth_getLogs %d..%d: %w", from, to, err)
+	}
+	if s.m != nil {
+		s.m.ranges.WithLabelValues(s.cfg.Network, ep.name, "ok").Inc()
+	}
+	byBlock, order, err := s.group(logs, from, to, nil)
+	if err != nil {
+		return s.mismatch(ep, "inconsistent", err)
+	}
+	headers := map[uint64]*header{}
+	for _, n := range order {
+		h, err := ep.header(ctx, n)
+		if err != nil {
+			return err
+		}
+		for _, l := range byBlock[n] {
+			if l.BlockHash != h.Hash {
+				return s.mismatch(ep, "block_hash", fmt.Errorf("log %d of block %d has block hash %s, the block's header %s", l.Index, n, l.BlockHash.Hex(), h.Hash.Hex()))
+			}
+		}
+		if err := s.crossCheck(ctx, ep, h, len(byBlock[n])); err != nil {
+			return err
+		}
+		headers[n] = h
+	}
+	end, ok := headers[to]
+	if !ok {
+		if end, err = ep.header(ctx, to); err != nil {
+			return err
+		}
+	}
+	// The answer passed every check: the range size may grow.
+	s.okInRow++
+	if s.okInRow >= s.cfg.GrowAfter && s.rangeSize < s.cfg.MaxRange {
+		s.rangeSize = min(2*s.rangeSize, s.cfg.MaxRange)
+		s.okInRow = 0
+	}
+	s.n.rangeSize.Store(s.rangeSize)
+	if s.m != nil {
+		s.m.rangeSize.WithLabelValues(s.cfg.Network).Set(float64(s.rangeSize))
+	}
+	for _, n := range order {
+		if err := s.publishBlock(ctx, ep, headers[n], byBlock[n]); err != nil {
+			return err
+		}
+		s.remember(n, headers[n].Hash)
+	}
+	s.remember(to, end.Hash)
+	s.next = to + 1
+	return s.advanced()
+}
+
+// liveBlock processes block s.next: its header, its logs when the bloom
+// says the contract may have logged, its marker.
+func (s *Sentry) liveBlock(ctx context.Context, ep *endpoint) error {
+	n := s.next
+	h, err := ep.header(ctx, n)
+	if err != nil {
+		return err
+	}
+	if prev, ok := s.hashOf(n - 1); n > 0 && ok && h.ParentHash != prev {
+		return s.reorg(ctx, ep, n-1)
+	}
+	var logs []types.Log
+	if h.Bloom.Test(s.cfg.Contract.Bytes()) {
+		got, err := ep.logsBlock(ctx, s.cfg.Contract, h.Hash)
+		if err != nil {
+			return err
+		}
+		byBlock, _, err := s.group(got, n, n, &h.Hash)
+		if err != nil {
+			return s.mismatch(ep, "inconsistent", err)
+		}
+		logs = byBlock[n]
+		if err := s.crossCheck(ctx, ep, h, len(logs)); err != nil {
+			return err
+		}
+	}
+	if err := s.publishBlock(ctx, ep, h, logs); err != nil {
+		return err
+	}
+	s.remember(n, h.Hash)
+	s.next = n + 1
+	return s.advanced()
+}
+
+// group checks an eth_getLogs answer and groups its logs by block, each
+// block's by log index. Removed logs are ignored.
+func (s *Sentry) group(logs []types.Log, from, to uint64, hash *common.Hash) (map[uint64][]types.Log, []uint64, error) {
+	by := map[uint64][]types.Log{}
+	var order []uint64
+	for _, l := range logs {
+		if l.Removed {
+			continue
+		}
+		switch {
+		case l.Address != s.cfg.Contract:
+			return nil, nil, fmt.Errorf("the answer holds a log of %s, not of the contract", l.Address.Hex())
+		case l.BlockNumber < from || l.BlockNumber > to:
+			return nil, nil, fmt.Errorf("the answer for blocks %d..%d holds a log of block %d", from, to, l.BlockNumber)
+		case hash != nil && l.BlockHash != *hash:
+			return nil, nil, fmt.Errorf("the answer for block %s holds a log of block %s", hash.Hex(), l.BlockHash.Hex())
+		}
+		if _, ok := by[l.BlockNumber]; !ok {
+			order = append(order, l.BlockNumber)
+		}
+		by[l.BlockNumber] = append(by[l.BlockNumber], l)
+	}
+	sort.Slice(order, func(i, j int) bool { return order[i] < order[j] })
+	for n, ls := range by {
+		sort.Slice(ls, func(i, j int) bool { return ls[i].Index < ls[j].Index })
+		for i := 1; i < len(ls); i++ {
+			if ls[i].Index == ls[i-1].Index {
+				return nil, nil, fmt.Errorf("block %d has two logs of index %d", n, ls[i].Index)
+			}
+			if ls[i].BlockHash != ls[0].BlockHash {
+				return nil, nil, fmt.Errorf("block %d's logs carry two block hashes", n)
+			}
+		}
+	}
+	return by, order, nil
+}
+
+// crossCheck compares the number of contract logs of a block in an answer
+// with the block's receipts (or, where the endpoint has no
+// eth_getBlockReceipts, with another endpoint's eth_getLogs of the block).
+func (s *Sentry) crossCheck(ctx context.Context, ep *endpoint, h *header, have int) error {
+	want, err := ep.receiptLogs(ctx, s.cfg.Contract, h.Hash)
+	source := "receipts"
+	if err != nil {
+		var rerr rpc.Error
+		if !errors.As(err, &rerr) {
+			return err // transport: fail over
+		}
+		other := s.other(ep)
+		if other == nil {
+			s.log.Debug("ssv sentry: no receipts to cross-check the block's logs with", "endpoint", ep.name, "block", uint64(h.Number), "err", err)
+			return nil
+		}
+		logs, err2 := other.logsBlock(ctx, s.cfg.Contract, h.Hash)
+		if err2 != nil {
+			s.log.Debug("ssv sentry: could not cross-check the block's logs", "endpoint", ep.name, "block", uint64(h.Number), "receipts_err", err, "other", other.name, "err", err2)
+			return nil
+		}
+		want, source = 0, "eth_getLogs of "+other.name
+		for _, l := range logs {
+			if !l.Removed && l.Address == s.cfg.Contract {
+				want++
+			}
+		}
+	}
+	if want != have {
+		return s.mismatch(ep, "log_count", fmt.Errorf("block %d (%s): %d contract logs in the answer, %d in the %s", uint64(h.Number), h.Hash.Hex(), have, want, source))
+	}
+	return nil
+}
+
+// other is a usable endpoint other than ep, nil if none.
+func (s *Sentry) other(ep *endpoint) *endpoint {
+	for i := 1; i < len(s.eps); i++ {
+		o := s.eps[(s.cur+i)%len(s.eps)]
+		o.mu.Lock()
+		ok := o.disabled == "" && o.chainID == s.chainID && o != ep
+		o.mu.Unlock()
+		if ok {
+			return o
+		}
+	}
+	return nil
+}
+
+// reorg walks back from block k over the kept hashes to the fork point,
+// publishes the Reorg and moves s.next back to the first block to read
+// again.
+func (s *Sentry) reorg(ctx context.Context, ep *endpoint, k uint64) error {
+	var first *blockHash
+	var firstNew common.Hash
+	match := -1
+	for i := len(s.hashes) - 1; i >= 0; i-- {
+		b := s.hashes[i]
+		if b.Number > k {
+			continue
+		}
+		h, err := ep.header(ctx, b.Number)
+		if err != nil {
+			return err
+		}
+		if h.Hash == b.Hash {
+			match = i
+			break
+		}
+		first, firstNew = &s.hashes[i], h.Hash
+	}
+	if first == nil {
+		return s.mismatch(ep, "inconsistent", fmt.Errorf("block %d's parent is not the processed block %d, whose header is unchanged", k+1, k))
+	}
+	ev := &events.Reorg{V: events.SchemaVersion, Network: s.cfg.Network, FromBlock: first.Number,
+		OldHash: first.Hash.Hex(), NewHash: firstNew.Hex(), Observer: s.observer(ep)}
+	if err := s.publish(ctx, events.KindReorg, ev.MsgID(), ev); err != nil {
+		return err
+	}
+	s.n.reorgs.Add(1)
+	if s.m != nil {
+		s.m.reorgs.WithLabelValues(s.cfg.Network).Inc()
+	}
+	if match >= 0 {
+		s.next = s.hashes[match].Number + 1
+		s.hashes = s.hashes[:match+1]
+		s.log.Warn("ssv sentry: reorg of processed blocks; reading them again", "from_block", first.Number, "old_hash", ev.OldHash, "new_hash", ev.NewHash, "fork_after", s.next-1)
+	} else {
+		s.next = first.Number
+		s.hashes = nil
+		s.log.Error("ssv sentry: reorg deeper than the blocks kept; reading again from the oldest kept block", "from_block", first.Number, "kept", s.cfg.FollowDistance+KeepExtra)
+	}
+	return s.advanced()
+}
+
+func (s *Sentry) hashOf(n uint64) (common.Hash, bool) {
+	i := sort.Search(len(s.hashes), func(i int) bool { return s.hashes[i].Number >= n })
+	if i < len(s.hashes) && s.hashes[i].Number == n {
+		return s.hashes[i].Hash, true
+	}
+	return common.Hash{}, false
+}
+
+// remember keeps n's hash and forgets those older than FollowDistance +
+// KeepExtra blocks.
+func (s *Sentry) remember(n uint64, h common.Hash) {
+	for len(s.hashes) > 0 && s.hashes[len(s.hashes)-1].Number >= n {
+		s.hashes = s.hashes[:len(s.hashes)-1]
+	}
+	s.hashes = append(s.hashes, blockHash{Number: n, Hash: h})
+	keep := s.cfg.FollowDistance + KeepExtra
+	drop := 0
+	for drop < len(s.hashes)-1 && s.hashes[drop].Number+keep < n {
+		drop++
+	}
+	s.hashes = append(s.hashes[:0:0], s.hashes[drop:]...)
+}
+
+// advanced stores the cursor after s.next moved.
+func (s *Sentry) advanced() error {
+	s.setProcessed()
+	d := &cursorData{Network: s.cfg.Network, Contract: s.cfg.Contract.Hex(), ChainID: s.chainID,
+		Processed: int64(s.next) - 1, Hashes: s.hashes}
+	if err := s.cursor.store(d); err != nil {
+		// The events are out; the next restart reads a little again (same ids).
+		s.log.Error("ssv sentry: could not write the cursor; a restart will read these blocks again", "err", err)
+	}
+	return nil
+}
+
+var kindRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+
+// publishBlock publishes a block's decodable logs, then its marker.
+func (s *Sentry) publishBlock(ctx context.Context, ep *endpoint, h *header, logs []types.Log) error {
+	if uint64(h.Time) > 253402300799 {
+		return s.mismatch(ep, "inconsistent", fmt.Errorf("block %d has time %d, after year 9999", uint64(h.Number), uint64(h.Time)))
+	}
+	obs := s.observer(ep)
+	mk := &events.Block{V: events.SchemaVersion, Network: s.cfg.Network, Number: uint64(h.Number), Hash: h.Hash.Hex(),
+		ParentHash: h.ParentHash.Hex(), Time: int64(h.Time) * 1000, Observer: obs}
+	for _, l := range logs {
+		ev, reason, label := s.decode(l, obs)
+		if ev == nil {
+			s.n.skipped.Add(1)
+			if s.m != nil {
+				s.m.skipped.WithLabelValues(s.cfg.Network, label).Inc()
+			}
+			s.log.Warn("ssv sentry: contract log skipped", "block", l.BlockNumber, "log_index", l.Index, "tx", l.TxHash.Hex(), "reason", reason)
+			if len(mk.Skipped) < events.MaxSkipped {
+				sk := events.Skipped{LogIndex: l.Index, TxHash: l.TxHash.Hex(), Reason: safe.String(reason, 512)}
+				if len(l.Topics) > 0 {
+					sk.Topic0 = l.Topics[0].Hex()
+				}
+				mk.Skipped = append(mk.Skipped, sk)
+			}
+			continue
+		}
+		if err := s.publishRaw(ctx, events.Kind(ev.Name), ev.MsgID(), ev.data); err != nil {
+			return err
+		}
+		mk.Events++
+		s.n.logs.Add(1)
+		if s.m != nil {
+			s.m.published.WithLabelValues(s.cfg.Network).Inc()
+		}
+	}
+	if err := s.publish(ctx, events.KindBlock, mk.MsgID(), mk); err != nil {
+		return err
+	}
+	s.n.blocks.Add(1)
+	return nil
+}
+
+type encodedEvent struct {
+	events.ContractEvent
+	data []byte
+}
+
+// decode runs the decoder (a panic in it is a skipped log) and checks the
+// event as the consumer will.
+func (s *Sentry) decode(l types.Log, obs events.Observer) (ev *encodedEvent, reason, label string) {
+	var (
+		name string
+		args json.RawMessage
+		err  error
+	)
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("the decoder panicked: %v", r)
+			}
+		}()
+		name, args, err = s.cfg.Decoder(l)
+	}()
+	if err != nil {
+		label = "decode_error"
+		switch {
+		case errors.Is(err, ErrUnknownTopic):
+			label = "unknown_topic"
+		case errors.Is(err, ErrMalformed):
+			label = "malformed"
+		}
+		return nil, err.Error(), label
+	}
+	kind := events.Kind(name)
+	if !kindRE.MatchString(kind) || kind == events.KindBlock || kind == events.KindReorg || kind == events.KindSyncStatus {
+		return nil, fmt.Sprintf("event name %q is not a subject token", safe.String(name, 80)), "invalid_event"
+	}
+	if len(args) > events.MaxArgs {
+		return nil, fmt.Sprintf("decoded arguments of %d bytes, at most %d", len(args), events.MaxArgs), "invalid_event"
+	}
+	e := &encodedEvent{ContractEvent: events.ContractEvent{V: events.SchemaVersion, Network: s.cfg.Network, Name: name,
+		Block: l.BlockNumber, BlockHash: l.BlockHash.Hex(), TxHash: l.TxHash.Hex(), TxIndex: l.TxIndex, LogIndex: l.Index,
+		Contract: s.cfg.Contract.Hex(), Args: args, Observer: obs}}
+	data, err := json.Marshal(&e.ContractEvent)
+	if err == nil {
+		_, err = events.Decode(kind, data)
+	}
+	if err != nil {
+		return nil, "refused: " + err.Error(), "invalid_event"
+	}
+	e.data = data
+	return e, "", ""
+}
+
+// publish encodes ev, checks it as the consumer will, and publishes it.
+func (s *Sentry) publish(ctx context.Context, kind, msgID string, ev any) error {
+	data, err := json.Marshal(ev)
+	if err == nil {
+		_, err = events.Decode(kind, data)
+	}
+	if err != nil {
+		return fmt.Errorf("%s event refused by its own checks: %w", kind, err)
+	}
+	return s.publishRaw(ctx, kind, msgID, data)
+}
+
+func (s *Sentry) publishRaw(ctx context.Context, kind, msgID string, data []byte) error {
+	if err := s.cfg.Publisher.Publish(ctx, events.Subject(s.cfg.Network, kind), msgID, data); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return errPublish{fmt.Errorf("publish %s: %w", kind, err)}
+	}
+	return nil
+}
+
+func (s *Sentry) observer(ep *endpoint) events.Observer {
+	return events.Observer{Endpoint: ep.name, SeenAt: time.Now().UnixMilli(), SentryID: s.cfg.SentryID}
+}
+
+func (s *Sentry) setProcessed() {
+	s.mu.Lock()
+	s.processed = int64(s.next) - 1
+	p := s.processed
+	s.mu.Unlock()
+	if s.m != nil {
+		s.m.processed.WithLabelValues(s.cfg.Network).Set(float64(p))
+	}
+}
+
+func (s *Sentry) setHead(head, target uint64) {
+	s.mu.Lock()
+	s.head, s.haveHead = head, true
+	if int64(target) > s.processed {
+		if s.behindSince.IsZero() {
+			s.behindSince = time.Now()
+		}
+	} else {
+		s.behindSince = time.Time{}
+	}
+	s.mu.Unlock()
+	if s.m != nil {
+		s.m.head.WithLabelValues(s.cfg.Network).Set(float64(head))
+	}
+}
+
+func (s *Sentry) setMode(m string) {
+	s.mu.Lock()
+	changed := s.mode != m
+	s.mode = m
+	s.mu.Unlock()
+	if changed {
+		s.log.Info("ssv sentry: mode", "mode", m, "processed", int64(s.next)-1)
+		s.kickStatus()
+	}
+}
+
+func (s *Sentry) getMode() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mode
+}
+
+func (s *Sentry) kickStatus() {
+	select {
+	case s.statusKick <- struct{}{}:
+	default:
+	}
+}
+
+// statusLoop publishes SyncStatus on a change of mode or endpoint health
+// and every StatusEvery.
+func (s *Sentry) statusLoop(ctx context.Context) {
+	t := time.NewTicker(s.cfg.StatusEvery)
+	defer t.Stop()
+	for {
+		ev := s.status()
+		if err := s.publish(ctx, events.KindSyncStatus, ev.MsgID(), ev); err != nil && ctx.Err() == nil {
+			s.log.Warn("ssv sentry: sync status not published", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.statusKick:
+		}
+	}
+}
+
+func (s *Sentry) status() *events.SyncStatus {
+	s.mu.Lock()
+	ev := &events.SyncStatus{V: events.SchemaVersion, Network: s.cfg.Network, Mode: s.mode, Head: s.head,
+		Contract: s.cfg.Contract.Hex(), Observer: events.Observer{Endpoint: s.lastEndpoint, SeenAt: time.Now().UnixMilli(), SentryID: s.cfg.SentryID}}
+	if s.processed > 0 {
+		ev.Processed = uint64(s.processed)
+	}
+	s.mu.Unlock()
+	for _, ep := range s.eps {
+		ok, id, head, msg := ep.status()
+		ev.Endpoints = append(ev.Endpoints, events.Endpoint{Name: ep.name, ChainID: id, Head: head, Healthy: ok, Error: msg})
+	}
+	return ev
+}
+
+// waitHead waits for a new head: a newHeads notification on a WebSocket
+// endpoint (or NoHeadTimeout without one), else PollEvery.
+func (s *Sentry) waitHead(ctx context.Context, ep *endpoint) {
+	if !ep.ws {
+		sleep(ctx, s.cfg.PollEvery)
+		return
+	}
+	if s.sub == nil || s.subEp != ep || s.subEnded.Load() {
+		if err := s.subscribe(ctx, ep); err != nil {
+			s.log.Warn("ssv sentry: newHeads subscription failed; polling", "endpoint", ep.name, "err", err)
+			sleep(ctx, s.cfg.PollEvery)
+		}
+		// Read the head again: one may have come before the subscription.
+		return
+	}
+	t := time.NewTimer(s.cfg.NoHeadTimeout)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-s.heads:
+	case <-t.C:
+		s.log.Warn("ssv sentry: no new head on the subscription; polling", "endpoint", ep.name, "waited", s.cfg.NoHeadTimeout)
+	}
+}
+
+func (s *Sentry) subscribe(ctx context.Context, ep *endpoint) error {
+	if s.sub != nil {
+		s.sub.Unsubscribe()
+		s.sub, s.subEp = nil, nil
+	}
+	c, err := ep.dial(ctx)
+	if err != nil {
+		return err
+	}
+	ch := make(chan json.RawMessage, 16)
+	sctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	defer cancel()
+	sub, err := c.EthSubscribe(sctx, ch, "newHeads")
+	if err != nil {
+		return ep.scrub(fmt.Errorf("eth_subscribe newHeads: %w", err))
+	}
+	s.sub, s.subEp = sub, ep
+	s.subEnded.Store(false)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-sub.Err():
+				// Subscription ended: wake the loop, which subscribes again.
+				s.subEnded.Store(true)
+				s.wake()
+				return
+			case <-ch:
+				s.wake()
+			}
+		}
+	}()
+	return nil
+}
+
+func (s *Sentry) wake() {
+	select {
+	case s.heads <- struct{}{}:
+	default:
+	}
+}
+
+// sleep waits d or until ctx ends (false).
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
