@@ -64,7 +64,7 @@ func (b *batch) reorg(r *events.Reorg) error {
 		return err
 	}
 	var skipped uint64
-	q = b.q().SQL("SELECT COALESCE(SUM(skipped), 0) FROM ssv_blocks WHERE network = ").Arg(r.Network).SQL(" AND number >= ").Arg(store.U64(r.FromBlock))
+	q = b.q().SQL("SELECT CAST(COALESCE(SUM(skipped), 0) AS BIGINT) FROM ssv_blocks WHERE network = ").Arg(r.Network).SQL(" AND number >= ").Arg(store.U64(r.FromBlock))
 	if err := b.tx.QueryRowContext(b.ctx, q.String(), q.Args()...).Scan(store.U64Into(&skipped)); err != nil {
 		return fmt.Errorf("read ssv skipped logs: %w", err)
 	}

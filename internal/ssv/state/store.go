@@ -368,7 +368,7 @@ func (s *Store) Counts(ctx context.Context, network string) (registry.Counts, er
 		return registry.Counts{}, fmt.Errorf("count ssv %s of %s in %s: %w", what, network, s.db.Where(), s.db.Scrub(err))
 	}
 	r := s.db.Reader()
-	q := s.db.Query().SQL("SELECT COUNT(*), COALESCE(SUM(CASE WHEN removed THEN 1 ELSE 0 END), 0) FROM ssv_operators WHERE network = ").Arg(network)
+	q := s.db.Query().SQL("SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN removed THEN 1 ELSE 0 END), 0) AS BIGINT) FROM ssv_operators WHERE network = ").Arg(network)
 	if err := r.QueryRowContext(ctx, q.String(), q.Args()...).Scan(&c.Operators, &c.OperatorsRemoved); err != nil {
 		return fail("operators", err)
 	}
