@@ -2,7 +2,6 @@ package sink
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -10,9 +9,9 @@ import (
 	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/valtrack/valtrack/internal/safe"
+	"github.com/valtrack/valtrack/internal/ssv/abi"
 )
 
 // The Args of a ContractEvent are an object keyed by the ABI parameter
@@ -152,16 +151,8 @@ func ids(ns []num) []uint64 {
 	return out
 }
 
-// ClusterID is the cluster id of the SSV node and contract:
-// keccak256(owner ‖ each sorted operator id as 32-byte big-endian), 0x-hex.
-// operatorIDs must be sorted.
+// ClusterID is the cluster id of the SSV node and contract (abi.ClusterID)
+// in the tables' form, 0x-hex.
 func ClusterID(owner common.Address, operatorIDs []uint64) string {
-	buf := make([]byte, 0, 20+32*len(operatorIDs))
-	buf = append(buf, owner.Bytes()...)
-	var word [32]byte
-	for _, id := range operatorIDs {
-		binary.BigEndian.PutUint64(word[24:], id)
-		buf = append(buf, word[:]...)
-	}
-	return "0x" + hex.EncodeToString(crypto.Keccak256(buf))
+	return abi.ClusterID(owner, operatorIDs).Hex()
 }

@@ -112,11 +112,11 @@ func pubkey(i int) []byte {
 
 func hexOf(b []byte) string { return "0x" + hex.EncodeToString(b) }
 
-func shares(n int) string { return hexOf(make([]byte, 96+n*(48+256))) }
+func zeroShares(n int) string { return hexOf(make([]byte, 96+n*(48+256))) }
 
 func valAdded(owner string, key []byte, ops []uint64) ev {
 	return ev{"ValidatorAdded", map[string]any{"owner": owner, "operatorIds": ids(ops...), "publicKey": hexOf(key),
-		"shares": shares(len(ops)), "cluster": tuple(1, true, "1000")}}
+		"shares": zeroShares(len(ops)), "cluster": tuple(1, true, "1000")}}
 }
 
 func valEvent(name, owner string, key []byte, ops []uint64) ev {

@@ -97,7 +97,7 @@ func TestInvalidRegistrationsAdvanceTheNonce(t *testing.T) {
 		bad := pubkey(6)
 		bad[47] = 0xff
 		badShares := valAdded(owner, pubkey(4), []uint64{1, 2, 3, 4})
-		badShares.args["shares"] = shares(3)
+		badShares.args["shares"] = zeroShares(3)
 		mustApply(t, sk, cat(operators(c), c.block(ev{"OperatorRemoved", map[string]any{"operatorId": "5"}})))
 		mustApply(t, sk, c.block(
 			valAdded(owner, pubkey(1), []uint64{1, 2, 3}),    // 3 operators
