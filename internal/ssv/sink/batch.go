@@ -1,0 +1,374 @@
+package sink
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/valtrack/valtrack/internal/consumer"
+	"github.com/valtrack/valtrack/internal/ssv/events"
+	"github.com/valtrack/valtrack/internal/store"
+)
+
+// batch is one Apply: its transaction and what it caches of each network.
+type batch struct {
+	s    *Sink
+	ctx  context.Context
+	tx   *sql.Tx
+	nets map[string]*network
+}
+
+// network is a network's counters (ssv_networks) and caches for a batch.
+type network struct {
+	name                         string
+	nextIndex, nextSeq           uint64
+	reorgs, skipped              uint64
+	owners                       map[string]*ownerState
+	operators                    map[uint64]*opState
+	held                         map[string][]*events.ContractEvent // by block hash: events whose marker is later in the batch
+	changes                      []change
+	changed                      map[change]bool
+	replaying                    bool // rebuilding after a reorg: no changes recorded
+	lastApplied, blocksThisBatch uint64
+}
+
+type ownerState struct {
+	nonce        uint64
+	feeRecipient string
+	dirty        bool
+}
+
+type opState struct {
+	exists, removed bool
+}
+
+type change struct {
+	kind string
+	id   uint64
+}
+
+// entry is a contract event being applied: from the batch, from
+// ssv_pending or, in a rebuild, from ssv_events.
+type entry struct {
+	block     uint64
+	blockHash string
+	txHash    string
+	txIndex   uint64
+	logIndex  uint64
+	name      string
+	args      []byte
+	stateless *string // the ValidatorAdded stateless verdict, when known
+}
+
+func (b *batch) exec(op string, q *store.Query) (sql.Result, error) {
+	r, err := b.tx.ExecContext(b.ctx, q.String(), q.Args()...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return r, nil
+}
+
+func (b *batch) q() *store.Query { return b.s.db.Query() }
+
+// net loads (creating it) and, on PostgreSQL, locks a network's row, so
+// that two consumers never apply one network's blocks at once.
+func (b *batch) net(name string) (*network, error) {
+	if n := b.nets[name]; n != nil {
+		return n, nil
+	}
+	if _, err := b.exec("add ssv network", b.q().SQL("INSERT INTO ssv_networks (network) VALUES (").Arg(name).SQL(") ON CONFLICT (network) DO NOTHING")); err != nil {
+		return nil, err
+	}
+	q := b.q().SQL("SELECT next_index, next_seq, reorgs, skipped_logs FROM ssv_networks WHERE network = ").Arg(name)
+	if b.s.db.Dialect().Postgres() {
+		q.SQL(" FOR UPDATE")
+	}
+	n := &network{name: name, held: map[string][]*events.ContractEvent{}}
+	n.resetCaches()
+	if err := b.tx.QueryRowContext(b.ctx, q.String(), q.Args()...).Scan(store.U64Into(&n.nextIndex), store.U64Into(&n.nextSeq),
+		store.U64Into(&n.reorgs), store.U64Into(&n.skipped)); err != nil {
+		return nil, fmt.Errorf("read ssv network %s: %w", name, err)
+	}
+	b.nets[name] = n
+	return n, nil
+}
+
+func (n *network) resetCaches() {
+	n.owners = map[string]*ownerState{}
+	n.operators = map[uint64]*opState{}
+	n.changed = map[change]bool{}
+	n.changes = nil
+}
+
+func (b *batch) run(evs []consumer.Event) error {
+	// The position of each block's marker in the batch: events before it
+	// are applied from memory instead of going through ssv_pending.
+	marker := map[[2]string]int{}
+	for i, ev := range evs {
+		if m, ok := ev.Value.(*events.Block); ok {
+			marker[[2]string{m.Network, m.Hash}] = i
+		}
+	}
+	for i, ev := range evs {
+		var err error
+		switch v := ev.Value.(type) {
+		case *events.ContractEvent:
+			if at, ok := marker[[2]string{v.Network, v.BlockHash}]; ok && at > i {
+				var n *network
+				if n, err = b.net(v.Network); err == nil {
+					n.held[v.BlockHash] = append(n.held[v.BlockHash], v)
+				}
+			} else {
+				err = b.pend(v)
+			}
+		case *events.Block:
+			err = b.block(v)
+		case *events.Reorg:
+			err = b.reorg(v)
+		case *events.SyncStatus:
+			err = b.status(v)
+		default:
+			err = rejected("ssv sink: unexpected %T (kind %s)", ev.Value, ev.Kind)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finish writes the networks' counters and prunes old empty blocks.
+func (b *batch) finish() error {
+	for _, n := range b.nets {
+		if _, err := b.exec("update ssv network", b.q().SQL("UPDATE ssv_networks SET next_index = ").Arg(store.U64(n.nextIndex)).
+			SQL(", next_seq = ").Arg(store.U64(n.nextSeq)).SQL(", reorgs = ").Arg(store.U64(n.reorgs)).
+			SQL(", skipped_logs = ").Arg(store.U64(n.skipped)).SQL(" WHERE network = ").Arg(n.name)); err != nil {
+			return err
+		}
+		if n.blocksThisBatch > 0 && n.lastApplied > b.s.keep {
+			if _, err := b.exec("prune ssv blocks", b.q().SQL("DELETE FROM ssv_blocks WHERE network = ").Arg(n.name).
+				SQL(" AND number < ").Arg(store.U64(n.lastApplied-b.s.keep)).SQL(" AND events = 0 AND skipped = 0")); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// pend stores a contract event until its marker, unless its block is
+// already processed (a redelivery).
+func (b *batch) pend(e *events.ContractEvent) error {
+	if _, err := b.net(e.Network); err != nil {
+		return err
+	}
+	var hash string
+	q := b.q().SQL("SELECT hash FROM ssv_blocks WHERE network = ").Arg(e.Network).SQL(" AND number = ").Arg(store.U64(e.Block))
+	err := b.tx.QueryRowContext(b.ctx, q.String(), q.Args()...).Scan(&hash)
+	switch {
+	case err == nil && hash == e.BlockHash:
+		return nil
+	case err != nil && !errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("read ssv block %d: %w", e.Block, err)
+	}
+	_, err = b.exec("store pending ssv event", b.q().SQL(`INSERT INTO ssv_pending (network, block_hash, log_index, block, tx_hash, tx_index, name, args) VALUES `).
+		Row(e.Network, e.BlockHash, int64(e.LogIndex), store.U64(e.Block), e.TxHash, int64(e.TxIndex), e.Name, string(e.Args)).
+		SQL(" ON CONFLICT (network, block_hash, log_index) DO NOTHING"))
+	return err
+}
+
+// block applies a block's events when its marker arrives.
+func (b *batch) block(m *events.Block) error {
+	n, err := b.net(m.Network)
+	if err != nil {
+		return err
+	}
+	held := n.held[m.Hash]
+	delete(n.held, m.Hash)
+	var hash string
+	q := b.q().SQL("SELECT hash FROM ssv_blocks WHERE network = ").Arg(m.Network).SQL(" AND number = ").Arg(store.U64(m.Number))
+	err = b.tx.QueryRowContext(b.ctx, q.String(), q.Args()...).Scan(&hash)
+	switch {
+	case err == nil && hash == m.Hash:
+		return nil // redelivered
+	case err == nil:
+		return rejected("ssv %s block %d %s: block %d was processed with hash %s, and no reorg came first", m.Network, m.Number, m.Hash, m.Number, hash)
+	case !errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("read ssv block %d: %w", m.Number, err)
+	}
+	var last uint64
+	q = b.q().SQL("SELECT COALESCE(MAX(number), 0) FROM ssv_blocks WHERE network = ").Arg(m.Network)
+	if err := b.tx.QueryRowContext(b.ctx, q.String(), q.Args()...).Scan(store.U64Into(&last)); err != nil {
+		return fmt.Errorf("read ssv last block: %w", err)
+	}
+	if m.Number < last {
+		return rejected("ssv %s block %d %s is below the last processed block %d", m.Network, m.Number, m.Hash, last)
+	}
+
+	// The block's events: pending ones and those held from this batch.
+	byLog := map[uint64]*entry{}
+	q = b.q().SQL("SELECT log_index, block, tx_hash, tx_index, name, args FROM ssv_pending WHERE network = ").Arg(m.Network).
+		SQL(" AND block_hash = ").Arg(m.Hash)
+	rows, err := b.tx.QueryContext(b.ctx, q.String(), q.Args()...)
+	if err != nil {
+		return fmt.Errorf("read pending ssv events of block %d: %w", m.Number, err)
+	}
+	for rows.Next() {
+		e := &entry{blockHash: m.Hash}
+		var args string
+		if err := rows.Scan(store.U64Into(&e.logIndex), store.U64Into(&e.block), &e.txHash, store.U64Into(&e.txIndex), &e.name, &args); err != nil {
+			rows.Close()
+			return fmt.Errorf("read pending ssv events of block %d: %w", m.Number, err)
+		}
+		e.args = []byte(args)
+		byLog[e.logIndex] = e
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read pending ssv events of block %d: %w", m.Number, err)
+	}
+	for _, c := range held {
+		byLog[uint64(c.LogIndex)] = &entry{block: c.Block, blockHash: c.BlockHash, txHash: c.TxHash, txIndex: uint64(c.TxIndex),
+			logIndex: uint64(c.LogIndex), name: c.Name, args: c.Args}
+	}
+	if len(byLog) != m.Events {
+		b.s.log.Warn("ssv block marker refused: its events are not all in", "network", m.Network, "block", m.Number,
+			"hash", m.Hash, "announced", m.Events, "received", len(byLog))
+		return rejected("ssv %s block %d %s announces %d events, %d received", m.Network, m.Number, m.Hash, m.Events, len(byLog))
+	}
+	list := make([]*entry, 0, len(byLog))
+	for _, e := range byLog {
+		if e.block != m.Number {
+			return rejected("ssv %s block %d %s: its event %d says block %d", m.Network, m.Number, m.Hash, e.logIndex, e.block)
+		}
+		list = append(list, e)
+	}
+	slices.SortFunc(list, func(a, c *entry) int { return cmpU64(a.logIndex, c.logIndex) })
+
+	logRows := make([][]any, 0, len(list))
+	for _, e := range list {
+		outcome, err := b.apply(n, e)
+		if err != nil {
+			return err
+		}
+		logRows = append(logRows, []any{m.Network, store.U64(e.block), store.U64(e.logIndex), e.blockHash, e.txHash, store.U64(e.txIndex),
+			e.name, string(e.args), optString(e.stateless), outcome})
+	}
+	if err := b.flushBlock(n); err != nil {
+		return err
+	}
+	if err := b.s.db.InsertRows(b.ctx, b.tx, insertEvents, logRows); err != nil {
+		return fmt.Errorf("log ssv events of block %d: %w", m.Number, err)
+	}
+	if len(byLog) > len(held) {
+		if _, err := b.exec("delete pending ssv events", b.q().SQL("DELETE FROM ssv_pending WHERE network = ").Arg(m.Network).
+			SQL(" AND block_hash = ").Arg(m.Hash)); err != nil {
+			return err
+		}
+	}
+	if _, err := b.exec("record ssv block", b.q().SQL("INSERT INTO ssv_blocks (network, number, hash, parent_hash, time, events, skipped) VALUES ").
+		Row(m.Network, store.U64(m.Number), m.Hash, m.ParentHash, m.Time, int64(m.Events), int64(len(m.Skipped)))); err != nil {
+		return err
+	}
+	n.skipped += uint64(len(m.Skipped))
+	n.lastApplied = m.Number
+	n.blocksThisBatch++
+	return nil
+}
+
+var insertEvents = store.Insert{Table: "ssv_events",
+	Cols: []string{"network", "block", "log_index", "block_hash", "tx_hash", "tx_index", "name", "args", "stateless", "outcome"}}
+
+func optString(p *string) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+func cmpU64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// note records a change for /stream (once per block and id).
+func (n *network) note(kind string, id uint64) {
+	if n.replaying {
+		return
+	}
+	c := change{kind, id}
+	if !n.changed[c] {
+		n.changed[c] = true
+		n.changes = append(n.changes, c)
+	}
+}
+
+// flushBlock writes the owners touched and the changes of a block.
+func (b *batch) flushBlock(n *network) error {
+	if err := b.flushOwners(n); err != nil {
+		return err
+	}
+	if len(n.changes) == 0 {
+		return nil
+	}
+	rows := make([][]any, len(n.changes))
+	for i, c := range n.changes {
+		rows[i] = []any{n.name, store.U64(n.nextSeq), c.kind, store.U64(c.id)}
+		n.nextSeq++
+	}
+	n.changes = n.changes[:0]
+	clear(n.changed)
+	if err := b.s.db.InsertRows(b.ctx, b.tx, store.Insert{Table: "ssv_changes", Cols: []string{"network", "seq", "kind", "id"}}, rows); err != nil {
+		return fmt.Errorf("record ssv changes: %w", err)
+	}
+	return nil
+}
+
+func (b *batch) flushOwners(n *network) error {
+	var rows [][]any
+	for a, o := range n.owners {
+		if o.dirty {
+			rows = append(rows, []any{n.name, a, store.U64(o.nonce), o.feeRecipient})
+			o.dirty = false
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	cols := []string{"network", "address", "nonce", "fee_recipient"}
+	if err := b.s.db.InsertRows(b.ctx, b.tx, store.Insert{Table: "ssv_owners", Cols: cols,
+		Suffix: store.UpsertAll([]string{"network", "address"}, cols)}, rows); err != nil {
+		return fmt.Errorf("write ssv owners: %w", err)
+	}
+	return nil
+}
+
+// status upserts the sentry's status unless a newer one is stored.
+func (b *batch) status(st *events.SyncStatus) error {
+	if _, err := b.net(st.Network); err != nil {
+		return err
+	}
+	eps := st.Endpoints
+	if eps == nil {
+		eps = []events.Endpoint{}
+	}
+	js, err := json.Marshal(eps)
+	if err != nil {
+		return fmt.Errorf("encode ssv endpoints: %w", err)
+	}
+	_, err = b.exec("store ssv sync status", b.q().SQL("INSERT INTO ssv_sync (network, contract, mode, head, processed, endpoints, status_at) VALUES ").
+		Row(st.Network, st.Contract, st.Mode, store.U64(st.Head), store.U64(st.Processed), string(js), st.SeenAt).
+		SQL(` ON CONFLICT (network) DO UPDATE SET contract = excluded.contract, mode = excluded.mode, head = excluded.head,
+		processed = excluded.processed, endpoints = excluded.endpoints, status_at = excluded.status_at
+		WHERE excluded.status_at >= ssv_sync.status_at`))
+	return err
+}
+
+func sortU64(s []uint64) { slices.Sort(s) }

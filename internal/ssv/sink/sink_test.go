@@ -1,0 +1,472 @@
+package sink_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/valtrack/valtrack/internal/consumer"
+	"github.com/valtrack/valtrack/internal/ssv/events"
+	"github.com/valtrack/valtrack/internal/ssv/registry"
+	"github.com/valtrack/valtrack/internal/ssv/sink"
+	"github.com/valtrack/valtrack/internal/ssv/state"
+	"github.com/valtrack/valtrack/internal/store"
+)
+
+var ctx = context.Background()
+
+// five operators of owner 0, in block 1.
+func operators(c *chain) []consumer.Event {
+	var evs []ev
+	for i := uint64(1); i <= 5; i++ {
+		evs = append(evs, opAdded(i, addr(0), "100"))
+	}
+	return c.block(evs...)
+}
+
+func TestRegisterOperatorsAndValidators(t *testing.T) {
+	dialects(t, func(t *testing.T, db *store.DB) {
+		sk := newSink(t, db, nil)
+		c := &chain{fork: "a"}
+		owner := addr(1)
+		mustApply(t, sk, cat(operators(c), c.block(valAdded(owner, pubkey(1), []uint64{4, 2, 3, 1}), valAdded(owner, pubkey(2), []uint64{1, 2, 3, 5}))))
+		r := state.New(db)
+		ops, err := r.Operators(ctx, net, 0, 0, 0)
+		if err != nil || len(ops) != 5 {
+			t.Fatalf("operators: %v, %v", ops, err)
+		}
+		if ops[0].ID != 1 || ops[0].Owner != addr(0) || ops[0].Fee != "100" || ops[0].ValidatorCount != 2 || ops[3].ValidatorCount != 1 || ops[4].ValidatorCount != 1 {
+			t.Errorf("operators: %+v", ops)
+		}
+		if op, err := r.Operator(ctx, net, 9); op != nil || err != nil {
+			t.Errorf("unknown operator: %v, %v", op, err)
+		}
+		vs, err := r.Validators(ctx, net, registry.ValidatorFilter{})
+		if err != nil || len(vs) != 2 {
+			t.Fatalf("validators: %v, %v", vs, err)
+		}
+		v := vs[0]
+		wantCluster := "0x" + common.Bytes2Hex(crypto.Keccak256(common.HexToAddress(owner).Bytes(),
+			common.LeftPadBytes([]byte{1}, 32), common.LeftPadBytes([]byte{2}, 32), common.LeftPadBytes([]byte{3}, 32), common.LeftPadBytes([]byte{4}, 32)))
+		if v.Index != 1 || v.PublicKey != hexOf(pubkey(1)) || v.Owner != owner || !slices.Equal(v.OperatorIDs, []uint64{1, 2, 3, 4}) ||
+			v.ClusterID != wantCluster || v.Status != registry.StatusActive || v.AddedBlock != 2 {
+			t.Errorf("validator 1: %+v (cluster want %s)", v, wantCluster)
+		}
+		cl, err := r.Clusters(ctx, net, owner, 0)
+		if err != nil || len(cl) != 2 || cl[0].Balance != "1000" || cl[0].NetworkFeeIndex != 7 || !cl[0].Active {
+			t.Errorf("clusters: %+v, %v", cl, err)
+		}
+		o, err := r.Owner(ctx, net, strings.ToLower(owner))
+		if err != nil || o == nil || o.Nonce != 2 {
+			t.Errorf("owner: %+v, %v", o, err)
+		}
+		counts, err := r.Counts(ctx, net)
+		if err != nil || counts.Operators != 5 || counts.Validators != 2 || counts.ByStatus[registry.StatusActive] != 2 ||
+			counts.Clusters != 2 || counts.ClusterSizes[4] != 2 {
+			t.Errorf("counts: %+v, %v", counts, err)
+		}
+		s, err := r.Sync(ctx, net)
+		if err != nil || s == nil || s.LastBlock != 2 || s.LastBlockHash != hash("a", 2) {
+			t.Errorf("sync: %+v, %v", s, err)
+		}
+		if nets, err := r.Networks(ctx); err != nil || !slices.Equal(nets, []string{net}) {
+			t.Errorf("networks: %v, %v", nets, err)
+		}
+	})
+}
+
+func TestInvalidRegistrationsAdvanceTheNonce(t *testing.T) {
+	dialects(t, func(t *testing.T, db *store.DB) {
+		var nonces []uint64
+		check := func(owner common.Address, nonce uint64, key []byte, ops []uint64, shares []byte) error {
+			nonces = append(nonces, nonce)
+			if key[47] == 0xff {
+				return errors.New("signature verification failed")
+			}
+			return nil
+		}
+		sk := newSink(t, db, check)
+		c := &chain{fork: "a"}
+		owner := addr(1)
+		bad := pubkey(6)
+		bad[47] = 0xff
+		badShares := valAdded(owner, pubkey(4), []uint64{1, 2, 3, 4})
+		badShares.args["shares"] = zeroShares(3)
+		mustApply(t, sk, cat(operators(c), c.block(ev{"OperatorRemoved", map[string]any{"operatorId": "5"}})))
+		mustApply(t, sk, c.block(
+			valAdded(owner, pubkey(1), []uint64{1, 2, 3}),    // 3 operators
+			valAdded(owner, pubkey(2), []uint64{1, 2, 2, 3}), // duplicate
+			valAdded(owner, pubkey(3), []uint64{1, 2, 3, 9}), // unknown
+			badShares, // shares length
+			valAdded(owner, pubkey(5), []uint64{1, 2, 3, 5}),     // removed operator
+			valAdded(owner, bad, []uint64{1, 2, 3, 4}),           // the check fails
+			valAdded(owner, pubkey(7), []uint64{1, 2, 3, 4}),     // valid
+			valAdded(owner, pubkey(7), []uint64{1, 2, 3, 4}),     // already registered
+			ev{"ValidatorAdded", map[string]any{"owner": owner}}, // malformed
+		))
+		r := state.New(db)
+		inv, err := r.Invalid(ctx, net, 0)
+		if err != nil || len(inv) != 8 {
+			t.Fatalf("invalid: %+v, %v", inv, err)
+		}
+		slices.Reverse(inv)
+		want := []string{"cannot build a 3f+1 quorum", "duplicated operator ID (2)", "operator 9 not found", "shares length is not correct",
+			"operator 5 is removed", "signature verification failed", "already registered by this owner", "malformed"}
+		for i, w := range want {
+			if !strings.Contains(inv[i].Reason, w) || inv[i].Nonce != uint64(i) && i < 6 {
+				t.Errorf("invalid %d: %+v, want reason with %q and nonce %d", i, inv[i], w, i)
+			}
+		}
+		if inv[6].Nonce != 7 || inv[7].Nonce != 8 {
+			t.Errorf("nonces of the last two: %d %d", inv[6].Nonce, inv[7].Nonce)
+		}
+		// Check runs on the registrations that pass the structural checks, each with its nonce.
+		if !slices.Equal(nonces, []uint64{2, 4, 5, 6, 7}) {
+			t.Errorf("Check saw nonces %v, want [2 4 5 6 7]", nonces)
+		}
+		vs, _ := r.Validators(ctx, net, registry.ValidatorFilter{})
+		if len(vs) != 1 || vs[0].PublicKey != hexOf(pubkey(7)) || vs[0].Index != 1 {
+			t.Errorf("validators: %+v", vs)
+		}
+		o, _ := r.Owner(ctx, net, owner)
+		if o == nil || o.Nonce != 9 {
+			t.Errorf("owner nonce: %+v, want 9", o)
+		}
+		if n, _ := r.Counts(ctx, net); n.Invalid != 8 || n.OperatorsRemoved != 1 || n.Clusters != 1 {
+			t.Errorf("counts: %+v", n)
+		}
+	})
+}
+
+func TestSameKeyTwoOwners(t *testing.T) {
+	dialects(t, func(t *testing.T, db *store.DB) {
+		sk := newSink(t, db, nil)
+		c := &chain{fork: "a"}
+		mustApply(t, sk, cat(operators(c), c.block(valAdded(addr(1), pubkey(1), []uint64{1, 2, 3, 4}), valAdded(addr(2), pubkey(1), []uint64{1, 2, 3, 4})),
+			c.block(valEvent("ValidatorRemoved", addr(1), pubkey(1), []uint64{1, 2, 3, 4}))))
+		vs, err := state.New(db).ValidatorsByKey(ctx, net, strings.ToUpper(hexOf(pubkey(1))[2:]))
+		if err != nil || len(vs) != 2 {
+			t.Fatalf("by key: %+v, %v", vs, err)
+		}
+		if vs[0].Owner != addr(1) || vs[0].Status != registry.StatusRemoved || vs[1].Owner != addr(2) || vs[1].Status != registry.StatusActive || vs[0].ClusterID == vs[1].ClusterID {
+			t.Errorf("two owners: %+v", vs)
+		}
+	})
+}
+
+func TestOperatorFees(t *testing.T) {
+	dialects(t, func(t *testing.T, db *store.DB) {
+		sk := newSink(t, db, nil)
+		c := &chain{fork: "a"}
+		r := state.New(db)
+		fee := func(name, f string) ev {
+			return ev{name, map[string]any{"owner": addr(0), "operatorId": "1", "blockNumber": "2", "fee": f}}
+		}
+		mustApply(t, sk, cat(operators(c), c.block(fee("OperatorFeeDeclared", "150"))))
+		if op, _ := r.Operator(ctx, net, 1); op == nil || op.Fee != "100" || op.PendingFee != "150" || op.PendingFeeBlock != 2 {
+			t.Errorf("declared: %+v", op)
+		}
+		mustApply(t, sk, c.block(ev{"OperatorFeeDeclarationCancelled", map[string]any{"owner": addr(0), "operatorId": "1"}}))
+		if op, _ := r.Operator(ctx, net, 1); op.Fee != "100" || op.PendingFee != "" || op.PendingFeeBlock != 0 {
+			t.Errorf("cancelled: %+v", op)
+		}
+		mustApply(t, sk, cat(c.block(fee("OperatorFeeDeclared", "0120")), c.block(fee("OperatorFeeExecuted", "120"))))
+		if op, _ := r.Operator(ctx, net, 1); op.Fee != "120" || op.PendingFee != "" || op.UpdatedBlock != 5 {
+			t.Errorf("executed: %+v", op)
+		}
+		// Whitelists and privacy.
+		mustApply(t, sk, c.block(
+			ev{"OperatorMultipleWhitelistUpdated", map[string]any{"operatorIds": ids(1, 2), "whitelistAddresses": []string{addr(7), addr(8)}}},
+			ev{"OperatorMultipleWhitelistRemoved", map[string]any{"operatorIds": ids(1), "whitelistAddresses": []string{addr(7)}}},
+			ev{"OperatorPrivacyStatusUpdated", map[string]any{"operatorIds": ids(2), "toPrivate": true}},
+			ev{"OperatorWhitelistingContractUpdated", map[string]any{"operatorIds": ids(3), "whitelistingContract": addr(9)}},
+			ev{"OperatorWhitelistUpdated", map[string]any{"operatorId": "4", "whitelisted": addr(6)}},
+			ev{"NetworkFeeUpdated", map[string]any{"oldFee": "1", "newFee": "2"}},
+			ev{"OperatorWithdrawn", map[string]any{"owner": addr(0), "operatorId": "1", "value": "3"}},
+		))
+		ops, _ := r.Operators(ctx, net, 1, 4, 0)
+		if !slices.Equal(ops[0].Whitelisted, []string{addr(8)}) || len(ops[1].Whitelisted) != 2 || !ops[1].Private ||
+			ops[2].WhitelistingContract != addr(9) || !ops[3].Private || !slices.Equal(ops[3].Whitelisted, []string{addr(6)}) {
+			t.Errorf("whitelists: %+v", ops)
+		}
+		var v string
+		if err := db.Reader().QueryRow("SELECT value FROM ssv_network_params WHERE name = 'network_fee'").Scan(&v); err != nil || v != "2" {
+			t.Errorf("network fee: %q, %v", v, err)
+		}
+	})
+}
+
+func TestLiquidationExitRemoval(t *testing.T) {
+	dialects(t, func(t *testing.T, db *store.DB) {
+		sk := newSink(t, db, nil)
+		c := &chain{fork: "a"}
+		r := state.New(db)
+		ops := []uint64{1, 2, 3, 4}
+		mustApply(t, sk, cat(operators(c), c.block(valAdded(addr(1), pubkey(1), ops), valAdded(addr(1), pubkey(2), ops), valAdded(addr(2), pubkey(3), ops))))
+		mustApply(t, sk, c.block(clusterEv("ClusterLiquidated", addr(1), ops, false, "0")))
+		vs, _ := r.Validators(ctx, net, registry.ValidatorFilter{})
+		if !vs[0].Liquidated || !vs[1].Liquidated || vs[2].Liquidated {
+			t.Errorf("liquidated: %+v", vs)
+		}
+		if op, _ := r.Operator(ctx, net, 1); op.ValidatorCount != 1 {
+			t.Errorf("operator count after liquidation: %d", op.ValidatorCount)
+		}
+		if n, _ := r.Counts(ctx, net); n.ClustersLiquidated != 1 {
+			t.Errorf("counts: %+v", n)
+		}
+		mustApply(t, sk, c.block(clusterEv("ClusterReactivated", addr(1), ops, true, "500"), clusterEv("ClusterDeposited", addr(1), ops, true, "700")))
+		vs, _ = r.Validators(ctx, net, registry.ValidatorFilter{})
+		cl, _ := r.Clusters(ctx, net, addr(1), 0)
+		if vs[0].Liquidated || vs[1].Liquidated || !cl[0].Active || cl[0].Balance != "700" {
+			t.Errorf("reactivated: %+v %+v", vs, cl)
+		}
+		mustApply(t, sk, c.block(valEvent("ValidatorExited", addr(1), pubkey(1), ops), valEvent("ValidatorRemoved", addr(1), pubkey(2), ops),
+			valEvent("ValidatorRemoved", addr(3), pubkey(3), ops)))
+		vs, _ = r.Validators(ctx, net, registry.ValidatorFilter{})
+		if vs[0].Status != registry.StatusExited || vs[1].Status != registry.StatusRemoved || vs[2].Status != registry.StatusActive {
+			t.Errorf("exit and removal: %+v", vs)
+		}
+		if op, _ := r.Operator(ctx, net, 1); op.ValidatorCount != 2 {
+			t.Errorf("operator count after removal: %d, want 2 (the exited one still counts)", op.ValidatorCount)
+		}
+		// Registered again after its removal: the same index, active.
+		mustApply(t, sk, c.block(valAdded(addr(1), pubkey(2), []uint64{1, 2, 3, 5})))
+		vs, _ = r.Validators(ctx, net, registry.ValidatorFilter{PublicKeys: []string{hexOf(pubkey(2))}})
+		if len(vs) != 1 || vs[0].Index != 2 || vs[0].Status != registry.StatusActive || !slices.Equal(vs[0].OperatorIDs, []uint64{1, 2, 3, 5}) {
+			t.Errorf("registered again: %+v", vs)
+		}
+	})
+}
+
+func TestRedeliveryChangesNothing(t *testing.T) {
+	dialects(t, func(t *testing.T, db *store.DB) {
+		sk := newSink(t, db, nil)
+		c := &chain{fork: "a"}
+		b1 := cat(operators(c), c.block(valAdded(addr(1), pubkey(1), []uint64{1, 2, 3, 4})))
+		b2 := c.block(valAdded(addr(1), pubkey(2), []uint64{1, 2, 3, 4}), clusterEv("ClusterDeposited", addr(1), []uint64{1, 2, 3, 4}, true, "5"))
+		mustApply(t, sk, b1)
+		mustApply(t, sk, b2)
+		before := registryDump(t, db) + fmt.Sprint(dump(t, db, "ssv_changes", "seq"), dump(t, db, "ssv_events", "block, log_index"), dump(t, db, "ssv_pending", "log_index"))
+		mustApply(t, sk, b2)
+		mustApply(t, sk, cat(b1, b2))
+		mustApply(t, sk, b2[:1]) // an event alone, its block processed
+		after := registryDump(t, db) + fmt.Sprint(dump(t, db, "ssv_changes", "seq"), dump(t, db, "ssv_events", "block, log_index"), dump(t, db, "ssv_pending", "log_index"))
+		if before != after {
+			t.Errorf("redelivery changed the tables:\n%s\n%s", before, after)
+		}
+	})
+}
+
+func TestIncompleteBlockIsRefused(t *testing.T) {
+	dialects(t, func(t *testing.T, db *store.DB) {
+		sk := newSink(t, db, nil)
+		c := &chain{fork: "a"}
+		mustApply(t, sk, operators(c))
+		b := c.block(valAdded(addr(1), pubkey(1), []uint64{1, 2, 3, 4}), valAdded(addr(1), pubkey(2), []uint64{1, 2, 3, 4}))
+		// The first event and the marker, without the second event.
+		err := sk.Apply(ctx, []consumer.Event{b[0], b[2]})
+		if !errors.Is(err, consumer.ErrRejected) {
+			t.Fatalf("incomplete block: %v, want ErrRejected", err)
+		}
+		// As the consumer does: the event alone applies (pending), the marker is set aside.
+		mustApply(t, sk, b[:1])
+		r := state.New(db)
+		if vs, _ := r.Validators(ctx, net, registry.ValidatorFilter{}); len(vs) != 0 {
+			t.Errorf("an incomplete block was applied: %+v", vs)
+		}
+		if s, _ := r.Sync(ctx, net); s.LastBlock != 1 {
+			t.Errorf("last block %d, want 1", s.LastBlock)
+		}
+		if p := dump(t, db, "ssv_pending", "log_index"); len(p) != 1 {
+			t.Errorf("pending: %v", p)
+		}
+		// The missing event arrives; the marker replayed from the dead letters applies the block.
+		mustApply(t, sk, b[1:2])
+		mustApply(t, sk, b[2:])
+		if vs, _ := r.Validators(ctx, net, registry.ValidatorFilter{}); len(vs) != 2 {
+			t.Errorf("validators after the block completed: %+v", vs)
+		}
+		if p := dump(t, db, "ssv_pending", "log_index"); len(p) != 0 {
+			t.Errorf("pending left: %v", p)
+		}
+		// A marker of another hash for a processed height, with no reorg first, is refused.
+		other := &chain{fork: "b", number: 1}
+		if err := sk.Apply(ctx, other.block()); !errors.Is(err, consumer.ErrRejected) {
+			t.Errorf("second hash at a processed height: %v, want ErrRejected", err)
+		}
+	})
+}
+
+func TestReorgRollsBackExactly(t *testing.T) {
+	dialectsOpen(t, func(t *testing.T, open func() *store.DB) {
+		db := open()
+		ops := []uint64{1, 2, 3, 4}
+		common3 := func(c *chain) []consumer.Event {
+			return cat(operators(c), c.block(valAdded(addr(1), pubkey(1), ops)), c.block(valAdded(addr(2), pubkey(2), ops)))
+		}
+		newBranch := func(c *chain) []consumer.Event {
+			return cat(c.block(valAdded(addr(1), pubkey(5), ops), ev{"FeeRecipientAddressUpdated", map[string]any{"owner": addr(1), "recipientAddress": addr(9)}}),
+				c.block(clusterEv("ClusterWithdrawn", addr(2), ops, true, "1")))
+		}
+		// The run that sees the old branch, then the reorg and the new one.
+		sk := newSink(t, db, nil)
+		a := &chain{fork: "a"}
+		mustApply(t, sk, common3(a))
+		old := *a
+		mustApply(t, sk, cat(
+			old.block(valAdded(addr(1), pubkey(3), ops), ev{"OperatorRemoved", map[string]any{"operatorId": "2"}}, opAdded(6, addr(3), "1")),
+			old.block(clusterEv("ClusterLiquidated", addr(2), ops, false, "0"), valAdded(addr(1), pubkey(4), []uint64{1, 3, 4, 5}),
+				ev{"OperatorFeeDeclared", map[string]any{"owner": addr(0), "operatorId": "1", "blockNumber": "5", "fee": "9"}}),
+		))
+		seqBefore, _ := state.New(db).LastChange(ctx, net)
+		nb := *a
+		nb.fork = "b"
+		reorg := &events.Reorg{V: 1, Network: net, FromBlock: 4, OldHash: hash("a", 4), NewHash: hash("b", 4)}
+		rev := consumer.Event{Network: net, Kind: events.KindReorg, MsgID: reorg.MsgID(), Value: reorg}
+		branch := newBranch(&nb)
+		mustApply(t, sk, append([]consumer.Event{rev}, branch...))
+		mustApply(t, sk, []consumer.Event{rev}) // redelivered after the new branch: nothing
+
+		// The run that never saw the old branch.
+		db2 := open()
+		sk2 := newSink(t, db2, nil)
+		b := &chain{fork: "a"}
+		mustApply(t, sk2, common3(b))
+		b.fork = "b"
+		mustApply(t, sk2, newBranch(b))
+		if got, want := registryDump(t, db), registryDump(t, db2); got != want {
+			t.Errorf("after the reorg:\n%s\nwant (never saw the old branch):\n%s", got, want)
+		}
+		if got, want := dump(t, db, "ssv_blocks", "number"), dump(t, db2, "ssv_blocks", "number"); !slices.Equal(got, want) {
+			t.Errorf("blocks %v, want %v", got, want)
+		}
+		if got, want := dump(t, db, "ssv_events", "block, log_index"), dump(t, db2, "ssv_events", "block, log_index"); !slices.Equal(got, want) {
+			t.Errorf("events %v, want %v", got, want)
+		}
+		r := state.New(db)
+		s, _ := r.Sync(ctx, net)
+		if s.Reorgs != 1 || s.LastBlockHash != hash("b", 5) {
+			t.Errorf("sync: %+v", s)
+		}
+		// The changes after the reorg name what it changed: validators 3 and 4 of the old branch
+		// (index 3 is now pubkey 5), operators 1, 2 and 6.
+		ch, _ := r.ChangesAfter(ctx, net, seqBefore, 0)
+		got := map[string]bool{}
+		for _, c := range ch {
+			got[fmt.Sprint(c.Kind, c.ID)] = true
+		}
+		for _, w := range []string{"validator3", "validator4", "operator2", "operator6", "operator1", "validator2"} {
+			if !got[w] {
+				t.Errorf("no change announced for %s: %v", w, ch)
+			}
+		}
+	})
+}
+
+func TestValidatorFilters(t *testing.T) {
+	dialects(t, func(t *testing.T, db *store.DB) {
+		sk := newSink(t, db, nil)
+		c := &chain{fork: "a"}
+		mustApply(t, sk, cat(operators(c), c.block(
+			valAdded(addr(1), pubkey(1), []uint64{1, 2, 3, 4}),
+			valAdded(addr(1), pubkey(2), []uint64{2, 3, 4, 5}),
+			valAdded(addr(2), pubkey(3), []uint64{1, 2, 3, 4}),
+			valAdded(addr(2), pubkey(4), []uint64{1, 2, 3, 5}),
+		), c.block(valEvent("ValidatorExited", addr(2), pubkey(4), []uint64{1, 2, 3, 5}))))
+		r := state.New(db)
+		cid := sink.ClusterID(common.HexToAddress(addr(1)), []uint64{1, 2, 3, 4})
+		for _, tc := range []struct {
+			f    registry.ValidatorFilter
+			want []uint64
+		}{
+			{registry.ValidatorFilter{Owners: []string{strings.ToLower(addr(2))}}, []uint64{3, 4}},
+			{registry.ValidatorFilter{Operators: []uint64{5}}, []uint64{2, 4}},
+			{registry.ValidatorFilter{Clusters: [][]uint64{{4, 3, 2, 1}}}, []uint64{1, 3}},
+			{registry.ValidatorFilter{Status: registry.StatusExited}, []uint64{4}},
+			{registry.ValidatorFilter{PublicKeys: []string{hexOf(pubkey(2)), hexOf(pubkey(4))}}, []uint64{2, 4}},
+			{registry.ValidatorFilter{Indices: []uint64{1, 4, 9}}, []uint64{1, 4}},
+			{registry.ValidatorFilter{FromIndex: 2, ToIndex: 3}, []uint64{2, 3}},
+			{registry.ValidatorFilter{FromIndex: 2, Limit: 1}, []uint64{2}},
+			{registry.ValidatorFilter{Owners: []string{addr(1)}, Operators: []uint64{1}}, []uint64{1}},
+		} {
+			vs, err := r.Validators(ctx, net, tc.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []uint64
+			for _, v := range vs {
+				got = append(got, v.Index)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("filter %+v: %v, want %v", tc.f, got, tc.want)
+			}
+		}
+		if vs, _ := r.Validators(ctx, net, registry.ValidatorFilter{Owners: []string{addr(1)}}); vs[0].ClusterID != cid {
+			t.Errorf("cluster id %s, want %s", vs[0].ClusterID, cid)
+		}
+		if _, err := r.Validators(ctx, net, registry.ValidatorFilter{Indices: make([]uint64, state.MaxFilterValues+1)}); err == nil {
+			t.Error("an oversized filter was accepted")
+		}
+		n, _ := r.Counts(ctx, net)
+		if n.Validators != 4 || n.ByStatus[registry.StatusExited] != 1 || n.Clusters != 4 || n.ClusterSizes[4] != 4 {
+			t.Errorf("counts: %+v", n)
+		}
+	})
+}
+
+func TestChangesAfter(t *testing.T) {
+	dialects(t, func(t *testing.T, db *store.DB) {
+		sk := newSink(t, db, nil)
+		c := &chain{fork: "a"}
+		r := state.New(db)
+		mustApply(t, sk, cat(operators(c), c.block(valAdded(addr(1), pubkey(1), []uint64{1, 2, 3, 4})),
+			c.block(ev{"OperatorFeeDeclared", map[string]any{"owner": addr(0), "operatorId": "5", "blockNumber": "3", "fee": "1"}})))
+		all, err := r.ChangesAfter(ctx, net, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for i, ch := range all {
+			if ch.Seq != uint64(i+1) {
+				t.Errorf("change %d has seq %d", i, ch.Seq)
+			}
+			got = append(got, fmt.Sprint(ch.Kind, ch.ID))
+		}
+		want := []string{"operator1", "operator2", "operator3", "operator4", "operator5", "validator1", "operator1", "operator2", "operator3", "operator4", "operator5"}
+		if !slices.Equal(got, want) {
+			t.Errorf("changes %v, want %v", got, want)
+		}
+		last, _ := r.LastChange(ctx, net)
+		page, _ := r.ChangesAfter(ctx, net, 5, 2)
+		if last != 11 || len(page) != 2 || page[0].Seq != 6 || page[0].Kind != state.KindValidator {
+			t.Errorf("last %d, page %+v", last, page)
+		}
+	})
+}
+
+func TestSyncStatus(t *testing.T) {
+	dialects(t, func(t *testing.T, db *store.DB) {
+		sk := newSink(t, db, nil)
+		r := state.New(db)
+		if s, err := r.Sync(ctx, net); s != nil || err != nil {
+			t.Errorf("sync of nothing: %+v, %v", s, err)
+		}
+		st := func(at int64, head uint64) []consumer.Event {
+			e := &events.SyncStatus{V: 1, Network: net, Mode: "live", Head: head, Processed: head - 8, Contract: addr(100),
+				Endpoints: []events.Endpoint{{Name: "a:8545", ChainID: 1, Head: head, Healthy: true}}, Observer: events.Observer{SeenAt: at}}
+			return []consumer.Event{{Network: net, Kind: events.KindSyncStatus, MsgID: e.MsgID(), Value: e}}
+		}
+		mustApply(t, sk, st(2000, 100))
+		mustApply(t, sk, st(1000, 50)) // older: ignored
+		s, err := r.Sync(ctx, net)
+		if err != nil || s == nil || s.Head != 100 || s.Mode != "live" || len(s.Endpoints) != 1 || s.Endpoints[0].Name != "a:8545" || s.StatusAt.UnixMilli() != 2000 {
+			t.Errorf("sync: %+v, %v", s, err)
+		}
+	})
+}

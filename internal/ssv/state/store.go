@@ -1,0 +1,455 @@
+package state
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/valtrack/valtrack/internal/ssv/registry"
+	"github.com/valtrack/valtrack/internal/store"
+)
+
+// MaxFilterValues bounds each list of a ValidatorFilter.
+const MaxFilterValues = 1000
+
+// Store reads the registry from the ssv_* tables.
+type Store struct {
+	db *store.DB
+}
+
+var _ registry.Reader = (*Store)(nil)
+
+// New returns the Store over db (migrated with Migrations).
+func New(db *store.DB) *Store { return &Store{db: db} }
+
+// NormalAddress is an address as the tables hold it (EIP-55); a string that
+// is no address comes back unchanged (and matches nothing).
+func NormalAddress(s string) string {
+	if common.IsHexAddress(s) {
+		return common.HexToAddress(s).Hex()
+	}
+	return s
+}
+
+// NormalKey is a validator public key as the tables hold it: lower-case
+// 0x-hex.
+func NormalKey(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if !strings.HasPrefix(s, "0x") {
+		s = "0x" + s
+	}
+	return s
+}
+
+func (s *Store) query(ctx context.Context, op string, q *store.Query) (*sql.Rows, error) {
+	rows, err := s.db.Reader().QueryContext(ctx, q.String(), q.Args()...)
+	if err != nil {
+		return nil, fmt.Errorf("%s in %s: %w", op, s.db.Where(), s.db.Scrub(err))
+	}
+	return rows, nil
+}
+
+// Networks lists the networks with registry data.
+func (s *Store) Networks(ctx context.Context) ([]string, error) {
+	rows, err := s.query(ctx, "list ssv networks", s.db.Query().SQL("SELECT network FROM ssv_networks ORDER BY network"))
+	if err != nil {
+		return nil, err
+	}
+	return store.ScanStrings(rows, "list ssv networks")
+}
+
+const operatorCols = `o.id, o.owner, o.public_key, o.fee, o.pending_fee, o.pending_fee_block, o.private,
+	o.whitelisting_contract, o.removed, o.added_block, o.updated_block,
+	(SELECT COUNT(*) FROM ssv_validator_operators vo JOIN ssv_validators v ON v.network = vo.network AND v.idx = vo.validator_idx
+	 WHERE vo.network = o.network AND vo.operator_id = o.id AND v.status <> 'removed' AND NOT v.liquidated)`
+
+// Operators lists operators with fromID <= id <= toID (toID 0: no upper
+// bound), by id.
+func (s *Store) Operators(ctx context.Context, network string, fromID, toID uint64, lim int) ([]registry.Operator, error) {
+	q := s.db.Query().SQL("SELECT ", operatorCols, " FROM ssv_operators o WHERE o.network = ").Arg(network)
+	if fromID > 0 {
+		q.SQL(" AND o.id >= ").Arg(store.U64(fromID))
+	}
+	if toID > 0 {
+		q.SQL(" AND o.id <= ").Arg(store.U64(toID))
+	}
+	q.SQL(" ORDER BY o.id LIMIT ").Arg(limit(lim))
+	return s.operators(ctx, network, q)
+}
+
+// Operator returns one operator, nil when unknown.
+func (s *Store) Operator(ctx context.Context, network string, id uint64) (*registry.Operator, error) {
+	q := s.db.Query().SQL("SELECT ", operatorCols, " FROM ssv_operators o WHERE o.network = ").Arg(network).SQL(" AND o.id = ").Arg(store.U64(id))
+	ops, err := s.operators(ctx, network, q)
+	if err != nil || len(ops) == 0 {
+		return nil, err
+	}
+	return &ops[0], nil
+}
+
+func (s *Store) operators(ctx context.Context, network string, q *store.Query) ([]registry.Operator, error) {
+	const op = "read ssv operators"
+	rows, err := s.query(ctx, op, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []registry.Operator{}
+	for rows.Next() {
+		var o registry.Operator
+		if err := rows.Scan(store.U64Into(&o.ID), &o.Owner, &o.PublicKey, &o.Fee, &o.PendingFee, store.U64Into(&o.PendingFeeBlock),
+			&o.Private, &o.WhitelistingContract, &o.Removed, store.U64Into(&o.AddedBlock), store.U64Into(&o.UpdatedBlock), &o.ValidatorCount); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		out = append(out, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	// Whitelists of the listed id range, in one query.
+	wq := s.db.Query().SQL("SELECT operator_id, address FROM ssv_operator_whitelist WHERE network = ").Arg(network).
+		SQL(" AND operator_id >= ").Arg(store.U64(out[0].ID)).SQL(" AND operator_id <= ").Arg(store.U64(out[len(out)-1].ID)).
+		SQL(" ORDER BY operator_id, address")
+	wrows, err := s.query(ctx, "read ssv operator whitelists", wq)
+	if err != nil {
+		return nil, err
+	}
+	defer wrows.Close()
+	byID := make(map[uint64]int, len(out))
+	for i := range out {
+		byID[out[i].ID] = i
+	}
+	for wrows.Next() {
+		var id uint64
+		var a string
+		if err := wrows.Scan(store.U64Into(&id), &a); err != nil {
+			return nil, fmt.Errorf("read ssv operator whitelists: %w", err)
+		}
+		if i, ok := byID[id]; ok {
+			out[i].Whitelisted = append(out[i].Whitelisted, a)
+		}
+	}
+	if err := wrows.Err(); err != nil {
+		return nil, fmt.Errorf("read ssv operator whitelists: %w", err)
+	}
+	return out, nil
+}
+
+const validatorCols = "v.idx, v.public_key, v.owner, v.operator_ids, v.cluster_id, v.status, v.liquidated, v.added_block, v.updated_block"
+
+func inList[T any](q *store.Query, vals []T, conv func(T) any) {
+	q.SQL(" IN (")
+	for i, v := range vals {
+		if i > 0 {
+			q.SQL(", ")
+		}
+		q.Arg(conv(v))
+	}
+	q.SQL(")")
+}
+
+func asIs[T any](v T) any { return v }
+
+// Validators lists the validators f selects, by index.
+func (s *Store) Validators(ctx context.Context, network string, f registry.ValidatorFilter) ([]registry.Validator, error) {
+	for what, n := range map[string]int{"owners": len(f.Owners), "operators": len(f.Operators), "clusters": len(f.Clusters),
+		"public keys": len(f.PublicKeys), "indices": len(f.Indices)} {
+		if n > MaxFilterValues {
+			return nil, fmt.Errorf("validator filter has %d %s, at most %d", n, what, MaxFilterValues)
+		}
+	}
+	q := s.db.Query().SQL("SELECT ", validatorCols, " FROM ssv_validators v WHERE v.network = ").Arg(network)
+	if len(f.Owners) > 0 {
+		q.SQL(" AND v.owner")
+		inList(q, f.Owners, func(a string) any { return NormalAddress(a) })
+	}
+	if len(f.Operators) > 0 {
+		q.SQL(" AND v.idx IN (SELECT validator_idx FROM ssv_validator_operators WHERE network = ").Arg(network).SQL(" AND operator_id")
+		inList(q, f.Operators, func(id uint64) any { return store.U64(id) })
+		q.SQL(")")
+	}
+	if len(f.Clusters) > 0 {
+		q.SQL(" AND v.operator_ids")
+		inList(q, f.Clusters, func(ids []uint64) any { return JoinIDs(ids) })
+	}
+	if len(f.PublicKeys) > 0 {
+		q.SQL(" AND v.public_key")
+		inList(q, f.PublicKeys, func(k string) any { return NormalKey(k) })
+	}
+	if len(f.Indices) > 0 {
+		q.SQL(" AND v.idx")
+		inList(q, f.Indices, func(i uint64) any { return store.U64(i) })
+	}
+	if f.Status != "" {
+		q.SQL(" AND v.status = ").Arg(f.Status)
+	}
+	if f.FromIndex > 0 {
+		q.SQL(" AND v.idx >= ").Arg(store.U64(f.FromIndex))
+	}
+	if f.ToIndex > 0 {
+		q.SQL(" AND v.idx <= ").Arg(store.U64(f.ToIndex))
+	}
+	q.SQL(" ORDER BY v.idx LIMIT ").Arg(limit(f.Limit))
+	return s.validators(ctx, q)
+}
+
+// ValidatorsByKey returns every registration of a public key.
+func (s *Store) ValidatorsByKey(ctx context.Context, network, publicKey string) ([]registry.Validator, error) {
+	q := s.db.Query().SQL("SELECT ", validatorCols, " FROM ssv_validators v WHERE v.network = ").Arg(network).
+		SQL(" AND v.public_key = ").Arg(NormalKey(publicKey)).SQL(" ORDER BY v.idx")
+	return s.validators(ctx, q)
+}
+
+func (s *Store) validators(ctx context.Context, q *store.Query) ([]registry.Validator, error) {
+	const op = "read ssv validators"
+	rows, err := s.query(ctx, op, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []registry.Validator{}
+	for rows.Next() {
+		var v registry.Validator
+		var ids string
+		if err := rows.Scan(store.U64Into(&v.Index), &v.PublicKey, &v.Owner, &ids, &v.ClusterID, &v.Status, &v.Liquidated,
+			store.U64Into(&v.AddedBlock), store.U64Into(&v.UpdatedBlock)); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		if v.OperatorIDs, err = SplitIDs(ids); err != nil {
+			return nil, fmt.Errorf("%s: validator %d: %w", op, v.Index, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return out, nil
+}
+
+// Clusters lists clusters by id, of one owner or (owner "") all.
+func (s *Store) Clusters(ctx context.Context, network, owner string, lim int) ([]registry.Cluster, error) {
+	const op = "read ssv clusters"
+	q := s.db.Query().SQL(`SELECT id, owner, operator_ids, validator_count, network_fee_index, idx, active, balance, updated_block
+		FROM ssv_clusters WHERE network = `).Arg(network)
+	if owner != "" {
+		q.SQL(" AND owner = ").Arg(NormalAddress(owner))
+	}
+	q.SQL(" ORDER BY id LIMIT ").Arg(limit(lim))
+	rows, err := s.query(ctx, op, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []registry.Cluster{}
+	for rows.Next() {
+		var c registry.Cluster
+		var ids string
+		var count uint64
+		if err := rows.Scan(&c.ID, &c.Owner, &ids, store.U64Into(&count), store.U64Into(&c.NetworkFeeIndex), store.U64Into(&c.Index),
+			&c.Active, &c.Balance, store.U64Into(&c.UpdatedBlock)); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		c.ValidatorCount = uint32(count)
+		if c.OperatorIDs, err = SplitIDs(ids); err != nil {
+			return nil, fmt.Errorf("%s: cluster %s: %w", op, c.ID, err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return out, nil
+}
+
+// Owner returns an owner, nil when unknown.
+func (s *Store) Owner(ctx context.Context, network, address string) (*registry.Owner, error) {
+	o := registry.Owner{}
+	err := s.db.Reader().QueryRowContext(ctx, s.db.Query().SQL("SELECT address, nonce, fee_recipient FROM ssv_owners WHERE network = ").
+		Arg(network).SQL(" AND address = ").Arg(NormalAddress(address)).String(), network, NormalAddress(address)).
+		Scan(&o.Address, store.U64Into(&o.Nonce), &o.FeeRecipient)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read ssv owner %s in %s: %w", address, s.db.Where(), s.db.Scrub(err))
+	}
+	return &o, nil
+}
+
+// Invalid lists the refused registrations, newest first.
+func (s *Store) Invalid(ctx context.Context, network string, lim int) ([]registry.Invalid, error) {
+	const op = "read ssv invalid registrations"
+	q := s.db.Query().SQL(`SELECT block, log_index, tx_hash, owner, public_key, operator_ids, nonce, reason
+		FROM ssv_invalid WHERE network = `).Arg(network).SQL(" ORDER BY block DESC, log_index DESC LIMIT ").Arg(limit(lim))
+	rows, err := s.query(ctx, op, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []registry.Invalid{}
+	for rows.Next() {
+		var v registry.Invalid
+		var ids string
+		var li uint64
+		if err := rows.Scan(store.U64Into(&v.Block), store.U64Into(&li), &v.TxHash, &v.Owner, &v.PublicKey, &ids, store.U64Into(&v.Nonce), &v.Reason); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		v.LogIndex = uint(li)
+		if v.Operators, err = SplitIDs(ids); err != nil {
+			// ids of a refused registration may be anything the event held
+			v.Operators = nil
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return out, nil
+}
+
+// Sync says how far the registry of a network is; nil when nothing is
+// synced and no status arrived.
+func (s *Store) Sync(ctx context.Context, network string) (*registry.Sync, error) {
+	out := registry.Sync{Network: network, Endpoints: []registry.Endpoint{}}
+	found := false
+	var reorgs, skipped uint64
+	err := s.db.Reader().QueryRowContext(ctx, s.db.Query().SQL("SELECT reorgs, skipped_logs FROM ssv_networks WHERE network = ").Arg(network).String(), network).
+		Scan(store.U64Into(&reorgs), store.U64Into(&skipped))
+	switch {
+	case err == nil:
+		found = true
+		out.Reorgs, out.SkippedLogs = reorgs, skipped
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, fmt.Errorf("read ssv sync of %s in %s: %w", network, s.db.Where(), s.db.Scrub(err))
+	}
+	var t int64
+	err = s.db.Reader().QueryRowContext(ctx, s.db.Query().SQL("SELECT number, hash, time FROM ssv_blocks WHERE network = ").Arg(network).
+		SQL(" ORDER BY number DESC LIMIT 1").String(), network).Scan(store.U64Into(&out.LastBlock), &out.LastBlockHash, &t)
+	switch {
+	case err == nil:
+		found = true
+		out.LastBlockTime = time.UnixMilli(t).UTC()
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, fmt.Errorf("read ssv last block of %s in %s: %w", network, s.db.Where(), s.db.Scrub(err))
+	}
+	var endpoints string
+	var at int64
+	err = s.db.Reader().QueryRowContext(ctx, s.db.Query().SQL("SELECT contract, mode, head, endpoints, status_at FROM ssv_sync WHERE network = ").Arg(network).String(), network).
+		Scan(&out.Contract, &out.Mode, store.U64Into(&out.Head), &endpoints, &at)
+	switch {
+	case err == nil:
+		found = true
+		out.StatusAt = time.UnixMilli(at).UTC()
+		if err := json.Unmarshal([]byte(endpoints), &out.Endpoints); err != nil {
+			return nil, fmt.Errorf("read ssv sync of %s: endpoints: %w", network, err)
+		}
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, fmt.Errorf("read ssv sync status of %s in %s: %w", network, s.db.Where(), s.db.Scrub(err))
+	}
+	if !found {
+		return nil, nil
+	}
+	return &out, nil
+}
+
+// Counts summarises a network's registry.
+func (s *Store) Counts(ctx context.Context, network string) (registry.Counts, error) {
+	c := registry.Counts{ByStatus: map[string]int{}, ClusterSizes: map[int]int{}}
+	fail := func(what string, err error) (registry.Counts, error) {
+		return registry.Counts{}, fmt.Errorf("count ssv %s of %s in %s: %w", what, network, s.db.Where(), s.db.Scrub(err))
+	}
+	r := s.db.Reader()
+	q := s.db.Query().SQL("SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN removed THEN 1 ELSE 0 END), 0) AS BIGINT) FROM ssv_operators WHERE network = ").Arg(network)
+	if err := r.QueryRowContext(ctx, q.String(), q.Args()...).Scan(&c.Operators, &c.OperatorsRemoved); err != nil {
+		return fail("operators", err)
+	}
+	q = s.db.Query().SQL("SELECT status, COUNT(*) FROM ssv_validators WHERE network = ").Arg(network).SQL(" GROUP BY status")
+	rows, err := r.QueryContext(ctx, q.String(), q.Args()...)
+	if err != nil {
+		return fail("validators", err)
+	}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			rows.Close()
+			return fail("validators", err)
+		}
+		c.ByStatus[st] = n
+		c.Validators += n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fail("validators", err)
+	}
+	q = s.db.Query().SQL("SELECT operator_ids, active FROM ssv_clusters WHERE network = ").Arg(network)
+	rows, err = r.QueryContext(ctx, q.String(), q.Args()...)
+	if err != nil {
+		return fail("clusters", err)
+	}
+	for rows.Next() {
+		var ids string
+		var active bool
+		if err := rows.Scan(&ids, &active); err != nil {
+			rows.Close()
+			return fail("clusters", err)
+		}
+		c.Clusters++
+		if !active {
+			c.ClustersLiquidated++
+		}
+		c.ClusterSizes[strings.Count(ids, ",")+1]++
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fail("clusters", err)
+	}
+	q = s.db.Query().SQL("SELECT COUNT(*) FROM ssv_invalid WHERE network = ").Arg(network)
+	if err := r.QueryRowContext(ctx, q.String(), q.Args()...).Scan(&c.Invalid); err != nil {
+		return fail("invalid registrations", err)
+	}
+	return c, nil
+}
+
+// ChangesAfter returns changes with seq > after, at most lim.
+func (s *Store) ChangesAfter(ctx context.Context, network string, after uint64, lim int) ([]registry.Change, error) {
+	const op = "read ssv changes"
+	q := s.db.Query().SQL("SELECT seq, kind, id FROM ssv_changes WHERE network = ").Arg(network).SQL(" AND seq > ").Arg(store.U64(after)).
+		SQL(" ORDER BY seq LIMIT ").Arg(limit(lim))
+	rows, err := s.query(ctx, op, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []registry.Change{}
+	for rows.Next() {
+		var c registry.Change
+		if err := rows.Scan(store.U64Into(&c.Seq), &c.Kind, store.U64Into(&c.ID)); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return out, nil
+}
+
+// LastChange is the seq of the latest change (0: none).
+func (s *Store) LastChange(ctx context.Context, network string) (uint64, error) {
+	var seq uint64
+	q := s.db.Query().SQL("SELECT COALESCE(MAX(seq), 0) FROM ssv_changes WHERE network = ").Arg(network)
+	if err := s.db.Reader().QueryRowContext(ctx, q.String(), q.Args()...).Scan(store.U64Into(&seq)); err != nil {
+		return 0, fmt.Errorf("read ssv last change of %s in %s: %w", network, s.db.Where(), s.db.Scrub(err))
+	}
+	return seq, nil
+}
