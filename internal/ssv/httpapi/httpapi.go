@@ -115,16 +115,23 @@ type handlers struct {
 // network r has data of. opts (at most one is read) tune the WebSocket
 // routes.
 func New(r registry.Reader, networks func() []string, opts ...Options) api.Domain {
-	if networks == nil {
-		networks = func() []string { return nil }
-	}
 	var o Options
 	if len(opts) > 0 {
 		o = opts[0]
 	}
+	return newHandlers(r, networks, o).domain()
+}
+
+func newHandlers(r registry.Reader, networks func() []string, o Options) *handlers {
+	if networks == nil {
+		networks = func() []string { return nil }
+	}
 	o = o.withDefaults()
-	h := &handlers{r: r, configured: networks, nets: api.NewNetworks(networks, r.Networks), o: o,
+	return &handlers{r: r, configured: networks, nets: api.NewNetworks(networks, r.Networks), o: o,
 		q: &exporter.Querier{R: r, MaxItems: o.MaxItems}}
+}
+
+func (h *handlers) domain() api.Domain {
 	return api.Domain{
 		Name:     Name,
 		Mount:    h.mount,
