@@ -9,6 +9,7 @@ import (
 	_ "embed"
 	"html/template"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/valtrack/valtrack/internal/api"
@@ -40,6 +41,8 @@ const (
 	DefaultWriteTimeout   = 30 * time.Second
 	DefaultMaxQueryConns  = 1000
 	DefaultMaxStreamConns = 10000
+	DefaultSlowGrace      = time.Second
+	DefaultStreamIdle     = 30 * time.Second
 )
 
 // Options tune the WebSocket routes; zero fields take the defaults.
@@ -53,6 +56,11 @@ type Options struct {
 	// QueueSize is a /stream connection's send queue; a client that falls
 	// this many messages behind is closed with 1008 "too slow: …".
 	QueueSize int
+	// SlowGrace is how long a client whose queue is full gets to make room
+	// before it is closed as too slow (the poller waits that long, once).
+	SlowGrace time.Duration
+	// StreamIdle is how long a network's poller runs without clients.
+	StreamIdle time.Duration
 	// PollInterval is how often a network's poller reads the registry's
 	// changes; PollBatch how many it reads at once (a full batch is followed
 	// by the next at once).
@@ -96,6 +104,8 @@ func (o Options) withDefaults() Options {
 	defD(&o.PingInterval, DefaultPingInterval)
 	defD(&o.PongTimeout, DefaultPongTimeout)
 	defD(&o.WriteTimeout, DefaultWriteTimeout)
+	defD(&o.SlowGrace, DefaultSlowGrace)
+	defD(&o.StreamIdle, DefaultStreamIdle)
 	return o
 }
 
@@ -175,9 +185,9 @@ func (h *handlers) mount(rt *api.Router) {
 	so := api.WSOptions{Limited: true, MaxConns: h.o.MaxStreamConns, PingInterval: h.o.PingInterval,
 		PingTimeout: h.o.PongTimeout, MaxMessageBytes: h.o.StreamMaxBytes}
 	rt.HandleWebSocketRequest("GET "+prefix+"/query", prefix+"/query", qo, h.resolveWS, h.serveQuery)
-	rt.HandleWebSocketRequest("GET "+prefix+"/stream", prefix+"/stream", so, h.resolveWS, h.serveStream)
+	rt.HandleWebSocketRequest("GET "+prefix+"/stream", prefix+"/stream", so, h.startStream(h.resolveWS), h.serveStream)
 	rt.HandleWebSocketRequest("GET /query", "/query", qo, h.resolveSingle, h.serveQuery)
-	rt.HandleWebSocketRequest("GET /stream", "/stream", so, h.resolveSingle, h.serveStream)
+	rt.HandleWebSocketRequest("GET /stream", "/stream", so, h.startStream(h.resolveSingle), h.serveStream)
 }
 
 // resolveWS checks {network} before the upgrade.
@@ -206,4 +216,26 @@ func (h *handlers) resolveSingle(r *http.Request) error {
 	}
 	r.SetPathValue("network", n)
 	return nil
+}
+
+// streamFromKey is the request value where the check before a /stream
+// upgrade leaves the poller's position for the handler.
+const streamFromKey = "ssv-stream-from"
+
+// startStream resolves the network, then makes sure its poller runs, before
+// the upgrade: a client whose upgrade succeeded gets every change applied
+// after it.
+func (h *handlers) startStream(resolve func(*http.Request) error) func(*http.Request) error {
+	return func(r *http.Request) error {
+		if err := resolve(r); err != nil {
+			return err
+		}
+		from, err := h.hub.start(r.PathValue("network"))
+		if err != nil {
+			h.rt.Log().Warn("SSV /stream: no starting point", "err", err)
+			return api.Errorf(http.StatusServiceUnavailable, "", "the SSV registry of this network is not answering; retry later")
+		}
+		r.SetPathValue(streamFromKey, strconv.FormatUint(from, 10))
+		return nil
+	}
 }

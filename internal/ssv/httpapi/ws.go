@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,7 +69,8 @@ func closedOK(err error) error {
 // network, pushed as it is applied. The client's frames are read (so that
 // pongs are) and dropped.
 func (h *handlers) serveStream(ctx context.Context, conn *websocket.Conn, r *http.Request, _ api.Caller) error {
-	sub, leave := h.hub.join(r.PathValue("network"))
+	from, _ := strconv.ParseUint(r.PathValue(streamFromKey), 10, 64)
+	sub, leave := h.hub.join(r.PathValue("network"), from)
 	defer leave()
 	readDone := make(chan error, 1)
 	go func() {
@@ -110,7 +112,12 @@ func (h *handlers) serveStream(ctx context.Context, conn *websocket.Conn, r *htt
 }
 
 // hub runs one poller per network with /stream clients, fanning each
-// change message out to every client's queue.
+// change message out to every client's queue. A network's poller starts
+// with its first client, from the registry's last change, and stops once it
+// has had no client for StreamIdle. It keeps the last QueueSize messages, so
+// that a client gets every change applied after its upgrade was accepted
+// (the poller's position then), even one fanned out before its handler
+// joined.
 type hub struct {
 	r   registry.Reader
 	log *slog.Logger
@@ -124,9 +131,16 @@ type hub struct {
 }
 
 type netStream struct {
-	subs   map[*subscriber]struct{}
-	cancel context.CancelFunc
-	ready  chan struct{} // closed once the poller has its starting point
+	subs    map[*subscriber]struct{}
+	ready   chan struct{} // closed once the poller has its starting point
+	cursor  uint64        // seq of the last change fanned out
+	backlog []seqMsg      // the last QueueSize messages, oldest first
+	idleAt  time.Time     // when the last client left (zero: has clients)
+}
+
+type seqMsg struct {
+	seq uint64
+	msg []byte
 }
 
 type subscriber struct {
@@ -140,70 +154,117 @@ func newHub(r registry.Reader, log *slog.Logger, o Options) *hub {
 	return &hub{r: r, log: log, o: o, nets: map[string]*netStream{}}
 }
 
-// join subscribes to a network's changes, starting its poller for the first
-// client; leave stops the poller with the last. join returns once the
-// poller knows where it starts (or has given up waiting for the store), so
-// that a change applied after join is delivered.
-func (hb *hub) join(network string) (*subscriber, func()) {
+// start makes sure the network's poller runs and knows where it starts,
+// and returns its position: the client about to be upgraded gets every
+// change after it.
+func (hb *hub) start(network string) (uint64, error) {
+	hb.mu.Lock()
+	ns := hb.nets[network]
+	if ns == nil {
+		ns = &netStream{subs: map[*subscriber]struct{}{}, ready: make(chan struct{}), idleAt: time.Now()}
+		hb.nets[network] = ns
+		go hb.poll(network, ns)
+	}
+	hb.mu.Unlock()
+	select {
+	case <-ns.ready:
+	case <-time.After(hb.o.WriteTimeout):
+		return 0, fmt.Errorf("the registry of %s did not say its last change within %v", network, hb.o.WriteTimeout)
+	}
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	return ns.cursor, nil
+}
+
+// join subscribes to a network's changes after seq from; leave unsubscribes.
+func (hb *hub) join(network string, from uint64) (*subscriber, func()) {
 	s := &subscriber{q: make(chan []byte, hb.o.QueueSize), slow: make(chan struct{})}
 	hb.mu.Lock()
 	ns := hb.nets[network]
 	if ns == nil {
-		ctx, cancel := context.WithCancel(context.Background())
-		ns = &netStream{subs: map[*subscriber]struct{}{}, cancel: cancel, ready: make(chan struct{})}
-		hb.nets[network] = ns
-		go hb.poll(ctx, network, ns)
+		// The poller went idle between start and join (StreamIdle is far
+		// longer than an upgrade, so this is rare): start another.
+		hb.mu.Unlock()
+		from, _ = hb.start(network)
+		hb.mu.Lock()
+		ns = hb.nets[network]
 	}
-	ns.subs[s] = struct{}{}
+	if ns != nil {
+		for _, m := range ns.backlog {
+			if m.seq > from {
+				s.q <- m.msg // fits: the backlog is at most QueueSize
+			}
+		}
+		ns.subs[s] = struct{}{}
+		ns.idleAt = time.Time{}
+	}
 	hb.mu.Unlock()
-	select {
-	case <-ns.ready:
-	case <-time.After(5 * time.Second):
-	}
 	return s, func() {
 		hb.mu.Lock()
 		defer hb.mu.Unlock()
+		if ns == nil {
+			return
+		}
 		delete(ns.subs, s)
-		if len(ns.subs) == 0 && hb.nets[network] == ns {
-			ns.cancel()
-			delete(hb.nets, network)
+		if len(ns.subs) == 0 {
+			ns.idleAt = time.Now()
 		}
 	}
 }
 
+// idle reports (and, if so, ends) a poller that has had no client for
+// StreamIdle.
+func (hb *hub) idle(network string, ns *netStream) bool {
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	if len(ns.subs) > 0 || ns.idleAt.IsZero() || time.Since(ns.idleAt) < hb.o.StreamIdle {
+		return false
+	}
+	if hb.nets[network] == ns {
+		delete(hb.nets, network)
+	}
+	return true
+}
+
 // poll reads the network's changes after the last one at its start and
-// fans them out until ctx ends. Store errors are logged and retried at the
-// next interval.
-func (hb *hub) poll(ctx context.Context, network string, ns *netStream) {
-	var cursor uint64
+// fans them out until it is idle. Store errors are logged and retried at
+// the next interval.
+func (hb *hub) poll(network string, ns *netStream) {
+	ctx := context.Background()
+	t := time.NewTicker(hb.o.PollInterval)
+	defer t.Stop()
 	for {
-		c, err := hb.r.LastChange(ctx, network)
+		qctx, cancel := context.WithTimeout(ctx, hb.o.WriteTimeout)
+		c, err := hb.r.LastChange(qctx, network)
+		cancel()
 		if err == nil {
-			cursor = c
+			hb.mu.Lock()
+			ns.cursor = c
+			hb.mu.Unlock()
 			break
 		}
 		hb.log.Warn("SSV /stream: read the last change", "network", network, "err", err)
-		select {
-		case <-ctx.Done():
+		<-t.C
+		if hb.idle(network, ns) {
 			return
-		case <-time.After(hb.o.PollInterval):
 		}
 	}
 	close(ns.ready)
-	t := time.NewTicker(hb.o.PollInterval)
-	defer t.Stop()
 	loggedErr := false
-	for {
-		select {
-		case <-ctx.Done():
+	for range t.C {
+		if hb.idle(network, ns) {
 			return
-		case <-t.C:
 		}
-		for ctx.Err() == nil {
+		for {
 			hb.polls.Add(1)
-			changes, err := hb.r.ChangesAfter(ctx, network, cursor, hb.o.PollBatch)
+			hb.mu.Lock()
+			cursor := ns.cursor
+			hb.mu.Unlock()
+			qctx, cancel := context.WithTimeout(ctx, hb.o.WriteTimeout)
+			changes, err := hb.r.ChangesAfter(qctx, network, cursor, hb.o.PollBatch)
+			cancel()
 			if err != nil {
-				if !loggedErr && ctx.Err() == nil {
+				if !loggedErr {
 					hb.log.Warn("SSV /stream: read changes", "network", network, "after", cursor, "err", err)
 					loggedErr = true
 				}
@@ -215,16 +276,16 @@ func (hb *hub) poll(ctx context.Context, network string, ns *netStream) {
 					continue
 				}
 				cursor = c.Seq
-				msg, ok, err := exporter.StreamMessage(ctx, hb.r, network, c)
+				qctx, cancel := context.WithTimeout(ctx, hb.o.WriteTimeout)
+				msg, ok, err := exporter.StreamMessage(qctx, hb.r, network, c)
+				cancel()
 				if err != nil {
-					if ctx.Err() == nil {
-						hb.log.Warn("SSV /stream: read a changed item; not sent", "network", network, "seq", c.Seq, "kind", c.Kind, "id", c.ID, "err", err)
-					}
-					continue
+					hb.log.Warn("SSV /stream: read a changed item; not sent", "network", network, "seq", c.Seq, "kind", c.Kind, "id", c.ID, "err", err)
 				}
-				if ok {
-					hb.fanout(ns, msg)
+				if !ok {
+					msg = nil
 				}
+				hb.fanout(ns, c.Seq, msg)
 			}
 			if len(changes) < hb.o.PollBatch {
 				break
@@ -233,20 +294,56 @@ func (hb *hub) poll(ctx context.Context, network string, ns *netStream) {
 	}
 }
 
-// fanout queues msg for every client of ns without waiting: a client whose
-// queue is full is marked too slow (and closed by its handler).
-func (hb *hub) fanout(ns *netStream, msg []byte) {
+// fanout advances the network's position to seq and queues msg (unless
+// nil) for every client. A client whose queue is full gets SlowGrace to
+// make room, shared by all the full ones of this message; one still full
+// then is marked too slow, dropped from the network and closed by its
+// handler. Only a client that is behind costs the others that wait, once.
+func (hb *hub) fanout(ns *netStream, seq uint64, msg []byte) {
 	hb.mu.Lock()
-	defer hb.mu.Unlock()
+	ns.cursor = seq
+	if msg == nil {
+		hb.mu.Unlock()
+		return
+	}
+	ns.backlog = append(ns.backlog, seqMsg{seq, msg})
+	if len(ns.backlog) > hb.o.QueueSize {
+		ns.backlog = ns.backlog[len(ns.backlog)-hb.o.QueueSize:]
+	}
+	var full []*subscriber
 	for s := range ns.subs {
 		select {
 		case s.q <- msg:
 		default:
-			s.once.Do(func() {
-				s.reason = fmt.Sprintf("too slow: %d messages behind", len(s.q)+1)
-				close(s.slow)
-				hb.slowClosed.Add(1)
-			})
+			full = append(full, s)
 		}
+	}
+	hb.mu.Unlock()
+	if len(full) == 0 {
+		return
+	}
+	timer := time.NewTimer(hb.o.SlowGrace)
+	defer timer.Stop()
+	for _, s := range full {
+		select {
+		case s.q <- msg:
+			continue
+		case <-s.slow:
+			continue
+		case <-timer.C:
+		}
+		// The grace is over: this one and every later full one is slow.
+		timer.Reset(0)
+		s.once.Do(func() {
+			s.reason = fmt.Sprintf("too slow: %d messages behind", len(s.q)+1)
+			close(s.slow)
+			hb.slowClosed.Add(1)
+		})
+		hb.mu.Lock()
+		delete(ns.subs, s)
+		if len(ns.subs) == 0 {
+			ns.idleAt = time.Now()
+		}
+		hb.mu.Unlock()
 	}
 }
