@@ -200,17 +200,17 @@ func (h *handlers) resolveWS(r *http.Request) error {
 
 // single returns the one configured network, or a 404 naming the path to
 // use instead.
-func (h *handlers) single(path string) (string, error) {
+func (h *handlers) single(path, instead string) (string, error) {
 	nets := h.configured()
 	if len(nets) != 1 {
-		return "", api.NotFound("", "%s serves the SSV network when exactly one is configured (%d are); use /api/v1/ssv/{network}%s", path, len(nets), path)
+		return "", api.NotFound("", "%s serves the SSV network when exactly one is configured (%d are); use /api/v1/ssv/{network}%s", path, len(nets), instead)
 	}
 	return nets[0], nil
 }
 
 // resolveSingle sets {network} to the single configured network.
 func (h *handlers) resolveSingle(r *http.Request) error {
-	n, err := h.single(r.URL.Path)
+	n, err := h.single(r.URL.Path, r.URL.Path)
 	if err != nil {
 		return err
 	}

@@ -48,7 +48,7 @@ func (h *handlers) handleNodeValidators(w http.ResponseWriter, r *http.Request, 
 		return api.WriteJSON(w, r, status, nodeError{Status: text, Error: msg})
 	}
 	if r.PathValue("network") == "" {
-		n, err := h.single(r.URL.Path)
+		n, err := h.single(r.URL.Path, "/node"+r.URL.Path)
 		if err != nil {
 			ae, _ := api.AsError(err)
 			return nodeErr(http.StatusNotFound, ae.Message)
