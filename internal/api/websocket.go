@@ -106,10 +106,27 @@ func (reg *wsRegistry) shutdown(ctx context.Context) error {
 	}
 }
 
+// WSRequestHandler is a WSHandler that also gets the upgrade request, for a
+// route whose handler needs its path values or query (a {network}). The
+// request's body and writer are gone; read only its URL, path values and
+// headers.
+type WSRequestHandler func(ctx context.Context, conn *websocket.Conn, r *http.Request, c Caller) error
+
 // HandleWebSocket registers a WebSocket route. The connection is long-lived:
 // the server's read and write timeouts are cleared for it, and it has its own
 // limits instead (o). Metrics count the upgrade (status 101) under route.
 func (rt *Router) HandleWebSocket(pattern, route string, o WSOptions, h WSHandler) {
+	rt.HandleWebSocketRequest(pattern, route, o, nil, func(ctx context.Context, conn *websocket.Conn, _ *http.Request, c Caller) error {
+		return h(ctx, conn, c)
+	})
+}
+
+// HandleWebSocketRequest is HandleWebSocket for a handler that needs the
+// upgrade request. before, when not nil, runs before the upgrade (and before
+// a connection slot is taken); an error it returns answers the request as a
+// route's error does (e.g. a 404 for an unknown {network}), and no
+// WebSocket is opened. It may set path values on r for the handler.
+func (rt *Router) HandleWebSocketRequest(pattern, route string, o WSOptions, before func(r *http.Request) error, h WSRequestHandler) {
 	if o.MaxConns <= 0 {
 		o.MaxConns = DefaultWSMaxConns
 	}
@@ -126,6 +143,11 @@ func (rt *Router) HandleWebSocket(pattern, route string, o WSOptions, h WSHandle
 	log := rt.Log()
 	slots := make(chan struct{}, o.MaxConns)
 	rt.mux.Handle(pattern, s.wrap(route, o.Limited, func(w http.ResponseWriter, r *http.Request, c Caller) error {
+		if before != nil {
+			if err := before(r); err != nil {
+				return err
+			}
+		}
 		select {
 		case slots <- struct{}{}:
 			defer func() { <-slots }()
@@ -155,7 +177,7 @@ func (rt *Router) HandleWebSocket(pattern, route string, o WSOptions, h WSHandle
 		}
 		defer s.ws.remove(conn)
 		go pingLoop(ctx, conn, o.PingInterval, o.PingTimeout)
-		err = h(ctx, conn, c)
+		err = h(ctx, conn, r, c)
 		status, reason := websocket.StatusNormalClosure, ""
 		switch {
 		case err == nil, ctx.Err() != nil, websocket.CloseStatus(err) != -1:

@@ -1,0 +1,287 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/valtrack/valtrack/internal/api"
+	"github.com/valtrack/valtrack/internal/ssv/registry"
+)
+
+// request is the common start of the /api/v1/ssv/{network} handlers: the
+// parsed query, a context bounded by the query timeout (cancel is never
+// nil) and the resolved network.
+func (h *handlers) request(r *http.Request) (api.Query, context.Context, context.CancelFunc, string, error) {
+	ctx, cancel := h.rt.QueryContext(r)
+	q, err := api.ParseQuery(r)
+	if err != nil {
+		return q, ctx, cancel, "", err
+	}
+	network, err := h.nets.Resolve(ctx, r)
+	return q, ctx, cancel, network, err
+}
+
+func ok(w http.ResponseWriter, r *http.Request, v any) error {
+	return api.WriteJSON(w, r, http.StatusOK, v)
+}
+
+// syncView is registry.Sync with the lag behind the head and whether
+// anything is synced.
+type syncView struct {
+	Synced bool `json:"synced"`
+	*registry.Sync
+	Lag uint64 `json:"lag"`
+}
+
+func newSyncView(network string, s *registry.Sync) syncView {
+	if s == nil {
+		return syncView{Sync: &registry.Sync{Network: network, Endpoints: []registry.Endpoint{}}}
+	}
+	v := syncView{Synced: true, Sync: s}
+	if s.Endpoints == nil {
+		s.Endpoints = []registry.Endpoint{}
+	}
+	if s.Head > s.LastBlock {
+		v.Lag = s.Head - s.LastBlock
+	}
+	return v
+}
+
+func (h *handlers) handleSummary(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
+	_, ctx, cancel, network, err := h.request(r)
+	defer cancel()
+	if err != nil {
+		return err
+	}
+	c, err := h.r.Counts(ctx, network)
+	if err != nil {
+		return fmt.Errorf("counts of %s: %w", network, err)
+	}
+	if c.ByStatus == nil {
+		c.ByStatus = map[string]int{}
+	}
+	if c.ClusterSizes == nil {
+		c.ClusterSizes = map[int]int{}
+	}
+	s, err := h.r.Sync(ctx, network)
+	if err != nil {
+		return fmt.Errorf("sync state of %s: %w", network, err)
+	}
+	return ok(w, r, struct {
+		Network string `json:"network"`
+		registry.Counts
+		Sync syncView `json:"sync"`
+	}{network, c, newSyncView(network, s)})
+}
+
+func (h *handlers) handleOperators(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
+	q, ctx, cancel, network, err := h.request(r)
+	defer cancel()
+	if err != nil {
+		return err
+	}
+	from, to, err := idRange(q)
+	if err != nil {
+		return err
+	}
+	limit, err := q.IntRange("limit", defaultLimit, 1, maxLimit)
+	if err != nil {
+		return err
+	}
+	ops, err := h.r.Operators(ctx, network, from, to, limit)
+	if err != nil {
+		return fmt.Errorf("operators of %s: %w", network, err)
+	}
+	if ops == nil {
+		ops = []registry.Operator{}
+	}
+	return ok(w, r, struct {
+		Operators []registry.Operator `json:"operators"`
+	}{ops})
+}
+
+func (h *handlers) handleOperator(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
+	_, ctx, cancel, network, err := h.request(r)
+	defer cancel()
+	if err != nil {
+		return err
+	}
+	id, err := parseID("id", r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	op, err := h.r.Operator(ctx, network, id)
+	if err != nil {
+		return fmt.Errorf("operator %d of %s: %w", id, network, err)
+	}
+	if op == nil {
+		return api.NotFound("id", "no operator %d on %s", id, network)
+	}
+	return ok(w, r, op)
+}
+
+func (h *handlers) handleValidators(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
+	q, ctx, cancel, network, err := h.request(r)
+	defer cancel()
+	if err != nil {
+		return err
+	}
+	f, err := validatorFilter(q)
+	if err != nil {
+		return err
+	}
+	vs, err := h.r.Validators(ctx, network, f)
+	if err != nil {
+		return fmt.Errorf("validators of %s: %w", network, err)
+	}
+	if vs == nil {
+		vs = []registry.Validator{}
+	}
+	return ok(w, r, struct {
+		Validators []registry.Validator `json:"validators"`
+	}{vs})
+}
+
+func (h *handlers) handleValidator(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
+	_, ctx, cancel, network, err := h.request(r)
+	defer cancel()
+	if err != nil {
+		return err
+	}
+	key, err := parsePublicKey("pubkey", r.PathValue("pubkey"))
+	if err != nil {
+		return err
+	}
+	vs, err := h.r.ValidatorsByKey(ctx, network, key)
+	if err != nil {
+		return fmt.Errorf("validator %s of %s: %w", key, network, err)
+	}
+	if len(vs) == 0 {
+		return api.NotFound("pubkey", "no validator %s registered on %s", key, network)
+	}
+	if len(vs) > maxLimit {
+		vs = vs[:maxLimit]
+	}
+	return ok(w, r, struct {
+		PublicKey     string               `json:"public_key"`
+		Registrations []registry.Validator `json:"registrations"`
+	}{key, vs})
+}
+
+func (h *handlers) handleClusters(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
+	q, ctx, cancel, network, err := h.request(r)
+	defer cancel()
+	if err != nil {
+		return err
+	}
+	limit, err := q.IntRange("limit", defaultLimit, 1, maxLimit)
+	if err != nil {
+		return err
+	}
+	cs, err := h.r.Clusters(ctx, network, "", limit)
+	if err != nil {
+		return fmt.Errorf("clusters of %s: %w", network, err)
+	}
+	if cs == nil {
+		cs = []registry.Cluster{}
+	}
+	return ok(w, r, struct {
+		Clusters []registry.Cluster `json:"clusters"`
+	}{cs})
+}
+
+func (h *handlers) handleOwnerClusters(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
+	q, ctx, cancel, network, err := h.request(r)
+	defer cancel()
+	if err != nil {
+		return err
+	}
+	owner, err := parseAddress("owner", r.PathValue("owner"))
+	if err != nil {
+		return err
+	}
+	limit, err := q.IntRange("limit", defaultLimit, 1, maxLimit)
+	if err != nil {
+		return err
+	}
+	cs, err := h.r.Clusters(ctx, network, owner, limit)
+	if err != nil {
+		return fmt.Errorf("clusters of %s on %s: %w", owner, network, err)
+	}
+	if len(cs) == 0 {
+		return api.NotFound("owner", "%s has no clusters on %s", owner, network)
+	}
+	return ok(w, r, struct {
+		Owner    string             `json:"owner"`
+		Clusters []registry.Cluster `json:"clusters"`
+	}{owner, cs})
+}
+
+func (h *handlers) handleOwner(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
+	_, ctx, cancel, network, err := h.request(r)
+	defer cancel()
+	if err != nil {
+		return err
+	}
+	addr, err := parseAddress("address", r.PathValue("address"))
+	if err != nil {
+		return err
+	}
+	o, err := h.r.Owner(ctx, network, addr)
+	if err != nil {
+		return fmt.Errorf("owner %s on %s: %w", addr, network, err)
+	}
+	cs, err := h.r.Clusters(ctx, network, addr, maxLimit)
+	if err != nil {
+		return fmt.Errorf("clusters of %s on %s: %w", addr, network, err)
+	}
+	if o == nil && len(cs) == 0 {
+		return api.NotFound("address", "%s is not an owner on %s", addr, network)
+	}
+	if o == nil {
+		o = &registry.Owner{Address: addr}
+	}
+	if cs == nil {
+		cs = []registry.Cluster{}
+	}
+	return ok(w, r, struct {
+		*registry.Owner
+		Clusters []registry.Cluster `json:"clusters"`
+	}{o, cs})
+}
+
+func (h *handlers) handleSync(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
+	_, ctx, cancel, network, err := h.request(r)
+	defer cancel()
+	if err != nil {
+		return err
+	}
+	s, err := h.r.Sync(ctx, network)
+	if err != nil {
+		return fmt.Errorf("sync state of %s: %w", network, err)
+	}
+	return ok(w, r, newSyncView(network, s))
+}
+
+func (h *handlers) handleInvalid(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
+	q, ctx, cancel, network, err := h.request(r)
+	defer cancel()
+	if err != nil {
+		return err
+	}
+	limit, err := q.IntRange("limit", defaultLimit, 1, maxLimit)
+	if err != nil {
+		return err
+	}
+	inv, err := h.r.Invalid(ctx, network, limit)
+	if err != nil {
+		return fmt.Errorf("invalid registrations of %s: %w", network, err)
+	}
+	if inv == nil {
+		inv = []registry.Invalid{}
+	}
+	return ok(w, r, struct {
+		Invalid []registry.Invalid `json:"invalid"`
+	}{inv})
+}

@@ -1,0 +1,349 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/valtrack/valtrack/internal/api"
+	"github.com/valtrack/valtrack/internal/ssv/exporter"
+	"github.com/valtrack/valtrack/internal/ssv/registry"
+)
+
+// serveQuery is the exporter's /query: one reply per request frame, on the
+// same connection, until the client closes. A frame above QueryMaxBytes
+// closes the connection with 1009 and a reason saying the bound.
+func (h *handlers) serveQuery(ctx context.Context, conn *websocket.Conn, r *http.Request, _ api.Caller) error {
+	network := r.PathValue("network")
+	limit := h.o.QueryMaxBytes
+	for {
+		_, rd, err := conn.Reader(ctx)
+		if err != nil {
+			return closedOK(err)
+		}
+		buf, err := io.ReadAll(io.LimitReader(rd, limit+1))
+		if err != nil {
+			return closedOK(err)
+		}
+		if int64(len(buf)) > limit {
+			return conn.Close(websocket.StatusMessageTooBig, fmt.Sprintf("message too big: a /query request is at most %d bytes", limit))
+		}
+		qctx, cancel := context.WithTimeout(ctx, h.rt.QueryTimeout())
+		reply, qerr := h.q.Reply(qctx, network, buf)
+		cancel()
+		if qerr != nil {
+			h.rt.Log().Error("SSV /query failed", "network", network, "err", qerr)
+		}
+		if reply == nil {
+			return qerr
+		}
+		wctx, cancel := context.WithTimeout(ctx, h.o.WriteTimeout)
+		err = conn.Write(wctx, websocket.MessageText, reply)
+		cancel()
+		if err != nil {
+			return closedOK(err)
+		}
+	}
+}
+
+// closedOK: a connection the client closed (or that went away) ends the
+// handler without an error to log.
+func closedOK(err error) error {
+	if websocket.CloseStatus(err) != -1 || errors.Is(err, io.EOF) || errors.Is(err, context.Canceled) || errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// serveStream is the exporter's /stream: every registry change of the
+// network, pushed as it is applied. The client's frames are read (so that
+// pongs are) and dropped.
+func (h *handlers) serveStream(ctx context.Context, conn *websocket.Conn, r *http.Request, _ api.Caller) error {
+	from, _ := strconv.ParseUint(r.PathValue(streamFromKey), 10, 64)
+	sub, leave := h.hub.join(r.PathValue("network"), from)
+	defer leave()
+	readDone := make(chan error, 1)
+	go func() {
+		for {
+			_, rd, err := conn.Reader(ctx)
+			if err != nil {
+				readDone <- err
+				return
+			}
+			if _, err := io.Copy(io.Discard, rd); err != nil {
+				readDone <- err
+				return
+			}
+		}
+	}()
+	for {
+		// A client found too slow is closed before anything else is sent.
+		select {
+		case <-sub.slow:
+			return conn.Close(websocket.StatusPolicyViolation, sub.reason)
+		default:
+		}
+		select {
+		case <-sub.slow:
+			return conn.Close(websocket.StatusPolicyViolation, sub.reason)
+		case err := <-readDone:
+			return closedOK(err)
+		case <-ctx.Done():
+			return nil
+		case msg := <-sub.q:
+			wctx, cancel := context.WithTimeout(ctx, h.o.WriteTimeout)
+			err := conn.Write(wctx, websocket.MessageText, msg)
+			cancel()
+			if err != nil {
+				return closedOK(err)
+			}
+		}
+	}
+}
+
+// hub runs one poller per network with /stream clients, fanning each
+// change message out to every client's queue. A network's poller starts
+// with its first client, from the registry's last change, and stops once it
+// has had no client for StreamIdle. It keeps the last QueueSize messages, so
+// that a client gets every change applied after its upgrade was accepted
+// (the poller's position then), even one fanned out before its handler
+// joined.
+type hub struct {
+	r   registry.Reader
+	log *slog.Logger
+	o   Options
+
+	mu   sync.Mutex
+	nets map[string]*netStream
+
+	slowClosed atomic.Int64 // clients closed as too slow (tests read it)
+	polls      atomic.Int64 // poll rounds (tests read it)
+}
+
+type netStream struct {
+	subs    map[*subscriber]struct{}
+	ready   chan struct{} // closed once the poller has its starting point
+	cursor  uint64        // seq of the last change fanned out
+	backlog []seqMsg      // the last QueueSize messages, oldest first
+	idleAt  time.Time     // when the last client left (zero: has clients)
+}
+
+type seqMsg struct {
+	seq uint64
+	msg []byte
+}
+
+type subscriber struct {
+	q      chan []byte
+	slow   chan struct{} // closed when the client fell QueueSize behind
+	reason string        // set before slow is closed
+	once   sync.Once
+}
+
+func newHub(r registry.Reader, log *slog.Logger, o Options) *hub {
+	return &hub{r: r, log: log, o: o, nets: map[string]*netStream{}}
+}
+
+// start makes sure the network's poller runs and knows where it starts,
+// and returns its position: the client about to be upgraded gets every
+// change after it.
+func (hb *hub) start(network string) (uint64, error) {
+	hb.mu.Lock()
+	ns := hb.nets[network]
+	if ns == nil {
+		ns = &netStream{subs: map[*subscriber]struct{}{}, ready: make(chan struct{}), idleAt: time.Now()}
+		hb.nets[network] = ns
+		go hb.poll(network, ns)
+	}
+	hb.mu.Unlock()
+	select {
+	case <-ns.ready:
+	case <-time.After(hb.o.WriteTimeout):
+		return 0, fmt.Errorf("the registry of %s did not say its last change within %v", network, hb.o.WriteTimeout)
+	}
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	return ns.cursor, nil
+}
+
+// join subscribes to a network's changes after seq from; leave unsubscribes.
+func (hb *hub) join(network string, from uint64) (*subscriber, func()) {
+	s := &subscriber{q: make(chan []byte, hb.o.QueueSize), slow: make(chan struct{})}
+	hb.mu.Lock()
+	ns := hb.nets[network]
+	if ns == nil {
+		// The poller went idle between start and join (StreamIdle is far
+		// longer than an upgrade, so this is rare): start another.
+		hb.mu.Unlock()
+		from, _ = hb.start(network)
+		hb.mu.Lock()
+		ns = hb.nets[network]
+	}
+	if ns != nil {
+		for _, m := range ns.backlog {
+			if m.seq > from {
+				s.q <- m.msg // fits: the backlog is at most QueueSize
+			}
+		}
+		ns.subs[s] = struct{}{}
+		ns.idleAt = time.Time{}
+	}
+	hb.mu.Unlock()
+	return s, func() {
+		hb.mu.Lock()
+		defer hb.mu.Unlock()
+		if ns == nil {
+			return
+		}
+		delete(ns.subs, s)
+		if len(ns.subs) == 0 {
+			ns.idleAt = time.Now()
+		}
+	}
+}
+
+// idle reports (and, if so, ends) a poller that has had no client for
+// StreamIdle.
+func (hb *hub) idle(network string, ns *netStream) bool {
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	if len(ns.subs) > 0 || ns.idleAt.IsZero() || time.Since(ns.idleAt) < hb.o.StreamIdle {
+		return false
+	}
+	if hb.nets[network] == ns {
+		delete(hb.nets, network)
+	}
+	return true
+}
+
+// poll reads the network's changes after the last one at its start and
+// fans them out until it is idle. Store errors are logged and retried at
+// the next interval.
+func (hb *hub) poll(network string, ns *netStream) {
+	ctx := context.Background()
+	t := time.NewTicker(hb.o.PollInterval)
+	defer t.Stop()
+	for {
+		qctx, cancel := context.WithTimeout(ctx, hb.o.WriteTimeout)
+		c, err := hb.r.LastChange(qctx, network)
+		cancel()
+		if err == nil {
+			hb.mu.Lock()
+			ns.cursor = c
+			hb.mu.Unlock()
+			break
+		}
+		hb.log.Warn("SSV /stream: read the last change", "network", network, "err", err)
+		<-t.C
+		if hb.idle(network, ns) {
+			return
+		}
+	}
+	close(ns.ready)
+	loggedErr := false
+	for range t.C {
+		if hb.idle(network, ns) {
+			return
+		}
+		for {
+			hb.polls.Add(1)
+			hb.mu.Lock()
+			cursor := ns.cursor
+			hb.mu.Unlock()
+			qctx, cancel := context.WithTimeout(ctx, hb.o.WriteTimeout)
+			changes, err := hb.r.ChangesAfter(qctx, network, cursor, hb.o.PollBatch)
+			cancel()
+			if err != nil {
+				if !loggedErr {
+					hb.log.Warn("SSV /stream: read changes", "network", network, "after", cursor, "err", err)
+					loggedErr = true
+				}
+				break
+			}
+			loggedErr = false
+			for _, c := range changes {
+				if c.Seq <= cursor {
+					continue
+				}
+				cursor = c.Seq
+				qctx, cancel := context.WithTimeout(ctx, hb.o.WriteTimeout)
+				msg, ok, err := exporter.StreamMessage(qctx, hb.r, network, c)
+				cancel()
+				if err != nil {
+					hb.log.Warn("SSV /stream: read a changed item; not sent", "network", network, "seq", c.Seq, "kind", c.Kind, "id", c.ID, "err", err)
+				}
+				if !ok {
+					msg = nil
+				}
+				hb.fanout(ns, c.Seq, msg)
+			}
+			if len(changes) < hb.o.PollBatch {
+				break
+			}
+		}
+	}
+}
+
+// fanout advances the network's position to seq and queues msg (unless
+// nil) for every client. A client whose queue is full gets SlowGrace to
+// make room, shared by all the full ones of this message; one still full
+// then is marked too slow, dropped from the network and closed by its
+// handler. Only a client that is behind costs the others that wait, once.
+func (hb *hub) fanout(ns *netStream, seq uint64, msg []byte) {
+	hb.mu.Lock()
+	ns.cursor = seq
+	if msg == nil {
+		hb.mu.Unlock()
+		return
+	}
+	ns.backlog = append(ns.backlog, seqMsg{seq, msg})
+	if len(ns.backlog) > hb.o.QueueSize {
+		ns.backlog = ns.backlog[len(ns.backlog)-hb.o.QueueSize:]
+	}
+	var full []*subscriber
+	for s := range ns.subs {
+		select {
+		case s.q <- msg:
+		default:
+			full = append(full, s)
+		}
+	}
+	hb.mu.Unlock()
+	if len(full) == 0 {
+		return
+	}
+	timer := time.NewTimer(hb.o.SlowGrace)
+	defer timer.Stop()
+	for _, s := range full {
+		select {
+		case s.q <- msg:
+			continue
+		case <-s.slow:
+			continue
+		case <-timer.C:
+		}
+		// The grace is over: this one and every later full one is slow.
+		timer.Reset(0)
+		s.once.Do(func() {
+			s.reason = fmt.Sprintf("too slow: %d messages behind", len(s.q)+1)
+			close(s.slow)
+			hb.slowClosed.Add(1)
+		})
+		hb.mu.Lock()
+		delete(ns.subs, s)
+		if len(ns.subs) == 0 {
+			ns.idleAt = time.Now()
+		}
+		hb.mu.Unlock()
+	}
+}
