@@ -75,10 +75,6 @@ func Start(ctx context.Context, o Options) (_ *Devnet, err error) {
 			return nil, fmt.Errorf("ssv devnet: remove the old %s: %w", f, err)
 		}
 	}
-	enc, err := gethEncode()
-	if err != nil {
-		return nil, err
-	}
 	began := time.Now()
 	keys, err := operatorKeys(scriptOperators)
 	if err != nil {
@@ -88,7 +84,7 @@ func Start(ctx context.Context, o Options) (_ *Devnet, err error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Devnet{o: o, dir: dir, chain: c, enc: enc, m: newModel(), done: make(chan struct{})}
+	d := &Devnet{o: o, dir: dir, chain: c, enc: abiEncode, m: newModel(), done: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			c.close()

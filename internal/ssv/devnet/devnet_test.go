@@ -20,7 +20,9 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/rpc"
 
+	"github.com/valtrack/valtrack/internal/ssv/abi"
 	"github.com/valtrack/valtrack/internal/ssv/registry"
+	"github.com/valtrack/valtrack/internal/ssv/shares"
 )
 
 type tWriter struct{ t *testing.T }
@@ -112,10 +114,39 @@ func TestDevnet(t *testing.T) {
 		t.Fatalf("eth_getLogs: %v", err)
 	}
 	seen := map[string]int{}
+	keys := map[uint64]string{} // operator id → public key, decoded
+	nonces := map[common.Address]uint64{}
+	var valid []string // public keys of the valid registrations
 	for _, l := range logs {
 		name, ok := topicNames[l.Topics[0]]
 		if !ok {
 			t.Fatalf("log %d of block %d: unknown topic0 %s", l.Index, l.BlockNumber, l.Topics[0])
+		}
+		decoded, args, err := abi.Decode(l)
+		if err != nil || decoded != name {
+			t.Fatalf("log %d of block %d: abi.Decode = %s, %v; want %s", l.Index, l.BlockNumber, decoded, err, name)
+		}
+		if name == "ValidatorAdded" {
+			// The node's checks, nonce counted from the chain: the valid
+			// registrations are truth.json's validators.
+			p, err := abi.Parse(name, args)
+			if err != nil {
+				t.Fatalf("parse ValidatorAdded: %v", err)
+			}
+			va := p.(*abi.ValidatorAdded)
+			nonce := nonces[va.Owner]
+			nonces[va.Owner]++
+			if shares.Check(va.Owner, nonce, va.PublicKey, va.OperatorIDs, va.Shares) == nil {
+				valid = append(valid, va.PublicKey.String())
+			}
+		}
+		if name == "OperatorAdded" {
+			p, err := abi.Parse(name, args)
+			if err != nil {
+				t.Fatalf("parse OperatorAdded: %v", err)
+			}
+			op := p.(*abi.OperatorAdded)
+			keys[op.OperatorID] = op.PublicKey
 		}
 		seen[name]++
 	}
@@ -135,6 +166,9 @@ func TestDevnet(t *testing.T) {
 	}
 	removedOps := 0
 	for _, op := range truth.Operators {
+		if keys[op.ID] != op.PublicKey {
+			t.Errorf("operator %d: OperatorAdded carries key %.40s…, truth.json %.40s…", op.ID, keys[op.ID], op.PublicKey)
+		}
 		if op.Removed {
 			removedOps++
 		}
@@ -149,7 +183,13 @@ func TestDevnet(t *testing.T) {
 		t.Errorf("operator 1 fee %s (pending %q), want 2000000000 executed", op1.Fee, op1.PendingFee)
 	}
 	status := map[string]int{}
-	for _, v := range truth.Validators {
+	if len(valid) != len(truth.Validators) {
+		t.Errorf("%d registrations pass the node's checks, truth.json has %d validators", len(valid), len(truth.Validators))
+	}
+	for i, v := range truth.Validators {
+		if i < len(valid) && valid[i] != v.PublicKey {
+			t.Errorf("validator %d: %s in truth.json, %s on chain", v.Index, v.PublicKey, valid[i])
+		}
 		status[v.Status]++
 	}
 	if len(truth.Validators) != 5 || status[registry.StatusActive] != 3 || status[registry.StatusExited] != 1 || status[registry.StatusRemoved] != 1 {
@@ -176,12 +216,14 @@ func TestDevnet(t *testing.T) {
 	if len(truth.Clusters) != 3 || liquidated != 1 {
 		t.Errorf("%d clusters, %d liquidated; want 3, 1", len(truth.Clusters), liquidated)
 	}
-	nonces := map[string]uint64{}
+	// Owners' nonces in truth.json are those counted from the chain.
 	for _, o := range truth.Owners {
-		nonces[o.Address] = o.Nonce
+		if n := nonces[common.HexToAddress(o.Address)]; n != o.Nonce {
+			t.Errorf("owner %s: nonce %d in truth.json, %d ValidatorAdded on chain", o.Address, o.Nonce, n)
+		}
 	}
-	if nonces[account("owner alice").Hex()] != 3 || nonces[account("owner bob").Hex()] != 3 || nonces[account("owner carol").Hex()] != 1 {
-		t.Errorf("owner nonces %v: want alice 3, bob 3, carol 1", nonces)
+	if len(truth.Owners) != 3 || nonces[account("owner alice")] != 3 || nonces[account("owner bob")] != 3 || nonces[account("owner carol")] != 1 {
+		t.Errorf("owners %+v: want alice 3, bob 3, carol 1", truth.Owners)
 	}
 	// The invalid registration's log is where truth.json says.
 	inv := truth.Invalid[0]

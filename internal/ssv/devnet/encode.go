@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"math/big"
 
-	gabi "github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/valtrack/valtrack/internal/ssv/abi"
 )
 
 // encodeFunc ABI-encodes one SSVNetwork event: its topics (topic0 first)
@@ -13,8 +14,7 @@ import (
 type encodeFunc func(name string, args ...any) ([]common.Hash, []byte, error)
 
 // clusterTuple is the contract's Cluster struct,
-// (uint32,uint64,uint64,bool,uint256); the field names are the ABI's, as
-// go-ethereum's packer matches them.
+// (uint32,uint64,uint64,bool,uint256), as the model keeps it.
 type clusterTuple struct {
 	ValidatorCount  uint32
 	NetworkFeeIndex uint64
@@ -23,89 +23,45 @@ type clusterTuple struct {
 	Balance         *big.Int
 }
 
-// eventArg is one argument of an event: name, Solidity type, indexed.
-type eventArg struct {
-	name, typ string
-	indexed   bool
+// eventArgs are the ABI parameter names of the events the devnet emits,
+// in declaration order (SSVNetwork v1.2.0; internal/ssv/abi has their
+// types).
+var eventArgs = map[string][]string{
+	"OperatorAdded":              {"operatorId", "owner", "publicKey", "fee"},
+	"OperatorRemoved":            {"operatorId"},
+	"OperatorFeeDeclared":        {"owner", "operatorId", "blockNumber", "fee"},
+	"OperatorFeeExecuted":        {"owner", "operatorId", "blockNumber", "fee"},
+	"FeeRecipientAddressUpdated": {"owner", "recipientAddress"},
+	"ValidatorAdded":             {"owner", "operatorIds", "publicKey", "shares", "cluster"},
+	"ValidatorRemoved":           {"owner", "operatorIds", "publicKey", "cluster"},
+	"ValidatorExited":            {"owner", "operatorIds", "publicKey"},
+	"ClusterLiquidated":          {"owner", "operatorIds", "cluster"},
+	"ClusterReactivated":         {"owner", "operatorIds", "cluster"},
+	"ClusterWithdrawn":           {"owner", "operatorIds", "value", "cluster"},
+	"ClusterDeposited":           {"owner", "operatorIds", "value", "cluster"},
 }
 
-// devnetEvents are the SSVNetwork (v1.2.0) events the devnet emits, with
-// their exact signatures (docs: research ssv.md §2.2).
-var devnetEvents = map[string][]eventArg{
-	"OperatorAdded":              {{"operatorId", "uint64", true}, {"owner", "address", true}, {"publicKey", "bytes", false}, {"fee", "uint256", false}},
-	"OperatorRemoved":            {{"operatorId", "uint64", true}},
-	"OperatorFeeDeclared":        {{"owner", "address", true}, {"operatorId", "uint64", true}, {"blockNumber", "uint256", false}, {"fee", "uint256", false}},
-	"OperatorFeeExecuted":        {{"owner", "address", true}, {"operatorId", "uint64", true}, {"blockNumber", "uint256", false}, {"fee", "uint256", false}},
-	"FeeRecipientAddressUpdated": {{"owner", "address", true}, {"recipientAddress", "address", false}},
-	"ValidatorAdded":             {{"owner", "address", true}, {"operatorIds", "uint64[]", false}, {"publicKey", "bytes", false}, {"shares", "bytes", false}, {"cluster", "cluster", false}},
-	"ValidatorRemoved":           {{"owner", "address", true}, {"operatorIds", "uint64[]", false}, {"publicKey", "bytes", false}, {"cluster", "cluster", false}},
-	"ValidatorExited":            {{"owner", "address", true}, {"operatorIds", "uint64[]", false}, {"publicKey", "bytes", false}},
-	"ClusterLiquidated":          {{"owner", "address", true}, {"operatorIds", "uint64[]", false}, {"cluster", "cluster", false}},
-	"ClusterReactivated":         {{"owner", "address", true}, {"operatorIds", "uint64[]", false}, {"cluster", "cluster", false}},
-	"ClusterWithdrawn":           {{"owner", "address", true}, {"operatorIds", "uint64[]", false}, {"value", "uint256", false}, {"cluster", "cluster", false}},
-	"ClusterDeposited":           {{"owner", "address", true}, {"operatorIds", "uint64[]", false}, {"value", "uint256", false}, {"cluster", "cluster", false}},
-}
-
-// gethEncode encodes with go-ethereum's ABI packer over devnetEvents: the
-// devnet's own encoder until internal/ssv/abi provides every event.
-func gethEncode() (encodeFunc, error) {
-	events := map[string]gabi.Event{}
-	for name, args := range devnetEvents {
-		var inputs gabi.Arguments
-		for _, a := range args {
-			var t gabi.Type
-			var err error
-			if a.typ == "cluster" {
-				t, err = gabi.NewType("tuple", "struct ISSVNetworkCore.Cluster", []gabi.ArgumentMarshaling{
-					{Name: "validatorCount", Type: "uint32"}, {Name: "networkFeeIndex", Type: "uint64"},
-					{Name: "index", Type: "uint64"}, {Name: "active", Type: "bool"}, {Name: "balance", Type: "uint256"},
-				})
-			} else {
-				t, err = gabi.NewType(a.typ, "", nil)
-			}
-			if err != nil {
-				return nil, fmt.Errorf("ssv devnet: ABI type %s of %s.%s: %w", a.typ, name, a.name, err)
-			}
-			inputs = append(inputs, gabi.Argument{Name: a.name, Type: t, Indexed: a.indexed})
-		}
-		events[name] = gabi.NewEvent(name, name, false, inputs)
+// abiEncode encodes through internal/ssv/abi (abi.Encode), naming the
+// positional arguments. OperatorAdded's publicKey is the base64 PEM
+// string: abi.Encode wraps it as ABI-encoded bytes, as the contract's
+// callers do.
+func abiEncode(name string, args ...any) ([]common.Hash, []byte, error) {
+	names, ok := eventArgs[name]
+	if !ok {
+		return nil, nil, fmt.Errorf("encode %s: not an event the devnet emits", name)
 	}
-	return func(name string, args ...any) ([]common.Hash, []byte, error) {
-		ev, ok := events[name]
-		if !ok {
-			return nil, nil, fmt.Errorf("encode %s: not an event the devnet emits", name)
-		}
-		if len(args) != len(ev.Inputs) {
-			return nil, nil, fmt.Errorf("encode %s: %d arguments, the event has %d", name, len(args), len(ev.Inputs))
-		}
-		topics := []common.Hash{ev.ID}
-		var data []any
-		for i, in := range ev.Inputs {
-			if !in.Indexed {
-				data = append(data, args[i])
-				continue
-			}
-			t, err := gabi.MakeTopics([]any{args[i]})
-			if err != nil {
-				return nil, nil, fmt.Errorf("encode %s: topic %s: %w", name, in.Name, err)
-			}
-			topics = append(topics, t[0][0])
-		}
-		packed, err := ev.Inputs.NonIndexed().Pack(data...)
-		if err != nil {
-			return nil, nil, fmt.Errorf("encode %s: %w", name, err)
-		}
-		return topics, packed, nil
-	}, nil
-}
-
-// wrapPublicKey is OperatorAdded's publicKey as the contract holds it: the
-// base64 PEM string ABI-encoded as one bytes value, which the SSV node
-// unpacks (research ssv.md §2.4).
-func wrapPublicKey(b64pem string) ([]byte, error) {
-	t, err := gabi.NewType("bytes", "", nil)
-	if err != nil {
-		return nil, err
+	if len(args) != len(names) {
+		return nil, nil, fmt.Errorf("encode %s: %d arguments, the event has %d", name, len(args), len(names))
 	}
-	return gabi.Arguments{{Type: t}}.Pack([]byte(b64pem))
+	m := make(map[string]any, len(args))
+	for i, a := range args {
+		if t, ok := a.(clusterTuple); ok {
+			a = map[string]any{
+				"validatorCount": t.ValidatorCount, "networkFeeIndex": t.NetworkFeeIndex,
+				"index": t.Index, "active": t.Active, "balance": t.Balance,
+			}
+		}
+		m[names[i]] = a
+	}
+	return abi.Encode(name, m)
 }

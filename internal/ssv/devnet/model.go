@@ -5,7 +5,6 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/valtrack/valtrack/internal/ssv/abi"
 	"github.com/valtrack/valtrack/internal/ssv/registry"
 	"github.com/valtrack/valtrack/internal/ssv/shares"
 )
@@ -65,16 +65,10 @@ func newModel() *model {
 
 func (m *model) emit(p pending) { m.queue = append(m.queue, p) }
 
-// clusterID is keccak256(owner ‖ each operator id as 32 bytes), as the
-// contract and the node compute it.
+// clusterID is abi.ClusterID: keccak256(owner ‖ each operator id as 32
+// bytes), as the contract and the node compute it.
 func clusterID(owner common.Address, ids []uint64) string {
-	buf := append([]byte{}, owner[:]...)
-	for _, id := range ids {
-		var w [32]byte
-		binary.BigEndian.PutUint64(w[24:], id)
-		buf = append(buf, w[:]...)
-	}
-	return crypto.Keccak256Hash(buf).Hex()
+	return abi.ClusterID(owner, ids).Hex()
 }
 
 func (m *model) owner(a common.Address) *registry.Owner {
@@ -116,12 +110,8 @@ func (m *model) store(c *cluster) clusterTuple {
 // addOperator emits OperatorAdded for the next operator id.
 func (m *model) addOperator(owner common.Address, publicKey string, fee *big.Int) error {
 	id := uint64(len(m.ops)) + 1
-	wrapped, err := wrapPublicKey(publicKey)
-	if err != nil {
-		return fmt.Errorf("wrap operator %d's public key: %w", id, err)
-	}
 	m.ops[id] = &registry.Operator{ID: id, Owner: owner.Hex(), PublicKey: publicKey, Fee: fee.String(), AddedBlock: m.block, UpdatedBlock: m.block}
-	m.emit(pending{name: "OperatorAdded", args: []any{id, owner, wrapped, fee}})
+	m.emit(pending{name: "OperatorAdded", args: []any{id, owner, publicKey, fee}})
 	return nil
 }
 
