@@ -94,8 +94,10 @@ func TestInvalidFlagsRefused(t *testing.T) {
 		{[]string{"--cosmos-analyze-every", "10ms"}, "at least 100ms"},
 		{[]string{"--alerts", "/no/such/alerts.yaml"}, "alerts"},
 		{[]string{"--devnet-cosmos-validators", "0"}, "1..32"},
+		{[]string{"--ssv", "Main Net"}, "lower-case letters"},
+		{[]string{"--ssv-follow-distance", "5000"}, "0..1024"},
 	}
-	commands := [][]string{{"run"}, {"consumer"}, {"sentry", "ethereum"}, {"sentry", "cosmos"}, {"serve"}}
+	commands := [][]string{{"run"}, {"consumer"}, {"sentry", "ethereum"}, {"sentry", "cosmos"}, {"sentry", "ssv"}, {"serve"}}
 	tested := 0
 	for _, c := range commands {
 		has := flagNames(t, c)
@@ -436,6 +438,8 @@ func TestCtrlC(t *testing.T) {
 // (autofile.Group.Close calls closeFile, not Close; the WAL is unexported).
 // They are two idle goroutines per validator started, owned by a library
 // bug, not by valtrack; internal/cosmos/devnet's own test pins that number.
+// Nor are go-ethereum's sender-cacher workers: a process-wide pool (one per
+// CPU) that its core package starts once, on first use, by the SSV devnet.
 func settleGoroutines(max int) (int, string) {
 	var n int
 	var stacks []string
@@ -461,7 +465,8 @@ func ownGoroutines() (int, []string) {
 	}
 	var own []string
 	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.TrimSpace(g) != "" && !strings.Contains(g, "github.com/cometbft/cometbft/libs/autofile.") {
+		if strings.TrimSpace(g) != "" && !strings.Contains(g, "github.com/cometbft/cometbft/libs/autofile.") &&
+			!strings.Contains(g, "go-ethereum/core.(*txSenderCacher).cache") {
 			own = append(own, g)
 		}
 	}

@@ -85,7 +85,7 @@ func TestRunDevnet(t *testing.T) {
 	case <-time.After(40 * time.Second):
 		t.Fatal("run did not stop within 40s of Ctrl-C")
 	}
-	for _, p := range []string{"valtrack.db", "nats", "parquet", "devnet/truth.json", "devnet-cosmos/chain.json"} {
+	for _, p := range []string{"valtrack.db", "nats", "parquet", "devnet/truth.json", "devnet-cosmos/chain.json", "devnet-ssv/ssv.json"} {
 		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
 			t.Errorf("data dir lacks %s: %v", p, err)
 		}

@@ -250,12 +250,29 @@ func (m *model) existing(owner common.Address, ids []uint64) (*cluster, error) {
 	return c, nil
 }
 
-// setLiquidated marks the validators of a cluster.
+// setLiquidated marks the validators of a cluster. The contract takes a
+// liquidated cluster's validators off its operators' counts and gives them
+// back on reactivation (ClusterLib updateClusterOperators), so the
+// operators' ValidatorCount follows.
 func (m *model) setLiquidated(c *cluster, liquidated bool) {
+	n := 0
 	for _, v := range m.vals {
 		if v.ClusterID == c.reg.ID && v.Status != registry.StatusRemoved {
 			v.Liquidated, v.UpdatedBlock = liquidated, m.block
+			n++
 		}
+	}
+	for _, id := range c.reg.OperatorIDs {
+		op, _, err := m.operator(id)
+		if err != nil {
+			continue
+		}
+		if liquidated {
+			op.ValidatorCount -= n
+		} else {
+			op.ValidatorCount += n
+		}
+		op.UpdatedBlock = m.block
 	}
 }
 

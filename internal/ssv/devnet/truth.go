@@ -43,8 +43,8 @@ type Info struct {
 // ValidatorAdded, valid or not, bumps its owner's nonce; an invalid one is
 // listed in Invalid with the node's reason. A removed validator stays,
 // with status "removed"; an exited one has status "exited". An operator's
-// ValidatorCount is its validators not removed (liquidation does not
-// change it). A cluster is the tuple of the last event about it; its
+// ValidatorCount is its validators neither removed nor liquidated (the
+// contract takes a liquidated cluster's off its operators' counts). A cluster is the tuple of the last event about it; its
 // validators are Liquidated while it is not Active.
 type Truth struct {
 	Network   string `json:"network"`

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/ethereum/go-ethereum/ethclient"
+
+	"github.com/valtrack/valtrack/internal/ssv/devnet"
+	ssvregistry "github.com/valtrack/valtrack/internal/ssv/registry"
+)
+
+// TestSSVDevnetEndToEnd runs valtrack against the SSV devnet (a real
+// go-ethereum node with the SSVNetwork events emitted by a contract of our
+// own): after the sync the registry equals the devnet's truth.json; a new
+// registration reaches /stream within two blocks of the follow distance;
+// a restart resumes where it stopped, with no duplicate.
+func TestSSVDevnetEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a go-ethereum devnet")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dn, err := devnet.Start(ctx, devnet.Options{Dir: filepath.Join(t.TempDir(), "ssv"), BlockInterval: 500 * time.Millisecond, EventEvery: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = dn.Close() })
+	info := dn.Info()
+	data, addr := t.TempDir(), freeAddr(t)
+	args := []string{"run", "--ssv-dir", dn.Dir(), "--data-dir", data, "--http", addr, "--progress-every", "0", "--ssv-follow-distance", "2"}
+	c := startChild(t, args...)
+
+	truth := dn.Truth()
+	waitSynced(t, c, addr, truth.Block, time.Minute)
+	compareRegistry(t, addr, truth)
+
+	// /stream: a registration the devnet makes from now on reaches a
+	// client within two blocks of the follow distance.
+	wctx, wcancel := context.WithTimeout(context.Background(), time.Minute)
+	defer wcancel()
+	conn, _, err := websocket.Dial(wctx, "ws://"+addr+"/api/v1/ssv/devnet/stream", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	eth, err := ethclient.Dial(info.RPCHTTP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eth.Close()
+	for {
+		_, frame, err := conn.Read(wctx)
+		if err != nil {
+			t.Fatalf("no validator on /stream: %v", err)
+		}
+		var m struct {
+			Type string `json:"type"`
+			Data []struct {
+				AddedBlock uint64 `json:"added_block"`
+			} `json:"data"`
+		}
+		if json.Unmarshal(frame, &m) != nil || m.Type != "validator" || len(m.Data) == 0 {
+			continue
+		}
+		head, err := eth.BlockNumber(wctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if added := m.Data[0].AddedBlock; added > truth.Block && head > added+2+2 {
+			t.Errorf("a validator added at block %d reached /stream at head %d: more than 2 blocks after the follow distance (2)", added, head)
+		}
+		if m.Data[0].AddedBlock > truth.Block {
+			break
+		}
+	}
+
+	// Restart: the sentry resumes from its cursor, and nothing is doubled.
+	if err := c.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if code := c.waitExit(t, time.Minute); code != 0 && code != 130 {
+		t.Fatalf("valtrack exited %d:\n%s", code, c.output())
+	}
+	c2 := startChild(t, args...)
+	c2.waitOutput(t, "resumed=true", 30*time.Second)
+	truth = dn.Truth()
+	waitSynced(t, c2, addr, truth.Block, time.Minute)
+	compareRegistry(t, addr, truth)
+}
+
+func waitSynced(t *testing.T, c *child, addr string, block uint64, within time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		var s struct {
+			LastBlock uint64 `json:"last_block"`
+		}
+		if getAPI(t, addr, "/api/v1/ssv/devnet/sync", &s) && s.LastBlock >= block {
+			return
+		}
+		select {
+		case <-c.done:
+			t.Fatalf("valtrack exited:\n%s", c.output())
+		default:
+		}
+	}
+	t.Fatalf("registry not synced to block %d within %s:\n%s", block, within, c.output())
+}
+
+// compareRegistry checks the served registry against truth.json as of its
+// block: what changed after that block (the devnet goes on) is not compared.
+func compareRegistry(t *testing.T, addr string, truth devnet.Truth) {
+	t.Helper()
+	var ops struct {
+		Operators []ssvregistry.Operator `json:"operators"`
+	}
+	if !getAPI(t, addr, "/api/v1/ssv/devnet/operators?limit=1000", &ops) {
+		t.Fatal("GET operators failed")
+	}
+	got := map[uint64]ssvregistry.Operator{}
+	for _, o := range ops.Operators {
+		got[o.ID] = o
+	}
+	for _, want := range truth.Operators {
+		o, ok := got[want.ID]
+		if !ok {
+			t.Errorf("operator %d of truth.json is not served", want.ID)
+			continue
+		}
+		if o.UpdatedBlock > truth.Block {
+			continue
+		}
+		if o.Owner != want.Owner || o.PublicKey != want.PublicKey || o.Fee != want.Fee || o.Removed != want.Removed || o.ValidatorCount != want.ValidatorCount {
+			t.Errorf("operator %d: served %+v, truth %+v", want.ID, o, want)
+		}
+	}
+	var vals struct {
+		Validators []ssvregistry.Validator `json:"validators"`
+	}
+	if !getAPI(t, addr, "/api/v1/ssv/devnet/validators?limit=1000", &vals) {
+		t.Fatal("GET validators failed")
+	}
+	byKey := map[string]ssvregistry.Validator{}
+	seen := map[uint64]bool{}
+	for _, v := range vals.Validators {
+		byKey[strings.ToLower(v.PublicKey)+"/"+v.Owner] = v
+		if seen[v.Index] {
+			t.Errorf("validator index %d served twice", v.Index)
+		}
+		seen[v.Index] = true
+	}
+	for _, want := range truth.Validators {
+		v, ok := byKey[strings.ToLower(want.PublicKey)+"/"+want.Owner]
+		if !ok {
+			t.Errorf("validator %s of %s in truth.json is not served", want.PublicKey, want.Owner)
+			continue
+		}
+		if v.UpdatedBlock > truth.Block {
+			continue
+		}
+		if v.Status != want.Status || v.Liquidated != want.Liquidated || v.ClusterID != want.ClusterID || fmt.Sprint(v.OperatorIDs) != fmt.Sprint(want.OperatorIDs) {
+			t.Errorf("validator %s: served %+v, truth %+v", want.PublicKey, v, want)
+		}
+	}
+	var inv struct {
+		Invalid []ssvregistry.Invalid `json:"invalid"`
+	}
+	if !getAPI(t, addr, "/api/v1/ssv/devnet/invalid", &inv) {
+		t.Fatal("GET invalid failed")
+	}
+	if len(inv.Invalid) != len(truth.Invalid) {
+		t.Errorf("%d invalid registrations served, truth.json has %d: %+v", len(inv.Invalid), len(truth.Invalid), inv.Invalid)
+	}
+	served := map[string]ssvregistry.Invalid{}
+	for _, v := range inv.Invalid {
+		served[fmt.Sprintf("%s/%d", strings.ToLower(v.TxHash), v.LogIndex)] = v
+	}
+	for _, want := range truth.Invalid {
+		v, ok := served[fmt.Sprintf("%s/%d", strings.ToLower(want.TxHash), want.LogIndex)]
+		if !ok || v.Reason != want.Reason || v.Nonce != want.Nonce {
+			t.Errorf("invalid registration %s/%d: served %+v, truth %+v", want.TxHash, want.LogIndex, v, want)
+		}
+	}
+}

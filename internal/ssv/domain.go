@@ -1,0 +1,331 @@
+// Package ssv is the SSV domain as the platform sees it (internal/domain):
+// the SSVNetwork contract's events synced from execution-layer RPC into a
+// registry of operators, validators, clusters and owners, served over the
+// SSV exporter's WebSocket protocol and REST. Subpackages: events (the bus
+// schema), abi (the contract's events), shares (the node's registration
+// checks, BLS), sync (the sentry), state and sink (the registry tables),
+// httpapi (REST, /query, /stream, page), emitter and devnet.
+package ssv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/urfave/cli/v3"
+
+	"github.com/valtrack/valtrack/internal/domain"
+	"github.com/valtrack/valtrack/internal/ssv/abi"
+	"github.com/valtrack/valtrack/internal/ssv/devnet"
+	"github.com/valtrack/valtrack/internal/ssv/events"
+	"github.com/valtrack/valtrack/internal/ssv/httpapi"
+	"github.com/valtrack/valtrack/internal/ssv/shares"
+	"github.com/valtrack/valtrack/internal/ssv/sink"
+	"github.com/valtrack/valtrack/internal/ssv/state"
+	ssvsync "github.com/valtrack/valtrack/internal/ssv/sync"
+	"github.com/valtrack/valtrack/internal/store"
+)
+
+// Domain is the SSV domain.
+type Domain struct {
+	Env domain.Sources
+}
+
+var (
+	_ domain.Domain = Domain{}
+	_ domain.Devnet = Domain{}
+)
+
+// Name is "ssv".
+func (Domain) Name() string { return events.Domain }
+
+// Usage describes the sentry.
+func (Domain) Usage() string {
+	return "sync the SSVNetwork contract's events (operators, validators, clusters) from execution-layer RPC"
+}
+
+// Migrations are the ssv_* tables'.
+func (Domain) Migrations() store.Migrations { return state.Migrations() }
+
+// DevnetCommand is `valtrack devnet ssv`.
+func (Domain) DevnetCommand() *cli.Command { return DevnetCommand() }
+
+// Selected: --ssv, --ssv-dir or --devnet given.
+func (Domain) Selected(cmd *cli.Command) bool {
+	return len(cmd.StringSlice("ssv")) > 0 || cmd.String("ssv-dir") != "" || (domain.HasFlag(cmd, "devnet") && cmd.Bool("devnet"))
+}
+
+// builtin are the SSV node's network configurations: the SSVNetwork
+// proxy and the block it was deployed at (ssvlabs/ssv networkconfig;
+// the addresses and blocks as issue 8 lists them).
+var builtin = map[string]netConfig{
+	"mainnet": {Contract: common.HexToAddress("0xDD9BC35aE942eF0cFa76930954a156B3fF30a4E1"), FromBlock: 17507487},
+	"holesky": {Contract: common.HexToAddress("0x38A4794cCEd47d3baf7370CcC43B560D3a1beEFA"), FromBlock: 181612},
+	"hoodi":   {Contract: common.HexToAddress("0x58410Bef803ECd7E63B23664C586A6DB72DAf59c"), FromBlock: 1065},
+}
+
+type netConfig struct {
+	Name      string
+	Contract  common.Address
+	FromBlock uint64
+	RPCs      []string
+}
+
+// Flags of the SSV domain, by role.
+func (d Domain) Flags(r domain.Role) []cli.Flag {
+	env := d.Env.Of
+	nets := []cli.Flag{
+		&cli.StringSliceFlag{Name: "ssv", Usage: "an SSV network to sync: mainnet, holesky, hoodi, or a name of your own with --ssv-contract and --ssv-from-block; repeatable", Sources: env("ssv"),
+			Validator: func(v []string) error {
+				for _, n := range v {
+					if err := events.CheckNetwork(n); err != nil {
+						return fmt.Errorf("--ssv: %w", err)
+					}
+				}
+				return nil
+			}},
+		&cli.StringFlag{Name: "ssv-dir", Usage: "a devnet directory with the ssv.json that valtrack devnet ssv writes (network, RPC, contract, start block)", Sources: env("ssv-dir")},
+	}
+	sentryFlags := []cli.Flag{
+		&cli.StringSliceFlag{Name: "eth-rpc", Usage: "execution-layer JSON-RPC URLs (http(s):// or ws(s)://) of the --ssv network, all on the same chain: URL[,URL…], or NETWORK=URL[,URL…] with several networks", Sources: env("eth-rpc")},
+		&cli.StringFlag{Name: "ssv-contract", Usage: "SSVNetwork contract address of a --ssv network that is not built in", Sources: env("ssv-contract")},
+		&cli.Uint64Flag{Name: "ssv-from-block", Usage: "block to sync a --ssv-contract from (its deployment block)", Sources: env("ssv-from-block")},
+		&cli.Uint64Flag{Name: "ssv-follow-distance", Value: 8, Usage: "blocks behind the head that are treated as final (the SSV node's default 8)", Sources: env("ssv-follow-distance"),
+			Validator: func(v uint64) error {
+				if v > 1024 {
+					return fmt.Errorf("--ssv-follow-distance %d: use 0..1024", v)
+				}
+				return nil
+			}},
+	}
+	switch r {
+	case domain.RoleRun, domain.RoleSentry:
+		return domain.Concat(nets, sentryFlags)
+	default:
+		return nets
+	}
+}
+
+// readDevnet reads the ssv.json of a devnet directory.
+func readDevnet(dir string) (netConfig, uint64, error) {
+	info, err := devnet.ReadInfo(dir)
+	if err != nil {
+		return netConfig{}, 0, fmt.Errorf("--ssv-dir %s: %w; start one with `valtrack devnet ssv --dir %s`", dir, err, dir)
+	}
+	if err := events.CheckNetwork(info.Network); err != nil {
+		return netConfig{}, 0, fmt.Errorf("--ssv-dir %s: %w", dir, err)
+	}
+	if !common.IsHexAddress(info.Contract) || info.RPCHTTP == "" {
+		return netConfig{}, 0, fmt.Errorf("--ssv-dir %s: its ssv.json lacks a contract address or an RPC URL", dir)
+	}
+	n := netConfig{Name: info.Network, Contract: common.HexToAddress(info.Contract), FromBlock: info.FromBlock, RPCs: []string{info.RPCHTTP}}
+	if info.RPCWS != "" {
+		// WebSocket first: new heads are pushed, not polled.
+		n.RPCs = []string{info.RPCWS, info.RPCHTTP}
+	}
+	return n, info.ChainID, nil
+}
+
+// networks reads --ssv, --ssv-dir, --eth-rpc, --ssv-contract and
+// --ssv-from-block into the networks to sync (sentries) or serve.
+func (in *instance) networks(needRPC bool) error {
+	cmd := in.env.Cmd
+	if dir := cmd.String("ssv-dir"); dir != "" {
+		n, chainID, err := readDevnet(dir)
+		if err != nil {
+			return err
+		}
+		in.nets = append(in.nets, n)
+		in.chainIDs[n.Name] = chainID
+	}
+	rpcs, err := parseRPCs(cmd.StringSlice("eth-rpc"), cmd.StringSlice("ssv"))
+	if err != nil {
+		return err
+	}
+	for _, name := range cmd.StringSlice("ssv") {
+		n, ok := builtin[name]
+		if !ok {
+			if !cmd.IsSet("ssv-contract") || !common.IsHexAddress(cmd.String("ssv-contract")) {
+				return fmt.Errorf("--ssv %s: not a built-in network (%s); give its --ssv-contract ADDRESS and --ssv-from-block N", name, strings.Join(builtinNames(), ", "))
+			}
+			n = netConfig{Contract: common.HexToAddress(cmd.String("ssv-contract")), FromBlock: cmd.Uint64("ssv-from-block")}
+		} else if cmd.IsSet("ssv-contract") {
+			n.Contract = common.HexToAddress(cmd.String("ssv-contract"))
+			n.FromBlock = cmd.Uint64("ssv-from-block")
+		}
+		n.Name = name
+		n.RPCs = rpcs[name]
+		if needRPC && len(n.RPCs) == 0 {
+			return fmt.Errorf("--ssv %s: give its execution-layer RPC: --eth-rpc URL[,URL…]", name)
+		}
+		for _, o := range in.nets {
+			if o.Name == name {
+				return fmt.Errorf("--ssv %s: given twice", name)
+			}
+		}
+		in.nets = append(in.nets, n)
+	}
+	return nil
+}
+
+func builtinNames() []string { return []string{"mainnet", "holesky", "hoodi"} }
+
+// parseRPCs reads --eth-rpc: URL[,URL…] for the only --ssv network, or
+// NETWORK=URL[,URL…]. The flag is a string slice, split on commas, so a
+// value without "=" continues the network before it.
+func parseRPCs(values, nets []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	last := ""
+	if len(nets) == 1 {
+		last = nets[0]
+	}
+	for _, v := range values {
+		v = strings.TrimSpace(v)
+		if v == "" {
+			continue
+		}
+		if name, u, ok := strings.Cut(v, "="); ok && !strings.Contains(name, "/") {
+			last, v = name, u
+		}
+		if last == "" {
+			return nil, errors.New("--eth-rpc: with several --ssv networks, give NETWORK=URL[,URL…]")
+		}
+		if !rpcScheme(v) {
+			return nil, fmt.Errorf("--eth-rpc %s: an RPC URL starts with http://, https://, ws:// or wss://", last)
+		}
+		out[last] = append(out[last], v)
+	}
+	for name := range out {
+		found := false
+		for _, n := range nets {
+			found = found || n == name
+		}
+		if !found {
+			return nil, fmt.Errorf("--eth-rpc %s: no --ssv network of that name", name)
+		}
+	}
+	return out, nil
+}
+
+func rpcScheme(u string) bool {
+	for _, p := range []string{"http://", "https://", "ws://", "wss://"} {
+		if strings.HasPrefix(u, p) {
+			return true
+		}
+	}
+	return false
+}
+
+type instance struct {
+	env      domain.Env
+	nets     []netConfig
+	chainIDs map[string]uint64
+	devnet   *devnet.Devnet
+	sentries []*ssvsync.Sentry
+}
+
+// Open builds the parts of a role.
+func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err error) {
+	in := &instance{env: env, chainIDs: map[string]uint64{}}
+	defer func() {
+		if err != nil {
+			_ = in.close()
+		}
+	}()
+	sentries := env.Role == domain.RoleRun || env.Role == domain.RoleSentry
+	if env.Role == domain.RoleRun && domain.HasFlag(env.Cmd, "devnet") && env.Cmd.Bool("devnet") {
+		dn, err := devnet.Start(ctx, devnet.Options{Dir: filepath.Join(env.DataDir, "devnet-ssv"), Log: env.Log.With("component", "devnet")})
+		if err != nil {
+			return nil, fmt.Errorf("start the ssv devnet: %w", err)
+		}
+		in.devnet = dn
+		n, chainID, err := readDevnet(dn.Dir())
+		if err != nil {
+			return nil, err
+		}
+		in.nets = append(in.nets, n)
+		in.chainIDs[n.Name] = chainID
+	}
+	if err := in.networks(sentries); err != nil {
+		return nil, err
+	}
+	if env.Role == domain.RoleSentry && len(in.nets) == 0 {
+		return nil, errors.New("give the network to sync: --ssv mainnet --eth-rpc URL (or --ssv-dir D for a devnet)")
+	}
+	parts := &domain.Parts{Close: in.close, Progress: in.progress}
+	for _, n := range in.nets {
+		parts.Networks = append(parts.Networks, n.Name)
+	}
+	if sentries {
+		if env.Publisher == nil {
+			return nil, errors.New("ssv: the sentries need a publisher")
+		}
+		for _, n := range in.nets {
+			s, err := ssvsync.New(ssvsync.Config{Network: n.Name, Contract: n.Contract, ChainID: in.chainIDs[n.Name], FromBlock: n.FromBlock,
+				RPCs: n.RPCs, FollowDistance: env.Cmd.Uint64("ssv-follow-distance"), Decoder: abi.Decode, Publisher: env.Publisher,
+				SentryID: env.SentryID, DataDir: filepath.Join(env.DataDir, "ssv"), Log: env.Log, Registerer: env.Registerer})
+			if err != nil {
+				return nil, fmt.Errorf("sentry %s: %w", n.Name, err)
+			}
+			in.sentries = append(in.sentries, s)
+			parts.Sentries = append(parts.Sentries, s)
+		}
+	}
+	if env.Role == domain.RoleRun || env.Role == domain.RoleConsumer {
+		sk, err := sink.New(sink.Config{DB: env.DB, Check: shares.Check, Log: env.Log.With("component", "sink")})
+		if err != nil {
+			return nil, err
+		}
+		parts.Sink = sk
+	}
+	if env.DB != nil {
+		names := parts.Networks
+		a := httpapi.New(state.New(env.DB), func() []string { return names })
+		parts.API = &a
+	}
+	return parts, nil
+}
+
+// progress is one line per network: the sentry's position (where it runs)
+// and what the registry holds (where the database is).
+func (in *instance) progress(ctx context.Context) [][]any {
+	var lines [][]any
+	for i, n := range in.nets {
+		attrs := []any{"network", n.Name}
+		if i < len(in.sentries) {
+			st := in.sentries[i].Stats()
+			attrs = append(attrs, "mode", st.Mode, "head", st.Head, "processed", st.Processed, "logs", st.Logs)
+			if st.Skipped > 0 {
+				attrs = append(attrs, "skipped", st.Skipped)
+			}
+			if st.Reorgs > 0 {
+				attrs = append(attrs, "reorgs", st.Reorgs)
+			}
+		}
+		if in.env.DB != nil {
+			qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			c, err := state.New(in.env.DB).Counts(qctx, n.Name)
+			cancel()
+			if err == nil {
+				attrs = append(attrs, "operators", c.Operators, "validators", c.Validators, "invalid", c.Invalid)
+			}
+		}
+		lines = append(lines, attrs)
+	}
+	return lines
+}
+
+func (in *instance) close() error {
+	if in.devnet != nil {
+		err := in.devnet.Close()
+		in.devnet = nil
+		if err != nil {
+			return fmt.Errorf("stop the ssv devnet: %w", err)
+		}
+	}
+	return nil
+}
