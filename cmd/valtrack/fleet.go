@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -65,7 +66,7 @@ func sentryAction(ctx context.Context, cmd *cli.Command, d domain.Domain) error 
 		return err
 	}
 	g := &group{stop: cancel}
-	g.Go("metrics", func() error { return serveMetrics(work, lns.public, reg, log) })
+	g.Go("metrics", func() error { return serveMetrics(work, lns.public, reg, health(nil, doms), log) })
 	for _, s := range doms[0].parts.Sentries {
 		g.Go("sentry "+s.Network(), func() error { return s.Run(work) })
 	}
@@ -126,7 +127,7 @@ func consumerAction(ctx context.Context, cmd *cli.Command, ds registry) error {
 		return err
 	}
 	g := &group{stop: cancel}
-	g.Go("metrics", func() error { return serveMetrics(work, lns.public, reg, log) })
+	g.Go("metrics", func() error { return serveMetrics(work, lns.public, reg, health(nil, doms), log) })
 	for name, c := range cons {
 		g.Go("consumer "+name, func() error { return c.Run(work) })
 	}
@@ -262,11 +263,18 @@ func withDB(ds registry, f func(context.Context, *cli.Command, *store.DB) error)
 
 // serveMetrics serves /metrics and /healthz on ln, which it closes, for the
 // parts of a fleet that have no API of their own, until ctx is done.
-func serveMetrics(ctx context.Context, ln net.Listener, reg *prometheus.Registry, log *slog.Logger) error {
+func serveMetrics(ctx context.Context, ln net.Listener, reg *prometheus.Registry, healthy func(context.Context) error, log *slog.Logger) error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
+		hctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		if err := healthy(hctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_ = json.NewEncoder(w).Encode(map[string]string{"status": "unhealthy", "error": err.Error()})
+			return
+		}
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -671,8 +673,9 @@ func TestFleetHTTPInUse(t *testing.T) {
 }
 
 // TestServeMetricsStops: the metrics listener of a fleet's commands
-// answers until ctx ends, then serveMetrics returns with its listener
-// closed.
+// answers until ctx ends — /healthz 503 with the domains' error while one
+// is unhealthy (an SSV sentry behind its chain), 200 once it is not — then
+// serveMetrics returns with its listener closed.
 func TestServeMetricsStops(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -680,16 +683,28 @@ func TestServeMetricsStops(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	var behind atomic.Bool
+	behind.Store(true)
+	doms := []opened{{d: domains()[0], parts: &domain.Parts{Health: func(context.Context) error {
+		if behind.Load() {
+			return errors.New("12 blocks behind")
+		}
+		return nil
+	}}}}
 	done := make(chan error, 1)
-	go func() { done <- serveMetrics(ctx, ln, newRegistry(), slog.New(slog.DiscardHandler)) }()
+	go func() { done <- serveMetrics(ctx, ln, newRegistry(), health(nil, doms), slog.New(slog.DiscardHandler)) }()
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	resp, err := client.Get("http://" + ln.Addr().String() + "/healthz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("/healthz = %d", resp.StatusCode)
+	for _, want := range []int{http.StatusServiceUnavailable, http.StatusOK} {
+		resp, err := client.Get("http://" + ln.Addr().String() + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want || (want != http.StatusOK && !strings.Contains(string(body), "12 blocks behind")) {
+			t.Fatalf("/healthz = %d %s, want %d", resp.StatusCode, body, want)
+		}
+		behind.Store(false)
 	}
 	cancel()
 	select {

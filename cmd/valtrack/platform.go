@@ -330,6 +330,28 @@ func allAnalyzers(doms []opened) []analyze.Analyzer {
 	return out
 }
 
+// health is what /healthz checks: the store answers (where there is one)
+// and every domain's parts report healthy.
+func health(db *store.DB, doms []opened) func(context.Context) error {
+	return func(ctx context.Context) error {
+		var errs []error
+		if db != nil {
+			if err := db.Ping(ctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		for _, o := range doms {
+			if o.parts.Health == nil {
+				continue
+			}
+			if err := o.parts.Health(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", o.d.Name(), err))
+			}
+		}
+		return errors.Join(errs...)
+	}
+}
+
 func newAPI(cmd *cli.Command, db *store.DB, doms []opened, reg *prometheus.Registry, log *slog.Logger) (*api.Server, error) {
 	var apis []api.Domain
 	for _, o := range doms {
@@ -338,7 +360,7 @@ func newAPI(cmd *cli.Command, db *store.DB, doms []opened, reg *prometheus.Regis
 		}
 	}
 	return api.New(api.Options{
-		Domains: apis, Health: db.Ping, Log: log, KeysFile: cmd.String("api-keys"),
+		Domains: apis, Health: health(db, doms), Log: log, KeysFile: cmd.String("api-keys"),
 		RatePerIP: cmd.Float("rate-per-ip"), RatePerKey: cmd.Float("rate-per-key"),
 		Registry: reg, Version: version, TrustProxy: cmd.Bool("trust-proxy"),
 		SeparateAdmin: cmd.String("admin-http") != "",

@@ -132,6 +132,10 @@ type Parts struct {
 	// Progress returns the domain's progress lines (one per network, as
 	// slog key-value pairs), printed every --progress-every.
 	Progress func(ctx context.Context) [][]any
+	// Health reports whether the domain's parts are healthy (a sentry
+	// fallen behind its chain, say); /healthz answers 503 with its error.
+	// It must be cheap: it runs at most once per health interval.
+	Health func(ctx context.Context) error
 	// Close releases what Open opened, after every part has stopped.
 	Close func() error
 }

@@ -256,7 +256,7 @@ func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err 
 	if env.Role == domain.RoleSentry && len(in.nets) == 0 {
 		return nil, errors.New("give the network to sync: --ssv mainnet --eth-rpc URL (or --ssv-dir D for a devnet)")
 	}
-	parts := &domain.Parts{Close: in.close, Progress: in.progress}
+	parts := &domain.Parts{Close: in.close, Progress: in.progress, Health: in.health}
 	for _, n := range in.nets {
 		parts.Networks = append(parts.Networks, n.Name)
 	}
@@ -317,6 +317,18 @@ func (in *instance) progress(ctx context.Context) [][]any {
 		lines = append(lines, attrs)
 	}
 	return lines
+}
+
+// health fails while a sentry is more than 5 blocks or 300 s behind its
+// chain (sync.Sentry.Healthy).
+func (in *instance) health(context.Context) error {
+	var errs []error
+	for _, s := range in.sentries {
+		if err := s.Healthy(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", s.Network(), err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (in *instance) close() error {
