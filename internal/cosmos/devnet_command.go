@@ -4,16 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"log/slog"
 	"os"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/valtrack/valtrack/internal/domain"
 	"github.com/valtrack/valtrack/internal/cosmos/devnet"
 )
 
@@ -27,7 +25,7 @@ const devnetControlTimeout = time.Minute
 func DevnetCommand() *cli.Command {
 	dirFlag := func(local bool) *cli.StringFlag {
 		return &cli.StringFlag{Name: "dir", Value: "./devnet-cosmos", Usage: "directory of the devnet: chain.json, genesis.json, one home per validator",
-			Sources: devnetEnv("cosmos-devnet-dir"), Local: local}
+			Sources: domain.EnvVar("cosmos-devnet-dir"), Local: local}
 	}
 	validatorFlag := &cli.IntFlag{Name: "validator", Usage: "index of the validator (its index in chain.json and in the validator set)", Required: true,
 		Validator: func(v int) error {
@@ -57,7 +55,7 @@ func DevnetCommand() *cli.Command {
 			"   valtrack devnet cosmos start --dir DIR --validator 3    it catches up and signs again\n" +
 			"   valtrack devnet cosmos status --dir DIR",
 		Flags: []cli.Flag{
-			&cli.IntFlag{Name: "validators", Value: devnet.DefaultValidators, Usage: "number of validators (a resumed DIR keeps its own)", Sources: devnetEnv("cosmos-devnet-validators"), Local: true,
+			&cli.IntFlag{Name: "validators", Value: devnet.DefaultValidators, Usage: "number of validators (a resumed DIR keeps its own)", Sources: domain.EnvVar("cosmos-devnet-validators"), Local: true,
 				Validator: func(v int) error {
 					if v < 1 || v > devnet.MaxValidators {
 						return fmt.Errorf("--validators %d: give 1 to %d", v, devnet.MaxValidators)
@@ -65,8 +63,8 @@ func DevnetCommand() *cli.Command {
 					return nil
 				}},
 			dirFlag(true),
-			&cli.StringFlag{Name: "chain-id", Value: devnet.DefaultChainID, Usage: "chain id: letters, digits and '-' (a resumed DIR keeps its own)", Sources: devnetEnv("cosmos-devnet-chain-id"), Local: true},
-			&cli.DurationFlag{Name: "block-interval", Value: devnet.DefaultBlockInterval, Usage: "pause after each block (CometBFT's timeout_commit)", Sources: devnetEnv("cosmos-devnet-block-interval"), Local: true,
+			&cli.StringFlag{Name: "chain-id", Value: devnet.DefaultChainID, Usage: "chain id: letters, digits and '-' (a resumed DIR keeps its own)", Sources: domain.EnvVar("cosmos-devnet-chain-id"), Local: true},
+			&cli.DurationFlag{Name: "block-interval", Value: devnet.DefaultBlockInterval, Usage: "pause after each block (CometBFT's timeout_commit)", Sources: domain.EnvVar("cosmos-devnet-block-interval"), Local: true,
 				Validator: func(v time.Duration) error {
 					if v < devnet.MinBlockInterval {
 						return fmt.Errorf("--block-interval %s: give at least %s", v, devnet.MinBlockInterval)
@@ -89,7 +87,7 @@ func DevnetCommand() *cli.Command {
 }
 
 func runDevnet(ctx context.Context, cmd *cli.Command) error {
-	log, err := devnetLogger(cmd)
+	log, err := domain.CommandLogger(cmd)
 	if err != nil {
 		return err
 	}
@@ -204,49 +202,4 @@ func controlFailed(dir, what string, err error) error {
 	default:
 		return fmt.Errorf("%s: ask the devnet's control endpoint: %w", what, err)
 	}
-}
-
-// devnetEnv is the VALTRACK_<FLAG> source of a flag, as every valtrack
-// flag has.
-func devnetEnv(flag string) cli.ValueSourceChain {
-	return cli.EnvVars("VALTRACK_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_")))
-}
-
-// devnetLogger follows the root command's --log-level and --log-format
-// when it has them (cmd/valtrack does), else logs at info as text.
-func devnetLogger(cmd *cli.Command) (*slog.Logger, error) {
-	var level slog.Level
-	if s := lookupString(cmd, "log-level"); s != "" {
-		if err := level.UnmarshalText([]byte(s)); err != nil {
-			return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", s)
-		}
-	}
-	opts := &slog.HandlerOptions{Level: level}
-	var w io.Writer = os.Stderr
-	if cmd.Root().ErrWriter != nil {
-		w = cmd.Root().ErrWriter
-	}
-	switch f := lookupString(cmd, "log-format"); f {
-	case "text", "":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	default:
-		return nil, fmt.Errorf("--log-format %q: use text or json", f)
-	}
-}
-
-// lookupString is the value of a flag that an ancestor command may define;
-// "" when none does.
-func lookupString(cmd *cli.Command, name string) string {
-	for _, c := range cmd.Lineage() {
-		for _, f := range c.Flags {
-			for _, n := range f.Names() {
-				if n == name {
-					return cmd.String(name)
-				}
-			}
-		}
-	}
-	return ""
 }

@@ -2,6 +2,10 @@ package domain
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v3"
@@ -58,4 +62,50 @@ func InRange(flag string, v, lo, hi int) error {
 		return fmt.Errorf("%s %d: use a number in %d..%d", flag, v, lo, hi)
 	}
 	return nil
+}
+
+// EnvVar is the VALTRACK_<FLAG> source every valtrack flag reads, for
+// commands a domain builds itself (`valtrack devnet <name>`).
+func EnvVar(flag string) cli.ValueSourceChain {
+	return cli.EnvVars("VALTRACK_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_")))
+}
+
+// CommandLogger follows the root command's --log-level and --log-format
+// when an ancestor defines them (cmd/valtrack's does), else logs at info
+// as text, to the root's ErrWriter (stderr by default).
+func CommandLogger(cmd *cli.Command) (*slog.Logger, error) {
+	var level slog.Level
+	if s := lookupString(cmd, "log-level"); s != "" {
+		if err := level.UnmarshalText([]byte(s)); err != nil {
+			return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", s)
+		}
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	var w io.Writer = os.Stderr
+	if cmd.Root().ErrWriter != nil {
+		w = cmd.Root().ErrWriter
+	}
+	switch f := lookupString(cmd, "log-format"); f {
+	case "text", "":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	default:
+		return nil, fmt.Errorf("--log-format %q: use text or json", f)
+	}
+}
+
+// lookupString is the value of a flag an ancestor command may define; ""
+// when none does.
+func lookupString(cmd *cli.Command, name string) string {
+	for _, c := range cmd.Lineage() {
+		for _, f := range c.Flags {
+			for _, n := range f.Names() {
+				if n == name {
+					return cmd.String(name)
+				}
+			}
+		}
+	}
+	return ""
 }

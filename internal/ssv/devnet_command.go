@@ -3,15 +3,13 @@ package ssv
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/valtrack/valtrack/internal/domain"
 	"github.com/valtrack/valtrack/internal/ssv/devnet"
 )
 
@@ -29,15 +27,15 @@ func DevnetCommand() *cli.Command {
 			"The chain lives in memory: every run is a new one. Point valtrack's ssv sync at the\n" +
 			"rpc_ws (or rpc_http), contract and from_block that ssv.json gives.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "dir", Value: "./devnet-ssv", Usage: "directory for ssv.json and truth.json", Sources: ssvDevnetEnv("ssv-devnet-dir"), Local: true},
-			&cli.DurationFlag{Name: "block-interval", Value: devnet.DefaultBlockInterval, Usage: "time between blocks after the scripted history", Sources: ssvDevnetEnv("ssv-devnet-block-interval"), Local: true,
+			&cli.StringFlag{Name: "dir", Value: "./devnet-ssv", Usage: "directory for ssv.json and truth.json", Sources: domain.EnvVar("ssv-devnet-dir"), Local: true},
+			&cli.DurationFlag{Name: "block-interval", Value: devnet.DefaultBlockInterval, Usage: "time between blocks after the scripted history", Sources: domain.EnvVar("ssv-devnet-block-interval"), Local: true,
 				Validator: func(v time.Duration) error {
 					if v < devnet.MinBlockInterval {
 						return fmt.Errorf("--block-interval %s: give at least %s", v, devnet.MinBlockInterval)
 					}
 					return nil
 				}},
-			&cli.IntFlag{Name: "event-every", Value: devnet.DefaultEventEvery, Usage: "blocks between new events after the history (1: every block)", Sources: ssvDevnetEnv("ssv-devnet-event-every"), Local: true,
+			&cli.IntFlag{Name: "event-every", Value: devnet.DefaultEventEvery, Usage: "blocks between new events after the history (1: every block)", Sources: domain.EnvVar("ssv-devnet-event-every"), Local: true,
 				Validator: func(v int) error {
 					if v < 1 {
 						return fmt.Errorf("--event-every %d: give 1 or more", v)
@@ -50,7 +48,7 @@ func DevnetCommand() *cli.Command {
 }
 
 func runSSVDevnet(ctx context.Context, cmd *cli.Command) error {
-	log, err := ssvDevnetLogger(cmd)
+	log, err := domain.CommandLogger(cmd)
 	if err != nil {
 		return err
 	}
@@ -81,49 +79,4 @@ func runSSVDevnet(ctx context.Context, cmd *cli.Command) error {
 		return fmt.Errorf("stop the ssv devnet: %w", err)
 	}
 	return nil
-}
-
-// ssvDevnetEnv is the VALTRACK_<FLAG> source of a flag, as every valtrack
-// flag has.
-func ssvDevnetEnv(flag string) cli.ValueSourceChain {
-	return cli.EnvVars("VALTRACK_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_")))
-}
-
-// ssvDevnetLogger follows the root command's --log-level and --log-format
-// when it has them (cmd/valtrack does), else logs at info as text.
-func ssvDevnetLogger(cmd *cli.Command) (*slog.Logger, error) {
-	var level slog.Level
-	if s := ssvLookupString(cmd, "log-level"); s != "" {
-		if err := level.UnmarshalText([]byte(s)); err != nil {
-			return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", s)
-		}
-	}
-	opts := &slog.HandlerOptions{Level: level}
-	var w io.Writer = os.Stderr
-	if cmd.Root().ErrWriter != nil {
-		w = cmd.Root().ErrWriter
-	}
-	switch f := ssvLookupString(cmd, "log-format"); f {
-	case "text", "":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	default:
-		return nil, fmt.Errorf("--log-format %q: use text or json", f)
-	}
-}
-
-// ssvLookupString is the value of a flag that an ancestor command may
-// define; "" when none does.
-func ssvLookupString(cmd *cli.Command, name string) string {
-	for _, c := range cmd.Lineage() {
-		for _, f := range c.Flags {
-			for _, n := range f.Names() {
-				if n == name {
-					return cmd.String(name)
-				}
-			}
-		}
-	}
-	return ""
 }
