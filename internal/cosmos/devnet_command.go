@@ -11,8 +11,8 @@ import (
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/valtrack/valtrack/internal/domain"
 	"github.com/valtrack/valtrack/internal/cosmos/devnet"
+	"github.com/valtrack/valtrack/internal/domain"
 )
 
 // devnetControlTimeout bounds one stop or start through the control
