@@ -242,7 +242,16 @@ func blockHash(db *store.DB, n uint64) string {
 	return h
 }
 
+// TestReorgOnSimulatedChain: the sentry follows the chain through the
+// fork (live: the new branch's block's parent is not the processed one);
+// "restart": the sentry is down during the fork and resumes from its
+// cursor (history: the last processed block's hash changed).
 func TestReorgOnSimulatedChain(t *testing.T) {
+	t.Run("live", func(t *testing.T) { testReorg(t, false) })
+	t.Run("restart", func(t *testing.T) { testReorg(t, true) })
+}
+
+func testReorg(t *testing.T, restart bool) {
 	began := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -290,29 +299,40 @@ func TestReorgOnSimulatedChain(t *testing.T) {
 	reg := state.New(db)
 	var _ registry.Reader = reg
 
-	sentry, err := ssvsync.New(ssvsync.Config{
-		Network: reorgNet, Contract: c.contract, ChainID: id.Uint64(), FromBlock: deployBlock,
-		RPCs: []string{hs.URL}, FollowDistance: 1, Decoder: abi.Decode, Publisher: pub, SentryID: "reorg-test",
-		PollEvery: 5 * time.Millisecond, RetryMin: 5 * time.Millisecond, RetryMax: 50 * time.Millisecond,
-		RequestTimeout: 5 * time.Second, StatusEvery: time.Hour,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- sentry.Run(runCtx) }()
-	t.Cleanup(func() {
-		stop()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("sentry: %v", err)
-			}
-		case <-time.After(waitTimeout):
-			t.Errorf("sentry did not stop within %s", waitTimeout)
+	cursorDir := t.TempDir()
+	// start runs a sentry (its cursor in cursorDir); the returned function
+	// stops it and waits for Run to return.
+	start := func() (*ssvsync.Sentry, func()) {
+		s, err := ssvsync.New(ssvsync.Config{
+			Network: reorgNet, Contract: c.contract, ChainID: id.Uint64(), FromBlock: deployBlock,
+			RPCs: []string{hs.URL}, FollowDistance: 1, Decoder: abi.Decode, Publisher: pub, SentryID: "reorg-test",
+			DataDir: cursorDir, PollEvery: 5 * time.Millisecond, RetryMin: 5 * time.Millisecond, RetryMax: 50 * time.Millisecond,
+			RequestTimeout: 5 * time.Second, StatusEvery: time.Hour,
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-	})
+		runCtx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- s.Run(runCtx) }()
+		var once gosync.Once
+		wait := func() {
+			once.Do(func() {
+				stop()
+				select {
+				case err := <-done:
+					if err != nil {
+						t.Errorf("sentry: %v", err)
+					}
+				case <-time.After(waitTimeout):
+					t.Errorf("sentry did not stop within %s", waitTimeout)
+				}
+			})
+		}
+		t.Cleanup(wait)
+		return s, wait
+	}
+	sentry, stopSentry := start()
 
 	// The common history: operators 1..4, then F: validator A.
 	owner := common.HexToAddress("0x000000000000000000000000000000000000a11c")
@@ -361,7 +381,10 @@ func TestReorgOnSimulatedChain(t *testing.T) {
 		h, _ := c.block()
 		old[h.Number.Uint64()] = h.Hash()
 	}
-	waitProcessed(t, pub, sentry, reg, F+3, old[F+3])
+	waitProcessed(t, pub, sentry, reg, F+4, old[F+4])
+	if restart {
+		stopSentry()
+	}
 	// The old branch is in the registry: the premise of the test.
 	if v, _ := reg.ValidatorsByKey(ctx, reorgNet, hexutil.Encode(keyB)); len(v) != 1 || v[0].Status != registry.StatusActive {
 		t.Fatalf("old branch: validator B = %+v, want one active", v)
@@ -403,7 +426,22 @@ func TestReorgOnSimulatedChain(t *testing.T) {
 	if h, err := b.Client().HeaderByNumber(ctx, nil); err != nil || h.Hash() != newB[newHead] {
 		t.Fatalf("head after the fork: %v, %v; want the new branch's %d", h, err, newHead)
 	}
-	waitProcessed(t, pub, sentry, reg, newHead-1, newB[newHead-1])
+	if restart {
+		sentry, _ = start()
+		// History reads up to the target; empty blocks there get no marker.
+		deadline := time.Now().Add(waitTimeout)
+		for sentry.Stats().Processed < int64(newHead-1) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the restarted sentry did not process block %d within %s: %+v", newHead-1, waitTimeout, sentry.Stats())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	// One block more: the new head is then processed live, with its marker.
+	h, _ := c.block()
+	newB[h.Number.Uint64()] = h.Hash()
+	waitProcessed(t, pub, sentry, reg, newHead, newB[newHead])
+	newHead++
 	if err := pub.failed(); err != nil {
 		t.Fatalf("sink: %v", err)
 	}
@@ -421,11 +459,16 @@ func TestReorgOnSimulatedChain(t *testing.T) {
 	if st := sentry.Stats(); st.Reorgs != 1 {
 		t.Fatalf("sentry counted %d reorgs", st.Reorgs)
 	}
-	// The abandoned blocks' markers, then the new branch's, re-published.
+	// The abandoned blocks' markers, then the new branch's, re-published
+	// (in history, only blocks with events get one: F+1 here).
 	pub.mu.Lock()
-	for n := F + 1; n <= F+3; n++ {
-		if got, want := pub.blocks[n], []string{old[n].Hex(), newB[n].Hex()}; fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Errorf("block %d markers %v, want the old then the new branch's %v", n, got, want)
+	for n := F + 1; n <= F+4; n++ {
+		want := []string{old[n].Hex(), newB[n].Hex()}
+		if restart && n > F+1 {
+			want = want[:1]
+		}
+		if got := pub.blocks[n]; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("block %d markers %v, want %v", n, got, want)
 		}
 	}
 	pub.mu.Unlock()
@@ -490,7 +533,7 @@ func TestReorgOnSimulatedChain(t *testing.T) {
 	// Processed blocks F+1… are the new branch's; nothing of the old one
 	// survives in any ssv_* table.
 	for n := F + 1; n < newHead; n++ {
-		if got := blockHash(db, n); got != newB[n].Hex() {
+		if got := blockHash(db, n); got != newB[n].Hex() && (got != "" || !restart || n == F+1) {
 			t.Errorf("ssv_blocks %d = %q, want the new branch's %s", n, got, newB[n].Hex())
 		}
 	}
