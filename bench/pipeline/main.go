@@ -26,6 +26,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/valtrack/valtrack/bench/internal/benchkit"
 	"github.com/valtrack/valtrack/internal/archive"
 	"github.com/valtrack/valtrack/internal/bus"
 	"github.com/valtrack/valtrack/internal/consumer"
@@ -192,30 +193,14 @@ func main() {
 	}
 }
 
-func fail(what string, err error) {
-	fmt.Fprintf(os.Stderr, "%s: %v\n", what, err)
-	os.Exit(1)
-}
-
-func tempDir() string {
-	d, err := os.MkdirTemp("", "valtrack-bench-")
-	if err != nil {
-		panic(err)
-	}
-	return d
-}
-
 func rawRate(ctx context.Context, stream string, work []msg, log *slog.Logger) (float64, error) {
 	dir := tempDir()
 	defer os.RemoveAll(dir)
-	b, err := bus.Open(ctx, bus.Config{DataDir: dir, MaxBytes: 4 << 30}, log)
+	b, err := benchkit.OpenBus(ctx, dir, stream, log)
 	if err != nil {
 		return 0, err
 	}
 	defer b.Close()
-	if err := b.EnsureStream(ctx, stream); err != nil {
-		return 0, err
-	}
 	js, err := jetstream.New(b.Conn(), jetstream.WithPublishAsyncMaxPending(bus.DefaultMaxPending))
 	if err != nil {
 		return 0, err
@@ -238,14 +223,11 @@ func pipelineRate(ctx context.Context, bn *bench, batch int, dsn string, withArc
 	work := bn.work
 	dir := tempDir()
 	defer os.RemoveAll(dir)
-	b, err := bus.Open(ctx, bus.Config{DataDir: dir, MaxBytes: 4 << 30}, log)
+	b, err := benchkit.OpenBus(ctx, dir, bn.stream, log)
 	if err != nil {
 		return 0, "", err
 	}
 	defer b.Close()
-	if err := b.EnsureStream(ctx, bn.stream); err != nil {
-		return 0, "", err
-	}
 	db, err := store.Open(ctx, dsn, dir, log, store.WithMigrations(bn.migrations))
 	if err != nil {
 		return 0, "", err
@@ -310,3 +292,7 @@ func pipelineRate(ctx context.Context, bn *bench, batch int, dsn string, withArc
 	}
 	return float64(len(work)) / elapsed.Seconds(), extra, nil
 }
+
+var fail = benchkit.Fail
+
+func tempDir() string { return benchkit.TempDir("valtrack-bench-") }

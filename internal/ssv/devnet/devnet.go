@@ -115,8 +115,15 @@ func Start(ctx context.Context, o Options) (_ *Devnet, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("ssv devnet: %w", err)
 	}
-	for i, step := range d.script.history() {
-		if err := d.block(ctx, step); err != nil {
+	extra, err := d.script.bulk(o.HistoryValidators, o.HistoryPerBlock)
+	if err != nil {
+		return nil, fmt.Errorf("ssv devnet: history validators: %w", err)
+	}
+	steps := append(d.script.history(), extra...)
+	for i, step := range steps {
+		// truth.json once, after the history: a snapshot per block of a
+		// large history would cost more than the history.
+		if err := d.block(ctx, step, i == len(steps)-1); err != nil {
 			return nil, fmt.Errorf("ssv devnet: scripted history, block %d of the script: %w", i+1, err)
 		}
 	}
@@ -135,8 +142,9 @@ func Start(ctx context.Context, o Options) (_ *Devnet, err error) {
 }
 
 // block builds one block: step queues events in the model, the block
-// holds one emitter call per event; truth.json is rewritten after it.
-func (d *Devnet) block(ctx context.Context, step func(*model) error) error {
+// holds one emitter call per event; truth.json is rewritten after it
+// when write is set.
+func (d *Devnet) block(ctx context.Context, step func(*model) error, write bool) error {
 	m := d.m
 	m.block = d.chain.head().Number.Uint64() + 1
 	m.queue = m.queue[:0]
@@ -178,6 +186,9 @@ func (d *Devnet) block(ctx context.Context, step func(*model) error) error {
 			p.logged(r.Logs[0])
 		}
 	}
+	if !write {
+		return nil
+	}
 	return d.writeTruth(h)
 }
 
@@ -209,7 +220,7 @@ func (d *Devnet) loop(ctx context.Context) {
 		if n%d.o.EventEvery == 0 {
 			step = d.script.next()
 		}
-		if err := d.block(ctx, step); err != nil {
+		if err := d.block(ctx, step, true); err != nil {
 			if ctx.Err() != nil {
 				return
 			}

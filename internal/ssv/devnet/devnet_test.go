@@ -335,9 +335,57 @@ func TestDevnet(t *testing.T) {
 }
 
 func TestOptions(t *testing.T) {
-	for _, o := range []Options{{}, {Dir: "x", BlockInterval: time.Millisecond}, {Dir: "x", EventEvery: -1}} {
+	for _, o := range []Options{{}, {Dir: "x", BlockInterval: time.Millisecond}, {Dir: "x", EventEvery: -1},
+		{Dir: "x", HistoryValidators: -1}, {Dir: "x", HistoryPerBlock: MaxHistoryPerBlock + 1}} {
 		if _, err := o.withDefaults(); err == nil {
 			t.Errorf("%+v accepted", o)
 		}
+	}
+}
+
+// TestHistoryValidators: Options.HistoryValidators are on chain after the
+// scripted history, perBlock a block, and every one passes the node's
+// checks at the owner's nonce counted from the chain.
+func TestHistoryValidators(t *testing.T) {
+	dir := t.TempDir()
+	const n, perBlock = 25, 10
+	d := startDevnet(t, Options{Dir: dir, BlockInterval: time.Hour, HistoryValidators: n, HistoryPerBlock: perBlock})
+	truth := d.Truth()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	hc, err := ethclient.DialContext(ctx, d.Info().RPCHTTP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hc.Close()
+	logs, err := hc.FilterLogs(ctx, ethereum.FilterQuery{
+		Addresses: []common.Address{common.HexToAddress(d.Info().Contract)},
+		FromBlock: new(big.Int).SetUint64(truth.Block - 2), ToBlock: new(big.Int).SetUint64(truth.Block),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(logs) != n {
+		t.Fatalf("the last 3 blocks hold %d logs, want the %d history validators", len(logs), n)
+	}
+	nonces := map[common.Address]uint64{}
+	for i, l := range logs {
+		name, args, err := abi.Decode(l)
+		if err != nil || name != "ValidatorAdded" {
+			t.Fatalf("log %d: %s, %v", i, name, err)
+		}
+		p, err := abi.Parse(name, args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		va := p.(*abi.ValidatorAdded)
+		nonce := nonces[va.Owner]
+		nonces[va.Owner]++
+		if err := shares.Check(va.Owner, nonce, va.PublicKey, va.OperatorIDs, va.Shares); err != nil {
+			t.Errorf("history validator %d (block %d): %v", i, l.BlockNumber, err)
+		}
+	}
+	if want := 5 + n; len(truth.Validators) != want || len(truth.Invalid) != 2 || truth.Events["ValidatorAdded"] != 7+n {
+		t.Errorf("truth: %d validators (want %d), %d invalid, %d ValidatorAdded", len(truth.Validators), want, len(truth.Invalid), truth.Events["ValidatorAdded"])
 	}
 }

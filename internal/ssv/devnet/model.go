@@ -163,8 +163,7 @@ func (m *model) executeFee(id uint64) error {
 // Registrations the node refuses (shares.Check) are recorded as Invalid
 // and change no cluster; every one bumps the owner's nonce.
 func (m *model) addValidator(sk *shares.SecretKey, owner common.Address, ids []uint64, signNonce *uint64, amount *big.Int) error {
-	o := m.owner(owner)
-	nonce := o.Nonce
+	nonce := m.owner(owner).Nonce
 	sign := nonce
 	if signNonce != nil {
 		sign = *signNonce
@@ -174,9 +173,18 @@ func (m *model) addValidator(sk *shares.SecretKey, owner common.Address, ids []u
 		return fmt.Errorf("build shares for %s nonce %d: %w", owner, sign, err)
 	}
 	pub := sk.PublicKey()
+	return m.register(pub, owner, ids, sh, amount, shares.Check(owner, nonce, pub, ids, sh))
+}
+
+// register emits ValidatorAdded for shares already built: cerr is the
+// node's verdict on them at the owner's nonce (nil: valid), so that
+// shares built ahead, at the nonce they will have, need no second check.
+func (m *model) register(pub []byte, owner common.Address, ids []uint64, sh []byte, amount *big.Int, cerr error) error {
+	o := m.owner(owner)
+	nonce := o.Nonce
 	o.Nonce++
 	c := m.cluster(owner, ids)
-	if cerr := shares.Check(owner, nonce, pub, ids, sh); cerr != nil {
+	if cerr != nil {
 		inv := &registry.Invalid{Block: m.block, Owner: owner.Hex(), PublicKey: hexKey(pub), Operators: slices.Clone(ids), Nonce: nonce, Reason: cerr.Error()}
 		m.invalid = append(m.invalid, inv)
 		t := c.t // the cluster as it is: an invalid registration changes none

@@ -17,6 +17,12 @@ const (
 	DefaultEventEvery = 3
 	// DefaultNetwork is the name ssv.json gives the network.
 	DefaultNetwork = "devnet"
+	// DefaultHistoryPerBlock is how many of the HistoryValidators go into
+	// one block.
+	DefaultHistoryPerBlock = 100
+	// MaxHistoryPerBlock keeps a block under the dev chain's gas limit
+	// (60 M; a ValidatorAdded of 4 operators costs about 100 k).
+	MaxHistoryPerBlock = 400
 )
 
 // Options configure a devnet. Zero values take the defaults above, except
@@ -33,6 +39,16 @@ type Options struct {
 	EventEvery int
 	// Network is the network name in ssv.json.
 	Network string
+	// HistoryValidators adds that many valid ValidatorAdded (real
+	// BLS-signed shares) to the scripted history, after its own blocks:
+	// a large history for benchmarks (bench/ssvsync). They belong to 100
+	// owners of their own, in clusters of operators 1–4, 5–8 and 2–5
+	// (7 operators: 2–8 for every tenth), and their keys are derived as
+	// the script's are, so the history is the same on every run. 0: none.
+	HistoryValidators int
+	// HistoryPerBlock is how many of them go into one block
+	// (0: DefaultHistoryPerBlock, at most MaxHistoryPerBlock).
+	HistoryPerBlock int
 	// Log receives the devnet's lines. Nil discards them.
 	Log *slog.Logger
 }
@@ -52,6 +68,15 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.EventEvery < 0 {
 		return o, fmt.Errorf("ssv devnet: new events every %d blocks: give 1 or more", o.EventEvery)
+	}
+	if o.HistoryValidators < 0 {
+		return o, fmt.Errorf("ssv devnet: %d history validators: give 0 or more", o.HistoryValidators)
+	}
+	if o.HistoryPerBlock == 0 {
+		o.HistoryPerBlock = DefaultHistoryPerBlock
+	}
+	if o.HistoryPerBlock < 0 || o.HistoryPerBlock > MaxHistoryPerBlock {
+		return o, fmt.Errorf("ssv devnet: %d history validators per block: give 1 to %d", o.HistoryPerBlock, MaxHistoryPerBlock)
 	}
 	if o.Network == "" {
 		o.Network = DefaultNetwork

@@ -3,6 +3,8 @@ package devnet
 import (
 	"fmt"
 	"math/big"
+	"runtime"
+	"sync"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -174,4 +176,81 @@ func firstErr(errs ...error) error {
 		}
 	}
 	return nil
+}
+
+// historyOwners own the Options.HistoryValidators, in turn.
+const historyOwners = 100
+
+// built is one of the history's extra registrations, prepared ahead.
+type built struct {
+	owner  common.Address
+	ids    []uint64
+	pub    []byte
+	shares []byte
+}
+
+// bulk prepares n valid ValidatorAdded for after the history and returns
+// the blocks that emit them, perBlock each. Registration i belongs to
+// owner i mod 100, whose nonce is then i div 100 (these owners register
+// nothing else), so its shares are built ahead at that nonce, on every
+// core: building (the BLS signature) is the costly part. They are valid
+// by construction, as every Build at the right nonce (the devnet test
+// checks them with shares.Check), and take validator keys after the
+// history's.
+func (s *script) bulk(n, perBlock int) ([]func(*model) error, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	owners := make([]common.Address, historyOwners)
+	for j := range owners {
+		owners[j] = account(fmt.Sprintf("history owner %d", j+1))
+	}
+	clusters := [][]uint64{four, five8, {2, 3, 4, 5}}
+	base := len(s.keys)
+	keys := make([]*shares.SecretKey, n)
+	regs := make([]built, n)
+	errs := make([]error, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for w := range errs {
+		wg.Go(func() {
+			for i := w; i < n; i += len(errs) {
+				sk, err := validatorKey(base + i)
+				if err != nil {
+					errs[w] = fmt.Errorf("validator key %d: %w", base+i, err)
+					return
+				}
+				ids := clusters[i%len(clusters)]
+				if i%10 == 9 {
+					ids = []uint64{2, 3, 4, 5, 6, 7, 8}
+				}
+				owner := owners[i%historyOwners]
+				sh, err := shares.Build(sk, owner, uint64(i/historyOwners), len(ids))
+				if err != nil {
+					errs[w] = fmt.Errorf("build shares for validator key %d: %w", base+i, err)
+					return
+				}
+				keys[i], regs[i] = sk, built{owner: owner, ids: ids, pub: sk.PublicKey(), shares: sh}
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	s.keys = append(s.keys, keys...)
+	var steps []func(*model) error
+	for from := 0; from < n; from += perBlock {
+		part := regs[from:min(from+perBlock, n)]
+		steps = append(steps, func(m *model) error {
+			for _, r := range part {
+				if err := m.register(r.pub, r.owner, r.ids, r.shares, ether(10), nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	return steps, nil
 }

@@ -66,12 +66,15 @@ func newFixture(t testing.TB, networks []string, o Options) *fixture {
 	return newFixtureWith(t, fake, networks, o)
 }
 
-func newFixtureWith(t testing.TB, fake *registrytest.Fake, networks []string, o Options) *fixture {
+// newFixtureWith serves reader; the fixture's fake is reader when it is
+// one.
+func newFixtureWith(t testing.TB, reader registry.Reader, networks []string, o Options) *fixture {
+	fake, _ := reader.(*registrytest.Fake)
 	if networks == nil {
 		networks = []string{testNet}
 	}
 	log := &apitest.SyncBuffer{}
-	h := newHandlers(fake, func() []string { return networks }, o)
+	h := newHandlers(reader, func() []string { return networks }, o)
 	s, err := api.New(api.Options{Log: slog.New(slog.NewTextHandler(log, nil)), Domains: []api.Domain{h.domain()}, CacheTTL: -1})
 	if err != nil {
 		t.Fatalf("api.New: %v", err)
