@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/valtrack/valtrack/internal/ssv/registry"
 )
@@ -126,15 +128,78 @@ func NewOperatorData(op registry.Operator) OperatorData {
 	return OperatorData{PublicKey: op.PublicKey, OwnerAddress: strings.ToLower(op.Owner), Index: op.ID, Operator: op}
 }
 
-// operatorKeys looks operators' public keys up once per reply.
+// operatorKeys looks operators' public keys up once per reply, and through
+// shared (when set) across replies.
 type operatorKeys struct {
 	r       registry.Reader
 	network string
 	keys    map[uint64]string
+	shared  *KeyCache
+}
+
+// KeyCache keeps operators' public keys between replies for a short
+// while: a validator reply names every operator of every validator, and
+// reading an operator from the store costs a count of its validators
+// (about 1 ms on SQLite at 10,000 validators), while its key never changes
+// but by a reorg — which the short lifetime covers.
+type KeyCache struct {
+	mu      sync.Mutex
+	entries map[keyID]keyEntry
+	now     func() time.Time
+}
+
+type keyID struct {
+	network string
+	id      uint64
+}
+
+type keyEntry struct {
+	key string
+	at  time.Time
+}
+
+const (
+	keyCacheTTL = 10 * time.Second
+	keyCacheMax = 100000
+)
+
+func (c *KeyCache) get(network string, id uint64) (string, bool) {
+	if c == nil {
+		return "", false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[keyID{network, id}]
+	if !ok || c.clock().Sub(e.at) > keyCacheTTL {
+		return "", false
+	}
+	return e.key, true
+}
+
+func (c *KeyCache) put(network string, id uint64, key string) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil || len(c.entries) >= keyCacheMax {
+		c.entries = map[keyID]keyEntry{} // bounded: start again
+	}
+	c.entries[keyID{network, id}] = keyEntry{key, c.clock()}
+}
+
+func (c *KeyCache) clock() time.Time {
+	if c.now != nil {
+		return c.now()
+	}
+	return time.Now()
 }
 
 func (k *operatorKeys) key(ctx context.Context, id uint64) (string, error) {
 	if s, ok := k.keys[id]; ok {
+		return s, nil
+	}
+	if s, ok := k.shared.get(k.network, id); ok {
 		return s, nil
 	}
 	op, err := k.r.Operator(ctx, k.network, id)
@@ -149,6 +214,9 @@ func (k *operatorKeys) key(ctx context.Context, id uint64) (string, error) {
 		k.keys = map[uint64]string{}
 	}
 	k.keys[id] = s
+	if op != nil {
+		k.shared.put(k.network, id, s)
+	}
 	return s, nil
 }
 
@@ -169,6 +237,8 @@ type Querier struct {
 	R registry.Reader
 	// MaxItems bounds the items of one reply (DefaultMaxItems when <= 0).
 	MaxItems int
+	// Keys, when set, keeps operators' keys between replies.
+	Keys *KeyCache
 }
 
 // Reply is the encoded reply to one request frame. err, when not nil, is an
@@ -309,7 +379,7 @@ func (q *Querier) validators(ctx context.Context, network string, m Message) (Me
 		return out, fmt.Errorf("validators of %s: %w", network, err)
 	}
 	if len(vs) > 0 {
-		keys := operatorKeys{r: q.R, network: network}
+		keys := operatorKeys{r: q.R, network: network, shared: q.Keys}
 		data := make([]ValidatorData, 0, len(vs))
 		for _, v := range vs {
 			d, err := keys.validator(ctx, v)

@@ -138,7 +138,7 @@ func newHandlers(r registry.Reader, networks func() []string, o Options) *handle
 	}
 	o = o.withDefaults()
 	return &handlers{r: r, configured: networks, nets: api.NewNetworks(networks, r.Networks), o: o,
-		q: &exporter.Querier{R: r, MaxItems: o.MaxItems}}
+		q: &exporter.Querier{R: r, MaxItems: o.MaxItems, Keys: &exporter.KeyCache{}}}
 }
 
 func (h *handlers) domain() api.Domain {
