@@ -109,3 +109,55 @@ func lookupString(cmd *cli.Command, name string) string {
 	}
 	return ""
 }
+
+// NamedValues reads a repeatable NAME=V[,V…] flag. The flag is a string
+// slice, which splits on commas, so "a=U1,U2" arrives as "a=U1", "U2": a
+// value without "=" continues the name before it (or names the only one
+// of single, when given). It returns the values by name and the names in
+// the order given; check refuses a bad name.
+func NamedValues(flag string, values []string, single string, check func(name string) error) (map[string][]string, []string, error) {
+	out := map[string][]string{}
+	var order []string
+	last := single
+	for _, v := range values {
+		v = strings.TrimSpace(v)
+		if v == "" {
+			continue
+		}
+		if name, rest, ok := strings.Cut(v, "="); ok && !strings.Contains(name, "/") {
+			if check != nil {
+				if err := check(name); err != nil {
+					return nil, nil, fmt.Errorf("--%s %s: %w", flag, name, err)
+				}
+			}
+			last, v = name, strings.TrimSpace(rest)
+		}
+		if last == "" {
+			return nil, nil, fmt.Errorf("--%s %q: give NAME=VALUE[,VALUE…]", flag, redactValue(v))
+		}
+		if _, seen := out[last]; !seen {
+			order = append(order, last)
+		}
+		if v != "" {
+			out[last] = append(out[last], v)
+		}
+	}
+	return out, order, nil
+}
+
+// redactValue keeps the scheme and host of a URL (its path, query or user
+// part may hold a key) and short values as they are.
+func redactValue(s string) string {
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		if len(s) > 40 {
+			return s[:40] + "…"
+		}
+		return s
+	}
+	host, _, _ := strings.Cut(rest, "/")
+	if _, h, ok := strings.Cut(host, "@"); ok {
+		host = h
+	}
+	return scheme + "://" + host + "/…"
+}

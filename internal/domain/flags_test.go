@@ -2,6 +2,7 @@ package domain
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -35,5 +36,37 @@ func TestFlagHelpers(t *testing.T) {
 	}
 	if !has || hasNot {
 		t.Errorf("HasFlag: devnet %v (want true), eth %v (want false)", has, hasNot)
+	}
+}
+
+func TestNamedValues(t *testing.T) {
+	got, order, err := NamedValues("polkadot", []string{"kusama=wss://a", "wss://b", "polkadot=wss://c"}, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(order) != 2 || order[0] != "kusama" || order[1] != "polkadot" {
+		t.Errorf("order %v", order)
+	}
+	if len(got["kusama"]) != 2 || got["kusama"][1] != "wss://b" || len(got["polkadot"]) != 1 {
+		t.Errorf("values %v", got)
+	}
+	// A value without a name belongs to the only chain when there is one.
+	got, _, err = NamedValues("x", []string{"http://a", "http://b"}, "only", nil)
+	if err != nil || len(got["only"]) != 2 {
+		t.Errorf("single: %v %v", got, err)
+	}
+	// Without one it is refused, and a URL's secret stays out of the error.
+	_, _, err = NamedValues("x", []string{"https://user:secret@host/path?key=k"}, "", nil)
+	if err == nil || strings.Contains(err.Error(), "secret") || strings.Contains(err.Error(), "key=k") {
+		t.Errorf("unnamed value: %v", err)
+	}
+	_, _, err = NamedValues("x", []string{"Bad=1"}, "", func(n string) error {
+		if n != strings.ToLower(n) {
+			return errors.New("lower case only")
+		}
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "--x Bad: lower case only") {
+		t.Errorf("bad name: %v", err)
 	}
 }
