@@ -1,0 +1,177 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/valtrack/valtrack/internal/polkadot/program"
+)
+
+// The runner's two reads of the outside world besides the chain: the
+// latest client release (CLIENT_UPGRADE) and a Kusama instance of
+// valtrack (KUSAMA_RANK). Both are cached, bounded and time out; a failure
+// is an error the rule turns into unknown, never invalid.
+
+const maxOutsideBody = 1 << 20
+
+var httpClient = &http.Client{Timeout: 15 * time.Second}
+
+// releases fetches and caches the latest release.
+type releases struct {
+	mu    sync.Mutex
+	url   string
+	at    time.Time
+	last  program.Release
+	every time.Duration
+}
+
+// defaultTagFormat finds the version in polkadot-sdk's release tags,
+// polkadot-v1.17.1 or polkadot-stable2412-1 (whose release name carries
+// the node version; the tag's version part is taken as is otherwise).
+var defaultTagFormat = `polkadot-v(\d+\.\d+\.\d+)`
+
+// Get returns the release to compare against: the forced version when
+// configured, else the latest from the release URL (re-fetched hourly;
+// the last good answer is kept when a fetch fails, with the error).
+func (r *releases) Get(ctx context.Context, rules program.RulesConfig, now time.Time) program.Release {
+	if v := strings.TrimSpace(rules.ClientForcedVersion); v != "" {
+		return program.Release{Version: v}
+	}
+	if rules.ReleaseURL == "" {
+		return program.Release{Err: "no release URL configured (rules.release_url) and no client_forced_version"}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	every := r.every
+	if every <= 0 {
+		every = time.Hour
+	}
+	if r.url == rules.ReleaseURL && now.Sub(r.at) < every && r.last.Version != "" {
+		return r.last
+	}
+	rel, err := fetchRelease(ctx, rules.ReleaseURL, rules.ReleaseTagFormat)
+	if err != nil {
+		if r.url == rules.ReleaseURL && r.last.Version != "" {
+			kept := r.last
+			kept.Err = err.Error()
+			return kept
+		}
+		return program.Release{Err: err.Error()}
+	}
+	r.url, r.at, r.last = rules.ReleaseURL, now, rel
+	return rel
+}
+
+// fetchRelease reads a GitHub "latest release" document ({tag_name,
+// name, published_at}).
+func fetchRelease(ctx context.Context, u, tagFormat string) (program.Release, error) {
+	if tagFormat == "" {
+		tagFormat = defaultTagFormat
+	}
+	re, err := regexp.Compile(tagFormat)
+	if err != nil {
+		return program.Release{}, fmt.Errorf("rules.release_tag_format %q: %w", tagFormat, err)
+	}
+	var doc struct {
+		Tag       string    `json:"tag_name"`
+		Name      string    `json:"name"`
+		Published time.Time `json:"published_at"`
+	}
+	if err := getJSON(ctx, u, &doc); err != nil {
+		return program.Release{}, fmt.Errorf("latest release from %s: %w", redactURL(u), err)
+	}
+	for _, s := range []string{doc.Tag, doc.Name} {
+		if m := re.FindStringSubmatch(s); len(m) > 1 {
+			return program.Release{Version: m[1], Published: doc.Published.UnixMilli()}, nil
+		} else if len(m) == 1 {
+			return program.Release{Version: m[0], Published: doc.Published.UnixMilli()}, nil
+		}
+	}
+	return program.Release{}, fmt.Errorf("latest release from %s: tag %q does not match %s", redactURL(u), doc.Tag, tagFormat)
+}
+
+// kusamaRank asks a Kusama instance of valtrack about one stash.
+func kusamaRank(ctx context.Context, api, chain, stash string) *program.KusamaRank {
+	if chain == "" {
+		chain = "kusama"
+	}
+	u := strings.TrimRight(api, "/") + "/api/v1/polkadot/" + url.PathEscape(chain) + "/candidate/" + url.PathEscape(stash)
+	var doc struct {
+		Rank              int    `json:"rank"`
+		Valid             bool   `json:"valid"`
+		InvalidityReasons string `json:"invalidityReasons"`
+	}
+	err := getJSON(ctx, u, &doc)
+	var nf *notFound
+	switch {
+	case err == nil:
+		k := &program.KusamaRank{Found: true, Rank: doc.Rank, Valid: doc.Valid}
+		if doc.InvalidityReasons != "" {
+			k.Reasons = []string{doc.InvalidityReasons}
+		}
+		return k
+	case asNotFound(err, &nf):
+		return &program.KusamaRank{Found: false}
+	default:
+		return &program.KusamaRank{Err: fmt.Sprintf("kusama candidate %s from %s: %v", stash, redactURL(api), err)}
+	}
+}
+
+type notFound struct{}
+
+func (*notFound) Error() string { return "not found" }
+
+func asNotFound(err error, t **notFound) bool {
+	nf, ok := err.(*notFound)
+	if ok {
+		*t = nf
+	}
+	return ok
+}
+
+func getJSON(ctx context.Context, u string, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "valtrack")
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return scrubURLError(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return &notFound{}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	return json.NewDecoder(io.LimitReader(resp.Body, maxOutsideBody)).Decode(out)
+}
+
+// scrubURLError drops the URL (it may carry a key) from a client error.
+func scrubURLError(err error) error {
+	if ue, ok := err.(*url.Error); ok {
+		return fmt.Errorf("%s: %v", ue.Op, ue.Err)
+	}
+	return err
+}
+
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return "(url)"
+	}
+	return u.Scheme + "://" + u.Host
+}

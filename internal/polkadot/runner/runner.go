@@ -1,0 +1,709 @@
+// Package runner runs the delegation program on one chain, as an analyzer:
+// every pass it joins the candidates file with what the store holds (the
+// sentry's chain records, telemetry nodes, eras, faults), evaluates
+// validity, keeps the rank log and the derived faults, scores the valid
+// set once a session (a snapshot that explains every score), and when a
+// round is due assigns each nominator its slice of the ranked list —
+// recorded only (dry run, the default), or sent: directly, through a
+// proxy, or announced through a time-delay proxy and executed after the
+// delay, once, with its targets re-validated on fresh chain reads.
+//
+// Everything is in the store, so a restart resumes where it stopped: a
+// round already started is not started again, an announcement is executed
+// once (the store's conditional transition, and the chain's announcements
+// and nominations reconciled before any send).
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/valtrack/valtrack/internal/polkadot/events"
+	"github.com/valtrack/valtrack/internal/polkadot/program"
+	"github.com/valtrack/valtrack/internal/polkadot/state"
+	"github.com/valtrack/valtrack/internal/polkadot/telemetry"
+)
+
+// Live is the program's own view of the chain (internal/polkadot/chain):
+// fresh reads just before a transaction, never the store's.
+type Live interface {
+	Chain(ctx context.Context) (events.Chain, error)
+	Validators(ctx context.Context, at events.Chain, extra []string) ([]events.Validator, error)
+	Announcements(ctx context.Context, delegate string) ([]Announcement, error)
+}
+
+// Announcement is one pending proxy announcement of a delegate.
+type Announcement struct {
+	Real     string
+	CallHash string
+	Height   uint64
+}
+
+// Sent is a transaction included in a block.
+type Sent struct {
+	TxHash    string
+	BlockHash string
+	Block     uint64
+}
+
+// Sender sends the program's transactions (internal/polkadot/tx).
+type Sender interface {
+	// Delegate is the account that signs for n (its proxy, or itself).
+	Delegate(n program.NominatorConfig) (string, error)
+	// CallHash is blake2_256 of the encoded staking.nominate(targets).
+	CallHash(ctx context.Context, targets []string) (string, error)
+	Nominate(ctx context.Context, n program.NominatorConfig, targets []string) (Sent, error)
+	Announce(ctx context.Context, n program.NominatorConfig, targets []string) (Sent, error)
+	ExecuteAnnounced(ctx context.Context, n program.NominatorConfig, targets []string) (Sent, error)
+	RemoveAnnouncement(ctx context.Context, n program.NominatorConfig, callHash string) (Sent, error)
+}
+
+// Program gives the current program file (program.Watcher).
+type Program interface {
+	Current() (*program.Config, error)
+}
+
+// Config configures a Runner.
+type Config struct {
+	Chain   string
+	Store   *state.Store
+	Program Program
+	// Live and Sender are needed to send (Send) and to execute
+	// announcements; without them rounds are dry runs.
+	Live   Live
+	Sender Sender
+	Send   bool
+	Log    *slog.Logger
+	Now    func() time.Time
+}
+
+// Runner is the program on one chain.
+type Runner struct {
+	cfg      Config
+	log      *slog.Logger
+	releases releases
+	rules    []program.Rule
+	scored   string // era/session last scored, "" none this run
+	warned   string
+}
+
+// New checks cfg.
+func New(cfg Config) (*Runner, error) {
+	if err := events.CheckChain(cfg.Chain); err != nil {
+		return nil, err
+	}
+	if cfg.Store == nil || cfg.Program == nil {
+		return nil, errors.New("polkadot runner: a store and a program file are required")
+	}
+	if cfg.Send && (cfg.Live == nil || cfg.Sender == nil) {
+		return nil, errors.New("polkadot runner: sending needs the chain's RPC and the nominators' keys")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Runner{cfg: cfg, log: cfg.Log.With("component", "polkadot-program", "chain", cfg.Chain)}, nil
+}
+
+// Pass is what one Run did, for logs and tests.
+type Pass struct {
+	Candidates, Valid, Invalid, Unknown int
+	Scored                              bool
+	SnapshotID                          int64
+	Round                               *state.Round
+	Executed, Cancelled                 int
+}
+
+// Run is one pass (the analyzer's function).
+func (r *Runner) Run(ctx context.Context) error {
+	_, err := r.Pass(ctx)
+	return err
+}
+
+// Pass runs once and says what it did.
+func (r *Runner) Pass(ctx context.Context) (*Pass, error) {
+	st := r.cfg.Store
+	chain := r.cfg.Chain
+	now := r.cfg.Now()
+	file, ferr := r.cfg.Program.Current()
+	if file == nil {
+		return nil, fmt.Errorf("program file: %w", ferr)
+	}
+	if ferr != nil && ferr.Error() != r.warned {
+		r.warned = ferr.Error()
+		r.log.Warn("the program file changed but is invalid; the last good one stays in force", "err", ferr)
+	}
+	cfg := file.WithDefaults(chain)
+	ch, err := st.Chain(ctx, chain)
+	if err != nil {
+		return nil, err
+	}
+	if ch == nil {
+		return &Pass{}, nil // the sentry has not reported yet
+	}
+	meta, err := st.Meta(ctx, chain)
+	if err != nil {
+		return nil, err
+	}
+	cands, eras, err := r.gather(ctx, &cfg, ch, now)
+	if err != nil {
+		return nil, err
+	}
+	pass := &Pass{Candidates: len(cands)}
+
+	// Faults derived from the eras and telemetry, then ranks: both logs are
+	// recomputed from what is stored, so a missed period is backfilled.
+	if err := r.derivedFaults(ctx, eras, cands, &cfg, now); err != nil {
+		return nil, err
+	}
+	if err := r.ranks(ctx, eras, cands, &cfg, now); err != nil {
+		return nil, err
+	}
+	counts, err := st.FaultCounts(ctx, chain)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cands {
+		c.Faults = counts[c.Stash]
+	}
+
+	env := r.env(ctx, &cfg, ch, cands, now)
+	rows := make([]state.CandidateState, 0, len(cands))
+	var valid []*program.Candidate
+	for _, c := range cands {
+		v := program.Evaluate(r.rules, c, env)
+		switch v.Status {
+		case program.Valid:
+			pass.Valid++
+			valid = append(valid, c)
+		case program.Invalid:
+			pass.Invalid++
+		default:
+			pass.Unknown++
+		}
+		rows = append(rows, state.CandidateState{Chain: chain, Entry: c.Entry, Validity: v, TelemetryMatch: c.TelemetryMatch,
+			Rank: c.Rank, Faults: c.Faults, Inclusion: c.Inclusion, SpanInclusion: c.SpanInclusion, NominatedAt: c.NominatedAt, Updated: now.UnixMilli()})
+	}
+	if err := st.PutCandidates(ctx, chain, rows); err != nil {
+		return nil, err
+	}
+	keep := make([]string, 0, len(cands))
+	for _, c := range cands {
+		keep = append(keep, c.Stash)
+	}
+	if _, err := st.RemoveCandidates(ctx, chain, keep); err != nil {
+		return nil, err
+	}
+
+	// Pending announcements first: a round is not started while one waits.
+	pending, err := r.executeAnnounced(ctx, &cfg, ch, cands, env, pass)
+	if err != nil {
+		r.log.Warn("announced nominations not settled; retrying next pass", "err", err)
+	}
+
+	due := program.IsRoundDue(meta.LastNominatedEra, ch.ActiveEra, cfg.Nomination.EraPeriod, meta.LastRoundID > 0)
+	key := fmt.Sprintf("%d/%d", ch.ActiveEra, ch.Session)
+	if r.scored != key || due {
+		snap := program.ScoreRound(valid, program.ScoreInput{Chain: chain, Era: ch.ActiveEra, Session: ch.Session, Now: now,
+			Weights: cfg.Score.Weights, Seed: cfg.Score.Seed, Randomness: cfg.Score.Randomness,
+			Nominators: nominatorAccounts(&cfg), BannedProviders: cfg.Rules.BlacklistedProviders, Decimals: ch.Decimals})
+		id, err := st.SaveSnapshot(ctx, &snap)
+		if err != nil {
+			return nil, err
+		}
+		r.scored, pass.Scored, pass.SnapshotID = key, true, id
+		if due && pending == 0 {
+			round, err := r.round(ctx, &cfg, ch, &snap, id, now)
+			if err != nil {
+				return pass, err
+			}
+			pass.Round = round
+		}
+	}
+	return pass, nil
+}
+
+// gather joins the candidates file with the store: each candidate's
+// chain record, telemetry node, Kusama answer, inclusion and the previous
+// checks.
+func (r *Runner) gather(ctx context.Context, cfg *program.Config, ch *events.Chain, now time.Time) ([]*program.Candidate, []events.Era, error) {
+	st, chain := r.cfg.Store, r.cfg.Chain
+	r.rules = program.Rules(cfg.Rules)
+	from := uint32(0)
+	if ch.ActiveEra >= 84 {
+		from = ch.ActiveEra - 83
+	}
+	eras, err := st.ErasFull(ctx, chain, from, ch.ActiveEra)
+	if err != nil {
+		return nil, nil, err
+	}
+	nodes, err := st.TelemetryNodes(ctx, chain)
+	if err != nil {
+		return nil, nil, err
+	}
+	flat := make([]events.Telemetry, 0, len(nodes))
+	for _, n := range nodes {
+		flat = append(flat, *n)
+	}
+	prev, err := st.Candidates(ctx, chain, state.CandidateFilter{})
+	if err != nil {
+		return nil, nil, err
+	}
+	prevBy := map[string]state.Candidate{}
+	for _, p := range prev {
+		prevBy[p.Entry.Stash] = p
+	}
+	out := make([]*program.Candidate, 0, len(cfg.Candidates))
+	for _, e := range cfg.Candidates {
+		c := &program.Candidate{Entry: e}
+		v, err := st.Validator(ctx, chain, e.Stash)
+		if err != nil {
+			return nil, nil, err
+		}
+		c.Chain = v
+		node, how, note := telemetry.Match(e.Name, flat)
+		c.Telemetry = node
+		c.TelemetryMatch = program.Match{How: how, Note: note}
+		if node != nil {
+			c.TelemetryMatch.Node = node.Name
+		}
+		if p, ok := prevBy[e.Stash]; ok {
+			c.Prev = p.Validity.Checks
+		}
+		c.Inclusion, c.SpanInclusion, c.NominatedAt = program.Inclusion(eras, e.Stash)
+		if e.KusamaStash != "" && cfg.Rules.KusamaAPI != "" && chain != "kusama" {
+			c.Kusama = kusamaRank(ctx, cfg.Rules.KusamaAPI, cfg.Rules.KusamaChain, e.KusamaStash)
+		}
+		out = append(out, c)
+	}
+	return out, eras, nil
+}
+
+func (r *Runner) env(ctx context.Context, cfg *program.Config, ch *events.Chain, cands []*program.Candidate, now time.Time) *program.Env {
+	rel := r.releases.Get(ctx, cfg.Rules, now)
+	return &program.Env{Now: now, Chain: ch, Network: r.cfg.Chain, Rules: cfg.Rules, Release: rel, Candidates: cands,
+		Decimals: ch.Decimals, Token: ch.Token}
+}
+
+// derivedFaults records the faults that no chain event carries: an active
+// validator of a complete era with no points.
+func (r *Runner) derivedFaults(ctx context.Context, eras []events.Era, cands []*program.Candidate, cfg *program.Config, now time.Time) error {
+	want := map[string]bool{}
+	for _, c := range cands {
+		want[c.Stash] = true
+	}
+	var fs []events.Fault
+	for _, f := range program.ZeroPointFaults(eras) {
+		if want[f.Stash] {
+			f.Chain = r.cfg.Chain
+			fs = append(fs, f)
+		}
+	}
+	if len(fs) == 0 {
+		return nil
+	}
+	return r.cfg.Store.InTx(ctx, "record derived polkadot faults", func(t *state.Tx) error {
+		for i := range fs {
+			if err := t.AddFault(&fs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ranks appends the rank periods recomputed from the stored eras.
+func (r *Runner) ranks(ctx context.Context, eras []events.Era, cands []*program.Candidate, cfg *program.Config, now time.Time) error {
+	ids := map[string]string{}
+	entries := make([]program.Entry, 0, len(cands))
+	for _, c := range cands {
+		entries = append(entries, c.Entry)
+		if c.Chain != nil && c.Chain.Identity.Known && c.Chain.Identity.Value != nil {
+			ids[c.Stash] = c.Chain.Identity.Value.Root(c.Stash)
+			// Every account of the identity counts for its candidates (1KV v3).
+			for _, sub := range c.Chain.Identity.Value.Subs {
+				ids[sub] = ids[c.Stash]
+			}
+		}
+	}
+	evs := program.Ranks(eras, cfg.Nomination.EraPeriod, ids, entries)
+	last := map[string]int{}
+	for _, e := range evs {
+		if err := r.cfg.Store.PutRankPeriod(ctx, r.cfg.Chain, state.RankPeriod{Stash: e.Stash, Period: e.Period, Eras: e.Eras,
+			Active: e.Active, Rank: e.Rank, At: now.UnixMilli()}); err != nil {
+			return err
+		}
+		last[e.Stash] = e.Rank
+	}
+	for _, c := range cands {
+		c.Rank = last[c.Stash]
+	}
+	return nil
+}
+
+func nominatorAccounts(cfg *program.Config) []string {
+	var out []string
+	for _, n := range cfg.Nomination.Nominators {
+		out = append(out, n.Account)
+	}
+	return out
+}
+
+// round starts a nomination round: each nominator's slice of the ranked
+// valid list, recorded, and sent when sending is on.
+func (r *Runner) round(ctx context.Context, cfg *program.Config, ch *events.Chain, snap *program.Snapshot, snapID int64, now time.Time) (*state.Round, error) {
+	st, chain := r.cfg.Store, r.cfg.Chain
+	last, err := st.LastRound(ctx, chain)
+	if err != nil {
+		return nil, err
+	}
+	if last != nil && last.Era == ch.ActiveEra && last.Status != RoundFailed {
+		// Started before a restart: finish it, do not start another.
+		return last, r.finishRound(ctx, cfg, ch, last, now)
+	}
+	inputs := make([]program.NominatorInput, 0, len(cfg.Nomination.Nominators))
+	for _, n := range cfg.Nomination.Nominators {
+		bal := events.Amount("")
+		if v, err := st.Validator(ctx, chain, n.Account); err == nil && v != nil && v.Balance.Known {
+			bal = v.Balance.Value
+		}
+		inputs = append(inputs, program.NominatorInput{Account: n.Account,
+			Count: program.TargetCount(bal, ch.ElectedStakes, maxTargets(cfg, ch), ch.Decimals)})
+	}
+	assign := program.Assign(snap.Scores, inputs)
+	round := state.Round{Chain: chain, Era: ch.ActiveEra, Started: now.UnixMilli(), DryRun: !r.cfg.Send, Assignments: assign,
+		Status: RoundStarted, Outcome: map[string]map[string]string{}, Updated: now.UnixMilli()}
+	id, err := st.StartRound(ctx, round)
+	if err != nil {
+		return nil, err
+	}
+	round.ID = id
+	r.log.Info("nomination round", "era", ch.ActiveEra, "dry_run", round.DryRun, "nominators", len(assign), "snapshot", snapID)
+	return &round, r.finishRound(ctx, cfg, ch, &round, now)
+}
+
+// The round statuses.
+const (
+	RoundStarted = "started"
+	RoundDone    = "done"
+	RoundFailed  = "failed"
+)
+
+// finishRound does what is left of a round: each nominator not yet
+// nominated or announced in this round.
+func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *events.Chain, round *state.Round, now time.Time) error {
+	st, chain := r.cfg.Store, r.cfg.Chain
+	if round.Status == RoundDone {
+		return nil
+	}
+	done, err := r.doneInRound(ctx, round.ID)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, a := range round.Assignments {
+		if done[a.Nominator] || len(a.Targets) == 0 {
+			continue
+		}
+		out := map[string]string{}
+		n, ok := nominatorConfig(cfg, a.Nominator)
+		switch {
+		case round.DryRun || !ok:
+			note := "dry run: would nominate"
+			if !ok {
+				note = "nominator no longer in the program file: not sent"
+			}
+			for _, t := range a.Targets {
+				out[t] = note
+			}
+			err = st.AddNomination(ctx, state.Nomination{Chain: chain, ID: fmt.Sprintf("%d-%s", round.ID, a.Nominator), RoundID: round.ID,
+				Nominator: a.Nominator, Era: round.Era, Targets: a.Targets, At: now.UnixMilli(), DryRun: true})
+		case n.Proxy && n.ProxyDelay > 0:
+			err = r.announce(ctx, n, a.Targets, round, ch, now)
+			for _, t := range a.Targets {
+				out[t] = fmt.Sprintf("announced: executes after %d blocks", n.ProxyDelay)
+			}
+		default:
+			var sent Sent
+			sent, err = r.cfg.Sender.Nominate(ctx, n, a.Targets)
+			if err == nil {
+				err = st.AddNomination(ctx, state.Nomination{Chain: chain, ID: fmt.Sprintf("%d-%s", round.ID, a.Nominator), RoundID: round.ID,
+					Nominator: a.Nominator, Era: round.Era, Targets: a.Targets, At: now.UnixMilli(), BlockHash: sent.BlockHash, TxHash: sent.TxHash})
+			}
+			for _, t := range a.Targets {
+				out[t] = "nominated"
+			}
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("nominator %s: %w", a.Nominator, err))
+			for _, t := range a.Targets {
+				out[t] = "not sent: " + err.Error()
+			}
+		}
+		round.Outcome[a.Nominator] = out
+	}
+	status := RoundDone
+	if len(errs) > 0 {
+		status = RoundStarted // retried next pass
+	}
+	if _, err := st.UpdateRound(ctx, chain, round.ID, status, round.Outcome, now.UnixMilli()); err != nil {
+		return err
+	}
+	round.Status = status
+	if status == RoundDone {
+		if err := st.SetLastNominatedEra(ctx, chain, round.Era, now.UnixMilli()); err != nil {
+			return err
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// doneInRound: the nominators of the round already nominated or announced.
+func (r *Runner) doneInRound(ctx context.Context, roundID int64) (map[string]bool, error) {
+	out := map[string]bool{}
+	ns, err := r.cfg.Store.LatestNominations(ctx, r.cfg.Chain)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range ns {
+		if n.RoundID == roundID {
+			out[n.Nominator] = true
+		}
+	}
+	txs, err := r.cfg.Store.ProxyTxs(ctx, r.cfg.Chain, false, 1000)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range txs {
+		if t.RoundID == roundID {
+			out[t.Nominator] = true
+		}
+	}
+	return out, nil
+}
+
+func nominatorConfig(cfg *program.Config, account string) (program.NominatorConfig, bool) {
+	for _, n := range cfg.Nomination.Nominators {
+		if n.Account == account {
+			return n, true
+		}
+	}
+	return program.NominatorConfig{}, false
+}
+
+func maxTargets(cfg *program.Config, ch *events.Chain) int {
+	m := cfg.Nomination.MaxTargets
+	if ch.MaxNominations > 0 && (m == 0 || int(ch.MaxNominations) < m) {
+		m = int(ch.MaxNominations)
+	}
+	return m
+}
+
+// announce announces nominate(targets) through the time-delay proxy,
+// unless the chain already holds that announcement (sent before a
+// restart): then it is only recorded.
+func (r *Runner) announce(ctx context.Context, n program.NominatorConfig, targets []string, round *state.Round, ch *events.Chain, now time.Time) error {
+	delegate, err := r.cfg.Sender.Delegate(n)
+	if err != nil {
+		return err
+	}
+	hash, err := r.cfg.Sender.CallHash(ctx, targets)
+	if err != nil {
+		return err
+	}
+	anns, err := r.cfg.Live.Announcements(ctx, delegate)
+	if err != nil {
+		return fmt.Errorf("read the announcements of %s: %w", delegate, err)
+	}
+	var block uint64
+	var txs []string
+	for _, a := range anns {
+		if a.Real == n.Account && strings.EqualFold(a.CallHash, hash) {
+			block = a.Height
+		}
+	}
+	if block == 0 {
+		sent, err := r.cfg.Sender.Announce(ctx, n, targets)
+		if err != nil {
+			return err
+		}
+		block, txs = sent.Block, []string{sent.TxHash}
+	}
+	return r.cfg.Store.AddProxyTx(ctx, state.ProxyTx{Chain: r.cfg.Chain, ID: fmt.Sprintf("%d-%s", round.ID, n.Account), RoundID: round.ID,
+		Nominator: n.Account, Delegate: delegate, CallHash: hash, Targets: targets, AnnouncedBlock: block,
+		ExecuteAfter: block + uint64(n.ProxyDelay), State: state.ProxyAnnounced, TxHashes: txs, Created: now.UnixMilli()})
+}
+
+// executeAnnounced settles the announced nominations whose delay has
+// passed: targets re-validated on fresh chain reads (an invalid target
+// cancels the announcement), the chain reconciled (an announcement
+// already executed before a restart is recorded, not sent again), then
+// proxy_announced. It returns how many remain pending.
+func (r *Runner) executeAnnounced(ctx context.Context, cfg *program.Config, stored *events.Chain, cands []*program.Candidate, env *program.Env, pass *Pass) (int, error) {
+	st, chain := r.cfg.Store, r.cfg.Chain
+	txs, err := st.ProxyTxs(ctx, chain, true, 1000)
+	if err != nil || len(txs) == 0 {
+		return len(txs), err
+	}
+	if r.cfg.Live == nil || r.cfg.Sender == nil {
+		return len(txs), errors.New("announced nominations wait: valtrack runs without --polkadot-send, so it cannot execute them")
+	}
+	ch, err := r.cfg.Live.Chain(ctx)
+	if err != nil {
+		return len(txs), fmt.Errorf("read the chain head: %w", err)
+	}
+	now := r.cfg.Now()
+	pending := 0
+	var errs []error
+	for _, p := range txs {
+		if ch.Block < p.ExecuteAfter {
+			pending++
+			continue
+		}
+		n, ok := nominatorConfig(cfg, p.Nominator)
+		if !ok {
+			pending++
+			errs = append(errs, fmt.Errorf("announcement %s: nominator %s is no longer in the program file", p.ID, p.Nominator))
+			continue
+		}
+		outcome, err := r.settle(ctx, cfg, &ch, n, p, cands, env, now)
+		if err != nil {
+			pending++
+			errs = append(errs, fmt.Errorf("announcement %s: %w", p.ID, err))
+			continue
+		}
+		switch outcome {
+		case state.ProxyExecuted:
+			pass.Executed++
+		case state.ProxyCancelled:
+			pass.Cancelled++
+		}
+	}
+	return pending, errors.Join(errs...)
+}
+
+// settle executes or cancels one announcement whose delay has passed.
+func (r *Runner) settle(ctx context.Context, cfg *program.Config, ch *events.Chain, n program.NominatorConfig, p state.ProxyTx,
+	cands []*program.Candidate, env *program.Env, now time.Time) (string, error) {
+	st, chain := r.cfg.Store, r.cfg.Chain
+	// Fresh facts of the targets and the nominator, read now.
+	fresh, err := r.cfg.Live.Validators(ctx, *ch, append(slices.Clone(p.Targets), p.Nominator))
+	if err != nil {
+		return "", fmt.Errorf("re-read the targets: %w", err)
+	}
+	by := map[string]*events.Validator{}
+	for i := range fresh {
+		by[fresh[i].Stash] = &fresh[i]
+	}
+	// Executed already (before a restart)? The announcement is gone and the
+	// nominator's targets are these.
+	anns, err := r.cfg.Live.Announcements(ctx, p.Delegate)
+	if err != nil {
+		return "", fmt.Errorf("read the announcements: %w", err)
+	}
+	announced := false
+	for _, a := range anns {
+		announced = announced || (a.Real == p.Nominator && strings.EqualFold(a.CallHash, p.CallHash))
+	}
+	if !announced {
+		if v := by[p.Nominator]; v != nil && v.NominationTargets.Known && sameSet(v.NominationTargets.Value, p.Targets) {
+			return state.ProxyExecuted, r.executed(ctx, p, Sent{}, "found executed on chain", now)
+		}
+		changed, err := st.FinishProxyTx(ctx, chain, p.ID, state.ProxyFailed, "the announcement is no longer on chain and the targets were not nominated", "", now.UnixMilli())
+		if err == nil && changed {
+			r.log.Warn("announcement vanished without being executed", "id", p.ID)
+		}
+		return state.ProxyFailed, err
+	}
+	// Re-validate every target on the fresh facts.
+	var bad []string
+	for _, t := range p.Targets {
+		c := findCandidate(cands, t)
+		if c == nil {
+			bad = append(bad, t+" is no longer a candidate")
+			continue
+		}
+		cc := *c
+		if v := by[t]; v != nil {
+			cc.Chain = mergeFresh(v, c.Chain)
+		}
+		v := program.Evaluate(r.rules, &cc, env)
+		if v.Status == program.Invalid {
+			bad = append(bad, firstInvalid(v))
+		}
+	}
+	if len(bad) > 0 {
+		sent, err := r.cfg.Sender.RemoveAnnouncement(ctx, n, p.CallHash)
+		if err != nil {
+			return "", fmt.Errorf("cancel (targets invalid: %s): %w", strings.Join(bad, "; "), err)
+		}
+		_, err = st.FinishProxyTx(ctx, chain, p.ID, state.ProxyCancelled, "targets invalid at execution: "+strings.Join(bad, "; "), sent.TxHash, now.UnixMilli())
+		return state.ProxyCancelled, err
+	}
+	sent, err := r.cfg.Sender.ExecuteAnnounced(ctx, n, p.Targets)
+	if err != nil {
+		return "", fmt.Errorf("execute: %w", err)
+	}
+	return state.ProxyExecuted, r.executed(ctx, p, sent, "", now)
+}
+
+// executed moves the announcement to executed — once: a second caller's
+// conditional update changes nothing — and records the nomination.
+func (r *Runner) executed(ctx context.Context, p state.ProxyTx, sent Sent, reason string, now time.Time) error {
+	st := r.cfg.Store
+	changed, err := st.FinishProxyTx(ctx, r.cfg.Chain, p.ID, state.ProxyExecuted, reason, sent.TxHash, now.UnixMilli())
+	if err != nil || !changed {
+		return err
+	}
+	era := uint32(0)
+	if ch, err := st.Chain(ctx, r.cfg.Chain); err == nil && ch != nil {
+		era = ch.ActiveEra
+	}
+	return st.AddNomination(ctx, state.Nomination{Chain: r.cfg.Chain, ID: p.ID, RoundID: p.RoundID, Nominator: p.Nominator, Era: era,
+		Targets: p.Targets, At: now.UnixMilli(), BlockHash: sent.BlockHash, TxHash: sent.TxHash})
+}
+
+func findCandidate(cs []*program.Candidate, stash string) *program.Candidate {
+	for _, c := range cs {
+		if c.Stash == stash {
+			return c
+		}
+	}
+	return nil
+}
+
+// mergeFresh is the fresh record over the stored one: a fact the fresh
+// read failed keeps the stored value (with the error).
+func mergeFresh(fresh, stored *events.Validator) *events.Validator {
+	if stored == nil {
+		return fresh
+	}
+	m := state.MergeValidator(stored, fresh)
+	return m
+}
+
+func firstInvalid(v program.Validity) string {
+	for _, c := range v.Checks {
+		if !c.Valid {
+			return c.Details
+		}
+	}
+	return "invalid"
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	x, y := slices.Clone(a), slices.Clone(b)
+	slices.Sort(x)
+	slices.Sort(y)
+	return slices.Equal(x, y)
+}
