@@ -1,0 +1,95 @@
+package program
+
+import (
+	"fmt"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valtrack/valtrack/internal/polkadot/events"
+)
+
+// FormatAmount writes a planck amount in tokens with thousands separators
+// and every significant decimal ("4,999.5 DOT"): rounding could print a
+// bond just under a minimum as the minimum itself.
+func FormatAmount(a events.Amount, decimals int, token string) string {
+	return formatBig(a.Big(), decimals, token)
+}
+
+func formatBig(b *big.Int, decimals int, token string) string {
+	neg := b.Sign() < 0
+	s := new(big.Int).Abs(b).String()
+	if decimals < 0 {
+		decimals = 0
+	}
+	if len(s) <= decimals {
+		s = strings.Repeat("0", decimals-len(s)+1) + s
+	}
+	ip, fp := s[:len(s)-decimals], strings.TrimRight(s[len(s)-decimals:], "0")
+	var sb strings.Builder
+	if neg {
+		sb.WriteByte('-')
+	}
+	for i, ch := range ip {
+		if i > 0 && (len(ip)-i)%3 == 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteRune(ch)
+	}
+	if fp != "" {
+		sb.WriteByte('.')
+		sb.WriteString(fp)
+	}
+	if token != "" {
+		sb.WriteByte(' ')
+		sb.WriteString(token)
+	}
+	return sb.String()
+}
+
+// formatPercent writes a fraction as a percentage without trailing zeros
+// (0.05 → "5%", 0.125 → "12.5%").
+func formatPercent(f float64) string {
+	return strconv.FormatFloat(f*100, 'f', -1, 64) + "%"
+}
+
+// perbillPercent writes a Perbill exactly (50000000 → "5%").
+func perbillPercent(p uint32) string {
+	return formatBig(new(big.Int).SetUint64(uint64(p)), 7, "") + "%"
+}
+
+// formatDuration writes a duration in days, hours and minutes ("3d4h",
+// "45m"); seconds only below a minute.
+func formatDuration(d time.Duration) string {
+	if d < 0 {
+		return "-" + formatDuration(-d)
+	}
+	if d < time.Minute {
+		return d.Round(time.Second).String()
+	}
+	d = d.Round(time.Minute)
+	days := d / (24 * time.Hour)
+	d -= days * 24 * time.Hour
+	h := d / time.Hour
+	m := (d - h*time.Hour) / time.Minute
+	var sb strings.Builder
+	if days > 0 {
+		fmt.Fprintf(&sb, "%dd", days)
+	}
+	if h > 0 {
+		fmt.Fprintf(&sb, "%dh", h)
+	}
+	if m > 0 {
+		fmt.Fprintf(&sb, "%dm", m)
+	}
+	return sb.String()
+}
+
+// formatDate writes unix ms as a UTC date.
+func formatDate(ms int64) string { return time.UnixMilli(ms).UTC().Format("2006-01-02") }
+
+// formatTime writes unix ms as a UTC time to the minute.
+func formatTime(ms int64) string {
+	return time.UnixMilli(ms).UTC().Format("2006-01-02 15:04 UTC")
+}
