@@ -319,7 +319,11 @@ func walk(n *yaml.Node, t reflect.Type, path string, lines map[string]int) error
 			k := n.Content[i]
 			lines[join(path, k.Value)] = k.Line
 			if path == "score.weights" && !slices.Contains(ComponentNames, k.Value) {
-				return fmt.Errorf("line %d: unknown score component %q in score.weights (known: %s)", k.Line, k.Value, strings.Join(ComponentNames, ", "))
+				hint := ""
+				if k.Value == "nominations" {
+					hint = "; 1KV's key nominations is nominatorStake here"
+				}
+				return fmt.Errorf("line %d: unknown score component %q in score.weights (known: %s%s)", k.Line, k.Value, strings.Join(ComponentNames, ", "), hint)
 			}
 		}
 	}
