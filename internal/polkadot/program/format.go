@@ -93,3 +93,29 @@ func formatDate(ms int64) string { return time.UnixMilli(ms).UTC().Format("2006-
 func formatTime(ms int64) string {
 	return time.UnixMilli(ms).UTC().Format("2006-01-02 15:04 UTC")
 }
+
+// amountFloat is a.Float() without math/big for the common case of a plain
+// decimal string (strconv rounds it correctly): the score reads hundreds
+// of thousands of nominator bonds per round, and big.Int parsing
+// dominated it.
+func amountFloat(a events.Amount) float64 {
+	s := string(a)
+	if s == "" || len(s) > 300 {
+		return a.Float()
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return a.Float() // malformed or signed: Amount's own rules (0)
+		}
+	}
+	if len(s) <= 19 { // fits a uint64: an integer parse, exact, then one rounding
+		if u, err := strconv.ParseUint(s, 10, 64); err == nil {
+			return float64(u)
+		}
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return a.Float()
+	}
+	return f
+}

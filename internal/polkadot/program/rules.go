@@ -322,6 +322,10 @@ func (clientRule) Check(c *Candidate, env *Env) Result {
 	if rel.Published > 0 && env.Now.Before(grace) {
 		return valid() // the upgrade window is still open
 	}
+	if rel.Published <= 0 {
+		// No publication time: no grace to grant, and no date to print.
+		return invalidf("%s is not on the latest client version: runs %s, latest %s.", c.Name, runs, want)
+	}
 	return invalidf("%s is not on the latest client version: runs %s, latest %s (released %s, grace until %s).",
 		c.Name, runs, want, formatDate(rel.Published), formatDate(grace.UnixMilli()))
 }

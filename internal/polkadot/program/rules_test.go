@@ -75,6 +75,10 @@ func TestRuleVerdicts(t *testing.T) {
 			c.Telemetry.Online, c.Telemetry.OfflineSince = false, ms(testNow.Add(-10*time.Minute))
 			e.Rules.OnlineMaxOffline = 15 * time.Minute
 		}, Valid, ""},
+		{"offline since an unreported time, with an allowance", RuleOnline, func(c *Candidate, e *Env) {
+			c.Telemetry.Online, c.Telemetry.OfflineSince = false, 0
+			e.Rules.OnlineMaxOffline = 15 * time.Minute
+		}, Unknown, "did not report"},
 		{"online for months (1KV's 16 h bug not copied)", RuleOnline, func(c *Candidate, e *Env) {
 			c.Telemetry.OnlineSince = ms(testNow.Add(-90 * 24 * time.Hour))
 		}, Valid, ""},
@@ -111,6 +115,10 @@ func TestRuleVerdicts(t *testing.T) {
 			c.Telemetry.Version = "1.0.0"
 			e.Release = Release{Err: "GET api.github.com: 403 rate limited"}
 		}, Unknown, "403 rate limited"},
+		{"release without a publication time", RuleClientUpgrade, func(c *Candidate, e *Env) {
+			c.Telemetry.Version = "1.15.0"
+			e.Release = Release{Version: "1.17.1"}
+		}, Invalid, "Alice is not on the latest client version: runs 1.15.0, latest 1.17.1."},
 		{"kagome skipped", RuleClientUpgrade, func(c *Candidate, e *Env) {
 			c.Telemetry.Implementation, c.Telemetry.Version = "Kagome Node", "0.9.0"
 		}, Valid, ""},

@@ -179,6 +179,7 @@ func ScoreRound(valid []*Candidate, in ScoreInput) Snapshot {
 		notes[comp][i] = s
 	}
 	banned := make([]bool, n)
+	seen := map[string]bool{}
 	groupKey := make(map[string][]string, len(groupComps))
 	for _, g := range groupComps {
 		groupKey[g] = make([]string, n)
@@ -214,9 +215,9 @@ func ScoreRound(valid []*Candidate, in ScoreInput) Snapshot {
 		}
 		if ch := c.Chain; ch != nil {
 			raw[CompUnclaimed][i] = float64(len(ch.UnclaimedEras.Value))
-			raw[CompBonded][i] = ch.SelfStake.Value.Float()
+			raw[CompBonded][i] = amountFloat(ch.SelfStake.Value)
 			if ch.ActiveNominators.Known || ch.InactiveNominators.Known {
-				raw[CompNominatorStake][i] = nominatorStake(ch.ActiveNominators.Value, ch.InactiveNominators.Value, own, in.Decimals)
+				raw[CompNominatorStake][i] = nominatorStake(ch.ActiveNominators.Value, ch.InactiveNominators.Value, own, seen, in.Decimals)
 			} else {
 				note(CompNominatorStake, i, "nominators not known")
 			}
@@ -336,8 +337,11 @@ func isGroup(name string) bool {
 
 // nominatorStake is Σ √(bond in tokens) over the backers, each once, the
 // program's own accounts left out.
-func nominatorStake(active, inactive []events.Backer, own map[string]bool, decimals int) float64 {
-	seen := make(map[string]bool, len(active)+len(inactive))
+// seen is a scratch set, cleared here (one for the round saves a map per
+// candidate).
+func nominatorStake(active, inactive []events.Backer, own, seen map[string]bool, decimals int) float64 {
+	clear(seen)
+	unit := math.Pow10(decimals)
 	sum := 0.0
 	for _, list := range [][]events.Backer{active, inactive} {
 		for _, b := range list {
@@ -345,7 +349,7 @@ func nominatorStake(active, inactive []events.Backer, own map[string]bool, decim
 				continue
 			}
 			seen[b.Who] = true
-			sum += math.Sqrt(b.Value.Tokens(decimals))
+			sum += math.Sqrt(amountFloat(b.Value) / unit)
 		}
 	}
 	return sum
