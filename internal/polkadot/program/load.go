@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -474,6 +473,3 @@ func ParsePlanck(s string) (*big.Int, error) {
 	}
 	return nil, fmt.Errorf("%q is not an amount in planck; write a whole number, e.g. \"50000000000000\" (5,000 DOT)", s)
 }
-
-// itoa is strconv.Itoa for the reason texts.
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -32,7 +32,10 @@ type Rule interface {
 	Check(c *Candidate, env *Env) Result
 }
 
-// Env is what the rules need besides the candidate.
+// Env is what the rules need besides the candidate. One Env serves one
+// evaluation of the candidates: on first use it groups Candidates by
+// identity root and parses MinSelfStake, so build a new one when they
+// change; pass it by pointer (it holds a sync.Once).
 type Env struct {
 	Now time.Time
 	// Chain is the chain's position (active era for UNCLAIMED_REWARDS); nil
