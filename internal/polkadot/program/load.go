@@ -1,0 +1,475 @@
+package program
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/big"
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// maxConfigBytes bounds the program file: a candidates file of a few
+// thousand entries is well under this; anything larger is a wrong path.
+const maxConfigBytes = 8 << 20
+
+// The score components, by 1KV's names (the keys of score.weights and of
+// Snapshot.Stats). Order is the order of Score.Components.
+const (
+	CompInclusion      = "inclusion"
+	CompSpanInclusion  = "spanInclusion"
+	CompDiscovered     = "discovered"
+	CompNominated      = "nominated"
+	CompRank           = "rank"
+	CompUnclaimed      = "unclaimed"
+	CompBonded         = "bonded"
+	CompFaults         = "faults"
+	CompOffline        = "offline"
+	CompLocation       = "location"
+	CompRegion         = "region"
+	CompCountry        = "country"
+	CompProvider       = "provider"
+	CompNominatorStake = "nominatorStake"
+	CompClient         = "client"
+)
+
+// ComponentNames are the score components in explanation order.
+var ComponentNames = []string{
+	CompInclusion, CompSpanInclusion, CompDiscovered, CompNominated, CompRank,
+	CompUnclaimed, CompBonded, CompFaults, CompOffline, CompLocation, CompRegion,
+	CompCountry, CompProvider, CompNominatorStake, CompClient,
+}
+
+// RuleTypes are all rule types, in evaluation order (1KV's, then ours).
+var RuleTypes = []string{
+	RuleOnline, RuleValidateIntention, RuleClientUpgrade, RuleConnectionTime,
+	RuleIdentity, RuleOffline, RuleCommission, RuleSelfStake, RuleUnclaimed,
+	RuleBlocked, RuleKusamaRank, RuleProvider, RuleSanctioned, RuleBeefy,
+	RuleMultipleIdentity,
+}
+
+// DefaultWeights are 1KV's constant weights (constants.ts), not its sample
+// config's: the constants are what a deployment gets without a weights
+// section.
+func DefaultWeights() map[string]float64 {
+	return map[string]float64{
+		CompInclusion: 220, CompSpanInclusion: 220, CompDiscovered: 5, CompNominated: 80,
+		CompRank: 5, CompUnclaimed: 10, CompBonded: 50, CompFaults: 5, CompOffline: 2,
+		CompLocation: 40, CompRegion: 10, CompCountry: 10, CompProvider: 100,
+		CompNominatorStake: 100, CompClient: 200,
+	}
+}
+
+// DefaultRandomness is the width of the random factor 1 + U[0, w).
+const DefaultRandomness = 0.15
+
+// Defaults are 1KV's settings for a chain: Polkadot's own; Kusama's for
+// Kusama and for everything else (test networks and devnets behave like
+// Kusama: low stakes, frequent rounds are not needed there, but the Kusama
+// thresholds are the permissive ones).
+func Defaults(chain string) Config {
+	r := RulesConfig{
+		OnlineMaxOffline:          0,
+		ClientGrace:               48 * time.Hour,
+		ReleaseURL:                "https://api.github.com/repos/paritytech/polkadot-sdk/releases/latest",
+		ReleaseTagFormat:          `polkadot-v(\d+\.\d+\.\d+)`,
+		SkipClientImplementations: []string{"Kagome Node"},
+		ConnectionTime:            7 * 24 * time.Hour,
+		OfflineWeekMax:            0.02,
+		Commission:                0.15,
+		MinSelfStake:              "10000000000000", // 10 KSM (12 decimals)
+		UnclaimedEraThreshold:     4,
+		KusamaChain:               "kusama",
+		KusamaMinRank:             100,
+		MaxPerIdentity:            2,
+		Skip:                      []string{},
+	}
+	n := NominationConfig{EraPeriod: 1, MaxTargets: 16}
+	switch chain {
+	case "polkadot":
+		r.Commission = 0.05
+		r.MinSelfStake = "50000000000000" // 5,000 DOT (10 decimals)
+		r.UnclaimedEraThreshold = 1
+		// 1KV's Polkadot config has skipUnclaimed: the payout bot claims there.
+		r.Skip = []string{RuleUnclaimed}
+	case "kusama":
+		n = NominationConfig{EraPeriod: 4, MaxTargets: 24}
+	}
+	rnd := DefaultRandomness
+	return Config{
+		Rules:      r,
+		Score:      ScoreConfig{Weights: DefaultWeights(), Randomness: &rnd},
+		Nomination: n,
+	}
+}
+
+// WithDefaults is c with every absent setting taken from Defaults(chain):
+// zero values and nil lists are absent; an explicit empty list (skip: [])
+// is kept. A weight absent from score.weights takes its default; a weight
+// given as 0 stays 0 (the component is disabled).
+func (c Config) WithDefaults(chain string) Config {
+	d := Defaults(chain)
+	out := c
+	out.Rules = c.Rules.WithDefaults(d.Rules)
+	out.Score.Weights = MergeWeights(c.Score.Weights)
+	if out.Score.Randomness == nil {
+		out.Score.Randomness = d.Score.Randomness
+	}
+	if out.Nomination.EraPeriod == 0 {
+		out.Nomination.EraPeriod = d.Nomination.EraPeriod
+	}
+	if out.Nomination.MaxTargets == 0 {
+		out.Nomination.MaxTargets = d.Nomination.MaxTargets
+	}
+	return out
+}
+
+// WithDefaults fills r's absent settings from d.
+func (r RulesConfig) WithDefaults(d RulesConfig) RulesConfig {
+	if r.Skip == nil {
+		r.Skip = d.Skip
+	}
+	if r.OnlineMaxOffline == 0 {
+		r.OnlineMaxOffline = d.OnlineMaxOffline
+	}
+	if r.ClientGrace == 0 {
+		r.ClientGrace = d.ClientGrace
+	}
+	if r.ReleaseURL == "" {
+		r.ReleaseURL = d.ReleaseURL
+	}
+	if r.ReleaseTagFormat == "" {
+		r.ReleaseTagFormat = d.ReleaseTagFormat
+	}
+	if r.SkipClientImplementations == nil {
+		r.SkipClientImplementations = d.SkipClientImplementations
+	}
+	if r.ConnectionTime == 0 {
+		r.ConnectionTime = d.ConnectionTime
+	}
+	if r.OfflineWeekMax == 0 {
+		r.OfflineWeekMax = d.OfflineWeekMax
+	}
+	if r.Commission == 0 {
+		r.Commission = d.Commission
+	}
+	if r.MinSelfStake == "" {
+		r.MinSelfStake = d.MinSelfStake
+	}
+	if r.UnclaimedEraThreshold == 0 {
+		r.UnclaimedEraThreshold = d.UnclaimedEraThreshold
+	}
+	if r.KusamaAPI == "" {
+		r.KusamaAPI = d.KusamaAPI
+	}
+	if r.KusamaChain == "" {
+		r.KusamaChain = d.KusamaChain
+	}
+	if r.KusamaMinRank == 0 {
+		r.KusamaMinRank = d.KusamaMinRank
+	}
+	if r.BlacklistedProviders == nil {
+		r.BlacklistedProviders = d.BlacklistedProviders
+	}
+	if r.SanctionedCountries == nil {
+		r.SanctionedCountries = d.SanctionedCountries
+	}
+	if r.SanctionedRegions == nil {
+		r.SanctionedRegions = d.SanctionedRegions
+	}
+	if r.MaxPerIdentity == 0 {
+		r.MaxPerIdentity = d.MaxPerIdentity
+	}
+	return r
+}
+
+// MergeWeights is the default weights overridden by w (a 0 in w is kept:
+// it disables the component, unlike 1KV's `Number(cfg) || default`).
+func MergeWeights(w map[string]float64) map[string]float64 {
+	out := DefaultWeights()
+	for k, v := range w {
+		out[k] = v
+	}
+	return out
+}
+
+// Load reads and parses the program file at path.
+func Load(path string) (*Config, error) {
+	data, err := readConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("program file %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+func readConfig(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open program file %s: %w (check --polkadot-candidates)", path, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read program file %s: %w", path, err)
+	}
+	if len(data) > maxConfigBytes {
+		return nil, fmt.Errorf("program file %s is larger than %d bytes; is the path right?", path, maxConfigBytes)
+	}
+	return data, nil
+}
+
+// Parse parses and validates a program file. Unknown keys are refused
+// (a misspelt key would otherwise silently take the default); every error
+// names the line.
+func Parse(data []byte) (*Config, error) {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("the file is empty: it needs at least a candidates list")
+		}
+		return nil, fmt.Errorf("not valid YAML: %w", err)
+	}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	lines := map[string]int{}
+	if err := walk(root, reflect.TypeOf(Config{}), "", lines); err != nil {
+		return nil, err
+	}
+	var cfg Config
+	if err := root.Decode(&cfg); err != nil {
+		return nil, fmt.Errorf("%w (durations are written like 48h or 30m, amounts as integers in planck)", err)
+	}
+	if err := cfg.validate(lines); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// walk checks the node against the Go type: every mapping key must be a
+// field, and records each path's line for the validation messages.
+func walk(n *yaml.Node, t reflect.Type, path string, lines map[string]int) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	lines[path] = n.Line
+	switch t.Kind() {
+	case reflect.Struct:
+		if t == reflect.TypeOf(time.Time{}) || n.Kind != yaml.MappingNode {
+			return nil // yaml's own decode reports the type mismatch
+		}
+		fields := map[string]reflect.StructField{}
+		var names []string
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if name == "" || name == "-" {
+				continue
+			}
+			fields[name] = f
+			names = append(names, name)
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			f, ok := fields[k.Value]
+			if !ok {
+				where := "at the top level"
+				if path != "" {
+					where = "in " + path
+				}
+				return fmt.Errorf("line %d: unknown key %q %s (known: %s)", k.Line, k.Value, where, strings.Join(names, ", "))
+			}
+			if err := walk(v, f.Type, join(path, k.Value), lines); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			return nil
+		}
+		for i, item := range n.Content {
+			if err := walk(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i), lines); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			return nil
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			lines[join(path, k.Value)] = k.Line
+			if path == "score.weights" && !slices.Contains(ComponentNames, k.Value) {
+				hint := ""
+				if k.Value == "nominations" {
+					hint = "; 1KV's key nominations is nominatorStake here"
+				}
+				return fmt.Errorf("line %d: unknown score component %q in score.weights (known: %s%s)", k.Line, k.Value, strings.Join(ComponentNames, ", "), hint)
+			}
+		}
+	}
+	return nil
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// validate checks what the types cannot: uniqueness, known names, ranges.
+func (c *Config) validate(lines map[string]int) error {
+	at := func(path string) string {
+		if l, ok := lines[path]; ok && l > 0 {
+			return fmt.Sprintf("line %d: ", l)
+		}
+		return ""
+	}
+	var errs []error
+	add := func(path, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s%s: %s", at(path), path, fmt.Sprintf(format, args...)))
+	}
+	names := map[string]int{}
+	stashes := map[string]int{}
+	for i, e := range c.Candidates {
+		p := fmt.Sprintf("candidates[%d]", i)
+		name, stash := strings.TrimSpace(e.Name), strings.TrimSpace(e.Stash)
+		if name == "" {
+			add(p, "the candidate has no name; give each candidate the name its node reports to telemetry")
+		} else if j, dup := names[strings.ToLower(name)]; dup {
+			add(p, "name %q is also candidate %d's (%sthe first); names must be unique (compared case-insensitively)", name, j, at(fmt.Sprintf("candidates[%d]", j)))
+		} else {
+			names[strings.ToLower(name)] = i
+		}
+		if stash == "" {
+			add(p, "candidate %q has no stash; add its stash address", name)
+		} else if j, dup := stashes[stash]; dup {
+			add(p, "stash %s is also candidate %d's (%sthe first); each stash may be listed once", stash, j, at(fmt.Sprintf("candidates[%d]", j)))
+		} else {
+			stashes[stash] = i
+		}
+		for k, s := range e.Skip {
+			if !slices.Contains(RuleTypes, s) {
+				add(fmt.Sprintf("%s.skip[%d]", p, k), "unknown rule type %q (known: %s)", s, strings.Join(RuleTypes, ", "))
+			}
+		}
+	}
+	r := c.Rules
+	for k, s := range r.Skip {
+		if !slices.Contains(RuleTypes, s) {
+			add(fmt.Sprintf("rules.skip[%d]", k), "unknown rule type %q (known: %s)", s, strings.Join(RuleTypes, ", "))
+		}
+	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"online_max_offline", r.OnlineMaxOffline}, {"client_grace", r.ClientGrace}, {"connection_time", r.ConnectionTime}} {
+		if d.v < 0 {
+			add("rules."+d.key, "%v is negative; use a duration like 48h", d.v)
+		}
+	}
+	if r.OfflineWeekMax < 0 || r.OfflineWeekMax > 1 || math.IsNaN(r.OfflineWeekMax) {
+		add("rules.offline_week_max", "%v is not a share of a week; use a fraction between 0 and 1 (0.02 = 2 %%)", r.OfflineWeekMax)
+	}
+	if r.Commission < 0 || r.Commission > 1 || math.IsNaN(r.Commission) {
+		add("rules.commission", "%v is not a fraction; use 0.05 for 5 %%", r.Commission)
+	}
+	if r.MinSelfStake != "" {
+		if _, err := ParsePlanck(r.MinSelfStake); err != nil {
+			add("rules.min_self_stake", "%v", err)
+		}
+	}
+	if r.KusamaMinRank < 0 {
+		add("rules.kusama_min_rank", "%d is negative", r.KusamaMinRank)
+	}
+	if r.MaxPerIdentity < 0 {
+		add("rules.max_per_identity", "%d is negative; use at least 1 (default 2)", r.MaxPerIdentity)
+	}
+	if r.ClientForcedVersion != "" {
+		if _, ok := parseVersion(r.ClientForcedVersion); !ok {
+			add("rules.client_forced_version", "%q is not a version; write it like 1.17.1", r.ClientForcedVersion)
+		}
+	}
+	if r.ReleaseTagFormat != "" {
+		re, err := regexp.Compile(r.ReleaseTagFormat)
+		if err != nil {
+			add("rules.release_tag_format", "not a regular expression: %v", err)
+		} else if re.NumSubexp() != 1 {
+			add("rules.release_tag_format", "has %d groups; it needs exactly one, the version, e.g. polkadot-v(\\d+\\.\\d+\\.\\d+)", re.NumSubexp())
+		}
+	}
+	keys := make([]string, 0, len(c.Score.Weights))
+	for k := range c.Score.Weights {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		w := c.Score.Weights[k]
+		if !slices.Contains(ComponentNames, k) {
+			add("score.weights."+k, "unknown score component (known: %s)", strings.Join(ComponentNames, ", "))
+		} else if w < 0 || math.IsNaN(w) || math.IsInf(w, 0) {
+			add("score.weights."+k, "%v is not a weight; use a number ≥ 0 (0 disables the component)", w)
+		}
+	}
+	if p := c.Score.Randomness; p != nil && (*p < 0 || *p > 1 || math.IsNaN(*p)) {
+		add("score.randomness", "%v is out of range; use a width between 0 and 1 (default 0.15)", *p)
+	}
+	if c.Nomination.MaxTargets < 0 {
+		add("nomination.max_targets", "%d is negative", c.Nomination.MaxTargets)
+	}
+	accounts := map[string]int{}
+	for i, n := range c.Nomination.Nominators {
+		p := fmt.Sprintf("nomination.nominators[%d]", i)
+		a := strings.TrimSpace(n.Account)
+		if a == "" {
+			add(p, "the nominator has no account; give its bonded (stash) account")
+		} else if j, dup := accounts[a]; dup {
+			add(p, "account %s is also nominator %d's; each nominator may be listed once", a, j)
+		} else {
+			accounts[a] = i
+		}
+		if n.ProxyDelay > 0 && !n.Proxy {
+			add(p, "proxy_delay %d is set but proxy is not; set proxy: true for a time-delay proxy or drop proxy_delay", n.ProxyDelay)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ParsePlanck parses an amount in planck: a decimal integer, or an
+// integral number in scientific notation (5e13) since YAML writers often
+// produce that.
+func ParsePlanck(s string) (*big.Int, error) {
+	s = strings.TrimSpace(strings.ReplaceAll(s, "_", ""))
+	if b, ok := new(big.Int).SetString(s, 10); ok {
+		if b.Sign() < 0 {
+			return nil, fmt.Errorf("%q is negative; amounts are ≥ 0 planck", s)
+		}
+		return b, nil
+	}
+	f, _, err := big.ParseFloat(s, 10, 256, big.ToNearestEven)
+	if err == nil {
+		if b, acc := f.Int(nil); acc == big.Exact && b.Sign() >= 0 {
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("%q is not an amount in planck; write a whole number, e.g. \"50000000000000\" (5,000 DOT)", s)
+}

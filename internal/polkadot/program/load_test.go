@@ -1,0 +1,260 @@
+package program
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const sampleFile = `candidates:
+  - name: Alice
+    stash: 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY
+    kusama_stash: HNZata7iMYWmk5RvZRTiAsSDhV8366zq2YGb3tLH5Upf74F
+    skip: [SELF_STAKE]
+  - name: Bob
+    stash: 5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty
+rules:
+  commission: 0.05
+  min_self_stake: "50000000000000"
+  client_grace: 24h
+  skip: [CONNECTION_TIME]
+score:
+  weights: {inclusion: 200, client: 0}
+  seed: 9
+nomination:
+  era_period: 2
+  nominators:
+    - account: 5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y
+      key: /run/secrets/proxy.seed
+      proxy: true
+      proxy_delay: 10
+`
+
+func TestParseSample(t *testing.T) {
+	cfg, err := Parse([]byte(sampleFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Candidates) != 2 || cfg.Candidates[0].Skip[0] != RuleSelfStake || cfg.Candidates[0].KusamaStash == "" {
+		t.Errorf("candidates = %+v", cfg.Candidates)
+	}
+	if cfg.Rules.ClientGrace != 24*time.Hour || cfg.Rules.Commission != 0.05 || cfg.Score.Seed != 9 {
+		t.Errorf("rules/score = %+v %+v", cfg.Rules, cfg.Score)
+	}
+	if n := cfg.Nomination.Nominators[0]; !n.Proxy || n.ProxyDelay != 10 {
+		t.Errorf("nominator = %+v", n)
+	}
+	m := cfg.WithDefaults("polkadot")
+	if m.Score.Weights[CompClient] != 0 || m.Score.Weights[CompInclusion] != 200 || m.Score.Weights[CompProvider] != 100 {
+		t.Errorf("merged weights = %v, want client 0 kept, inclusion 200, provider default 100", m.Score.Weights)
+	}
+	if m.Rules.ConnectionTime != 7*24*time.Hour || m.Rules.UnclaimedEraThreshold != 1 || m.Nomination.EraPeriod != 2 || m.Nomination.MaxTargets != 16 {
+		t.Errorf("merged = %+v %+v", m.Rules, m.Nomination)
+	}
+	if len(m.Rules.Skip) != 1 || m.Rules.Skip[0] != RuleConnectionTime {
+		t.Errorf("an explicit skip list replaces the default one: %v", m.Rules.Skip)
+	}
+}
+
+func TestParseRefusesBadFiles(t *testing.T) {
+	for _, tc := range []struct {
+		name, file string
+		want       []string // substrings of the error
+	}{
+		{"unknown top key", "candidates: []\nrulez: {}\n", []string{"line 2", `unknown key "rulez"`, "at the top level"}},
+		{"unknown candidate key", "candidates:\n  - name: A\n    stash: S\n    stahs: X\n", []string{"line 4", `unknown key "stahs"`, "candidates[0]"}},
+		{"unknown rules key", "rules:\n  comission: 0.1\n", []string{"line 2", `"comission"`, "commission"}},
+		{"empty name", "candidates:\n  - name: ''\n    stash: S\n", []string{"line 2", "no name"}},
+		{"duplicate name", "candidates:\n  - {name: Alice, stash: S1}\n  - {name: alice, stash: S2}\n", []string{"line 3", `"alice"`, "unique"}},
+		{"empty stash", "candidates:\n  - name: A\n", []string{"no stash"}},
+		{"duplicate stash", "candidates:\n  - {name: A, stash: S}\n  - {name: B, stash: S}\n", []string{"line 3", "stash S", "line 2"}},
+		{"unknown candidate skip", "candidates:\n  - {name: A, stash: S, skip: [COMMISSION]}\n", []string{`"COMMISSION"`, "COMMISION"}},
+		{"unknown global skip", "rules:\n  skip: [ONLINE, NOPE]\n", []string{"line 2", "rules.skip[1]", `"NOPE"`}},
+		{"unknown weight", "score:\n  weights:\n    inclusion: 1\n    nominations: 5\n", []string{"line 4", `"nominations"`, "nominatorStake"}},
+		{"negative weight", "score:\n  weights: {rank: -1}\n", []string{"score.weights.rank", "≥ 0"}},
+		{"commission out of range", "rules:\n  commission: 5\n", []string{"line 2", "0.05 for 5 %"}},
+		{"bad amount", "rules:\n  min_self_stake: 5k\n", []string{"min_self_stake", "not an amount"}},
+		{"duration as a number", "rules:\n  client_grace: 48\n", []string{"48h"}},
+		{"tag format without a group", "rules:\n  release_tag_format: 'polkadot-v.*'\n", []string{"exactly one"}},
+		{"bad randomness", "score:\n  randomness: 2\n", []string{"score.randomness"}},
+		{"delay without proxy", "nomination:\n  nominators:\n    - {account: X, proxy_delay: 5}\n", []string{"line 3", "proxy: true"}},
+		{"duplicate nominator", "nomination:\n  nominators:\n    - {account: X}\n    - {account: X}\n", []string{"listed once"}},
+		{"empty file", "", []string{"empty"}},
+		{"not yaml", "candidates: [\n", []string{"not valid YAML"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.file))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestParseAcceptsScientificPlanck(t *testing.T) {
+	cfg, err := Parse([]byte("rules:\n  min_self_stake: 5e13\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ParsePlanck(cfg.Rules.MinSelfStake)
+	if err != nil || b.String() != "50000000000000" {
+		t.Errorf("5e13 = %v %v", b, err)
+	}
+}
+
+func TestDefaultsPerChain(t *testing.T) {
+	for _, tc := range []struct {
+		chain      string
+		commission float64
+		minStake   string
+		threshold  uint32
+		skipUncl   bool
+		period     uint32
+		targets    int
+	}{
+		{"polkadot", 0.05, "50000000000000", 1, true, 1, 16},
+		{"kusama", 0.15, "10000000000000", 4, false, 4, 24},
+		{"westend", 0.15, "10000000000000", 4, false, 1, 16},
+		{"paseo", 0.15, "10000000000000", 4, false, 1, 16},
+	} {
+		d := Defaults(tc.chain)
+		r := d.Rules
+		skip := len(r.Skip) == 1 && r.Skip[0] == RuleUnclaimed
+		if r.Commission != tc.commission || r.MinSelfStake != tc.minStake || r.UnclaimedEraThreshold != tc.threshold ||
+			skip != tc.skipUncl || d.Nomination.EraPeriod != tc.period || d.Nomination.MaxTargets != tc.targets {
+			t.Errorf("%s defaults = %+v %+v", tc.chain, r, d.Nomination)
+		}
+		if r.OfflineWeekMax != 0.02 || r.ConnectionTime != 7*24*time.Hour || r.ClientGrace != 48*time.Hour || r.KusamaMinRank != 100 {
+			t.Errorf("%s common defaults = %+v", tc.chain, r)
+		}
+		if d.Score.Weights[CompInclusion] != 220 || d.Score.Weights[CompClient] != 200 || *d.Score.Randomness != 0.15 {
+			t.Errorf("%s score defaults = %+v", tc.chain, d.Score)
+		}
+	}
+	// Every component has a default weight and only those.
+	w := DefaultWeights()
+	if len(w) != len(ComponentNames) {
+		t.Errorf("%d default weights for %d components", len(w), len(ComponentNames))
+	}
+	for _, n := range ComponentNames {
+		if _, ok := w[n]; !ok {
+			t.Errorf("no default weight for %s", n)
+		}
+	}
+}
+
+func TestLoadNamesTheFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "program.yaml")
+	if err := os.WriteFile(p, []byte(sampleFile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err := Load(p); err != nil || len(cfg.Candidates) != 2 {
+		t.Fatalf("Load = %v, %v", cfg, err)
+	}
+	if err := os.WriteFile(p, []byte("bogus: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(p); err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "line 1") {
+		t.Errorf("Load error = %v, want the path and line", err)
+	}
+	if _, err := Load(filepath.Join(dir, "missing.yaml")); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
+		t.Errorf("missing file error = %v", err)
+	}
+}
+
+func TestWatcherKeepsTheLastGoodConfig(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "program.yaml")
+	write := func(s string) {
+		t.Helper()
+		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("candidates:\n  - {name: A, stash: S1}\n")
+	w, err := NewWatcher(p, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := w.Current()
+	if err != nil || len(cfg.Candidates) != 1 || w.Version() != 1 {
+		t.Fatalf("initial = %+v %v v%d", cfg, err, w.Version())
+	}
+
+	write("candidates:\n  - {name: A, stash: S1}\n  - {name: B, stash: S2}\n")
+	if changed, err := w.Poll(); !changed || err != nil {
+		t.Fatalf("poll after a change = %v %v", changed, err)
+	}
+	if cfg, _ := w.Current(); len(cfg.Candidates) != 2 {
+		t.Errorf("the change was not applied: %+v", cfg)
+	}
+
+	write("candidates:\n  - {name: A, stash: S1}\n  - {name: A, stash: S3}\n") // duplicate name
+	changed, err := w.Poll()
+	if changed || err == nil || !strings.Contains(err.Error(), "keeping the last good config") {
+		t.Fatalf("poll of a bad file = %v %v", changed, err)
+	}
+	cfg, err = w.Current()
+	if len(cfg.Candidates) != 2 || cfg.Candidates[1].Name != "B" || err == nil || !strings.Contains(err.Error(), "unique") {
+		t.Errorf("after a bad file: %+v %v, want the last good config and the error", cfg, err)
+	}
+
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Poll(); err == nil {
+		t.Error("a vanished file raised no error")
+	}
+	write("candidates:\n  - {name: C, stash: S9}\n")
+	if changed, err := w.Poll(); !changed || err != nil {
+		t.Fatalf("poll after the fix = %v %v", changed, err)
+	}
+	if cfg, err := w.Current(); err != nil || cfg.Candidates[0].Name != "C" || w.Version() != 3 {
+		t.Errorf("after the fix: %+v %v v%d", cfg, err, w.Version())
+	}
+	// Same bytes rewritten: nothing new to apply.
+	write("candidates:\n  - {name: C, stash: S9}\n")
+	if changed, err := w.Poll(); changed || err != nil {
+		t.Errorf("rewrite of the same bytes = %v %v, want no change", changed, err)
+	}
+}
+
+func TestWatcherRefusesABadStart(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "program.yaml")
+	if err := os.WriteFile(p, []byte("nope: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewWatcher(p, time.Second); err == nil {
+		t.Error("NewWatcher accepted a bad file: there is no last good config to keep")
+	}
+	if _, err := NewWatcher(p, 0); err == nil {
+		t.Error("NewWatcher accepted a zero interval")
+	}
+}
+
+func TestWatcherRunStopsWithTheContext(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "program.yaml")
+	if err := os.WriteFile(p, []byte("candidates: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w, err := NewWatcher(p, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	cancel()
+	<-done // a Run that ignored ctx would hang the test
+}
