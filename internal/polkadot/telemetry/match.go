@@ -59,14 +59,14 @@ func Match(candidateName string, nodes []events.Telemetry) (node *events.Telemet
 		return nil, "", "the candidate has no telemetry name: set it to the name the node reports (--name)"
 	}
 	if i := best(nodes, func(n *events.Telemetry) bool { return n.Name == candidateName }); i >= 0 {
-		return &nodes[i], MatchExact, fmt.Sprintf("telemetry node %q", nodes[i].Name)
+		return &nodes[i], MatchExact, fmt.Sprintf("telemetry node %q", short(nodes[i].Name))
 	}
 	want := Normalize(candidateName)
 	if i := best(nodes, func(n *events.Telemetry) bool { return Normalize(n.Name) == want }); i >= 0 {
-		return &nodes[i], MatchNormalized, fmt.Sprintf("telemetry node %q matched %q ignoring case and spacing", nodes[i].Name, candidateName)
+		return &nodes[i], MatchNormalized, fmt.Sprintf("telemetry node %q matched %q ignoring case and spacing", short(nodes[i].Name), short(candidateName))
 	}
 	if len(nodes) == 0 {
-		return nil, "", fmt.Sprintf("no telemetry node named %q (the feed reports no nodes)", candidateName)
+		return nil, "", fmt.Sprintf("no telemetry node named %q (the feed reports no nodes)", short(candidateName))
 	}
 	closest, bestD := "", -1
 	wr := clipRunes(want)
@@ -76,7 +76,7 @@ func Match(candidateName string, nodes []events.Telemetry) (node *events.Telemet
 			closest, bestD = nodes[i].Name, d
 		}
 	}
-	return nil, "", fmt.Sprintf("no telemetry node named %q (closest: %q)", candidateName, closest)
+	return nil, "", fmt.Sprintf("no telemetry node named %q (closest: %q)", short(candidateName), short(closest))
 }
 
 // best is the index of the preferred node among those ok accepts, -1 none.
@@ -103,6 +103,9 @@ func better(a, b *events.Telemetry) bool {
 	}
 	return a.At > b.At
 }
+
+// short bounds a name quoted in a note (names come from the feed).
+func short(s string) string { return clip(s, 128) }
 
 func clipRunes(s string) []rune {
 	r := []rune(s)

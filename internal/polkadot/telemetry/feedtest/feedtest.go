@@ -102,8 +102,8 @@ func (s *Server) Drop() {
 	}
 }
 
-// Counts of connections accepted, subscribes to this chain, pings, and
-// connections open now.
+// Counts of connections accepted, subscribe commands (to any genesis),
+// pings, and connections open now.
 func (s *Server) Counts() (accepts, subscribes, pings, open int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -308,8 +308,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			s.pings++
 			s.send(c, frame([]any{15, val}))
 		case "subscribe":
+			s.subscribes++
+			// The server ignores a subscribe to a chain it does not know.
 			if strings.ToLower(val) == s.Genesis {
-				s.subscribes++
 				s.subscribe(c)
 			}
 		}
