@@ -163,7 +163,7 @@ func TestTrackerOurOutageNotCharged(t *testing.T) {
 	tr.FeedDown()
 	c.Add(2 * time.Hour)
 	tr.Tick()
-	if p := get(t, tr, "bob"); p.OfflineWeek != (10*time.Minute).Milliseconds() {
+	if p := get(t, tr, "bob"); p.OfflineWeek != (10 * time.Minute).Milliseconds() {
 		t.Fatalf("our feed down: bob charged %d ms", p.OfflineWeek)
 	}
 	if p := get(t, tr, "alice"); !p.Online || p.OfflineWeek != 0 {
@@ -176,7 +176,7 @@ func TestTrackerOurOutageNotCharged(t *testing.T) {
 	if p := get(t, tr, "alice"); !p.Online || p.OnlineSince != ms(t0) || p.OfflineWeek != 0 {
 		t.Errorf("alice after the replay: %+v", p)
 	}
-	if p := get(t, tr, "bob"); p.OfflineWeek != (11*time.Minute).Milliseconds() {
+	if p := get(t, tr, "bob"); p.OfflineWeek != (11 * time.Minute).Milliseconds() {
 		t.Errorf("bob after the outage: %d ms, want 11 min", p.OfflineWeek)
 	}
 }
@@ -386,7 +386,7 @@ func TestTrackerClockBackwardsNoNegative(t *testing.T) {
 	tr.Tick()
 	c.Add(time.Minute)
 	tr.Tick()
-	if p := get(t, tr, "alice"); p.OfflineWeek != (11*time.Minute).Milliseconds() {
+	if p := get(t, tr, "alice"); p.OfflineWeek != (11 * time.Minute).Milliseconds() {
 		t.Errorf("offline %d ms, want 11 min", p.OfflineWeek)
 	}
 }
