@@ -11,7 +11,6 @@ package telemetry
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -159,14 +158,14 @@ func Decode(frame []byte) ([]Message, error) {
 	if len(frame) > MaxFrame {
 		return nil, fmt.Errorf("%w: %d bytes, the limit is %d (a broken or hostile feed)", ErrFrameTooBig, len(frame), MaxFrame)
 	}
-	var parts []json.RawMessage
-	if err := json.Unmarshal(frame, &parts); err != nil {
-		return nil, fmt.Errorf("telemetry feed frame is not a JSON array (%d bytes): %w", len(frame), err)
+	parts, err := splitArray(frame, nil)
+	if err != nil {
+		return nil, fmt.Errorf("telemetry feed frame is not a JSON array (%d bytes; skipped): %w", len(frame), err)
 	}
 	out := make([]Message, 0, len(parts)/2+1)
 	for i := 0; i < len(parts); i += 2 {
-		var a int64
-		if err := json.Unmarshal(parts[i], &a); err != nil || a < 0 || a > math.MaxInt32 {
+		a, err := parseInt(parts[i])
+		if err != nil || a < 0 || a > math.MaxInt32 {
 			// Without a valid action the pairing of the rest is still the
 			// server's; keep going two by two.
 			out = append(out, Malformed{Act: -1, Err: fmt.Errorf("message %d: action %.32q is not a small non-negative integer", i/2, parts[i])})
@@ -187,11 +186,11 @@ func Decode(frame []byte) ([]Message, error) {
 	return out, nil
 }
 
-func decodeOne(act Action, p json.RawMessage) (Message, error) {
+func decodeOne(act Action, p []byte) (Message, error) {
 	switch act {
 	case ActVersion:
-		var v int64
-		if err := json.Unmarshal(p, &v); err != nil {
+		v, err := parseInt(p)
+		if err != nil {
 			return nil, fmt.Errorf("version: %w", err)
 		}
 		return Version{Version: v}, nil
@@ -207,15 +206,15 @@ func decodeOne(act Action, p json.RawMessage) (Message, error) {
 		}
 		return RemovedNode{ID: id}, nil
 	case ActLocatedNode:
-		var t []json.RawMessage
-		if err := json.Unmarshal(p, &t); err != nil || len(t) < 3 {
+		t, err := splitArray(p, nil)
+		if err != nil || len(t) < 3 {
 			return nil, errors.New("located node: want [id, lat, lon, city]")
 		}
-		var id uint64
-		if err := json.Unmarshal(t[0], &id); err != nil {
+		id, err := parseUint(t[0])
+		if err != nil {
 			return nil, fmt.Errorf("located node id: %w", err)
 		}
-		var city json.RawMessage
+		var city []byte
 		if len(t) > 3 {
 			city = t[3]
 		}
@@ -237,8 +236,8 @@ func decodeOne(act Action, p json.RawMessage) (Message, error) {
 		}
 		return RemovedChain{Genesis: g}, nil
 	case ActAddedChain:
-		var t []json.RawMessage
-		if err := json.Unmarshal(p, &t); err != nil || len(t) < 3 {
+		t, err := splitArray(p, nil)
+		if err != nil || len(t) < 3 {
 			return nil, errors.New("added chain: want [label, genesis, node count]")
 		}
 		label, err := str(t[0], MaxField)
@@ -249,8 +248,8 @@ func decodeOne(act Action, p json.RawMessage) (Message, error) {
 		if err != nil {
 			return nil, err
 		}
-		var n uint64
-		if err := json.Unmarshal(t[2], &n); err != nil {
+		n, err := parseUint(t[2])
+		if err != nil {
 			return nil, fmt.Errorf("added chain node count: %w", err)
 		}
 		return AddedChain{Label: label, Genesis: g, Nodes: n}, nil
@@ -267,16 +266,16 @@ func decodeOne(act Action, p json.RawMessage) (Message, error) {
 	return Unknown{Act: act}, nil
 }
 
-func decodeID(p json.RawMessage) (uint64, error) {
-	var id uint64
-	if err := json.Unmarshal(p, &id); err != nil {
+func decodeID(p []byte) (uint64, error) {
+	id, err := parseUint(p)
+	if err != nil {
 		return 0, fmt.Errorf("node id: %w", err)
 	}
 	return id, nil
 }
 
 // decodeHash reads a 0x-prefixed 32-byte hash, lower-cased.
-func decodeHash(p json.RawMessage) (string, error) {
+func decodeHash(p []byte) (string, error) {
 	s, err := str(p, 66)
 	if err != nil {
 		return "", fmt.Errorf("hash: %w", err)
@@ -302,16 +301,16 @@ func IsGenesis(s string) bool {
 
 var null = []byte("null")
 
-func isNull(p json.RawMessage) bool { return len(p) == 0 || bytes.Equal(p, null) }
+func isNull(p []byte) bool { return len(p) == 0 || bytes.Equal(p, null) }
 
 // str decodes a JSON string (null is ""), truncated to max bytes on a
 // rune boundary, invalid UTF-8 replaced.
-func str(p json.RawMessage, max int) (string, error) {
+func str(p []byte, max int) (string, error) {
 	if isNull(p) {
 		return "", nil
 	}
-	var s string
-	if err := json.Unmarshal(p, &s); err != nil {
+	s, err := parseString(p)
+	if err != nil {
 		return "", err
 	}
 	return clip(s, max), nil
@@ -333,12 +332,13 @@ func clip(s string, max int) string {
 
 // decodeLocation reads lat, lon (f32 in the server) and city; a position
 // outside the globe is refused.
-func decodeLocation(lat, lon, city json.RawMessage) (events.Location, error) {
+func decodeLocation(lat, lon, city []byte) (events.Location, error) {
 	var l events.Location
-	if err := json.Unmarshal(lat, &l.Lat); err != nil {
+	var err error
+	if l.Lat, err = parseFloat(lat); err != nil {
 		return l, fmt.Errorf("latitude: %w", err)
 	}
-	if err := json.Unmarshal(lon, &l.Lon); err != nil {
+	if l.Lon, err = parseFloat(lon); err != nil {
 		return l, fmt.Errorf("longitude: %w", err)
 	}
 	if math.IsNaN(l.Lat) || math.IsNaN(l.Lon) || l.Lat < -90 || l.Lat > 90 || l.Lon < -180 || l.Lon > 180 {
@@ -360,21 +360,25 @@ func decodeLocation(lat, lon, city json.RawMessage) (events.Location, error) {
 // and env inserted before it) and at details[5] in the 6-, 7- and 8-field
 // layouts before. Anything after startupTime (hwbench in some readings of
 // the protocol) is ignored.
-func decodeAdded(p json.RawMessage) (Message, error) {
-	var top []json.RawMessage
-	if err := json.Unmarshal(p, &top); err != nil || len(top) < 2 {
+func decodeAdded(p []byte) (Message, error) {
+	var buf [24][]byte // both splits below fit: no allocation for them
+	top, err := splitArray(p, buf[:0:12])
+	if err != nil || len(top) < 2 {
 		return nil, errors.New("added node: want [id, details, …]")
 	}
 	var n AddedNode
-	if err := json.Unmarshal(top[0], &n.ID); err != nil {
+	if n.ID, err = parseUint(top[0]); err != nil {
 		return nil, fmt.Errorf("added node id: %w", err)
 	}
-	var d []json.RawMessage
-	if err := json.Unmarshal(top[1], &d); err != nil || len(d) < 3 {
+	d, err := splitArray(top[1], buf[12:12:24])
+	if err != nil || len(d) < 3 {
 		return nil, fmt.Errorf("added node %d: details are not [name, implementation, version, …]", n.ID)
 	}
-	var s string
-	if err := json.Unmarshal(d[0], &s); err != nil {
+	if isNull(d[0]) {
+		return nil, fmt.Errorf("added node %d: no name", n.ID)
+	}
+	s, err := parseString(d[0])
+	if err != nil {
 		return nil, fmt.Errorf("added node %d: name: %w", n.ID, err)
 	}
 	if len(s) > MaxName {
@@ -404,11 +408,11 @@ func decodeAdded(p json.RawMessage) (Message, error) {
 		*f.dst = v
 	}
 	if len(top) > 6 && !isNull(top[6]) {
-		var l []json.RawMessage
-		if err := json.Unmarshal(top[6], &l); err != nil || len(l) < 2 {
+		l, err := splitArray(top[6], nil)
+		if err != nil || len(l) < 2 {
 			return nil, fmt.Errorf("added node %d: location is not [lat, lon, city] or null", n.ID)
 		}
-		var city json.RawMessage
+		var city []byte
 		if len(l) > 2 {
 			city = l[2]
 		}
@@ -419,8 +423,8 @@ func decodeAdded(p json.RawMessage) (Message, error) {
 		n.Location = &loc
 	}
 	if len(top) > 7 && !isNull(top[7]) {
-		var st uint64
-		if err := json.Unmarshal(top[7], &st); err != nil {
+		st, err := parseUint(top[7])
+		if err != nil {
 			return nil, fmt.Errorf("added node %d: startup time: %w", n.ID, err)
 		}
 		if st <= math.MaxInt64 {
