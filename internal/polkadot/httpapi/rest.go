@@ -1,0 +1,476 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/valtrack/valtrack/internal/api"
+	"github.com/valtrack/valtrack/internal/polkadot/program"
+	"github.com/valtrack/valtrack/internal/polkadot/state"
+)
+
+// request is the common start of the handlers: the parsed query, a context
+// bounded by the query timeout (cancel is never nil) and the resolved
+// chain.
+func (h *handlers) request(r *http.Request) (api.Query, context.Context, context.CancelFunc, string, error) {
+	ctx, cancel := h.rt.QueryContext(r)
+	q, err := api.ParseQuery(r)
+	if err != nil {
+		return q, ctx, cancel, "", err
+	}
+	chain, err := h.nets.Resolve(ctx, r)
+	return q, ctx, cancel, chain, err
+}
+
+// requestAddress is request plus the {address} path value.
+func (h *handlers) requestAddress(r *http.Request) (api.Query, context.Context, context.CancelFunc, string, string, error) {
+	q, ctx, cancel, chain, err := h.request(r)
+	if err != nil {
+		return q, ctx, cancel, chain, "", err
+	}
+	a, err := address(r.PathValue("address"))
+	return q, ctx, cancel, chain, a, err
+}
+
+func ok(w http.ResponseWriter, r *http.Request, v any) error {
+	return api.WriteJSON(w, r, http.StatusOK, v)
+}
+
+// decimals are the chain's token decimals, -1 when no chain record has
+// arrived.
+func (h *handlers) decimals(ctx context.Context, chain string) (int, error) {
+	c, err := h.st.Chain(ctx, chain)
+	if err != nil {
+		return 0, fmt.Errorf("chain record of %s: %w", chain, err)
+	}
+	if c == nil {
+		return -1, nil
+	}
+	return c.Decimals, nil
+}
+
+type candidateList int
+
+const (
+	candidatesAll candidateList = iota
+	candidatesValid
+	candidatesInvalid
+	candidatesByRank
+)
+
+// handleCandidates serves the candidate lists: by score total, highest
+// first (the valid and invalid ones too), or by rank.
+func (h *handlers) handleCandidates(which candidateList) api.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
+		_, ctx, cancel, chain, err := h.request(r)
+		defer cancel()
+		if err != nil {
+			return err
+		}
+		var f state.CandidateFilter
+		switch which {
+		case candidatesValid:
+			f.Status = program.Valid
+		case candidatesInvalid:
+			f.Status = program.Invalid
+		}
+		cs, err := h.st.Candidates(ctx, chain, f)
+		if err != nil {
+			return fmt.Errorf("candidates of %s: %w", chain, err)
+		}
+		if which == candidatesByRank {
+			state.SortByRank(cs)
+		} else {
+			state.SortByTotal(cs)
+		}
+		dec, err := h.decimals(ctx, chain)
+		if err != nil {
+			return err
+		}
+		out := make([]candidateView, len(cs))
+		for i, c := range cs {
+			out[i] = newCandidateView(c, dec)
+		}
+		return ok(w, r, out)
+	}
+}
+
+func (h *handlers) handleCandidate(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
+	_, ctx, cancel, chain, addr, err := h.requestAddress(r)
+	defer cancel()
+	if err != nil {
+		return err
+	}
+	c, err := h.st.Candidate(ctx, chain, addr)
+	if err != nil {
+		return fmt.Errorf("candidate %s of %s: %w", addr, chain, err)
+	}
+	if c == nil {
+		return api.NotFound("address", "no candidate with this stash on %s; GET …/candidates lists them", chain)
+	}
+	dec, err := h.decimals(ctx, chain)
+	if err != nil {
+		return err
+	}
+	return ok(w, r, newCandidateView(*c, dec))
+}
+
+// nominatorView is 1KV's Nominator row, from valtrack's nominations and the
+// chain's record of the account.
+type nominatorView struct {
+	Address        string             `json:"address"`
+	Stash          string             `json:"stash"`
+	Bonded         *float64           `json:"bonded"` // tokens, null unknown
+	Current        []currentTarget    `json:"current"`
+	LastNomination int64              `json:"lastNomination"`
+	LastEra        uint32             `json:"lastNominatedEra"`
+	Latest         state.Nomination   `json:"latest"`
+	ProxyTxs       []state.ProxyTx    `json:"proxyTxs"`
+	NominationEra  *uint32            `json:"nominationEra"`
+	Chain          *chainAccountFacts `json:"chain,omitempty"`
+}
+
+type currentTarget struct {
+	Name     string `json:"name"`
+	Stash    string `json:"stash"`
+	Identity string `json:"identity"`
+}
+
+type chainAccountFacts struct {
+	BalancePlanck string `json:"balancePlanck"`
+	Error         string `json:"error,omitempty"`
+}
+
+func (h *handlers) nominators(ctx context.Context, chain, only string) ([]nominatorView, error) {
+	latest, err := h.st.LatestNominations(ctx, chain)
+	if err != nil {
+		return nil, fmt.Errorf("nominations of %s: %w", chain, err)
+	}
+	cs, err := h.st.Candidates(ctx, chain, state.CandidateFilter{})
+	if err != nil {
+		return nil, fmt.Errorf("candidates of %s: %w", chain, err)
+	}
+	names := map[string]state.Candidate{}
+	for _, c := range cs {
+		names[c.Entry.Stash] = c
+	}
+	dec, err := h.decimals(ctx, chain)
+	if err != nil {
+		return nil, err
+	}
+	pending, err := h.st.ProxyTxs(ctx, chain, true, state.MaxLimit)
+	if err != nil {
+		return nil, fmt.Errorf("proxy txs of %s: %w", chain, err)
+	}
+	out := []nominatorView{}
+	for _, n := range latest {
+		if only != "" && n.Nominator != only {
+			continue
+		}
+		v := nominatorView{Address: n.Nominator, Stash: n.Nominator, LastNomination: n.At, LastEra: n.Era, Latest: n, ProxyTxs: []state.ProxyTx{}}
+		targets := n.Targets
+		acct, err := h.st.Validator(ctx, chain, n.Nominator)
+		if err != nil {
+			return nil, fmt.Errorf("chain record of nominator %s: %w", n.Nominator, err)
+		}
+		if acct != nil {
+			if acct.NominationTargets.Known {
+				targets = acct.NominationTargets.Value // what the chain says it nominates now
+			}
+			if acct.NominationEra.Known {
+				e := acct.NominationEra.Value
+				v.NominationEra = &e
+			}
+			if acct.SelfStake.Known && dec >= 0 {
+				b := acct.SelfStake.Value.Tokens(dec)
+				v.Bonded = &b
+			}
+			v.Chain = &chainAccountFacts{BalancePlanck: string(acct.Balance.Value), Error: acct.Balance.Err}
+		}
+		v.Current = make([]currentTarget, 0, len(targets))
+		for _, t := range targets {
+			ct := currentTarget{Stash: t}
+			if c, ok := names[t]; ok {
+				ct.Name = c.Entry.Name
+				if c.Validator != nil && c.Validator.Identity.Value != nil {
+					ct.Identity = c.Validator.Identity.Value.Name()
+				}
+			}
+			v.Current = append(v.Current, ct)
+		}
+		for _, p := range pending {
+			if p.Nominator == n.Nominator {
+				v.ProxyTxs = append(v.ProxyTxs, p)
+			}
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func (h *handlers) handleNominators(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
+	_, ctx, cancel, chain, err := h.request(r)
+	defer cancel()
+	if err != nil {
+		return err
+	}
+	ns, err := h.nominators(ctx, chain, "")
+	if err != nil {
+		return err
+	}
+	return ok(w, r, ns)
+}
+
+func (h *handlers) handleNominator(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
+	_, ctx, cancel, chain, addr, err := h.requestAddress(r)
+	defer cancel()
+	if err != nil {
+		return err
+	}
+	ns, err := h.nominators(ctx, chain, addr)
+	if err != nil {
+		return err
+	}
+	if len(ns) == 0 {
+		return api.NotFound("address", "no nomination by this account on %s", chain)
+	}
+	return ok(w, r, ns[0])
+}
+
+// nominationView is 1KV's Nomination row plus valtrack's fields.
+type nominationView struct {
+	Address    string   `json:"address"`
+	Era        uint32   `json:"era"`
+	Validators []string `json:"validators"`
+	Timestamp  int64    `json:"timestamp"`
+	BlockHash  string   `json:"blockHash"`
+	TxHash     string   `json:"txHash"`
+	DryRun     bool     `json:"dryRun"`
+	RoundID    int64    `json:"roundId"`
+	ID         string   `json:"id"`
+}
+
+func newNominationView(n state.Nomination) nominationView {
+	return nominationView{Address: n.Nominator, Era: n.Era, Validators: n.Targets, Timestamp: n.At, BlockHash: n.BlockHash,
+		TxHash: n.TxHash, DryRun: n.DryRun, RoundID: n.RoundID, ID: n.ID}
+}
+
+func (h *handlers) handleNominations(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
+	q, ctx, cancel, chain, err := h.request(r)
+	defer cancel()
+	if err != nil {
+		return err
+	}
+	lim, err := listLimit(q)
+	if err != nil {
+		return err
+	}
+	ns, err := h.st.Nominations(ctx, chain, "", lim)
+	if err != nil {
+		return fmt.Errorf("nominations of %s: %w", chain, err)
+	}
+	out := make([]nominationView, len(ns))
+	for i, n := range ns {
+		out[i] = newNominationView(n)
+	}
+	return ok(w, r, out)
+}
+
+// handleLastNomination is 1KV's Era record {lastNominatedEraIndex, when}
+// with the latest nomination and the program's round counter.
+func (h *handlers) handleLastNomination(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
+	_, ctx, cancel, chain, err := h.request(r)
+	defer cancel()
+	if err != nil {
+		return err
+	}
+	m, err := h.st.Meta(ctx, chain)
+	if err != nil {
+		return fmt.Errorf("program state of %s: %w", chain, err)
+	}
+	n, err := h.st.LastNomination(ctx, chain)
+	if err != nil {
+		return fmt.Errorf("last nomination of %s: %w", chain, err)
+	}
+	out := struct {
+		LastNominatedEraIndex uint32          `json:"lastNominatedEraIndex"`
+		When                  int64           `json:"when"`
+		LastRoundID           int64           `json:"lastRoundId"`
+		Nomination            *nominationView `json:"nomination"`
+	}{LastNominatedEraIndex: m.LastNominatedEra, LastRoundID: m.LastRoundID}
+	if n != nil {
+		v := newNominationView(*n)
+		out.When, out.Nomination = n.At, &v
+	}
+	return ok(w, r, out)
+}
+
+// proxyTxView is 1KV's DelayedTx {number, controller, targets, callHash}
+// with the rest of valtrack's record.
+type proxyTxView struct {
+	Number     uint64 `json:"number"`
+	Controller string `json:"controller"`
+	CallHash   string `json:"callHash"`
+	state.ProxyTx
+}
+
+func (h *handlers) handleProxyTxs(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
+	q, ctx, cancel, chain, err := h.request(r)
+	defer cancel()
+	if err != nil {
+		return err
+	}
+	lim, err := listLimit(q)
+	if err != nil {
+		return err
+	}
+	pending, err := q.Bool("pending")
+	if err != nil {
+		return err
+	}
+	ps, err := h.st.ProxyTxs(ctx, chain, pending, lim)
+	if err != nil {
+		return fmt.Errorf("proxy txs of %s: %w", chain, err)
+	}
+	out := make([]proxyTxView, len(ps))
+	for i, p := range ps {
+		out[i] = proxyTxView{Number: p.AnnouncedBlock, Controller: p.Nominator, CallHash: p.CallHash, ProxyTx: p}
+	}
+	return ok(w, r, out)
+}
+
+func (h *handlers) handleScore(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
+	_, ctx, cancel, chain, addr, err := h.requestAddress(r)
+	defer cancel()
+	if err != nil {
+		return err
+	}
+	s, err := h.st.Score(ctx, chain, addr)
+	if err != nil {
+		return fmt.Errorf("score of %s on %s: %w", addr, chain, err)
+	}
+	if s == nil {
+		return api.NotFound("address", "this stash has not been scored on %s (only valid candidates are)", chain)
+	}
+	return ok(w, r, s)
+}
+
+func (h *handlers) handleExplain(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
+	_, ctx, cancel, chain, addr, err := h.requestAddress(r)
+	defer cancel()
+	if err != nil {
+		return err
+	}
+	e, err := h.st.Explain(ctx, chain, addr)
+	if err != nil {
+		return fmt.Errorf("score explanation of %s on %s: %w", addr, chain, err)
+	}
+	if e == nil {
+		return api.NotFound("address", "this stash has not been scored on %s (only valid candidates are)", chain)
+	}
+	return ok(w, r, e)
+}
+
+// handleScoreMetadata is the latest snapshot's weights and per-component
+// statistics (1KV's score metadata), or 404 before the first scoring.
+func (h *handlers) handleScoreMetadata(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
+	_, ctx, cancel, chain, err := h.request(r)
+	defer cancel()
+	if err != nil {
+		return err
+	}
+	m, err := h.st.LatestSnapshot(ctx, chain)
+	if err != nil {
+		return fmt.Errorf("score metadata of %s: %w", chain, err)
+	}
+	if m == nil {
+		return api.NotFound("", "no scoring has run on %s yet", chain)
+	}
+	return ok(w, r, m)
+}
+
+func (h *handlers) handleEraPoints(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
+	_, ctx, cancel, chain, addr, err := h.requestAddress(r)
+	defer cancel()
+	if err != nil {
+		return err
+	}
+	ps, err := h.st.EraPoints(ctx, chain, addr)
+	if err != nil {
+		return fmt.Errorf("era points of %s on %s: %w", addr, chain, err)
+	}
+	type row struct {
+		Era     uint32 `json:"era"`
+		Address string `json:"address"`
+		Points  uint32 `json:"eraPoints"`
+		Active  bool   `json:"active"`
+	}
+	out := make([]row, len(ps))
+	for i, p := range ps {
+		out[i] = row{Era: p.Era, Address: addr, Points: p.Points, Active: p.Active}
+	}
+	return ok(w, r, out)
+}
+
+// handleValidators lists the chain's validator records: 1KV's {address,
+// keys} with the rest of what the sentry read (merged facts).
+func (h *handlers) handleValidators(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
+	q, ctx, cancel, chain, err := h.request(r)
+	defer cancel()
+	if err != nil {
+		return err
+	}
+	active, err := q.Bool("active")
+	if err != nil {
+		return err
+	}
+	vs, err := h.st.Validators(ctx, chain, active)
+	if err != nil {
+		return fmt.Errorf("validators of %s: %w", chain, err)
+	}
+	type row struct {
+		Address string            `json:"address"`
+		Keys    map[string]string `json:"keys"`
+		Record  any               `json:"record"`
+	}
+	out := make([]row, len(vs))
+	for i, v := range vs {
+		out[i] = row{Address: v.Stash, Keys: v.NextKeys.Value, Record: v}
+	}
+	return ok(w, r, out)
+}
+
+func (h *handlers) handleRounds(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
+	q, ctx, cancel, chain, err := h.request(r)
+	defer cancel()
+	if err != nil {
+		return err
+	}
+	lim, err := listLimit(q)
+	if err != nil {
+		return err
+	}
+	rs, err := h.st.Rounds(ctx, chain, lim)
+	if err != nil {
+		return fmt.Errorf("rounds of %s: %w", chain, err)
+	}
+	return ok(w, r, rs)
+}
+
+func (h *handlers) handleFaults(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
+	q, ctx, cancel, chain, addr, err := h.requestAddress(r)
+	defer cancel()
+	if err != nil {
+		return err
+	}
+	lim, err := listLimit(q)
+	if err != nil {
+		return err
+	}
+	fs, err := h.st.Faults(ctx, chain, addr, lim)
+	if err != nil {
+		return fmt.Errorf("faults of %s on %s: %w", addr, chain, err)
+	}
+	return ok(w, r, fs)
+}

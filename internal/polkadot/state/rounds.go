@@ -1,0 +1,351 @@
+package state
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/valtrack/valtrack/internal/polkadot/program"
+	"github.com/valtrack/valtrack/internal/store"
+)
+
+// ensureMeta creates the chain's meta row when missing.
+func (t *Tx) ensureMeta(chain string) error {
+	_, err := t.exec("add polkadot meta", t.q().SQL("INSERT INTO polkadot_meta (chain) VALUES (").Arg(chain).SQL(") ON CONFLICT (chain) DO NOTHING"))
+	return err
+}
+
+// StartRound stores r as the chain's next round: its id is the meta's last
+// round id plus one, both written in one transaction, and returned.
+func (s *Store) StartRound(ctx context.Context, r Round) (int64, error) {
+	assignments, err := encode("round assignments", nonNil(r.Assignments))
+	if err != nil {
+		return 0, err
+	}
+	outcome, err := encode("round outcome", nonNilMap(r.Outcome))
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	err = s.InTx(ctx, "start a polkadot round on "+r.Chain, func(t *Tx) error {
+		if err := t.ensureMeta(r.Chain); err != nil {
+			return err
+		}
+		if _, err := t.row("read last round id", t.q().SQL("SELECT last_round_id FROM polkadot_meta WHERE chain = ").Arg(r.Chain), &id); err != nil {
+			return err
+		}
+		id++
+		q := t.q().SQL("INSERT INTO polkadot_rounds (chain, id, era, started, dry_run, assignments, status, outcome, updated) VALUES ").
+			Row(r.Chain, id, int64(r.Era), r.Started, r.DryRun, assignments, r.Status, outcome, r.Started)
+		if _, err := t.exec("store round", q); err != nil {
+			return err
+		}
+		_, err := t.exec("advance last round id", t.q().SQL("UPDATE polkadot_meta SET last_round_id = ").Arg(id).
+			SQL(", updated = ").Arg(r.Started).SQL(" WHERE chain = ").Arg(r.Chain))
+		return err
+	})
+	return id, err
+}
+
+// UpdateRound sets a round's status and outcome; found false when there
+// is no such round.
+func (s *Store) UpdateRound(ctx context.Context, chain string, id int64, status string, outcome map[string]map[string]string, at int64) (bool, error) {
+	enc, err := encode("round outcome", nonNilMap(outcome))
+	if err != nil {
+		return false, err
+	}
+	var found bool
+	err = s.InTx(ctx, fmt.Sprintf("update polkadot round %d of %s", id, chain), func(t *Tx) error {
+		r, err := t.exec("update round", t.q().SQL("UPDATE polkadot_rounds SET status = ").Arg(status).SQL(", outcome = ").Arg(enc).
+			SQL(", updated = ").Arg(at).SQL(" WHERE chain = ").Arg(chain).SQL(" AND id = ").Arg(id))
+		if err != nil {
+			return err
+		}
+		n, err := r.RowsAffected()
+		found = n > 0
+		return err
+	})
+	return found, err
+}
+
+// Rounds lists the latest rounds, latest first.
+func (s *Store) Rounds(ctx context.Context, chain string, lim int) ([]Round, error) {
+	const op = "read polkadot rounds"
+	rows, err := s.query(ctx, op, s.db.Query().SQL("SELECT id, era, started, dry_run, assignments, status, outcome, updated FROM polkadot_rounds WHERE chain = ").
+		Arg(chain).SQL(" ORDER BY id DESC LIMIT ").Arg(limit(lim)))
+	if err != nil {
+		return nil, err
+	}
+	out := []Round{}
+	err = each(rows, op, func() error {
+		r := Round{Chain: chain}
+		var (
+			era                  int64
+			assignments, outcome string
+		)
+		if err := rows.Scan(&r.ID, &era, &r.Started, &r.DryRun, &assignments, &r.Status, &outcome, &r.Updated); err != nil {
+			return err
+		}
+		r.Era = uint32(era)
+		if err := decode("polkadot_rounds.assignments", assignments, &r.Assignments); err != nil {
+			return err
+		}
+		if err := decode("polkadot_rounds.outcome", outcome, &r.Outcome); err != nil {
+			return err
+		}
+		r.Assignments, r.Outcome = nonNil(r.Assignments), nonNilMap(r.Outcome)
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+// LastRound is the chain's latest round, nil when none.
+func (s *Store) LastRound(ctx context.Context, chain string) (*Round, error) {
+	rs, err := s.Rounds(ctx, chain, 1)
+	if err != nil || len(rs) == 0 {
+		return nil, err
+	}
+	return &rs[0], nil
+}
+
+// AddNomination records a nomination once (a second one with the same id
+// is ignored) and, unless it is a dry run, advances the chain's last
+// nominated era to its era.
+func (s *Store) AddNomination(ctx context.Context, n Nomination) error {
+	targets, err := encode("nomination targets", nonNil(n.Targets))
+	if err != nil {
+		return err
+	}
+	return s.InTx(ctx, "store polkadot nomination "+n.ID, func(t *Tx) error {
+		q := t.q().SQL("INSERT INTO polkadot_nominations (chain, id, round_id, nominator, era, targets, at, block_hash, tx_hash, dry_run) VALUES ").
+			Row(n.Chain, n.ID, n.RoundID, n.Nominator, int64(n.Era), targets, n.At, n.BlockHash, n.TxHash, n.DryRun).
+			SQL(" ON CONFLICT (chain, id) DO NOTHING")
+		if _, err := t.exec("store nomination", q); err != nil {
+			return err
+		}
+		if n.DryRun {
+			return nil
+		}
+		if err := t.ensureMeta(n.Chain); err != nil {
+			return err
+		}
+		_, err := t.exec("advance last nominated era", t.q().SQL("UPDATE polkadot_meta SET last_nominated_era = ").Arg(int64(n.Era)).
+			SQL(", updated = ").Arg(n.At).SQL(" WHERE chain = ").Arg(n.Chain).SQL(" AND last_nominated_era < ").Arg(int64(n.Era)))
+		return err
+	})
+}
+
+const nominationCols = "id, round_id, nominator, era, targets, at, block_hash, tx_hash, dry_run"
+
+// Nominations lists nominations, latest first (nominator "": every
+// nominator's).
+func (s *Store) Nominations(ctx context.Context, chain, nominator string, lim int) ([]Nomination, error) {
+	q := s.db.Query().SQL("SELECT ", nominationCols, " FROM polkadot_nominations WHERE chain = ").Arg(chain)
+	if nominator != "" {
+		q.SQL(" AND nominator = ").Arg(nominator)
+	}
+	return s.nominations(ctx, chain, q.SQL(" ORDER BY at DESC, id DESC LIMIT ").Arg(limit(lim)))
+}
+
+// LatestNominations is each nominator's latest nomination, by nominator.
+func (s *Store) LatestNominations(ctx context.Context, chain string) ([]Nomination, error) {
+	q := s.db.Query().SQL("SELECT ", nominationCols, " FROM polkadot_nominations n WHERE chain = ").Arg(chain).
+		SQL(" AND id = (SELECT x.id FROM polkadot_nominations x WHERE x.chain = n.chain AND x.nominator = n.nominator ORDER BY x.at DESC, x.id DESC LIMIT 1) ORDER BY nominator")
+	return s.nominations(ctx, chain, q)
+}
+
+// LastNomination is the chain's latest nomination, nil when none.
+func (s *Store) LastNomination(ctx context.Context, chain string) (*Nomination, error) {
+	ns, err := s.Nominations(ctx, chain, "", 1)
+	if err != nil || len(ns) == 0 {
+		return nil, err
+	}
+	return &ns[0], nil
+}
+
+func (s *Store) nominations(ctx context.Context, chain string, q *store.Query) ([]Nomination, error) {
+	const op = "read polkadot nominations"
+	rows, err := s.query(ctx, op, q)
+	if err != nil {
+		return nil, err
+	}
+	out := []Nomination{}
+	err = each(rows, op, func() error {
+		n := Nomination{Chain: chain}
+		var (
+			era     int64
+			targets string
+		)
+		if err := rows.Scan(&n.ID, &n.RoundID, &n.Nominator, &era, &targets, &n.At, &n.BlockHash, &n.TxHash, &n.DryRun); err != nil {
+			return err
+		}
+		n.Era = uint32(era)
+		if err := decode("polkadot_nominations.targets", targets, &n.Targets); err != nil {
+			return err
+		}
+		n.Targets = nonNil(n.Targets)
+		out = append(out, n)
+		return nil
+	})
+	return out, err
+}
+
+// AddProxyTx records an announcement once (a second one with the same id
+// is ignored, whatever its state): its state starts as given, normally
+// ProxyAnnounced.
+func (s *Store) AddProxyTx(ctx context.Context, p ProxyTx) error {
+	if p.State == "" {
+		p.State = ProxyAnnounced
+	}
+	if !validProxyState(p.State) {
+		return fmt.Errorf("store polkadot proxy tx %s: state %q is none of announced, executed, cancelled, failed", p.ID, p.State)
+	}
+	targets, err := encode("proxy targets", nonNil(p.Targets))
+	if err != nil {
+		return err
+	}
+	hashes, err := encode("proxy tx hashes", nonNil(p.TxHashes))
+	if err != nil {
+		return err
+	}
+	return s.InTx(ctx, "store polkadot proxy tx "+p.ID, func(t *Tx) error {
+		q := t.q().SQL(`INSERT INTO polkadot_proxy_txs (chain, id, round_id, nominator, delegate, call_hash, targets, announced_block,
+		execute_after, state, reason, tx_hashes, created, updated) VALUES `).
+			Row(p.Chain, p.ID, p.RoundID, p.Nominator, p.Delegate, p.CallHash, targets, store.U64(p.AnnouncedBlock), store.U64(p.ExecuteAfter),
+				p.State, p.Reason, hashes, p.Created, max(p.Updated, p.Created)).
+			SQL(" ON CONFLICT (chain, id) DO NOTHING")
+		_, err := t.exec("store proxy tx", q)
+		return err
+	})
+}
+
+func validProxyState(s string) bool {
+	return s == ProxyAnnounced || s == ProxyExecuted || s == ProxyCancelled || s == ProxyFailed
+}
+
+// FinishProxyTx moves an announced proxy tx to executed, cancelled or
+// failed, appending txHash (when not "") to its hashes. The UPDATE is
+// conditional on the state being announced: changed is false when it was
+// already finished (or does not exist), and then nothing is written — the
+// runner must not send its call again, which is what prevents a double
+// nomination after a restart.
+func (s *Store) FinishProxyTx(ctx context.Context, chain, id, to, reason, txHash string, at int64) (changed bool, err error) {
+	if to != ProxyExecuted && to != ProxyCancelled && to != ProxyFailed {
+		return false, fmt.Errorf("finish polkadot proxy tx %s: state %q is none of executed, cancelled, failed", id, to)
+	}
+	err = s.InTx(ctx, "finish polkadot proxy tx "+id, func(t *Tx) error {
+		changed = false
+		var hashes string
+		found, err := t.row("read proxy tx", t.q().SQL("SELECT tx_hashes FROM polkadot_proxy_txs WHERE chain = ").Arg(chain).
+			SQL(" AND id = ").Arg(id).SQL(" AND state = ").Arg(ProxyAnnounced), &hashes)
+		if err != nil || !found {
+			return err
+		}
+		var list []string
+		if err := decode("polkadot_proxy_txs.tx_hashes", hashes, &list); err != nil {
+			return err
+		}
+		if txHash != "" {
+			list = append(list, txHash)
+		}
+		if hashes, err = encode("proxy tx hashes", nonNil(list)); err != nil {
+			return err
+		}
+		r, err := t.exec("finish proxy tx", t.q().SQL("UPDATE polkadot_proxy_txs SET state = ").Arg(to).SQL(", reason = ").Arg(reason).
+			SQL(", tx_hashes = ").Arg(hashes).SQL(", updated = ").Arg(at).
+			SQL(" WHERE chain = ").Arg(chain).SQL(" AND id = ").Arg(id).SQL(" AND state = ").Arg(ProxyAnnounced))
+		if err != nil {
+			return err
+		}
+		n, err := r.RowsAffected()
+		changed = n == 1
+		return err
+	})
+	return changed, err
+}
+
+// ProxyTxs lists proxy txs, latest first; pendingOnly keeps the announced
+// ones.
+func (s *Store) ProxyTxs(ctx context.Context, chain string, pendingOnly bool, lim int) ([]ProxyTx, error) {
+	const op = "read polkadot proxy txs"
+	q := s.db.Query().SQL(`SELECT id, round_id, nominator, delegate, call_hash, targets, announced_block, execute_after, state, reason,
+	tx_hashes, created, updated FROM polkadot_proxy_txs WHERE chain = `).Arg(chain)
+	if pendingOnly {
+		q.SQL(" AND state = ").Arg(ProxyAnnounced)
+	}
+	rows, err := s.query(ctx, op, q.SQL(" ORDER BY created DESC, id DESC LIMIT ").Arg(limit(lim)))
+	if err != nil {
+		return nil, err
+	}
+	out := []ProxyTx{}
+	err = each(rows, op, func() error {
+		p := ProxyTx{Chain: chain}
+		var targets, hashes string
+		if err := rows.Scan(&p.ID, &p.RoundID, &p.Nominator, &p.Delegate, &p.CallHash, &targets, store.U64Into(&p.AnnouncedBlock),
+			store.U64Into(&p.ExecuteAfter), &p.State, &p.Reason, &hashes, &p.Created, &p.Updated); err != nil {
+			return err
+		}
+		if err := decode("polkadot_proxy_txs.targets", targets, &p.Targets); err != nil {
+			return err
+		}
+		if err := decode("polkadot_proxy_txs.tx_hashes", hashes, &p.TxHashes); err != nil {
+			return err
+		}
+		p.Targets, p.TxHashes = nonNil(p.Targets), nonNil(p.TxHashes)
+		out = append(out, p)
+		return nil
+	})
+	return out, err
+}
+
+// Meta is the chain's program position; a chain without one reads as
+// zero.
+func (s *Store) Meta(ctx context.Context, chain string) (Meta, error) {
+	m := Meta{Chain: chain}
+	var (
+		era     int64
+		release string
+	)
+	_, err := s.one(ctx, "read polkadot meta of "+chain, s.db.Query().SQL("SELECT last_nominated_era, last_round_id, release, updated FROM polkadot_meta WHERE chain = ").Arg(chain),
+		&era, &m.LastRoundID, &release, &m.Updated)
+	if err != nil {
+		return m, err
+	}
+	m.LastNominatedEra = uint32(era)
+	if release != "" {
+		m.Release = new(program.Release)
+		if err := decode("polkadot_meta.release", release, m.Release); err != nil {
+			return m, err
+		}
+	}
+	return m, nil
+}
+
+// SetLastNominatedEra sets the chain's last nominated era (also advanced by
+// AddNomination).
+func (s *Store) SetLastNominatedEra(ctx context.Context, chain string, era uint32, at int64) error {
+	return s.InTx(ctx, "set polkadot last nominated era", func(t *Tx) error {
+		if err := t.ensureMeta(chain); err != nil {
+			return err
+		}
+		_, err := t.exec("set last nominated era", t.q().SQL("UPDATE polkadot_meta SET last_nominated_era = ").Arg(int64(era)).
+			SQL(", updated = ").Arg(at).SQL(" WHERE chain = ").Arg(chain))
+		return err
+	})
+}
+
+// SetRelease stores the latest client release the CLIENT_UPGRADE rule
+// compares against.
+func (s *Store) SetRelease(ctx context.Context, chain string, r program.Release, at int64) error {
+	enc, err := encode("release", r)
+	if err != nil {
+		return err
+	}
+	return s.InTx(ctx, "set polkadot release", func(t *Tx) error {
+		if err := t.ensureMeta(chain); err != nil {
+			return err
+		}
+		_, err := t.exec("set release", t.q().SQL("UPDATE polkadot_meta SET release = ").Arg(enc).SQL(", updated = ").Arg(at).SQL(" WHERE chain = ").Arg(chain))
+		return err
+	})
+}

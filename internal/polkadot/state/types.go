@@ -1,0 +1,149 @@
+package state
+
+import (
+	"github.com/valtrack/valtrack/internal/polkadot/events"
+	"github.com/valtrack/valtrack/internal/polkadot/program"
+)
+
+// CandidateState is a candidate's row: the file's entry and the latest
+// evaluation the runner persisted.
+type CandidateState struct {
+	Chain          string           `json:"chain"`
+	Entry          program.Entry    `json:"entry"`
+	Validity       program.Validity `json:"validity"`
+	TelemetryMatch program.Match    `json:"telemetry_match"`
+	Rank           int              `json:"rank"`
+	Faults         int              `json:"faults"`
+	Inclusion      float64          `json:"inclusion"`
+	SpanInclusion  float64          `json:"span_inclusion"`
+	NominatedAt    uint32           `json:"nominated_at"`
+	Updated        int64            `json:"updated"`
+}
+
+// Candidate is a candidate joined with what the tables know of it: the
+// chain's merged record of the stash, the matched telemetry node and its
+// latest score (each nil when absent).
+type Candidate struct {
+	CandidateState
+	Validator *events.Validator
+	Telemetry *events.Telemetry
+	Score     *ScoreRecord
+}
+
+// ScoreRecord is one stash's score in one snapshot.
+type ScoreRecord struct {
+	SnapshotID int64  `json:"snapshot_id"`
+	Era        uint32 `json:"era"`
+	Session    uint32 `json:"session"`
+	At         int64  `json:"at"`
+	program.Score
+}
+
+// SnapshotMeta is a snapshot without its scores.
+type SnapshotMeta struct {
+	ID      int64                    `json:"id"`
+	Chain   string                   `json:"chain"`
+	Era     uint32                   `json:"era"`
+	Session uint32                   `json:"session"`
+	At      int64                    `json:"at"`
+	Seed    int64                    `json:"seed"`
+	Weights map[string]float64       `json:"weights"`
+	Stats   map[string]program.Stats `json:"stats"`
+}
+
+// Explanation is a score with the statistics its components were scaled
+// with (the snapshot's Stats restricted to the components' keys).
+type Explanation struct {
+	Score    ScoreRecord              `json:"score"`
+	Snapshot SnapshotMeta             `json:"snapshot"`
+	Stats    map[string]program.Stats `json:"stats"`
+}
+
+// EraRecord is one era as stored.
+type EraRecord struct {
+	Era        uint32   `json:"era"`
+	Validators []string `json:"validators"`
+	Total      uint32   `json:"total"`
+	Complete   bool     `json:"complete"`
+	Block      uint64   `json:"block"`
+}
+
+// EraPoint is a stash's points in one era (0: not in the set, or no
+// points).
+type EraPoint struct {
+	Era    uint32 `json:"era"`
+	Points uint32 `json:"eraPoints"`
+	Active bool   `json:"active"` // in the era's validator set
+}
+
+// RankPeriod is one row of the rank log.
+type RankPeriod struct {
+	Stash  string   `json:"stash"`
+	Period uint32   `json:"period"` // the first era of the period
+	Eras   []uint32 `json:"eras"`
+	Active bool     `json:"active"`
+	Rank   int      `json:"rank"`
+	At     int64    `json:"at"`
+}
+
+// Round is one nomination round.
+type Round struct {
+	Chain       string               `json:"chain"`
+	ID          int64                `json:"id"`
+	Era         uint32               `json:"era"`
+	Started     int64                `json:"started"`
+	DryRun      bool                 `json:"dry_run"`
+	Assignments []program.Assignment `json:"assignments"`
+	Status      string               `json:"status"`
+	// Outcome says how each target fared, by nominator then target (the
+	// runner's words: "nominated", "announced", "cancelled: commission").
+	Outcome map[string]map[string]string `json:"outcome"`
+	Updated int64                        `json:"updated"`
+}
+
+// Nomination is one nominate call sent (or, dry run, not sent).
+type Nomination struct {
+	Chain     string   `json:"chain"`
+	ID        string   `json:"id"`
+	RoundID   int64    `json:"round_id"`
+	Nominator string   `json:"nominator"`
+	Era       uint32   `json:"era"`
+	Targets   []string `json:"targets"`
+	At        int64    `json:"at"`
+	BlockHash string   `json:"block_hash"`
+	TxHash    string   `json:"tx_hash"`
+	DryRun    bool     `json:"dry_run"`
+}
+
+// ProxyTx is a time-delay proxy announcement of a nominate call.
+type ProxyTx struct {
+	Chain          string   `json:"chain"`
+	ID             string   `json:"id"`
+	RoundID        int64    `json:"round_id"`
+	Nominator      string   `json:"nominator"` // the real (bonded) account
+	Delegate       string   `json:"delegate"`
+	CallHash       string   `json:"call_hash"`
+	Targets        []string `json:"targets"`
+	AnnouncedBlock uint64   `json:"announced_block"`
+	ExecuteAfter   uint64   `json:"execute_after"`
+	State          string   `json:"state"`
+	Reason         string   `json:"reason,omitempty"`
+	TxHashes       []string `json:"tx_hashes"`
+	Created        int64    `json:"created"`
+	Updated        int64    `json:"updated"`
+}
+
+// Meta is the program's position on a chain.
+type Meta struct {
+	Chain            string           `json:"chain"`
+	LastNominatedEra uint32           `json:"last_nominated_era"`
+	LastRoundID      int64            `json:"last_round_id"`
+	Release          *program.Release `json:"release,omitempty"`
+	Updated          int64            `json:"updated"`
+}
+
+// Short names of the payload types the joins decode.
+type (
+	eventsValidator = events.Validator
+	eventsTelemetry = events.Telemetry
+)
