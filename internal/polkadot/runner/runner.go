@@ -213,7 +213,7 @@ func (r *Runner) Pass(ctx context.Context) (*Pass, error) {
 	if r.scored != key || due {
 		snap := program.ScoreRound(valid, program.ScoreInput{Chain: chain, Era: ch.ActiveEra, Session: ch.Session, Now: now,
 			Weights: cfg.Score.Weights, Seed: cfg.Score.Seed, Randomness: cfg.Score.Randomness,
-			Nominators: nominatorAccounts(&cfg), BannedProviders: cfg.Rules.BlacklistedProviders, Decimals: ch.Decimals})
+			Own: nominatorAccounts(&cfg), BannedProviders: cfg.Rules.BlacklistedProviders, Decimals: ch.Decimals})
 		id, err := st.SaveSnapshot(ctx, &snap)
 		if err != nil {
 			return nil, err

@@ -166,21 +166,25 @@ func (t *Tx) PutTelemetry(n *events.Telemetry) error {
 	if err != nil {
 		return err
 	}
+	c := *n
 	if found {
 		if n.At < at {
 			return nil
 		}
-		if online && !n.Online {
-			var prev events.Telemetry
-			if err := decode("polkadot_telemetry.data", data, &prev); err != nil {
-				return fmt.Errorf("%s: %w", op, err)
-			}
-			if prev.NetworkID != "" && n.NetworkID != "" && prev.NetworkID != n.NetworkID {
-				return nil
-			}
+		var prev events.Telemetry
+		if err := decode("polkadot_telemetry.data", data, &prev); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		if online && !n.Online && prev.NetworkID != "" && n.NetworkID != "" && prev.NetworkID != n.NetworkID {
+			return nil
+		}
+		// The first sighting is the earliest any sentry run made: a sentry
+		// restart (which starts a new tracker) must not reset the
+		// connection time (CONNECTION_TIME).
+		if prev.DiscoveredAt > 0 && (c.DiscoveredAt == 0 || prev.DiscoveredAt < c.DiscoveredAt) {
+			c.DiscoveredAt = prev.DiscoveredAt
 		}
 	}
-	c := *n
 	c.IP = ""
 	if data, err = encode("polkadot telemetry", &c); err != nil {
 		return err
@@ -397,4 +401,53 @@ func (s *Store) TelemetryNodes(ctx context.Context, chain string) ([]*events.Tel
 		return nil
 	})
 	return out, err
+}
+
+// ErasFull are the eras from..to (to 0: all after from) as events.Era,
+// with their points: what the rank log, inclusion and derived faults are
+// recomputed from.
+func (s *Store) ErasFull(ctx context.Context, chain string, from, to uint32) ([]events.Era, error) {
+	recs, err := s.Eras(ctx, chain, from, to)
+	if err != nil || len(recs) == 0 {
+		return []events.Era{}, err
+	}
+	const op = "read polkadot era points"
+	q := s.db.Query().SQL("SELECT era, stash, points FROM polkadot_era_points WHERE chain = ").Arg(chain).
+		SQL(" AND era >= ").Arg(int64(recs[0].Era)).SQL(" AND era <= ").Arg(int64(recs[len(recs)-1].Era))
+	rows, err := s.query(ctx, op, q)
+	if err != nil {
+		return nil, err
+	}
+	points := map[uint32]map[string]uint32{}
+	err = each(rows, op, func() error {
+		var (
+			era, p int64
+			stash  string
+		)
+		if err := rows.Scan(&era, &stash, &p); err != nil {
+			return err
+		}
+		m := points[uint32(era)]
+		if m == nil {
+			m = map[string]uint32{}
+			points[uint32(era)] = m
+		}
+		if p > 0 {
+			m[stash] = uint32(p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]events.Era, 0, len(recs))
+	for _, r := range recs {
+		pts := points[r.Era]
+		if pts == nil {
+			pts = map[string]uint32{}
+		}
+		out = append(out, events.Era{V: events.SchemaVersion, Chain: chain, Era: r.Era, Validators: r.Validators, Points: pts,
+			Total: r.Total, Complete: r.Complete, Block: r.Block})
+	}
+	return out, nil
 }

@@ -276,3 +276,35 @@ func TestRoundsNominationsProxy(t *testing.T) {
 		}
 	})
 }
+
+// A sentry restart starts a new telemetry tracker whose first sighting is
+// now: the stored, earlier one stays, so CONNECTION_TIME is not reset.
+func TestTelemetryKeepsFirstSighting(t *testing.T) {
+	dialects(t, func(t *testing.T, s *state.Store) {
+		first := &events.Telemetry{V: 1, Chain: chain, Name: "bob", Online: true, DiscoveredAt: 100, At: 100}
+		later := &events.Telemetry{V: 1, Chain: chain, Name: "bob", Online: true, DiscoveredAt: 5000, At: 5000}
+		put(t, s, func(tx *state.Tx) error { return tx.PutTelemetry(first) })
+		put(t, s, func(tx *state.Tx) error { return tx.PutTelemetry(later) })
+		ns, err := s.TelemetryNodes(context.Background(), chain)
+		if err != nil || len(ns) != 1 || ns[0].DiscoveredAt != 100 || ns[0].At != 5000 {
+			t.Fatalf("nodes %+v (%v): want the latest record with the first sighting 100", ns, err)
+		}
+	})
+}
+
+// ErasFull gives the eras with their points, zero-point validators left
+// out of Points but kept in Validators.
+func TestErasFull(t *testing.T) {
+	dialects(t, func(t *testing.T, s *state.Store) {
+		e := &events.Era{V: 1, Chain: chain, Era: 7, Validators: []string{"A", "B"}, Points: map[string]uint32{"A": 40}, Total: 40, Complete: true, Block: 9}
+		put(t, s, func(tx *state.Tx) error { return tx.PutEra(e) })
+		got, err := s.ErasFull(context.Background(), chain, 0, 0)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("eras %+v, %v", got, err)
+		}
+		g := got[0]
+		if g.Era != 7 || !g.Complete || len(g.Validators) != 2 || g.Points["A"] != 40 || len(g.Points) != 1 || g.Total != 40 {
+			t.Errorf("era %+v, want era 7 complete with A 40 points and B in the set without points", g)
+		}
+	})
+}
