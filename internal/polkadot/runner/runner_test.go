@@ -1,0 +1,397 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/valtrack/valtrack/internal/polkadot/events"
+	"github.com/valtrack/valtrack/internal/polkadot/program"
+	"github.com/valtrack/valtrack/internal/polkadot/state"
+	"github.com/valtrack/valtrack/internal/store"
+	"github.com/valtrack/valtrack/internal/store/storetest"
+)
+
+const chain = "westend"
+
+var now = time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+
+type staticProgram struct{ cfg *program.Config }
+
+func (p staticProgram) Current() (*program.Config, error) { return p.cfg, nil }
+
+// fakeChain is the chain as Live and Sender see it: announcements,
+// nominations, the head; and what was sent.
+type fakeChain struct {
+	mu        sync.Mutex
+	block     uint64
+	era       uint32
+	anns      map[string][]Announcement // delegate → announcements
+	nominated map[string][]string       // real → targets
+	facts     map[string]events.Validator
+	sent      []string
+	liveErr   error
+}
+
+func (f *fakeChain) Chain(context.Context) (events.Chain, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.liveErr != nil {
+		return events.Chain{}, f.liveErr
+	}
+	return events.Chain{Chain: chain, Block: f.block, ActiveEra: f.era, Decimals: 12, Token: "WND"}, nil
+}
+
+func (f *fakeChain) Validators(_ context.Context, at events.Chain, extra []string) ([]events.Validator, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []events.Validator
+	for _, s := range extra {
+		v, ok := f.facts[s]
+		if !ok {
+			v = events.Validator{Stash: s}
+		}
+		v.Block = at.Block
+		if t, ok := f.nominated[s]; ok {
+			v.NominationTargets = events.Got(t, 1)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func (f *fakeChain) Announcements(_ context.Context, delegate string) ([]Announcement, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Announcement(nil), f.anns[delegate]...), nil
+}
+
+func (f *fakeChain) Delegate(n program.NominatorConfig) (string, error) { return "proxy-of-" + n.Account, nil }
+
+func (f *fakeChain) CallHash(_ context.Context, targets []string) (string, error) {
+	return "0x" + strings.Join(targets, "+"), nil
+}
+
+func (f *fakeChain) Nominate(_ context.Context, n program.NominatorConfig, targets []string) (Sent, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sent = append(f.sent, "nominate")
+	f.nominated[n.Account] = targets
+	return Sent{TxHash: "0xn", Block: f.block}, nil
+}
+
+func (f *fakeChain) Announce(_ context.Context, n program.NominatorConfig, targets []string) (Sent, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sent = append(f.sent, "announce")
+	d := "proxy-of-" + n.Account
+	f.anns[d] = append(f.anns[d], Announcement{Real: n.Account, CallHash: "0x" + strings.Join(targets, "+"), Height: f.block})
+	return Sent{TxHash: "0xa", Block: f.block}, nil
+}
+
+func (f *fakeChain) ExecuteAnnounced(_ context.Context, n program.NominatorConfig, targets []string) (Sent, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sent = append(f.sent, "execute")
+	d := "proxy-of-" + n.Account
+	if len(f.anns[d]) == 0 {
+		return Sent{}, errors.New("proxy.Unannounced")
+	}
+	f.anns[d] = nil
+	f.nominated[n.Account] = targets
+	return Sent{TxHash: "0xe", Block: f.block}, nil
+}
+
+func (f *fakeChain) RemoveAnnouncement(_ context.Context, n program.NominatorConfig, hash string) (Sent, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sent = append(f.sent, "remove")
+	f.anns["proxy-of-"+n.Account] = nil
+	return Sent{TxHash: "0xr"}, nil
+}
+
+func (f *fakeChain) count(what string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, s := range f.sent {
+		if s == what {
+			n++
+		}
+	}
+	return n
+}
+
+var names = []string{"alpha", "bravo", "charlie", "delta", "echo"}
+
+func goodValidator(stash string, block uint64) events.Validator {
+	return events.Validator{V: 1, Chain: chain, Stash: stash, Block: block,
+		Intention: events.Got(true, 1), Commission: events.Got(uint32(10_000_000), 1), Blocked: events.Got(false, 1),
+		Active: events.Got(true, 1), Controller: events.Got(stash, 1), SelfStake: events.Got(events.Amount("50000000000000"), 1),
+		Payee: events.Got("Staked", 1), Balance: events.Got(events.Amount("60000000000000"), 1),
+		Identity: events.Got(&events.Identity{Display: "id-" + stash, Judgements: []string{"Reasonable"}}, 1),
+		NextKeys: events.Got(map[string]string{"beefy": "0x02aabbcc"}, 1), UnclaimedEras: events.Got([]uint32{}, 1),
+		ActiveNominators: events.Got([]events.Backer{}, 1), InactiveNominators: events.Got([]events.Backer{}, 1)}
+}
+
+// fixture stores what the sentry and the telemetry feed would have: the
+// chain, five good candidates, their telemetry nodes and two eras; and a
+// nominator with a 10-block time-delay proxy.
+func fixture(t *testing.T, delay uint32) (*state.Store, *program.Config) {
+	t.Helper()
+	st := state.New(storetest.SQLite(t, store.WithMigrations(state.Migrations())))
+	cfg := &program.Config{}
+	cfg.Rules.ClientForcedVersion = "1.0.0"
+	cfg.Score.Seed = 7
+	cfg.Nomination.Nominators = []program.NominatorConfig{{Account: "nominator", Proxy: delay > 0, ProxyDelay: delay}}
+	ch := &events.Chain{V: 1, Chain: chain, Block: 100, BlockHash: "0x100", ActiveEra: 3, Session: 18, Decimals: 12, Token: "WND",
+		MaxNominations: 16, SS58Prefix: 42}
+	for range 10 {
+		ch.ElectedStakes = append(ch.ElectedStakes, "100000000000000") // 100 WND each
+	}
+	err := st.InTx(context.Background(), "fixture", func(tx *state.Tx) error {
+		if err := tx.PutChain(ch); err != nil {
+			return err
+		}
+		for _, n := range names {
+			cfg.Candidates = append(cfg.Candidates, program.Entry{Name: n, Stash: "stash-" + n})
+			v := goodValidator("stash-"+n, 100)
+			if err := tx.PutValidator(&v); err != nil {
+				return err
+			}
+			node := &events.Telemetry{V: 1, Chain: chain, Name: n, Implementation: "Parity Polkadot", Version: "1.0.0-abc",
+				Online: true, DiscoveredAt: now.Add(-30 * 24 * time.Hour).UnixMilli(), OnlineSince: now.Add(-time.Hour).UnixMilli(),
+				Week: "2026-W49", At: now.UnixMilli()}
+			if err := tx.PutTelemetry(node); err != nil {
+				return err
+			}
+		}
+		nom := goodValidator("nominator", 100)
+		nom.Balance = events.Got(events.Amount("1000000000000000"), 1)
+		if err := tx.PutValidator(&nom); err != nil {
+			return err
+		}
+		for era := uint32(1); era <= 3; era++ {
+			e := &events.Era{V: 1, Chain: chain, Era: era, Points: map[string]uint32{}, Complete: era < 3, Block: 100}
+			for i, n := range names {
+				e.Validators = append(e.Validators, "stash-"+n)
+				e.Points["stash-"+n] = uint32(20 * (i + 1))
+			}
+			if err := tx.PutEra(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, cfg
+}
+
+func newRunner(t *testing.T, st *state.Store, cfg *program.Config, fc *fakeChain, send bool) *Runner {
+	t.Helper()
+	c := Config{Chain: chain, Store: st, Program: staticProgram{cfg}, Send: send, Now: func() time.Time { return now }}
+	if fc != nil {
+		c.Live, c.Sender = fc, fc
+	}
+	r, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// A dry-run pass: every candidate valid, a snapshot, a round whose
+// nomination is recorded and not sent; a second pass in the same era
+// starts no second round.
+func TestDryRunRound(t *testing.T) {
+	st, cfg := fixture(t, 0)
+	r := newRunner(t, st, cfg, nil, false)
+	ctx := context.Background()
+	p, err := r.Pass(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Valid != 5 || !p.Scored || p.Round == nil || !p.Round.DryRun {
+		cs, _ := st.Candidates(ctx, chain, state.CandidateFilter{})
+		for _, c := range cs {
+			t.Logf("%s %s %+v", c.Entry.Name, c.Validity.Status, c.Validity.Checks)
+		}
+		t.Fatalf("pass %+v: want 5 valid, scored, a dry-run round", p)
+	}
+	ns, err := st.LatestNominations(ctx, chain)
+	if err != nil || len(ns) != 1 || !ns[0].DryRun || len(ns[0].Targets) != 5 {
+		t.Fatalf("nominations %+v (%v): want one dry run of the 5 valid candidates", ns, err)
+	}
+	if m, _ := st.Meta(ctx, chain); m.LastNominatedEra != 3 {
+		t.Errorf("last nominated era %d, want 3", m.LastNominatedEra)
+	}
+	p2, err := r.Pass(ctx)
+	if err != nil || p2.Round != nil {
+		t.Errorf("second pass in era 3 started a round: %+v %v", p2, err)
+	}
+	rank, _ := st.RankLog(ctx, chain, "stash-alpha")
+	if len(rank) != 3 || rank[2].Rank != 3 {
+		t.Errorf("rank log of alpha %+v: want 3 active periods (eras 1..3)", rank)
+	}
+}
+
+// A failed read of a fact the candidate was valid on keeps the verdict
+// (with the error); one never read makes the candidate unknown, not
+// invalid.
+func TestUnknownNeverInvalidates(t *testing.T) {
+	st, cfg := fixture(t, 0)
+	r := newRunner(t, st, cfg, nil, false)
+	ctx := context.Background()
+	if _, err := r.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	err := st.InTx(ctx, "rpc fails", func(tx *state.Tx) error {
+		v := goodValidator("stash-alpha", 101)
+		v.Commission = events.Failed[uint32](errors.New("rpc: connection refused"), 2)
+		if err := tx.PutValidator(&v); err != nil {
+			return err
+		}
+		w := goodValidator("stash-new", 101)
+		w.Commission = events.Failed[uint32](errors.New("rpc: connection refused"), 2)
+		if err := tx.PutValidator(&w); err != nil {
+			return err
+		}
+		return tx.PutTelemetry(&events.Telemetry{V: 1, Chain: chain, Name: "foxtrot", Implementation: "Parity Polkadot", Version: "1.0.0",
+			Online: true, DiscoveredAt: now.Add(-30 * 24 * time.Hour).UnixMilli(), Week: "2026-W49", At: now.UnixMilli()})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Candidates = append(cfg.Candidates, program.Entry{Name: "foxtrot", Stash: "stash-new"})
+	if _, err := r.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := st.Candidate(ctx, chain, "stash-alpha")
+	if a.Validity.Status != program.Valid {
+		t.Errorf("alpha %s after an RPC error: %+v", a.Validity.Status, a.Validity.Checks)
+	}
+	f, _ := st.Candidate(ctx, chain, "stash-new")
+	if f.Validity.Status == program.Invalid {
+		t.Errorf("foxtrot made invalid by an RPC error: %+v", f.Validity.Checks)
+	}
+	var sawErr bool
+	for _, c := range f.Validity.Checks {
+		if c.Type == program.RuleCommission {
+			sawErr = c.Status == program.Unknown && strings.Contains(c.Error, "connection refused")
+		}
+	}
+	if !sawErr {
+		t.Errorf("foxtrot's commission check does not say unknown with the error: %+v", f.Validity.Checks)
+	}
+}
+
+// A time-delay proxy round: announced once, executed once after the
+// delay, nominated on chain; a runner restarted after the chain executed
+// it but before the store knew records it without sending again.
+func TestDelayedProxyRoundOnce(t *testing.T) {
+	st, cfg := fixture(t, 10)
+	fc := &fakeChain{block: 100, era: 3, anns: map[string][]Announcement{}, nominated: map[string][]string{}, facts: map[string]events.Validator{}}
+	for _, n := range names {
+		fc.facts["stash-"+n] = goodValidator("stash-"+n, 100)
+	}
+	r := newRunner(t, st, cfg, fc, true)
+	ctx := context.Background()
+	if _, err := r.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	txs, _ := st.ProxyTxs(ctx, chain, true, 0)
+	if fc.count("announce") != 1 || len(txs) != 1 || txs[0].ExecuteAfter != 110 {
+		t.Fatalf("after the round: sent %v, pending %+v: want one announcement executing after block 110", fc.sent, txs)
+	}
+	// Before the delay: nothing is executed, no second round.
+	fc.block = 105
+	if _, err := r.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if fc.count("execute") != 0 || fc.count("announce") != 1 {
+		t.Fatalf("before the delay: sent %v", fc.sent)
+	}
+	// After: executed once.
+	fc.block = 111
+	p, err := r.Pass(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Executed != 1 || fc.count("execute") != 1 || len(fc.nominated["nominator"]) != 5 {
+		t.Fatalf("after the delay: pass %+v, sent %v, nominated %v", p, fc.sent, fc.nominated)
+	}
+	if _, err := r.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if fc.count("execute") != 1 {
+		t.Fatalf("executed again on the next pass: %v", fc.sent)
+	}
+	ns, _ := st.LatestNominations(ctx, chain)
+	if len(ns) != 1 || ns[0].DryRun || ns[0].TxHash != "0xe" {
+		t.Errorf("nominations %+v: want the one executed", ns)
+	}
+
+	// The crash case: the next round's announcement executed on chain (by
+	// this runner, which then died before recording it).
+	st2, cfg2 := fixture(t, 10)
+	fc2 := &fakeChain{block: 100, era: 3, anns: map[string][]Announcement{}, nominated: map[string][]string{}, facts: fc.facts}
+	r1 := newRunner(t, st2, cfg2, fc2, true)
+	if _, err := r1.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fc2.block = 111
+	if _, err := fc2.ExecuteAnnounced(ctx, cfg2.Nomination.Nominators[0], fc2.anns["proxy-of-nominator"][0].targets()); err != nil {
+		t.Fatal(err)
+	}
+	r2 := newRunner(t, st2, cfg2, fc2, true) // the restart
+	p, err = r2.Pass(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fc2.count("execute") != 1 || p.Executed != 1 {
+		t.Fatalf("after the restart: pass %+v, sent %v: the executed announcement must be recorded, not sent again", p, fc2.sent)
+	}
+	txs, _ = st2.ProxyTxs(ctx, chain, false, 0)
+	if len(txs) != 1 || txs[0].State != state.ProxyExecuted || !strings.Contains(txs[0].Reason, "found executed") {
+		t.Errorf("proxy txs %+v", txs)
+	}
+}
+
+func (a Announcement) targets() []string { return strings.Split(strings.TrimPrefix(a.CallHash, "0x"), "+") }
+
+// A target that became invalid during the delay (commission raised)
+// cancels the announcement instead of nominating it.
+func TestDelayedProxyCancelledOnInvalidTarget(t *testing.T) {
+	st, cfg := fixture(t, 10)
+	fc := &fakeChain{block: 100, era: 3, anns: map[string][]Announcement{}, nominated: map[string][]string{}, facts: map[string]events.Validator{}}
+	for _, n := range names {
+		fc.facts["stash-"+n] = goodValidator("stash-"+n, 100)
+	}
+	r := newRunner(t, st, cfg, fc, true)
+	ctx := context.Background()
+	if _, err := r.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v := fc.facts["stash-charlie"]
+	v.Commission = events.Got(uint32(900_000_000), 2) // 90 %
+	fc.facts["stash-charlie"] = v
+	fc.block = 111
+	p, err := r.Pass(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	txs, _ := st.ProxyTxs(ctx, chain, false, 0)
+	if p.Cancelled != 1 || fc.count("execute") != 0 || fc.count("remove") != 1 || len(txs) != 1 || txs[0].State != state.ProxyCancelled {
+		t.Fatalf("pass %+v, sent %v, txs %+v: want the announcement cancelled", p, fc.sent, txs)
+	}
+	if !strings.Contains(txs[0].Reason, "charlie") || !strings.Contains(txs[0].Reason, "commission") {
+		t.Errorf("cancel reason %q does not name charlie's commission", txs[0].Reason)
+	}
+	_ = fmt.Sprint()
+}
