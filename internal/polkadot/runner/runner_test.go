@@ -70,7 +70,9 @@ func (f *fakeChain) Announcements(_ context.Context, delegate string) ([]Announc
 	return append([]Announcement(nil), f.anns[delegate]...), nil
 }
 
-func (f *fakeChain) Delegate(n program.NominatorConfig) (string, error) { return "proxy-of-" + n.Account, nil }
+func (f *fakeChain) Delegate(n program.NominatorConfig) (string, error) {
+	return "proxy-of-" + n.Account, nil
+}
 
 func (f *fakeChain) CallHash(_ context.Context, targets []string) (string, error) {
 	return "0x" + strings.Join(targets, "+"), nil
@@ -363,7 +365,9 @@ func TestDelayedProxyRoundOnce(t *testing.T) {
 	}
 }
 
-func (a Announcement) targets() []string { return strings.Split(strings.TrimPrefix(a.CallHash, "0x"), "+") }
+func (a Announcement) targets() []string {
+	return strings.Split(strings.TrimPrefix(a.CallHash, "0x"), "+")
+}
 
 // A target that became invalid during the delay (commission raised)
 // cancels the announcement instead of nominating it.
