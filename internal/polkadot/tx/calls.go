@@ -144,3 +144,34 @@ func (b *Builder) BatchAll(calls []Call) (Call, error) {
 }
 
 var errNoBuilder = errors.New("tx client has no metadata: Dial it first")
+
+// SessionKeyFields are the runtime's session key names (fields of its
+// SessionKeys) with each key's length in bytes, in the runtime's order:
+// what SetKeys must be given.
+func (b *Builder) SessionKeyFields() ([]string, map[string]int, error) {
+	for _, t := range b.types {
+		if pathName(t) != "SessionKeys" || !t.Def.IsComposite {
+			continue
+		}
+		var names []string
+		lens := map[string]int{}
+		for _, f := range t.Def.Composite.Fields {
+			ft, err := b.typ(f.Type.Int64())
+			if err != nil {
+				return nil, nil, err
+			}
+			for ft.Def.IsComposite && len(ft.Def.Composite.Fields) == 1 {
+				if ft, err = b.typ(ft.Def.Composite.Fields[0].Type.Int64()); err != nil {
+					return nil, nil, err
+				}
+			}
+			if !ft.Def.IsArray {
+				return nil, nil, fmt.Errorf("session key %s is not a byte array", f.Name)
+			}
+			names = append(names, string(f.Name))
+			lens[string(f.Name)] = int(ft.Def.Array.Len)
+		}
+		return names, lens, nil
+	}
+	return nil, nil, errors.New("the runtime has no SessionKeys type")
+}
