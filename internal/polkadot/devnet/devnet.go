@@ -462,7 +462,7 @@ func (d *Devnet) markOnline(ctx context.Context) error {
 }
 
 // AdvanceEra moves Staking.ActiveEra on by one with a real election:
-// session rotations, a sudo governance_fallback when the multi-phase
+// Staking.ForceEra = ForceNew, session rotations (one per block), a sudo governance_fallback when the multi-phase
 // election fails (its signed and unsigned phases never open on this
 // chain), then era reward points for the new era and payouts of the era
 // that ended (all but the candidates shaped never to be paid).
@@ -478,6 +478,11 @@ func (d *Devnet) AdvanceEra(ctx context.Context) error {
 		if vs, err := sessionValidators(ctx, d.proc); err == nil {
 			d.elected[start] = vs
 		}
+	}
+	// Plan the next era at the next session instead of waiting out the
+	// era's six sessions (the flag resets itself once the era is planned).
+	if err := d.proc.SetStorage(ctx, map[string]any{"Staking": map[string]any{"ForceEra": "ForceNew"}}); err != nil {
+		return fmt.Errorf("set Staking.ForceEra: %w", err)
 	}
 	era := start
 	for n := 0; era == start; n++ {

@@ -3,6 +3,8 @@ package devnet
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,7 +48,11 @@ func devnet(t *testing.T) *Devnet {
 				t.Fatal(err)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-			shared, sharedErr = Start(ctx, Options{Dir: dir, EraEvery: -1})
+			o := Options{Dir: dir, EraEvery: -1}
+			if testing.Verbose() {
+				o.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+			}
+			shared, sharedErr = Start(ctx, o)
 			cancel()
 		}
 	}
@@ -382,5 +388,73 @@ func TestFilesParse(t *testing.T) {
 	}
 	if _, err := ReadCandidates(bad); err == nil {
 		t.Error("a candidates file with an unknown key parsed")
+	}
+}
+
+func TestNominatorNominatesThroughItsDelayedProxy(t *testing.T) {
+	d := devnet(t)
+	ctx := ctxT(t)
+	info, err := ReadInfo(d.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy, err := tx.LoadKey(info.Nominator.ProxyKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	real, err := tx.ParseAddress(info.Nominator.Account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := d.Client().Calls()
+	targets := []tx.AccountID{stash(t, d, "Amber"), stash(t, d, "Birch")}
+	nominate, err := b.Nominate(targets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	announce, err := b.Announce(real, nominate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec, err := b.ProxyAnnounced(proxy.Account(), real, nominate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.mu.Lock()
+	err = d.sendBlock(ctx, nil, signedCall{"proxy", proxy, announce})
+	d.mu.Unlock()
+	if err != nil {
+		t.Fatalf("announce: %v", err)
+	}
+	var head struct {
+		Number string `json:"number"`
+	}
+	if err := d.Client().RPC().CallContext(ctx, &head, "chain_getHeader"); err != nil {
+		t.Fatal(err)
+	}
+	var n uint64
+	if _, err := fmt.Sscanf(head.Number, "0x%x", &n); err != nil {
+		t.Fatal(err)
+	}
+	d.mu.Lock()
+	err = d.sendBlock(ctx, map[string]any{"unsafeBlockHeight": n + uint64(info.Nominator.ProxyDelay) + 1}, signedCall{"proxy", proxy, exec})
+	d.mu.Unlock()
+	if err != nil {
+		t.Fatalf("proxy_announced after %d blocks: %v", info.Nominator.ProxyDelay, err)
+	}
+	raw := read(t, d, twox64ConcatKey("Staking", "Nominators", real[:]))
+	var nom struct {
+		Targets     []types.AccountID
+		SubmittedIn types.U32
+		Suppressed  bool
+	}
+	if raw == nil {
+		t.Fatal("the nominator has no staking.nominators entry")
+	}
+	if err := codec.Decode(raw, &nom); err != nil {
+		t.Fatal(err)
+	}
+	if len(nom.Targets) != 2 || [32]byte(nom.Targets[0]) != [32]byte(targets[0]) || [32]byte(nom.Targets[1]) != [32]byte(targets[1]) {
+		t.Fatalf("targets %x, want Amber and Birch", nom.Targets)
 	}
 }
