@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/urfave/cli/v3"
+
+	"github.com/valtrack/valtrack/internal/polkadot/program"
 )
 
 func TestCommandRefusesBadFlagsBeforeStarting(t *testing.T) {
@@ -69,5 +71,16 @@ func TestCandidatesPlan(t *testing.T) {
 	}
 	if got := candidates(5); len(got) != 5 {
 		t.Errorf("5 candidates: %d", len(got))
+	}
+	// Cut between Lark and its sub Moss: Lark alone is within the limit.
+	for _, c := range candidates(11) {
+		if c.Name == "Lark" && c.Expect != Valid {
+			t.Errorf("Lark without Moss expects %s, want valid", c.Expect)
+		}
+	}
+	for _, c := range candidates(DefaultCandidates) {
+		if (c.Name == "Lark" || c.Name == "Moss") && c.Expect != program.RuleMultipleIdentity {
+			t.Errorf("%s with its pair expects %s, want %s", c.Name, c.Expect, program.RuleMultipleIdentity)
+		}
 	}
 }

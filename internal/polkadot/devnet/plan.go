@@ -82,7 +82,7 @@ var plan = []candidate{
 // candidates is the set for n: the plan's first n, then valid extras.
 func candidates(n int) []candidate {
 	if n <= len(plan) {
-		return append([]candidate(nil), plan[:n]...)
+		return identityGroups(append([]candidate(nil), plan[:n]...))
 	}
 	out := append([]candidate(nil), plan...)
 	for i := len(plan); i < n; i++ {
@@ -92,5 +92,30 @@ func candidates(n int) []candidate {
 			BondWND: int64(1500 + 250*(i%17)), Commission: tx.Perbill(10_000_000 * (i % 9)), Judgement: "Reasonable",
 		})
 	}
-	return out
+	return identityGroups(out)
+}
+
+// identityGroups makes the MULTIPLE_IDENTITIES truths match the set: a
+// cut plan may keep Lark without its sub Moss, and then Lark is one
+// candidate of its identity, within the limit.
+func identityGroups(cs []candidate) []candidate {
+	root := func(c candidate) string {
+		if c.Identity == idSub {
+			return c.Parent
+		}
+		return c.Name
+	}
+	count := map[string]int{}
+	for _, c := range cs {
+		if c.Identity != idNone && c.Identity != idUnverified {
+			count[root(c)]++
+		}
+	}
+	for i, c := range cs {
+		if c.Expect == program.RuleMultipleIdentity && count[root(c)] <= MaxPerIdentity {
+			cs[i].Expect = Valid
+			cs[i].Why = "verified identity, the only candidate under it (its sub is not in this smaller set)"
+		}
+	}
+	return cs
 }

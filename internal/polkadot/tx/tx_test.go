@@ -433,3 +433,30 @@ func TestSudoGovernanceFallbackBuilds(t *testing.T) {
 		t.Fatal("sudo does not embed the call")
 	}
 }
+
+func TestIncludedSeesAFailedCallInsideAProxy(t *testing.T) {
+	p, c := needChain(t)
+	real, proxy := dev(t, "//TxUnbondedReal"), dev(t, "//TxPlainProxy")
+	fund(t, p, "100000000000000000", real.Account(), proxy.Account())
+	b := c.Calls()
+	if _, errs := send(t, p, c, nil, signed{real, must(t)(b.AddProxy(proxy.Account(), 0))}); errs[0] != nil {
+		t.Fatalf("add_proxy: %v", errs[0])
+	}
+	// real never bonded: the proxied nominate fails inside a successful
+	// proxy.proxy extrinsic.
+	nominate := must(t)(b.Nominate([]AccountID{dev(t, "//Alice//stash").Account()}))
+	_, errs := send(t, p, c, nil, signed{proxy, must(t)(b.Proxy(real.Account(), nominate))})
+	var f *Failed
+	if !errors.As(errs[0], &f) {
+		t.Fatalf("proxy of a failing nominate: %v, want a *Failed", errs[0])
+	}
+	if f.Event != "Proxy.ProxyExecuted" || f.Reason != "Staking.NotController" {
+		t.Fatalf("failure %+v, want Proxy.ProxyExecuted with Staking.NotController", f)
+	}
+	// A Staking proxy may not move funds: the call is filtered, and
+	// Included reports it rather than the wrapper's success.
+	transfer := must(t)(b.Transfer(proxy.Account(), big.NewInt(1_000_000_000_000)))
+	if _, errs := send(t, p, c, nil, signed{proxy, must(t)(b.Proxy(real.Account(), transfer))}); errs[0] == nil {
+		t.Fatal("a Staking proxy made a balance transfer")
+	}
+}
