@@ -143,6 +143,8 @@ func candidatesYAML(cs []candidate, stash func(candidate) string, nom program.No
 		fmt.Fprintf(&w, "  - name: %s\n    stash: %s\n", c.Name, stash(c))
 	}
 	w.WriteString("rules:\n")
+	w.WriteString("  # Telemetry rules are not shaped on chain: without a telemetry feed, judge on chain only with\n")
+	w.WriteString("  # skip: [ONLINE, CLIENT_UPGRADE, CONNECTION_TIME, ACCUMULATED_OFFLINE_TIME, PROVIDER, SANCTIONED_GEO_AREA]\n")
 	fmt.Fprintf(&w, "  commission: %s\n", strconv.FormatFloat(float64(RuleCommission)/1e9, 'f', -1, 64))
 	fmt.Fprintf(&w, "  min_self_stake: %q\n", wnd(MinSelfStakeWND).String())
 	fmt.Fprintf(&w, "  unclaimed_era_threshold: %d\n", UnclaimedThreshold)
