@@ -221,6 +221,13 @@ func (d *Devnet) shape(ctx context.Context) error {
 	}
 	add(nom)
 	add(proxy)
+	for _, bk := range backers {
+		s, err := d.signer(bk.Name)
+		if err != nil {
+			return err
+		}
+		add(s)
+	}
 	if err := d.proc.SetStorage(ctx, map[string]any{"System": map[string]any{"Account": fund}}); err != nil {
 		return fmt.Errorf("fund accounts: %w", err)
 	}
@@ -267,6 +274,31 @@ func (d *Devnet) shape(ctx context.Context) error {
 		return err
 	}
 	txs = append(txs, signedCall{"Nominator", nom, nbatch})
+	for _, bk := range backers {
+		var targets []tx.AccountID
+		for _, t := range bk.Targets {
+			if d.isCandidate(t) {
+				targets = append(targets, d.keys[t].Account())
+			}
+		}
+		if len(targets) == 0 {
+			continue
+		}
+		s := d.keys[bk.Name]
+		bond, err := b.Bond(s.Account(), wnd(bk.BondWND))
+		if err != nil {
+			return err
+		}
+		nominate, err := b.Nominate(targets)
+		if err != nil {
+			return err
+		}
+		batch, err := b.BatchAll([]tx.Call{bond, nominate})
+		if err != nil {
+			return err
+		}
+		txs = append(txs, signedCall{bk.Name, s, batch})
+	}
 	d.mu.Lock()
 	err = d.sendBlock(ctx, nil, txs...)
 	d.mu.Unlock()

@@ -458,3 +458,43 @@ func TestNominatorNominatesThroughItsDelayedProxy(t *testing.T) {
 		t.Fatalf("targets %x, want Amber and Birch", nom.Targets)
 	}
 }
+
+// exposure is westend 9320's Exposure.
+type exposure struct {
+	Total  types.UCompact
+	Own    types.UCompact
+	Others []struct {
+		Who   types.AccountID
+		Value types.UCompact
+	}
+}
+
+func TestBackersAreInTheExposures(t *testing.T) {
+	d := devnet(t)
+	era, err := activeEra(ctxT(t), d.Chopsticks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	others := func(name string) map[tx.AccountID]bool {
+		b := read(t, d, erasStakersKey(era, stash(t, d, name)))
+		if b == nil {
+			t.Fatalf("%s has no exposure in era %d", name, era)
+		}
+		var e exposure
+		if err := codec.Decode(b, &e); err != nil {
+			t.Fatal(err)
+		}
+		m := map[tx.AccountID]bool{}
+		for _, o := range e.Others {
+			m[tx.AccountID(o.Who)] = true
+		}
+		return m
+	}
+	birch := others("Birch")
+	if !birch[stash(t, d, "BackerOne")] || !birch[stash(t, d, "BackerTwo")] {
+		t.Errorf("Birch's era %d exposure lacks BackerOne or BackerTwo", era)
+	}
+	if len(others("Gale")) != 0 {
+		t.Error("blocked Gale has nominators in its exposure")
+	}
+}

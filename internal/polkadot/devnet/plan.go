@@ -119,3 +119,19 @@ func identityGroups(cs []candidate) []candidate {
 	}
 	return cs
 }
+
+// backer is an outside nominator, so candidates have nominator stake of
+// varied size (the score's nominatorStake component and the exposures'
+// other stakers): //Name bonds BondWND and nominates Targets (those of
+// them in the set; a blocked validator refuses nominations).
+type backer struct {
+	Name    string
+	BondWND int64
+	Targets []string
+}
+
+var backers = []backer{
+	{Name: "BackerOne", BondWND: 50_000, Targets: []string{"Amber", "Birch"}},
+	{Name: "BackerTwo", BondWND: 20_000, Targets: []string{"Birch", "Cedar", "Dune"}},
+	{Name: "BackerThree", BondWND: 5_000, Targets: []string{"Fern", "Kite", "Amber"}},
+}
