@@ -174,11 +174,13 @@ func unknown(why string) Result          { return Result{Status: Unknown, Error:
 func invalid(details string) Result      { return Result{Status: Invalid, Details: details} }
 func invalidf(f string, a ...any) Result { return invalid(fmt.Sprintf(f, a...)) }
 
-// stale carries a merged fact's error into a verdict reached on its last
-// known value.
+// stale turns a verdict reached on a merged fact whose latest read failed
+// into unknown with the read's error: the check could not be evaluated
+// now, so Evaluate keeps the last known result (the rule; 1KV
+// turned such candidates invalid and back — its validity flapped).
 func stale(r Result, err string) Result {
 	if err != "" && r.Status != Unknown {
-		r.Error = "evaluated on the last known value; the latest read failed: " + err
+		return Result{Status: Unknown, Error: "the latest read failed (the last known result is kept): " + err}
 	}
 	return r
 }

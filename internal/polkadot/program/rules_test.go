@@ -220,14 +220,28 @@ func TestRuleVerdicts(t *testing.T) {
 	}
 }
 
-func TestStaleFactIsEvaluatedAndKeepsTheError(t *testing.T) {
+// A fact whose latest read failed makes its check unknown with the read's
+// error; Evaluate keeps the last known verdict and reason (invalid stays
+// invalid, valid stays valid), so an RPC error never flips a candidate.
+func TestStaleFactIsUnknownAndKeepsTheLastResult(t *testing.T) {
 	c := goodCandidate("Alice", "STASH-A")
 	env := polkadotEnv(c)
+	c.Chain.Commission = events.Got(uint32(200_000_000), 1)
+	first := Evaluate([]Rule{ruleOf(t, RuleCommission)}, c, env)
+	if first.Status != Invalid || !strings.Contains(first.Checks[0].Details, "Set: 20%") {
+		t.Fatalf("20%% commission: %+v", first)
+	}
+	c.Prev = first.Checks
 	// The merged fact: the last known commission, the latest read failed.
 	c.Chain.Commission = events.Failed[uint32](errors.New("rpc timeout"), 2).Merge(events.Got(uint32(200_000_000), 1))
 	got := ruleOf(t, RuleCommission).Check(c, env)
-	if got.Status != Invalid || !strings.Contains(got.Error, "rpc timeout") || !strings.Contains(got.Details, "Set: 20%") {
-		t.Errorf("stale known commission: %+v, want invalid on the known 20%% with the read error kept", got)
+	if got.Status != Unknown || !strings.Contains(got.Error, "rpc timeout") {
+		t.Errorf("stale known commission: %+v, want unknown with the read error", got)
+	}
+	v := Evaluate([]Rule{ruleOf(t, RuleCommission)}, c, env)
+	ch := v.Checks[0]
+	if v.Status != Invalid || ch.Status != Unknown || ch.Valid || !strings.Contains(ch.Details, "Set: 20%") || !strings.Contains(ch.Error, "rpc timeout") {
+		t.Errorf("evaluated on a stale fact: %+v, want the last known invalid verdict kept, unknown now, with the error", v)
 	}
 }
 

@@ -78,8 +78,12 @@ type Config struct {
 	Live   Live
 	Sender Sender
 	Send   bool
-	Log    *slog.Logger
-	Now    func() time.Time
+	// Stale is how old the sentry's last chain read may be before the
+	// chain facts count as unreadable (their checks unknown, the last
+	// known verdicts kept); default 5 minutes.
+	Stale time.Duration
+	Log   *slog.Logger
+	Now   func() time.Time
 }
 
 // Runner is the program on one chain.
@@ -108,6 +112,9 @@ func New(cfg Config) (*Runner, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Stale <= 0 {
+		cfg.Stale = 5 * time.Minute
 	}
 	return &Runner{cfg: cfg, log: cfg.Log.With("component", "polkadot-program", "chain", cfg.Chain)}, nil
 }
@@ -260,12 +267,21 @@ func (r *Runner) gather(ctx context.Context, cfg *program.Config, ch *events.Cha
 	for _, p := range prev {
 		prevBy[p.Entry.Stash] = p
 	}
+	// The sentry has not read the chain for a while (its RPC is down): the
+	// stored facts are the last known, not the present.
+	staleErr := ""
+	if ch.SeenAt > 0 && now.Sub(time.UnixMilli(ch.SeenAt)) > r.cfg.Stale {
+		staleErr = fmt.Sprintf("no chain read since %s: the sentry cannot reach the chain", time.UnixMilli(ch.SeenAt).UTC().Format(time.RFC3339))
+	}
 	out := make([]*program.Candidate, 0, len(cfg.Candidates))
 	for _, e := range cfg.Candidates {
 		c := &program.Candidate{Entry: e}
 		v, err := st.Validator(ctx, chain, e.Stash)
 		if err != nil {
 			return nil, nil, err
+		}
+		if v != nil && staleErr != "" {
+			v = state.MergeValidator(v, unreadable(v, staleErr, now))
 		}
 		c.Chain = v
 		node, how, note := telemetry.Match(e.Name, flat)
@@ -706,4 +722,18 @@ func sameSet(a, b []string) bool {
 	slices.Sort(x)
 	slices.Sort(y)
 	return slices.Equal(x, y)
+}
+
+// unreadable is a record of stash whose every fact failed with why: merged
+// over the stored one it keeps the values and carries the error.
+func unreadable(v *events.Validator, why string, now time.Time) *events.Validator {
+	at := now.UnixMilli()
+	err := errors.New(why)
+	return &events.Validator{V: v.V, Chain: v.Chain, Stash: v.Stash, Block: v.Block, BlockHash: v.BlockHash,
+		Intention: events.Failed[bool](err, at), Commission: events.Failed[uint32](err, at), Blocked: events.Failed[bool](err, at),
+		Active: events.Failed[bool](err, at), Controller: events.Failed[string](err, at), SelfStake: events.Failed[events.Amount](err, at),
+		Payee: events.Failed[string](err, at), Balance: events.Failed[events.Amount](err, at), Identity: events.Failed[*events.Identity](err, at),
+		NextKeys: events.Failed[map[string]string](err, at), UnclaimedEras: events.Failed[[]uint32](err, at),
+		ActiveNominators: events.Failed[[]events.Backer](err, at), InactiveNominators: events.Failed[[]events.Backer](err, at),
+		NominationTargets: events.Failed[[]string](err, at), NominationEra: events.Failed[uint32](err, at), Observer: v.Observer}
 }

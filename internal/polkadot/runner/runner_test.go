@@ -399,3 +399,47 @@ func TestDelayedProxyCancelledOnInvalidTarget(t *testing.T) {
 	}
 	_ = fmt.Sprint()
 }
+
+// When the sentry has not read the chain for longer than Stale (its RPC is
+// down), the chain checks become unknown with that error and keep their
+// last verdicts: no candidate turns invalid; a fresh read restores them.
+func TestStaleChainIsUnknownNotInvalid(t *testing.T) {
+	st, cfg := fixture(t, 0)
+	ctx := context.Background()
+	clock := now
+	r, err := New(Config{Chain: chain, Store: st, Program: staticProgram{cfg}, Now: func() time.Time { return clock }, Stale: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.InTx(ctx, "seen", func(tx *state.Tx) error {
+		ch, _ := st.Chain(ctx, chain)
+		ch.SeenAt, ch.Block = now.UnixMilli(), ch.Block+1
+		return tx.PutChain(ch)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := r.Pass(ctx); err != nil || p.Valid != 5 {
+		t.Fatalf("first pass %+v %v", p, err)
+	}
+	clock = now.Add(10 * time.Minute)
+	p, err := r.Pass(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Invalid != 0 {
+		t.Fatalf("a stale chain made %d candidates invalid", p.Invalid)
+	}
+	c, _ := st.Candidate(ctx, chain, "stash-bravo")
+	var unknown int
+	for _, ch := range c.Validity.Checks {
+		if ch.Status == program.Unknown && strings.Contains(ch.Error, "no chain read since") {
+			unknown++
+			if !ch.Valid || !ch.Known {
+				t.Errorf("check %s lost its last known verdict: %+v", ch.Type, ch)
+			}
+		}
+	}
+	if unknown == 0 || c.Validity.Status != program.Valid {
+		t.Errorf("bravo on a stale chain: %s %+v: want valid with unknown chain checks naming the outage", c.Validity.Status, c.Validity.Checks)
+	}
+}
