@@ -470,6 +470,12 @@ func (c *Client) doWS(ctx context.Context, ep *endpoint, body []byte, id uint64)
 // scrub removes the configured URL (it may carry credentials) from a
 // transport error, leaving host:port.
 func scrub(err error, ep *endpoint) error {
+	// net/http wraps transport errors in a url.Error that prints the URL
+	// (with the password masked but the query intact): keep only the cause.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = fmt.Errorf("%s %s: %w", ue.Op, ep.safe, ue.Err)
+	}
 	s := err.Error()
 	if ep.url != "" {
 		s = strings.ReplaceAll(s, ep.url, ep.safe)
