@@ -665,11 +665,15 @@ func (c *Client) QueryStorage(ctx context.Context, keys [][]byte, at string) ([]
 	for lo := 0; lo < len(keys); lo += c.chunk {
 		hi := min(lo+c.chunk, len(keys))
 		hk := make([]string, 0, hi-lo)
-		idx := make(map[string]int, hi-lo)
+		// A key may be asked for twice (two stashes with one root
+		// identity): every position gets the value.
+		idx := make(map[string][]int, hi-lo)
 		for i := lo; i < hi; i++ {
 			h := toHex(keys[i])
-			hk = append(hk, h)
-			idx[h] = i
+			if len(idx[h]) == 0 {
+				hk = append(hk, h)
+			}
+			idx[h] = append(idx[h], i)
 		}
 		var sets []changeSet
 		if err := c.Call(ctx, &sets, "state_queryStorageAt", hk, at); err != nil {
@@ -680,15 +684,17 @@ func (c *Client) QueryStorage(ctx context.Context, keys [][]byte, at string) ([]
 				if ch[0] == nil {
 					continue
 				}
-				i, ok := idx[strings.ToLower(*ch[0])]
-				if !ok || ch[1] == nil {
+				is := idx[strings.ToLower(*ch[0])]
+				if len(is) == 0 || ch[1] == nil {
 					continue
 				}
 				b, err := hexBytes(*ch[1])
 				if err != nil {
-					return nil, fmt.Errorf("state_queryStorageAt: value of %s: %v", *ch[0], err)
+					return nil, fmt.Errorf("state_queryStorageAt: value of %.80s: %v", *ch[0], err)
 				}
-				out[i] = b
+				for _, i := range is {
+					out[i] = b
+				}
 			}
 		}
 	}
