@@ -1,8 +1,13 @@
 package chain
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
@@ -178,7 +183,7 @@ func TestReaderOnWestendDev(t *testing.T) {
 	const eraStart = 1700000123000
 	st := map[string]any{
 		"Staking": map[string]any{
-			"ActiveEra": map[string]any{"index": 3, "start": eraStart},
+			"ActiveEra":  map[string]any{"index": 3, "start": eraStart},
 			"Validators": [][]any{{[]any{charlie}, map[string]any{"commission": 100000000, "blocked": true}}},
 			"Bonded":     [][]any{{[]any{charlie}, charlie}, {[]any{dave}, dave}},
 			"Ledger": [][]any{
@@ -394,4 +399,67 @@ func TestReaderRefusesAnotherChain(t *testing.T) {
 	if !strings.Contains(err.Error(), "local") {
 		t.Fatalf("error does not name the other chain: %v", err)
 	}
+}
+
+// corrupting forwards JSON-RPC to the node, replacing every value read
+// under prefix with 0xff (a value no runtime type decodes).
+func corrupting(t *testing.T, upstream string, prefix []byte) *httptest.Server {
+	t.Helper()
+	hp := toHex(prefix)
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		res, err := http.Post(upstream, "application/json", bytes.NewReader(body))
+		if err != nil {
+			http.Error(w, err.Error(), 502)
+			return
+		}
+		defer res.Body.Close()
+		out, _ := io.ReadAll(res.Body)
+		var req struct {
+			Method string            `json:"method"`
+			Params []json.RawMessage `json:"params"`
+		}
+		_ = json.Unmarshal(body, &req)
+		if req.Method == "state_queryStorageAt" && bytes.Contains(req.Params[0], []byte(hp)) {
+			var resp map[string]any
+			_ = json.Unmarshal(out, &resp)
+			if sets, ok := resp["result"].([]any); ok {
+				for _, set := range sets {
+					for _, ch := range set.(map[string]any)["changes"].([]any) {
+						ch.([]any)[1] = "0xff"
+					}
+				}
+			}
+			out, _ = json.Marshal(resp)
+		}
+		_, _ = w.Write(out)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// A value that does not decode fails that field of the record, with the
+// error, and nothing else.
+func TestUndecodableValueFailsOnlyItsField(t *testing.T) {
+	p := chain(t, "westend-dev.json")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	bad := corrupting(t, p.HTTPURL(), Prefix("System", "Account"))
+	r := reader(t, bad.URL)
+	c, err := r.Chain(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := r.Validators(ctx, c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := find(t, vs, c.SessionValidators[0])
+	if v.Balance.Known || !strings.Contains(v.Balance.Err, "Account") {
+		t.Fatalf("balance of a corrupt System.Account: %+v, want a failed fact naming it", v.Balance)
+	}
+	known(t, "controller", v.Controller)
+	known(t, "self stake", v.SelfStake)
+	known(t, "intention", v.Intention)
+	known(t, "next keys", v.NextKeys)
 }

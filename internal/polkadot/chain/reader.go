@@ -274,7 +274,7 @@ func (r *Reader) Chain(ctx context.Context) (events.Chain, error) {
 	for _, a := range vals {
 		out.SessionValidators = append(out.SessionValidators, a.ss58(p.prefix))
 	}
-	exps, err := eraExposures(ctx, sv, out.ActiveEra, nil, false)
+	exps, err := eraExposures(ctx, sv, out.ActiveEra, nil, false, false)
 	if err != nil {
 		return out, err
 	}
@@ -351,15 +351,34 @@ func backers(val scale.Value) []backer {
 
 // eraExposures reads the era's exposures: all validators' when only is
 // nil, else only theirs. withOthers also reads the nominators (the pages
-// of a paged exposure). Paged runtimes keep eras from before their
+// of a paged exposure). keysOnly: legacy exposures are found by their
+// keys, without totals. Paged runtimes keep eras from before their
 // migration in ErasStakers, so both layouts are read where present.
-func eraExposures(ctx context.Context, v *view, era uint32, only []account, withOthers bool) (map[account]*exposure, error) {
+func eraExposures(ctx context.Context, v *view, era uint32, only []account, withOthers, keysOnly bool) (map[account]*exposure, error) {
 	out := map[account]*exposure{}
 	ek := u32le(era)
 	read := func(item string) error {
 		var args [][][]byte
 		var slots []slot
 		var err error
+		if only == nil && keysOnly && item == "ErasStakers" {
+			// Existence is exposure (no default is stored): the keys
+			// suffice, sparing a read of every nominator of the era.
+			args, err = v.keyArgs(ctx, "Staking", item, ek)
+			if err != nil {
+				return err
+			}
+			for _, k := range args {
+				if len(k) == 2 && len(k[1]) == 32 {
+					var a account
+					copy(a[:], k[1])
+					if _, ok := out[a]; !ok {
+						out[a] = &exposure{total: new(big.Int), legacy: true}
+					}
+				}
+			}
+			return nil
+		}
 		if only == nil {
 			args, slots, err = v.entries(ctx, "Staking", item, ek)
 		} else {
@@ -490,7 +509,7 @@ func (r *Reader) Era(ctx context.Context, era uint32) (events.Era, error) {
 		}
 	}
 	if len(vals) == 0 {
-		exps, err := eraExposures(ctx, sv, era, nil, false)
+		exps, err := eraExposures(ctx, sv, era, nil, false, true)
 		if err != nil {
 			return out, err
 		}

@@ -346,7 +346,7 @@ func (r *Reader) nominators(ctx context.Context, sv *view, order []account, recs
 		fail(fmt.Errorf("Staking.ActiveEra: %w", err))
 		return
 	}
-	exps, err := eraExposures(ctx, sv, active, order, true)
+	exps, err := eraExposures(ctx, sv, active, order, true, false)
 	if err != nil {
 		fail(err)
 		return
@@ -484,7 +484,7 @@ func unclaimed(ctx context.Context, sv *view, st []stashState, ledgerErr error) 
 	}
 	var paged []pending
 	for era := first; era < active; era++ {
-		exps, err := eraExposures(ctx, sv, era, nil, false)
+		exps, err := eraExposures(ctx, sv, era, nil, false, true)
 		if err != nil {
 			return nil, err
 		}
