@@ -350,7 +350,7 @@ func FuzzEvents(f *testing.F) {
 
 func FuzzParseMetadata(f *testing.F) {
 	_, raw := fixture(f)
-	f.Add(raw[:4096])
+	f.Add(raw[:1024])
 	f.Add([]byte("meta\x0e\x00\x00"))
 	f.Add([]byte("meta\x0e\xff\xff\xff\xff"))
 	f.Fuzz(func(t *testing.T, data []byte) {
