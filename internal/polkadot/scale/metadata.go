@@ -102,6 +102,7 @@ func (t *Type) Variant(idx uint8) *VariantDef {
 // Registry is the portable type registry of a runtime.
 type Registry struct {
 	types map[uint32]*Type
+	dense []*Type // types by id when the ids are dense (they are, in practice)
 }
 
 // Type returns the type with id, or nil.
@@ -109,7 +110,29 @@ func (r *Registry) Type(id uint32) *Type {
 	if r == nil {
 		return nil
 	}
+	if r.dense != nil {
+		if int(id) < len(r.dense) {
+			return r.dense[id]
+		}
+		return nil
+	}
 	return r.types[id]
+}
+
+// index builds the dense lookup when no id exceeds twice the count (a
+// hostile registry with sparse huge ids keeps the map).
+func (r *Registry) index() {
+	maxID := uint32(0)
+	for id := range r.types {
+		maxID = max(maxID, id)
+	}
+	if int(maxID) >= 2*len(r.types)+16 {
+		return
+	}
+	r.dense = make([]*Type, maxID+1)
+	for id, t := range r.types {
+		r.dense[id] = t
+	}
 }
 
 // Len is the number of types.
@@ -294,6 +317,7 @@ func parseRegistry(r *reader) (*Registry, error) {
 		t.ID = id
 		reg.types[id] = t
 	}
+	reg.index()
 	return reg, nil
 }
 
