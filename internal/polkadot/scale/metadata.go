@@ -609,3 +609,23 @@ func (m *Metadata) KeyTypes(e *StorageEntry) ([]uint32, error) {
 
 // PathString is a type's path joined with "::" (for errors).
 func (t *Type) PathString() string { return strings.Join(t.Path, "::") }
+
+// NewRegistry builds a registry from types (their ID fields are their
+// ids), e.g. to extend a runtime's registry with items it lacks in a test.
+func NewRegistry(types []*Type) *Registry {
+	r := &Registry{types: make(map[uint32]*Type, len(types))}
+	for _, t := range types {
+		r.types[t.ID] = t
+	}
+	r.index()
+	return r
+}
+
+// Types returns every type (unordered).
+func (r *Registry) Types() []*Type {
+	out := make([]*Type, 0, len(r.types))
+	for _, t := range r.types {
+		out = append(out, t)
+	}
+	return out
+}
