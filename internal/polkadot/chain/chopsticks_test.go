@@ -463,3 +463,42 @@ func TestUndecodableValueFailsOnlyItsField(t *testing.T) {
 	known(t, "intention", v.Intention)
 	known(t, "next keys", v.NextKeys)
 }
+
+// One Validators() call on westend-dev (one validator, one extra
+// account): the RPC round trips dominate; calls per op are reported.
+func BenchmarkValidatorsChopsticks(b *testing.B) {
+	if !chopsticks.Installed(chopsticks.DefaultPrefix()) {
+		b.Skip("chopsticks is not installed")
+	}
+	path, err := chopsticks.SpecPath("westend-dev.json")
+	if err != nil {
+		b.Skip(err)
+	}
+	ctx := context.Background()
+	p, err := chopsticks.Start(ctx, chopsticks.Options{Genesis: path, Dir: b.TempDir(),
+		ImportStorage: map[string]any{"Timestamp": map[string]any{"Now": 1700000000000}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	r, err := New(Config{Chain: "westend-dev", Relay: []string{p.URL()}, Timeout: time.Minute})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	c, err := r.Chain(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := r.Validators(ctx, c, []string{bob}); err != nil { // warm the metadata cache
+		b.Fatal(err)
+	}
+	before := r.Stats().Relay.Calls
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := r.Validators(ctx, c, []string{bob}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(r.Stats().Relay.Calls-before)/float64(b.N), "rpc/op")
+}

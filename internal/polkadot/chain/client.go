@@ -84,6 +84,7 @@ type Client struct {
 	cur       int
 	genesis   string
 	chainName string
+	props     *Properties                // system_properties, once answered
 	mds       map[uint32]*scale.Metadata // by spec version
 	now       func() time.Time
 }
@@ -218,6 +219,7 @@ func (c *Client) call(ctx context.Context, out any, method string, params []any,
 						continue
 					}
 					c.markDown(ep, err)
+					c.failovers.Add(1)
 					continue
 				}
 			}
@@ -628,10 +630,23 @@ type Properties struct {
 }
 
 // Properties is system_properties.
+// The answer is kept: a chain's properties do not change while it runs.
 func (c *Client) Properties(ctx context.Context) (Properties, error) {
+	c.mu.Lock()
+	if c.props != nil {
+		p := *c.props
+		c.mu.Unlock()
+		return p, nil
+	}
+	c.mu.Unlock()
 	var p Properties
-	err := c.Call(ctx, &p, "system_properties")
-	return p, err
+	if err := c.Call(ctx, &p, "system_properties"); err != nil {
+		return p, err
+	}
+	c.mu.Lock()
+	c.props = &p
+	c.mu.Unlock()
+	return p, nil
 }
 
 // SystemChain is system_chain.

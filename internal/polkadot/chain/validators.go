@@ -198,8 +198,9 @@ func (r *Reader) Validators(ctx context.Context, at events.Chain, extra []string
 		}
 	}
 
-	// Balance.
-	if slots, err := rv.many(ctx, "System", "Account", one); err != nil {
+	// Balance, where the stake is bonded (the staking chain's accounts
+	// once staking has moved off the relay).
+	if slots, err := sv.many(ctx, "System", "Account", one); err != nil {
 		for i := range recs {
 			recs[i].Balance = events.Failed[events.Amount](err, now)
 		}
