@@ -502,3 +502,46 @@ func BenchmarkValidatorsChopsticks(b *testing.B) {
 	}
 	b.ReportMetric(float64(r.Stats().Relay.Calls-before)/float64(b.N), "rpc/op")
 }
+
+// With People URLs, identity is read there (a second runtime standing in
+// for the People chain), the rest on the relay.
+func TestIdentityFromThePeopleChain(t *testing.T) {
+	relay := chain(t, "westend-dev.json")
+	people := chain(t, "westend-local.json")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	r, err := New(Config{Chain: "westend-dev", Relay: []string{relay.URL()}, People: []string{people.URL()}, Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	c, err := r.Chain(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	val := c.SessionValidators[0]
+	err = people.SetStorage(ctx, map[string]any{"Identity": map[string]any{"IdentityOf": [][]any{{[]any{val}, map[string]any{
+		"judgements": []any{[]any{1, "KnownGood"}}, "deposit": 0,
+		"info": map[string]any{"additional": []any{}, "display": map[string]any{"Raw": "PEOPLE-ID"}, "legal": map[string]any{"None": nil},
+			"web": map[string]any{"None": nil}, "riot": map[string]any{"Raw": "@v:matrix.org"}, "email": map[string]any{"None": nil},
+			"pgpFingerprint": nil, "image": map[string]any{"None": nil}, "twitter": map[string]any{"None": nil}},
+	}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := r.Validators(ctx, c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := find(t, vs, val)
+	id := known(t, "identity", v.Identity)
+	if id == nil || id.Display != "PEOPLE-ID" || id.Matrix != "@v:matrix.org" || !slices.Equal(id.Judgements, []string{"KnownGood"}) {
+		t.Fatalf("identity %+v, want the People chain's", id)
+	}
+	if !known(t, "active", v.Active) || known(t, "controller", v.Controller) == "" {
+		t.Fatalf("relay facts of %s: %+v", val, v)
+	}
+	if s := r.Stats(); s.People.Calls == 0 || s.People == s.Relay {
+		t.Fatalf("stats %+v: the People chain was not read", s)
+	}
+}
