@@ -304,7 +304,7 @@ func parseRegistry(r *reader) (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	reg := &Registry{types: make(map[uint32]*Type, n)}
+	reg := &Registry{types: make(map[uint32]*Type, min(n, 4096))}
 	for i := 0; i < n; i++ {
 		id, err := r.typeID()
 		if err != nil {
@@ -326,7 +326,7 @@ func parseFields(r *reader) ([]FieldDef, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]FieldDef, 0, n)
+	out := make([]FieldDef, 0, min(n, 64))
 	for i := 0; i < n; i++ {
 		var f FieldDef
 		if f.Name, _, err = r.optStr(); err != nil {

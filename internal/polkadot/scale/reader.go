@@ -144,7 +144,7 @@ func (r *reader) strs() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]string, 0, n)
+	out := make([]string, 0, min(n, 64))
 	for i := 0; i < n; i++ {
 		s, err := r.str()
 		if err != nil {

@@ -264,7 +264,10 @@ func (v Value) write(b *strings.Builder, depth int) {
 // Limits bound one Decode.
 type Limits struct {
 	MaxDepth int // nesting (default 96)
-	MaxElems int // values decoded in total (default 1<<20)
+	// MaxElems bounds the values decoded in total (default 1<<18: a
+	// busy block's events are well below it, and the worst case stays
+	// tens of MB).
+	MaxElems int
 }
 
 // ErrLimit: the input needs more nesting or elements than allowed.
@@ -292,7 +295,7 @@ func (reg *Registry) DecodeLimits(id uint32, data []byte, lim Limits) (Value, []
 		lim.MaxDepth = 96
 	}
 	if lim.MaxElems <= 0 {
-		lim.MaxElems = 1 << 20
+		lim.MaxElems = 1 << 18
 	}
 	d := &decoder{reg: reg, r: reader{b: data}, lim: lim}
 	v, err := d.value(id, 0)
@@ -428,7 +431,9 @@ func (d *decoder) items(k Kind, elem uint32, n, depth int, name string) (Value, 
 	if n > d.lim.MaxElems-d.elems {
 		return Value{}, fmt.Errorf("%w: %d items would exceed %d elements", ErrLimit, n, d.lim.MaxElems)
 	}
-	out := Value{Kind: k, Items: make([]Value, 0, n), Type: name}
+	// Grow with what really decodes: a claimed length is only an upper
+	// bound, and preallocating it would let a few bytes reserve megabytes.
+	out := Value{Kind: k, Items: make([]Value, 0, min(n, 4096)), Type: name}
 	for i := 0; i < n; i++ {
 		v, err := d.value(elem, depth+1)
 		if err != nil {
