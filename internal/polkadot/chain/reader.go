@@ -5,6 +5,22 @@
 // (ErasStakers, ledger claimed_rewards) and paged (ErasStakersOverview,
 // ErasStakersPaged, ClaimedRewards) staking layouts are both read, chosen
 // by the items the metadata has.
+//
+// Storage read (pallet.item, by whom):
+//   - relay: Timestamp.Now, Session.{CurrentIndex, Validators, NextKeys},
+//     System.Events (faults), Offences.{ConcurrentReportsIndex, Reports};
+//   - staking chain (the relay unless Config.Staking): Staking.{ActiveEra,
+//     CurrentEra, Validators, Bonded, Ledger, Payee, Nominators,
+//     MinNominatorBond, ErasValidatorPrefs, ErasRewardPoints}, the
+//     exposures (legacy ErasStakers; paged ErasStakersOverview,
+//     ErasStakersPaged, ClaimedRewards), System.Account, Proxy.{Proxies,
+//     Announcements}, constants MaxNominations and HistoryDepth (or the
+//     HistoryDepth item of old runtimes);
+//   - People chain (the relay unless Config.People):
+//     Identity.{IdentityOf, SuperOf, SubsOf}.
+//
+// Chain, Validators (without a block hash), Era and the proxy reads use
+// each chain's finalized head.
 package chain
 
 import (
