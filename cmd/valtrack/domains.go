@@ -4,6 +4,7 @@ import (
 	"github.com/valtrack/valtrack/internal/cosmos"
 	"github.com/valtrack/valtrack/internal/domain"
 	"github.com/valtrack/valtrack/internal/ethereum"
+	"github.com/valtrack/valtrack/internal/polkadot"
 	"github.com/valtrack/valtrack/internal/ssv"
 	"github.com/valtrack/valtrack/internal/store"
 )
@@ -18,6 +19,7 @@ func domains() registry {
 		ethereum.Domain{Env: env, Logger: logger},
 		cosmos.Domain{Env: env},
 		ssv.Domain{Env: env},
+		polkadot.Domain{Env: env},
 	}
 }
 

@@ -33,7 +33,7 @@ func runCommand(ds registry) *cli.Command {
 // devnet of every domain that has one (each domain's Selected and Open read
 // it), so that no domain owns a flag another one needs.
 func devnetFlag() cli.Flag {
-	return &cli.BoolFlag{Name: "devnet", Usage: "also start in this process the local devnet of every domain that has one (Ethereum, Cosmos) and observe them", Sources: env("devnet")}
+	return &cli.BoolFlag{Name: "devnet", Usage: "also start in this process the local devnet of every domain that has one (Ethereum, Cosmos, SSV; Polkadot when Node.js is installed) and observe them", Sources: env("devnet")}
 }
 
 func runAction(ctx context.Context, cmd *cli.Command, ds registry) (err error) {

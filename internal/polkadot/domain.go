@@ -12,17 +12,32 @@ package polkadot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/valtrack/valtrack/internal/analyze"
 	"github.com/valtrack/valtrack/internal/domain"
+	"github.com/valtrack/valtrack/internal/polkadot/chain"
+	"github.com/valtrack/valtrack/internal/polkadot/chopsticks"
+	"github.com/valtrack/valtrack/internal/polkadot/devnet"
 	"github.com/valtrack/valtrack/internal/polkadot/events"
+	"github.com/valtrack/valtrack/internal/polkadot/httpapi"
+	"github.com/valtrack/valtrack/internal/polkadot/program"
+	"github.com/valtrack/valtrack/internal/polkadot/runner"
+	"github.com/valtrack/valtrack/internal/polkadot/sentry"
+	"github.com/valtrack/valtrack/internal/polkadot/sink"
+	"github.com/valtrack/valtrack/internal/polkadot/state"
+	"github.com/valtrack/valtrack/internal/polkadot/telemetry"
+	"github.com/valtrack/valtrack/internal/store"
 )
 
 // Domain is the Polkadot domain.
@@ -144,6 +159,7 @@ func chains(cmd *cli.Command, devnetDirs ...string) ([]*chainConfig, error) {
 		c := add(info.Chain)
 		c.Relay = append(c.Relay, info.RPC)
 		c.Candidates = info.Candidates
+		c.Telemetry = info.Telemetry
 	}
 	relay, order, err := parseURLs("polkadot", cmd.StringSlice("polkadot"))
 	if err != nil {
@@ -209,9 +225,21 @@ type devnetInfo struct {
 	Chain      string
 	RPC        string
 	Candidates string
+	Telemetry  string
 }
 
 var errNoChains = errors.New("give a chain: --polkadot NAME=RPC (or --polkadot-dir D for a devnet)")
+
+func readDevnetInfo(dir string) (devnetInfo, error) {
+	info, err := devnet.ReadInfo(dir)
+	if err != nil {
+		return devnetInfo{}, fmt.Errorf("--polkadot-dir %s: %w", dir, err)
+	}
+	if err := events.CheckChain(info.Chain); err != nil {
+		return devnetInfo{}, fmt.Errorf("--polkadot-dir %s: %w", dir, err)
+	}
+	return devnetInfo{Chain: info.Chain, RPC: info.RPC, Candidates: absIn(dir, info.Candidates), Telemetry: info.Telemetry}, nil
+}
 
 func absIn(dir, p string) string {
 	if p == "" || filepath.IsAbs(p) {
@@ -220,4 +248,345 @@ func absIn(dir, p string) string {
 	return filepath.Join(dir, p)
 }
 
-var _ = context.Background
+// Migrations are the polkadot_* tables'.
+func (Domain) Migrations() store.Migrations { return state.Migrations() }
+
+// DevnetCommand is `valtrack devnet polkadot`.
+func (Domain) DevnetCommand() *cli.Command { return devnet.DevnetCommand() }
+
+var (
+	_ domain.Domain = Domain{}
+	_ domain.Devnet = Domain{}
+)
+
+type instance struct {
+	env      domain.Env
+	chains   []*chainConfig
+	devnet   *devnet.Devnet
+	readers  []*chain.Reader
+	sentries []*sentry.Sentry
+	feeds    []*telemetrySentry
+	senders  []*sender
+	runners  []*runner.Runner
+}
+
+// Open builds the parts of a role.
+func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err error) {
+	in := &instance{env: env}
+	defer func() {
+		if err != nil {
+			_ = in.close()
+		}
+	}()
+	var devDirs []string
+	if env.Role == domain.RoleRun && domain.HasFlag(env.Cmd, "devnet") && env.Cmd.Bool("devnet") {
+		if nerr := chopsticks.NodeAvailable(); nerr != nil {
+			env.Log.Warn("the Polkadot devnet is not started", "why", nerr.Error())
+		} else {
+			env.Log.Info("starting the Polkadot devnet (chopsticks; about a minute, longer on first use while it installs)")
+			dn, err := devnet.Start(ctx, devnet.Options{Dir: filepath.Join(env.DataDir, "devnet-polkadot"),
+				Log: env.Log.With("component", "polkadot-devnet"), Out: os.Stderr})
+			if err != nil {
+				return nil, fmt.Errorf("start the polkadot devnet: %w", err)
+			}
+			in.devnet = dn
+			devDirs = append(devDirs, dn.Dir())
+		}
+	}
+	in.chains, err = chains(env.Cmd, devDirs...)
+	if err != nil {
+		return nil, err
+	}
+	if env.Role == domain.RoleSentry && len(in.chains) == 0 {
+		return nil, errNoChains
+	}
+	parts := &domain.Parts{Close: in.close, Progress: in.progress, Health: in.health}
+	for _, c := range in.chains {
+		parts.Networks = append(parts.Networks, c.Name)
+	}
+	sentries := env.Role == domain.RoleRun || env.Role == domain.RoleSentry
+	runsProgram := env.Role == domain.RoleRun || env.Role == domain.RoleConsumer
+	send := runsProgram && domain.HasFlag(env.Cmd, "polkadot-send") && env.Cmd.Bool("polkadot-send")
+	for _, c := range in.chains {
+		if (sentries || send) && len(c.Relay) == 0 {
+			return nil, fmt.Errorf("--polkadot %s: give its RPC: --polkadot %s=wss://…", c.Name, c.Name)
+		}
+		var rd *chain.Reader
+		if len(c.Relay) > 0 && (sentries || send) {
+			rd, err = chain.New(chain.Config{Chain: c.Name, Relay: c.Relay, People: c.People, Staking: c.Staking, Log: env.Log})
+			if err != nil {
+				return nil, fmt.Errorf("polkadot %s: %w", c.Name, err)
+			}
+			in.readers = append(in.readers, rd)
+		}
+		var watcher *program.Watcher
+		if c.Candidates != "" {
+			watcher, err = program.NewWatcher(c.Candidates, 5*time.Second)
+			if err != nil {
+				return nil, fmt.Errorf("--polkadot-candidates %s: %w", c.Name, err)
+			}
+		}
+		if sentries {
+			if env.Publisher == nil {
+				return nil, errors.New("polkadot: the sentries need a publisher")
+			}
+			extra := func() []string { return nil }
+			if watcher != nil {
+				extra = func() []string { return stashesOf(watcher) }
+			}
+			s, err := sentry.New(sentry.Config{Chain: c.Name, Reader: sentryReader{rd}, Publisher: env.Publisher,
+				Every: env.Cmd.Duration("polkadot-poll"), Extra: extra, DataDir: filepath.Join(env.DataDir, "polkadot"),
+				SentryID: env.SentryID, Log: env.Log})
+			if err != nil {
+				return nil, fmt.Errorf("polkadot %s: %w", c.Name, err)
+			}
+			in.sentries = append(in.sentries, s)
+			parts.Sentries = append(parts.Sentries, s)
+			if c.Telemetry != "" {
+				f := &telemetrySentry{chain: c.Name, url: c.Telemetry, reader: rd, pub: env.Publisher, sentryID: env.SentryID, log: env.Log}
+				in.feeds = append(in.feeds, f)
+				parts.Sentries = append(parts.Sentries, f)
+			}
+		}
+		if runsProgram && watcher != nil {
+			rc := runner.Config{Chain: c.Name, Store: state.New(env.DB), Program: polled{watcher}, Send: send, Log: env.Log}
+			if domain.HasFlag(env.Cmd, "polkadot-poll") {
+				// Three polls missed: the sentry cannot read the chain.
+				rc.Stale = 3*env.Cmd.Duration("polkadot-poll") + 30*time.Second
+			}
+			if send {
+				snd := newSender(c.Relay, env.Log.With("component", "polkadot-tx", "chain", c.Name))
+				in.senders = append(in.senders, snd)
+				rc.Live, rc.Sender = liveReader{rd}, snd
+			}
+			r, err := runner.New(rc)
+			if err != nil {
+				return nil, fmt.Errorf("polkadot %s: %w", c.Name, err)
+			}
+			in.runners = append(in.runners, r)
+			every := env.Cmd.Duration("polkadot-every")
+			parts.Analyzers = append(parts.Analyzers,
+				analyze.Analyzer{Name: "polkadot/program/" + c.Name, Every: every, Timeout: 10*every + 10*time.Minute, Run: r.Run})
+		} else if runsProgram && !send {
+			env.Log.Info("no program file for this chain: its facts are stored and served, no candidate is judged", "chain", c.Name,
+				"hint", "--polkadot-candidates "+c.Name+"=FILE")
+		}
+	}
+	if runsProgram {
+		sk, err := sink.New(sink.Config{Store: state.New(env.DB), Geo: env.Geo, Archive: env.Archive, Log: env.Log.With("component", "polkadot-sink")})
+		if err != nil {
+			return nil, err
+		}
+		parts.Sink = sk
+	}
+	if env.DB != nil {
+		names := parts.Networks
+		a := httpapi.New(state.New(env.DB), func() []string { return names })
+		parts.API = &a
+	}
+	return parts, nil
+}
+
+// polled is the program file as of now: a changed file is re-read (a
+// stat when it has not changed) before it is handed out.
+type polled struct{ w *program.Watcher }
+
+func (p polled) Current() (*program.Config, error) {
+	_, _ = p.w.Poll() // its error stays with the watcher: Current returns it
+	return p.w.Current()
+}
+
+// stashesOf are the candidates' and nominators' accounts of the current
+// program file (the sentry reads them besides the chain's validators).
+func stashesOf(w *program.Watcher) []string {
+	cfg, _ := polled{w}.Current()
+	if cfg == nil {
+		return nil
+	}
+	var out []string
+	for _, c := range cfg.Candidates {
+		out = append(out, c.Stash)
+	}
+	for _, n := range cfg.Nomination.Nominators {
+		out = append(out, n.Account)
+	}
+	return out
+}
+
+// sentryReader is chain.Reader as the sentry wants it.
+type sentryReader struct{ r *chain.Reader }
+
+func (s sentryReader) Chain(ctx context.Context) (events.Chain, error) { return s.r.Chain(ctx) }
+func (s sentryReader) Validators(ctx context.Context, at events.Chain, extra []string) ([]events.Validator, error) {
+	return s.r.Validators(ctx, at, extra)
+}
+func (s sentryReader) Era(ctx context.Context, era uint32) (events.Era, error) { return s.r.Era(ctx, era) }
+func (s sentryReader) Faults(ctx context.Context, hash string) ([]events.Fault, error) {
+	return s.r.Faults(ctx, hash)
+}
+func (s sentryReader) BlockHash(ctx context.Context, n uint64) (string, error) {
+	return s.r.Relay().BlockHash(ctx, n)
+}
+
+// liveReader is chain.Reader as the runner wants it.
+type liveReader struct{ r *chain.Reader }
+
+func (l liveReader) Chain(ctx context.Context) (events.Chain, error) { return l.r.Chain(ctx) }
+func (l liveReader) Validators(ctx context.Context, at events.Chain, extra []string) ([]events.Validator, error) {
+	return l.r.Validators(ctx, at, extra)
+}
+func (l liveReader) Announcements(ctx context.Context, delegate string) ([]runner.Announcement, error) {
+	as, err := l.r.Announcements(ctx, delegate)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]runner.Announcement, 0, len(as))
+	for _, a := range as {
+		out = append(out, runner.Announcement{Real: a.Real, CallHash: a.CallHash, Height: uint64(a.Height)})
+	}
+	return out, nil
+}
+
+// telemetrySentry follows a chain's nodes on a telemetry feed: it learns
+// the chain's genesis hash (what the feed is subscribed by) from the RPC,
+// then runs the feed client, publishing each node's state.
+type telemetrySentry struct {
+	chain, url, sentryID string
+	reader               *chain.Reader
+	pub                  domain.Publisher
+	log                  *slog.Logger
+
+	mu     sync.Mutex
+	client *telemetry.Client
+}
+
+func (t *telemetrySentry) Network() string { return t.chain + " telemetry" }
+
+func (t *telemetrySentry) Run(ctx context.Context) error {
+	var genesis string
+	for attempt := 0; ; attempt++ {
+		g, err := t.reader.Relay().Genesis(ctx)
+		if err == nil {
+			genesis = g
+			break
+		}
+		if attempt%10 == 0 {
+			t.log.Warn("telemetry waits for the chain's genesis hash", "chain", t.chain, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(min(time.Duration(attempt+1)*time.Second, 30*time.Second)):
+		}
+	}
+	c, err := telemetry.New(telemetry.Config{Chain: t.chain, URL: t.url, Genesis: genesis, SentryID: t.sentryID,
+		Log: t.log.With("component", "polkadot-telemetry", "chain", t.chain),
+		Publish: func(n events.Telemetry) {
+			b, err := json.Marshal(n)
+			if err != nil {
+				return
+			}
+			id := fmt.Sprintf("%s-tel-%s-%d", t.chain, safeID(n.Name), n.At)
+			pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			if err := t.pub.Publish(pctx, events.Subject(t.chain, events.KindTelemetry), id, b); err != nil && ctx.Err() == nil {
+				t.log.Warn("telemetry node not published", "chain", t.chain, "err", err)
+			}
+		}})
+	if err != nil {
+		return fmt.Errorf("telemetry of %s: %w", t.chain, err)
+	}
+	t.mu.Lock()
+	t.client = c
+	t.mu.Unlock()
+	return c.Run(ctx)
+}
+
+// safeID is a node name fit for a message id.
+func safeID(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			b[i] = '_'
+		}
+	}
+	if len(b) > 64 {
+		b = b[:64]
+	}
+	return string(b)
+}
+
+func (t *telemetrySentry) stats() (telemetry.Stats, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.client == nil {
+		return telemetry.Stats{}, false
+	}
+	return t.client.Stats(), true
+}
+
+// progress is one line per chain.
+func (in *instance) progress(ctx context.Context) [][]any {
+	var lines [][]any
+	for i, c := range in.chains {
+		attrs := []any{"chain", c.Name}
+		if i < len(in.sentries) {
+			st := in.sentries[i].Stats()
+			attrs = append(attrs, "block", st.Block, "era", st.ActiveEra, "validators", st.Validators, "published", st.Published)
+			if st.Errors > 0 {
+				attrs = append(attrs, "errors", st.Errors)
+			}
+		}
+		for _, f := range in.feeds {
+			if f.chain == c.Name {
+				if st, ok := f.stats(); ok {
+					attrs = append(attrs, "telemetry_nodes", st.Nodes, "feed_up", st.Connected)
+				}
+			}
+		}
+		if in.env.DB != nil {
+			qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			cs, err := state.New(in.env.DB).Candidates(qctx, c.Name, state.CandidateFilter{})
+			cancel()
+			if err == nil && len(cs) > 0 {
+				n := map[program.Status]int{}
+				for _, x := range cs {
+					n[x.Validity.Status]++
+				}
+				attrs = append(attrs, "candidates", len(cs), "valid", n[program.Valid], "invalid", n[program.Invalid], "unknown", n[program.Unknown])
+			}
+		}
+		lines = append(lines, attrs)
+	}
+	return lines
+}
+
+// health fails while a sentry has not read its chain for three polls.
+func (in *instance) health(context.Context) error {
+	var errs []error
+	for _, s := range in.sentries {
+		if err := s.Healthy(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (in *instance) close() error {
+	var errs []error
+	for _, s := range in.senders {
+		s.close()
+	}
+	for _, r := range in.readers {
+		if err := r.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if in.devnet != nil {
+		if err := in.devnet.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("stop the polkadot devnet: %w", err))
+		}
+		in.devnet = nil
+	}
+	return errors.Join(errs...)
+}

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/blake2b"
 
 	"github.com/valtrack/valtrack/internal/polkadot/chopsticks"
+	"github.com/valtrack/valtrack/internal/polkadot/telemetry/feedtest"
 	"github.com/valtrack/valtrack/internal/polkadot/program"
 	"github.com/valtrack/valtrack/internal/polkadot/tx"
 )
@@ -58,6 +59,11 @@ type Devnet struct {
 	mu       sync.Mutex // one block builder at a time
 	elected  map[uint32][]tx.AccountID
 	eraTimes []time.Duration
+
+	// feed is the devnet's telemetry feed (the candidates' nodes), nil
+	// with Options.NoTelemetry.
+	feed  *feedtest.Server
+	nodes map[string]uint64 // candidate name → feed node id
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -140,6 +146,7 @@ func Start(ctx context.Context, o Options) (_ *Devnet, err error) {
 			return nil, fmt.Errorf("polkadot devnet: advance to era %d: %w", warmEra, err)
 		}
 	}
+	d.startFeed()
 	if err := d.writeFiles(); err != nil {
 		return nil, fmt.Errorf("polkadot devnet: %w", err)
 	}
@@ -707,6 +714,9 @@ func (d *Devnet) shutdown() {
 			d.cancel()
 			<-d.done
 		}
+		if d.feed != nil {
+			d.feed.Close()
+		}
 		if d.c != nil {
 			d.c.Close()
 		}
@@ -738,7 +748,7 @@ func (d *Devnet) writeFiles() error {
 	stash := func(c candidate) string { return d.keys[c.Name].Account().SS58(d.c.SS58Prefix()) }
 	nc := program.NominatorConfig{Account: nom.Account().SS58(d.c.SS58Prefix()), Key: proxyKey, Proxy: true, ProxyDelay: d.o.ProxyDelay}
 	candPath := filepath.Join(dir, CandidatesFile)
-	if err := writeFileAtomic(candPath, candidatesYAML(d.cands, stash, nc), 0o644); err != nil {
+	if err := writeFileAtomic(candPath, candidatesYAML(d.cands, stash, nc, d.feed != nil), 0o644); err != nil {
 		return err
 	}
 	truthPath := filepath.Join(dir, TruthFile)
@@ -750,7 +760,7 @@ func (d *Devnet) writeFiles() error {
 		Chain: Chain, RPC: d.proc.URL(), RPCHTTP: d.proc.HTTPURL(),
 		Candidates: candPath, Truth: truthPath,
 		Genesis: hex0x(g[:]), SS58: d.c.SS58Prefix(), EraEvery: d.o.EraEvery.String(),
-		Sudo: "//Alice",
+		Sudo: "//Alice", Telemetry: d.feedURL(),
 		Nominator: Nominator{
 			Account: nc.Account, AccountKey: nomKey,
 			Proxy: proxy.Account().SS58(d.c.SS58Prefix()), ProxyKey: proxyKey,

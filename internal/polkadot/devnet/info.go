@@ -42,6 +42,9 @@ type Info struct {
 	Nominator Nominator `json:"nominator"`
 	// Sudo is the sudo key's dev URI (a public development key).
 	Sudo string `json:"sudo"`
+	// Telemetry is the devnet's telemetry feed (ws://…/feed), where the
+	// candidates' nodes report; "" when it runs none.
+	Telemetry string `json:"telemetry,omitempty"`
 }
 
 // Nominator is the programme nominator set up on chain: Account is bonded
@@ -132,7 +135,7 @@ func writeJSON(path string, v any) error {
 
 // candidatesYAML renders the programme file: the program.Config fields,
 // each candidate with a comment saying how it was shaped.
-func candidatesYAML(cs []candidate, stash func(candidate) string, nom program.NominatorConfig) []byte {
+func candidatesYAML(cs []candidate, stash func(candidate) string, nom program.NominatorConfig, feed bool) []byte {
 	var w strings.Builder
 	w.WriteString("# Written by `valtrack devnet polkadot`: the shaped candidates of a westend-dev chopsticks\n")
 	w.WriteString("# chain. Each comment says which rule the candidate is shaped to fail (truth.json has\n")
@@ -143,8 +146,18 @@ func candidatesYAML(cs []candidate, stash func(candidate) string, nom program.No
 		fmt.Fprintf(&w, "  - name: %s\n    stash: %s\n", c.Name, stash(c))
 	}
 	w.WriteString("rules:\n")
-	w.WriteString("  # Telemetry rules are not shaped on chain: without a telemetry feed, judge on chain only with\n")
-	w.WriteString("  # skip: [ONLINE, CLIENT_UPGRADE, CONNECTION_TIME, ACCUMULATED_OFFLINE_TIME, PROVIDER, SANCTIONED_GEO_AREA]\n")
+	if feed {
+		w.WriteString("  # The devnet's telemetry feed reports a node per candidate (polkadot.json's telemetry):\n")
+		w.WriteString("  # all on this version, first seen when the devnet started — so the week of connection\n")
+		w.WriteString("  # time 1KV asks for cannot have passed, and no release is fetched from the network.\n")
+		fmt.Fprintf(&w, "  client_forced_version: %q\n", NodeVersion)
+		w.WriteString("  # westend 9320's session keys have no BEEFY key at all, so BEEFY cannot be judged here.\n")
+		w.WriteString("  skip: [CONNECTION_TIME, BEEFY]\n")
+	} else {
+		w.WriteString("  # Telemetry rules are not shaped on chain, and this devnet runs no feed: judge on chain only\n")
+		w.WriteString("  # (and westend 9320's session keys have no BEEFY key at all)\n")
+		w.WriteString("  skip: [ONLINE, CLIENT_UPGRADE, CONNECTION_TIME, ACCUMULATED_OFFLINE_TIME, PROVIDER, SANCTIONED_GEO_AREA, BEEFY]\n")
+	}
 	fmt.Fprintf(&w, "  commission: %s\n", strconv.FormatFloat(float64(RuleCommission)/1e9, 'f', -1, 64))
 	fmt.Fprintf(&w, "  min_self_stake: %q\n", wnd(MinSelfStakeWND).String())
 	fmt.Fprintf(&w, "  unclaimed_era_threshold: %d\n", UnclaimedThreshold)

@@ -64,6 +64,9 @@ type Options struct {
 	// Out receives progress (the first chopsticks install); nil
 	// discards it.
 	Out io.Writer
+	// NoTelemetry runs no telemetry feed (the candidates' nodes then
+	// report nowhere and the telemetry rules are to be skipped).
+	NoTelemetry bool
 }
 
 func (o Options) withDefaults() (Options, error) {

@@ -74,8 +74,8 @@ var plan = []candidate{
 	{Name: "Hazel", Expect: program.RuleSelfStake, Why: "bonds 1 WND (rules want 1000 WND)", BondWND: 1, Commission: 50_000_000, Judgement: "Reasonable"},
 	{Name: "Iris", Expect: program.RuleIdentity, Why: "no identity at all (\"does not have an identity set\")", BondWND: 6000, Commission: 50_000_000, Identity: idNone},
 	{Name: "Jade", Expect: program.RuleIdentity, Why: "an identity with no Reasonable/KnownGood judgement (\"not verified by the registrar\")", BondWND: 2000, Commission: 10_000_000, Identity: idUnverified},
-	{Name: "Lark", Expect: program.RuleMultipleIdentity, Why: "verified identity whose sub-identity Moss is a candidate too: two candidates under one identity, max_per_identity 1", BondWND: 3000, Commission: 60_000_000, Judgement: "Reasonable"},
-	{Name: "Moss", Expect: program.RuleMultipleIdentity, Why: "sub-identity of Lark (verified through Lark): the second candidate of Lark's identity", BondWND: 2200, Commission: 60_000_000, Identity: idSub, Parent: "Lark"},
+	{Name: "Lark", Expect: Valid, Why: "verified identity whose sub-identity Moss is a candidate too: two candidates under one identity, max_per_identity 1 — Lark, first in file order, is within the limit", BondWND: 3000, Commission: 60_000_000, Judgement: "Reasonable"},
+	{Name: "Moss", Expect: program.RuleMultipleIdentity, Why: "sub-identity of Lark (verified through Lark): the second candidate of Lark's identity, over max_per_identity 1", BondWND: 2200, Commission: 60_000_000, Identity: idSub, Parent: "Lark"},
 	{Name: "Kite", Expect: program.RuleUnclaimed, Why: "elected every era and never paid out: unclaimed eras older than active − threshold − 1 (threshold 1) from active era 3 on", BondWND: 7000, Commission: 40_000_000, Judgement: "Reasonable", Unpaid: true},
 }
 
