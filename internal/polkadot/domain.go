@@ -420,7 +420,9 @@ func (s sentryReader) Chain(ctx context.Context) (events.Chain, error) { return 
 func (s sentryReader) Validators(ctx context.Context, at events.Chain, extra []string) ([]events.Validator, error) {
 	return s.r.Validators(ctx, at, extra)
 }
-func (s sentryReader) Era(ctx context.Context, era uint32) (events.Era, error) { return s.r.Era(ctx, era) }
+func (s sentryReader) Era(ctx context.Context, era uint32) (events.Era, error) {
+	return s.r.Era(ctx, era)
+}
 func (s sentryReader) Faults(ctx context.Context, hash string) ([]events.Fault, error) {
 	return s.r.Faults(ctx, hash)
 }

@@ -17,8 +17,8 @@ import (
 	"golang.org/x/crypto/blake2b"
 
 	"github.com/valtrack/valtrack/internal/polkadot/chopsticks"
-	"github.com/valtrack/valtrack/internal/polkadot/telemetry/feedtest"
 	"github.com/valtrack/valtrack/internal/polkadot/program"
+	"github.com/valtrack/valtrack/internal/polkadot/telemetry/feedtest"
 	"github.com/valtrack/valtrack/internal/polkadot/tx"
 )
 
