@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/crypto/blake2b"
+
 	"github.com/valtrack/valtrack/internal/polkadot/chain"
 	"github.com/valtrack/valtrack/internal/polkadot/program"
 	"github.com/valtrack/valtrack/internal/polkadot/runner"
@@ -219,8 +221,15 @@ func (s *sender) RemoveAnnouncement(ctx context.Context, n program.NominatorConf
 }
 
 // send submits call signed by n's key and waits until a block includes
-// it, then says whether it succeeded.
+// it, then says whether it succeeded. A transaction the pool dropped
+// without any block including it (a block builder refuses one it cannot
+// apply, e.g. when the block is full) is submitted again, at most
+// maxResubmits times, but only after dropAfter blocks were scanned
+// without it — the pool lets go of a transaction while a block including
+// it is still being built — and every hash submitted is looked for, so a
+// call is never applied twice for want of recognising its inclusion.
 func (s *sender) send(ctx context.Context, c *tx.Client, n program.NominatorConfig, call tx.Call) (runner.Sent, error) {
+	const maxResubmits, dropAfter = 10, 3
 	k, err := s.signer(n)
 	if err != nil {
 		return runner.Sent{}, err
@@ -233,40 +242,82 @@ func (s *sender) send(ctx context.Context, c *tx.Client, n program.NominatorConf
 	if err != nil {
 		return runner.Sent{}, err
 	}
-	txHash := "0x" + hex.EncodeToString(h[:])
-	s.log.Info("transaction submitted", "call", call.String(), "from", k.String(), "tx", txHash)
+	hashes := [][32]byte{h}
+	s.log.Info("transaction submitted", "call", call.String(), "from", k.String(), "tx", "0x"+hex.EncodeToString(h[:]))
 	deadline := time.Now().Add(s.wait)
-	next := start + 1
-	for time.Now().Before(deadline) {
+	next, since := start+1, start // since: the head when the latest hash was submitted
+	scan := func() (runner.Sent, bool, error) {
 		head, err := headNumber(ctx, c)
-		if err == nil {
-			for ; next <= head; next++ {
-				var bh string
-				if err := c.RPC().CallContext(ctx, &bh, "chain_getBlockHash", next); err != nil {
-					break
-				}
-				b, err := hex.DecodeString(strings.TrimPrefix(bh, "0x"))
-				if err != nil || len(b) != 32 {
-					return runner.Sent{}, fmt.Errorf("block %d hash %q", next, bh)
-				}
-				var bhash [32]byte
-				copy(bhash[:], b)
-				ok, failed := c.Included(ctx, bhash, h)
+		if err != nil {
+			return runner.Sent{}, false, nil // transient: the next look retries
+		}
+		for ; next <= head; next++ {
+			var bh string
+			if err := c.RPC().CallContext(ctx, &bh, "chain_getBlockHash", next); err != nil {
+				return runner.Sent{}, false, nil
+			}
+			b, err := hex.DecodeString(strings.TrimPrefix(bh, "0x"))
+			if err != nil || len(b) != 32 {
+				return runner.Sent{}, false, fmt.Errorf("block %d hash %q", next, bh)
+			}
+			var bhash [32]byte
+			copy(bhash[:], b)
+			for _, x := range hashes {
+				ok, failed := c.Included(ctx, bhash, x)
+				sent := runner.Sent{TxHash: "0x" + hex.EncodeToString(x[:]), BlockHash: bh, Block: next}
 				if failed != nil {
-					return runner.Sent{TxHash: txHash, BlockHash: bh, Block: next}, fmt.Errorf("%s included in block %d but failed: %w", call, next, failed)
+					return sent, true, fmt.Errorf("%s included in block %d but failed: %w", call, next, failed)
 				}
 				if ok {
-					return runner.Sent{TxHash: txHash, BlockHash: bh, Block: next}, nil
+					return sent, true, nil
 				}
 			}
 		}
+		return runner.Sent{}, false, nil
+	}
+	for time.Now().Before(deadline) {
+		if sent, done, err := scan(); done || err != nil {
+			return sent, err
+		}
+		last := "0x" + hex.EncodeToString(hashes[len(hashes)-1][:])
+		if next > since+dropAfter && !s.pending(ctx, c, last) {
+			if len(hashes) > maxResubmits {
+				return runner.Sent{TxHash: last}, fmt.Errorf("%s (tx %s): dropped by the pool %d times without a block including it", call, last, len(hashes))
+			}
+			if h, err = tx.Submit(ctx, c, k, call); err != nil {
+				return runner.Sent{}, fmt.Errorf("%s: submit again after the pool dropped it: %w", call, err)
+			}
+			hashes, since = append(hashes, h), next-1
+			s.log.Info("transaction dropped without inclusion; submitted again", "call", call.String(),
+				"tx", "0x"+hex.EncodeToString(h[:]), "attempt", len(hashes))
+		}
 		select {
 		case <-ctx.Done():
-			return runner.Sent{TxHash: txHash}, fmt.Errorf("%s (tx %s): %w while waiting for a block to include it", call, txHash, ctx.Err())
+			return runner.Sent{TxHash: last}, fmt.Errorf("%s (tx %s): %w while waiting for a block to include it", call, last, ctx.Err())
 		case <-time.After(time.Second):
 		}
 	}
-	return runner.Sent{TxHash: txHash}, fmt.Errorf("%s (tx %s): no block included it within %s", call, txHash, s.wait)
+	return runner.Sent{}, fmt.Errorf("%s: no block included it within %s", call, s.wait)
+}
+
+// pending reports whether the node's pool still holds the transaction
+// (true when the pool cannot be read: then only inclusion is waited for).
+func (s *sender) pending(ctx context.Context, c *tx.Client, txHash string) bool {
+	var xts []string
+	if err := c.RPC().CallContext(ctx, &xts, "author_pendingExtrinsics"); err != nil {
+		return true
+	}
+	for _, x := range xts {
+		b, err := hex.DecodeString(strings.TrimPrefix(x, "0x"))
+		if err != nil {
+			continue
+		}
+		sum := blake2b.Sum256(b)
+		if "0x"+hex.EncodeToString(sum[:]) == txHash {
+			return true
+		}
+	}
+	return false
 }
 
 func headNumber(ctx context.Context, c *tx.Client) (uint64, error) {

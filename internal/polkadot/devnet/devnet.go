@@ -651,6 +651,13 @@ func (d *Devnet) loop(ctx context.Context) {
 	}
 	t := time.NewTicker(d.o.EraEvery)
 	defer t.Stop()
+	// Plain blocks between the era changes, as a chain makes them: the
+	// transactions of valtrack (and anyone) are included there — the
+	// runtime refuses them in the blocks that rotate a session by the
+	// GenesisSlot shortcut — and a proxy's delay, counted in blocks,
+	// passes.
+	b := time.NewTicker(d.o.BlockEvery)
+	defer b.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -658,6 +665,13 @@ func (d *Devnet) loop(ctx context.Context) {
 		case <-d.proc.Done():
 			d.setErr(fmt.Errorf("chopsticks exited: see %s", d.proc.LogPath()))
 			return
+		case <-b.C:
+			bctx, cancel := context.WithTimeout(ctx, time.Minute)
+			if _, err := d.NewBlock(bctx, nil); err != nil && ctx.Err() == nil {
+				d.log.Warn("block not built; trying at the next tick", "err", err)
+			}
+			cancel()
+			continue
 		case <-t.C:
 		}
 		actx, cancel := context.WithTimeout(ctx, 2*time.Minute)

@@ -57,6 +57,9 @@ type Options struct {
 	// EraEvery is the time between background era changes; negative
 	// turns the background off (tests call AdvanceEra).
 	EraEvery time.Duration
+	// BlockEvery is the time between the plain blocks built between era
+	// changes (default 2s).
+	BlockEvery time.Duration
 	// ProxyDelay is the nominator proxy's delay in blocks.
 	ProxyDelay uint32
 	// Log receives the devnet's lines; nil discards them.
@@ -81,6 +84,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.EraEvery == 0 {
 		o.EraEvery = DefaultEraEvery
+	}
+	if o.BlockEvery <= 0 {
+		o.BlockEvery = 2 * time.Second
 	}
 	if o.EraEvery > 0 && o.EraEvery < MinEraEvery {
 		return o, fmt.Errorf("polkadot devnet: era every %s: give at least %s", o.EraEvery, MinEraEvery)
