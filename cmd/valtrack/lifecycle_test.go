@@ -363,7 +363,7 @@ func waitServing(t *testing.T, c *child, addr string) {
 }
 
 func devnetArgs(dir, addr string) []string {
-	return []string{"run", "--devnet", "--devnet-nodes", "4", "--data-dir", dir, "--http", addr,
+	return []string{"run", "--devnet", "--devnet-polkadot=false", "--devnet-nodes", "4", "--data-dir", dir, "--http", addr,
 		"--log-level", "info", "--progress-every", "0", "--analyze-every", "1s"}
 }
 
@@ -498,7 +498,7 @@ func TestNoGoroutineOutlivesRun(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- quietApp().Run(ctx, []string{"valtrack", "run", "--devnet", "--devnet-nodes", "4", "--data-dir", dir,
+		done <- quietApp().Run(ctx, []string{"valtrack", "run", "--devnet", "--devnet-polkadot=false", "--devnet-nodes", "4", "--data-dir", dir,
 			"--http", addr, "--log-level", "error", "--analyze-every", "1s", "--progress-every", "1s"})
 	}()
 	waitNodes(t, addr, 4, done)
@@ -580,7 +580,7 @@ func TestFailedStartReleases(t *testing.T) {
 			base, _ := ownGoroutines()
 			dir := t.TempDir()
 			p2p := freeP2PPort(t)
-			args := append([]string{"valtrack", "run", "--devnet", "--devnet-nodes", "4", "--data-dir", dir,
+			args := append([]string{"valtrack", "run", "--devnet", "--devnet-polkadot=false", "--devnet-nodes", "4", "--data-dir", dir,
 				"--http", freeAddr(t), "--p2p-ip", "127.0.0.1", "--p2p-port", strconv.Itoa(p2p), "--log-level", "error"}, tc.args...)
 			err := quietApp().Run(context.Background(), args)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {

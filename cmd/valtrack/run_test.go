@@ -39,7 +39,7 @@ func TestRunDevnet(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- newApp(domains()).Run(ctx, []string{"valtrack", "run", "--devnet", "--devnet-nodes", "8",
+		done <- newApp(domains()).Run(ctx, []string{"valtrack", "run", "--devnet", "--devnet-polkadot=false", "--devnet-nodes", "8",
 			"--data-dir", dir, "--http", addr, "--log-level", "warn", "--analyze-every", "2s", "--progress-every", "1s"})
 	}()
 	deadline := time.Now().Add(90 * time.Second)

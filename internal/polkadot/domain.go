@@ -53,9 +53,15 @@ func (Domain) Usage() string {
 	return "read Polkadot/Kusama staking, session, identity and telemetry for the delegation program"
 }
 
-// Selected: --polkadot, --polkadot-dir or --devnet given.
+// Selected: --polkadot, --polkadot-dir or --devnet (unless
+// --devnet-polkadot=false) given.
 func (Domain) Selected(cmd *cli.Command) bool {
-	return len(cmd.StringSlice("polkadot")) > 0 || cmd.String("polkadot-dir") != "" || (domain.HasFlag(cmd, "devnet") && cmd.Bool("devnet"))
+	return len(cmd.StringSlice("polkadot")) > 0 || cmd.String("polkadot-dir") != "" || withDevnet(cmd)
+}
+
+// withDevnet: valtrack run --devnet, the Polkadot devnet not declined.
+func withDevnet(cmd *cli.Command) bool {
+	return domain.HasFlag(cmd, "devnet") && cmd.Bool("devnet") && (!domain.HasFlag(cmd, "devnet-polkadot") || cmd.Bool("devnet-polkadot"))
 }
 
 func checkChainName(n string) error { return events.CheckChain(n) }
@@ -87,9 +93,12 @@ func (d Domain) Flags(r domain.Role) []cli.Flag {
 			Validator: func(v time.Duration) error { return domain.AtLeast("--polkadot-every", v, time.Second) }},
 		&cli.BoolFlag{Name: "polkadot-send", Usage: "send the nominations (signed with the nominators' key files); without it every round is a dry run, computed and recorded only", Sources: env("polkadot-send")},
 	}
+	devnetFlags := []cli.Flag{
+		&cli.BoolFlag{Name: "devnet-polkadot", Value: true, Usage: "with --devnet, also start the Polkadot devnet (chopsticks: needs Node.js, about a minute to start, longer on its first install)", Sources: env("devnet-polkadot")},
+	}
 	switch r {
 	case domain.RoleRun:
-		return domain.Concat(chains, sentryFlags, programFlags)
+		return domain.Concat(chains, sentryFlags, programFlags, devnetFlags)
 	case domain.RoleSentry:
 		return domain.Concat(chains, sentryFlags, programFlags[:1])
 	case domain.RoleConsumer:
@@ -279,7 +288,7 @@ func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err 
 		}
 	}()
 	var devDirs []string
-	if env.Role == domain.RoleRun && domain.HasFlag(env.Cmd, "devnet") && env.Cmd.Bool("devnet") {
+	if env.Role == domain.RoleRun && withDevnet(env.Cmd) {
 		if nerr := chopsticks.NodeAvailable(); nerr != nil {
 			env.Log.Warn("the Polkadot devnet is not started", "why", nerr.Error())
 		} else {

@@ -1,0 +1,70 @@
+package polkadot
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/valtrack/valtrack/internal/domain"
+)
+
+// parse runs a command with the domain's run flags and returns what
+// chains() reads from them.
+func parse(t *testing.T, args ...string) ([]*chainConfig, error) {
+	t.Helper()
+	var out []*chainConfig
+	var cerr error
+	cmd := &cli.Command{Name: "run", Flags: Domain{}.Flags(domain.RoleRun), Action: func(_ context.Context, c *cli.Command) error {
+		out, cerr = chains(c)
+		return nil
+	}}
+	if err := cmd.Run(context.Background(), append([]string{"run"}, args...)); err != nil {
+		return nil, err
+	}
+	return out, cerr
+}
+
+func TestChainFlags(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "program.yaml")
+	if err := os.WriteFile(file, []byte("candidates: []\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := parse(t, "--polkadot", "kusama=wss://a.example,wss://b.example", "--polkadot", "polkadot=ws://127.0.0.1:9944",
+		"--polkadot-people", "polkadot=wss://people.example", "--polkadot-telemetry", "polkadot=wss://feed.example/feed",
+		"--polkadot-candidates", "polkadot="+file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 2 || cs[0].Name != "kusama" || len(cs[0].Relay) != 2 || cs[1].Name != "polkadot" {
+		t.Fatalf("chains %+v", cs)
+	}
+	p := cs[1]
+	if len(p.People) != 1 || p.Telemetry != "wss://feed.example/feed" || p.Candidates != file || cs[0].Candidates != "" {
+		t.Errorf("polkadot %+v", p)
+	}
+	// With one chain the file needs no name.
+	cs, err = parse(t, "--polkadot", "westend=ws://127.0.0.1:9944", "--polkadot-candidates", file)
+	if err != nil || len(cs) != 1 || cs[0].Candidates != file {
+		t.Errorf("unnamed file: %+v %v", cs, err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--polkadot", "Polkadot=ws://127.0.0.1:1"}, "lower-case"},
+		{[]string{"--polkadot", "polkadot=ftp://x"}, "starts with ws://"},
+		{[]string{"--polkadot", "polkadot=ws://127.0.0.1:1", "--polkadot-people", "kusama=ws://127.0.0.1:2"}, "no --polkadot chain of that name"},
+		{[]string{"--polkadot", "polkadot=ws://127.0.0.1:1", "--polkadot-candidates", "polkadot=/does/not/exist.yaml"}, "exist"},
+		{[]string{"--polkadot", "polkadot=ws://127.0.0.1:1", "--polkadot-poll", "10ms"}, "at least"},
+		{[]string{"--polkadot-dir", t.TempDir()}, "valtrack devnet polkadot"},
+	} {
+		_, err := parse(t, tc.args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want one saying %q", tc.args, err, tc.want)
+		}
+	}
+}
