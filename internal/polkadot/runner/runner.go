@@ -94,6 +94,7 @@ type Runner struct {
 	rules    []program.Rule
 	scored   string // era/session last scored, "" none this run
 	warned   string
+	written  map[string]string // rank periods written this run: stash/period → eras/active/rank
 }
 
 // New checks cfg.
@@ -351,12 +352,27 @@ func (r *Runner) ranks(ctx context.Context, eras []events.Era, cands []*program.
 	}
 	evs := program.Ranks(eras, cfg.Nomination.EraPeriod, ids, entries)
 	last := map[string]int{}
+	var changed []state.RankPeriod
+	if r.written == nil {
+		r.written = map[string]string{}
+	}
 	for _, e := range evs {
-		if err := r.cfg.Store.PutRankPeriod(ctx, r.cfg.Chain, state.RankPeriod{Stash: e.Stash, Period: e.Period, Eras: e.Eras,
-			Active: e.Active, Rank: e.Rank, At: now.UnixMilli()}); err != nil {
-			return err
-		}
 		last[e.Stash] = e.Rank
+		// Only periods new or changed since this run last wrote them: the
+		// log is recomputed every pass, rewritten only where it moved.
+		key := fmt.Sprintf("%s/%d", e.Stash, e.Period)
+		sig := fmt.Sprintf("%v/%t/%d", e.Eras, e.Active, e.Rank)
+		if r.written[key] == sig {
+			continue
+		}
+		r.written[key] = sig
+		changed = append(changed, state.RankPeriod{Stash: e.Stash, Period: e.Period, Eras: e.Eras, Active: e.Active, Rank: e.Rank, At: now.UnixMilli()})
+	}
+	if err := r.cfg.Store.PutRankPeriods(ctx, r.cfg.Chain, changed); err != nil {
+		for _, p := range changed {
+			delete(r.written, fmt.Sprintf("%s/%d", p.Stash, p.Period))
+		}
+		return err
 	}
 	for _, c := range cands {
 		c.Rank = last[c.Stash]

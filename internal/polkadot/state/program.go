@@ -329,14 +329,31 @@ func (s *Store) Explain(ctx context.Context, chain, stash string) (*Explanation,
 // PutRankPeriod appends a rank log row; storing the same period again
 // replaces it with the same values, so a rerun is idempotent.
 func (s *Store) PutRankPeriod(ctx context.Context, chain string, p RankPeriod) error {
-	eras, err := encode("rank period eras", nonNil(p.Eras))
-	if err != nil {
-		return err
+	return s.PutRankPeriods(ctx, chain, []RankPeriod{p})
+}
+
+// PutRankPeriods writes rank periods in one transaction: a new period is
+// inserted, one stored with the same eras, activity and rank is left as it
+// is (its time stays the first write's), a changed one is updated — the
+// log recomputed from the eras rewrites only what changed.
+func (s *Store) PutRankPeriods(ctx context.Context, chain string, ps []RankPeriod) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	rows := make([][]any, 0, len(ps))
+	for _, p := range ps {
+		eras, err := encode("rank period eras", nonNil(p.Eras))
+		if err != nil {
+			return err
+		}
+		rows = append(rows, []any{chain, p.Stash, int64(p.Period), eras, p.Active, int64(p.Rank), p.At})
 	}
 	cols := []string{"chain", "stash", "period", "eras", "active", "rank", "at"}
-	return s.db.InTx(ctx, "store polkadot rank period", func(tx *txSQL) error {
-		return s.db.InsertRows(ctx, tx, store.Insert{Table: "polkadot_rank_log", Cols: cols, Suffix: store.UpsertAll(cols[:3], cols)},
-			[][]any{{chain, p.Stash, int64(p.Period), eras, p.Active, int64(p.Rank), p.At}})
+	suffix := `ON CONFLICT (chain, stash, period) DO UPDATE SET eras = excluded.eras, active = excluded.active, rank = excluded.rank,
+	at = excluded.at WHERE polkadot_rank_log.eras <> excluded.eras OR polkadot_rank_log.active <> excluded.active
+	OR polkadot_rank_log.rank <> excluded.rank`
+	return s.db.InTx(ctx, "store polkadot rank periods of "+chain, func(tx *txSQL) error {
+		return s.db.InsertRows(ctx, tx, store.Insert{Table: "polkadot_rank_log", Cols: cols, Suffix: suffix}, rows)
 	})
 }
 
