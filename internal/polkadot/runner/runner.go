@@ -323,6 +323,24 @@ func (r *Runner) derivedFaults(ctx context.Context, eras []events.Era, cands []*
 			fs = append(fs, f)
 		}
 	}
+	// Telemetry offline beyond the weekly limit: one fault per candidate
+	// and week (its id), the reason with the minutes.
+	const week = 7 * 24 * time.Hour
+	limit := time.Duration(cfg.Rules.OfflineWeekMax * float64(week))
+	for _, c := range cands {
+		t := c.Telemetry
+		if t == nil || cfg.Rules.OfflineWeekMax <= 0 || time.Duration(t.OfflineWeek)*time.Millisecond <= limit {
+			continue
+		}
+		era, session := uint32(0), uint32(0)
+		if len(eras) > 0 {
+			era = eras[len(eras)-1].Era
+		}
+		fs = append(fs, events.Fault{V: events.SchemaVersion, Chain: r.cfg.Chain, ID: fmt.Sprintf("%s/offline/%s/%s", r.cfg.Chain, c.Stash, t.Week),
+			Stash: c.Stash, Kind: events.FaultOffline, Era: era, Session: session, At: now.UnixMilli(),
+			Reason: fmt.Sprintf("%s was offline %d minutes in week %s by telemetry (node %q), over the %d allowed", c.Name,
+				t.OfflineWeek/60_000, t.Week, t.Name, int(limit.Minutes()))})
+	}
 	if len(fs) == 0 {
 		return nil
 	}
@@ -607,6 +625,18 @@ func (r *Runner) executeAnnounced(ctx context.Context, cfg *program.Config, stor
 		}
 		outcome, err := r.settle(ctx, cfg, &ch, n, p, cands, env, now)
 		if err != nil {
+			// Not executable for 1.2× its delay (1KV's CancelJob rule): a
+			// stale announcement is withdrawn rather than left to execute
+			// targets chosen long ago.
+			if stale := p.AnnouncedBlock + uint64(n.ProxyDelay)*6/5; n.ProxyDelay > 0 && ch.Block > stale {
+				if sent, cerr := r.cfg.Sender.RemoveAnnouncement(ctx, n, p.CallHash); cerr == nil {
+					if _, ferr := st.FinishProxyTx(ctx, chain, p.ID, state.ProxyCancelled,
+						fmt.Sprintf("stale: not executable by block %d (1.2× the delay): %v", stale, err), sent.TxHash, now.UnixMilli()); ferr == nil {
+						pass.Cancelled++
+						continue
+					}
+				}
+			}
 			pending++
 			errs = append(errs, fmt.Errorf("announcement %s: %w", p.ID, err))
 			continue

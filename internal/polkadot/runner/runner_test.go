@@ -35,6 +35,7 @@ type fakeChain struct {
 	facts     map[string]events.Validator
 	sent      []string
 	liveErr   error
+	readErr   error // Validators fails (the re-validation read)
 }
 
 func (f *fakeChain) Chain(context.Context) (events.Chain, error) {
@@ -49,6 +50,9 @@ func (f *fakeChain) Chain(context.Context) (events.Chain, error) {
 func (f *fakeChain) Validators(_ context.Context, at events.Chain, extra []string) ([]events.Validator, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.readErr != nil {
+		return nil, f.readErr
+	}
 	var out []events.Validator
 	for _, s := range extra {
 		v, ok := f.facts[s]
@@ -441,5 +445,60 @@ func TestStaleChainIsUnknownNotInvalid(t *testing.T) {
 	}
 	if unknown == 0 || c.Validity.Status != program.Valid {
 		t.Errorf("bravo on a stale chain: %s %+v: want valid with unknown chain checks naming the outage", c.Validity.Status, c.Validity.Checks)
+	}
+}
+
+// An announcement that cannot be executed (its re-validation read keeps
+// failing) waits, and once 1.2× its delay has passed is withdrawn as
+// stale, with the reason.
+func TestStaleAnnouncementCancelled(t *testing.T) {
+	st, cfg := fixture(t, 10)
+	fc := &fakeChain{block: 100, era: 3, anns: map[string][]Announcement{}, nominated: map[string][]string{}, facts: map[string]events.Validator{}}
+	r := newRunner(t, st, cfg, fc, true)
+	ctx := context.Background()
+	if _, err := r.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fc.readErr = errors.New("rpc: connection reset")
+	fc.block = 111 // due, but the targets cannot be re-read
+	if _, err := r.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if txs, _ := st.ProxyTxs(ctx, chain, true, 0); len(txs) != 1 || fc.count("execute") != 0 {
+		t.Fatalf("before 1.2× the delay: pending %+v, sent %v: want it waiting", txs, fc.sent)
+	}
+	fc.block = 113 // past 100 + 12
+	p, err := r.Pass(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	txs, _ := st.ProxyTxs(ctx, chain, false, 0)
+	if p.Cancelled != 1 || fc.count("remove") != 1 || len(txs) != 1 || txs[0].State != state.ProxyCancelled || !strings.Contains(txs[0].Reason, "stale") {
+		t.Fatalf("pass %+v, sent %v, txs %+v: want the stale announcement withdrawn", p, fc.sent, txs)
+	}
+}
+
+// A node offline beyond the weekly limit is a fault of its candidate,
+// once per week, with the minutes in the reason.
+func TestOfflineFault(t *testing.T) {
+	st, cfg := fixture(t, 0)
+	ctx := context.Background()
+	err := st.InTx(ctx, "offline", func(tx *state.Tx) error {
+		return tx.PutTelemetry(&events.Telemetry{V: 1, Chain: chain, Name: "echo", Implementation: "Parity Polkadot", Version: "1.0.0",
+			Online: true, DiscoveredAt: now.Add(-30 * 24 * time.Hour).UnixMilli(), Week: "2026-W49", OfflineWeek: 300 * 60_000,
+			At: now.Add(time.Second).UnixMilli()})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRunner(t, st, cfg, nil, false)
+	for range 2 {
+		if _, err := r.Pass(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fs, err := st.Faults(ctx, chain, "stash-echo", 0)
+	if err != nil || len(fs) != 1 || fs[0].Kind != events.FaultOffline || !strings.Contains(fs[0].Reason, "300 minutes") || !strings.Contains(fs[0].Reason, "echo") {
+		t.Fatalf("faults of echo %+v (%v): want one offline fault naming its 300 minutes", fs, err)
 	}
 }
