@@ -76,65 +76,12 @@ func Redact(raw string) string {
 	return u.String()
 }
 
-// Secrets are the parts of a URL that may be credentials: user, password,
-// query values and path segments longer than 16 characters (keys in paths).
-func Secrets(raw string) []string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return []string{raw}
-	}
-	var out []string
-	if u.User != nil {
-		out = append(out, u.User.Username())
-		if pw, ok := u.User.Password(); ok {
-			out = append(out, pw)
-		}
-	}
-	if u.RawQuery != "" {
-		out = append(out, u.RawQuery)
-		for _, vs := range u.Query() {
-			out = append(out, vs...)
-		}
-	}
-	for seg := range strings.SplitSeq(u.Path, "/") {
-		if len(seg) > 16 {
-			out = append(out, seg)
-		}
-	}
-	var keep []string
-	for _, s := range out {
-		if len(s) >= 4 {
-			keep = append(keep, s)
-		}
-	}
-	return keep
-}
+// Secrets are the parts of a URL that may be credentials (safe.URLSecrets).
+func Secrets(raw string) []string { return safe.URLSecrets(raw) }
 
-// Scrub replaces secrets in an error's text, keeping errors.Is/As.
-func Scrub(err error, secrets []string) error {
-	if err == nil {
-		return nil
-	}
-	msg := err.Error()
-	changed := false
-	for _, s := range secrets {
-		if strings.Contains(msg, s) {
-			msg, changed = strings.ReplaceAll(msg, s, "redacted"), true
-		}
-	}
-	if !changed {
-		return err
-	}
-	return &scrubbed{msg: msg, err: err}
-}
-
-type scrubbed struct {
-	msg string
-	err error
-}
-
-func (e *scrubbed) Error() string { return e.msg }
-func (e *scrubbed) Unwrap() error { return e.err }
+// Scrub replaces secrets in an error's text, keeping errors.Is/As
+// (safe.Scrub).
+func Scrub(err error, secrets []string) error { return safe.Scrub(err, secrets) }
 
 // HTTPStatusError is an answer that was neither a JSON-RPC result nor a
 // JSON-RPC error.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/valtrack/valtrack/internal/polkadot/events"
+	"github.com/valtrack/valtrack/internal/safe"
 )
 
 // Client defaults, overridable in Config.
@@ -151,7 +152,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	c := &Client{cfg: cfg, wsURL: u.String(), feed: net.JoinHostPort(u.Hostname(), port), secrets: secrets(u)}
+	c := &Client{cfg: cfg, wsURL: u.String(), feed: net.JoinHostPort(u.Hostname(), port), secrets: safe.URLSecrets(u.String())}
 	c.log = cfg.Log.With("feed", c.feed, "chain", cfg.Chain)
 	c.tr = NewTracker(TrackerConfig{Chain: cfg.Chain, Genesis: cfg.Genesis, Feed: c.feed, SentryID: cfg.SentryID,
 		Grace: cfg.Grace, Every: cfg.Every, MaxNodes: cfg.MaxNodes, MaxNames: cfg.MaxNames, Now: cfg.Now, Publish: cfg.Publish})
@@ -289,7 +290,7 @@ func (c *Client) connection(ctx context.Context) (subscribed bool, err error) {
 		resp.Body.Close()
 	}
 	if err != nil {
-		return false, fmt.Errorf("dial %s: %w", c.feed, scrub(err, append(c.secrets, c.wsURL)))
+		return false, fmt.Errorf("dial %s: %w", c.feed, safe.Scrub(err, append(c.secrets, c.wsURL)))
 	}
 	defer conn.CloseNow()
 	conn.SetReadLimit(c.cfg.ReadLimit)
@@ -439,56 +440,3 @@ func Redact(raw string) string {
 	u.User, u.RawQuery, u.Fragment, u.ForceQuery = nil, "", "", false
 	return u.String()
 }
-
-// secrets are the parts of a URL that may be credentials: user,
-// password, the query and its values, long path segments (keys in paths).
-func secrets(u *url.URL) []string {
-	var out []string
-	if u.User != nil {
-		out = append(out, u.User.Username())
-		if pw, ok := u.User.Password(); ok {
-			out = append(out, pw)
-		}
-	}
-	if u.RawQuery != "" {
-		out = append(out, u.RawQuery)
-		for _, vs := range u.Query() {
-			out = append(out, vs...)
-		}
-	}
-	for seg := range strings.SplitSeq(u.Path, "/") {
-		if len(seg) > 16 {
-			out = append(out, seg)
-		}
-	}
-	keep := out[:0]
-	for _, s := range out {
-		if len(s) >= 4 {
-			keep = append(keep, s)
-		}
-	}
-	return keep
-}
-
-// scrub replaces secrets in an error's text, keeping errors.Is/As.
-func scrub(err error, secrets []string) error {
-	msg := err.Error()
-	changed := false
-	for _, s := range secrets {
-		if s != "" && strings.Contains(msg, s) {
-			msg, changed = strings.ReplaceAll(msg, s, "redacted"), true
-		}
-	}
-	if !changed {
-		return err
-	}
-	return &scrubbed{msg: msg, err: err}
-}
-
-type scrubbed struct {
-	msg string
-	err error
-}
-
-func (e *scrubbed) Error() string { return e.msg }
-func (e *scrubbed) Unwrap() error { return e.err }

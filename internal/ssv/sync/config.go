@@ -21,7 +21,6 @@ import (
 	"net"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -29,6 +28,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/valtrack/valtrack/internal/domain"
+	"github.com/valtrack/valtrack/internal/safe"
 	"github.com/valtrack/valtrack/internal/ssv/events"
 )
 
@@ -193,33 +193,5 @@ func endpointNames(urls []string) ([]string, error) {
 // secretsOf are the parts of a URL that may be credentials: user, password,
 // the query and its values, and long path segments (keys in paths).
 func secretsOf(raw string) []string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return []string{raw}
-	}
-	var out []string
-	if u.User != nil {
-		out = append(out, u.User.Username())
-		if pw, ok := u.User.Password(); ok {
-			out = append(out, pw)
-		}
-	}
-	if u.RawQuery != "" {
-		out = append(out, u.RawQuery)
-		for _, vs := range u.Query() {
-			out = append(out, vs...)
-		}
-	}
-	for seg := range strings.SplitSeq(u.Path, "/") {
-		if len(seg) > 16 {
-			out = append(out, seg)
-		}
-	}
-	keep := []string{raw}
-	for _, s := range out {
-		if len(s) >= 4 {
-			keep = append(keep, s)
-		}
-	}
-	return keep
+	return append([]string{raw}, safe.URLSecrets(raw)...)
 }
