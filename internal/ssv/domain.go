@@ -175,37 +175,31 @@ func (in *instance) networks(needRPC bool) error {
 func builtinNames() []string { return []string{"mainnet", "holesky", "hoodi"} }
 
 // parseRPCs reads --eth-rpc: URL[,URL…] for the only --ssv network, or
-// NETWORK=URL[,URL…]. The flag is a string slice, split on commas, so a
-// value without "=" continues the network before it.
+// NETWORK=URL[,URL…] (domain.NamedValues).
 func parseRPCs(values, nets []string) (map[string][]string, error) {
-	out := map[string][]string{}
-	last := ""
+	single := ""
 	if len(nets) == 1 {
-		last = nets[0]
+		single = nets[0]
 	}
-	for _, v := range values {
-		v = strings.TrimSpace(v)
-		if v == "" {
-			continue
-		}
-		if name, u, ok := strings.Cut(v, "="); ok && !strings.Contains(name, "/") {
-			last, v = name, u
-		}
-		if last == "" {
+	out, names, err := domain.NamedValues("eth-rpc", values, single, nil)
+	if err != nil {
+		if single == "" && len(nets) > 1 {
 			return nil, errors.New("--eth-rpc: with several --ssv networks, give NETWORK=URL[,URL…]")
 		}
-		if !rpcScheme(v) {
-			return nil, fmt.Errorf("--eth-rpc %s: an RPC URL starts with http://, https://, ws:// or wss://", last)
-		}
-		out[last] = append(out[last], v)
+		return nil, err
 	}
-	for name := range out {
+	for _, name := range names {
 		found := false
 		for _, n := range nets {
 			found = found || n == name
 		}
 		if !found {
 			return nil, fmt.Errorf("--eth-rpc %s: no --ssv network of that name", name)
+		}
+		for _, u := range out[name] {
+			if !rpcScheme(u) {
+				return nil, fmt.Errorf("--eth-rpc %s: an RPC URL starts with http://, https://, ws:// or wss://", name)
+			}
 		}
 	}
 	return out, nil
