@@ -312,8 +312,26 @@ func (b *batch) operatorsUpdate(n *network, e *entry) (string, error) {
 
 // stateless is the SSV node's checks of a registration that need no state:
 // the sink's structural ones, then Config.Check.
-func (s *Sink) stateless(owner common.Address, nonce uint64, a *clusterArgs) string {
+func (s *Sink) stateless(owner common.Address, nonce uint64, a *clusterArgs, pre map[checkKey]error) string {
 	ops := ids(a.OperatorIDs)
+	if r := structural(ops, a); r != "" {
+		return r
+	}
+	if s.check != nil {
+		err, done := pre[keyOf(owner, nonce, a.PublicKey, ops, a.Shares)]
+		if !done {
+			err = s.check(owner, nonce, a.PublicKey, ops, a.Shares)
+		}
+		if err != nil {
+			return safe.String(err.Error(), maxReason)
+		}
+	}
+	return ""
+}
+
+// structural are the SSV node's checks of a registration's shape: operator
+// count and duplicates, key and shares lengths ("" when it passes).
+func structural(ops []uint64, a *clusterArgs) string {
 	switch k := len(ops); {
 	case k == 0:
 		return "no operators"
@@ -334,11 +352,6 @@ func (s *Sink) stateless(owner common.Address, nonce uint64, a *clusterArgs) str
 	}
 	if want := sigLen + len(ops)*(sharePubKeyLen+encryptedKeyLen); len(a.Shares) != want {
 		return fmt.Sprintf("shares length is not correct: %d bytes, want %d for %d operators", len(a.Shares), want, len(ops))
-	}
-	if s.check != nil {
-		if err := s.check(owner, nonce, a.PublicKey, ops, a.Shares); err != nil {
-			return safe.String(err.Error(), maxReason)
-		}
 	}
 	return ""
 }
@@ -387,7 +400,7 @@ func (b *batch) validatorAdded(n *network, e *entry) (string, error) {
 		return invalid("malformed ValidatorAdded args: " + err.Error())
 	}
 	if e.stateless == nil {
-		v := b.s.stateless(common.HexToAddress(string(a.Owner)), nonce, &a)
+		v := b.s.stateless(common.HexToAddress(string(a.Owner)), nonce, &a, b.pre)
 		e.stateless = &v
 	}
 	if *e.stateless != "" {

@@ -19,6 +19,9 @@ type batch struct {
 	ctx  context.Context
 	tx   *sql.Tx
 	nets map[string]*network
+	// pre are the registrations' BLS checks done before the transaction,
+	// by their exact inputs (precheck).
+	pre map[checkKey]error
 }
 
 // network is a network's counters (ssv_networks) and caches for a batch.

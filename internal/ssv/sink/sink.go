@@ -48,6 +48,8 @@ type Config struct {
 	DB *store.DB
 	// Check runs after the sink's own structural checks (operator count
 	// and duplicates, 48-byte key, shares length); nil: no signature check.
+	// It is called concurrently, ahead of the transaction, for the nonces
+	// the registrations of a batch are expected to get (precheck.go).
 	Check CheckFunc
 	// KeepBlocks: recent blocks without events kept (0: DefaultKeepBlocks).
 	KeepBlocks uint64
@@ -88,8 +90,9 @@ func (s *Sink) Archive([]consumer.Event) error { return nil }
 
 // Apply applies a batch in one transaction.
 func (s *Sink) Apply(ctx context.Context, evs []consumer.Event) error {
+	pre := s.precheck(ctx, evs)
 	return s.db.InTx(ctx, "apply ssv batch", func(tx *sql.Tx) error {
-		b := &batch{s: s, ctx: ctx, tx: tx, nets: map[string]*network{}}
+		b := &batch{s: s, ctx: ctx, tx: tx, nets: map[string]*network{}, pre: pre}
 		if err := b.run(evs); err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -83,9 +84,14 @@ func TestRegisterOperatorsAndValidators(t *testing.T) {
 
 func TestInvalidRegistrationsAdvanceTheNonce(t *testing.T) {
 	dialects(t, func(t *testing.T, db *store.DB) {
-		var nonces []uint64
+		var (
+			mu     sync.Mutex
+			nonces []uint64
+		)
 		check := func(owner common.Address, nonce uint64, key []byte, ops []uint64, shares []byte) error {
+			mu.Lock()
 			nonces = append(nonces, nonce)
+			mu.Unlock()
 			if key[47] == 0xff {
 				return errors.New("signature verification failed")
 			}
@@ -126,7 +132,9 @@ func TestInvalidRegistrationsAdvanceTheNonce(t *testing.T) {
 		if inv[6].Nonce != 7 || inv[7].Nonce != 8 {
 			t.Errorf("nonces of the last two: %d %d", inv[6].Nonce, inv[7].Nonce)
 		}
-		// Check runs on the registrations that pass the structural checks, each with its nonce.
+		// Check runs once on each registration that passes the structural
+		// checks, with its nonce (ahead of the transaction, concurrently).
+		slices.Sort(nonces)
 		if !slices.Equal(nonces, []uint64{2, 4, 5, 6, 7}) {
 			t.Errorf("Check saw nonces %v, want [2 4 5 6 7]", nonces)
 		}
@@ -467,6 +475,64 @@ func TestSyncStatus(t *testing.T) {
 		s, err := r.Sync(ctx, net)
 		if err != nil || s == nil || s.Head != 100 || s.Mode != "live" || len(s.Endpoints) != 1 || s.Endpoints[0].Name != "a:8545" || s.StatusAt.UnixMilli() != 2000 {
 			t.Errorf("sync: %+v, %v", s, err)
+		}
+	})
+}
+
+// The checks done ahead of the transaction are used only where their
+// guessed nonce is the one the transaction arrives at. A malformed
+// registration whose owner is readable advances the nonce in the
+// transaction but not in the guess; the registrations after it are then
+// checked again, in order: every verdict is the sequential one.
+func TestPrecheckMatchesSequential(t *testing.T) {
+	dialects(t, func(t *testing.T, db *store.DB) {
+		var (
+			mu    sync.Mutex
+			calls = map[uint64]int{}
+		)
+		// Odd nonces fail: the verdict depends on the nonce, as a signature
+		// over owner:nonce does.
+		check := func(owner common.Address, nonce uint64, key []byte, ops []uint64, shares []byte) error {
+			mu.Lock()
+			calls[nonce]++
+			mu.Unlock()
+			if nonce%2 == 1 {
+				return errors.New("signature verification failed")
+			}
+			return nil
+		}
+		sk := newSink(t, db, check)
+		c := &chain{fork: "p"}
+		owner, other := addr(1), addr(2)
+		mustApply(t, sk, operators(c))
+		// Nonce 0 of owner committed before: the batch starts at 1.
+		mustApply(t, sk, c.block(valAdded(owner, pubkey(1), []uint64{1, 2, 3, 4})))
+		odd := valAdded(owner, pubkey(3), []uint64{1, 2, 3, 4})
+		odd.args["shares"] = 12 // malformed: parsed by neither guess nor sink, but its owner is read
+		mustApply(t, sk, cat(
+			c.block(valAdded(owner, pubkey(2), []uint64{1, 2, 3, 4}), valAdded(other, pubkey(10), []uint64{1, 2, 3, 4})),
+			c.block(odd, valAdded(owner, pubkey(4), []uint64{1, 2, 3, 4}), valAdded(owner, pubkey(5), []uint64{1, 2, 3, 4})),
+		))
+		r := state.New(db)
+		vs, _ := r.Validators(ctx, net, registry.ValidatorFilter{})
+		got := map[string]bool{}
+		for _, v := range vs {
+			got[v.PublicKey] = true
+		}
+		// owner: pubkey(1) nonce 0 ok, pubkey(2) nonce 1 fails, the malformed
+		// one takes nonce 2, pubkey(4) nonce 3 fails, pubkey(5) nonce 4 ok;
+		// other: pubkey(10) nonce 0 ok.
+		for k, want := range map[int]bool{1: true, 2: false, 4: false, 5: true, 10: true} {
+			if got[hexOf(pubkey(k))] != want {
+				t.Errorf("validator %d registered %v, want %v (sequential verdicts)", k, got[hexOf(pubkey(k))], want)
+			}
+		}
+		if o, _ := r.Owner(ctx, net, owner); o == nil || o.Nonce != 5 {
+			t.Errorf("owner nonce %+v, want 5", o)
+		}
+		// pubkey(2)'s guess (nonce 1) was right: checked once, ahead.
+		if calls[1] != 1 {
+			t.Errorf("nonce 1 checked %d times, want once (the precomputed result used)", calls[1])
 		}
 	})
 }
