@@ -8,9 +8,9 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/valtrack/valtrack/internal/ssv/shares"
 	"github.com/valtrack/valtrack/internal/ssv/sink"
 	"github.com/valtrack/valtrack/internal/ssv/state"
-	"github.com/valtrack/valtrack/internal/ssv/shares"
 	"github.com/valtrack/valtrack/internal/store"
 	"github.com/valtrack/valtrack/internal/store/storetest"
 )
