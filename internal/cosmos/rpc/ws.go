@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/url"
 	"strings"
 	"sync"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/valtrack/valtrack/internal/retry"
 )
 
 // Subscriber defaults, overridable in WSConfig.
@@ -174,24 +175,16 @@ func (s *Subscriber) Run(ctx context.Context) error {
 		wait := s.backoff(attempt)
 		attempt++
 		s.log.Warn("cosmos websocket: connection ended; reconnecting", "err", err, "in", wait.Round(time.Millisecond), "attempt", attempt)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !retry.Sleep(ctx, wait) {
 			return nil
-		case <-t.C:
 		}
 	}
 	return nil
 }
 
-// backoff is min·2^attempt capped at max, with jitter in [½, 1].
+// backoff is the reconnection delay of attempt (retry.Backoff).
 func (s *Subscriber) backoff(attempt int) time.Duration {
-	d := s.cfg.BackoffMax
-	if attempt < 30 {
-		d = min(s.cfg.BackoffMin<<attempt, s.cfg.BackoffMax)
-	}
-	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+	return retry.Backoff(attempt, s.cfg.BackoffMin, s.cfg.BackoffMax)
 }
 
 // deliver hands an item over without ever blocking the reader: on a full

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/url"
 	"strconv"
@@ -15,7 +14,9 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
 	"github.com/valtrack/valtrack/internal/polkadot/events"
+	"github.com/valtrack/valtrack/internal/retry"
 	"github.com/valtrack/valtrack/internal/safe"
 )
 
@@ -251,24 +252,16 @@ func (c *Client) Run(ctx context.Context) error {
 		wait := c.backoff(attempt)
 		attempt++
 		c.log.Warn("telemetry feed: connection ended; reconnecting (nodes' offline time is not counted meanwhile)", "err", err, "in", wait.Round(time.Millisecond), "attempt", attempt)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !retry.Sleep(ctx, wait) {
 			return nil
-		case <-t.C:
 		}
 	}
 	return nil
 }
 
-// backoff is min·2^attempt capped at max, with jitter in [½, 1].
+// backoff is the reconnection delay of attempt (retry.Backoff).
 func (c *Client) backoff(attempt int) time.Duration {
-	d := c.cfg.BackoffMax
-	if attempt < 30 {
-		d = min(c.cfg.BackoffMin<<attempt, c.cfg.BackoffMax)
-	}
-	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+	return retry.Backoff(attempt, c.cfg.BackoffMin, c.cfg.BackoffMax)
 }
 
 func (c *Client) write(ctx context.Context, conn *websocket.Conn, s string) error {
