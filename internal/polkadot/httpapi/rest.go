@@ -341,35 +341,30 @@ func (h *handlers) handleProxyTxs(w http.ResponseWriter, r *http.Request, _ api.
 }
 
 func (h *handlers) handleScore(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
-	_, ctx, cancel, chain, addr, err := h.requestAddress(r)
-	defer cancel()
-	if err != nil {
-		return err
-	}
-	s, err := h.st.Score(ctx, chain, addr)
-	if err != nil {
-		return fmt.Errorf("score of %s on %s: %w", addr, chain, err)
-	}
-	if s == nil {
-		return api.NotFound("address", "this stash has not been scored on %s (only valid candidates are)", chain)
-	}
-	return ok(w, r, s)
+	return scored(h, w, r, "score", h.st.Score)
 }
 
 func (h *handlers) handleExplain(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
+	return scored(h, w, r, "score explanation", h.st.Explain)
+}
+
+// scored answers a stash's score record (the latest score, or its
+// explanation), 404 for a stash never scored.
+func scored[T any](h *handlers, w http.ResponseWriter, r *http.Request, what string,
+	read func(ctx context.Context, chain, stash string) (*T, error)) error {
 	_, ctx, cancel, chain, addr, err := h.requestAddress(r)
 	defer cancel()
 	if err != nil {
 		return err
 	}
-	e, err := h.st.Explain(ctx, chain, addr)
+	v, err := read(ctx, chain, addr)
 	if err != nil {
-		return fmt.Errorf("score explanation of %s on %s: %w", addr, chain, err)
+		return fmt.Errorf("%s of %s on %s: %w", what, addr, chain, err)
 	}
-	if e == nil {
+	if v == nil {
 		return api.NotFound("address", "this stash has not been scored on %s (only valid candidates are)", chain)
 	}
-	return ok(w, r, e)
+	return ok(w, r, v)
 }
 
 // handleScoreMetadata is the latest snapshot's weights and per-component
