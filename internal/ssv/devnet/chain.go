@@ -79,6 +79,11 @@ func startChain() (_ *chain, err error) {
 		Alloc:    alloc,
 	}
 	ethConf.SyncMode = ethconfig.FullSync
+	// The miner stops filling a block after Recommit (2 s by default) and
+	// seals what it has: on a loaded machine that left a scripted
+	// transaction out of the block meant to hold it. A block here holds a
+	// handful of transactions, so a generous allowance costs nothing.
+	ethConf.Miner.Recommit = time.Minute
 	ethConf.TxPool.NoLocals = true
 	// No log index: eth_getLogs searches the blocks themselves, with no
 	// background indexer that could lag behind the head.
