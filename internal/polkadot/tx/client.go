@@ -146,7 +146,9 @@ func (c *Client) RPC() gsclient.Client { return c.rpc }
 
 // Submit signs call with signer and submits it (author_submitExtrinsic):
 // the account's next nonce (system_accountNextIndex), an immortal era, the
-// genesis hash and the runtime's versions, no tip. It returns the
+// genesis hash and the runtime's versions, no tip, and every other
+// transaction extension the runtime's metadata lists (CheckMetadataHash
+// on today's Polkadot and Kusama), in its order. It returns the
 // extrinsic's hash; whether it was included and succeeded is Included's
 // to say once a block holds it. (author_submitAndWatchExtrinsic is not
 // used: chopsticks' status messages do not decode in the library.)
@@ -169,22 +171,15 @@ func Submit(ctx context.Context, c *Client, signer *Signer, call Call) ([32]byte
 	if err := c.rpc.CallContext(ctx, &nonce, "system_accountNextIndex", addr); err != nil {
 		return zero, fmt.Errorf("submit %s from %s: nonce: %w", call, addr, err)
 	}
-	ext := types.NewExtrinsic(call.call)
-	opts := types.SignatureOptions{
-		BlockHash:          c.genesis, // immortal: the era's block is genesis
-		Era:                types.ExtrinsicEra{IsImmortalEra: true},
-		GenesisHash:        c.genesis,
-		Nonce:              types.NewUCompactFromUInt(nonce),
-		SpecVersion:        rv.SpecVersion,
-		Tip:                types.NewUCompactFromUInt(0),
-		TransactionVersion: rv.TransactionVersion,
-	}
-	if err := ext.Sign(signer.pair, opts); err != nil {
-		return zero, fmt.Errorf("submit %s from %s: sign: %v", call, addr, redact(err, signer))
-	}
-	enc, err := codec.Encode(ext)
+	enc, err := b.signedExtrinsic(call, signer, signing{
+		nonce:      nonce,
+		spec:       uint32(rv.SpecVersion),
+		txv:        uint32(rv.TransactionVersion),
+		genesis:    c.genesis,
+		immortalAt: c.genesis,
+	})
 	if err != nil {
-		return zero, fmt.Errorf("submit %s: encode: %w", call, err)
+		return zero, fmt.Errorf("submit %s from %s: %w", call, addr, err)
 	}
 	want := blake2b.Sum256(enc)
 	var got string
