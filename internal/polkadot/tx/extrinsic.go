@@ -48,7 +48,7 @@ var extensions = map[string]extension{
 		extra:      func(signing) arg { return newtype(variant("Immortal")) },
 		additional: func(p signing) arg { return hash32(p.immortalAt) },
 	},
-	"CheckNonce": {extra: func(p signing) arg { return uint(new(big.Int).SetUint64(p.nonce)) }},
+	"CheckNonce":               {extra: func(p signing) arg { return uint(new(big.Int).SetUint64(p.nonce)) }},
 	"ChargeTransactionPayment": {extra: func(p signing) arg { return uint(p.tip) }},
 	// Asset Hub's: the tip, and the fee paid in the native token.
 	"ChargeAssetTxPayment": {extra: func(p signing) arg {
