@@ -171,6 +171,7 @@ type node struct {
 	failLogs   atomic.Bool   // HTTP 500 to eth_getLogs and headers, but eth_blockNumber answers
 	noReceipts atomic.Bool   // eth_getBlockReceipts unknown
 	dropEvery  atomic.Int64  // >0: drop each contract log whose data ends with a multiple of this
+	dropBlock  atomic.Int64  // >0: eth_getLogs returns no log of this block
 
 	mu     sync.Mutex
 	calls  map[string]int
@@ -332,6 +333,9 @@ func (s *ethService) GetLogs(f filterArg) ([]types.Log, error) {
 	for _, b := range blocks {
 		for _, l := range b.logs {
 			if l.Address != f.Address {
+				continue
+			}
+			if d := s.n.dropBlock.Load(); d > 0 && b.h.Number.Uint64() == uint64(d) {
 				continue
 			}
 			if d := s.n.dropEvery.Load(); d > 0 && len(l.Data) == 32 && binary.BigEndian.Uint64(l.Data[24:])%uint64(d) == 0 {

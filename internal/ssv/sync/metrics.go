@@ -43,7 +43,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		rangeSize:  gv("getlogs_range_blocks", "The current eth_getLogs range, blocks.", "network"),
 		failovers:  cv("failovers_total", "Moves from an endpoint to the next after an error, time-out or inconsistency.", "network", "endpoint"),
 		reorgs:     cv("reorgs_total", "Reorgs that reached processed blocks.", "network"),
-		mismatches: cv("crosscheck_mismatches_total", "Answers that failed a check: log_count (receipts), block_hash, inconsistent.", "network", "endpoint", "check"),
+		mismatches: cv("crosscheck_mismatches_total", "Answers that failed a check: log_count (a block's receipts), range_log_count (another endpoint's logs of the range), block_hash, inconsistent.", "network", "endpoint", "check"),
 		head:       gv("head_block", "The latest head seen.", "network"),
 		processed:  gv("processed_block", "The last fully published block.", "network"),
 		healthy:    gv("endpoint_healthy", "1 when the endpoint's last call succeeded.", "network", "endpoint"),

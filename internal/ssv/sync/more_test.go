@@ -156,6 +156,46 @@ func TestTooFewLogsDetected(t *testing.T) {
 	}
 }
 
+// A node that returns no log at all for a block passes the per-block
+// check, which only sees blocks with logs; in history the range is
+// compared with another endpoint's, whichever of the two comes first.
+func TestBlockWithoutLogsDetected(t *testing.T) {
+	for _, liarFirst := range []bool{true, false} {
+		t.Run(map[bool]string{true: "short endpoint first", false: "short endpoint second"}[liarFirst], func(t *testing.T) {
+			spec := spread(100, 10)
+			spec[55] = logSpec{n: 2}
+			c := newChain(100, spec)
+			liar, honest := newNode(t, c, 1337), newNode(t, c, 1337)
+			liar.dropBlock.Store(55)
+			pub, logs := &memPublisher{}, &syncBuf{}
+			eps := []*node{liar, honest}
+			if !liarFirst {
+				eps = []*node{honest, liar}
+			}
+			cfg := testConfig(t, pub, logs, eps...)
+			reg := prometheus.NewRegistry()
+			cfg.Registerer = reg
+			s, stop := start(t, cfg)
+			waitFor(t, "caught up", caughtUp(s, c, 3))
+			stop()
+			got, _ := checkStream(t, pub.records())
+			checkAll(t, c, got, 0, c.head()-3)
+			if st := s.Stats(); st.Mismatches == 0 {
+				t.Fatalf("the block without logs was not detected: %+v", st)
+			}
+			if v := metricValue(t, reg, "valtrack_ssv_sentry_crosscheck_mismatches_total"); v == 0 {
+				t.Fatal("no mismatch counted")
+			}
+			if liarFirst && !strings.Contains(logs.String(), "0 contract logs in the answer for blocks") {
+				t.Fatalf("the mismatch is not logged with its counts:\n%s", logs)
+			}
+			if !liarFirst && !strings.Contains(logs.String(), "another endpoint returns too few logs") {
+				t.Fatalf("the short other endpoint is not reported:\n%s", logs)
+			}
+		})
+	}
+}
+
 func TestLiveAndReorg(t *testing.T) {
 	spec := map[uint64]logSpec{5: {n: 1}, 30: {n: 2}, 36: {n: 1}}
 	c := newChain(41, spec) // head 40
