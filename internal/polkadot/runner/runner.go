@@ -418,6 +418,23 @@ func (r *Runner) round(ctx context.Context, cfg *program.Config, ch *events.Chai
 		// Started before a restart: finish it, do not start another.
 		return last, r.finishRound(ctx, cfg, ch, last, now)
 	}
+	if last != nil && last.Status == RoundStarted {
+		// Its era ended with nominators not sent: the round for this era,
+		// from this era's scores, replaces it. Marked so that no round
+		// stays "started" for ever; its outcome keeps why each was not sent.
+		for nominator, out := range last.Outcome {
+			for t, o := range out {
+				if strings.HasPrefix(o, "not sent") {
+					out[t] = fmt.Sprintf("%s (era %d ended first)", o, last.Era)
+				}
+			}
+			last.Outcome[nominator] = out
+		}
+		if _, err := st.UpdateRound(ctx, chain, last.ID, RoundExpired, last.Outcome, now.UnixMilli()); err != nil {
+			return nil, err
+		}
+		r.log.Warn("nomination round expired: its era ended before every nominator was sent", "round", last.ID, "era", last.Era, "active_era", ch.ActiveEra)
+	}
 	inputs := make([]program.NominatorInput, 0, len(cfg.Nomination.Nominators))
 	for _, n := range cfg.Nomination.Nominators {
 		bal := events.Amount("")
@@ -444,6 +461,9 @@ const (
 	RoundStarted = "started"
 	RoundDone    = "done"
 	RoundFailed  = "failed"
+	// RoundExpired is a started round whose era ended before every
+	// nominator was sent; the next era's round replaced it.
+	RoundExpired = "expired"
 )
 
 // finishRound does what is left of a round: each nominator not yet

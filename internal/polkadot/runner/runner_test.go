@@ -36,6 +36,7 @@ type fakeChain struct {
 	sent      []string
 	liveErr   error
 	readErr   error // Validators fails (the re-validation read)
+	sendErr   error // Nominate fails
 }
 
 func (f *fakeChain) Chain(context.Context) (events.Chain, error) {
@@ -85,6 +86,9 @@ func (f *fakeChain) CallHash(_ context.Context, targets []string) (string, error
 func (f *fakeChain) Nominate(_ context.Context, n program.NominatorConfig, targets []string) (Sent, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.sendErr != nil {
+		return Sent{}, f.sendErr
+	}
 	f.sent = append(f.sent, "nominate")
 	f.nominated[n.Account] = targets
 	return Sent{TxHash: "0xn", Block: f.block}, nil
@@ -366,6 +370,80 @@ func TestDelayedProxyRoundOnce(t *testing.T) {
 	txs, _ = st2.ProxyTxs(ctx, chain, false, 0)
 	if len(txs) != 1 || txs[0].State != state.ProxyExecuted || !strings.Contains(txs[0].Reason, "found executed") {
 		t.Errorf("proxy txs %+v", txs)
+	}
+}
+
+// A round whose nomination could not be sent is retried within its era;
+// when the era moves on first, the next era's round replaces it and the
+// old one is marked expired, with why each target was not sent, never
+// left "started".
+func TestUnsentRoundExpiresWithItsEra(t *testing.T) {
+	st, cfg := fixture(t, 0)
+	fc := &fakeChain{block: 100, era: 3, anns: map[string][]Announcement{}, nominated: map[string][]string{}, facts: map[string]events.Validator{},
+		sendErr: errors.New("the node refused it: 1010 invalid transaction")}
+	for _, n := range names {
+		fc.facts["stash-"+n] = goodValidator("stash-"+n, 100)
+	}
+	r := newRunner(t, st, cfg, fc, true)
+	ctx := context.Background()
+	if _, err := r.Pass(ctx); err == nil {
+		t.Fatal("a failed send is not reported")
+	}
+	if _, err := r.Pass(ctx); err == nil { // retried in the same era
+		t.Fatal("the retry's failure is not reported")
+	}
+	rounds, err := st.Rounds(ctx, chain, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rounds) != 1 || rounds[0].Status != RoundStarted {
+		t.Fatalf("rounds %+v: want one started round for era 3, retried not restarted", rounds)
+	}
+	// Era 4 begins; the node accepts transactions again.
+	fc.mu.Lock()
+	fc.era, fc.block, fc.sendErr = 4, 700, nil
+	fc.mu.Unlock()
+	err = st.InTx(ctx, "era 4", func(tx *state.Tx) error {
+		if err := tx.PutChain(&events.Chain{V: 1, Chain: chain, Block: 700, BlockHash: "0x700", ActiveEra: 4, Session: 24, Decimals: 12,
+			Token: "WND", MaxNominations: 16, SS58Prefix: 42, ElectedStakes: []events.Amount{"100000000000000"}}); err != nil {
+			return err
+		}
+		e := &events.Era{V: 1, Chain: chain, Era: 4, Points: map[string]uint32{}, Block: 700}
+		for _, n := range names {
+			e.Validators = append(e.Validators, "stash-"+n)
+			e.Points["stash-"+n] = 20
+		}
+		return tx.PutEra(e)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rounds, err = st.Rounds(ctx, chain, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byEra := map[uint32]state.Round{}
+	for _, rd := range rounds {
+		byEra[rd.Era] = rd
+	}
+	if len(rounds) != 2 || byEra[4].Status != RoundDone || byEra[3].Status != RoundExpired {
+		t.Fatalf("rounds %+v: want era 3 expired and era 4 done", rounds)
+	}
+	if len(byEra[3].Outcome["nominator"]) == 0 {
+		t.Fatalf("expired round %+v has no outcome per target", byEra[3])
+	}
+	for _, out := range byEra[3].Outcome {
+		for target, o := range out {
+			if !strings.Contains(o, "1010 invalid transaction") || !strings.Contains(o, "era 3 ended first") {
+				t.Fatalf("expired round's outcome for %s is %q: want the send error and that the era ended", target, o)
+			}
+		}
+	}
+	if fc.count("nominate") != 1 {
+		t.Fatalf("sent %v: want one nomination, era 4's", fc.sent)
 	}
 }
 
