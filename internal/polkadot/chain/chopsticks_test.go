@@ -97,7 +97,7 @@ func find(t *testing.T, vs []events.Validator, stash string) events.Validator {
 	return events.Validator{}
 }
 
-func known[T any](t *testing.T, name string, f events.Fact[T]) T {
+func known[T any](t testing.TB, name string, f events.Fact[T]) T {
 	t.Helper()
 	if !f.Known || f.Err != "" {
 		t.Fatalf("%s: not known (%q)", name, f.Err)
@@ -105,7 +105,7 @@ func known[T any](t *testing.T, name string, f events.Fact[T]) T {
 	return f.Value
 }
 
-func pk(t *testing.T, addr string) []byte {
+func pk(t testing.TB, addr string) []byte {
 	t.Helper()
 	k, _, err := ss58.Decode(addr)
 	if err != nil {

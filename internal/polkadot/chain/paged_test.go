@@ -3,6 +3,7 @@ package chain
 import (
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -23,7 +24,7 @@ import (
 // (PagedExposureMetadata), ErasStakersPaged (ExposurePage) and
 // ClaimedRewards (pages claimed per era and validator). ErasStakers is
 // kept, as paged runtimes kept it for the eras before their migration.
-func pagedMetadata(t *testing.T) *scale.Metadata {
+func pagedMetadata(t testing.TB) *scale.Metadata {
 	t.Helper()
 	md := metadata(t)
 	legacy := md.Entry("Staking", "ErasStakers")
@@ -66,13 +67,14 @@ func pagedMetadata(t *testing.T) *scale.Metadata {
 
 // storageNode is a JSON-RPC node on loopback serving a storage map.
 type storageNode struct {
-	mu    sync.Mutex
-	store map[string]string // 0x key → 0x value
+	mu       sync.Mutex
+	store    map[string]string // 0x key → 0x value
+	keyReads map[string]int    // state_getKeysPaged prefixes asked for
 }
 
 var fakeHead = "0x" + strings.Repeat("ee", 32)
 
-func (n *storageNode) serve(t *testing.T) *httptest.Server {
+func (n *storageNode) serve(t testing.TB) *httptest.Server {
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			ID     json.RawMessage   `json:"id"`
@@ -124,6 +126,10 @@ func (n *storageNode) serve(t *testing.T) *httptest.Server {
 			var count int
 			_ = json.Unmarshal(req.Params[1], &count)
 			prefix, start := str(0), str(2)
+			if n.keyReads == nil {
+				n.keyReads = map[string]int{}
+			}
+			n.keyReads[prefix]++
 			var keys []string
 			for k := range n.store {
 				if strings.HasPrefix(k, prefix) && k > start {
@@ -145,7 +151,7 @@ func (n *storageNode) serve(t *testing.T) *httptest.Server {
 	return s
 }
 
-func (n *storageNode) set(t *testing.T, md *scale.Metadata, value []byte, pallet, item string, keys ...[]byte) {
+func (n *storageNode) set(t testing.TB, md *scale.Metadata, value []byte, pallet, item string, keys ...[]byte) {
 	t.Helper()
 	k, err := Key(md, pallet, item, keys...)
 	if err != nil {
@@ -227,8 +233,125 @@ func TestPagedLayout(t *testing.T) {
 	if known(t, "identity", val.Identity) != nil {
 		t.Fatal("identity where none is stored")
 	}
+	// The exposures of ended eras are read once: a second pass reads
+	// only the claims, and sees a claim made since.
+	eraKeyReads := func() map[uint32]int {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		out := map[uint32]int{}
+		for _, item := range []string{"ErasStakers", "ErasStakersOverview"} {
+			k, err := Key(md, "Staking", item)
+			if err != nil {
+				t.Fatal(err)
+			}
+			base := toHex(k)
+			for prefix, count := range n.keyReads {
+				// prefix: pallet and item (32 bytes), twox64 (8), the era (4)
+				if strings.HasPrefix(prefix, base) && len(prefix) == len(base)+24 {
+					b, _ := hex.DecodeString(prefix[len(base)+16:])
+					out[binary.LittleEndian.Uint32(b)] += count
+				}
+			}
+		}
+		return out
+	}
+	before := eraKeyReads()
+	for era := uint32(0); era < 5; era++ {
+		if before[era] == 0 {
+			t.Fatalf("era %d's exposures were not read (reads %v)", era, before)
+		}
+	}
+	n.mu.Lock()
+	n.set(t, md, cat(c(2), u(0), u(1)), "Staking", "ClaimedRewards", u(4), v) // now both pages
+	n.mu.Unlock()
+	if vs, err = r.Validators(ctx, ch, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := known(t, "unclaimed", find(t, vs, ch.SessionValidators[0]).UnclaimedEras); !slices.Equal(got, []uint32{2}) {
+		t.Fatalf("second pass: unclaimed %v, want [2] (era 4 claimed since)", got)
+	}
+	after := eraKeyReads()
+	for era := uint32(0); era < 5; era++ {
+		if after[era] != before[era] {
+			t.Fatalf("era %d's exposures read again on the second pass: %d reads, then %d", era, before[era], after[era])
+		}
+	}
+
 	e5, err := r.Era(ctx, 4)
 	if err != nil || !slices.Equal(e5.Validators, []string{ch.SessionValidators[0]}) || !e5.Complete {
 		t.Fatalf("era 4 from the overview keys: %+v %v", e5, err)
+	}
+}
+
+// Validators() on a paged-layout chain of 300 validators at era 84 (the
+// history depth): the first pass reads every ended era's exposures for
+// the unclaimed rewards, later ones only the claims. RPC calls and
+// round-trip bytes are those of a local fake node, so the ratio is the
+// figure, not the times.
+func BenchmarkValidatorsHistory(b *testing.B) {
+	md := pagedMetadata(b)
+	n := &storageNode{store: map[string]string{}}
+	c, u := scale.Compact, u32le
+	const vals, active = 300, 84
+	n.set(b, md, cat(u(active), []byte{0}), "Staking", "ActiveEra")
+	n.set(b, md, u(active), "Staking", "CurrentEra")
+	n.set(b, md, binary.LittleEndian.AppendUint64(nil, 1700000000000), "Timestamp", "Now")
+	var session []byte
+	session = append(session, c(vals)...)
+	for i := range vals {
+		a := make([]byte, 32)
+		binary.LittleEndian.PutUint32(a, uint32(i+1))
+		session = append(session, a...)
+		n.set(b, md, cat(c(50_000_000), []byte{0}), "Staking", "Validators", a)
+		n.set(b, md, a, "Staking", "Bonded", a)
+		n.set(b, md, cat(a, c(1000), c(900), []byte{0}, c(0)), "Staking", "Ledger", a)
+		for era := uint32(0); era <= active; era++ {
+			n.set(b, md, cat(c(20), c(10), u(2), u(2)), "Staking", "ErasStakersOverview", u(era), a)
+			if era%2 == 0 {
+				n.set(b, md, cat(c(2), u(0), u(1)), "Staking", "ClaimedRewards", u(era), a)
+			}
+		}
+	}
+	n.set(b, md, session, "Session", "Validators")
+	srv := n.serve(b)
+	ctx := context.Background()
+	open := func() *Reader {
+		r, err := New(Config{Chain: "paged", Relay: []string{srv.URL}, Timeout: time.Minute})
+		if err != nil {
+			b.Fatal(err)
+		}
+		r.relay.mds[424242] = md
+		return r
+	}
+	pass := func(r *Reader) {
+		ch, err := r.Chain(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		vs, err := r.Validators(ctx, ch, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if un := known(b, "unclaimed", vs[0].UnclaimedEras); len(un) != active/2 {
+			b.Fatalf("unclaimed %v: want the %d odd eras", un, active/2)
+		}
+	}
+	for _, warm := range []bool{false, true} {
+		b.Run(map[bool]string{false: "first-pass", true: "later-pass"}[warm], func(b *testing.B) {
+			r := open()
+			defer r.Close()
+			if warm {
+				pass(r)
+			}
+			before := r.Stats().Relay.Calls
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if !warm {
+					r.past = pastEras{}
+				}
+				pass(r)
+			}
+			b.ReportMetric(float64(r.Stats().Relay.Calls-before)/float64(b.N), "rpc/op")
+		})
 	}
 }

@@ -60,6 +60,7 @@ type Reader struct {
 	cfg                    Config
 	relay, people, staking *Client
 	now                    func() time.Time
+	past                   pastEras // the exposures of ended eras, for unclaimed rewards
 }
 
 // New checks the configuration; connections are made on first use.

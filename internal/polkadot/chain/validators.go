@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
+	"sync"
 
 	"github.com/valtrack/valtrack/internal/polkadot/events"
 	"github.com/valtrack/valtrack/internal/polkadot/scale"
@@ -287,7 +288,7 @@ func (r *Reader) Validators(ctx context.Context, at events.Chain, extra []string
 	r.nominators(ctx, sv, order, recs, addr, now)
 
 	// Unclaimed eras.
-	un, err := unclaimed(ctx, sv, st, ledgerErr)
+	un, err := unclaimed(ctx, sv, st, ledgerErr, &r.past)
 	for i := range recs {
 		if err != nil {
 			recs[i].UnclaimedEras = events.Failed[[]uint32](err, now)
@@ -455,7 +456,7 @@ func activeBonds(ctx context.Context, sv *view, accts []account) (map[account]*b
 // in the ledger's claimed_rewards (legacy_claimed_rewards after the
 // paged migration); paged eras when ClaimedRewards(era, stash) lists as
 // many pages as the overview's page_count.
-func unclaimed(ctx context.Context, sv *view, st []stashState, ledgerErr error) ([][]uint32, error) {
+func unclaimed(ctx context.Context, sv *view, st []stashState, ledgerErr error, past *pastEras) ([][]uint32, error) {
 	active, _, err := activeEra(ctx, sv)
 	if err != nil {
 		return nil, fmt.Errorf("Staking.ActiveEra: %w", err)
@@ -467,10 +468,8 @@ func unclaimed(ctx context.Context, sv *view, st []stashState, ledgerErr error) 
 	if ledgerErr != nil {
 		return nil, fmt.Errorf("ledger: %w", ledgerErr)
 	}
-	accts := make([]account, len(st))
 	idx := map[account]int{}
 	for i := range st {
-		accts[i] = st[i].a
 		idx[st[i].a] = i
 	}
 	out := make([][]uint32, len(st))
@@ -485,7 +484,7 @@ func unclaimed(ctx context.Context, sv *view, st []stashState, ledgerErr error) 
 	}
 	var paged []pending
 	for era := first; era < active; era++ {
-		exps, err := eraExposures(ctx, sv, era, nil, false, true)
+		exps, err := past.exposed(ctx, sv, era)
 		if err != nil {
 			return nil, err
 		}
@@ -503,6 +502,7 @@ func unclaimed(ctx context.Context, sv *view, st []stashState, ledgerErr error) 
 			paged = append(paged, pending{i: i, era: era, pages: e.pages})
 		}
 	}
+	past.keep(first)
 	if len(paged) > 0 {
 		args := make([][][]byte, len(paged))
 		for k, p := range paged {
@@ -530,6 +530,57 @@ func unclaimed(ctx context.Context, sv *view, st []stashState, ledgerErr error) 
 		}
 	}
 	return out, nil
+}
+
+// pastEras remembers who was exposed in each ended era, and on how many
+// pages: fixed once the era is over, and otherwise read again for every
+// era of the history depth (84 on Polkadot) on every pass. Claims change
+// and are always read.
+type pastEras struct {
+	mu   sync.Mutex
+	eras map[uint32]map[account]exposedIn
+}
+
+type exposedIn struct {
+	legacy bool
+	pages  int
+}
+
+// exposed is era's exposure set, from the cache or the chain. Only eras
+// before the view's active era are asked for, so what is cached is final.
+func (p *pastEras) exposed(ctx context.Context, sv *view, era uint32) (map[account]exposedIn, error) {
+	p.mu.Lock()
+	got, ok := p.eras[era]
+	p.mu.Unlock()
+	if ok {
+		return got, nil
+	}
+	exps, err := eraExposures(ctx, sv, era, nil, false, true)
+	if err != nil {
+		return nil, err
+	}
+	got = make(map[account]exposedIn, len(exps))
+	for a, e := range exps {
+		got[a] = exposedIn{legacy: e.legacy, pages: e.pages}
+	}
+	p.mu.Lock()
+	if p.eras == nil {
+		p.eras = map[uint32]map[account]exposedIn{}
+	}
+	p.eras[era] = got
+	p.mu.Unlock()
+	return got, nil
+}
+
+// keep forgets the eras before first, out of the history depth.
+func (p *pastEras) keep(first uint32) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for e := range p.eras {
+		if e < first {
+			delete(p.eras, e)
+		}
+	}
 }
 
 func legacyClaimed(s stashState) []uint32 {
