@@ -2,16 +2,13 @@ package httpapi
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"html"
-	"os"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/valtrack/valtrack/internal/api/apitest"
 )
 
 // TestPageSection: the page at / carries the Cosmos section, which loads
@@ -41,35 +38,16 @@ func TestPageSection(t *testing.T) {
 	}
 }
 
-const chromiumPath = "/usr/bin/chromium"
-
 // TestPageRendersGrid renders the page in headless Chromium against the
 // fixture and checks the grid it builds: charlie's heights 10–12 are missed
 // signatures, the others signed (or proposed), echo is out of the set after
 // height 4, and the hover titles carry height and cause.
 func TestPageRendersGrid(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("%s not found (install it with apt-get install -y chromium): %v", chromiumPath, err)
-	}
 	f := newFixture(t, sqliteOpen, fixtureOptions{alerts: true})
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, chromiumPath, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--disable-dev-shm-usage", "--user-data-dir="+t.TempDir(), "--virtual-time-budget=5000", "--dump-dom", f.srv.URL+"/")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Run(); err != nil {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			t.Fatalf("chromium did not finish within the deadline; stderr:\n%s", tail(stderr.String()))
-		}
-		t.Fatalf("chromium: %v; stderr:\n%s", err, tail(stderr.String()))
-	}
-	dom := stdout.String()
+	dom := apitest.RenderDOM(t, f.srv.URL+"/")
 	rows := gridRows(dom)
 	if len(rows) != 5 {
-		t.Fatalf("rendered grid has %d validator rows, want 5; status %q; DOM:\n%s", len(rows), statusOf(dom), tail(dom))
+		t.Fatalf("rendered grid has %d validator rows, want 5; status %q; DOM:\n%s", len(rows), statusOf(dom), apitest.Tail(dom))
 	}
 	for i, want := range append(append([]string{}, set4...), vEcho) {
 		r := rows[i]
@@ -171,9 +149,3 @@ func statusOf(dom string) string {
 func itoa(n int) string { return strconv.Itoa(n) }
 
 // tail keeps the end of long output for a failure message.
-func tail(s string) string {
-	if len(s) > 4000 {
-		return "…" + s[len(s)-4000:]
-	}
-	return s
-}
