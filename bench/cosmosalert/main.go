@@ -17,7 +17,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -27,6 +26,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/valtrack/valtrack/internal/ports"
 
 	"github.com/valtrack/valtrack/internal/cosmos/devnet"
 )
@@ -125,14 +126,7 @@ func (rc *receiver) wait(status string, limit time.Duration) (time.Time, error) 
 	}
 }
 
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
+func freeAddr() (string, error) { return ports.Addr() }
 
 func measure(bin string, interval time.Duration, keep bool) (_ *result, err error) {
 	ctx := context.Background()

@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valtrack/valtrack/internal/ports"
+
 	"github.com/urfave/cli/v3"
 
 	"github.com/valtrack/valtrack/internal/bus"
@@ -597,7 +599,7 @@ func TestFailedStartReleases(t *testing.T) {
 				t.Fatalf("%d goroutines after the failed start, baseline %d; still running:\n%s", n, base, stacks)
 			}
 			for _, p := range []int{p2p, p2p + 1} {
-				if err := portsFree(p); err != nil {
+				if err := ports.Free(p); err != nil {
 					t.Errorf("p2p port %d still held after the failed start: %v", p, err)
 				}
 			}
@@ -621,37 +623,15 @@ func writeFile(t *testing.T, name, content string) string {
 	return p
 }
 
-// freeP2PPort finds a port p with TCP and UDP p and p+1 free (the
-// sentry's libp2p, discv5 and QUIC ports).
+// freeP2PPort is a port p with p and p+1 free on TCP and UDP (the
+// sentry's libp2p and discovery ports).
 func freeP2PPort(t *testing.T) int {
-	for range 50 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if p < 65534 && portsFree(p) == nil && portsFree(p+1) == nil {
-			return p
-		}
-	}
-	t.Fatal("no free port pair")
-	return 0
-}
-
-// portsFree binds TCP and UDP port p on 127.0.0.1 and releases them.
-func portsFree(p int) error {
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
-	l, err := net.Listen("tcp", addr)
+	t.Helper()
+	p, err := ports.Run(2)
 	if err != nil {
-		return err
+		t.Fatal(err)
 	}
-	l.Close()
-	u, err := net.ListenPacket("udp", addr)
-	if err != nil {
-		return err
-	}
-	return u.Close()
+	return p
 }
 
 // TestFleetHTTPInUse: the commands of a fleet bind --http before they

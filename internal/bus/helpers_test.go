@@ -3,10 +3,11 @@ package bus_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/valtrack/valtrack/internal/ports"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/valtrack/valtrack/internal/bus"
@@ -104,10 +105,9 @@ func consumeAll(t *testing.T, b *bus.Bus, cc bus.ConsumeConfig, want int) *colle
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := ports.Run(1)
 	if err != nil {
 		t.Fatalf("find a free port: %v", err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }

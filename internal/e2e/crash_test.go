@@ -4,13 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"strconv"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/valtrack/valtrack/internal/ports"
 
 	"github.com/valtrack/valtrack/internal/archive"
 	"github.com/valtrack/valtrack/internal/bus"
@@ -71,12 +72,12 @@ func TestCrashChild(t *testing.T) {
 }
 
 func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	t.Helper()
+	p, err := ports.Run(1)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("find a free port: %v", err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // crashWorkload publishes n events of every kind and returns their ids by kind.

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valtrack/valtrack/internal/ssv/devnet"
+
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -261,7 +263,7 @@ func testReorg(t *testing.T, restart bool) {
 		t.Fatal(err)
 	}
 	from := crypto.PubkeyToAddress(key.PublicKey)
-	b := simulated.NewBackend(types.GenesisAlloc{from: {Balance: new(big.Int).Lsh(big.NewInt(1), 128)}})
+	b := simulated.NewBackend(types.GenesisAlloc{from: {Balance: new(big.Int).Lsh(big.NewInt(1), 128)}}, devnet.MinerAllowance)
 	t.Cleanup(func() { b.Close() })
 	// The backend's client is a struct embedding *ethclient.Client, whose
 	// field name shadows ethclient's Client() method: reach the RPC client

@@ -21,6 +21,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/valtrack/valtrack/internal/ports"
+
 	"github.com/cometbft/cometbft/types"
 )
 
@@ -394,26 +396,15 @@ func (d *Devnet) Close() error {
 	return nil
 }
 
-// freePorts picks n distinct free TCP ports on 127.0.0.1. All are held
-// until all are picked, so none is picked twice; CometBFT opens its own
-// listeners, so there is a moment in which another program could take one.
+// freePorts picks n distinct free ports on 127.0.0.1 (internal/ports:
+// below the ephemeral range, so a node's own outgoing connections cannot
+// take one before CometBFT binds it).
 func freePorts(n int) ([]int, error) {
-	lns := make([]net.Listener, 0, n)
-	defer func() {
-		for _, l := range lns {
-			l.Close()
-		}
-	}()
-	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("devnet: pick a free port on 127.0.0.1: %w", err)
-		}
-		lns = append(lns, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	ps, err := ports.Pick(n)
+	if err != nil {
+		return nil, fmt.Errorf("devnet: %w", err)
 	}
-	return ports, nil
+	return ps, nil
 }
 
 // writeJSON writes v to path through a temporary file, so a reader never

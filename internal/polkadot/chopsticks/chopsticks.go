@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,6 +21,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/valtrack/valtrack/internal/ports"
 
 	"gopkg.in/yaml.v3"
 )
@@ -227,14 +228,7 @@ func Start(ctx context.Context, o Options) (*Process, error) {
 	}
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+func freePort() (int, error) { return ports.Run(1) }
 
 // Port is the RPC port on 127.0.0.1.
 func (p *Process) Port() int { return p.port }

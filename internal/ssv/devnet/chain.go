@@ -79,11 +79,7 @@ func startChain() (_ *chain, err error) {
 		Alloc:    alloc,
 	}
 	ethConf.SyncMode = ethconfig.FullSync
-	// The miner stops filling a block after Recommit (2 s by default) and
-	// seals what it has: on a loaded machine that left a scripted
-	// transaction out of the block meant to hold it. A block here holds a
-	// handful of transactions, so a generous allowance costs nothing.
-	ethConf.Miner.Recommit = time.Minute
+	MinerAllowance(&nodeConf, &ethConf)
 	ethConf.TxPool.NoLocals = true
 	// No log index: eth_getLogs searches the blocks themselves, with no
 	// background indexer that could lag behind the head.
@@ -142,6 +138,13 @@ func (c *chain) send(ctx context.Context, to *common.Address, data []byte, gas u
 
 // seal commits a block with the pending transactions and returns it with
 // the receipts of txs, which must all be in it and have succeeded.
+// MinerAllowance gives the miner a minute to fill a block: it stops after
+// Recommit (2 s by default) and seals what it has, which on a loaded
+// machine left a scripted transaction out of the block meant to hold it.
+// A block here holds a handful of transactions, so the allowance costs
+// nothing. Its signature is simulated.NewBackend's option's.
+func MinerAllowance(_ *node.Config, c *ethconfig.Config) { c.Miner.Recommit = time.Minute }
+
 func (c *chain) seal(txs []*types.Transaction) (*types.Header, []*types.Receipt, error) {
 	// The pool promotes sent transactions to pending in the background;
 	// a block built before that would leave some out.
