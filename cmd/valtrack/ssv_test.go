@@ -13,6 +13,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/ethereum/go-ethereum/ethclient"
 
+	"github.com/valtrack/valtrack/internal/ssv/beacon/beacontest"
 	"github.com/valtrack/valtrack/internal/ssv/devnet"
 	ssvregistry "github.com/valtrack/valtrack/internal/ssv/registry"
 )
@@ -34,13 +35,24 @@ func TestSSVDevnetEndToEnd(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = dn.Close() })
 	info := dn.Info()
+	// A beacon node's validators endpoint on loopback (no beacon node runs
+	// here), knowing the keys the devnet registered by then: the beacon
+	// analyzer's states reach /v1/validators.
+	bn := beacontest.New(t)
+	truth := dn.Truth()
+	beaconIndex := map[string]uint64{}
+	for i, v := range truth.Validators {
+		beaconIndex[v.PublicKey] = uint64(1000 + i)
+		bn.Put(v.PublicKey, beacontest.Validator{Index: uint64(1000 + i), Status: "active_ongoing", Balance: 32_000_000_000, ActivationEpoch: 3, ExitEpoch: ^uint64(0)})
+	}
 	data, addr := t.TempDir(), freeAddr(t)
-	args := []string{"run", "--ssv-dir", dn.Dir(), "--data-dir", data, "--http", addr, "--progress-every", "0", "--ssv-follow-distance", "2"}
+	args := []string{"run", "--ssv-dir", dn.Dir(), "--data-dir", data, "--http", addr, "--progress-every", "0", "--ssv-follow-distance", "2",
+		"--ssv-beacon", bn.URL, "--ssv-beacon-every", "10s"}
 	c := startChild(t, args...)
 
-	truth := dn.Truth()
 	waitSynced(t, c, addr, truth.Block, time.Minute)
 	compareRegistry(t, addr, truth)
+	waitBeacon(t, c, addr, truth, beaconIndex, 45*time.Second)
 
 	// /stream: a registration the devnet makes from now on reaches a
 	// client within two blocks of the follow distance.
@@ -94,6 +106,46 @@ func TestSSVDevnetEndToEnd(t *testing.T) {
 	truth = dn.Truth()
 	waitSynced(t, c2, addr, truth.Block, time.Minute)
 	compareRegistry(t, addr, truth)
+}
+
+// waitBeacon waits until the SSV node's /v1/validators answers the beacon
+// node's index and status of a registered validator, and finds it by its
+// index.
+func waitBeacon(t *testing.T, c *child, addr string, truth devnet.Truth, index map[string]uint64, within time.Duration) {
+	t.Helper()
+	var key string
+	for _, v := range truth.Validators {
+		if v.Status != ssvregistry.StatusRemoved {
+			key = v.PublicKey
+			break
+		}
+	}
+	if key == "" {
+		t.Fatal("truth.json has no registered validator")
+	}
+	q := fmt.Sprintf("/api/v1/ssv/devnet/node/v1/validators?indices=%d", index[key])
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		var got struct {
+			Data []struct {
+				PublicKey string `json:"public_key"`
+				Index     uint64 `json:"index"`
+				Status    string `json:"status"`
+			} `json:"data"`
+		}
+		if getAPI(t, addr, q, &got) && len(got.Data) > 0 {
+			d := got.Data[0]
+			if "0x"+d.PublicKey != key || d.Index != index[key] || d.Status != "active_ongoing" {
+				t.Fatalf("%s: %+v, want %s at index %d, active_ongoing", q, got.Data, key, index[key])
+			}
+			return
+		}
+		select {
+		case <-c.done:
+			t.Fatalf("valtrack exited:\n%s", c.output())
+		default:
+		}
+	}
+	t.Fatalf("%s did not answer the beacon node's state within %s:\n%s", q, within, c.output())
 }
 
 func waitSynced(t *testing.T, c *child, addr string, block uint64, within time.Duration) {

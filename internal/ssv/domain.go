@@ -12,14 +12,17 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/urfave/cli/v3"
 
+	"github.com/valtrack/valtrack/internal/analyze"
 	"github.com/valtrack/valtrack/internal/domain"
 	"github.com/valtrack/valtrack/internal/ssv/abi"
+	"github.com/valtrack/valtrack/internal/ssv/beacon"
 	"github.com/valtrack/valtrack/internal/ssv/devnet"
 	"github.com/valtrack/valtrack/internal/ssv/events"
 	"github.com/valtrack/valtrack/internal/ssv/httpapi"
@@ -102,12 +105,53 @@ func (d Domain) Flags(r domain.Role) []cli.Flag {
 				return nil
 			}},
 	}
+	beaconFlags := []cli.Flag{
+		&cli.StringSliceFlag{Name: "ssv-beacon", Usage: "a beacon node's REST API (http(s)://host:5052) of the --ssv network, for the validators' beacon-chain index, status, balance and epochs: URL, or NETWORK=URL with several networks", Sources: env("ssv-beacon")},
+		&cli.DurationFlag{Name: "ssv-beacon-every", Value: 10 * time.Minute, Usage: "how often the validators' beacon-chain states are read again", Sources: env("ssv-beacon-every"),
+			Validator: func(d time.Duration) error {
+				if d < 10*time.Second {
+					return fmt.Errorf("--ssv-beacon-every %s: at least 10s", d)
+				}
+				return nil
+			}},
+	}
 	switch r {
-	case domain.RoleRun, domain.RoleSentry:
+	case domain.RoleRun:
+		return domain.Concat(nets, sentryFlags, beaconFlags)
+	case domain.RoleSentry:
 		return domain.Concat(nets, sentryFlags)
+	case domain.RoleConsumer:
+		return domain.Concat(nets, beaconFlags)
 	default:
 		return nets
 	}
+}
+
+// parseBeacons reads --ssv-beacon: one beacon node URL per network, for
+// the only network or as NETWORK=URL.
+func parseBeacons(values []string, nets []netConfig) (map[string]string, error) {
+	single := ""
+	if len(nets) == 1 {
+		single = nets[0].Name
+	}
+	vals, names, err := domain.NamedValues("ssv-beacon", values, single, nil)
+	if err != nil {
+		if single == "" && len(nets) > 1 {
+			return nil, errors.New("--ssv-beacon: with several SSV networks, give NETWORK=URL")
+		}
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, name := range names {
+		if !slices.ContainsFunc(nets, func(n netConfig) bool { return n.Name == name }) {
+			return nil, fmt.Errorf("--ssv-beacon %s: no SSV network of that name", name)
+		}
+		if len(vals[name]) != 1 {
+			return nil, fmt.Errorf("--ssv-beacon %s: give one beacon node URL, not %d", name, len(vals[name]))
+		}
+		out[name] = vals[name][0]
+	}
+	return out, nil
 }
 
 // readDevnet reads the ssv.json of a devnet directory.
@@ -220,6 +264,7 @@ type instance struct {
 	chainIDs map[string]uint64
 	devnet   *devnet.Devnet
 	sentries []*ssvsync.Sentry
+	beacons  map[string]*beacon.Refresher // by network, where --ssv-beacon gives one
 }
 
 // Open builds the parts of a role.
@@ -276,6 +321,28 @@ func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err 
 		}
 		parts.Sink = sk
 	}
+	if env.DB != nil && (env.Role == domain.RoleRun || env.Role == domain.RoleConsumer) {
+		beacons, err := parseBeacons(env.Cmd.StringSlice("ssv-beacon"), in.nets)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range in.nets {
+			u, ok := beacons[n.Name]
+			if !ok {
+				continue
+			}
+			c, err := beacon.New(u, 30*time.Second)
+			if err != nil {
+				return nil, fmt.Errorf("--ssv-beacon %s: %w", n.Name, err)
+			}
+			r := &beacon.Refresher{Network: n.Name, Client: c, Store: state.New(env.DB), Log: env.Log}
+			if in.beacons == nil {
+				in.beacons = map[string]*beacon.Refresher{}
+			}
+			in.beacons[n.Name] = r
+			parts.Analyzers = append(parts.Analyzers, analyze.Analyzer{Name: "ssv/beacon/" + n.Name, Every: env.Cmd.Duration("ssv-beacon-every"), Run: r.Run})
+		}
+	}
 	if env.DB != nil {
 		names := parts.Networks
 		a := httpapi.New(state.New(env.DB), func() []string { return names })
@@ -306,6 +373,11 @@ func (in *instance) progress(ctx context.Context) [][]any {
 			cancel()
 			if err == nil {
 				attrs = append(attrs, "operators", c.Operators, "validators", c.Validators, "invalid", c.Invalid)
+			}
+		}
+		if r := in.beacons[n.Name]; r != nil {
+			if asked, known := r.Counts(); asked > 0 {
+				attrs = append(attrs, "on_beacon_chain", known)
 			}
 		}
 		lines = append(lines, attrs)

@@ -3,18 +3,21 @@ package httpapi
 import (
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/valtrack/valtrack/internal/api"
+	"github.com/valtrack/valtrack/internal/safe"
 	"github.com/valtrack/valtrack/internal/ssv/registry"
 )
 
 // nodeValidator is one entry of the SSV node's GET /v1/validators. The
-// beacon-chain fields valtrack does not know (index, activation_epoch,
-// exit_epoch, graffiti) are zero or empty, as are quorum and
-// partial_quorum, which the node never fills either; status is the
-// registry's (active, exited). public_key and owner are bare hex, as the
-// node's hex type encodes them.
+// beacon-chain fields (index, status, activation_epoch, exit_epoch) are
+// the beacon node's where --ssv-beacon gives one and it knows the key;
+// otherwise index and epochs are zero and status is the registry's
+// (active, exited). graffiti, quorum and partial_quorum are empty, as the
+// node leaves them. public_key and owner are bare hex, as the node's hex
+// type encodes them.
 type nodeValidator struct {
 	PublicKey       string   `json:"public_key"`
 	Index           uint64   `json:"index"`
@@ -68,6 +71,17 @@ func (h *handlers) handleNodeValidators(w http.ResponseWriter, r *http.Request, 
 		ae, _ := api.AsError(err)
 		return nodeErr(http.StatusBadRequest, ae.Message)
 	}
+	if len(f.BeaconIndices) > 0 {
+		has, err := h.r.HasBeacon(ctx, network)
+		if err != nil {
+			h.rt.Log().Error("SSV /v1/validators failed", "network", network, "err", err)
+			return nodeErr(http.StatusInternalServerError, api.InternalErrorMessage)
+		}
+		if !has {
+			return nodeErr(http.StatusBadRequest, "indices: valtrack has no beacon-chain data for network "+network+
+				"; start it with --ssv-beacon URL (a beacon node), or filter by pubkeys, owners, operators or clusters")
+		}
+	}
 	if len(subclusters) > 0 && len(f.Operators) == 0 {
 		// A validator of a subcluster has its first operator: read those,
 		// then keep the ones with the whole subcluster.
@@ -94,17 +108,39 @@ func (h *handlers) handleNodeValidators(w http.ResponseWriter, r *http.Request, 
 		if committee == nil {
 			committee = []uint64{}
 		}
-		out = append(out, nodeValidator{
+		nv := nodeValidator{
 			PublicKey:  strings.TrimPrefix(strings.ToLower(v.PublicKey), "0x"),
 			Status:     v.Status,
 			Owner:      strings.TrimPrefix(strings.ToLower(v.Owner), "0x"),
 			Committee:  committee,
 			Liquidated: v.Liquidated,
-		})
+		}
+		if b := v.Beacon; b != nil {
+			nv.Index, nv.Status, nv.ActivationEpoch, nv.ExitEpoch = b.Index, b.Status, b.ActivationEpoch, b.ExitEpoch
+		}
+		out = append(out, nv)
 	}
 	return api.WriteJSON(w, r, http.StatusOK, struct {
 		Data []nodeValidator `json:"data"`
 	}{out})
+}
+
+// parseIndices reads the node's indices filter: beacon-chain validator
+// indices, from 0.
+func parseIndices(s string) ([]uint64, error) {
+	items, err := splitList("indices", s)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]uint64, 0, len(items))
+	for _, it := range items {
+		n, err := strconv.ParseUint(strings.TrimSpace(it), 10, 64)
+		if err != nil {
+			return nil, api.BadParam("indices", "indices must be comma-separated validator indices (e.g. 0,17,4242); %q is not one", safe.String(it, 40))
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 func subset(sub, set []uint64) bool {
@@ -119,8 +155,9 @@ func subset(sub, set []uint64) bool {
 // nodeFilter reads the node's filters.
 func nodeFilter(q api.Query) (registry.ValidatorFilter, [][]uint64, error) {
 	f := registry.ValidatorFilter{Limit: maxNodeValidators}
-	if q.Has("indices") {
-		return f, nil, api.BadParam("indices", "indices: valtrack does not know beacon-chain validator indices; filter by pubkeys, owners, operators or clusters")
+	var err error
+	if f.BeaconIndices, err = parseIndices(q.Get("indices")); err != nil {
+		return f, nil, err
 	}
 	if q.Has("owners") {
 		items, err := splitList("owners", q.Get("owners"))
@@ -135,7 +172,6 @@ func nodeFilter(q api.Query) (registry.ValidatorFilter, [][]uint64, error) {
 			f.Owners = append(f.Owners, a)
 		}
 	}
-	var err error
 	if f.Operators, err = parseIDs("operators", q.Get("operators")); err != nil {
 		return f, nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/valtrack/valtrack/internal/api/apitest"
 	"github.com/valtrack/valtrack/internal/ssv/registry"
@@ -171,6 +172,51 @@ func TestSyncInvalidSummaryRoutes(t *testing.T) {
 	}
 }
 
+// With beacon-chain states (--ssv-beacon), /v1/validators answers the
+// beacon node's index, status and epochs and filters by indices (index 0
+// included); without, an indices filter is refused saying what to do.
+func TestNodeValidatorsBeacon(t *testing.T) {
+	f := newFixture(t, nil, Options{})
+	code, _, body := apitest.Get(t, f.srv, "/v1/validators?indices=0", "")
+	if code != http.StatusBadRequest || !strings.Contains(string(body), "--ssv-beacon") {
+		t.Fatalf("indices without beacon data: %d %s", code, body)
+	}
+	keyX, keyY := "0x"+strings.Repeat("aa", 48), "0x"+strings.Repeat("bb", 48)
+	at := time.Date(2026, 12, 2, 5, 0, 0, 0, time.UTC)
+	f.fake.SetBeacon(testNet, keyX, registry.Beacon{Index: 0, Status: "active_ongoing", Balance: 32_001_000_000, ActivationEpoch: 5, ExitEpoch: ^uint64(0), UpdatedAt: at})
+	f.fake.SetBeacon(testNet, keyY, registry.Beacon{Index: 42, Status: "exited_unslashed", Balance: 31_000_000_000, ActivationEpoch: 7, ExitEpoch: 900, UpdatedAt: at})
+	code, _, body = apitest.Get(t, f.srv, "/v1/validators?indices=42", "")
+	want := `{"data":[{"public_key":"` + strings.Repeat("bb", 48) + `","index":42,"status":"exited_unslashed","activation_epoch":7,"exit_epoch":900,"owner":"` +
+		strings.TrimPrefix(ownerA, "0x") + `","committee":[1,2,3,4],"quorum":0,"partial_quorum":0,"graffiti":"","liquidated":false}]}` + "\n"
+	if code != http.StatusOK || string(body) != want {
+		t.Fatalf("?indices=42: %d\n got %s\nwant %s", code, body, want)
+	}
+	var got struct {
+		Data []struct {
+			PublicKey string `json:"public_key"`
+			Index     uint64
+			Status    string
+			ExitEpoch uint64 `json:"exit_epoch"`
+		}
+	}
+	apitest.GetJSON(t, f.srv, "/v1/validators?indices=0,42,7", "", http.StatusOK, &got)
+	if len(got.Data) != 3 { // key X registered by two owners, key Y once (its removed registration not listed), nothing at 7
+		t.Fatalf("?indices=0,42,7: %+v", got.Data)
+	}
+	for _, d := range got.Data {
+		if d.PublicKey == strings.Repeat("aa", 48) && (d.Index != 0 || d.Status != "active_ongoing" || d.ExitEpoch != ^uint64(0)) {
+			t.Fatalf("key X: %+v", d)
+		}
+	}
+	// REST carries the whole beacon state beside the registration.
+	var one struct{ Registrations []registry.Validator }
+	apitest.GetJSON(t, f.srv, base+"/validators/"+keyY, "", http.StatusOK, &one)
+	if len(one.Registrations) != 1 || one.Registrations[0].Beacon == nil || *one.Registrations[0].Beacon != (registry.Beacon{Index: 42,
+		Status: "exited_unslashed", Balance: 31_000_000_000, ActivationEpoch: 7, ExitEpoch: 900, UpdatedAt: at}) {
+		t.Fatalf("validators/{key}: %+v", one.Registrations)
+	}
+}
+
 // TestNodeValidators: the SSV node's GET /v1/validators, its filters, its
 // answer shape and its error body.
 func TestNodeValidators(t *testing.T) {
@@ -218,7 +264,7 @@ func TestNodeValidators(t *testing.T) {
 			t.Errorf("/v1/validators%s: %q, want %q", tc.q, got, tc.want)
 		}
 	}
-	for _, q := range []string{"?pubkeys=zz", "?owners=0x1", "?operators=x", "?clusters=1,1", "?indices=1"} {
+	for _, q := range []string{"?pubkeys=zz", "?owners=0x1", "?operators=x", "?clusters=1,1", "?indices=1", "?indices=-1"} {
 		code, _, body := apitest.Get(t, f.srv, "/v1/validators"+q, "")
 		var e map[string]string
 		if code != http.StatusBadRequest || json.Unmarshal(body, &e) != nil || e["status"] != "Bad Request" || e["error"] == "" || len(e) != 2 {

@@ -52,6 +52,25 @@ type Validator struct {
 	Liquidated   bool     `json:"liquidated"`
 	AddedBlock   uint64   `json:"added_block"`
 	UpdatedBlock uint64   `json:"updated_block"`
+	// Beacon is the key's beacon-chain state where a beacon node is
+	// configured (--ssv-beacon) and knows the key; nil otherwise.
+	Beacon *Beacon `json:"beacon,omitempty"`
+}
+
+// Beacon is a validator's state on the beacon chain, as a beacon node
+// last reported it.
+type Beacon struct {
+	Index uint64 `json:"index"`
+	// Status is the Beacon API's validator state: pending_initialized,
+	// pending_queued, active_ongoing, active_exiting, active_slashed,
+	// exited_unslashed, exited_slashed, withdrawal_possible,
+	// withdrawal_done.
+	Status          string    `json:"status"`
+	Balance         uint64    `json:"balance"` // gwei
+	Slashed         bool      `json:"slashed"`
+	ActivationEpoch uint64    `json:"activation_epoch"` // 2^64-1 while not activated
+	ExitEpoch       uint64    `json:"exit_epoch"`       // 2^64-1 while not exiting
+	UpdatedAt       time.Time `json:"updated_at"`
 }
 
 // Cluster is an owner's cluster: the owner and its sorted operator ids.
@@ -121,11 +140,14 @@ type Change struct {
 
 // ValidatorFilter selects validators; empty fields do not filter.
 type ValidatorFilter struct {
-	Owners             []string
-	Operators          []uint64   // validators with any of these operators
-	Clusters           [][]uint64 // exact operator-id sets
-	PublicKeys         []string
-	Indices            []uint64
+	Owners     []string
+	Operators  []uint64   // validators with any of these operators
+	Clusters   [][]uint64 // exact operator-id sets
+	PublicKeys []string
+	Indices    []uint64
+	// BeaconIndices: validators whose key has one of these beacon-chain
+	// indices (only keys with beacon data match).
+	BeaconIndices      []uint64
 	Status             string
 	FromIndex, ToIndex uint64 // inclusive; ToIndex 0: no upper bound
 	Limit              int
@@ -147,6 +169,9 @@ type Reader interface {
 	// ChangesAfter returns changes with Seq > seq, at most limit, for /stream.
 	ChangesAfter(ctx context.Context, network string, seq uint64, limit int) ([]Change, error)
 	LastChange(ctx context.Context, network string) (uint64, error)
+	// HasBeacon: whether any beacon-chain state is known for the network
+	// (a beacon node is configured and has answered).
+	HasBeacon(ctx context.Context, network string) (bool, error)
 }
 
 // Counts summarise a registry for the page.

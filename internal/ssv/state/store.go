@@ -144,7 +144,12 @@ func (s *Store) operators(ctx context.Context, network string, q *store.Query) (
 	return out, nil
 }
 
-const validatorCols = "v.idx, v.public_key, v.owner, v.operator_ids, v.cluster_id, v.status, v.liquidated, v.added_block, v.updated_block"
+const validatorCols = "v.idx, v.public_key, v.owner, v.operator_ids, v.cluster_id, v.status, v.liquidated, v.added_block, v.updated_block, " +
+	"b.beacon_index, b.status, b.balance_gwei, b.slashed, b.activation_epoch, b.exit_epoch, b.updated_at"
+
+// validatorsFrom joins each registration with its key's beacon state, if
+// any.
+const validatorsFrom = " FROM ssv_validators v LEFT JOIN ssv_beacon_validators b ON b.network = v.network AND b.public_key = v.public_key"
 
 func inList[T any](q *store.Query, vals []T, conv func(T) any) {
 	q.SQL(" IN (")
@@ -162,12 +167,12 @@ func asIs[T any](v T) any { return v }
 // Validators lists the validators f selects, by index.
 func (s *Store) Validators(ctx context.Context, network string, f registry.ValidatorFilter) ([]registry.Validator, error) {
 	for what, n := range map[string]int{"owners": len(f.Owners), "operators": len(f.Operators), "clusters": len(f.Clusters),
-		"public keys": len(f.PublicKeys), "indices": len(f.Indices)} {
+		"public keys": len(f.PublicKeys), "indices": len(f.Indices), "beacon indices": len(f.BeaconIndices)} {
 		if n > MaxFilterValues {
 			return nil, fmt.Errorf("validator filter has %d %s, at most %d", n, what, MaxFilterValues)
 		}
 	}
-	q := s.db.Query().SQL("SELECT ", validatorCols, " FROM ssv_validators v WHERE v.network = ").Arg(network)
+	q := s.db.Query().SQL("SELECT ", validatorCols, validatorsFrom, " WHERE v.network = ").Arg(network)
 	if len(f.Owners) > 0 {
 		q.SQL(" AND v.owner")
 		inList(q, f.Owners, func(a string) any { return NormalAddress(a) })
@@ -189,6 +194,10 @@ func (s *Store) Validators(ctx context.Context, network string, f registry.Valid
 		q.SQL(" AND v.idx")
 		inList(q, f.Indices, func(i uint64) any { return store.U64(i) })
 	}
+	if len(f.BeaconIndices) > 0 {
+		q.SQL(" AND b.beacon_index")
+		inList(q, f.BeaconIndices, func(i uint64) any { return store.U64(i) })
+	}
 	if f.Status != "" {
 		q.SQL(" AND v.status = ").Arg(f.Status)
 	}
@@ -204,7 +213,7 @@ func (s *Store) Validators(ctx context.Context, network string, f registry.Valid
 
 // ValidatorsByKey returns every registration of a public key.
 func (s *Store) ValidatorsByKey(ctx context.Context, network, publicKey string) ([]registry.Validator, error) {
-	q := s.db.Query().SQL("SELECT ", validatorCols, " FROM ssv_validators v WHERE v.network = ").Arg(network).
+	q := s.db.Query().SQL("SELECT ", validatorCols, validatorsFrom, " WHERE v.network = ").Arg(network).
 		SQL(" AND v.public_key = ").Arg(NormalKey(publicKey)).SQL(" ORDER BY v.idx")
 	return s.validators(ctx, q)
 }
@@ -220,9 +229,19 @@ func (s *Store) validators(ctx context.Context, q *store.Query) ([]registry.Vali
 	for rows.Next() {
 		var v registry.Validator
 		var ids string
+		var b registry.Beacon
+		var bStatus sql.NullString
+		var bSlashed sql.NullBool
+		var bAt sql.NullInt64
 		if err := rows.Scan(store.U64Into(&v.Index), &v.PublicKey, &v.Owner, &ids, &v.ClusterID, &v.Status, &v.Liquidated,
-			store.U64Into(&v.AddedBlock), store.U64Into(&v.UpdatedBlock)); err != nil {
+			store.U64Into(&v.AddedBlock), store.U64Into(&v.UpdatedBlock),
+			store.U64Into(&b.Index), &bStatus, store.U64Into(&b.Balance), &bSlashed, store.U64Into(&b.ActivationEpoch),
+			store.U64Into(&b.ExitEpoch), &bAt); err != nil {
 			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		if bAt.Valid {
+			b.Status, b.Slashed, b.UpdatedAt = bStatus.String, bSlashed.Bool, time.UnixMilli(bAt.Int64).UTC()
+			v.Beacon = &b
 		}
 		if v.OperatorIDs, err = SplitIDs(ids); err != nil {
 			return nil, fmt.Errorf("%s: validator %d: %w", op, v.Index, err)
@@ -452,4 +471,61 @@ func (s *Store) LastChange(ctx context.Context, network string) (uint64, error) 
 		return 0, fmt.Errorf("read ssv last change of %s in %s: %w", network, s.db.Where(), s.db.Scrub(err))
 	}
 	return seq, nil
+}
+
+// BeaconKeys lists the distinct public keys of the network's validators
+// that are not removed, in order, after after ("" from the first), at
+// most limit: what the beacon analyzer asks a beacon node about.
+func (s *Store) BeaconKeys(ctx context.Context, network, after string, lim int) ([]string, error) {
+	const op = "list ssv validator keys"
+	rows, err := s.query(ctx, op, s.db.Query().SQL("SELECT DISTINCT public_key FROM ssv_validators WHERE network = ").Arg(network).
+		SQL(" AND status <> ").Arg(registry.StatusRemoved).SQL(" AND public_key > ").Arg(after).
+		SQL(" ORDER BY public_key LIMIT ").Arg(limit(lim)))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return out, nil
+}
+
+// PutBeacon stores the beacon-chain states of public keys (lower-case
+// 0x-hex), replacing what was stored for them.
+func (s *Store) PutBeacon(ctx context.Context, network string, states map[string]registry.Beacon) error {
+	if len(states) == 0 {
+		return nil
+	}
+	rows := make([][]any, 0, len(states))
+	for k, b := range states {
+		rows = append(rows, []any{network, NormalKey(k), store.U64(b.Index), b.Status, store.U64(b.Balance), b.Slashed,
+			store.U64(b.ActivationEpoch), store.U64(b.ExitEpoch), b.UpdatedAt.UnixMilli()})
+	}
+	ins := store.Insert{Table: "ssv_beacon_validators",
+		Cols: []string{"network", "public_key", "beacon_index", "status", "balance_gwei", "slashed", "activation_epoch", "exit_epoch", "updated_at"},
+		Suffix: " ON CONFLICT (network, public_key) DO UPDATE SET beacon_index = excluded.beacon_index, status = excluded.status, " +
+			"balance_gwei = excluded.balance_gwei, slashed = excluded.slashed, activation_epoch = excluded.activation_epoch, " +
+			"exit_epoch = excluded.exit_epoch, updated_at = excluded.updated_at"}
+	return s.db.InTx(ctx, "store ssv beacon states", func(tx *sql.Tx) error { return s.db.InsertRows(ctx, tx, ins, rows) })
+}
+
+// HasBeacon tells whether any beacon-chain state is stored for the
+// network: whether the beacon fields and filters can be answered.
+func (s *Store) HasBeacon(ctx context.Context, network string) (bool, error) {
+	rows, err := s.query(ctx, "read ssv beacon states", s.db.Query().SQL("SELECT 1 FROM ssv_beacon_validators WHERE network = ").Arg(network).SQL(" LIMIT 1"))
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	has := rows.Next()
+	return has, rows.Err()
 }

@@ -224,7 +224,34 @@ func matches(v registry.Validator, fl registry.ValidatorFilter) bool {
 	if len(fl.Indices) > 0 && !slices.Contains(fl.Indices, v.Index) {
 		return false
 	}
+	if len(fl.BeaconIndices) > 0 && (v.Beacon == nil || !slices.Contains(fl.BeaconIndices, v.Beacon.Index)) {
+		return false
+	}
 	return true
+}
+
+// SetBeacon gives every registration of a public key its beacon-chain
+// state (what the beacon analyzer stores).
+func (f *Fake) SetBeacon(networkName, publicKey string, b registry.Beacon) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := f.net(networkName)
+	for i := range n.validators {
+		if n.validators[i].PublicKey == publicKey {
+			bb := b
+			n.validators[i].Beacon = &bb
+		}
+	}
+}
+
+// HasBeacon implements registry.Reader: whether a validator of the
+// network carries beacon-chain state.
+func (f *Fake) HasBeacon(_ context.Context, networkName string) (bool, error) {
+	has := false
+	err := f.read(networkName, func(n *network) {
+		has = slices.ContainsFunc(n.validators, func(v registry.Validator) bool { return v.Beacon != nil })
+	})
+	return has, err
 }
 
 // ValidatorsByKey implements registry.Reader.
