@@ -222,6 +222,25 @@ func describeDispatchError(meta *types.Metadata, tys map[int64]types.Si1Type, id
 			}
 		}
 		walk(x, 0)
+		if !haveMod && len(x) == 1 {
+			// A variant with one enum field (Token(BelowMinimum),
+			// Arithmetic(Overflow) …): the outer variant is the one whose
+			// field has the inner value's type.
+			f := x[0]
+			inner, isByte := asByte(f.Value)
+			it, ok := tys[f.LookupIndex]
+			if isByte && ok && it.Def.IsVariant {
+				for _, vr := range t.Def.Variant.Variants {
+					if len(vr.Fields) == 1 && vr.Fields[0].Type.Int64() == f.LookupIndex {
+						for _, iv := range it.Def.Variant.Variants {
+							if byte(iv.Index) == inner {
+								return string(vr.Name) + "." + string(iv.Name), ""
+							}
+						}
+					}
+				}
+			}
+		}
 		if haveMod && haveErr && meta != nil {
 			if me, err := meta.FindError(types.U8(mod), errIdx); err == nil {
 				pallet := fmt.Sprint(mod)

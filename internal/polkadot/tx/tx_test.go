@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -458,5 +459,59 @@ func TestIncludedSeesAFailedCallInsideAProxy(t *testing.T) {
 	transfer := must(t)(b.Transfer(proxy.Account(), big.NewInt(1_000_000_000_000)))
 	if _, errs := send(t, p, c, nil, signed{proxy, must(t)(b.Proxy(real.Account(), transfer))}); errs[0] == nil {
 		t.Fatal("a Staking proxy made a balance transfer")
+	}
+}
+
+// The signer builds its transaction extensions from the runtime's
+// metadata: on Paseo's runtime (spec 1001002, another extension list than
+// westend's, PrevalidateAttests among them) a signed transfer is accepted
+// and executed too.
+func TestTransferOnPaseo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs chopsticks")
+	}
+	if !chopsticks.Installed(chopsticks.DefaultPrefix()) {
+		t.Skipf("chopsticks is not installed in %s", chopsticks.DefaultPrefix())
+	}
+	spec, err := chopsticks.SpecPath("paseo.json")
+	if err != nil {
+		t.Skip(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	p, err := chopsticks.Start(ctx, chopsticks.Options{Genesis: spec, Dir: t.TempDir(),
+		ImportStorage: map[string]any{"Timestamp": map[string]any{"Now": 1700000000000}, "Babe": map[string]any{"CurrentSlot": 283333333}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	c, err := Dial(ctx, p.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var ids []string
+	for _, e := range c.Metadata().AsMetadataV14.Extrinsic.SignedExtensions {
+		ids = append(ids, string(e.Identifier))
+	}
+	if !slices.Contains(ids, "PrevalidateAttests") {
+		t.Fatalf("paseo's extensions %v: the test expects PrevalidateAttests among them", ids)
+	}
+	from, to := dev(t, "//TxPaseoSender"), dev(t, "//TxPaseoTarget")
+	fund(t, p, "1000000000000000", from.Account()) // Paseo's genesis funds no dev account
+	// Below the existential deposit (1 PAS) the runtime refuses the
+	// transfer, and the failure is named from its metadata.
+	_, errs := send(t, p, c, nil, signed{from, must(t)(c.Calls().Transfer(to.Account(), big.NewInt(2_500_000_000)))})
+	if errs[0] == nil || !strings.Contains(errs[0].Error(), "Token.BelowMinimum") {
+		t.Fatalf("a transfer below the existential deposit: %v, want the runtime's Token.BelowMinimum", errs[0])
+	}
+	amount := big.NewInt(25_000_000_000) // 2.5 PAS
+	before := free(t, c, to.Account())
+	_, errs = send(t, p, c, nil, signed{from, must(t)(c.Calls().Transfer(to.Account(), amount))})
+	if errs[0] != nil {
+		t.Fatalf("transfer on paseo: %v", errs[0])
+	}
+	if got := new(big.Int).Sub(free(t, c, to.Account()), before); got.Cmp(amount) != 0 {
+		t.Fatalf("the target gained %s, want %s", got, amount)
 	}
 }
