@@ -120,6 +120,23 @@ func (c *simChain) block(calls ...[]byte) (*types.Header, []*types.Receipt) {
 		c.nonce++
 		txs = append(txs, tx)
 	}
+	// The pool promotes sent transactions to pending in the background,
+	// and Commit seals what is pending (its Sync waits for the pool's head
+	// reset, not for the promotion): wait until the pool's pending nonce
+	// covers every transaction sent, or a loaded machine seals a block
+	// with some left out.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		n, err := c.b.Client().PendingNonceAt(ctx, c.from)
+		if err != nil {
+			c.t.Fatalf("pending nonce: %v", err)
+		}
+		if n >= c.nonce {
+			break
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("the pool holds nonces up to %d pending, %d were sent", n, c.nonce)
+		}
+	}
 	hash := c.b.Commit()
 	h, err := c.b.Client().HeaderByHash(ctx, hash)
 	if err != nil {
