@@ -21,6 +21,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cometbft/cometbft/p2p"
+
 	"github.com/valtrack/valtrack/internal/ports"
 
 	"github.com/cometbft/cometbft/types"
@@ -77,6 +79,8 @@ type ValidatorStatus struct {
 	Address string `json:"address"`
 	Running bool   `json:"running"`
 	Height  int64  `json:"height"`
+	// Peers is the number of validators it is connected to.
+	Peers int `json:"peers"`
 }
 
 // Devnet is a running chain. Its methods are safe for concurrent use;
@@ -298,6 +302,7 @@ func (d *Devnet) Status() Status {
 		if v.running != nil {
 			vs.Running = true
 			vs.Height = v.running.node.BlockStore().Height()
+			vs.Peers = v.running.node.Switch().Peers().Size()
 		}
 		st.Validators = append(st.Validators, vs)
 	}
@@ -339,8 +344,37 @@ func (d *Devnet) StartValidator(i int) error {
 	if err := d.start(v); err != nil {
 		return err
 	}
+	d.redial(v)
 	d.o.Log.Info("validator started", "validator", i, "address", v.address.String(), "took", time.Since(began).Round(time.Millisecond))
 	return nil
+}
+
+// redial reconnects the running validators to v, just started again.
+// CometBFT dials a persistent peer once when it starts, and again only
+// after losing a connection it had; a peer that still lists v — a
+// connection of v's previous run it has not seen end — refuses v's dial
+// as a duplicate and has no reason to dial itself. Seen: the three others
+// listing v as a peer, v with none, 30 s at height 1 while the chain went
+// on. Such a connection is dropped (v is a persistent peer, so the peer
+// reconnects); a peer without one dials v. Each dial ends by itself
+// (CometBFT's dial and handshake timeouts).
+func (d *Devnet) redial(v *validator) {
+	id := v.nodeKey.ID()
+	addr, err := p2p.NewNetAddressString(p2p.IDAddressString(id, v.p2pAddr()))
+	if err != nil {
+		return
+	}
+	for _, o := range d.vals {
+		if o == v || o.running == nil {
+			continue
+		}
+		sw := o.running.node.Switch()
+		if p := sw.Peers().Get(id); p != nil {
+			sw.StopPeerForError(p, errors.New("the validator restarted"))
+			continue
+		}
+		go func() { _ = sw.DialPeerWithAddress(addr) }()
+	}
 }
 
 // validator returns validator i; d.mu is held.
