@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -49,6 +50,40 @@ func TestFailover(t *testing.T) {
 				t.Fatal("the failing endpoint is not named host:port in the logs")
 			}
 		})
+	}
+}
+
+// A standby endpoint that answered is reported healthy, not unhealthy
+// for never having been the one in use.
+func TestStandbyEndpointHealthy(t *testing.T) {
+	c := newChain(60, spread(60, 5))
+	a, b := newNode(t, c, 1337), newNode(t, c, 1337)
+	pub, logs := &memPublisher{}, &syncBuf{}
+	cfg := testConfig(t, pub, logs, a, b)
+	cfg.StatusEvery = 10 * time.Millisecond
+	s, stop := start(t, cfg)
+	waitFor(t, "caught up", caughtUp(s, c, 3))
+	waitFor(t, "a status after the catch-up", func() bool {
+		rs := pub.statuses()
+		if len(rs) == 0 {
+			return false
+		}
+		var st events.SyncStatus
+		return json.Unmarshal(rs[len(rs)-1].data, &st) == nil && st.Processed >= c.head()-3
+	})
+	stop()
+	rs := pub.statuses()
+	var st events.SyncStatus
+	if err := json.Unmarshal(rs[len(rs)-1].data, &st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Endpoints) != 2 {
+		t.Fatalf("status endpoints %+v", st.Endpoints)
+	}
+	for _, e := range st.Endpoints {
+		if !e.Healthy || e.Error != "" || e.ChainID != 1337 {
+			t.Errorf("endpoint %+v: want healthy on chain 1337", e)
+		}
 	}
 }
 

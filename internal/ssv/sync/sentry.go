@@ -232,6 +232,9 @@ func (s *Sentry) checkChains(ctx context.Context) error {
 			ep.mu.Lock()
 			ep.chainID = id
 			ep.mu.Unlock()
+			// It answered: healthy until a call fails (a standby endpoint
+			// is not shown unhealthy for never having been used).
+			ep.mark(nil)
 			ids[id] = append(ids[id], ep.name)
 		}
 		if len(ids) > 1 {
@@ -657,6 +660,9 @@ func (s *Sentry) rangeCheck(ctx context.Context, ep *endpoint, from, to uint64, 
 		return nil
 	}
 	logs, err := other.logsRange(ctx, s.cfg.Contract, from, to)
+	if other.mark(err) {
+		s.kickStatus()
+	}
 	if err != nil {
 		s.log.Debug("ssv sentry: could not compare the range with another endpoint", "endpoint", ep.name, "other", other.name, "from", from, "to", to, "err", err)
 		return nil
