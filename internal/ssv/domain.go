@@ -106,7 +106,19 @@ func (d Domain) Flags(r domain.Role) []cli.Flag {
 			}},
 	}
 	beaconFlags := []cli.Flag{
-		&cli.StringSliceFlag{Name: "ssv-beacon", Usage: "a beacon node's REST API (http(s)://host:5052) of the --ssv network, for the validators' beacon-chain index, status, balance and epochs: URL, or NETWORK=URL with several networks", Sources: env("ssv-beacon")},
+		&cli.StringSliceFlag{Name: "ssv-beacon", Usage: "a beacon node's REST API (http(s)://host:5052) of the --ssv network, for the validators' beacon-chain index, status, balance and epochs: URL, or NETWORK=URL with several networks", Sources: env("ssv-beacon"),
+			Validator: func(vs []string) error {
+				for _, v := range vs {
+					u := strings.TrimSpace(v)
+					if i := strings.Index(u, "="); i > 0 && !strings.Contains(u[:i], "/") {
+						u = u[i+1:]
+					}
+					if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+						return errors.New("--ssv-beacon: a beacon node's REST API is http(s)://host:port (URL, or NETWORK=URL)")
+					}
+				}
+				return nil
+			}},
 		&cli.DurationFlag{Name: "ssv-beacon-every", Value: 10 * time.Minute, Usage: "how often the validators' beacon-chain states are read again", Sources: env("ssv-beacon-every"),
 			Validator: func(d time.Duration) error {
 				if d < 10*time.Second {
