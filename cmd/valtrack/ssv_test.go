@@ -221,6 +221,29 @@ func compareRegistry(t *testing.T, addr string, truth devnet.Truth) {
 			t.Errorf("validator %s: served %+v, truth %+v", want.PublicKey, v, want)
 		}
 	}
+	var cls struct {
+		Clusters []ssvregistry.Cluster `json:"clusters"`
+	}
+	if !getAPI(t, addr, "/api/v1/ssv/devnet/clusters?limit=1000", &cls) {
+		t.Fatal("GET clusters failed")
+	}
+	byID := map[string]ssvregistry.Cluster{}
+	for _, c := range cls.Clusters {
+		byID[c.ID] = c
+	}
+	for _, want := range truth.Clusters {
+		c, ok := byID[want.ID]
+		if !ok {
+			t.Errorf("cluster %s of truth.json is not served", want.ID)
+			continue
+		}
+		if c.UpdatedBlock > truth.Block {
+			continue
+		}
+		if c.Active != want.Active || c.Balance != want.Balance || c.ValidatorCount != want.ValidatorCount || c.FeeToken != want.FeeToken {
+			t.Errorf("cluster %s: served %+v, truth %+v", want.ID, c, want)
+		}
+	}
 	var inv struct {
 		Invalid []ssvregistry.Invalid `json:"invalid"`
 	}

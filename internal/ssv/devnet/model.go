@@ -85,7 +85,7 @@ func (m *model) cluster(owner common.Address, ids []uint64) *cluster {
 	c, ok := m.clusters[id]
 	if !ok {
 		c = &cluster{
-			reg:   registry.Cluster{ID: id, Owner: owner.Hex(), OperatorIDs: slices.Clone(ids), Active: true, Balance: "0"},
+			reg:   registry.Cluster{ID: id, Owner: owner.Hex(), OperatorIDs: slices.Clone(ids), Active: true, Balance: "0", FeeToken: "SSV"},
 			t:     clusterTuple{Active: true, Balance: new(big.Int)},
 			owner: owner, ids: slices.Clone(ids),
 		}

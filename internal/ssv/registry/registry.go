@@ -82,8 +82,12 @@ type Cluster struct {
 	NetworkFeeIndex uint64   `json:"network_fee_index"`
 	Index           uint64   `json:"index"`
 	Active          bool     `json:"active"`
-	Balance         string   `json:"balance"` // wei, decimal
-	UpdatedBlock    uint64   `json:"updated_block"`
+	Balance         string   `json:"balance"` // wei of FeeToken, decimal
+	// FeeToken is what the cluster pays fees (and holds its balance) in:
+	// "SSV", or "ETH" for clusters created under SSVNetwork v2.0.0 or
+	// migrated to it.
+	FeeToken     string `json:"fee_token"`
+	UpdatedBlock uint64 `json:"updated_block"`
 }
 
 // Owner is an account that registered validators.

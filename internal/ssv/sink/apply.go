@@ -58,6 +58,9 @@ func ParamName(event string) string { return strings.Replace(events.Kind(event),
 // when applied, else why not (kept in the applied-event log); an error is
 // the database failing.
 func (b *batch) apply(n *network, e *entry) (string, error) {
+	if n.v2Block == 0 && v2Only[e.name] {
+		n.v2Block = e.block
+	}
 	switch e.name {
 	case "OperatorAdded":
 		return b.operatorAdded(n, e)
@@ -472,13 +475,39 @@ func (b *batch) validatorAdded(n *network, e *entry) (string, error) {
 	return "", nil
 }
 
-// snapshot stores a cluster's tuple as its latest state.
+// v2Only are the events only SSVNetwork v2.0.0 emits (its SPEC.md §7):
+// the first one seen tells that the contract is v2.
+var v2Only = map[string]bool{
+	"ClusterMigratedToETH": true, "ClusterBalanceUpdated": true, "OperatorWithdrawnSSV": true, "NetworkFeeUpdatedSSV": true,
+	"LiquidationThresholdPeriodSSVUpdated": true, "MinimumLiquidationCollateralSSVUpdated": true, "MinimumOperatorEthFeeUpdated": true,
+	"RootCommitted": true, "WeightedRootProposed": true, "OracleReplaced": true, "QuorumUpdated": true, "CooldownDurationUpdated": true,
+	"Staked": true, "UnstakeRequested": true, "UnstakedWithdrawn": true, "FeesSynced": true, "RewardsSettled": true,
+	"RewardsClaimed": true, "ERC20Rescued": true, "CSSVUpdated": true,
+}
+
+// Fee tokens of a cluster.
+const (
+	FeeSSV = "SSV"
+	FeeETH = "ETH"
+)
+
+// snapshot stores a cluster's tuple as its latest state. A new cluster
+// pays in ETH once the contract is v2, in SSV before; an existing one
+// keeps its token until ClusterMigratedToETH.
 func (b *batch) snapshot(n *network, e *entry, owner string, opIDs []uint64, cid string, c *cluster) error {
-	_, err := b.exec("store ssv cluster", b.q().SQL(`INSERT INTO ssv_clusters (network, id, owner, operator_ids, validator_count, network_fee_index, idx, active, balance, updated_block) VALUES `).
+	token := FeeSSV
+	if e.name == "ClusterMigratedToETH" || (n.v2Block > 0 && e.block >= n.v2Block) {
+		token = FeeETH
+	}
+	migrated := ""
+	if e.name == "ClusterMigratedToETH" {
+		migrated = ", fee_token = excluded.fee_token"
+	}
+	_, err := b.exec("store ssv cluster", b.q().SQL(`INSERT INTO ssv_clusters (network, id, owner, operator_ids, validator_count, network_fee_index, idx, active, balance, fee_token, updated_block) VALUES `).
 		Row(n.name, cid, owner, state.JoinIDs(opIDs), store.U64(uint64(*c.ValidatorCount)), store.U64(uint64(*c.NetworkFeeIndex)), store.U64(uint64(*c.Index)),
-			*c.Active, string(*c.Balance), store.U64(e.block)).
+			*c.Active, string(*c.Balance), token, store.U64(e.block)).
 		SQL(` ON CONFLICT (network, id) DO UPDATE SET validator_count = excluded.validator_count, network_fee_index = excluded.network_fee_index,
-		idx = excluded.idx, active = excluded.active, balance = excluded.balance, updated_block = excluded.updated_block`))
+		idx = excluded.idx, active = excluded.active, balance = excluded.balance, updated_block = excluded.updated_block`, migrated))
 	return err
 }
 

@@ -36,6 +36,9 @@ type network struct {
 	changed                      map[change]bool
 	replaying                    bool // rebuilding after a reorg: no changes recorded
 	lastApplied, blocksThisBatch uint64
+	// v2Block is the first block with an event only SSVNetwork v2 emits
+	// (0: none yet): clusters created from it on pay fees in ETH.
+	v2Block uint64
 }
 
 type ownerState struct {
@@ -82,20 +85,36 @@ func (b *batch) net(name string) (*network, error) {
 	if n := b.nets[name]; n != nil {
 		return n, nil
 	}
-	if _, err := b.exec("add ssv network", b.q().SQL("INSERT INTO ssv_networks (network) VALUES (").Arg(name).SQL(") ON CONFLICT (network) DO NOTHING")); err != nil {
+	// A new network has nothing to rebuild (rows from before migration
+	// 0003 default to rebuild).
+	if _, err := b.exec("add ssv network", b.q().SQL("INSERT INTO ssv_networks (network, rebuild) VALUES (").Arg(name).SQL(", ").Arg(false).SQL(") ON CONFLICT (network) DO NOTHING")); err != nil {
 		return nil, err
 	}
-	q := b.q().SQL("SELECT next_index, next_seq, reorgs, skipped_logs FROM ssv_networks WHERE network = ").Arg(name)
+	q := b.q().SQL("SELECT next_index, next_seq, reorgs, skipped_logs, v2_block, rebuild FROM ssv_networks WHERE network = ").Arg(name)
 	if b.s.db.Dialect().Postgres() {
 		q.SQL(" FOR UPDATE")
 	}
 	n := &network{name: name, held: map[string][]*events.ContractEvent{}}
 	n.resetCaches()
+	var rebuild bool
 	if err := b.tx.QueryRowContext(b.ctx, q.String(), q.Args()...).Scan(store.U64Into(&n.nextIndex), store.U64Into(&n.nextSeq),
-		store.U64Into(&n.reorgs), store.U64Into(&n.skipped)); err != nil {
+		store.U64Into(&n.reorgs), store.U64Into(&n.skipped), store.U64Into(&n.v2Block), &rebuild); err != nil {
 		return nil, fmt.Errorf("read ssv network %s: %w", name, err)
 	}
 	b.nets[name] = n
+	if rebuild {
+		// Synced before the registry derived what it derives now (the
+		// clusters' fee tokens): replayed once from the event log.
+		if b.s.log != nil {
+			b.s.log.Info("rebuilding the ssv registry from its event log once, to derive the clusters' fee tokens", "network", name)
+		}
+		if err := b.rebuild(n); err != nil {
+			return nil, err
+		}
+		if _, err := b.exec("mark ssv network rebuilt", b.q().SQL("UPDATE ssv_networks SET rebuild = ").Arg(false).SQL(" WHERE network = ").Arg(name)); err != nil {
+			return nil, err
+		}
+	}
 	return n, nil
 }
 
@@ -148,7 +167,7 @@ func (b *batch) finish() error {
 	for _, n := range b.nets {
 		if _, err := b.exec("update ssv network", b.q().SQL("UPDATE ssv_networks SET next_index = ").Arg(store.U64(n.nextIndex)).
 			SQL(", next_seq = ").Arg(store.U64(n.nextSeq)).SQL(", reorgs = ").Arg(store.U64(n.reorgs)).
-			SQL(", skipped_logs = ").Arg(store.U64(n.skipped)).SQL(" WHERE network = ").Arg(n.name)); err != nil {
+			SQL(", skipped_logs = ").Arg(store.U64(n.skipped)).SQL(", v2_block = ").Arg(store.U64(n.v2Block)).SQL(" WHERE network = ").Arg(n.name)); err != nil {
 			return err
 		}
 		if n.blocksThisBatch > 0 && n.lastApplied > b.s.keep {

@@ -257,7 +257,7 @@ func (s *Store) validators(ctx context.Context, q *store.Query) ([]registry.Vali
 // Clusters lists clusters by id, of one owner or (owner "") all.
 func (s *Store) Clusters(ctx context.Context, network, owner string, lim int) ([]registry.Cluster, error) {
 	const op = "read ssv clusters"
-	q := s.db.Query().SQL(`SELECT id, owner, operator_ids, validator_count, network_fee_index, idx, active, balance, updated_block
+	q := s.db.Query().SQL(`SELECT id, owner, operator_ids, validator_count, network_fee_index, idx, active, balance, fee_token, updated_block
 		FROM ssv_clusters WHERE network = `).Arg(network)
 	if owner != "" {
 		q.SQL(" AND owner = ").Arg(NormalAddress(owner))
@@ -274,7 +274,7 @@ func (s *Store) Clusters(ctx context.Context, network, owner string, lim int) ([
 		var ids string
 		var count uint64
 		if err := rows.Scan(&c.ID, &c.Owner, &ids, store.U64Into(&count), store.U64Into(&c.NetworkFeeIndex), store.U64Into(&c.Index),
-			&c.Active, &c.Balance, store.U64Into(&c.UpdatedBlock)); err != nil {
+			&c.Active, &c.Balance, &c.FeeToken, store.U64Into(&c.UpdatedBlock)); err != nil {
 			return nil, fmt.Errorf("%s: %w", op, err)
 		}
 		c.ValidatorCount = uint32(count)
