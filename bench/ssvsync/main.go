@@ -45,6 +45,7 @@ func main() {
 	follow := flag.String("follow", "1,8", "sentry follow distances to time, comma-separated (1..)")
 	batch := flag.Int("batch", 1000, "consumer batch size")
 	noCheck := flag.Bool("no-check-row", false, "skip the pipeline row without shares.Check")
+	two := flag.Bool("two-endpoints", true, "also time the sentry (follow distance 8) with a second endpoint, the devnet's WebSocket URL, whose answer every history range is compared with")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	ctx := context.Background()
@@ -78,12 +79,20 @@ func main() {
 		if err != nil || fd == 0 {
 			fail("follow", fmt.Errorf("%q: give distances of 1 or more", f))
 		}
-		t, st, err := sentryOnly(ctx, info, truth, fd, log)
+		t, st, err := sentryOnly(ctx, info, truth, fd, []string{info.RPCHTTP}, log)
 		if err != nil {
 			fail("sentry", err)
 		}
 		fmt.Printf("| sentry, follow distance %d: start → every log published | %s | %.0f | %.2f | %d (%d) |\n",
 			fd, t.Round(time.Millisecond), rate(truth.Logs, t), raw.Seconds()/t.Seconds(), st.Ranges, st.RangeSize)
+	}
+	if *two {
+		t, st, err := sentryOnly(ctx, info, truth, ssvsync.DefaultFollowDistance, []string{info.RPCHTTP, info.RPCWS}, log)
+		if err != nil {
+			fail("sentry, two endpoints", err)
+		}
+		fmt.Printf("| sentry, follow distance %d, two endpoints (each range compared with the second's answer) | %s | %.0f | %.2f | %d (%d) |\n",
+			ssvsync.DefaultFollowDistance, t.Round(time.Millisecond), rate(truth.Logs, t), raw.Seconds()/t.Seconds(), st.Ranges, st.RangeSize)
 	}
 	checks := []bool{true}
 	if !*noCheck {
@@ -138,9 +147,9 @@ type counter struct{ n atomic.Uint64 }
 
 func (c *counter) Publish(context.Context, string, string, []byte) error { c.n.Add(1); return nil }
 
-func newSentry(info devnet.Info, fd uint64, pub domain.Publisher, log *slog.Logger) (*ssvsync.Sentry, error) {
+func newSentry(info devnet.Info, fd uint64, rpcs []string, pub domain.Publisher, log *slog.Logger) (*ssvsync.Sentry, error) {
 	return ssvsync.New(ssvsync.Config{Network: info.Network, Contract: common.HexToAddress(info.Contract), ChainID: info.ChainID,
-		FromBlock: info.FromBlock, RPCs: []string{info.RPCHTTP}, FollowDistance: fd, Decoder: abi.Decode, Publisher: pub,
+		FromBlock: info.FromBlock, RPCs: rpcs, FollowDistance: fd, Decoder: abi.Decode, Publisher: pub,
 		SentryID: "bench", Log: log, PollEvery: 50 * time.Millisecond})
 }
 
@@ -164,8 +173,8 @@ func until(done func() (bool, error), stopped <-chan error) error {
 	}
 }
 
-func sentryOnly(ctx context.Context, info devnet.Info, truth devnet.Truth, fd uint64, log *slog.Logger) (time.Duration, ssvsync.Stats, error) {
-	s, err := newSentry(info, fd, &counter{}, log)
+func sentryOnly(ctx context.Context, info devnet.Info, truth devnet.Truth, fd uint64, rpcs []string, log *slog.Logger) (time.Duration, ssvsync.Stats, error) {
+	s, err := newSentry(info, fd, rpcs, &counter{}, log)
 	if err != nil {
 		return 0, ssvsync.Stats{}, err
 	}
@@ -210,7 +219,7 @@ func pipeline(ctx context.Context, info devnet.Info, truth devnet.Truth, check b
 		return 0, err
 	}
 	pub := b.NewPublisher(log)
-	s, err := newSentry(info, ssvsync.DefaultFollowDistance, pub, log)
+	s, err := newSentry(info, ssvsync.DefaultFollowDistance, []string{info.RPCHTTP}, pub, log)
 	if err != nil {
 		return 0, err
 	}

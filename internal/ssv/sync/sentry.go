@@ -660,7 +660,9 @@ func (s *Sentry) rangeCheck(ctx context.Context, ep *endpoint, from, to uint64, 
 		return nil
 	}
 	logs, err := other.logsRange(ctx, s.cfg.Contract, from, to)
-	if other.mark(err) {
+	// A range over the other's limits says nothing of its health (the
+	// range size follows the endpoint in use).
+	if (err == nil || !tooLarge(err)) && other.mark(err) {
 		s.kickStatus()
 	}
 	if err != nil {
