@@ -195,9 +195,7 @@ func Start(ctx context.Context, o Options) (*Process, error) {
 	cmd := exec.Command(bin(o.Prefix), "-c", cfgPath)
 	cmd.Dir = o.Dir
 	cmd.Stdout, cmd.Stderr = lf, lf
-	// Its own process group: chopsticks spawns node children, and Close
-	// must stop them all.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = procAttr()
 	if err := cmd.Start(); err != nil {
 		lf.Close()
 		return nil, fmt.Errorf("start chopsticks: %w", err)
