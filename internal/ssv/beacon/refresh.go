@@ -15,6 +15,8 @@ type Store interface {
 	// BeaconKeys: the registered keys not removed, in order, after after.
 	BeaconKeys(ctx context.Context, network, after string, limit int) ([]string, error)
 	PutBeacon(ctx context.Context, network string, states map[string]registry.Beacon) error
+	// PruneBeacon deletes what was not written since before.
+	PruneBeacon(ctx context.Context, network string, before time.Time) error
 }
 
 // pageKeys is how many registered keys one step reads from the store and
@@ -42,6 +44,7 @@ func (r *Refresher) Run(ctx context.Context) error {
 	}
 	after := ""
 	asked, known := 0, 0
+	began := now().UTC()
 	for {
 		keys, err := r.Store.BeaconKeys(ctx, r.Network, after, pageKeys)
 		if err != nil {
@@ -68,6 +71,11 @@ func (r *Refresher) Run(ctx context.Context) error {
 		if len(keys) < pageKeys {
 			break
 		}
+	}
+	// A complete pass wrote every key still registered and known: what it
+	// did not write is a removed key's, or one the chain no longer knows.
+	if err := r.Store.PruneBeacon(ctx, r.Network, began); err != nil {
+		return err
 	}
 	r.asked.Store(int64(asked))
 	r.known.Store(int64(known))

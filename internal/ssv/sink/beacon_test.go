@@ -37,7 +37,8 @@ func TestBeaconRefresh(t *testing.T) {
 			t.Fatal(err)
 		}
 		at := time.Date(2026, 12, 2, 6, 0, 0, 0, time.UTC)
-		ref := &beacon.Refresher{Network: net, Client: client, Store: r, Now: func() time.Time { return at }}
+		clock := at
+		ref := &beacon.Refresher{Network: net, Client: client, Store: r, Now: func() time.Time { return clock }}
 		if err := ref.Run(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -90,12 +91,24 @@ func TestBeaconRefresh(t *testing.T) {
 		if len(vs) != 2 || vs[0].Beacon == nil || vs[0].Beacon.Status != "active_exiting" || vs[0].Beacon.ExitEpoch != 400 {
 			t.Fatalf("after the second pass: %+v", vs)
 		}
+		// A key removed from the registry loses its state at the next pass.
+		mustApply(t, sk, c.block(valEvent("ValidatorRemoved", addr(1), pubkey(2), ops)))
+		clock = at.Add(10 * time.Minute)
+		if err := ref.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if vs, _ = r.Validators(ctx, net, registry.ValidatorFilter{PublicKeys: []string{hexOf(pubkey(2))}}); len(vs) != 1 || vs[0].Beacon != nil {
+			t.Fatalf("a removed key's beacon state after the next pass: %+v", vs)
+		}
+		if vs, _ = r.Validators(ctx, net, registry.ValidatorFilter{PublicKeys: []string{hexOf(pubkey(1))}}); vs[0].Beacon == nil || !vs[0].Beacon.UpdatedAt.Equal(clock) {
+			t.Fatalf("a registered key's beacon state after the next pass: %+v", vs[0].Beacon)
+		}
 		// A failing node fails the pass and keeps what was stored.
 		bn.Fail(true)
 		if err := ref.Run(ctx); err == nil {
 			t.Fatal("a failing beacon node's pass succeeded")
 		}
-		if vs, _ = r.Validators(ctx, net, registry.ValidatorFilter{PublicKeys: []string{hexOf(pubkey(2))}}); vs[0].Beacon == nil {
+		if vs, _ = r.Validators(ctx, net, registry.ValidatorFilter{PublicKeys: []string{hexOf(pubkey(1))}}); vs[0].Beacon == nil {
 			t.Fatal("a failed pass lost the stored state")
 		}
 	})

@@ -518,6 +518,17 @@ func (s *Store) PutBeacon(ctx context.Context, network string, states map[string
 	return s.db.InTx(ctx, "store ssv beacon states", func(tx *sql.Tx) error { return s.db.InsertRows(ctx, tx, ins, rows) })
 }
 
+// PruneBeacon deletes the beacon-chain states not written since before:
+// keys removed from the registry, or no longer known to the beacon node,
+// after a complete pass.
+func (s *Store) PruneBeacon(ctx context.Context, network string, before time.Time) error {
+	q := s.db.Query().SQL("DELETE FROM ssv_beacon_validators WHERE network = ").Arg(network).SQL(" AND updated_at < ").Arg(before.UnixMilli())
+	return s.db.InTx(ctx, "prune ssv beacon states", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, q.String(), q.Args()...)
+		return err
+	})
+}
+
 // HasBeacon tells whether any beacon-chain state is stored for the
 // network: whether the beacon fields and filters can be answered.
 func (s *Store) HasBeacon(ctx context.Context, network string) (bool, error) {
