@@ -42,6 +42,16 @@ func westend9320(t *testing.T) *types.Metadata {
 	return &m
 }
 
+// builder is a call builder over m for spec 9320.
+func builder(t *testing.T, m *types.Metadata) *Builder {
+	t.Helper()
+	b, err := NewBuilder(m, 9320)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func verifies(t *testing.T, s *Signer, payload, sig []byte) bool {
 	t.Helper()
 	if len(payload) > 256 {
@@ -80,14 +90,8 @@ var testSigning = signing{
 // over the payload the library signs.
 func TestSignedExtrinsicMatchesTheLibraryOnWestend(t *testing.T) {
 	m := westend9320(t)
-	b, err := NewBuilder(m, 9320)
-	if err != nil {
-		t.Fatal(err)
-	}
-	alice, err := FromURI("//Alice")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := builder(t, m)
+	alice := dev(t, "//Alice")
 	c, err := b.Transfer(AccountID{1, 2, 3}, big.NewInt(12345))
 	if err != nil {
 		t.Fatal(err)
@@ -211,22 +215,13 @@ var (
 // after the extensions before it.
 func TestSignedExtrinsicFillsCheckMetadataHash(t *testing.T) {
 	plain := westend9320(t)
-	pb, err := NewBuilder(plain, 9320)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pb := builder(t, plain)
 	m := westend9320(t)
 	withExtension(t, m, "CheckMetadataHash",
 		[]types.Si1Type{modeType, checkMetadataHashType},
 		[]types.Si1Type{u8Type, hashType, optionHashType})
-	b, err := NewBuilder(m, 9320)
-	if err != nil {
-		t.Fatal(err)
-	}
-	alice, err := FromURI("//Alice")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := builder(t, m)
+	alice := dev(t, "//Alice")
 	c, err := b.Transfer(AccountID{9}, big.NewInt(1))
 	if err != nil {
 		t.Fatal(err)
@@ -268,16 +263,10 @@ func TestSignedExtrinsicFillsCheckMetadataHash(t *testing.T) {
 // data, and refused by name when it does: never a transaction the runtime
 // would reject as a bad signature.
 func TestSignedExtrinsicUnknownExtensions(t *testing.T) {
-	alice, err := FromURI("//Alice")
-	if err != nil {
-		t.Fatal(err)
-	}
+	alice := dev(t, "//Alice")
 	m := westend9320(t)
 	withExtension(t, m, "StorageWeightReclaim", []types.Si1Type{unitType}, []types.Si1Type{unitType})
-	b, err := NewBuilder(m, 9320)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := builder(t, m)
 	c, err := b.Chill()
 	if err != nil {
 		t.Fatal(err)
@@ -287,9 +276,7 @@ func TestSignedExtrinsicUnknownExtensions(t *testing.T) {
 	}
 
 	withExtension(t, m, "CheckSomethingNew", []types.Si1Type{unitType}, []types.Si1Type{u32Type})
-	if b, err = NewBuilder(m, 9320); err != nil {
-		t.Fatal(err)
-	}
+	b = builder(t, m)
 	c, _ = b.Chill()
 	_, err = b.signedExtrinsic(c, alice, testSigning)
 	if err == nil || !strings.Contains(err.Error(), "CheckSomethingNew") || !strings.Contains(err.Error(), "additional signed data") {
@@ -301,14 +288,8 @@ func TestSignedExtrinsicUnknownExtensions(t *testing.T) {
 // runtime verifies it.
 func TestSignedExtrinsicLongPayloadSignsItsHash(t *testing.T) {
 	m := westend9320(t)
-	b, err := NewBuilder(m, 9320)
-	if err != nil {
-		t.Fatal(err)
-	}
-	alice, err := FromURI("//Alice")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := builder(t, m)
+	alice := dev(t, "//Alice")
 	targets := make([]AccountID, 16)
 	for i := range targets {
 		targets[i][0] = byte(i + 1)

@@ -156,6 +156,29 @@ func TestSkippedLogs(t *testing.T) {
 	}
 }
 
+// syncDetecting syncs c from the endpoints, of which one returns too few
+// logs: every log must still be published, and the mismatch counted in
+// the stats and the metric. It returns the sentry's logs.
+func syncDetecting(t *testing.T, c *chain, eps ...*node) *syncBuf {
+	t.Helper()
+	pub, logs := &memPublisher{}, &syncBuf{}
+	cfg := testConfig(t, pub, logs, eps...)
+	reg := prometheus.NewRegistry()
+	cfg.Registerer = reg
+	s, stop := start(t, cfg)
+	waitFor(t, "caught up", caughtUp(s, c, 3))
+	stop()
+	got, _ := checkStream(t, pub.records())
+	checkAll(t, c, got, 0, c.head()-3)
+	if st := s.Stats(); st.Mismatches == 0 {
+		t.Fatalf("the short answer was not detected: %+v", st)
+	}
+	if v := metricValue(t, reg, "valtrack_ssv_sentry_crosscheck_mismatches_total"); v == 0 {
+		t.Fatal("no mismatch counted")
+	}
+	return logs
+}
+
 func TestTooFewLogsDetected(t *testing.T) {
 	for _, name := range []string{"receipts", "no receipts: another endpoint's eth_getLogs"} {
 		t.Run(name, func(t *testing.T) {
@@ -169,21 +192,7 @@ func TestTooFewLogsDetected(t *testing.T) {
 			if name != "receipts" {
 				liar.noReceipts.Store(true)
 			}
-			pub, logs := &memPublisher{}, &syncBuf{}
-			cfg := testConfig(t, pub, logs, liar, honest)
-			reg := prometheus.NewRegistry()
-			cfg.Registerer = reg
-			s, stop := start(t, cfg)
-			waitFor(t, "caught up", caughtUp(s, c, 3))
-			stop()
-			got, _ := checkStream(t, pub.records())
-			checkAll(t, c, got, 0, c.head()-3)
-			if st := s.Stats(); st.Mismatches == 0 {
-				t.Fatalf("the missing log was not detected: %+v", st)
-			}
-			if v := metricValue(t, reg, "valtrack_ssv_sentry_crosscheck_mismatches_total"); v == 0 {
-				t.Fatal("no mismatch counted")
-			}
+			logs := syncDetecting(t, c, liar, honest)
 			if !strings.Contains(logs.String(), "2 contract logs in the answer, 3 in the") {
 				t.Fatalf("the mismatch is not logged with its counts:\n%s", logs)
 			}
@@ -202,25 +211,11 @@ func TestBlockWithoutLogsDetected(t *testing.T) {
 			c := newChain(100, spec)
 			liar, honest := newNode(t, c, 1337), newNode(t, c, 1337)
 			liar.dropBlock.Store(55)
-			pub, logs := &memPublisher{}, &syncBuf{}
 			eps := []*node{liar, honest}
 			if !liarFirst {
 				eps = []*node{honest, liar}
 			}
-			cfg := testConfig(t, pub, logs, eps...)
-			reg := prometheus.NewRegistry()
-			cfg.Registerer = reg
-			s, stop := start(t, cfg)
-			waitFor(t, "caught up", caughtUp(s, c, 3))
-			stop()
-			got, _ := checkStream(t, pub.records())
-			checkAll(t, c, got, 0, c.head()-3)
-			if st := s.Stats(); st.Mismatches == 0 {
-				t.Fatalf("the block without logs was not detected: %+v", st)
-			}
-			if v := metricValue(t, reg, "valtrack_ssv_sentry_crosscheck_mismatches_total"); v == 0 {
-				t.Fatal("no mismatch counted")
-			}
+			logs := syncDetecting(t, c, eps...)
 			if liarFirst && !strings.Contains(logs.String(), "0 contract logs in the answer for blocks") {
 				t.Fatalf("the mismatch is not logged with its counts:\n%s", logs)
 			}
