@@ -106,6 +106,15 @@ func TestSSVDevnetEndToEnd(t *testing.T) {
 	truth = dn.Truth()
 	waitSynced(t, c2, addr, truth.Block, time.Minute)
 	compareRegistry(t, addr, truth)
+	// The history's clusters predate the devnet's upgrade to v2, the live
+	// ones (dave's) follow it: the comparison covered both tokens.
+	tokens := map[string]int{}
+	for _, c := range truth.Clusters {
+		tokens[c.FeeToken]++
+	}
+	if tokens["ETH"] == 0 || tokens["SSV"] == 0 {
+		t.Errorf("truth.json's clusters by fee token %v: want some of each", tokens)
+	}
 }
 
 // waitBeacon waits until the SSV node's /v1/validators answers the beacon
@@ -230,6 +239,15 @@ func compareRegistry(t *testing.T, addr string, truth devnet.Truth) {
 	byID := map[string]ssvregistry.Cluster{}
 	for _, c := range cls.Clusters {
 		byID[c.ID] = c
+	}
+	// The devnet's history upgrades the proxy with no event only v2 emits
+	// after it: the sync knows v2 from the implementation's getVersion().
+	var sync ssvregistry.Sync
+	if !getAPI(t, addr, "/api/v1/ssv/devnet/sync", &sync) {
+		t.Fatal("GET sync failed")
+	}
+	if sync.ContractVersion != truth.ContractVersion || sync.V2Block != truth.V2Block || truth.V2Block == 0 {
+		t.Errorf("sync: contract version %q from block %d, truth.json %q from %d", sync.ContractVersion, sync.V2Block, truth.ContractVersion, truth.V2Block)
 	}
 	for _, want := range truth.Clusters {
 		c, ok := byID[want.ID]

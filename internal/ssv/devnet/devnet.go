@@ -91,12 +91,21 @@ func Start(ctx context.Context, o Options) (_ *Devnet, err error) {
 		}
 	}()
 
-	// Block 1: the emitter.
+	// Block 1: the emitter, and the implementation that the history's
+	// upgrade names (it answers getVersion() with ImplementationVersion).
 	tx, err := c.send(ctx, nil, emitter.Init, 200_000)
 	if err != nil {
 		return nil, fmt.Errorf("ssv devnet: deploy the emitter: %w", err)
 	}
-	h, rs, err := c.seal([]*types.Transaction{tx})
+	implInit, err := emitter.Constant(abiString(ImplementationVersion))
+	if err != nil {
+		return nil, fmt.Errorf("ssv devnet: the implementation: %w", err)
+	}
+	implTx, err := c.send(ctx, nil, implInit, 200_000)
+	if err != nil {
+		return nil, fmt.Errorf("ssv devnet: deploy the implementation: %w", err)
+	}
+	h, rs, err := c.seal([]*types.Transaction{tx, implTx})
 	if err != nil {
 		return nil, fmt.Errorf("ssv devnet: deploy the emitter: %w", err)
 	}
@@ -115,6 +124,7 @@ func Start(ctx context.Context, o Options) (_ *Devnet, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("ssv devnet: %w", err)
 	}
+	d.script.impl = rs[1].ContractAddress
 	extra, err := d.script.bulk(o.HistoryValidators, o.HistoryPerBlock)
 	if err != nil {
 		return nil, fmt.Errorf("ssv devnet: history validators: %w", err)

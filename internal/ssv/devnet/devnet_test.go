@@ -1,6 +1,7 @@
 package devnet
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/rpc"
 
@@ -68,6 +70,8 @@ var topicNames = map[common.Hash]string{
 	common.HexToHash("0xc803f8c01343fcdaf32068f4c283951623ef2b3fa0c547551931356f456b6859"): "ClusterReactivated",
 	common.HexToHash("0x39d1320bbda24947e77f3560661323384aa0a1cb9d5e040e617e5cbf50b6dbe0"): "ClusterWithdrawn",
 	common.HexToHash("0x2bac1912f2481d12f0df08647c06bee174967c62d3a03cbc078eb215dc1bd9a2"): "ClusterDeposited",
+	// ERC-1967's Upgraded(address), the proxy's.
+	common.HexToHash("0xbc7cd75a20ee27fd9adebab32041f755214dbc6bffa90cc0225b39da2e5c2d3b"): "Upgraded",
 }
 
 func TestDevnet(t *testing.T) {
@@ -138,6 +142,21 @@ func TestDevnet(t *testing.T) {
 			nonces[va.Owner]++
 			if shares.Check(va.Owner, nonce, va.PublicKey, va.OperatorIDs, va.Shares) == nil {
 				valid = append(valid, va.PublicKey.String())
+			}
+		}
+		if name == "Upgraded" {
+			// The implementation answers getVersion() as SSVNetwork's do:
+			// the ABI-encoded version string, on its own address.
+			impl := common.BytesToAddress(l.Topics[1][12:])
+			out, err := hc.CallContract(ctx, ethereum.CallMsg{To: &impl, Data: crypto.Keccak256([]byte("getVersion()"))[:4]}, nil)
+			if err != nil {
+				t.Fatalf("getVersion() on %s: %v", impl, err)
+			}
+			if want := abiString(ImplementationVersion); !bytes.Equal(out, want) || len(out) != 96 || out[63] != byte(len(ImplementationVersion)) {
+				t.Fatalf("getVersion() on %s = %x, want %x", impl, out, want)
+			}
+			if truth.ContractVersion != ImplementationVersion || truth.V2Block != l.BlockNumber {
+				t.Fatalf("truth.json: contract version %q from block %d, want %q from %d", truth.ContractVersion, truth.V2Block, ImplementationVersion, l.BlockNumber)
 			}
 		}
 		if name == "OperatorAdded" {

@@ -39,6 +39,17 @@ var eventArgs = map[string][]string{
 	"ClusterReactivated":         {"owner", "operatorIds", "cluster"},
 	"ClusterWithdrawn":           {"owner", "operatorIds", "value", "cluster"},
 	"ClusterDeposited":           {"owner", "operatorIds", "value", "cluster"},
+	"Upgraded":                   {"implementation"},
+}
+
+// abiString is the ABI encoding of one string return value, as Solidity
+// returns it: offset 32, length, the bytes zero-padded to 32.
+func abiString(v string) []byte {
+	out := make([]byte, 64+(len(v)+31)/32*32)
+	out[31] = 32
+	new(big.Int).SetInt64(int64(len(v))).FillBytes(out[32:64])
+	copy(out[64:], v)
+	return out
 }
 
 // abiEncode encodes through internal/ssv/abi (abi.Encode), naming the

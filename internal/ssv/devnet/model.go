@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -54,6 +55,12 @@ type model struct {
 
 	block uint64 // the block being built
 	queue []pending
+
+	// version and v2Block: the implementation of the last upgrade
+	// (upgrade) and, when it is v2, its block: clusters created from it on
+	// pay in ETH, as under SSVNetwork v2.0.0.
+	version string
+	v2Block uint64
 }
 
 func newModel() *model {
@@ -84,8 +91,12 @@ func (m *model) cluster(owner common.Address, ids []uint64) *cluster {
 	id := clusterID(owner, ids)
 	c, ok := m.clusters[id]
 	if !ok {
+		token := "SSV"
+		if m.v2Block > 0 {
+			token = "ETH"
+		}
 		c = &cluster{
-			reg:   registry.Cluster{ID: id, Owner: owner.Hex(), OperatorIDs: slices.Clone(ids), Active: true, Balance: "0", FeeToken: "SSV"},
+			reg:   registry.Cluster{ID: id, Owner: owner.Hex(), OperatorIDs: slices.Clone(ids), Active: true, Balance: "0", FeeToken: token},
 			t:     clusterTuple{Active: true, Balance: new(big.Int)},
 			owner: owner, ids: slices.Clone(ids),
 		}
@@ -329,6 +340,16 @@ func (m *model) withdraw(owner common.Address, ids []uint64, amount *big.Int) er
 	c.t.Balance.Sub(c.t.Balance, amount)
 	m.emit(pending{name: "ClusterWithdrawn", args: []any{owner, ids, amount, m.store(c)}})
 	return nil
+}
+
+// upgrade emits the proxy's Upgraded(impl): impl answers getVersion()
+// with version (a v2 one makes new clusters pay in ETH from this block).
+func (m *model) upgrade(impl common.Address, version string) {
+	m.version = version
+	if strings.HasPrefix(version, "v2.") && m.v2Block == 0 {
+		m.v2Block = m.block
+	}
+	m.emit(pending{name: "Upgraded", args: []any{impl}})
 }
 
 func (m *model) setFeeRecipient(owner, recipient common.Address) {

@@ -29,7 +29,13 @@ type script struct {
 	n      int                 // next() calls so far
 
 	alice, bob, carol, dave common.Address
+	// impl is the implementation the upgrade names.
+	impl common.Address
 }
+
+// ImplementationVersion is what the devnet's upgraded implementation
+// answers to getVersion(), as SSVNetwork v2.0.0's does.
+const ImplementationVersion = "v2.0.0"
 
 func newScript(opKeys []string) (*script, error) {
 	if len(opKeys) != scriptOperators {
@@ -77,6 +83,10 @@ var (
 //  6. ClusterReactivated (bob, 5–8); ValidatorExited (alice key 1);
 //     FeeRecipientAddressUpdated (alice).
 //  7. ValidatorRemoved (alice key 0); OperatorRemoved (10).
+//  8. Upgraded (the proxy's, ERC-1967) to an implementation answering
+//     getVersion() "v2.0.0": clusters created from here on pay in ETH
+//     (dave's, the history validators' owners'), the others keep SSV.
+//     No event only v2 emits follows, so only the version tells.
 func (s *script) history() []func(*model) error {
 	reg := func(m *model, k int, owner common.Address, ids []uint64, signNonce *uint64, amount *big.Int) error {
 		sk, err := s.key(k)
@@ -136,6 +146,10 @@ func (s *script) history() []func(*model) error {
 				m.removeValidator(s.alice, s.pub(0)),
 				m.removeOperator(scriptOperators),
 			)
+		},
+		func(m *model) error {
+			m.upgrade(s.impl, ImplementationVersion)
+			return nil
 		},
 	}
 }

@@ -60,6 +60,12 @@ type Truth struct {
 	Owners     []registry.Owner     `json:"owners"`
 	Invalid    []registry.Invalid   `json:"invalid"`
 
+	// ContractVersion is what the implementation of the proxy's last
+	// Upgraded log answers to getVersion() ("": no upgrade yet); V2Block is
+	// that log's block when it is v2, from which new clusters pay in ETH.
+	ContractVersion string `json:"contract_version"`
+	V2Block         uint64 `json:"v2_block"`
+
 	// Logs is the number of logs the contract emitted; Events counts them
 	// by event name.
 	Logs   int            `json:"logs"`
@@ -91,6 +97,7 @@ func (m *model) snapshot(t Truth) Truth {
 	for _, inv := range m.invalid {
 		t.Invalid = append(t.Invalid, *inv)
 	}
+	t.ContractVersion, t.V2Block = m.version, m.v2Block
 	t.Events = map[string]int{}
 	t.Logs = 0
 	for k, n := range m.events {

@@ -123,6 +123,12 @@ type Sync struct {
 	StatusAt      time.Time  `json:"status_at"`
 	SkippedLogs   uint64     `json:"skipped_logs"`
 	Reorgs        uint64     `json:"reorgs"`
+	// ContractVersion is the implementation's getVersion() after the last
+	// upgrade of the proxy with a known version ("" before any).
+	ContractVersion string `json:"contract_version"`
+	// V2Block is the first block of SSVNetwork v2 (0: not yet): clusters
+	// created from it on pay their fees in ETH.
+	V2Block uint64 `json:"v2_block"`
 }
 
 // Endpoint is an RPC endpoint as the sentry last reported it.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -74,6 +75,8 @@ func (b *batch) apply(n *network, e *entry) (string, error) {
 		return b.validatorGone(n, e)
 	case "ClusterLiquidated", "ClusterReactivated", "ClusterDeposited", "ClusterWithdrawn", "ClusterMigratedToETH", "ClusterBalanceUpdated":
 		return b.clusterEvent(n, e)
+	case "Upgraded":
+		return n.upgraded(e), nil
 	case "FeeRecipientAddressUpdated":
 		var a ownerArgs
 		if err := parseArgs(e.name, e.args, &a); err != nil {
@@ -473,6 +476,40 @@ func (b *batch) validatorAdded(n *network, e *entry) (string, error) {
 		n.note(state.KindOperator, id) // its validator count
 	}
 	return "", nil
+}
+
+// upgraded notes the implementation's version the sentry added to an
+// Upgraded log ("" or absent: unknown, as in events synced before the
+// sentry asked): a v2 or later one marks the network v2 from this block.
+func (n *network) upgraded(e *entry) string {
+	var a struct {
+		Version *string `json:"version"`
+	}
+	if err := json.Unmarshal(e.args, &a); err != nil {
+		return fmt.Sprintf("malformed Upgraded args: %v", err)
+	}
+	if a.Version == nil || *a.Version == "" {
+		return ""
+	}
+	n.version, n.versionBlock = safe.String(*a.Version, 64), e.block
+	if major, ok := versionMajor(*a.Version); ok && major >= 2 && n.v2Block == 0 {
+		n.v2Block = e.block
+	}
+	return ""
+}
+
+// versionMajor reads the major of "v2.0.0" (or "2.0.0", "v2.0.0-rc.1").
+func versionMajor(v string) (int, bool) {
+	v = strings.TrimPrefix(strings.TrimPrefix(v, "v"), "V")
+	i := strings.IndexFunc(v, func(r rune) bool { return r < '0' || r > '9' })
+	if i == 0 || (i > 0 && v[i] != '.') {
+		return 0, false
+	}
+	if i < 0 {
+		i = len(v)
+	}
+	m, err := strconv.Atoi(v[:i])
+	return m, err == nil
 }
 
 // v2Only are the events only SSVNetwork v2.0.0 emits (its SPEC.md §7):

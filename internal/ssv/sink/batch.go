@@ -36,9 +36,14 @@ type network struct {
 	changed                      map[change]bool
 	replaying                    bool // rebuilding after a reorg: no changes recorded
 	lastApplied, blocksThisBatch uint64
-	// v2Block is the first block with an event only SSVNetwork v2 emits
-	// (0: none yet): clusters created from it on pay fees in ETH.
+	// v2Block is the first block of SSVNetwork v2: an Upgraded log whose
+	// implementation answers a v2 version, or else the first event only
+	// v2 emits (0: none yet). Clusters created from it on pay in ETH.
 	v2Block uint64
+	// version is the implementation's version after the last Upgraded
+	// log with a known one, at versionBlock ("": none).
+	version      string
+	versionBlock uint64
 }
 
 type ownerState struct {
@@ -90,7 +95,7 @@ func (b *batch) net(name string) (*network, error) {
 	if _, err := b.exec("add ssv network", b.q().SQL("INSERT INTO ssv_networks (network, rebuild) VALUES (").Arg(name).SQL(", ").Arg(false).SQL(") ON CONFLICT (network) DO NOTHING")); err != nil {
 		return nil, err
 	}
-	q := b.q().SQL("SELECT next_index, next_seq, reorgs, skipped_logs, v2_block, rebuild FROM ssv_networks WHERE network = ").Arg(name)
+	q := b.q().SQL("SELECT next_index, next_seq, reorgs, skipped_logs, v2_block, contract_version, version_block, rebuild FROM ssv_networks WHERE network = ").Arg(name)
 	if b.s.db.Dialect().Postgres() {
 		q.SQL(" FOR UPDATE")
 	}
@@ -98,7 +103,7 @@ func (b *batch) net(name string) (*network, error) {
 	n.resetCaches()
 	var rebuild bool
 	if err := b.tx.QueryRowContext(b.ctx, q.String(), q.Args()...).Scan(store.U64Into(&n.nextIndex), store.U64Into(&n.nextSeq),
-		store.U64Into(&n.reorgs), store.U64Into(&n.skipped), store.U64Into(&n.v2Block), &rebuild); err != nil {
+		store.U64Into(&n.reorgs), store.U64Into(&n.skipped), store.U64Into(&n.v2Block), &n.version, store.U64Into(&n.versionBlock), &rebuild); err != nil {
 		return nil, fmt.Errorf("read ssv network %s: %w", name, err)
 	}
 	b.nets[name] = n
@@ -167,7 +172,8 @@ func (b *batch) finish() error {
 	for _, n := range b.nets {
 		if _, err := b.exec("update ssv network", b.q().SQL("UPDATE ssv_networks SET next_index = ").Arg(store.U64(n.nextIndex)).
 			SQL(", next_seq = ").Arg(store.U64(n.nextSeq)).SQL(", reorgs = ").Arg(store.U64(n.reorgs)).
-			SQL(", skipped_logs = ").Arg(store.U64(n.skipped)).SQL(", v2_block = ").Arg(store.U64(n.v2Block)).SQL(" WHERE network = ").Arg(n.name)); err != nil {
+			SQL(", skipped_logs = ").Arg(store.U64(n.skipped)).SQL(", v2_block = ").Arg(store.U64(n.v2Block)).
+			SQL(", contract_version = ").Arg(n.version).SQL(", version_block = ").Arg(store.U64(n.versionBlock)).SQL(" WHERE network = ").Arg(n.name)); err != nil {
 			return err
 		}
 		if n.blocksThisBatch > 0 && n.lastApplied > b.s.keep {

@@ -107,3 +107,55 @@ func TestFeeTokensFromAnOlderDatabase(t *testing.T) {
 		}
 	})
 }
+
+// An Upgraded log with the version the sentry read marks the network v2
+// from its block when the version is v2 or later; one with v1.x, none or
+// an unknown one ("") does not. The sync status shows the last known
+// version and the v2 block; a reorg that takes the upgrade away takes
+// them back.
+func TestUpgradeVersionMarksV2(t *testing.T) {
+	dialects(t, func(t *testing.T, db *store.DB) {
+		sk := newSink(t, db, nil)
+		c := &chain{fork: "a"}
+		r := state.New(db)
+		ops := []uint64{1, 2, 3, 4}
+		upgraded := func(version any) ev {
+			args := map[string]any{"implementation": addr(90)}
+			if version != nil {
+				args["version"] = version
+			}
+			return ev{"Upgraded", args}
+		}
+		mustApply(t, sk, cat(operators(c), c.block(upgraded("v1.2.0")), c.block(upgraded(nil)), c.block(upgraded("")),
+			c.block(valAdded(addr(1), pubkey(1), ops))))
+		if got := tokens(t, r); got[addr(1)] != sink.FeeSSV {
+			t.Fatalf("after v1 upgrades: %v", got)
+		}
+		s, err := r.Sync(ctx, net)
+		if err != nil || s.ContractVersion != "v1.2.0" || s.V2Block != 0 {
+			t.Fatalf("sync after v1 upgrades: %+v %v", s, err)
+		}
+		forkAt := c.number + 1
+		saved := *c
+		mustApply(t, sk, c.block(upgraded("v2.0.0")))
+		v2 := c.number
+		mustApply(t, sk, c.block(valAdded(addr(2), pubkey(2), ops), valAdded(addr(1), pubkey(3), ops)))
+		if got := tokens(t, r); got[addr(2)] != sink.FeeETH || got[addr(1)] != sink.FeeSSV {
+			t.Fatalf("after the v2 upgrade: %v, want the new cluster in ETH, the legacy one in SSV", got)
+		}
+		if s, err = r.Sync(ctx, net); err != nil || s.ContractVersion != "v2.0.0" || s.V2Block != v2 {
+			t.Fatalf("sync after the v2 upgrade: version %q v2 block %d (want %d) %v", s.ContractVersion, s.V2Block, v2, err)
+		}
+		fork := saved
+		fork.fork = "b"
+		reorg := &events.Reorg{V: 1, Network: net, FromBlock: forkAt, OldHash: hash("a", forkAt), NewHash: hash("b", forkAt)}
+		mustApply(t, sk, append([]consumer.Event{{Network: net, Kind: events.KindReorg, MsgID: reorg.MsgID(), Value: reorg}},
+			fork.block(valAdded(addr(2), pubkey(2), ops))...))
+		if got := tokens(t, r); got[addr(2)] != sink.FeeSSV {
+			t.Fatalf("after a reorg that drops the upgrade: %v", got)
+		}
+		if s, err = r.Sync(ctx, net); err != nil || s.ContractVersion != "v1.2.0" || s.V2Block != 0 {
+			t.Fatalf("sync after the reorg: %+v %v", s, err)
+		}
+	})
+}

@@ -93,7 +93,7 @@ func (b *batch) rebuild(n *network) error {
 	}
 	n.resetCaches()
 	n.nextIndex = 1
-	n.v2Block = 0 // found again by the replay
+	n.v2Block, n.version, n.versionBlock = 0, "", 0 // found again by the replay
 	n.replaying = true
 	var block, logIndex uint64
 	first := true

@@ -340,13 +340,11 @@ func (s *Store) Invalid(ctx context.Context, network string, lim int) ([]registr
 func (s *Store) Sync(ctx context.Context, network string) (*registry.Sync, error) {
 	out := registry.Sync{Network: network, Endpoints: []registry.Endpoint{}}
 	found := false
-	var reorgs, skipped uint64
-	err := s.db.Reader().QueryRowContext(ctx, s.db.Query().SQL("SELECT reorgs, skipped_logs FROM ssv_networks WHERE network = ").Arg(network).String(), network).
-		Scan(store.U64Into(&reorgs), store.U64Into(&skipped))
+	err := s.db.Reader().QueryRowContext(ctx, s.db.Query().SQL("SELECT reorgs, skipped_logs, contract_version, v2_block FROM ssv_networks WHERE network = ").Arg(network).String(), network).
+		Scan(store.U64Into(&out.Reorgs), store.U64Into(&out.SkippedLogs), &out.ContractVersion, store.U64Into(&out.V2Block))
 	switch {
 	case err == nil:
 		found = true
-		out.Reorgs, out.SkippedLogs = reorgs, skipped
 	case !errors.Is(err, sql.ErrNoRows):
 		return nil, fmt.Errorf("read ssv sync of %s in %s: %w", network, s.db.Where(), s.db.Scrub(err))
 	}

@@ -176,6 +176,8 @@ type node struct {
 	mu     sync.Mutex
 	calls  map[string]int
 	ranges [][3]uint64 // from, to, ok (1) or refused (0)
+	// onCall answers eth_call (nil: unsupported).
+	onCall func(to common.Address, block string) (hexutil.Bytes, error)
 }
 
 func newNode(t *testing.T, c *chain, chainID uint64) *node {
@@ -286,6 +288,22 @@ func (s *ethService) GetBlockByNumber(num hexutil.Uint64, full bool) (*types.Hea
 		return nil, nil
 	}
 	return b.h, nil
+}
+
+type callArg struct {
+	To   common.Address `json:"to"`
+	Data hexutil.Bytes  `json:"data"`
+}
+
+func (s *ethService) Call(a callArg, block string) (hexutil.Bytes, error) {
+	s.n.inc("eth_call")
+	s.n.mu.Lock()
+	f := s.n.onCall
+	s.n.mu.Unlock()
+	if f == nil {
+		return nil, &rpcErr{code: -32601, msg: "the method eth_call does not exist"}
+	}
+	return f(a.To, block)
 }
 
 type filterArg struct {

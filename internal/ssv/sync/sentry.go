@@ -54,6 +54,7 @@ type Sentry struct {
 	subEnded   atomic.Bool
 
 	statusKick chan struct{}
+	versions   map[common.Address]string // implementations' getVersion answers ("" unknown)
 
 	mu           sync.Mutex
 	mode         string
@@ -102,7 +103,7 @@ func New(cfg Config) (*Sentry, error) {
 	}
 	s := &Sentry{cfg: cfg, log: cfg.Log.With("network", cfg.Network), m: m, cursor: newCursor(cfg.DataDir, cfg.Network),
 		rangeSize: cfg.InitialRange, backoff: cfg.RetryMin, processed: -1, mode: ModeHistory,
-		heads: make(chan struct{}, 1), statusKick: make(chan struct{}, 1)}
+		heads: make(chan struct{}, 1), statusKick: make(chan struct{}, 1), versions: map[common.Address]string{}}
 	for i, raw := range cfg.RPCs {
 		s.eps = append(s.eps, newEndpoint(names[i], raw, cfg.RequestTimeout, cfg.MaxResponse))
 	}
@@ -531,6 +532,11 @@ func (s *Sentry) historyRange(ctx context.Context, ep *endpoint, target uint64) 
 		s.m.rangeSize.WithLabelValues(s.cfg.Network).Set(float64(s.rangeSize))
 	}
 	for _, n := range order {
+		if err := s.resolveVersions(ctx, ep, byBlock[n]); err != nil {
+			return err
+		}
+	}
+	for _, n := range order {
 		if err := s.publishBlock(ctx, ep, headers[n], byBlock[n]); err != nil {
 			return err
 		}
@@ -566,6 +572,9 @@ func (s *Sentry) liveBlock(ctx context.Context, ep *endpoint) error {
 		if err := s.crossCheck(ctx, ep, h, len(logs)); err != nil {
 			return err
 		}
+	}
+	if err := s.resolveVersions(ctx, ep, logs); err != nil {
+		return err
 	}
 	if err := s.publishBlock(ctx, ep, h, logs); err != nil {
 		return err
@@ -864,6 +873,9 @@ func (s *Sentry) decode(l types.Log, obs events.Observer) (ev *encodedEvent, rea
 		}()
 		name, args, err = s.cfg.Decoder(l)
 	}()
+	if v, ok := s.versions[upgradedImpl(l)]; ok && err == nil && name == upgradedEventName {
+		args, err = withVersion(args, v)
+	}
 	if err != nil {
 		label = "decode_error"
 		switch {
