@@ -58,6 +58,7 @@ func sentryAction(ctx context.Context, cmd *cli.Command, d domain.Domain) error 
 	defer p.st.close()
 	log, st, lns, reg, b := p.log, p.st, p.lns, p.reg, p.bus
 	pub := b.NewPublisher(log.With("component", "publisher"))
+	defer releasePublisher(pub)
 	doms, err := openDomains(work, []domain.Domain{d}, domain.Env{
 		Role: domain.RoleSentry, Cmd: cmd, DataDir: cmd.String("data-dir"), Log: log, Registerer: reg,
 		Publisher: pub, SentryID: sentryID(cmd), SentryLocation: cmd.String("sentry-location"),

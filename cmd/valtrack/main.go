@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"os/signal"
@@ -75,7 +76,30 @@ func newApp(ds registry) *cli.Command {
 		},
 	}
 	onUsageError(app)
+	noArguments(app)
 	return app
+}
+
+// noArguments makes every command that runs refuse words that are not
+// flags: none takes any, and urfave/cli would leave a stray word
+// unread — so `--polkadot-send false` (a boolean flag and a word) would
+// turn sending on, not off.
+func noArguments(cmd *cli.Command) {
+	if act := cmd.Action; act != nil && cmd.ArgsUsage == "" {
+		cmd.Action = func(ctx context.Context, c *cli.Command) error {
+			if c.Args().Present() {
+				hint := ""
+				if w := strings.ToLower(c.Args().First()); w == "true" || w == "false" {
+					hint = "; a switch takes its value after '=', e.g. --archive=false"
+				}
+				return fmt.Errorf("`%s` takes no arguments, got %q%s (see `%s --help`)", c.FullName(), c.Args().First(), hint, c.FullName())
+			}
+			return act(ctx, c)
+		}
+	}
+	for _, sub := range cmd.Commands {
+		noArguments(sub)
+	}
 }
 
 // badValue is the flag package's message for a value a flag refuses.
@@ -198,7 +222,7 @@ func intRange(flag string, v, lo, hi int) error {
 }
 
 func nonNegative(flag string, v float64) error {
-	if v < 0 {
+	if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 		return fmt.Errorf("%s %g: give 0 (no limit) or a positive rate", flag, v)
 	}
 	return nil

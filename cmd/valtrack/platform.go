@@ -61,7 +61,7 @@ func consumerFlags() []cli.Flag {
 			Validator: func(v string) error { return nonEmpty("--durable", v) }},
 		&cli.IntFlag{Name: "batch-size", Value: consumer.DefaultBatchSize, Usage: "events written per batch (a partial batch is written after 1s)", Sources: env("batch-size"),
 			Validator: func(v int) error { return intRange("--batch-size", v, 1, bus.MaxBatchSize) }},
-		&cli.BoolFlag{Name: "archive", Value: true, Usage: "write the Parquet archive under --data-dir/parquet", Sources: env("archive")},
+		&cli.BoolFlag{Name: "archive", Value: true, Usage: "write the Parquet archive under --data-dir/parquet (on by default; --archive=false turns it off)", Sources: env("archive")},
 		&cli.StringFlag{Name: "geoip-city", Usage: "MaxMind GeoLite2-City.mmdb for country/region/city/coordinates", Sources: env("geoip-city")},
 		&cli.StringFlag{Name: "geoip-asn", Usage: "MaxMind GeoLite2-ASN.mmdb for ASN, AS organization and hosting class", Sources: env("geoip-asn")},
 	}
@@ -337,7 +337,7 @@ func health(db *store.DB, doms []opened) func(context.Context) error {
 		var errs []error
 		if db != nil {
 			if err := db.Ping(ctx); err != nil {
-				errs = append(errs, err)
+				errs = append(errs, &api.PartError{Part: "state store", Err: err})
 			}
 		}
 		for _, o := range doms {
@@ -345,7 +345,7 @@ func health(db *store.DB, doms []opened) func(context.Context) error {
 				continue
 			}
 			if err := o.parts.Health(ctx); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", o.d.Name(), err))
+				errs = append(errs, &api.PartError{Part: o.d.Name(), Err: err})
 			}
 		}
 		return errors.Join(errs...)

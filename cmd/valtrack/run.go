@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/valtrack/valtrack/internal/analyze"
+	"github.com/valtrack/valtrack/internal/bus"
 	"github.com/valtrack/valtrack/internal/domain"
 )
 
@@ -21,7 +22,7 @@ func runCommand(ds registry) *cli.Command {
 		Description: "The main job. With no --nats-url and no --db it needs nothing installed: the bus, the\n" +
 			"state (SQLite) and the Parquet archive live in --data-dir. The domains whose networks are\n" +
 			"given run (with none given: " + ds[0].Name() + "'s default network).\n\n" +
-			"   valtrack run --devnet                 start a local Ethereum devnet too and watch it\n" +
+			"   valtrack run --devnet                 start every domain's local devnet too and watch them\n" +
 			"   valtrack run --eth /tmp/dn            a devnet started with `valtrack devnet ethereum --dir /tmp/dn`\n" +
 			"   valtrack run --eth mainnet --geoip-city GeoLite2-City.mmdb --geoip-asn GeoLite2-ASN.mmdb",
 		Flags:  concat(busFlags(), sentryFlags(), consumerFlags(), apiFlags(), []cli.Flag{progressFlag(5 * time.Second), devnetFlag()}, domainFlags(ds, domain.RoleRun)),
@@ -56,6 +57,7 @@ func runAction(ctx context.Context, cmd *cli.Command, ds registry) (err error) {
 		return err
 	}
 	pub := b.NewPublisher(log.With("component", "publisher"))
+	defer releasePublisher(pub)
 	doms, err := openDomains(work, run, domain.Env{
 		Role: domain.RoleRun, Cmd: cmd, Default: dflt, DataDir: dataDir, Log: log, Registerer: reg,
 		DB: sto.db, Archive: sto.arch, Geo: sto.geo, Publisher: pub, SentryID: sentryID(cmd), SentryLocation: cmd.String("sentry-location"),
@@ -112,4 +114,13 @@ func runAction(ctx context.Context, cmd *cli.Command, ds registry) (err error) {
 	err = g.Wait()
 	log.Info("stopped")
 	return err
+}
+
+// releasePublisher closes pub on every return: a start that fails after
+// it was made must not leave its goroutine running. After the shutdown's
+// own flush it is a no-op (Close is idempotent).
+func releasePublisher(pub *bus.Publisher) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = pub.Close(ctx)
 }

@@ -2,7 +2,9 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -72,16 +74,57 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request, _ Caller) 
 	ctx, cancel := context.WithTimeout(r.Context(), healthTimeout+time.Second)
 	defer cancel()
 	type health struct {
-		Status  string `json:"status"`
-		Version string `json:"version,omitempty"`
-		Error   string `json:"error,omitempty"`
+		Status  string   `json:"status"`
+		Version string   `json:"version,omitempty"`
+		Error   string   `json:"error,omitempty"`
+		Failing []string `json:"failing,omitempty"`
 	}
 	if err := s.health.check(ctx); err != nil {
-		s.log.Warn("health check: state store unreachable", "err", err)
+		parts := FailingParts(err)
+		s.log.Warn("health check failed", "failing", strings.Join(parts, ","), "err", err)
 		s.writeJSON(w, r, http.StatusServiceUnavailable, health{Status: "unavailable", Version: s.o.Version,
-			Error: "state store unreachable; see the server log"})
+			Error: "unhealthy: " + strings.Join(parts, ", ") + "; see the server log", Failing: parts})
 		return nil
 	}
 	s.writeJSON(w, r, http.StatusOK, health{Status: "ok", Version: s.o.Version})
 	return nil
+}
+
+// PartError is a failed health check of one part of the process (the
+// state store, a domain): /healthz names the part, its cause goes only to
+// the log (it may name hosts and paths a public port should not show).
+type PartError struct {
+	Part string
+	Err  error
+}
+
+func (e *PartError) Error() string { return e.Part + ": " + e.Err.Error() }
+func (e *PartError) Unwrap() error { return e.Err }
+
+// FailingParts names the parts of a health error (errors.Join of
+// PartErrors); "unknown" for an error that names none.
+func FailingParts(err error) []string {
+	var out []string
+	var walk func(error)
+	walk = func(e error) {
+		var pe *PartError
+		if errors.As(e, &pe) && pe == e {
+			out = append(out, pe.Part)
+			return
+		}
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, x := range j.Unwrap() {
+				walk(x)
+			}
+			return
+		}
+		if errors.As(e, &pe) {
+			out = append(out, pe.Part)
+		}
+	}
+	walk(err)
+	if len(out) == 0 {
+		out = []string{"unknown"}
+	}
+	return out
 }

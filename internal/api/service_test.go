@@ -121,7 +121,8 @@ func TestHealthProbedAtMostOncePerInterval(t *testing.T) {
 		o.Health = func(context.Context) error {
 			probes.Add(1)
 			if failing.Load() {
-				return errors.New("dial " + secret + ": refused")
+				return errors.Join(&PartError{Part: "state store", Err: errors.New("dial " + secret + ": refused")},
+					&PartError{Part: "ssv", Err: errors.New("mainnet: 400 s behind")})
 			}
 			return nil
 		}
@@ -131,7 +132,10 @@ func TestHealthProbedAtMostOncePerInterval(t *testing.T) {
 	f.api.health.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
 
-	var h struct{ Status, Version, Error string }
+	var h struct {
+		Status, Version, Error string
+		Failing                []string
+	}
 	for i := 0; i < 20; i++ {
 		f.getJSON("/healthz", "", 200, &h)
 	}
@@ -150,7 +154,9 @@ func TestHealthProbedAtMostOncePerInterval(t *testing.T) {
 	for i := 0; i < 20; i++ {
 		f.getJSON("/healthz", "", 503, &h)
 	}
-	if h.Status != "unavailable" || strings.Contains(h.Error, "hunter2") {
+	// The answer names the failing parts, never their causes.
+	if h.Status != "unavailable" || strings.Contains(h.Error, "hunter2") || strings.Contains(h.Error, "behind") ||
+		h.Error != "unhealthy: state store, ssv; see the server log" || strings.Join(h.Failing, ",") != "state store,ssv" {
 		t.Errorf("healthz with a failing store = %+v", h)
 	}
 	if n := probes.Load(); n != 2 {

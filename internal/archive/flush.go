@@ -13,8 +13,9 @@ import (
 // a Sync of several partitions costs about one file write, not their sum.
 type flushJob struct {
 	dir, name string
-	// first jobs (validator_metadata_events) are renamed into place, and
-	// their directories fsynced, before the others: see Writer.Contains.
+	// first jobs (of derived tables, such as ethereum's
+	// validator_metadata_events) are renamed into place, and their
+	// directories fsynced, before the others: see Writer.Contains.
 	first bool
 	write func() (tmp string, err error) // encode and fsync the temporary file
 	done  func()                         // record success; called with the Writer's mutex held
@@ -62,7 +63,7 @@ func (w *Writer) runJobs(jobs []*flushJob) {
 	firstOK := w.commit(first)
 	if !firstOK {
 		for _, j := range rest {
-			j.fail(errors.New("not made visible because a validator_metadata_events file failed first; retried at the next Sync"))
+			j.fail(errors.New("not made visible because a derived table's file failed first; retried at the next Sync"))
 		}
 	}
 	w.commit(rest)

@@ -64,7 +64,7 @@ func (Domain) Selected(cmd *cli.Command) bool {
 func (d Domain) Flags(r domain.Role) []cli.Flag {
 	env := d.Env.Of
 	nets := []cli.Flag{
-		&cli.StringSliceFlag{Name: "eth", Usage: "Ethereum network: " + strings.Join(network.Builtin(), ", ") + ", or a DIR with config.yaml, bootstrap_nodes.txt and genesis.json (as `valtrack devnet ethereum` writes); repeatable", Sources: env("eth")},
+		&cli.StringSliceFlag{Name: "eth", Usage: "Ethereum `NETWORK`: " + strings.Join(network.Builtin(), ", ") + ", or a directory with config.yaml, bootstrap_nodes.txt and genesis.json (as valtrack devnet ethereum writes); repeatable", Sources: env("eth")},
 	}
 	sentryFlags := []cli.Flag{
 		&cli.StringFlag{Name: "p2p-ip", Value: "0.0.0.0", Usage: "IP the Ethereum sentry's discv5 and libp2p listen on", Sources: env("p2p-ip")},
@@ -74,12 +74,19 @@ func (d Domain) Flags(r domain.Role) []cli.Flag {
 			Validator: func(v int) error { return domain.InRange("--dial-workers", v, 1, 4096) }},
 	}
 	analyzerFlags := []cli.Flag{
-		&cli.StringFlag{Name: "eth-beacon-api", Usage: "beacon node REST API URL, used for the network's active validator count (else the network's known figure)", Sources: env("eth-beacon-api")},
+		&cli.StringFlag{Name: "eth-beacon-api", Usage: "beacon node REST API URL, used for the network's active validator count (else the network's known figure)", Sources: env("eth-beacon-api"),
+			Validator: checkBeaconURL},
 		&cli.DurationFlag{Name: "estimate-window", Value: 6 * time.Hour, Usage: "observation window of the validator estimate", Sources: env("estimate-window"),
 			Validator: func(v time.Duration) error { return domain.AtLeast("--estimate-window", v, time.Minute) }},
 		&cli.DurationFlag{Name: "analyze-every", Value: 30 * time.Second, Usage: "how often estimates and geolocation are refreshed", Sources: env("analyze-every"),
 			Validator: func(v time.Duration) error { return domain.AtLeast("--analyze-every", v, 100*time.Millisecond) }},
-		&cli.DurationFlag{Name: "history-retention", Value: 7 * 24 * time.Hour, Usage: "how long observation history is kept in the state store (the Parquet archive keeps everything); negative: forever", Sources: env("history-retention")},
+		&cli.DurationFlag{Name: "history-retention", Value: 7 * 24 * time.Hour, Usage: "how long observation history is kept in the state store (the Parquet archive keeps everything), at least --estimate-window; negative: forever", Sources: env("history-retention"),
+			Validator: func(v time.Duration) error {
+				if v == 0 {
+					return fmt.Errorf("--history-retention 0: give how long to keep history (e.g. 168h, at least --estimate-window) or a negative duration to keep it forever")
+				}
+				return nil
+			}},
 	}
 	devnetFlags := []cli.Flag{
 		&cli.IntFlag{Name: "devnet-nodes", Value: 50, Usage: "nodes of the --devnet", Sources: env("devnet-nodes"),
@@ -122,6 +129,13 @@ func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err 
 		}
 	}()
 	cmd := env.Cmd
+	if env.Role == domain.RoleRun || env.Role == domain.RoleConsumer {
+		// Pruning inside the window would take observations from the
+		// estimate that still needs them.
+		if ret, win := cmd.Duration("history-retention"), cmd.Duration("estimate-window"); ret > 0 && ret < win {
+			return nil, fmt.Errorf("--history-retention %s is shorter than --estimate-window %s: the estimate would lose observations it still uses; give at least %s (or a negative duration to keep everything)", ret, win, win)
+		}
+	}
 	if env.Role == domain.RoleRun && cmd.Bool("devnet") {
 		if err := in.startDevnet(ctx); err != nil {
 			return nil, err
@@ -330,7 +344,7 @@ func estimateParams(ctx context.Context, beaconAPI string, nets []*network.Netwo
 	for _, n := range nets {
 		p := estimate.ParamsFor(n)
 		if beaconAPI != "" {
-			if v, err := activeValidators(ctx, beaconAPI); err != nil {
+			if v, err := activeValidators(ctx, beaconAPI, n.GenesisValidatorsRoot); err != nil {
 				env.Log.Warn("could not read the active validator count from the beacon API; using the network's known figure", "network", n.Name, "err", err)
 			} else {
 				p.ActiveValidators = v
