@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +16,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/valtrack/valtrack/internal/analyze"
+	"github.com/valtrack/valtrack/internal/api"
 	"github.com/valtrack/valtrack/internal/consumer"
 	"github.com/valtrack/valtrack/internal/domain"
 	"github.com/valtrack/valtrack/internal/store"
@@ -67,7 +67,7 @@ func sentryAction(ctx context.Context, cmd *cli.Command, d domain.Domain) error 
 		return err
 	}
 	g := &group{stop: cancel}
-	g.Go("metrics", func() error { return serveMetrics(work, lns.public, reg, health(nil, doms), log) })
+	g.Go("metrics", func() error { return serveMetrics(work, lns.public, reg, health(nil, b, doms), api.DefaultHealthInterval, log) })
 	for _, s := range doms[0].parts.Sentries {
 		g.Go("sentry "+s.Network(), func() error { return s.Run(work) })
 	}
@@ -128,7 +128,7 @@ func consumerAction(ctx context.Context, cmd *cli.Command, ds registry) error {
 		return err
 	}
 	g := &group{stop: cancel}
-	g.Go("metrics", func() error { return serveMetrics(work, lns.public, reg, health(nil, doms), log) })
+	g.Go("metrics", func() error { return serveMetrics(work, lns.public, reg, health(sto.db, b, doms), api.DefaultHealthInterval, log) })
 	for name, c := range cons {
 		g.Go("consumer "+name, func() error { return c.Run(work) })
 	}
@@ -192,7 +192,7 @@ func serveCommand(ds registry) *cli.Command {
 			if err != nil {
 				return err
 			}
-			srv, err := newAPI(cmd, db, doms, reg, log)
+			srv, err := newAPI(cmd, db, nil, doms, reg, log)
 			if err != nil {
 				return err
 			}
@@ -264,20 +264,10 @@ func withDB(ds registry, f func(context.Context, *cli.Command, *store.DB) error)
 
 // serveMetrics serves /metrics and /healthz on ln, which it closes, for the
 // parts of a fleet that have no API of their own, until ctx is done.
-func serveMetrics(ctx context.Context, ln net.Listener, reg *prometheus.Registry, healthy func(context.Context) error, log *slog.Logger) error {
+func serveMetrics(ctx context.Context, ln net.Listener, reg *prometheus.Registry, healthy func(context.Context) error, every time.Duration, log *slog.Logger) error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		hctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-		defer cancel()
-		if err := healthy(hctx); err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_ = json.NewEncoder(w).Encode(map[string]string{"status": "unhealthy", "error": err.Error()})
-			return
-		}
-		_, _ = w.Write([]byte(`{"status":"ok"}`))
-	})
+	mux.HandleFunc("GET /healthz", api.HealthHandler(healthy, every, version, log))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}
 	log.Info("serving metrics", "http", ln.Addr().String())
 	errc := make(chan error, 1)

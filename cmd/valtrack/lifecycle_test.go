@@ -706,9 +706,10 @@ func TestFleetHTTPInUse(t *testing.T) {
 }
 
 // TestServeMetricsStops: the metrics listener of a fleet's commands
-// answers until ctx ends — /healthz 503 with the domains' error while one
-// is unhealthy (an SSV sentry behind its chain), 200 once it is not — then
-// serveMetrics returns with its listener closed.
+// answers until ctx ends — /healthz 503 naming the failing domain (its
+// cause only in the log) while one is unhealthy (a sentry behind its
+// chain), 200 once it is not — then serveMetrics returns with its
+// listener closed.
 func TestServeMetricsStops(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -725,19 +726,32 @@ func TestServeMetricsStops(t *testing.T) {
 		return nil
 	}}}}
 	done := make(chan error, 1)
-	go func() { done <- serveMetrics(ctx, ln, newRegistry(), health(nil, doms), slog.New(slog.DiscardHandler)) }()
+	go func() {
+		done <- serveMetrics(ctx, ln, newRegistry(), health(nil, nil, doms), time.Millisecond, slog.New(slog.DiscardHandler))
+	}()
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	for _, want := range []int{http.StatusServiceUnavailable, http.StatusOK} {
+	get := func() (int, string) {
 		resp, err := client.Get("http://" + ln.Addr().String() + "/healthz")
 		if err != nil {
 			t.Fatal(err)
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != want || (want != http.StatusOK && !strings.Contains(string(body), "12 blocks behind")) {
-			t.Fatalf("/healthz = %d %s, want %d", resp.StatusCode, body, want)
+		return resp.StatusCode, string(body)
+	}
+	code, body := get()
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, `"failing":["ethereum"]`) || strings.Contains(body, "blocks behind") {
+		t.Fatalf("/healthz = %d %s, want 503 naming ethereum and not the cause", code, body)
+	}
+	behind.Store(false)
+	// The probe's result is served for the interval (1ms here).
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		if code, body = get(); code == http.StatusOK {
+			break
 		}
-		behind.Store(false)
+		if time.Now().After(deadline) {
+			t.Fatalf("/healthz = %d %s once healthy, want 200", code, body)
+		}
 	}
 	cancel()
 	select {

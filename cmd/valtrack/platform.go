@@ -332,9 +332,14 @@ func allAnalyzers(doms []opened) []analyze.Analyzer {
 
 // health is what /healthz checks: the store answers (where there is one)
 // and every domain's parts report healthy.
-func health(db *store.DB, doms []opened) func(context.Context) error {
+func health(db *store.DB, b *bus.Bus, doms []opened) func(context.Context) error {
 	return func(ctx context.Context) error {
 		var errs []error
+		if b != nil {
+			if err := b.Healthy(); err != nil {
+				errs = append(errs, &api.PartError{Part: "bus", Err: err})
+			}
+		}
 		if db != nil {
 			if err := db.Ping(ctx); err != nil {
 				errs = append(errs, &api.PartError{Part: "state store", Err: err})
@@ -352,7 +357,7 @@ func health(db *store.DB, doms []opened) func(context.Context) error {
 	}
 }
 
-func newAPI(cmd *cli.Command, db *store.DB, doms []opened, reg *prometheus.Registry, log *slog.Logger) (*api.Server, error) {
+func newAPI(cmd *cli.Command, db *store.DB, b *bus.Bus, doms []opened, reg *prometheus.Registry, log *slog.Logger) (*api.Server, error) {
 	var apis []api.Domain
 	for _, o := range doms {
 		if o.parts.API != nil {
@@ -360,7 +365,7 @@ func newAPI(cmd *cli.Command, db *store.DB, doms []opened, reg *prometheus.Regis
 		}
 	}
 	return api.New(api.Options{
-		Domains: apis, Health: health(db, doms), Log: log, KeysFile: cmd.String("api-keys"),
+		Domains: apis, Health: health(db, b, doms), Log: log, KeysFile: cmd.String("api-keys"),
 		RatePerIP: cmd.Float("rate-per-ip"), RatePerKey: cmd.Float("rate-per-key"),
 		Registry: reg, Version: version, TrustProxy: cmd.Bool("trust-proxy"),
 		SeparateAdmin: cmd.String("admin-http") != "",

@@ -73,7 +73,7 @@ func runAction(ctx context.Context, cmd *cli.Command, ds registry) (err error) {
 	if err := analyze.Validate(as); err != nil {
 		return err
 	}
-	srv, err := newAPI(cmd, sto.db, doms, reg, log)
+	srv, err := newAPI(cmd, sto.db, b, doms, reg, log)
 	if err != nil {
 		return err
 	}

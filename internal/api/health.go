@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -63,7 +64,10 @@ func (h *healthCache) check(ctx context.Context) error {
 func (h *healthCache) run(done chan struct{}) {
 	ctx, cancel := context.WithTimeout(context.Background(), healthTimeout)
 	defer cancel()
-	err := h.probe(ctx)
+	var err error
+	if h.probe != nil {
+		err = h.probe(ctx)
+	}
 	h.mu.Lock()
 	h.err, h.at, h.valid, h.running = err, h.now(), true, nil
 	h.mu.Unlock()
@@ -71,6 +75,22 @@ func (h *healthCache) run(done chan struct{}) {
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request, _ Caller) error {
+	writeHealth(w, r, s.health.check, s.o.Version, s.log)
+	return nil
+}
+
+// HealthHandler serves /healthz for a process without the API (a fleet's
+// sentries and consumers): probe runs at most once per interval, however
+// often it is polled, and the answer is the API's.
+func HealthHandler(probe func(context.Context) error, interval time.Duration, version string, log *slog.Logger) http.HandlerFunc {
+	if interval <= 0 {
+		interval = DefaultHealthInterval
+	}
+	h := &healthCache{probe: probe, interval: interval, now: time.Now}
+	return func(w http.ResponseWriter, r *http.Request) { writeHealth(w, r, h.check, version, log) }
+}
+
+func writeHealth(w http.ResponseWriter, r *http.Request, check func(context.Context) error, version string, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(r.Context(), healthTimeout+time.Second)
 	defer cancel()
 	type health struct {
@@ -79,15 +99,22 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request, _ Caller) 
 		Error   string   `json:"error,omitempty"`
 		Failing []string `json:"failing,omitempty"`
 	}
-	if err := s.health.check(ctx); err != nil {
-		parts := FailingParts(err)
-		s.log.Warn("health check failed", "failing", strings.Join(parts, ","), "err", err)
-		s.writeJSON(w, r, http.StatusServiceUnavailable, health{Status: "unavailable", Version: s.o.Version,
-			Error: "unhealthy: " + strings.Join(parts, ", ") + "; see the server log", Failing: parts})
-		return nil
+	var err error
+	if check != nil {
+		err = check(ctx)
 	}
-	s.writeJSON(w, r, http.StatusOK, health{Status: "ok", Version: s.o.Version})
-	return nil
+	if err != nil {
+		parts := FailingParts(err)
+		log.Warn("health check failed", "failing", strings.Join(parts, ","), "err", err)
+		if werr := WriteJSON(w, r, http.StatusServiceUnavailable, health{Status: "unavailable", Version: version,
+			Error: "unhealthy: " + strings.Join(parts, ", ") + "; see the server log", Failing: parts}); werr != nil {
+			log.Error("encode /healthz", "err", werr)
+		}
+		return
+	}
+	if werr := WriteJSON(w, r, http.StatusOK, health{Status: "ok", Version: version}); werr != nil {
+		log.Error("encode /healthz", "err", werr)
+	}
 }
 
 // PartError is a failed health check of one part of the process (the

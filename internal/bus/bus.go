@@ -132,6 +132,16 @@ func (b *Bus) shutdownServer() {
 	}
 }
 
+// Healthy fails while the connection to NATS is down (it reconnects on
+// its own; events wait in the publishers meanwhile). It asks nothing of
+// the server: /healthz may call it often.
+func (b *Bus) Healthy() error {
+	if st := b.nc.Status(); st != nats.CONNECTED {
+		return fmt.Errorf("not connected to NATS at %s (%s); it reconnects on its own — check the server", b.ClientURL(), st)
+	}
+	return nil
+}
+
 // Embedded reports whether the bus runs its own nats-server.
 func (b *Bus) Embedded() bool { return b.srv != nil }
 
