@@ -26,6 +26,7 @@ import (
 	"github.com/valtrack/valtrack/internal/ssv/devnet"
 	"github.com/valtrack/valtrack/internal/ssv/events"
 	"github.com/valtrack/valtrack/internal/ssv/httpapi"
+	"github.com/valtrack/valtrack/internal/ssv/registry"
 	"github.com/valtrack/valtrack/internal/ssv/shares"
 	"github.com/valtrack/valtrack/internal/ssv/sink"
 	"github.com/valtrack/valtrack/internal/ssv/state"
@@ -397,16 +398,61 @@ func (in *instance) progress(ctx context.Context) [][]any {
 	return lines
 }
 
-// health fails while a sentry is more than 5 blocks or 300 s behind its
-// chain (sync.Sentry.Healthy).
-func (in *instance) health(context.Context) error {
+// health fails while a sentry of this process is more than 5 blocks or
+// 300 s behind its chain (sync.Sentry.Healthy), and — where the registry
+// is (run, consumer, serve) — while the registry of a network is stale
+// (registryHealth): a consumer or an API whose sentry runs elsewhere
+// would otherwise answer healthy over a registry that stopped moving.
+func (in *instance) health(ctx context.Context) error {
 	var errs []error
 	for _, s := range in.sentries {
 		if err := s.Healthy(); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", s.Network(), err))
 		}
 	}
+	if in.env.DB != nil && in.env.Role != domain.RoleSentry {
+		st := state.New(in.env.DB)
+		for _, n := range in.nets {
+			qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			sy, err := st.Sync(qctx, n.Name)
+			cancel()
+			if err == nil {
+				err = registryHealth(sy, time.Now())
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", n.Name, err))
+			}
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// registryHealth judges a network's registry by what its sentry last
+// reported and what was last applied. The sentry publishes a status at
+// least every sync.DefaultStatusEvery, also while its endpoints fail, so
+// a status older than sync.MaxLagTime means the sentry is stopped or the
+// consumer is not applying events; a status whose endpoints all fail,
+// with a last applied block older than sync.MaxLagTime, means the chain
+// has moved on unseen.
+func registryHealth(sy *registry.Sync, now time.Time) error {
+	if sy == nil || sy.StatusAt.IsZero() {
+		return errors.New("the registry has no sync status yet: check that the network's sentry runs (valtrack sentry ssv) and publishes to this bus")
+	}
+	if age := now.Sub(sy.StatusAt); age > ssvsync.MaxLagTime {
+		return fmt.Errorf("the registry's last sync status is from %s, %s ago (a sentry sends one at least every %s): the sentry is stopped or this consumer does not apply its events; check both", sy.StatusAt.Format(time.RFC3339), age.Round(time.Second), ssvsync.DefaultStatusEvery)
+	}
+	healthy := 0
+	for _, e := range sy.Endpoints {
+		if e.Healthy {
+			healthy++
+		}
+	}
+	if len(sy.Endpoints) > 0 && healthy == 0 && !sy.LastBlockTime.IsZero() {
+		if age := now.Sub(sy.LastBlockTime); age > ssvsync.MaxLagTime {
+			return fmt.Errorf("the sentry reports no healthy RPC endpoint and the last applied block %d is from %s, %s ago: check the endpoints (GET /api/v1/ssv/%s/sync shows their errors)", sy.LastBlock, sy.LastBlockTime.Format(time.RFC3339), age.Round(time.Second), sy.Network)
+		}
+	}
+	return nil
 }
 
 func (in *instance) close() error {

@@ -91,6 +91,8 @@ type Config struct {
 	RetryMin       time.Duration // first backoff once every endpoint failed
 	RetryMax       time.Duration // largest backoff
 	MaxResponse    int64         // bytes of one answer
+
+	now func() time.Time // the clock of health checks; tests move it
 }
 
 func (c *Config) defaults() error {
@@ -114,6 +116,9 @@ func (c *Config) defaults() error {
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.now == nil {
+		c.now = time.Now
 	}
 	if c.FollowDistance == 0 {
 		c.FollowDistance = DefaultFollowDistance

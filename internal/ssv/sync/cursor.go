@@ -26,6 +26,9 @@ type cursorData struct {
 type blockHash struct {
 	Number uint64      `json:"n"`
 	Hash   common.Hash `json:"h"`
+	// Time is the header's (unix s); 0 in cursors written before it was
+	// kept. Health compares the processed block's time with the clock.
+	Time uint64 `json:"t,omitempty"`
 }
 
 const maxCursorBytes = 1 << 20

@@ -63,6 +63,9 @@ type Sentry struct {
 	processed    int64 // -1: none
 	behindSince  time.Time
 	lastEndpoint string
+	headAt       time.Time     // when an endpoint last answered eth_blockNumber
+	tipTime      time.Time     // the processed block's header time; zero: unknown
+	blockTime    time.Duration // the chain's block time measured on the kept headers; 0: unknown
 
 	n struct {
 		logs, skipped, blocks, reorgs, failovers, mismatches, halvings, ranges, rangeSize atomic.Uint64
@@ -130,27 +133,40 @@ func (s *Sentry) Stats() Stats {
 	return st
 }
 
-// Healthy returns an error when the last processed block is more than
-// MaxLagBlocks behind head − FollowDistance, or has been behind it for
-// more than MaxLagTime.
+// Healthy returns an error when the sentry is not keeping up with its
+// chain: the last processed block more than MaxLagBlocks behind head −
+// FollowDistance, or behind it for more than MaxLagTime. Both need a head:
+// with every endpoint failing no head is read and the chain moves on
+// unseen, so it also fails when no endpoint answered for MaxLagTime, and
+// when the processed block's header is more than MaxLagTime older than
+// head − FollowDistance is expected to be (FollowDistance blocks of the
+// measured block time before now) — which also catches endpoints stuck
+// on an old head.
 func (s *Sentry) Healthy() error {
+	now := s.cfg.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.haveHead {
-		return fmt.Errorf("ssv sentry %s: no head read yet from any endpoint: check that an RPC endpoint answers", s.cfg.Network)
+		return errors.New("no head read yet from any RPC endpoint: check that an endpoint answers (GET /api/v1/ssv/{network}/sync shows their errors)")
+	}
+	if quiet := now.Sub(s.headAt); quiet > MaxLagTime {
+		return fmt.Errorf("no RPC endpoint has answered for %s (the last head read was block %d, processed up to block %d): check the endpoints (GET /api/v1/ssv/{network}/sync shows their errors)", quiet.Round(time.Second), s.head, s.processed)
 	}
 	target := int64(0)
 	if s.head > s.cfg.FollowDistance {
 		target = int64(s.head - s.cfg.FollowDistance)
 	}
-	if s.processed >= target {
-		return nil
-	}
 	if lag := target - s.processed; lag > MaxLagBlocks {
-		return fmt.Errorf("ssv sentry %s: last processed block %d is %d blocks behind head %d − follow distance %d (mode %s): check the endpoints' health in sync_status", s.cfg.Network, s.processed, lag, s.head, s.cfg.FollowDistance, s.mode)
+		return fmt.Errorf("last processed block %d is %d blocks behind head %d − follow distance %d (mode %s): check the endpoints' health (GET /api/v1/ssv/{network}/sync)", s.processed, lag, s.head, s.cfg.FollowDistance, s.mode)
 	}
-	if !s.behindSince.IsZero() && time.Since(s.behindSince) > MaxLagTime {
-		return fmt.Errorf("ssv sentry %s: last processed block %d has been behind head − follow distance (%d) for %s", s.cfg.Network, s.processed, target, time.Since(s.behindSince).Round(time.Second))
+	if s.processed < target && !s.behindSince.IsZero() && now.Sub(s.behindSince) > MaxLagTime {
+		return fmt.Errorf("last processed block %d has been behind head − follow distance (%d) for %s: check the endpoints' health (GET /api/v1/ssv/{network}/sync)", s.processed, target, now.Sub(s.behindSince).Round(time.Second))
+	}
+	if !s.tipTime.IsZero() && s.blockTime > 0 {
+		expected := now.Add(-time.Duration(s.cfg.FollowDistance) * s.blockTime)
+		if behind := expected.Sub(s.tipTime); behind > MaxLagTime {
+			return fmt.Errorf("last processed block %d is from %s, %s before head − follow distance should be (%d blocks of %s): the endpoints are down or stuck on an old head; check that they are synced", s.processed, s.tipTime.UTC().Format(time.RFC3339), behind.Round(time.Second), s.cfg.FollowDistance, s.blockTime)
+		}
 	}
 	return nil
 }
@@ -540,9 +556,9 @@ func (s *Sentry) historyRange(ctx context.Context, ep *endpoint, target uint64) 
 		if err := s.publishBlock(ctx, ep, headers[n], byBlock[n]); err != nil {
 			return err
 		}
-		s.remember(n, headers[n].Hash)
+		s.remember(headers[n])
 	}
-	s.remember(to, end.Hash)
+	s.remember(end)
 	s.next = to + 1
 	return s.advanced()
 }
@@ -579,7 +595,7 @@ func (s *Sentry) liveBlock(ctx context.Context, ep *endpoint) error {
 	if err := s.publishBlock(ctx, ep, h, logs); err != nil {
 		return err
 	}
-	s.remember(n, h.Hash)
+	s.remember(h)
 	s.next = n + 1
 	return s.advanced()
 }
@@ -784,11 +800,12 @@ func (s *Sentry) hashOf(n uint64) (common.Hash, bool) {
 
 // remember keeps n's hash and forgets those older than FollowDistance +
 // KeepExtra blocks.
-func (s *Sentry) remember(n uint64, h common.Hash) {
+func (s *Sentry) remember(h *header) {
+	n := uint64(h.Number)
 	for len(s.hashes) > 0 && s.hashes[len(s.hashes)-1].Number >= n {
 		s.hashes = s.hashes[:len(s.hashes)-1]
 	}
-	s.hashes = append(s.hashes, blockHash{Number: n, Hash: h})
+	s.hashes = append(s.hashes, blockHash{Number: n, Hash: h.Hash, Time: uint64(h.Time)})
 	keep := s.cfg.FollowDistance + KeepExtra
 	drop := 0
 	for drop < len(s.hashes)-1 && s.hashes[drop].Number+keep < n {
@@ -934,21 +951,50 @@ func (s *Sentry) observer(ep *endpoint) events.Observer {
 }
 
 func (s *Sentry) setProcessed() {
+	tip, bt := s.tipTimes()
 	s.mu.Lock()
 	s.processed = int64(s.next) - 1
 	p := s.processed
+	s.tipTime, s.blockTime = tip, bt
 	s.mu.Unlock()
 	if s.m != nil {
 		s.m.processed.WithLabelValues(s.cfg.Network).Set(float64(p))
 	}
 }
 
+// tipTimes are the processed block's header time (zero when its hash is
+// not kept with one) and the block time measured over the kept headers
+// (0 with fewer than two).
+func (s *Sentry) tipTimes() (time.Time, time.Duration) {
+	var tip time.Time
+	var first, last *blockHash
+	for i := range s.hashes {
+		b := &s.hashes[i]
+		if b.Time == 0 {
+			continue
+		}
+		if first == nil {
+			first = b
+		}
+		last = b
+	}
+	if last == nil || last.Number+1 != s.next {
+		return tip, 0
+	}
+	tip = time.Unix(int64(min(last.Time, 253402300799)), 0)
+	if first == last || last.Time < first.Time {
+		return tip, 0
+	}
+	return tip, time.Duration(last.Time-first.Time) * time.Second / time.Duration(last.Number-first.Number)
+}
+
 func (s *Sentry) setHead(head, target uint64) {
+	now := s.cfg.now()
 	s.mu.Lock()
-	s.head, s.haveHead = head, true
+	s.head, s.haveHead, s.headAt = head, true, now
 	if int64(target) > s.processed {
 		if s.behindSince.IsZero() {
-			s.behindSince = time.Now()
+			s.behindSince = now
 		}
 	} else {
 		s.behindSince = time.Time{}
