@@ -70,6 +70,14 @@ func newChain(n int, spec map[uint64]logSpec) *chain {
 	return c
 }
 
+// newForkChain is newChain with every block tagged fork: another chain
+// (other hashes and logs) under the same chain id.
+func newForkChain(n int, spec map[uint64]logSpec, fork byte) *chain {
+	c := &chain{t0: uint64(time.Now().Unix()) - 12*uint64(n)}
+	c.extend(n, spec, fork)
+	return c
+}
+
 // extend appends n blocks; fork tags the branch (it changes the hashes).
 func (c *chain) extend(n int, spec map[uint64]logSpec, fork byte) {
 	c.mu.Lock()

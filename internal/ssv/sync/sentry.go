@@ -44,6 +44,9 @@ type Sentry struct {
 	chainID    uint64
 	next       uint64      // the next block to process
 	hashes     []blockHash // processed blocks' hashes, ascending
+	first      *blockHash  // FromBlock's hash on the chain synced (the cursor's First)
+	anchored   bool        // first and the processed block checked against the chain since Run began
+	lowWarned  bool
 	rangeSize  uint64
 	okInRow    int
 	failsInRow int
@@ -192,6 +195,7 @@ func (s *Sentry) Run(ctx context.Context) error {
 		s.next = uint64(cd.Processed + 1)
 		s.hashes = cd.Hashes
 		s.chainID = cd.ChainID
+		s.first = cd.First
 	}
 	s.setProcessed()
 	if err := s.checkChains(ctx); err != nil {
@@ -416,6 +420,18 @@ func (s *Sentry) loop(ctx context.Context) error {
 			target = head - s.cfg.FollowDistance
 		}
 		s.setHead(head, target)
+		if !s.anchored {
+			if err := s.checkAnchor(ctx, ep, head); err != nil {
+				var pe errPublish
+				if errors.As(err, &pe) {
+					s.log.Error("ssv sentry: publish failed; retrying", "err", err)
+					sleep(ctx, s.nextBackoff())
+					continue
+				}
+				s.failover(ctx, ep, err)
+				continue
+			}
+		}
 		if s.next > target {
 			s.setMode(ModeLive)
 			s.waitHead(ctx, ep)
@@ -746,7 +762,10 @@ func (s *Sentry) other(ep *endpoint) *endpoint {
 
 // reorg walks back from block k over the kept hashes to the fork point,
 // publishes the Reorg and moves s.next back to the first block to read
-// again.
+// again. A fork older than every kept hash has an unknown fork point: the
+// registry is synced again from the first block (resync), since replaying
+// only from the oldest kept block would keep what the abandoned branch
+// held before it.
 func (s *Sentry) reorg(ctx context.Context, ep *endpoint, k uint64) error {
 	var first *blockHash
 	var firstNew common.Hash
@@ -769,24 +788,104 @@ func (s *Sentry) reorg(ctx context.Context, ep *endpoint, k uint64) error {
 	if first == nil {
 		return s.mismatch(ep, "inconsistent", fmt.Errorf("block %d's parent is not the processed block %d, whose header is unchanged", k+1, k))
 	}
+	if match < 0 {
+		return s.resync(ctx, ep, fmt.Sprintf("reorg deeper than the %d blocks kept (block %d changed, and every kept block before it)", s.cfg.FollowDistance+KeepExtra, first.Number))
+	}
 	ev := &events.Reorg{V: events.SchemaVersion, Network: s.cfg.Network, FromBlock: first.Number,
 		OldHash: first.Hash.Hex(), NewHash: firstNew.Hex(), Observer: s.observer(ep)}
 	if err := s.publish(ctx, events.KindReorg, ev.MsgID(), ev); err != nil {
 		return err
 	}
+	s.countReorg()
+	s.next = s.hashes[match].Number + 1
+	s.hashes = s.hashes[:match+1]
+	s.log.Warn("ssv sentry: reorg of processed blocks; reading them again", "from_block", first.Number, "old_hash", ev.OldHash, "new_hash", ev.NewHash, "fork_after", s.next-1)
+	return s.advanced()
+}
+
+func (s *Sentry) countReorg() {
 	s.n.reorgs.Add(1)
 	if s.m != nil {
 		s.m.reorgs.WithLabelValues(s.cfg.Network).Inc()
 	}
-	if match >= 0 {
-		s.next = s.hashes[match].Number + 1
-		s.hashes = s.hashes[:match+1]
-		s.log.Warn("ssv sentry: reorg of processed blocks; reading them again", "from_block", first.Number, "old_hash", ev.OldHash, "new_hash", ev.NewHash, "fork_after", s.next-1)
+}
+
+// checkAnchor runs once per Run, before anything is read: the chain must
+// hold the cursor's first block (FromBlock) with its hash — else it is
+// another chain under the same chain id and contract address (a restarted
+// devnet) and the registry is synced again from the start — and the last
+// processed block with its hash, else a reorg happened while the sentry
+// was down. Without a cursor it records FromBlock's hash. An endpoint whose
+// head is below the first block (a node still syncing, or a new chain not
+// yet that long) is not compared: nothing is read until it is.
+func (s *Sentry) checkAnchor(ctx context.Context, ep *endpoint, head uint64) error {
+	if s.first == nil {
+		if head < s.cfg.FromBlock {
+			return nil
+		}
+		h, err := ep.header(ctx, s.cfg.FromBlock)
+		if err != nil {
+			return err
+		}
+		if s.next > s.cfg.FromBlock {
+			s.log.Warn("ssv sentry: the cursor has no hash of its first block (an older valtrack wrote it); taking this chain's, only the last processed block is checked", "from_block", s.cfg.FromBlock)
+		}
+		s.first = &blockHash{Number: s.cfg.FromBlock, Hash: h.Hash, Time: uint64(h.Time)}
 	} else {
-		s.next = first.Number
-		s.hashes = nil
-		s.log.Error("ssv sentry: reorg deeper than the blocks kept; reading again from the oldest kept block", "from_block", first.Number, "kept", s.cfg.FollowDistance+KeepExtra)
+		if head < s.first.Number {
+			if !s.lowWarned {
+				s.lowWarned = true
+				s.log.Warn("ssv sentry: the endpoint's head is below the cursor's first block: a node still syncing, or another chain; waiting for it to get there", "endpoint", ep.name, "head", head, "first_block", s.first.Number)
+			}
+			return nil
+		}
+		h, err := ep.header(ctx, s.first.Number)
+		if err != nil {
+			return err
+		}
+		if h.Hash != s.first.Hash {
+			return s.resync(ctx, ep, fmt.Sprintf("the chain is not the one the cursor was written on: its block %d is %s, the cursor's %s (a restarted devnet, or another chain of chain id %d)", s.first.Number, h.Hash.Hex(), s.first.Hash.Hex(), s.chainID))
+		}
 	}
+	s.anchored = true
+	if n := len(s.hashes); n > 0 && s.hashes[n-1].Number+1 == s.next && s.hashes[n-1].Number <= head {
+		last := s.hashes[n-1]
+		h, err := ep.header(ctx, last.Number)
+		if err != nil {
+			s.anchored = false
+			return err
+		}
+		if h.Hash != last.Hash {
+			return s.reorg(ctx, ep, last.Number)
+		}
+	}
+	return s.advanced()
+}
+
+// resync rolls the registry back to the first block and syncs again from
+// there: a Reorg from FromBlock (the consumer then rolls back every block
+// and rebuilds an empty registry) and the cursor moved to FromBlock.
+func (s *Sentry) resync(ctx context.Context, ep *endpoint, why string) error {
+	from := s.cfg.FromBlock
+	var old common.Hash
+	if s.first != nil {
+		from = min(from, s.first.Number)
+		old = s.first.Hash
+	}
+	h, err := ep.header(ctx, from)
+	if err != nil {
+		return err
+	}
+	ev := &events.Reorg{V: events.SchemaVersion, Network: s.cfg.Network, FromBlock: from,
+		OldHash: old.Hex(), NewHash: h.Hash.Hex(), Observer: s.observer(ep)}
+	if err := s.publish(ctx, events.KindReorg, ev.MsgID(), ev); err != nil {
+		return err
+	}
+	s.countReorg()
+	s.log.Error("ssv sentry: "+why+"; the registry is rolled back and synced again from the first block", "from_block", from, "was_processed", int64(s.next)-1, "endpoint", ep.name)
+	s.first = &blockHash{Number: from, Hash: h.Hash, Time: uint64(h.Time)}
+	s.next, s.hashes, s.anchored = from, nil, true
+	s.setMode(ModeHistory)
 	return s.advanced()
 }
 
@@ -818,7 +917,7 @@ func (s *Sentry) remember(h *header) {
 func (s *Sentry) advanced() error {
 	s.setProcessed()
 	d := &cursorData{Network: s.cfg.Network, Contract: s.cfg.Contract.Hex(), ChainID: s.chainID,
-		Processed: int64(s.next) - 1, Hashes: s.hashes}
+		Processed: int64(s.next) - 1, Hashes: s.hashes, First: s.first}
 	if err := s.cursor.store(d); err != nil {
 		// The events are out; the next restart reads a little again (same ids).
 		s.log.Error("ssv sentry: could not write the cursor; a restart will read these blocks again", "err", err)
