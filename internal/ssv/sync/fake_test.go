@@ -1,11 +1,13 @@
 package sync
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -183,6 +185,10 @@ type node struct {
 	noReceipts atomic.Bool   // eth_getBlockReceipts unknown
 	dropEvery  atomic.Int64  // >0: drop each contract log whose data ends with a multiple of this
 	dropBlock  atomic.Int64  // >0: eth_getLogs returns no log of this block
+	// rateLimit > 0: that many eth_getLogs range calls are refused by a
+	// rate limit, as HTTP 429 with rateHTTP, else as Infura's -32005.
+	rateLimit atomic.Int64
+	rateHTTP  atomic.Bool
 
 	mu     sync.Mutex
 	calls  map[string]int
@@ -213,6 +219,19 @@ func newNode(t *testing.T, c *chain, chainID uint64) *node {
 		if n.fail.Load() {
 			http.Error(w, "backend down", http.StatusInternalServerError)
 			return
+		}
+		if n.rateHTTP.Load() && n.rateLimit.Load() > 0 {
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			if bytes.Contains(body, []byte(`"eth_getLogs"`)) && bytes.Contains(body, []byte(`"fromBlock"`)) && n.rateLimit.Add(-1) >= 0 {
+				n.inc("rate_limited")
+				http.Error(w, "Too Many Requests", http.StatusTooManyRequests)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
 		srv.ServeHTTP(w, r)
 	}))
@@ -343,6 +362,10 @@ func (s *ethService) GetLogs(f filterArg) ([]types.Log, error) {
 		}
 	} else {
 		from, to := uint64(*f.FromBlock), uint64(*f.ToBlock)
+		if !s.n.rateHTTP.Load() && s.n.rateLimit.Load() > 0 && s.n.rateLimit.Add(-1) >= 0 {
+			s.n.inc("rate_limited")
+			return nil, &rpcErr{-32005, "project ID request rate exceeded"}
+		}
 		if m := s.n.maxRange.Load(); m > 0 && to-from+1 > m {
 			s.n.mu.Lock()
 			s.n.ranges = append(s.n.ranges, [3]uint64{from, to, 0})

@@ -71,7 +71,7 @@ type Sentry struct {
 	blockTime    time.Duration // the chain's block time measured on the kept headers; 0: unknown
 
 	n struct {
-		logs, skipped, blocks, reorgs, failovers, mismatches, halvings, ranges, rangeSize atomic.Uint64
+		logs, skipped, blocks, reorgs, failovers, mismatches, halvings, ranges, rangeSize, rateLimited atomic.Uint64
 	}
 }
 
@@ -87,6 +87,7 @@ type Stats struct {
 	Failovers        uint64
 	Mismatches       uint64
 	Halvings         uint64
+	RateLimited      uint64 // eth_getLogs ranges refused by a rate limit
 	Ranges           uint64 // eth_getLogs ranges read
 	RangeSize        uint64
 	Endpoint         string // the endpoint in use, host:port
@@ -127,6 +128,7 @@ func (s *Sentry) Stats() Stats {
 	st.Logs, st.Skipped, st.Blocks = s.n.logs.Load(), s.n.skipped.Load(), s.n.blocks.Load()
 	st.Reorgs, st.Failovers, st.Mismatches = s.n.reorgs.Load(), s.n.failovers.Load(), s.n.mismatches.Load()
 	st.Halvings, st.Ranges, st.RangeSize = s.n.halvings.Load(), s.n.ranges.Load(), s.n.rangeSize.Load()
+	st.RateLimited = s.n.rateLimited.Load()
 	st.Endpoints = len(s.eps)
 	for _, ep := range s.eps {
 		if ok, _, _, _ := ep.status(); ok {
@@ -497,13 +499,22 @@ func (s *Sentry) historyRange(ctx context.Context, ep *endpoint, target uint64) 
 	logs, err := ep.logsRange(ctx, s.cfg.Contract, from, to)
 	s.n.ranges.Add(1)
 	if err != nil {
-		big := tooLarge(err)
+		big, busy := tooLarge(err), rateLimited(err)
 		if s.m != nil {
 			res := "error"
-			if big {
+			switch {
+			case big:
 				res = "too_large"
+			case busy:
+				res = "rate_limited"
 			}
 			s.m.ranges.WithLabelValues(s.cfg.Network, ep.name, res).Inc()
+		}
+		if busy {
+			// The range is not the problem: keep its size; failover moves
+			// to another endpoint and waits once every one refused.
+			s.n.rateLimited.Add(1)
+			return fmt.Errorf("eth_getLogs %d..%d: rate limited: %w", from, to, err)
 		}
 		if to > from {
 			s.rangeSize = max(1, (to-from+1)/2)
