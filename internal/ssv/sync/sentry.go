@@ -67,6 +67,7 @@ type Sentry struct {
 	behindSince  time.Time
 	lastEndpoint string
 	headAt       time.Time     // when an endpoint last answered eth_blockNumber
+	pubHead      uint64        // the head of the last SyncStatus built
 	tipTime      time.Time     // the processed block's header time; zero: unknown
 	blockTime    time.Duration // the chain's block time measured on the kept headers; 0: unknown
 
@@ -1109,7 +1110,11 @@ func (s *Sentry) setHead(head, target uint64) {
 	} else {
 		s.behindSince = time.Time{}
 	}
+	moved := head >= s.pubHead+StatusHeadStep
 	s.mu.Unlock()
+	if moved {
+		s.kickStatus()
+	}
 	if s.m != nil {
 		s.m.head.WithLabelValues(s.cfg.Network).Set(float64(head))
 	}
@@ -1140,15 +1145,24 @@ func (s *Sentry) kickStatus() {
 }
 
 // statusLoop publishes SyncStatus on a change of mode or endpoint health
-// and every StatusEvery.
+// and when the head moved StatusHeadStep blocks — at most every
+// StatusMinGap, so a fast chain or a flapping endpoint cannot flood the
+// bus — and every StatusEvery.
 func (s *Sentry) statusLoop(ctx context.Context) {
 	t := time.NewTicker(s.cfg.StatusEvery)
 	defer t.Stop()
+	var last time.Time
 	for {
+		if !last.IsZero() {
+			if wait := s.cfg.StatusMinGap - time.Since(last); wait > 0 && !sleep(ctx, wait) {
+				return
+			}
+		}
 		ev := s.status()
 		if err := s.publish(ctx, events.KindSyncStatus, ev.MsgID(), ev); err != nil && ctx.Err() == nil {
 			s.log.Warn("ssv sentry: sync status not published", "err", err)
 		}
+		last = time.Now()
 		select {
 		case <-ctx.Done():
 			return
@@ -1162,6 +1176,7 @@ func (s *Sentry) status() *events.SyncStatus {
 	s.mu.Lock()
 	ev := &events.SyncStatus{V: events.SchemaVersion, Network: s.cfg.Network, Mode: s.mode, Head: s.head,
 		Contract: s.cfg.Contract.Hex(), Observer: events.Observer{Endpoint: s.lastEndpoint, SeenAt: time.Now().UnixMilli(), SentryID: s.cfg.SentryID}}
+	s.pubHead = s.head
 	if s.processed > 0 {
 		ev.Processed = uint64(s.processed)
 	}
