@@ -66,16 +66,20 @@ func (Domain) Selected(cmd *cli.Command) bool {
 // builtin are the SSV node's network configurations: the SSVNetwork
 // proxy and the block it was deployed at (ssvlabs/ssv networkconfig;
 // the addresses and blocks as issue 8 lists them).
+// ChainID is the network's execution chain id (the networks' specs), which
+// every endpoint must report: a mainnet contract looked up on a hoodi RPC
+// would otherwise sync nothing and report healthy.
 var builtin = map[string]netConfig{
-	"mainnet": {Contract: common.HexToAddress("0xDD9BC35aE942eF0cFa76930954a156B3fF30a4E1"), FromBlock: 17507487},
-	"holesky": {Contract: common.HexToAddress("0x38A4794cCEd47d3baf7370CcC43B560D3a1beEFA"), FromBlock: 181612},
-	"hoodi":   {Contract: common.HexToAddress("0x58410Bef803ECd7E63B23664C586A6DB72DAf59c"), FromBlock: 1065},
+	"mainnet": {Contract: common.HexToAddress("0xDD9BC35aE942eF0cFa76930954a156B3fF30a4E1"), FromBlock: 17507487, ChainID: 1},
+	"holesky": {Contract: common.HexToAddress("0x38A4794cCEd47d3baf7370CcC43B560D3a1beEFA"), FromBlock: 181612, ChainID: 17000},
+	"hoodi":   {Contract: common.HexToAddress("0x58410Bef803ECd7E63B23664C586A6DB72DAf59c"), FromBlock: 1065, ChainID: 560048},
 }
 
 type netConfig struct {
 	Name      string
 	Contract  common.Address
 	FromBlock uint64
+	ChainID   uint64 // 0: not known
 	RPCs      []string
 }
 
@@ -100,8 +104,10 @@ func (d Domain) Flags(r domain.Role) []cli.Flag {
 		&cli.Uint64Flag{Name: "ssv-from-block", Usage: "block to sync a --ssv-contract from (its deployment block)", Sources: env("ssv-from-block")},
 		&cli.Uint64Flag{Name: "ssv-follow-distance", Value: 8, Usage: "blocks behind the head that are treated as final (the SSV node's default 8)", Sources: env("ssv-follow-distance"),
 			Validator: func(v uint64) error {
-				if v > 1024 {
-					return fmt.Errorf("--ssv-follow-distance %d: use 0..1024", v)
+				// 0 would process the head itself, which the next block may
+				// reorg; the sentry also reads 0 as "the default".
+				if v == 0 || v > 1024 {
+					return fmt.Errorf("--ssv-follow-distance %d: use 1..1024 (default 8, the SSV node's)", v)
 				}
 				return nil
 			}},
@@ -216,6 +222,9 @@ func (in *instance) networks(needRPC bool) error {
 		}
 		n.Name = name
 		n.RPCs = rpcs[name]
+		if n.ChainID != 0 {
+			in.chainIDs[name] = n.ChainID
+		}
 		if needRPC && len(n.RPCs) == 0 {
 			return fmt.Errorf("--ssv %s: give its execution-layer RPC: --eth-rpc URL[,URL…]", name)
 		}
