@@ -142,7 +142,8 @@ func TestInvalidFlagsRefused(t *testing.T) {
 		{[]string{"--alerts", "/no/such/alerts.yaml"}, "alerts"},
 		{[]string{"--devnet-cosmos-validators", "0"}, "1..32"},
 		{[]string{"--ssv", "Main Net"}, "lower-case letters"},
-		{[]string{"--ssv-follow-distance", "5000"}, "0..1024"},
+		{[]string{"--ssv-follow-distance", "5000"}, "1..1024"},
+		{[]string{"--ssv-follow-distance", "0"}, "1..1024"},
 		{[]string{"--ssv-beacon", "hoodi=127.0.0.1:5052"}, "http(s)://host:port"},
 		{[]string{"--ssv-beacon-every", "1s"}, "at least 10s"},
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/valtrack/valtrack/internal/ssv/devnet"
 	"github.com/valtrack/valtrack/internal/ssv/events"
 	"github.com/valtrack/valtrack/internal/ssv/httpapi"
+	"github.com/valtrack/valtrack/internal/ssv/registry"
 	"github.com/valtrack/valtrack/internal/ssv/shares"
 	"github.com/valtrack/valtrack/internal/ssv/sink"
 	"github.com/valtrack/valtrack/internal/ssv/state"
@@ -65,16 +66,20 @@ func (Domain) Selected(cmd *cli.Command) bool {
 // builtin are the SSV node's network configurations: the SSVNetwork
 // proxy and the block it was deployed at (ssvlabs/ssv networkconfig;
 // the addresses and blocks as issue 8 lists them).
+// ChainID is the network's execution chain id (the networks' specs), which
+// every endpoint must report: a mainnet contract looked up on a hoodi RPC
+// would otherwise sync nothing and report healthy.
 var builtin = map[string]netConfig{
-	"mainnet": {Contract: common.HexToAddress("0xDD9BC35aE942eF0cFa76930954a156B3fF30a4E1"), FromBlock: 17507487},
-	"holesky": {Contract: common.HexToAddress("0x38A4794cCEd47d3baf7370CcC43B560D3a1beEFA"), FromBlock: 181612},
-	"hoodi":   {Contract: common.HexToAddress("0x58410Bef803ECd7E63B23664C586A6DB72DAf59c"), FromBlock: 1065},
+	"mainnet": {Contract: common.HexToAddress("0xDD9BC35aE942eF0cFa76930954a156B3fF30a4E1"), FromBlock: 17507487, ChainID: 1},
+	"holesky": {Contract: common.HexToAddress("0x38A4794cCEd47d3baf7370CcC43B560D3a1beEFA"), FromBlock: 181612, ChainID: 17000},
+	"hoodi":   {Contract: common.HexToAddress("0x58410Bef803ECd7E63B23664C586A6DB72DAf59c"), FromBlock: 1065, ChainID: 560048},
 }
 
 type netConfig struct {
 	Name      string
 	Contract  common.Address
 	FromBlock uint64
+	ChainID   uint64 // 0: not known
 	RPCs      []string
 }
 
@@ -99,8 +104,10 @@ func (d Domain) Flags(r domain.Role) []cli.Flag {
 		&cli.Uint64Flag{Name: "ssv-from-block", Usage: "block to sync a --ssv-contract from (its deployment block)", Sources: env("ssv-from-block")},
 		&cli.Uint64Flag{Name: "ssv-follow-distance", Value: 8, Usage: "blocks behind the head that are treated as final (the SSV node's default 8)", Sources: env("ssv-follow-distance"),
 			Validator: func(v uint64) error {
-				if v > 1024 {
-					return fmt.Errorf("--ssv-follow-distance %d: use 0..1024", v)
+				// 0 would process the head itself, which the next block may
+				// reorg; the sentry also reads 0 as "the default".
+				if v == 0 || v > 1024 {
+					return fmt.Errorf("--ssv-follow-distance %d: use 1..1024 (default 8, the SSV node's)", v)
 				}
 				return nil
 			}},
@@ -215,6 +222,9 @@ func (in *instance) networks(needRPC bool) error {
 		}
 		n.Name = name
 		n.RPCs = rpcs[name]
+		if n.ChainID != 0 {
+			in.chainIDs[name] = n.ChainID
+		}
 		if needRPC && len(n.RPCs) == 0 {
 			return fmt.Errorf("--ssv %s: give its execution-layer RPC: --eth-rpc URL[,URL…]", name)
 		}
@@ -397,16 +407,61 @@ func (in *instance) progress(ctx context.Context) [][]any {
 	return lines
 }
 
-// health fails while a sentry is more than 5 blocks or 300 s behind its
-// chain (sync.Sentry.Healthy).
-func (in *instance) health(context.Context) error {
+// health fails while a sentry of this process is more than 5 blocks or
+// 300 s behind its chain (sync.Sentry.Healthy), and — where the registry
+// is (run, consumer, serve) — while the registry of a network is stale
+// (registryHealth): a consumer or an API whose sentry runs elsewhere
+// would otherwise answer healthy over a registry that stopped moving.
+func (in *instance) health(ctx context.Context) error {
 	var errs []error
 	for _, s := range in.sentries {
 		if err := s.Healthy(); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", s.Network(), err))
 		}
 	}
+	if in.env.DB != nil && in.env.Role != domain.RoleSentry {
+		st := state.New(in.env.DB)
+		for _, n := range in.nets {
+			qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			sy, err := st.Sync(qctx, n.Name)
+			cancel()
+			if err == nil {
+				err = registryHealth(sy, time.Now())
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", n.Name, err))
+			}
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// registryHealth judges a network's registry by what its sentry last
+// reported and what was last applied. The sentry publishes a status at
+// least every sync.DefaultStatusEvery, also while its endpoints fail, so
+// a status older than sync.MaxLagTime means the sentry is stopped or the
+// consumer is not applying events; a status whose endpoints all fail,
+// with a last applied block older than sync.MaxLagTime, means the chain
+// has moved on unseen.
+func registryHealth(sy *registry.Sync, now time.Time) error {
+	if sy == nil || sy.StatusAt.IsZero() {
+		return errors.New("the registry has no sync status yet: check that the network's sentry runs (valtrack sentry ssv) and publishes to this bus")
+	}
+	if age := now.Sub(sy.StatusAt); age > ssvsync.MaxLagTime {
+		return fmt.Errorf("the registry's last sync status is from %s, %s ago (a sentry sends one at least every %s): the sentry is stopped or this consumer does not apply its events; check both", sy.StatusAt.Format(time.RFC3339), age.Round(time.Second), ssvsync.DefaultStatusEvery)
+	}
+	healthy := 0
+	for _, e := range sy.Endpoints {
+		if e.Healthy {
+			healthy++
+		}
+	}
+	if len(sy.Endpoints) > 0 && healthy == 0 && !sy.LastBlockTime.IsZero() {
+		if age := now.Sub(sy.LastBlockTime); age > ssvsync.MaxLagTime {
+			return fmt.Errorf("the sentry reports no healthy RPC endpoint and the last applied block %d is from %s, %s ago: check the endpoints (GET /api/v1/ssv/%s/sync shows their errors)", sy.LastBlock, sy.LastBlockTime.Format(time.RFC3339), age.Round(time.Second), sy.Network)
+		}
+	}
+	return nil
 }
 
 func (in *instance) close() error {

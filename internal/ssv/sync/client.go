@@ -262,11 +262,37 @@ func (e *endpoint) receiptLogs(ctx context.Context, addr common.Address, hash co
 	return n, nil
 }
 
-// tooLarge says whether an eth_getLogs error means "ask for fewer blocks":
-// JSON-RPC -32005, the size and range limits providers word in many ways,
-// our own response bound, and time-outs.
-func tooLarge(err error) bool {
+// rateLimited says whether an error is the endpoint refusing to answer
+// now (HTTP 429, or a provider's rate-limit message, which Infura sends as
+// -32005 like its result-size error): the range is fine, the endpoint is
+// busy. The caller keeps the range size, moves to another endpoint, and
+// waits once every endpoint refused.
+func rateLimited(err error) bool {
 	if err == nil {
+		return false
+	}
+	var herr rpc.HTTPError
+	if errors.As(err, &herr) && herr.StatusCode == http.StatusTooManyRequests {
+		return true
+	}
+	msg := strings.ToLower(err.Error())
+	for _, s := range []string{"too many requests", "rate limit", "rate-limit", "ratelimit", "request rate", "rate exceeded",
+		"requests per second", "compute units per second", "daily request count", "request count exceeded", "capacity limit", "throttl"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// tooLarge says whether an eth_getLogs error means "ask for fewer blocks":
+// JSON-RPC -32005 (geth's and Infura's "query returned more than 10000
+// results"), the size and range limits providers word in many ways
+// (Alchemy's "Too many logs requested. Max logs per response is 20000.",
+// "response size exceeded", "block range is too wide"…), our own response
+// bound, and time-outs. A rate limit is not: see rateLimited.
+func tooLarge(err error) bool {
+	if err == nil || rateLimited(err) {
 		return false
 	}
 	var rerr rpc.Error

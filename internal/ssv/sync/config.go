@@ -41,10 +41,15 @@ const (
 	DefaultPollEvery      = 2 * time.Second
 	DefaultRequestTimeout = 10 * time.Second
 	DefaultStatusEvery    = 30 * time.Second
-	DefaultRetryMin       = 500 * time.Millisecond
-	DefaultRetryMax       = 30 * time.Second
-	DefaultMaxResponse    = 64 << 20 // bytes of one JSON-RPC answer
-	DefaultNoHeadTimeout  = 2 * time.Minute
+	DefaultStatusMinGap   = 2 * time.Second
+	// StatusHeadStep: a head this many blocks past the last published
+	// status's publishes a new one (at most every StatusMinGap), so that
+	// /sync's head and lag are current, not up to StatusEvery old.
+	StatusHeadStep       = 2
+	DefaultRetryMin      = 500 * time.Millisecond
+	DefaultRetryMax      = 30 * time.Second
+	DefaultMaxResponse   = 64 << 20 // bytes of one JSON-RPC answer
+	DefaultNoHeadTimeout = 2 * time.Minute
 	// KeepExtra blocks are kept beyond FollowDistance for reorg detection.
 	KeepExtra = 64
 	// Healthy() limits.
@@ -88,9 +93,12 @@ type Config struct {
 	NoHeadTimeout  time.Duration // with WebSocket: poll when no head came for this long
 	RequestTimeout time.Duration // each JSON-RPC call
 	StatusEvery    time.Duration // SyncStatus at least this often
+	StatusMinGap   time.Duration // and at most this often (mode changes, head moves)
 	RetryMin       time.Duration // first backoff once every endpoint failed
 	RetryMax       time.Duration // largest backoff
 	MaxResponse    int64         // bytes of one answer
+
+	now func() time.Time // the clock of health checks; tests move it
 }
 
 func (c *Config) defaults() error {
@@ -114,6 +122,9 @@ func (c *Config) defaults() error {
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.now == nil {
+		c.now = time.Now
 	}
 	if c.FollowDistance == 0 {
 		c.FollowDistance = DefaultFollowDistance
@@ -139,6 +150,7 @@ func (c *Config) defaults() error {
 	def(&c.NoHeadTimeout, DefaultNoHeadTimeout)
 	def(&c.RequestTimeout, DefaultRequestTimeout)
 	def(&c.StatusEvery, DefaultStatusEvery)
+	def(&c.StatusMinGap, DefaultStatusMinGap)
 	def(&c.RetryMin, DefaultRetryMin)
 	def(&c.RetryMax, DefaultRetryMax)
 	if c.RetryMax < c.RetryMin {

@@ -21,11 +21,20 @@ type cursorData struct {
 	ChainID   uint64      `json:"chain_id"`
 	Processed int64       `json:"processed"` // -1: nothing yet
 	Hashes    []blockHash `json:"hashes"`
+	// First is the hash of the first block synced (FromBlock) on the chain
+	// the cursor was written on: a restarted devnet or another chain of
+	// the same chain id under the same contract address has another one,
+	// and its registry must be synced again from the start. Nil in
+	// cursors written before it was kept.
+	First *blockHash `json:"first,omitempty"`
 }
 
 type blockHash struct {
 	Number uint64      `json:"n"`
 	Hash   common.Hash `json:"h"`
+	// Time is the header's (unix s); 0 in cursors written before it was
+	// kept. Health compares the processed block's time with the clock.
+	Time uint64 `json:"t,omitempty"`
 }
 
 const maxCursorBytes = 1 << 20

@@ -1,11 +1,13 @@
 package sync
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -38,6 +40,7 @@ type fblock struct {
 }
 
 type chain struct {
+	t0     uint64 // block 0's time: blocks are 12 s apart, the initial head about now
 	mu     sync.Mutex
 	blocks []*fblock
 	seq    uint64 // makes every log's data unique
@@ -62,8 +65,18 @@ type logSpec struct {
 }
 
 func newChain(n int, spec map[uint64]logSpec) *chain {
-	c := &chain{}
+	// Recent block times: the sentry's health compares the processed
+	// block's time with the clock.
+	c := &chain{t0: uint64(time.Now().Unix()) - 12*uint64(n)}
 	c.extend(n, spec, 0)
+	return c
+}
+
+// newForkChain is newChain with every block tagged fork: another chain
+// (other hashes and logs) under the same chain id.
+func newForkChain(n int, spec map[uint64]logSpec, fork byte) *chain {
+	c := &chain{t0: uint64(time.Now().Unix()) - 12*uint64(n)}
+	c.extend(n, spec, fork)
 	return c
 }
 
@@ -77,7 +90,7 @@ func (c *chain) extend(n int, spec map[uint64]logSpec, fork byte) {
 		if num > 0 {
 			parent = c.blocks[num-1].hash
 		}
-		h := &types.Header{ParentHash: parent, Number: new(big.Int).SetUint64(num), Time: 1700000000 + 12*num,
+		h := &types.Header{ParentHash: parent, Number: new(big.Int).SetUint64(num), Time: c.t0 + 12*num,
 			Difficulty: big.NewInt(0), GasLimit: 30000000, Extra: []byte{fork}}
 		b := &fblock{h: h}
 		sp := spec[num]
@@ -172,6 +185,10 @@ type node struct {
 	noReceipts atomic.Bool   // eth_getBlockReceipts unknown
 	dropEvery  atomic.Int64  // >0: drop each contract log whose data ends with a multiple of this
 	dropBlock  atomic.Int64  // >0: eth_getLogs returns no log of this block
+	// rateLimit > 0: that many eth_getLogs range calls are refused by a
+	// rate limit, as HTTP 429 with rateHTTP, else as Infura's -32005.
+	rateLimit atomic.Int64
+	rateHTTP  atomic.Bool
 
 	mu     sync.Mutex
 	calls  map[string]int
@@ -202,6 +219,19 @@ func newNode(t *testing.T, c *chain, chainID uint64) *node {
 		if n.fail.Load() {
 			http.Error(w, "backend down", http.StatusInternalServerError)
 			return
+		}
+		if n.rateHTTP.Load() && n.rateLimit.Load() > 0 {
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			if bytes.Contains(body, []byte(`"eth_getLogs"`)) && bytes.Contains(body, []byte(`"fromBlock"`)) && n.rateLimit.Add(-1) >= 0 {
+				n.inc("rate_limited")
+				http.Error(w, "Too Many Requests", http.StatusTooManyRequests)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
 		srv.ServeHTTP(w, r)
 	}))
@@ -332,6 +362,10 @@ func (s *ethService) GetLogs(f filterArg) ([]types.Log, error) {
 		}
 	} else {
 		from, to := uint64(*f.FromBlock), uint64(*f.ToBlock)
+		if !s.n.rateHTTP.Load() && s.n.rateLimit.Load() > 0 && s.n.rateLimit.Add(-1) >= 0 {
+			s.n.inc("rate_limited")
+			return nil, &rpcErr{-32005, "project ID request rate exceeded"}
+		}
 		if m := s.n.maxRange.Load(); m > 0 && to-from+1 > m {
 			s.n.mu.Lock()
 			s.n.ranges = append(s.n.ranges, [3]uint64{from, to, 0})

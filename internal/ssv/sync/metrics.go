@@ -38,7 +38,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		published:  cv("logs_published_total", "Contract logs published as events.", "network"),
 		skipped:    cv("logs_skipped_total", "Contract logs not published: unknown_topic, malformed, decode_error, invalid_event.", "network", "reason"),
-		ranges:     cv("getlogs_ranges_total", "eth_getLogs block ranges asked, by result: ok, too_large, error.", "network", "endpoint", "result"),
+		ranges:     cv("getlogs_ranges_total", "eth_getLogs block ranges asked, by result: ok, too_large, rate_limited, error.", "network", "endpoint", "result"),
 		halvings:   cv("getlogs_halvings_total", "Times the eth_getLogs range was halved.", "network", "endpoint"),
 		rangeSize:  gv("getlogs_range_blocks", "The current eth_getLogs range, blocks.", "network"),
 		failovers:  cv("failovers_total", "Moves from an endpoint to the next after an error, time-out or inconsistency.", "network", "endpoint"),

@@ -44,6 +44,9 @@ type Sentry struct {
 	chainID    uint64
 	next       uint64      // the next block to process
 	hashes     []blockHash // processed blocks' hashes, ascending
+	first      *blockHash  // FromBlock's hash on the chain synced (the cursor's First)
+	anchored   bool        // first and the processed block checked against the chain since Run began
+	lowWarned  bool
 	rangeSize  uint64
 	okInRow    int
 	failsInRow int
@@ -63,9 +66,13 @@ type Sentry struct {
 	processed    int64 // -1: none
 	behindSince  time.Time
 	lastEndpoint string
+	headAt       time.Time     // when an endpoint last answered eth_blockNumber
+	pubHead      uint64        // the head of the last SyncStatus built
+	tipTime      time.Time     // the processed block's header time; zero: unknown
+	blockTime    time.Duration // the chain's block time measured on the kept headers; 0: unknown
 
 	n struct {
-		logs, skipped, blocks, reorgs, failovers, mismatches, halvings, ranges, rangeSize atomic.Uint64
+		logs, skipped, blocks, reorgs, failovers, mismatches, halvings, ranges, rangeSize, rateLimited atomic.Uint64
 	}
 }
 
@@ -81,6 +88,7 @@ type Stats struct {
 	Failovers        uint64
 	Mismatches       uint64
 	Halvings         uint64
+	RateLimited      uint64 // eth_getLogs ranges refused by a rate limit
 	Ranges           uint64 // eth_getLogs ranges read
 	RangeSize        uint64
 	Endpoint         string // the endpoint in use, host:port
@@ -121,6 +129,7 @@ func (s *Sentry) Stats() Stats {
 	st.Logs, st.Skipped, st.Blocks = s.n.logs.Load(), s.n.skipped.Load(), s.n.blocks.Load()
 	st.Reorgs, st.Failovers, st.Mismatches = s.n.reorgs.Load(), s.n.failovers.Load(), s.n.mismatches.Load()
 	st.Halvings, st.Ranges, st.RangeSize = s.n.halvings.Load(), s.n.ranges.Load(), s.n.rangeSize.Load()
+	st.RateLimited = s.n.rateLimited.Load()
 	st.Endpoints = len(s.eps)
 	for _, ep := range s.eps {
 		if ok, _, _, _ := ep.status(); ok {
@@ -130,27 +139,40 @@ func (s *Sentry) Stats() Stats {
 	return st
 }
 
-// Healthy returns an error when the last processed block is more than
-// MaxLagBlocks behind head − FollowDistance, or has been behind it for
-// more than MaxLagTime.
+// Healthy returns an error when the sentry is not keeping up with its
+// chain: the last processed block more than MaxLagBlocks behind head −
+// FollowDistance, or behind it for more than MaxLagTime. Both need a head:
+// with every endpoint failing no head is read and the chain moves on
+// unseen, so it also fails when no endpoint answered for MaxLagTime, and
+// when the processed block's header is more than MaxLagTime older than
+// head − FollowDistance is expected to be (FollowDistance blocks of the
+// measured block time before now) — which also catches endpoints stuck
+// on an old head.
 func (s *Sentry) Healthy() error {
+	now := s.cfg.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.haveHead {
-		return fmt.Errorf("ssv sentry %s: no head read yet from any endpoint: check that an RPC endpoint answers", s.cfg.Network)
+		return errors.New("no head read yet from any RPC endpoint: check that an endpoint answers (GET /api/v1/ssv/{network}/sync shows their errors)")
+	}
+	if quiet := now.Sub(s.headAt); quiet > MaxLagTime {
+		return fmt.Errorf("no RPC endpoint has answered for %s (the last head read was block %d, processed up to block %d): check the endpoints (GET /api/v1/ssv/{network}/sync shows their errors)", quiet.Round(time.Second), s.head, s.processed)
 	}
 	target := int64(0)
 	if s.head > s.cfg.FollowDistance {
 		target = int64(s.head - s.cfg.FollowDistance)
 	}
-	if s.processed >= target {
-		return nil
-	}
 	if lag := target - s.processed; lag > MaxLagBlocks {
-		return fmt.Errorf("ssv sentry %s: last processed block %d is %d blocks behind head %d − follow distance %d (mode %s): check the endpoints' health in sync_status", s.cfg.Network, s.processed, lag, s.head, s.cfg.FollowDistance, s.mode)
+		return fmt.Errorf("last processed block %d is %d blocks behind head %d − follow distance %d (mode %s): check the endpoints' health (GET /api/v1/ssv/{network}/sync)", s.processed, lag, s.head, s.cfg.FollowDistance, s.mode)
 	}
-	if !s.behindSince.IsZero() && time.Since(s.behindSince) > MaxLagTime {
-		return fmt.Errorf("ssv sentry %s: last processed block %d has been behind head − follow distance (%d) for %s", s.cfg.Network, s.processed, target, time.Since(s.behindSince).Round(time.Second))
+	if s.processed < target && !s.behindSince.IsZero() && now.Sub(s.behindSince) > MaxLagTime {
+		return fmt.Errorf("last processed block %d has been behind head − follow distance (%d) for %s: check the endpoints' health (GET /api/v1/ssv/{network}/sync)", s.processed, target, now.Sub(s.behindSince).Round(time.Second))
+	}
+	if !s.tipTime.IsZero() && s.blockTime > 0 {
+		expected := now.Add(-time.Duration(s.cfg.FollowDistance) * s.blockTime)
+		if behind := expected.Sub(s.tipTime); behind > MaxLagTime {
+			return fmt.Errorf("last processed block %d is from %s, %s before head − follow distance should be (%d blocks of %s): the endpoints are down or stuck on an old head; check that they are synced", s.processed, s.tipTime.UTC().Format(time.RFC3339), behind.Round(time.Second), s.cfg.FollowDistance, s.blockTime)
+		}
 	}
 	return nil
 }
@@ -176,6 +198,7 @@ func (s *Sentry) Run(ctx context.Context) error {
 		s.next = uint64(cd.Processed + 1)
 		s.hashes = cd.Hashes
 		s.chainID = cd.ChainID
+		s.first = cd.First
 	}
 	s.setProcessed()
 	if err := s.checkChains(ctx); err != nil {
@@ -400,6 +423,18 @@ func (s *Sentry) loop(ctx context.Context) error {
 			target = head - s.cfg.FollowDistance
 		}
 		s.setHead(head, target)
+		if !s.anchored {
+			if err := s.checkAnchor(ctx, ep, head); err != nil {
+				var pe errPublish
+				if errors.As(err, &pe) {
+					s.log.Error("ssv sentry: publish failed; retrying", "err", err)
+					sleep(ctx, s.nextBackoff())
+					continue
+				}
+				s.failover(ctx, ep, err)
+				continue
+			}
+		}
 		if s.next > target {
 			s.setMode(ModeLive)
 			s.waitHead(ctx, ep)
@@ -465,13 +500,22 @@ func (s *Sentry) historyRange(ctx context.Context, ep *endpoint, target uint64) 
 	logs, err := ep.logsRange(ctx, s.cfg.Contract, from, to)
 	s.n.ranges.Add(1)
 	if err != nil {
-		big := tooLarge(err)
+		big, busy := tooLarge(err), rateLimited(err)
 		if s.m != nil {
 			res := "error"
-			if big {
+			switch {
+			case big:
 				res = "too_large"
+			case busy:
+				res = "rate_limited"
 			}
 			s.m.ranges.WithLabelValues(s.cfg.Network, ep.name, res).Inc()
+		}
+		if busy {
+			// The range is not the problem: keep its size; failover moves
+			// to another endpoint and waits once every one refused.
+			s.n.rateLimited.Add(1)
+			return fmt.Errorf("eth_getLogs %d..%d: rate limited: %w", from, to, err)
 		}
 		if to > from {
 			s.rangeSize = max(1, (to-from+1)/2)
@@ -540,9 +584,9 @@ func (s *Sentry) historyRange(ctx context.Context, ep *endpoint, target uint64) 
 		if err := s.publishBlock(ctx, ep, headers[n], byBlock[n]); err != nil {
 			return err
 		}
-		s.remember(n, headers[n].Hash)
+		s.remember(headers[n])
 	}
-	s.remember(to, end.Hash)
+	s.remember(end)
 	s.next = to + 1
 	return s.advanced()
 }
@@ -579,7 +623,7 @@ func (s *Sentry) liveBlock(ctx context.Context, ep *endpoint) error {
 	if err := s.publishBlock(ctx, ep, h, logs); err != nil {
 		return err
 	}
-	s.remember(n, h.Hash)
+	s.remember(h)
 	s.next = n + 1
 	return s.advanced()
 }
@@ -730,7 +774,10 @@ func (s *Sentry) other(ep *endpoint) *endpoint {
 
 // reorg walks back from block k over the kept hashes to the fork point,
 // publishes the Reorg and moves s.next back to the first block to read
-// again.
+// again. A fork older than every kept hash has an unknown fork point: the
+// registry is synced again from the first block (resync), since replaying
+// only from the oldest kept block would keep what the abandoned branch
+// held before it.
 func (s *Sentry) reorg(ctx context.Context, ep *endpoint, k uint64) error {
 	var first *blockHash
 	var firstNew common.Hash
@@ -753,24 +800,104 @@ func (s *Sentry) reorg(ctx context.Context, ep *endpoint, k uint64) error {
 	if first == nil {
 		return s.mismatch(ep, "inconsistent", fmt.Errorf("block %d's parent is not the processed block %d, whose header is unchanged", k+1, k))
 	}
+	if match < 0 {
+		return s.resync(ctx, ep, fmt.Sprintf("reorg deeper than the %d blocks kept (block %d changed, and every kept block before it)", s.cfg.FollowDistance+KeepExtra, first.Number))
+	}
 	ev := &events.Reorg{V: events.SchemaVersion, Network: s.cfg.Network, FromBlock: first.Number,
 		OldHash: first.Hash.Hex(), NewHash: firstNew.Hex(), Observer: s.observer(ep)}
 	if err := s.publish(ctx, events.KindReorg, ev.MsgID(), ev); err != nil {
 		return err
 	}
+	s.countReorg()
+	s.next = s.hashes[match].Number + 1
+	s.hashes = s.hashes[:match+1]
+	s.log.Warn("ssv sentry: reorg of processed blocks; reading them again", "from_block", first.Number, "old_hash", ev.OldHash, "new_hash", ev.NewHash, "fork_after", s.next-1)
+	return s.advanced()
+}
+
+func (s *Sentry) countReorg() {
 	s.n.reorgs.Add(1)
 	if s.m != nil {
 		s.m.reorgs.WithLabelValues(s.cfg.Network).Inc()
 	}
-	if match >= 0 {
-		s.next = s.hashes[match].Number + 1
-		s.hashes = s.hashes[:match+1]
-		s.log.Warn("ssv sentry: reorg of processed blocks; reading them again", "from_block", first.Number, "old_hash", ev.OldHash, "new_hash", ev.NewHash, "fork_after", s.next-1)
+}
+
+// checkAnchor runs once per Run, before anything is read: the chain must
+// hold the cursor's first block (FromBlock) with its hash — else it is
+// another chain under the same chain id and contract address (a restarted
+// devnet) and the registry is synced again from the start — and the last
+// processed block with its hash, else a reorg happened while the sentry
+// was down. Without a cursor it records FromBlock's hash. An endpoint whose
+// head is below the first block (a node still syncing, or a new chain not
+// yet that long) is not compared: nothing is read until it is.
+func (s *Sentry) checkAnchor(ctx context.Context, ep *endpoint, head uint64) error {
+	if s.first == nil {
+		if head < s.cfg.FromBlock {
+			return nil
+		}
+		h, err := ep.header(ctx, s.cfg.FromBlock)
+		if err != nil {
+			return err
+		}
+		if s.next > s.cfg.FromBlock {
+			s.log.Warn("ssv sentry: the cursor has no hash of its first block (an older valtrack wrote it); taking this chain's, only the last processed block is checked", "from_block", s.cfg.FromBlock)
+		}
+		s.first = &blockHash{Number: s.cfg.FromBlock, Hash: h.Hash, Time: uint64(h.Time)}
 	} else {
-		s.next = first.Number
-		s.hashes = nil
-		s.log.Error("ssv sentry: reorg deeper than the blocks kept; reading again from the oldest kept block", "from_block", first.Number, "kept", s.cfg.FollowDistance+KeepExtra)
+		if head < s.first.Number {
+			if !s.lowWarned {
+				s.lowWarned = true
+				s.log.Warn("ssv sentry: the endpoint's head is below the cursor's first block: a node still syncing, or another chain; waiting for it to get there", "endpoint", ep.name, "head", head, "first_block", s.first.Number)
+			}
+			return nil
+		}
+		h, err := ep.header(ctx, s.first.Number)
+		if err != nil {
+			return err
+		}
+		if h.Hash != s.first.Hash {
+			return s.resync(ctx, ep, fmt.Sprintf("the chain is not the one the cursor was written on: its block %d is %s, the cursor's %s (a restarted devnet, or another chain of chain id %d)", s.first.Number, h.Hash.Hex(), s.first.Hash.Hex(), s.chainID))
+		}
 	}
+	s.anchored = true
+	if n := len(s.hashes); n > 0 && s.hashes[n-1].Number+1 == s.next && s.hashes[n-1].Number <= head {
+		last := s.hashes[n-1]
+		h, err := ep.header(ctx, last.Number)
+		if err != nil {
+			s.anchored = false
+			return err
+		}
+		if h.Hash != last.Hash {
+			return s.reorg(ctx, ep, last.Number)
+		}
+	}
+	return s.advanced()
+}
+
+// resync rolls the registry back to the first block and syncs again from
+// there: a Reorg from FromBlock (the consumer then rolls back every block
+// and rebuilds an empty registry) and the cursor moved to FromBlock.
+func (s *Sentry) resync(ctx context.Context, ep *endpoint, why string) error {
+	from := s.cfg.FromBlock
+	var old common.Hash
+	if s.first != nil {
+		from = min(from, s.first.Number)
+		old = s.first.Hash
+	}
+	h, err := ep.header(ctx, from)
+	if err != nil {
+		return err
+	}
+	ev := &events.Reorg{V: events.SchemaVersion, Network: s.cfg.Network, FromBlock: from,
+		OldHash: old.Hex(), NewHash: h.Hash.Hex(), Observer: s.observer(ep)}
+	if err := s.publish(ctx, events.KindReorg, ev.MsgID(), ev); err != nil {
+		return err
+	}
+	s.countReorg()
+	s.log.Error("ssv sentry: "+why+"; the registry is rolled back and synced again from the first block", "from_block", from, "was_processed", int64(s.next)-1, "endpoint", ep.name)
+	s.first = &blockHash{Number: from, Hash: h.Hash, Time: uint64(h.Time)}
+	s.next, s.hashes, s.anchored = from, nil, true
+	s.setMode(ModeHistory)
 	return s.advanced()
 }
 
@@ -784,11 +911,12 @@ func (s *Sentry) hashOf(n uint64) (common.Hash, bool) {
 
 // remember keeps n's hash and forgets those older than FollowDistance +
 // KeepExtra blocks.
-func (s *Sentry) remember(n uint64, h common.Hash) {
+func (s *Sentry) remember(h *header) {
+	n := uint64(h.Number)
 	for len(s.hashes) > 0 && s.hashes[len(s.hashes)-1].Number >= n {
 		s.hashes = s.hashes[:len(s.hashes)-1]
 	}
-	s.hashes = append(s.hashes, blockHash{Number: n, Hash: h})
+	s.hashes = append(s.hashes, blockHash{Number: n, Hash: h.Hash, Time: uint64(h.Time)})
 	keep := s.cfg.FollowDistance + KeepExtra
 	drop := 0
 	for drop < len(s.hashes)-1 && s.hashes[drop].Number+keep < n {
@@ -801,7 +929,7 @@ func (s *Sentry) remember(n uint64, h common.Hash) {
 func (s *Sentry) advanced() error {
 	s.setProcessed()
 	d := &cursorData{Network: s.cfg.Network, Contract: s.cfg.Contract.Hex(), ChainID: s.chainID,
-		Processed: int64(s.next) - 1, Hashes: s.hashes}
+		Processed: int64(s.next) - 1, Hashes: s.hashes, First: s.first}
 	if err := s.cursor.store(d); err != nil {
 		// The events are out; the next restart reads a little again (same ids).
 		s.log.Error("ssv sentry: could not write the cursor; a restart will read these blocks again", "err", err)
@@ -934,26 +1062,59 @@ func (s *Sentry) observer(ep *endpoint) events.Observer {
 }
 
 func (s *Sentry) setProcessed() {
+	tip, bt := s.tipTimes()
 	s.mu.Lock()
 	s.processed = int64(s.next) - 1
 	p := s.processed
+	s.tipTime, s.blockTime = tip, bt
 	s.mu.Unlock()
 	if s.m != nil {
 		s.m.processed.WithLabelValues(s.cfg.Network).Set(float64(p))
 	}
 }
 
+// tipTimes are the processed block's header time (zero when its hash is
+// not kept with one) and the block time measured over the kept headers
+// (0 with fewer than two).
+func (s *Sentry) tipTimes() (time.Time, time.Duration) {
+	var tip time.Time
+	var first, last *blockHash
+	for i := range s.hashes {
+		b := &s.hashes[i]
+		if b.Time == 0 {
+			continue
+		}
+		if first == nil {
+			first = b
+		}
+		last = b
+	}
+	if last == nil || last.Number+1 != s.next {
+		return tip, 0
+	}
+	tip = time.Unix(int64(min(last.Time, 253402300799)), 0)
+	if first == last || last.Time < first.Time {
+		return tip, 0
+	}
+	return tip, time.Duration(last.Time-first.Time) * time.Second / time.Duration(last.Number-first.Number)
+}
+
 func (s *Sentry) setHead(head, target uint64) {
+	now := s.cfg.now()
 	s.mu.Lock()
-	s.head, s.haveHead = head, true
+	s.head, s.haveHead, s.headAt = head, true, now
 	if int64(target) > s.processed {
 		if s.behindSince.IsZero() {
-			s.behindSince = time.Now()
+			s.behindSince = now
 		}
 	} else {
 		s.behindSince = time.Time{}
 	}
+	moved := head >= s.pubHead+StatusHeadStep
 	s.mu.Unlock()
+	if moved {
+		s.kickStatus()
+	}
 	if s.m != nil {
 		s.m.head.WithLabelValues(s.cfg.Network).Set(float64(head))
 	}
@@ -984,15 +1145,24 @@ func (s *Sentry) kickStatus() {
 }
 
 // statusLoop publishes SyncStatus on a change of mode or endpoint health
-// and every StatusEvery.
+// and when the head moved StatusHeadStep blocks — at most every
+// StatusMinGap, so a fast chain or a flapping endpoint cannot flood the
+// bus — and every StatusEvery.
 func (s *Sentry) statusLoop(ctx context.Context) {
 	t := time.NewTicker(s.cfg.StatusEvery)
 	defer t.Stop()
+	var last time.Time
 	for {
+		if !last.IsZero() {
+			if wait := s.cfg.StatusMinGap - time.Since(last); wait > 0 && !sleep(ctx, wait) {
+				return
+			}
+		}
 		ev := s.status()
 		if err := s.publish(ctx, events.KindSyncStatus, ev.MsgID(), ev); err != nil && ctx.Err() == nil {
 			s.log.Warn("ssv sentry: sync status not published", "err", err)
 		}
+		last = time.Now()
 		select {
 		case <-ctx.Done():
 			return
@@ -1006,6 +1176,7 @@ func (s *Sentry) status() *events.SyncStatus {
 	s.mu.Lock()
 	ev := &events.SyncStatus{V: events.SchemaVersion, Network: s.cfg.Network, Mode: s.mode, Head: s.head,
 		Contract: s.cfg.Contract.Hex(), Observer: events.Observer{Endpoint: s.lastEndpoint, SeenAt: time.Now().UnixMilli(), SentryID: s.cfg.SentryID}}
+	s.pubHead = s.head
 	if s.processed > 0 {
 		ev.Processed = uint64(s.processed)
 	}
