@@ -67,7 +67,9 @@ func sentryAction(ctx context.Context, cmd *cli.Command, d domain.Domain) error 
 		return err
 	}
 	g := &group{stop: cancel}
-	g.Go("metrics", func() error { return serveMetrics(work, lns.public, reg, health(nil, b, doms), api.DefaultHealthInterval, log) })
+	g.Go("metrics", func() error {
+		return serveMetrics(work, lns.public, reg, health(nil, b, doms), api.DefaultHealthInterval, log)
+	})
 	for _, s := range doms[0].parts.Sentries {
 		g.Go("sentry "+s.Network(), func() error { return s.Run(work) })
 	}
@@ -128,7 +130,9 @@ func consumerAction(ctx context.Context, cmd *cli.Command, ds registry) error {
 		return err
 	}
 	g := &group{stop: cancel}
-	g.Go("metrics", func() error { return serveMetrics(work, lns.public, reg, health(sto.db, b, doms), api.DefaultHealthInterval, log) })
+	g.Go("metrics", func() error {
+		return serveMetrics(work, lns.public, reg, health(sto.db, b, doms), api.DefaultHealthInterval, log)
+	})
 	for name, c := range cons {
 		g.Go("consumer "+name, func() error { return c.Run(work) })
 	}
