@@ -131,6 +131,8 @@ func TestInvalidFlagsRefused(t *testing.T) {
 		{[]string{"--history-retention", "0"}, "negative duration to keep it forever"},
 		{[]string{"--data-dir", ""}, "give a directory"},
 		{[]string{"--durable", ""}, "give"},
+		{[]string{"--durable", "a.b"}, "without whitespace, '.'"},
+		{[]string{"--durable", "x*"}, "without whitespace, '.'"},
 		{[]string{"--cosmos", "bad name=http://127.0.0.1:26657"}, "letters, digits"},
 		{[]string{"--cosmos", "c-1=ftp://127.0.0.1:26657"}, "http(s) RPC URL"},
 		{[]string{"--cosmos", "/no/such/devnet"}, "NAME=RPC"},

@@ -58,7 +58,17 @@ func sentryFlags() []cli.Flag {
 func consumerFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "durable", Value: "valtrack", Usage: "JetStream durable consumer name prefix: each domain's durable is <durable>-<domain> (a value already ending in -<domain>, such as valtrack-ethereum, is used as is); consumers with the same name share the work", Sources: env("durable"),
-			Validator: func(v string) error { return nonEmpty("--durable", v) }},
+			Validator: func(v string) error {
+				if err := nonEmpty("--durable", v); err != nil {
+					return err
+				}
+				// The durable of the longest domain name must still be a
+				// JetStream consumer name.
+				if strings.ContainsAny(v, " \t\r\n.*>/\\") || len(v) > 100 {
+					return fmt.Errorf("--durable %q: give a name of at most 100 characters without whitespace, '.', '*', '>', '/' or '\\', e.g. valtrack", v)
+				}
+				return nil
+			}},
 		&cli.IntFlag{Name: "batch-size", Value: consumer.DefaultBatchSize, Usage: "events written per batch (a partial batch is written after 1s)", Sources: env("batch-size"),
 			Validator: func(v int) error { return intRange("--batch-size", v, 1, bus.MaxBatchSize) }},
 		&cli.BoolFlag{Name: "archive", Value: true, Usage: "write the Parquet archive under --data-dir/parquet (on by default; --archive=false turns it off)", Sources: env("archive")},

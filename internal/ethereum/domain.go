@@ -183,7 +183,7 @@ func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err 
 	switch env.Role {
 	case domain.RoleRun, domain.RoleConsumer:
 		params := estimateParams(ctx, cmd.String("eth-beacon-api"), in.nets, env)
-		sk, err := sink.New(sink.Config{State: in.state, Archive: env.Archive, Params: params})
+		sk, err := sink.New(sink.Config{State: in.state, Archive: env.Archive, Params: params, Log: env.Log.With("component", "ethereum-sink")})
 		if err != nil {
 			return nil, err
 		}

@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"log/slog"
 	"math"
 	"path/filepath"
 	"reflect"
@@ -128,4 +129,18 @@ func FuzzWriteMetadata(f *testing.F) {
 			t.Fatalf("read back %+v, wrote %+v", rows, row)
 		}
 	})
+}
+
+// Events of a network the consumer was not given are kept (with
+// mainnet's subnet parameters), and the log says once what to give.
+func TestUnknownNetworkWarnedOnce(t *testing.T) {
+	var buf strings.Builder
+	s := &Sink{cfg: Config{Log: slog.New(slog.NewTextHandler(&buf, nil))}, longLived: map[longLivedKey][]int64{}}
+	e := &events.MetadataReceived{V: 1, Network: "holesky", ID: "cd", Epoch: 10, SubscribedSubnets: []int64{1, 2, 3, 4, 5}}
+	for range 3 {
+		s.validatorRow(e, FromMetadataReceived(e))
+	}
+	if n := strings.Count(buf.String(), "give the consumer --eth holesky"); n != 1 {
+		t.Fatalf("%d warnings for the unknown network, want 1:\n%s", n, buf.String())
+	}
 }

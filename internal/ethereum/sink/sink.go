@@ -7,6 +7,7 @@ package sink
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -26,6 +27,9 @@ type Config struct {
 	// long-lived from short-lived subnets for validator_metadata_events
 	// (mainnet's for any other network).
 	Params map[string]estimate.Params
+	// Log, when set, hears once per network of events for a network
+	// Params lacks (a consumer not given that --eth).
+	Log *slog.Logger
 }
 
 // Sink implements consumer.Sink for the Ethereum domain.
@@ -39,6 +43,7 @@ type Sink struct {
 	// longLived caches compute_subscribed_subnets per node and epoch: the
 	// shuffle behind it is the costliest part of a validator row.
 	longLived map[longLivedKey][]int64
+	warned    map[string]bool // networks without Params already logged
 }
 
 // New registers the archive tables (when there is an archive).
@@ -157,6 +162,27 @@ func (s *Sink) longLivedSubnets(net string, id [32]byte, epoch uint64, sp subnet
 	return v
 }
 
+// warnUnknown says once per network that its events come to a consumer
+// that was not given it: they are stored, but nothing estimates them.
+func (s *Sink) warnUnknown(network string) {
+	if s.cfg.Log == nil {
+		return
+	}
+	s.mu.Lock()
+	first := !s.warned[network]
+	if first {
+		if s.warned == nil {
+			s.warned = map[string]bool{}
+		}
+		s.warned[network] = true
+	}
+	s.mu.Unlock()
+	if first {
+		s.cfg.Log.Warn("events of an ethereum network this consumer was not given: they are stored, but no estimate runs for it and its validator rows use mainnet's subnet parameters; give the consumer --eth "+network,
+			"network", network)
+	}
+}
+
 // validatorRow is Valtrack's validator_metadata_event: written when a peer
 // is subscribed to more subnets than its long-lived ones.
 func (s *Sink) validatorRow(e *events.MetadataReceived, m MetadataRow) (ValidatorMetadataRow, bool) {
@@ -164,6 +190,7 @@ func (s *Sink) validatorRow(e *events.MetadataReceived, m MetadataRow) (Validato
 	sp := p.Subnets
 	if !ok {
 		sp = subnets.ParamsMainnet()
+		s.warnUnknown(e.Network)
 	}
 	long := map[int64]bool{}
 	var longList []int64
