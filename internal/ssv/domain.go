@@ -100,8 +100,14 @@ func (d Domain) Flags(r domain.Role) []cli.Flag {
 	}
 	sentryFlags := []cli.Flag{
 		&cli.StringSliceFlag{Name: "eth-rpc", Usage: "execution-layer JSON-RPC URLs (http(s):// or ws(s)://) of the --ssv network, all on the same chain: URL[,URL…], or NETWORK=URL[,URL…] with several networks", Sources: env("eth-rpc")},
-		&cli.StringFlag{Name: "ssv-contract", Usage: "SSVNetwork contract address of a --ssv network that is not built in", Sources: env("ssv-contract")},
-		&cli.Uint64Flag{Name: "ssv-from-block", Usage: "block to sync a --ssv-contract from (its deployment block)", Sources: env("ssv-from-block")},
+		&cli.StringFlag{Name: "ssv-contract", Usage: "SSVNetwork contract `ADDRESS` of the one --ssv network given (required for a network that is not built in; overrides a built-in one's)", Sources: env("ssv-contract"),
+			Validator: func(v string) error {
+				if !common.IsHexAddress(v) {
+					return fmt.Errorf("--ssv-contract %q: give the contract's 20-byte hex address, e.g. 0xDD9BC35aE942eF0cFa76930954a156B3fF30a4E1", v)
+				}
+				return nil
+			}},
+		&cli.Uint64Flag{Name: "ssv-from-block", Usage: "block to sync the --ssv-contract from (its deployment block; required with --ssv-contract)", Sources: env("ssv-from-block")},
 		&cli.Uint64Flag{Name: "ssv-follow-distance", Value: 8, Usage: "blocks behind the head that are treated as final (the SSV node's default 8)", Sources: env("ssv-follow-distance"),
 			Validator: func(v uint64) error {
 				// 0 would process the head itself, which the next block may
@@ -209,10 +215,21 @@ func (in *instance) networks(needRPC bool) error {
 	if err != nil {
 		return err
 	}
-	for _, name := range cmd.StringSlice("ssv") {
+	names := cmd.StringSlice("ssv")
+	if cmd.IsSet("ssv-contract") || cmd.IsSet("ssv-from-block") {
+		// One address for several networks would move every one of them
+		// to it, built-in ones included.
+		if len(names) != 1 {
+			return fmt.Errorf("--ssv-contract and --ssv-from-block name the contract of one network, and %d --ssv networks are given: run one process per custom network", len(names))
+		}
+		if !cmd.IsSet("ssv-contract") || !cmd.IsSet("ssv-from-block") {
+			return errors.New("--ssv-contract and --ssv-from-block go together: give the contract's address and the block it was deployed in (from block 0 the sync would read the whole chain)")
+		}
+	}
+	for _, name := range names {
 		n, ok := builtin[name]
 		if !ok {
-			if !cmd.IsSet("ssv-contract") || !common.IsHexAddress(cmd.String("ssv-contract")) {
+			if !cmd.IsSet("ssv-contract") {
 				return fmt.Errorf("--ssv %s: not a built-in network (%s); give its --ssv-contract ADDRESS and --ssv-from-block N", name, strings.Join(builtinNames(), ", "))
 			}
 			n = netConfig{Contract: common.HexToAddress(cmd.String("ssv-contract")), FromBlock: cmd.Uint64("ssv-from-block")}
@@ -330,7 +347,7 @@ func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err 
 				RPCs: n.RPCs, FollowDistance: env.Cmd.Uint64("ssv-follow-distance"), Decoder: abi.Decode, Publisher: env.Publisher,
 				SentryID: env.SentryID, DataDir: filepath.Join(env.DataDir, "ssv"), Log: env.Log, Registerer: env.Registerer})
 			if err != nil {
-				return nil, fmt.Errorf("sentry %s: %w", n.Name, err)
+				return nil, err // names the sentry and its network already
 			}
 			in.sentries = append(in.sentries, s)
 			parts.Sentries = append(parts.Sentries, s)

@@ -1,8 +1,12 @@
 package ssv
 
 import (
+	"context"
 	"strings"
 	"testing"
+
+	"github.com/urfave/cli/v3"
+	"github.com/valtrack/valtrack/internal/domain"
 )
 
 func TestParseRPCs(t *testing.T) {
@@ -53,6 +57,55 @@ func TestParseBeacons(t *testing.T) {
 	} {
 		if _, err := parseBeacons(tc.values, tc.nets); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: %v, want %q", tc.values, err, tc.want)
+		}
+	}
+}
+
+// The networks to sync from the flags: --ssv-contract and --ssv-from-block
+// name one network's contract, so they come together and with exactly one
+// --ssv; a built-in network keeps its chain id when its address is
+// overridden; an address that is not one is refused by the flag itself.
+func TestNetworkFlags(t *testing.T) {
+	const addr = "0x00000000000000000000000000000000000000A1"
+	run := func(args ...string) (*instance, error) {
+		in := &instance{chainIDs: map[string]uint64{}}
+		var nerr error
+		cmd := &cli.Command{Name: "t", Flags: Domain{}.Flags(domain.RoleRun), Action: func(_ context.Context, c *cli.Command) error {
+			in.env = domain.Env{Cmd: c}
+			nerr = in.networks(true)
+			return nil
+		}}
+		if err := cmd.Run(context.Background(), append([]string{"t"}, args...)); err != nil {
+			return nil, err
+		}
+		return in, nerr
+	}
+	in, err := run("--ssv", "mine", "--ssv-contract", addr, "--ssv-from-block", "0", "--eth-rpc", "http://127.0.0.1:8545")
+	if err != nil || len(in.nets) != 1 || in.nets[0].Contract.Hex() != addr || in.nets[0].FromBlock != 0 {
+		t.Fatalf("a custom network from block 0: %+v %v", in, err)
+	}
+	in, err = run("--ssv", "hoodi", "--ssv-contract", addr, "--ssv-from-block", "5", "--eth-rpc", "http://127.0.0.1:8545")
+	if err != nil || in.nets[0].Contract.Hex() != addr || in.nets[0].FromBlock != 5 || in.chainIDs["hoodi"] != 560048 {
+		t.Fatalf("hoodi at another address: %+v %v", in, err)
+	}
+	in, err = run("--ssv", "hoodi", "--ssv", "mainnet", "--eth-rpc", "hoodi=http://127.0.0.1:8545", "--eth-rpc", "mainnet=http://127.0.0.1:8546")
+	if err != nil || len(in.nets) != 2 || in.nets[1].FromBlock != 17507487 {
+		t.Fatalf("two built-in networks: %+v %v", in, err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--ssv", "mine", "--ssv-contract", addr, "--eth-rpc", "http://127.0.0.1:8545"}, "go together"},
+		{[]string{"--ssv", "mine", "--ssv-from-block", "3", "--eth-rpc", "http://127.0.0.1:8545"}, "go together"},
+		{[]string{"--ssv", "mine", "--eth-rpc", "http://127.0.0.1:8545"}, "not a built-in network"},
+		{[]string{"--ssv", "mainnet", "--ssv", "mine", "--ssv-contract", addr, "--ssv-from-block", "1", "--eth-rpc", "mainnet=http://127.0.0.1:1", "--eth-rpc", "mine=http://127.0.0.1:2"}, "2 --ssv networks"},
+		{[]string{"--ssv", "mine", "--ssv-contract", "0xZZ", "--ssv-from-block", "1"}, "20-byte hex address"},
+		{[]string{"--ssv", "hoodi"}, "give its execution-layer RPC"},
+	} {
+		_, err := run(tc.args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want %q", tc.args, err, tc.want)
 		}
 	}
 }
