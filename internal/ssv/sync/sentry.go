@@ -425,13 +425,7 @@ func (s *Sentry) loop(ctx context.Context) error {
 		s.setHead(head, target)
 		if !s.anchored {
 			if err := s.checkAnchor(ctx, ep, head); err != nil {
-				var pe errPublish
-				if errors.As(err, &pe) {
-					s.log.Error("ssv sentry: publish failed; retrying", "err", err)
-					sleep(ctx, s.nextBackoff())
-					continue
-				}
-				s.failover(ctx, ep, err)
+				s.retry(ctx, ep, err)
 				continue
 			}
 		}
@@ -459,15 +453,22 @@ func (s *Sentry) loop(ctx context.Context) error {
 		if err == nil || ctx.Err() != nil {
 			continue
 		}
-		var pe errPublish
-		if errors.As(err, &pe) {
-			s.log.Error("ssv sentry: publish failed; retrying", "err", err)
-			sleep(ctx, s.nextBackoff())
-			continue
-		}
-		s.failover(ctx, ep, err)
+		s.retry(ctx, ep, err)
 	}
 	return nil
+}
+
+// retry handles a failed step of the loop: a publish failure waits and
+// retries on the same endpoint (the bus is at fault, not the node); any
+// other failure moves to the next endpoint.
+func (s *Sentry) retry(ctx context.Context, ep *endpoint, err error) {
+	var pe errPublish
+	if errors.As(err, &pe) {
+		s.log.Error("ssv sentry: publish failed; retrying", "err", err)
+		sleep(ctx, s.nextBackoff())
+		return
+	}
+	s.failover(ctx, ep, err)
 }
 
 // verifyTip re-reads the last processed block's header: a changed hash is
