@@ -180,10 +180,14 @@ func (h *handlers) mount(rt *api.Router) {
 	// they answer 404 saying which path to use.
 	get("/v1/validators", h.handleNodeValidators)
 
+	// Any origin, as the exporter's upgrader (CheckOrigin always true):
+	// explorers are pages of their own sites, the data are public and
+	// read-only. --ws-origins (api.Options.WSOrigins) can narrow it.
+	anyOrigin := []string{api.AnyOrigin}
 	qo := api.WSOptions{Limited: true, MaxConns: h.o.MaxQueryConns, PingInterval: h.o.PingInterval,
-		PingTimeout: h.o.PongTimeout, MaxMessageBytes: h.o.QueryMaxBytes + 1}
+		PingTimeout: h.o.PongTimeout, MaxMessageBytes: h.o.QueryMaxBytes + 1, OriginPatterns: anyOrigin}
 	so := api.WSOptions{Limited: true, MaxConns: h.o.MaxStreamConns, PingInterval: h.o.PingInterval,
-		PingTimeout: h.o.PongTimeout, MaxMessageBytes: h.o.StreamMaxBytes}
+		PingTimeout: h.o.PongTimeout, MaxMessageBytes: h.o.StreamMaxBytes, OriginPatterns: anyOrigin}
 	rt.HandleWebSocketRequest("GET "+prefix+"/query", prefix+"/query", qo, h.resolveWS, h.serveQuery)
 	rt.HandleWebSocketRequest("GET "+prefix+"/stream", prefix+"/stream", so, h.startStream(h.resolveWS), h.serveStream)
 	rt.HandleWebSocketRequest("GET /query", "/query", qo, h.resolveSingle, h.serveQuery)
