@@ -98,7 +98,8 @@ type Owner struct {
 }
 
 // Invalid is a ValidatorAdded the SSV node's checks refuse: recorded with
-// its reason, not applied (the owner's nonce still advances).
+// its reason, no validator (the owner's nonce still advances, and its
+// cluster tuple, the contract's state, is applied).
 type Invalid struct {
 	Block     uint64   `json:"block"`
 	TxHash    string   `json:"tx_hash"`

@@ -146,8 +146,81 @@ func TestInvalidRegistrationsAdvanceTheNonce(t *testing.T) {
 		if o == nil || o.Nonce != 9 {
 			t.Errorf("owner nonce: %+v, want 9", o)
 		}
-		if n, _ := r.Counts(ctx, net); n.Invalid != 8 || n.OperatorsRemoved != 1 || n.Clusters != 1 {
+		// Every registration with a readable tuple stores its cluster (the
+		// contract's state), refused or not: [1 2 3], [1 2 2 3], [1 2 3 9],
+		// [1 2 3 4], [1 2 3 5]; the malformed one has none.
+		if n, _ := r.Counts(ctx, net); n.Invalid != 8 || n.OperatorsRemoved != 1 || n.Clusters != 5 {
 			t.Errorf("counts: %+v", n)
+		}
+	})
+}
+
+// TestInvalidRegistrationKeepsClusterTuple: a registration the node
+// refuses (its signature fails) is not a validator, is recorded as invalid
+// and advances the nonce, but its cluster tuple — the contract's cluster
+// after it, one more validator and the deposit — is stored, for a cluster
+// that had valid ones and for one whose only registration it is. Operators'
+// counts stay the node's: validators it runs. Removing the refused key
+// (the contract allows it) takes the cluster's count back down.
+func TestInvalidRegistrationKeepsClusterTuple(t *testing.T) {
+	dialects(t, func(t *testing.T, db *store.DB) {
+		check := func(_ common.Address, _ uint64, key []byte, _ []uint64, _ []byte) error {
+			if key[47] == 0xff {
+				return errors.New("signature verification failed")
+			}
+			return nil
+		}
+		sk := newSink(t, db, check)
+		c := &chain{fork: "a"}
+		ownerA, ownerB := addr(1), addr(2)
+		ops := []uint64{1, 2, 3, 4}
+		bad, badB := pubkey(2), pubkey(3)
+		bad[47], badB[47] = 0xff, 0xff
+		good := valAdded(ownerA, pubkey(1), ops)
+		refused := valAdded(ownerA, bad, ops)
+		refused.args["cluster"] = tuple(2, true, "3000")
+		refusedB := valAdded(ownerB, badB, ops)
+		refusedB.args["cluster"] = tuple(1, true, "700")
+		mustApply(t, sk, cat(operators(c), c.block(good), c.block(refused, refusedB)))
+		r := state.New(db)
+		cluster := func(owner string) registry.Cluster {
+			t.Helper()
+			cs, err := r.Clusters(ctx, net, owner, 0)
+			if err != nil || len(cs) != 1 {
+				t.Fatalf("clusters of %s: %+v, %v; want one", owner, cs, err)
+			}
+			return cs[0]
+		}
+		if cl := cluster(ownerA); cl.ValidatorCount != 2 || cl.Balance != "3000" || !cl.Active || cl.UpdatedBlock != 3 {
+			t.Errorf("owner A's cluster after a refused registration: %+v; want the event's tuple (2 validators, balance 3000, block 3)", cl)
+		}
+		if cl := cluster(ownerB); cl.ValidatorCount != 1 || cl.Balance != "700" || cl.ID != sink.ClusterID(common.HexToAddress(ownerB), ops) {
+			t.Errorf("owner B's cluster, made by a refused registration: %+v; want the event's tuple (1 validator, balance 700)", cl)
+		}
+		vs, _ := r.Validators(ctx, net, registry.ValidatorFilter{})
+		if len(vs) != 1 || vs[0].PublicKey != hexOf(pubkey(1)) {
+			t.Errorf("validators: %+v; want only the valid one", vs)
+		}
+		if inv, _ := r.Invalid(ctx, net, 0); len(inv) != 2 || !strings.Contains(inv[0].Reason, "signature") {
+			t.Errorf("invalid: %+v; want the two refused registrations", inv)
+		}
+		if o, _ := r.Owner(ctx, net, ownerA); o == nil || o.Nonce != 2 {
+			t.Errorf("owner A: %+v; want nonce 2", o)
+		}
+		if o, _ := r.Owner(ctx, net, ownerB); o == nil || o.Nonce != 1 {
+			t.Errorf("owner B: %+v; want nonce 1", o)
+		}
+		if op, _ := r.Operator(ctx, net, 1); op == nil || op.ValidatorCount != 1 {
+			t.Errorf("operator 1: %+v; want 1 validator (the node's count: refused ones are not run)", op)
+		}
+		gone := valEvent("ValidatorRemoved", ownerA, bad, ops)
+		gone.args["cluster"] = tuple(1, true, "3000")
+		mustApply(t, sk, c.block(gone))
+		if cl := cluster(ownerA); cl.ValidatorCount != 1 || cl.UpdatedBlock != 4 {
+			t.Errorf("owner A's cluster after the refused key's removal: %+v; want 1 validator at block 4", cl)
+		}
+		if vs, _ := r.Validators(ctx, net, registry.ValidatorFilter{}); len(vs) != 1 || vs[0].Status != registry.StatusActive {
+			t.Errorf("validators after the refused key's removal: %+v; want the valid one, active", vs)
 		}
 	})
 }
