@@ -169,6 +169,9 @@ type Reader interface {
 	Networks(ctx context.Context) ([]string, error)
 	Operators(ctx context.Context, network string, fromID, toID uint64, limit int) ([]Operator, error)
 	Operator(ctx context.Context, network string, id uint64) (*Operator, error) // nil when unknown
+	// OperatorsByKey: the operators registered with a public key (the
+	// base64 PEM, exactly), by id; the contract allows one, at most limit.
+	OperatorsByKey(ctx context.Context, network, publicKey string, limit int) ([]Operator, error)
 	Validators(ctx context.Context, network string, f ValidatorFilter) ([]Validator, error)
 	// ValidatorsByKey: every registration of a public key (several owners).
 	ValidatorsByKey(ctx context.Context, network, publicKey string) ([]Validator, error)

@@ -609,3 +609,31 @@ func TestPrecheckMatchesSequential(t *testing.T) {
 		}
 	})
 }
+
+// TestOperatorsByKey: the store finds an operator by its public key exactly
+// (base64 is case-sensitive), a removed one too, and nothing for an
+// unknown key.
+func TestOperatorsByKey(t *testing.T) {
+	dialects(t, func(t *testing.T, db *store.DB) {
+		sk := newSink(t, db, nil)
+		c := &chain{fork: "a"}
+		mustApply(t, sk, cat(operators(c), c.block(ev{"OperatorRemoved", map[string]any{"operatorId": "3"}})))
+		r := state.New(db)
+		for _, tc := range []struct {
+			key  string
+			want []uint64
+		}{{"LS0tLS1CRUdJTi2", []uint64{2}}, {"LS0tLS1CRUdJTi3", []uint64{3}}, {"ls0tls1crudjti2", nil}, {"LS0tLS1CRUdJTi", nil}} {
+			ops, err := r.OperatorsByKey(ctx, net, tc.key, 10)
+			var got []uint64
+			for _, op := range ops {
+				got = append(got, op.ID)
+			}
+			if err != nil || !slices.Equal(got, tc.want) {
+				t.Errorf("OperatorsByKey(%q) = %v, %v; want %v", tc.key, got, err, tc.want)
+			}
+		}
+		if ops, _ := r.OperatorsByKey(ctx, net, "LS0tLS1CRUdJTi3", 10); len(ops) != 1 || !ops[0].Removed {
+			t.Errorf("removed operator by key: %+v", ops)
+		}
+	})
+}

@@ -93,6 +93,15 @@ func (s *Store) Operator(ctx context.Context, network string, id uint64) (*regis
 	return &ops[0], nil
 }
 
+// OperatorsByKey returns the operators with public key publicKey (exact:
+// base64 is case-sensitive), by id. Operators are a few thousand a
+// network, so the network's rows are scanned rather than indexed.
+func (s *Store) OperatorsByKey(ctx context.Context, network, publicKey string, lim int) ([]registry.Operator, error) {
+	q := s.db.Query().SQL("SELECT ", operatorCols, " FROM ssv_operators o WHERE o.network = ").Arg(network).
+		SQL(" AND o.public_key = ").Arg(publicKey).SQL(" ORDER BY o.id LIMIT ").Arg(limit(lim))
+	return s.operators(ctx, network, q)
+}
+
 func (s *Store) operators(ctx context.Context, network string, q *store.Query) ([]registry.Operator, error) {
 	const op = "read ssv operators"
 	rows, err := s.query(ctx, op, q)

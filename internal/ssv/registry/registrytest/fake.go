@@ -184,6 +184,20 @@ func (f *Fake) Operator(_ context.Context, networkName string, id uint64) (*regi
 	return out, err
 }
 
+// OperatorsByKey implements registry.Reader.
+func (f *Fake) OperatorsByKey(_ context.Context, networkName, publicKey string, limit int) ([]registry.Operator, error) {
+	var out []registry.Operator
+	err := f.read(networkName, func(n *network) {
+		for _, op := range n.operators {
+			if op.PublicKey == publicKey {
+				out = append(out, op)
+			}
+		}
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out[:limitOf(limit, len(out))], err
+}
+
 // Validators implements registry.Reader.
 func (f *Fake) Validators(_ context.Context, networkName string, fl registry.ValidatorFilter) ([]registry.Validator, error) {
 	var out []registry.Validator
