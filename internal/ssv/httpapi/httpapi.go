@@ -51,7 +51,8 @@ type Options struct {
 	// connection with 1009 and the reason.
 	QueryMaxBytes int64
 	// StreamMaxBytes bounds a frame a /stream client sends (it is read and
-	// dropped).
+	// dropped); a larger one closes the connection with 1009 and the
+	// reason.
 	StreamMaxBytes int64
 	// QueueSize is a /stream connection's send queue; a client that falls
 	// this many messages behind is closed with 1008 "too slow: …".
@@ -187,7 +188,7 @@ func (h *handlers) mount(rt *api.Router) {
 	qo := api.WSOptions{Limited: true, MaxConns: h.o.MaxQueryConns, PingInterval: h.o.PingInterval,
 		PingTimeout: h.o.PongTimeout, MaxMessageBytes: h.o.QueryMaxBytes + 1, OriginPatterns: anyOrigin}
 	so := api.WSOptions{Limited: true, MaxConns: h.o.MaxStreamConns, PingInterval: h.o.PingInterval,
-		PingTimeout: h.o.PongTimeout, MaxMessageBytes: h.o.StreamMaxBytes, OriginPatterns: anyOrigin}
+		PingTimeout: h.o.PongTimeout, MaxMessageBytes: h.o.StreamMaxBytes + 1, OriginPatterns: anyOrigin}
 	rt.HandleWebSocketRequest("GET "+prefix+"/query", prefix+"/query", qo, h.resolveWS, h.serveQuery)
 	rt.HandleWebSocketRequest("GET "+prefix+"/stream", prefix+"/stream", so, h.startStream(h.resolveWS), h.serveStream)
 	rt.HandleWebSocketRequest("GET /query", "/query", qo, h.resolveSingle, h.serveQuery)

@@ -232,8 +232,9 @@ func TestStreamPingTimeout(t *testing.T) {
 	}
 }
 
-// TestStreamClientFrameCap: a client frame above StreamMaxBytes closes the
-// connection with 1009; smaller frames are read and dropped.
+// TestStreamClientFrameCap: a client frame above StreamMaxBytes (1024, the
+// exporter's) closes the connection with 1009 and a reason saying the
+// bound; frames up to it are read and dropped.
 func TestStreamClientFrameCap(t *testing.T) {
 	f := newFixture(t, nil, fastStream)
 	c := dial(t, f.srv, "/stream")
@@ -250,8 +251,16 @@ func TestStreamClientFrameCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := readFrame(t, c, 10*time.Second)
-	if websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
-		t.Fatalf("after a 1025-byte frame: %v; want 1009", err)
+	var ce websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.StatusMessageTooBig || ce.Reason != "message too big: a /stream frame is at most 1024 bytes" {
+		t.Fatalf("after a 1025-byte frame: %v; want close 1009 \"message too big: a /stream frame is at most 1024 bytes\"", err)
+	}
+	// A frame far above the bound (1 MiB) is not read whole: the same close.
+	c2 := dial(t, f.srv, "/stream")
+	_ = c2.Write(ctx, websocket.MessageText, []byte(strings.Repeat("x", 1<<20)))
+	_, err = readFrame(t, c2, 10*time.Second)
+	if !errors.As(err, &ce) || ce.Code != websocket.StatusMessageTooBig || ce.Reason != "message too big: a /stream frame is at most 1024 bytes" {
+		t.Fatalf("after a 1 MiB frame: %v; want close 1009 with the bound", err)
 	}
 }
 

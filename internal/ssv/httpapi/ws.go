@@ -65,13 +65,20 @@ func closedOK(err error) error {
 	return err
 }
 
+// errStreamTooBig: a /stream client sent a frame over StreamMaxBytes.
+var errStreamTooBig = errors.New("/stream client frame too big")
+
 // serveStream is the exporter's /stream: every registry change of the
 // network, pushed as it is applied. The client's frames are read (so that
-// pongs are) and dropped.
+// pongs are) and dropped; one above StreamMaxBytes closes the connection
+// with 1009 and a reason saying the bound. The route's read limit is one
+// byte more, so that it is this check, not the library's ("read limited
+// at N+1 bytes"), that answers.
 func (h *handlers) serveStream(ctx context.Context, conn *websocket.Conn, r *http.Request, _ api.Caller) error {
 	from, _ := strconv.ParseUint(r.PathValue(streamFromKey), 10, 64)
 	sub, leave := h.hub.join(r.PathValue("network"), from)
 	defer leave()
+	limit := h.o.StreamMaxBytes
 	readDone := make(chan error, 1)
 	go func() {
 		for {
@@ -80,8 +87,13 @@ func (h *handlers) serveStream(ctx context.Context, conn *websocket.Conn, r *htt
 				readDone <- err
 				return
 			}
-			if _, err := io.Copy(io.Discard, rd); err != nil {
+			n, err := io.Copy(io.Discard, io.LimitReader(rd, limit+1))
+			if err != nil {
 				readDone <- err
+				return
+			}
+			if n > limit {
+				readDone <- errStreamTooBig
 				return
 			}
 		}
@@ -97,6 +109,9 @@ func (h *handlers) serveStream(ctx context.Context, conn *websocket.Conn, r *htt
 		case <-sub.slow:
 			return conn.Close(websocket.StatusPolicyViolation, sub.reason)
 		case err := <-readDone:
+			if errors.Is(err, errStreamTooBig) {
+				return conn.Close(websocket.StatusMessageTooBig, fmt.Sprintf("message too big: a /stream frame is at most %d bytes", limit))
+			}
 			return closedOK(err)
 		case <-ctx.Done():
 			return nil
