@@ -41,7 +41,6 @@ const (
 	DefaultWriteTimeout   = 30 * time.Second
 	DefaultMaxQueryConns  = 1000
 	DefaultMaxStreamConns = 10000
-	DefaultSlowGrace      = time.Second
 	DefaultStreamIdle     = 30 * time.Second
 )
 
@@ -54,12 +53,11 @@ type Options struct {
 	// dropped); a larger one closes the connection with 1009 and the
 	// reason.
 	StreamMaxBytes int64
-	// QueueSize is a /stream connection's send queue; a client that falls
-	// this many messages behind is closed with 1008 "too slow: …".
+	// QueueSize is how many messages a /stream client may fall behind: a
+	// network's backlog holds the last QueueSize, shared by its clients,
+	// and one further behind is closed with 1008 "too slow: N messages
+	// behind". The fan-out never waits for a client.
 	QueueSize int
-	// SlowGrace is how long a client whose queue is full gets to make room
-	// before it is closed as too slow (the poller waits that long, once).
-	SlowGrace time.Duration
 	// StreamIdle is how long a network's poller runs without clients.
 	StreamIdle time.Duration
 	// PollInterval is how often a network's poller reads the registry's
@@ -105,7 +103,6 @@ func (o Options) withDefaults() Options {
 	defD(&o.PingInterval, DefaultPingInterval)
 	defD(&o.PongTimeout, DefaultPongTimeout)
 	defD(&o.WriteTimeout, DefaultWriteTimeout)
-	defD(&o.SlowGrace, DefaultSlowGrace)
 	defD(&o.StreamIdle, DefaultStreamIdle)
 	return o
 }
