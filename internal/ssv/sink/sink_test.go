@@ -59,7 +59,7 @@ func TestRegisterOperatorsAndValidators(t *testing.T) {
 			v.ClusterID != wantCluster || v.Status != registry.StatusActive || v.AddedBlock != 2 {
 			t.Errorf("validator 1: %+v (cluster want %s)", v, wantCluster)
 		}
-		cl, err := r.Clusters(ctx, net, owner, 0)
+		cl, err := r.Clusters(ctx, net, registry.ClusterFilter{Owner: owner})
 		if err != nil || len(cl) != 2 || cl[0].Balance != "1000" || cl[0].NetworkFeeIndex != 7 || !cl[0].Active {
 			t.Errorf("clusters: %+v, %v", cl, err)
 		}
@@ -117,7 +117,7 @@ func TestInvalidRegistrationsAdvanceTheNonce(t *testing.T) {
 			ev{"ValidatorAdded", map[string]any{"owner": owner}}, // malformed
 		))
 		r := state.New(db)
-		inv, err := r.Invalid(ctx, net, 0)
+		inv, err := r.Invalid(ctx, net, registry.InvalidFilter{})
 		if err != nil || len(inv) != 8 {
 			t.Fatalf("invalid: %+v, %v", inv, err)
 		}
@@ -185,7 +185,7 @@ func TestInvalidRegistrationKeepsClusterTuple(t *testing.T) {
 		r := state.New(db)
 		cluster := func(owner string) registry.Cluster {
 			t.Helper()
-			cs, err := r.Clusters(ctx, net, owner, 0)
+			cs, err := r.Clusters(ctx, net, registry.ClusterFilter{Owner: owner})
 			if err != nil || len(cs) != 1 {
 				t.Fatalf("clusters of %s: %+v, %v; want one", owner, cs, err)
 			}
@@ -201,7 +201,7 @@ func TestInvalidRegistrationKeepsClusterTuple(t *testing.T) {
 		if len(vs) != 1 || vs[0].PublicKey != hexOf(pubkey(1)) {
 			t.Errorf("validators: %+v; want only the valid one", vs)
 		}
-		if inv, _ := r.Invalid(ctx, net, 0); len(inv) != 2 || !strings.Contains(inv[0].Reason, "signature") {
+		if inv, _ := r.Invalid(ctx, net, registry.InvalidFilter{}); len(inv) != 2 || !strings.Contains(inv[0].Reason, "signature") {
 			t.Errorf("invalid: %+v; want the two refused registrations", inv)
 		}
 		if o, _ := r.Owner(ctx, net, ownerA); o == nil || o.Nonce != 2 {
@@ -303,7 +303,7 @@ func TestLiquidationExitRemoval(t *testing.T) {
 		}
 		mustApply(t, sk, c.block(clusterEv("ClusterReactivated", addr(1), ops, true, "500"), clusterEv("ClusterDeposited", addr(1), ops, true, "700")))
 		vs, _ = r.Validators(ctx, net, registry.ValidatorFilter{})
-		cl, _ := r.Clusters(ctx, net, addr(1), 0)
+		cl, _ := r.Clusters(ctx, net, registry.ClusterFilter{Owner: addr(1)})
 		if vs[0].Liquidated || vs[1].Liquidated || !cl[0].Active || cl[0].Balance != "700" {
 			t.Errorf("reactivated: %+v %+v", vs, cl)
 		}
@@ -634,6 +634,83 @@ func TestOperatorsByKey(t *testing.T) {
 		}
 		if ops, _ := r.OperatorsByKey(ctx, net, "LS0tLS1CRUdJTi3", 10); len(ops) != 1 || !ops[0].Removed {
 			t.Errorf("removed operator by key: %+v", ops)
+		}
+	})
+}
+
+// TestClusterAndInvalidPages: the store pages clusters by id after a
+// cluster id, and refused registrations, newest first, before a block and
+// log index; the pages together are the whole list, once.
+func TestClusterAndInvalidPages(t *testing.T) {
+	dialects(t, func(t *testing.T, db *store.DB) {
+		check := func(_ common.Address, _ uint64, key []byte, _ []uint64, _ []byte) error {
+			if key[47] == 0xff {
+				return errors.New("signature verification failed")
+			}
+			return nil
+		}
+		sk := newSink(t, db, check)
+		c := &chain{fork: "a"}
+		mustApply(t, sk, operators(c))
+		for i := 1; i <= 5; i++ {
+			bad := pubkey(i)
+			bad[47] = 0xff
+			// Two refused registrations a block, of five owners' clusters.
+			mustApply(t, sk, c.block(valAdded(addr(i), bad, []uint64{1, 2, 3, 4}), valAdded(addr(i), pubkey(10+i), []uint64{1, 2, 3, 4}),
+				valAdded(addr(i), bad, []uint64{2, 3, 4, 5})))
+		}
+		r := state.New(db)
+		all, err := r.Clusters(ctx, net, registry.ClusterFilter{})
+		if err != nil || len(all) != 10 {
+			t.Fatalf("clusters: %d, %v; want 10", len(all), err)
+		}
+		var paged []string
+		for f := (registry.ClusterFilter{Limit: 3}); ; {
+			cs, err := r.Clusters(ctx, net, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(cs) == 0 {
+				break
+			}
+			for _, cl := range cs {
+				paged = append(paged, cl.ID)
+			}
+			f.After = cs[len(cs)-1].ID
+		}
+		var want []string
+		for _, cl := range all {
+			want = append(want, cl.ID)
+		}
+		if !slices.Equal(paged, want) {
+			t.Errorf("clusters by pages of 3:\n got %v\nwant %v", paged, want)
+		}
+		if cs, _ := r.Clusters(ctx, net, registry.ClusterFilter{Owner: addr(2), After: all[0].ID}); len(cs) == 0 || cs[0].ID <= all[0].ID || cs[0].Owner != addr(2) {
+			t.Errorf("owner's clusters after the first: %+v", cs)
+		}
+		allInv, err := r.Invalid(ctx, net, registry.InvalidFilter{})
+		if err != nil || len(allInv) != 10 {
+			t.Fatalf("invalid: %d, %v; want 10", len(allInv), err)
+		}
+		var got, wantInv []string
+		for _, v := range allInv {
+			wantInv = append(wantInv, fmt.Sprintf("%d:%d", v.Block, v.LogIndex))
+		}
+		for f := (registry.InvalidFilter{Limit: 3}); ; {
+			inv, err := r.Invalid(ctx, net, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(inv) == 0 {
+				break
+			}
+			for _, v := range inv {
+				got = append(got, fmt.Sprintf("%d:%d", v.Block, v.LogIndex))
+			}
+			f.BeforeBlock, f.BeforeLogIndex = inv[len(inv)-1].Block, inv[len(inv)-1].LogIndex
+		}
+		if !slices.Equal(got, wantInv) || allInv[0].Block < allInv[9].Block {
+			t.Errorf("invalid by pages of 3:\n got %v\nwant %v (newest first)", got, wantInv)
 		}
 	})
 }
