@@ -87,6 +87,13 @@ func apiFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "trust-proxy", Usage: "take the client IP from X-Forwarded-For (only behind a reverse proxy)", Sources: env("trust-proxy")},
 		&cli.StringFlag{Name: "admin-http", Usage: "listen address for /metrics and /healthz apart from --http (empty: served on --http)", Sources: env("admin-http"),
 			Validator: func(v string) error { return listenAddr("--admin-http", v) }},
+		&cli.StringFlag{Name: "ws-origins", Usage: "origins whose browser pages may open the WebSocket routes (SSV /query, /stream): comma-separated hosts or patterns (explorer.example.org, *.example.org, https://host), * for any, same-origin for none but this server's; empty: each route's default (SSV: any origin, as the SSV exporter)", Sources: env("ws-origins"),
+			Validator: func(v string) error {
+				if _, err := api.ParseWSOrigins(v); err != nil {
+					return fmt.Errorf("--ws-origins: %w", err)
+				}
+				return nil
+			}},
 	}
 }
 
@@ -374,11 +381,15 @@ func newAPI(cmd *cli.Command, db *store.DB, b *bus.Bus, doms []opened, reg *prom
 			apis = append(apis, *o.parts.API)
 		}
 	}
+	origins, err := api.ParseWSOrigins(cmd.String("ws-origins"))
+	if err != nil {
+		return nil, fmt.Errorf("--ws-origins: %w", err)
+	}
 	return api.New(api.Options{
 		Domains: apis, Health: health(db, b, doms), Log: log, KeysFile: cmd.String("api-keys"),
 		RatePerIP: cmd.Float("rate-per-ip"), RatePerKey: cmd.Float("rate-per-key"),
 		Registry: reg, Version: version, TrustProxy: cmd.Bool("trust-proxy"),
-		SeparateAdmin: cmd.String("admin-http") != "",
+		SeparateAdmin: cmd.String("admin-http") != "", WSOrigins: origins,
 	})
 }
 

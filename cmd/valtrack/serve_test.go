@@ -66,3 +66,12 @@ func TestServeAdminHTTP(t *testing.T) {
 		}
 	}
 }
+
+// TestServeWSOriginsMalformed: a --ws-origins pattern the WebSocket library
+// could not match is refused at start, naming the flag and the pattern.
+func TestServeWSOriginsMalformed(t *testing.T) {
+	err := newApp(domains()).Run(context.Background(), []string{"valtrack", "serve", "--data-dir", t.TempDir(), "--http", freeAddr(t), "--ws-origins", "ok.example,[bad"})
+	if err == nil || !containsAll(err.Error(), "--ws-origins", `"[bad"`) {
+		t.Fatalf("serve --ws-origins ok.example,[bad: %v", err)
+	}
+}

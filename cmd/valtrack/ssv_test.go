@@ -176,7 +176,9 @@ func waitSynced(t *testing.T, c *child, addr string, block uint64, within time.D
 }
 
 // compareRegistry checks the served registry against truth.json as of its
-// block: what changed after that block (the devnet goes on) is not compared.
+// block, both ways: everything truth.json holds is served as it says, and
+// nothing is served that it lacks. What changed after that block (the
+// devnet goes on) is not compared.
 func compareRegistry(t *testing.T, addr string, truth devnet.Truth) {
 	t.Helper()
 	var ops struct {
@@ -189,7 +191,9 @@ func compareRegistry(t *testing.T, addr string, truth devnet.Truth) {
 	for _, o := range ops.Operators {
 		got[o.ID] = o
 	}
+	wantOps := map[uint64]bool{}
 	for _, want := range truth.Operators {
+		wantOps[want.ID] = true
 		o, ok := got[want.ID]
 		if !ok {
 			t.Errorf("operator %d of truth.json is not served", want.ID)
@@ -200,6 +204,11 @@ func compareRegistry(t *testing.T, addr string, truth devnet.Truth) {
 		}
 		if o.Owner != want.Owner || o.PublicKey != want.PublicKey || o.Fee != want.Fee || o.Removed != want.Removed || o.ValidatorCount != want.ValidatorCount {
 			t.Errorf("operator %d: served %+v, truth %+v", want.ID, o, want)
+		}
+	}
+	for _, o := range ops.Operators {
+		if !wantOps[o.ID] && o.AddedBlock <= truth.Block {
+			t.Errorf("operator %d is served (added at block %d) but not in truth.json (block %d)", o.ID, o.AddedBlock, truth.Block)
 		}
 	}
 	var vals struct {
@@ -217,8 +226,11 @@ func compareRegistry(t *testing.T, addr string, truth devnet.Truth) {
 		}
 		seen[v.Index] = true
 	}
+	wantVals := map[string]bool{}
 	for _, want := range truth.Validators {
-		v, ok := byKey[strings.ToLower(want.PublicKey)+"/"+want.Owner]
+		k := strings.ToLower(want.PublicKey) + "/" + want.Owner
+		wantVals[k] = true
+		v, ok := byKey[k]
 		if !ok {
 			t.Errorf("validator %s of %s in truth.json is not served", want.PublicKey, want.Owner)
 			continue
@@ -228,6 +240,11 @@ func compareRegistry(t *testing.T, addr string, truth devnet.Truth) {
 		}
 		if v.Status != want.Status || v.Liquidated != want.Liquidated || v.ClusterID != want.ClusterID || fmt.Sprint(v.OperatorIDs) != fmt.Sprint(want.OperatorIDs) {
 			t.Errorf("validator %s: served %+v, truth %+v", want.PublicKey, v, want)
+		}
+	}
+	for k, v := range byKey {
+		if !wantVals[k] && v.AddedBlock <= truth.Block {
+			t.Errorf("validator %s of %s is served (added at block %d) but not in truth.json (block %d)", v.PublicKey, v.Owner, v.AddedBlock, truth.Block)
 		}
 	}
 	var cls struct {
@@ -249,7 +266,9 @@ func compareRegistry(t *testing.T, addr string, truth devnet.Truth) {
 	if sync.ContractVersion != truth.ContractVersion || sync.V2Block != truth.V2Block || truth.V2Block == 0 {
 		t.Errorf("sync: contract version %q from block %d, truth.json %q from %d", sync.ContractVersion, sync.V2Block, truth.ContractVersion, truth.V2Block)
 	}
+	wantCls := map[string]bool{}
 	for _, want := range truth.Clusters {
+		wantCls[want.ID] = true
 		c, ok := byID[want.ID]
 		if !ok {
 			t.Errorf("cluster %s of truth.json is not served", want.ID)
@@ -258,8 +277,15 @@ func compareRegistry(t *testing.T, addr string, truth devnet.Truth) {
 		if c.UpdatedBlock > truth.Block {
 			continue
 		}
-		if c.Active != want.Active || c.Balance != want.Balance || c.ValidatorCount != want.ValidatorCount || c.FeeToken != want.FeeToken {
+		if c.Owner != want.Owner || fmt.Sprint(c.OperatorIDs) != fmt.Sprint(want.OperatorIDs) || c.Active != want.Active || c.Balance != want.Balance ||
+			c.ValidatorCount != want.ValidatorCount || c.FeeToken != want.FeeToken {
 			t.Errorf("cluster %s: served %+v, truth %+v", want.ID, c, want)
+		}
+	}
+	for id, c := range byID {
+		// A cluster first seen after the block has its UpdatedBlock after it.
+		if !wantCls[id] && c.UpdatedBlock <= truth.Block {
+			t.Errorf("cluster %s of %s is served (updated at block %d) but not in truth.json (block %d)", id, c.Owner, c.UpdatedBlock, truth.Block)
 		}
 	}
 	var inv struct {
@@ -268,17 +294,70 @@ func compareRegistry(t *testing.T, addr string, truth devnet.Truth) {
 	if !getAPI(t, addr, "/api/v1/ssv/devnet/invalid", &inv) {
 		t.Fatal("GET invalid failed")
 	}
-	if len(inv.Invalid) != len(truth.Invalid) {
-		t.Errorf("%d invalid registrations served, truth.json has %d: %+v", len(inv.Invalid), len(truth.Invalid), inv.Invalid)
-	}
 	served := map[string]ssvregistry.Invalid{}
 	for _, v := range inv.Invalid {
 		served[fmt.Sprintf("%s/%d", strings.ToLower(v.TxHash), v.LogIndex)] = v
 	}
+	wantInv := map[string]bool{}
 	for _, want := range truth.Invalid {
-		v, ok := served[fmt.Sprintf("%s/%d", strings.ToLower(want.TxHash), want.LogIndex)]
-		if !ok || v.Reason != want.Reason || v.Nonce != want.Nonce {
+		k := fmt.Sprintf("%s/%d", strings.ToLower(want.TxHash), want.LogIndex)
+		wantInv[k] = true
+		v, ok := served[k]
+		if !ok || v.Reason != want.Reason || v.Nonce != want.Nonce || v.Owner != want.Owner || v.PublicKey != want.PublicKey {
 			t.Errorf("invalid registration %s/%d: served %+v, truth %+v", want.TxHash, want.LogIndex, v, want)
+		}
+	}
+	for k, v := range served {
+		if !wantInv[k] && v.Block <= truth.Block {
+			t.Errorf("invalid registration %s is served (block %d) but not in truth.json (block %d): %+v", k, v.Block, truth.Block, v)
+		}
+	}
+	// Owners: nonce and fee recipient of each; every owner the served
+	// registry names is one of truth.json's. A nonce moves only with a
+	// ValidatorAdded, which also updates the owner's cluster: an owner
+	// with a cluster updated after the block may be further on.
+	wantOwners := map[string]ssvregistry.Owner{}
+	for _, o := range truth.Owners {
+		wantOwners[o.Address] = o
+	}
+	for _, want := range truth.Owners {
+		var o struct {
+			ssvregistry.Owner
+			Clusters []ssvregistry.Cluster `json:"clusters"`
+		}
+		if !getAPI(t, addr, "/api/v1/ssv/devnet/owners/"+want.Address, &o) {
+			t.Errorf("owner %s of truth.json is not served", want.Address)
+			continue
+		}
+		if o.FeeRecipient != want.FeeRecipient {
+			t.Errorf("owner %s: fee recipient %q served, %q in truth.json", want.Address, o.FeeRecipient, want.FeeRecipient)
+		}
+		later := false
+		for _, c := range o.Clusters {
+			later = later || c.UpdatedBlock > truth.Block
+		}
+		if !later && o.Nonce != want.Nonce {
+			t.Errorf("owner %s: nonce %d served, %d in truth.json", want.Address, o.Nonce, want.Nonce)
+		}
+	}
+	named := map[string]uint64{} // owner → the first block it is named at
+	name := func(owner string, block uint64) {
+		if at, ok := named[owner]; !ok || block < at {
+			named[owner] = block
+		}
+	}
+	for _, v := range vals.Validators {
+		name(v.Owner, v.AddedBlock)
+	}
+	for _, c := range cls.Clusters {
+		name(c.Owner, c.UpdatedBlock)
+	}
+	for _, v := range inv.Invalid {
+		name(v.Owner, v.Block)
+	}
+	for o, at := range named {
+		if _, ok := wantOwners[o]; !ok && at <= truth.Block {
+			t.Errorf("owner %s is served (block %d) but not in truth.json", o, at)
 		}
 	}
 }

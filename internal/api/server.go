@@ -75,6 +75,12 @@ type Options struct {
 	KeysReloadInterval time.Duration // how often the keys file is stat'ed, at most
 	QueryTimeout       time.Duration // per request, for store queries
 	ShutdownTimeout    time.Duration // grace period of ListenAndServe on ctx done
+	// WSOrigins, when not nil, are the origins whose browser pages may open
+	// any WebSocket route, replacing every route's WSOptions.OriginPatterns
+	// (see ParseWSOrigins): an empty, non-nil list allows same-origin pages
+	// only, "*" any page. Clients that send no Origin (not browsers) are
+	// always accepted.
+	WSOrigins []string
 	// CacheTTL is how long the domains' cached responses (Router.Cache) are
 	// served from memory (default DefaultCacheTTL; negative: never, though
 	// concurrent identical requests still share one query).
@@ -123,6 +129,9 @@ func New(o Options) (*Server, error) {
 	}
 	if o.CacheTTL == 0 {
 		o.CacheTTL = DefaultCacheTTL
+	}
+	if err := checkOriginPatterns(o.WSOrigins); err != nil {
+		return nil, fmt.Errorf("api: WSOrigins: %w", err)
 	}
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()

@@ -3,7 +3,10 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"path"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,9 +35,12 @@ type WSOptions struct {
 	PingInterval, PingTimeout time.Duration
 	// MaxMessageBytes bounds a message the client sends.
 	MaxMessageBytes int64
-	// OriginPatterns are the extra origins allowed to connect (see
-	// websocket.AcceptOptions); by default only same-origin browsers and
-	// non-browser clients (no Origin header) may.
+	// OriginPatterns are the origins besides the server's own whose browser
+	// pages may connect: host patterns (path.Match, case-insensitive, e.g.
+	// "explorer.example.org" or "*.example.org"), "scheme://host" patterns,
+	// or "*" for any origin. By default only same-origin pages may; clients
+	// that send no Origin header (not browsers) always may. Options.WSOrigins,
+	// when set, replaces this for every route.
 	OriginPatterns []string
 }
 
@@ -141,6 +147,14 @@ func (rt *Router) HandleWebSocketRequest(pattern, route string, o WSOptions, bef
 	}
 	s := rt.s
 	log := rt.Log()
+	if s.o.WSOrigins != nil {
+		o.OriginPatterns = s.o.WSOrigins
+	}
+	if err := checkOriginPatterns(o.OriginPatterns); err != nil {
+		// A route's own patterns are code; routes() turns this into New's error.
+		panic(fmt.Sprintf("WebSocket route %s: %v", route, err))
+	}
+	accept := acceptOptions(o.OriginPatterns)
 	slots := make(chan struct{}, o.MaxConns)
 	rt.mux.Handle(pattern, s.wrap(route, o.Limited, func(w http.ResponseWriter, r *http.Request, c Caller) error {
 		if before != nil {
@@ -163,7 +177,7 @@ func (rt *Router) HandleWebSocketRequest(pattern, route string, o WSOptions, bef
 		if err := rc.SetWriteDeadline(time.Time{}); err != nil {
 			return err
 		}
-		conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: o.OriginPatterns})
+		conn, err := websocket.Accept(w, r, accept)
 		if err != nil {
 			// Accept has answered the client (400, 403, …).
 			return nil
@@ -193,6 +207,67 @@ func (rt *Router) HandleWebSocketRequest(pattern, route string, o WSOptions, bef
 		conn.Close(status, reason)
 		return nil
 	}))
+}
+
+// AnyOrigin in OriginPatterns (or Options.WSOrigins) lets every origin's
+// pages connect.
+const AnyOrigin = "*"
+
+// SameOrigin is ParseWSOrigins's word for an empty list: same-origin pages
+// only.
+const SameOrigin = "same-origin"
+
+// ParseWSOrigins reads a comma-separated list of origin patterns (a
+// command-line flag): "" is nil (each route's own patterns), SameOrigin an
+// empty list (same-origin pages only), "*" any origin. A malformed pattern
+// is an error naming it.
+func ParseWSOrigins(v string) ([]string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return nil, nil
+	}
+	if strings.EqualFold(v, SameOrigin) {
+		return []string{}, nil
+	}
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	if err := checkOriginPatterns(out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// checkOriginPatterns refuses a pattern that coder/websocket could not
+// match (it would answer every cross-origin upgrade with 403), up front.
+func checkOriginPatterns(ps []string) error {
+	for _, p := range ps {
+		if strings.EqualFold(p, SameOrigin) {
+			return fmt.Errorf("origin pattern %q: give it alone (same-origin pages only), not in a list", p)
+		}
+		if _, err := path.Match(strings.ToLower(p), "x"); err != nil || p == "" {
+			return fmt.Errorf("origin pattern %q is not a host pattern: give a host (explorer.example.org), a path.Match pattern (*.example.org), scheme://host, or * for any origin", p)
+		}
+	}
+	return nil
+}
+
+// acceptOptions turns origin patterns into coder/websocket's options. "*"
+// is its InsecureSkipVerify (the library's advice over a "*" pattern):
+// the origin check guards a route against pages of other sites acting with
+// the visitor's ambient credentials, and the API has none — keys travel in a
+// header, which a browser's WebSocket cannot set — so public read-only
+// routes lose nothing by it.
+func acceptOptions(patterns []string) *websocket.AcceptOptions {
+	for _, p := range patterns {
+		if p == AnyOrigin {
+			return &websocket.AcceptOptions{InsecureSkipVerify: true}
+		}
+	}
+	return &websocket.AcceptOptions{OriginPatterns: patterns}
 }
 
 // pingLoop disconnects a peer that stops answering pings: a connection whose

@@ -411,7 +411,7 @@ func testReorg(t *testing.T, restart bool) {
 	if op, _ := reg.Operator(ctx, reorgNet, 4); op == nil || !op.Removed {
 		t.Fatalf("old branch: operator 4 = %+v, want removed", op)
 	}
-	if cl, _ := reg.Clusters(ctx, reorgNet, "", 0); len(cl) != 1 || cl[0].Active {
+	if cl, _ := reg.Clusters(ctx, reorgNet, registry.ClusterFilter{}); len(cl) != 1 || cl[0].Active {
 		t.Fatalf("old branch: clusters = %+v, want A's liquidated", cl)
 	}
 
@@ -512,13 +512,13 @@ func testReorg(t *testing.T, restart bool) {
 	if v, _ := reg.ValidatorsByKey(ctx, reorgNet, hexutil.Encode(keyB)); len(v) != 0 {
 		t.Errorf("validator B survived the reorg: %+v", v)
 	}
-	if inv, _ := reg.Invalid(ctx, reorgNet, 0); len(inv) != 0 {
+	if inv, _ := reg.Invalid(ctx, reorgNet, registry.InvalidFilter{}); len(inv) != 0 {
 		t.Errorf("invalid registrations: %+v (C is signed for the owner's nonce 1 on the new branch)", inv)
 	}
 	if o, _ := reg.Owner(ctx, reorgNet, owner.Hex()); o == nil || o.Nonce != 2 {
 		t.Errorf("owner = %+v, want nonce 2", o)
 	}
-	cls, err := reg.Clusters(ctx, reorgNet, "", 0)
+	cls, err := reg.Clusters(ctx, reorgNet, registry.ClusterFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}

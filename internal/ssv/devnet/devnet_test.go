@@ -121,6 +121,10 @@ func TestDevnet(t *testing.T) {
 	keys := map[uint64]string{} // operator id → public key, decoded
 	nonces := map[common.Address]uint64{}
 	var valid []string // public keys of the valid registrations
+	// tuples is each cluster's tuple in the last event about it, as on
+	// chain; a ValidatorAdded, valid or not, counts one more validator
+	// than the tuple before it (the contract does not look at shares).
+	tuples := map[string]abi.Cluster{}
 	for _, l := range logs {
 		name, ok := topicNames[l.Topics[0]]
 		if !ok {
@@ -143,6 +147,12 @@ func TestDevnet(t *testing.T) {
 			if shares.Check(va.Owner, nonce, va.PublicKey, va.OperatorIDs, va.Shares) == nil {
 				valid = append(valid, va.PublicKey.String())
 			}
+		}
+		if c, ok := tupleOf(t, name, args); ok {
+			if prev := tuples[c.id]; name == "ValidatorAdded" && c.tuple.ValidatorCount != prev.ValidatorCount+1 {
+				t.Errorf("ValidatorAdded at block %d: cluster %s counts %d validators after %d", l.BlockNumber, c.id, c.tuple.ValidatorCount, prev.ValidatorCount)
+			}
+			tuples[c.id] = c.tuple
 		}
 		if name == "Upgraded" {
 			// The implementation answers getVersion() as SSVNetwork's do:
@@ -232,8 +242,24 @@ func TestDevnet(t *testing.T) {
 			liquidated++
 		}
 	}
-	if len(truth.Clusters) != 3 || liquidated != 1 {
-		t.Errorf("%d clusters, %d liquidated; want 3, 1", len(truth.Clusters), liquidated)
+	// Alice's 1–4 and 1–7, bob's 5–8, and carol's 1–3, which only her
+	// refused registration made.
+	if len(truth.Clusters) != 4 || liquidated != 1 {
+		t.Errorf("%d clusters, %d liquidated; want 4, 1", len(truth.Clusters), liquidated)
+	}
+	// truth.json's clusters are the tuples of the chain's last events.
+	if len(tuples) != len(truth.Clusters) {
+		t.Errorf("%d clusters on chain, %d in truth.json", len(tuples), len(truth.Clusters))
+	}
+	for _, c := range truth.Clusters {
+		on, ok := tuples[c.ID]
+		if !ok || on.ValidatorCount != c.ValidatorCount || on.Balance != c.Balance || on.Active != c.Active || on.Index != c.Index || on.NetworkFeeIndex != c.NetworkFeeIndex {
+			t.Errorf("cluster %s: truth.json %+v, last tuple on chain %+v", c.ID, c, on)
+		}
+	}
+	// Bob's 5–8 counts its refused registration: keys 2, 4 (refused) and 6.
+	if c := tuples[clusterID(account("owner bob"), five8)]; c.ValidatorCount != 3 {
+		t.Errorf("bob's cluster on chain: %+v; want 3 validators (one refused by the node)", c)
 	}
 	// Owners' nonces in truth.json are those counted from the chain.
 	for _, o := range truth.Owners {
@@ -407,4 +433,28 @@ func TestHistoryValidators(t *testing.T) {
 	if want := 5 + n; len(truth.Validators) != want || len(truth.Invalid) != 2 || truth.Events["ValidatorAdded"] != 7+n {
 		t.Errorf("truth: %d validators (want %d), %d invalid, %d ValidatorAdded", len(truth.Validators), want, len(truth.Invalid), truth.Events["ValidatorAdded"])
 	}
+}
+
+// eventCluster is an event's cluster: its id and tuple.
+type eventCluster struct {
+	id    string
+	tuple abi.Cluster
+}
+
+// tupleOf reads the cluster of a decoded event that carries one (false:
+// the event has none).
+func tupleOf(t *testing.T, name string, args json.RawMessage) (eventCluster, bool) {
+	t.Helper()
+	var a struct {
+		Owner       common.Address `json:"owner"`
+		OperatorIDs abi.Uint64s    `json:"operatorIds"`
+		Cluster     *abi.Cluster   `json:"cluster"`
+	}
+	if err := json.Unmarshal(args, &a); err != nil {
+		t.Fatalf("read the args of %s: %v", name, err)
+	}
+	if a.Cluster == nil {
+		return eventCluster{}, false
+	}
+	return eventCluster{clusterID(a.Owner, a.OperatorIDs), *a.Cluster}, true
 }

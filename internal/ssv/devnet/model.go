@@ -42,7 +42,9 @@ type cluster struct {
 
 // model is the registry the devnet has emitted, kept the way the SSV node
 // and valtrack apply events: only valid registrations become validators
-// and touch clusters; every ValidatorAdded bumps its owner's nonce.
+// and count on their operators; every ValidatorAdded bumps its owner's
+// nonce and, as the contract (which does not look at shares) does, adds
+// one validator and its deposit to its cluster.
 // Only the devnet's loop goroutine touches it.
 type model struct {
 	ops      map[uint64]*registry.Operator
@@ -172,7 +174,8 @@ func (m *model) executeFee(id uint64) error {
 // shares signed for the owner's nonce — or for signNonce when it is set,
 // which makes an invalid registration. amount is deposited with it.
 // Registrations the node refuses (shares.Check) are recorded as Invalid
-// and change no cluster; every one bumps the owner's nonce.
+// and are no validator, but change their cluster as valid ones do; every
+// one bumps the owner's nonce.
 func (m *model) addValidator(sk *shares.SecretKey, owner common.Address, ids []uint64, signNonce *uint64, amount *big.Int) error {
 	nonce := m.owner(owner).Nonce
 	sign := nonce
@@ -198,9 +201,12 @@ func (m *model) register(pub []byte, owner common.Address, ids []uint64, sh []by
 	if cerr != nil {
 		inv := &registry.Invalid{Block: m.block, Owner: owner.Hex(), PublicKey: hexKey(pub), Operators: slices.Clone(ids), Nonce: nonce, Reason: cerr.Error()}
 		m.invalid = append(m.invalid, inv)
-		t := c.t // the cluster as it is: an invalid registration changes none
-		t.Balance = new(big.Int).Set(c.t.Balance)
-		m.emit(pending{name: "ValidatorAdded", args: []any{owner, ids, pub, sh, t}, logged: func(l *types.Log) {
+		// The contract registers the key whatever its shares: the cluster
+		// counts it and holds its deposit. Operators' counts are the
+		// node's (validators it runs), which this one is not.
+		c.t.ValidatorCount++
+		c.t.Balance.Add(c.t.Balance, amount)
+		m.emit(pending{name: "ValidatorAdded", args: []any{owner, ids, pub, sh, m.store(c)}, logged: func(l *types.Log) {
 			inv.TxHash, inv.LogIndex = l.TxHash.Hex(), l.Index
 		}})
 		return nil

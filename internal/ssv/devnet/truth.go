@@ -39,13 +39,17 @@ type Info struct {
 // clusters by id, owners by address, invalid registrations in chain order.
 //
 // The rules it is kept by: only valid registrations (those
-// shares.Check accepts) become validators and change clusters; each
-// ValidatorAdded, valid or not, bumps its owner's nonce; an invalid one is
-// listed in Invalid with the node's reason. A removed validator stays,
-// with status "removed"; an exited one has status "exited". An operator's
-// ValidatorCount is its validators neither removed nor liquidated (the
-// contract takes a liquidated cluster's off its operators' counts). A cluster is the tuple of the last event about it; its
-// validators are Liquidated while it is not Active.
+// shares.Check accepts) become validators; each ValidatorAdded, valid or
+// not, bumps its owner's nonce and changes its cluster as the contract
+// does (one more validator, the deposit added); an invalid one is listed
+// in Invalid with the node's reason. A removed validator stays, with status
+// "removed"; an exited one has status "exited". An operator's
+// ValidatorCount is the node's: its validators neither removed nor
+// liquidated (the contract also takes a liquidated cluster's off its
+// operators' counts, but counts invalid registrations, which the node does
+// not run). A cluster is the tuple of the last event about it, invalid
+// registrations included; its validators are Liquidated while it is not
+// Active.
 type Truth struct {
 	Network   string `json:"network"`
 	Contract  string `json:"contract"`

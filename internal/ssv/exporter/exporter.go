@@ -304,11 +304,32 @@ func (q *Querier) maxItems() int {
 	return q.MaxItems
 }
 
-// operators lists operators with from <= id <= to. from = to = 0 names
-// operator 0, which does not exist (ids start at 1): the reply has no data,
-// unlike the exporter's bug #550 that listed everything.
+// operators answers an operator query: with publicKey, the operator of that
+// key, as the legacy exporter looked one up (its base64 PEM, exactly; the
+// filter is echoed, and an unknown key is its "internal error - could not
+// get operators", which is what it answered when its lookup found
+// nothing); otherwise the operators with from <= id <= to. from = to = 0
+// names operator 0, which does not exist (ids start at 1): the reply has no
+// data, unlike the exporter's bug #550 that listed everything.
 func (q *Querier) operators(ctx context.Context, network string, m Message) (Message, error) {
 	out := Message{Type: m.Type, Filter: m.Filter}
+	if m.Filter.PublicKey != "" {
+		ops, err := q.R.OperatorsByKey(ctx, network, m.Filter.PublicKey, q.maxItems())
+		if err != nil {
+			out.Data = []string{ErrGetOperators}
+			return out, fmt.Errorf("operator by public key on %s: %w", network, err)
+		}
+		if len(ops) == 0 {
+			out.Data = []string{ErrGetOperators}
+			return out, nil
+		}
+		data := make([]OperatorData, 0, len(ops))
+		for _, op := range ops {
+			data = append(data, NewOperatorData(op))
+		}
+		out.Data = data
+		return out, nil
+	}
 	from, to := m.Filter.From, m.Filter.To
 	if from == 0 {
 		from = 1

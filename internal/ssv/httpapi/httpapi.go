@@ -41,7 +41,6 @@ const (
 	DefaultWriteTimeout   = 30 * time.Second
 	DefaultMaxQueryConns  = 1000
 	DefaultMaxStreamConns = 10000
-	DefaultSlowGrace      = time.Second
 	DefaultStreamIdle     = 30 * time.Second
 )
 
@@ -51,14 +50,14 @@ type Options struct {
 	// connection with 1009 and the reason.
 	QueryMaxBytes int64
 	// StreamMaxBytes bounds a frame a /stream client sends (it is read and
-	// dropped).
+	// dropped); a larger one closes the connection with 1009 and the
+	// reason.
 	StreamMaxBytes int64
-	// QueueSize is a /stream connection's send queue; a client that falls
-	// this many messages behind is closed with 1008 "too slow: …".
+	// QueueSize is how many messages a /stream client may fall behind: a
+	// network's backlog holds the last QueueSize, shared by its clients,
+	// and one further behind is closed with 1008 "too slow: N messages
+	// behind". The fan-out never waits for a client.
 	QueueSize int
-	// SlowGrace is how long a client whose queue is full gets to make room
-	// before it is closed as too slow (the poller waits that long, once).
-	SlowGrace time.Duration
 	// StreamIdle is how long a network's poller runs without clients.
 	StreamIdle time.Duration
 	// PollInterval is how often a network's poller reads the registry's
@@ -104,7 +103,6 @@ func (o Options) withDefaults() Options {
 	defD(&o.PingInterval, DefaultPingInterval)
 	defD(&o.PongTimeout, DefaultPongTimeout)
 	defD(&o.WriteTimeout, DefaultWriteTimeout)
-	defD(&o.SlowGrace, DefaultSlowGrace)
 	defD(&o.StreamIdle, DefaultStreamIdle)
 	return o
 }
@@ -180,10 +178,14 @@ func (h *handlers) mount(rt *api.Router) {
 	// they answer 404 saying which path to use.
 	get("/v1/validators", h.handleNodeValidators)
 
+	// Any origin, as the exporter's upgrader (CheckOrigin always true):
+	// explorers are pages of their own sites, the data are public and
+	// read-only. --ws-origins (api.Options.WSOrigins) can narrow it.
+	anyOrigin := []string{api.AnyOrigin}
 	qo := api.WSOptions{Limited: true, MaxConns: h.o.MaxQueryConns, PingInterval: h.o.PingInterval,
-		PingTimeout: h.o.PongTimeout, MaxMessageBytes: h.o.QueryMaxBytes + 1}
+		PingTimeout: h.o.PongTimeout, MaxMessageBytes: h.o.QueryMaxBytes + 1, OriginPatterns: anyOrigin}
 	so := api.WSOptions{Limited: true, MaxConns: h.o.MaxStreamConns, PingInterval: h.o.PingInterval,
-		PingTimeout: h.o.PongTimeout, MaxMessageBytes: h.o.StreamMaxBytes}
+		PingTimeout: h.o.PongTimeout, MaxMessageBytes: h.o.StreamMaxBytes + 1, OriginPatterns: anyOrigin}
 	rt.HandleWebSocketRequest("GET "+prefix+"/query", prefix+"/query", qo, h.resolveWS, h.serveQuery)
 	rt.HandleWebSocketRequest("GET "+prefix+"/stream", prefix+"/stream", so, h.startStream(h.resolveWS), h.serveStream)
 	rt.HandleWebSocketRequest("GET /query", "/query", qo, h.resolveSingle, h.serveQuery)

@@ -193,3 +193,41 @@ func validatorFilter(q api.Query) (registry.ValidatorFilter, error) {
 	}
 	return f, nil
 }
+
+// clusterAfter reads the after parameter of the cluster lists: a cluster
+// id (32 bytes, 64 hex characters, with or without 0x), returned 0x and
+// lower-case (as the registry keeps it); "" when absent.
+func clusterAfter(q api.Query) (string, error) {
+	s := strings.TrimSpace(q.Get("after"))
+	if s == "" {
+		return "", nil
+	}
+	h := strings.TrimPrefix(strings.TrimPrefix(s, "0x"), "0X")
+	if _, err := hex.DecodeString(h); err != nil || len(h) != 64 {
+		return "", api.BadParam("after", "after must be a cluster id, 64 hex characters with or without 0x: the last id of the previous page")
+	}
+	return "0x" + strings.ToLower(h), nil
+}
+
+// invalidBefore reads the before parameter of /invalid: BLOCK (what is
+// before that block) or BLOCK:LOG_INDEX (the block and log_index of the
+// last item of the previous page); 0, 0 when absent.
+func invalidBefore(q api.Query) (block uint64, logIndex uint, err error) {
+	s := strings.TrimSpace(q.Get("before"))
+	if s == "" {
+		return 0, 0, nil
+	}
+	bad := api.BadParam("before", "before must be BLOCK or BLOCK:LOG_INDEX (the block and log_index of the last item of the previous page), BLOCK from 1")
+	b, l, hasLog := strings.Cut(s, ":")
+	if block, err = strconv.ParseUint(b, 10, 64); err != nil || block == 0 {
+		return 0, 0, bad
+	}
+	if !hasLog {
+		return block, 0, nil
+	}
+	li, err := strconv.ParseUint(l, 10, 32)
+	if err != nil {
+		return 0, 0, bad
+	}
+	return block, uint(li), nil
+}

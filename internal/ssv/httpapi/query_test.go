@@ -50,6 +50,19 @@ func TestQueryFrames(t *testing.T) {
 		{"operator 0..0", `{"type":"operator","filter":{"from":0,"to":0}}`, `{"type":"operator","filter":{"from":0,"to":0}}`},
 		{"operator from above to", `{"type":"operator","filter":{"from":3,"to":2}}`, `{"type":"operator","filter":{"from":3,"to":2}}`},
 		{"operator beyond", `{"type":"operator","filter":{"from":100,"to":200}}`, `{"type":"operator","filter":{"from":100,"to":200}}`},
+		// The legacy exporter's lookup by public key: that operator, the
+		// filter echoed (publicKey wins over from/to); an unknown key is
+		// its "could not get operators".
+		{"operator by key", `{"type":"operator","filter":{"publicKey":"` + opKey(2) + `"}}`,
+			`{"type":"operator","filter":{"from":0,"to":0,"publicKey":"` + opKey(2) + `"},"data":[` + opJSON(2) + `]}`},
+		{"operator by key, range ignored", `{"type":"operator","filter":{"from":3,"to":4,"publicKey":"` + opKey(1) + `"}}`,
+			`{"type":"operator","filter":{"from":3,"to":4,"publicKey":"` + opKey(1) + `"},"data":[` + opJSON(1) + `]}`},
+		{"removed operator by key", `{"type":"operator","filter":{"publicKey":"` + opKey(5) + `"}}`,
+			`{"type":"operator","filter":{"from":0,"to":0,"publicKey":"` + opKey(5) + `"},"data":[` + opJSON(5) + `]}`},
+		{"operator by unknown key", `{"type":"operator","filter":{"publicKey":"bm9wZQ=="}}`,
+			`{"type":"operator","filter":{"from":0,"to":0,"publicKey":"bm9wZQ=="},"data":["internal error - could not get operators"]}`},
+		{"operator key is case-sensitive (base64)", `{"type":"operator","filter":{"publicKey":"` + strings.ToLower(opKey(2)) + `"}}`,
+			`{"type":"operator","filter":{"from":0,"to":0,"publicKey":"` + strings.ToLower(opKey(2)) + `"},"data":["internal error - could not get operators"]}`},
 		{"validator range", `{"type":"validator","filter":{"from":1,"to":2}}`,
 			`{"type":"validator","filter":{"from":1,"to":2},"data":[` + val1JSON + `,` + val2JSON + `]}`},
 		{"validator 0..0", `{"type":"validator","filter":{"from":0,"to":0}}`, `{"type":"validator","filter":{"from":0,"to":0}}`},

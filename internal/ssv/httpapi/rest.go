@@ -179,7 +179,11 @@ func (h *handlers) handleClusters(w http.ResponseWriter, r *http.Request, _ api.
 	if err != nil {
 		return err
 	}
-	cs, err := h.r.Clusters(ctx, network, "", limit)
+	after, err := clusterAfter(q)
+	if err != nil {
+		return err
+	}
+	cs, err := h.r.Clusters(ctx, network, registry.ClusterFilter{After: after, Limit: limit})
 	if err != nil {
 		return fmt.Errorf("clusters of %s: %w", network, err)
 	}
@@ -205,11 +209,15 @@ func (h *handlers) handleOwnerClusters(w http.ResponseWriter, r *http.Request, _
 	if err != nil {
 		return err
 	}
-	cs, err := h.r.Clusters(ctx, network, owner, limit)
+	after, err := clusterAfter(q)
+	if err != nil {
+		return err
+	}
+	cs, err := h.r.Clusters(ctx, network, registry.ClusterFilter{Owner: owner, After: after, Limit: limit})
 	if err != nil {
 		return fmt.Errorf("clusters of %s on %s: %w", owner, network, err)
 	}
-	if len(cs) == 0 {
+	if len(cs) == 0 && after == "" {
 		return api.NotFound("owner", "%s has no clusters on %s", owner, network)
 	}
 	return ok(w, r, struct {
@@ -232,7 +240,7 @@ func (h *handlers) handleOwner(w http.ResponseWriter, r *http.Request, _ api.Cal
 	if err != nil {
 		return fmt.Errorf("owner %s on %s: %w", addr, network, err)
 	}
-	cs, err := h.r.Clusters(ctx, network, addr, maxLimit)
+	cs, err := h.r.Clusters(ctx, network, registry.ClusterFilter{Owner: addr, Limit: maxLimit})
 	if err != nil {
 		return fmt.Errorf("clusters of %s on %s: %w", addr, network, err)
 	}
@@ -274,7 +282,11 @@ func (h *handlers) handleInvalid(w http.ResponseWriter, r *http.Request, _ api.C
 	if err != nil {
 		return err
 	}
-	inv, err := h.r.Invalid(ctx, network, limit)
+	block, logIndex, err := invalidBefore(q)
+	if err != nil {
+		return err
+	}
+	inv, err := h.r.Invalid(ctx, network, registry.InvalidFilter{BeforeBlock: block, BeforeLogIndex: logIndex, Limit: limit})
 	if err != nil {
 		return fmt.Errorf("invalid registrations of %s: %w", network, err)
 	}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/valtrack/valtrack/internal/ssv/registry"
+	"github.com/valtrack/valtrack/internal/ssv/registry/registrytest"
 )
 
 const deliveryBound = 5 * time.Second
@@ -50,69 +52,83 @@ func TestStreamPushesChanges(t *testing.T) {
 	}
 }
 
-// TestStreamSlowReaderClosed: a client that never reads falls QueueSize
-// behind and is closed with 1008 "too slow: N messages behind", while a
-// client that reads gets every message.
+// behindMost is how many messages the furthest-behind client of the
+// network's stream is behind.
+func (hb *hub) behindMost(network string) uint64 {
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	ns := hb.nets[network]
+	if ns == nil {
+		return 0
+	}
+	var most uint64
+	for s := range ns.subs {
+		most = max(most, ns.total-s.next)
+	}
+	return most
+}
+
+// TestStreamSlowReaderClosed: a client that stops reading never holds up
+// the others. Changes are applied one at a time, each once the reading
+// client has the previous one, so a slow client falls behind only when
+// its connection is full. It falls more than a queue behind, and the
+// reading client then still receives every further change — more than a
+// queue's worth — while the slow one stays open (nothing waits for it, and
+// it is closed when it next tries to catch up): what it was sent before
+// it stopped, then close 1008 "too slow: N messages behind".
 func TestStreamSlowReaderClosed(t *testing.T) {
 	o := fastStream
-	// Room enough that a reading client on a loaded machine never falls a
-	// whole queue behind for the grace; the one that never reads does.
-	o.QueueSize = 256
-	o.SlowGrace = 2 * time.Second
+	o.QueueSize = 16
+	o.WriteTimeout = 5 * time.Minute // the slow client's blocked write does not time out during the test
 	f := newFixture(t, nil, o)
 	slow := dial(t, f.srv, "/stream")
 	fast := dial(t, f.srv, "/stream")
-	var (
-		mu       sync.Mutex
-		received int
-		fastErr  error
-	)
-	fastDone := make(chan struct{})
+	received := make(chan string, 1)
 	go func() {
-		defer close(fastDone)
 		for {
-			_, _, err := fast.Read(context.Background())
-			mu.Lock()
+			_, b, err := fast.Read(context.Background())
 			if err != nil {
-				fastErr = err
-				mu.Unlock()
+				close(received)
 				return
 			}
-			received++
-			mu.Unlock()
+			received <- string(b)
 		}
 	}()
-	// Apply changes in rounds until the slow client's socket buffers and
-	// queue are full (how much the kernel buffers varies).
+	pad := strings.Repeat("p", 64<<10) // 64 KiB frames fill the slow client's socket buffers soon
 	sent := 0
-	pad := strings.Repeat("p", 2000) // a large public key makes each frame ~4 KiB
-	deadline := time.Now().Add(60 * time.Second)
-	for f.h.hub.slowClosed.Load() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the slow client was not closed after %d messages", sent)
+	apply := func() {
+		t.Helper()
+		sent++
+		id := uint64(1000 + sent)
+		f.fake.PutOperator(testNet, registry.Operator{ID: id, Owner: ownerA, PublicKey: pad, Fee: "1"})
+		select {
+		case msg, ok := <-received:
+			if !ok || !strings.Contains(msg, fmt.Sprintf(`"from":%d,`, id)) {
+				t.Fatalf("reading client, change %d: got %.60q (open %v)", sent, msg, ok)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("reading client did not get change %d (the slow one is %d behind): the fan-out waits", sent, f.h.hub.behindMost(testNet))
 		}
-		for i := 0; i < 200; i++ {
-			sent++
-			f.fake.PutOperator(testNet, registry.Operator{ID: uint64(1000 + sent), Owner: ownerA, PublicKey: pad, Fee: "1"})
+	}
+	for f.h.hub.behindMost(testNet) <= uint64(o.QueueSize) {
+		if sent > 10000 {
+			t.Fatalf("after %d changes of 64 KiB the client that does not read is not behind", sent)
 		}
-		time.Sleep(20 * time.Millisecond)
+		apply()
 	}
-	// The fast client keeps receiving all of it.
-	waitFor(t, 30*time.Second, func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return received == sent || fastErr != nil
-	})
-	mu.Lock()
-	if fastErr != nil || received != sent {
-		t.Fatalf("fast client: received %d of %d, err %v", received, sent, fastErr)
+	behindAt := sent
+	for range 4 * o.QueueSize {
+		apply()
 	}
-	mu.Unlock()
-	// The slow client now reads what the kernel buffered, then the close.
+	if n := f.h.hub.slowClosed.Load(); n != 0 {
+		t.Fatalf("%d clients closed while the slow one's write is blocked", n)
+	}
+	t.Logf("the slow client fell more than %d behind at change %d; the reading client received %d more while it was open", o.QueueSize, behindAt, sent-behindAt)
+	// The slow client reads at last: what the connection held, then the close.
 	var err error
 	n := 0
 	for {
-		if _, err = readFrame(t, slow, 10*time.Second); err != nil {
+		if _, err = readFrame(t, slow, 30*time.Second); err != nil {
 			break
 		}
 		n++
@@ -121,13 +137,14 @@ func TestStreamSlowReaderClosed(t *testing.T) {
 	if !errors.As(err, &ce) || ce.Code != websocket.StatusPolicyViolation || !strings.HasPrefix(ce.Reason, "too slow: ") || !strings.HasSuffix(ce.Reason, " messages behind") {
 		t.Fatalf("slow client after %d of %d messages: %v; want close 1008 too slow: … messages behind", n, sent, err)
 	}
-	if n >= sent {
-		t.Fatalf("slow client read all %d messages", n)
+	if n >= behindAt {
+		t.Fatalf("slow client read %d messages, but it fell behind at %d", n, behindAt)
 	}
-	t.Logf("%d changes; slow client got %d before %q", sent, n, ce.Reason)
-	// The fast client is still served.
-	f.fake.PutOperator(testNet, registry.Operator{ID: 999_999, Owner: ownerA, PublicKey: "k", Fee: "1"})
-	waitFor(t, deliveryBound, func() bool { mu.Lock(); defer mu.Unlock(); return received == sent+1 })
+	if f.h.hub.slowClosed.Load() != 1 {
+		t.Fatalf("slow clients closed: %d, want 1", f.h.hub.slowClosed.Load())
+	}
+	// The reading client is still served.
+	apply()
 }
 
 func waitFor(t testing.TB, bound time.Duration, cond func() bool) {
@@ -232,8 +249,9 @@ func TestStreamPingTimeout(t *testing.T) {
 	}
 }
 
-// TestStreamClientFrameCap: a client frame above StreamMaxBytes closes the
-// connection with 1009; smaller frames are read and dropped.
+// TestStreamClientFrameCap: a client frame above StreamMaxBytes (1024, the
+// exporter's) closes the connection with 1009 and a reason saying the
+// bound; frames up to it are read and dropped.
 func TestStreamClientFrameCap(t *testing.T) {
 	f := newFixture(t, nil, fastStream)
 	c := dial(t, f.srv, "/stream")
@@ -250,8 +268,16 @@ func TestStreamClientFrameCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := readFrame(t, c, 10*time.Second)
-	if websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
-		t.Fatalf("after a 1025-byte frame: %v; want 1009", err)
+	var ce websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.StatusMessageTooBig || ce.Reason != "message too big: a /stream frame is at most 1024 bytes" {
+		t.Fatalf("after a 1025-byte frame: %v; want close 1009 \"message too big: a /stream frame is at most 1024 bytes\"", err)
+	}
+	// A frame far above the bound (1 MiB) is not read whole: the same close.
+	c2 := dial(t, f.srv, "/stream")
+	_ = c2.Write(ctx, websocket.MessageText, []byte(strings.Repeat("x", 1<<20)))
+	_, err = readFrame(t, c2, 10*time.Second)
+	if !errors.As(err, &ce) || ce.Code != websocket.StatusMessageTooBig || ce.Reason != "message too big: a /stream frame is at most 1024 bytes" {
+		t.Fatalf("after a 1 MiB frame: %v; want close 1009 with the bound", err)
 	}
 }
 
@@ -278,5 +304,50 @@ func TestStreamPollerStops(t *testing.T) {
 	f.fake.PutOperator(testNet, registry.Operator{ID: 100, Owner: ownerA, PublicKey: "k", Fee: "1"})
 	if msg, err := readFrame(t, c2, deliveryBound); err != nil || !strings.Contains(msg, `"from":100`) {
 		t.Fatalf("new client: %q %v", msg, err)
+	}
+}
+
+// TestStreamBacklog: the hub's backlog of one network, without sockets. A
+// client that joins gets the held messages after its starting seq (as far
+// back as the backlog goes); fan-out returns at once whoever has not read;
+// a client more than QueueSize behind is told how far, and nothing more.
+func TestStreamBacklog(t *testing.T) {
+	hb := newHub(registrytest.New(), nil, Options{QueueSize: 4}.withDefaults())
+	ns := &netStream{subs: map[*subscriber]struct{}{}, ring: make([]seqMsg, 4), wake: make(chan struct{})}
+	hb.nets[testNet] = ns
+	msg := func(seq uint64) []byte { return []byte(fmt.Sprint(seq)) }
+	for seq := uint64(1); seq <= 6; seq++ {
+		hb.fanout(ns, seq, msg(seq))
+	}
+	hb.fanout(ns, 7, nil) // a change with no message moves the position only
+	got := func(s *subscriber) string {
+		msgs, _, behind, ok := hb.pending(s)
+		if !ok {
+			return fmt.Sprintf("too slow: %d behind", behind)
+		}
+		return string(bytes.Join(msgs, []byte(",")))
+	}
+	for _, tc := range []struct {
+		from uint64
+		want string
+	}{{0, "3,4,5,6"}, {3, "4,5,6"}, {6, ""}, {7, ""}} {
+		s, leave := hb.join(testNet, tc.from)
+		if g := got(s); g != tc.want {
+			t.Errorf("joined after %d: %q, want %q", tc.from, g, tc.want)
+		}
+		leave()
+	}
+	reader, leave := hb.join(testNet, 7)
+	defer leave()
+	idle, leave2 := hb.join(testNet, 7)
+	defer leave2()
+	for seq := uint64(8); seq <= 12; seq++ {
+		hb.fanout(ns, seq, msg(seq))
+		if g := got(reader); g != fmt.Sprint(seq) {
+			t.Fatalf("reading client after %d: %q", seq, g)
+		}
+	}
+	if g := got(idle); g != "too slow: 5 behind" {
+		t.Errorf("client that did not read 5 messages with a backlog of 4: %q", g)
 	}
 }

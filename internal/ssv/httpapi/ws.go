@@ -65,13 +65,20 @@ func closedOK(err error) error {
 	return err
 }
 
+// errStreamTooBig: a /stream client sent a frame over StreamMaxBytes.
+var errStreamTooBig = errors.New("/stream client frame too big")
+
 // serveStream is the exporter's /stream: every registry change of the
 // network, pushed as it is applied. The client's frames are read (so that
-// pongs are) and dropped.
+// pongs are) and dropped; one above StreamMaxBytes closes the connection
+// with 1009 and a reason saying the bound. The route's read limit is one
+// byte more, so that it is this check, not the library's ("read limited
+// at N+1 bytes"), that answers.
 func (h *handlers) serveStream(ctx context.Context, conn *websocket.Conn, r *http.Request, _ api.Caller) error {
 	from, _ := strconv.ParseUint(r.PathValue(streamFromKey), 10, 64)
 	sub, leave := h.hub.join(r.PathValue("network"), from)
 	defer leave()
+	limit := h.o.StreamMaxBytes
 	readDone := make(chan error, 1)
 	go func() {
 		for {
@@ -80,27 +87,28 @@ func (h *handlers) serveStream(ctx context.Context, conn *websocket.Conn, r *htt
 				readDone <- err
 				return
 			}
-			if _, err := io.Copy(io.Discard, rd); err != nil {
+			n, err := io.Copy(io.Discard, io.LimitReader(rd, limit+1))
+			if err != nil {
 				readDone <- err
+				return
+			}
+			if n > limit {
+				readDone <- errStreamTooBig
 				return
 			}
 		}
 	}()
 	for {
-		// A client found too slow is closed before anything else is sent.
-		select {
-		case <-sub.slow:
-			return conn.Close(websocket.StatusPolicyViolation, sub.reason)
-		default:
+		// Everything queued for this client since its last round, or, when
+		// the backlog no longer holds its next message, the close: the
+		// fan-out never waits for a client, so one too far behind has
+		// missed messages and must start again.
+		msgs, wake, behind, ok := h.hub.pending(sub)
+		if !ok {
+			h.hub.slowClosed.Add(1)
+			return conn.Close(websocket.StatusPolicyViolation, fmt.Sprintf("too slow: %d messages behind", behind))
 		}
-		select {
-		case <-sub.slow:
-			return conn.Close(websocket.StatusPolicyViolation, sub.reason)
-		case err := <-readDone:
-			return closedOK(err)
-		case <-ctx.Done():
-			return nil
-		case msg := <-sub.q:
+		for _, msg := range msgs {
 			wctx, cancel := context.WithTimeout(ctx, h.o.WriteTimeout)
 			err := conn.Write(wctx, websocket.MessageText, msg)
 			cancel()
@@ -108,16 +116,42 @@ func (h *handlers) serveStream(ctx context.Context, conn *websocket.Conn, r *htt
 				return closedOK(err)
 			}
 		}
+		readEnd := func(err error) error {
+			if errors.Is(err, errStreamTooBig) {
+				return conn.Close(websocket.StatusMessageTooBig, fmt.Sprintf("message too big: a /stream frame is at most %d bytes", limit))
+			}
+			return closedOK(err)
+		}
+		if len(msgs) > 0 {
+			// More may have come during the writes; a client that is sent
+			// to all the time is still heard.
+			select {
+			case err := <-readDone:
+				return readEnd(err)
+			default:
+			}
+			continue
+		}
+		select {
+		case err := <-readDone:
+			return readEnd(err)
+		case <-ctx.Done():
+			return nil
+		case <-wake:
+		}
 	}
 }
 
-// hub runs one poller per network with /stream clients, fanning each
-// change message out to every client's queue. A network's poller starts
-// with its first client, from the registry's last change, and stops once it
-// has had no client for StreamIdle. It keeps the last QueueSize messages, so
-// that a client gets every change applied after its upgrade was accepted
-// (the poller's position then), even one fanned out before its handler
-// joined.
+// hub runs one poller per network with /stream clients. The poller
+// appends each change message to the network's backlog, a ring of the last
+// QueueSize messages shared by its clients, and wakes them; each client's
+// handler sends from its own position in it. The fan-out thus never waits
+// for a client, however slow: a client that falls more than QueueSize
+// messages behind finds its next message gone and is closed as too slow.
+// A network's poller starts with its first client, from the registry's last
+// change, and stops once it has had no client for StreamIdle. A client gets
+// every change applied after its upgrade was accepted (the poller's
+// position then), even one fanned out before its handler joined.
 type hub struct {
 	r   registry.Reader
 	log *slog.Logger
@@ -131,11 +165,16 @@ type hub struct {
 }
 
 type netStream struct {
-	subs    map[*subscriber]struct{}
-	ready   chan struct{} // closed once the poller has its starting point
-	cursor  uint64        // seq of the last change fanned out
-	backlog []seqMsg      // the last QueueSize messages, oldest first
-	idleAt  time.Time     // when the last client left (zero: has clients)
+	subs   map[*subscriber]struct{}
+	ready  chan struct{} // closed once the poller has its starting point
+	cursor uint64        // seq of the last change fanned out
+	// ring holds the last QueueSize messages: message number n (counted
+	// from the poller's start) is ring[n % QueueSize]; total is how many
+	// were appended.
+	ring   []seqMsg
+	total  uint64
+	wake   chan struct{} // closed, and replaced, when a message is appended
+	idleAt time.Time     // when the last client left (zero: has clients)
 }
 
 type seqMsg struct {
@@ -143,11 +182,10 @@ type seqMsg struct {
 	msg []byte
 }
 
+// subscriber is one /stream client's place in its network's backlog.
 type subscriber struct {
-	q      chan []byte
-	slow   chan struct{} // closed when the client fell QueueSize behind
-	reason string        // set before slow is closed
-	once   sync.Once
+	ns   *netStream
+	next uint64 // number of the next message to send it
 }
 
 func newHub(r registry.Reader, log *slog.Logger, o Options) *hub {
@@ -161,7 +199,8 @@ func (hb *hub) start(network string) (uint64, error) {
 	hb.mu.Lock()
 	ns := hb.nets[network]
 	if ns == nil {
-		ns = &netStream{subs: map[*subscriber]struct{}{}, ready: make(chan struct{}), idleAt: time.Now()}
+		ns = &netStream{subs: map[*subscriber]struct{}{}, ready: make(chan struct{}), idleAt: time.Now(),
+			ring: make([]seqMsg, hb.o.QueueSize), wake: make(chan struct{})}
 		hb.nets[network] = ns
 		go hb.poll(network, ns)
 	}
@@ -178,7 +217,6 @@ func (hb *hub) start(network string) (uint64, error) {
 
 // join subscribes to a network's changes after seq from; leave unsubscribes.
 func (hb *hub) join(network string, from uint64) (*subscriber, func()) {
-	s := &subscriber{q: make(chan []byte, hb.o.QueueSize), slow: make(chan struct{})}
 	hb.mu.Lock()
 	ns := hb.nets[network]
 	if ns == nil {
@@ -189,27 +227,44 @@ func (hb *hub) join(network string, from uint64) (*subscriber, func()) {
 		hb.mu.Lock()
 		ns = hb.nets[network]
 	}
-	if ns != nil {
-		for _, m := range ns.backlog {
-			if m.seq > from {
-				s.q <- m.msg // fits: the backlog is at most QueueSize
-			}
-		}
-		ns.subs[s] = struct{}{}
-		ns.idleAt = time.Time{}
+	if ns == nil {
+		// Still none (the registry does not answer): a stream of nothing,
+		// as its poller would have been.
+		ns = &netStream{subs: map[*subscriber]struct{}{}, ring: make([]seqMsg, hb.o.QueueSize), wake: make(chan struct{})}
 	}
+	s := &subscriber{ns: ns, next: ns.total}
+	// Back over the backlog's messages after from (it is in seq order).
+	for held := min(ns.total, uint64(len(ns.ring))); s.next > ns.total-held && ns.ring[(s.next-1)%uint64(len(ns.ring))].seq > from; {
+		s.next--
+	}
+	ns.subs[s] = struct{}{}
+	ns.idleAt = time.Time{}
 	hb.mu.Unlock()
 	return s, func() {
 		hb.mu.Lock()
 		defer hb.mu.Unlock()
-		if ns == nil {
-			return
-		}
 		delete(ns.subs, s)
 		if len(ns.subs) == 0 {
 			ns.idleAt = time.Now()
 		}
 	}
+}
+
+// pending returns the messages for s since its last call, and the channel
+// closed when more come. ok is false when s is more than the backlog
+// behind (behind says how far): its next message is gone.
+func (hb *hub) pending(s *subscriber) (msgs [][]byte, wake <-chan struct{}, behind uint64, ok bool) {
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	ns := s.ns
+	behind = ns.total - s.next
+	if behind > uint64(len(ns.ring)) {
+		return nil, nil, behind, false
+	}
+	for ; s.next < ns.total; s.next++ {
+		msgs = append(msgs, ns.ring[s.next%uint64(len(ns.ring))].msg)
+	}
+	return msgs, ns.wake, 0, true
 }
 
 // idle reports (and, if so, ends) a poller that has had no client for
@@ -294,56 +349,18 @@ func (hb *hub) poll(network string, ns *netStream) {
 	}
 }
 
-// fanout advances the network's position to seq and queues msg (unless
-// nil) for every client. A client whose queue is full gets SlowGrace to
-// make room, shared by all the full ones of this message; one still full
-// then is marked too slow, dropped from the network and closed by its
-// handler. Only a client that is behind costs the others that wait, once.
+// fanout advances the network's position to seq and appends msg (unless
+// nil) to its backlog, waking its clients. It never waits for one: each
+// sends from the backlog at its own pace (pending).
 func (hb *hub) fanout(ns *netStream, seq uint64, msg []byte) {
 	hb.mu.Lock()
+	defer hb.mu.Unlock()
 	ns.cursor = seq
 	if msg == nil {
-		hb.mu.Unlock()
 		return
 	}
-	ns.backlog = append(ns.backlog, seqMsg{seq, msg})
-	if len(ns.backlog) > hb.o.QueueSize {
-		ns.backlog = ns.backlog[len(ns.backlog)-hb.o.QueueSize:]
-	}
-	var full []*subscriber
-	for s := range ns.subs {
-		select {
-		case s.q <- msg:
-		default:
-			full = append(full, s)
-		}
-	}
-	hb.mu.Unlock()
-	if len(full) == 0 {
-		return
-	}
-	timer := time.NewTimer(hb.o.SlowGrace)
-	defer timer.Stop()
-	for _, s := range full {
-		select {
-		case s.q <- msg:
-			continue
-		case <-s.slow:
-			continue
-		case <-timer.C:
-		}
-		// The grace is over: this one and every later full one is slow.
-		timer.Reset(0)
-		s.once.Do(func() {
-			s.reason = fmt.Sprintf("too slow: %d messages behind", len(s.q)+1)
-			close(s.slow)
-			hb.slowClosed.Add(1)
-		})
-		hb.mu.Lock()
-		delete(ns.subs, s)
-		if len(ns.subs) == 0 {
-			ns.idleAt = time.Now()
-		}
-		hb.mu.Unlock()
-	}
+	ns.ring[ns.total%uint64(len(ns.ring))] = seqMsg{seq, msg}
+	ns.total++
+	close(ns.wake)
+	ns.wake = make(chan struct{})
 }

@@ -98,7 +98,8 @@ type Owner struct {
 }
 
 // Invalid is a ValidatorAdded the SSV node's checks refuse: recorded with
-// its reason, not applied (the owner's nonce still advances).
+// its reason, no validator (the owner's nonce still advances, and its
+// cluster tuple, the contract's state, is applied).
 type Invalid struct {
 	Block     uint64   `json:"block"`
 	TxHash    string   `json:"tx_hash"`
@@ -163,17 +164,39 @@ type ValidatorFilter struct {
 	Limit              int
 }
 
+// ClusterFilter selects clusters, by id.
+type ClusterFilter struct {
+	Owner string // "" = every owner's
+	// After pages: only clusters whose id (0x and lower-case hex) sorts
+	// after it; "" = from the first.
+	After string
+	Limit int
+}
+
+// InvalidFilter selects refused registrations, newest first.
+type InvalidFilter struct {
+	// Before pages: only registrations before this place in the chain
+	// (block, then log index); a zero BeforeBlock = from the newest.
+	BeforeBlock    uint64
+	BeforeLogIndex uint
+	Limit          int
+}
+
 // Reader reads the registry of a network. Lists are sorted by id or index.
 type Reader interface {
 	Networks(ctx context.Context) ([]string, error)
 	Operators(ctx context.Context, network string, fromID, toID uint64, limit int) ([]Operator, error)
 	Operator(ctx context.Context, network string, id uint64) (*Operator, error) // nil when unknown
+	// OperatorsByKey: the operators registered with a public key (the
+	// base64 PEM, exactly), by id; the contract allows one, at most limit.
+	OperatorsByKey(ctx context.Context, network, publicKey string, limit int) ([]Operator, error)
 	Validators(ctx context.Context, network string, f ValidatorFilter) ([]Validator, error)
 	// ValidatorsByKey: every registration of a public key (several owners).
 	ValidatorsByKey(ctx context.Context, network, publicKey string) ([]Validator, error)
-	Clusters(ctx context.Context, network, owner string, limit int) ([]Cluster, error) // owner "" = all
-	Owner(ctx context.Context, network, address string) (*Owner, error)                // nil when unknown
-	Invalid(ctx context.Context, network string, limit int) ([]Invalid, error)
+	Clusters(ctx context.Context, network string, f ClusterFilter) ([]Cluster, error)
+	Owner(ctx context.Context, network, address string) (*Owner, error) // nil when unknown
+	// Invalid lists refused registrations newest first.
+	Invalid(ctx context.Context, network string, f InvalidFilter) ([]Invalid, error)
 	Sync(ctx context.Context, network string) (*Sync, error) // nil when nothing is synced
 	Counts(ctx context.Context, network string) (Counts, error)
 	// ChangesAfter returns changes with Seq > seq, at most limit, for /stream.

@@ -390,20 +390,38 @@ func (b *batch) validatorAdded(n *network, e *entry) (string, error) {
 	ow.dirty = true
 	key := "0x" + hex.EncodeToString(a.PublicKey)
 	opIDs := ids(a.OperatorIDs)
+	var tupleErr error
+	if perr == nil {
+		tupleErr = a.Cluster.check()
+	}
+	// invalid records a registration the node refuses. Its cluster tuple is
+	// still applied: the contract does not look at shares and updates the
+	// cluster (count + 1, balance + deposit) for every ValidatorAdded it
+	// emits, and explorers build the owner's next transaction from that
+	// tuple. The validator itself is not (the node runs no share of it).
 	invalid := func(reason string) (string, error) {
-		if len(opIDs) > maxListArgs {
-			opIDs = opIDs[:maxListArgs]
+		recorded := opIDs
+		if len(recorded) > maxListArgs {
+			recorded = recorded[:maxListArgs]
 		}
-		_, err := b.exec("record invalid ssv registration", b.q().SQL(`INSERT INTO ssv_invalid (network, block, log_index, tx_hash, owner, public_key, operator_ids, nonce, reason) VALUES `).
-			Row(n.name, store.U64(e.block), store.U64(e.logIndex), e.txHash, string(a.Owner), safe.String(key, 2*pubKeyLen+2+16), state.JoinIDs(opIDs), store.U64(nonce), reason).
-			SQL(" ON CONFLICT (network, block, log_index) DO NOTHING"))
-		return "invalid: " + reason, err
+		if _, err := b.exec("record invalid ssv registration", b.q().SQL(`INSERT INTO ssv_invalid (network, block, log_index, tx_hash, owner, public_key, operator_ids, nonce, reason) VALUES `).
+			Row(n.name, store.U64(e.block), store.U64(e.logIndex), e.txHash, string(a.Owner), safe.String(key, 2*pubKeyLen+2+16), state.JoinIDs(recorded), store.U64(nonce), reason).
+			SQL(" ON CONFLICT (network, block, log_index) DO NOTHING")); err != nil {
+			return "", err
+		}
+		if perr == nil && tupleErr == nil {
+			sorted := slices.Sorted(slices.Values(opIDs))
+			if err := b.snapshot(n, e, string(a.Owner), sorted, ClusterID(common.HexToAddress(string(a.Owner)), sorted), a.Cluster); err != nil {
+				return "", err
+			}
+		}
+		return "invalid: " + reason, nil
 	}
 	if perr != nil {
 		return invalid(safe.String(perr.Error(), maxReason))
 	}
-	if err := a.Cluster.check(); err != nil {
-		return invalid("malformed ValidatorAdded args: " + err.Error())
+	if tupleErr != nil {
+		return invalid("malformed ValidatorAdded args: " + tupleErr.Error())
 	}
 	if e.stateless == nil {
 		v := b.s.stateless(common.HexToAddress(string(a.Owner)), nonce, &a, b.pre)

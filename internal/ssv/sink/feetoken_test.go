@@ -15,7 +15,7 @@ import (
 
 func tokens(t *testing.T, r *state.Store) map[string]string {
 	t.Helper()
-	cs, err := r.Clusters(ctx, net, "", 0)
+	cs, err := r.Clusters(ctx, net, registry.ClusterFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,7 +36,7 @@ func TestRealSharesCheck(t *testing.T) {
 		mustApply(t, sk, cat(operators(c), c.block(reg("k0", 0), reg("k1", 0), reg("k2", 2))))
 		r := state.New(db)
 		vs, _ := r.Validators(ctx, net, registry.ValidatorFilter{})
-		inv, _ := r.Invalid(ctx, net, 0)
+		inv, _ := r.Invalid(ctx, net, registry.InvalidFilter{})
 		if len(vs) != 2 || len(inv) != 1 || inv[0].Nonce != 1 || !strings.Contains(strings.ToLower(inv[0].Reason), "signature") {
 			t.Errorf("validators %+v, invalid %+v", vs, inv)
 		}

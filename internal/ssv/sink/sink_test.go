@@ -59,7 +59,7 @@ func TestRegisterOperatorsAndValidators(t *testing.T) {
 			v.ClusterID != wantCluster || v.Status != registry.StatusActive || v.AddedBlock != 2 {
 			t.Errorf("validator 1: %+v (cluster want %s)", v, wantCluster)
 		}
-		cl, err := r.Clusters(ctx, net, owner, 0)
+		cl, err := r.Clusters(ctx, net, registry.ClusterFilter{Owner: owner})
 		if err != nil || len(cl) != 2 || cl[0].Balance != "1000" || cl[0].NetworkFeeIndex != 7 || !cl[0].Active {
 			t.Errorf("clusters: %+v, %v", cl, err)
 		}
@@ -117,7 +117,7 @@ func TestInvalidRegistrationsAdvanceTheNonce(t *testing.T) {
 			ev{"ValidatorAdded", map[string]any{"owner": owner}}, // malformed
 		))
 		r := state.New(db)
-		inv, err := r.Invalid(ctx, net, 0)
+		inv, err := r.Invalid(ctx, net, registry.InvalidFilter{})
 		if err != nil || len(inv) != 8 {
 			t.Fatalf("invalid: %+v, %v", inv, err)
 		}
@@ -146,8 +146,81 @@ func TestInvalidRegistrationsAdvanceTheNonce(t *testing.T) {
 		if o == nil || o.Nonce != 9 {
 			t.Errorf("owner nonce: %+v, want 9", o)
 		}
-		if n, _ := r.Counts(ctx, net); n.Invalid != 8 || n.OperatorsRemoved != 1 || n.Clusters != 1 {
+		// Every registration with a readable tuple stores its cluster (the
+		// contract's state), refused or not: [1 2 3], [1 2 2 3], [1 2 3 9],
+		// [1 2 3 4], [1 2 3 5]; the malformed one has none.
+		if n, _ := r.Counts(ctx, net); n.Invalid != 8 || n.OperatorsRemoved != 1 || n.Clusters != 5 {
 			t.Errorf("counts: %+v", n)
+		}
+	})
+}
+
+// TestInvalidRegistrationKeepsClusterTuple: a registration the node
+// refuses (its signature fails) is not a validator, is recorded as invalid
+// and advances the nonce, but its cluster tuple — the contract's cluster
+// after it, one more validator and the deposit — is stored, for a cluster
+// that had valid ones and for one whose only registration it is. Operators'
+// counts stay the node's: validators it runs. Removing the refused key
+// (the contract allows it) takes the cluster's count back down.
+func TestInvalidRegistrationKeepsClusterTuple(t *testing.T) {
+	dialects(t, func(t *testing.T, db *store.DB) {
+		check := func(_ common.Address, _ uint64, key []byte, _ []uint64, _ []byte) error {
+			if key[47] == 0xff {
+				return errors.New("signature verification failed")
+			}
+			return nil
+		}
+		sk := newSink(t, db, check)
+		c := &chain{fork: "a"}
+		ownerA, ownerB := addr(1), addr(2)
+		ops := []uint64{1, 2, 3, 4}
+		bad, badB := pubkey(2), pubkey(3)
+		bad[47], badB[47] = 0xff, 0xff
+		good := valAdded(ownerA, pubkey(1), ops)
+		refused := valAdded(ownerA, bad, ops)
+		refused.args["cluster"] = tuple(2, true, "3000")
+		refusedB := valAdded(ownerB, badB, ops)
+		refusedB.args["cluster"] = tuple(1, true, "700")
+		mustApply(t, sk, cat(operators(c), c.block(good), c.block(refused, refusedB)))
+		r := state.New(db)
+		cluster := func(owner string) registry.Cluster {
+			t.Helper()
+			cs, err := r.Clusters(ctx, net, registry.ClusterFilter{Owner: owner})
+			if err != nil || len(cs) != 1 {
+				t.Fatalf("clusters of %s: %+v, %v; want one", owner, cs, err)
+			}
+			return cs[0]
+		}
+		if cl := cluster(ownerA); cl.ValidatorCount != 2 || cl.Balance != "3000" || !cl.Active || cl.UpdatedBlock != 3 {
+			t.Errorf("owner A's cluster after a refused registration: %+v; want the event's tuple (2 validators, balance 3000, block 3)", cl)
+		}
+		if cl := cluster(ownerB); cl.ValidatorCount != 1 || cl.Balance != "700" || cl.ID != sink.ClusterID(common.HexToAddress(ownerB), ops) {
+			t.Errorf("owner B's cluster, made by a refused registration: %+v; want the event's tuple (1 validator, balance 700)", cl)
+		}
+		vs, _ := r.Validators(ctx, net, registry.ValidatorFilter{})
+		if len(vs) != 1 || vs[0].PublicKey != hexOf(pubkey(1)) {
+			t.Errorf("validators: %+v; want only the valid one", vs)
+		}
+		if inv, _ := r.Invalid(ctx, net, registry.InvalidFilter{}); len(inv) != 2 || !strings.Contains(inv[0].Reason, "signature") {
+			t.Errorf("invalid: %+v; want the two refused registrations", inv)
+		}
+		if o, _ := r.Owner(ctx, net, ownerA); o == nil || o.Nonce != 2 {
+			t.Errorf("owner A: %+v; want nonce 2", o)
+		}
+		if o, _ := r.Owner(ctx, net, ownerB); o == nil || o.Nonce != 1 {
+			t.Errorf("owner B: %+v; want nonce 1", o)
+		}
+		if op, _ := r.Operator(ctx, net, 1); op == nil || op.ValidatorCount != 1 {
+			t.Errorf("operator 1: %+v; want 1 validator (the node's count: refused ones are not run)", op)
+		}
+		gone := valEvent("ValidatorRemoved", ownerA, bad, ops)
+		gone.args["cluster"] = tuple(1, true, "3000")
+		mustApply(t, sk, c.block(gone))
+		if cl := cluster(ownerA); cl.ValidatorCount != 1 || cl.UpdatedBlock != 4 {
+			t.Errorf("owner A's cluster after the refused key's removal: %+v; want 1 validator at block 4", cl)
+		}
+		if vs, _ := r.Validators(ctx, net, registry.ValidatorFilter{}); len(vs) != 1 || vs[0].Status != registry.StatusActive {
+			t.Errorf("validators after the refused key's removal: %+v; want the valid one, active", vs)
 		}
 	})
 }
@@ -230,7 +303,7 @@ func TestLiquidationExitRemoval(t *testing.T) {
 		}
 		mustApply(t, sk, c.block(clusterEv("ClusterReactivated", addr(1), ops, true, "500"), clusterEv("ClusterDeposited", addr(1), ops, true, "700")))
 		vs, _ = r.Validators(ctx, net, registry.ValidatorFilter{})
-		cl, _ := r.Clusters(ctx, net, addr(1), 0)
+		cl, _ := r.Clusters(ctx, net, registry.ClusterFilter{Owner: addr(1)})
 		if vs[0].Liquidated || vs[1].Liquidated || !cl[0].Active || cl[0].Balance != "700" {
 			t.Errorf("reactivated: %+v %+v", vs, cl)
 		}
@@ -533,6 +606,111 @@ func TestPrecheckMatchesSequential(t *testing.T) {
 		// pubkey(2)'s guess (nonce 1) was right: checked once, ahead.
 		if calls[1] != 1 {
 			t.Errorf("nonce 1 checked %d times, want once (the precomputed result used)", calls[1])
+		}
+	})
+}
+
+// TestOperatorsByKey: the store finds an operator by its public key exactly
+// (base64 is case-sensitive), a removed one too, and nothing for an
+// unknown key.
+func TestOperatorsByKey(t *testing.T) {
+	dialects(t, func(t *testing.T, db *store.DB) {
+		sk := newSink(t, db, nil)
+		c := &chain{fork: "a"}
+		mustApply(t, sk, cat(operators(c), c.block(ev{"OperatorRemoved", map[string]any{"operatorId": "3"}})))
+		r := state.New(db)
+		for _, tc := range []struct {
+			key  string
+			want []uint64
+		}{{"LS0tLS1CRUdJTi2", []uint64{2}}, {"LS0tLS1CRUdJTi3", []uint64{3}}, {"ls0tls1crudjti2", nil}, {"LS0tLS1CRUdJTi", nil}} {
+			ops, err := r.OperatorsByKey(ctx, net, tc.key, 10)
+			var got []uint64
+			for _, op := range ops {
+				got = append(got, op.ID)
+			}
+			if err != nil || !slices.Equal(got, tc.want) {
+				t.Errorf("OperatorsByKey(%q) = %v, %v; want %v", tc.key, got, err, tc.want)
+			}
+		}
+		if ops, _ := r.OperatorsByKey(ctx, net, "LS0tLS1CRUdJTi3", 10); len(ops) != 1 || !ops[0].Removed {
+			t.Errorf("removed operator by key: %+v", ops)
+		}
+	})
+}
+
+// TestClusterAndInvalidPages: the store pages clusters by id after a
+// cluster id, and refused registrations, newest first, before a block and
+// log index; the pages together are the whole list, once.
+func TestClusterAndInvalidPages(t *testing.T) {
+	dialects(t, func(t *testing.T, db *store.DB) {
+		check := func(_ common.Address, _ uint64, key []byte, _ []uint64, _ []byte) error {
+			if key[47] == 0xff {
+				return errors.New("signature verification failed")
+			}
+			return nil
+		}
+		sk := newSink(t, db, check)
+		c := &chain{fork: "a"}
+		mustApply(t, sk, operators(c))
+		for i := 1; i <= 5; i++ {
+			bad := pubkey(i)
+			bad[47] = 0xff
+			// Two refused registrations a block, of five owners' clusters.
+			mustApply(t, sk, c.block(valAdded(addr(i), bad, []uint64{1, 2, 3, 4}), valAdded(addr(i), pubkey(10+i), []uint64{1, 2, 3, 4}),
+				valAdded(addr(i), bad, []uint64{2, 3, 4, 5})))
+		}
+		r := state.New(db)
+		all, err := r.Clusters(ctx, net, registry.ClusterFilter{})
+		if err != nil || len(all) != 10 {
+			t.Fatalf("clusters: %d, %v; want 10", len(all), err)
+		}
+		var paged []string
+		for f := (registry.ClusterFilter{Limit: 3}); ; {
+			cs, err := r.Clusters(ctx, net, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(cs) == 0 {
+				break
+			}
+			for _, cl := range cs {
+				paged = append(paged, cl.ID)
+			}
+			f.After = cs[len(cs)-1].ID
+		}
+		var want []string
+		for _, cl := range all {
+			want = append(want, cl.ID)
+		}
+		if !slices.Equal(paged, want) {
+			t.Errorf("clusters by pages of 3:\n got %v\nwant %v", paged, want)
+		}
+		if cs, _ := r.Clusters(ctx, net, registry.ClusterFilter{Owner: addr(2), After: all[0].ID}); len(cs) == 0 || cs[0].ID <= all[0].ID || cs[0].Owner != addr(2) {
+			t.Errorf("owner's clusters after the first: %+v", cs)
+		}
+		allInv, err := r.Invalid(ctx, net, registry.InvalidFilter{})
+		if err != nil || len(allInv) != 10 {
+			t.Fatalf("invalid: %d, %v; want 10", len(allInv), err)
+		}
+		var got, wantInv []string
+		for _, v := range allInv {
+			wantInv = append(wantInv, fmt.Sprintf("%d:%d", v.Block, v.LogIndex))
+		}
+		for f := (registry.InvalidFilter{Limit: 3}); ; {
+			inv, err := r.Invalid(ctx, net, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(inv) == 0 {
+				break
+			}
+			for _, v := range inv {
+				got = append(got, fmt.Sprintf("%d:%d", v.Block, v.LogIndex))
+			}
+			f.BeforeBlock, f.BeforeLogIndex = inv[len(inv)-1].Block, inv[len(inv)-1].LogIndex
+		}
+		if !slices.Equal(got, wantInv) || allInv[0].Block < allInv[9].Block {
+			t.Errorf("invalid by pages of 3:\n got %v\nwant %v (newest first)", got, wantInv)
 		}
 	})
 }

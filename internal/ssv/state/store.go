@@ -93,6 +93,15 @@ func (s *Store) Operator(ctx context.Context, network string, id uint64) (*regis
 	return &ops[0], nil
 }
 
+// OperatorsByKey returns the operators with public key publicKey (exact:
+// base64 is case-sensitive), by id. Operators are a few thousand a
+// network, so the network's rows are scanned rather than indexed.
+func (s *Store) OperatorsByKey(ctx context.Context, network, publicKey string, lim int) ([]registry.Operator, error) {
+	q := s.db.Query().SQL("SELECT ", operatorCols, " FROM ssv_operators o WHERE o.network = ").Arg(network).
+		SQL(" AND o.public_key = ").Arg(publicKey).SQL(" ORDER BY o.id LIMIT ").Arg(limit(lim))
+	return s.operators(ctx, network, q)
+}
+
 func (s *Store) operators(ctx context.Context, network string, q *store.Query) ([]registry.Operator, error) {
 	const op = "read ssv operators"
 	rows, err := s.query(ctx, op, q)
@@ -254,15 +263,19 @@ func (s *Store) validators(ctx context.Context, q *store.Query) ([]registry.Vali
 	return out, nil
 }
 
-// Clusters lists clusters by id, of one owner or (owner "") all.
-func (s *Store) Clusters(ctx context.Context, network, owner string, lim int) ([]registry.Cluster, error) {
+// Clusters lists clusters by id, of one owner or (f.Owner "") all, after
+// f.After.
+func (s *Store) Clusters(ctx context.Context, network string, f registry.ClusterFilter) ([]registry.Cluster, error) {
 	const op = "read ssv clusters"
 	q := s.db.Query().SQL(`SELECT id, owner, operator_ids, validator_count, network_fee_index, idx, active, balance, fee_token, updated_block
 		FROM ssv_clusters WHERE network = `).Arg(network)
-	if owner != "" {
-		q.SQL(" AND owner = ").Arg(NormalAddress(owner))
+	if f.Owner != "" {
+		q.SQL(" AND owner = ").Arg(NormalAddress(f.Owner))
 	}
-	q.SQL(" ORDER BY id LIMIT ").Arg(limit(lim))
+	if f.After != "" {
+		q.SQL(" AND id > ").Arg(f.After)
+	}
+	q.SQL(" ORDER BY id LIMIT ").Arg(limit(f.Limit))
 	rows, err := s.query(ctx, op, q)
 	if err != nil {
 		return nil, err
@@ -304,11 +317,17 @@ func (s *Store) Owner(ctx context.Context, network, address string) (*registry.O
 	return &o, nil
 }
 
-// Invalid lists the refused registrations, newest first.
-func (s *Store) Invalid(ctx context.Context, network string, lim int) ([]registry.Invalid, error) {
+// Invalid lists the refused registrations, newest first, before
+// f.BeforeBlock and f.BeforeLogIndex when set.
+func (s *Store) Invalid(ctx context.Context, network string, f registry.InvalidFilter) ([]registry.Invalid, error) {
 	const op = "read ssv invalid registrations"
 	q := s.db.Query().SQL(`SELECT block, log_index, tx_hash, owner, public_key, operator_ids, nonce, reason
-		FROM ssv_invalid WHERE network = `).Arg(network).SQL(" ORDER BY block DESC, log_index DESC LIMIT ").Arg(limit(lim))
+		FROM ssv_invalid WHERE network = `).Arg(network)
+	if f.BeforeBlock > 0 {
+		b := store.U64(f.BeforeBlock)
+		q.SQL(" AND (block < ").Arg(b).SQL(" OR (block = ").Arg(b).SQL(" AND log_index < ").Arg(store.U64(uint64(f.BeforeLogIndex))).SQL("))")
+	}
+	q.SQL(" ORDER BY block DESC, log_index DESC LIMIT ").Arg(limit(f.Limit))
 	rows, err := s.query(ctx, op, q)
 	if err != nil {
 		return nil, err

@@ -184,6 +184,20 @@ func (f *Fake) Operator(_ context.Context, networkName string, id uint64) (*regi
 	return out, err
 }
 
+// OperatorsByKey implements registry.Reader.
+func (f *Fake) OperatorsByKey(_ context.Context, networkName, publicKey string, limit int) ([]registry.Operator, error) {
+	var out []registry.Operator
+	err := f.read(networkName, func(n *network) {
+		for _, op := range n.operators {
+			if op.PublicKey == publicKey {
+				out = append(out, op)
+			}
+		}
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out[:limitOf(limit, len(out))], err
+}
+
 // Validators implements registry.Reader.
 func (f *Fake) Validators(_ context.Context, networkName string, fl registry.ValidatorFilter) ([]registry.Validator, error) {
 	var out []registry.Validator
@@ -268,17 +282,17 @@ func (f *Fake) ValidatorsByKey(_ context.Context, networkName, publicKey string)
 }
 
 // Clusters implements registry.Reader.
-func (f *Fake) Clusters(_ context.Context, networkName, owner string, limit int) ([]registry.Cluster, error) {
+func (f *Fake) Clusters(_ context.Context, networkName string, fl registry.ClusterFilter) ([]registry.Cluster, error) {
 	var out []registry.Cluster
 	err := f.read(networkName, func(n *network) {
 		for _, c := range n.clusters {
-			if owner == "" || strings.EqualFold(owner, c.Owner) {
+			if (fl.Owner == "" || strings.EqualFold(fl.Owner, c.Owner)) && (fl.After == "" || c.ID > fl.After) {
 				out = append(out, c)
 			}
 		}
 	})
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out[:limitOf(limit, len(out))], err
+	return out[:limitOf(fl.Limit, len(out))], err
 }
 
 // Owner implements registry.Reader.
@@ -293,10 +307,22 @@ func (f *Fake) Owner(_ context.Context, networkName, address string) (*registry.
 }
 
 // Invalid implements registry.Reader.
-func (f *Fake) Invalid(_ context.Context, networkName string, limit int) ([]registry.Invalid, error) {
+func (f *Fake) Invalid(_ context.Context, networkName string, fl registry.InvalidFilter) ([]registry.Invalid, error) {
 	var out []registry.Invalid
-	err := f.read(networkName, func(n *network) { out = slices.Clone(n.invalid) })
-	return out[:limitOf(limit, len(out))], err
+	err := f.read(networkName, func(n *network) {
+		for _, v := range n.invalid {
+			if fl.BeforeBlock == 0 || v.Block < fl.BeforeBlock || (v.Block == fl.BeforeBlock && v.LogIndex < fl.BeforeLogIndex) {
+				out = append(out, v)
+			}
+		}
+	})
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Block != out[j].Block {
+			return out[i].Block > out[j].Block
+		}
+		return out[i].LogIndex > out[j].LogIndex
+	})
+	return out[:limitOf(fl.Limit, len(out))], err
 }
 
 // Sync implements registry.Reader.
