@@ -359,6 +359,13 @@ func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err 
 		}
 		if runsProgram && watcher != nil {
 			rc := runner.Config{Chain: c.Name, Store: state.New(env.DB), Program: polled{watcher}, Send: send, Log: env.Log}
+			if sentries && c.Telemetry == "" {
+				// This process runs the chain's sentries, so it knows there
+				// is no feed: say so in the checks rather than wait for one.
+				rc.NoTelemetryFeed = true
+				env.Log.Warn("no telemetry feed for this chain: the telemetry checks stay unknown, so no candidate is valid unless they are skipped",
+					"chain", c.Name, "hint", "--polkadot-telemetry "+c.Name+"=wss://…/feed, or rules.skip: [ONLINE, CLIENT_UPGRADE, CONNECTION_TIME, ACCUMULATED_OFFLINE_TIME, PROVIDER, SANCTIONED_GEO_AREA]")
+			}
 			if domain.HasFlag(env.Cmd, "polkadot-poll") {
 				// Three polls missed: the sentry cannot read the chain.
 				rc.Stale = 3*env.Cmd.Duration("polkadot-poll") + 30*time.Second

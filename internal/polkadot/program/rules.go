@@ -51,6 +51,13 @@ type Env struct {
 	Candidates []*Candidate
 	Decimals   int
 	Token      string
+	// TelemetryUnavailable, when set, is why no telemetry can be judged
+	// by on this chain at all: no feed configured, or the feed has not
+	// reported a single node yet. Every telemetry-based rule is then
+	// unknown with this text instead of reading the absence of a node as
+	// the node being offline (our missing feed is not the candidate's
+	// fault).
+	TelemetryUnavailable string
 
 	once sync.Once
 	ids  map[string]identitySlot // stash → its place under its identity root
@@ -204,9 +211,12 @@ func fact[T any](f events.Fact[T], what string) (ok bool, r Result) {
 
 // telemetry returns the matched node, or the Unknown result for rules
 // that need it (ONLINE judges a missing match itself).
-func telemetry(c *Candidate) (*events.Telemetry, Result, bool) {
+func telemetry(c *Candidate, env *Env) (*events.Telemetry, Result, bool) {
 	if c.Telemetry != nil {
 		return c.Telemetry, Result{}, true
+	}
+	if env.TelemetryUnavailable != "" {
+		return nil, unknown(env.TelemetryUnavailable), false
 	}
 	if c.TelemetryMatch.Note != "" {
 		return nil, unknown("no telemetry node matched: " + c.TelemetryMatch.Note), false
@@ -226,6 +236,11 @@ func (onlineRule) Type() string { return RuleOnline }
 func (onlineRule) Check(c *Candidate, env *Env) Result {
 	t := c.Telemetry
 	if t == nil {
+		if env.TelemetryUnavailable != "" {
+			// No node is known at all: our feed is missing or silent, which
+			// says nothing about this candidate's node.
+			return unknown(env.TelemetryUnavailable)
+		}
 		if note := c.TelemetryMatch.Note; note != "" {
 			return invalidf("%s offline. %s.", c.Name, strings.TrimSuffix(capitalize(note), "."))
 		}
@@ -289,7 +304,7 @@ type clientRule struct{}
 func (clientRule) Type() string { return RuleClientUpgrade }
 
 func (clientRule) Check(c *Candidate, env *Env) Result {
-	t, r, ok := telemetry(c)
+	t, r, ok := telemetry(c, env)
 	if !ok {
 		return r
 	}
@@ -383,7 +398,7 @@ type connectionRule struct{}
 func (connectionRule) Type() string { return RuleConnectionTime }
 
 func (connectionRule) Check(c *Candidate, env *Env) Result {
-	t, r, ok := telemetry(c)
+	t, r, ok := telemetry(c, env)
 	if !ok {
 		return r
 	}
@@ -448,7 +463,7 @@ func offlineThisWeek(t *events.Telemetry, now time.Time) time.Duration {
 }
 
 func (offlineRule) Check(c *Candidate, env *Env) Result {
-	t, r, ok := telemetry(c)
+	t, r, ok := telemetry(c, env)
 	if !ok {
 		return r
 	}
@@ -629,7 +644,7 @@ func (providerRule) Check(c *Candidate, env *Env) Result {
 	if len(env.Rules.BlacklistedProviders) == 0 {
 		return valid()
 	}
-	t, r, ok := telemetry(c)
+	t, r, ok := telemetry(c, env)
 	if !ok {
 		return r
 	}
@@ -651,7 +666,7 @@ func (sanctionedRule) Check(c *Candidate, env *Env) Result {
 	if len(env.Rules.SanctionedCountries) == 0 && len(env.Rules.SanctionedRegions) == 0 {
 		return valid()
 	}
-	t, r, ok := telemetry(c)
+	t, r, ok := telemetry(c, env)
 	if !ok {
 		return r
 	}

@@ -82,8 +82,15 @@ type Config struct {
 	// chain facts count as unreadable (their checks unknown, the last
 	// known verdicts kept); default 5 minutes.
 	Stale time.Duration
-	Log   *slog.Logger
-	Now   func() time.Time
+	// NoTelemetryFeed is set when this process runs the chain's sentries
+	// and no telemetry feed is configured for it (--polkadot-telemetry):
+	// the telemetry checks are then unknown with a configuration message,
+	// and telemetry records left in the store by an earlier run with a
+	// feed are not judged by (nothing refreshes them). A consumer whose
+	// sentries run elsewhere leaves it false: it cannot know.
+	NoTelemetryFeed bool
+	Log             *slog.Logger
+	Now             func() time.Time
 }
 
 // Runner is the program on one chain.
@@ -95,6 +102,9 @@ type Runner struct {
 	scored   string // era/session last scored, "" none this run
 	warned   string
 	written  map[string]string // rank periods written this run: stash/period → eras/active/rank
+	// noTelemetry is why no telemetry can be judged by in this pass ("" when
+	// nodes are known); set by gather, read by env.
+	noTelemetry string
 }
 
 // New checks cfg.
@@ -260,6 +270,16 @@ func (r *Runner) gather(ctx context.Context, cfg *program.Config, ch *events.Cha
 	for _, n := range nodes {
 		flat = append(flat, *n)
 	}
+	switch {
+	case r.cfg.NoTelemetryFeed:
+		flat = flat[:0]
+		r.noTelemetry = fmt.Sprintf("no telemetry feed configured for %s (--polkadot-telemetry %s=wss://…/feed): the telemetry checks cannot be evaluated; "+
+			"give a feed, or list ONLINE, CLIENT_UPGRADE, CONNECTION_TIME, ACCUMULATED_OFFLINE_TIME, PROVIDER and SANCTIONED_GEO_AREA in rules.skip", chain, chain)
+	case len(flat) == 0:
+		r.noTelemetry = fmt.Sprintf("the telemetry feed has reported no node of %s yet (not connected or not subscribed yet, or it does not follow this chain's genesis)", chain)
+	default:
+		r.noTelemetry = ""
+	}
 	prev, err := st.Candidates(ctx, chain, state.CandidateFilter{})
 	if err != nil {
 		return nil, nil, err
@@ -285,11 +305,15 @@ func (r *Runner) gather(ctx context.Context, cfg *program.Config, ch *events.Cha
 			v = state.MergeValidator(v, unreadable(v, staleErr, now))
 		}
 		c.Chain = v
-		node, how, note := telemetry.Match(e.Name, flat)
-		c.Telemetry = node
-		c.TelemetryMatch = program.Match{How: how, Note: note}
-		if node != nil {
-			c.TelemetryMatch.Node = node.Name
+		if r.noTelemetry != "" {
+			c.TelemetryMatch = program.Match{Note: r.noTelemetry}
+		} else {
+			node, how, note := telemetry.Match(e.Name, flat)
+			c.Telemetry = node
+			c.TelemetryMatch = program.Match{How: how, Note: note}
+			if node != nil {
+				c.TelemetryMatch.Node = node.Name
+			}
 		}
 		if p, ok := prevBy[e.Stash]; ok {
 			c.Prev = p.Validity.Checks
@@ -306,7 +330,7 @@ func (r *Runner) gather(ctx context.Context, cfg *program.Config, ch *events.Cha
 func (r *Runner) env(ctx context.Context, cfg *program.Config, ch *events.Chain, cands []*program.Candidate, now time.Time) *program.Env {
 	rel := r.releases.Get(ctx, cfg.Rules, now)
 	return &program.Env{Now: now, Chain: ch, Network: r.cfg.Chain, Rules: cfg.Rules, Release: rel, Candidates: cands,
-		Decimals: ch.Decimals, Token: ch.Token}
+		Decimals: ch.Decimals, Token: ch.Token, TelemetryUnavailable: r.noTelemetry}
 }
 
 // derivedFaults records the faults that no chain event carries: an active
