@@ -596,6 +596,10 @@ func (kusamaRankRule) Check(c *Candidate, env *Env) Result {
 	if c.KusamaStash == "" || env.network() == "kusama" {
 		return valid() // nothing to check: no Kusama node declared
 	}
+	if strings.TrimSpace(env.Rules.KusamaAPI) == "" {
+		// Not an answer that will ever come: say what to configure.
+		return unknown(fmt.Sprintf("kusama_stash %s is set but no Kusama instance is configured: set rules.kusama_api to a Kusama valtrack (http://host:port), or skip KUSAMA_RANK", c.KusamaStash))
+	}
 	k := c.Kusama
 	if k == nil {
 		return unknown("no answer from the Kusama instance yet")
@@ -605,6 +609,15 @@ func (kusamaRankRule) Check(c *Candidate, env *Env) Result {
 	}
 	if !k.Found {
 		return invalidf("%s has a Kusama stash %s that the Kusama programme does not list.", c.Name, c.KusamaStash)
+	}
+	if k.Unknown {
+		// The Kusama side could not evaluate its candidate: unknown there
+		// is unknown here, never invalid.
+		why := "no check named"
+		if len(k.Unknowns) > 0 {
+			why = strings.Join(k.Unknowns, "; ")
+		}
+		return unknown(fmt.Sprintf("the Kusama instance's verdict on %s is unknown (%s)", c.KusamaStash, why))
 	}
 	if !k.Valid {
 		why := "no reason given"

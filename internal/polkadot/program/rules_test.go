@@ -181,6 +181,12 @@ func TestRuleVerdicts(t *testing.T) {
 		{"kusama invalid", RuleKusamaRank, func(c *Candidate, e *Env) {
 			c.KusamaStash, c.Kusama = "KSM-A", &KusamaRank{Found: true, Rank: 150, Reasons: []string{"commission too high"}}
 		}, Invalid, "Alice has a kusama node that is invalid: commission too high"},
+		{"kusama unknown", RuleKusamaRank, func(c *Candidate, e *Env) {
+			c.KusamaStash, c.Kusama = "KSM-A", &KusamaRank{Found: true, Rank: 150, Unknown: true, Unknowns: []string{"IDENTITY: rpc: timeout"}}
+		}, Unknown, "the Kusama instance's verdict on KSM-A is unknown (IDENTITY: rpc: timeout)"},
+		{"kusama stash without a kusama instance", RuleKusamaRank, func(c *Candidate, e *Env) {
+			c.KusamaStash, e.Rules.KusamaAPI = "KSM-A", ""
+		}, Unknown, "kusama_stash KSM-A is set but no Kusama instance is configured: set rules.kusama_api"},
 		{"kusama lookup failed", RuleKusamaRank, func(c *Candidate, e *Env) {
 			c.KusamaStash, c.Kusama = "KSM-A", &KusamaRank{Err: "dial tcp: timeout"}
 		}, Unknown, "dial tcp: timeout"},
