@@ -37,6 +37,7 @@ type fakeChain struct {
 	liveErr   error
 	readErr   error // Validators fails (the re-validation read)
 	sendErr   error // Nominate fails
+	annErr    error // Announcements fails (a read, before any send)
 }
 
 func (f *fakeChain) Chain(context.Context) (events.Chain, error) {
@@ -72,6 +73,9 @@ func (f *fakeChain) Validators(_ context.Context, at events.Chain, extra []strin
 func (f *fakeChain) Announcements(_ context.Context, delegate string) ([]Announcement, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.annErr != nil {
+		return nil, f.annErr
+	}
 	return append([]Announcement(nil), f.anns[delegate]...), nil
 }
 
@@ -383,8 +387,9 @@ func TestDelayedProxyRoundOnce(t *testing.T) {
 	}
 }
 
-// A round whose nomination could not be sent is retried within its era;
-// when the era moves on first, the next era's round replaces it and the
+// A round whose nomination could not be sent is retried within its era
+// (after a back-off, TestFailedSendsAreBoundedAndTheRoundFails); when the
+// era moves on first, the next era's round replaces it and the
 // old one is marked expired, with why each target was not sent, never
 // left "started".
 func TestUnsentRoundExpiresWithItsEra(t *testing.T) {
@@ -399,15 +404,15 @@ func TestUnsentRoundExpiresWithItsEra(t *testing.T) {
 	if _, err := r.Pass(ctx); err == nil {
 		t.Fatal("a failed send is not reported")
 	}
-	if _, err := r.Pass(ctx); err == nil { // retried in the same era
-		t.Fatal("the retry's failure is not reported")
+	if _, err := r.Pass(ctx); err != nil { // within the back-off: waits, sends nothing
+		t.Fatalf("a pass within the back-off: %v", err)
 	}
 	rounds, err := st.Rounds(ctx, chain, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rounds) != 1 || rounds[0].Status != RoundStarted {
-		t.Fatalf("rounds %+v: want one started round for era 3, retried not restarted", rounds)
+	if len(rounds) != 1 || rounds[0].Status != RoundStarted || rounds[0].Attempts["nominator"].Count != 1 {
+		t.Fatalf("rounds %+v: want one started round for era 3 with one failed attempt, waiting, not restarted", rounds)
 	}
 	// Era 4 begins; the node accepts transactions again.
 	fc.mu.Lock()
