@@ -108,7 +108,6 @@ type Runner struct {
 	rules    []program.Rule
 	scored   string // era/session last scored, "" none this run
 	warned   string
-	written  map[string]string // rank periods written this run: stash/period → eras/active/rank
 	// noTelemetry is why no telemetry can be judged by in this pass ("" when
 	// nodes are known); set by gather, read by env.
 	noTelemetry string
@@ -194,7 +193,7 @@ func (r *Runner) Pass(ctx context.Context) (*Pass, error) {
 	if err := r.derivedFaults(ctx, eras, cands, &cfg, now); err != nil {
 		return nil, err
 	}
-	if err := r.ranks(ctx, eras, cands, &cfg, now); err != nil {
+	if err := r.ranks(ctx, cands, &cfg, ch, now); err != nil {
 		return nil, err
 	}
 	counts, err := st.FaultCounts(ctx, chain)
@@ -391,8 +390,14 @@ func (r *Runner) derivedFaults(ctx context.Context, eras []events.Era, cands []*
 	})
 }
 
-// ranks appends the rank periods recomputed from the stored eras.
-func (r *Runner) ranks(ctx context.Context, eras []events.Era, cands []*program.Candidate, cfg *program.Config, now time.Time) error {
+// ranks appends to the rank log the periods that became final since its
+// heads, read from the stored eras (which the sentry backfills and the
+// store never drops): rank counts every active period of the stored
+// history, not of the 84-era inclusion window, so Kusama's 100 is
+// reachable. A pass reads only the eras from the earliest period still to
+// append.
+func (r *Runner) ranks(ctx context.Context, cands []*program.Candidate, cfg *program.Config, ch *events.Chain, now time.Time) error {
+	st := r.cfg.Store
 	ids := map[string]string{}
 	entries := make([]program.Entry, 0, len(cands))
 	for _, c := range cands {
@@ -405,32 +410,60 @@ func (r *Runner) ranks(ctx context.Context, eras []events.Era, cands []*program.
 			}
 		}
 	}
-	evs := program.Ranks(eras, cfg.Nomination.EraPeriod, ids, entries)
-	last := map[string]int{}
-	var changed []state.RankPeriod
-	if r.written == nil {
-		r.written = map[string]string{}
+	stored, err := st.RankHeads(ctx, r.cfg.Chain)
+	if err != nil {
+		return err
 	}
-	for _, e := range evs {
-		last[e.Stash] = e.Rank
-		// Only periods new or changed since this run last wrote them: the
-		// log is recomputed every pass, rewritten only where it moved.
-		key := fmt.Sprintf("%s/%d", e.Stash, e.Period)
-		sig := fmt.Sprintf("%v/%t/%d", e.Eras, e.Active, e.Rank)
-		if r.written[key] == sig {
+	period := cfg.Nomination.EraPeriod
+	if period == 0 {
+		period = 1
+	}
+	heads := make(map[string]program.RankHead, len(stored))
+	from, haveFrom, all := uint32(0), false, false
+	for _, c := range cands {
+		h, ok := stored[c.Stash]
+		if !ok {
+			all = true // a stash with no row yet starts at the first stored era
 			continue
 		}
-		r.written[key] = sig
-		changed = append(changed, state.RankPeriod{Stash: e.Stash, Period: e.Period, Eras: e.Eras, Active: e.Active, Rank: e.Rank, At: now.UnixMilli()})
-	}
-	if err := r.cfg.Store.PutRankPeriods(ctx, r.cfg.Chain, changed); err != nil {
-		for _, p := range changed {
-			delete(r.written, fmt.Sprintf("%s/%d", p.Stash, p.Period))
+		heads[c.Stash] = program.RankHead{Period: h.Period, Rank: h.Rank, Has: true}
+		if next := h.Period + period; !haveFrom || next < from {
+			from, haveFrom = next, true
 		}
+	}
+	if all {
+		from = 0
+	}
+	recs, err := st.Eras(ctx, r.cfg.Chain, from, 0)
+	if err != nil {
+		return err
+	}
+	eras := make([]events.Era, 0, len(recs))
+	for _, e := range recs {
+		eras = append(eras, events.Era{Chain: r.cfg.Chain, Era: e.Era, Validators: e.Validators, Complete: e.Complete, Block: e.Block})
+	}
+	// An era the sentry no longer reads — before its 84-era window, or
+	// older than the chain's history depth — will never be stored: a
+	// period missing one is final with what is stored.
+	window := uint32(program.InclusionEras)
+	if d := ch.HistoryDepth; d > 0 && d < window {
+		window = d
+	}
+	lostBefore := uint32(0)
+	if ch.ActiveEra+1 > window {
+		lostBefore = ch.ActiveEra + 1 - window
+	}
+	evs := program.AppendRanks(eras, period, ids, entries, heads, lostBefore)
+	rows := make([]state.RankPeriod, 0, len(evs))
+	for _, e := range evs {
+		rows = append(rows, state.RankPeriod{Stash: e.Stash, Period: e.Period, Eras: e.Eras, Active: e.Active, Rank: e.Rank, At: now.UnixMilli()})
+		heads[e.Stash] = program.RankHead{Period: e.Period, Rank: e.Rank, Has: true}
+	}
+	if err := st.PutRankPeriods(ctx, r.cfg.Chain, rows); err != nil {
 		return err
 	}
 	for _, c := range cands {
-		c.Rank = last[c.Stash]
+		c.Rank = heads[c.Stash].Rank
 	}
 	return nil
 }
