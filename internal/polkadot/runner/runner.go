@@ -178,6 +178,9 @@ func (r *Runner) Pass(ctx context.Context) (*Pass, error) {
 	if ch == nil {
 		return &Pass{}, nil // the sentry has not reported yet
 	}
+	// The chain's records name accounts in its own prefix: a file's
+	// address in another (the generic 42) is the same account.
+	cfg = cfg.WithPrefix(ch.SS58Prefix)
 	meta, err := st.Meta(ctx, chain)
 	if err != nil {
 		return nil, err
