@@ -352,13 +352,34 @@ func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err 
 			in.sentries = append(in.sentries, s)
 			parts.Sentries = append(parts.Sentries, s)
 			if c.Telemetry != "" {
-				f := &telemetrySentry{chain: c.Name, url: c.Telemetry, reader: rd, pub: env.Publisher, sentryID: env.SentryID, log: env.Log}
+				f := &telemetrySentry{chain: c.Name, url: c.Telemetry, reader: rd, pub: env.Publisher, sentryID: env.SentryID, log: env.Log,
+					stateFile: filepath.Join(env.DataDir, "polkadot", "telemetry-"+c.Name+".json")}
+				if env.DB != nil {
+					// In one process with the store: its records seed a first
+					// run that has no state file yet (e.g. after an upgrade).
+					st, name := state.New(env.DB), c.Name
+					f.stored = func(ctx context.Context) ([]events.Telemetry, error) {
+						ns, err := st.TelemetryNodes(ctx, name)
+						out := make([]events.Telemetry, 0, len(ns))
+						for _, n := range ns {
+							out = append(out, *n)
+						}
+						return out, err
+					}
+				}
 				in.feeds = append(in.feeds, f)
 				parts.Sentries = append(parts.Sentries, f)
 			}
 		}
 		if runsProgram && watcher != nil {
 			rc := runner.Config{Chain: c.Name, Store: state.New(env.DB), Program: polled{watcher}, Send: send, Log: env.Log}
+			if sentries && c.Telemetry == "" {
+				// This process runs the chain's sentries, so it knows there
+				// is no feed: say so in the checks rather than wait for one.
+				rc.NoTelemetryFeed = true
+				env.Log.Warn("no telemetry feed for this chain: the telemetry checks stay unknown, so no candidate is valid unless they are skipped",
+					"chain", c.Name, "hint", "--polkadot-telemetry "+c.Name+"=wss://…/feed, or rules.skip: [ONLINE, CLIENT_UPGRADE, CONNECTION_TIME, ACCUMULATED_OFFLINE_TIME, PROVIDER, SANCTIONED_GEO_AREA]")
+			}
 			if domain.HasFlag(env.Cmd, "polkadot-poll") {
 				// Three polls missed: the sentry cannot read the chain.
 				rc.Stale = 3*env.Cmd.Duration("polkadot-poll") + 30*time.Second
@@ -466,6 +487,10 @@ type telemetrySentry struct {
 	reader               *chain.Reader
 	pub                  domain.Publisher
 	log                  *slog.Logger
+	// stateFile keeps the nodes' state (this week's offline time, online
+	// since) across restarts; stored, when set, seeds a run without one.
+	stateFile string
+	stored    func(ctx context.Context) ([]events.Telemetry, error)
 
 	mu     sync.Mutex
 	client *telemetry.Client
@@ -490,7 +515,7 @@ func (t *telemetrySentry) Run(ctx context.Context) error {
 		case <-time.After(min(time.Duration(attempt+1)*time.Second, 30*time.Second)):
 		}
 	}
-	c, err := telemetry.New(telemetry.Config{Chain: t.chain, URL: t.url, Genesis: genesis, SentryID: t.sentryID,
+	c, err := telemetry.New(telemetry.Config{Chain: t.chain, URL: t.url, Genesis: genesis, SentryID: t.sentryID, StateFile: t.stateFile,
 		Log: t.log.With("component", "polkadot-telemetry", "chain", t.chain),
 		Publish: func(n events.Telemetry) {
 			b, err := json.Marshal(n)
@@ -506,6 +531,13 @@ func (t *telemetrySentry) Run(ctx context.Context) error {
 		}})
 	if err != nil {
 		return fmt.Errorf("telemetry of %s: %w", t.chain, err)
+	}
+	if _, err := os.Stat(t.stateFile); errors.Is(err, os.ErrNotExist) && t.stored != nil {
+		if recs, err := t.stored(ctx); err != nil {
+			t.log.Warn("telemetry state not restored from the store", "chain", t.chain, "err", err)
+		} else {
+			c.Restore(recs)
+		}
 	}
 	t.mu.Lock()
 	t.client = c

@@ -1,11 +1,13 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/valtrack/valtrack/internal/api/apitest"
+	"github.com/valtrack/valtrack/internal/polkadot/state"
 )
 
 const base = "/api/v1/polkadot/" + testChain
@@ -263,5 +265,38 @@ func TestEraPointsValidatorsFaults(t *testing.T) {
 	getJSON(t, f, "/faults/"+alice, &fs)
 	if len(fs) != 0 {
 		t.Errorf("alice's faults: %+v", fs)
+	}
+}
+
+// A failed round shows its failed send attempts and why it failed.
+func TestRoundsShowFailedAttempts(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	last, err := f.st.LastRound(ctx, testChain)
+	if err != nil || last == nil {
+		t.Fatalf("last round %v %v", last, err)
+	}
+	last.Status, last.Reason, last.Updated = "failed", "nominator "+dave+": Staking.InsufficientBond (after 3 attempts)", 3000
+	last.Attempts = map[string]state.SendAttempts{dave: {Count: 3, Last: 2999, Error: "Staking.InsufficientBond", GaveUp: true}}
+	if ok, err := f.st.SaveRound(ctx, *last); !ok || err != nil {
+		t.Fatalf("save round: %v %v", ok, err)
+	}
+	var rounds []struct {
+		Status   string `json:"status"`
+		Reason   string `json:"reason"`
+		Attempts map[string]struct {
+			Count  int    `json:"count"`
+			Last   int64  `json:"last"`
+			Error  string `json:"error"`
+			GaveUp bool   `json:"gave_up"`
+		} `json:"attempts"`
+	}
+	getJSON(t, f, "/rounds", &rounds)
+	if len(rounds) != 1 || rounds[0].Status != "failed" || !strings.Contains(rounds[0].Reason, "InsufficientBond") {
+		t.Fatalf("rounds %+v: want the failed round with its reason", rounds)
+	}
+	a := rounds[0].Attempts[dave]
+	if a.Count != 3 || a.Last != 2999 || a.Error != "Staking.InsufficientBond" || !a.GaveUp {
+		t.Errorf("attempts of %s: %+v", dave, a)
 	}
 }

@@ -60,6 +60,9 @@ func goodCandidate(name, stash string) *Candidate {
 
 func polkadotEnv(cands ...*Candidate) *Env {
 	cfg := Defaults("polkadot")
+	// KUSAMA_RANK reads the candidate's Kusama answer; the rule only needs
+	// to know an instance is configured (nothing dials it here).
+	cfg.Rules.KusamaAPI = "http://127.0.0.1:8081"
 	return &Env{
 		Now:        testNow,
 		Chain:      &events.Chain{Chain: "polkadot", ActiveEra: 1500, Decimals: dotDecimals, Token: "DOT"},

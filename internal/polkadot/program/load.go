@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/valtrack/valtrack/internal/polkadot/ss58"
 )
 
 // maxConfigBytes bounds the program file: a candidates file of a few
@@ -362,10 +364,17 @@ func (c *Config) validate(lines map[string]int) error {
 		}
 		if stash == "" {
 			add(p, "candidate %q has no stash; add its stash address", name)
-		} else if j, dup := stashes[stash]; dup {
-			add(p, "stash %s is also candidate %d's (%sthe first); each stash may be listed once", stash, j, at(fmt.Sprintf("candidates[%d]", j)))
+		} else if key, err := accountKey(stash); err != nil {
+			add(join(p, "stash"), "candidate %q: stash %q is not an SS58 account address: %v; copy the stash address from a wallet or polkadot.js", name, clipName(stash), err)
+		} else if j, dup := stashes[key]; dup {
+			add(p, "stash %s is also candidate %d's (%sthe first; the same account, maybe under another network prefix); each stash may be listed once", stash, j, at(fmt.Sprintf("candidates[%d]", j)))
 		} else {
-			stashes[stash] = i
+			stashes[key] = i
+		}
+		if ks := strings.TrimSpace(e.KusamaStash); ks != "" {
+			if _, err := accountKey(ks); err != nil {
+				add(join(p, "kusama_stash"), "candidate %q: kusama_stash %q is not an SS58 account address: %v; give the stash of its Kusama node, or drop the key", name, clipName(ks), err)
+			}
 		}
 		for k, s := range e.Skip {
 			if !slices.Contains(RuleTypes, s) {
@@ -442,10 +451,12 @@ func (c *Config) validate(lines map[string]int) error {
 		a := strings.TrimSpace(n.Account)
 		if a == "" {
 			add(p, "the nominator has no account; give its bonded (stash) account")
-		} else if j, dup := accounts[a]; dup {
+		} else if key, err := accountKey(a); err != nil {
+			add(join(p, "account"), "nominator account %q is not an SS58 account address: %v; give its bonded (stash) account", clipName(a), err)
+		} else if j, dup := accounts[key]; dup {
 			add(p, "account %s is also nominator %d's; each nominator may be listed once", a, j)
 		} else {
-			accounts[a] = i
+			accounts[key] = i
 		}
 		if n.ProxyDelay > 0 && !n.Proxy {
 			add(p, "proxy_delay %d is set but proxy is not; set proxy: true for a time-delay proxy or drop proxy_delay", n.ProxyDelay)
@@ -472,4 +483,56 @@ func ParsePlanck(s string) (*big.Int, error) {
 		}
 	}
 	return nil, fmt.Errorf("%q is not an amount in planck; write a whole number, e.g. \"50000000000000\" (5,000 DOT)", s)
+}
+
+// accountKey is the account key of an SS58 address (checksum verified),
+// as the text key that compares one account across network prefixes.
+func accountKey(addr string) (string, error) {
+	k, _, err := ss58.Decode(addr)
+	if err != nil {
+		return "", err
+	}
+	return string(k[:]), nil
+}
+
+// clipName bounds a value quoted back in an error.
+func clipName(s string) string {
+	if len(s) <= 80 {
+		return s
+	}
+	return strings.ToValidUTF8(s[:80], "") + "…"
+}
+
+// KusamaPrefix is Kusama's SS58 network prefix (kusama_stash addresses).
+const KusamaPrefix = 2
+
+// WithPrefix is c with every account re-encoded for the chain: stashes
+// and nominator accounts with the chain's prefix, Kusama stashes with
+// Kusama's. The chain's records name accounts in its own prefix, so a
+// stash written with another one (the generic 42, say, in a Polkadot
+// file) would otherwise match nothing. A value that does not decode is
+// left as it is (Parse refuses those; a config built in code may use
+// other names).
+func (c Config) WithPrefix(prefix uint16) Config {
+	re := func(addr string, p uint16) string {
+		k, _, err := ss58.Decode(strings.TrimSpace(addr))
+		if err != nil {
+			return addr
+		}
+		return ss58.Encode(k, p)
+	}
+	c.Candidates = slices.Clone(c.Candidates)
+	for i := range c.Candidates {
+		e := &c.Candidates[i]
+		e.Stash = re(e.Stash, prefix)
+		if e.KusamaStash != "" {
+			e.KusamaStash = re(e.KusamaStash, KusamaPrefix)
+		}
+	}
+	c.Nomination.Nominators = slices.Clone(c.Nomination.Nominators)
+	for i := range c.Nomination.Nominators {
+		n := &c.Nomination.Nominators[i]
+		n.Account = re(n.Account, prefix)
+	}
+	return c
 }

@@ -65,13 +65,13 @@ func TestParseRefusesBadFiles(t *testing.T) {
 		want       []string // substrings of the error
 	}{
 		{"unknown top key", "candidates: []\nrulez: {}\n", []string{"line 2", `unknown key "rulez"`, "at the top level"}},
-		{"unknown candidate key", "candidates:\n  - name: A\n    stash: S\n    stahs: X\n", []string{"line 4", `unknown key "stahs"`, "candidates[0]"}},
+		{"unknown candidate key", "candidates:\n  - name: A\n    stash: 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY\n    stahs: X\n", []string{"line 4", `unknown key "stahs"`, "candidates[0]"}},
 		{"unknown rules key", "rules:\n  comission: 0.1\n", []string{"line 2", `"comission"`, "commission"}},
-		{"empty name", "candidates:\n  - name: ''\n    stash: S\n", []string{"line 2", "no name"}},
-		{"duplicate name", "candidates:\n  - {name: Alice, stash: S1}\n  - {name: alice, stash: S2}\n", []string{"line 3", `"alice"`, "unique"}},
+		{"empty name", "candidates:\n  - name: ''\n    stash: 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY\n", []string{"line 2", "no name"}},
+		{"duplicate name", "candidates:\n  - {name: Alice, stash: 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY}\n  - {name: alice, stash: 5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty}\n", []string{"line 3", `"alice"`, "unique"}},
 		{"empty stash", "candidates:\n  - name: A\n", []string{"no stash"}},
-		{"duplicate stash", "candidates:\n  - {name: A, stash: S}\n  - {name: B, stash: S}\n", []string{"line 3", "stash S", "line 2"}},
-		{"unknown candidate skip", "candidates:\n  - {name: A, stash: S, skip: [COMMISSION]}\n", []string{`"COMMISSION"`, "COMMISION"}},
+		{"duplicate stash", "candidates:\n  - {name: A, stash: 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY}\n  - {name: B, stash: 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY}\n", []string{"line 3", "stash 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY", "line 2"}},
+		{"unknown candidate skip", "candidates:\n  - {name: A, stash: 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY, skip: [COMMISSION]}\n", []string{`"COMMISSION"`, "COMMISION"}},
 		{"unknown global skip", "rules:\n  skip: [ONLINE, NOPE]\n", []string{"line 2", "rules.skip[1]", `"NOPE"`}},
 		{"unknown weight", "score:\n  weights:\n    inclusion: 1\n    nominations: 5\n", []string{"line 4", `"nominations"`, "nominatorStake"}},
 		{"negative weight", "score:\n  weights: {rank: -1}\n", []string{"score.weights.rank", "≥ 0"}},
@@ -80,8 +80,8 @@ func TestParseRefusesBadFiles(t *testing.T) {
 		{"duration as a number", "rules:\n  client_grace: 48\n", []string{"48h"}},
 		{"tag format without a group", "rules:\n  release_tag_format: 'polkadot-v.*'\n", []string{"exactly one"}},
 		{"bad randomness", "score:\n  randomness: 2\n", []string{"score.randomness"}},
-		{"delay without proxy", "nomination:\n  nominators:\n    - {account: X, proxy_delay: 5}\n", []string{"line 3", "proxy: true"}},
-		{"duplicate nominator", "nomination:\n  nominators:\n    - {account: X}\n    - {account: X}\n", []string{"listed once"}},
+		{"delay without proxy", "nomination:\n  nominators:\n    - {account: 5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y, proxy_delay: 5}\n", []string{"line 3", "proxy: true"}},
+		{"duplicate nominator", "nomination:\n  nominators:\n    - {account: 5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y}\n    - {account: 5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y}\n", []string{"listed once"}},
 		{"empty file", "", []string{"empty"}},
 		{"not yaml", "candidates: [\n", []string{"not valid YAML"}},
 	} {
@@ -180,7 +180,7 @@ func TestWatcherKeepsTheLastGoodConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write("candidates:\n  - {name: A, stash: S1}\n")
+	write("candidates:\n  - {name: A, stash: 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY}\n")
 	w, err := NewWatcher(p, time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -190,7 +190,7 @@ func TestWatcherKeepsTheLastGoodConfig(t *testing.T) {
 		t.Fatalf("initial = %+v %v v%d", cfg, err, w.Version())
 	}
 
-	write("candidates:\n  - {name: A, stash: S1}\n  - {name: B, stash: S2}\n")
+	write("candidates:\n  - {name: A, stash: 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY}\n  - {name: B, stash: 5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty}\n")
 	if changed, err := w.Poll(); !changed || err != nil {
 		t.Fatalf("poll after a change = %v %v", changed, err)
 	}
@@ -198,7 +198,7 @@ func TestWatcherKeepsTheLastGoodConfig(t *testing.T) {
 		t.Errorf("the change was not applied: %+v", cfg)
 	}
 
-	write("candidates:\n  - {name: A, stash: S1}\n  - {name: A, stash: S3}\n") // duplicate name
+	write("candidates:\n  - {name: A, stash: 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY}\n  - {name: A, stash: 5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y}\n") // duplicate name
 	changed, err := w.Poll()
 	if changed || err == nil || !strings.Contains(err.Error(), "keeping the last good config") {
 		t.Fatalf("poll of a bad file = %v %v", changed, err)
@@ -214,7 +214,7 @@ func TestWatcherKeepsTheLastGoodConfig(t *testing.T) {
 	if _, err := w.Poll(); err == nil {
 		t.Error("a vanished file raised no error")
 	}
-	write("candidates:\n  - {name: C, stash: S9}\n")
+	write("candidates:\n  - {name: C, stash: 5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy}\n")
 	if changed, err := w.Poll(); !changed || err != nil {
 		t.Fatalf("poll after the fix = %v %v", changed, err)
 	}
@@ -222,7 +222,7 @@ func TestWatcherKeepsTheLastGoodConfig(t *testing.T) {
 		t.Errorf("after the fix: %+v %v v%d", cfg, err, w.Version())
 	}
 	// Same bytes rewritten: nothing new to apply.
-	write("candidates:\n  - {name: C, stash: S9}\n")
+	write("candidates:\n  - {name: C, stash: 5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy}\n")
 	if changed, err := w.Poll(); changed || err != nil {
 		t.Errorf("rewrite of the same bytes = %v %v, want no change", changed, err)
 	}
@@ -257,4 +257,57 @@ func TestWatcherRunStopsWithTheContext(t *testing.T) {
 	go func() { w.Run(ctx); close(done) }()
 	cancel()
 	<-done // a Run that ignored ctx would hang the test
+}
+
+// Addresses are SS58 with a valid checksum, refused with the candidate and
+// the line otherwise; one account under two prefixes is one stash.
+func TestParseRefusesBadAddresses(t *testing.T) {
+	const alice = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"
+	alicePolkadot := "15oF4uVJwmo4TdGW7VfQxNLavjCXviqxT9S1MgbjMNHr6Sp5" // the same key, prefix 0
+	broken := alice[:len(alice)-1] + "Z"                                // checksum mismatch
+	for _, tc := range []struct {
+		name, file string
+		want       []string
+	}{
+		{"not an address", "candidates:\n  - name: Alice\n    stash: notanaddress\n", []string{"line 3", `candidate "Alice"`, `stash "notanaddress" is not an SS58 account address`}},
+		{"bad checksum", "candidates:\n  - name: Alice\n    stash: " + broken + "\n", []string{"line 3", `candidate "Alice"`, "checksum"}},
+		{"bad kusama stash", "candidates:\n  - name: Alice\n    stash: " + alice + "\n    kusama_stash: KSM1\n", []string{"line 4", "kusama_stash", `"KSM1"`}},
+		{"bad nominator", "nomination:\n  nominators:\n    - account: 0xabc\n", []string{"line 3", `nominator account "0xabc"`}},
+		{"same account, two prefixes", "candidates:\n  - {name: A, stash: " + alice + "}\n  - {name: B, stash: " + alicePolkadot + "}\n",
+			[]string{"line 3", "listed once", "another network prefix"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.file))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// WithPrefix re-encodes the stashes and nominators for the chain, the
+// Kusama stashes for Kusama.
+func TestWithPrefixNormalisesAddresses(t *testing.T) {
+	cfg, err := Parse([]byte(sampleFile)) // generic-prefix (42) addresses
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := cfg.WithPrefix(0)
+	if got := p.Candidates[0].Stash; got != "15oF4uVJwmo4TdGW7VfQxNLavjCXviqxT9S1MgbjMNHr6Sp5" {
+		t.Errorf("Alice's stash on Polkadot %s", got)
+	}
+	if got := p.Candidates[0].KusamaStash; got != "HNZata7iMYWmk5RvZRTiAsSDhV8366zq2YGb3tLH5Upf74F" {
+		t.Errorf("Alice's Kusama stash %s, want Kusama's prefix kept", got)
+	}
+	if got := p.Nomination.Nominators[0].Account; got != "14Gjs1TD93gnwEBfDMHoCgsuf1s2TVKUP6Z1qKmAZnZ8cW5q" { // Charlie
+		t.Errorf("the nominator on Polkadot %s", got)
+	}
+	if cfg.Candidates[0].Stash != "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY" {
+		t.Error("WithPrefix changed the config it was called on")
+	}
 }

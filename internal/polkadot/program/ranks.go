@@ -203,3 +203,117 @@ func Inclusion(eras []events.Era, stash string) (inclusion84, span28 float64, no
 	}
 	return float64(n84) / InclusionEras, float64(n28) / SpanInclusionEras, nominatedAt
 }
+
+// RankHead is where a stash's stored rank log ends: its last period and
+// the rank there. Has is false for a stash with no row yet.
+type RankHead struct {
+	Period uint32
+	Rank   int
+	Has    bool
+}
+
+// AppendRanks are the rank log rows that follow each candidate's head:
+// the log is append-only (a row, once written, is final) and grows over
+// the whole history, rank being the count of active periods since the
+// first stored era — not capped by any window.
+//
+// A period is final when every one of its eras is either among eras (the
+// stored ones, read from the earliest period still to append) or lost:
+// older than lostBefore, the first era the chain still keeps (active era −
+// history depth), so it can never be backfilled. Rows are appended in
+// period order; a period wholly lost gets no row and is passed over; the
+// first period that is not final (an era not stored yet but still
+// readable — the sentry backfills it — or not begun) stops the stash's
+// appends, so a missed period is filled before any later one is counted.
+// A stash without a head starts at the first stored era's period, or at
+// lostBefore's when that is earlier (the sentry has not backfilled the
+// window yet: the stash waits for it).
+func AppendRanks(eras []events.Era, period uint32, ids map[string]string, candidates []Entry, heads map[string]RankHead, lostBefore uint32) []RankEvent {
+	if period == 0 {
+		period = 1
+	}
+	list := dedupeEras(eras)
+	if len(list) == 0 {
+		return nil
+	}
+	root := func(stash string) string {
+		if r, ok := ids[stash]; ok && r != "" {
+			return r
+		}
+		return stash
+	}
+	stored := make(map[uint32]map[string]bool, len(list)) // era → identity roots in its set
+	for _, e := range list {
+		m := make(map[string]bool, len(e.Validators))
+		for _, v := range e.Validators {
+			m[root(v)] = true
+		}
+		stored[e.Era] = m
+	}
+	first, last := list[0].Era, list[len(list)-1].Era
+	stashes := make([]string, 0, len(candidates))
+	for _, c := range candidates {
+		stashes = append(stashes, c.Stash)
+	}
+	sort.Strings(stashes)
+	stashes = compact(stashes)
+
+	var out []RankEvent
+	for _, s := range stashes {
+		h := heads[s]
+		start := first
+		if lostBefore > 0 && lostBefore < start {
+			start = lostBefore
+		}
+		p := start - start%period
+		if h.Has {
+			p = h.Period + period
+		}
+		rank := h.Rank
+		r := root(s)
+		for ; p <= last; p += period {
+			var in []uint32
+			final, seen := true, false
+			for e := p; e < p+period; e++ {
+				set, ok := stored[e]
+				switch {
+				case ok:
+					seen = true
+					if set[r] {
+						in = append(in, e)
+					}
+				case e < lostBefore:
+					// gone from the chain: a gap for good
+				default:
+					final = false
+				}
+			}
+			if !final {
+				break
+			}
+			if !seen {
+				continue
+			}
+			ev := RankEvent{Stash: s, Period: p, Eras: nonNilEras(in), Active: len(in) > 0}
+			if ev.Active {
+				rank++
+			}
+			ev.Rank = rank
+			out = append(out, ev)
+		}
+	}
+	sort.SliceStable(out, func(a, b int) bool {
+		if out[a].Period != out[b].Period {
+			return out[a].Period < out[b].Period
+		}
+		return out[a].Stash < out[b].Stash
+	})
+	return out
+}
+
+func nonNilEras(e []uint32) []uint32 {
+	if e == nil {
+		return []uint32{}
+	}
+	return e
+}

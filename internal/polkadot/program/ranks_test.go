@@ -127,3 +127,100 @@ func TestInclusion(t *testing.T) {
 		t.Error("Inclusion changed its input")
 	}
 }
+
+// eraRange are eras from..to, each with vals in its set.
+func eraRange(from, to uint32, vals ...string) []events.Era {
+	var out []events.Era
+	for e := from; e <= to; e++ {
+		out = append(out, era(e, true, vals...))
+	}
+	return out
+}
+
+func headsOf(evs []RankEvent, heads map[string]RankHead) map[string]RankHead {
+	if heads == nil {
+		heads = map[string]RankHead{}
+	}
+	for _, e := range evs {
+		heads[e.Stash] = RankHead{Period: e.Period, Rank: e.Rank, Has: true}
+	}
+	return heads
+}
+
+// Rank counts every active period of the history, past any window: 200
+// eras on Polkadot give 200; 440 on Kusama (periods of 4) give 110, over
+// the Kusama-rank rule's 100.
+func TestAppendRanksGrowOverTheWholeHistory(t *testing.T) {
+	cands := []Entry{{Name: "a", Stash: "A"}}
+	evs := AppendRanks(eraRange(1, 200, "A"), 1, nil, cands, nil, 117)
+	if len(evs) != 200 || evs[199].Rank != 200 || evs[0].Period != 1 {
+		t.Fatalf("polkadot: %d rows, last %+v: want 200 rows, rank 200", len(evs), evs[len(evs)-1])
+	}
+	evs = AppendRanks(eraRange(0, 439, "A"), 4, nil, cands, nil, 356)
+	if len(evs) != 110 || evs[109].Rank != 110 || evs[109].Period != 436 {
+		t.Fatalf("kusama: %d rows, last %+v: want 110 periods, rank 110", len(evs), evs[len(evs)-1])
+	}
+}
+
+// Appending in steps from the heads gives the same log as one pass over
+// everything, reading only the eras after the heads.
+func TestAppendRanksIncrementalEqualsFull(t *testing.T) {
+	cands := []Entry{{Name: "a", Stash: "A"}, {Name: "b", Stash: "B"}}
+	all := append(eraRange(0, 49, "A"), eraRange(50, 99, "A", "B")...)
+	full := AppendRanks(all, 4, nil, cands, nil, 16)
+	var steps []RankEvent
+	heads := map[string]RankHead{}
+	for end := uint32(9); end < 100; end += 10 {
+		from := uint32(0)
+		if h, ok := heads["A"]; ok {
+			from = h.Period + 4
+		}
+		evs := AppendRanks(all[from:end+1], 4, nil, cands, heads, 0)
+		steps = append(steps, evs...)
+		heads = headsOf(evs, heads)
+	}
+	sortEvents := func(e []RankEvent) {
+		slices.SortFunc(e, func(a, b RankEvent) int {
+			if a.Stash != b.Stash {
+				if a.Stash < b.Stash {
+					return -1
+				}
+				return 1
+			}
+			return int(a.Period) - int(b.Period)
+		})
+	}
+	sortEvents(full)
+	sortEvents(steps)
+	if !reflect.DeepEqual(full, steps) {
+		t.Fatalf("incremental log differs from the full one:\n full %+v\nsteps %+v", full, steps)
+	}
+	if h := heads["B"]; h.Rank != 13 { // periods 48 (era 50, 51), 52 … 96
+		t.Errorf("B's rank %d, want 13", h.Rank)
+	}
+}
+
+// A missing era still readable holds the appends at its period (the
+// sentry will backfill it), then they continue in order; one older than
+// the readable window is a gap for good, passed over.
+func TestAppendRanksWaitForABackfillAndPassOverLostEras(t *testing.T) {
+	cands := []Entry{{Name: "a", Stash: "A"}}
+	gap := append(eraRange(1, 4, "A"), eraRange(6, 10, "A")...)
+	evs := AppendRanks(gap, 1, nil, cands, nil, 0)
+	if len(evs) != 4 || evs[3].Period != 4 || evs[3].Rank != 4 {
+		t.Fatalf("with era 5 missing but readable: %+v, want periods 1..4 only", evs)
+	}
+	heads := headsOf(evs, nil)
+	evs = AppendRanks(eraRange(5, 10, "A"), 1, nil, cands, heads, 0) // era 5 backfilled
+	if len(evs) != 6 || evs[0].Period != 5 || evs[5].Rank != 10 {
+		t.Fatalf("after the backfill: %+v, want periods 5..10 up to rank 10", evs)
+	}
+	evs = AppendRanks(gap, 1, nil, cands, nil, 6) // era 5 will never come
+	if len(evs) != 9 || evs[3].Period != 4 || evs[4].Period != 6 || evs[8].Rank != 9 {
+		t.Fatalf("with era 5 lost: %+v, want 9 rows skipping period 5", evs)
+	}
+	// A stash without a head waits for the window's start to be stored.
+	if evs := AppendRanks(eraRange(10, 12, "A"), 1, nil, cands, nil, 8); len(evs) != 0 {
+		t.Fatalf("eras 8, 9 readable and not stored yet: %+v, want nothing appended", evs)
+	}
+}

@@ -51,6 +51,13 @@ type Env struct {
 	Candidates []*Candidate
 	Decimals   int
 	Token      string
+	// TelemetryUnavailable, when set, is why no telemetry can be judged
+	// by on this chain at all: no feed configured, or the feed has not
+	// reported a single node yet. Every telemetry-based rule is then
+	// unknown with this text instead of reading the absence of a node as
+	// the node being offline (our missing feed is not the candidate's
+	// fault).
+	TelemetryUnavailable string
 
 	once sync.Once
 	ids  map[string]identitySlot // stash → its place under its identity root
@@ -204,9 +211,12 @@ func fact[T any](f events.Fact[T], what string) (ok bool, r Result) {
 
 // telemetry returns the matched node, or the Unknown result for rules
 // that need it (ONLINE judges a missing match itself).
-func telemetry(c *Candidate) (*events.Telemetry, Result, bool) {
+func telemetry(c *Candidate, env *Env) (*events.Telemetry, Result, bool) {
 	if c.Telemetry != nil {
 		return c.Telemetry, Result{}, true
+	}
+	if env.TelemetryUnavailable != "" {
+		return nil, unknown(env.TelemetryUnavailable), false
 	}
 	if c.TelemetryMatch.Note != "" {
 		return nil, unknown("no telemetry node matched: " + c.TelemetryMatch.Note), false
@@ -226,6 +236,11 @@ func (onlineRule) Type() string { return RuleOnline }
 func (onlineRule) Check(c *Candidate, env *Env) Result {
 	t := c.Telemetry
 	if t == nil {
+		if env.TelemetryUnavailable != "" {
+			// No node is known at all: our feed is missing or silent, which
+			// says nothing about this candidate's node.
+			return unknown(env.TelemetryUnavailable)
+		}
 		if note := c.TelemetryMatch.Note; note != "" {
 			return invalidf("%s offline. %s.", c.Name, strings.TrimSuffix(capitalize(note), "."))
 		}
@@ -289,7 +304,7 @@ type clientRule struct{}
 func (clientRule) Type() string { return RuleClientUpgrade }
 
 func (clientRule) Check(c *Candidate, env *Env) Result {
-	t, r, ok := telemetry(c)
+	t, r, ok := telemetry(c, env)
 	if !ok {
 		return r
 	}
@@ -383,7 +398,7 @@ type connectionRule struct{}
 func (connectionRule) Type() string { return RuleConnectionTime }
 
 func (connectionRule) Check(c *Candidate, env *Env) Result {
-	t, r, ok := telemetry(c)
+	t, r, ok := telemetry(c, env)
 	if !ok {
 		return r
 	}
@@ -448,7 +463,7 @@ func offlineThisWeek(t *events.Telemetry, now time.Time) time.Duration {
 }
 
 func (offlineRule) Check(c *Candidate, env *Env) Result {
-	t, r, ok := telemetry(c)
+	t, r, ok := telemetry(c, env)
 	if !ok {
 		return r
 	}
@@ -581,6 +596,10 @@ func (kusamaRankRule) Check(c *Candidate, env *Env) Result {
 	if c.KusamaStash == "" || env.network() == "kusama" {
 		return valid() // nothing to check: no Kusama node declared
 	}
+	if strings.TrimSpace(env.Rules.KusamaAPI) == "" {
+		// Not an answer that will ever come: say what to configure.
+		return unknown(fmt.Sprintf("kusama_stash %s is set but no Kusama instance is configured: set rules.kusama_api to a Kusama valtrack (http://host:port), or skip KUSAMA_RANK", c.KusamaStash))
+	}
 	k := c.Kusama
 	if k == nil {
 		return unknown("no answer from the Kusama instance yet")
@@ -590,6 +609,15 @@ func (kusamaRankRule) Check(c *Candidate, env *Env) Result {
 	}
 	if !k.Found {
 		return invalidf("%s has a Kusama stash %s that the Kusama programme does not list.", c.Name, c.KusamaStash)
+	}
+	if k.Unknown {
+		// The Kusama side could not evaluate its candidate: unknown there
+		// is unknown here, never invalid.
+		why := "no check named"
+		if len(k.Unknowns) > 0 {
+			why = strings.Join(k.Unknowns, "; ")
+		}
+		return unknown(fmt.Sprintf("the Kusama instance's verdict on %s is unknown (%s)", c.KusamaStash, why))
 	}
 	if !k.Valid {
 		why := "no reason given"
@@ -629,7 +657,7 @@ func (providerRule) Check(c *Candidate, env *Env) Result {
 	if len(env.Rules.BlacklistedProviders) == 0 {
 		return valid()
 	}
-	t, r, ok := telemetry(c)
+	t, r, ok := telemetry(c, env)
 	if !ok {
 		return r
 	}
@@ -651,7 +679,7 @@ func (sanctionedRule) Check(c *Candidate, env *Env) Result {
 	if len(env.Rules.SanctionedCountries) == 0 && len(env.Rules.SanctionedRegions) == 0 {
 		return valid()
 	}
-	t, r, ok := telemetry(c)
+	t, r, ok := telemetry(c, env)
 	if !ok {
 		return r
 	}

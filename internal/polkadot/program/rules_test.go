@@ -89,6 +89,15 @@ func TestRuleVerdicts(t *testing.T) {
 		{"telemetry not matched yet", RuleOnline, func(c *Candidate, e *Env) {
 			c.Telemetry, c.TelemetryMatch = nil, Match{}
 		}, Unknown, "no telemetry record yet"},
+		{"our feed reports no nodes", RuleOnline, func(c *Candidate, e *Env) {
+			c.Telemetry = nil
+			c.TelemetryMatch = Match{Note: `no telemetry node named "Alice" (the feed reports no nodes)`}
+			e.TelemetryUnavailable = "the telemetry feed has reported no node of polkadot yet"
+		}, Unknown, "has reported no node of polkadot yet"},
+		{"no feed configured", RuleOnline, func(c *Candidate, e *Env) {
+			c.Telemetry, c.TelemetryMatch = nil, Match{}
+			e.TelemetryUnavailable = "no telemetry feed configured for polkadot (--polkadot-telemetry polkadot=wss://…/feed)"
+		}, Unknown, "no telemetry feed configured"},
 
 		{"intention", RuleValidateIntention, nil, Valid, ""},
 		{"no intention", RuleValidateIntention, func(c *Candidate, e *Env) { c.Chain.Intention.Value = false },
@@ -172,6 +181,12 @@ func TestRuleVerdicts(t *testing.T) {
 		{"kusama invalid", RuleKusamaRank, func(c *Candidate, e *Env) {
 			c.KusamaStash, c.Kusama = "KSM-A", &KusamaRank{Found: true, Rank: 150, Reasons: []string{"commission too high"}}
 		}, Invalid, "Alice has a kusama node that is invalid: commission too high"},
+		{"kusama unknown", RuleKusamaRank, func(c *Candidate, e *Env) {
+			c.KusamaStash, c.Kusama = "KSM-A", &KusamaRank{Found: true, Rank: 150, Unknown: true, Unknowns: []string{"IDENTITY: rpc: timeout"}}
+		}, Unknown, "the Kusama instance's verdict on KSM-A is unknown (IDENTITY: rpc: timeout)"},
+		{"kusama stash without a kusama instance", RuleKusamaRank, func(c *Candidate, e *Env) {
+			c.KusamaStash, e.Rules.KusamaAPI = "KSM-A", ""
+		}, Unknown, "kusama_stash KSM-A is set but no Kusama instance is configured: set rules.kusama_api"},
 		{"kusama lookup failed", RuleKusamaRank, func(c *Candidate, e *Env) {
 			c.KusamaStash, c.Kusama = "KSM-A", &KusamaRank{Err: "dial tcp: timeout"}
 		}, Unknown, "dial tcp: timeout"},
@@ -418,6 +433,36 @@ func TestFormatAmount(t *testing.T) {
 	} {
 		if got := FormatAmount(tc.a, dotDecimals, "DOT"); got != tc.want {
 			t.Errorf("FormatAmount(%s) = %q, want %q", tc.a, got, tc.want)
+		}
+	}
+}
+
+// With no telemetry to judge by (no feed configured, or a feed that has
+// reported no node yet), every telemetry-based rule is unknown with the
+// reason, and the candidate is unknown, never invalid.
+func TestNoTelemetryIsUnknownForEveryTelemetryRule(t *testing.T) {
+	const why = "no telemetry feed configured for polkadot (--polkadot-telemetry polkadot=wss://…/feed)"
+	c := goodCandidate("Alice", "STASH-A")
+	c.Telemetry = nil
+	c.TelemetryMatch = Match{Note: why}
+	env := polkadotEnv(c)
+	env.TelemetryUnavailable = why
+	// Lists configured, so PROVIDER and SANCTIONED_GEO_AREA need telemetry too.
+	env.Rules.BlacklistedProviders = []string{"Contabo GmbH"}
+	env.Rules.SanctionedCountries = []string{"nowhere"}
+	v := Evaluate(Rules(env.Rules), c, env)
+	if v.Status != Unknown {
+		t.Fatalf("status %s, want unknown: %+v", v.Status, v.Checks)
+	}
+	for _, typ := range []string{RuleOnline, RuleClientUpgrade, RuleConnectionTime, RuleOffline, RuleProvider, RuleSanctioned} {
+		ch := findCheck(t, v, typ)
+		if ch.Status != Unknown || !ch.Valid || ch.Details != "" || ch.Error != why {
+			t.Errorf("%s: %+v, want unknown (valid, no reason) with error %q", typ, ch, why)
+		}
+	}
+	for _, ch := range v.Checks {
+		if !ch.Valid {
+			t.Errorf("%s made the candidate invalid: %+v", ch.Type, ch)
 		}
 	}
 }

@@ -75,11 +75,16 @@ func (v Validity) Valid() bool { return v.Status == Valid }
 // KusamaRank is what a Kusama instance of valtrack says of a candidate's
 // Kusama stash (GET /api/v1/polkadot/{kusama}/candidate/{stash}).
 type KusamaRank struct {
-	Found   bool     `json:"found"`
-	Rank    int      `json:"rank"`
-	Valid   bool     `json:"valid"`
-	Reasons []string `json:"reasons,omitempty"`
-	Err     string   `json:"error,omitempty"` // the lookup failed
+	Found bool `json:"found"`
+	Rank  int  `json:"rank"`
+	Valid bool `json:"valid"`
+	// Unknown: the Kusama instance could not evaluate the stash (some of
+	// its checks unknown, none invalid); Valid is false then, and means
+	// nothing. Unknowns says which of its checks, with their errors.
+	Unknown  bool     `json:"unknown,omitempty"`
+	Unknowns []string `json:"unknowns,omitempty"`
+	Reasons  []string `json:"reasons,omitempty"`
+	Err      string   `json:"error,omitempty"` // the lookup failed
 }
 
 // Release is the latest client release the CLIENT_UPGRADE rule compares

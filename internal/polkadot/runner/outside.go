@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/valtrack/valtrack/internal/polkadot/program"
 )
@@ -104,10 +105,19 @@ func kusamaRank(ctx context.Context, api, chain, stash string) *program.KusamaRa
 		chain = "kusama"
 	}
 	u := strings.TrimRight(api, "/") + "/api/v1/polkadot/" + url.PathEscape(chain) + "/candidate/" + url.PathEscape(stash)
+	// valid alone is 1KV's field, false for an unknown verdict too; the
+	// status valtrack adds tells the two apart.
 	var doc struct {
 		Rank              int    `json:"rank"`
 		Valid             bool   `json:"valid"`
+		Status            string `json:"status"`
 		InvalidityReasons string `json:"invalidityReasons"`
+		Validity          []struct {
+			Type   string `json:"type"`
+			Status string `json:"status"`
+			Known  bool   `json:"known"`
+			Error  string `json:"error"`
+		} `json:"validity"`
 	}
 	err := getJSON(ctx, u, &doc)
 	var nf *notFound
@@ -116,6 +126,16 @@ func kusamaRank(ctx context.Context, api, chain, stash string) *program.KusamaRa
 		k := &program.KusamaRank{Found: true, Rank: doc.Rank, Valid: doc.Valid}
 		if doc.InvalidityReasons != "" {
 			k.Reasons = []string{doc.InvalidityReasons}
+		}
+		if doc.Status == string(program.Unknown) {
+			k.Valid, k.Unknown = false, true
+			for _, c := range doc.Validity {
+				// The checks that make it unknown: never known, so no
+				// verdict to keep.
+				if c.Status == string(program.Unknown) && !c.Known && len(k.Unknowns) < 8 {
+					k.Unknowns = append(k.Unknowns, clipText(c.Type+": "+c.Error, 300))
+				}
+			}
 		}
 		return k
 	case asNotFound(err, &nf):
@@ -174,4 +194,16 @@ func redactURL(s string) string {
 		return "(url)"
 	}
 	return u.Scheme + "://" + u.Host
+}
+
+// clipText bounds a text taken from another instance's answer.
+func clipText(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

@@ -82,8 +82,22 @@ type Config struct {
 	// chain facts count as unreadable (their checks unknown, the last
 	// known verdicts kept); default 5 minutes.
 	Stale time.Duration
-	Log   *slog.Logger
-	Now   func() time.Time
+	// NoTelemetryFeed is set when this process runs the chain's sentries
+	// and no telemetry feed is configured for it (--polkadot-telemetry):
+	// the telemetry checks are then unknown with a configuration message,
+	// and telemetry records left in the store by an earlier run with a
+	// feed are not judged by (nothing refreshes them). A consumer whose
+	// sentries run elsewhere leaves it false: it cannot know.
+	NoTelemetryFeed bool
+	// MaxSendAttempts bounds the sends of one nominator in one round (a
+	// failed extrinsic still pays its fee): after that many failures the
+	// nominator is given up for the round, and the round fails with the
+	// error; default 3. SendBackoff is the wait after the first failure,
+	// doubled after each further one; default 2 minutes.
+	MaxSendAttempts int
+	SendBackoff     time.Duration
+	Log             *slog.Logger
+	Now             func() time.Time
 }
 
 // Runner is the program on one chain.
@@ -94,7 +108,9 @@ type Runner struct {
 	rules    []program.Rule
 	scored   string // era/session last scored, "" none this run
 	warned   string
-	written  map[string]string // rank periods written this run: stash/period → eras/active/rank
+	// noTelemetry is why no telemetry can be judged by in this pass ("" when
+	// nodes are known); set by gather, read by env.
+	noTelemetry string
 }
 
 // New checks cfg.
@@ -116,6 +132,12 @@ func New(cfg Config) (*Runner, error) {
 	}
 	if cfg.Stale <= 0 {
 		cfg.Stale = 5 * time.Minute
+	}
+	if cfg.MaxSendAttempts <= 0 {
+		cfg.MaxSendAttempts = 3
+	}
+	if cfg.SendBackoff <= 0 {
+		cfg.SendBackoff = 2 * time.Minute
 	}
 	return &Runner{cfg: cfg, log: cfg.Log.With("component", "polkadot-program", "chain", cfg.Chain)}, nil
 }
@@ -156,6 +178,9 @@ func (r *Runner) Pass(ctx context.Context) (*Pass, error) {
 	if ch == nil {
 		return &Pass{}, nil // the sentry has not reported yet
 	}
+	// The chain's records name accounts in its own prefix: a file's
+	// address in another (the generic 42) is the same account.
+	cfg = cfg.WithPrefix(ch.SS58Prefix)
 	meta, err := st.Meta(ctx, chain)
 	if err != nil {
 		return nil, err
@@ -171,7 +196,7 @@ func (r *Runner) Pass(ctx context.Context) (*Pass, error) {
 	if err := r.derivedFaults(ctx, eras, cands, &cfg, now); err != nil {
 		return nil, err
 	}
-	if err := r.ranks(ctx, eras, cands, &cfg, now); err != nil {
+	if err := r.ranks(ctx, cands, &cfg, ch, now); err != nil {
 		return nil, err
 	}
 	counts, err := st.FaultCounts(ctx, chain)
@@ -260,6 +285,16 @@ func (r *Runner) gather(ctx context.Context, cfg *program.Config, ch *events.Cha
 	for _, n := range nodes {
 		flat = append(flat, *n)
 	}
+	switch {
+	case r.cfg.NoTelemetryFeed:
+		flat = flat[:0]
+		r.noTelemetry = fmt.Sprintf("no telemetry feed configured for %s (--polkadot-telemetry %s=wss://…/feed): the telemetry checks cannot be evaluated; "+
+			"give a feed, or list ONLINE, CLIENT_UPGRADE, CONNECTION_TIME, ACCUMULATED_OFFLINE_TIME, PROVIDER and SANCTIONED_GEO_AREA in rules.skip", chain, chain)
+	case len(flat) == 0:
+		r.noTelemetry = fmt.Sprintf("the telemetry feed has reported no node of %s yet (not connected or not subscribed yet, or it does not follow this chain's genesis)", chain)
+	default:
+		r.noTelemetry = ""
+	}
 	prev, err := st.Candidates(ctx, chain, state.CandidateFilter{})
 	if err != nil {
 		return nil, nil, err
@@ -285,11 +320,15 @@ func (r *Runner) gather(ctx context.Context, cfg *program.Config, ch *events.Cha
 			v = state.MergeValidator(v, unreadable(v, staleErr, now))
 		}
 		c.Chain = v
-		node, how, note := telemetry.Match(e.Name, flat)
-		c.Telemetry = node
-		c.TelemetryMatch = program.Match{How: how, Note: note}
-		if node != nil {
-			c.TelemetryMatch.Node = node.Name
+		if r.noTelemetry != "" {
+			c.TelemetryMatch = program.Match{Note: r.noTelemetry}
+		} else {
+			node, how, note := telemetry.Match(e.Name, flat)
+			c.Telemetry = node
+			c.TelemetryMatch = program.Match{How: how, Note: note}
+			if node != nil {
+				c.TelemetryMatch.Node = node.Name
+			}
 		}
 		if p, ok := prevBy[e.Stash]; ok {
 			c.Prev = p.Validity.Checks
@@ -306,7 +345,7 @@ func (r *Runner) gather(ctx context.Context, cfg *program.Config, ch *events.Cha
 func (r *Runner) env(ctx context.Context, cfg *program.Config, ch *events.Chain, cands []*program.Candidate, now time.Time) *program.Env {
 	rel := r.releases.Get(ctx, cfg.Rules, now)
 	return &program.Env{Now: now, Chain: ch, Network: r.cfg.Chain, Rules: cfg.Rules, Release: rel, Candidates: cands,
-		Decimals: ch.Decimals, Token: ch.Token}
+		Decimals: ch.Decimals, Token: ch.Token, TelemetryUnavailable: r.noTelemetry}
 }
 
 // derivedFaults records the faults that no chain event carries: an active
@@ -354,8 +393,14 @@ func (r *Runner) derivedFaults(ctx context.Context, eras []events.Era, cands []*
 	})
 }
 
-// ranks appends the rank periods recomputed from the stored eras.
-func (r *Runner) ranks(ctx context.Context, eras []events.Era, cands []*program.Candidate, cfg *program.Config, now time.Time) error {
+// ranks appends to the rank log the periods that became final since its
+// heads, read from the stored eras (which the sentry backfills and the
+// store never drops): rank counts every active period of the stored
+// history, not of the 84-era inclusion window, so Kusama's 100 is
+// reachable. A pass reads only the eras from the earliest period still to
+// append.
+func (r *Runner) ranks(ctx context.Context, cands []*program.Candidate, cfg *program.Config, ch *events.Chain, now time.Time) error {
+	st := r.cfg.Store
 	ids := map[string]string{}
 	entries := make([]program.Entry, 0, len(cands))
 	for _, c := range cands {
@@ -368,32 +413,60 @@ func (r *Runner) ranks(ctx context.Context, eras []events.Era, cands []*program.
 			}
 		}
 	}
-	evs := program.Ranks(eras, cfg.Nomination.EraPeriod, ids, entries)
-	last := map[string]int{}
-	var changed []state.RankPeriod
-	if r.written == nil {
-		r.written = map[string]string{}
+	stored, err := st.RankHeads(ctx, r.cfg.Chain)
+	if err != nil {
+		return err
 	}
-	for _, e := range evs {
-		last[e.Stash] = e.Rank
-		// Only periods new or changed since this run last wrote them: the
-		// log is recomputed every pass, rewritten only where it moved.
-		key := fmt.Sprintf("%s/%d", e.Stash, e.Period)
-		sig := fmt.Sprintf("%v/%t/%d", e.Eras, e.Active, e.Rank)
-		if r.written[key] == sig {
+	period := cfg.Nomination.EraPeriod
+	if period == 0 {
+		period = 1
+	}
+	heads := make(map[string]program.RankHead, len(stored))
+	from, haveFrom, all := uint32(0), false, false
+	for _, c := range cands {
+		h, ok := stored[c.Stash]
+		if !ok {
+			all = true // a stash with no row yet starts at the first stored era
 			continue
 		}
-		r.written[key] = sig
-		changed = append(changed, state.RankPeriod{Stash: e.Stash, Period: e.Period, Eras: e.Eras, Active: e.Active, Rank: e.Rank, At: now.UnixMilli()})
-	}
-	if err := r.cfg.Store.PutRankPeriods(ctx, r.cfg.Chain, changed); err != nil {
-		for _, p := range changed {
-			delete(r.written, fmt.Sprintf("%s/%d", p.Stash, p.Period))
+		heads[c.Stash] = program.RankHead{Period: h.Period, Rank: h.Rank, Has: true}
+		if next := h.Period + period; !haveFrom || next < from {
+			from, haveFrom = next, true
 		}
+	}
+	if all {
+		from = 0
+	}
+	recs, err := st.Eras(ctx, r.cfg.Chain, from, 0)
+	if err != nil {
+		return err
+	}
+	eras := make([]events.Era, 0, len(recs))
+	for _, e := range recs {
+		eras = append(eras, events.Era{Chain: r.cfg.Chain, Era: e.Era, Validators: e.Validators, Complete: e.Complete, Block: e.Block})
+	}
+	// An era the sentry no longer reads — before its 84-era window, or
+	// older than the chain's history depth — will never be stored: a
+	// period missing one is final with what is stored.
+	window := uint32(program.InclusionEras)
+	if d := ch.HistoryDepth; d > 0 && d < window {
+		window = d
+	}
+	lostBefore := uint32(0)
+	if ch.ActiveEra+1 > window {
+		lostBefore = ch.ActiveEra + 1 - window
+	}
+	evs := program.AppendRanks(eras, period, ids, entries, heads, lostBefore)
+	rows := make([]state.RankPeriod, 0, len(evs))
+	for _, e := range evs {
+		rows = append(rows, state.RankPeriod{Stash: e.Stash, Period: e.Period, Eras: e.Eras, Active: e.Active, Rank: e.Rank, At: now.UnixMilli()})
+		heads[e.Stash] = program.RankHead{Period: e.Period, Rank: e.Rank, Has: true}
+	}
+	if err := st.PutRankPeriods(ctx, r.cfg.Chain, rows); err != nil {
 		return err
 	}
 	for _, c := range cands {
-		c.Rank = last[c.Stash]
+		c.Rank = heads[c.Stash].Rank
 	}
 	return nil
 }
@@ -414,7 +487,13 @@ func (r *Runner) round(ctx context.Context, cfg *program.Config, ch *events.Chai
 	if err != nil {
 		return nil, err
 	}
-	if last != nil && last.Era == ch.ActiveEra && last.Status != RoundFailed {
+	if last != nil && last.Era == ch.ActiveEra {
+		if last.Status == RoundFailed {
+			// Given up on for this era (its sends failed up to the bound):
+			// a new round now would send, and pay, again. The next era
+			// period's round tries afresh.
+			return last, nil
+		}
 		// Started before a restart: finish it, do not start another.
 		return last, r.finishRound(ctx, cfg, ch, last, now)
 	}
@@ -467,23 +546,44 @@ const (
 )
 
 // finishRound does what is left of a round: each nominator not yet
-// nominated or announced in this round.
+// nominated or announced in this round, and not given up on. A send that
+// fails is retried on a later pass after a back-off (SendBackoff,
+// doubling), at most MaxSendAttempts times, the count kept in the round
+// so that a restart does not reset it; then the nominator is given up and
+// the round fails with the error. A nominator whose account is not bonded
+// (or not its own controller) is not sent at all: that failure is certain
+// and would only cost fees.
 func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *events.Chain, round *state.Round, now time.Time) error {
-	st, chain := r.cfg.Store, r.cfg.Chain
-	if round.Status == RoundDone {
+	st := r.cfg.Store
+	if round.Status == RoundDone || round.Status == RoundFailed {
 		return nil
 	}
 	done, err := r.doneInRound(ctx, round.ID)
 	if err != nil {
 		return err
 	}
+	if round.Attempts == nil {
+		round.Attempts = map[string]state.SendAttempts{}
+	}
 	var errs []error
+	waiting := false // a nominator left to send on a later pass
 	for _, a := range round.Assignments {
 		if done[a.Nominator] || len(a.Targets) == 0 {
 			continue
 		}
+		att := round.Attempts[a.Nominator]
+		if att.GaveUp {
+			continue
+		}
+		if att.Count > 0 {
+			if next := time.UnixMilli(att.Last).Add(r.backoff(att.Count)); now.Before(next) {
+				waiting = true
+				continue
+			}
+		}
 		out := map[string]string{}
 		n, ok := nominatorConfig(cfg, a.Nominator)
+		sendErr := error(nil) // a send that reached the chain and failed
 		switch {
 		case round.DryRun || !ok:
 			note := "dry run: would nominate"
@@ -493,46 +593,142 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 			for _, t := range a.Targets {
 				out[t] = note
 			}
-			err = st.AddNomination(ctx, state.Nomination{Chain: chain, ID: fmt.Sprintf("%d-%s", round.ID, a.Nominator), RoundID: round.ID,
+			err = st.AddNomination(ctx, state.Nomination{Chain: r.cfg.Chain, ID: fmt.Sprintf("%d-%s", round.ID, a.Nominator), RoundID: round.ID,
 				Nominator: a.Nominator, Era: round.Era, Targets: a.Targets, At: now.UnixMilli(), DryRun: true})
-		case n.Proxy && n.ProxyDelay > 0:
-			err = r.announce(ctx, n, a.Targets, round, ch, now)
-			for _, t := range a.Targets {
-				out[t] = fmt.Sprintf("announced: executes after %d blocks", n.ProxyDelay)
-			}
 		default:
-			var sent Sent
-			sent, err = r.cfg.Sender.Nominate(ctx, n, a.Targets)
-			if err == nil {
-				err = st.AddNomination(ctx, state.Nomination{Chain: chain, ID: fmt.Sprintf("%d-%s", round.ID, a.Nominator), RoundID: round.ID,
-					Nominator: a.Nominator, Era: round.Era, Targets: a.Targets, At: now.UnixMilli(), BlockHash: sent.BlockHash, TxHash: sent.TxHash})
+			if perr := r.nominatorReady(ctx, n, ch); perr != nil {
+				// Not sent, so no fee paid and no attempt counted: retried
+				// each pass (the bond may be fixed within the era), the
+				// round expiring with its era otherwise.
+				waiting = true
+				errs = append(errs, fmt.Errorf("nominator %s: %w", a.Nominator, perr))
+				for _, t := range a.Targets {
+					out[t] = "not sent: " + perr.Error()
+				}
+				round.Outcome[a.Nominator] = out
+				continue
 			}
-			for _, t := range a.Targets {
-				out[t] = "nominated"
+			if n.Proxy && n.ProxyDelay > 0 {
+				sendErr = r.announce(ctx, n, a.Targets, round, ch, now)
+				var ns notSent
+				if errors.As(sendErr, &ns) {
+					// Failed before anything was sent: no fee paid, so not
+					// an attempt; tried again next pass.
+					waiting, sendErr = true, nil
+					errs = append(errs, fmt.Errorf("nominator %s: %w", a.Nominator, ns.err))
+					for _, t := range a.Targets {
+						out[t] = "not sent: " + ns.err.Error()
+					}
+					round.Outcome[a.Nominator] = out
+					continue
+				}
+				for _, t := range a.Targets {
+					out[t] = fmt.Sprintf("announced: executes after %d blocks", n.ProxyDelay)
+				}
+			} else {
+				var sent Sent
+				sent, sendErr = r.cfg.Sender.Nominate(ctx, n, a.Targets)
+				if sendErr == nil {
+					err = st.AddNomination(ctx, state.Nomination{Chain: r.cfg.Chain, ID: fmt.Sprintf("%d-%s", round.ID, a.Nominator), RoundID: round.ID,
+						Nominator: a.Nominator, Era: round.Era, Targets: a.Targets, At: now.UnixMilli(), BlockHash: sent.BlockHash, TxHash: sent.TxHash})
+				}
+				for _, t := range a.Targets {
+					out[t] = "nominated"
+				}
 			}
 		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("nominator %s: %w", a.Nominator, err))
-			for _, t := range a.Targets {
-				out[t] = "not sent: " + err.Error()
+		if sendErr != nil {
+			att.Count++
+			att.Last, att.Error = now.UnixMilli(), sendErr.Error()
+			note := fmt.Sprintf("not sent: %s (attempt %d of %d)", sendErr, att.Count, r.cfg.MaxSendAttempts)
+			if att.Count >= r.cfg.MaxSendAttempts {
+				att.GaveUp = true
+				note = fmt.Sprintf("not sent: %s (gave up after %d attempts)", sendErr, att.Count)
+			} else {
+				waiting = true
 			}
+			round.Attempts[a.Nominator] = att
+			errs = append(errs, fmt.Errorf("nominator %s, attempt %d of %d: %w", a.Nominator, att.Count, r.cfg.MaxSendAttempts, sendErr))
+			for _, t := range a.Targets {
+				out[t] = note
+			}
+		} else if err != nil {
+			// Sent, but not recorded (a store error): the next pass
+			// reconciles with the chain before sending again.
+			waiting = true
+			errs = append(errs, fmt.Errorf("nominator %s: %w", a.Nominator, err))
 		}
 		round.Outcome[a.Nominator] = out
 	}
-	status := RoundDone
-	if len(errs) > 0 {
-		status = RoundStarted // retried next pass
+	round.Status, round.Reason = RoundDone, ""
+	var gaveUp []string
+	for _, a := range round.Assignments {
+		if att := round.Attempts[a.Nominator]; att.GaveUp {
+			gaveUp = append(gaveUp, fmt.Sprintf("nominator %s: %s (after %d attempts)", a.Nominator, att.Error, att.Count))
+		}
 	}
-	if _, err := st.UpdateRound(ctx, chain, round.ID, status, round.Outcome, now.UnixMilli()); err != nil {
+	switch {
+	case waiting:
+		round.Status = RoundStarted // the rest on a later pass
+	case len(gaveUp) > 0:
+		round.Status, round.Reason = RoundFailed, strings.Join(gaveUp, "; ")
+		r.log.Error("nomination round failed: sends given up", "round", round.ID, "era", round.Era, "reason", round.Reason)
+	}
+	round.Updated = now.UnixMilli()
+	if _, err := st.SaveRound(ctx, *round); err != nil {
 		return err
 	}
-	round.Status = status
-	if status == RoundDone {
-		if err := st.SetLastNominatedEra(ctx, chain, round.Era, now.UnixMilli()); err != nil {
+	if round.Status == RoundDone {
+		if err := st.SetLastNominatedEra(ctx, r.cfg.Chain, round.Era, now.UnixMilli()); err != nil {
 			return err
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// notSent is a failure before any transaction was submitted (reading
+// the chain, building the call): it costs no fee, so it is not counted
+// against the bound on sends.
+type notSent struct{ err error }
+
+func (e notSent) Error() string { return e.err.Error() }
+func (e notSent) Unwrap() error { return e.err }
+
+// backoff is the wait after the n-th failed send (n ≥ 1).
+func (r *Runner) backoff(n int) time.Duration {
+	d := r.cfg.SendBackoff
+	for i := 1; i < n && d < 24*time.Hour; i++ {
+		d *= 2
+	}
+	return d
+}
+
+// nominatorReady checks, on the sentry's latest record, that n's account
+// can nominate: it is bonded (staking.bonded names a controller) with an
+// active ledger, and is its own controller — staking.nominate is
+// dispatched as the account (directly or through the proxy), and the
+// chain refuses it from anything but the controller (1KV's isBonded).
+func (r *Runner) nominatorReady(ctx context.Context, n program.NominatorConfig, ch *events.Chain) error {
+	v, err := r.cfg.Store.Validator(ctx, r.cfg.Chain, n.Account)
+	if err != nil {
+		return fmt.Errorf("read the nominator's bond: %w", err)
+	}
+	if v == nil {
+		return fmt.Errorf("the bond of %s has not been read yet (the sentry reads the program's nominators each poll)", n.Account)
+	}
+	ctl := v.Controller
+	switch {
+	case !ctl.Known:
+		return fmt.Errorf("the bond of %s could not be read: %s", n.Account, ctl.Err)
+	case ctl.Value == "":
+		return fmt.Errorf("%s is not bonded (staking.bonded has no controller): bond it (staking.bond) before it can nominate", n.Account)
+	case ctl.Value != n.Account:
+		return fmt.Errorf("%s is bonded with controller %s, so nominate must come from the controller: make the stash its own controller (staking.set_controller) or configure the controller's account", n.Account, ctl.Value)
+	}
+	if f := v.SelfStake; f.Known && (f.Value == "" || f.Value.Big().Sign() <= 0) {
+		return fmt.Errorf("%s has no active bond (ledger active %s): bond funds before it can nominate", n.Account, program.FormatAmount(events.AmountOf(f.Value.Big()), ch.Decimals, ch.Token))
+	}
+	return nil
 }
 
 // doneInRound: the nominators of the round already nominated or announced.
@@ -582,15 +778,15 @@ func maxTargets(cfg *program.Config, ch *events.Chain) int {
 func (r *Runner) announce(ctx context.Context, n program.NominatorConfig, targets []string, round *state.Round, ch *events.Chain, now time.Time) error {
 	delegate, err := r.cfg.Sender.Delegate(n)
 	if err != nil {
-		return err
+		return notSent{err}
 	}
 	hash, err := r.cfg.Sender.CallHash(ctx, targets)
 	if err != nil {
-		return err
+		return notSent{err}
 	}
 	anns, err := r.cfg.Live.Announcements(ctx, delegate)
 	if err != nil {
-		return fmt.Errorf("read the announcements of %s: %w", delegate, err)
+		return notSent{fmt.Errorf("read the announcements of %s: %w", delegate, err)}
 	}
 	var block uint64
 	var txs []string

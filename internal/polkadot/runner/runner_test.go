@@ -37,6 +37,7 @@ type fakeChain struct {
 	liveErr   error
 	readErr   error // Validators fails (the re-validation read)
 	sendErr   error // Nominate fails
+	annErr    error // Announcements fails (a read, before any send)
 }
 
 func (f *fakeChain) Chain(context.Context) (events.Chain, error) {
@@ -72,6 +73,9 @@ func (f *fakeChain) Validators(_ context.Context, at events.Chain, extra []strin
 func (f *fakeChain) Announcements(_ context.Context, delegate string) ([]Announcement, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.annErr != nil {
+		return nil, f.annErr
+	}
 	return append([]Announcement(nil), f.anns[delegate]...), nil
 }
 
@@ -153,6 +157,13 @@ func goodValidator(stash string, block uint64) events.Validator {
 // nominator with a 10-block time-delay proxy.
 func fixture(t *testing.T, delay uint32) (*state.Store, *program.Config) {
 	t.Helper()
+	return fixtureWith(t, delay, true)
+}
+
+// fixtureWith is fixture, with the telemetry nodes or without (a feed
+// that has not answered yet).
+func fixtureWith(t *testing.T, delay uint32, withTelemetry bool) (*state.Store, *program.Config) {
+	t.Helper()
 	st := state.New(storetest.SQLite(t, store.WithMigrations(state.Migrations())))
 	cfg := &program.Config{}
 	cfg.Rules.ClientForcedVersion = "1.0.0"
@@ -176,6 +187,9 @@ func fixture(t *testing.T, delay uint32) (*state.Store, *program.Config) {
 			node := &events.Telemetry{V: 1, Chain: chain, Name: n, Implementation: "Parity Polkadot", Version: "1.0.0-abc",
 				Online: true, DiscoveredAt: now.Add(-30 * 24 * time.Hour).UnixMilli(), OnlineSince: now.Add(-time.Hour).UnixMilli(),
 				Week: "2026-W49", At: now.UnixMilli()}
+			if !withTelemetry {
+				continue
+			}
 			if err := tx.PutTelemetry(node); err != nil {
 				return err
 			}
@@ -373,8 +387,9 @@ func TestDelayedProxyRoundOnce(t *testing.T) {
 	}
 }
 
-// A round whose nomination could not be sent is retried within its era;
-// when the era moves on first, the next era's round replaces it and the
+// A round whose nomination could not be sent is retried within its era
+// (after a back-off, TestFailedSendsAreBoundedAndTheRoundFails); when the
+// era moves on first, the next era's round replaces it and the
 // old one is marked expired, with why each target was not sent, never
 // left "started".
 func TestUnsentRoundExpiresWithItsEra(t *testing.T) {
@@ -389,15 +404,15 @@ func TestUnsentRoundExpiresWithItsEra(t *testing.T) {
 	if _, err := r.Pass(ctx); err == nil {
 		t.Fatal("a failed send is not reported")
 	}
-	if _, err := r.Pass(ctx); err == nil { // retried in the same era
-		t.Fatal("the retry's failure is not reported")
+	if _, err := r.Pass(ctx); err != nil { // within the back-off: waits, sends nothing
+		t.Fatalf("a pass within the back-off: %v", err)
 	}
 	rounds, err := st.Rounds(ctx, chain, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rounds) != 1 || rounds[0].Status != RoundStarted {
-		t.Fatalf("rounds %+v: want one started round for era 3, retried not restarted", rounds)
+	if len(rounds) != 1 || rounds[0].Status != RoundStarted || rounds[0].Attempts["nominator"].Count != 1 {
+		t.Fatalf("rounds %+v: want one started round for era 3 with one failed attempt, waiting, not restarted", rounds)
 	}
 	// Era 4 begins; the node accepts transactions again.
 	fc.mu.Lock()
@@ -578,5 +593,52 @@ func TestOfflineFault(t *testing.T) {
 	fs, err := st.Faults(ctx, chain, "stash-echo", 0)
 	if err != nil || len(fs) != 1 || fs[0].Kind != events.FaultOffline || !strings.Contains(fs[0].Reason, "300 minutes") || !strings.Contains(fs[0].Reason, "echo") {
 		t.Fatalf("faults of echo %+v (%v): want one offline fault naming its 300 minutes", fs, err)
+	}
+}
+
+// A feed that has reported no node yet, and a chain run with no feed at
+// all, make the telemetry checks unknown with the reason: no candidate
+// turns invalid, none is nominated on telemetry it does not have.
+func TestNoTelemetryIsUnknownNotInvalid(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name      string
+		telemetry bool // nodes stored (by an earlier run with a feed)
+		noFeed    bool
+		want      string
+	}{
+		{"feed silent", false, false, "the telemetry feed has reported no node of westend yet"},
+		{"no feed configured", false, true, "no telemetry feed configured for westend (--polkadot-telemetry westend=wss://…/feed)"},
+		{"no feed configured, old records", true, true, "no telemetry feed configured for westend"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, cfg := fixtureWith(t, 0, tc.telemetry)
+			r, err := New(Config{Chain: chain, Store: st, Program: staticProgram{cfg}, NoTelemetryFeed: tc.noFeed, Now: func() time.Time { return now }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := r.Pass(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Invalid != 0 || p.Valid != 0 || p.Unknown != 5 || p.Round != nil && len(p.Round.Assignments) > 0 && len(p.Round.Assignments[0].Targets) > 0 {
+				t.Fatalf("pass %+v: want all 5 unknown, none invalid, nobody nominated", p)
+			}
+			c, _ := st.Candidate(ctx, chain, "stash-alpha")
+			if !strings.HasPrefix(c.TelemetryMatch.Note, tc.want) {
+				t.Errorf("telemetry match note %q, want it to start %q", c.TelemetryMatch.Note, tc.want)
+			}
+			for _, typ := range []string{program.RuleOnline, program.RuleClientUpgrade, program.RuleConnectionTime, program.RuleOffline} {
+				var ch *program.Check
+				for i := range c.Validity.Checks {
+					if c.Validity.Checks[i].Type == typ {
+						ch = &c.Validity.Checks[i]
+					}
+				}
+				if ch == nil || ch.Status != program.Unknown || !ch.Valid || !strings.HasPrefix(ch.Error, tc.want) {
+					t.Errorf("%s: %+v, want unknown (not invalid) with %q", typ, ch, tc.want)
+				}
+			}
+		})
 	}
 }

@@ -326,16 +326,14 @@ func (s *Store) Explain(ctx context.Context, chain, stash string) (*Explanation,
 	return e, nil
 }
 
-// PutRankPeriod appends a rank log row; storing the same period again
-// replaces it with the same values, so a rerun is idempotent.
+// PutRankPeriod appends a rank log row (see PutRankPeriods).
 func (s *Store) PutRankPeriod(ctx context.Context, chain string, p RankPeriod) error {
 	return s.PutRankPeriods(ctx, chain, []RankPeriod{p})
 }
 
-// PutRankPeriods writes rank periods in one transaction: a new period is
-// inserted, one stored with the same eras, activity and rank is left as it
-// is (its time stays the first write's), a changed one is updated — the
-// log recomputed from the eras rewrites only what changed.
+// PutRankPeriods appends rank periods in one transaction. The log is
+// append-only: a period already stored is kept as it is (a second write of
+// it changes nothing), so a rank, once logged, is never rewritten.
 func (s *Store) PutRankPeriods(ctx context.Context, chain string, ps []RankPeriod) error {
 	if len(ps) == 0 {
 		return nil
@@ -349,12 +347,35 @@ func (s *Store) PutRankPeriods(ctx context.Context, chain string, ps []RankPerio
 		rows = append(rows, []any{chain, p.Stash, int64(p.Period), eras, p.Active, int64(p.Rank), p.At})
 	}
 	cols := []string{"chain", "stash", "period", "eras", "active", "rank", "at"}
-	suffix := `ON CONFLICT (chain, stash, period) DO UPDATE SET eras = excluded.eras, active = excluded.active, rank = excluded.rank,
-	at = excluded.at WHERE polkadot_rank_log.eras <> excluded.eras OR polkadot_rank_log.active <> excluded.active
-	OR polkadot_rank_log.rank <> excluded.rank`
-	return s.db.InTx(ctx, "store polkadot rank periods of "+chain, func(tx *txSQL) error {
-		return s.db.InsertRows(ctx, tx, store.Insert{Table: "polkadot_rank_log", Cols: cols, Suffix: suffix}, rows)
+	return s.db.InTx(ctx, "append polkadot rank periods of "+chain, func(tx *txSQL) error {
+		return s.db.InsertRows(ctx, tx, store.Insert{Table: "polkadot_rank_log", Cols: cols, Suffix: "ON CONFLICT (chain, stash, period) DO NOTHING"}, rows)
 	})
+}
+
+// RankHeads are where each stash's rank log ends: its latest period and
+// the rank there.
+func (s *Store) RankHeads(ctx context.Context, chain string) (map[string]RankPeriod, error) {
+	const op = "read polkadot rank log heads"
+	q := s.db.Query().SQL("SELECT r.stash, r.period, r.rank FROM polkadot_rank_log r WHERE r.chain = ").Arg(chain).
+		SQL(" AND r.period = (SELECT MAX(m.period) FROM polkadot_rank_log m WHERE m.chain = r.chain AND m.stash = r.stash)")
+	rows, err := s.query(ctx, op, q)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]RankPeriod{}
+	err = each(rows, op, func() error {
+		var (
+			p            RankPeriod
+			period, rank int64
+		)
+		if err := rows.Scan(&p.Stash, &period, &rank); err != nil {
+			return err
+		}
+		p.Period, p.Rank = uint32(period), int(rank)
+		out[p.Stash] = p
+		return nil
+	})
+	return out, err
 }
 
 // RankLog lists a stash's rank periods (stash "": every stash's), by

@@ -67,10 +67,37 @@ func (s *Store) UpdateRound(ctx context.Context, chain string, id int64, status 
 	return found, err
 }
 
+// SaveRound writes a round's progress: status, outcome, failed send
+// attempts and reason, at r.Updated; found false when there is no such
+// round.
+func (s *Store) SaveRound(ctx context.Context, r Round) (bool, error) {
+	outcome, err := encode("round outcome", nonNilMap(r.Outcome))
+	if err != nil {
+		return false, err
+	}
+	attempts, err := encode("round attempts", nonNilMap(r.Attempts))
+	if err != nil {
+		return false, err
+	}
+	var found bool
+	err = s.InTx(ctx, fmt.Sprintf("save polkadot round %d of %s", r.ID, r.Chain), func(t *Tx) error {
+		res, err := t.exec("save round", t.q().SQL("UPDATE polkadot_rounds SET status = ").Arg(r.Status).SQL(", outcome = ").Arg(outcome).
+			SQL(", attempts = ").Arg(attempts).SQL(", reason = ").Arg(r.Reason).SQL(", updated = ").Arg(r.Updated).
+			SQL(" WHERE chain = ").Arg(r.Chain).SQL(" AND id = ").Arg(r.ID))
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		found = n > 0
+		return err
+	})
+	return found, err
+}
+
 // Rounds lists the latest rounds, latest first.
 func (s *Store) Rounds(ctx context.Context, chain string, lim int) ([]Round, error) {
 	const op = "read polkadot rounds"
-	rows, err := s.query(ctx, op, s.db.Query().SQL("SELECT id, era, started, dry_run, assignments, status, outcome, updated FROM polkadot_rounds WHERE chain = ").
+	rows, err := s.query(ctx, op, s.db.Query().SQL("SELECT id, era, started, dry_run, assignments, status, outcome, attempts, reason, updated FROM polkadot_rounds WHERE chain = ").
 		Arg(chain).SQL(" ORDER BY id DESC LIMIT ").Arg(limit(lim)))
 	if err != nil {
 		return nil, err
@@ -79,10 +106,10 @@ func (s *Store) Rounds(ctx context.Context, chain string, lim int) ([]Round, err
 	err = each(rows, op, func() error {
 		r := Round{Chain: chain}
 		var (
-			era                  int64
-			assignments, outcome string
+			era                            int64
+			assignments, outcome, attempts string
 		)
-		if err := rows.Scan(&r.ID, &era, &r.Started, &r.DryRun, &assignments, &r.Status, &outcome, &r.Updated); err != nil {
+		if err := rows.Scan(&r.ID, &era, &r.Started, &r.DryRun, &assignments, &r.Status, &outcome, &attempts, &r.Reason, &r.Updated); err != nil {
 			return err
 		}
 		r.Era = uint32(era)
@@ -92,7 +119,10 @@ func (s *Store) Rounds(ctx context.Context, chain string, lim int) ([]Round, err
 		if err := decode("polkadot_rounds.outcome", outcome, &r.Outcome); err != nil {
 			return err
 		}
-		r.Assignments, r.Outcome = nonNil(r.Assignments), nonNilMap(r.Outcome)
+		if err := decode("polkadot_rounds.attempts", attempts, &r.Attempts); err != nil {
+			return err
+		}
+		r.Assignments, r.Outcome, r.Attempts = nonNil(r.Assignments), nonNilMap(r.Outcome), nonNilMap(r.Attempts)
 		out = append(out, r)
 		return nil
 	})

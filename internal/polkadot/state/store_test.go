@@ -206,6 +206,18 @@ func TestCandidatesScoresAndExplain(t *testing.T) {
 		if rl, err := s.RankLog(ctx, chain, "A"); err != nil || len(rl) != 1 || rl[0].Rank != 4 || !slices.Equal(rl[0].Eras, []uint32{8, 9}) {
 			t.Errorf("rank log: %+v, %v", rl, err)
 		}
+		// Append-only: a different write of a logged period changes nothing.
+		if err := s.PutRankPeriods(ctx, chain, []state.RankPeriod{{Stash: "A", Period: 8, Eras: []uint32{}, Active: false, Rank: 3, At: 6},
+			{Stash: "A", Period: 10, Eras: []uint32{10}, Active: true, Rank: 5, At: 6}, {Stash: "C", Period: 6, Eras: []uint32{}, Rank: 0, At: 6}}); err != nil {
+			t.Fatal(err)
+		}
+		if rl, err := s.RankLog(ctx, chain, "A"); err != nil || len(rl) != 2 || rl[0].Rank != 4 || rl[0].At != 5 || !rl[0].Active {
+			t.Errorf("rank log after a rewrite attempt: %+v, %v: want period 8 as first written", rl, err)
+		}
+		heads, err := s.RankHeads(ctx, chain)
+		if err != nil || len(heads) != 2 || heads["A"].Period != 10 || heads["A"].Rank != 5 || heads["C"].Period != 6 {
+			t.Errorf("rank heads %+v, %v: want A at period 10 rank 5, C at period 6", heads, err)
+		}
 	})
 }
 

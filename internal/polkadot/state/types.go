@@ -98,7 +98,22 @@ type Round struct {
 	// Outcome says how each target fared, by nominator then target (the
 	// runner's words: "nominated", "announced", "cancelled: commission").
 	Outcome map[string]map[string]string `json:"outcome"`
-	Updated int64                        `json:"updated"`
+	// Attempts are the failed sends of each nominator in this round: the
+	// runner retries a failed send with back-off up to a bound, then gives
+	// up on it (a failed extrinsic still pays its fee).
+	Attempts map[string]SendAttempts `json:"attempts"`
+	// Reason is why the round failed ("" unless Status is failed).
+	Reason  string `json:"reason,omitempty"`
+	Updated int64  `json:"updated"`
+}
+
+// SendAttempts are one nominator's failed sends in a round.
+type SendAttempts struct {
+	Count int    `json:"count"`
+	Last  int64  `json:"last"`  // unix ms of the last failure
+	Error string `json:"error"` // the last failure, as the chain or node gave it
+	// GaveUp: no more sends for this nominator in this round.
+	GaveUp bool `json:"gave_up,omitempty"`
 }
 
 // Nomination is one nominate call sent (or, dry run, not sent).

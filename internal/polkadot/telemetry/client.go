@@ -63,6 +63,10 @@ type Config struct {
 	MaxNodes         int
 	MaxNames         int
 	SentryID         string
+	// StateFile, when set, keeps the node state across restarts: Run
+	// restores it first and saves it every SaveEvery and when it returns.
+	StateFile string
+	SaveEvery time.Duration // default 30 s
 }
 
 // Stats are a client's counts so far.
@@ -144,6 +148,7 @@ func New(cfg Config) (*Client, error) {
 	def(&cfg.BackoffMax, DefaultBackoffMax)
 	def(&cfg.TickEvery, DefaultTickEvery)
 	def(&cfg.UnhealthyAfter, DefaultUnhealthyAfter)
+	def(&cfg.SaveEvery, 30*time.Second)
 	if cfg.ReadLimit <= 0 || cfg.ReadLimit > MaxFrame {
 		cfg.ReadLimit = MaxFrame
 	}
@@ -217,6 +222,20 @@ func (c *Client) feedDown() {
 // ends. Offline time is not counted while the feed is down.
 func (c *Client) Run(ctx context.Context) error {
 	c.started.Store(true)
+	if p := c.cfg.StateFile; p != "" {
+		// Before the first connection: the restored names are then judged
+		// against the feed's replay (Tracker.Restore).
+		if n, err := c.RestoreState(p); err != nil {
+			c.log.Warn("telemetry state not restored: this week's offline time and online-since start afresh", "err", err)
+		} else if n > 0 {
+			c.log.Info("telemetry state restored", "names", n)
+		}
+		defer func() {
+			if err := c.SaveState(p); err != nil {
+				c.log.Warn("telemetry state not saved", "err", err)
+			}
+		}()
+	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	tctx, tcancel := context.WithCancel(ctx)
@@ -226,12 +245,22 @@ func (c *Client) Run(ctx context.Context) error {
 		defer wg.Done()
 		t := time.NewTicker(c.cfg.TickEvery)
 		defer t.Stop()
+		var save <-chan time.Time
+		if c.cfg.StateFile != "" {
+			st := time.NewTicker(c.cfg.SaveEvery)
+			defer st.Stop()
+			save = st.C
+		}
 		for {
 			select {
 			case <-tctx.Done():
 				return
 			case <-t.C:
 				c.tr.Tick()
+			case <-save:
+				if err := c.SaveState(c.cfg.StateFile); err != nil {
+					c.log.Warn("telemetry state not saved", "err", err)
+				}
 			}
 		}
 	}()

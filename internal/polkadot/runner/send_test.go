@@ -1,0 +1,190 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/valtrack/valtrack/internal/polkadot/events"
+	"github.com/valtrack/valtrack/internal/polkadot/state"
+)
+
+// A nominate that fails on chain is retried with a doubling back-off, at
+// most MaxSendAttempts times — the count survives a restart — then the
+// round fails with the chain's error, visible in the rounds; no new round
+// is started in that era, the next era's round tries afresh.
+func TestFailedSendsAreBoundedAndTheRoundFails(t *testing.T) {
+	st, cfg := fixture(t, 0)
+	fc := &fakeChain{block: 100, era: 3, anns: map[string][]Announcement{}, nominated: map[string][]string{}, facts: map[string]events.Validator{},
+		sendErr: errors.New("staking.nominate failed: Staking.InsufficientBond")}
+	ctx := context.Background()
+	clock := now
+	mk := func() *Runner {
+		r, err := New(Config{Chain: chain, Store: st, Program: staticProgram{cfg}, Live: fc, Sender: fc, Send: true,
+			MaxSendAttempts: 3, SendBackoff: time.Minute, Now: func() time.Time { return clock }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	tries := func() int {
+		// fakeChain records only successful nominations; count the
+		// attempts from the round instead, and check nothing succeeded.
+		if fc.count("nominate") != 0 {
+			t.Fatalf("a nomination succeeded: %v", fc.sent)
+		}
+		rs, err := st.Rounds(ctx, chain, 1)
+		if err != nil || len(rs) != 1 {
+			t.Fatalf("rounds %+v %v", rs, err)
+		}
+		return rs[0].Attempts["nominator"].Count
+	}
+	r := mk()
+	if _, err := r.Pass(ctx); err == nil || !strings.Contains(err.Error(), "InsufficientBond") {
+		t.Fatalf("first pass error %v: want the chain's error", err)
+	}
+	if n := tries(); n != 1 {
+		t.Fatalf("after the first pass: %d attempts, want 1", n)
+	}
+	// Same time, and a restart: the back-off (1 min) holds, the count stays.
+	r = mk()
+	if _, err := r.Pass(ctx); err != nil {
+		t.Fatalf("pass within the back-off: %v", err)
+	}
+	if n := tries(); n != 1 {
+		t.Fatalf("a pass within the back-off sent again: %d attempts", n)
+	}
+	clock = now.Add(time.Minute)
+	_, _ = r.Pass(ctx)
+	if n := tries(); n != 2 {
+		t.Fatalf("after the 1 min back-off: %d attempts, want 2", n)
+	}
+	clock = now.Add(2 * time.Minute) // the back-off is now 2 min: not yet
+	_, _ = r.Pass(ctx)
+	if n := tries(); n != 2 {
+		t.Fatalf("the back-off did not double: %d attempts", n)
+	}
+	clock = now.Add(3 * time.Minute)
+	_, _ = r.Pass(ctx)
+	rs, _ := st.Rounds(ctx, chain, 10)
+	if len(rs) != 1 || rs[0].Status != RoundFailed || rs[0].Attempts["nominator"].Count != 3 || !rs[0].Attempts["nominator"].GaveUp ||
+		!strings.Contains(rs[0].Reason, "Staking.InsufficientBond") || !strings.Contains(rs[0].Reason, "after 3 attempts") {
+		t.Fatalf("rounds %+v: want one failed round, 3 attempts, the chain's error as its reason", rs)
+	}
+	for _, o := range rs[0].Outcome["nominator"] {
+		if !strings.Contains(o, "gave up after 3 attempts") {
+			t.Errorf("outcome %q does not say it gave up", o)
+		}
+	}
+	// Later passes in the same era, restarted or not: nothing more.
+	for i := range 3 {
+		clock = now.Add(time.Duration(10+i) * time.Hour)
+		r = mk()
+		if p, err := r.Pass(ctx); err != nil || p.Round == nil || p.Round.ID != rs[0].ID {
+			t.Fatalf("pass after the failure: %+v %v: want the failed round, no new one", p, err)
+		}
+	}
+	if rs, _ := st.Rounds(ctx, chain, 10); len(rs) != 1 || rs[0].Attempts["nominator"].Count != 3 {
+		t.Fatalf("rounds after the failure %+v: want no new attempt nor round", rs)
+	}
+	if m, _ := st.Meta(ctx, chain); m.LastNominatedEra == 3 {
+		t.Errorf("a failed round set the last nominated era")
+	}
+
+	// The next era: a new round, which sends (and now succeeds).
+	fc.sendErr = nil
+	if err := st.InTx(ctx, "era 4", func(tx *state.Tx) error {
+		ch, _ := st.Chain(ctx, chain)
+		ch.ActiveEra, ch.Session = 4, 24
+		return tx.PutChain(ch)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := r.Pass(ctx)
+	if err != nil || p.Round == nil || p.Round.ID == rs[0].ID || p.Round.Status != RoundDone || fc.count("nominate") != 1 {
+		t.Fatalf("era 4: %+v %v, sent %v: want a new round, nominated once", p, err, fc.sent)
+	}
+}
+
+// A nominator account that is not bonded, or not its own controller, is
+// not sent at all (the failure is certain and costs a fee): the outcome
+// says why, and no attempt is counted.
+func TestUnbondedNominatorIsNotSent(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		controller string
+		want       string
+	}{
+		{"not bonded", "", "nominator is not bonded (staking.bonded has no controller): bond it"},
+		{"another controller", "someone-else", "nominator is bonded with controller someone-else"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, cfg := fixture(t, 0)
+			ctx := context.Background()
+			if err := st.InTx(ctx, "unbond", func(tx *state.Tx) error {
+				v := goodValidator("nominator", 101)
+				v.Balance = events.Got(events.Amount("1000000000000000"), 1)
+				v.Controller = events.Got(tc.controller, 2)
+				return tx.PutValidator(&v)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			fc := &fakeChain{block: 100, era: 3, anns: map[string][]Announcement{}, nominated: map[string][]string{}, facts: map[string]events.Validator{}}
+			r := newRunner(t, st, cfg, fc, true)
+			for range 2 {
+				if _, err := r.Pass(ctx); err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("pass error %v: want %q", err, tc.want)
+				}
+			}
+			if len(fc.sent) != 0 {
+				t.Fatalf("sent %v for a nominator that cannot nominate", fc.sent)
+			}
+			rs, _ := st.Rounds(ctx, chain, 1)
+			if len(rs) != 1 || rs[0].Status != RoundStarted || rs[0].Attempts["nominator"].Count != 0 {
+				t.Fatalf("round %+v: want it started, no attempt counted", rs)
+			}
+			for _, o := range rs[0].Outcome["nominator"] {
+				if !strings.Contains(o, tc.want) {
+					t.Errorf("outcome %q, want %q", o, tc.want)
+				}
+			}
+		})
+	}
+}
+
+// A failure before anything is submitted (the announcements cannot be
+// read) costs no fee: it is retried every pass without counting against
+// the bound, and the round goes on once the read works.
+func TestReadFailureBeforeSendingIsNotAnAttempt(t *testing.T) {
+	st, cfg := fixture(t, 10)
+	fc := &fakeChain{block: 100, era: 3, anns: map[string][]Announcement{}, nominated: map[string][]string{}, facts: map[string]events.Validator{},
+		annErr: errors.New("rpc: connection refused")}
+	ctx := context.Background()
+	clock := now
+	r, err := New(Config{Chain: chain, Store: st, Program: staticProgram{cfg}, Live: fc, Sender: fc, Send: true,
+		MaxSendAttempts: 2, SendBackoff: time.Minute, Now: func() time.Time { return clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		clock = now.Add(time.Duration(i) * time.Hour)
+		if _, err := r.Pass(ctx); err == nil || !strings.Contains(err.Error(), "connection refused") {
+			t.Fatalf("pass %d: %v, want the read error", i, err)
+		}
+	}
+	rs, _ := st.Rounds(ctx, chain, 10)
+	if len(rs) != 1 || rs[0].Status != RoundStarted || rs[0].Attempts["nominator"].Count != 0 || len(fc.sent) != 0 {
+		t.Fatalf("rounds %+v, sent %v: want one started round, no attempt counted, nothing sent", rs, fc.sent)
+	}
+	fc.mu.Lock()
+	fc.annErr = nil
+	fc.mu.Unlock()
+	if _, err := r.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if fc.count("announce") != 1 {
+		t.Fatalf("sent %v: want the announcement once the read works", fc.sent)
+	}
+}
