@@ -378,3 +378,37 @@ func TestEndpointNames(t *testing.T) {
 		t.Error("no endpoints accepted")
 	}
 }
+
+// An endpoint that dies in the middle of a height saw only part of its
+// votes: when another endpoint, connected after the height began, brings
+// the block, its votes count as not observed, so that the votes the dead
+// endpoint never delivered cannot become misses.
+func TestEndpointDeathMidHeightVotesNotObserved(t *testing.T) {
+	a, b := node(t, 4), node(t, 4)
+	pub := &memPublisher{}
+	s, _ := run(t, testConfig(pub, a.URL(), b.URL()))
+	waitFor(t, "subscriptions", func() bool { return a.Subscribed() == 1 && b.Subscribed() == 1 })
+
+	b.SetBroadcast(false) // b's session does not deliver 1 and 2: its run starts at 3
+	b.Produce(2)
+	a.Produce(2)
+	waitFor(t, "block 2 from a", func() bool { return len(blocks(t, pub)[2]) == 1 })
+	a.Vote(3, 0, 1, 0) // a sees one prevote of height 3, then dies
+	waitFor(t, "the vote", func() bool { return len(pub.of(t, events.KindVote)) == 1 })
+	a.Close()
+	waitFor(t, "a's connection ended", func() bool { return s.eps[0].sub.Stats().Reconnects >= 1 })
+
+	b.SetBroadcast(true)
+	b.Produce(2) // 3, 4 from b
+	waitFor(t, "block 4", func() bool { return len(blocks(t, pub)[4]) == 1 })
+	bs := blocks(t, pub)
+	if bl := bs[3][0]; bl.VotesObserved {
+		t.Errorf("block 3 %+v: votes observed, but a died with one vote of 3 and b's run starts at 3", bl)
+	}
+	if bl := bs[4][0]; !bl.VotesObserved {
+		t.Errorf("block 4 %+v: b delivered 3 and 4, so its votes were watched", bl)
+	}
+	if bl := bs[2][0]; !bl.VotesObserved {
+		t.Errorf("block 2 %+v: a delivered 1 and 2", bl)
+	}
+}
