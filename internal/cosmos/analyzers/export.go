@@ -13,6 +13,7 @@ import (
 func (a *missed) export(ctx context.Context) error {
 	db, chain := a.cfg.DB, a.chain.Name
 	a.m.analyzed.WithLabelValues(chain).Set(float64(a.cursor))
+	a.m.waitSet.WithLabelValues(chain).Set(float64(a.waitingSet))
 	q := db.Query().SQL("SELECT time FROM cosmos_blocks WHERE chain = ").Arg(chain).SQL(" ORDER BY height DESC LIMIT 1")
 	var last int64
 	switch err := db.Reader().QueryRowContext(ctx, q.String(), q.Args()...).Scan(&last); {

@@ -293,7 +293,9 @@ func (m *merger) watched(e *endpoint, h int64) bool {
 }
 
 // validatorsHash notes a height's validators_hash and asks for the set
-// where it differs from the height before, and once at start.
+// where it differs from the height before, and once at start. A request
+// is never dropped: the analyzer waits for the set of every hash its
+// blocks name.
 func (m *merger) validatorsHash(h int64, vh string) {
 	m.entry(h).vhash = vh
 	ask := !m.setAsked
@@ -301,19 +303,11 @@ func (m *merger) validatorsHash(h int64, vh string) {
 		ask = true
 	}
 	if next, ok := m.done[h+1]; ok && next.vhash != "" && next.vhash != vh {
-		select { // backfilled out of order: the later height changed too
-		case m.s.setReq <- h + 1:
-		default:
-		}
+		m.s.sets.ask(h+1, next.vhash) // backfilled out of order: the later height changed too
 	}
-	if !ask {
-		return
-	}
-	select {
-	case m.s.setReq <- h:
+	if ask {
+		m.s.sets.ask(h, vh)
 		m.setAsked = true
-	default:
-		m.s.log.Warn("cosmos sentry: validator set requests queued up; this one is skipped", "height", h)
 	}
 }
 

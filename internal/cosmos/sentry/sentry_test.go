@@ -412,3 +412,40 @@ func TestEndpointDeathMidHeightVotesNotObserved(t *testing.T) {
 		t.Errorf("block 2 %+v: a delivered 1 and 2", bl)
 	}
 }
+
+// More set changes than any queue held before (the indexer used a channel
+// of 64 and skipped the rest, and gave up after 5 attempts) arrive while
+// the nodes' HTTP routes fail: every one is indexed once they answer
+// again, each carrying the validators_hash of the block that asked for it.
+func TestValidatorSetRequestsNeverDropped(t *testing.T) {
+	vals := rpctest.MakeValidators("v", 90)
+	n := rpctest.New("test-1", vals)
+	t.Cleanup(n.Close)
+	pub := &memPublisher{}
+	run(t, testConfig(pub, n.URL()))
+	waitFor(t, "subscriptions", func() bool { return n.Subscribed() == 1 })
+	n.Produce(1)
+	waitFor(t, "the first set", func() bool { return len(pub.of(t, events.KindValidatorSet)) == 1 })
+
+	n.SetFailHTTP(true)
+	const changes = 80
+	for i := 1; i <= changes; i++ {
+		n.ChangeValidators(vals[:90-i]) // from the next height on
+		n.Produce(1)
+	}
+	waitFor(t, "the blocks", func() bool { return len(blocks(t, pub)[changes+1]) == 1 })
+	n.SetFailHTTP(false)
+	waitFor(t, "every set", func() bool { return len(pub.of(t, events.KindValidatorSet)) == changes+1 })
+
+	bs := blocks(t, pub)
+	for _, e := range pub.of(t, events.KindValidatorSet) {
+		set := e.(*events.ValidatorSet)
+		b := bs[set.Height]
+		if len(b) != 1 || set.ValidatorsHash == "" || set.ValidatorsHash != b[0].ValidatorsHash {
+			t.Errorf("set of %d has hash %q, its block %v", set.Height, set.ValidatorsHash, b)
+		}
+		if want := 90 - int(set.Height-1); len(set.Validators) != want {
+			t.Errorf("set of %d has %d validators, want %d", set.Height, len(set.Validators), want)
+		}
+	}
+}
