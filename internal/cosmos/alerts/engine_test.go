@@ -489,3 +489,64 @@ resolve_after: 0s
 func openSQLite(t *testing.T) *store.DB {
 	return storetest.SQLite(t, store.WithMigrations(state.Migrations()))
 }
+
+// A validator that is jailed while its consecutive-miss alert fires is not
+// "resolved": the alert stays open, goes critical (an update reaches the
+// channels) and says the validator is jailed, however long that lasts;
+// it resolves only once the validator is back in the set and signing.
+func TestJailedValidatorAlertStaysOpen(t *testing.T) {
+	forEachDB(t, func(t *testing.T, open func(testing.TB) *store.DB) {
+		db := open(t)
+		hook, pd := newReceiver(t, nil), newReceiver(t, nil)
+		te := startEngine(t, db, channelsYAML(t, hook, pd, "critical")+`
+for: 0s
+resolve_after: 30s
+reminder: 0
+`, newClock(), nil)
+		putValidator(t, db, addrA, "alice", true)
+		missing(t, db, 5)
+		key := "consecutive_missed/" + chain + "/" + addrA
+		te.passAt(t, 0)
+		te.flush(t)
+		if h := hook.waitCount(t, 1)[0]; body(h, "status") != StatusFiring || body(h, "severity") != "warning" {
+			t.Fatalf("webhook got %s, want the warning", h.Raw)
+		}
+
+		// Jailed: the staking module says so, it leaves the set, and the
+		// analyzer stops counting (blocks_to_jail -1).
+		exec(t, db, db.Query().SQL("UPDATE cosmos_validators SET jailed = TRUE, in_set = FALSE WHERE address = ").Arg(addrA))
+		putStats(t, db, addrA, stats{consecutive: 7, windowSize: 10000, windowMissed: 7, blocksToJail: -1, timeToJailMS: -1})
+		for _, at := range []time.Duration{10 * time.Second, 50 * time.Second, time.Hour} {
+			te.passAt(t, at)
+			te.flush(t)
+			list, err := te.List(context.Background(), chain, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(list) != 1 || list[0].Key != key || list[0].Status != StatusFiring || list[0].Severity != "critical" ||
+				!strings.Contains(list[0].Summary, "is jailed") {
+				t.Fatalf("at +%s: open alerts %+v, want %s firing, critical, saying the validator is jailed", at, list, key)
+			}
+		}
+		hs := hook.waitCount(t, 2)
+		if len(hs) != 2 || body(hs[1], "status") != StatusFiring || body(hs[1], "severity") != "critical" {
+			t.Fatalf("webhook got %d notifications, the second %s; want one critical update and no resolve", len(hs), hs[len(hs)-1].Raw)
+		}
+		if p := pd.waitCount(t, 1); body(p[0], "event_action") != "trigger" || body(p[0], "dedup_key") != key {
+			t.Fatalf("pagerduty (critical only) got %s, want the trigger at jailing", p[0].Raw)
+		}
+
+		// Unjailed, back in the set and signing: now it resolves.
+		exec(t, db, db.Query().SQL("UPDATE cosmos_validators SET jailed = FALSE, in_set = TRUE WHERE address = ").Arg(addrA))
+		missing(t, db, 0)
+		te.passAt(t, 2*time.Hour)
+		te.passAt(t, 2*time.Hour+time.Minute)
+		te.flush(t)
+		if list, _ := te.List(context.Background(), chain, false); len(list) != 0 {
+			t.Fatalf("open alerts after the validator signs again: %+v", list)
+		}
+		if h := hook.waitCount(t, 3)[2]; body(h, "status") != StatusResolved {
+			t.Fatalf("webhook got %s, want the resolve", h.Raw)
+		}
+	})
+}

@@ -154,14 +154,35 @@ func (e *Engine) evaluateValidators(ctx context.Context, chain string) ([]condit
 	}
 	rows.Close()
 
+	held, err := e.openValidatorAlerts(ctx, chain)
+	if err != nil {
+		return nil, err
+	}
 	var out []condition
 	for _, v := range vs {
-		if !v.inSet || v.jailed {
-			continue // not signing: its open alerts clear
-		}
 		name := v.address
 		if v.moniker != "" {
 			name = fmt.Sprintf("%s (%s)", v.moniker, v.address)
+		}
+		if !v.inSet || v.jailed {
+			// Not signing, so its misses no longer grow — but that is the
+			// worst outcome, not a recovery: its open alerts stay open,
+			// critical, saying why, until it is back in the set and the
+			// rules clear. (They used to resolve at the moment of jailing.)
+			why := "left the active set"
+			if v.jailed {
+				why = "is jailed"
+			}
+			for _, a := range held[v.address] {
+				if r := e.cfg.Rules[a.rule]; !e.ruleApplies(r, chain) || !e.watched(r, v.address, v.moniker) {
+					continue // the rule no longer covers it: that clears it
+				}
+				out = append(out, condition{rule: a.rule, address: v.address, moniker: v.moniker, severity: Critical,
+					value: a.value, threshold: a.threshold, unit: a.unit,
+					summary: fmt.Sprintf("validator %s on chain %s %s (%s was %g %s); the alert stays open until it is back in the set and signing",
+						name, chain, why, a.rule, a.value, a.unit)})
+			}
+			continue
 		}
 		if r := e.cfg.Rules[RuleConsecutiveMissed]; e.ruleApplies(r, chain) && e.watched(r, v.address, v.moniker) {
 			k := ruleKinds[RuleConsecutiveMissed]
@@ -202,6 +223,38 @@ func (e *Engine) evaluateValidators(ctx context.Context, chain string) ([]condit
 						name, chain, v.blocksToJail, (time.Duration(secs) * time.Second).Round(time.Second))})
 			}
 		}
+	}
+	return out, nil
+}
+
+// heldAlert is an open validator alert's rule and last figures.
+type heldAlert struct {
+	rule, unit       string
+	value, threshold float64
+}
+
+// openValidatorAlerts are the chain's open (pending or firing) alerts of
+// the validator rules, by address.
+func (e *Engine) openValidatorAlerts(ctx context.Context, chain string) (map[string][]heldAlert, error) {
+	q := e.db.Query().SQL("SELECT validator_address, rule, unit, value, threshold FROM cosmos_alerts WHERE chain = ").Arg(chain).
+		SQL(" AND status <> ").Arg(StatusResolved).SQL(" AND rule IN (").Arg(RuleConsecutiveMissed).SQL(", ").
+		Arg(RuleWindowMissedShare).SQL(", ").Arg(RuleTimeToJail).SQL(") ORDER BY validator_address, rule")
+	rows, err := e.db.Reader().QueryContext(ctx, q.String(), q.Args()...)
+	if err != nil {
+		return nil, fmt.Errorf("read the open validator alerts of %s: %w", chain, e.db.Scrub(err))
+	}
+	defer rows.Close()
+	out := map[string][]heldAlert{}
+	for rows.Next() {
+		var addr string
+		var a heldAlert
+		if err := rows.Scan(&addr, &a.rule, &a.unit, &a.value, &a.threshold); err != nil {
+			return nil, fmt.Errorf("read the open validator alerts of %s: %w", chain, e.db.Scrub(err))
+		}
+		out[addr] = append(out[addr], a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read the open validator alerts of %s: %w", chain, e.db.Scrub(err))
 	}
 	return out, nil
 }
