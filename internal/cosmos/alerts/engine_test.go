@@ -346,7 +346,7 @@ rules:
 			Row(chain, 1234, t0.Add(-2*time.Minute).UnixMilli(), "H", addrA, 0, "V", true, "test", "e", t0.UnixMilli()))
 		for i, healthy := range []bool{false, true} {
 			exec(t, db, db.Query().SQL("INSERT INTO cosmos_endpoints (chain, endpoint, sentry_id, healthy, reason, height, latest_block_time, catching_up, node_version, moniker, updated_at, healthy_at) VALUES ").
-				Row(chain, fmt.Sprintf("e%d", i), "s", healthy, "", 1, 0, false, "", "", 0, 0))
+				Row(chain, fmt.Sprintf("e%d", i), "s", healthy, "", 1, 0, false, "", "", t0.UnixMilli(), 0))
 		}
 		te.passAt(t, 0)
 		got := map[string]Alert{}
@@ -547,6 +547,58 @@ reminder: 0
 		}
 		if h := hook.waitCount(t, 3)[2]; body(h, "status") != StatusResolved {
 			t.Fatalf("webhook got %s, want the resolve", h.Raw)
+		}
+	})
+}
+
+// Endpoint rows age by their last report: a silent endpoint of a sentry
+// that reports nothing any more counts as down (not "healthy" for ever); a
+// silent endpoint of a sentry that still reports others is one it no longer
+// watches (removed from its configuration) and is not counted, however
+// unhealthy its last row; and when every endpoint is fresh and healthy
+// again, the alert resolves.
+func TestEndpointsAgeByLastReport(t *testing.T) {
+	forEachDB(t, func(t *testing.T, open func(testing.TB) *store.DB) {
+		db := open(t)
+		te := startEngine(t, db, `
+resolve_after: 0s
+rules:
+  consecutive_missed: off
+  window_missed_share: off
+  time_to_jail: off
+  chain_stalled: off
+`, newClock(), nil)
+		put := func(ep, sentry string, healthy bool, at time.Duration) {
+			exec(t, db, db.Query().SQL("INSERT INTO cosmos_endpoints (chain, endpoint, sentry_id, healthy, reason, height, latest_block_time, catching_up, node_version, moniker, updated_at, healthy_at) VALUES ").
+				Row(chain, ep, sentry, healthy, "", 1, 0, false, "", "", t0.Add(at).UnixMilli(), 0).
+				SQL(" ON CONFLICT (chain, endpoint) DO UPDATE SET healthy = excluded.healthy, updated_at = excluded.updated_at"))
+		}
+		key := "endpoints_down/" + chain
+		open1 := func(at time.Duration) *Alert {
+			t.Helper()
+			te.passAt(t, at)
+			list, err := te.List(context.Background(), chain, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range list {
+				if a.Key == key {
+					return &a
+				}
+			}
+			return nil
+		}
+		put("live-ok", "s1", true, 10*time.Minute)
+		put("removed", "s1", false, 0)    // s1 stopped reporting it 10 minutes ago
+		put("dead-sentry", "s2", true, 0) // s2 has said nothing for 10 minutes
+		a := open1(10 * time.Minute)
+		if a == nil || a.Value != 1 || !strings.Contains(a.Summary, "1 of 2 endpoints") || !strings.Contains(a.Summary, "not reported") {
+			t.Fatalf("alert %+v, want 1 of 2 down (the dead sentry's), the removed endpoint not counted", a)
+		}
+		put("dead-sentry", "s2", true, 11*time.Minute) // s2 is back
+		put("live-ok", "s1", true, 11*time.Minute)
+		if a := open1(11 * time.Minute); a != nil {
+			t.Fatalf("alert %+v after every watched endpoint reported healthy, want it resolved (the removed endpoint's old row does not count)", a)
 		}
 	})
 }

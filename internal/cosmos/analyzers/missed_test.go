@@ -484,12 +484,13 @@ func TestMetrics(t *testing.T) {
 		s := newSim(t, 10, 10, 10, 10)
 		s.set(1)
 		s.evs = append(s.evs, &events.ValidatorInfo{V: 1, Chain: chainName, Address: addr(3), Moniker: "three", Source: "lcd", Observer: obs(genesisMs)},
-			&events.EndpointStatus{V: 1, Chain: chainName, Healthy: true, Height: 5, Observer: obs(genesisMs)})
+			&events.EndpointStatus{V: 1, Chain: chainName, Healthy: true, Height: 5, Observer: obs(start.UnixMilli())})
 		s.heights(1, 5, heightOpts{who: map[int]behaviour{3: offline}})
 		sk := newSink(t, db)
 		apply(t, sk, s.take(), 64)
 		reg := prometheus.NewRegistry()
-		a := newAnalyzer(t, db, analyzers.Chain{Window: 10, MinSigned: 0.5}, reg, &clock{start})
+		clk := &clock{start}
+		a := newAnalyzer(t, db, analyzers.Chain{Window: 10, MinSigned: 0.5}, reg, clk)
 		run(t, a)
 		v3 := map[string]string{"chain": chainName, "address": addr(3), "moniker": "three"}
 		for name, want := range map[string]float64{"missed_blocks": 5, "consecutive_missed_blocks": 5, "missed_blocks_window": 5,
@@ -503,6 +504,13 @@ func TestMetrics(t *testing.T) {
 		}
 		if got, _ := gauge(t, reg, "valtrack_cosmos_endpoint_healthy", map[string]string{"chain": chainName, "endpoint": "node-a:26657"}); got != 1 {
 			t.Errorf("endpoint healthy %v, want 1", got)
+		}
+		// No status for over three minutes: its sentry is gone, the last
+		// "healthy" is not believed any more.
+		clk.now = start.Add(4 * time.Minute)
+		run(t, a)
+		if got, _ := gauge(t, reg, "valtrack_cosmos_endpoint_healthy", map[string]string{"chain": chainName, "endpoint": "node-a:26657"}); got != 0 {
+			t.Errorf("endpoint healthy %v after 4 silent minutes, want 0", got)
 		}
 		s.vals = s.vals[:3]
 		s.set(6)
