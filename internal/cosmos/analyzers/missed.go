@@ -27,6 +27,11 @@ const (
 	CauseMissedProposal       = "missed_proposal"        // only a proposer turn that made no block
 )
 
+// Causes are every value of cosmos_misses.cause, the API's
+// CosmosMissCause enum (a test holds the two and the analyzer together).
+var Causes = []string{CauseObserverGap, CauseNoVote, CausePrevoteOnly, CausePrevoteNotSeen, CauseNilVote,
+	CausePrecommitNotIncluded, CauseNotInSet, CauseMissedProposal}
+
 // Incident reasons of a height (cosmos_heights.incident, comma-separated).
 const (
 	IncidentRound = "round" // committed in a round > 0
