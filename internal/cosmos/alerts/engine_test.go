@@ -346,7 +346,7 @@ rules:
 			Row(chain, 1234, t0.Add(-2*time.Minute).UnixMilli(), "H", addrA, 0, "V", true, "test", "e", t0.UnixMilli()))
 		for i, healthy := range []bool{false, true} {
 			exec(t, db, db.Query().SQL("INSERT INTO cosmos_endpoints (chain, endpoint, sentry_id, healthy, reason, height, latest_block_time, catching_up, node_version, moniker, updated_at, healthy_at) VALUES ").
-				Row(chain, fmt.Sprintf("e%d", i), "s", healthy, "", 1, 0, false, "", "", 0, 0))
+				Row(chain, fmt.Sprintf("e%d", i), "s", healthy, "", 1, 0, false, "", "", t0.UnixMilli(), 0))
 		}
 		te.passAt(t, 0)
 		got := map[string]Alert{}
@@ -488,4 +488,117 @@ resolve_after: 0s
 
 func openSQLite(t *testing.T) *store.DB {
 	return storetest.SQLite(t, store.WithMigrations(state.Migrations()))
+}
+
+// A validator that is jailed while its consecutive-miss alert fires is not
+// "resolved": the alert stays open, goes critical (an update reaches the
+// channels) and says the validator is jailed, however long that lasts;
+// it resolves only once the validator is back in the set and signing.
+func TestJailedValidatorAlertStaysOpen(t *testing.T) {
+	forEachDB(t, func(t *testing.T, open func(testing.TB) *store.DB) {
+		db := open(t)
+		hook, pd := newReceiver(t, nil), newReceiver(t, nil)
+		te := startEngine(t, db, channelsYAML(t, hook, pd, "critical")+`
+for: 0s
+resolve_after: 30s
+reminder: 0
+`, newClock(), nil)
+		putValidator(t, db, addrA, "alice", true)
+		missing(t, db, 5)
+		key := "consecutive_missed/" + chain + "/" + addrA
+		te.passAt(t, 0)
+		te.flush(t)
+		if h := hook.waitCount(t, 1)[0]; body(h, "status") != StatusFiring || body(h, "severity") != "warning" {
+			t.Fatalf("webhook got %s, want the warning", h.Raw)
+		}
+
+		// Jailed: the staking module says so, it leaves the set, and the
+		// analyzer stops counting (blocks_to_jail -1).
+		exec(t, db, db.Query().SQL("UPDATE cosmos_validators SET jailed = TRUE, in_set = FALSE WHERE address = ").Arg(addrA))
+		putStats(t, db, addrA, stats{consecutive: 7, windowSize: 10000, windowMissed: 7, blocksToJail: -1, timeToJailMS: -1})
+		for _, at := range []time.Duration{10 * time.Second, 50 * time.Second, time.Hour} {
+			te.passAt(t, at)
+			te.flush(t)
+			list, err := te.List(context.Background(), chain, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(list) != 1 || list[0].Key != key || list[0].Status != StatusFiring || list[0].Severity != "critical" ||
+				!strings.Contains(list[0].Summary, "is jailed") {
+				t.Fatalf("at +%s: open alerts %+v, want %s firing, critical, saying the validator is jailed", at, list, key)
+			}
+		}
+		hs := hook.waitCount(t, 2)
+		if len(hs) != 2 || body(hs[1], "status") != StatusFiring || body(hs[1], "severity") != "critical" {
+			t.Fatalf("webhook got %d notifications, the second %s; want one critical update and no resolve", len(hs), hs[len(hs)-1].Raw)
+		}
+		if p := pd.waitCount(t, 1); body(p[0], "event_action") != "trigger" || body(p[0], "dedup_key") != key {
+			t.Fatalf("pagerduty (critical only) got %s, want the trigger at jailing", p[0].Raw)
+		}
+
+		// Unjailed, back in the set and signing: now it resolves.
+		exec(t, db, db.Query().SQL("UPDATE cosmos_validators SET jailed = FALSE, in_set = TRUE WHERE address = ").Arg(addrA))
+		missing(t, db, 0)
+		te.passAt(t, 2*time.Hour)
+		te.passAt(t, 2*time.Hour+time.Minute)
+		te.flush(t)
+		if list, _ := te.List(context.Background(), chain, false); len(list) != 0 {
+			t.Fatalf("open alerts after the validator signs again: %+v", list)
+		}
+		if h := hook.waitCount(t, 3)[2]; body(h, "status") != StatusResolved {
+			t.Fatalf("webhook got %s, want the resolve", h.Raw)
+		}
+	})
+}
+
+// Endpoint rows age by their last report: a silent endpoint of a sentry
+// that reports nothing any more counts as down (not "healthy" for ever); a
+// silent endpoint of a sentry that still reports others is one it no longer
+// watches (removed from its configuration) and is not counted, however
+// unhealthy its last row; and when every endpoint is fresh and healthy
+// again, the alert resolves.
+func TestEndpointsAgeByLastReport(t *testing.T) {
+	forEachDB(t, func(t *testing.T, open func(testing.TB) *store.DB) {
+		db := open(t)
+		te := startEngine(t, db, `
+resolve_after: 0s
+rules:
+  consecutive_missed: off
+  window_missed_share: off
+  time_to_jail: off
+  chain_stalled: off
+`, newClock(), nil)
+		put := func(ep, sentry string, healthy bool, at time.Duration) {
+			exec(t, db, db.Query().SQL("INSERT INTO cosmos_endpoints (chain, endpoint, sentry_id, healthy, reason, height, latest_block_time, catching_up, node_version, moniker, updated_at, healthy_at) VALUES ").
+				Row(chain, ep, sentry, healthy, "", 1, 0, false, "", "", t0.Add(at).UnixMilli(), 0).
+				SQL(" ON CONFLICT (chain, endpoint) DO UPDATE SET healthy = excluded.healthy, updated_at = excluded.updated_at"))
+		}
+		key := "endpoints_down/" + chain
+		open1 := func(at time.Duration) *Alert {
+			t.Helper()
+			te.passAt(t, at)
+			list, err := te.List(context.Background(), chain, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range list {
+				if a.Key == key {
+					return &a
+				}
+			}
+			return nil
+		}
+		put("live-ok", "s1", true, 10*time.Minute)
+		put("removed", "s1", false, 0)    // s1 stopped reporting it 10 minutes ago
+		put("dead-sentry", "s2", true, 0) // s2 has said nothing for 10 minutes
+		a := open1(10 * time.Minute)
+		if a == nil || a.Value != 1 || !strings.Contains(a.Summary, "1 of 2 endpoints") || !strings.Contains(a.Summary, "not reported") {
+			t.Fatalf("alert %+v, want 1 of 2 down (the dead sentry's), the removed endpoint not counted", a)
+		}
+		put("dead-sentry", "s2", true, 11*time.Minute) // s2 is back
+		put("live-ok", "s1", true, 11*time.Minute)
+		if a := open1(11 * time.Minute); a != nil {
+			t.Fatalf("alert %+v after every watched endpoint reported healthy, want it resolved (the removed endpoint's old row does not count)", a)
+		}
+	})
 }

@@ -106,7 +106,7 @@ func (e *Engine) evaluate(ctx context.Context, chain string, now time.Time) ([]c
 		}
 	}
 	if r := e.cfg.Rules[RuleEndpointsDown]; e.ruleApplies(r, chain) {
-		c, err := e.evaluateEndpoints(ctx, chain, r)
+		c, err := e.evaluateEndpoints(ctx, chain, r, now)
 		if err != nil {
 			return nil, err
 		}
@@ -154,14 +154,35 @@ func (e *Engine) evaluateValidators(ctx context.Context, chain string) ([]condit
 	}
 	rows.Close()
 
+	held, err := e.openValidatorAlerts(ctx, chain)
+	if err != nil {
+		return nil, err
+	}
 	var out []condition
 	for _, v := range vs {
-		if !v.inSet || v.jailed {
-			continue // not signing: its open alerts clear
-		}
 		name := v.address
 		if v.moniker != "" {
 			name = fmt.Sprintf("%s (%s)", v.moniker, v.address)
+		}
+		if !v.inSet || v.jailed {
+			// Not signing, so its misses no longer grow — but that is the
+			// worst outcome, not a recovery: its open alerts stay open,
+			// critical, saying why, until it is back in the set and the
+			// rules clear. (They used to resolve at the moment of jailing.)
+			why := "left the active set"
+			if v.jailed {
+				why = "is jailed"
+			}
+			for _, a := range held[v.address] {
+				if r := e.cfg.Rules[a.rule]; !e.ruleApplies(r, chain) || !e.watched(r, v.address, v.moniker) {
+					continue // the rule no longer covers it: that clears it
+				}
+				out = append(out, condition{rule: a.rule, address: v.address, moniker: v.moniker, severity: Critical,
+					value: a.value, threshold: a.threshold, unit: a.unit,
+					summary: fmt.Sprintf("validator %s on chain %s %s (%s was %g %s); the alert stays open until it is back in the set and signing",
+						name, chain, why, a.rule, a.value, a.unit)})
+			}
+			continue
 		}
 		if r := e.cfg.Rules[RuleConsecutiveMissed]; e.ruleApplies(r, chain) && e.watched(r, v.address, v.moniker) {
 			k := ruleKinds[RuleConsecutiveMissed]
@@ -206,6 +227,38 @@ func (e *Engine) evaluateValidators(ctx context.Context, chain string) ([]condit
 	return out, nil
 }
 
+// heldAlert is an open validator alert's rule and last figures.
+type heldAlert struct {
+	rule, unit       string
+	value, threshold float64
+}
+
+// openValidatorAlerts are the chain's open (pending or firing) alerts of
+// the validator rules, by address.
+func (e *Engine) openValidatorAlerts(ctx context.Context, chain string) (map[string][]heldAlert, error) {
+	q := e.db.Query().SQL("SELECT validator_address, rule, unit, value, threshold FROM cosmos_alerts WHERE chain = ").Arg(chain).
+		SQL(" AND status <> ").Arg(StatusResolved).SQL(" AND rule IN (").Arg(RuleConsecutiveMissed).SQL(", ").
+		Arg(RuleWindowMissedShare).SQL(", ").Arg(RuleTimeToJail).SQL(") ORDER BY validator_address, rule")
+	rows, err := e.db.Reader().QueryContext(ctx, q.String(), q.Args()...)
+	if err != nil {
+		return nil, fmt.Errorf("read the open validator alerts of %s: %w", chain, e.db.Scrub(err))
+	}
+	defer rows.Close()
+	out := map[string][]heldAlert{}
+	for rows.Next() {
+		var addr string
+		var a heldAlert
+		if err := rows.Scan(&addr, &a.rule, &a.unit, &a.value, &a.threshold); err != nil {
+			return nil, fmt.Errorf("read the open validator alerts of %s: %w", chain, e.db.Scrub(err))
+		}
+		out[addr] = append(out[addr], a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read the open validator alerts of %s: %w", chain, e.db.Scrub(err))
+	}
+	return out, nil
+}
+
 // latestCause describes the validator's latest recorded miss.
 func (e *Engine) latestCause(ctx context.Context, chain, address string) (string, error) {
 	q := e.db.Query().SQL("SELECT height, cause FROM cosmos_misses WHERE chain = ").Arg(chain).
@@ -244,26 +297,63 @@ func (e *Engine) evaluateStall(ctx context.Context, chain string, r Rule, now ti
 		summary: fmt.Sprintf("chain %s has made no block for %s (last block: height %d)", chain, age.Round(time.Second), height)}, nil
 }
 
-func (e *Engine) evaluateEndpoints(ctx context.Context, chain string, r Rule) (*condition, error) {
-	q := e.db.Query().SQL("SELECT healthy FROM cosmos_endpoints WHERE chain = ").Arg(chain)
+// EndpointStaleAfter is how old an endpoint's last status may be before
+// it stops counting as what it said: a sentry republishes every endpoint's
+// status every minute (and on every change), so three silent minutes mean
+// the sentry is gone or no longer watches the endpoint.
+const EndpointStaleAfter = 3 * time.Minute
+
+// evaluateEndpoints counts the chain's unhealthy endpoints. A row is aged
+// by its last report: a fresh one counts as it says; a stale one whose
+// sentry still reports other endpoints of the chain is not counted (the
+// sentry no longer watches it — removed from its configuration); a stale
+// one whose sentry reports nothing counts as down (a dead sentry's
+// endpoints are not "healthy" for ever).
+func (e *Engine) evaluateEndpoints(ctx context.Context, chain string, r Rule, now time.Time) (*condition, error) {
+	q := e.db.Query().SQL("SELECT sentry_id, healthy, updated_at FROM cosmos_endpoints WHERE chain = ").Arg(chain)
 	rows, err := e.db.Reader().QueryContext(ctx, q.String(), q.Args()...)
 	if err != nil {
 		return nil, fmt.Errorf("read the endpoints of %s: %w", chain, e.db.Scrub(err))
 	}
 	defer rows.Close()
-	var total, down float64
+	type endpointRow struct {
+		sentry  string
+		healthy bool
+		fresh   bool
+	}
+	var eps []endpointRow
+	reporting := map[string]bool{} // sentries with a fresh row
+	cutoff := now.Add(-EndpointStaleAfter).UnixMilli()
 	for rows.Next() {
-		var healthy bool
-		if err := rows.Scan(&healthy); err != nil {
+		var ep endpointRow
+		var at int64
+		if err := rows.Scan(&ep.sentry, &ep.healthy, &at); err != nil {
 			return nil, fmt.Errorf("read the endpoints of %s: %w", chain, e.db.Scrub(err))
 		}
-		total++
-		if !healthy {
-			down++
+		ep.fresh = at >= cutoff
+		if ep.fresh {
+			reporting[ep.sentry] = true
 		}
+		eps = append(eps, ep)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read the endpoints of %s: %w", chain, e.db.Scrub(err))
+	}
+	var total, down, silent float64
+	for _, ep := range eps {
+		switch {
+		case ep.fresh:
+			total++
+			if !ep.healthy {
+				down++
+			}
+		case reporting[ep.sentry]:
+			// no longer watched by a live sentry: not counted
+		default:
+			total++
+			down++
+			silent++
+		}
 	}
 	if down == 0 {
 		return nil, nil
@@ -273,6 +363,9 @@ func (e *Engine) evaluateEndpoints(ctx context.Context, chain string, r Rule) (*
 	if sev == 0 {
 		return nil, nil
 	}
-	return &condition{rule: RuleEndpointsDown, severity: sev, value: down, threshold: th, unit: k.unit,
-		summary: fmt.Sprintf("%d of %d endpoints of chain %s are unhealthy", int(down), int(total), chain)}, nil
+	summary := fmt.Sprintf("%d of %d endpoints of chain %s are unhealthy", int(down), int(total), chain)
+	if silent > 0 {
+		summary += fmt.Sprintf(" (%d not reported for over %s: is their sentry running?)", int(silent), EndpointStaleAfter)
+	}
+	return &condition{rule: RuleEndpointsDown, severity: sev, value: down, threshold: th, unit: k.unit, summary: summary}, nil
 }

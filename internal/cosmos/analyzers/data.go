@@ -12,6 +12,7 @@ import (
 // of every height the set is in effect for.
 type valSet struct {
 	height int64
+	hash   string // validators_hash it was fetched for; "" unknown (stored before hashes were kept)
 	addrs  []string
 	power  []int64
 	total  int64
@@ -33,6 +34,7 @@ func (ss sets) at(h int64) *valSet {
 type block struct {
 	time     int64
 	hash     string
+	vhash    string // the header's validators_hash
 	proposer string
 	observed bool
 }
@@ -47,6 +49,22 @@ type commit struct {
 type seen struct {
 	prevote, precommit       string
 	hasPrevote, hasPrecommit bool
+}
+
+// setOf is the set a height is analysed against: the one in effect at h,
+// provided it is the set h's block names (same validators_hash). nil when
+// it is not — the height's own set is not stored yet (a set change that a
+// backfill or the indexer delivers after the commit), and reading the
+// commit's flags against the old members would blame the wrong validators.
+// A set or block without a hash (stored before hashes were kept) is taken
+// as it is.
+func (d *heights) setOf(h int64) (set *valSet, mismatch bool) {
+	set = d.sets.at(h)
+	b, ok := d.blocks[h]
+	if set != nil && ok && set.hash != "" && b.vhash != "" && set.hash != b.vhash {
+		return nil, true
+	}
+	return set, false
 }
 
 // heights is what a pass reads for a range of heights.
@@ -82,14 +100,17 @@ func query(ctx context.Context, db *store.DB, q *store.Query, op string, scan fu
 // and its copy in the cache is then identical to the set before it).
 func (a *missed) loadSets(ctx context.Context, from, to int64) (sets, error) {
 	db := a.cfg.DB
-	q := db.Query().SQL("SELECT height FROM cosmos_validator_sets WHERE chain = ").Arg(a.chain.Name).
+	q := db.Query().SQL("SELECT height, validators_hash FROM cosmos_validator_sets WHERE chain = ").Arg(a.chain.Name).
 		SQL(" AND height <= ").Arg(to).SQL(" AND height >= COALESCE((SELECT MAX(height) FROM cosmos_validator_sets WHERE chain = ").
 		Arg(a.chain.Name).SQL(" AND height <= ").Arg(from).SQL("), 0) ORDER BY height")
 	var hs []int64
+	hashes := map[int64]string{}
 	if err := query(ctx, db, q, "list validator sets", func(scan func(...any) error) error {
 		var h int64
-		err := scan(&h)
+		var hash string
+		err := scan(&h, &hash)
 		hs = append(hs, h)
+		hashes[h] = hash
 		return err
 	}); err != nil {
 		return nil, err
@@ -97,8 +118,11 @@ func (a *missed) loadSets(ctx context.Context, from, to int64) (sets, error) {
 	out := make(sets, 0, len(hs))
 	for _, h := range hs {
 		s := a.setCache[h]
+		if s != nil {
+			s.hash = hashes[h] // learnt later by the sink, the members unchanged
+		}
 		if s == nil {
-			s = &valSet{height: h, index: map[string]int{}}
+			s = &valSet{height: h, hash: hashes[h], index: map[string]int{}}
 			q := db.Query().SQL("SELECT address, voting_power FROM cosmos_set_members WHERE chain = ").Arg(a.chain.Name).
 				SQL(" AND height = ").Arg(h).SQL(" ORDER BY idx")
 			if err := query(ctx, db, q, "read validator set", func(scan func(...any) error) error {
@@ -133,12 +157,12 @@ func (a *missed) read(ctx context.Context, from, to int64) (*heights, error) {
 	if d.sets, err = a.loadSets(ctx, from-1, to); err != nil {
 		return nil, err
 	}
-	q := db.Query().SQL("SELECT height, time, hash, proposer_address, votes_observed FROM cosmos_blocks WHERE chain = ").Arg(chain).
+	q := db.Query().SQL("SELECT height, time, hash, validators_hash, proposer_address, votes_observed FROM cosmos_blocks WHERE chain = ").Arg(chain).
 		SQL(" AND height >= ").Arg(from - 1).SQL(" AND height <= ").Arg(to)
 	if err := query(ctx, db, q, "read blocks", func(scan func(...any) error) error {
 		var h int64
 		var b block
-		err := scan(&h, &b.time, &b.hash, &b.proposer, &b.observed)
+		err := scan(&h, &b.time, &b.hash, &b.vhash, &b.proposer, &b.observed)
 		d.blocks[h] = b
 		return err
 	}); err != nil {
@@ -170,7 +194,7 @@ func (a *missed) read(ctx context.Context, from, to int64) (*heights, error) {
 			return err
 		}
 		c, ok := d.commits[h]
-		set := d.sets.at(h)
+		set, _ := d.setOf(h)
 		if !ok || c.round != round || set == nil {
 			return nil
 		}

@@ -5,7 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 )
+
+// endpointStaleAfter: three missed one-minute status republications.
+const endpointStaleAfter = 3 * time.Minute
 
 // export sets the gauges from the stored totals (one query for the
 // validators, one for the endpoints) and deletes the series of validators
@@ -13,6 +17,7 @@ import (
 func (a *missed) export(ctx context.Context) error {
 	db, chain := a.cfg.DB, a.chain.Name
 	a.m.analyzed.WithLabelValues(chain).Set(float64(a.cursor))
+	a.m.waitSet.WithLabelValues(chain).Set(float64(a.waitingSet))
 	q := db.Query().SQL("SELECT time FROM cosmos_blocks WHERE chain = ").Arg(chain).SQL(" ORDER BY height DESC LIMIT 1")
 	var last int64
 	switch err := db.Reader().QueryRowContext(ctx, q.String(), q.Args()...).Scan(&last); {
@@ -60,17 +65,22 @@ func (a *missed) export(ctx context.Context) error {
 		}
 	}
 
-	q = db.Query().SQL("SELECT endpoint, healthy FROM cosmos_endpoints WHERE chain = ").Arg(chain)
+	q = db.Query().SQL("SELECT endpoint, healthy, updated_at FROM cosmos_endpoints WHERE chain = ").Arg(chain)
 	eps := map[string]bool{}
+	// A status older than this is not believed: a sentry republishes every
+	// minute, so the endpoint's sentry is gone or no longer watches it (the
+	// endpoints_down rule ages rows the same way).
+	cutoff := a.cfg.Now().Add(-endpointStaleAfter).UnixMilli()
 	if err := query(ctx, db, q, "read endpoints", func(scan func(...any) error) error {
 		var ep string
 		var ok bool
-		if err := scan(&ep, &ok); err != nil {
+		var at int64
+		if err := scan(&ep, &ok, &at); err != nil {
 			return err
 		}
 		eps[ep] = true
 		v := 0.0
-		if ok {
+		if ok && at >= cutoff {
 			v = 1
 		}
 		a.m.endpoint.WithLabelValues(chain, ep).Set(v)

@@ -14,6 +14,7 @@ type metrics struct {
 	analyzed  *prometheus.GaugeVec
 	sinceLast *prometheus.GaugeVec
 	endpoint  *prometheus.GaugeVec
+	waitSet   *prometheus.GaugeVec
 }
 
 // validatorGauges: name suffix, help.
@@ -46,7 +47,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		Help: "Seconds since the header time of the latest stored block."}, []string{"chain"})
 	m.endpoint = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "valtrack_cosmos_endpoint_healthy",
 		Help: "1 if the endpoint's latest status was healthy."}, []string{"chain", "endpoint"})
-	cs = append(cs, m.analyzed, m.sinceLast, m.endpoint)
+	m.waitSet = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "valtrack_cosmos_waiting_for_validator_set",
+		Help: "The height the analyzer waits at because its validator set (the validators_hash its block names) is not stored yet; 0 when none."}, []string{"chain"})
+	cs = append(cs, m.analyzed, m.sinceLast, m.endpoint, m.waitSet)
 	if reg != nil {
 		for _, c := range cs {
 			if err := reg.Register(c); err != nil {

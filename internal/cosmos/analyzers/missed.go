@@ -27,6 +27,11 @@ const (
 	CauseMissedProposal       = "missed_proposal"        // only a proposer turn that made no block
 )
 
+// Causes are every value of cosmos_misses.cause, the API's
+// CosmosMissCause enum (a test holds the two and the analyzer together).
+var Causes = []string{CauseObserverGap, CauseNoVote, CausePrevoteOnly, CausePrevoteNotSeen, CauseNilVote,
+	CausePrecommitNotIncluded, CauseNotInSet, CauseMissedProposal}
+
 // Incident reasons of a height (cosmos_heights.incident, comma-separated).
 const (
 	IncidentRound = "round" // committed in a round > 0
@@ -69,14 +74,20 @@ type missed struct {
 	intervals []int64       // recent block intervals (ms), oldest first
 	current   *valSet       // the set in effect at the cursor
 	setCache  map[int64]*valSet
-	waiting   map[int64]int64   // height → unix ms it was first found incomplete with later commits stored
-	labels    map[string]string // address → moniker of the validator series set
-	endpoints map[string]bool
+	waiting   map[int64]int64 // height → unix ms it was first found incomplete with later commits stored
+	// waitingSet is the height held up because its own validator set (the
+	// validators_hash its block names) is not stored yet; 0 none. Exported
+	// as valtrack_cosmos_waiting_for_validator_set.
+	waitingSet int64
+	lostSets   map[string]bool   // validators hashes waited for in vain: later heights of them skip at once
+	setLogged  int64             // the height whose wait for its set was logged
+	labels     map[string]string // address → moniker of the validator series set
+	endpoints  map[string]bool
 }
 
 func newMissed(cfg Config, ch Chain, m *metrics) *missed {
 	return &missed{cfg: cfg, chain: ch, m: m, setCache: map[int64]*valSet{}, waiting: map[int64]int64{},
-		labels: map[string]string{}, endpoints: map[string]bool{}}
+		labels: map[string]string{}, endpoints: map[string]bool{}, lostSets: map[string]bool{}}
 }
 
 // errStale: another instance moved the cursor; this one reloads.
@@ -152,12 +163,16 @@ func (a *missed) pass(ctx context.Context) error {
 	}
 	var out output
 	done := a.cursor
+	a.waitingSet = 0
 	for h := start; h <= end; h++ {
 		b, okB := d.blocks[h]
 		c, okC := d.commits[h]
-		set := d.sets.at(h)
+		set, mismatch := d.setOf(h)
 		if !okB || !okC || set == nil || len(c.flags) != len(set.addrs) {
-			if !a.skippable(h, latestCommit, now, okB, okC, set, c) {
+			if !a.skippable(h, latestCommit, now, okB, okC, set, c, mismatch, b.vhash) {
+				if mismatch {
+					a.waitingSet = h
+				}
 				break
 			}
 			done = h
@@ -185,8 +200,17 @@ func (a *missed) pass(ctx context.Context) error {
 }
 
 // skippable decides about an incomplete height: wait for its data, or skip
-// it once later commits exist and SkipAfter has passed (logged once).
-func (a *missed) skippable(h, latestCommit, now int64, okB, okC bool, set *valSet, c commit) bool {
+// it once later commits exist and SkipAfter has passed (logged once). A
+// height whose own validator set is missing (mismatch: the stored set in
+// effect has another validators_hash) is never analysed against the wrong
+// set: it waits like the others, and once one height of a hash has been
+// given up on, the later heights of that hash are skipped at once.
+func (a *missed) skippable(h, latestCommit, now int64, okB, okC bool, set *valSet, c commit, mismatch bool, vhash string) bool {
+	if mismatch && !a.lostSets[vhash] && a.setLogged != h {
+		a.setLogged = h
+		a.cfg.Log.Info("waiting for the validator set of a height (the set in effect has another validators_hash)",
+			"chain", a.chain.Name, "height", h, "validators_hash", vhash, "up_to", a.cfg.SkipAfter)
+	}
 	if latestCommit <= h {
 		return false // the chain (or the sentry) has not got past h yet
 	}
@@ -195,13 +219,19 @@ func (a *missed) skippable(h, latestCommit, now int64, okB, okC bool, set *valSe
 		a.waiting[h] = now
 		first = now
 	}
-	if now-first < a.cfg.SkipAfter.Milliseconds() {
+	if now-first < a.cfg.SkipAfter.Milliseconds() && !(mismatch && a.lostSets[vhash]) {
 		return false
 	}
 	why := "block missing"
 	switch {
 	case !okC:
 		why = "commit missing"
+	case mismatch:
+		if a.lostSets[vhash] {
+			return true // logged with the first height of this hash
+		}
+		a.lostSets[vhash] = true
+		why = "its validator set (validators_hash " + vhash + ") was never stored; later heights of that set are skipped too. Check the sentry's log for validator set errors"
 	case set == nil:
 		why = "no validator set stored at or below it"
 	case okB:
@@ -304,7 +334,7 @@ func (a *missed) analyse(h int64, b block, c commit, set *valSet, d *heights, no
 	}
 	// Validators of the previous height's set that are not in this one
 	// left here: one row says so.
-	if prev := d.sets.at(h - 1); prev != nil && prev != set {
+	if prev, _ := d.setOf(h - 1); prev != nil && prev != set {
 		for _, addr := range prev.addrs {
 			if _, ok := set.index[addr]; ok {
 				continue

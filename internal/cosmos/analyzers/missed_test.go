@@ -484,12 +484,13 @@ func TestMetrics(t *testing.T) {
 		s := newSim(t, 10, 10, 10, 10)
 		s.set(1)
 		s.evs = append(s.evs, &events.ValidatorInfo{V: 1, Chain: chainName, Address: addr(3), Moniker: "three", Source: "lcd", Observer: obs(genesisMs)},
-			&events.EndpointStatus{V: 1, Chain: chainName, Healthy: true, Height: 5, Observer: obs(genesisMs)})
+			&events.EndpointStatus{V: 1, Chain: chainName, Healthy: true, Height: 5, Observer: obs(start.UnixMilli())})
 		s.heights(1, 5, heightOpts{who: map[int]behaviour{3: offline}})
 		sk := newSink(t, db)
 		apply(t, sk, s.take(), 64)
 		reg := prometheus.NewRegistry()
-		a := newAnalyzer(t, db, analyzers.Chain{Window: 10, MinSigned: 0.5}, reg, &clock{start})
+		clk := &clock{start}
+		a := newAnalyzer(t, db, analyzers.Chain{Window: 10, MinSigned: 0.5}, reg, clk)
 		run(t, a)
 		v3 := map[string]string{"chain": chainName, "address": addr(3), "moniker": "three"}
 		for name, want := range map[string]float64{"missed_blocks": 5, "consecutive_missed_blocks": 5, "missed_blocks_window": 5,
@@ -503,6 +504,13 @@ func TestMetrics(t *testing.T) {
 		}
 		if got, _ := gauge(t, reg, "valtrack_cosmos_endpoint_healthy", map[string]string{"chain": chainName, "endpoint": "node-a:26657"}); got != 1 {
 			t.Errorf("endpoint healthy %v, want 1", got)
+		}
+		// No status for over three minutes: its sentry is gone, the last
+		// "healthy" is not believed any more.
+		clk.now = start.Add(4 * time.Minute)
+		run(t, a)
+		if got, _ := gauge(t, reg, "valtrack_cosmos_endpoint_healthy", map[string]string{"chain": chainName, "endpoint": "node-a:26657"}); got != 0 {
+			t.Errorf("endpoint healthy %v after 4 silent minutes, want 0", got)
 		}
 		s.vals = s.vals[:3]
 		s.set(6)
@@ -542,4 +550,97 @@ func gauge(t *testing.T, reg *prometheus.Registry, name string, labels map[strin
 		}
 	}
 	return 0, false
+}
+
+// One validator is replaced by another of the same power (the set keeps
+// its size and the newcomer takes the leaver's index), and the new set
+// reaches the store after the commits of its heights. The analyzer waits
+// at the first height of the new set, saying so in a gauge, rather than
+// read the commit's flags against the old members; once the set is
+// stored, the newcomer's absent signatures are its own, and the leaver is
+// charged with nothing.
+func TestSetChangeOfEqualSizeArrivingLate(t *testing.T) {
+	dialects(t, func(t *testing.T, db *store.DB) {
+		s := newSim(t, 10, 10, 10, 10)
+		s.set(1)
+		s.heights(1, 5, heightOpts{})
+		s.vals[2] = events.Validator{Address: addr(4), PubKeyType: "tendermint/PubKeyEd25519", PubKey: "key4", VotingPower: 10}
+		late := s.setEvent(6)
+		s.heights(6, 8, heightOpts{who: map[int]behaviour{2: offline}})
+		sk := newSink(t, db)
+		apply(t, sk, s.take(), 64)
+		reg := prometheus.NewRegistry()
+		a := newAnalyzer(t, db, analyzers.Chain{Window: 100, MinSigned: 0.5}, reg, &clock{start})
+		run(t, a)
+		if c := cursor(t, db); c != 5 {
+			t.Fatalf("analysed up to %d, want 5: height 6's set is not stored yet", c)
+		}
+		if v, _ := gauge(t, reg, "valtrack_cosmos_waiting_for_validator_set", map[string]string{"chain": chainName}); v != 6 {
+			t.Errorf("waiting_for_validator_set %v, want 6", v)
+		}
+		if ms := readMisses(t, db); len(ms) != 0 {
+			t.Fatalf("misses before the set arrived: %+v, want none", ms)
+		}
+
+		apply(t, sk, []events.Event{late}, 64)
+		run(t, a)
+		if c := cursor(t, db); c != 8 {
+			t.Fatalf("analysed up to %d, want 8 once the set is stored", c)
+		}
+		if v, _ := gauge(t, reg, "valtrack_cosmos_waiting_for_validator_set", map[string]string{"chain": chainName}); v != 0 {
+			t.Errorf("waiting_for_validator_set %v after the set arrived, want 0", v)
+		}
+		ms := readMisses(t, db)
+		joined := only(ms, addr(4))
+		if len(joined) != 3 {
+			t.Fatalf("newcomer's misses %+v, want heights 6..8", joined)
+		}
+		for i, m := range joined {
+			if m.Height != int64(6+i) || m.Index != 2 || !m.MissedSig || m.Cause != analyzers.CauseNoVote {
+				t.Errorf("newcomer at %d: %+v, want a missed signature at index 2, cause no_vote", m.Height, m)
+			}
+		}
+		left := only(ms, addr(2))
+		if len(left) != 1 || left[0].Height != 6 || left[0].Cause != analyzers.CauseNotInSet || left[0].MissedSig {
+			t.Errorf("leaver's rows %+v, want one not_in_set row at 6 and no missed signature", left)
+		}
+		st := readStats(t, db)
+		if v := st[addr(2)]; v.Missed != 0 || v.Signed != 5 {
+			t.Errorf("leaver %+v, want 5 signed and nothing missed", v)
+		}
+		if v := st[addr(4)]; v.Missed != 3 || v.Consecutive != 3 {
+			t.Errorf("newcomer %+v, want 3 missed in a row", v)
+		}
+	})
+}
+
+// A set that never arrives holds its heights up for SkipAfter only; they
+// are then skipped (never analysed against the old set), the later heights
+// of the same set at once.
+func TestMissingSetSkippedAfterBound(t *testing.T) {
+	dialects(t, func(t *testing.T, db *store.DB) {
+		s := newSim(t, 10, 10, 10, 10)
+		s.set(1)
+		s.heights(1, 3, heightOpts{})
+		s.vals[2] = events.Validator{Address: addr(4), PubKeyType: "tendermint/PubKeyEd25519", PubKey: "key4", VotingPower: 10}
+		s.heights(4, 9, heightOpts{who: map[int]behaviour{2: offline}})
+		apply(t, newSink(t, db), s.take(), 64)
+		c := &clock{start}
+		a := newAnalyzer(t, db, analyzers.Chain{Window: 100, MinSigned: 0.5}, nil, c)
+		run(t, a)
+		if got := cursor(t, db); got != 3 {
+			t.Fatalf("cursor %d, want 3 (waiting for the set of 4)", got)
+		}
+		c.now = c.now.Add(analyzers.DefaultSkipAfter + time.Second)
+		run(t, a)
+		if got := cursor(t, db); got != 8 {
+			t.Fatalf("cursor %d, want 8: 4..8 skipped after the bound (9 is the tip, it waits as any tip does)", got)
+		}
+		if ms := readMisses(t, db); len(ms) != 0 {
+			t.Errorf("misses %+v: a height without its set must not be analysed", ms)
+		}
+		if n := count(t, db, "cosmos_heights"); n != 3 {
+			t.Errorf("%d analysed heights, want 3", n)
+		}
+	})
 }

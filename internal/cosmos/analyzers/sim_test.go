@@ -2,9 +2,12 @@ package analyzers_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,7 +80,23 @@ func obs(at int64) events.Observer { return events.Observer{Endpoint: "node-a:26
 
 // set publishes the current validator set at h.
 func (s *sim) set(h int64) {
-	s.evs = append(s.evs, &events.ValidatorSet{V: 1, Chain: chainName, Height: h, Validators: append([]events.Validator(nil), s.vals...), Observer: obs(genesisMs + h*blockMs)})
+	s.evs = append(s.evs, s.setEvent(h))
+}
+
+// setEvent is the current validator set at h, with its hash.
+func (s *sim) setEvent(h int64) *events.ValidatorSet {
+	return &events.ValidatorSet{V: 1, Chain: chainName, Height: h, ValidatorsHash: s.setHash(),
+		Validators: append([]events.Validator(nil), s.vals...), Observer: obs(genesisMs + h*blockMs)}
+}
+
+// setHash stands for the header's validators_hash of the current set: a
+// digest of its members and powers (the analyzer only compares hashes).
+func (s *sim) setHash() string {
+	d := sha256.New()
+	for _, v := range s.vals {
+		fmt.Fprintf(d, "%s/%d;", v.Address, v.VotingPower)
+	}
+	return strings.ToUpper(hex.EncodeToString(d.Sum(nil)))
 }
 
 // heightOpts shape one height.
@@ -108,7 +127,7 @@ func (s *sim) height(h int64, o heightOpts) {
 		s.evs = append(s.evs, &events.NewRoundStep{V: 1, Chain: chainName, Height: h, Round: r, Step: "Propose", Observer: obs(tm)})
 	}
 	b := &events.Block{V: 1, Chain: chainName, Height: h, Time: tm, Hash: hashOf(h), ProposerAddress: addr(proposer(o.round)),
-		ValidatorsHash: "AB", VotesObserved: !o.unobserved, Source: events.SourceLive, Observer: obs(tm)}
+		ValidatorsHash: s.setHash(), VotesObserved: !o.unobserved, Source: events.SourceLive, Observer: obs(tm)}
 	if o.unobserved {
 		b.Source = events.SourceBackfill
 	}

@@ -181,10 +181,14 @@ type Validator struct {
 // the previous height's) and when a sentry starts. Validators are in the
 // node's order: index i is signature i of the height's commit.
 type ValidatorSet struct {
-	V          int         `json:"v"`
-	Chain      string      `json:"chain"`
-	Height     int64       `json:"height"`
-	Validators []Validator `json:"validators"`
+	V      int    `json:"v"`
+	Chain  string `json:"chain"`
+	Height int64  `json:"height"`
+	// ValidatorsHash is the header's validators_hash of Height, the set's
+	// identity: the analyzer pairs a height with the set of the same hash
+	// ("" when the sentry did not know it).
+	ValidatorsHash string      `json:"validators_hash,omitempty"`
+	Validators     []Validator `json:"validators"`
 	Observer
 }
 
@@ -566,6 +570,9 @@ func (e *ValidatorSet) sanitize() error {
 		return err
 	}
 	if err := checkHeight(e.Height); err != nil {
+		return err
+	}
+	if err := checkHex("validators hash", e.ValidatorsHash); err != nil {
 		return err
 	}
 	if len(e.Validators) == 0 || len(e.Validators) > MaxValidators {

@@ -192,7 +192,7 @@ func (f *fixture) fill() {
 		}
 		missCols := "chain, height, validator_address, validator_index, voting_power, prevote, precommit, commit_flag, missed_prevote, missed_precommit, missed_signature, missed_proposals, cause, solo, incident"
 		for h := int64(10); h <= 12; h++ {
-			f.insert(tx, "cosmos_misses", missCols, []any{c, h, vCharlie, 2, 30, 0, 0, 1, true, true, true, map[bool]int{true: 1}[h == 11], "no_votes", true, false})
+			f.insert(tx, "cosmos_misses", missCols, []any{c, h, vCharlie, 2, 30, 0, 0, 1, true, true, true, map[bool]int{true: 1}[h == 11], "no_vote", true, false})
 		}
 		f.insert(tx, "cosmos_misses", missCols, []any{c, 12, vBravo, 1, 20, 0, 1, 2, true, false, false, 0, "late_prevote", false, false})
 		f.insert(tx, "cosmos_misses", missCols, []any{c, 7, vAlpha, 0, 10, -1, -1, 3, false, true, false, 0, "nil_precommit", false, false})

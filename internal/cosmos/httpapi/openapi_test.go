@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/valtrack/valtrack/internal/api"
 	"github.com/valtrack/valtrack/internal/api/apitest"
+	"github.com/valtrack/valtrack/internal/cosmos/analyzers"
 )
 
 // TestOpenAPIFragment: the fragment has the shape internal/api merges (as
@@ -85,5 +87,24 @@ func TestOpenAPIFragment(t *testing.T) {
 	}
 	if !strings.Contains(string(s.OpenAPI()), "name: cosmos") {
 		t.Error("tag cosmos missing")
+	}
+}
+
+// The OpenAPI enum of causes is exactly the set the analyzer writes.
+func TestOpenAPICausesAreTheAnalyzers(t *testing.T) {
+	var frag struct {
+		Components struct {
+			Schemas map[string]struct {
+				Enum []string `yaml:"enum"`
+			} `yaml:"schemas"`
+		} `yaml:"components"`
+	}
+	if err := yaml.Unmarshal(openapiYAML, &frag); err != nil {
+		t.Fatal(err)
+	}
+	got := slices.Sorted(slices.Values(frag.Components.Schemas["CosmosMissCause"].Enum))
+	want := slices.Sorted(slices.Values(analyzers.Causes))
+	if !slices.Equal(got, want) {
+		t.Errorf("CosmosMissCause enum %v, the analyzer writes %v", got, want)
 	}
 }

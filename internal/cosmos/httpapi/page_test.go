@@ -72,7 +72,7 @@ func TestPageRendersGrid(t *testing.T) {
 	// Validator 3 at its missed heights, and another validator signing there.
 	for _, h := range []int{10, 11, 12} {
 		c := rows[2].cells[h-1]
-		if c.class != "cell c-missed-signature" || !strings.Contains(c.title, "height "+itoa(h)) || !strings.Contains(c.title, "no_votes") {
+		if c.class != "cell c-missed-signature" || !strings.Contains(c.title, "height "+itoa(h)) || !strings.Contains(c.title, "no_vote") {
 			t.Errorf("charlie at %d: %+v", h, c)
 		}
 		if c := rows[3].cells[h-1]; c.class != "cell c-signed" && c.class != "cell c-proposed" {

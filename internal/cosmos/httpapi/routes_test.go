@@ -115,7 +115,7 @@ func TestValidator(t *testing.T) {
 		var heights []int64
 		for _, m := range d.RecentMisses {
 			heights = append(heights, m.Height)
-			if m.Validator != vCharlie || !m.MissedSignature || m.Cause != "no_votes" || !m.Solo || m.Commit != "absent" {
+			if m.Validator != vCharlie || !m.MissedSignature || m.Cause != "no_vote" || !m.Solo || m.Commit != "absent" {
 				t.Errorf("charlie's miss = %+v", m)
 			}
 		}
@@ -177,7 +177,7 @@ func TestHeight(t *testing.T) {
 			{Address: vAlpha, Moniker: "alpha", Index: 0, VotingPower: 10, Prevote: "block", Precommit: "block", Commit: "commit"},
 			{Address: vBravo, Moniker: "bravo", Index: 1, VotingPower: 20, Prevote: "block", Precommit: "block", Commit: "commit"},
 			{Address: vCharlie, Moniker: "charlie", Index: 2, VotingPower: 30, Prevote: "absent", Precommit: "absent", Commit: "absent",
-				MissedPrevote: true, MissedPrecommit: true, MissedSignature: true, MissedProposals: 1, Cause: "no_votes", Solo: true},
+				MissedPrevote: true, MissedPrecommit: true, MissedSignature: true, MissedProposals: 1, Cause: "no_vote", Solo: true},
 			{Address: vDelta, Moniker: "delta", Index: 3, VotingPower: 40, Prevote: "block", Precommit: "block", Commit: "commit"},
 		}
 		if !reflect.DeepEqual(v.Validators, want) {
@@ -387,7 +387,7 @@ func TestGrid(t *testing.T) {
 		if e := g.Validators[4]; e.InSet || e.Index != -1 || e.VotingPower != 5 {
 			t.Errorf("echo row = %+v", e)
 		}
-		if c := g.Validators[2].Causes; !reflect.DeepEqual(c, map[string]string{"10": "no_votes", "11": "no_votes", "12": "no_votes"}) {
+		if c := g.Validators[2].Causes; !reflect.DeepEqual(c, map[string]string{"10": "no_vote", "11": "no_vote", "12": "no_vote"}) {
 			t.Errorf("charlie's causes %v", c)
 		}
 		g = gridView{}

@@ -70,7 +70,13 @@ type Item struct {
 	Connected bool   // first item of a session: events before it may be missing
 	// Gap: items of this session were dropped before this one (the
 	// consumer was slow); what they held must be fetched again.
-	Gap   bool
+	Gap bool
+	// Ended: last item of a session; its connection is gone. Events the
+	// node sent after the last one handed over are lost, so whatever the
+	// consumer inferred from the session being unbroken stops here. It is
+	// never dropped (the reader is done, so waiting for room costs only
+	// the reconnection's start).
+	Ended bool
 	Event *Event
 	At    time.Time // when it was read
 }
@@ -90,6 +96,7 @@ type Subscriber struct {
 	log     *slog.Logger
 
 	session atomic.Uint64
+	live    atomic.Uint64 // the session whose connection is subscribed and reading; 0: none
 	gap     atomic.Bool
 	st      struct {
 		sessions, reconnects, received, decodeErrors, oversize, unknown, drops, subErrors atomic.Uint64
@@ -143,6 +150,11 @@ func NewSubscriber(cfg WSConfig) (*Subscriber, error) {
 // Items is the channel of decoded events. It is never closed; stop reading
 // when Run has returned.
 func (s *Subscriber) Items() <-chan Item { return s.out }
+
+// Live is the session that is connected and reading now, 0 when none. A
+// consumer that has not yet read a session's Ended item learns from it
+// that the session is over (the item may still be queued behind events).
+func (s *Subscriber) Live() uint64 { return s.live.Load() }
 
 // Stats returns the counts so far.
 func (s *Subscriber) Stats() WSStats {
@@ -207,6 +219,18 @@ func (s *Subscriber) deliver(it Item) bool {
 	}
 }
 
+// ended marks session sess as over and hands over its Ended item, waiting
+// for room rather than dropping it: a consumer that never heard of the
+// end would go on trusting the session (ctx ending is the only way out).
+func (s *Subscriber) ended(ctx context.Context, sess uint64) {
+	s.live.CompareAndSwap(sess, 0)
+	it := Item{Session: sess, Ended: true, Gap: s.gap.Load(), At: time.Now()}
+	select {
+	case s.out <- it:
+	case <-ctx.Done():
+	}
+}
+
 // connection runs one connection until it fails; delivered reports whether
 // it handed over any event.
 func (s *Subscriber) connection(ctx context.Context) (delivered bool, err error) {
@@ -237,6 +261,8 @@ func (s *Subscriber) connection(ctx context.Context) (delivered bool, err error)
 	sess := s.session.Add(1)
 	s.st.sessions.Add(1)
 	s.gap.Store(false)
+	s.live.Store(sess)
+	defer s.ended(ctx, sess)
 	s.deliver(Item{Session: sess, Connected: true, At: time.Now()})
 	s.log.Info("cosmos websocket: connected and subscribed", "session", sess)
 

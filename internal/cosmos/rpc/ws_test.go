@@ -178,14 +178,24 @@ func TestSubscriberOversizeReconnects(t *testing.T) {
 }
 
 // The server drops the connection, or cancels a subscription: the client
-// reconnects and resubscribes all four queries.
+// says the session ended, reconnects and resubscribes all four queries.
 func TestSubscriberReconnects(t *testing.T) {
 	n := rpctest.New("test-1", rpctest.MakeValidators("a", 4))
 	defer n.Close()
 	s, _ := start(t, rpc.WSConfig{URL: n.URL()})
 	waitFor(t, "subscriptions", func() bool { return n.Subscribed() == 1 })
+	if it := next(t, s); !it.Connected || it.Session != 1 || s.Live() != 1 {
+		t.Fatalf("first item %+v, live session %d", it, s.Live())
+	}
 	n.DropConnections()
-	waitFor(t, "session 2", func() bool { return s.Stats().Sessions == 2 && n.Subscribed() == 1 })
+	// the end of session 1 is handed over before session 2 begins
+	if it := next(t, s); !it.Ended || it.Session != 1 {
+		t.Fatalf("item after the drop %+v, want the end of session 1", it)
+	}
+	if it := next(t, s); !it.Connected || it.Session != 2 {
+		t.Fatalf("item after the end %+v, want session 2", it)
+	}
+	waitFor(t, "session 2", func() bool { return s.Stats().Sessions == 2 && n.Subscribed() == 1 && s.Live() == 2 })
 	n.CancelSubscription("tm.event='NewRound'")
 	waitFor(t, "session 3", func() bool { return s.Stats().Sessions == 3 && n.Subscribed() == 1 })
 	n.Produce(1)

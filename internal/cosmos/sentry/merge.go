@@ -135,7 +135,9 @@ func (m *merger) saveCursor(force bool) {
 
 func (m *merger) item(ctx context.Context, x epItem) {
 	ep, it := x.ep, x.it
-	if it.Session != ep.session || it.Gap {
+	if it.Session != ep.session || it.Gap || it.Ended {
+		// a new connection, lost items or the end of the connection:
+		// the endpoint's unbroken run of blocks is over
 		ep.session, ep.runFirst, ep.runLast = it.Session, 0, 0
 	}
 	if it.Event == nil {
@@ -253,7 +255,7 @@ func (m *merger) block(ctx context.Context, ep *endpoint, it rpc.Item, b *rpc.Ne
 	if m.known(h) && !m.entry(h).block {
 		observed := false
 		for _, e := range m.s.eps {
-			if e.runFirst > 0 && e.runFirst <= h-1 && h-1 <= e.runLast {
+			if m.watched(e, h) {
 				observed = true
 			}
 		}
@@ -278,8 +280,22 @@ func (m *merger) block(ctx context.Context, ep *endpoint, it rpc.Item, b *rpc.Ne
 	m.advance()
 }
 
+// watched: endpoint e's session delivered block h−1 and is unbroken since,
+// so it delivered the votes of h it saw. An endpoint that has not delivered
+// h itself must still be connected: one whose connection ended (its Ended
+// item may still be queued behind its last events) saw only part of them,
+// and counting it would turn the votes it never got into misses.
+func (m *merger) watched(e *endpoint, h int64) bool {
+	if e.runFirst == 0 || e.runFirst > h-1 || e.runLast < h-1 {
+		return false
+	}
+	return e.runLast >= h || e.sub.Live() == e.session
+}
+
 // validatorsHash notes a height's validators_hash and asks for the set
-// where it differs from the height before, and once at start.
+// where it differs from the height before, and once at start. A request
+// is never dropped: the analyzer waits for the set of every hash its
+// blocks name.
 func (m *merger) validatorsHash(h int64, vh string) {
 	m.entry(h).vhash = vh
 	ask := !m.setAsked
@@ -287,19 +303,11 @@ func (m *merger) validatorsHash(h int64, vh string) {
 		ask = true
 	}
 	if next, ok := m.done[h+1]; ok && next.vhash != "" && next.vhash != vh {
-		select { // backfilled out of order: the later height changed too
-		case m.s.setReq <- h + 1:
-		default:
-		}
+		m.s.sets.ask(h+1, next.vhash) // backfilled out of order: the later height changed too
 	}
-	if !ask {
-		return
-	}
-	select {
-	case m.s.setReq <- h:
+	if ask {
+		m.s.sets.ask(h, vh)
 		m.setAsked = true
-	default:
-		m.s.log.Warn("cosmos sentry: validator set requests queued up; this one is skipped", "height", h)
 	}
 }
 

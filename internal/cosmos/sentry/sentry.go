@@ -25,7 +25,7 @@ type Sentry struct {
 
 	in      chan epItem
 	results chan backfillResult
-	setReq  chan int64
+	sets    setQueue // validator sets to index; never drops a request
 
 	// the validator set last indexed, for the LCD's key → address match
 	setMu  sync.Mutex
@@ -83,7 +83,8 @@ func New(cfg Config) (*Sentry, error) {
 		return nil, err
 	}
 	s := &Sentry{cfg: cfg, log: cfg.Log.With("chain", cfg.Chain), m: m, cursor: newCursor(cfg.DataDir, cfg.Chain),
-		in: make(chan epItem, 256), results: make(chan backfillResult, cfg.Backfill), setReq: make(chan int64, 64)}
+		in: make(chan epItem, 256), results: make(chan backfillResult, cfg.Backfill),
+		sets: setQueue{pending: map[int64]*setTry{}, wake: make(chan struct{}, 1)}}
 	for i, raw := range cfg.Endpoints {
 		ep := &endpoint{name: names[i]}
 		ep.client, err = rpc.NewClient(raw, rpc.ClientOptions{Timeout: cfg.RequestTimeout})

@@ -378,3 +378,74 @@ func TestEndpointNames(t *testing.T) {
 		t.Error("no endpoints accepted")
 	}
 }
+
+// An endpoint that dies in the middle of a height saw only part of its
+// votes: when another endpoint, connected after the height began, brings
+// the block, its votes count as not observed, so that the votes the dead
+// endpoint never delivered cannot become misses.
+func TestEndpointDeathMidHeightVotesNotObserved(t *testing.T) {
+	a, b := node(t, 4), node(t, 4)
+	pub := &memPublisher{}
+	s, _ := run(t, testConfig(pub, a.URL(), b.URL()))
+	waitFor(t, "subscriptions", func() bool { return a.Subscribed() == 1 && b.Subscribed() == 1 })
+
+	b.SetBroadcast(false) // b's session does not deliver 1 and 2: its run starts at 3
+	b.Produce(2)
+	a.Produce(2)
+	waitFor(t, "block 2 from a", func() bool { return len(blocks(t, pub)[2]) == 1 })
+	a.Vote(3, 0, 1, 0) // a sees one prevote of height 3, then dies
+	waitFor(t, "the vote", func() bool { return len(pub.of(t, events.KindVote)) == 1 })
+	a.Close()
+	waitFor(t, "a's connection ended", func() bool { return s.eps[0].sub.Stats().Reconnects >= 1 })
+
+	b.SetBroadcast(true)
+	b.Produce(2) // 3, 4 from b
+	waitFor(t, "block 4", func() bool { return len(blocks(t, pub)[4]) == 1 })
+	bs := blocks(t, pub)
+	if bl := bs[3][0]; bl.VotesObserved {
+		t.Errorf("block 3 %+v: votes observed, but a died with one vote of 3 and b's run starts at 3", bl)
+	}
+	if bl := bs[4][0]; !bl.VotesObserved {
+		t.Errorf("block 4 %+v: b delivered 3 and 4, so its votes were watched", bl)
+	}
+	if bl := bs[2][0]; !bl.VotesObserved {
+		t.Errorf("block 2 %+v: a delivered 1 and 2", bl)
+	}
+}
+
+// More set changes than any queue held before (the indexer used a channel
+// of 64 and skipped the rest, and gave up after 5 attempts) arrive while
+// the nodes' HTTP routes fail: every one is indexed once they answer
+// again, each carrying the validators_hash of the block that asked for it.
+func TestValidatorSetRequestsNeverDropped(t *testing.T) {
+	vals := rpctest.MakeValidators("v", 90)
+	n := rpctest.New("test-1", vals)
+	t.Cleanup(n.Close)
+	pub := &memPublisher{}
+	run(t, testConfig(pub, n.URL()))
+	waitFor(t, "subscriptions", func() bool { return n.Subscribed() == 1 })
+	n.Produce(1)
+	waitFor(t, "the first set", func() bool { return len(pub.of(t, events.KindValidatorSet)) == 1 })
+
+	n.SetFailHTTP(true)
+	const changes = 80
+	for i := 1; i <= changes; i++ {
+		n.ChangeValidators(vals[:90-i]) // from the next height on
+		n.Produce(1)
+	}
+	waitFor(t, "the blocks", func() bool { return len(blocks(t, pub)[changes+1]) == 1 })
+	n.SetFailHTTP(false)
+	waitFor(t, "every set", func() bool { return len(pub.of(t, events.KindValidatorSet)) == changes+1 })
+
+	bs := blocks(t, pub)
+	for _, e := range pub.of(t, events.KindValidatorSet) {
+		set := e.(*events.ValidatorSet)
+		b := bs[set.Height]
+		if len(b) != 1 || set.ValidatorsHash == "" || set.ValidatorsHash != b[0].ValidatorsHash {
+			t.Errorf("set of %d has hash %q, its block %v", set.Height, set.ValidatorsHash, b)
+		}
+		if want := 90 - int(set.Height-1); len(set.Validators) != want {
+			t.Errorf("set of %d has %d validators, want %d", set.Height, len(set.Validators), want)
+		}
+	}
+}

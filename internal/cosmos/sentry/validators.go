@@ -10,42 +10,140 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/valtrack/valtrack/internal/cosmos/events"
 	"github.com/valtrack/valtrack/internal/cosmos/rpc"
+	"github.com/valtrack/valtrack/internal/retry"
 	"github.com/valtrack/valtrack/internal/safe"
 )
 
+// setQueue holds the validator sets to index, by height, until each is
+// published (or its height is pruned everywhere). The merge loop adds to it
+// without ever blocking or dropping; the indexer takes the lowest height
+// that is due.
+type setQueue struct {
+	mu      sync.Mutex
+	pending map[int64]*setTry
+	wake    chan struct{} // capacity 1: something was added
+}
+
+type setTry struct {
+	hash     string // the header's validators_hash of the height ("" unknown)
+	attempts int
+	due      time.Time
+}
+
+// Bounds of a failing set request's retry delay: retried forever, since a
+// set that is never stored holds the analysis of its heights up.
+const (
+	setRetryMin = 500 * time.Millisecond
+	setRetryMax = 30 * time.Second
+)
+
+func (q *setQueue) ask(h int64, hash string) {
+	q.mu.Lock()
+	if t, ok := q.pending[h]; ok {
+		if t.hash == "" {
+			t.hash = hash
+		}
+	} else {
+		q.pending[h] = &setTry{hash: hash}
+	}
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// next is the lowest due height, or how long until one is due (0: none).
+func (q *setQueue) next(now time.Time) (h int64, t setTry, wait time.Duration, ok bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for ph, pt := range q.pending {
+		if !pt.due.After(now) {
+			if !ok || ph < h {
+				h, t, ok = ph, *pt, true
+			}
+		} else if d := pt.due.Sub(now); wait == 0 || d < wait {
+			wait = d
+		}
+	}
+	return h, t, wait, ok
+}
+
+func (q *setQueue) done(h int64) {
+	q.mu.Lock()
+	delete(q.pending, h)
+	q.mu.Unlock()
+}
+
+// retry schedules h again after a failure and returns its attempts and delay.
+func (q *setQueue) retry(h int64, now time.Time) (int, time.Duration) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	t := q.pending[h]
+	if t == nil {
+		return 0, 0
+	}
+	t.attempts++
+	d := retry.Backoff(t.attempts-1, setRetryMin, setRetryMax)
+	t.due = now.Add(d)
+	return t.attempts, d
+}
+
+// Len is the number of sets waiting to be indexed.
+func (q *setQueue) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.pending)
+}
+
 // indexValidators fetches and publishes the full set of each height the
-// merger asks for (at start, and where validators_hash changed).
+// merger asks for (at start, and where validators_hash changed), retrying
+// a failed one until it works; only a height pruned on every endpoint is
+// given up, with a warning.
 func (s *Sentry) indexValidators(ctx context.Context) {
 	for {
-		var h int64
-		select {
-		case <-ctx.Done():
-			return
-		case h = <-s.setReq:
-		}
-		for attempt := 0; attempt < 5; attempt++ {
-			err := s.indexSet(ctx, h)
-			if err == nil || ctx.Err() != nil {
-				break
+		h, t, wait, ok := s.sets.next(time.Now())
+		if !ok {
+			if wait == 0 {
+				wait = time.Hour // nothing pending: only wake matters
 			}
-			var na *rpc.HeightNotAvailableError
-			if errors.As(err, &na) {
-				s.log.Warn("cosmos sentry: validator set of a pruned height skipped", "height", h, "err", err)
-				break
-			}
-			s.log.Warn("cosmos sentry: validator set not read; retrying", "height", h, "attempt", attempt+1, "err", err)
-			if !sleep(ctx, time.Duration(attempt+1)*500*time.Millisecond) {
+			tm := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				tm.Stop()
 				return
+			case <-s.sets.wake:
+			case <-tm.C:
 			}
+			tm.Stop()
+			continue
+		}
+		err := s.indexSet(ctx, h, t.hash)
+		if ctx.Err() != nil {
+			return
+		}
+		var na *rpc.HeightNotAvailableError
+		switch {
+		case err == nil:
+			s.sets.done(h)
+		case errors.As(err, &na):
+			s.sets.done(h)
+			s.log.Warn("cosmos sentry: validator set of a height pruned on every endpoint; the analyzer skips the heights of this set after its wait",
+				"height", h, "validators_hash", t.hash, "err", err)
+		default:
+			n, d := s.sets.retry(h, time.Now())
+			s.log.Warn("cosmos sentry: validator set not read; retrying (the analysis of its heights waits for it)",
+				"height", h, "attempt", n, "in", d, "waiting_sets", s.sets.Len(), "err", err)
 		}
 	}
 }
 
-func (s *Sentry) indexSet(ctx context.Context, h int64) error {
+func (s *Sentry) indexSet(ctx context.Context, h int64, hash string) error {
 	var lastErr error = errNoEndpoint
 	for _, ep := range s.healthyFirst(h) {
 		setH, vals, err := ep.client.ValidatorSet(ctx, h)
@@ -59,8 +157,14 @@ func (s *Sentry) indexSet(ctx context.Context, h int64) error {
 		}
 		ev := &events.ValidatorSet{V: events.SchemaVersion, Chain: s.cfg.Chain, Height: setH, Validators: vals,
 			Observer: s.observer(ep.name, time.Now())}
+		if setH == h {
+			ev.ValidatorsHash = hash // the set of height h is the one its header names
+		}
 		if !s.publish(ctx, ev) {
-			return nil // refused or ctx ended: logged by publish
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return nil // refused: logged by publish; asking again would get the same answer
 		}
 		keys := make(map[string]string, len(vals))
 		for _, v := range vals {

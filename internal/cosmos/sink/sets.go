@@ -19,11 +19,12 @@ type member struct {
 // storedSet is a set as cosmos_validator_sets and cosmos_set_members hold it.
 type storedSet struct {
 	height  int64
+	hash    string // validators_hash; "" unknown
 	members []member
 }
 
 var (
-	insSet     = store.Insert{Table: "cosmos_validator_sets", Cols: []string{"chain", "height", "size", "total_power"}, Suffix: "ON CONFLICT (chain, height) DO NOTHING"}
+	insSet     = store.Insert{Table: "cosmos_validator_sets", Cols: []string{"chain", "height", "size", "total_power", "validators_hash"}, Suffix: "ON CONFLICT (chain, height) DO NOTHING"}
 	insMembers = store.Insert{Table: "cosmos_set_members", Cols: []string{"chain", "height", "idx", "address", "voting_power", "proposer_priority"},
 		Suffix: "ON CONFLICT (chain, height, idx) DO NOTHING"}
 	insChanges = store.Insert{Table: "cosmos_validator_changes", Cols: []string{"chain", "height", "address", "change", "old_power", "new_power"},
@@ -81,7 +82,16 @@ func (s *Sink) applySet(ctx context.Context, tx *sql.Tx, e *events.ValidatorSet)
 	}
 	if cur != nil && (cur.height == e.Height || sameSet(cur.members, in.members)) {
 		// Identical to the set in effect, or a second copy of the height
-		// (the first stored wins): nothing to store.
+		// (the first stored wins): nothing to store — but a hash the stored
+		// copy lacks is learnt, so that the heights it covers can be
+		// matched to it.
+		if cur.hash == "" && e.ValidatorsHash != "" && sameSet(cur.members, in.members) {
+			q := s.db.Query().SQL("UPDATE cosmos_validator_sets SET validators_hash = ").Arg(e.ValidatorsHash).
+				SQL(" WHERE chain = ").Arg(e.Chain).SQL(" AND height = ").Arg(cur.height)
+			if _, err := tx.ExecContext(ctx, q.String(), q.Args()...); err != nil {
+				return false, fmt.Errorf("store the set's validators hash: %w", err)
+			}
+		}
 		return false, nil
 	}
 	var total int64
@@ -92,7 +102,7 @@ func (s *Sink) applySet(ctx context.Context, tx *sql.Tx, e *events.ValidatorSet)
 		rows[i] = []any{e.Chain, e.Height, i, v.Address, v.VotingPower, v.ProposerPriority}
 		vals[i] = []any{e.Chain, v.Address, v.PubKeyType, v.PubKey, e.Height, e.SeenAt}
 	}
-	if err := s.db.InsertRows(ctx, tx, insSet, [][]any{{e.Chain, e.Height, len(e.Validators), total}}); err != nil {
+	if err := s.db.InsertRows(ctx, tx, insSet, [][]any{{e.Chain, e.Height, len(e.Validators), total, e.ValidatorsHash}}); err != nil {
 		return false, err
 	}
 	if err := s.db.InsertRows(ctx, tx, insMembers, rows); err != nil {
@@ -173,10 +183,11 @@ func (s *Sink) insertChanges(ctx context.Context, tx *sql.Tx, chain string, from
 // "height <= " with DESC (the set in effect) or "height > " with ASC (the
 // next one). nil when there is none.
 func (s *Sink) setAt(ctx context.Context, tx *sql.Tx, chain, cmp string, height int64, order string) (*storedSet, error) {
-	q := s.db.Query().SQL("SELECT height FROM cosmos_validator_sets WHERE chain = ").Arg(chain).
+	q := s.db.Query().SQL("SELECT height, validators_hash FROM cosmos_validator_sets WHERE chain = ").Arg(chain).
 		SQL(" AND ", cmp).Arg(height).SQL(" ORDER BY height ", order, " LIMIT 1")
 	var h int64
-	if err := tx.QueryRowContext(ctx, q.String(), q.Args()...).Scan(&h); err != nil {
+	var hash string
+	if err := tx.QueryRowContext(ctx, q.String(), q.Args()...).Scan(&h, &hash); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, nil
 		}
@@ -189,7 +200,7 @@ func (s *Sink) setAt(ctx context.Context, tx *sql.Tx, chain, cmp string, height 
 		return nil, fmt.Errorf("read stored set: %w", err)
 	}
 	defer rows.Close()
-	set := &storedSet{height: h}
+	set := &storedSet{height: h, hash: hash}
 	for rows.Next() {
 		var m member
 		if err := rows.Scan(&m.address, &m.power); err != nil {
