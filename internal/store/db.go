@@ -84,6 +84,9 @@ type DB struct {
 	// stmts caches compiled writer statements (a handful of fixed texts).
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
+	// txConns maps each open PostgreSQL *sql.Tx of InTx to its *sql.Conn,
+	// through which copyRows reaches the pgx connection.
+	txConns sync.Map
 }
 
 // Open opens the database named by dsn:

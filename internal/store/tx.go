@@ -36,10 +36,31 @@ func (s *DB) InTx(ctx context.Context, op string, fn func(*sql.Tx) error) error 
 }
 
 func (s *DB) tryTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+	if !s.d.postgres {
+		tx, err := s.w.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		return runTx(tx, fn)
+	}
+	// On PostgreSQL the transaction runs on a connection of its own, kept
+	// beside it, so that InsertRows can reach the pgx connection under it
+	// for COPY (database/sql offers no way from a Tx to its connection).
+	conn, err := s.w.Conn(ctx)
 	if err != nil {
 		return err
 	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	s.txConns.Store(tx, conn)
+	defer s.txConns.Delete(tx)
+	return runTx(tx, fn)
+}
+
+func runTx(tx *sql.Tx, fn func(*sql.Tx) error) error {
 	if err := fn(tx); err != nil {
 		tx.Rollback() //nolint:errcheck // the first error is the one to report
 		return err
@@ -62,8 +83,17 @@ type Insert struct {
 
 // InsertRows writes rows (each with one value per column of ins) with
 // multi-row INSERTs, chunked under the dialect's parameter limit. On SQLite
-// a statement prepared with Prepare is reused.
+// a statement prepared with Prepare is reused. On PostgreSQL a large batch
+// inside InTx goes through COPY instead (see copyRows).
 func (s *DB) InsertRows(ctx context.Context, tx *sql.Tx, ins Insert, rows [][]any) error {
+	if s.d.postgres && len(rows) >= copyMinRows && copyable(ins.Suffix) {
+		if conn, ok := s.txConns.Load(tx); ok {
+			if err := s.copyRows(ctx, tx, conn.(*sql.Conn), ins, rows); err != nil {
+				return fmt.Errorf("insert into %s: %w", ins.Table, err)
+			}
+			return nil
+		}
+	}
 	per := s.chunkRows(ins.Cols)
 	for len(rows) > 0 {
 		n := min(per, len(rows))
