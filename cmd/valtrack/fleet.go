@@ -49,6 +49,9 @@ func sentryAction(ctx context.Context, cmd *cli.Command, d domain.Domain) error 
 	if cmd.String("nats-url") == "" {
 		return errors.New("valtrack sentry publishes to an external NATS JetStream: give --nats-url nats://host:4222 (or VALTRACK_NATS_URL). To run sentry, bus, consumer and API in one process, use `valtrack run`")
 	}
+	if err := domain.CheckFlags(cmd, domain.RoleSentry, []domain.Domain{d}); err != nil {
+		return err
+	}
 	work, cancel := context.WithCancel(ctx)
 	defer cancel()
 	p, err := openProc(work, cmd, false, []string{d.Name()})
@@ -98,6 +101,9 @@ func consumerCommand(ds registry) *cli.Command {
 func consumerAction(ctx context.Context, cmd *cli.Command, ds registry) error {
 	if cmd.String("nats-url") == "" {
 		return errors.New("valtrack consumer reads from an external NATS JetStream: give --nats-url nats://host:4222 (or VALTRACK_NATS_URL). To run everything in one process, use `valtrack run`")
+	}
+	if err := domain.CheckFlags(cmd, domain.RoleConsumer, ds); err != nil {
+		return err
 	}
 	work, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -173,6 +179,9 @@ func serveCommand(ds registry) *cli.Command {
 		Usage: "serve the API over the state store",
 		Flags: concat(apiFlags(), domainFlags(ds, domain.RoleServe)),
 		Action: func(ctx context.Context, cmd *cli.Command) error {
+			if err := domain.CheckFlags(cmd, domain.RoleServe, ds); err != nil {
+				return err
+			}
 			log, err := logger(cmd)
 			if err != nil {
 				return err

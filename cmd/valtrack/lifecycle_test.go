@@ -148,6 +148,12 @@ func TestInvalidFlagsRefused(t *testing.T) {
 		{[]string{"--ssv-follow-distance", "0"}, "1..1024"},
 		{[]string{"--ssv-beacon", "hoodi=127.0.0.1:5052"}, "http(s)://host:port"},
 		{[]string{"--ssv-beacon-every", "1s"}, "at least 10s"},
+		// Values only wrong beside others (or against what is built in):
+		// refused by the domains' Check, still before anything opens.
+		{[]string{"--history-retention", "1m"}, "shorter than --estimate-window"},
+		{[]string{"--eth", "nope"}, "neither a built-in network"},
+		{[]string{"--ssv", "nope"}, "--ssv-contract ADDRESS and --ssv-from-block N"},
+		{[]string{"--ssv-contract", "0x00000000000000000000000000000000000000aa"}, "--ssv-from-block"},
 	}
 	commands := [][]string{{"run"}, {"consumer"}, {"sentry", "ethereum"}, {"sentry", "cosmos"}, {"sentry", "ssv"}, {"serve"}}
 	tested := 0

@@ -38,11 +38,16 @@ func devnetFlag() cli.Flag {
 }
 
 func runAction(ctx context.Context, cmd *cli.Command, ds registry) (err error) {
+	// Every domain is checked, selected or not: a flag of a domain that
+	// nothing selected (--ssv-contract without --ssv) would be ignored.
+	if err := domain.CheckFlags(cmd, domain.RoleRun, ds); err != nil {
+		return err
+	}
+	run, dflt := selected(ds, cmd)
 	dataDir := cmd.String("data-dir")
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return fmt.Errorf("create --data-dir %s: %w; check the path and its permissions", dataDir, err)
 	}
-	run, dflt := selected(ds, cmd)
 	// ctx ends at Ctrl-C; work ends when ctx does or a part fails.
 	work, cancel := context.WithCancel(ctx)
 	defer cancel()

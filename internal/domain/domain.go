@@ -70,6 +70,29 @@ type Domain interface {
 	Open(ctx context.Context, env Env) (*Parts, error)
 }
 
+// Checker is a domain that refuses bad flag values before anything is
+// opened. The platform calls Check before it listens, connects to the bus
+// or migrates the database, so that a typo fails in a moment rather than
+// after a slow connect (or, worse, after a migration). Check must not open
+// anything; Open still validates what it uses, Check only moves the
+// refusal earlier.
+type Checker interface {
+	Check(cmd *cli.Command, r Role) error
+}
+
+// CheckFlags runs Check of every domain of ds that has one, naming the
+// domain in the error.
+func CheckFlags(cmd *cli.Command, r Role, ds []Domain) error {
+	for _, d := range ds {
+		if c, ok := d.(Checker); ok {
+			if err := c.Check(cmd, r); err != nil {
+				return fmt.Errorf("%s: %w", d.Name(), err)
+			}
+		}
+	}
+	return nil
+}
+
 // Devnet is a domain with a local network of real protocol software, for
 // trying valtrack out and for tests: `valtrack devnet <name>`.
 type Devnet interface {

@@ -129,12 +129,8 @@ func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err 
 		}
 	}()
 	cmd := env.Cmd
-	if env.Role == domain.RoleRun || env.Role == domain.RoleConsumer {
-		// Pruning inside the window would take observations from the
-		// estimate that still needs them.
-		if ret, win := cmd.Duration("history-retention"), cmd.Duration("estimate-window"); ret > 0 && ret < win {
-			return nil, fmt.Errorf("--history-retention %s is shorter than --estimate-window %s: the estimate would lose observations it still uses; give at least %s (or a negative duration to keep everything)", ret, win, win)
-		}
+	if err := checkRetention(cmd, env.Role); err != nil {
+		return nil, err
 	}
 	if env.Role == domain.RoleRun && cmd.Bool("devnet") {
 		if err := in.startDevnet(ctx); err != nil {
