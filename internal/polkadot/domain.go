@@ -143,6 +143,16 @@ type chainConfig struct {
 	Candidates string
 }
 
+// txURLs are where nominations are sent: the staking chain, where the
+// staking and proxy pallets (and so nominate and the proxy announcements)
+// live once staking has moved to Asset Hub, else the relay chain.
+func (c *chainConfig) txURLs() []string {
+	if len(c.Staking) > 0 {
+		return c.Staking
+	}
+	return c.Relay
+}
+
 // chains reads the flags (and a devnet directory) into the chains.
 func chains(cmd *cli.Command, devnetDirs ...string) ([]*chainConfig, error) {
 	var out []*chainConfig
@@ -385,7 +395,7 @@ func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err 
 				rc.Stale = 3*env.Cmd.Duration("polkadot-poll") + 30*time.Second
 			}
 			if send {
-				snd := newSender(c.Relay, env.Log.With("component", "polkadot-tx", "chain", c.Name))
+				snd := newSender(c.txURLs(), env.Log.With("component", "polkadot-tx", "chain", c.Name))
 				in.senders = append(in.senders, snd)
 				rc.Live, rc.Sender = liveReader{rd}, snd
 			}

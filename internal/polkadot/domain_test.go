@@ -68,3 +68,20 @@ func TestChainFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestNominationsGoToTheStakingChain: with --polkadot-staking (staking on
+// Asset Hub) nominations and their proxy announcements are sent there, not
+// to the relay chain, whose staking pallet no longer takes them.
+func TestNominationsGoToTheStakingChain(t *testing.T) {
+	cs, err := parse(t, "--polkadot", "polkadot=ws://127.0.0.1:9944", "--polkadot-staking", "polkadot=ws://127.0.0.1:9945,ws://127.0.0.1:9946",
+		"--polkadot", "westend=ws://127.0.0.1:9947")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(cs[0].txURLs(), " "); got != "ws://127.0.0.1:9945 ws://127.0.0.1:9946" {
+		t.Errorf("polkadot sends to %s, want the staking chain's URLs", got)
+	}
+	if got := strings.Join(cs[1].txURLs(), " "); got != "ws://127.0.0.1:9947" {
+		t.Errorf("westend (no staking chain) sends to %s, want its relay", got)
+	}
+}
