@@ -207,7 +207,9 @@ func rawRate(ctx context.Context, stream string, work []msg, log *slog.Logger) (
 	}
 	start := time.Now()
 	for _, m := range work {
-		if _, err := js.PublishAsync(m.subject, m.data, jetstream.WithMsgID(m.id)); err != nil {
+		// A long stall wait: on a loaded machine the default 200 ms ends the
+		// baseline run with "too many outstanding" instead of measuring it.
+		if _, err := js.PublishAsync(m.subject, m.data, jetstream.WithMsgID(m.id), jetstream.WithStallWait(time.Minute)); err != nil {
 			return 0, err
 		}
 	}
