@@ -81,8 +81,8 @@ func TestInsertRowsCopyKeepsConflictRules(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	rows := copyRowsOf(db, 0, 2000)
-	rows = append(rows, copyRowsOf(db, 1990, 20)...) // 10 duplicates inside the batch
+	rows := copyRowsOf(db, 0, 4000)
+	rows = append(rows, copyRowsOf(db, 3990, 20)...) // 10 duplicates inside the batch
 	if err := db.InTx(ctx, "copy", func(tx *sql.Tx) error {
 		if err := db.InsertRows(ctx, tx, ins, rows); err != nil {
 			return err
@@ -95,8 +95,8 @@ func TestInsertRowsCopyKeepsConflictRules(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if n := count(t, db, ""); n != 2010 {
-		t.Fatalf("rows = %d, want 2010", n)
+	if n := count(t, db, ""); n != 4010 {
+		t.Fatalf("rows = %d, want 4010", n)
 	}
 	if n := count(t, db, "WHERE id = 5 AND v = 'old'"); n != 1 {
 		t.Fatal("the existing row 5 was overwritten")
@@ -113,8 +113,8 @@ func TestInsertRowsCopyKeepsConflictRules(t *testing.T) {
 	if v != "row 7 ü" || string(b) != string([]byte{7, 0, 0xff}) || !at.Equal(want) {
 		t.Fatalf("row 7 = %q %x %v", v, b, at)
 	}
-	if n := count(t, db, "WHERE b IS NULL"); n != 670+1 { // ids divisible by 3 in 0..2009, plus the seeded row
-		t.Fatalf("NULL b rows = %d, want 671", n)
+	if n := count(t, db, "WHERE b IS NULL"); n != 1337+1 { // ids divisible by 3 in 0..4009, plus the seeded row
+		t.Fatalf("NULL b rows = %d, want 1338", n)
 	}
 	if n := count(t, db, "WHERE flag"); n != 0 {
 		t.Fatalf("a column outside the insert lost its default: %d rows flagged", n)
@@ -134,17 +134,17 @@ func TestInsertRowsCopyTwiceInOneTx(t *testing.T) {
 			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM copy_t").Scan(&n); err != nil {
 				return err
 			}
-			if err := db.InsertRows(ctx, tx, ins, copyRowsOf(db, n, 1000)); err != nil {
+			if err := db.InsertRows(ctx, tx, ins, copyRowsOf(db, n, 3000)); err != nil {
 				return err
 			}
-			return db.InsertRows(ctx, tx, ins, copyRowsOf(db, n+1000, 1000))
+			return db.InsertRows(ctx, tx, ins, copyRowsOf(db, n+3000, 3000))
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := count(t, db, ""); n != 4000 {
-		t.Fatalf("rows = %d, want 4000", n)
+	if n := count(t, db, ""); n != 12000 {
+		t.Fatalf("rows = %d, want 12000", n)
 	}
 }
 
@@ -157,7 +157,7 @@ func TestInsertRowsCopyRollback(t *testing.T) {
 	ins := store.Insert{Table: "copy_t", Cols: copyCols}
 	boom := errors.New("boom")
 	err := db.InTx(ctx, "copy then fail", func(tx *sql.Tx) error {
-		if err := db.InsertRows(ctx, tx, ins, copyRowsOf(db, 0, 1000)); err != nil {
+		if err := db.InsertRows(ctx, tx, ins, copyRowsOf(db, 0, 3000)); err != nil {
 			return err
 		}
 		return boom
@@ -169,12 +169,12 @@ func TestInsertRowsCopyRollback(t *testing.T) {
 		t.Fatalf("rows after rollback = %d", n)
 	}
 	if err := db.InTx(ctx, "copy", func(tx *sql.Tx) error {
-		return db.InsertRows(ctx, tx, ins, copyRowsOf(db, 0, 1000))
+		return db.InsertRows(ctx, tx, ins, copyRowsOf(db, 0, 3000))
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if n := count(t, db, ""); n != 1000 {
-		t.Fatalf("rows = %d, want 1000", n)
+	if n := count(t, db, ""); n != 3000 {
+		t.Fatalf("rows = %d, want 3000", n)
 	}
 }
 
@@ -183,7 +183,7 @@ func TestInsertRowsCopyRollback(t *testing.T) {
 func TestInsertRowsCopyErrorNamesTable(t *testing.T) {
 	db := copyDB(t)
 	ctx := context.Background()
-	rows := copyRowsOf(db, 0, 1000)
+	rows := copyRowsOf(db, 0, 3000)
 	rows[500][1] = nil // v is NOT NULL
 	err := db.InTx(ctx, "copy", func(tx *sql.Tx) error {
 		return db.InsertRows(ctx, tx, store.Insert{Table: "copy_t", Cols: copyCols}, rows)
@@ -203,7 +203,7 @@ func TestInsertRowsUpsertStaysOnValues(t *testing.T) {
 	ctx := context.Background()
 	ins := store.Insert{Table: "copy_t", Cols: copyCols, Suffix: store.UpsertAll([]string{"id"}, copyCols)}
 	for _, v := range []string{"first", "second"} {
-		rows := copyRowsOf(db, 0, 1000)
+		rows := copyRowsOf(db, 0, 3000)
 		for _, r := range rows {
 			r[1] = v
 		}
@@ -220,8 +220,8 @@ func TestInsertRowsUpsertStaysOnValues(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := count(t, db, "WHERE v = 'second'"); n != 1000 {
-		t.Fatalf("updated rows = %d, want 1000", n)
+	if n := count(t, db, "WHERE v = 'second'"); n != 3000 {
+		t.Fatalf("updated rows = %d, want 3000", n)
 	}
 }
 
@@ -238,7 +238,7 @@ func containsAll(s string, subs ...string) bool {
 // with multi-row INSERTs (values) and with COPY (copy), ON CONFLICT DO
 // NOTHING, on the server of VALTRACK_TEST_POSTGRES.
 func BenchmarkInsertRowsPostgres(b *testing.B) {
-	for _, n := range []int{256, 1024, 8192} {
+	for _, n := range []int{256, 1024, 2048, 4096, 8192} {
 		for _, mode := range []string{"values", "copy"} {
 			b.Run(fmt.Sprintf("rows=%d/%s", n, mode), func(b *testing.B) {
 				limit := math.MaxInt
