@@ -79,6 +79,9 @@ type Node struct {
 	commitCalls map[int64]int
 	valCalls    int
 	failHTTP    bool
+	abciValue   []byte // abci_query's answer value (nil: empty, as kvstore answers)
+	abciCode    int
+	abciCalls   int
 }
 
 type conn struct {
@@ -98,6 +101,7 @@ func New(chainID string, vals []Validator) *Node {
 	mux.HandleFunc("/validators", n.handleValidators)
 	mux.HandleFunc("/commit", n.handleCommit)
 	mux.HandleFunc("/block", n.handleBlock)
+	mux.HandleFunc("/abci_query", n.handleABCIQuery)
 	mux.HandleFunc("/websocket", n.handleWS)
 	n.srv = httptest.NewServer(mux)
 	return n
@@ -537,4 +541,33 @@ func (n *Node) handleBlock(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeResult(w, json.RawMessage(n.blockJSON(h)))
+}
+
+// SetABCIAnswer sets what abci_query answers for any path: a code and a
+// value (protobuf bytes). The default, code 0 and no value, is what the
+// kvstore application answers for a path it does not know.
+func (n *Node) SetABCIAnswer(code int, value []byte) {
+	n.with(func() { n.abciCode, n.abciValue = code, append([]byte(nil), value...) })
+}
+
+// ABCICalls counts abci_query requests.
+func (n *Node) ABCICalls() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.abciCalls
+}
+
+func (n *Node) handleABCIQuery(w http.ResponseWriter, r *http.Request) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.abciCalls++
+	if n.failing(w) {
+		return
+	}
+	var value any
+	if len(n.abciValue) > 0 {
+		value = n.abciValue // []byte marshals as base64
+	}
+	writeResult(w, map[string]any{"response": map[string]any{"code": n.abciCode, "log": "", "info": "", "index": "0",
+		"key": nil, "value": value, "proofOps": nil, "height": strconv.FormatInt(n.height, 10), "codespace": ""}})
 }
