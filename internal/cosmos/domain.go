@@ -78,7 +78,7 @@ func (d Domain) Flags(r domain.Role) []cli.Flag {
 			Validator: checkLCDs},
 	}
 	analyzerFlags := []cli.Flag{
-		&cli.StringSliceFlag{Name: "cosmos-slashing", Usage: "NAME=WINDOW:MIN: the chain's signed_blocks_window and min_signed_per_window (e.g. cosmoshub-4=10000:0.05), over what its LCD says; default 100:0.5 (the SDK's)", Sources: env("cosmos-slashing"),
+		&cli.StringSliceFlag{Name: "cosmos-slashing", Usage: "NAME=WINDOW:MIN: the chain's signed_blocks_window and min_signed_per_window (e.g. cosmoshub-4=10000:0.05; MIN 0: never jailed for downtime), over what its LCD or abci_query says; without any of them blocks and time to jail are reported unknown", Sources: env("cosmos-slashing"),
 			Validator: checkSlashing},
 		&cli.DurationFlag{Name: "cosmos-analyze-every", Value: time.Second, Usage: "how often the missed-vote analysis and the alert rules run", Sources: env("cosmos-analyze-every"),
 			Validator: func(v time.Duration) error { return domain.AtLeast("--cosmos-analyze-every", v, 100*time.Millisecond) }},

@@ -226,7 +226,7 @@ type Params struct {
 	Chain              string  `json:"chain"`
 	SignedBlocksWindow int64   `json:"signed_blocks_window"`
 	MinSignedPerWindow float64 `json:"min_signed_per_window"` // 0..1
-	Source             string  `json:"source"`                // "lcd" | "config"
+	Source             string  `json:"source"`                // "lcd" | "abci" (abci_query over the RPC)
 	Observer
 }
 

@@ -11,39 +11,6 @@ import (
 	"github.com/valtrack/valtrack/internal/cosmos/rpc/rpctest"
 )
 
-// pbVarint, pbField build protobuf by hand (tests only).
-func pbVarint(v uint64) []byte {
-	var b []byte
-	for v >= 0x80 {
-		b = append(b, byte(v)|0x80)
-		v >>= 7
-	}
-	return append(b, byte(v))
-}
-
-func pbField(num, wire int, payload []byte) []byte {
-	b := pbVarint(uint64(num<<3 | wire))
-	if wire == 2 {
-		b = append(b, pbVarint(uint64(len(payload)))...)
-	}
-	return append(b, payload...)
-}
-
-// slashingResponse is QueryParamsResponse{params: Params{window, min, …}}
-// with the fields x/slashing also sends (downtime_jail_duration, the two
-// slash fractions), and one unknown field of each wire type.
-func slashingResponse(window uint64, minDec string) []byte {
-	var p []byte
-	p = append(p, pbField(1, 0, pbVarint(window))...)
-	p = append(p, pbField(2, 2, []byte(minDec))...)
-	p = append(p, pbField(3, 2, pbField(1, 0, pbVarint(600)))...) // Duration{seconds: 600}
-	p = append(p, pbField(4, 2, []byte("50000000000000000"))...)  // slash_fraction_double_sign
-	p = append(p, pbField(5, 2, []byte("10000000000000000"))...)  // slash_fraction_downtime
-	p = append(p, pbField(99, 1, []byte{1, 2, 3, 4, 5, 6, 7, 8})...)
-	p = append(p, pbField(98, 5, []byte{1, 2, 3, 4})...)
-	return pbField(1, 2, p)
-}
-
 func TestDecodeSlashingParams(t *testing.T) {
 	for _, c := range []struct {
 		name   string
@@ -52,20 +19,20 @@ func TestDecodeSlashingParams(t *testing.T) {
 		min    float64
 		err    string
 	}{
-		{"cosmoshub", slashingResponse(10000, "50000000000000000"), 10000, 0.05, ""},
-		{"sdk default", slashingResponse(100, "500000000000000000"), 100, 0.5, ""},
-		{"min signed 0", slashingResponse(100, "0"), 100, 0, ""},
-		{"min signed 1", slashingResponse(5, "1000000000000000000"), 5, 1, ""},
+		{"cosmoshub", rpctest.SlashingParamsResponse(10000, "50000000000000000"), 10000, 0.05, ""},
+		{"sdk default", rpctest.SlashingParamsResponse(100, "500000000000000000"), 100, 0.5, ""},
+		{"min signed 0", rpctest.SlashingParamsResponse(100, "0"), 100, 0, ""},
+		{"min signed 1", rpctest.SlashingParamsResponse(5, "1000000000000000000"), 5, 1, ""},
 		{"empty", nil, 0, 0, "no params field"},
-		{"window 0", slashingResponse(0, "0"), 0, 0, "not positive"},
-		{"negative window", slashingResponse(1<<63, "0"), 0, 0, "not positive"},
-		{"share over 1", slashingResponse(100, "1000000000000000001"), 0, 0, "over 1"},
-		{"not digits", slashingResponse(100, "0.5"), 0, 0, "not a decimal integer"},
-		{"signed", slashingResponse(100, "-5"), 0, 0, "not a decimal integer"},
-		{"no min", pbField(1, 2, pbField(1, 0, pbVarint(100))), 0, 0, "no min_signed_per_window"},
-		{"truncated", slashingResponse(100, "5")[:5], 0, 0, "length"},
-		{"group", pbField(1, 3, nil), 0, 0, "wire type 3"},
-		{"window as bytes", pbField(1, 2, pbField(1, 2, []byte("100"))), 0, 0, "field 1 has wire type 2"},
+		{"window 0", rpctest.SlashingParamsResponse(0, "0"), 0, 0, "not positive"},
+		{"negative window", rpctest.SlashingParamsResponse(1<<63, "0"), 0, 0, "not positive"},
+		{"share over 1", rpctest.SlashingParamsResponse(100, "1000000000000000001"), 0, 0, "over 1"},
+		{"not digits", rpctest.SlashingParamsResponse(100, "0.5"), 0, 0, "not a decimal integer"},
+		{"signed", rpctest.SlashingParamsResponse(100, "-5"), 0, 0, "not a decimal integer"},
+		{"no min", rpctest.ProtoField(1, 2, rpctest.ProtoField(1, 0, rpctest.ProtoVarint(100))), 0, 0, "no min_signed_per_window"},
+		{"truncated", rpctest.SlashingParamsResponse(100, "5")[:5], 0, 0, "length"},
+		{"group", rpctest.ProtoField(1, 3, nil), 0, 0, "wire type 3"},
+		{"window as bytes", rpctest.ProtoField(1, 2, rpctest.ProtoField(1, 2, []byte("100"))), 0, 0, "field 1 has wire type 2"},
 		{"long varint", append([]byte{0x08}, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01), 0, 0, "varint"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -84,8 +51,8 @@ func TestDecodeSlashingParams(t *testing.T) {
 }
 
 func FuzzDecodeSlashingParams(f *testing.F) {
-	f.Add(slashingResponse(10000, "50000000000000000"))
-	f.Add(slashingResponse(0, "x"))
+	f.Add(rpctest.SlashingParamsResponse(10000, "50000000000000000"))
+	f.Add(rpctest.SlashingParamsResponse(0, "x"))
 	f.Add([]byte{0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -150,7 +117,7 @@ func TestClientSlashingParams(t *testing.T) {
 	if _, err := c.SlashingParams(ctx); !errors.Is(err, rpc.ErrNotAvailable) || !strings.Contains(err.Error(), "code 6") {
 		t.Errorf("code 6: %v", err)
 	}
-	n.SetABCIAnswer(0, slashingResponse(10000, "50000000000000000"))
+	n.SetABCIAnswer(0, rpctest.SlashingParamsResponse(10000, "50000000000000000"))
 	if p, err := c.SlashingParams(ctx); err != nil || p.SignedBlocksWindow != 10000 || p.MinSignedPerWindow != 0.05 {
 		t.Errorf("params %+v, %v", p, err)
 	}

@@ -154,6 +154,7 @@ func (s *Sentry) Run(ctx context.Context) error {
 		goRun(func() { s.poll(ctx, ep) })
 	}
 	goRun(func() { s.indexValidators(ctx) })
+	goRun(func() { s.readParams(ctx) })
 	if s.cfg.LCD != "" {
 		goRun(func() { s.readLCD(ctx) })
 	}
