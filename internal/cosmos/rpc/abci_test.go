@@ -132,3 +132,22 @@ func TestClientSlashingParams(t *testing.T) {
 		t.Errorf("malformed counts %v, want abci_query/wrong_shape 1", bad.m)
 	}
 }
+
+// A body over MaxResponse, and a /commit of another height, are counted as
+// malformed answers of their method.
+func TestClientCountsMalformed(t *testing.T) {
+	n := rpctest.New("test-1", rpctest.MakeValidators("a", 50))
+	defer n.Close()
+	n.Produce(3)
+	var bad malformedCounts
+	c, err := rpc.NewClient(n.URL(), rpc.ClientOptions{MaxResponse: 512, Malformed: bad.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ValidatorsPage(context.Background(), 1, 1, 100); err == nil || !strings.Contains(err.Error(), "over 512 bytes") {
+		t.Errorf("oversized /validators: %v", err)
+	}
+	if bad.get("validators/oversize") != 1 {
+		t.Errorf("counts %v, want validators/oversize 1", bad.m)
+	}
+}

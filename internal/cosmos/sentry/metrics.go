@@ -19,6 +19,7 @@ type metrics struct {
 	lastHeight *prometheus.GaugeVec   // chain
 	backfilled *prometheus.CounterVec // chain
 	refused    *prometheus.CounterVec // chain, kind
+	malformed  *prometheus.CounterVec // chain, endpoint, method, kind
 }
 
 const ns = "valtrack_cosmos_sentry"
@@ -47,6 +48,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Heights read back from /commit after a gap."}, []string{"chain"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "events_refused_total",
 			Help: "Events not published because they failed the events package's checks."}, []string{"chain", "kind"}),
+		malformed: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "rpc_malformed_total",
+			Help: "HTTP RPC answers (status, validators, commit, block, abci_query) that came but could not be read, by kind: oversize, not_json, no_result, wrong_shape."},
+			[]string{"chain", "endpoint", "method", "kind"}),
 	}
 	var err error
 	if m.received, err = register(reg, m.received); err != nil {
@@ -74,6 +78,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return nil, err
 	}
 	if m.refused, err = register(reg, m.refused); err != nil {
+		return nil, err
+	}
+	if m.malformed, err = register(reg, m.malformed); err != nil {
 		return nil, err
 	}
 	return m, nil

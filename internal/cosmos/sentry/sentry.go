@@ -87,13 +87,17 @@ func New(cfg Config) (*Sentry, error) {
 		sets: setQueue{pending: map[int64]*setTry{}, wake: make(chan struct{}, 1)}}
 	for i, raw := range cfg.Endpoints {
 		ep := &endpoint{name: names[i]}
-		ep.client, err = rpc.NewClient(raw, rpc.ClientOptions{Timeout: cfg.RequestTimeout})
+		name := ep.name
+		ep.client, err = rpc.NewClient(raw, rpc.ClientOptions{Timeout: cfg.RequestTimeout, Malformed: func(method, kind string) {
+			if s.m != nil {
+				s.m.malformed.WithLabelValues(cfg.Chain, name, method, kind).Inc()
+			}
+		}})
 		if err != nil {
 			return nil, fmt.Errorf("cosmos sentry %s endpoint %s: %w", cfg.Chain, names[i], err)
 		}
 		wc := cfg.WS
 		wc.URL, wc.Log = raw, s.log // the subscriber names its endpoint
-		name := ep.name
 		wc.Count = func(counter, kind string) {
 			if s.m == nil {
 				return
