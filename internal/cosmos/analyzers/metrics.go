@@ -7,14 +7,16 @@ import (
 )
 
 // Gauges, named after what operators know from tenderduty and
-// cosmos-validator-watcher. All are gauges, set from the stored totals after
-// each pass, so they survive restarts (a counter would restart at 0).
+// cosmos-validator-watcher. All but one are gauges, set from the stored
+// totals after each pass, so they survive restarts; skipped heights are a
+// counter of this process (a skip is an event, not stored state).
 type metrics struct {
 	validator map[string]*prometheus.GaugeVec // by stat name
 	analyzed  *prometheus.GaugeVec
 	sinceLast *prometheus.GaugeVec
 	endpoint  *prometheus.GaugeVec
 	waitSet   *prometheus.GaugeVec
+	skipped   *prometheus.CounterVec
 }
 
 // validatorGauges: name suffix, help.
@@ -49,7 +51,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		Help: "1 if the endpoint's latest status was healthy."}, []string{"chain", "endpoint"})
 	m.waitSet = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "valtrack_cosmos_waiting_for_validator_set",
 		Help: "The height the analyzer waits at because its validator set (the validators_hash its block names) is not stored yet; 0 when none."}, []string{"chain"})
-	cs = append(cs, m.analyzed, m.sinceLast, m.endpoint, m.waitSet)
+	m.skipped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "valtrack_cosmos_skipped_heights_total",
+		Help: "Heights the analyzer gave up on (not analysed: no miss is recorded for them) since this process started, by reason: block_missing, commit_missing, validator_set_not_stored, no_validator_set, signatures_set_mismatch."},
+		[]string{"chain", "reason"})
+	cs = append(cs, m.analyzed, m.sinceLast, m.endpoint, m.waitSet, m.skipped)
 	if reg != nil {
 		for _, c := range cs {
 			if err := reg.Register(c); err != nil {

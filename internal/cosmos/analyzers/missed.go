@@ -239,23 +239,39 @@ func (a *missed) skippable(h, latestCommit, now int64, okB, okC bool, set *valSe
 	if now-first < a.cfg.SkipAfter.Milliseconds() && !(mismatch && a.lostSets[vhash]) {
 		return false
 	}
-	why := "block missing"
+	why, reason := "block missing", SkipBlockMissing
 	switch {
 	case !okC:
-		why = "commit missing"
+		why, reason = "commit missing", SkipCommitMissing
 	case mismatch:
 		if a.lostSets[vhash] {
+			a.skipped(SkipSetNotStored)
 			return true // logged with the first height of this hash
 		}
 		a.lostSets[vhash] = true
-		why = "its validator set (validators_hash " + vhash + ") was never stored; later heights of that set are skipped too. Check the sentry's log for validator set errors"
+		why, reason = "its validator set (validators_hash "+vhash+") was never stored; later heights of that set are skipped too. Check the sentry's log for validator set errors", SkipSetNotStored
 	case set == nil:
-		why = "no validator set stored at or below it"
+		why, reason = "no validator set stored at or below it", SkipNoSet
 	case okB:
-		why = fmt.Sprintf("commit has %d signatures, the stored set %d validators", len(c.flags), len(set.addrs))
+		why, reason = fmt.Sprintf("commit has %d signatures, the stored set %d validators", len(c.flags), len(set.addrs)), SkipSizeMismatch
 	}
+	a.skipped(reason)
 	a.cfg.Log.Warn("skipping height: its data did not arrive", "chain", a.chain.Name, "height", h, "why", why, "waited", a.cfg.SkipAfter)
 	return true
+}
+
+// Reasons a height is skipped (valtrack_cosmos_skipped_heights_total's
+// reason label).
+const (
+	SkipBlockMissing  = "block_missing"
+	SkipCommitMissing = "commit_missing"
+	SkipSetNotStored  = "validator_set_not_stored" // its validators_hash's set never arrived
+	SkipNoSet         = "no_validator_set"         // no set stored at or below it
+	SkipSizeMismatch  = "signatures_set_mismatch"  // the commit's signatures do not match the set's size
+)
+
+func (a *missed) skipped(reason string) {
+	a.m.skipped.WithLabelValues(a.chain.Name, reason).Inc()
 }
 
 // output is what a pass writes.

@@ -383,6 +383,15 @@ func (m *merger) result(ctx context.Context, r backfillResult) {
 		if lowest-1 > m.c {
 			m.s.log.Warn("cosmos sentry: heights pruned on every endpoint; skipping them",
 				"from", r.height, "to", lowest-1, "lowest_available", lowest)
+			pruned := lowest - 1 - m.c // less those already complete
+			for h, d := range m.done {
+				if h > m.c && h < lowest && d.block && d.commit {
+					pruned--
+				}
+			}
+			if m.s.m != nil {
+				m.s.m.pruned.WithLabelValues(m.cfg.Chain).Add(float64(pruned))
+			}
 			for h := range m.done {
 				if h < lowest && !m.inflight[h] {
 					delete(m.done, h)

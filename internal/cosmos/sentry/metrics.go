@@ -20,6 +20,7 @@ type metrics struct {
 	backfilled *prometheus.CounterVec // chain
 	refused    *prometheus.CounterVec // chain, kind
 	malformed  *prometheus.CounterVec // chain, endpoint, method, kind
+	pruned     *prometheus.CounterVec // chain
 }
 
 const ns = "valtrack_cosmos_sentry"
@@ -51,6 +52,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		malformed: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "rpc_malformed_total",
 			Help: "HTTP RPC answers (status, validators, commit, block, abci_query) that came but could not be read, by kind: oversize, not_json, no_result, wrong_shape."},
 			[]string{"chain", "endpoint", "method", "kind"}),
+		pruned: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "pruned_heights_total",
+			Help: "Heights given up because every endpoint has pruned them (never published; the analyzer skips them)."}, []string{"chain"}),
 	}
 	var err error
 	if m.received, err = register(reg, m.received); err != nil {
@@ -81,6 +84,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return nil, err
 	}
 	if m.malformed, err = register(reg, m.malformed); err != nil {
+		return nil, err
+	}
+	if m.pruned, err = register(reg, m.pruned); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -1,6 +1,8 @@
 package sentry
 
 import (
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"net/url"
 	"os"
 	"path/filepath"
@@ -336,7 +338,7 @@ func TestPrunedHeightsSkipped(t *testing.T) {
 	pub := &memPublisher{}
 	cfg := testConfig(pub, n.URL())
 	cfg.FromHeight = 5
-	run(t, cfg)
+	s, _ := run(t, cfg)
 	waitFor(t, "subscriptions", func() bool { return n.Subscribed() == 1 })
 	n.Produce(1) // 31
 	waitFor(t, "heights 20..31", func() bool {
@@ -356,6 +358,9 @@ func TestPrunedHeightsSkipped(t *testing.T) {
 	}
 	if c := n.CommitCalls(5) + n.CommitCalls(6); c == 0 {
 		t.Error("the pruned heights were not even tried")
+	}
+	if got := testutil.ToFloat64(s.m.pruned.WithLabelValues("test-1")); got != 15 {
+		t.Errorf("pruned heights counted %v, want 15 (5..19)", got)
 	}
 }
 
