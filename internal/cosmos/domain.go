@@ -130,6 +130,16 @@ func parseChains(values []string) ([]*chain, error) {
 		if v == "" {
 			continue
 		}
+		if looksLikeURL(v) {
+			// A URL continues the chain before it. It may hold "=" in its
+			// query (?apikey=…), and a chain name has no ':' or '/', so it
+			// is never NAME=….
+			if last == nil {
+				return nil, fmt.Errorf("--cosmos %s: give NAME=RPC[,RPC…] (e.g. cosmoshub-4=http://127.0.0.1:26657): a URL needs a chain name first", redact(v))
+			}
+			last.Endpoints = append(last.Endpoints, v)
+			continue
+		}
 		name, rpc, ok := strings.Cut(v, "=")
 		if !ok {
 			if st, err := os.Stat(v); err == nil {
@@ -144,11 +154,7 @@ func parseChains(values []string) ([]*chain, error) {
 				out = append(out, c)
 				continue
 			}
-			if last == nil || !looksLikeURL(v) {
-				return nil, fmt.Errorf("--cosmos %q: give NAME=RPC[,RPC…] (e.g. cosmoshub-4=http://127.0.0.1:26657) or a devnet DIR with chain.json", v)
-			}
-			last.Endpoints = append(last.Endpoints, v)
-			continue
+			return nil, fmt.Errorf("--cosmos %q: give NAME=RPC[,RPC…] (e.g. cosmoshub-4=http://127.0.0.1:26657) or a devnet DIR with chain.json", v)
 		}
 		if err := events.CheckChain(name); err != nil {
 			return nil, fmt.Errorf("--cosmos %s: %w", name, err)

@@ -96,6 +96,19 @@ func Redact(raw string) string {
 	return u.String()
 }
 
+// AddQuery appends params to a URL's raw query, which it keeps byte for
+// byte: an API key in it (with "=", "+", ";" or escapes) reaches the node
+// as the operator wrote it, not re-encoded.
+func AddQuery(raw string, params url.Values) string {
+	switch {
+	case len(params) == 0:
+		return raw
+	case raw == "":
+		return params.Encode()
+	}
+	return raw + "&" + params.Encode()
+}
+
 // Secrets are the parts of a URL that may be credentials (safe.URLSecrets).
 func Secrets(raw string) []string { return safe.URLSecrets(raw) }
 
@@ -156,11 +169,7 @@ func (c *Client) call(ctx context.Context, path string, params url.Values) (json
 	defer cancel()
 	u := *c.base
 	u.Path = strings.TrimSuffix(u.Path, "/") + path
-	q := u.Query()
-	for k, vs := range params {
-		q[k] = vs
-	}
-	u.RawQuery = q.Encode()
+	u.RawQuery = AddQuery(u.RawQuery, params)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("GET %s from %s: %w", path, c.name, Scrub(err, c.secrets))

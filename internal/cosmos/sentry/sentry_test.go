@@ -1,12 +1,12 @@
 package sentry
 
 import (
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
 	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/valtrack/valtrack/internal/cosmos/events"
 	"github.com/valtrack/valtrack/internal/cosmos/rpc/rpctest"

@@ -324,11 +324,7 @@ func (c *lcdClient) get(ctx context.Context, path string, params url.Values) ([]
 		return nil, fmt.Errorf("LCD %s: not a URL with a host", rpc.Redact(c.base))
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/") + path
-	q := u.Query()
-	for k, vs := range params {
-		q[k] = vs
-	}
-	u.RawQuery = q.Encode()
+	u.RawQuery = rpc.AddQuery(u.RawQuery, params)
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
