@@ -10,6 +10,10 @@ import (
 	"github.com/valtrack/valtrack/internal/cosmos/rpc"
 )
 
+// CountUntrusted is the subscription_events_total kind of an event not
+// merged because its endpoint is unhealthy (Sentry.trusted).
+const CountUntrusted = "ignored_unhealthy"
+
 // merger is the chain-level merge loop: one goroutine owns all of its
 // state. It de-duplicates what the endpoints deliver, publishes the first
 // sighting, tracks which heights have their block and commit published,
@@ -141,6 +145,15 @@ func (m *merger) item(ctx context.Context, x epItem) {
 		ep.session, ep.runFirst, ep.runLast = it.Session, 0, 0
 	}
 	if it.Event == nil {
+		return
+	}
+	if !m.s.trusted(ep) {
+		// Not merged: it may be another chain, a fork or far behind. Its
+		// run is broken too, so it vouches for no height's votes.
+		ep.runFirst, ep.runLast = 0, 0
+		if m.s.m != nil {
+			m.s.m.wsCounts.WithLabelValues(m.cfg.Chain, ep.name, CountUntrusted).Inc()
+		}
 		return
 	}
 	e := it.Event
