@@ -72,12 +72,12 @@ type Stats struct {
 
 // Faults of an endpoint, from its latest /status.
 const (
-	faultUnknown     int32 = iota // no status yet
-	faultNone                     // healthy
-	faultStale                    // latest block old, or height not advancing
-	faultStatus                   // /status failed
-	faultWrongChain               // another chain id
-	faultCatchingUp               // block- or state-syncing
+	faultUnknown    int32 = iota // no status yet
+	faultNone                    // healthy
+	faultStale                   // latest block old, or height not advancing
+	faultStatus                  // /status failed
+	faultWrongChain              // another chain id
+	faultCatchingUp              // block- or state-syncing
 )
 
 // trusted: the endpoint's events may be merged into the chain's
