@@ -1,7 +1,6 @@
 package cosmos
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/valtrack/valtrack/internal/api/apitest"
 	"github.com/valtrack/valtrack/internal/cosmos/sentry"
 	"github.com/valtrack/valtrack/internal/domain"
 )
@@ -21,23 +21,6 @@ import (
 type nopPublisher struct{}
 
 func (nopPublisher) Publish(context.Context, string, string, []byte) error { return nil }
-
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // --cosmos NAME=URL1,URL2 where the URLs carry API keys in their query
 // (the second one's key holds "="): both URLs belong to the chain, intact;
@@ -72,7 +55,7 @@ func TestCosmosFlagWithAPIKeys(t *testing.T) {
 		t.Errorf("a URL without a chain: %v", err)
 	}
 
-	logs := &lockedBuf{}
+	logs := &apitest.SyncBuffer{}
 	s, err := sentry.New(sentry.Config{Chain: "a-1", Endpoints: chains[0].Endpoints, Publisher: nopPublisher{},
 		Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), PollEvery: 50 * time.Millisecond})
 	if err != nil {
