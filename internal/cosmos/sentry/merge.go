@@ -395,7 +395,13 @@ func (m *merger) result(ctx context.Context, r backfillResult) {
 		lowest := max(na.Lowest, r.height+1)
 		if lowest-1 > m.c {
 			m.s.log.Warn("cosmos sentry: heights pruned on every endpoint; skipping them",
-				"from", r.height, "to", lowest-1, "lowest_available", lowest)
+				"from", m.c+1, "to", lowest-1, "lowest_available", lowest)
+			// The analyzer skips these at once rather than wait for them
+			// (those of the range published before keep their data). Not
+			// published (the bus refused it): it waits its bound, as
+			// before, and skips them then.
+			m.s.publish(ctx, &events.PrunedHeights{V: events.SchemaVersion, Chain: m.cfg.Chain, From: m.c + 1, To: lowest - 1,
+				LowestAvailable: lowest, Endpoints: r.pruned, Observer: m.s.observer(r.ep, r.at)})
 			pruned := lowest - 1 - m.c // less those already complete
 			for h, d := range m.done {
 				if h > m.c && h < lowest && d.block && d.commit {

@@ -362,6 +362,15 @@ func TestPrunedHeightsSkipped(t *testing.T) {
 	if got := testutil.ToFloat64(s.m.pruned.WithLabelValues("test-1")); got != 15 {
 		t.Errorf("pruned heights counted %v, want 15 (5..19)", got)
 	}
+	// The analyzer is told, as one range, so that it skips them at once.
+	ps := pub.of(t, events.KindPrunedHeights)
+	if len(ps) != 1 {
+		t.Fatalf("%d pruned_heights events, want 1", len(ps))
+	}
+	if p := ps[0].(*events.PrunedHeights); p.Chain != "test-1" || p.From != 5 || p.To != 19 || p.LowestAvailable != 20 ||
+		p.Endpoints != 1 || p.Endpoint == "" || p.SeenAt == 0 {
+		t.Errorf("pruned_heights %+v, want 5..19, lowest 20, from the one endpoint", p)
+	}
 }
 
 func TestEndpointNames(t *testing.T) {
