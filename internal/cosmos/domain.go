@@ -78,7 +78,7 @@ func (d Domain) Flags(r domain.Role) []cli.Flag {
 			Validator: checkLCDs},
 	}
 	analyzerFlags := []cli.Flag{
-		&cli.StringSliceFlag{Name: "cosmos-slashing", Usage: "NAME=WINDOW:MIN: the chain's signed_blocks_window and min_signed_per_window (e.g. cosmoshub-4=10000:0.05), over what its LCD says; default 100:0.5 (the SDK's)", Sources: env("cosmos-slashing"),
+		&cli.StringSliceFlag{Name: "cosmos-slashing", Usage: "NAME=WINDOW:MIN: the chain's signed_blocks_window and min_signed_per_window (e.g. cosmoshub-4=10000:0.05; MIN 0: never jailed for downtime), over what its LCD or abci_query says; without any of them blocks and time to jail are reported unknown", Sources: env("cosmos-slashing"),
 			Validator: checkSlashing},
 		&cli.DurationFlag{Name: "cosmos-analyze-every", Value: time.Second, Usage: "how often the missed-vote analysis and the alert rules run", Sources: env("cosmos-analyze-every"),
 			Validator: func(v time.Duration) error { return domain.AtLeast("--cosmos-analyze-every", v, 100*time.Millisecond) }},
@@ -130,6 +130,16 @@ func parseChains(values []string) ([]*chain, error) {
 		if v == "" {
 			continue
 		}
+		if looksLikeURL(v) {
+			// A URL continues the chain before it. It may hold "=" in its
+			// query (?apikey=…), and a chain name has no ':' or '/', so it
+			// is never NAME=….
+			if last == nil {
+				return nil, fmt.Errorf("--cosmos %s: give NAME=RPC[,RPC…] (e.g. cosmoshub-4=http://127.0.0.1:26657): a URL needs a chain name first", redact(v))
+			}
+			last.Endpoints = append(last.Endpoints, v)
+			continue
+		}
 		name, rpc, ok := strings.Cut(v, "=")
 		if !ok {
 			if st, err := os.Stat(v); err == nil {
@@ -144,11 +154,7 @@ func parseChains(values []string) ([]*chain, error) {
 				out = append(out, c)
 				continue
 			}
-			if last == nil || !looksLikeURL(v) {
-				return nil, fmt.Errorf("--cosmos %q: give NAME=RPC[,RPC…] (e.g. cosmoshub-4=http://127.0.0.1:26657) or a devnet DIR with chain.json", v)
-			}
-			last.Endpoints = append(last.Endpoints, v)
-			continue
+			return nil, fmt.Errorf("--cosmos %q: give NAME=RPC[,RPC…] (e.g. cosmoshub-4=http://127.0.0.1:26657) or a devnet DIR with chain.json", v)
 		}
 		if err := events.CheckChain(name); err != nil {
 			return nil, fmt.Errorf("--cosmos %s: %w", name, err)

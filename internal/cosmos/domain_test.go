@@ -65,17 +65,47 @@ func containsSecret(s string) bool {
 func TestConsumerFindsChainsInTheStore(t *testing.T) {
 	db := storetest.SQLite(t, store.WithMigrations(state.Migrations()))
 	ctx := context.Background()
+	const chain = "found-1"
+	storeChain(t, db, chain, 6)
+
+	parts := openConsumer(t, db, nil, "consumer")
+	var found bool
+	for _, a := range parts.Analyzers {
+		if a.Name != "cosmos/discovered" {
+			continue
+		}
+		found = true
+		if err := a.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !found {
+		t.Fatalf("analyzers %v: no cosmos/discovered", parts.Analyzers)
+	}
+	p, err := state.ProgressOf(ctx, db, chain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.AnalyzedHeight != 6 { // every height has its block, commit and set
+		t.Errorf("analysed up to %d, want 6", p.AnalyzedHeight)
+	}
+}
+
+// storeChain stores a chain of four validators that all sign heights
+// 1..heights, as a sentry would publish it.
+func storeChain(t *testing.T, db *store.DB, chain string, heights int64) {
+	t.Helper()
+	ctx := context.Background()
 	sk, err := sink.New(sink.Config{DB: db})
 	if err != nil {
 		t.Fatal(err)
 	}
-	const chain = "found-1"
 	var vals []events.Validator
 	for i := 0; i < 4; i++ {
 		vals = append(vals, events.Validator{Address: fmt.Sprintf("%040X", i+1), VotingPower: 10})
 	}
 	evs := []events.Event{&events.ValidatorSet{V: 1, Chain: chain, Height: 1, Validators: vals}}
-	for h := int64(1); h <= 6; h++ {
+	for h := int64(1); h <= heights; h++ {
 		evs = append(evs, &events.Block{V: 1, Chain: chain, Height: h, Time: 1700000000000 + h*1000, Hash: fmt.Sprintf("%064X", h),
 			ProposerAddress: vals[h%4].Address, Source: events.SourceBackfill})
 		sigs := make([]events.Signature, 4)
@@ -97,35 +127,50 @@ func TestConsumerFindsChainsInTheStore(t *testing.T) {
 		t.Fatal(err)
 	}
 
+}
+
+// openConsumer opens the domain as a consumer with the given arguments,
+// its log going to log (nil: discarded).
+func openConsumer(t *testing.T, db *store.DB, log *slog.Logger, args ...string) *domain.Parts {
+	t.Helper()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	var parts *domain.Parts
 	d := Domain{}
 	cmd := &cli.Command{Name: "consumer", Flags: d.Flags(domain.RoleConsumer), Action: func(ctx context.Context, c *cli.Command) error {
+		var err error
 		parts, err = d.Open(ctx, domain.Env{Role: domain.RoleConsumer, Cmd: c, DB: db, DataDir: t.TempDir(),
-			Log: slog.New(slog.DiscardHandler), Registerer: prometheus.NewRegistry()})
+			Log: log, Registerer: prometheus.NewRegistry()})
 		return err
 	}}
-	if err := cmd.Run(ctx, []string{"consumer"}); err != nil {
+	if err := cmd.Run(context.Background(), args); err != nil {
 		t.Fatal(err)
 	}
-	defer parts.Close()
-	var found bool
+	t.Cleanup(func() { _ = parts.Close() })
+	return parts
+}
+
+// --cosmos-slashing NAME=W:0 is honoured as given: the analyzer uses the
+// window W with min signed 0 (never jailed for downtime), not a default.
+func TestSlashingFlagMinSignedZero(t *testing.T) {
+	db := storetest.SQLite(t, store.WithMigrations(state.Migrations()))
+	const chain = "zero-1"
+	storeChain(t, db, chain, 6)
+	parts := openConsumer(t, db, nil, "consumer", "--cosmos", chain+"=http://127.0.0.1:1", "--cosmos-slashing", chain+"=10:0")
 	for _, a := range parts.Analyzers {
-		if a.Name != "cosmos/discovered" {
-			continue
-		}
-		found = true
-		if err := a.Run(ctx); err != nil {
-			t.Fatal(err)
+		if a.Name == "cosmos/missed/"+chain {
+			if err := a.Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-	if !found {
-		t.Fatalf("analyzers %v: no cosmos/discovered", parts.Analyzers)
+	p, err := state.ParamsInForce(context.Background(), db, chain)
+	if err != nil || p != (state.Params{SignedBlocksWindow: 10, MinSignedPerWindow: 0, Source: state.ParamsConfigured}) {
+		t.Fatalf("params in force %+v, %v; want the configured 10:0", p, err)
 	}
-	p, err := state.ProgressOf(ctx, db, chain)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.AnalyzedHeight != 6 { // every height has its block, commit and set
-		t.Errorf("analysed up to %d, want 6", p.AnalyzedHeight)
+	var blocks int64
+	if err := db.Reader().QueryRow("SELECT blocks_to_jail FROM cosmos_validator_stats WHERE chain = ? LIMIT 1", chain).Scan(&blocks); err != nil || blocks != state.JailNever {
+		t.Errorf("blocks to jail %d, %v; want %d (never)", blocks, err, state.JailNever)
 	}
 }

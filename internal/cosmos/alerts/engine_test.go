@@ -322,6 +322,44 @@ func TestMinSeverityRouting(t *testing.T) {
 
 // Each rule reads its table: stalls, endpoints, window share, time to
 // jail, the validator filter by moniker, jailed and out-of-set validators.
+// Blocks to jail unknown (no slashing parameters) or never (min signed 0)
+// raise no time-to-jail alert, and neither reads as "out of the set": the
+// other rules still watch those validators.
+func TestTimeToJailUnknownOrNever(t *testing.T) {
+	forEachDB(t, func(t *testing.T, open func(testing.TB) *store.DB) {
+		db := open(t)
+		te := startEngine(t, db, `
+validators: ["*"]
+rules:
+  consecutive_missed: {critical: 2}
+  time_to_jail: {warning: 1h, critical: 10m}
+`, newClock(), nil)
+		putStats(t, db, "EEEE", stats{consecutive: 5, windowSize: 100, windowMissed: 5, blocksToJail: state.JailUnknown, timeToJailMS: state.JailUnknown})
+		putStats(t, db, "FFFF", stats{consecutive: 5, windowSize: 100, windowMissed: 5, blocksToJail: state.JailNever, timeToJailMS: state.JailNever})
+		te.passAt(t, 0)
+		list, err := te.List(context.Background(), chain, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]bool{}
+		for _, a := range list {
+			got[a.Key] = true
+		}
+		want := map[string]bool{"consecutive_missed/" + chain + "/EEEE": true, "consecutive_missed/" + chain + "/FFFF": true,
+			"window_missed_share/" + chain + "/EEEE": true, "window_missed_share/" + chain + "/FFFF": true} // the default rule, 5 of 100
+		for k := range want {
+			if !got[k] {
+				t.Errorf("no %s alert; alerts %v", k, got)
+			}
+		}
+		for k := range got {
+			if !want[k] {
+				t.Errorf("unexpected alert %s", k)
+			}
+		}
+	})
+}
+
 func TestRuleEvaluation(t *testing.T) {
 	forEachDB(t, func(t *testing.T, open func(testing.TB) *store.DB) {
 		db := open(t)
@@ -336,8 +374,8 @@ rules:
 		putValidator(t, db, addrB, "bob", true)
 		putValidator(t, db, "CCCC", "carol", true)
 		putValidator(t, db, "DDDD", "dave", false)
-		exec(t, db, db.Query().SQL("INSERT INTO cosmos_params (chain, signed_blocks_window, min_signed_per_window, source, updated_at) VALUES ").
-			Row(chain, 100, 0.5, "test", t0.UnixMilli()))
+		exec(t, db, db.Query().SQL("INSERT INTO cosmos_chains (chain, analyzed_height, updated_at, signed_blocks_window, min_signed_per_window, params_source) VALUES ").
+			Row(chain, 1234, t0.UnixMilli(), 100, 0.5, "lcd"))
 		putStats(t, db, addrA, stats{consecutive: 1, windowSize: 50, windowMissed: 25, blocksToJail: 25, timeToJailMS: 150_000})
 		putStats(t, db, addrB, stats{consecutive: 0, windowSize: 100, windowMissed: 6, blocksToJail: 400, timeToJailMS: 2400_000})
 		putStats(t, db, "CCCC", stats{consecutive: 50, windowSize: 100, windowMissed: 50, blocksToJail: 0})                   // not watched

@@ -7,6 +7,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/valtrack/valtrack/internal/cosmos/state"
 )
 
 // condition is a rule that holds now for a chain (and validator).
@@ -119,12 +121,17 @@ func (e *Engine) evaluate(ctx context.Context, chain string, now time.Time) ([]c
 
 func (e *Engine) evaluateValidators(ctx context.Context, chain string) ([]condition, error) {
 	db := e.db.Reader()
-	var window int64
-	q := e.db.Query().SQL("SELECT signed_blocks_window FROM cosmos_params WHERE chain = ").Arg(chain)
-	if err := db.QueryRowContext(ctx, q.String(), q.Args()...).Scan(&window); err != nil && err != sql.ErrNoRows {
-		return nil, fmt.Errorf("read slashing params of %s: %w", chain, e.db.Scrub(err))
+	// The parameters the analyzer used (configured, or the chain's); when
+	// they are unknown the share is of the analyser's window counters.
+	params, err := state.ParamsInForce(ctx, e.db, chain)
+	if err != nil {
+		return nil, err
 	}
-	q = e.db.Query().SQL(`SELECT s.address, v.moniker, v.in_set, v.jailed, s.consecutive_missed, s.window_size,
+	window := int64(0)
+	if params.Known() {
+		window = params.SignedBlocksWindow
+	}
+	q := e.db.Query().SQL(`SELECT s.address, v.moniker, v.in_set, v.jailed, s.consecutive_missed, s.window_size,
 		s.window_missed, s.blocks_to_jail, s.time_to_jail_ms
 		FROM cosmos_validator_stats s LEFT JOIN cosmos_validators v ON v.chain = s.chain AND v.address = s.address
 		WHERE s.chain = `).Arg(chain).SQL(" ORDER BY s.address")
@@ -145,7 +152,7 @@ func (e *Engine) evaluateValidators(ctx context.Context, chain string) ([]condit
 		v.moniker, v.known = moniker.String, inSet.Valid
 		// Without a cosmos_validators row the stats tell: -1 blocks to
 		// jail is "not in the set".
-		v.inSet = inSet.Bool || !inSet.Valid && v.blocksToJail >= 0
+		v.inSet = inSet.Bool || !inSet.Valid && v.blocksToJail != state.JailNotInSet
 		v.jailed = jailed.Bool
 		vs = append(vs, v)
 	}
@@ -212,7 +219,8 @@ func (e *Engine) evaluateValidators(ctx context.Context, chain string) ([]condit
 		}
 		// Time to jail only means something while the validator misses
 		// blocks of the window: a short window makes it small for a
-		// validator that signs everything.
+		// validator that signs everything. Unknown (no slashing
+		// parameters) and never (min signed 0) are negative: no alert.
 		if r := e.cfg.Rules[RuleTimeToJail]; v.windowMissed > 0 && v.blocksToJail >= 0 && e.ruleApplies(r, chain) && e.watched(r, v.address, v.moniker) {
 			k := ruleKinds[RuleTimeToJail]
 			secs := math.Max(0, float64(v.timeToJailMS)/1000)

@@ -25,13 +25,11 @@ import (
 	"github.com/valtrack/valtrack/internal/store"
 )
 
-// x/slashing's defaults (cosmos-sdk x/slashing/types/params.go
-// DefaultSignedBlocksWindow, DefaultMinSignedPerWindow), used when a chain
-// has neither a configured value nor stored parameters.
-const (
-	DefaultSignedBlocksWindow = 100
-	DefaultMinSignedPerWindow = 0.5
-)
+// DefaultSignedBlocksWindow (x/slashing's default, cosmos-sdk
+// x/slashing/types/params.go) is the length of the window counters of a
+// chain whose parameters are unknown (neither configured nor read from the
+// chain). It is never used to project jailing: that is reported unknown.
+const DefaultSignedBlocksWindow = 100
 
 // Defaults of Config.
 const (
@@ -44,11 +42,13 @@ const (
 // Chain is one chain to analyse.
 type Chain struct {
 	Name string
-	// Window is x/slashing's signed_blocks_window; 0 takes it from
-	// cosmos_params, else DefaultSignedBlocksWindow.
+	// Window is x/slashing's signed_blocks_window as configured
+	// (--cosmos-slashing); 0: not configured, the chain's parameters
+	// (cosmos_params, from the LCD or abci_query) are used, and without
+	// them jailing is not projected.
 	Window int64
-	// MinSigned is min_signed_per_window (0..1); 0 takes it from
-	// cosmos_params, else DefaultMinSignedPerWindow.
+	// MinSigned is min_signed_per_window (0..1), used as given when Window
+	// is set (0 is honoured: never jailed for downtime).
 	MinSigned float64
 }
 
@@ -109,7 +109,7 @@ func (c *Config) defaults() error {
 		}
 		seen[ch.Name] = true
 		if ch.Window < 0 || ch.MinSigned < 0 || ch.MinSigned > 1 {
-			return fmt.Errorf("cosmos analyzers: chain %s: window %d must be ≥ 0 and min signed %v within 0..1 (0: from the chain's parameters)",
+			return fmt.Errorf("cosmos analyzers: chain %s: window %d must be ≥ 0 (0: the chain's parameters) and min signed %v within 0..1",
 				ch.Name, ch.Window, ch.MinSigned)
 		}
 	}

@@ -5,7 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"time"
+
+	"github.com/valtrack/valtrack/internal/cosmos/state"
 )
 
 // endpointStaleAfter: three missed one-minute status republications.
@@ -37,21 +40,25 @@ func (a *missed) export(ctx context.Context) error {
 		if err := scan(&addr, &moniker, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10], &v[11]); err != nil {
 			return err
 		}
-		if old, ok := a.labels[addr]; ok && (old != moniker || v[8] < 0) {
+		if old, ok := a.labels[addr]; ok && (old != moniker || v[8] == state.JailNotInSet) {
 			a.deleteValidator(addr, old)
 		}
-		if v[8] < 0 { // blocks_to_jail -1: not in the set
+		if v[8] == state.JailNotInSet {
 			return nil
 		}
 		seen[addr] = true
 		a.labels[addr] = moniker
-		ttj := float64(v[7]) / 1000
-		if v[7] < 0 {
-			ttj = -1
-		}
 		vals := [12]float64{float64(v[0]), float64(v[1]), float64(v[2]), float64(v[3]), float64(v[4]), float64(v[5]),
-			float64(v[6]), ttj, float64(v[8]), float64(v[9]), float64(v[10]), float64(v[11])}
+			float64(v[6]), float64(v[7]) / 1000, float64(v[8]), float64(v[9]), float64(v[10]), float64(v[11])}
+		if v[8] == state.JailNever {
+			vals[7], vals[8] = math.Inf(1), math.Inf(1)
+		}
 		for i, g := range validatorGauges {
+			if (i == 7 || i == 8) && v[8] < 0 && v[8] != state.JailNever {
+				// unknown slashing parameters: no projection, no series
+				a.m.validator[g[0]].DeleteLabelValues(chain, addr, moniker)
+				continue
+			}
 			a.m.validator[g[0]].WithLabelValues(chain, addr, moniker).Set(vals[i])
 		}
 		return nil

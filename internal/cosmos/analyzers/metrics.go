@@ -7,14 +7,16 @@ import (
 )
 
 // Gauges, named after what operators know from tenderduty and
-// cosmos-validator-watcher. All are gauges, set from the stored totals after
-// each pass, so they survive restarts (a counter would restart at 0).
+// cosmos-validator-watcher. All but one are gauges, set from the stored
+// totals after each pass, so they survive restarts; skipped heights are a
+// counter of this process (a skip is an event, not stored state).
 type metrics struct {
 	validator map[string]*prometheus.GaugeVec // by stat name
 	analyzed  *prometheus.GaugeVec
 	sinceLast *prometheus.GaugeVec
 	endpoint  *prometheus.GaugeVec
 	waitSet   *prometheus.GaugeVec
+	skipped   *prometheus.CounterVec
 }
 
 // validatorGauges: name suffix, help.
@@ -26,8 +28,8 @@ var validatorGauges = [][2]string{
 	{"consecutive_missed_blocks", "Absent signatures since the validator's last signed height."},
 	{"missed_blocks_window", "Absent signatures in the last signed_blocks_window heights."},
 	{"signed_blocks_window", "Heights of the last signed_blocks_window in which the validator was in the set."},
-	{"time_to_jail_seconds", "Time until jailing if it misses every block from now (recent mean block interval); -1 out of the set."},
-	{"blocks_to_jail", "Missed blocks until jailing (x/slashing: missed > window - round(min_signed*window)); -1 out of the set."},
+	{"time_to_jail_seconds", "Time until jailing if it misses every block from now (recent mean block interval); +Inf never (min_signed_per_window 0); absent while the slashing parameters are unknown."},
+	{"blocks_to_jail", "Missed blocks until jailing (x/slashing: missed > window - round(min_signed*window)); +Inf never (min_signed_per_window 0); absent while the slashing parameters are unknown."},
 	{"proposed_blocks", "Blocks the validator proposed."},
 	{"missed_proposals", "Rounds the validator was proposer of that committed no block."},
 	{"solo_missed_blocks", "Absent signatures where it was the only one absent and the rest signed ≥ 2/3 of the power."},
@@ -49,7 +51,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		Help: "1 if the endpoint's latest status was healthy."}, []string{"chain", "endpoint"})
 	m.waitSet = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "valtrack_cosmos_waiting_for_validator_set",
 		Help: "The height the analyzer waits at because its validator set (the validators_hash its block names) is not stored yet; 0 when none."}, []string{"chain"})
-	cs = append(cs, m.analyzed, m.sinceLast, m.endpoint, m.waitSet)
+	m.skipped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "valtrack_cosmos_skipped_heights_total",
+		Help: "Heights the analyzer gave up on (not analysed: no miss is recorded for them) since this process started, by reason: block_missing, commit_missing, validator_set_not_stored, no_validator_set, signatures_set_mismatch."},
+		[]string{"chain", "reason"})
+	cs = append(cs, m.analyzed, m.sinceLast, m.endpoint, m.waitSet, m.skipped)
 	if reg != nil {
 		for _, c := range cs {
 			if err := reg.Register(c); err != nil {

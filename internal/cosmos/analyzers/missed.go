@@ -79,10 +79,14 @@ type missed struct {
 	// validators_hash its block names) is not stored yet; 0 none. Exported
 	// as valtrack_cosmos_waiting_for_validator_set.
 	waitingSet int64
-	lostSets   map[string]bool   // validators hashes waited for in vain: later heights of them skip at once
-	setLogged  int64             // the height whose wait for its set was logged
-	labels     map[string]string // address → moniker of the validator series set
-	endpoints  map[string]bool
+	// paramsWarned: the unknown slashing parameters were logged;
+	// written: the parameters the last write stored.
+	paramsWarned bool
+	written      state.Params
+	lostSets     map[string]bool   // validators hashes waited for in vain: later heights of them skip at once
+	setLogged    int64             // the height whose wait for its set was logged
+	labels       map[string]string // address → moniker of the validator series set
+	endpoints    map[string]bool
 }
 
 func newMissed(cfg Config, ch Chain, m *metrics) *missed {
@@ -93,28 +97,40 @@ func newMissed(cfg Config, ch Chain, m *metrics) *missed {
 // errStale: another instance moved the cursor; this one reloads.
 var errStale = errors.New("cursor moved by another analyzer")
 
-// params returns the signing window and min_signed_per_window in force.
-func (a *missed) params(ctx context.Context) (int64, float64, error) {
-	w, min := a.chain.Window, a.chain.MinSigned
-	if w == 0 || min == 0 {
-		q := a.cfg.DB.Query().SQL("SELECT signed_blocks_window, min_signed_per_window FROM cosmos_params WHERE chain = ").Arg(a.chain.Name)
-		var sw int64
-		var sm float64
-		err := a.cfg.DB.Reader().QueryRowContext(ctx, q.String(), q.Args()...).Scan(&sw, &sm)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			sw, sm = DefaultSignedBlocksWindow, DefaultMinSignedPerWindow
-		case err != nil:
-			return 0, 0, fmt.Errorf("read slashing params: %w", err)
-		}
-		if w == 0 {
-			w = sw
-		}
-		if min == 0 {
-			min = sm
-		}
+// params returns the slashing parameters in force: the configured ones
+// (Chain.Window > 0; a min signed of 0 is honoured) over what the sentry
+// read from the chain (cosmos_params: its LCD or abci_query). Without
+// either they are unknown: the window counters then cover the last
+// DefaultSignedBlocksWindow heights, and no jail projection is made.
+func (a *missed) params(ctx context.Context) (state.Params, error) {
+	if a.chain.Window > 0 {
+		return state.Params{SignedBlocksWindow: a.chain.Window, MinSignedPerWindow: a.chain.MinSigned, Source: state.ParamsConfigured}, nil
 	}
-	return w, min, nil
+	q := a.cfg.DB.Query().SQL("SELECT signed_blocks_window, min_signed_per_window, source FROM cosmos_params WHERE chain = ").Arg(a.chain.Name)
+	var p state.Params
+	err := a.cfg.DB.Reader().QueryRowContext(ctx, q.String(), q.Args()...).Scan(&p.SignedBlocksWindow, &p.MinSignedPerWindow, &p.Source)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if !a.paramsWarned {
+			a.paramsWarned = true
+			a.cfg.Log.Warn("slashing parameters unknown: blocks and time to jail are reported as unknown until they are known. "+
+				"Give them with --cosmos-slashing "+a.chain.Name+"=WINDOW:MIN (signed_blocks_window:min_signed_per_window, e.g. 10000:0.05), "+
+				"or an LCD with --cosmos-lcd "+a.chain.Name+"=URL; the sentry also asks the RPC (abci_query), which a chain without x/slashing does not answer",
+				"chain", a.chain.Name, "window_counters_over", DefaultSignedBlocksWindow)
+		}
+		return state.Params{SignedBlocksWindow: DefaultSignedBlocksWindow, Source: state.ParamsUnknown}, nil
+	case err != nil:
+		return state.Params{}, fmt.Errorf("read slashing params: %w", err)
+	}
+	if p.Source == state.ParamsUnknown {
+		p.Source = "chain" // an event that named no source: still the chain's
+	}
+	if a.paramsWarned {
+		a.paramsWarned = false
+		a.cfg.Log.Info("slashing parameters now known", "chain", a.chain.Name, "signed_blocks_window", p.SignedBlocksWindow,
+			"min_signed_per_window", p.MinSignedPerWindow, "source", p.Source)
+	}
+	return p, nil
 }
 
 // Run is one pass: up to Batch heights after the cursor, in one transaction.
@@ -133,16 +149,16 @@ func (a *missed) Run(ctx context.Context) error {
 
 func (a *missed) pass(ctx context.Context) error {
 	now := a.cfg.Now().UnixMilli()
-	w, minSigned, err := a.params(ctx)
+	p, err := a.params(ctx)
 	if err != nil {
 		return err
 	}
+	w := p.SignedBlocksWindow
 	if !a.loaded || w != a.winW {
 		if err := a.load(ctx, w); err != nil {
 			return err
 		}
 	}
-	maxMissed := w - int64(math.RoundToEven(minSigned*float64(w)))
 	startCursor := a.cursor
 	start := a.cursor + 1
 	if a.cursor == 0 {
@@ -183,14 +199,15 @@ func (a *missed) pass(ctx context.Context) error {
 	}
 	a.cursor = done
 	for addr, st := range a.stats {
-		a.jail(addr, st, maxMissed)
+		a.jail(addr, st, p)
 	}
-	if done == startCursor && !a.anyDirty() {
+	if done == startCursor && !a.anyDirty() && p == a.written {
 		return nil
 	}
-	if err := a.write(ctx, startCursor, done, &out, now); err != nil {
+	if err := a.write(ctx, startCursor, done, &out, now, p); err != nil {
 		return err
 	}
+	a.written = p
 	for h := range a.waiting {
 		if h <= done {
 			delete(a.waiting, h)
@@ -222,23 +239,39 @@ func (a *missed) skippable(h, latestCommit, now int64, okB, okC bool, set *valSe
 	if now-first < a.cfg.SkipAfter.Milliseconds() && !(mismatch && a.lostSets[vhash]) {
 		return false
 	}
-	why := "block missing"
+	why, reason := "block missing", SkipBlockMissing
 	switch {
 	case !okC:
-		why = "commit missing"
+		why, reason = "commit missing", SkipCommitMissing
 	case mismatch:
 		if a.lostSets[vhash] {
+			a.skipped(SkipSetNotStored)
 			return true // logged with the first height of this hash
 		}
 		a.lostSets[vhash] = true
-		why = "its validator set (validators_hash " + vhash + ") was never stored; later heights of that set are skipped too. Check the sentry's log for validator set errors"
+		why, reason = "its validator set (validators_hash "+vhash+") was never stored; later heights of that set are skipped too. Check the sentry's log for validator set errors", SkipSetNotStored
 	case set == nil:
-		why = "no validator set stored at or below it"
+		why, reason = "no validator set stored at or below it", SkipNoSet
 	case okB:
-		why = fmt.Sprintf("commit has %d signatures, the stored set %d validators", len(c.flags), len(set.addrs))
+		why, reason = fmt.Sprintf("commit has %d signatures, the stored set %d validators", len(c.flags), len(set.addrs)), SkipSizeMismatch
 	}
+	a.skipped(reason)
 	a.cfg.Log.Warn("skipping height: its data did not arrive", "chain", a.chain.Name, "height", h, "why", why, "waited", a.cfg.SkipAfter)
 	return true
+}
+
+// Reasons a height is skipped (valtrack_cosmos_skipped_heights_total's
+// reason label).
+const (
+	SkipBlockMissing  = "block_missing"
+	SkipCommitMissing = "commit_missing"
+	SkipSetNotStored  = "validator_set_not_stored" // its validators_hash's set never arrived
+	SkipNoSet         = "no_validator_set"         // no set stored at or below it
+	SkipSizeMismatch  = "signatures_set_mismatch"  // the commit's signatures do not match the set's size
+)
+
+func (a *missed) skipped(reason string) {
+	a.m.skipped.WithLabelValues(a.chain.Name, reason).Inc()
 }
 
 // output is what a pass writes.
@@ -373,13 +406,26 @@ func (a *missed) evict(h, w int64) {
 // jail sets blocks_to_jail and time_to_jail_ms. x/slashing jails when the
 // missed count of the window exceeds maxMissed = W − round(min_signed·W)
 // (x/slashing/keeper/infractions.go), so a validator that misses every block
-// from now is jailed after maxMissed − window_missed + 1 more.
-func (a *missed) jail(addr string, st *stat, maxMissed int64) {
-	blocks, ms := int64(-1), int64(-1)
+// from now is jailed after maxMissed − window_missed + 1 more; never when
+// maxMissed ≥ W (min_signed 0). Without parameters there is no projection
+// (state.JailUnknown), out of the set none either (state.JailNotInSet).
+func (a *missed) jail(addr string, st *stat, p state.Params) {
+	blocks := int64(state.JailNotInSet)
+	w := p.SignedBlocksWindow
+	maxMissed := w - int64(math.RoundToEven(p.MinSignedPerWindow*float64(w)))
 	if a.current == nil {
 		// nothing analysed yet
-	} else if _, in := a.current.index[addr]; in {
+	} else if _, in := a.current.index[addr]; !in {
+		// out of the set
+	} else if !p.Known() {
+		blocks = state.JailUnknown
+	} else if maxMissed >= w {
+		blocks = state.JailNever
+	} else {
 		blocks = max(0, maxMissed-st.windowMissed+1)
+	}
+	ms := blocks
+	if blocks >= 0 {
 		ms = blocks * mean(a.intervals)
 	}
 	if blocks != st.blocksToJail || ms != st.timeToJail {
@@ -483,7 +529,7 @@ var (
 
 // write stores a pass in one transaction, moving the cursor from `from` to
 // `to` only if no other instance moved it meanwhile.
-func (a *missed) write(ctx context.Context, from, to int64, out *output, now int64) error {
+func (a *missed) write(ctx context.Context, from, to int64, out *output, now int64, p state.Params) error {
 	db := a.cfg.DB
 	var stats [][]any
 	addrs := make([]string, 0, len(a.stats))
@@ -502,8 +548,11 @@ func (a *missed) write(ctx context.Context, from, to int64, out *output, now int
 	err := db.InTx(ctx, "store missed-vote analysis", func(tx *sql.Tx) error {
 		// The cursor first: on PostgreSQL its row lock serialises two
 		// instances, and the loser sees the moved cursor and gives up.
-		q := db.Query().SQL("INSERT INTO cosmos_chains (chain, analyzed_height, updated_at) VALUES ").Row(a.chain.Name, to, now).
-			SQL(" ON CONFLICT (chain) DO UPDATE SET analyzed_height = excluded.analyzed_height, updated_at = excluded.updated_at WHERE cosmos_chains.analyzed_height = ").Arg(from)
+		q := db.Query().SQL("INSERT INTO cosmos_chains (chain, analyzed_height, updated_at, signed_blocks_window, min_signed_per_window, params_source) VALUES ").
+			Row(a.chain.Name, to, now, p.SignedBlocksWindow, p.MinSignedPerWindow, p.Source).
+			SQL(" ON CONFLICT (chain) DO UPDATE SET analyzed_height = excluded.analyzed_height, updated_at = excluded.updated_at, ",
+				"signed_blocks_window = excluded.signed_blocks_window, min_signed_per_window = excluded.min_signed_per_window, ",
+				"params_source = excluded.params_source WHERE cosmos_chains.analyzed_height = ").Arg(from)
 		res, err := tx.ExecContext(ctx, q.String(), q.Args()...)
 		if err != nil {
 			return fmt.Errorf("move cursor: %w", err)

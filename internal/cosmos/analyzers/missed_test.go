@@ -447,7 +447,12 @@ func TestSkipsMissingCommit(t *testing.T) {
 		sk := newSink(t, db)
 		apply(t, sk, s.take(), 64)
 		c := &clock{start}
-		a := newAnalyzer(t, db, analyzers.Chain{Window: 100, MinSigned: 0.5}, nil, c)
+		reg := prometheus.NewRegistry()
+		a := newAnalyzer(t, db, analyzers.Chain{Window: 100, MinSigned: 0.5}, reg, c)
+		skipped := func() float64 {
+			v, _ := gauge(t, reg, "valtrack_cosmos_skipped_heights_total", map[string]string{"chain": chainName, "reason": analyzers.SkipCommitMissing})
+			return v
+		}
 		run(t, a)
 		c.now = c.now.Add(time.Hour)
 		run(t, a)
@@ -462,10 +467,17 @@ func TestSkipsMissingCommit(t *testing.T) {
 		if got := cursor(t, db); got != 4 {
 			t.Fatalf("cursor %d after 1 minute, want 4 (waiting for the backfill)", got)
 		}
+		if n := skipped(); n != 0 {
+			t.Errorf("%v heights counted as skipped while waiting, want 0", n)
+		}
 		c.now = c.now.Add(analyzers.DefaultSkipAfter)
 		run(t, a)
 		if got := cursor(t, db); got != 8 {
 			t.Fatalf("cursor %d, want 8 (height 5 skipped)", got)
+		}
+		run(t, a)
+		if n := skipped(); n != 1 {
+			t.Errorf("skipped heights (commit_missing) %v, want 1", n)
 		}
 		var n int
 		if err := db.Reader().QueryRow("SELECT count(*) FROM cosmos_heights WHERE height = 5").Scan(&n); err != nil || n != 0 {
@@ -545,6 +557,9 @@ func gauge(t *testing.T, reg *prometheus.Registry, name string, labels map[strin
 				if labels[l.GetName()] != l.GetValue() {
 					continue metric
 				}
+			}
+			if c := m.GetCounter(); c != nil {
+				return c.GetValue(), true
 			}
 			return m.GetGauge().GetValue(), true
 		}
@@ -626,11 +641,17 @@ func TestMissingSetSkippedAfterBound(t *testing.T) {
 		s.heights(4, 9, heightOpts{who: map[int]behaviour{2: offline}})
 		apply(t, newSink(t, db), s.take(), 64)
 		c := &clock{start}
-		a := newAnalyzer(t, db, analyzers.Chain{Window: 100, MinSigned: 0.5}, nil, c)
+		reg := prometheus.NewRegistry()
+		a := newAnalyzer(t, db, analyzers.Chain{Window: 100, MinSigned: 0.5}, reg, c)
 		run(t, a)
 		if got := cursor(t, db); got != 3 {
 			t.Fatalf("cursor %d, want 3 (waiting for the set of 4)", got)
 		}
+		defer func() {
+			if v, _ := gauge(t, reg, "valtrack_cosmos_skipped_heights_total", map[string]string{"chain": chainName, "reason": analyzers.SkipSetNotStored}); v != 5 {
+				t.Errorf("skipped heights (validator_set_not_stored) %v, want 5 (4..8)", v)
+			}
+		}()
 		c.now = c.now.Add(analyzers.DefaultSkipAfter + time.Second)
 		run(t, a)
 		if got := cursor(t, db); got != 8 {

@@ -232,10 +232,15 @@ func (c *clock) Now() time.Time { return c.now }
 
 func newAnalyzer(t testing.TB, db *store.DB, ch analyzers.Chain, reg prometheus.Registerer, c *clock) analyze.Analyzer {
 	t.Helper()
+	return newAnalyzerLog(t, db, ch, reg, c, slog.New(slog.DiscardHandler))
+}
+
+func newAnalyzerLog(t testing.TB, db *store.DB, ch analyzers.Chain, reg prometheus.Registerer, c *clock, log *slog.Logger) analyze.Analyzer {
+	t.Helper()
 	if ch.Name == "" {
 		ch.Name = chainName
 	}
-	as, err := analyzers.New(analyzers.Config{DB: db, Chains: []analyzers.Chain{ch}, Registerer: reg, Log: slog.New(slog.DiscardHandler), Now: c.Now})
+	as, err := analyzers.New(analyzers.Config{DB: db, Chains: []analyzers.Chain{ch}, Registerer: reg, Log: log, Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,11 +38,12 @@ const (
 	KindValidatorInfo  = "validator_info"
 	KindEndpointStatus = "endpoint_status"
 	KindParams         = "params"
+	KindPrunedHeights  = "pruned_heights"
 )
 
 // Kinds lists every kind, in documentation order.
 var Kinds = []string{KindVote, KindNewRound, KindNewRoundStep, KindBlock, KindCommit,
-	KindValidatorSet, KindValidatorInfo, KindEndpointStatus, KindParams}
+	KindValidatorSet, KindValidatorInfo, KindEndpointStatus, KindParams, KindPrunedHeights}
 
 // SchemaVersion is the current version of every payload in this package.
 const SchemaVersion = 1
@@ -226,7 +227,25 @@ type Params struct {
 	Chain              string  `json:"chain"`
 	SignedBlocksWindow int64   `json:"signed_blocks_window"`
 	MinSignedPerWindow float64 `json:"min_signed_per_window"` // 0..1
-	Source             string  `json:"source"`                // "lcd" | "config"
+	Source             string  `json:"source"`                // "lcd" | "abci" (abci_query over the RPC)
+	Observer
+}
+
+// PrunedHeights are heights From..To that every endpoint of the sentry
+// answered it no longer holds (/commit?height= below the lowest height each
+// keeps), so their block and commit will never be published. Heights of
+// the range that were published before (seen live) keep their data; the
+// analyzer skips the others at once instead of waiting for them.
+type PrunedHeights struct {
+	V     int    `json:"v"`
+	Chain string `json:"chain"`
+	From  int64  `json:"from"`
+	To    int64  `json:"to"`
+	// LowestAvailable is the lowest height any endpoint still holds (To+1
+	// or above).
+	LowestAvailable int64 `json:"lowest_available"`
+	// Endpoints is how many endpoints said so (all the sentry asked).
+	Endpoints int `json:"endpoints"`
 	Observer
 }
 
@@ -283,6 +302,11 @@ func (e *Params) MsgID() string {
 	return MsgID(KindParams, e.Chain, itoa(e.SignedBlocksWindow), strconv.FormatFloat(e.MinSignedPerWindow, 'g', -1, 64))
 }
 
+// MsgID of pruned heights: chain and range.
+func (e *PrunedHeights) MsgID() string {
+	return MsgID(KindPrunedHeights, e.Chain, itoa(e.From), itoa(e.To))
+}
+
 // Event is what every payload of this package is.
 type Event interface {
 	MsgID() string
@@ -300,6 +324,7 @@ func (e *ValidatorSet) ChainName() string   { return e.Chain }
 func (e *ValidatorInfo) ChainName() string  { return e.Chain }
 func (e *EndpointStatus) ChainName() string { return e.Chain }
 func (e *Params) ChainName() string         { return e.Chain }
+func (e *PrunedHeights) ChainName() string  { return e.Chain }
 
 func (e *Vote) version() int           { return e.V }
 func (e *NewRound) version() int       { return e.V }
@@ -310,6 +335,7 @@ func (e *ValidatorSet) version() int   { return e.V }
 func (e *ValidatorInfo) version() int  { return e.V }
 func (e *EndpointStatus) version() int { return e.V }
 func (e *Params) version() int         { return e.V }
+func (e *PrunedHeights) version() int  { return e.V }
 
 // Kind returns the kind of an event value.
 func Kind(e Event) string {
@@ -332,6 +358,8 @@ func Kind(e Event) string {
 		return KindEndpointStatus
 	case *Params:
 		return KindParams
+	case *PrunedHeights:
+		return KindPrunedHeights
 	}
 	return ""
 }
@@ -357,6 +385,8 @@ func New(kind string) Event {
 		return new(EndpointStatus)
 	case KindParams:
 		return new(Params)
+	case KindPrunedHeights:
+		return new(PrunedHeights)
 	}
 	return nil
 }
@@ -391,6 +421,9 @@ const (
 	maxKey        = 4096 // base64 public keys (ML-DSA-65 is 1952 bytes)
 	maxReason     = 512
 	maxTime       = 253402300799999 // 9999-12-31T23:59:59.999Z in unix ms
+	// MaxHeight bounds a height where a range is given (pruned heights):
+	// far above any chain's, and To+1 cannot overflow.
+	MaxHeight = 1 << 53
 )
 
 var hexRE = regexp.MustCompile(`^[0-9A-F]*$`)
@@ -637,5 +670,24 @@ func (e *Params) sanitize() error {
 		return fmt.Errorf("min_signed_per_window %v is outside 0..1", e.MinSignedPerWindow)
 	}
 	e.Source = safe.String(e.Source, 16)
+	return nil
+}
+
+func (e *PrunedHeights) sanitize() error {
+	if err := checkCommon(e.Chain, &e.Observer); err != nil {
+		return err
+	}
+	if err := checkHeight(e.From); err != nil {
+		return err
+	}
+	if e.To < e.From || e.To >= MaxHeight {
+		return fmt.Errorf("pruned heights %d..%d: the range must end at or after its start and below %d", e.From, e.To, int64(MaxHeight))
+	}
+	if e.LowestAvailable <= e.To || e.LowestAvailable > MaxHeight {
+		return fmt.Errorf("lowest available height %d: above the pruned range (%d) and at most %d", e.LowestAvailable, e.To, int64(MaxHeight))
+	}
+	if e.Endpoints < 1 {
+		return fmt.Errorf("pruned heights reported by %d endpoints: at least 1", e.Endpoints)
+	}
 	return nil
 }

@@ -23,6 +23,10 @@ func TestDecodeRoundTripsEveryKind(t *testing.T) {
 		&ValidatorInfo{V: 1, Chain: "test-1", Address: "0A", Moniker: "val one", Source: "status"},
 		&EndpointStatus{V: 1, Chain: "test-1", Observer: Observer{Endpoint: "e1"}, Healthy: false, Reason: "catching up"},
 		&Params{V: 1, Chain: "test-1", SignedBlocksWindow: 100, MinSignedPerWindow: 0.5},
+		&PrunedHeights{V: 1, Chain: "test-1", From: 5, To: 1005, LowestAvailable: 1006, Endpoints: 2},
+	}
+	if len(evs) != len(Kinds) {
+		t.Fatalf("%d sample events for %d kinds", len(evs), len(Kinds))
 	}
 	for _, e := range evs {
 		kind := Kind(e)
@@ -58,19 +62,24 @@ func TestMsgIDIgnoresTheObserver(t *testing.T) {
 
 func TestDecodeRefusesHostileValues(t *testing.T) {
 	for name, tc := range map[string]struct{ kind, json string }{
-		"unknown kind":   {"evidence", `{"v":1}`},
-		"version":        {KindVote, `{"v":2,"chain":"c","height":1,"type":"prevote","validator_address":"0A"}`},
-		"height as text": {KindVote, `{"v":1,"chain":"c","height":"1","type":"prevote","validator_address":"0A"}`},
-		"height 0":       {KindVote, `{"v":1,"chain":"c","height":0,"type":"prevote","validator_address":"0A"}`},
-		"vote type":      {KindVote, `{"v":1,"chain":"c","height":1,"type":"proposal","validator_address":"0A"}`},
-		"lower hex":      {KindVote, `{"v":1,"chain":"c","height":1,"type":"prevote","validator_address":"0a"}`},
-		"chain subject":  {KindBlock, `{"v":1,"chain":"a.b","height":1,"source":"live"}`},
-		"flag":           {KindCommit, `{"v":1,"chain":"c","height":1,"source":"live","signatures":[{"flag":4}]}`},
-		"empty set":      {KindValidatorSet, `{"v":1,"chain":"c","height":1,"validators":[]}`},
-		"repeated":       {KindValidatorSet, `{"v":1,"chain":"c","height":1,"validators":[{"address":"0A"},{"address":"0A"}]}`},
-		"step":           {KindNewRoundStep, `{"v":1,"chain":"c","height":1,"step":"Nap"}`},
-		"window":         {KindParams, `{"v":1,"chain":"c","signed_blocks_window":0,"min_signed_per_window":0.5}`},
-		"time":           {KindBlock, `{"v":1,"chain":"c","height":1,"source":"live","time":-1}`},
+		"unknown kind":    {"evidence", `{"v":1}`},
+		"version":         {KindVote, `{"v":2,"chain":"c","height":1,"type":"prevote","validator_address":"0A"}`},
+		"height as text":  {KindVote, `{"v":1,"chain":"c","height":"1","type":"prevote","validator_address":"0A"}`},
+		"height 0":        {KindVote, `{"v":1,"chain":"c","height":0,"type":"prevote","validator_address":"0A"}`},
+		"vote type":       {KindVote, `{"v":1,"chain":"c","height":1,"type":"proposal","validator_address":"0A"}`},
+		"lower hex":       {KindVote, `{"v":1,"chain":"c","height":1,"type":"prevote","validator_address":"0a"}`},
+		"chain subject":   {KindBlock, `{"v":1,"chain":"a.b","height":1,"source":"live"}`},
+		"flag":            {KindCommit, `{"v":1,"chain":"c","height":1,"source":"live","signatures":[{"flag":4}]}`},
+		"empty set":       {KindValidatorSet, `{"v":1,"chain":"c","height":1,"validators":[]}`},
+		"repeated":        {KindValidatorSet, `{"v":1,"chain":"c","height":1,"validators":[{"address":"0A"},{"address":"0A"}]}`},
+		"step":            {KindNewRoundStep, `{"v":1,"chain":"c","height":1,"step":"Nap"}`},
+		"window":          {KindParams, `{"v":1,"chain":"c","signed_blocks_window":0,"min_signed_per_window":0.5}`},
+		"time":            {KindBlock, `{"v":1,"chain":"c","height":1,"source":"live","time":-1}`},
+		"pruned from 0":   {KindPrunedHeights, `{"v":1,"chain":"c","from":0,"to":4,"lowest_available":5,"endpoints":1}`},
+		"pruned reversed": {KindPrunedHeights, `{"v":1,"chain":"c","from":9,"to":4,"lowest_available":10,"endpoints":1}`},
+		"pruned lowest":   {KindPrunedHeights, `{"v":1,"chain":"c","from":1,"to":4,"lowest_available":4,"endpoints":1}`},
+		"pruned huge":     {KindPrunedHeights, `{"v":1,"chain":"c","from":1,"to":9223372036854775806,"lowest_available":9223372036854775807,"endpoints":1}`},
+		"pruned nobody":   {KindPrunedHeights, `{"v":1,"chain":"c","from":1,"to":4,"lowest_available":5,"endpoints":0}`},
 	} {
 		if _, err := Decode(tc.kind, []byte(tc.json)); err == nil {
 			t.Errorf("%s: accepted %s", name, tc.json)
@@ -91,10 +100,15 @@ func FuzzDecode(f *testing.F) {
 	f.Add(KindVote, v)
 	f.Add(KindCommit, []byte(`{"v":1,"chain":"c","height":1,"source":"live","signatures":[{"flag":2,"validator_address":"0A"}]}`))
 	f.Add(KindValidatorSet, []byte(`{"v":1,"chain":"c","height":1,"validators":[{"address":"0A","voting_power":1}]}`))
+	f.Add(KindPrunedHeights, []byte(`{"v":1,"chain":"c","from":1,"to":4,"lowest_available":5,"endpoints":2,"endpoint":"127.0.0.1:26657","seen_at":1}`))
 	f.Fuzz(func(t *testing.T, kind string, data []byte) {
 		e, err := Decode(kind, data)
 		if err != nil {
 			return
+		}
+		// A range that Decode accepts can be walked without overflow.
+		if p, ok := e.(*PrunedHeights); ok && (p.From < 1 || p.To < p.From || p.LowestAvailable <= p.To || p.LowestAvailable > MaxHeight) {
+			t.Fatalf("accepted pruned range %d..%d, lowest %d", p.From, p.To, p.LowestAvailable)
 		}
 		// What Decode accepts is safe to store and round-trips.
 		out, err := json.Marshal(e)

@@ -205,7 +205,7 @@ func (f *fixture) fill() {
 			[]any{c, vDelta, 20, 0, 0, 0, 0, 5, 0, 0, 20, 0, 50, 300000, 20, 20, t0},
 			[]any{c, vEcho, 4, 0, 0, 0, 0, 0, 0, 0, 4, 0, -1, 0, 4, 4, t0})
 		f.insert(tx, "cosmos_params", "chain, signed_blocks_window, min_signed_per_window, source, updated_at", []any{c, 100, 0.5, "rest", t0})
-		f.insert(tx, "cosmos_chains", "chain, analyzed_height, updated_at", []any{c, 20, t0})
+		f.insert(tx, "cosmos_chains", "chain, analyzed_height, updated_at, signed_blocks_window, min_signed_per_window, params_source", []any{c, 20, t0, 100, 0.5, "lcd"})
 		epCols := "chain, endpoint, sentry_id, healthy, reason, height, latest_block_time, catching_up, node_version, moniker, updated_at, healthy_at"
 		f.insert(tx, "cosmos_endpoints", epCols,
 			[]any{c, "http://127.0.0.1:26657", "s1", true, "", 20, blockTime(20), false, "0.38.0", "node-a", t0, t0},

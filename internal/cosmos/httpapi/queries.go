@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/valtrack/valtrack/internal/cosmos/state"
 	"github.com/valtrack/valtrack/internal/store"
 )
 
@@ -389,23 +390,9 @@ func (q queries) statsOf(ctx context.Context, chain, address string) (*stats, er
 	return &s, nil
 }
 
-// slashing is a cosmos_params row.
-type slashing struct {
-	SignedBlocksWindow int64
-	MinSignedPerWindow float64
-}
-
-func (q queries) params(ctx context.Context, chain string) (*slashing, error) {
-	var p slashing
-	err := q.row(ctx, q.db.Query().SQL(`SELECT signed_blocks_window, min_signed_per_window FROM cosmos_params WHERE chain = `).Arg(chain)).
-		Scan(&p.SignedBlocksWindow, &p.MinSignedPerWindow)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read slashing parameters of %s: %w", chain, err)
-	}
-	return &p, nil
+// params are the slashing parameters the analyzer uses for chain.
+func (q queries) params(ctx context.Context, chain string) (state.Params, error) {
+	return state.ParamsInForce(ctx, q.db, chain)
 }
 
 // endpoints counts the chain's RPC endpoints, and the healthy ones.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/valtrack/valtrack/internal/cosmos/state"
 )
 
 const prefix = "/api/v1/cosmos/"
@@ -19,6 +21,31 @@ var wantCells = map[string]string{
 	vCharlie: "SPSSSPSSSMMMSPSSSPSS",
 	vDelta:   "SSPSSSPSSSPSSSPSSSPS",
 	vEcho:    "SSSS                ",
+}
+
+// Unknown slashing parameters: the parameters and the projection are null
+// and jail says "unknown"; min signed 0 configured: "never", figures null.
+func TestValidatorsJailUnknownAndNever(t *testing.T) {
+	dialects(t, fixtureOptions{}, func(t *testing.T, f *fixture) {
+		f.exec("UPDATE cosmos_chains SET params_source = '', signed_blocks_window = 100, min_signed_per_window = 0 WHERE chain = ?", testChain)
+		f.exec("UPDATE cosmos_validator_stats SET blocks_to_jail = ?, time_to_jail_ms = ? WHERE chain = ?", state.JailUnknown, state.JailUnknown, testChain)
+		var resp validatorsResponse
+		f.getJSON(prefix+testChain+"/validators", &resp)
+		for _, v := range resp.Validators {
+			if v.Jail != jailUnknown || v.BlocksToJail != nil || v.TimeToJailSeconds != nil || v.SignedBlocksWindow != nil || v.MinSignedPerWindow != nil || v.ParamsSource != nil {
+				t.Errorf("%s with unknown parameters: %+v", v.Moniker, v)
+			}
+		}
+		f.exec("UPDATE cosmos_chains SET params_source = 'config', signed_blocks_window = 100, min_signed_per_window = 0 WHERE chain = ?", testChain)
+		f.exec("UPDATE cosmos_validator_stats SET blocks_to_jail = ?, time_to_jail_ms = ? WHERE chain = ?", state.JailNever, state.JailNever, testChain)
+		f.getJSON(prefix+testChain+"/validators", &resp)
+		for _, v := range resp.Validators {
+			if v.Jail != jailNever || v.BlocksToJail != nil || v.TimeToJailSeconds != nil || v.MinSignedPerWindow == nil || *v.MinSignedPerWindow != 0 ||
+				v.ParamsSource == nil || *v.ParamsSource != "config" {
+				t.Errorf("%s with min signed 0: %+v", v.Moniker, v)
+			}
+		}
+	})
 }
 
 func TestChains(t *testing.T) {
@@ -74,8 +101,9 @@ func TestValidators(t *testing.T) {
 		if c.Uptime == nil || math.Abs(*c.Uptime-0.85) > 1e-9 {
 			t.Errorf("charlie's uptime %v, want 0.85", c.Uptime)
 		}
-		if c.SignedBlocksWindow == nil || *c.SignedBlocksWindow != 100 || c.MinSignedPerWindow == nil || *c.MinSignedPerWindow != 0.5 {
-			t.Errorf("slashing parameters %v %v, want 100 and 0.5", c.SignedBlocksWindow, c.MinSignedPerWindow)
+		if c.SignedBlocksWindow == nil || *c.SignedBlocksWindow != 100 || c.MinSignedPerWindow == nil || *c.MinSignedPerWindow != 0.5 ||
+			c.ParamsSource == nil || *c.ParamsSource != "lcd" || c.Jail != jailProjected {
+			t.Errorf("slashing parameters %v %v from %v, jail %q; want 100 and 0.5 from lcd, projected", c.SignedBlocksWindow, c.MinSignedPerWindow, c.ParamsSource, c.Jail)
 		}
 
 		// all=true adds echo, out of the set.
@@ -84,7 +112,7 @@ func TestValidators(t *testing.T) {
 			t.Fatalf("all: %d validators, want 5", len(resp.Validators))
 		}
 		e := resp.Validators[4]
-		if e.Address != vEcho || e.InSet || e.Index != -1 || e.PowerShare != 0 || !e.Jailed || e.BlocksToJail != nil || e.TimeToJailSeconds != nil {
+		if e.Address != vEcho || e.InSet || e.Index != -1 || e.PowerShare != 0 || !e.Jailed || e.BlocksToJail != nil || e.TimeToJailSeconds != nil || e.Jail != jailNotInSet {
 			t.Errorf("echo = %+v", e)
 		}
 

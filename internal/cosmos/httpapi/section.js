@@ -77,13 +77,14 @@ function validators(vs) {
   t.replaceChildren();
   row(t, [["validator"], ["power"], ["window missed"], ["blocks to jail"], ["time to jail"], ["uptime"]], true);
   for (const v of vs.validators.slice(0, MAX_ROWS)) {
-    const jail = v.time_to_jail_seconds === null ? "–" : Math.round(v.time_to_jail_seconds) + " s";
+    const jailText = { never: "never", unknown: "unknown" }[v.jail] || "–";
+    const jail = v.time_to_jail_seconds === null ? jailText : Math.round(v.time_to_jail_seconds) + " s";
     const uptime = v.uptime === null ? "–" : (100 * v.uptime).toFixed(2) + " %";
     row(t, [
       [v.moniker || shortAddr(v.address)],
       [(100 * v.power_share).toFixed(2) + " %", "n"],
       [String(v.window_missed), "n"],
-      [v.blocks_to_jail === null ? "–" : String(v.blocks_to_jail), "n"],
+      [v.blocks_to_jail === null ? jailText : String(v.blocks_to_jail), "n"],
       [jail, "n"],
       [uptime, "n"],
     ]);

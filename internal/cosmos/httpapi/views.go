@@ -3,6 +3,8 @@ package httpapi
 import (
 	"strings"
 	"time"
+
+	"github.com/valtrack/valtrack/internal/cosmos/state"
 )
 
 // Cells of /grid and of /consensus' recent: one character per validator and
@@ -154,8 +156,10 @@ type validatorView struct {
 	WindowMissed       int64    `json:"window_missed"`
 	SignedBlocksWindow *int64   `json:"signed_blocks_window"`  // null: slashing parameters unknown
 	MinSignedPerWindow *float64 `json:"min_signed_per_window"` // null: slashing parameters unknown
-	BlocksToJail       *int64   `json:"blocks_to_jail"`        // null: not in the set or no stats
-	TimeToJailSeconds  *float64 `json:"time_to_jail_seconds"`  // null: not in the set or no stats
+	ParamsSource       *string  `json:"params_source"`         // config | lcd | abci; null unknown
+	BlocksToJail       *int64   `json:"blocks_to_jail"`        // set only when Jail is "projected"
+	TimeToJailSeconds  *float64 `json:"time_to_jail_seconds"`  // set only when Jail is "projected"
+	Jail               string   `json:"jail"`                  // jail* below
 	Proposed           int64    `json:"proposed"`
 	MissedProposals    int64    `json:"missed_proposals"`
 	SoloMissed         int64    `json:"solo_missed"`
@@ -163,15 +167,28 @@ type validatorView struct {
 	LastHeight         int64    `json:"last_height"`
 }
 
-func newValidatorView(addr, moniker string, index int, power, total int64, inSet, jailed bool, st *stats, p *slashing) validatorView {
-	v := validatorView{Address: addr, Moniker: moniker, Index: index, VotingPower: power, InSet: inSet, Jailed: jailed}
+// Values of validatorView.Jail: what blocks_to_jail and
+// time_to_jail_seconds say.
+const (
+	jailProjected = "projected"  // the figures are set
+	jailNever     = "never"      // min_signed_per_window lets the whole window be missed (e.g. 0)
+	jailUnknown   = "unknown"    // the chain's slashing parameters are unknown (--cosmos-slashing sets them)
+	jailNotInSet  = "not_in_set" // out of the set
+	jailNoStats   = "no_stats"   // nothing analysed for it yet
+)
+
+func newValidatorView(addr, moniker string, index int, power, total int64, inSet, jailed bool, st *stats, p state.Params) validatorView {
+	v := validatorView{Address: addr, Moniker: moniker, Index: index, VotingPower: power, InSet: inSet, Jailed: jailed, Jail: jailNoStats}
 	if inSet {
 		v.PowerShare = share(power, total)
 	} else {
 		v.Index = -1
 	}
-	if p != nil {
-		v.SignedBlocksWindow, v.MinSignedPerWindow = &p.SignedBlocksWindow, &p.MinSignedPerWindow
+	if p.Known() {
+		v.SignedBlocksWindow, v.MinSignedPerWindow, v.ParamsSource = &p.SignedBlocksWindow, &p.MinSignedPerWindow, &p.Source
+	}
+	if !inSet {
+		v.Jail = jailNotInSet
 	}
 	if st == nil {
 		return v
@@ -180,9 +197,16 @@ func newValidatorView(addr, moniker string, index int, power, total int64, inSet
 	v.Signed, v.Missed, v.MissedPrevote, v.MissedPrecommit = st.Signed, st.Missed, st.MissedPrevote, st.MissedPrecommit
 	v.ConsecutiveMissed, v.WindowSize, v.WindowMissed = st.ConsecutiveMissed, st.WindowSize, st.WindowMissed
 	v.Proposed, v.MissedProposals, v.SoloMissed, v.LastHeight = st.Proposed, st.MissedProposals, st.SoloMissed, st.LastHeight
-	if inSet && st.BlocksToJail >= 0 {
+	switch {
+	case !inSet || st.BlocksToJail == state.JailNotInSet:
+		v.Jail = jailNotInSet
+	case st.BlocksToJail == state.JailNever:
+		v.Jail = jailNever
+	case st.BlocksToJail == state.JailUnknown:
+		v.Jail = jailUnknown
+	case st.BlocksToJail >= 0:
 		b, s := st.BlocksToJail, float64(st.TimeToJailMs)/1000
-		v.BlocksToJail, v.TimeToJailSeconds = &b, &s
+		v.BlocksToJail, v.TimeToJailSeconds, v.Jail = &b, &s, jailProjected
 	}
 	if n := st.Signed + st.Missed; n > 0 {
 		u := float64(st.Signed) / float64(n)

@@ -28,7 +28,19 @@ type ClientOptions struct {
 	Timeout     time.Duration // per request
 	MaxResponse int64         // bytes of a response body
 	HTTP        *http.Client  // default: a client of its own
+	// Malformed, if set, is told of every answer that came but could not
+	// be read (method: status, validators, commit, block, abci_query;
+	// kind: one of the Kind* names).
+	Malformed func(method, kind string)
 }
+
+// Kinds of malformed answers, the names passed to ClientOptions.Malformed.
+const (
+	KindOversize   = "oversize"    // a body over MaxResponse
+	KindNotJSON    = "not_json"    // a 200 answer that is not a JSON-RPC response
+	KindNoResult   = "no_result"   // a JSON-RPC response without result or error
+	KindWrongShape = "wrong_shape" // a result whose fields have the wrong types or values
+)
 
 // Client calls one node's RPC over the GET URI form (/status,
 // /validators?height=…). It is safe for concurrent use.
@@ -39,6 +51,7 @@ type Client struct {
 	http    *http.Client
 	timeout time.Duration
 	max     int64
+	bad     func(method, kind string)
 }
 
 // NewClient returns a client of the RPC at base (http or https, with any
@@ -49,7 +62,7 @@ func NewClient(base string, o ClientOptions) (*Client, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("RPC endpoint %s: give an http:// or https:// URL with a host", Redact(base))
 	}
-	c := &Client{base: u, name: u.Host, secrets: Secrets(base), http: o.HTTP, timeout: o.Timeout, max: o.MaxResponse}
+	c := &Client{base: u, name: u.Host, secrets: Secrets(base), http: o.HTTP, timeout: o.Timeout, max: o.MaxResponse, bad: o.Malformed}
 	if c.http == nil {
 		c.http = &http.Client{}
 	}
@@ -60,6 +73,13 @@ func NewClient(base string, o ClientOptions) (*Client, error) {
 		c.max = DefaultMaxResponse
 	}
 	return c, nil
+}
+
+// malformed counts an answer that could not be read.
+func (c *Client) malformed(method, kind string) {
+	if c.bad != nil {
+		c.bad(method, kind)
+	}
 }
 
 // Name is the endpoint's host:port, fit for logs.
@@ -74,6 +94,19 @@ func Redact(raw string) string {
 	}
 	u.User, u.RawQuery, u.Fragment, u.ForceQuery = nil, "", "", false
 	return u.String()
+}
+
+// AddQuery appends params to a URL's raw query, which it keeps byte for
+// byte: an API key in it (with "=", "+", ";" or escapes) reaches the node
+// as the operator wrote it, not re-encoded.
+func AddQuery(raw string, params url.Values) string {
+	switch {
+	case len(params) == 0:
+		return raw
+	case raw == "":
+		return params.Encode()
+	}
+	return raw + "&" + params.Encode()
 }
 
 // Secrets are the parts of a URL that may be credentials (safe.URLSecrets).
@@ -136,11 +169,7 @@ func (c *Client) call(ctx context.Context, path string, params url.Values) (json
 	defer cancel()
 	u := *c.base
 	u.Path = strings.TrimSuffix(u.Path, "/") + path
-	q := u.Query()
-	for k, vs := range params {
-		q[k] = vs
-	}
-	u.RawQuery = q.Encode()
+	u.RawQuery = AddQuery(u.RawQuery, params)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("GET %s from %s: %w", path, c.name, Scrub(err, c.secrets))
@@ -158,7 +187,9 @@ func (c *Client) call(ctx context.Context, path string, params url.Values) (json
 	if err != nil {
 		return nil, fmt.Errorf("GET %s from %s: read body: %w", path, c.name, Scrub(err, c.secrets))
 	}
+	method := strings.TrimPrefix(path, "/")
 	if int64(len(body)) > c.max {
+		c.malformed(method, KindOversize)
 		return nil, fmt.Errorf("GET %s from %s: response over %d bytes: raise the response limit if this node is honest", path, c.name, c.max)
 	}
 	var env struct {
@@ -173,9 +204,11 @@ func (c *Client) call(ctx context.Context, path string, params url.Values) (json
 		return nil, fmt.Errorf("GET %s from %s: %w", path, c.name, &HTTPStatusError{Status: resp.StatusCode, Body: safe.String(string(body), 200)})
 	}
 	if jerr != nil {
+		c.malformed(method, KindNotJSON)
 		return nil, fmt.Errorf("GET %s from %s: not a JSON-RPC response: %w", path, c.name, jerr)
 	}
 	if len(env.Result) == 0 || string(env.Result) == "null" {
+		c.malformed(method, KindNoResult)
 		return nil, fmt.Errorf("GET %s from %s: JSON-RPC response without a result", path, c.name)
 	}
 	return env.Result, nil
@@ -189,6 +222,7 @@ func (c *Client) Status(ctx context.Context) (*Status, error) {
 	}
 	s, err := DecodeStatus(r)
 	if err != nil {
+		c.malformed("status", KindWrongShape)
 		return nil, fmt.Errorf("%s: %w", c.name, err)
 	}
 	return s, nil
@@ -207,6 +241,7 @@ func (c *Client) ValidatorsPage(ctx context.Context, height int64, page, perPage
 	}
 	v, err := DecodeValidators(r)
 	if err != nil {
+		c.malformed("validators", KindWrongShape)
 		return nil, fmt.Errorf("%s: %w", c.name, err)
 	}
 	return v, nil
@@ -264,9 +299,11 @@ func (c *Client) Commit(ctx context.Context, height int64) (*Commit, error) {
 	}
 	cm, err := DecodeCommit(r)
 	if err != nil {
+		c.malformed("commit", KindWrongShape)
 		return nil, fmt.Errorf("%s: %w", c.name, err)
 	}
 	if cm.Block.Height != height {
+		c.malformed("commit", KindWrongShape)
 		return nil, fmt.Errorf("/commit from %s: asked for height %d, got %d", c.name, height, cm.Block.Height)
 	}
 	return cm, nil
@@ -280,6 +317,7 @@ func (c *Client) Block(ctx context.Context, height int64) (*NewBlock, error) {
 	}
 	b, err := DecodeBlock(r)
 	if err != nil {
+		c.malformed("block", KindWrongShape)
 		return nil, fmt.Errorf("%s: %w", c.name, err)
 	}
 	return b, nil

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"math"
 	"net/url"
 	"strings"
 	"sync"
@@ -38,7 +40,7 @@ var Queries = []string{"tm.event='Vote'", "tm.event='NewRound'", "tm.event='NewR
 const (
 	CountReceived    = "received"     // a decoded event (kind: its events kind)
 	CountDecodeError = "decode_error" // a message or event that did not decode
-	CountOversize    = "oversize"     // a message over the read limit (the connection is re-established)
+	CountOversize    = "oversize"     // a message over the read limit, skipped (the connection stays)
 	CountUnknown     = "unknown_type" // an event type or id this client does not know
 	CountDrop        = "drop"         // an item not handed over: the consumer's channel was full
 	CountReconnect   = "reconnect"    // a connection ended and is being re-established
@@ -247,7 +249,9 @@ func (s *Subscriber) connection(ctx context.Context) (delivered bool, err error)
 		return false, fmt.Errorf("dial %s: %w", s.name, Scrub(err, append(s.secrets, s.wsURL)))
 	}
 	defer conn.CloseNow()
-	conn.SetReadLimit(s.cfg.ReadLimit)
+	// Each message is bounded by readMessage, which skips one over the
+	// limit; the library's limit would close the connection instead.
+	conn.SetReadLimit(-1)
 
 	for i, q := range Queries {
 		req := fmt.Sprintf(`{"jsonrpc":"2.0","method":"subscribe","id":%d,"params":{"query":%q}}`, i+1, q)
@@ -281,19 +285,20 @@ func (s *Subscriber) connection(ctx context.Context) (delivered bool, err error)
 	}()
 
 	for {
-		_, data, err := conn.Read(cctx)
+		data, over, err := s.readMessage(cctx, conn)
 		if err != nil {
 			if cause := context.Cause(cctx); cause != nil && ctx.Err() == nil {
 				return delivered, cause
-			}
-			if errors.Is(err, websocket.ErrMessageTooBig) {
-				s.count(&s.st.oversize, CountOversize, "")
-				return delivered, fmt.Errorf("a message over the read limit of %d bytes from %s (counted; reconnecting; raise the limit if the node is honest): %w", s.cfg.ReadLimit, s.name, err)
 			}
 			return delivered, fmt.Errorf("read from %s: %w", s.name, err)
 		}
 		at := time.Now()
 		lastMsg.Store(at.UnixNano())
+		if over {
+			s.count(&s.st.oversize, CountOversize, "")
+			s.log.Warn("cosmos websocket: a message over the read limit skipped (counted; raise the limit if the node is honest)", "limit", s.cfg.ReadLimit)
+			continue
+		}
 		m, err := DecodeMessage(data)
 		if err != nil {
 			s.count(&s.st.decodeErrors, CountDecodeError, "")
@@ -327,6 +332,43 @@ func (s *Subscriber) connection(ctx context.Context) (delivered bool, err error)
 			delivered = true
 		}
 	}
+}
+
+// maxDiscardFactor bounds what readMessage discards of one oversized
+// message: beyond ReadLimit × this, the connection is ended instead.
+const maxDiscardFactor = 64
+
+// readMessage reads one message of at most ReadLimit bytes. A longer one
+// is read to its end and discarded (over: true, no data), so that the
+// connection goes on; one longer than ReadLimit × maxDiscardFactor ends
+// the connection with an error.
+func (s *Subscriber) readMessage(ctx context.Context, conn *websocket.Conn) (data []byte, over bool, err error) {
+	_, r, err := conn.Reader(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	data, err = io.ReadAll(io.LimitReader(r, s.cfg.ReadLimit+1))
+	if err != nil {
+		return nil, false, err
+	}
+	if int64(len(data)) <= s.cfg.ReadLimit {
+		return data, false, nil
+	}
+	max := s.cfg.ReadLimit
+	if max <= math.MaxInt64/maxDiscardFactor {
+		max *= maxDiscardFactor
+	}
+	n, err := io.Copy(io.Discard, io.LimitReader(r, max))
+	if err != nil {
+		return nil, true, err
+	}
+	if n == max {
+		if k, _ := r.Read(make([]byte, 1)); k > 0 {
+			s.count(&s.st.oversize, CountOversize, "")
+			return nil, true, fmt.Errorf("a message over %d bytes (%d× the read limit): reconnecting", max, maxDiscardFactor)
+		}
+	}
+	return nil, true, nil
 }
 
 // watch pings, and ends the connection (cancel with a cause) when no

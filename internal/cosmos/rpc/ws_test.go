@@ -158,22 +158,47 @@ func TestSubscriberSurvivesHostileMessages(t *testing.T) {
 	}
 }
 
-// A message over the read limit ends the connection (coder/websocket
-// closes it): counted, and a new connection is subscribed.
-func TestSubscriberOversizeReconnects(t *testing.T) {
+// A message over the read limit is counted and skipped: the good messages
+// around it arrive on the same connection, which is never re-established.
+func TestSubscriberSkipsOversize(t *testing.T) {
 	n := rpctest.New("test-1", rpctest.MakeValidators("a", 4))
 	defer n.Close()
-	s, _ := start(t, rpc.WSConfig{URL: n.URL(), ReadLimit: 4096})
+	s, c := start(t, rpc.WSConfig{URL: n.URL(), ReadLimit: 4096})
 	waitFor(t, "subscriptions", func() bool { return n.Subscribed() == 1 })
-	n.SendEvent("tm.event='Vote'", `{"type":"tendermint/event/Vote","value":{"pad":"`+strings.Repeat("x", 10000)+`"}}`)
+	n.Vote(4, 0, 1, 0)
+	n.SendEvent("tm.event='Vote'", `{"type":"tendermint/event/Vote","value":{"pad":"`+strings.Repeat("x", 100_000)+`"}}`)
+	n.Vote(4, 0, 2, 1)
+	n.SendEvent("tm.event='Vote'", `{"type":"tendermint/event/Vote","value":{"pad":"`+strings.Repeat("y", 5000)+`"}}`)
+	n.Vote(5, 0, 1, 2)
+	for i, want := range []struct {
+		h     int64
+		index int32
+	}{{4, 0}, {4, 1}, {5, 2}} {
+		it := nextEvent(t, s)
+		if v := it.Event.Vote; it.Session != 1 || v == nil || v.Height != want.h || v.ValidatorIndex != want.index {
+			t.Errorf("event %d: session %d, vote %+v; want session 1, height %d index %d", i, it.Session, it.Event.Vote, want.h, want.index)
+		}
+	}
+	if st := s.Stats(); st.Oversize != 2 || st.Reconnects != 0 || st.Sessions != 1 {
+		t.Errorf("stats %+v, want 2 oversize on one session, no reconnect", st)
+	}
+	if c.get("oversize/") != 2 {
+		t.Errorf("counts %v", c.m)
+	}
+}
+
+// A message beyond 64× the read limit is not read to its end: the
+// connection is re-established.
+func TestSubscriberHugeMessageReconnects(t *testing.T) {
+	n := rpctest.New("test-1", rpctest.MakeValidators("a", 4))
+	defer n.Close()
+	s, _ := start(t, rpc.WSConfig{URL: n.URL(), ReadLimit: 1024})
+	waitFor(t, "subscriptions", func() bool { return n.Subscribed() == 1 })
+	n.SendEvent("tm.event='Vote'", `{"type":"tendermint/event/Vote","value":{"pad":"`+strings.Repeat("x", 70_000)+`"}}`)
 	waitFor(t, "second session", func() bool { return s.Stats().Sessions == 2 && n.Subscribed() == 1 })
 	n.Vote(4, 0, 1, 0)
-	it := nextEvent(t, s)
-	if it.Session != 2 || it.Event.Vote == nil {
-		t.Errorf("after oversize: %+v", it)
-	}
-	if st := s.Stats(); st.Oversize != 1 || st.Reconnects != 1 {
-		t.Errorf("stats %+v", st)
+	if it := nextEvent(t, s); it.Session != 2 || it.Event.Vote == nil {
+		t.Errorf("after the huge message: %+v", it)
 	}
 }
 

@@ -14,6 +14,9 @@ type backfillResult struct {
 	ep     string
 	at     time.Time
 	err    error // *rpc.HeightNotAvailableError: pruned everywhere; else ctx ended
+	// pruned: how many endpoints said the height is pruned (all asked),
+	// ep the one that holds the least.
+	pruned int
 }
 
 // backfill fetches /commit?height=h from the endpoints, healthy ones first,
@@ -50,14 +53,14 @@ func (s *Sentry) backfill(ctx context.Context, h int64) {
 			case errors.As(err, &na):
 				npruned++
 				if pruned == nil || na.Lowest < pruned.Lowest {
-					pruned = na
+					pruned, r.ep = na, ep.name
 				}
 			default:
 				lastErr = err
 			}
 		}
 		if npruned == len(eps) && pruned != nil {
-			r.err = pruned
+			r.err, r.pruned, r.at = pruned, npruned, time.Now()
 			s.sendResult(ctx, r)
 			return
 		}

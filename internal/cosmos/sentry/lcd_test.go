@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/valtrack/valtrack/internal/cosmos/events"
 	"github.com/valtrack/valtrack/internal/cosmos/rpc/rpctest"
@@ -124,4 +125,74 @@ func FuzzDecodeLCD(f *testing.F) {
 			checkEvent(t, p)
 		}
 	})
+}
+
+// Without an LCD the parameters come over the RPC itself (abci_query);
+// with one that answers, the LCD's are used and abci_query is not asked;
+// when the LCD fails, abci_query is the fallback.
+func TestParamsOverABCI(t *testing.T) {
+	n := rpctest.New("test-1", rpctest.MakeValidators("v", 4))
+	t.Cleanup(n.Close)
+	n.SetABCIAnswer(0, rpctest.SlashingParamsResponse(10000, "50000000000000000"))
+	pub := &memPublisher{}
+	run(t, testConfig(pub, n.URL()))
+	waitFor(t, "params", func() bool { return len(pub.of(t, events.KindParams)) == 1 })
+	p := pub.of(t, events.KindParams)[0].(*events.Params)
+	if p.SignedBlocksWindow != 10000 || p.MinSignedPerWindow != 0.05 || p.Source != ParamsFromABCI || p.Endpoint == "" {
+		t.Errorf("params %+v", p)
+	}
+
+	t.Run("LCD first", func(t *testing.T) {
+		n := rpctest.New("test-1", rpctest.MakeValidators("v", 4))
+		t.Cleanup(n.Close)
+		n.SetABCIAnswer(0, rpctest.SlashingParamsResponse(10000, "50000000000000000"))
+		lcd := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprint(w, `{"params":{"signed_blocks_window":"200","min_signed_per_window":"0.000000000000000000"}}`)
+		}))
+		t.Cleanup(lcd.Close)
+		pub := &memPublisher{}
+		cfg := testConfig(pub, n.URL())
+		cfg.LCD = lcd.URL
+		run(t, cfg)
+		waitFor(t, "params", func() bool { return len(pub.of(t, events.KindParams)) == 1 })
+		if p := pub.of(t, events.KindParams)[0].(*events.Params); p.SignedBlocksWindow != 200 || p.MinSignedPerWindow != 0 || p.Source != ParamsFromLCD {
+			t.Errorf("params %+v", p)
+		}
+		if c := n.ABCICalls(); c != 0 {
+			t.Errorf("abci_query asked %d times although the LCD answered", c)
+		}
+	})
+	t.Run("LCD down", func(t *testing.T) {
+		n := rpctest.New("test-1", rpctest.MakeValidators("v", 4))
+		t.Cleanup(n.Close)
+		n.SetABCIAnswer(0, rpctest.SlashingParamsResponse(300, "500000000000000000"))
+		pub := &memPublisher{}
+		cfg := testConfig(pub, n.URL())
+		cfg.LCD = "http://127.0.0.1:1"
+		run(t, cfg)
+		waitFor(t, "params", func() bool { return len(pub.of(t, events.KindParams)) == 1 })
+		if p := pub.of(t, events.KindParams)[0].(*events.Params); p.SignedBlocksWindow != 300 || p.Source != ParamsFromABCI {
+			t.Errorf("params %+v", p)
+		}
+	})
+}
+
+// A chain whose application has no x/slashing (kvstore answers code 0 and
+// no value) publishes no parameters and says so once, naming the flag.
+func TestParamsNotAvailable(t *testing.T) {
+	n := rpctest.New("test-1", rpctest.MakeValidators("v", 4))
+	t.Cleanup(n.Close)
+	logs := &syncBuf{}
+	pub := &memPublisher{}
+	cfg := testConfig(pub, n.URL())
+	cfg.Log = slog.New(slog.NewTextHandler(logs, nil))
+	cfg.LCDEvery = 20 * time.Millisecond
+	run(t, cfg)
+	waitFor(t, "several abci_query calls", func() bool { return n.ABCICalls() >= 3 })
+	if got := pub.of(t, events.KindParams); len(got) != 0 {
+		t.Errorf("published %d params from a chain without x/slashing", len(got))
+	}
+	if c := strings.Count(logs.String(), "--cosmos-slashing test-1=WINDOW:MIN"); c != 1 {
+		t.Errorf("the hint is logged %d times, want once:\n%s", c, logs.String())
+	}
 }

@@ -10,6 +10,10 @@ import (
 	"github.com/valtrack/valtrack/internal/cosmos/rpc"
 )
 
+// CountUntrusted is the subscription_events_total kind of an event not
+// merged because its endpoint is unhealthy (Sentry.trusted).
+const CountUntrusted = "ignored_unhealthy"
+
 // merger is the chain-level merge loop: one goroutine owns all of its
 // state. It de-duplicates what the endpoints deliver, publishes the first
 // sighting, tracks which heights have their block and commit published,
@@ -141,6 +145,15 @@ func (m *merger) item(ctx context.Context, x epItem) {
 		ep.session, ep.runFirst, ep.runLast = it.Session, 0, 0
 	}
 	if it.Event == nil {
+		return
+	}
+	if !m.s.trusted(ep) {
+		// Not merged: it may be another chain, a fork or far behind. Its
+		// run is broken too, so it vouches for no height's votes.
+		ep.runFirst, ep.runLast = 0, 0
+		if m.s.m != nil {
+			m.s.m.wsCounts.WithLabelValues(m.cfg.Chain, ep.name, CountUntrusted).Inc()
+		}
 		return
 	}
 	e := it.Event
@@ -382,7 +395,22 @@ func (m *merger) result(ctx context.Context, r backfillResult) {
 		lowest := max(na.Lowest, r.height+1)
 		if lowest-1 > m.c {
 			m.s.log.Warn("cosmos sentry: heights pruned on every endpoint; skipping them",
-				"from", r.height, "to", lowest-1, "lowest_available", lowest)
+				"from", m.c+1, "to", lowest-1, "lowest_available", lowest)
+			// The analyzer skips these at once rather than wait for them
+			// (those of the range published before keep their data). Not
+			// published (the bus refused it): it waits its bound, as
+			// before, and skips them then.
+			m.s.publish(ctx, &events.PrunedHeights{V: events.SchemaVersion, Chain: m.cfg.Chain, From: m.c + 1, To: lowest - 1,
+				LowestAvailable: lowest, Endpoints: r.pruned, Observer: m.s.observer(r.ep, r.at)})
+			pruned := lowest - 1 - m.c // less those already complete
+			for h, d := range m.done {
+				if h > m.c && h < lowest && d.block && d.commit {
+					pruned--
+				}
+			}
+			if m.s.m != nil {
+				m.s.m.pruned.WithLabelValues(m.cfg.Chain).Add(float64(pruned))
+			}
 			for h := range m.done {
 				if h < lowest && !m.inflight[h] {
 					delete(m.done, h)

@@ -19,6 +19,8 @@ type metrics struct {
 	lastHeight *prometheus.GaugeVec   // chain
 	backfilled *prometheus.CounterVec // chain
 	refused    *prometheus.CounterVec // chain, kind
+	malformed  *prometheus.CounterVec // chain, endpoint, method, kind
+	pruned     *prometheus.CounterVec // chain
 }
 
 const ns = "valtrack_cosmos_sentry"
@@ -38,7 +40,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "How long after the first endpoint this endpoint delivered the same event.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}, []string{"chain", "endpoint", "kind"}),
 		wsCounts: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "subscription_events_total",
-			Help: "Subscription troubles by kind: decode_error, oversize, unknown_type, drop, reconnect, subscribe_error."}, []string{"chain", "endpoint", "kind"}),
+			Help: "Subscription troubles by kind: decode_error, oversize, unknown_type, drop, reconnect, subscribe_error, ignored_unhealthy (an event of an endpoint on another chain, catching up or stale, not merged)."}, []string{"chain", "endpoint", "kind"}),
 		healthy: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "endpoint_healthy",
 			Help: "1 when the endpoint is on the expected chain, not catching up, fresh and advancing."}, []string{"chain", "endpoint"}),
 		lastHeight: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "last_height",
@@ -47,6 +49,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Heights read back from /commit after a gap."}, []string{"chain"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "events_refused_total",
 			Help: "Events not published because they failed the events package's checks."}, []string{"chain", "kind"}),
+		malformed: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "rpc_malformed_total",
+			Help: "HTTP RPC answers (status, validators, commit, block, abci_query) that came but could not be read, by kind: oversize, not_json, no_result, wrong_shape."},
+			[]string{"chain", "endpoint", "method", "kind"}),
+		pruned: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "pruned_heights_total",
+			Help: "Heights given up because every endpoint has pruned them (never published; the analyzer skips them)."}, []string{"chain"}),
 	}
 	var err error
 	if m.received, err = register(reg, m.received); err != nil {
@@ -74,6 +81,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return nil, err
 	}
 	if m.refused, err = register(reg, m.refused); err != nil {
+		return nil, err
+	}
+	if m.malformed, err = register(reg, m.malformed); err != nil {
+		return nil, err
+	}
+	if m.pruned, err = register(reg, m.pruned); err != nil {
 		return nil, err
 	}
 	return m, nil

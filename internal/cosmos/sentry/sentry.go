@@ -44,6 +44,7 @@ type endpoint struct {
 
 	healthy atomic.Bool
 	latest  atomic.Int64 // latest height from /status, when healthy
+	fault   atomic.Int32 // why it is unhealthy (fault*), from the latest /status
 
 	// owned by the merge loop
 	session            uint64
@@ -69,6 +70,38 @@ type Stats struct {
 	LastHeight       int64
 }
 
+// Faults of an endpoint, from its latest /status.
+const (
+	faultUnknown    int32 = iota // no status yet
+	faultNone                    // healthy
+	faultStale                   // latest block old, or height not advancing
+	faultStatus                  // /status failed
+	faultWrongChain              // another chain id
+	faultCatchingUp              // block- or state-syncing
+)
+
+// trusted: the endpoint's events may be merged into the chain's
+// observations. A healthy endpoint's are; so are those of one that is only
+// stale or unreachable over HTTP while no endpoint of the chain is healthy
+// (the chain itself halted: its votes of the stuck height are what an
+// operator wants to see). Never those of an endpoint on another chain
+// (they would credit its votes to this one), catching up, or not yet
+// checked.
+func (s *Sentry) trusted(ep *endpoint) bool {
+	switch ep.fault.Load() {
+	case faultNone:
+		return true
+	case faultStale, faultStatus:
+		for _, e := range s.eps {
+			if e.healthy.Load() {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
 // New validates cfg and builds a Sentry; Run starts it.
 func New(cfg Config) (*Sentry, error) {
 	if err := cfg.defaults(); err != nil {
@@ -87,13 +120,17 @@ func New(cfg Config) (*Sentry, error) {
 		sets: setQueue{pending: map[int64]*setTry{}, wake: make(chan struct{}, 1)}}
 	for i, raw := range cfg.Endpoints {
 		ep := &endpoint{name: names[i]}
-		ep.client, err = rpc.NewClient(raw, rpc.ClientOptions{Timeout: cfg.RequestTimeout})
+		name := ep.name
+		ep.client, err = rpc.NewClient(raw, rpc.ClientOptions{Timeout: cfg.RequestTimeout, Malformed: func(method, kind string) {
+			if s.m != nil {
+				s.m.malformed.WithLabelValues(cfg.Chain, name, method, kind).Inc()
+			}
+		}})
 		if err != nil {
 			return nil, fmt.Errorf("cosmos sentry %s endpoint %s: %w", cfg.Chain, names[i], err)
 		}
 		wc := cfg.WS
 		wc.URL, wc.Log = raw, s.log // the subscriber names its endpoint
-		name := ep.name
 		wc.Count = func(counter, kind string) {
 			if s.m == nil {
 				return
@@ -154,6 +191,7 @@ func (s *Sentry) Run(ctx context.Context) error {
 		goRun(func() { s.poll(ctx, ep) })
 	}
 	goRun(func() { s.indexValidators(ctx) })
+	goRun(func() { s.readParams(ctx) })
 	if s.cfg.LCD != "" {
 		goRun(func() { s.readLCD(ctx) })
 	}
@@ -214,12 +252,15 @@ func (s *Sentry) observer(ep string, at time.Time) events.Observer {
 }
 
 // healthyFirst returns the endpoints to ask, healthy ones first, rotated by
-// k so that requests spread over them.
+// k so that requests spread over them; one on another chain is left out.
 func (s *Sentry) healthyFirst(k int64) []*endpoint {
 	var good, bad []*endpoint
 	n := len(s.eps)
 	for i := range n {
 		ep := s.eps[(int(k%int64(n))+i)%n]
+		if ep.fault.Load() == faultWrongChain {
+			continue // another chain's node is never asked
+		}
 		if ep.healthy.Load() {
 			good = append(good, ep)
 		} else {
@@ -252,12 +293,15 @@ func (s *Sentry) poll(ctx context.Context, ep *endpoint) {
 		st, err := ep.client.Status(ctx)
 		now := time.Now()
 		ev := &events.EndpointStatus{V: events.SchemaVersion, Chain: s.cfg.Chain, Observer: s.observer(ep.name, now)}
-		reason := ""
+		reason, fault := "", faultNone
 		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
-			reason = "status: " + err.Error()
+			reason, fault = "status: "+err.Error(), faultStatus
+			if f := ep.fault.Load(); f == faultWrongChain || f == faultCatchingUp {
+				fault = f // an unreachable status does not clear what the last one said
+			}
 		} else {
 			ev.Height, ev.LatestBlockTime, ev.CatchingUp = st.LatestHeight, rpc.Time{Time: st.LatestTime}.UnixMS(), st.CatchingUp
 			ev.NodeVersion, ev.Moniker = st.Version, st.Moniker
@@ -266,13 +310,13 @@ func (s *Sentry) poll(ctx context.Context, ep *endpoint) {
 			}
 			switch age := now.Sub(st.LatestTime); {
 			case st.Network != s.cfg.ChainID:
-				reason = fmt.Sprintf("chain id %q, expected %q", st.Network, s.cfg.ChainID)
+				reason, fault = fmt.Sprintf("chain id %q, expected %q", st.Network, s.cfg.ChainID), faultWrongChain
 			case st.CatchingUp:
-				reason = "catching up"
+				reason, fault = "catching up", faultCatchingUp
 			case age > s.cfg.MaxBlockAge:
-				reason = fmt.Sprintf("latest block %d is %s old (limit %s)", st.LatestHeight, age.Round(time.Second), s.cfg.MaxBlockAge)
+				reason, fault = fmt.Sprintf("latest block %d is %s old (limit %s)", st.LatestHeight, age.Round(time.Second), s.cfg.MaxBlockAge), faultStale
 			case now.Sub(lastAdvance) > s.cfg.StuckAfter:
-				reason = fmt.Sprintf("height %d has not advanced for %s (limit %s)", lastHeight, now.Sub(lastAdvance).Round(time.Millisecond), s.cfg.StuckAfter)
+				reason, fault = fmt.Sprintf("height %d has not advanced for %s (limit %s)", lastHeight, now.Sub(lastAdvance).Round(time.Millisecond), s.cfg.StuckAfter), faultStale
 			}
 			if st.Network == s.cfg.ChainID && st.VotingPower > 0 && st.ValidatorAddress != "" && st.Moniker != "" {
 				if info := st.ValidatorAddress + "\x00" + st.Moniker; info != lastInfo {
@@ -285,6 +329,7 @@ func (s *Sentry) poll(ctx context.Context, ep *endpoint) {
 			}
 		}
 		ev.Healthy, ev.Reason = reason == "", reason
+		ep.fault.Store(fault)
 		was := ep.healthy.Swap(ev.Healthy)
 		if ev.Healthy {
 			ep.latest.Store(st.LatestHeight)

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/valtrack/valtrack/internal/cosmos/events"
 	"github.com/valtrack/valtrack/internal/cosmos/rpc/rpctest"
 )
@@ -336,7 +338,7 @@ func TestPrunedHeightsSkipped(t *testing.T) {
 	pub := &memPublisher{}
 	cfg := testConfig(pub, n.URL())
 	cfg.FromHeight = 5
-	run(t, cfg)
+	s, _ := run(t, cfg)
 	waitFor(t, "subscriptions", func() bool { return n.Subscribed() == 1 })
 	n.Produce(1) // 31
 	waitFor(t, "heights 20..31", func() bool {
@@ -356,6 +358,18 @@ func TestPrunedHeightsSkipped(t *testing.T) {
 	}
 	if c := n.CommitCalls(5) + n.CommitCalls(6); c == 0 {
 		t.Error("the pruned heights were not even tried")
+	}
+	if got := testutil.ToFloat64(s.m.pruned.WithLabelValues("test-1")); got != 15 {
+		t.Errorf("pruned heights counted %v, want 15 (5..19)", got)
+	}
+	// The analyzer is told, as one range, so that it skips them at once.
+	ps := pub.of(t, events.KindPrunedHeights)
+	if len(ps) != 1 {
+		t.Fatalf("%d pruned_heights events, want 1", len(ps))
+	}
+	if p := ps[0].(*events.PrunedHeights); p.Chain != "test-1" || p.From != 5 || p.To != 19 || p.LowestAvailable != 20 ||
+		p.Endpoints != 1 || p.Endpoint == "" || p.SeenAt == 0 {
+		t.Errorf("pruned_heights %+v, want 5..19, lowest 20, from the one endpoint", p)
 	}
 }
 

@@ -185,12 +185,11 @@ const (
 	maxLCDPages    = 200
 )
 
-// readLCD reads monikers and slashing params from the LCD every LCDEvery
-// (first once a validator set is known). Errors are logged, never fatal.
+// readLCD reads monikers from the LCD every LCDEvery (first once a
+// validator set is known). Errors are logged, never fatal.
 func (s *Sentry) readLCD(ctx context.Context) {
-	lcd := &lcdClient{base: s.cfg.LCD, secrets: rpc.Secrets(s.cfg.LCD), timeout: s.cfg.RequestTimeout, http: &http.Client{}}
+	lcd := s.lcd()
 	published := map[string]string{} // address → what was published
-	var lastParams events.Params
 	for {
 		s.setMu.Lock()
 		keys := s.setKey
@@ -199,14 +198,6 @@ func (s *Sentry) readLCD(ctx context.Context) {
 		if keys == nil {
 			wait = time.Second // no set yet
 		} else {
-			if p, err := lcd.params(ctx); err != nil {
-				s.log.Warn("cosmos sentry: LCD slashing params not read", "err", err)
-			} else if p.SignedBlocksWindow != lastParams.SignedBlocksWindow || p.MinSignedPerWindow != lastParams.MinSignedPerWindow {
-				p.V, p.Chain, p.Source, p.Observer = events.SchemaVersion, s.cfg.Chain, "lcd", s.observer(lcd.name(), time.Now())
-				if s.publish(ctx, p) {
-					lastParams = *p
-				}
-			}
 			vals, err := lcd.validators(ctx)
 			if err != nil {
 				s.log.Warn("cosmos sentry: LCD validators not read", "err", err)
@@ -233,6 +224,85 @@ func (s *Sentry) readLCD(ctx context.Context) {
 	}
 }
 
+func (s *Sentry) lcd() *lcdClient {
+	return &lcdClient{base: s.cfg.LCD, secrets: rpc.Secrets(s.cfg.LCD), timeout: s.cfg.RequestTimeout, http: &http.Client{}}
+}
+
+// Sources of the slashing parameters (events.Params.Source).
+const (
+	ParamsFromLCD  = "lcd"
+	ParamsFromABCI = "abci"
+)
+
+// readParams publishes the chain's x/slashing parameters when they change,
+// read every LCDEvery: from the LCD when one is configured and answers,
+// else with abci_query on a healthy endpoint. A chain that answers neither
+// (no x/slashing, such as the kvstore devnet) is said once in the log; the
+// analyzer then reports the time to jail as unknown unless
+// --cosmos-slashing gives the parameters.
+func (s *Sentry) readParams(ctx context.Context) {
+	var lcd *lcdClient
+	if s.cfg.LCD != "" {
+		lcd = s.lcd()
+	}
+	var last events.Params
+	told := false
+	for {
+		p, err := s.fetchParams(ctx, lcd)
+		wait := s.cfg.LCDEvery
+		switch {
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, errNoEndpoint):
+			wait = s.cfg.PollEvery // no healthy endpoint yet: ask again soon
+		case err != nil:
+			if !told {
+				s.log.Info("cosmos sentry: the chain's slashing parameters are not readable; give them with --cosmos-slashing "+s.cfg.Chain+"=WINDOW:MIN (or --cosmos-lcd)", "err", err)
+				told = true
+			}
+		case p.SignedBlocksWindow != last.SignedBlocksWindow || p.MinSignedPerWindow != last.MinSignedPerWindow || p.Source != last.Source:
+			p.V, p.Chain = events.SchemaVersion, s.cfg.Chain
+			if s.publish(ctx, p) {
+				last = *p
+			}
+		}
+		if !sleep(ctx, wait) {
+			return
+		}
+	}
+}
+
+// fetchParams asks the LCD (if any), then each healthy endpoint with
+// abci_query. errNoEndpoint: no LCD answer and no healthy endpoint to ask.
+func (s *Sentry) fetchParams(ctx context.Context, lcd *lcdClient) (*events.Params, error) {
+	var errs []error
+	if lcd != nil {
+		p, err := lcd.params(ctx)
+		if err == nil {
+			p.Source, p.Observer = ParamsFromLCD, s.observer(lcd.name(), time.Now())
+			return p, nil
+		}
+		errs = append(errs, err)
+	}
+	asked := false
+	for _, ep := range s.healthyFirst(0) {
+		if !ep.healthy.Load() {
+			break
+		}
+		asked = true
+		sp, err := ep.client.SlashingParams(ctx)
+		if err == nil {
+			return &events.Params{SignedBlocksWindow: sp.SignedBlocksWindow, MinSignedPerWindow: sp.MinSignedPerWindow,
+				Source: ParamsFromABCI, Observer: s.observer(ep.name, time.Now())}, nil
+		}
+		errs = append(errs, err)
+	}
+	if !asked {
+		return nil, errors.Join(append(errs, errNoEndpoint)...)
+	}
+	return nil, errors.Join(errs...)
+}
+
 type lcdClient struct {
 	base    string
 	secrets []string
@@ -254,11 +324,7 @@ func (c *lcdClient) get(ctx context.Context, path string, params url.Values) ([]
 		return nil, fmt.Errorf("LCD %s: not a URL with a host", rpc.Redact(c.base))
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/") + path
-	q := u.Query()
-	for k, vs := range params {
-		q[k] = vs
-	}
-	u.RawQuery = q.Encode()
+	u.RawQuery = rpc.AddQuery(u.RawQuery, params)
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)

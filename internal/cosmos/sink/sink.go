@@ -93,7 +93,8 @@ func (s *Sink) Apply(ctx context.Context, evs []consumer.Event) error {
 }
 
 // Archive appends the archive rows of the observation events; names,
-// sets, endpoint health and parameters live in the state tables only.
+// sets, endpoint health, parameters and pruned ranges (what the sentry
+// could not observe) live in the state tables only.
 func (s *Sink) Archive(evs []consumer.Event) error {
 	if s.votes == nil {
 		return nil

@@ -212,6 +212,40 @@ func TestEndpointsAndParams(t *testing.T) {
 	})
 }
 
+// Pruned ranges are stored as ranges (a million heights is one row), the
+// first report of a range kept, a redelivery changing nothing, and
+// overlapping ranges of two sentries both kept.
+func TestPrunedHeights(t *testing.T) {
+	dialects(t, func(t *testing.T, db *store.DB) {
+		sk := newSink(t, db, nil)
+		p := func(from, to int64, at int64) *events.PrunedHeights {
+			return &events.PrunedHeights{V: 1, Chain: chain, From: from, To: to, LowestAvailable: to + 1, Endpoints: 2, Observer: obs("node-a:26657", at)}
+		}
+		first := batch(p(5, 1000004, 1), p(5, 1000004, 2), p(900, 1200000, 3))
+		mustApply(t, sk, first)
+		mustApply(t, sk, first)
+		rows, err := db.Reader().Query("SELECT from_height, to_height, lowest_available, endpoints, endpoint, seen_at FROM cosmos_pruned_heights ORDER BY from_height")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var got []string
+		for rows.Next() {
+			var from, to, lowest, seen int64
+			var n int
+			var ep string
+			if err := rows.Scan(&from, &to, &lowest, &n, &ep, &seen); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, fmt.Sprintf("%d..%d<%d n%d %s@%d", from, to, lowest, n, ep, seen))
+		}
+		want := []string{"5..1000004<1000005 n2 node-a:26657@1", "900..1200000<1200001 n2 node-a:26657@3"}
+		if strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Errorf("pruned rows %q, want %q", got, want)
+		}
+	})
+}
+
 func set(h int64, powers ...int64) *events.ValidatorSet {
 	s := &events.ValidatorSet{V: 1, Chain: chain, Height: h, Observer: obs("a", h)}
 	for i, p := range powers {

@@ -39,3 +39,25 @@ func ProgressOf(ctx context.Context, db *store.DB, chain string) (Progress, erro
 	p.AnalyzedHeight = h.Int64
 	return p, nil
 }
+
+// Params are the slashing parameters the analyzer used for a chain.
+type Params struct {
+	SignedBlocksWindow int64
+	MinSignedPerWindow float64
+	Source             string // Params* ("" unknown: no parameters known)
+}
+
+// Known: the parameters came from the configuration or the chain.
+func (p Params) Known() bool { return p.Source != ParamsUnknown }
+
+// ParamsInForce reads what the analyzer last used for chain (unknown
+// before its first pass).
+func ParamsInForce(ctx context.Context, db *store.DB, chain string) (Params, error) {
+	var p Params
+	q := db.Query().SQL("SELECT signed_blocks_window, min_signed_per_window, params_source FROM cosmos_chains WHERE chain = ").Arg(chain)
+	err := db.Reader().QueryRowContext(ctx, q.String(), q.Args()...).Scan(&p.SignedBlocksWindow, &p.MinSignedPerWindow, &p.Source)
+	if err != nil && err != sql.ErrNoRows {
+		return Params{}, fmt.Errorf("read the slashing parameters in force on %s: %w", chain, db.Scrub(err))
+	}
+	return p, nil
+}

@@ -41,3 +41,20 @@ const (
 	FlagCommit = 2
 	FlagNil    = 3
 )
+
+// Values of cosmos_validator_stats.blocks_to_jail and time_to_jail_ms
+// other than a projection (≥ 0).
+const (
+	JailNotInSet = -1 // the validator is not in the set
+	JailUnknown  = -2 // the chain's slashing parameters are unknown
+	JailNever    = -3 // min_signed_per_window lets the whole window be missed: never jailed for downtime
+)
+
+// Sources of cosmos_chains.params_source: where the slashing parameters in
+// force came from ("" unknown).
+const (
+	ParamsConfigured = "config" // --cosmos-slashing
+	ParamsLCD        = "lcd"
+	ParamsABCI       = "abci" // abci_query over the RPC
+	ParamsUnknown    = ""
+)

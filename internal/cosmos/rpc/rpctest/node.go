@@ -79,6 +79,9 @@ type Node struct {
 	commitCalls map[int64]int
 	valCalls    int
 	failHTTP    bool
+	abciValue   []byte // abci_query's answer value (nil: empty, as kvstore answers)
+	abciCode    int
+	abciCalls   int
 }
 
 type conn struct {
@@ -98,6 +101,7 @@ func New(chainID string, vals []Validator) *Node {
 	mux.HandleFunc("/validators", n.handleValidators)
 	mux.HandleFunc("/commit", n.handleCommit)
 	mux.HandleFunc("/block", n.handleBlock)
+	mux.HandleFunc("/abci_query", n.handleABCIQuery)
 	mux.HandleFunc("/websocket", n.handleWS)
 	n.srv = httptest.NewServer(mux)
 	return n
@@ -537,4 +541,66 @@ func (n *Node) handleBlock(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeResult(w, json.RawMessage(n.blockJSON(h)))
+}
+
+// SetABCIAnswer sets what abci_query answers for any path: a code and a
+// value (protobuf bytes). The default, code 0 and no value, is what the
+// kvstore application answers for a path it does not know.
+func (n *Node) SetABCIAnswer(code int, value []byte) {
+	n.with(func() { n.abciCode, n.abciValue = code, append([]byte(nil), value...) })
+}
+
+// ABCICalls counts abci_query requests.
+func (n *Node) ABCICalls() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.abciCalls
+}
+
+func (n *Node) handleABCIQuery(w http.ResponseWriter, r *http.Request) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.abciCalls++
+	if n.failing(w) {
+		return
+	}
+	var value any
+	if len(n.abciValue) > 0 {
+		value = n.abciValue // []byte marshals as base64
+	}
+	writeResult(w, map[string]any{"response": map[string]any{"code": n.abciCode, "log": "", "info": "", "index": "0",
+		"key": nil, "value": value, "proofOps": nil, "height": strconv.FormatInt(n.height, 10), "codespace": ""}})
+}
+
+// ProtoVarint and ProtoField build protobuf by hand.
+func ProtoVarint(v uint64) []byte {
+	var b []byte
+	for v >= 0x80 {
+		b = append(b, byte(v)|0x80)
+		v >>= 7
+	}
+	return append(b, byte(v))
+}
+
+func ProtoField(num, wire int, payload []byte) []byte {
+	b := ProtoVarint(uint64(num<<3 | wire))
+	if wire == 2 {
+		b = append(b, ProtoVarint(uint64(len(payload)))...)
+	}
+	return append(b, payload...)
+}
+
+// SlashingParamsResponse is x/slashing's QueryParamsResponse{params: Params{window, min, …}}
+// with the fields x/slashing also sends (downtime_jail_duration, the two
+// slash fractions), and one unknown field of each wire type.
+func SlashingParamsResponse(window uint64, minDec string) []byte {
+	var p []byte
+	p = append(p, ProtoField(1, 0, ProtoVarint(window))...)
+	p = append(p, ProtoField(2, 2, []byte(minDec))...)
+	p = append(p, ProtoField(3, 2, ProtoField(1, 0, ProtoVarint(600)))...) // Duration{seconds: 600}
+	p = append(p, ProtoField(4, 2, []byte("50000000000000000"))...)        // slash_fraction_double_sign
+	p = append(p, ProtoField(5, 2, []byte("10000000000000000"))...)        // slash_fraction_downtime
+	p = append(p, ProtoField(99, 1, []byte{1, 2, 3, 4, 5, 6, 7, 8})...)
+	p = append(p, ProtoField(98, 5, []byte{1, 2, 3, 4})...)
+	return ProtoField(1, 2, p)
 }

@@ -1,0 +1,74 @@
+package sentry
+
+import (
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/valtrack/valtrack/internal/cosmos/events"
+	"github.com/valtrack/valtrack/internal/cosmos/rpc/rpctest"
+)
+
+// Events of an endpoint on another chain, catching up, or stale while
+// another endpoint is healthy are not merged: their votes are never
+// published (counted as ignored_unhealthy), the healthy one's are.
+func TestUnhealthyEndpointEventsNotMerged(t *testing.T) {
+	good, wrong, catching, stale := node(t, 4), node(t, 4), node(t, 4), node(t, 4)
+	for _, n := range []*rpctest.Node{good, wrong, catching, stale} {
+		n.SetHeight(5)
+	}
+	wrong.SetNetwork("other-7")
+	catching.SetCatchingUp(true)
+	stale.SetStale(5 * time.Minute)
+	pub := &memPublisher{}
+	s, _ := run(t, testConfig(pub, good.URL(), wrong.URL(), catching.URL(), stale.URL()))
+	waitFor(t, "four subscriptions", func() bool {
+		return good.Subscribed() == 1 && wrong.Subscribed() == 1 && catching.Subscribed() == 1 && stale.Subscribed() == 1
+	})
+	waitFor(t, "one healthy endpoint", func() bool { return s.Stats().EndpointsHealthy == 1 && s.eps[0].healthy.Load() })
+	waitFor(t, "every status checked", func() bool {
+		for _, ep := range s.eps {
+			if ep.fault.Load() == faultUnknown {
+				return false
+			}
+		}
+		return true
+	})
+	bad := []*rpctest.Node{wrong, catching, stale}
+	for _, n := range bad {
+		n.Vote(6, 0, 1, 3)
+		n.NewRound(6, 1)
+	}
+	good.Vote(6, 0, 1, 0)
+	ignored := func(i int) float64 {
+		return testutil.ToFloat64(s.m.wsCounts.WithLabelValues("test-1", s.eps[i].name, CountUntrusted))
+	}
+	waitFor(t, "the bad endpoints' events ignored", func() bool { return ignored(1) >= 2 && ignored(2) >= 2 && ignored(3) >= 2 })
+	waitFor(t, "the good vote", func() bool { return len(pub.of(t, events.KindVote)) >= 1 })
+	for _, e := range pub.of(t, events.KindVote) {
+		if v := e.(*events.Vote); v.ValidatorIndex != 0 || v.Endpoint != s.eps[0].name {
+			t.Errorf("vote of validator %d from %s published: an unhealthy endpoint's event was merged", v.ValidatorIndex, v.Endpoint)
+		}
+	}
+	if rs := pub.of(t, events.KindNewRound); len(rs) != 0 {
+		t.Errorf("%d rounds of unhealthy endpoints published", len(rs))
+	}
+	if ignored(0) != 0 {
+		t.Errorf("the healthy endpoint's events counted as ignored: %v", ignored(0))
+	}
+}
+
+// When no endpoint is healthy because the chain itself stalled (every one
+// is stale), the votes of the stuck height are still merged.
+func TestStaleChainEventsStillMerged(t *testing.T) {
+	n := node(t, 4)
+	n.SetHeight(5)
+	n.SetStale(5 * time.Minute)
+	pub := &memPublisher{}
+	s, _ := run(t, testConfig(pub, n.URL()))
+	waitFor(t, "subscription", func() bool { return n.Subscribed() == 1 })
+	waitFor(t, "stale status", func() bool { return s.eps[0].fault.Load() == faultStale })
+	n.Vote(6, 1, 1, 2)
+	waitFor(t, "the vote of the stalled chain", func() bool { return len(pub.of(t, events.KindVote)) == 1 })
+}
