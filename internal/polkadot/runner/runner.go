@@ -107,7 +107,12 @@ type Runner struct {
 	releases releases
 	rules    []program.Rule
 	scored   string // era/session last scored, "" none this run
-	warned   string
+	// eraSeen is the active era and its start last seen, eraMs the era
+	// length measured when the active era moved on (0 not yet).
+	eraSeen      uint32
+	eraSeenStart int64
+	eraMs        int64
+	warned       string
 	// noTelemetry is why no telemetry can be judged by in this pass ("" when
 	// nodes are known); set by gather, read by env.
 	noTelemetry string
@@ -242,6 +247,9 @@ func (r *Runner) Pass(ctx context.Context) (*Pass, error) {
 	}
 
 	due := program.IsRoundDue(meta.LastNominatedEra, ch.ActiveEra, cfg.Nomination.EraPeriod, meta.LastRoundID > 0)
+	if err := r.noteNextNomination(ctx, chain, meta, ch, cfg.Nomination.EraPeriod, now.UnixMilli()); err != nil {
+		r.log.Warn("next nomination not recorded; retrying next pass", "err", err)
+	}
 	key := fmt.Sprintf("%d/%d", ch.ActiveEra, ch.Session)
 	if r.scored != key || due {
 		snap := program.ScoreRound(valid, program.ScoreInput{Chain: chain, Era: ch.ActiveEra, Session: ch.Session, Now: now,
@@ -998,4 +1006,32 @@ func unreadable(v *events.Validator, why string, now time.Time) *events.Validato
 		NextKeys: events.Failed[map[string]string](err, at), UnclaimedEras: events.Failed[[]uint32](err, at),
 		ActiveNominators: events.Failed[[]events.Backer](err, at), InactiveNominators: events.Failed[[]events.Backer](err, at),
 		NominationTargets: events.Failed[[]string](err, at), NominationEra: events.Failed[uint32](err, at), Observer: v.Observer}
+}
+
+// defaultEraMs are the era lengths of the chains whose length is fixed by
+// their runtime, used until one era change has been seen.
+var defaultEraMs = map[string]int64{"polkadot": 24 * 3600 * 1000, "kusama": 6 * 3600 * 1000}
+
+// noteNextNomination records when the next round is due (1KV's
+// nextNomination): its era, and when that era should start, from the
+// active era's start and the era length measured between two era starts
+// (the chain's known length before that). A known estimate is not
+// overwritten by an unknown one.
+func (r *Runner) noteNextNomination(ctx context.Context, chain string, meta state.Meta, ch *events.Chain, period uint32, now int64) error {
+	if ch.ActiveEraStart > 0 {
+		if r.eraSeenStart > 0 && ch.ActiveEra > r.eraSeen && ch.ActiveEraStart > r.eraSeenStart {
+			r.eraMs = (ch.ActiveEraStart - r.eraSeenStart) / int64(ch.ActiveEra-r.eraSeen)
+		}
+		r.eraSeen, r.eraSeenStart = ch.ActiveEra, ch.ActiveEraStart
+	}
+	eraMs := r.eraMs
+	if eraMs == 0 {
+		eraMs = defaultEraMs[ch.SpecName]
+	}
+	next := program.NextRoundEra(meta.LastNominatedEra, ch.ActiveEra, period, meta.LastRoundID > 0)
+	at := program.EstimateEraStart(next, ch.ActiveEra, ch.ActiveEraStart, eraMs, now)
+	if next == meta.NextNominationEra && (at == 0 || at == meta.NextNomination || next <= ch.ActiveEra && meta.NextNomination > 0) {
+		return nil
+	}
+	return r.cfg.Store.SetNextNomination(ctx, chain, next, at, now)
 }

@@ -184,6 +184,29 @@ func (s *Store) LatestNominations(ctx context.Context, chain string) ([]Nominati
 	return s.nominations(ctx, chain, q)
 }
 
+// FirstNominations is, per nominator, the time (unix ms) of its first
+// recorded nomination: when valtrack first nominated with the account.
+func (s *Store) FirstNominations(ctx context.Context, chain string) (map[string]int64, error) {
+	const op = "read polkadot first nominations"
+	rows, err := s.query(ctx, op, s.db.Query().SQL("SELECT nominator, MIN(at) FROM polkadot_nominations WHERE chain = ").Arg(chain).SQL(" GROUP BY nominator"))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int64{}
+	err = each(rows, op, func() error {
+		var (
+			who string
+			at  int64
+		)
+		if err := rows.Scan(&who, &at); err != nil {
+			return err
+		}
+		out[who] = at
+		return nil
+	})
+	return out, err
+}
+
 // LastNomination is the chain's latest nomination, nil when none.
 func (s *Store) LastNomination(ctx context.Context, chain string) (*Nomination, error) {
 	ns, err := s.Nominations(ctx, chain, "", 1)
@@ -333,15 +356,16 @@ func (s *Store) ProxyTxs(ctx context.Context, chain string, pendingOnly bool, li
 func (s *Store) Meta(ctx context.Context, chain string) (Meta, error) {
 	m := Meta{Chain: chain}
 	var (
-		era     int64
-		release string
+		era, next int64
+		release   string
 	)
-	_, err := s.one(ctx, "read polkadot meta of "+chain, s.db.Query().SQL("SELECT last_nominated_era, last_round_id, release, updated FROM polkadot_meta WHERE chain = ").Arg(chain),
-		&era, &m.LastRoundID, &release, &m.Updated)
+	_, err := s.one(ctx, "read polkadot meta of "+chain,
+		s.db.Query().SQL("SELECT last_nominated_era, last_round_id, release, updated, next_nomination_era, next_nomination FROM polkadot_meta WHERE chain = ").Arg(chain),
+		&era, &m.LastRoundID, &release, &m.Updated, &next, &m.NextNomination)
 	if err != nil {
 		return m, err
 	}
-	m.LastNominatedEra = uint32(era)
+	m.LastNominatedEra, m.NextNominationEra = uint32(era), uint32(next)
 	if release != "" {
 		m.Release = new(program.Release)
 		if err := decode("polkadot_meta.release", release, m.Release); err != nil {
@@ -360,6 +384,19 @@ func (s *Store) SetLastNominatedEra(ctx context.Context, chain string, era uint3
 		}
 		_, err := t.exec("set last nominated era", t.q().SQL("UPDATE polkadot_meta SET last_nominated_era = ").Arg(int64(era)).
 			SQL(", updated = ").Arg(at).SQL(" WHERE chain = ").Arg(chain))
+		return err
+	})
+}
+
+// SetNextNomination stores when the next round is due: its era and the
+// estimated unix ms it starts (0 unknown).
+func (s *Store) SetNextNomination(ctx context.Context, chain string, era uint32, start, at int64) error {
+	return s.InTx(ctx, "set polkadot next nomination", func(t *Tx) error {
+		if err := t.ensureMeta(chain); err != nil {
+			return err
+		}
+		_, err := t.exec("set next nomination", t.q().SQL("UPDATE polkadot_meta SET next_nomination_era = ").Arg(int64(era)).
+			SQL(", next_nomination = ").Arg(start).SQL(", updated = ").Arg(at).SQL(" WHERE chain = ").Arg(chain))
 		return err
 	})
 }

@@ -154,7 +154,11 @@ type Meta struct {
 	LastNominatedEra uint32           `json:"last_nominated_era"`
 	LastRoundID      int64            `json:"last_round_id"`
 	Release          *program.Release `json:"release,omitempty"`
-	Updated          int64            `json:"updated"`
+	// NextNominationEra is the era the next round is due in; NextNomination
+	// the estimated unix ms that era starts (0 unknown, or due now).
+	NextNominationEra uint32 `json:"next_nomination_era"`
+	NextNomination    int64  `json:"next_nomination"`
+	Updated           int64  `json:"updated"`
 }
 
 // Short names of the payload types the joins decode.
