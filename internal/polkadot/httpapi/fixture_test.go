@@ -103,7 +103,7 @@ func newFixture(t testing.TB) *fixture {
 	}
 	if _, err := st.SaveSnapshot(ctx, &program.Snapshot{Chain: testChain, Era: 8, Session: 48, At: 1000, Seed: 7,
 		Weights: map[string]float64{"inclusion": 200, "bonded": 50, "faults": 5, "location": 40, "client": 0},
-		Stats:   map[string]program.Stats{"inclusion": {Values: []float64{0, 0.25}, Q10: 0.025, Q90: 0.225, Lo: 0.05, Hi: 0.95}, "bonded": {Values: []float64{3e12, 5e12}}, "faults": {},
+		Stats: map[string]program.Stats{"inclusion": {Values: []float64{0, 0.25}, Q10: 0.025, Q90: 0.225, Lo: 0.05, Hi: 0.95}, "bonded": {Values: []float64{3e12, 5e12}}, "faults": {},
 			"location": {Values: []float64{1, 1}, Min: 1, Max: 1, Q10: 1, Q90: 1, Mean: 1, Lo: 0, Hi: 1, Groups: []program.Group{{Name: "Nuremberg", NumberOfNodes: 1}, {Name: "Zurich", NumberOfNodes: 1}}}},
 		Scores: []program.Score{
 			{Stash: charlie, Name: "Charlie", Aggregate: 250, Randomness: 1.1, Total: 275,
