@@ -154,6 +154,9 @@ type Pass struct {
 	SnapshotID                          int64
 	Round                               *state.Round
 	Executed, Cancelled                 int
+	// Failed are announcements given up this pass (MaxSendAttempts failed
+	// executions).
+	Failed int
 }
 
 // Run is one pass (the analyzer's function).
@@ -847,7 +850,25 @@ func (r *Runner) executeAnnounced(ctx context.Context, cfg *program.Config, stor
 			errs = append(errs, fmt.Errorf("announcement %s: nominator %s is no longer in the program file", p.ID, p.Nominator))
 			continue
 		}
+		if att := p.Attempts; att.Count > 0 && now.Before(time.UnixMilli(att.Last).Add(r.backoff(att.Count))) {
+			pending++ // backing off after a failed execution
+			continue
+		}
 		outcome, err := r.settle(ctx, cfg, &ch, n, p, cands, env, now)
+		var failed sendFailed
+		if errors.As(err, &failed) {
+			gaveUp, aerr := r.executionFailed(ctx, n, p, failed.err, now)
+			if aerr != nil {
+				errs = append(errs, fmt.Errorf("announcement %s: %w", p.ID, aerr))
+			}
+			if gaveUp {
+				pass.Failed++
+			} else {
+				pending++
+			}
+			errs = append(errs, fmt.Errorf("announcement %s: %w", p.ID, err))
+			continue
+		}
 		if err != nil {
 			// Not executable for 1.2× its delay (1KV's CancelJob rule): a
 			// stale announcement is withdrawn rather than left to execute
@@ -928,16 +949,58 @@ func (r *Runner) settle(ctx context.Context, cfg *program.Config, ch *events.Cha
 	if len(bad) > 0 {
 		sent, err := r.cfg.Sender.RemoveAnnouncement(ctx, n, p.CallHash)
 		if err != nil {
-			return "", fmt.Errorf("cancel (targets invalid: %s): %w", strings.Join(bad, "; "), err)
+			return "", sendFailed{fmt.Errorf("cancel (targets invalid: %s): %w", strings.Join(bad, "; "), err)}
 		}
 		_, err = st.FinishProxyTx(ctx, chain, p.ID, state.ProxyCancelled, "targets invalid at execution: "+strings.Join(bad, "; "), sent.TxHash, now.UnixMilli())
 		return state.ProxyCancelled, err
 	}
 	sent, err := r.cfg.Sender.ExecuteAnnounced(ctx, n, p.Targets)
 	if err != nil {
-		return "", fmt.Errorf("execute: %w", err)
+		return "", sendFailed{fmt.Errorf("execute: %w", err)}
 	}
 	return state.ProxyExecuted, r.executed(ctx, p, sent, "", now)
+}
+
+// sendFailed is a settling transaction (proxy_announced, or the
+// remove_announcement of a cancellation) that was sent and failed: it paid
+// a fee, so it counts against MaxSendAttempts.
+type sendFailed struct{ err error }
+
+func (e sendFailed) Error() string { return e.err.Error() }
+func (e sendFailed) Unwrap() error { return e.err }
+
+// executionFailed counts a failed settling send of p, persisted so that a
+// restart keeps the count and the back-off. At MaxSendAttempts the
+// announcement is recorded failed with the error, and withdrawn once
+// (remove_announcement) so that it cannot execute stale targets later; if
+// the withdrawal fails too, the reason says the announcement is left on
+// chain. It reports whether p was given up.
+func (r *Runner) executionFailed(ctx context.Context, n program.NominatorConfig, p state.ProxyTx, sendErr error, now time.Time) (bool, error) {
+	st, chain := r.cfg.Store, r.cfg.Chain
+	att := p.Attempts
+	att.Count++
+	att.Last, att.Error = now.UnixMilli(), sendErr.Error()
+	if att.Count < r.cfg.MaxSendAttempts {
+		r.log.Warn("announced nomination not settled; retrying after a back-off", "id", p.ID, "attempt", att.Count,
+			"of", r.cfg.MaxSendAttempts, "retry_in", r.backoff(att.Count), "err", sendErr)
+		_, err := st.SetProxyTxAttempts(ctx, chain, p.ID, att, now.UnixMilli())
+		return false, err
+	}
+	att.GaveUp = true
+	if _, err := st.SetProxyTxAttempts(ctx, chain, p.ID, att, now.UnixMilli()); err != nil {
+		return false, err
+	}
+	reason := fmt.Sprintf("gave up after %d failed attempts: %s", att.Count, sendErr)
+	txHash := ""
+	if sent, err := r.cfg.Sender.RemoveAnnouncement(ctx, n, p.CallHash); err != nil {
+		reason += fmt.Sprintf("; withdrawing the announcement failed too (%v): it stays on chain unexecuted until proxy.remove_announcement removes it", err)
+	} else {
+		reason += "; the announcement was withdrawn"
+		txHash = sent.TxHash
+	}
+	r.log.Error("announced nomination given up", "id", p.ID, "nominator", p.Nominator, "reason", reason)
+	_, err := st.FinishProxyTx(ctx, chain, p.ID, state.ProxyFailed, reason, txHash, now.UnixMilli())
+	return true, err
 }
 
 // executed moves the announcement to executed — once: a second caller's

@@ -38,6 +38,8 @@ type fakeChain struct {
 	readErr   error // Validators fails (the re-validation read)
 	sendErr   error // Nominate fails
 	annErr    error // Announcements fails (a read, before any send)
+	execErr   error // ExecuteAnnounced fails (sent, failed on chain)
+	removeErr error // RemoveAnnouncement fails
 }
 
 func (f *fakeChain) Chain(context.Context) (events.Chain, error) {
@@ -111,6 +113,9 @@ func (f *fakeChain) ExecuteAnnounced(_ context.Context, n program.NominatorConfi
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.sent = append(f.sent, "execute")
+	if f.execErr != nil {
+		return Sent{}, f.execErr
+	}
 	d := "proxy-of-" + n.Account
 	if len(f.anns[d]) == 0 {
 		return Sent{}, errors.New("proxy.Unannounced")
@@ -124,6 +129,9 @@ func (f *fakeChain) RemoveAnnouncement(_ context.Context, n program.NominatorCon
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.sent = append(f.sent, "remove")
+	if f.removeErr != nil {
+		return Sent{}, f.removeErr
+	}
 	f.anns["proxy-of-"+n.Account] = nil
 	return Sent{TxHash: "0xr"}, nil
 }

@@ -188,3 +188,83 @@ func TestReadFailureBeforeSendingIsNotAnAttempt(t *testing.T) {
 		t.Fatalf("sent %v: want the announcement once the read works", fc.sent)
 	}
 }
+
+// A proxy_announced that fails on chain is retried with a doubling
+// back-off, at most MaxSendAttempts times — the count survives a restart —
+// then the announcement is recorded failed with the chain's error and
+// withdrawn; no later pass executes it again.
+func TestFailedExecutionsAreBoundedThenWithdrawn(t *testing.T) {
+	for _, withdrawFails := range []bool{false, true} {
+		st, cfg := fixture(t, 10)
+		fc := &fakeChain{block: 100, era: 3, anns: map[string][]Announcement{}, nominated: map[string][]string{}, facts: map[string]events.Validator{}}
+		for _, n := range names {
+			fc.facts["stash-"+n] = goodValidator("stash-"+n, 100)
+		}
+		ctx := context.Background()
+		clock := now
+		mk := func() *Runner {
+			r, err := New(Config{Chain: chain, Store: st, Program: staticProgram{cfg}, Live: fc, Sender: fc, Send: true,
+				MaxSendAttempts: 3, SendBackoff: time.Minute, Now: func() time.Time { return clock }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		r := mk()
+		if _, err := r.Pass(ctx); err != nil || fc.count("announce") != 1 {
+			t.Fatalf("round: %v, sent %v: want one announcement", err, fc.sent)
+		}
+		fc.block, fc.execErr = 111, errors.New("proxy.proxy_announced failed: Staking.TooManyTargets")
+		if withdrawFails {
+			fc.removeErr = errors.New("proxy.remove_announcement failed: Proxy.NotFound")
+		}
+		attempts := func() state.SendAttempts {
+			txs, err := st.ProxyTxs(ctx, chain, false, 0)
+			if err != nil || len(txs) != 1 {
+				t.Fatalf("proxy txs %+v %v", txs, err)
+			}
+			return txs[0].Attempts
+		}
+		_, _ = r.Pass(ctx) // the pass logs the failure and goes on
+		if a := attempts(); a.Count != 1 || fc.count("execute") != 1 || !strings.Contains(a.Error, "TooManyTargets") {
+			t.Fatalf("after one failure: %+v, sent %v", a, fc.sent)
+		}
+		r = mk() // a restart within the back-off: nothing sent, the count kept
+		_, _ = r.Pass(ctx)
+		if fc.count("execute") != 1 {
+			t.Fatalf("within the back-off: sent %v", fc.sent)
+		}
+		clock = now.Add(time.Minute)
+		_, _ = r.Pass(ctx)
+		clock = now.Add(2 * time.Minute) // the back-off doubled to 2 min
+		_, _ = r.Pass(ctx)
+		if a := attempts(); a.Count != 2 || fc.count("execute") != 2 {
+			t.Fatalf("after the first back-off: %+v, sent %v: want 2 tries", a, fc.sent)
+		}
+		clock = now.Add(3 * time.Minute)
+		p, _ := r.Pass(ctx)
+		txs, _ := st.ProxyTxs(ctx, chain, false, 0)
+		if p.Failed != 1 || len(txs) != 1 || txs[0].State != state.ProxyFailed || !txs[0].Attempts.GaveUp || txs[0].Attempts.Count != 3 ||
+			!strings.Contains(txs[0].Reason, "gave up after 3 failed attempts: execute: proxy.proxy_announced failed: Staking.TooManyTargets") {
+			t.Fatalf("after 3 failures: pass %+v, txs %+v: want the announcement failed with the chain's error", p, txs)
+		}
+		if fc.count("remove") != 1 {
+			t.Errorf("sent %v: want one withdrawal", fc.sent)
+		}
+		wantReason := "the announcement was withdrawn"
+		if withdrawFails {
+			wantReason = "withdrawing the announcement failed too (proxy.remove_announcement failed: Proxy.NotFound): it stays on chain unexecuted"
+		}
+		if !strings.Contains(txs[0].Reason, wantReason) {
+			t.Errorf("reason %q, want it to say %q", txs[0].Reason, wantReason)
+		}
+		for i := range 3 {
+			clock = now.Add(time.Duration(1+i) * time.Hour)
+			r = mk()
+			_, _ = r.Pass(ctx)
+		}
+		if fc.count("execute") != 3 || fc.count("remove") != 1 {
+			t.Errorf("after giving up: sent %v, want no more executions or withdrawals", fc.sent)
+		}
+	}
+}

@@ -261,11 +261,15 @@ func (s *Store) AddProxyTx(ctx context.Context, p ProxyTx) error {
 	if err != nil {
 		return err
 	}
+	attempts, err := encode("proxy tx attempts", p.Attempts)
+	if err != nil {
+		return err
+	}
 	return s.InTx(ctx, "store polkadot proxy tx "+p.ID, func(t *Tx) error {
 		q := t.q().SQL(`INSERT INTO polkadot_proxy_txs (chain, id, round_id, nominator, delegate, call_hash, targets, announced_block,
-		execute_after, state, reason, tx_hashes, created, updated) VALUES `).
+		execute_after, state, reason, tx_hashes, created, updated, attempts) VALUES `).
 			Row(p.Chain, p.ID, p.RoundID, p.Nominator, p.Delegate, p.CallHash, targets, store.U64(p.AnnouncedBlock), store.U64(p.ExecuteAfter),
-				p.State, p.Reason, hashes, p.Created, max(p.Updated, p.Created)).
+				p.State, p.Reason, hashes, p.Created, max(p.Updated, p.Created), attempts).
 			SQL(" ON CONFLICT (chain, id) DO NOTHING")
 		_, err := t.exec("store proxy tx", q)
 		return err
@@ -322,7 +326,7 @@ func (s *Store) FinishProxyTx(ctx context.Context, chain, id, to, reason, txHash
 func (s *Store) ProxyTxs(ctx context.Context, chain string, pendingOnly bool, lim int) ([]ProxyTx, error) {
 	const op = "read polkadot proxy txs"
 	q := s.db.Query().SQL(`SELECT id, round_id, nominator, delegate, call_hash, targets, announced_block, execute_after, state, reason,
-	tx_hashes, created, updated FROM polkadot_proxy_txs WHERE chain = `).Arg(chain)
+	tx_hashes, created, updated, attempts FROM polkadot_proxy_txs WHERE chain = `).Arg(chain)
 	if pendingOnly {
 		q.SQL(" AND state = ").Arg(ProxyAnnounced)
 	}
@@ -333,9 +337,12 @@ func (s *Store) ProxyTxs(ctx context.Context, chain string, pendingOnly bool, li
 	out := []ProxyTx{}
 	err = each(rows, op, func() error {
 		p := ProxyTx{Chain: chain}
-		var targets, hashes string
+		var targets, hashes, attempts string
 		if err := rows.Scan(&p.ID, &p.RoundID, &p.Nominator, &p.Delegate, &p.CallHash, &targets, store.U64Into(&p.AnnouncedBlock),
-			store.U64Into(&p.ExecuteAfter), &p.State, &p.Reason, &hashes, &p.Created, &p.Updated); err != nil {
+			store.U64Into(&p.ExecuteAfter), &p.State, &p.Reason, &hashes, &p.Created, &p.Updated, &attempts); err != nil {
+			return err
+		}
+		if err := decode("polkadot_proxy_txs.attempts", attempts, &p.Attempts); err != nil {
 			return err
 		}
 		if err := decode("polkadot_proxy_txs.targets", targets, &p.Targets); err != nil {
@@ -349,6 +356,27 @@ func (s *Store) ProxyTxs(ctx context.Context, chain string, pendingOnly bool, li
 		return nil
 	})
 	return out, err
+}
+
+// SetProxyTxAttempts records an announcement's failed executions while it
+// is still announced; false when it is not (settled meanwhile).
+func (s *Store) SetProxyTxAttempts(ctx context.Context, chain, id string, a SendAttempts, at int64) (bool, error) {
+	enc, err := encode("proxy tx attempts", a)
+	if err != nil {
+		return false, err
+	}
+	changed := false
+	err = s.InTx(ctx, "record attempts of polkadot proxy tx "+id, func(t *Tx) error {
+		r, err := t.exec("record proxy tx attempts", t.q().SQL("UPDATE polkadot_proxy_txs SET attempts = ").Arg(enc).SQL(", updated = ").Arg(at).
+			SQL(" WHERE chain = ").Arg(chain).SQL(" AND id = ").Arg(id).SQL(" AND state = ").Arg(ProxyAnnounced))
+		if err != nil {
+			return err
+		}
+		n, err := r.RowsAffected()
+		changed = n > 0
+		return err
+	})
+	return changed, err
 }
 
 // Meta is the chain's program position; a chain without one reads as

@@ -146,6 +146,9 @@ type ProxyTx struct {
 	TxHashes       []string `json:"tx_hashes"`
 	Created        int64    `json:"created"`
 	Updated        int64    `json:"updated"`
+	// Attempts are the failed executions (or cancellations) of the
+	// announcement: bounded, with a back-off, like a round's sends.
+	Attempts SendAttempts `json:"attempts"`
 }
 
 // Meta is the program's position on a chain.
