@@ -76,7 +76,7 @@ func newFixture(t testing.TB) *fixture {
 	nominator := &events.Validator{V: 1, Chain: testChain, Stash: dave, Block: 100, SelfStake: events.Got[events.Amount]("50000000000000", 1),
 		Balance: events.Got[events.Amount]("60000000000000", 1), Payee: events.Got("Stash", 1), NominationTargets: events.Got([]string{alice, charlie}, 1), NominationEra: events.Got[uint32](7, 1)}
 	apply(t, s,
-		events.KindChain, &events.Chain{V: 1, Chain: testChain, Decimals: 12, Token: "WND", Block: 100, ActiveEra: 8, CurrentEra: 8, Session: 48},
+		events.KindChain, &events.Chain{V: 1, Chain: testChain, SS58Prefix: 42, Decimals: 12, Token: "WND", Block: 100, ActiveEra: 8, CurrentEra: 8, Session: 48},
 		events.KindValidator, val(alice, 30_000_000, "5000000000000", "Alice"),
 		events.KindValidator, val(bob, 200_000_000, "1000000000000", "Bob"),
 		events.KindValidator, val(charlie, 0, "3000000000000", "Charlie"),

@@ -31,7 +31,7 @@ func (h *handlers) requestAddress(r *http.Request) (api.Query, context.Context, 
 	if err != nil {
 		return q, ctx, cancel, chain, "", err
 	}
-	a, err := address(r.PathValue("address"))
+	a, err := h.address(ctx, chain, r.PathValue("address"))
 	return q, ctx, cancel, chain, a, err
 }
 
