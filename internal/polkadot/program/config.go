@@ -49,8 +49,11 @@ type RulesConfig struct {
 	OnlineMaxOffline time.Duration `yaml:"online_max_offline" json:"online_max_offline"`
 	// ClientForcedVersion replaces the latest release when set; ClientGrace
 	// (default 48h) is how long after a release the old one stays valid.
-	// ReleaseURL (default GitHub's latest polkadot-sdk release) and
-	// ReleaseTagFormat (a regexp with one group, the version) find it.
+	// ReleaseURL (default GitHub's latest polkadot-sdk release) finds it;
+	// its version is read from a polkadot-vX.Y.Z or polkadot-stableYYMM[-N]
+	// tag (ReleaseVersion), or, when ReleaseTagFormat is set (a regexp with
+	// one group), from that group, which may hold either form.
+	// ClientForcedVersion may be written in either form too.
 	ClientForcedVersion string        `yaml:"client_forced_version" json:"client_forced_version"`
 	ClientGrace         time.Duration `yaml:"client_grace" json:"client_grace"`
 	ReleaseURL          string        `yaml:"release_url" json:"release_url"`

@@ -83,7 +83,6 @@ func Defaults(chain string) Config {
 		OnlineMaxOffline:          0,
 		ClientGrace:               48 * time.Hour,
 		ReleaseURL:                "https://api.github.com/repos/paritytech/polkadot-sdk/releases/latest",
-		ReleaseTagFormat:          `polkadot-v(\d+\.\d+\.\d+)`,
 		SkipClientImplementations: []string{"Kagome Node"},
 		ConnectionTime:            7 * 24 * time.Hour,
 		OfflineWeekMax:            0.02,
@@ -148,9 +147,6 @@ func (r RulesConfig) WithDefaults(d RulesConfig) RulesConfig {
 	}
 	if r.ReleaseURL == "" {
 		r.ReleaseURL = d.ReleaseURL
-	}
-	if r.ReleaseTagFormat == "" {
-		r.ReleaseTagFormat = d.ReleaseTagFormat
 	}
 	if r.SkipClientImplementations == nil {
 		r.SkipClientImplementations = d.SkipClientImplementations
@@ -414,8 +410,8 @@ func (c *Config) validate(lines map[string]int) error {
 		add("rules.max_per_identity", "%d is negative; use at least 1 (default 2)", r.MaxPerIdentity)
 	}
 	if r.ClientForcedVersion != "" {
-		if _, ok := parseVersion(r.ClientForcedVersion); !ok {
-			add("rules.client_forced_version", "%q is not a version; write it like 1.17.1", r.ClientForcedVersion)
+		if _, ok := parseRequired(r.ClientForcedVersion); !ok {
+			add("rules.client_forced_version", "%q is not a version; write it like 1.17.1, polkadot-v1.17.1 or polkadot-stable2412-1", r.ClientForcedVersion)
 		}
 	}
 	if r.ReleaseTagFormat != "" {
