@@ -250,9 +250,12 @@ func (r *Runner) Pass(ctx context.Context) (*Pass, error) {
 	}
 
 	due := program.IsRoundDue(meta.LastNominatedEra, ch.ActiveEra, cfg.Nomination.EraPeriod, meta.LastRoundID > 0)
-	if err := r.noteNextNomination(ctx, chain, meta, ch, cfg.Nomination.EraPeriod, now.UnixMilli()); err != nil {
-		r.log.Warn("next nomination not recorded; retrying next pass", "err", err)
-	}
+	defer func() {
+		// After the round, if any: when the next one is due.
+		if err := r.noteNextNomination(ctx, chain, ch, cfg.Nomination.EraPeriod, now.UnixMilli()); err != nil {
+			r.log.Warn("next nomination not recorded; retrying next pass", "err", err)
+		}
+	}()
 	key := fmt.Sprintf("%d/%d", ch.ActiveEra, ch.Session)
 	if r.scored != key || due {
 		snap := program.ScoreRound(valid, program.ScoreInput{Chain: chain, Era: ch.ActiveEra, Session: ch.Session, Now: now,
@@ -1080,7 +1083,11 @@ var defaultEraMs = map[string]int64{"polkadot": 24 * 3600 * 1000, "kusama": 6 * 
 // active era's start and the era length measured between two era starts
 // (the chain's known length before that). A known estimate is not
 // overwritten by an unknown one.
-func (r *Runner) noteNextNomination(ctx context.Context, chain string, meta state.Meta, ch *events.Chain, period uint32, now int64) error {
+func (r *Runner) noteNextNomination(ctx context.Context, chain string, ch *events.Chain, period uint32, now int64) error {
+	meta, err := r.cfg.Store.Meta(ctx, chain)
+	if err != nil {
+		return err
+	}
 	if ch.ActiveEraStart > 0 {
 		if r.eraSeenStart > 0 && ch.ActiveEra > r.eraSeen && ch.ActiveEraStart > r.eraSeenStart {
 			r.eraMs = (ch.ActiveEraStart - r.eraSeenStart) / int64(ch.ActiveEra-r.eraSeen)
