@@ -8,8 +8,22 @@ import (
 	"time"
 
 	"github.com/valtrack/valtrack/internal/polkadot/events"
+	"github.com/valtrack/valtrack/internal/polkadot/program"
 	"github.com/valtrack/valtrack/internal/polkadot/state"
 )
+
+// sendingRunner makes runners that send through fc, 3 attempts a minute
+// apart (doubling), at *clock: a new one stands for a restart.
+func sendingRunner(t *testing.T, st *state.Store, cfg *program.Config, fc *fakeChain, clock *time.Time) func() *Runner {
+	return func() *Runner {
+		r, err := New(Config{Chain: chain, Store: st, Program: staticProgram{cfg}, Live: fc, Sender: fc, Send: true,
+			MaxSendAttempts: 3, SendBackoff: time.Minute, Now: func() time.Time { return *clock }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+}
 
 // A nominate that fails on chain is retried with a doubling back-off, at
 // most MaxSendAttempts times — the count survives a restart — then the
@@ -21,14 +35,7 @@ func TestFailedSendsAreBoundedAndTheRoundFails(t *testing.T) {
 		sendErr: errors.New("staking.nominate failed: Staking.InsufficientBond")}
 	ctx := context.Background()
 	clock := now
-	mk := func() *Runner {
-		r, err := New(Config{Chain: chain, Store: st, Program: staticProgram{cfg}, Live: fc, Sender: fc, Send: true,
-			MaxSendAttempts: 3, SendBackoff: time.Minute, Now: func() time.Time { return clock }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
+	mk := sendingRunner(t, st, cfg, fc, &clock)
 	tries := func() int {
 		// fakeChain records only successful nominations; count the
 		// attempts from the round instead, and check nothing succeeded.
@@ -202,14 +209,7 @@ func TestFailedExecutionsAreBoundedThenWithdrawn(t *testing.T) {
 		}
 		ctx := context.Background()
 		clock := now
-		mk := func() *Runner {
-			r, err := New(Config{Chain: chain, Store: st, Program: staticProgram{cfg}, Live: fc, Sender: fc, Send: true,
-				MaxSendAttempts: 3, SendBackoff: time.Minute, Now: func() time.Time { return clock }})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return r
-		}
+		mk := sendingRunner(t, st, cfg, fc, &clock)
 		r := mk()
 		if _, err := r.Pass(ctx); err != nil || fc.count("announce") != 1 {
 			t.Fatalf("round: %v, sent %v: want one announcement", err, fc.sent)

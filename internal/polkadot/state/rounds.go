@@ -403,30 +403,38 @@ func (s *Store) Meta(ctx context.Context, chain string) (Meta, error) {
 	return m, nil
 }
 
-// SetLastNominatedEra sets the chain's last nominated era (also advanced by
-// AddNomination).
-func (s *Store) SetLastNominatedEra(ctx context.Context, chain string, era uint32, at int64) error {
-	return s.InTx(ctx, "set polkadot last nominated era", func(t *Tx) error {
+// metaCol is a column of polkadot_meta and its new value.
+type metaCol struct {
+	name  string
+	value any
+}
+
+// setMeta updates the chain's meta row (created when missing): cols, and
+// updated = at.
+func (s *Store) setMeta(ctx context.Context, chain, what string, at int64, cols ...metaCol) error {
+	return s.InTx(ctx, "set polkadot "+what, func(t *Tx) error {
 		if err := t.ensureMeta(chain); err != nil {
 			return err
 		}
-		_, err := t.exec("set last nominated era", t.q().SQL("UPDATE polkadot_meta SET last_nominated_era = ").Arg(int64(era)).
-			SQL(", updated = ").Arg(at).SQL(" WHERE chain = ").Arg(chain))
+		q := t.q().SQL("UPDATE polkadot_meta SET ")
+		for _, c := range cols {
+			q.SQL(c.name, " = ").Arg(c.value).SQL(", ")
+		}
+		_, err := t.exec("set "+what, q.SQL("updated = ").Arg(at).SQL(" WHERE chain = ").Arg(chain))
 		return err
 	})
+}
+
+// SetLastNominatedEra sets the chain's last nominated era (also advanced by
+// AddNomination).
+func (s *Store) SetLastNominatedEra(ctx context.Context, chain string, era uint32, at int64) error {
+	return s.setMeta(ctx, chain, "last nominated era", at, metaCol{"last_nominated_era", int64(era)})
 }
 
 // SetNextNomination stores when the next round is due: its era and the
 // estimated unix ms it starts (0 unknown).
 func (s *Store) SetNextNomination(ctx context.Context, chain string, era uint32, start, at int64) error {
-	return s.InTx(ctx, "set polkadot next nomination", func(t *Tx) error {
-		if err := t.ensureMeta(chain); err != nil {
-			return err
-		}
-		_, err := t.exec("set next nomination", t.q().SQL("UPDATE polkadot_meta SET next_nomination_era = ").Arg(int64(era)).
-			SQL(", next_nomination = ").Arg(start).SQL(", updated = ").Arg(at).SQL(" WHERE chain = ").Arg(chain))
-		return err
-	})
+	return s.setMeta(ctx, chain, "next nomination", at, metaCol{"next_nomination_era", int64(era)}, metaCol{"next_nomination", start})
 }
 
 // SetRelease stores the latest client release the CLIENT_UPGRADE rule
@@ -436,11 +444,5 @@ func (s *Store) SetRelease(ctx context.Context, chain string, r program.Release,
 	if err != nil {
 		return err
 	}
-	return s.InTx(ctx, "set polkadot release", func(t *Tx) error {
-		if err := t.ensureMeta(chain); err != nil {
-			return err
-		}
-		_, err := t.exec("set release", t.q().SQL("UPDATE polkadot_meta SET release = ").Arg(enc).SQL(", updated = ").Arg(at).SQL(" WHERE chain = ").Arg(chain))
-		return err
-	})
+	return s.setMeta(ctx, chain, "release", at, metaCol{"release", enc})
 }
