@@ -860,7 +860,7 @@ func (r *Runner) executeAnnounced(ctx context.Context, cfg *program.Config, stor
 		outcome, err := r.settle(ctx, cfg, &ch, n, p, cands, env, now)
 		var failed sendFailed
 		if errors.As(err, &failed) {
-			gaveUp, aerr := r.executionFailed(ctx, n, p, failed.err, now)
+			gaveUp, aerr := r.executionFailed(ctx, n, p, failed, now)
 			if aerr != nil {
 				errs = append(errs, fmt.Errorf("announcement %s: %w", p.ID, aerr))
 			}
@@ -877,10 +877,21 @@ func (r *Runner) executeAnnounced(ctx context.Context, cfg *program.Config, stor
 			// stale announcement is withdrawn rather than left to execute
 			// targets chosen long ago.
 			if stale := p.AnnouncedBlock + uint64(n.ProxyDelay)*6/5; n.ProxyDelay > 0 && ch.Block > stale {
-				if sent, cerr := r.cfg.Sender.RemoveAnnouncement(ctx, n, p.CallHash); cerr == nil {
+				sent, cerr := r.cfg.Sender.RemoveAnnouncement(ctx, n, p.CallHash)
+				if cerr == nil {
 					if _, ferr := st.FinishProxyTx(ctx, chain, p.ID, state.ProxyCancelled,
 						fmt.Sprintf("stale: not executable by block %d (1.2× the delay): %v", stale, err), sent.TxHash, now.UnixMilli()); ferr == nil {
 						pass.Cancelled++
+						continue
+					}
+				} else {
+					// A failed withdrawal paid its fee too: bounded alike.
+					gaveUp, aerr := r.executionFailed(ctx, n, p, sendFailed{fmt.Errorf("withdraw the stale announcement: %w", cerr), true}, now)
+					if aerr != nil {
+						errs = append(errs, fmt.Errorf("announcement %s: %w", p.ID, aerr))
+					}
+					if gaveUp {
+						pass.Failed++
 						continue
 					}
 				}
@@ -952,34 +963,39 @@ func (r *Runner) settle(ctx context.Context, cfg *program.Config, ch *events.Cha
 	if len(bad) > 0 {
 		sent, err := r.cfg.Sender.RemoveAnnouncement(ctx, n, p.CallHash)
 		if err != nil {
-			return "", sendFailed{fmt.Errorf("cancel (targets invalid: %s): %w", strings.Join(bad, "; "), err)}
+			return "", sendFailed{fmt.Errorf("cancel (targets invalid: %s): %w", strings.Join(bad, "; "), err), true}
 		}
 		_, err = st.FinishProxyTx(ctx, chain, p.ID, state.ProxyCancelled, "targets invalid at execution: "+strings.Join(bad, "; "), sent.TxHash, now.UnixMilli())
 		return state.ProxyCancelled, err
 	}
 	sent, err := r.cfg.Sender.ExecuteAnnounced(ctx, n, p.Targets)
 	if err != nil {
-		return "", sendFailed{fmt.Errorf("execute: %w", err)}
+		return "", sendFailed{fmt.Errorf("execute: %w", err), false}
 	}
 	return state.ProxyExecuted, r.executed(ctx, p, sent, "", now)
 }
 
 // sendFailed is a settling transaction (proxy_announced, or the
 // remove_announcement of a cancellation) that was sent and failed: it paid
-// a fee, so it counts against MaxSendAttempts.
-type sendFailed struct{ err error }
+// a fee, so it counts against MaxSendAttempts. withdrawal: it was the
+// remove_announcement.
+type sendFailed struct {
+	err        error
+	withdrawal bool
+}
 
 func (e sendFailed) Error() string { return e.err.Error() }
 func (e sendFailed) Unwrap() error { return e.err }
 
 // executionFailed counts a failed settling send of p, persisted so that a
 // restart keeps the count and the back-off. At MaxSendAttempts the
-// announcement is recorded failed with the error, and withdrawn once
-// (remove_announcement) so that it cannot execute stale targets later; if
-// the withdrawal fails too, the reason says the announcement is left on
-// chain. It reports whether p was given up.
-func (r *Runner) executionFailed(ctx context.Context, n program.NominatorConfig, p state.ProxyTx, sendErr error, now time.Time) (bool, error) {
-	st, chain := r.cfg.Store, r.cfg.Chain
+// announcement is recorded failed with the error, and — when the failing
+// send was the execution — withdrawn once (remove_announcement) so that it
+// cannot execute stale targets later; when that or the failing send was a
+// withdrawal, the reason says the announcement is left on chain. It
+// reports whether p was given up.
+func (r *Runner) executionFailed(ctx context.Context, n program.NominatorConfig, p state.ProxyTx, failed sendFailed, now time.Time) (bool, error) {
+	st, chain, sendErr := r.cfg.Store, r.cfg.Chain, failed.err
 	att := p.Attempts
 	att.Count++
 	att.Last, att.Error = now.UnixMilli(), sendErr.Error()
@@ -995,15 +1011,28 @@ func (r *Runner) executionFailed(ctx context.Context, n program.NominatorConfig,
 	}
 	reason := fmt.Sprintf("gave up after %d failed attempts: %s", att.Count, sendErr)
 	txHash := ""
-	if sent, err := r.cfg.Sender.RemoveAnnouncement(ctx, n, p.CallHash); err != nil {
-		reason += fmt.Sprintf("; withdrawing the announcement failed too (%v): it stays on chain unexecuted until proxy.remove_announcement removes it", err)
-	} else {
+	const left = "it stays on chain unexecuted until proxy.remove_announcement removes it"
+	switch sent, err := r.withdrawOnce(ctx, n, p, failed.withdrawal); {
+	case failed.withdrawal:
+		reason += "; " + left
+	case err != nil:
+		reason += fmt.Sprintf("; withdrawing the announcement failed too (%v): %s", err, left)
+	default:
 		reason += "; the announcement was withdrawn"
 		txHash = sent.TxHash
 	}
 	r.log.Error("announced nomination given up", "id", p.ID, "nominator", p.Nominator, "reason", reason)
 	_, err := st.FinishProxyTx(ctx, chain, p.ID, state.ProxyFailed, reason, txHash, now.UnixMilli())
 	return true, err
+}
+
+// withdrawOnce sends p's remove_announcement unless the failures were
+// withdrawals already (then it sends nothing).
+func (r *Runner) withdrawOnce(ctx context.Context, n program.NominatorConfig, p state.ProxyTx, wasWithdrawal bool) (Sent, error) {
+	if wasWithdrawal {
+		return Sent{}, nil
+	}
+	return r.cfg.Sender.RemoveAnnouncement(ctx, n, p.CallHash)
 }
 
 // executed moves the announcement to executed — once: a second caller's

@@ -268,3 +268,45 @@ func TestFailedExecutionsAreBoundedThenWithdrawn(t *testing.T) {
 		}
 	}
 }
+
+// Withdrawing a stale announcement is bounded too: a remove_announcement
+// that fails is tried at most MaxSendAttempts times, with the back-off,
+// then the announcement is recorded failed, said to stay on chain — and no
+// fourth withdrawal is sent.
+func TestFailedStaleWithdrawalsAreBounded(t *testing.T) {
+	st, cfg := fixture(t, 10)
+	fc := &fakeChain{block: 100, era: 3, anns: map[string][]Announcement{}, nominated: map[string][]string{}, facts: map[string]events.Validator{}}
+	for _, n := range names {
+		fc.facts["stash-"+n] = goodValidator("stash-"+n, 100)
+	}
+	ctx := context.Background()
+	clock := now
+	mk := sendingRunner(t, st, cfg, fc, &clock)
+	r := mk()
+	if _, err := r.Pass(ctx); err != nil || fc.count("announce") != 1 {
+		t.Fatalf("round: %v, sent %v", err, fc.sent)
+	}
+	// Past 1.2× the delay, the re-validation read failing: stale.
+	fc.block, fc.readErr, fc.removeErr = 120, errors.New("rpc: connection refused"), errors.New("proxy.remove_announcement failed: Proxy.NotFound")
+	for i, at := range []time.Duration{0, 30 * time.Second, time.Minute, 2 * time.Minute, 3 * time.Minute, time.Hour, 2 * time.Hour} {
+		clock = now.Add(at)
+		r = mk()
+		_, _ = r.Pass(ctx)
+		want := map[int]int{0: 1, 1: 1, 2: 2, 3: 2}[i] // back-offs of 1 then 2 minutes
+		if i >= 4 {
+			want = 3
+		}
+		if got := fc.count("remove"); got != want {
+			t.Fatalf("at +%v: %d withdrawals sent, want %d", at, got, want)
+		}
+	}
+	txs, _ := st.ProxyTxs(ctx, chain, false, 0)
+	if len(txs) != 1 || txs[0].State != state.ProxyFailed || txs[0].Attempts.Count != 3 ||
+		!strings.Contains(txs[0].Reason, "gave up after 3 failed attempts: withdraw the stale announcement: proxy.remove_announcement failed: Proxy.NotFound") ||
+		!strings.Contains(txs[0].Reason, "it stays on chain unexecuted") {
+		t.Fatalf("txs %+v: want the announcement failed after 3 withdrawals, said to stay on chain", txs)
+	}
+	if fc.count("execute") != 0 {
+		t.Errorf("sent %v: nothing may be executed", fc.sent)
+	}
+}
