@@ -58,7 +58,8 @@ func val(stash string, commission uint32, stake events.Amount, identity string) 
 		Intention: events.Got(true, 1), Commission: events.Got(commission, 1), Blocked: events.Got(false, 1), Active: events.Got(true, 1),
 		SelfStake: events.Got(stake, 1), Identity: events.Got(&events.Identity{Display: identity, Judgements: []string{"KnownGood"}}, 1),
 		NextKeys: events.Got(map[string]string{"beefy": "0x03bb", "grandpa": "0x88"}, 1), UnclaimedEras: events.Got([]uint32{3}, 1),
-		ActiveNominators: events.Got([]events.Backer{{Who: dave, Value: "2000000000000"}}, 1), InactiveNominators: events.Got([]events.Backer{}, 1)}
+		ActiveNominators: events.Got([]events.Backer{{Who: dave, Value: "2000000000000"}}, 1), InactiveNominators: events.Got([]events.Backer{}, 1),
+		Controller: events.Got(stash, 1), Payee: events.Got("Staked", 1)}
 }
 
 // newFixture serves a SQLite store filled by the real sink (chain, three
@@ -73,9 +74,9 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	nominator := &events.Validator{V: 1, Chain: testChain, Stash: dave, Block: 100, SelfStake: events.Got[events.Amount]("50000000000000", 1),
-		Balance: events.Got[events.Amount]("60000000000000", 1), NominationTargets: events.Got([]string{alice, charlie}, 1), NominationEra: events.Got[uint32](7, 1)}
+		Balance: events.Got[events.Amount]("60000000000000", 1), Payee: events.Got("Stash", 1), NominationTargets: events.Got([]string{alice, charlie}, 1), NominationEra: events.Got[uint32](7, 1)}
 	apply(t, s,
-		events.KindChain, &events.Chain{V: 1, Chain: testChain, Decimals: 12, Token: "WND", Block: 100, ActiveEra: 8, CurrentEra: 8, Session: 48},
+		events.KindChain, &events.Chain{V: 1, Chain: testChain, SS58Prefix: 42, Decimals: 12, Token: "WND", Block: 100, ActiveEra: 8, CurrentEra: 8, Session: 48},
 		events.KindValidator, val(alice, 30_000_000, "5000000000000", "Alice"),
 		events.KindValidator, val(bob, 200_000_000, "1000000000000", "Bob"),
 		events.KindValidator, val(charlie, 0, "3000000000000", "Charlie"),
@@ -101,8 +102,9 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	if _, err := st.SaveSnapshot(ctx, &program.Snapshot{Chain: testChain, Era: 8, Session: 48, At: 1000, Seed: 7,
-		Weights: map[string]float64{"inclusion": 200, "bonded": 50},
-		Stats:   map[string]program.Stats{"inclusion": {Values: []float64{0, 0.25}, Q10: 0.025, Q90: 0.225, Lo: 0.05, Hi: 0.95}, "bonded": {Values: []float64{3e12, 5e12}}, "faults": {}},
+		Weights: map[string]float64{"inclusion": 200, "bonded": 50, "faults": 5, "location": 40, "client": 0},
+		Stats: map[string]program.Stats{"inclusion": {Values: []float64{0, 0.25}, Q10: 0.025, Q90: 0.225, Lo: 0.05, Hi: 0.95}, "bonded": {Values: []float64{3e12, 5e12}}, "faults": {},
+			"location": {Values: []float64{1, 1}, Min: 1, Max: 1, Q10: 1, Q90: 1, Mean: 1, Lo: 0, Hi: 1, Groups: []program.Group{{Name: "Nuremberg", NumberOfNodes: 1}, {Name: "Zurich", NumberOfNodes: 1}}}},
 		Scores: []program.Score{
 			{Stash: charlie, Name: "Charlie", Aggregate: 250, Randomness: 1.1, Total: 275,
 				Components: []program.Component{{Name: "inclusion", Raw: 0, Scaled: 0, Factor: 1, Weight: 200, Value: 200, Stats: "inclusion"}, {Name: "bonded", Raw: 3e12, Weight: 50, Value: 50, Stats: "bonded"}}},
@@ -121,6 +123,9 @@ func newFixture(t testing.TB) *fixture {
 	}
 	if err := st.AddProxyTx(ctx, state.ProxyTx{Chain: testChain, ID: "p-1", RoundID: id, Nominator: dave, Delegate: bob, CallHash: "0xca11", Targets: []string{charlie},
 		AnnouncedBlock: 95, ExecuteAfter: 105, TxHashes: []string{"0xa1"}, Created: 1500}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetNextNomination(ctx, testChain, 9, 86_402_001, 2002); err != nil {
 		t.Fatal(err)
 	}
 	log := &apitest.SyncBuffer{}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/valtrack/valtrack/internal/api"
+	"github.com/valtrack/valtrack/internal/polkadot/ss58"
 	"github.com/valtrack/valtrack/internal/polkadot/state"
 )
 
@@ -25,10 +26,14 @@ func FuzzParams(f *testing.F) {
 				t.Fatalf("error %v is not a 400 naming %s", err, param)
 			}
 		}
-		a, err := address(addr)
+		key, prefix, err := parseAddress(addr)
 		check(err, "address")
-		if err == nil && (a != addr || len(a) < 40 || len(a) > 60) {
-			t.Fatalf("address %q accepted as %q", addr, a)
+		if err == nil {
+			// An accepted address names a key that round-trips.
+			back, p2, derr := ss58.Decode(ss58.Encode(key, prefix))
+			if derr != nil || back != key || p2 != prefix {
+				t.Fatalf("address %q accepted as key %x prefix %d, which does not round-trip", addr, key, prefix)
+			}
 		}
 		v, err := url.ParseQuery(raw)
 		if err != nil {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/valtrack/valtrack/internal/api"
+	"github.com/valtrack/valtrack/internal/polkadot/events"
 	"github.com/valtrack/valtrack/internal/polkadot/program"
 	"github.com/valtrack/valtrack/internal/polkadot/state"
 )
@@ -29,7 +31,7 @@ func (h *handlers) requestAddress(r *http.Request) (api.Query, context.Context, 
 	if err != nil {
 		return q, ctx, cancel, chain, "", err
 	}
-	a, err := address(r.PathValue("address"))
+	a, err := h.address(ctx, chain, r.PathValue("address"))
 	return q, ctx, cancel, chain, a, err
 }
 
@@ -116,19 +118,27 @@ func (h *handlers) handleCandidate(w http.ResponseWriter, r *http.Request, _ api
 	return ok(w, r, newCandidateView(*c, dec))
 }
 
-// nominatorView is 1KV's Nominator row, from valtrack's nominations and the
-// chain's record of the account.
+// nominatorView is 1KV's Nominator row, from valtrack's nominations, its
+// latest round, its proxy announcements and the chain's record of the
+// account. 1KV's address is the controller; valtrack nominates from the
+// bonded account, its own controller, so address and stash are the same.
 type nominatorView struct {
-	Address        string             `json:"address"`
-	Stash          string             `json:"stash"`
-	Bonded         *float64           `json:"bonded"` // tokens, null unknown
-	Current        []currentTarget    `json:"current"`
-	LastNomination int64              `json:"lastNomination"`
-	LastEra        uint32             `json:"lastNominatedEra"`
-	Latest         state.Nomination   `json:"latest"`
-	ProxyTxs       []state.ProxyTx    `json:"proxyTxs"`
-	NominationEra  *uint32            `json:"nominationEra"`
-	Chain          *chainAccountFacts `json:"chain,omitempty"`
+	Address           string             `json:"address"`
+	Stash             string             `json:"stash"`
+	Proxy             string             `json:"proxy"`      // the delegate that announced, "" none known
+	ProxyDelay        *uint64            `json:"proxyDelay"` // blocks, null: no announcement known
+	Bonded            *float64           `json:"bonded"`     // tokens, null unknown
+	AvgStake          *float64           `json:"avgStake"`   // tokens of bond per target, null unknown
+	NominateAmount    int                `json:"nominateAmount"`
+	RewardDestination string             `json:"rewardDestination"`
+	Current           []currentTarget    `json:"current"`
+	LastNomination    int64              `json:"lastNomination"`
+	CreatedAt         int64              `json:"createdAt"`
+	LastEra           uint32             `json:"lastNominatedEra"`
+	Latest            state.Nomination   `json:"latest"`
+	ProxyTxs          []state.ProxyTx    `json:"proxyTxs"`
+	NominationEra     *uint32            `json:"nominationEra"`
+	Chain             *chainAccountFacts `json:"chain,omitempty"`
 }
 
 type currentTarget struct {
@@ -142,33 +152,61 @@ type chainAccountFacts struct {
 	Error         string `json:"error,omitempty"`
 }
 
+// nominatorFacts are the chain-wide reads the nominator views share.
+type nominatorFacts struct {
+	names   map[string]state.Candidate
+	dec     int
+	txs     []state.ProxyTx // newest first
+	first   map[string]int64
+	amounts map[string]int // targets per nominator in the latest round
+}
+
+func (h *handlers) readNominatorFacts(ctx context.Context, chain string) (*nominatorFacts, error) {
+	f := &nominatorFacts{names: map[string]state.Candidate{}, amounts: map[string]int{}}
+	cs, err := h.st.Candidates(ctx, chain, state.CandidateFilter{})
+	if err != nil {
+		return nil, fmt.Errorf("candidates of %s: %w", chain, err)
+	}
+	for _, c := range cs {
+		f.names[c.Entry.Stash] = c
+	}
+	if f.dec, err = h.decimals(ctx, chain); err != nil {
+		return nil, err
+	}
+	if f.txs, err = h.st.ProxyTxs(ctx, chain, false, state.MaxLimit); err != nil {
+		return nil, fmt.Errorf("proxy txs of %s: %w", chain, err)
+	}
+	if f.first, err = h.st.FirstNominations(ctx, chain); err != nil {
+		return nil, fmt.Errorf("nominations of %s: %w", chain, err)
+	}
+	last, err := h.st.LastRound(ctx, chain)
+	if err != nil {
+		return nil, fmt.Errorf("last round of %s: %w", chain, err)
+	}
+	if last != nil {
+		for _, a := range last.Assignments {
+			f.amounts[a.Nominator] = a.Count
+		}
+	}
+	return f, nil
+}
+
 func (h *handlers) nominators(ctx context.Context, chain, only string) ([]nominatorView, error) {
 	latest, err := h.st.LatestNominations(ctx, chain)
 	if err != nil {
 		return nil, fmt.Errorf("nominations of %s: %w", chain, err)
 	}
-	cs, err := h.st.Candidates(ctx, chain, state.CandidateFilter{})
-	if err != nil {
-		return nil, fmt.Errorf("candidates of %s: %w", chain, err)
-	}
-	names := map[string]state.Candidate{}
-	for _, c := range cs {
-		names[c.Entry.Stash] = c
-	}
-	dec, err := h.decimals(ctx, chain)
+	f, err := h.readNominatorFacts(ctx, chain)
 	if err != nil {
 		return nil, err
-	}
-	pending, err := h.st.ProxyTxs(ctx, chain, true, state.MaxLimit)
-	if err != nil {
-		return nil, fmt.Errorf("proxy txs of %s: %w", chain, err)
 	}
 	out := []nominatorView{}
 	for _, n := range latest {
 		if only != "" && n.Nominator != only {
 			continue
 		}
-		v := nominatorView{Address: n.Nominator, Stash: n.Nominator, LastNomination: n.At, LastEra: n.Era, Latest: n, ProxyTxs: []state.ProxyTx{}}
+		v := nominatorView{Address: n.Nominator, Stash: n.Nominator, LastNomination: n.At, CreatedAt: f.first[n.Nominator], LastEra: n.Era,
+			Latest: n, ProxyTxs: []state.ProxyTx{}, NominateAmount: f.amounts[n.Nominator]}
 		targets := n.Targets
 		acct, err := h.st.Validator(ctx, chain, n.Nominator)
 		if err != nil {
@@ -182,16 +220,24 @@ func (h *handlers) nominators(ctx context.Context, chain, only string) ([]nomina
 				e := acct.NominationEra.Value
 				v.NominationEra = &e
 			}
-			if acct.SelfStake.Known && dec >= 0 {
-				b := acct.SelfStake.Value.Tokens(dec)
+			if acct.SelfStake.Known && f.dec >= 0 {
+				b := acct.SelfStake.Value.Tokens(f.dec)
 				v.Bonded = &b
 			}
+			v.RewardDestination = acct.Payee.Value
 			v.Chain = &chainAccountFacts{BalancePlanck: string(acct.Balance.Value), Error: acct.Balance.Err}
+		}
+		if v.NominateAmount == 0 {
+			v.NominateAmount = len(targets)
+		}
+		if v.Bonded != nil && len(targets) > 0 {
+			avg := *v.Bonded / float64(len(targets))
+			v.AvgStake = &avg
 		}
 		v.Current = make([]currentTarget, 0, len(targets))
 		for _, t := range targets {
 			ct := currentTarget{Stash: t}
-			if c, ok := names[t]; ok {
+			if c, ok := f.names[t]; ok {
 				ct.Name = c.Entry.Name
 				if c.Validator != nil && c.Validator.Identity.Value != nil {
 					ct.Identity = c.Validator.Identity.Value.Name()
@@ -199,8 +245,15 @@ func (h *handlers) nominators(ctx context.Context, chain, only string) ([]nomina
 			}
 			v.Current = append(v.Current, ct)
 		}
-		for _, p := range pending {
-			if p.Nominator == n.Nominator {
+		for _, p := range f.txs {
+			if p.Nominator != n.Nominator {
+				continue
+			}
+			if v.ProxyDelay == nil && p.ExecuteAfter >= p.AnnouncedBlock { // the newest announcement names the proxy
+				d := p.ExecuteAfter - p.AnnouncedBlock
+				v.Proxy, v.ProxyDelay = p.Delegate, &d
+			}
+			if p.State == state.ProxyAnnounced {
 				v.ProxyTxs = append(v.ProxyTxs, p)
 			}
 		}
@@ -238,12 +291,16 @@ func (h *handlers) handleNominator(w http.ResponseWriter, r *http.Request, _ api
 	return ok(w, r, ns[0])
 }
 
-// nominationView is 1KV's Nomination row plus valtrack's fields.
+// nominationView is 1KV's Nomination row {address, era, validators,
+// timestamp, bonded, blockHash} plus valtrack's fields. bonded is the
+// nominator's bond in tokens by the chain's latest read (valtrack does not
+// keep the bond of each nomination), null when unknown.
 type nominationView struct {
 	Address    string   `json:"address"`
 	Era        uint32   `json:"era"`
 	Validators []string `json:"validators"`
 	Timestamp  int64    `json:"timestamp"`
+	Bonded     *float64 `json:"bonded"`
 	BlockHash  string   `json:"blockHash"`
 	TxHash     string   `json:"txHash"`
 	DryRun     bool     `json:"dryRun"`
@@ -251,9 +308,39 @@ type nominationView struct {
 	ID         string   `json:"id"`
 }
 
-func newNominationView(n state.Nomination) nominationView {
-	return nominationView{Address: n.Nominator, Era: n.Era, Validators: n.Targets, Timestamp: n.At, BlockHash: n.BlockHash,
+func newNominationView(n state.Nomination, bonded *float64) nominationView {
+	return nominationView{Address: n.Nominator, Era: n.Era, Validators: n.Targets, Timestamp: n.At, Bonded: bonded, BlockHash: n.BlockHash,
 		TxHash: n.TxHash, DryRun: n.DryRun, RoundID: n.RoundID, ID: n.ID}
+}
+
+// bondOf reads accounts' bonds in tokens (nil unknown), each once.
+type bondOf struct {
+	h     *handlers
+	chain string
+	dec   int
+	seen  map[string]*float64
+}
+
+func (h *handlers) bonds(ctx context.Context, chain string) (*bondOf, error) {
+	dec, err := h.decimals(ctx, chain)
+	return &bondOf{h: h, chain: chain, dec: dec, seen: map[string]*float64{}}, err
+}
+
+func (b *bondOf) of(ctx context.Context, who string) (*float64, error) {
+	if v, ok := b.seen[who]; ok {
+		return v, nil
+	}
+	acct, err := b.h.st.Validator(ctx, b.chain, who)
+	if err != nil {
+		return nil, fmt.Errorf("chain record of nominator %s: %w", who, err)
+	}
+	var v *float64
+	if acct != nil && acct.SelfStake.Known && b.dec >= 0 {
+		t := acct.SelfStake.Value.Tokens(b.dec)
+		v = &t
+	}
+	b.seen[who] = v
+	return v, nil
 }
 
 func (h *handlers) handleNominations(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
@@ -270,15 +357,24 @@ func (h *handlers) handleNominations(w http.ResponseWriter, r *http.Request, _ a
 	if err != nil {
 		return fmt.Errorf("nominations of %s: %w", chain, err)
 	}
+	bonds, err := h.bonds(ctx, chain)
+	if err != nil {
+		return err
+	}
 	out := make([]nominationView, len(ns))
 	for i, n := range ns {
-		out[i] = newNominationView(n)
+		b, err := bonds.of(ctx, n.Nominator)
+		if err != nil {
+			return err
+		}
+		out[i] = newNominationView(n, b)
 	}
 	return ok(w, r, out)
 }
 
-// handleLastNomination is 1KV's Era record {lastNominatedEraIndex, when}
-// with the latest nomination and the program's round counter.
+// handleLastNomination is 1KV's Era record {lastNominatedEraIndex (a
+// string, as 1KV stores it), nextNomination, when} with the latest
+// nomination and the program's round counter.
 func (h *handlers) handleLastNomination(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
 	_, ctx, cancel, chain, err := h.request(r)
 	defer cancel()
@@ -294,13 +390,30 @@ func (h *handlers) handleLastNomination(w http.ResponseWriter, r *http.Request, 
 		return fmt.Errorf("last nomination of %s: %w", chain, err)
 	}
 	out := struct {
-		LastNominatedEraIndex uint32          `json:"lastNominatedEraIndex"`
+		LastNominatedEraIndex string          `json:"lastNominatedEraIndex"`
+		NextNomination        *int64          `json:"nextNomination"` // unix ms, estimated; null unknown
 		When                  int64           `json:"when"`
+		LastNominatedEra      uint32          `json:"lastNominatedEra"`
+		NextNominationEra     *uint32         `json:"nextNominationEra"`
 		LastRoundID           int64           `json:"lastRoundId"`
 		Nomination            *nominationView `json:"nomination"`
-	}{LastNominatedEraIndex: m.LastNominatedEra, LastRoundID: m.LastRoundID}
+	}{LastNominatedEraIndex: strconv.FormatUint(uint64(m.LastNominatedEra), 10), LastNominatedEra: m.LastNominatedEra, LastRoundID: m.LastRoundID}
+	if m.NextNomination > 0 {
+		out.NextNomination = &m.NextNomination
+	}
+	if m.NextNominationEra > 0 || m.NextNomination > 0 {
+		out.NextNominationEra = &m.NextNominationEra
+	}
 	if n != nil {
-		v := newNominationView(*n)
+		bonds, err := h.bonds(ctx, chain)
+		if err != nil {
+			return err
+		}
+		b, err := bonds.of(ctx, n.Nominator)
+		if err != nil {
+			return err
+		}
+		v := newNominationView(*n, b)
 		out.When, out.Nomination = n.At, &v
 	}
 	return ok(w, r, out)
@@ -341,7 +454,10 @@ func (h *handlers) handleProxyTxs(w http.ResponseWriter, r *http.Request, _ api.
 }
 
 func (h *handlers) handleScore(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
-	return scored(h, w, r, "score", h.st.Score)
+	return scored(h, w, r, "score", func(ctx context.Context, chain, stash string) (*scoreView, error) {
+		sc, err := h.st.Score(ctx, chain, stash)
+		return newScoreView(sc), err
+	})
 }
 
 func (h *handlers) handleExplain(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
@@ -382,7 +498,7 @@ func (h *handlers) handleScoreMetadata(w http.ResponseWriter, r *http.Request, _
 	if m == nil {
 		return api.NotFound("", "no scoring has run on %s yet", chain)
 	}
-	return ok(w, r, m)
+	return ok(w, r, scoreMetadataView{m})
 }
 
 func (h *handlers) handleEraPoints(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
@@ -467,5 +583,14 @@ func (h *handlers) handleFaults(w http.ResponseWriter, r *http.Request, _ api.Ca
 	if err != nil {
 		return fmt.Errorf("faults of %s on %s: %w", addr, chain, err)
 	}
-	return ok(w, r, fs)
+	// 1KV's fault event {when, reason} beside valtrack's record.
+	type faultView struct {
+		events.Fault
+		When int64 `json:"when"`
+	}
+	out := make([]faultView, len(fs))
+	for i, f := range fs {
+		out[i] = faultView{Fault: f, When: f.At}
+	}
+	return ok(w, r, out)
 }

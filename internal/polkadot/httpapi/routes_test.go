@@ -2,11 +2,14 @@ package httpapi
 
 import (
 	"context"
+	"encoding/hex"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/valtrack/valtrack/internal/api/apitest"
+	"github.com/valtrack/valtrack/internal/polkadot/ss58"
 	"github.com/valtrack/valtrack/internal/polkadot/state"
 )
 
@@ -157,7 +160,7 @@ func TestScoreExplainAndMetadata(t *testing.T) {
 		Weights map[string]float64                    `json:"weights"`
 	}
 	getJSON(t, f, "/scoremetadata", &m)
-	if len(m.Stats) != 3 || len(m.Stats["bonded"].Values) != 2 || m.Weights["bonded"] != 50 {
+	if len(m.Stats) != 4 || len(m.Stats["bonded"].Values) != 2 || m.Weights["bonded"] != 50 {
 		t.Errorf("score metadata: %+v", m)
 	}
 }
@@ -175,13 +178,13 @@ func TestNominationsRoundsProxies(t *testing.T) {
 		t.Errorf("nominations: %+v", ns)
 	}
 	var last struct {
-		LastNominatedEraIndex uint32 `json:"lastNominatedEraIndex"`
+		LastNominatedEraIndex string `json:"lastNominatedEraIndex"`
 		When                  int64  `json:"when"`
 		LastRoundID           int64  `json:"lastRoundId"`
 	}
 	getJSON(t, f, "/lastnomination", &last)
 	// A dry run does not advance the last nominated era.
-	if last.LastNominatedEraIndex != 0 || last.When != 2001 || last.LastRoundID != 1 {
+	if last.LastNominatedEraIndex != "0" || last.When != 2001 || last.LastRoundID != 1 {
 		t.Errorf("last nomination: %+v", last)
 	}
 	var noms []struct {
@@ -298,5 +301,80 @@ func TestRoundsShowFailedAttempts(t *testing.T) {
 	a := rounds[0].Attempts[dave]
 	if a.Count != 3 || a.Last != 2999 || a.Error != "Staking.InsufficientBond" || !a.GaveUp {
 		t.Errorf("attempts of %s: %+v", dave, a)
+	}
+}
+
+// Any SS58 form of an account (another network's prefix, the generic 42)
+// and its 0x public key resolve to the same candidate, score, era points,
+// faults and nominator; the answers name it with the chain's prefix.
+func TestAddressInAnyFormResolves(t *testing.T) {
+	f := newFixture(t)
+	forms := func(addr string) []string {
+		key, _, err := ss58.Decode(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := hex.EncodeToString(key[:])
+		return []string{addr, ss58.Encode(key, 0), ss58.Encode(key, 2), ss58.Encode(key, 7391), "0x" + h, "0X" + strings.ToUpper(h)}
+	}
+	for _, a := range forms(alice) {
+		var c struct{ Name, Stash string }
+		getJSON(t, f, "/candidate/"+a, &c)
+		if c.Name != "Alice" || c.Stash != alice {
+			t.Errorf("candidate/%s: %+v, want Alice named %s", a, c, alice)
+		}
+		var s struct {
+			Address string  `json:"address"`
+			Total   float64 `json:"total"`
+		}
+		getJSON(t, f, "/score/"+a, &s)
+		if s.Address != alice || s.Total != 105 {
+			t.Errorf("score/%s: %+v", a, s)
+		}
+		var pts []struct{ Address string }
+		getJSON(t, f, "/erapoints/"+a, &pts)
+		if len(pts) != 2 || pts[0].Address != alice {
+			t.Errorf("erapoints/%s: %+v", a, pts)
+		}
+	}
+	for _, a := range forms(bob) {
+		var fs []struct{ ID string }
+		getJSON(t, f, "/faults/"+a, &fs)
+		if len(fs) != 1 || fs[0].ID != "offence-90-1" {
+			t.Errorf("faults/%s: %+v", a, fs)
+		}
+	}
+	for _, a := range forms(dave) {
+		var n struct{ Address string }
+		getJSON(t, f, "/nominator/"+a, &n)
+		if n.Address != dave {
+			t.Errorf("nominator/%s: %+v", a, n)
+		}
+	}
+}
+
+// A malformed address is a 400 naming address and saying what is wrong.
+func TestMalformedAddressSaysWhy(t *testing.T) {
+	f := newFixture(t)
+	typo := alice[:len(alice)-1] + "Z" // the checksum no longer matches
+	for path, want := range map[string]string{
+		"/candidate/" + typo:                       "checksum mismatch",
+		"/candidate/0x" + strings.Repeat("ab", 31): "not a 32-byte public key in hex",
+		"/score/0x" + strings.Repeat("zz", 32):     "not a 32-byte public key in hex",
+		"/nominator/" + strings.Repeat("5", 81):    "too long",
+		"/faults/5Grw0":                            "not base58",
+		"/erapoints/" + alice[:20]:                 "not a 32-byte account key",
+	} {
+		resp, err := http.Get(f.srv.URL + base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e struct{ Error, Parameter string }
+		err = json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusBadRequest || e.Parameter != "address" || !strings.Contains(e.Error, want) ||
+			!strings.Contains(e.Error, "0x-prefixed 32-byte public key") {
+			t.Errorf("GET %s: %d %+v %v: want a 400 on address saying %q and what to send", path, resp.StatusCode, e, err, want)
+		}
 	}
 }

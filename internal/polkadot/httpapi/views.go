@@ -8,12 +8,17 @@ import (
 	"github.com/valtrack/valtrack/internal/polkadot/state"
 )
 
-// identityView is 1KV's candidate identity.
+// identityView is 1KV's candidate identity {name, address, verified,
+// display, judgements}: address is the account holding the identity (the
+// parent's for a sub-identity).
 type identityView struct {
-	Name     string `json:"name"`
-	Verified bool   `json:"verified"`
-	Sub      string `json:"sub,omitempty"`
-	Parent   string `json:"parent,omitempty"`
+	Name       string   `json:"name"`
+	Address    string   `json:"address"`
+	Verified   bool     `json:"verified"`
+	Display    string   `json:"display"`
+	Judgements []string `json:"judgements"`
+	Sub        string   `json:"sub,omitempty"`
+	Parent     string   `json:"parent,omitempty"`
 }
 
 // candidateView is 1KV's candidate view (its field names, where valtrack
@@ -41,7 +46,7 @@ type candidateView struct {
 	BondedPlanck       events.Amount       `json:"bondedPlanck"`
 	Valid              bool                `json:"valid"`
 	Validity           []program.Check     `json:"validity"`
-	Score              *state.ScoreRecord  `json:"score"`
+	Score              *scoreView          `json:"score"`
 	Total              float64             `json:"total"`
 	Location           string              `json:"location"`
 	Provider           string              `json:"provider"`
@@ -50,6 +55,8 @@ type candidateView struct {
 	Version            string              `json:"version"`
 	Implementation     string              `json:"implementation"`
 	NextKeys           map[string]string   `json:"nextKeys"`
+	Controller         string              `json:"controller"`
+	RewardDestination  string              `json:"rewardDestination"`
 	Nominations        *nominationsSummary `json:"nominations,omitempty"`
 	Status             program.Status      `json:"status"`
 	TelemetryMatch     program.Match       `json:"telemetryMatch"`
@@ -104,7 +111,7 @@ func newCandidateView(c state.Candidate, decimals int) candidateView {
 		Name: c.Entry.Name, Stash: c.Entry.Stash, KusamaStash: c.Entry.KusamaStash, NominatedAt: c.NominatedAt,
 		Rank: c.Rank, Faults: c.Faults, InvalidityReasons: invalidityReasons(c.Validity.Checks), UnclaimedEras: []uint32{},
 		Inclusion: c.Inclusion, SpanInclusion: c.SpanInclusion, Valid: c.Validity.Valid(), Validity: c.Validity.Checks,
-		Score: c.Score, Status: c.Validity.Status, TelemetryMatch: c.TelemetryMatch, Updated: c.Updated,
+		Score: newScoreView(c.Score), Status: c.Validity.Status, TelemetryMatch: c.TelemetryMatch, Updated: c.Updated,
 	}
 	if v.Status == "" {
 		v.Status = program.Unknown
@@ -122,7 +129,14 @@ func newCandidateView(c state.Candidate, decimals int) candidateView {
 		}
 		if x.Identity.Known && x.Identity.Value != nil {
 			id := x.Identity.Value
-			v.Identity = &identityView{Name: strings.TrimSpace(id.Display), Verified: id.Verified(), Sub: id.SubName, Parent: id.Parent}
+			v.Identity = &identityView{Name: strings.TrimSpace(id.Display), Address: c.Entry.Stash, Verified: id.Verified(), Display: id.Display,
+				Judgements: id.Judgements, Sub: id.SubName, Parent: id.Parent}
+			if id.Parent != "" {
+				v.Identity.Address = id.Parent
+			}
+			if v.Identity.Judgements == nil {
+				v.Identity.Judgements = []string{}
+			}
 		}
 		v.Active = x.Active.Known && x.Active.Value
 		if x.SelfStake.Known {
@@ -136,6 +150,7 @@ func newCandidateView(c state.Candidate, decimals int) candidateView {
 			v.UnclaimedEras = x.UnclaimedEras.Value
 		}
 		v.NextKeys = x.NextKeys.Value
+		v.Controller, v.RewardDestination = x.Controller.Value, x.Payee.Value
 		if decimals >= 0 && (x.ActiveNominators.Known || x.InactiveNominators.Known) {
 			v.Nominations = &nominationsSummary{TotalStake: sumTokens(x.ActiveNominators.Value, decimals),
 				InactiveStake: sumTokens(x.InactiveNominators.Value, decimals), ActiveNominators: len(x.ActiveNominators.Value),

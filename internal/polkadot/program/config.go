@@ -29,7 +29,16 @@ type Config struct {
 	Rules      RulesConfig      `yaml:"rules" json:"rules"`
 	Score      ScoreConfig      `yaml:"score" json:"score"`
 	Nomination NominationConfig `yaml:"nomination" json:"nomination"`
+
+	// written are the keys the file wrote (dotted paths, as Parse read
+	// them), so that an explicit 0 is told from an absent setting; nil for
+	// a Config built in code, whose zero values are absent.
+	written map[string]bool
 }
+
+// Written reports whether the file set key (a dotted path such as
+// rules.client_grace), even to its zero value.
+func (c *Config) Written(key string) bool { return c.written[key] }
 
 // Entry is one candidate of the file.
 type Entry struct {
@@ -40,7 +49,13 @@ type Entry struct {
 	Skip []string `yaml:"skip,omitempty" json:"skip,omitempty"`
 }
 
-// RulesConfig configures the validity rules; zero values take Defaults.
+// RulesConfig configures the validity rules; absent settings take
+// Defaults. A setting written as 0 (or "") is honoured where it means
+// something — client_grace 0: no grace; connection_time 0: no minimum;
+// offline_week_max 0: no offline time; commission 0: only 0 %;
+// unclaimed_era_threshold 0; kusama_min_rank 0: any rank; release_url "":
+// no release is fetched — and refused where it cannot (max_per_identity,
+// an empty min_self_stake or kusama_chain).
 type RulesConfig struct {
 	// Skip lists rule types not applied to any candidate.
 	Skip []string `yaml:"skip" json:"skip"`
@@ -49,8 +64,11 @@ type RulesConfig struct {
 	OnlineMaxOffline time.Duration `yaml:"online_max_offline" json:"online_max_offline"`
 	// ClientForcedVersion replaces the latest release when set; ClientGrace
 	// (default 48h) is how long after a release the old one stays valid.
-	// ReleaseURL (default GitHub's latest polkadot-sdk release) and
-	// ReleaseTagFormat (a regexp with one group, the version) find it.
+	// ReleaseURL (default GitHub's latest polkadot-sdk release) finds it;
+	// its version is read from a polkadot-vX.Y.Z or polkadot-stableYYMM[-N]
+	// tag (ReleaseVersion), or, when ReleaseTagFormat is set (a regexp with
+	// one group), from that group, which may hold either form.
+	// ClientForcedVersion may be written in either form too.
 	ClientForcedVersion string        `yaml:"client_forced_version" json:"client_forced_version"`
 	ClientGrace         time.Duration `yaml:"client_grace" json:"client_grace"`
 	ReleaseURL          string        `yaml:"release_url" json:"release_url"`

@@ -83,7 +83,6 @@ func Defaults(chain string) Config {
 		OnlineMaxOffline:          0,
 		ClientGrace:               48 * time.Hour,
 		ReleaseURL:                "https://api.github.com/repos/paritytech/polkadot-sdk/releases/latest",
-		ReleaseTagFormat:          `polkadot-v(\d+\.\d+\.\d+)`,
 		SkipClientImplementations: []string{"Kagome Node"},
 		ConnectionTime:            7 * 24 * time.Hour,
 		OfflineWeekMax:            0.02,
@@ -115,80 +114,95 @@ func Defaults(chain string) Config {
 }
 
 // WithDefaults is c with every absent setting taken from Defaults(chain):
-// zero values and nil lists are absent; an explicit empty list (skip: [])
-// is kept. A weight absent from score.weights takes its default; a weight
-// given as 0 stays 0 (the component is disabled).
+// a key the file did not write (for a Config built in code: a zero value
+// or nil list) is absent; a key written as 0 keeps its 0, and an explicit
+// empty list (skip: []) is kept. A weight absent from score.weights takes
+// its default; a weight given as 0 stays 0 (the component is disabled).
 func (c Config) WithDefaults(chain string) Config {
 	d := Defaults(chain)
 	out := c
-	out.Rules = c.Rules.WithDefaults(d.Rules)
+	out.Rules = c.Rules.withDefaults(d.Rules, c.absent("rules"))
 	out.Score.Weights = MergeWeights(c.Score.Weights)
 	if out.Score.Randomness == nil {
 		out.Score.Randomness = d.Score.Randomness
 	}
-	if out.Nomination.EraPeriod == 0 {
+	absent := c.absent("nomination")
+	if absent("era_period", out.Nomination.EraPeriod == 0) {
 		out.Nomination.EraPeriod = d.Nomination.EraPeriod
 	}
-	if out.Nomination.MaxTargets == 0 {
+	if absent("max_targets", out.Nomination.MaxTargets == 0) {
 		out.Nomination.MaxTargets = d.Nomination.MaxTargets
 	}
 	return out
 }
 
-// WithDefaults fills r's absent settings from d.
+// absent is, for the keys of section, whether one is absent: not written
+// by the file, or — for a Config not read from a file — zero.
+func (c Config) absent(section string) func(key string, zero bool) bool {
+	return func(key string, zero bool) bool {
+		if c.written != nil {
+			return !c.written[section+"."+key]
+		}
+		return zero
+	}
+}
+
+// WithDefaults fills r's zero settings from d (r built in code; a file's
+// explicit zeros are kept by Config.WithDefaults).
 func (r RulesConfig) WithDefaults(d RulesConfig) RulesConfig {
-	if r.Skip == nil {
+	return r.withDefaults(d, func(_ string, zero bool) bool { return zero })
+}
+
+func (r RulesConfig) withDefaults(d RulesConfig, absent func(key string, zero bool) bool) RulesConfig {
+	if absent("skip", r.Skip == nil) {
 		r.Skip = d.Skip
 	}
-	if r.OnlineMaxOffline == 0 {
+	if absent("online_max_offline", r.OnlineMaxOffline == 0) {
 		r.OnlineMaxOffline = d.OnlineMaxOffline
 	}
-	if r.ClientGrace == 0 {
+	if absent("client_grace", r.ClientGrace == 0) {
 		r.ClientGrace = d.ClientGrace
 	}
-	if r.ReleaseURL == "" {
+	if absent("release_url", r.ReleaseURL == "") {
 		r.ReleaseURL = d.ReleaseURL
 	}
-	if r.ReleaseTagFormat == "" {
-		r.ReleaseTagFormat = d.ReleaseTagFormat
-	}
-	if r.SkipClientImplementations == nil {
+	if absent("skip_client_implementations", r.SkipClientImplementations == nil) {
 		r.SkipClientImplementations = d.SkipClientImplementations
 	}
-	if r.ConnectionTime == 0 {
+	if absent("connection_time", r.ConnectionTime == 0) {
 		r.ConnectionTime = d.ConnectionTime
 	}
-	if r.OfflineWeekMax == 0 {
+	if absent("offline_week_max", r.OfflineWeekMax == 0) {
 		r.OfflineWeekMax = d.OfflineWeekMax
 	}
-	if r.Commission == 0 {
+	if absent("commission", r.Commission == 0) {
 		r.Commission = d.Commission
 	}
-	if r.MinSelfStake == "" {
+	if absent("min_self_stake", r.MinSelfStake == "") {
 		r.MinSelfStake = d.MinSelfStake
 	}
-	if r.UnclaimedEraThreshold == 0 {
+	if absent("unclaimed_era_threshold", r.UnclaimedEraThreshold == 0) {
 		r.UnclaimedEraThreshold = d.UnclaimedEraThreshold
 	}
-	if r.KusamaAPI == "" {
+	if absent("kusama_api", r.KusamaAPI == "") {
 		r.KusamaAPI = d.KusamaAPI
 	}
-	if r.KusamaChain == "" {
+	if absent("kusama_chain", r.KusamaChain == "") {
 		r.KusamaChain = d.KusamaChain
 	}
-	if r.KusamaMinRank == 0 {
+	if absent("kusama_min_rank", r.KusamaMinRank == 0) {
 		r.KusamaMinRank = d.KusamaMinRank
 	}
-	if r.BlacklistedProviders == nil {
+	if absent("blacklisted_providers", r.BlacklistedProviders == nil) {
 		r.BlacklistedProviders = d.BlacklistedProviders
 	}
-	if r.SanctionedCountries == nil {
+	if absent("sanctioned_countries", r.SanctionedCountries == nil) {
 		r.SanctionedCountries = d.SanctionedCountries
 	}
-	if r.SanctionedRegions == nil {
+	if absent("sanctioned_regions", r.SanctionedRegions == nil) {
 		r.SanctionedRegions = d.SanctionedRegions
 	}
-	if r.MaxPerIdentity == 0 {
+	if absent("max_per_identity", r.MaxPerIdentity == 0) {
 		r.MaxPerIdentity = d.MaxPerIdentity
 	}
 	return r
@@ -259,6 +273,10 @@ func Parse(data []byte) (*Config, error) {
 	}
 	if err := cfg.validate(lines); err != nil {
 		return nil, err
+	}
+	cfg.written = make(map[string]bool, len(lines))
+	for path := range lines {
+		cfg.written[path] = true
 	}
 	return &cfg, nil
 }
@@ -410,12 +428,23 @@ func (c *Config) validate(lines map[string]int) error {
 	if r.KusamaMinRank < 0 {
 		add("rules.kusama_min_rank", "%d is negative", r.KusamaMinRank)
 	}
-	if r.MaxPerIdentity < 0 {
-		add("rules.max_per_identity", "%d is negative; use at least 1 (default 2)", r.MaxPerIdentity)
+	// Zeros written where they cannot mean anything are refused (an absent
+	// key takes its default; see RulesConfig).
+	_, maxWritten := lines["rules.max_per_identity"]
+	if r.MaxPerIdentity < 0 || (maxWritten && r.MaxPerIdentity == 0) {
+		add("rules.max_per_identity", "%d would make every candidate with an identity invalid; use at least 1 (default 2), or skip MULTIPLE_IDENTITIES to allow any number", r.MaxPerIdentity)
+	}
+	for _, k := range []struct{ key, v, what string }{
+		{"min_self_stake", r.MinSelfStake, `a planck amount such as "50000000000000" ("0": no minimum)`},
+		{"kusama_chain", r.KusamaChain, "the chain's name on the Kusama instance (default kusama)"},
+	} {
+		if _, ok := lines["rules."+k.key]; ok && strings.TrimSpace(k.v) == "" {
+			add("rules."+k.key, "is empty; give %s, or drop the key for the default", k.what)
+		}
 	}
 	if r.ClientForcedVersion != "" {
-		if _, ok := parseVersion(r.ClientForcedVersion); !ok {
-			add("rules.client_forced_version", "%q is not a version; write it like 1.17.1", r.ClientForcedVersion)
+		if _, ok := parseRequired(r.ClientForcedVersion); !ok {
+			add("rules.client_forced_version", "%q is not a version; write it like 1.17.1, polkadot-v1.17.1 or polkadot-stable2412-1", r.ClientForcedVersion)
 		}
 	}
 	if r.ReleaseTagFormat != "" {
@@ -442,8 +471,12 @@ func (c *Config) validate(lines map[string]int) error {
 	if p := c.Score.Randomness; p != nil && (*p < 0 || *p > 1 || math.IsNaN(*p)) {
 		add("score.randomness", "%v is out of range; use a width between 0 and 1 (default 0.15)", *p)
 	}
-	if c.Nomination.MaxTargets < 0 {
-		add("nomination.max_targets", "%d is negative", c.Nomination.MaxTargets)
+	_, targetsWritten := lines["nomination.max_targets"]
+	if c.Nomination.MaxTargets < 0 || (targetsWritten && c.Nomination.MaxTargets == 0) {
+		add("nomination.max_targets", "%d would nominate no target; use at least 1 (default 16 on Polkadot, 24 on Kusama; the chain's MaxNominations caps it)", c.Nomination.MaxTargets)
+	}
+	if _, ok := lines["nomination.era_period"]; ok && c.Nomination.EraPeriod == 0 {
+		add("nomination.era_period", "0 eras between rounds is not a period; use at least 1 (1: every era, as on Polkadot; 4 on Kusama)")
 	}
 	accounts := map[string]int{}
 	for i, n := range c.Nomination.Nominators {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/valtrack/valtrack/internal/polkadot/events"
 )
 
 const sampleFile = `candidates:
@@ -309,5 +311,97 @@ func TestWithPrefixNormalisesAddresses(t *testing.T) {
 	}
 	if cfg.Candidates[0].Stash != "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY" {
 		t.Error("WithPrefix changed the config it was called on")
+	}
+}
+
+// A setting written as 0 (or "") is honoured where it means something —
+// it is not taken for absent, as 1KV's `Number(cfg) || default` does —
+// while absent settings still take the chain's defaults.
+func TestZeroSettingsAreHonoured(t *testing.T) {
+	const file = `candidates:
+  - {name: Alice, stash: 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY}
+rules:
+  client_grace: 0s
+  connection_time: 0s
+  online_max_offline: 0s
+  offline_week_max: 0
+  commission: 0
+  unclaimed_era_threshold: 0
+  kusama_min_rank: 0
+  release_url: ""
+  min_self_stake: "0"
+  skip: []
+score:
+  weights: {client: 0, rank: 0}
+  randomness: 0
+`
+	cfg, err := Parse([]byte(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := cfg.WithDefaults("polkadot")
+	r := m.Rules
+	if r.ClientGrace != 0 || r.ConnectionTime != 0 || r.OnlineMaxOffline != 0 || r.OfflineWeekMax != 0 || r.Commission != 0 ||
+		r.UnclaimedEraThreshold != 0 || r.KusamaMinRank != 0 || r.ReleaseURL != "" || r.MinSelfStake != "0" || len(r.Skip) != 0 {
+		t.Errorf("explicit zeros became defaults: %+v", r)
+	}
+	if m.Score.Weights[CompClient] != 0 || m.Score.Weights[CompRank] != 0 || *m.Score.Randomness != 0 || m.Score.Weights[CompInclusion] != 220 {
+		t.Errorf("score %+v (randomness %v)", m.Score.Weights, *m.Score.Randomness)
+	}
+	// Absent keys still take the chain's defaults.
+	if r.MaxPerIdentity != 2 || r.KusamaChain != "kusama" || m.Nomination.EraPeriod != 1 || m.Nomination.MaxTargets != 16 {
+		t.Errorf("absent settings: %+v %+v", r, m.Nomination)
+	}
+	for _, k := range []string{"rules.client_grace", "rules.release_url", "score.weights.client"} {
+		if !cfg.Written(k) {
+			t.Errorf("%s not recorded as written", k)
+		}
+	}
+	if cfg.Written("rules.max_per_identity") {
+		t.Error("an absent key recorded as written")
+	}
+
+	// The same file without the keys: the defaults.
+	d, err := Parse([]byte("candidates:\n  - {name: Alice, stash: 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dr := d.WithDefaults("polkadot").Rules
+	if dr.ClientGrace != 48*time.Hour || dr.ConnectionTime != 7*24*time.Hour || dr.OfflineWeekMax != 0.02 || dr.Commission != 0.05 ||
+		dr.UnclaimedEraThreshold != 1 || dr.KusamaMinRank != 100 || dr.ReleaseURL == "" || len(dr.Skip) != 1 {
+		t.Errorf("defaults: %+v", dr)
+	}
+
+	// Honoured end to end: with client_grace 0 a node behind a release is
+	// invalid at once; with commission 0 any commission is too high.
+	c := goodCandidate("Alice", "A")
+	c.Telemetry.Version = "1.17.0-abc"
+	env := polkadotEnv(c)
+	env.Rules = r
+	env.Release = Release{Version: "1.17.1", Published: ms(testNow.Add(-time.Minute))}
+	if res := (clientRule{}).Check(c, env); res.Status != Invalid {
+		t.Errorf("client_grace 0: %+v, want invalid at once", res)
+	}
+	c.Chain.Commission = events.Got[uint32](1, 1) // 0.0000001 %
+	if res := (commissionRule{}).Check(c, env); res.Status != Invalid {
+		t.Errorf("commission 0: %+v, want any commission invalid", res)
+	}
+}
+
+// A zero written where it cannot mean anything is refused, naming the
+// line, the key and what to write instead.
+func TestZeroSettingsThatMeanNothingAreRefused(t *testing.T) {
+	for _, tc := range []struct{ file, want string }{
+		{"rules:\n  max_per_identity: 0\n", "line 2: rules.max_per_identity: 0 would make every candidate with an identity invalid; use at least 1"},
+		{"nomination:\n  max_targets: 0\n", "line 2: nomination.max_targets: 0 would nominate no target; use at least 1"},
+		{"nomination:\n  era_period: 0\n", "line 2: nomination.era_period: 0 eras between rounds is not a period; use at least 1"},
+		{"rules:\n  min_self_stake: \"\"\n", `line 2: rules.min_self_stake: is empty; give a planck amount such as "50000000000000" ("0": no minimum)`},
+		{"rules:\n  kusama_chain: \"\"\n", "line 2: rules.kusama_chain: is empty; give the chain's name on the Kusama instance"},
+	} {
+		_, err := Parse([]byte("candidates: []\n" + strings.Replace(tc.file, "line 2", "", 1)))
+		want := strings.Replace(tc.want, "line 2", "line 3", 1) // the candidates line comes first
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want %q", tc.file, err, want)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package program
 
 import (
 	"fmt"
+	"math"
 	"math/big"
 	"sort"
 
@@ -95,4 +96,31 @@ func IsRoundDue(lastNominatedEra, activeEra, period uint32, haveNominated bool) 
 		period = 1
 	}
 	return uint64(lastNominatedEra)+uint64(period) <= uint64(activeEra)
+}
+
+// NextRoundEra is the era the next round is due in: the active era when
+// the program has not nominated yet, else `period` eras (0 counts as 1)
+// after the last round's era.
+func NextRoundEra(lastNominatedEra, activeEra, period uint32, haveNominated bool) uint32 {
+	if !haveNominated {
+		return activeEra
+	}
+	if period == 0 {
+		period = 1
+	}
+	return uint32(min(uint64(lastNominatedEra)+uint64(period), math.MaxUint32))
+}
+
+// EstimateEraStart is the unix ms era `era` is expected to start: the
+// active era's start plus whole eras of eraMs; now when it is the active
+// era or earlier (the round is due); 0 when the start or the era length
+// is unknown.
+func EstimateEraStart(era, activeEra uint32, activeEraStart, eraMs, now int64) int64 {
+	if era <= activeEra {
+		return now
+	}
+	if activeEraStart <= 0 || eraMs <= 0 {
+		return 0
+	}
+	return activeEraStart + int64(era-activeEra)*eraMs
 }

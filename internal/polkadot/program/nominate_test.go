@@ -1,6 +1,7 @@
 package program
 
 import (
+	"math"
 	"reflect"
 	"testing"
 
@@ -87,6 +88,32 @@ func TestIsRoundDue(t *testing.T) {
 	} {
 		if got := IsRoundDue(tc.last, tc.active, tc.period, tc.have); got != tc.want {
 			t.Errorf("IsRoundDue(%d, %d, %d, %v) = %v", tc.last, tc.active, tc.period, tc.have, got)
+		}
+	}
+}
+
+// The next round's era and when it starts (1KV's nextNomination).
+func TestNextRoundEraAndItsStart(t *testing.T) {
+	const day = int64(86_400_000)
+	for _, c := range []struct {
+		last, active, period uint32
+		have                 bool
+		start, eraMs, now    int64
+		wantEra              uint32
+		wantAt               int64
+	}{
+		{0, 5, 1, false, 1000, day, 7000, 5, 7000},               // never nominated: due now
+		{5, 5, 1, true, 1000, day, 7000, 6, 1000 + day},          // next era
+		{8, 9, 4, true, 1000, day / 4, 7000, 12, 1000 + 3*day/4}, // Kusama: 3 eras of 6 h ahead
+		{8, 9, 0, true, 1000, day, 7000, 9, 7000},                // period 0 counts as 1: due now
+		{5, 5, 1, true, 0, day, 7000, 6, 0},                      // era start unknown
+		{5, 5, 1, true, 1000, 0, 7000, 6, 0},                     // era length unknown
+		{math.MaxUint32 - 1, 3, 4, true, 1000, day, 7000, math.MaxUint32, 1000 + int64(math.MaxUint32-3)*day},
+	} {
+		era := NextRoundEra(c.last, c.active, c.period, c.have)
+		at := EstimateEraStart(era, c.active, c.start, c.eraMs, c.now)
+		if era != c.wantEra || at != c.wantAt {
+			t.Errorf("%+v: era %d at %d, want %d at %d", c, era, at, c.wantEra, c.wantAt)
 		}
 	}
 }

@@ -318,7 +318,7 @@ func (clientRule) Check(c *Candidate, env *Env) Result {
 		return unknown(fmt.Sprintf("telemetry node %q reports version %q, which is not a version", t.Name, t.Version))
 	}
 	if forced := env.Rules.ClientForcedVersion; forced != "" {
-		want, ok := parseVersion(forced)
+		want, ok := parseRequired(forced)
 		if !ok {
 			return unknown(fmt.Sprintf("rules.client_forced_version %q is not a version", forced))
 		}
@@ -331,7 +331,7 @@ func (clientRule) Check(c *Candidate, env *Env) Result {
 	if rel.Err != "" {
 		return unknown("latest client release not known: " + rel.Err)
 	}
-	want, ok := parseVersion(rel.Version)
+	want, ok := parseRequired(rel.Version)
 	if !ok {
 		return unknown("latest client release not fetched yet")
 	}

@@ -131,6 +131,35 @@ func TestRuleVerdicts(t *testing.T) {
 		{"kagome skipped", RuleClientUpgrade, func(c *Candidate, e *Env) {
 			c.Telemetry.Implementation, c.Telemetry.Version = "Kagome Node", "0.9.0"
 		}, Valid, ""},
+		// Releases of the stable form: the node version they stand for.
+		{"node on a stable release", RuleClientUpgrade, func(c *Candidate, e *Env) {
+			c.Telemetry.Version = "1.21.7-e1f0f7a3b"
+			e.Release = Release{Version: ReleaseVersion("polkadot-stable2512-8", "Polkadot stable2512-8", "… will be available under polkadot-v1.21.7."), Published: ms(testNow.Add(-30 * 24 * time.Hour))}
+		}, Valid, ""},
+		{"node behind a stable release after grace", RuleClientUpgrade, func(c *Candidate, e *Env) {
+			c.Telemetry.Version = "1.21.6-0a1b2c3d4"
+			e.Release = Release{Version: ReleaseVersion("polkadot-stable2512-8", "Polkadot stable2512-8", "… will be available under polkadot-v1.21.7."), Published: ms(time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC))}
+		}, Invalid, "Alice is not on the latest client version: runs 1.21.6, latest 1.21.7 (released 2026-11-20, grace until 2026-11-22)."},
+		{"node behind a stable release within grace", RuleClientUpgrade, func(c *Candidate, e *Env) {
+			c.Telemetry.Version = "1.20.3-0a1b2c3d4"
+			e.Release = Release{Version: ReleaseVersion("polkadot-stable2512", "Polkadot stable2512", ""), Published: ms(testNow.Add(-47 * time.Hour))}
+		}, Valid, ""},
+		{"a stable line without its notes needs the line's first version", RuleClientUpgrade, func(c *Candidate, e *Env) {
+			c.Telemetry.Version = "1.17.0-8a6c4d0e1"
+			e.Release = Release{Version: ReleaseVersion("polkadot-stable2412-3", "Polkadot stable2412-3", ""), Published: ms(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))}
+		}, Valid, ""},
+		{"an old line behind a stable release", RuleClientUpgrade, func(c *Candidate, e *Env) {
+			c.Telemetry.Version = "1.16.2-8a6c4d0e1"
+			e.Release = Release{Version: ReleaseVersion("polkadot-stable2412-3", "Polkadot stable2412-3", ""), Published: ms(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))}
+		}, Invalid, "Alice is not on the latest client version: runs 1.16.2, latest 1.17.0 (released 2026-01-01, grace until 2026-01-03)."},
+		{"forced version as a stable tag", RuleClientUpgrade, func(c *Candidate, e *Env) {
+			c.Telemetry.Version = "1.17.9-8a6c4d0e1"
+			e.Rules.ClientForcedVersion = "polkadot-stable2503"
+		}, Invalid, "Alice is not on the latest client version: runs 1.17.9, required 1.18.0 (rules.client_forced_version)."},
+		{"forced version as a v tag", RuleClientUpgrade, func(c *Candidate, e *Env) {
+			c.Telemetry.Version = "1.18.0-8a6c4d0e1"
+			e.Rules.ClientForcedVersion = "polkadot-v1.18.0"
+		}, Valid, ""},
 
 		{"connected long enough", RuleConnectionTime, nil, Valid, ""},
 		{"connected too briefly", RuleConnectionTime, func(c *Candidate, e *Env) {

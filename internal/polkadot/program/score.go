@@ -229,6 +229,7 @@ func ScoreRound(valid []*Candidate, in ScoreInput) Snapshot {
 	// The location components: the raw value is the group's size; the
 	// distribution the group sizes.
 	groupDist := make(map[string][]float64, len(groupComps))
+	groupList := make(map[string][]Group, len(groupComps))
 	for _, g := range groupComps {
 		counts := map[string]int{}
 		for _, k := range groupKey[g] {
@@ -237,10 +238,13 @@ func ScoreRound(valid []*Candidate, in ScoreInput) Snapshot {
 			}
 		}
 		dist := make([]float64, 0, len(counts))
-		for _, c := range counts {
+		list := make([]Group, 0, len(counts))
+		for k, c := range counts {
 			dist = append(dist, float64(c))
+			list = append(list, Group{Name: k, NumberOfNodes: c})
 		}
-		groupDist[g] = dist
+		sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+		groupDist[g], groupList[g] = dist, list
 		for i, k := range groupKey[g] {
 			if k != "" {
 				raw[g][i] = float64(counts[k])
@@ -262,7 +266,11 @@ func ScoreRound(valid []*Candidate, in ScoreInput) Snapshot {
 		s := append([]float64(nil), dist...)
 		sort.Float64s(s)
 		sortedDist[name] = s
-		snap.Stats[name] = stats(s, compSpecs[name])
+		st := stats(s, compSpecs[name])
+		if gs, ok := groupList[name]; ok {
+			st.Groups = gs
+		}
+		snap.Stats[name] = st
 	}
 
 	for i, c := range valid {

@@ -1,8 +1,10 @@
 package program
 
 import (
+	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/valtrack/valtrack/internal/polkadot/events"
@@ -263,4 +265,32 @@ func TestScoreBannedProviderZeroesLocation(t *testing.T) {
 	want := goldenWant()
 	d, _ := snap.ScoreOf("D")
 	near(t, "D provider (not banned)", d.Components[slices.Index(ComponentNames, CompProvider)].Value, want["D"][CompProvider])
+}
+
+// The location components' statistics name each group and its size
+// (1KV's {name, numberOfNodes}), the values being those sizes.
+func TestScoreRoundNamesLocationGroups(t *testing.T) {
+	cands, own := golden()
+	snap := ScoreRound(cands, ScoreInput{Chain: "polkadot", Era: 1500, Now: testNow, Seed: 7, Own: own, Decimals: dotDecimals})
+	for comp, want := range map[string]string{
+		CompLocation: "berlin=2 paris=1 tokyo=1", CompCountry: "de=2 fr=1 jp=1", CompRegion: "europe-west=3 kanto=1",
+		CompProvider: "hetzner online gmbh=1 ovh=3",
+	} {
+		st := snap.Stats[comp]
+		var got []string
+		total := 0
+		for _, g := range st.Groups {
+			got = append(got, fmt.Sprintf("%s=%d", g.Name, g.NumberOfNodes))
+			total += g.NumberOfNodes
+		}
+		if strings.Join(got, " ") != want {
+			t.Errorf("%s groups %v, want %s", comp, got, want)
+		}
+		if len(st.Values) != len(st.Groups) || total != 4 {
+			t.Errorf("%s: %d values for %d groups, %d nodes (want 4)", comp, len(st.Values), len(st.Groups), total)
+		}
+	}
+	if g := snap.Stats[CompBonded].Groups; g != nil {
+		t.Errorf("bonded has groups %v", g)
+	}
 }

@@ -180,6 +180,16 @@ type Stats struct {
 	Hi      float64 `json:"hi"`
 	LoValue float64 `json:"loValue"`
 	HiValue float64 `json:"hiValue"`
+	// Groups are, for the location components (location, region, country,
+	// provider), each value and how many valid candidates share it, by
+	// name: 1KV's {name, numberOfNodes}; Values are their counts.
+	Groups []Group `json:"groups,omitempty"`
+}
+
+// Group is one location value and the valid candidates sharing it.
+type Group struct {
+	Name          string `json:"name"`
+	NumberOfNodes int    `json:"numberOfNodes"`
 }
 
 // Snapshot is one scoring of the valid set: enough to explain every score.

@@ -34,11 +34,6 @@ type releases struct {
 	every time.Duration
 }
 
-// defaultTagFormat finds the version in polkadot-sdk's release tags,
-// polkadot-v1.17.1 or polkadot-stable2412-1 (whose release name carries
-// the node version; the tag's version part is taken as is otherwise).
-var defaultTagFormat = `polkadot-v(\d+\.\d+\.\d+)`
-
 // Get returns the release to compare against: the forced version when
 // configured, else the latest from the release URL (re-fetched hourly;
 // the last good answer is kept when a fetch fails, with the error).
@@ -71,32 +66,51 @@ func (r *releases) Get(ctx context.Context, rules program.RulesConfig, now time.
 	return rel
 }
 
-// fetchRelease reads a GitHub "latest release" document ({tag_name,
-// name, published_at}).
+// fetchRelease reads a GitHub "latest release" document ({tag_name, name,
+// body, published_at}): its node version from the tag, name or notes
+// (program.ReleaseVersion: polkadot-vX.Y.Z, or polkadot-stableYYMM[-N]
+// through the polkadot-vX.Y.Z its notes name), or from tagFormat's group
+// when one is configured.
 func fetchRelease(ctx context.Context, u, tagFormat string) (program.Release, error) {
-	if tagFormat == "" {
-		tagFormat = defaultTagFormat
-	}
-	re, err := regexp.Compile(tagFormat)
-	if err != nil {
-		return program.Release{}, fmt.Errorf("rules.release_tag_format %q: %w", tagFormat, err)
-	}
 	var doc struct {
 		Tag       string    `json:"tag_name"`
 		Name      string    `json:"name"`
+		Body      string    `json:"body"`
 		Published time.Time `json:"published_at"`
 	}
 	if err := getJSON(ctx, u, &doc); err != nil {
 		return program.Release{}, fmt.Errorf("latest release from %s: %w", redactURL(u), err)
 	}
+	published := doc.Published.UnixMilli()
+	if doc.Published.IsZero() {
+		published = 0
+	}
+	if tagFormat == "" {
+		if v := program.ReleaseVersion(doc.Tag, doc.Name, doc.Body); v != "" {
+			return program.Release{Version: v, Published: published}, nil
+		}
+		return program.Release{}, fmt.Errorf("latest release from %s: tag %q is neither polkadot-vX.Y.Z nor polkadot-stableYYMM[-N] (set rules.release_tag_format for another form)",
+			redactURL(u), clipText(doc.Tag, 100))
+	}
+	re, err := regexp.Compile(tagFormat)
+	if err != nil {
+		return program.Release{}, fmt.Errorf("rules.release_tag_format %q: %w", tagFormat, err)
+	}
 	for _, s := range []string{doc.Tag, doc.Name} {
-		if m := re.FindStringSubmatch(s); len(m) > 1 {
-			return program.Release{Version: m[1], Published: doc.Published.UnixMilli()}, nil
-		} else if len(m) == 1 {
-			return program.Release{Version: m[0], Published: doc.Published.UnixMilli()}, nil
+		m := re.FindStringSubmatch(s)
+		if len(m) == 0 {
+			continue
+		}
+		got := m[0]
+		if len(m) > 1 {
+			got = m[1]
+		}
+		// The group may hold either form: a stable name is read as a release.
+		if v := program.ReleaseVersion(got, "", doc.Body); v != "" {
+			return program.Release{Version: v, Published: published}, nil
 		}
 	}
-	return program.Release{}, fmt.Errorf("latest release from %s: tag %q does not match %s", redactURL(u), doc.Tag, tagFormat)
+	return program.Release{}, fmt.Errorf("latest release from %s: tag %q does not match %s", redactURL(u), clipText(doc.Tag, 100), tagFormat)
 }
 
 // kusamaRank asks a Kusama instance of valtrack about one stash.

@@ -107,7 +107,12 @@ type Runner struct {
 	releases releases
 	rules    []program.Rule
 	scored   string // era/session last scored, "" none this run
-	warned   string
+	// eraSeen is the active era and its start last seen, eraMs the era
+	// length measured when the active era moved on (0 not yet).
+	eraSeen      uint32
+	eraSeenStart int64
+	eraMs        int64
+	warned       string
 	// noTelemetry is why no telemetry can be judged by in this pass ("" when
 	// nodes are known); set by gather, read by env.
 	noTelemetry string
@@ -149,6 +154,9 @@ type Pass struct {
 	SnapshotID                          int64
 	Round                               *state.Round
 	Executed, Cancelled                 int
+	// Failed are announcements given up this pass (MaxSendAttempts failed
+	// executions).
+	Failed int
 }
 
 // Run is one pass (the analyzer's function).
@@ -242,6 +250,12 @@ func (r *Runner) Pass(ctx context.Context) (*Pass, error) {
 	}
 
 	due := program.IsRoundDue(meta.LastNominatedEra, ch.ActiveEra, cfg.Nomination.EraPeriod, meta.LastRoundID > 0)
+	defer func() {
+		// After the round, if any: when the next one is due.
+		if err := r.noteNextNomination(ctx, chain, ch, cfg.Nomination.EraPeriod, now.UnixMilli()); err != nil {
+			r.log.Warn("next nomination not recorded; retrying next pass", "err", err)
+		}
+	}()
 	key := fmt.Sprintf("%d/%d", ch.ActiveEra, ch.Session)
 	if r.scored != key || due {
 		snap := program.ScoreRound(valid, program.ScoreInput{Chain: chain, Era: ch.ActiveEra, Session: ch.Session, Now: now,
@@ -839,16 +853,45 @@ func (r *Runner) executeAnnounced(ctx context.Context, cfg *program.Config, stor
 			errs = append(errs, fmt.Errorf("announcement %s: nominator %s is no longer in the program file", p.ID, p.Nominator))
 			continue
 		}
+		if att := p.Attempts; att.Count > 0 && now.Before(time.UnixMilli(att.Last).Add(r.backoff(att.Count))) {
+			pending++ // backing off after a failed execution
+			continue
+		}
 		outcome, err := r.settle(ctx, cfg, &ch, n, p, cands, env, now)
+		var failed sendFailed
+		if errors.As(err, &failed) {
+			gaveUp, aerr := r.executionFailed(ctx, n, p, failed, now)
+			if aerr != nil {
+				errs = append(errs, fmt.Errorf("announcement %s: %w", p.ID, aerr))
+			}
+			if gaveUp {
+				pass.Failed++
+			} else {
+				pending++
+			}
+			errs = append(errs, fmt.Errorf("announcement %s: %w", p.ID, err))
+			continue
+		}
 		if err != nil {
 			// Not executable for 1.2× its delay (1KV's CancelJob rule): a
 			// stale announcement is withdrawn rather than left to execute
 			// targets chosen long ago.
 			if stale := p.AnnouncedBlock + uint64(n.ProxyDelay)*6/5; n.ProxyDelay > 0 && ch.Block > stale {
-				if sent, cerr := r.cfg.Sender.RemoveAnnouncement(ctx, n, p.CallHash); cerr == nil {
+				sent, cerr := r.cfg.Sender.RemoveAnnouncement(ctx, n, p.CallHash)
+				if cerr == nil {
 					if _, ferr := st.FinishProxyTx(ctx, chain, p.ID, state.ProxyCancelled,
 						fmt.Sprintf("stale: not executable by block %d (1.2× the delay): %v", stale, err), sent.TxHash, now.UnixMilli()); ferr == nil {
 						pass.Cancelled++
+						continue
+					}
+				} else {
+					// A failed withdrawal paid its fee too: bounded alike.
+					gaveUp, aerr := r.executionFailed(ctx, n, p, sendFailed{fmt.Errorf("withdraw the stale announcement: %w", cerr), true}, now)
+					if aerr != nil {
+						errs = append(errs, fmt.Errorf("announcement %s: %w", p.ID, aerr))
+					}
+					if gaveUp {
+						pass.Failed++
 						continue
 					}
 				}
@@ -920,16 +963,76 @@ func (r *Runner) settle(ctx context.Context, cfg *program.Config, ch *events.Cha
 	if len(bad) > 0 {
 		sent, err := r.cfg.Sender.RemoveAnnouncement(ctx, n, p.CallHash)
 		if err != nil {
-			return "", fmt.Errorf("cancel (targets invalid: %s): %w", strings.Join(bad, "; "), err)
+			return "", sendFailed{fmt.Errorf("cancel (targets invalid: %s): %w", strings.Join(bad, "; "), err), true}
 		}
 		_, err = st.FinishProxyTx(ctx, chain, p.ID, state.ProxyCancelled, "targets invalid at execution: "+strings.Join(bad, "; "), sent.TxHash, now.UnixMilli())
 		return state.ProxyCancelled, err
 	}
 	sent, err := r.cfg.Sender.ExecuteAnnounced(ctx, n, p.Targets)
 	if err != nil {
-		return "", fmt.Errorf("execute: %w", err)
+		return "", sendFailed{fmt.Errorf("execute: %w", err), false}
 	}
 	return state.ProxyExecuted, r.executed(ctx, p, sent, "", now)
+}
+
+// sendFailed is a settling transaction (proxy_announced, or the
+// remove_announcement of a cancellation) that was sent and failed: it paid
+// a fee, so it counts against MaxSendAttempts. withdrawal: it was the
+// remove_announcement.
+type sendFailed struct {
+	err        error
+	withdrawal bool
+}
+
+func (e sendFailed) Error() string { return e.err.Error() }
+func (e sendFailed) Unwrap() error { return e.err }
+
+// executionFailed counts a failed settling send of p, persisted so that a
+// restart keeps the count and the back-off. At MaxSendAttempts the
+// announcement is recorded failed with the error, and — when the failing
+// send was the execution — withdrawn once (remove_announcement) so that it
+// cannot execute stale targets later; when that or the failing send was a
+// withdrawal, the reason says the announcement is left on chain. It
+// reports whether p was given up.
+func (r *Runner) executionFailed(ctx context.Context, n program.NominatorConfig, p state.ProxyTx, failed sendFailed, now time.Time) (bool, error) {
+	st, chain, sendErr := r.cfg.Store, r.cfg.Chain, failed.err
+	att := p.Attempts
+	att.Count++
+	att.Last, att.Error = now.UnixMilli(), sendErr.Error()
+	if att.Count < r.cfg.MaxSendAttempts {
+		r.log.Warn("announced nomination not settled; retrying after a back-off", "id", p.ID, "attempt", att.Count,
+			"of", r.cfg.MaxSendAttempts, "retry_in", r.backoff(att.Count), "err", sendErr)
+		_, err := st.SetProxyTxAttempts(ctx, chain, p.ID, att, now.UnixMilli())
+		return false, err
+	}
+	att.GaveUp = true
+	if _, err := st.SetProxyTxAttempts(ctx, chain, p.ID, att, now.UnixMilli()); err != nil {
+		return false, err
+	}
+	reason := fmt.Sprintf("gave up after %d failed attempts: %s", att.Count, sendErr)
+	txHash := ""
+	const left = "it stays on chain unexecuted until proxy.remove_announcement removes it"
+	switch sent, err := r.withdrawOnce(ctx, n, p, failed.withdrawal); {
+	case failed.withdrawal:
+		reason += "; " + left
+	case err != nil:
+		reason += fmt.Sprintf("; withdrawing the announcement failed too (%v): %s", err, left)
+	default:
+		reason += "; the announcement was withdrawn"
+		txHash = sent.TxHash
+	}
+	r.log.Error("announced nomination given up", "id", p.ID, "nominator", p.Nominator, "reason", reason)
+	_, err := st.FinishProxyTx(ctx, chain, p.ID, state.ProxyFailed, reason, txHash, now.UnixMilli())
+	return true, err
+}
+
+// withdrawOnce sends p's remove_announcement unless the failures were
+// withdrawals already (then it sends nothing).
+func (r *Runner) withdrawOnce(ctx context.Context, n program.NominatorConfig, p state.ProxyTx, wasWithdrawal bool) (Sent, error) {
+	if wasWithdrawal {
+		return Sent{}, nil
+	}
+	return r.cfg.Sender.RemoveAnnouncement(ctx, n, p.CallHash)
 }
 
 // executed moves the announcement to executed — once: a second caller's
@@ -998,4 +1101,36 @@ func unreadable(v *events.Validator, why string, now time.Time) *events.Validato
 		NextKeys: events.Failed[map[string]string](err, at), UnclaimedEras: events.Failed[[]uint32](err, at),
 		ActiveNominators: events.Failed[[]events.Backer](err, at), InactiveNominators: events.Failed[[]events.Backer](err, at),
 		NominationTargets: events.Failed[[]string](err, at), NominationEra: events.Failed[uint32](err, at), Observer: v.Observer}
+}
+
+// defaultEraMs are the era lengths of the chains whose length is fixed by
+// their runtime, used until one era change has been seen.
+var defaultEraMs = map[string]int64{"polkadot": 24 * 3600 * 1000, "kusama": 6 * 3600 * 1000}
+
+// noteNextNomination records when the next round is due (1KV's
+// nextNomination): its era, and when that era should start, from the
+// active era's start and the era length measured between two era starts
+// (the chain's known length before that). A known estimate is not
+// overwritten by an unknown one.
+func (r *Runner) noteNextNomination(ctx context.Context, chain string, ch *events.Chain, period uint32, now int64) error {
+	meta, err := r.cfg.Store.Meta(ctx, chain)
+	if err != nil {
+		return err
+	}
+	if ch.ActiveEraStart > 0 {
+		if r.eraSeenStart > 0 && ch.ActiveEra > r.eraSeen && ch.ActiveEraStart > r.eraSeenStart {
+			r.eraMs = (ch.ActiveEraStart - r.eraSeenStart) / int64(ch.ActiveEra-r.eraSeen)
+		}
+		r.eraSeen, r.eraSeenStart = ch.ActiveEra, ch.ActiveEraStart
+	}
+	eraMs := r.eraMs
+	if eraMs == 0 {
+		eraMs = defaultEraMs[ch.SpecName]
+	}
+	next := program.NextRoundEra(meta.LastNominatedEra, ch.ActiveEra, period, meta.LastRoundID > 0)
+	at := program.EstimateEraStart(next, ch.ActiveEra, ch.ActiveEraStart, eraMs, now)
+	if next == meta.NextNominationEra && (at == 0 || at == meta.NextNomination || next <= ch.ActiveEra && meta.NextNomination > 0) {
+		return nil
+	}
+	return r.cfg.Store.SetNextNomination(ctx, chain, next, at, now)
 }

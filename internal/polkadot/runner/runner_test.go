@@ -38,6 +38,8 @@ type fakeChain struct {
 	readErr   error // Validators fails (the re-validation read)
 	sendErr   error // Nominate fails
 	annErr    error // Announcements fails (a read, before any send)
+	execErr   error // ExecuteAnnounced fails (sent, failed on chain)
+	removeErr error // RemoveAnnouncement fails
 }
 
 func (f *fakeChain) Chain(context.Context) (events.Chain, error) {
@@ -111,6 +113,9 @@ func (f *fakeChain) ExecuteAnnounced(_ context.Context, n program.NominatorConfi
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.sent = append(f.sent, "execute")
+	if f.execErr != nil {
+		return Sent{}, f.execErr
+	}
 	d := "proxy-of-" + n.Account
 	if len(f.anns[d]) == 0 {
 		return Sent{}, errors.New("proxy.Unannounced")
@@ -124,6 +129,9 @@ func (f *fakeChain) RemoveAnnouncement(_ context.Context, n program.NominatorCon
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.sent = append(f.sent, "remove")
+	if f.removeErr != nil {
+		return Sent{}, f.removeErr
+	}
 	f.anns["proxy-of-"+n.Account] = nil
 	return Sent{TxHash: "0xr"}, nil
 }
@@ -640,5 +648,43 @@ func TestNoTelemetryIsUnknownNotInvalid(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Each pass records when the next round is due (1KV's nextNomination): its
+// era, and that era's start estimated from the era length measured between
+// two era starts the runner saw.
+func TestPassRecordsTheNextNomination(t *testing.T) {
+	st, cfg := fixture(t, 0)
+	cfg.Nomination.EraPeriod = 2
+	ctx := context.Background()
+	const hour = int64(3600 * 1000)
+	setEra := func(era uint32, start int64) {
+		if err := st.InTx(ctx, "era", func(tx *state.Tx) error {
+			ch, _ := st.Chain(ctx, chain)
+			ch.ActiveEra, ch.ActiveEraStart = era, start
+			return tx.PutChain(ch)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := newRunner(t, st, cfg, nil, false)
+	setEra(3, now.UnixMilli()-hour)
+	if _, err := r.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := st.Meta(ctx, chain)
+	// The dry-run round of era 3 ran: the next is due in era 5; the era
+	// length is not known yet on this chain (westend-like).
+	if m.LastRoundID != 1 || m.NextNominationEra != 5 || m.NextNomination != 0 {
+		t.Fatalf("after era 3's round: %+v, want next era 5, start unknown", m)
+	}
+	setEra(4, now.UnixMilli()+5*hour) // the era moved on: 6 h long
+	if _, err := r.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m, _ = st.Meta(ctx, chain)
+	if want := now.UnixMilli() + 11*hour; m.NextNominationEra != 5 || m.NextNomination != want {
+		t.Fatalf("after an era of 6 h: %+v, want era 5 starting at %d", m, want)
 	}
 }

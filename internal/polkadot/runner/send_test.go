@@ -8,8 +8,22 @@ import (
 	"time"
 
 	"github.com/valtrack/valtrack/internal/polkadot/events"
+	"github.com/valtrack/valtrack/internal/polkadot/program"
 	"github.com/valtrack/valtrack/internal/polkadot/state"
 )
+
+// sendingRunner makes runners that send through fc, 3 attempts a minute
+// apart (doubling), at *clock: a new one stands for a restart.
+func sendingRunner(t *testing.T, st *state.Store, cfg *program.Config, fc *fakeChain, clock *time.Time) func() *Runner {
+	return func() *Runner {
+		r, err := New(Config{Chain: chain, Store: st, Program: staticProgram{cfg}, Live: fc, Sender: fc, Send: true,
+			MaxSendAttempts: 3, SendBackoff: time.Minute, Now: func() time.Time { return *clock }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+}
 
 // A nominate that fails on chain is retried with a doubling back-off, at
 // most MaxSendAttempts times — the count survives a restart — then the
@@ -21,14 +35,7 @@ func TestFailedSendsAreBoundedAndTheRoundFails(t *testing.T) {
 		sendErr: errors.New("staking.nominate failed: Staking.InsufficientBond")}
 	ctx := context.Background()
 	clock := now
-	mk := func() *Runner {
-		r, err := New(Config{Chain: chain, Store: st, Program: staticProgram{cfg}, Live: fc, Sender: fc, Send: true,
-			MaxSendAttempts: 3, SendBackoff: time.Minute, Now: func() time.Time { return clock }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
+	mk := sendingRunner(t, st, cfg, fc, &clock)
 	tries := func() int {
 		// fakeChain records only successful nominations; count the
 		// attempts from the round instead, and check nothing succeeded.
@@ -186,5 +193,120 @@ func TestReadFailureBeforeSendingIsNotAnAttempt(t *testing.T) {
 	}
 	if fc.count("announce") != 1 {
 		t.Fatalf("sent %v: want the announcement once the read works", fc.sent)
+	}
+}
+
+// A proxy_announced that fails on chain is retried with a doubling
+// back-off, at most MaxSendAttempts times — the count survives a restart —
+// then the announcement is recorded failed with the chain's error and
+// withdrawn; no later pass executes it again.
+func TestFailedExecutionsAreBoundedThenWithdrawn(t *testing.T) {
+	for _, withdrawFails := range []bool{false, true} {
+		st, cfg := fixture(t, 10)
+		fc := &fakeChain{block: 100, era: 3, anns: map[string][]Announcement{}, nominated: map[string][]string{}, facts: map[string]events.Validator{}}
+		for _, n := range names {
+			fc.facts["stash-"+n] = goodValidator("stash-"+n, 100)
+		}
+		ctx := context.Background()
+		clock := now
+		mk := sendingRunner(t, st, cfg, fc, &clock)
+		r := mk()
+		if _, err := r.Pass(ctx); err != nil || fc.count("announce") != 1 {
+			t.Fatalf("round: %v, sent %v: want one announcement", err, fc.sent)
+		}
+		fc.block, fc.execErr = 111, errors.New("proxy.proxy_announced failed: Staking.TooManyTargets")
+		if withdrawFails {
+			fc.removeErr = errors.New("proxy.remove_announcement failed: Proxy.NotFound")
+		}
+		attempts := func() state.SendAttempts {
+			txs, err := st.ProxyTxs(ctx, chain, false, 0)
+			if err != nil || len(txs) != 1 {
+				t.Fatalf("proxy txs %+v %v", txs, err)
+			}
+			return txs[0].Attempts
+		}
+		_, _ = r.Pass(ctx) // the pass logs the failure and goes on
+		if a := attempts(); a.Count != 1 || fc.count("execute") != 1 || !strings.Contains(a.Error, "TooManyTargets") {
+			t.Fatalf("after one failure: %+v, sent %v", a, fc.sent)
+		}
+		r = mk() // a restart within the back-off: nothing sent, the count kept
+		_, _ = r.Pass(ctx)
+		if fc.count("execute") != 1 {
+			t.Fatalf("within the back-off: sent %v", fc.sent)
+		}
+		clock = now.Add(time.Minute)
+		_, _ = r.Pass(ctx)
+		clock = now.Add(2 * time.Minute) // the back-off doubled to 2 min
+		_, _ = r.Pass(ctx)
+		if a := attempts(); a.Count != 2 || fc.count("execute") != 2 {
+			t.Fatalf("after the first back-off: %+v, sent %v: want 2 tries", a, fc.sent)
+		}
+		clock = now.Add(3 * time.Minute)
+		p, _ := r.Pass(ctx)
+		txs, _ := st.ProxyTxs(ctx, chain, false, 0)
+		if p.Failed != 1 || len(txs) != 1 || txs[0].State != state.ProxyFailed || !txs[0].Attempts.GaveUp || txs[0].Attempts.Count != 3 ||
+			!strings.Contains(txs[0].Reason, "gave up after 3 failed attempts: execute: proxy.proxy_announced failed: Staking.TooManyTargets") {
+			t.Fatalf("after 3 failures: pass %+v, txs %+v: want the announcement failed with the chain's error", p, txs)
+		}
+		if fc.count("remove") != 1 {
+			t.Errorf("sent %v: want one withdrawal", fc.sent)
+		}
+		wantReason := "the announcement was withdrawn"
+		if withdrawFails {
+			wantReason = "withdrawing the announcement failed too (proxy.remove_announcement failed: Proxy.NotFound): it stays on chain unexecuted"
+		}
+		if !strings.Contains(txs[0].Reason, wantReason) {
+			t.Errorf("reason %q, want it to say %q", txs[0].Reason, wantReason)
+		}
+		for i := range 3 {
+			clock = now.Add(time.Duration(1+i) * time.Hour)
+			r = mk()
+			_, _ = r.Pass(ctx)
+		}
+		if fc.count("execute") != 3 || fc.count("remove") != 1 {
+			t.Errorf("after giving up: sent %v, want no more executions or withdrawals", fc.sent)
+		}
+	}
+}
+
+// Withdrawing a stale announcement is bounded too: a remove_announcement
+// that fails is tried at most MaxSendAttempts times, with the back-off,
+// then the announcement is recorded failed, said to stay on chain — and no
+// fourth withdrawal is sent.
+func TestFailedStaleWithdrawalsAreBounded(t *testing.T) {
+	st, cfg := fixture(t, 10)
+	fc := &fakeChain{block: 100, era: 3, anns: map[string][]Announcement{}, nominated: map[string][]string{}, facts: map[string]events.Validator{}}
+	for _, n := range names {
+		fc.facts["stash-"+n] = goodValidator("stash-"+n, 100)
+	}
+	ctx := context.Background()
+	clock := now
+	mk := sendingRunner(t, st, cfg, fc, &clock)
+	r := mk()
+	if _, err := r.Pass(ctx); err != nil || fc.count("announce") != 1 {
+		t.Fatalf("round: %v, sent %v", err, fc.sent)
+	}
+	// Past 1.2× the delay, the re-validation read failing: stale.
+	fc.block, fc.readErr, fc.removeErr = 120, errors.New("rpc: connection refused"), errors.New("proxy.remove_announcement failed: Proxy.NotFound")
+	for i, at := range []time.Duration{0, 30 * time.Second, time.Minute, 2 * time.Minute, 3 * time.Minute, time.Hour, 2 * time.Hour} {
+		clock = now.Add(at)
+		r = mk()
+		_, _ = r.Pass(ctx)
+		want := map[int]int{0: 1, 1: 1, 2: 2, 3: 2}[i] // back-offs of 1 then 2 minutes
+		if i >= 4 {
+			want = 3
+		}
+		if got := fc.count("remove"); got != want {
+			t.Fatalf("at +%v: %d withdrawals sent, want %d", at, got, want)
+		}
+	}
+	txs, _ := st.ProxyTxs(ctx, chain, false, 0)
+	if len(txs) != 1 || txs[0].State != state.ProxyFailed || txs[0].Attempts.Count != 3 ||
+		!strings.Contains(txs[0].Reason, "gave up after 3 failed attempts: withdraw the stale announcement: proxy.remove_announcement failed: Proxy.NotFound") ||
+		!strings.Contains(txs[0].Reason, "it stays on chain unexecuted") {
+		t.Fatalf("txs %+v: want the announcement failed after 3 withdrawals, said to stay on chain", txs)
+	}
+	if fc.count("execute") != 0 {
+		t.Errorf("sent %v: nothing may be executed", fc.sent)
 	}
 }

@@ -184,6 +184,29 @@ func (s *Store) LatestNominations(ctx context.Context, chain string) ([]Nominati
 	return s.nominations(ctx, chain, q)
 }
 
+// FirstNominations is, per nominator, the time (unix ms) of its first
+// recorded nomination: when valtrack first nominated with the account.
+func (s *Store) FirstNominations(ctx context.Context, chain string) (map[string]int64, error) {
+	const op = "read polkadot first nominations"
+	rows, err := s.query(ctx, op, s.db.Query().SQL("SELECT nominator, MIN(at) FROM polkadot_nominations WHERE chain = ").Arg(chain).SQL(" GROUP BY nominator"))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int64{}
+	err = each(rows, op, func() error {
+		var (
+			who string
+			at  int64
+		)
+		if err := rows.Scan(&who, &at); err != nil {
+			return err
+		}
+		out[who] = at
+		return nil
+	})
+	return out, err
+}
+
 // LastNomination is the chain's latest nomination, nil when none.
 func (s *Store) LastNomination(ctx context.Context, chain string) (*Nomination, error) {
 	ns, err := s.Nominations(ctx, chain, "", 1)
@@ -238,11 +261,15 @@ func (s *Store) AddProxyTx(ctx context.Context, p ProxyTx) error {
 	if err != nil {
 		return err
 	}
+	attempts, err := encode("proxy tx attempts", p.Attempts)
+	if err != nil {
+		return err
+	}
 	return s.InTx(ctx, "store polkadot proxy tx "+p.ID, func(t *Tx) error {
 		q := t.q().SQL(`INSERT INTO polkadot_proxy_txs (chain, id, round_id, nominator, delegate, call_hash, targets, announced_block,
-		execute_after, state, reason, tx_hashes, created, updated) VALUES `).
+		execute_after, state, reason, tx_hashes, created, updated, attempts) VALUES `).
 			Row(p.Chain, p.ID, p.RoundID, p.Nominator, p.Delegate, p.CallHash, targets, store.U64(p.AnnouncedBlock), store.U64(p.ExecuteAfter),
-				p.State, p.Reason, hashes, p.Created, max(p.Updated, p.Created)).
+				p.State, p.Reason, hashes, p.Created, max(p.Updated, p.Created), attempts).
 			SQL(" ON CONFLICT (chain, id) DO NOTHING")
 		_, err := t.exec("store proxy tx", q)
 		return err
@@ -299,7 +326,7 @@ func (s *Store) FinishProxyTx(ctx context.Context, chain, id, to, reason, txHash
 func (s *Store) ProxyTxs(ctx context.Context, chain string, pendingOnly bool, lim int) ([]ProxyTx, error) {
 	const op = "read polkadot proxy txs"
 	q := s.db.Query().SQL(`SELECT id, round_id, nominator, delegate, call_hash, targets, announced_block, execute_after, state, reason,
-	tx_hashes, created, updated FROM polkadot_proxy_txs WHERE chain = `).Arg(chain)
+	tx_hashes, created, updated, attempts FROM polkadot_proxy_txs WHERE chain = `).Arg(chain)
 	if pendingOnly {
 		q.SQL(" AND state = ").Arg(ProxyAnnounced)
 	}
@@ -310,9 +337,12 @@ func (s *Store) ProxyTxs(ctx context.Context, chain string, pendingOnly bool, li
 	out := []ProxyTx{}
 	err = each(rows, op, func() error {
 		p := ProxyTx{Chain: chain}
-		var targets, hashes string
+		var targets, hashes, attempts string
 		if err := rows.Scan(&p.ID, &p.RoundID, &p.Nominator, &p.Delegate, &p.CallHash, &targets, store.U64Into(&p.AnnouncedBlock),
-			store.U64Into(&p.ExecuteAfter), &p.State, &p.Reason, &hashes, &p.Created, &p.Updated); err != nil {
+			store.U64Into(&p.ExecuteAfter), &p.State, &p.Reason, &hashes, &p.Created, &p.Updated, &attempts); err != nil {
+			return err
+		}
+		if err := decode("polkadot_proxy_txs.attempts", attempts, &p.Attempts); err != nil {
 			return err
 		}
 		if err := decode("polkadot_proxy_txs.targets", targets, &p.Targets); err != nil {
@@ -328,20 +358,42 @@ func (s *Store) ProxyTxs(ctx context.Context, chain string, pendingOnly bool, li
 	return out, err
 }
 
+// SetProxyTxAttempts records an announcement's failed executions while it
+// is still announced; false when it is not (settled meanwhile).
+func (s *Store) SetProxyTxAttempts(ctx context.Context, chain, id string, a SendAttempts, at int64) (bool, error) {
+	enc, err := encode("proxy tx attempts", a)
+	if err != nil {
+		return false, err
+	}
+	changed := false
+	err = s.InTx(ctx, "record attempts of polkadot proxy tx "+id, func(t *Tx) error {
+		r, err := t.exec("record proxy tx attempts", t.q().SQL("UPDATE polkadot_proxy_txs SET attempts = ").Arg(enc).SQL(", updated = ").Arg(at).
+			SQL(" WHERE chain = ").Arg(chain).SQL(" AND id = ").Arg(id).SQL(" AND state = ").Arg(ProxyAnnounced))
+		if err != nil {
+			return err
+		}
+		n, err := r.RowsAffected()
+		changed = n > 0
+		return err
+	})
+	return changed, err
+}
+
 // Meta is the chain's program position; a chain without one reads as
 // zero.
 func (s *Store) Meta(ctx context.Context, chain string) (Meta, error) {
 	m := Meta{Chain: chain}
 	var (
-		era     int64
-		release string
+		era, next int64
+		release   string
 	)
-	_, err := s.one(ctx, "read polkadot meta of "+chain, s.db.Query().SQL("SELECT last_nominated_era, last_round_id, release, updated FROM polkadot_meta WHERE chain = ").Arg(chain),
-		&era, &m.LastRoundID, &release, &m.Updated)
+	_, err := s.one(ctx, "read polkadot meta of "+chain,
+		s.db.Query().SQL("SELECT last_nominated_era, last_round_id, release, updated, next_nomination_era, next_nomination FROM polkadot_meta WHERE chain = ").Arg(chain),
+		&era, &m.LastRoundID, &release, &m.Updated, &next, &m.NextNomination)
 	if err != nil {
 		return m, err
 	}
-	m.LastNominatedEra = uint32(era)
+	m.LastNominatedEra, m.NextNominationEra = uint32(era), uint32(next)
 	if release != "" {
 		m.Release = new(program.Release)
 		if err := decode("polkadot_meta.release", release, m.Release); err != nil {
@@ -351,17 +403,38 @@ func (s *Store) Meta(ctx context.Context, chain string) (Meta, error) {
 	return m, nil
 }
 
-// SetLastNominatedEra sets the chain's last nominated era (also advanced by
-// AddNomination).
-func (s *Store) SetLastNominatedEra(ctx context.Context, chain string, era uint32, at int64) error {
-	return s.InTx(ctx, "set polkadot last nominated era", func(t *Tx) error {
+// metaCol is a column of polkadot_meta and its new value.
+type metaCol struct {
+	name  string
+	value any
+}
+
+// setMeta updates the chain's meta row (created when missing): cols, and
+// updated = at.
+func (s *Store) setMeta(ctx context.Context, chain, what string, at int64, cols ...metaCol) error {
+	return s.InTx(ctx, "set polkadot "+what, func(t *Tx) error {
 		if err := t.ensureMeta(chain); err != nil {
 			return err
 		}
-		_, err := t.exec("set last nominated era", t.q().SQL("UPDATE polkadot_meta SET last_nominated_era = ").Arg(int64(era)).
-			SQL(", updated = ").Arg(at).SQL(" WHERE chain = ").Arg(chain))
+		q := t.q().SQL("UPDATE polkadot_meta SET ")
+		for _, c := range cols {
+			q.SQL(c.name, " = ").Arg(c.value).SQL(", ")
+		}
+		_, err := t.exec("set "+what, q.SQL("updated = ").Arg(at).SQL(" WHERE chain = ").Arg(chain))
 		return err
 	})
+}
+
+// SetLastNominatedEra sets the chain's last nominated era (also advanced by
+// AddNomination).
+func (s *Store) SetLastNominatedEra(ctx context.Context, chain string, era uint32, at int64) error {
+	return s.setMeta(ctx, chain, "last nominated era", at, metaCol{"last_nominated_era", int64(era)})
+}
+
+// SetNextNomination stores when the next round is due: its era and the
+// estimated unix ms it starts (0 unknown).
+func (s *Store) SetNextNomination(ctx context.Context, chain string, era uint32, start, at int64) error {
+	return s.setMeta(ctx, chain, "next nomination", at, metaCol{"next_nomination_era", int64(era)}, metaCol{"next_nomination", start})
 }
 
 // SetRelease stores the latest client release the CLIENT_UPGRADE rule
@@ -371,11 +444,5 @@ func (s *Store) SetRelease(ctx context.Context, chain string, r program.Release,
 	if err != nil {
 		return err
 	}
-	return s.InTx(ctx, "set polkadot release", func(t *Tx) error {
-		if err := t.ensureMeta(chain); err != nil {
-			return err
-		}
-		_, err := t.exec("set release", t.q().SQL("UPDATE polkadot_meta SET release = ").Arg(enc).SQL(", updated = ").Arg(at).SQL(" WHERE chain = ").Arg(chain))
-		return err
-	})
+	return s.setMeta(ctx, chain, "release", at, metaCol{"release", enc})
 }

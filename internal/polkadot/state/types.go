@@ -146,6 +146,9 @@ type ProxyTx struct {
 	TxHashes       []string `json:"tx_hashes"`
 	Created        int64    `json:"created"`
 	Updated        int64    `json:"updated"`
+	// Attempts are the failed executions (or cancellations) of the
+	// announcement: bounded, with a back-off, like a round's sends.
+	Attempts SendAttempts `json:"attempts"`
 }
 
 // Meta is the program's position on a chain.
@@ -154,7 +157,11 @@ type Meta struct {
 	LastNominatedEra uint32           `json:"last_nominated_era"`
 	LastRoundID      int64            `json:"last_round_id"`
 	Release          *program.Release `json:"release,omitempty"`
-	Updated          int64            `json:"updated"`
+	// NextNominationEra is the era the next round is due in; NextNomination
+	// the estimated unix ms that era starts (0 unknown, or due now).
+	NextNominationEra uint32 `json:"next_nomination_era"`
+	NextNomination    int64  `json:"next_nomination"`
+	Updated           int64  `json:"updated"`
 }
 
 // Short names of the payload types the joins decode.
