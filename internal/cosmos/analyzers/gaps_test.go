@@ -8,33 +8,18 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/valtrack/valtrack/internal/analyze"
 	"github.com/valtrack/valtrack/internal/cosmos/analyzers"
 	"github.com/valtrack/valtrack/internal/cosmos/events"
+	"github.com/valtrack/valtrack/internal/cosmos/sink"
 	"github.com/valtrack/valtrack/internal/store"
 )
-
-// heightOf is the height an observation event names (0: none).
-func heightOf(e events.Event) int64 {
-	switch e := e.(type) {
-	case *events.Vote:
-		return e.Height
-	case *events.NewRound:
-		return e.Height
-	case *events.NewRoundStep:
-		return e.Height
-	case *events.Block:
-		return e.Height
-	case *events.Commit:
-		return e.Height
-	}
-	return 0
-}
 
 // split takes the events of heights from..to out of evs: what the store
 // gets now, and what a backfill would bring later.
 func split(evs []events.Event, from, to int64) (rest, gap []events.Event) {
 	for _, e := range evs {
-		if h := heightOf(e); h >= from && h <= to {
+		if h := events.HeightOf(e); h >= from && h <= to {
 			gap = append(gap, e)
 		} else {
 			rest = append(rest, e)
@@ -52,6 +37,41 @@ func onlyKind(evs []events.Event, kind string) []events.Event {
 		}
 	}
 	return out
+}
+
+// gap is a chain of heights 1..top whose heights from..to are not
+// stored (their events kept in gap), after one pass of an analyzer at
+// start.
+type gap struct {
+	sim   *sim
+	sink  *sink.Sink
+	clock *clock
+	reg   *prometheus.Registry
+	a     analyze.Analyzer
+	gap   []events.Event
+}
+
+func newGap(t *testing.T, db *store.DB, from, to, top int64) *gap {
+	t.Helper()
+	g := &gap{sim: newSim(t, 10, 10, 10, 10), sink: newSink(t, db), clock: &clock{start}, reg: prometheus.NewRegistry()}
+	g.sim.set(1)
+	g.sim.heights(1, top, heightOpts{})
+	var evs []events.Event
+	evs, g.gap = split(g.sim.take(), from, to)
+	apply(t, g.sink, evs, 256)
+	g.a = newAnalyzer(t, db, analyzers.Chain{Window: 100, MinSigned: 0.5}, g.reg, g.clock)
+	run(t, g.a)
+	return g
+}
+
+// passAt runs a pass at a time and wants the cursor at want after it.
+func passAt(t *testing.T, a analyze.Analyzer, c *clock, db *store.DB, at time.Time, want int64, why string) {
+	t.Helper()
+	c.now = at
+	run(t, a)
+	if got := cursor(t, db); got != want {
+		t.Fatalf("cursor %d %s", got, why)
+	}
 }
 
 func prunedEvent(from, to int64) *events.PrunedHeights {
@@ -184,29 +204,13 @@ func TestPrunedRangeWithStoredHeights(t *testing.T) {
 // usual, and a height missing later has a clock of its own.
 func TestMissingRunSkippedAfterOneBound(t *testing.T) {
 	dialects(t, func(t *testing.T, db *store.DB) {
-		s := newSim(t, 10, 10, 10, 10)
-		s.set(1)
-		s.heights(1, 60, heightOpts{})
-		evs, _ := split(s.take(), 5, 54)
-		sk := newSink(t, db)
-		apply(t, sk, evs, 256)
-		c := &clock{start}
-		reg := prometheus.NewRegistry()
-		a := newAnalyzer(t, db, analyzers.Chain{Window: 100, MinSigned: 0.5}, reg, c)
-		run(t, a)
-		c.now = start.Add(analyzers.DefaultSkipAfter - time.Second)
-		run(t, a)
-		if got := cursor(t, db); got != 4 {
-			t.Fatalf("cursor %d a second before the bound, want 4", got)
-		}
+		g := newGap(t, db, 5, 54, 60)
+		s, sk, c, reg, a := g.sim, g.sink, g.clock, g.reg, g.a
+		passAt(t, a, c, db, start.Add(analyzers.DefaultSkipAfter-time.Second), 4, "a second before the bound, want 4")
 		if n := skippedCount(t, reg, analyzers.SkipCommitMissing); n != 0 {
 			t.Errorf("%v heights skipped before the bound, want 0", n)
 		}
-		c.now = start.Add(analyzers.DefaultSkipAfter + time.Second)
-		run(t, a)
-		if got := cursor(t, db); got != 60 {
-			t.Fatalf("cursor %d after one bound, want 60: 5..54 skipped together", got)
-		}
+		passAt(t, a, c, db, start.Add(analyzers.DefaultSkipAfter+time.Second), 60, "after one bound, want 60: 5..54 skipped together")
 		if n := skippedCount(t, reg, analyzers.SkipCommitMissing); n != 50 {
 			t.Errorf("skipped heights (commit_missing) %v, want 50", n)
 		}
@@ -217,23 +221,12 @@ func TestMissingRunSkippedAfterOneBound(t *testing.T) {
 		// Later: 61..65 complete, 66 missing, 67..70 complete. 66's clock
 		// starts now (the old run's is long past): it waits its own bound.
 		s.heights(61, 70, heightOpts{who: map[int]behaviour{2: offline}})
-		evs, _ = split(s.take(), 66, 66)
+		evs, _ := split(s.take(), 66, 66)
 		apply(t, sk, evs, 256)
 		later := c.now
-		run(t, a)
-		if got := cursor(t, db); got != 65 {
-			t.Fatalf("cursor %d, want 65: 66 has just begun to wait", got)
-		}
-		c.now = later.Add(analyzers.DefaultSkipAfter - time.Second)
-		run(t, a)
-		if got := cursor(t, db); got != 65 {
-			t.Fatalf("cursor %d a second before 66's bound, want 65", got)
-		}
-		c.now = later.Add(analyzers.DefaultSkipAfter + time.Second)
-		run(t, a)
-		if got := cursor(t, db); got != 70 {
-			t.Fatalf("cursor %d after 66's bound, want 70", got)
-		}
+		passAt(t, a, c, db, later, 65, "want 65: 66 has just begun to wait")
+		passAt(t, a, c, db, later.Add(analyzers.DefaultSkipAfter-time.Second), 65, "a second before 66's bound, want 65")
+		passAt(t, a, c, db, later.Add(analyzers.DefaultSkipAfter+time.Second), 70, "after 66's bound, want 70")
 		if n := count(t, db, "cosmos_heights"); n != 4+6+9 {
 			t.Errorf("%d analysed heights, want 19 (1..4, 55..65, 67..70 but 66)", n)
 		}
@@ -251,34 +244,14 @@ func TestMissingRunSkippedAfterOneBound(t *testing.T) {
 // first bound; once arrivals stop, it is, one bound after the last.
 func TestBackfillInProgressNotSkipped(t *testing.T) {
 	dialects(t, func(t *testing.T, db *store.DB) {
-		s := newSim(t, 10, 10, 10, 10)
-		s.set(1)
-		s.heights(1, 25, heightOpts{})
-		evs, gap := split(s.take(), 5, 20)
-		sk := newSink(t, db)
-		apply(t, sk, evs, 256)
-		c := &clock{start}
-		reg := prometheus.NewRegistry()
-		a := newAnalyzer(t, db, analyzers.Chain{Window: 100, MinSigned: 0.5}, reg, c)
-		run(t, a)
+		g := newGap(t, db, 5, 20, 25)
+		sk, c, a, gap := g.sink, g.clock, g.a, g.gap
 		arrived := start.Add(90 * time.Second)
-		c.now = arrived
 		first, _ := split(gap, 13, 20) // 5..12 backfilled
 		apply(t, sk, first, 256)
-		run(t, a)
-		if got := cursor(t, db); got != 12 {
-			t.Fatalf("cursor %d, want 12 (5..12 backfilled)", got)
-		}
-		c.now = start.Add(analyzers.DefaultSkipAfter + time.Second)
-		run(t, a)
-		if got := cursor(t, db); got != 12 {
-			t.Fatalf("cursor %d one bound after the gap was seen, want 12: the backfill was filling it 30 s ago", got)
-		}
-		c.now = arrived.Add(analyzers.DefaultSkipAfter + time.Second)
-		run(t, a)
-		if got := cursor(t, db); got != 25 {
-			t.Fatalf("cursor %d one bound after the last arrival, want 25", got)
-		}
+		passAt(t, a, c, db, arrived, 12, "want 12 (5..12 backfilled)")
+		passAt(t, a, c, db, start.Add(analyzers.DefaultSkipAfter+time.Second), 12, "one bound after the gap was seen, want 12: the backfill was filling it 30 s ago")
+		passAt(t, a, c, db, arrived.Add(analyzers.DefaultSkipAfter+time.Second), 25, "one bound after the last arrival, want 25")
 		if got := skippedRows(t, db); got != "13..20:commit_missing" {
 			t.Errorf("skipped rows %q, want 13..20", got)
 		}
