@@ -106,7 +106,7 @@ func complete(rec []recorded) (out []recorded, lo, hi int64, err error) {
 	}
 	var sets []*cosmosevents.ValidatorSet
 	for _, r := range rec {
-		h := height(r.ev)
+		h := cosmosevents.HeightOf(r.ev)
 		if set, ok := r.ev.(*cosmosevents.ValidatorSet); ok && h < lo {
 			sets = append(sets, set)
 			continue
@@ -128,25 +128,6 @@ func complete(rec []recorded) (out []recorded, lo, hi int64, err error) {
 		out = append([]recorded{{cosmosevents.KindValidatorSet, last}}, out...)
 	}
 	return out, lo, hi, nil
-}
-
-// height of an event that has one (0: none).
-func height(ev cosmosevents.Event) int64 {
-	switch e := ev.(type) {
-	case *cosmosevents.Vote:
-		return e.Height
-	case *cosmosevents.NewRound:
-		return e.Height
-	case *cosmosevents.NewRoundStep:
-		return e.Height
-	case *cosmosevents.Block:
-		return e.Height
-	case *cosmosevents.Commit:
-		return e.Height
-	case *cosmosevents.ValidatorSet:
-		return e.Height
-	}
-	return 0
 }
 
 // shifted is a copy of ev under chain, dh heights and dt ms later. It
@@ -265,7 +246,7 @@ func newCosmosBench(path string, n int, log *slog.Logger) (*cosmosBench, error) 
 			case *cosmosevents.Commit:
 				commits[e.Height] = true
 			}
-			if h := height(ev); h != 0 && (cb.firstHeight == 0 || h < cb.firstHeight) {
+			if h := cosmosevents.HeightOf(ev); h != 0 && (cb.firstHeight == 0 || h < cb.firstHeight) {
 				cb.firstHeight = h
 			}
 			cb.work = append(cb.work, msg{cosmosevents.Subject(cb.chain, r.kind), ev.MsgID(), data})

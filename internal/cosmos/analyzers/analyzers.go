@@ -62,9 +62,11 @@ type Config struct {
 	// 5× the median of the recent intervals.
 	StallAfter time.Duration
 	// SkipAfter is how long a height whose block or commit is missing is
-	// waited for once later commits exist (the sentry backfills gaps, but a
-	// pruned height may never come); then it is skipped, logged once.
-	// Default 2 minutes.
+	// waited for, from when a later height was first seen complete (or a
+	// backfill last filled a missing height, if later); then it is
+	// skipped, logged once per run. A run of missing heights waits one
+	// SkipAfter in all. Heights the sentry found pruned on every endpoint
+	// are not waited for. Default 2 minutes.
 	SkipAfter time.Duration
 	// Batch bounds the heights analysed per pass (default 1000).
 	Batch      int

@@ -123,12 +123,15 @@ func (a *missed) firstHeight(ctx context.Context) (int64, bool, error) {
 	return h.Int64, h.Valid, nil
 }
 
-// latestCommit is the highest stored commit (0: none).
-func (a *missed) latestCommit(ctx context.Context) (int64, error) {
-	q := a.cfg.DB.Query().SQL("SELECT MAX(height) FROM cosmos_commits WHERE chain = ").Arg(a.chain.Name)
-	var h sql.NullInt64
-	if err := a.cfg.DB.Reader().QueryRowContext(ctx, q.String(), q.Args()...).Scan(&h); err != nil {
-		return 0, fmt.Errorf("find the latest commit: %w", err)
+// latestComplete is the highest height with its block and commit stored
+// (0: none).
+func (a *missed) latestComplete(ctx context.Context) (int64, error) {
+	q := a.cfg.DB.Query().SQL("SELECT c.height FROM cosmos_commits c JOIN cosmos_blocks b ON b.chain = c.chain AND b.height = c.height WHERE c.chain = ").
+		Arg(a.chain.Name).SQL(" ORDER BY c.height DESC LIMIT 1")
+	var h int64
+	err := a.cfg.DB.Reader().QueryRowContext(ctx, q.String(), q.Args()...).Scan(&h)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("find the latest complete height: %w", err)
 	}
-	return h.Int64, nil
+	return h, nil
 }

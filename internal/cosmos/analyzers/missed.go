@@ -74,7 +74,13 @@ type missed struct {
 	intervals []int64       // recent block intervals (ms), oldest first
 	current   *valSet       // the set in effect at the cursor
 	setCache  map[int64]*valSet
-	waiting   map[int64]int64 // height → unix ms it was first found incomplete with later commits stored
+	// sightings: when each latest complete height was first seen
+	// (ascending), the start of the waiting clocks of the heights below
+	// it; pending: the heights of the last pass missing while a later one
+	// was complete; progressAt: when one of those last arrived.
+	sightings  []sighting
+	pending    map[int64]bool
+	progressAt int64
 	// waitingSet is the height held up because its own validator set (the
 	// validators_hash its block names) is not stored yet; 0 none. Exported
 	// as valtrack_cosmos_waiting_for_validator_set.
@@ -90,7 +96,7 @@ type missed struct {
 }
 
 func newMissed(cfg Config, ch Chain, m *metrics) *missed {
-	return &missed{cfg: cfg, chain: ch, m: m, setCache: map[int64]*valSet{}, waiting: map[int64]int64{},
+	return &missed{cfg: cfg, chain: ch, m: m, setCache: map[int64]*valSet{}, pending: map[int64]bool{},
 		labels: map[string]string{}, endpoints: map[string]bool{}, lostSets: map[string]bool{}}
 }
 
@@ -168,29 +174,45 @@ func (a *missed) pass(ctx context.Context) error {
 		}
 		start = first
 	}
+	var out output
+	// Pruned heights of which nothing is stored are passed over whole.
+	if skipTo, err := a.prunedPrefix(ctx, start); err != nil {
+		return err
+	} else if skipTo >= start {
+		out.skip(start, skipTo, SkipPruned, "")
+		start = skipTo + 1
+	}
+	done := start - 1
 	end := start + int64(a.cfg.Batch) - 1
 	d, err := a.read(ctx, start, end)
 	if err != nil {
 		return err
 	}
-	latestCommit, err := a.latestCommit(ctx)
+	pruned, err := a.prunedSpans(ctx, start, end)
 	if err != nil {
 		return err
 	}
-	var out output
-	done := a.cursor
+	latest, err := a.latestComplete(ctx)
+	if err != nil {
+		return err
+	}
+	a.sight(latest, now)
+	a.progress(d, start, end, latest, now)
 	a.waitingSet = 0
 	for h := start; h <= end; h++ {
 		b, okB := d.blocks[h]
 		c, okC := d.commits[h]
 		set, mismatch := d.setOf(h)
 		if !okB || !okC || set == nil || len(c.flags) != len(set.addrs) {
-			if !a.skippable(h, latestCommit, now, okB, okC, set, c, mismatch, b.vhash) {
+			_, isPruned := pruned.covering(h)
+			reason, why, skip := a.skippable(h, latest, now, okB, okC, isPruned, set, c, mismatch, b.vhash)
+			if !skip {
 				if mismatch {
 					a.waitingSet = h
 				}
 				break
 			}
+			out.skip(h, h, reason, why)
 			done = h
 			continue
 		}
@@ -208,45 +230,54 @@ func (a *missed) pass(ctx context.Context) error {
 		return err
 	}
 	a.written = p
-	for h := range a.waiting {
-		if h <= done {
-			delete(a.waiting, h)
+	a.forget(done)
+	for _, r := range out.skips {
+		a.m.skipped.WithLabelValues(a.chain.Name, r.reason).Add(float64(r.to - r.from + 1))
+		switch {
+		case r.reason == SkipPruned:
+			a.cfg.Log.Warn("skipping heights pruned on every endpoint (the sentry could not read them back): no miss is recorded for them",
+				"chain", a.chain.Name, "from", r.from, "to", r.to, "heights", r.to-r.from+1)
+		case r.why != "":
+			a.cfg.Log.Warn("skipping heights: their data did not arrive", "chain", a.chain.Name, "from", r.from, "to", r.to,
+				"heights", r.to-r.from+1, "why", r.why, "waited", a.cfg.SkipAfter)
 		}
 	}
 	return nil
 }
 
-// skippable decides about an incomplete height: wait for its data, or skip
-// it once later commits exist and SkipAfter has passed (logged once). A
+// skippable decides about an incomplete height: skip it at once when the
+// sentry found it pruned on every endpoint and its block or commit is
+// missing; else wait for its data, or skip it once a later height is
+// complete and SkipAfter has passed since the analyzer first saw one
+// and since a backfill last filled a missing height. A
 // height whose own validator set is missing (mismatch: the stored set in
 // effect has another validators_hash) is never analysed against the wrong
 // set: it waits like the others, and once one height of a hash has been
 // given up on, the later heights of that hash are skipped at once.
-func (a *missed) skippable(h, latestCommit, now int64, okB, okC bool, set *valSet, c commit, mismatch bool, vhash string) bool {
+func (a *missed) skippable(h, latest, now int64, okB, okC, pruned bool, set *valSet, c commit, mismatch bool, vhash string) (reason, why string, skip bool) {
+	if pruned && (!okB || !okC) {
+		return SkipPruned, "", true
+	}
 	if mismatch && !a.lostSets[vhash] && a.setLogged != h {
 		a.setLogged = h
 		a.cfg.Log.Info("waiting for the validator set of a height (the set in effect has another validators_hash)",
 			"chain", a.chain.Name, "height", h, "validators_hash", vhash, "up_to", a.cfg.SkipAfter)
 	}
-	if latestCommit <= h {
-		return false // the chain (or the sentry) has not got past h yet
+	first, ok := a.waitingSince(h)
+	if latest <= h || !ok {
+		return "", "", false // the chain (or the sentry) has not got past h yet
 	}
-	first, ok := a.waiting[h]
-	if !ok {
-		a.waiting[h] = now
-		first = now
-	}
+	first = max(first, a.progressAt)
 	if now-first < a.cfg.SkipAfter.Milliseconds() && !(mismatch && a.lostSets[vhash]) {
-		return false
+		return "", "", false
 	}
-	why, reason := "block missing", SkipBlockMissing
+	why, reason = "block missing", SkipBlockMissing
 	switch {
 	case !okC:
 		why, reason = "commit missing", SkipCommitMissing
 	case mismatch:
 		if a.lostSets[vhash] {
-			a.skipped(SkipSetNotStored)
-			return true // logged with the first height of this hash
+			return SkipSetNotStored, "", true // logged with the first height of this hash
 		}
 		a.lostSets[vhash] = true
 		why, reason = "its validator set (validators_hash "+vhash+") was never stored; later heights of that set are skipped too. Check the sentry's log for validator set errors", SkipSetNotStored
@@ -255,9 +286,7 @@ func (a *missed) skippable(h, latestCommit, now int64, okB, okC bool, set *valSe
 	case okB:
 		why, reason = fmt.Sprintf("commit has %d signatures, the stored set %d validators", len(c.flags), len(set.addrs)), SkipSizeMismatch
 	}
-	a.skipped(reason)
-	a.cfg.Log.Warn("skipping height: its data did not arrive", "chain", a.chain.Name, "height", h, "why", why, "waited", a.cfg.SkipAfter)
-	return true
+	return reason, why, true // logged with its run
 }
 
 // Reasons a height is skipped (valtrack_cosmos_skipped_heights_total's
@@ -268,15 +297,16 @@ const (
 	SkipSetNotStored  = "validator_set_not_stored" // its validators_hash's set never arrived
 	SkipNoSet         = "no_validator_set"         // no set stored at or below it
 	SkipSizeMismatch  = "signatures_set_mismatch"  // the commit's signatures do not match the set's size
+	SkipPruned        = "pruned"                   // every endpoint had pruned it (the sentry's pruned_heights): not waited for
 )
 
-func (a *missed) skipped(reason string) {
-	a.m.skipped.WithLabelValues(a.chain.Name, reason).Inc()
-}
+// SkipReasons are every reason, the API's CosmosSkipReason enum.
+var SkipReasons = []string{SkipPruned, SkipBlockMissing, SkipCommitMissing, SkipSetNotStored, SkipNoSet, SkipSizeMismatch}
 
 // output is what a pass writes.
 type output struct {
 	heights, misses [][]any
+	skips           []skipRun
 }
 
 // analyse one complete height.
@@ -525,6 +555,8 @@ var (
 	insHeights = store.Insert{Table: "cosmos_heights", Cols: heightCols, Suffix: "ON CONFLICT (chain, height) DO NOTHING"}
 	insMisses  = store.Insert{Table: "cosmos_misses", Cols: missCols, Suffix: "ON CONFLICT (chain, height, validator_address) DO NOTHING"}
 	insStats   = store.Insert{Table: "cosmos_validator_stats", Cols: statCols, Suffix: store.UpsertAll([]string{"chain", "address"}, statCols)}
+	insSkipped = store.Insert{Table: "cosmos_skipped_heights", Cols: []string{"chain", "from_height", "to_height", "reason", "skipped_at"},
+		Suffix: "ON CONFLICT (chain, from_height) DO NOTHING"}
 )
 
 // write stores a pass in one transaction, moving the cursor from `from` to
@@ -566,6 +598,13 @@ func (a *missed) write(ctx context.Context, from, to int64, out *output, now int
 			return err
 		}
 		if err := db.InsertRows(ctx, tx, insMisses, out.misses); err != nil {
+			return err
+		}
+		skips := make([][]any, len(out.skips))
+		for i, r := range out.skips {
+			skips[i] = []any{a.chain.Name, r.from, r.to, r.reason, now}
+		}
+		if err := db.InsertRows(ctx, tx, insSkipped, skips); err != nil {
 			return err
 		}
 		return db.InsertRows(ctx, tx, insStats, stats)

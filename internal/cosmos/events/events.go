@@ -364,6 +364,26 @@ func Kind(e Event) string {
 	return ""
 }
 
+// HeightOf is the height an event is of (0: an event of no one height:
+// names, health, parameters, pruned ranges).
+func HeightOf(e Event) int64 {
+	switch e := e.(type) {
+	case *Vote:
+		return e.Height
+	case *NewRound:
+		return e.Height
+	case *NewRoundStep:
+		return e.Height
+	case *Block:
+		return e.Height
+	case *Commit:
+		return e.Height
+	case *ValidatorSet:
+		return e.Height
+	}
+	return 0
+}
+
 // New returns an empty event of a kind, or nil for an unknown kind.
 func New(kind string) Event {
 	switch kind {

@@ -589,7 +589,11 @@ func (h *handlers) height(ctx context.Context, chain string, height int64) (*hei
 	if err != nil {
 		return nil, err
 	}
-	if !hasBlock && an == nil && cm == nil && len(rounds) == 0 && len(votes) == 0 {
+	skipped, err := h.q.skippedAt(ctx, chain, height)
+	if err != nil {
+		return nil, err
+	}
+	if !hasBlock && an == nil && cm == nil && len(rounds) == 0 && len(votes) == 0 && skipped == "" {
 		return nil, api.NotFound("height", "nothing is known of this height on this chain; GET /api/v1/cosmos/chains gives the latest height")
 	}
 	names, err := h.q.monikers(ctx, chain)
@@ -603,6 +607,9 @@ func (h *handlers) height(ctx context.Context, chain string, height int64) (*hei
 		return &validatorRef{Address: addr, Moniker: names[addr]}
 	}
 	v := &heightView{Chain: chain, Height: height, Analyzed: an != nil, Rounds: []roundView{}, Validators: []memberAtHeight{}}
+	if skipped != "" {
+		v.Skipped = &skipped
+	}
 	if len(votes) > maxHeightVotes {
 		votes, v.VotesTruncated = votes[:maxHeightVotes], true
 	}

@@ -90,7 +90,8 @@ func TestOpenAPIFragment(t *testing.T) {
 	}
 }
 
-// The OpenAPI enum of causes is exactly the set the analyzer writes.
+// The OpenAPI enums of causes and skip reasons are exactly the sets the
+// analyzer writes.
 func TestOpenAPICausesAreTheAnalyzers(t *testing.T) {
 	var frag struct {
 		Components struct {
@@ -102,9 +103,11 @@ func TestOpenAPICausesAreTheAnalyzers(t *testing.T) {
 	if err := yaml.Unmarshal(openapiYAML, &frag); err != nil {
 		t.Fatal(err)
 	}
-	got := slices.Sorted(slices.Values(frag.Components.Schemas["CosmosMissCause"].Enum))
-	want := slices.Sorted(slices.Values(analyzers.Causes))
-	if !slices.Equal(got, want) {
-		t.Errorf("CosmosMissCause enum %v, the analyzer writes %v", got, want)
+	for schema, values := range map[string][]string{"CosmosMissCause": analyzers.Causes, "CosmosSkipReason": analyzers.SkipReasons} {
+		got := slices.Sorted(slices.Values(frag.Components.Schemas[schema].Enum))
+		want := slices.Sorted(slices.Values(values))
+		if !slices.Equal(got, want) {
+			t.Errorf("%s enum %v, the analyzer writes %v", schema, got, want)
+		}
 	}
 }

@@ -471,6 +471,22 @@ func (q queries) analysedAt(ctx context.Context, chain string, height int64) (*a
 	return &a, nil
 }
 
+// skippedAt is why the analyzer skipped height ("" if it did not): the
+// run at or below it (runs are disjoint, one index probe).
+func (q queries) skippedAt(ctx context.Context, chain string, height int64) (string, error) {
+	var to int64
+	var reason string
+	err := q.row(ctx, q.db.Query().SQL(`SELECT to_height, reason FROM cosmos_skipped_heights WHERE chain = `).Arg(chain).
+		SQL(` AND from_height <= `).Arg(height).SQL(` ORDER BY from_height DESC LIMIT 1`)).Scan(&to, &reason)
+	switch {
+	case errors.Is(err, sql.ErrNoRows) || err == nil && to < height:
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("read whether height %d of %s was skipped: %w", height, chain, err)
+	}
+	return reason, nil
+}
+
 // miss is a cosmos_misses row, with the height's time (0 when the height
 // has no cosmos_heights row) and the validator's moniker.
 type miss struct {

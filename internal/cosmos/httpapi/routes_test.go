@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"reflect"
 	"sort"
@@ -167,6 +168,47 @@ func TestValidator(t *testing.T) {
 		if len(d.RecentMisses) != 0 {
 			t.Errorf("echo's misses = %+v, want none", d.RecentMisses)
 		}
+	})
+}
+
+// A height the analyzer skipped says why, whether nothing of it is stored
+// (pruned everywhere: no 404) or its block is (a commit that never came),
+// and charges nobody: every verdict is unknown. An analysed height says
+// null, and so does a height just past a skipped run.
+func TestHeightSkipped(t *testing.T) {
+	dialects(t, fixtureOptions{}, func(t *testing.T, f *fixture) {
+		f.exec("INSERT INTO cosmos_skipped_heights (chain, from_height, to_height, reason, skipped_at) VALUES (?, ?, ?, ?, ?)",
+			testChain, 30, 1029, "pruned", t0)
+		f.exec("INSERT INTO cosmos_skipped_heights (chain, from_height, to_height, reason, skipped_at) VALUES (?, ?, ?, ?, ?)",
+			testChain, 1031, 1031, "commit_missing", t0)
+		f.exec("INSERT INTO cosmos_blocks (chain, height, time, hash, proposer_address, num_txs, validators_hash, votes_observed, source, endpoint, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			testChain, 1031, blockTime(1031), blockHash(1031), vAlpha, 0, "VH", false, "backfill", "http://127.0.0.1:26657", blockTime(1031))
+		for _, tc := range []struct {
+			height int64
+			want   string
+		}{{30, "pruned"}, {500, "pruned"}, {1029, "pruned"}, {1031, "commit_missing"}} {
+			var v heightView
+			f.getJSON(fmt.Sprintf("%s%s/heights/%d", prefix, testChain, tc.height), &v)
+			if v.Skipped == nil || *v.Skipped != tc.want || v.Analyzed || v.MissedCount != 0 {
+				t.Errorf("height %d: skipped %v, analyzed %v, missed %d; want skipped %q, not analysed, no miss",
+					tc.height, v.Skipped, v.Analyzed, v.MissedCount, tc.want)
+				continue
+			}
+			if len(v.Validators) != 4 {
+				t.Fatalf("height %d: %d validators, want the set of 4", tc.height, len(v.Validators))
+			}
+			for _, m := range v.Validators {
+				if m.Prevote != "unknown" || m.Precommit != "unknown" || m.Commit != "unknown" || m.MissedSignature || m.MissedPrevote || m.Cause != "" {
+					t.Errorf("height %d: %s %+v, want everything unknown and nothing missed", tc.height, m.Moniker, m)
+				}
+			}
+		}
+		var v heightView
+		f.getJSON(prefix+testChain+"/heights/11", &v)
+		if v.Skipped != nil {
+			t.Errorf("analysed height 11 skipped %q", *v.Skipped)
+		}
+		f.wantError(prefix+testChain+"/heights/1030", 404, "height") // between the runs: nothing known
 	})
 }
 

@@ -339,6 +339,7 @@ type heightView struct {
 	Height         int64            `json:"height"`
 	Time           *time.Time       `json:"time"`
 	Analyzed       bool             `json:"analyzed"`
+	Skipped        *string          `json:"skipped"`  // why the analyzer passed it unanalysed (pruned, …); null if it did not
 	Observed       bool             `json:"observed"` // the height's votes were watched
 	Incident       string           `json:"incident"`
 	Proposer       *validatorRef    `json:"proposer"`
