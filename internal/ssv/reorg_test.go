@@ -6,20 +6,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
-	"net/http/httptest"
-	"reflect"
 	"strings"
 	gosync "sync"
 	"testing"
 	"time"
 
-	"github.com/valtrack/valtrack/internal/ssv/devnet"
-
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/ethclient/simulated"
 	"github.com/ethereum/go-ethereum/params"
 	"github.com/ethereum/go-ethereum/rpc"
@@ -34,7 +29,6 @@ import (
 	"github.com/valtrack/valtrack/internal/ssv/state"
 	ssvsync "github.com/valtrack/valtrack/internal/ssv/sync"
 	"github.com/valtrack/valtrack/internal/store"
-	"github.com/valtrack/valtrack/internal/store/storetest"
 )
 
 // The reorg test: go-ethereum's simulated backend (a real chain: node,
@@ -275,82 +269,9 @@ func testReorg(t *testing.T, restart bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	key, err := crypto.ToECDSA(crypto.Keccak256([]byte("valtrack ssv reorg test")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	from := crypto.PubkeyToAddress(key.PublicKey)
-	b := simulated.NewBackend(types.GenesisAlloc{from: {Balance: new(big.Int).Lsh(big.NewInt(1), 128)}}, devnet.MinerAllowance)
-	t.Cleanup(func() { b.Close() })
-	// The backend's client is a struct embedding *ethclient.Client, whose
-	// field name shadows ethclient's Client() method: reach the RPC client
-	// through the (exported) embedded field.
-	ec, ok := reflect.ValueOf(b.Client()).Field(0).Interface().(*ethclient.Client)
-	if !ok {
-		t.Fatalf("the simulated backend's client is %T, not a struct embedding *ethclient.Client", b.Client())
-	}
-	rc := ec.Client()
-	id, err := b.Client().ChainID(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &simChain{t: t, b: b, rc: rc, key: key, from: from, signer: types.LatestSignerForChainID(id), id: id}
-
-	srv := rpc.NewServer()
-	if err := srv.RegisterName("eth", &ethProxy{c: rc}); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv) // 127.0.0.1
-	t.Cleanup(func() { hs.Close(); srv.Stop() })
-
-	// The emitter.
-	_, rs := c.block(emitter.Init)
-	c.contract = rs[0].ContractAddress
-	deployBlock := rs[0].BlockNumber.Uint64()
-
-	// The sink on SQLite, fed by the sentry in publish order.
-	db := storetest.SQLite(t, store.WithMigrations(state.Migrations()))
-	sk, err := sink.New(sink.Config{DB: db, Check: shares.Check})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub := &sinkPublisher{sk: sk, db: db, blocks: map[uint64][]string{}}
-	reg := state.New(db)
-	var _ registry.Reader = reg
-
-	cursorDir := t.TempDir()
-	// start runs a sentry (its cursor in cursorDir); the returned function
-	// stops it and waits for Run to return.
-	start := func() (*ssvsync.Sentry, func()) {
-		s, err := ssvsync.New(ssvsync.Config{
-			Network: reorgNet, Contract: c.contract, ChainID: id.Uint64(), FromBlock: deployBlock,
-			RPCs: []string{hs.URL}, FollowDistance: 1, Decoder: abi.Decode, Publisher: pub, SentryID: "reorg-test",
-			DataDir: cursorDir, PollEvery: 5 * time.Millisecond, RetryMin: 5 * time.Millisecond, RetryMax: 50 * time.Millisecond,
-			RequestTimeout: 5 * time.Second, StatusEvery: time.Hour,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		runCtx, stop := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- s.Run(runCtx) }()
-		var once gosync.Once
-		wait := func() {
-			once.Do(func() {
-				stop()
-				select {
-				case err := <-done:
-					if err != nil {
-						t.Errorf("sentry: %v", err)
-					}
-				case <-time.After(waitTimeout):
-					t.Errorf("sentry did not stop within %s", waitTimeout)
-				}
-			})
-		}
-		t.Cleanup(wait)
-		return s, wait
-	}
+	env := newSimEnv(t, ctx)
+	b, rc, c, db, pub, reg := env.b, env.rc, env.c, env.db, env.pub, env.reg
+	start := func() (*ssvsync.Sentry, func()) { return env.start(nil) }
 	sentry, stopSentry := start()
 
 	// The common history: operators 1..4, then F: validator A.

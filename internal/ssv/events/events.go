@@ -103,6 +103,10 @@ type Skipped struct {
 	TxHash   string `json:"tx_hash"`
 	Topic0   string `json:"topic0"`
 	Reason   string `json:"reason"`
+	// Data is the start of the log's data, 0x-hex, at most MaxSkippedData
+	// bytes; DataLen the whole data's length in bytes.
+	Data    string `json:"data,omitempty"`
+	DataLen int    `json:"data_len,omitempty"`
 }
 
 // Block marks a processed block: every decoded log of it was published
@@ -182,12 +186,16 @@ func MsgID(kind string, parts ...string) string {
 const (
 	MaxArgs    = 1 << 20 // decoded arguments (bulk registrations carry shares)
 	MaxSkipped = 10000
-	maxShort   = 128
-	maxReason  = 512
-	maxTime    = 253402300799999
+	// MaxSkippedData is how many bytes of a skipped log's data its
+	// record keeps.
+	MaxSkippedData = 128
+	maxShort       = 128
+	maxReason      = 512
+	maxTime        = 253402300799999
 )
 
 var hash32RE = regexp.MustCompile(`^0x[0-9a-fA-F]{64}$`)
+var hexDataRE = regexp.MustCompile(`^0x(?:[0-9a-fA-F]{2})*$`)
 var addrRE = regexp.MustCompile(`^0x[0-9a-fA-F]{40}$`)
 
 func checkHash(what, s string) error {
@@ -302,6 +310,16 @@ func (e *Block) sanitize() error {
 		s.TxHash = safe.String(s.TxHash, maxShort)
 		s.Topic0 = safe.String(s.Topic0, maxShort)
 		s.Reason = safe.String(s.Reason, maxReason)
+		have := 0
+		if s.Data != "" {
+			if len(s.Data) > 2+2*MaxSkippedData || !hexDataRE.MatchString(s.Data) {
+				return fmt.Errorf("skipped log %d: data is not 0x-hex of at most %d bytes", s.LogIndex, MaxSkippedData)
+			}
+			have = (len(s.Data) - 2) / 2
+		}
+		if s.DataLen < have || s.DataLen > MaxArgs*16 {
+			return fmt.Errorf("skipped log %d: data length %d does not fit its %d bytes of data", s.LogIndex, s.DataLen, have)
+		}
 	}
 	return nil
 }

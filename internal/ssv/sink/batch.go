@@ -300,11 +300,34 @@ func (b *batch) block(m *events.Block) error {
 		Row(m.Network, store.U64(m.Number), m.Hash, m.ParentHash, m.Time, int64(m.Events), int64(len(m.Skipped)))); err != nil {
 		return err
 	}
+	if err := b.recordSkipped(m); err != nil {
+		return err
+	}
 	n.skipped += uint64(len(m.Skipped))
 	n.lastApplied = m.Number
 	n.blocksThisBatch++
 	return nil
 }
+
+// recordSkipped keeps the block's skipped logs (ssv_skipped). A log
+// index twice in one marker (no honest sentry sends that) is kept once.
+func (b *batch) recordSkipped(m *events.Block) error {
+	if len(m.Skipped) == 0 {
+		return nil
+	}
+	rows := make([][]any, len(m.Skipped))
+	for i, sk := range m.Skipped {
+		rows[i] = []any{m.Network, store.U64(m.Number), int64(sk.LogIndex), m.Hash, sk.TxHash, sk.Topic0, sk.Reason, sk.Data, int64(sk.DataLen)}
+	}
+	if err := b.s.db.InsertRows(b.ctx, b.tx, insertSkipped, rows); err != nil {
+		return fmt.Errorf("record the skipped logs of ssv block %d: %w", m.Number, err)
+	}
+	return nil
+}
+
+var insertSkipped = store.Insert{Table: "ssv_skipped",
+	Cols:   []string{"network", "block", "log_index", "block_hash", "tx_hash", "topic0", "reason", "data", "data_len"},
+	Suffix: "ON CONFLICT (network, block, log_index) DO NOTHING"}
 
 var insertEvents = store.Insert{Table: "ssv_events",
 	Cols: []string{"network", "block", "log_index", "block_hash", "tx_hash", "tx_index", "name", "args", "stateless", "outcome"}}

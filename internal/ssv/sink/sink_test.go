@@ -714,3 +714,56 @@ func TestClusterAndInvalidPages(t *testing.T) {
 		}
 	})
 }
+
+// TestSkippedLogsRecorded: a marker's skipped logs are recorded once
+// (a redelivered marker adds nothing), served newest first, counted in the
+// sync state, and rolled back with their block by a reorg.
+func TestSkippedLogsRecorded(t *testing.T) {
+	dialects(t, func(t *testing.T, db *store.DB) {
+		sk := newSink(t, db, nil)
+		r := state.New(db)
+		withSkipped := func(evs []consumer.Event, skipped ...events.Skipped) []consumer.Event {
+			evs[len(evs)-1].Value.(*events.Block).Skipped = skipped
+			return evs
+		}
+		unknown := events.Skipped{LogIndex: 1, TxHash: hash("tx", 1), Topic0: hash("topic"), Reason: "unknown event topic", Data: "0x0102", DataLen: 300}
+		short := events.Skipped{LogIndex: 3, TxHash: hash("tx", 3), Topic0: hash("OperatorAdded"), Reason: "OperatorAdded: malformed", Data: "0x", DataLen: 0}
+		c := &chain{fork: "a"}
+		mustApply(t, sk, operators(c))
+		fork := *c // the chain before the block with skipped logs
+		b2 := withSkipped(c.block(opAdded(7, addr(1), "1")), unknown, short)
+		mustApply(t, sk, b2)
+		mustApply(t, sk, b2[len(b2)-1:]) // the marker redelivered
+		got, err := r.Skipped(ctx, net, registry.SkippedFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[0].LogIndex != 3 || got[1].LogIndex != 1 || got[1].Data != "0x0102" || got[1].DataLen != 300 ||
+			got[1].BlockHash != hash("a", c.number) || got[1].Block != c.number || got[1].Topic0 != unknown.Topic0 || got[0].Reason != short.Reason {
+			t.Fatalf("skipped %+v: want logs 3 and 1 of block %d", got, c.number)
+		}
+		if s, _ := r.Sync(ctx, net); s == nil || s.SkippedLogs != 2 {
+			t.Fatalf("sync %+v: want 2 skipped logs", s)
+		}
+		if op, _ := r.Operator(ctx, net, 7); op == nil {
+			t.Fatal("the block's decoded event was not applied beside its skipped logs")
+		}
+		// A reorg from that block: its skipped logs go with it; the new
+		// branch's are recorded.
+		reorg := &events.Reorg{V: 1, Network: net, FromBlock: c.number, OldHash: hash("a", c.number), NewHash: hash("b", c.number)}
+		nb := fork
+		nb.fork = "b"
+		mustApply(t, sk, cat([]consumer.Event{{Network: net, Kind: events.KindReorg, MsgID: reorg.MsgID(), Value: reorg}},
+			withSkipped(nb.block(), events.Skipped{LogIndex: 0, TxHash: hash("tx", 0), Reason: "no topic"})))
+		got, err = r.Skipped(ctx, net, registry.SkippedFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].BlockHash != hash("b", nb.number) || got[0].Topic0 != "" {
+			t.Fatalf("skipped after the reorg %+v: want only the new branch's log", got)
+		}
+		if s, _ := r.Sync(ctx, net); s == nil || s.SkippedLogs != 1 {
+			t.Fatalf("sync after the reorg %+v: want 1 skipped log", s)
+		}
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/valtrack/valtrack/internal/ssv/events"
@@ -144,6 +145,9 @@ func TestSkippedLogs(t *testing.T) {
 	}
 	if m.Skipped[0].LogIndex != 1 || !strings.Contains(m.Skipped[0].Reason, "unknown event topic") || m.Skipped[0].Topic0 != topicUnknown.Hex() {
 		t.Fatalf("skipped %+v", m.Skipped[0])
+	}
+	if sk := m.Skipped[1]; sk.Data != hexutil.Encode(c.contractLogs(20, 20)[2].Data) || sk.DataLen != 7 {
+		t.Fatalf("skipped %+v: want its 7 bytes of data", sk)
 	}
 	if m.Skipped[1].LogIndex != 2 || !strings.Contains(m.Skipped[1].Reason, "malformed") {
 		t.Fatalf("skipped %+v", m.Skipped[1])

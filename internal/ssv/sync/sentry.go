@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/rpc"
 
@@ -957,7 +958,11 @@ func (s *Sentry) publishBlock(ctx context.Context, ep *endpoint, h *header, logs
 			}
 			s.log.Warn("ssv sentry: contract log skipped", "block", l.BlockNumber, "log_index", l.Index, "tx", l.TxHash.Hex(), "reason", reason)
 			if len(mk.Skipped) < events.MaxSkipped {
-				sk := events.Skipped{LogIndex: l.Index, TxHash: l.TxHash.Hex(), Reason: safe.String(reason, 512)}
+				sk := events.Skipped{LogIndex: l.Index, TxHash: l.TxHash.Hex(), Reason: safe.String(reason, 512),
+					DataLen: len(l.Data)}
+				if len(l.Data) > 0 {
+					sk.Data = hexutil.Encode(l.Data[:min(len(l.Data), events.MaxSkippedData)])
+				}
 				if len(l.Topics) > 0 {
 					sk.Topic0 = l.Topics[0].Hex()
 				}
