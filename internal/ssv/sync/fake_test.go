@@ -177,6 +177,7 @@ type node struct {
 	c       *chain
 	chainID uint64
 	srv     *httptest.Server
+	rpc     *rpc.Server
 
 	maxRange   atomic.Uint64 // >0: -32005 above this many blocks
 	fail       atomic.Bool   // HTTP 500 to everything
@@ -185,6 +186,9 @@ type node struct {
 	noReceipts atomic.Bool   // eth_getBlockReceipts unknown
 	dropEvery  atomic.Int64  // >0: drop each contract log whose data ends with a multiple of this
 	dropBlock  atomic.Int64  // >0: eth_getLogs returns no log of this block
+	// dropRangeBlock > 0: eth_getLogs over a block range returns no log of
+	// this block (a node's log index missing it), by block hash it does.
+	dropRangeBlock atomic.Int64
 	// rateLimit > 0: that many eth_getLogs range calls are refused by a
 	// rate limit, as HTTP 429 with rateHTTP, else as Infura's -32005.
 	rateLimit atomic.Int64
@@ -203,6 +207,7 @@ func newNode(t *testing.T, c *chain, chainID uint64) *node {
 	if err := srv.RegisterName("eth", &ethService{n: n}); err != nil {
 		t.Fatal(err)
 	}
+	n.rpc = srv
 	ws := srv.WebsocketHandler([]string{"*"})
 	n.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
@@ -388,6 +393,9 @@ func (s *ethService) GetLogs(f filterArg) ([]types.Log, error) {
 				continue
 			}
 			if d := s.n.dropBlock.Load(); d > 0 && b.h.Number.Uint64() == uint64(d) {
+				continue
+			}
+			if d := s.n.dropRangeBlock.Load(); d > 0 && f.BlockHash == nil && b.h.Number.Uint64() == uint64(d) {
 				continue
 			}
 			if d := s.n.dropEvery.Load(); d > 0 && len(l.Data) == 32 && binary.BigEndian.Uint64(l.Data[24:])%uint64(d) == 0 {

@@ -429,3 +429,86 @@ func TestLiveWebSocketNewHeads(t *testing.T) {
 	checkAll(t, c, got, 0, c.head()-3)
 	noSecrets(t, logs)
 }
+
+// TestSingleEndpointTooFewLogsInHistory: with one endpoint there is no
+// second answer to compare a history range with; a node whose range
+// answer lacks every log of a block (its log index missed it) is caught by
+// that block's bloom: the range is not accepted but read again after a
+// back-off, the sentry's health and the endpoint's status say why, and
+// once the node answers right every log is published.
+func TestSingleEndpointTooFewLogsInHistory(t *testing.T) {
+	spec := spread(100, 10)
+	spec[55] = logSpec{n: 2}
+	c := newChain(100, spec)
+	n := newNode(t, c, 1337)
+	n.dropRangeBlock.Store(55)
+	pub, logs := &memPublisher{}, &syncBuf{}
+	cfg := testConfig(t, pub, logs, n)
+	cfg.StatusEvery = 10 * time.Millisecond
+	reg := prometheus.NewRegistry()
+	cfg.Registerer = reg
+	s, stop := start(t, cfg)
+	waitFor(t, "the short answer failed three times", func() bool { return s.Stats().Mismatches >= 3 })
+	if p := s.Stats().Processed; p >= 55 {
+		t.Fatalf("processed %d: the range without block 55's logs was accepted", p)
+	}
+	err := s.Healthy()
+	if err == nil || !strings.Contains(err.Error(), "failed the sentry's checks") || !strings.Contains(err.Error(), "block 55") {
+		t.Fatalf("Healthy() = %v: want the failed check of block 55", err)
+	}
+	waitFor(t, "a status showing the endpoint's failed check", func() bool {
+		rs := pub.statuses()
+		if len(rs) == 0 {
+			return false
+		}
+		e, err := events.Decode(events.KindSyncStatus, rs[len(rs)-1].data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := e.(*events.SyncStatus)
+		return len(st.Endpoints) == 1 && !st.Endpoints[0].Healthy && strings.Contains(st.Endpoints[0].Error, "bloom holds the contract")
+	})
+	if !strings.Contains(logs.String(), "every endpoint failed in a row, waiting") {
+		t.Fatalf("the range is not read again after a back-off:\n%s", logs)
+	}
+	if v := metricValue(t, reg, "valtrack_ssv_sentry_crosscheck_mismatches_total"); v < 3 {
+		t.Fatalf("crosscheck_mismatches_total %v, want at least 3", v)
+	}
+
+	n.dropRangeBlock.Store(0) // the node is fixed
+	waitFor(t, "caught up", caughtUp(s, c, 3))
+	stop()
+	got, _ := checkStream(t, pub.records())
+	checkAll(t, c, got, 0, c.head()-3)
+	if err := s.Healthy(); err != nil {
+		t.Fatalf("caught up but unhealthy: %v", err)
+	}
+	if st := s.Stats(); st.BloomChecks == 0 {
+		t.Fatalf("stats %+v: no block checked by its bloom", st)
+	}
+	noSecrets(t, logs)
+}
+
+// With one endpoint, history reads the headers of blocks without logs in
+// JSON-RPC batches; an endpoint with a smaller batch limit than ours gets
+// the calls one by one, and the sync completes.
+func TestHeaderBatchesOverTheEndpointsLimit(t *testing.T) {
+	c := newChain(300, spread(300, 10))
+	n := newNode(t, c, 1337)
+	n.rpc.SetBatchLimits(5, 0)
+	pub, logs := &memPublisher{}, &syncBuf{}
+	cfg := testConfig(t, pub, logs, n)
+	s, stop := start(t, cfg)
+	waitFor(t, "caught up", caughtUp(s, c, 3))
+	stop()
+	got, _ := checkStream(t, pub.records())
+	checkAll(t, c, got, 0, c.head()-3)
+	// Every block of the history without logs had its header read, one by
+	// one once the batches were refused.
+	if h := n.count("eth_getBlockByNumber"); h < 250 {
+		t.Fatalf("%d headers read, want every block's of the history", h)
+	}
+	if st := s.Stats(); st.Mismatches != 0 {
+		t.Fatalf("stats %+v: a refused batch counted as a failed check", st)
+	}
+}

@@ -70,10 +70,14 @@ type Sentry struct {
 	headAt       time.Time     // when an endpoint last answered eth_blockNumber
 	pubHead      uint64        // the head of the last SyncStatus built
 	tipTime      time.Time     // the processed block's header time; zero: unknown
+	// checkFails counts the answers that failed a check since the
+	// processed block last moved; checkErr is the last one's error.
+	checkFails int
+	checkErr   string
 	blockTime    time.Duration // the chain's block time measured on the kept headers; 0: unknown
 
 	n struct {
-		logs, skipped, blocks, reorgs, failovers, mismatches, halvings, ranges, rangeSize, rateLimited atomic.Uint64
+		logs, skipped, blocks, reorgs, failovers, mismatches, halvings, ranges, rangeSize, rateLimited, bloomChecks atomic.Uint64
 	}
 }
 
@@ -90,6 +94,7 @@ type Stats struct {
 	Mismatches       uint64
 	Halvings         uint64
 	RateLimited      uint64 // eth_getLogs ranges refused by a rate limit
+	BloomChecks      uint64 // history blocks without logs whose bloom held the contract, read by hash
 	Ranges           uint64 // eth_getLogs ranges read
 	RangeSize        uint64
 	Endpoint         string // the endpoint in use, host:port
@@ -130,7 +135,7 @@ func (s *Sentry) Stats() Stats {
 	st.Logs, st.Skipped, st.Blocks = s.n.logs.Load(), s.n.skipped.Load(), s.n.blocks.Load()
 	st.Reorgs, st.Failovers, st.Mismatches = s.n.reorgs.Load(), s.n.failovers.Load(), s.n.mismatches.Load()
 	st.Halvings, st.Ranges, st.RangeSize = s.n.halvings.Load(), s.n.ranges.Load(), s.n.rangeSize.Load()
-	st.RateLimited = s.n.rateLimited.Load()
+	st.RateLimited, st.BloomChecks = s.n.rateLimited.Load(), s.n.bloomChecks.Load()
 	st.Endpoints = len(s.eps)
 	for _, ep := range s.eps {
 		if ok, _, _, _ := ep.status(); ok {
@@ -158,6 +163,12 @@ func (s *Sentry) Healthy() error {
 	}
 	if quiet := now.Sub(s.headAt); quiet > MaxLagTime {
 		return fmt.Errorf("no RPC endpoint has answered for %s (the last head read was block %d, processed up to block %d): check the endpoints (GET /api/v1/ssv/{network}/sync shows their errors)", quiet.Round(time.Second), s.head, s.processed)
+	}
+	if s.checkFails >= 2 {
+		// One failed check may be a race with the chain (a reorg between
+		// two calls); the same blocks failing again is an endpoint
+		// returning wrong or too few logs.
+		return fmt.Errorf("the answers for the blocks after %d failed the sentry's checks %d times in a row (last: %s): an endpoint returns too few or wrong logs; they are read again after a back-off — add another --eth-rpc endpoint or check the node", s.processed, s.checkFails, s.checkErr)
 	}
 	target := int64(0)
 	if s.head > s.cfg.FollowDistance {
@@ -395,7 +406,11 @@ func (s *Sentry) mismatch(ep *endpoint, check string, err error) error {
 	if s.m != nil {
 		s.m.mismatches.WithLabelValues(s.cfg.Network, ep.name, check).Inc()
 	}
-	s.log.Warn("ssv sentry: answer failed a check; reading it again from another endpoint", "endpoint", ep.name, "check", check, "err", err)
+	s.mu.Lock()
+	s.checkFails++
+	s.checkErr = ep.name + ": " + err.Error()
+	s.mu.Unlock()
+	s.log.Warn("ssv sentry: answer failed a check; reading it again from another endpoint (or, with none, from this one after a back-off)", "endpoint", ep.name, "check", check, "err", err)
 	return err
 }
 
@@ -558,8 +573,16 @@ func (s *Sentry) historyRange(ctx context.Context, ep *endpoint, target uint64) 
 		}
 		headers[n] = h
 	}
-	if err := s.rangeCheck(ctx, ep, from, to, byBlock, headers); err != nil {
+	compared, err := s.rangeCheck(ctx, ep, from, to, byBlock, headers)
+	if err != nil {
 		return err
+	}
+	if !compared {
+		// No second answer to compare with: the blocks the answer holds no
+		// log of are checked against their blooms.
+		if err := s.bloomCheck(ctx, ep, from, to, byBlock, headers); err != nil {
+			return err
+		}
 	}
 	end, ok := headers[to]
 	if !ok {
@@ -708,11 +731,12 @@ func (s *Sentry) crossCheck(ctx context.Context, ep *endpoint, h *header, have i
 // endpoint has more logs of, on the same block hash, fails the answer,
 // which is read again from the next endpoint; an other endpoint with fewer
 // logs is counted and the answer, already checked against receipts, kept.
-// With one endpoint, or when the other cannot answer, nothing is compared.
-func (s *Sentry) rangeCheck(ctx context.Context, ep *endpoint, from, to uint64, have map[uint64][]types.Log, headers map[uint64]*header) error {
+// With one endpoint, or when the other cannot answer, nothing is compared
+// (compared false: bloomCheck then covers those blocks).
+func (s *Sentry) rangeCheck(ctx context.Context, ep *endpoint, from, to uint64, have map[uint64][]types.Log, headers map[uint64]*header) (compared bool, err error) {
 	other := s.other(ep)
 	if other == nil {
-		return nil
+		return false, nil
 	}
 	logs, err := other.logsRange(ctx, s.cfg.Contract, from, to)
 	// A range over the other's limits says nothing of its health (the
@@ -722,12 +746,12 @@ func (s *Sentry) rangeCheck(ctx context.Context, ep *endpoint, from, to uint64, 
 	}
 	if err != nil {
 		s.log.Debug("ssv sentry: could not compare the range with another endpoint", "endpoint", ep.name, "other", other.name, "from", from, "to", to, "err", err)
-		return nil
+		return false, nil
 	}
 	theirs, order, err := s.group(logs, from, to, nil)
 	if err != nil {
 		s.log.Debug("ssv sentry: another endpoint's answer for the range is inconsistent", "other", other.name, "from", from, "to", to, "err", err)
-		return nil
+		return false, nil
 	}
 	for _, n := range order {
 		if len(theirs[n]) <= len(have[n]) {
@@ -736,7 +760,7 @@ func (s *Sentry) rangeCheck(ctx context.Context, ep *endpoint, from, to uint64, 
 		h, ok := headers[n]
 		if !ok {
 			if h, err = ep.header(ctx, n); err != nil {
-				return err
+				return true, err
 			}
 		}
 		if theirs[n][0].BlockHash != h.Hash {
@@ -745,7 +769,7 @@ func (s *Sentry) rangeCheck(ctx context.Context, ep *endpoint, from, to uint64, 
 			s.log.Debug("ssv sentry: another endpoint has logs of another block at this height", "other", other.name, "block", n)
 			continue
 		}
-		return s.mismatch(ep, "range_log_count", fmt.Errorf("block %d (%s): %d contract logs in the answer for blocks %d..%d, %d in %s's", n, h.Hash.Hex(), len(have[n]), from, to, len(theirs[n]), other.name))
+		return true, s.mismatch(ep, "range_log_count", fmt.Errorf("block %d (%s): %d contract logs in the answer for blocks %d..%d, %d in %s's", n, h.Hash.Hex(), len(have[n]), from, to, len(theirs[n]), other.name))
 	}
 	for n, mine := range have {
 		if len(theirs[n]) < len(mine) {
@@ -755,6 +779,63 @@ func (s *Sentry) rangeCheck(ctx context.Context, ep *endpoint, from, to uint64, 
 			}
 			s.log.Warn("ssv sentry: another endpoint returns too few logs; the answer checked against receipts is kept", "other", other.name, "block", n, "have", len(mine), "other_has", len(theirs[n]))
 			break
+		}
+	}
+	return true, nil
+}
+
+// bloomCheck covers, where no second endpoint's answer was compared, the
+// blocks of a history range the answer holds no log of — which the
+// per-block check (crossCheck) never sees: a node that lost every log of
+// a block in its log index passes it. Each block's header is read (in
+// batches), and a block whose bloom holds the contract address has its
+// logs read by block hash, which nodes answer from the block's receipts,
+// not from the log index a range query uses; any contract log there fails
+// the answer (the range is read again after a back-off, and the endpoint
+// shows the failed check). A bloom hit with no log is the bloom's false
+// positive. It keeps the header of block to in headers.
+func (s *Sentry) bloomCheck(ctx context.Context, ep *endpoint, from, to uint64, have map[uint64][]types.Log, headers map[uint64]*header) error {
+	var ns []uint64
+	for n := from; n <= to; n++ {
+		if _, ok := have[n]; !ok {
+			ns = append(ns, n)
+		}
+	}
+	if len(ns) == 0 {
+		return nil
+	}
+	hs, err := ep.headers(ctx, ns)
+	if err != nil {
+		return err
+	}
+	var hits []*header
+	var hashes []common.Hash
+	for _, h := range hs {
+		if h.Bloom.Test(s.cfg.Contract.Bytes()) {
+			hits = append(hits, h)
+			hashes = append(hashes, h.Hash)
+		}
+	}
+	if last := hs[len(hs)-1]; uint64(last.Number) == to {
+		headers[to] = last
+	}
+	s.n.bloomChecks.Add(uint64(len(hits)))
+	if len(hits) == 0 {
+		return nil
+	}
+	logs, err := ep.logsBlocks(ctx, s.cfg.Contract, hashes)
+	if err != nil {
+		return err
+	}
+	for i, h := range hits {
+		n := 0
+		for _, l := range logs[i] {
+			if !l.Removed && l.Address == s.cfg.Contract && l.BlockHash == h.Hash {
+				n++
+			}
+		}
+		if n > 0 {
+			return s.mismatch(ep, "bloom", fmt.Errorf("block %d (%s): no contract log in the answer for blocks %d..%d, but its bloom holds the contract and eth_getLogs of the block returns %d", uint64(h.Number), h.Hash.Hex(), from, to, n))
 		}
 	}
 	return nil
@@ -1070,6 +1151,9 @@ func (s *Sentry) observer(ep *endpoint) events.Observer {
 func (s *Sentry) setProcessed() {
 	tip, bt := s.tipTimes()
 	s.mu.Lock()
+	if p := int64(s.next) - 1; p != s.processed {
+		s.checkFails, s.checkErr = 0, ""
+	}
 	s.processed = int64(s.next) - 1
 	p := s.processed
 	s.tipTime, s.blockTime = tip, bt
