@@ -186,9 +186,9 @@ type node struct {
 	noReceipts atomic.Bool   // eth_getBlockReceipts unknown
 	dropEvery  atomic.Int64  // >0: drop each contract log whose data ends with a multiple of this
 	dropBlock  atomic.Int64  // >0: eth_getLogs returns no log of this block
-	// dropRangeBlock > 0: eth_getLogs over a block range returns no log of
-	// this block (a node's log index missing it), by block hash it does.
-	dropRangeBlock atomic.Int64
+	// rangeOnly: dropEvery and dropBlock apply to eth_getLogs over block
+	// ranges only (a node's log index missing logs), not by block hash.
+	rangeOnly atomic.Bool
 	// rateLimit > 0: that many eth_getLogs range calls are refused by a
 	// rate limit, as HTTP 429 with rateHTTP, else as Infura's -32005.
 	rateLimit atomic.Int64
@@ -387,18 +387,16 @@ func (s *ethService) GetLogs(f filterArg) ([]types.Log, error) {
 		}
 	}
 	out := []types.Log{}
+	drops := f.BlockHash == nil || !s.n.rangeOnly.Load()
 	for _, b := range blocks {
 		for _, l := range b.logs {
 			if l.Address != f.Address {
 				continue
 			}
-			if d := s.n.dropBlock.Load(); d > 0 && b.h.Number.Uint64() == uint64(d) {
+			if d := s.n.dropBlock.Load(); drops && d > 0 && b.h.Number.Uint64() == uint64(d) {
 				continue
 			}
-			if d := s.n.dropRangeBlock.Load(); d > 0 && f.BlockHash == nil && b.h.Number.Uint64() == uint64(d) {
-				continue
-			}
-			if d := s.n.dropEvery.Load(); d > 0 && len(l.Data) == 32 && binary.BigEndian.Uint64(l.Data[24:])%uint64(d) == 0 {
+			if d := s.n.dropEvery.Load(); drops && d > 0 && len(l.Data) == 32 && binary.BigEndian.Uint64(l.Data[24:])%uint64(d) == 0 {
 				continue
 			}
 			out = append(out, l)

@@ -431,62 +431,80 @@ func TestLiveWebSocketNewHeads(t *testing.T) {
 }
 
 // TestSingleEndpointTooFewLogsInHistory: with one endpoint there is no
-// second answer to compare a history range with; a node whose range
-// answer lacks every log of a block (its log index missed it) is caught by
-// that block's bloom: the range is not accepted but read again after a
-// back-off, the sentry's health and the endpoint's status say why, and
-// once the node answers right every log is published.
+// second answer to compare a history range with. A node whose range
+// answers lack logs (its log index missed them) is caught all the same:
+// a block it returned no log of by the block's bloom, a block it returned
+// part of, where it has no eth_getBlockReceipts, by its own eth_getLogs by
+// block hash. The range is not accepted but read again after a back-off,
+// the sentry's health and the endpoint's status say why, and once the node
+// answers right every log is published.
 func TestSingleEndpointTooFewLogsInHistory(t *testing.T) {
-	spec := spread(100, 10)
-	spec[55] = logSpec{n: 2}
-	c := newChain(100, spec)
-	n := newNode(t, c, 1337)
-	n.dropRangeBlock.Store(55)
-	pub, logs := &memPublisher{}, &syncBuf{}
-	cfg := testConfig(t, pub, logs, n)
-	cfg.StatusEvery = 10 * time.Millisecond
-	reg := prometheus.NewRegistry()
-	cfg.Registerer = reg
-	s, stop := start(t, cfg)
-	waitFor(t, "the short answer failed three times", func() bool { return s.Stats().Mismatches >= 3 })
-	if p := s.Stats().Processed; p >= 55 {
-		t.Fatalf("processed %d: the range without block 55's logs was accepted", p)
-	}
-	err := s.Healthy()
-	if err == nil || !strings.Contains(err.Error(), "failed the sentry's checks") || !strings.Contains(err.Error(), "block 55") {
-		t.Fatalf("Healthy() = %v: want the failed check of block 55", err)
-	}
-	waitFor(t, "a status showing the endpoint's failed check", func() bool {
-		rs := pub.statuses()
-		if len(rs) == 0 {
-			return false
-		}
-		e, err := events.Decode(events.KindSyncStatus, rs[len(rs)-1].data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		st := e.(*events.SyncStatus)
-		return len(st.Endpoints) == 1 && !st.Endpoints[0].Healthy && strings.Contains(st.Endpoints[0].Error, "bloom holds the contract")
-	})
-	if !strings.Contains(logs.String(), "every endpoint failed in a row, waiting") {
-		t.Fatalf("the range is not read again after a back-off:\n%s", logs)
-	}
-	if v := metricValue(t, reg, "valtrack_ssv_sentry_crosscheck_mismatches_total"); v < 3 {
-		t.Fatalf("crosscheck_mismatches_total %v, want at least 3", v)
-	}
+	for _, tc := range []struct {
+		name, status string
+		fault        func(n *node, c *chain)
+	}{
+		{"every log of a block: its bloom", "bloom holds the contract", func(n *node, c *chain) { n.dropBlock.Store(55) }},
+		{"part of a block, no receipts: eth_getLogs by hash", "2 contract logs in the answer, 3 in the eth_getLogs by block hash", func(n *node, c *chain) {
+			drop := c.contractLogs(55, 55)[1]
+			n.dropEvery.Store(int64(drop.Data[31]) | int64(drop.Data[30])<<8)
+			n.noReceipts.Store(true)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := spread(100, 10)
+			spec[55] = logSpec{n: 3}
+			c := newChain(100, spec)
+			n := newNode(t, c, 1337)
+			n.rangeOnly.Store(true)
+			tc.fault(n, c)
+			pub, logs := &memPublisher{}, &syncBuf{}
+			cfg := testConfig(t, pub, logs, n)
+			cfg.StatusEvery = 10 * time.Millisecond
+			reg := prometheus.NewRegistry()
+			cfg.Registerer = reg
+			s, stop := start(t, cfg)
+			waitFor(t, "the short answer failed three times", func() bool { return s.Stats().Mismatches >= 3 })
+			if p := s.Stats().Processed; p >= 55 {
+				t.Fatalf("processed %d: the range short of block 55's logs was accepted", p)
+			}
+			err := s.Healthy()
+			if err == nil || !strings.Contains(err.Error(), "failed the sentry's checks") || !strings.Contains(err.Error(), "block 55") {
+				t.Fatalf("Healthy() = %v: want the failed check of block 55", err)
+			}
+			waitFor(t, "a status showing the endpoint's failed check", func() bool {
+				rs := pub.statuses()
+				if len(rs) == 0 {
+					return false
+				}
+				e, err := events.Decode(events.KindSyncStatus, rs[len(rs)-1].data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				st := e.(*events.SyncStatus)
+				return len(st.Endpoints) == 1 && !st.Endpoints[0].Healthy && strings.Contains(st.Endpoints[0].Error, tc.status)
+			})
+			if !strings.Contains(logs.String(), "every endpoint failed in a row, waiting") {
+				t.Fatalf("the range is not read again after a back-off:\n%s", logs)
+			}
+			if v := metricValue(t, reg, "valtrack_ssv_sentry_crosscheck_mismatches_total"); v < 3 {
+				t.Fatalf("crosscheck_mismatches_total %v, want at least 3", v)
+			}
 
-	n.dropRangeBlock.Store(0) // the node is fixed
-	waitFor(t, "caught up", caughtUp(s, c, 3))
-	stop()
-	got, _ := checkStream(t, pub.records())
-	checkAll(t, c, got, 0, c.head()-3)
-	if err := s.Healthy(); err != nil {
-		t.Fatalf("caught up but unhealthy: %v", err)
+			n.dropBlock.Store(0) // the node is fixed
+			n.dropEvery.Store(0)
+			waitFor(t, "caught up", caughtUp(s, c, 3))
+			stop()
+			got, _ := checkStream(t, pub.records())
+			checkAll(t, c, got, 0, c.head()-3)
+			if len(got) != len(c.contractLogs(0, c.head()-3)) {
+				t.Fatalf("%d events published, the chain has %d contract logs", len(got), len(c.contractLogs(0, c.head()-3)))
+			}
+			if err := s.Healthy(); err != nil {
+				t.Fatalf("caught up but unhealthy: %v", err)
+			}
+			noSecrets(t, logs)
+		})
 	}
-	if st := s.Stats(); st.BloomChecks == 0 {
-		t.Fatalf("stats %+v: no block checked by its bloom", st)
-	}
-	noSecrets(t, logs)
 }
 
 // With one endpoint, history reads the headers of blocks without logs in

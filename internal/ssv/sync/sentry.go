@@ -568,7 +568,7 @@ func (s *Sentry) historyRange(ctx context.Context, ep *endpoint, target uint64) 
 				return s.mismatch(ep, "block_hash", fmt.Errorf("log %d of block %d has block hash %s, the block's header %s", l.Index, n, l.BlockHash.Hex(), h.Hash.Hex()))
 			}
 		}
-		if err := s.crossCheck(ctx, ep, h, len(byBlock[n])); err != nil {
+		if err := s.crossCheck(ctx, ep, h, len(byBlock[n]), true); err != nil {
 			return err
 		}
 		headers[n] = h
@@ -638,7 +638,7 @@ func (s *Sentry) liveBlock(ctx context.Context, ep *endpoint) error {
 			return s.mismatch(ep, "inconsistent", err)
 		}
 		logs = byBlock[n]
-		if err := s.crossCheck(ctx, ep, h, len(logs)); err != nil {
+		if err := s.crossCheck(ctx, ep, h, len(logs), false); err != nil {
 			return err
 		}
 	}
@@ -692,8 +692,12 @@ func (s *Sentry) group(logs []types.Log, from, to uint64, hash *common.Hash) (ma
 
 // crossCheck compares the number of contract logs of a block in an answer
 // with the block's receipts (or, where the endpoint has no
-// eth_getBlockReceipts, with another endpoint's eth_getLogs of the block).
-func (s *Sentry) crossCheck(ctx context.Context, ep *endpoint, h *header, have int) error {
+// eth_getBlockReceipts, with another endpoint's eth_getLogs of the block;
+// with no other endpoint, an answer over a block range is compared with
+// the endpoint's own eth_getLogs by block hash, which nodes answer from
+// the receipts rather than from their log index: a block the range answer
+// holds only part of is never taken as complete).
+func (s *Sentry) crossCheck(ctx context.Context, ep *endpoint, h *header, have int, fromRange bool) error {
 	want, err := ep.receiptLogs(ctx, s.cfg.Contract, h.Hash)
 	source := "receipts"
 	if err != nil {
@@ -702,16 +706,25 @@ func (s *Sentry) crossCheck(ctx context.Context, ep *endpoint, h *header, have i
 			return err // transport: fail over
 		}
 		other := s.other(ep)
+		if other == nil && fromRange {
+			other = ep
+		}
 		if other == nil {
 			s.log.Debug("ssv sentry: no receipts to cross-check the block's logs with", "endpoint", ep.name, "block", uint64(h.Number), "err", err)
 			return nil
 		}
 		logs, err2 := other.logsBlock(ctx, s.cfg.Contract, h.Hash)
 		if err2 != nil {
+			if other == ep {
+				return err2 // the only check there is: read the range again
+			}
 			s.log.Debug("ssv sentry: could not cross-check the block's logs", "endpoint", ep.name, "block", uint64(h.Number), "receipts_err", err, "other", other.name, "err", err2)
 			return nil
 		}
 		want, source = 0, "eth_getLogs of "+other.name
+		if other == ep {
+			source = "eth_getLogs by block hash"
+		}
 		for _, l := range logs {
 			if !l.Removed && l.Address == s.cfg.Contract {
 				want++
