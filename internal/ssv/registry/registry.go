@@ -145,6 +145,21 @@ type Sync struct {
 	// V2Block is the first block of SSVNetwork v2 (0: not yet): clusters
 	// created from it on pay their fees in ETH.
 	V2Block uint64 `json:"v2_block"`
+	// Held is the first block the registry holds instead of applying: its
+	// events are not all in, and no later block is applied until they
+	// are. nil when none.
+	Held *Held `json:"held,omitempty"`
+}
+
+// Held is a block whose marker arrived without all its events.
+type Held struct {
+	Block     uint64    `json:"block"`
+	Hash      string    `json:"hash"`
+	Announced int64     `json:"announced"` // events its marker announces
+	Received  int64     `json:"received"`  // events in when last tried
+	Since     time.Time `json:"since"`
+	// Blocks is how many markers are held: this one and those after it.
+	Blocks int `json:"blocks"`
 }
 
 // Endpoint is an RPC endpoint as the sentry last reported it.

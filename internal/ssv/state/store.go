@@ -426,6 +426,19 @@ func (s *Store) Sync(ctx context.Context, network string) (*registry.Sync, error
 	case !errors.Is(err, sql.ErrNoRows):
 		return nil, fmt.Errorf("read ssv sync status of %s in %s: %w", network, s.db.Where(), s.db.Scrub(err))
 	}
+	var held registry.Held
+	var since int64
+	err = s.db.Reader().QueryRowContext(ctx, s.db.Query().SQL("SELECT number, hash, announced, received, held_at, (SELECT COUNT(*) FROM ssv_held WHERE network = ").Arg(network).
+		SQL(") FROM ssv_held WHERE network = ").Arg(network).SQL(" ORDER BY number, hash LIMIT 1").String(), network, network).
+		Scan(store.U64Into(&held.Block), &held.Hash, &held.Announced, &held.Received, &since, &held.Blocks)
+	switch {
+	case err == nil:
+		found = true
+		held.Since = time.UnixMilli(since).UTC()
+		out.Held = &held
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, fmt.Errorf("read ssv held blocks of %s in %s: %w", network, s.db.Where(), s.db.Scrub(err))
+	}
 	if !found {
 		return nil, nil
 	}
