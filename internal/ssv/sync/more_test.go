@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -528,5 +529,84 @@ func TestHeaderBatchesOverTheEndpointsLimit(t *testing.T) {
 	}
 	if st := s.Stats(); st.Mismatches != 0 {
 		t.Fatalf("stats %+v: a refused batch counted as a failed check", st)
+	}
+}
+
+// dedupPublisher is the bus as the sentry sees it: a message id already
+// stored is dropped (JetStream's duplicate window), and while failOn
+// says so for a message it is refused.
+type dedupPublisher struct {
+	memPublisher
+	seen   map[string]bool
+	failOn atomic.Pointer[func(subject string, data []byte) bool]
+}
+
+func (p *dedupPublisher) Publish(ctx context.Context, subject, msgID string, data []byte) error {
+	if f := p.failOn.Load(); f != nil && (*f)(subject, data) {
+		return errors.New("nats: timeout")
+	}
+	p.mu.Lock()
+	dup := p.seen[msgID]
+	p.seen[msgID] = true
+	p.mu.Unlock()
+	if dup {
+		return nil
+	}
+	return p.memPublisher.Publish(ctx, subject, msgID, data)
+}
+
+// TestPublishFailureKeepsTheBlock: a block whose marker cannot be
+// published (the bus is down) is not processed — the cursor stays before
+// it, in history and live — and once the bus is back it is read and
+// published again, so no block is marked processed with its events or
+// marker missing.
+func TestPublishFailureKeepsTheBlock(t *testing.T) {
+	spec := spread(100, 10)
+	spec[50] = logSpec{n: 3}
+	c := newChain(100, spec)
+	n := newNode(t, c, 1337)
+	pub := &dedupPublisher{seen: map[string]bool{}}
+	logs := &syncBuf{}
+	cfg := testConfig(t, &pub.memPublisher, logs, n)
+	cfg.Publisher = pub
+	failBlock := func(num uint64) {
+		f := func(subject string, data []byte) bool {
+			if !strings.HasSuffix(subject, ".block") {
+				return false
+			}
+			var b events.Block
+			return json.Unmarshal(data, &b) == nil && b.Number == num
+		}
+		pub.failOn.Store(&f)
+	}
+	failBlock(50)
+	s, stop := start(t, cfg)
+	waitFor(t, "block 50's marker refused", func() bool { return strings.Contains(logs.String(), "publish failed; retrying") })
+	for range 20 {
+		if p := s.Stats().Processed; p >= 50 {
+			t.Fatalf("processed %d while block 50's marker is refused", p)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	pub.failOn.Store(nil)
+	waitFor(t, "caught up", caughtUp(s, c, 3))
+	// Live: a new block's marker refused.
+	failBlock(c.head() - 2)
+	c.extend(1, map[uint64]logSpec{100: {n: 2}}, 0)
+	waitFor(t, "the live block's marker refused", func() bool { return strings.Count(logs.String(), "publish failed; retrying") >= 2 })
+	if p := s.Stats().Processed; p >= int64(c.head()-3) {
+		t.Fatalf("processed %d while block %d's marker is refused", p, c.head()-3)
+	}
+	pub.failOn.Store(nil)
+	waitFor(t, "caught up live", caughtUp(s, c, 3))
+	stop()
+	got, markers := checkStream(t, pub.records())
+	checkAll(t, c, got, 0, c.head()-3)
+	seen := map[uint64]bool{}
+	for _, m := range markers {
+		seen[m.Number] = true
+	}
+	if !seen[50] || !seen[c.head()-3] {
+		t.Fatalf("the blocks whose markers were refused have no marker after all: %v", seen)
 	}
 }

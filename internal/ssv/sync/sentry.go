@@ -607,8 +607,12 @@ func (s *Sentry) historyRange(ctx context.Context, ep *endpoint, target uint64) 
 	}
 	for _, n := range order {
 		if err := s.publishBlock(ctx, ep, headers[n], byBlock[n]); err != nil {
+			// Nothing of the range is taken as processed: it is read and
+			// published again (the same message ids) from s.next.
 			return err
 		}
+	}
+	for _, n := range order {
 		s.remember(headers[n])
 	}
 	s.remember(end)
