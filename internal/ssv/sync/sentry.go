@@ -461,7 +461,10 @@ func (s *Sentry) loop(ctx context.Context) error {
 				s.setMode(ModeLive)
 			}
 		} else {
-			for s.next <= target && err == nil && ctx.Err() == nil {
+			// A reorg deeper than the kept hashes resyncs from the first
+			// block in history mode: the blocks are then read in ranges,
+			// not one by one.
+			for s.next <= target && err == nil && ctx.Err() == nil && s.getMode() == ModeLive {
 				err = s.liveBlock(ctx, ep)
 				s.setHead(head, target)
 			}
