@@ -193,6 +193,9 @@ type node struct {
 	// rate limit, as HTTP 429 with rateHTTP, else as Infura's -32005.
 	rateLimit atomic.Int64
 	rateHTTP  atomic.Bool
+	// subFail > 0: that many eth_subscribe calls fail (a busy node, or
+	// one that answers after the client gave up).
+	subFail atomic.Int64
 
 	mu     sync.Mutex
 	calls  map[string]int
@@ -274,6 +277,9 @@ type ethService struct{ n *node }
 // NewHeads is eth_subscribe("newHeads"): the head header after each change.
 func (s *ethService) NewHeads(ctx context.Context) (*rpc.Subscription, error) {
 	s.n.inc("eth_subscribe")
+	if s.n.subFail.Add(-1) >= 0 {
+		return nil, &rpcErr{-32000, "too many subscriptions: try again later"}
+	}
 	notifier, ok := rpc.NotifierFromContext(ctx)
 	if !ok {
 		return nil, rpc.ErrNotificationsUnsupported

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -408,27 +409,41 @@ func TestConfigRefused(t *testing.T) {
 	}
 }
 
+// TestLiveWebSocketNewHeads: live, new heads come from the newHeads
+// subscription, not from polling (which would take longer than the test
+// waits). A subscription that fails — a busy node; under load the
+// subscribe call can also outlast the request timeout — is tried again
+// after a short back-off, not left to polling for good.
 func TestLiveWebSocketNewHeads(t *testing.T) {
-	c := newChain(30, spread(30, 4))
-	n := newNode(t, c, 1337)
-	pub, logs := &memPublisher{}, &syncBuf{}
-	cfg := testConfig(t, pub, logs)
-	cfg.RPCs = []string{n.wsURL()}
-	// Polling would take longer than the test waits: only newHeads moves it.
-	cfg.PollEvery, cfg.NoHeadTimeout = time.Minute, time.Minute
-	s, stop := start(t, cfg)
-	waitFor(t, "caught up", caughtUp(s, c, 3))
-	for range 3 {
-		c.extend(2, nil, 0)
-		waitFor(t, "the new heads processed", caughtUp(s, c, 3))
+	for _, fails := range []int64{0, 3} {
+		t.Run(fmt.Sprintf("%d failed subscriptions", fails), func(t *testing.T) {
+			c := newChain(30, spread(30, 4))
+			n := newNode(t, c, 1337)
+			n.subFail.Store(fails)
+			pub, logs := &memPublisher{}, &syncBuf{}
+			cfg := testConfig(t, pub, logs)
+			cfg.RPCs = []string{n.wsURL()}
+			cfg.PollEvery, cfg.NoHeadTimeout = time.Minute, time.Minute
+			s, stop := start(t, cfg)
+			waitFor(t, "caught up", caughtUp(s, c, 3))
+			// Only a subscription moves it on from here.
+			waitFor(t, "the subscription", func() bool { return n.count("eth_subscribe") > int(fails) })
+			for range 3 {
+				c.extend(2, nil, 0)
+				waitFor(t, "the new heads processed", caughtUp(s, c, 3))
+			}
+			stop()
+			if got := n.count("eth_subscribe"); got < int(fails)+1 {
+				t.Fatalf("%d eth_subscribe calls, want %d failed and one that held", got, fails)
+			}
+			if fails > 0 && !strings.Contains(logs.String(), "subscribing again") {
+				t.Fatalf("the failed subscription is not logged:\n%s", logs)
+			}
+			got, _ := checkStream(t, pub.records())
+			checkAll(t, c, got, 0, c.head()-3)
+			noSecrets(t, logs)
+		})
 	}
-	stop()
-	if n.count("eth_subscribe") == 0 {
-		t.Fatal("no newHeads subscription")
-	}
-	got, _ := checkStream(t, pub.records())
-	checkAll(t, c, got, 0, c.head()-3)
-	noSecrets(t, logs)
 }
 
 // TestSingleEndpointTooFewLogsInHistory: with one endpoint there is no

@@ -55,7 +55,8 @@ type Sentry struct {
 	heads      chan struct{} // WebSocket newHeads wake-ups
 	sub        *rpc.ClientSubscription
 	subEp      *endpoint
-	subEnded   atomic.Bool
+	subEnded   *atomic.Bool  // set when sub ended (each subscription has its own)
+	subWait    time.Duration // the wait after a failed subscription, doubling up to PollEvery
 
 	statusKick chan struct{}
 	versions   map[common.Address]string // implementations' getVersion answers ("" unknown)
@@ -1307,9 +1308,15 @@ func (s *Sentry) waitHead(ctx context.Context, ep *endpoint) {
 	}
 	if s.sub == nil || s.subEp != ep || s.subEnded.Load() {
 		if err := s.subscribe(ctx, ep); err != nil {
-			s.log.Warn("ssv sentry: newHeads subscription failed; polling", "endpoint", ep.name, "err", err)
-			sleep(ctx, s.cfg.PollEvery)
+			// Poll meanwhile, and subscribe again soon: a subscription
+			// that timed out once on a busy node is no reason to poll for
+			// good.
+			s.subWait = min(max(2*s.subWait, s.cfg.RetryMin), s.cfg.PollEvery)
+			s.log.Warn("ssv sentry: newHeads subscription failed; polling, and subscribing again", "endpoint", ep.name, "err", err, "retry_in", s.subWait)
+			sleep(ctx, s.subWait)
+			return
 		}
+		s.subWait = 0
 		// Read the head again: one may have come before the subscription.
 		return
 	}
@@ -1339,8 +1346,10 @@ func (s *Sentry) subscribe(ctx context.Context, ep *endpoint) error {
 	if err != nil {
 		return ep.scrub(fmt.Errorf("eth_subscribe newHeads: %w", err))
 	}
-	s.sub, s.subEp = sub, ep
-	s.subEnded.Store(false)
+	// Each subscription has its own ended flag: the goroutine of one
+	// replaced (unsubscribed) must not mark its successor ended.
+	ended := new(atomic.Bool)
+	s.sub, s.subEp, s.subEnded = sub, ep, ended
 	go func() {
 		for {
 			select {
@@ -1348,7 +1357,7 @@ func (s *Sentry) subscribe(ctx context.Context, ep *endpoint) error {
 				return
 			case <-sub.Err():
 				// Subscription ended: wake the loop, which subscribes again.
-				s.subEnded.Store(true)
+				ended.Store(true)
 				s.wake()
 				return
 			case <-ch:
