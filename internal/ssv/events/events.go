@@ -109,6 +109,9 @@ type Skipped struct {
 	DataLen int    `json:"data_len,omitempty"`
 }
 
+// Size is about what a skipped log adds to its marker's JSON, in bytes.
+func (s *Skipped) Size() int { return len(s.TxHash) + len(s.Topic0) + len(s.Reason) + len(s.Data) + 96 }
+
 // Block marks a processed block: every decoded log of it was published
 // before it (Events of them), and Skipped lists the others.
 type Block struct {
@@ -120,8 +123,14 @@ type Block struct {
 	Time       int64     `json:"time"` // header time, unix ms
 	Events     int       `json:"events"`
 	Skipped    []Skipped `json:"skipped,omitempty"`
+	// SkippedMore counts the skipped logs not listed in Skipped (past
+	// MaxSkipped or MaxSkippedBytes, so that the marker fits a message).
+	SkippedMore int `json:"skipped_more,omitempty"`
 	Observer
 }
+
+// SkippedCount is how many logs of the block were skipped, listed or not.
+func (e *Block) SkippedCount() int { return len(e.Skipped) + e.SkippedMore }
 
 // MsgID of a block: network, number and hash.
 func (e *Block) MsgID() string {
@@ -189,9 +198,12 @@ const (
 	// MaxSkippedData is how many bytes of a skipped log's data its
 	// record keeps.
 	MaxSkippedData = 128
-	maxShort       = 128
-	maxReason      = 512
-	maxTime        = 253402300799999
+	// MaxSkippedBytes bounds the skipped logs a marker lists (Skipped.Size
+	// each), far below a bus message's 1 MiB.
+	MaxSkippedBytes = 256 << 10
+	maxShort        = 128
+	maxReason       = 512
+	maxTime         = 253402300799999
 )
 
 var hash32RE = regexp.MustCompile(`^0x[0-9a-fA-F]{64}$`)
@@ -299,8 +311,8 @@ func (e *Block) sanitize() error {
 	if err := checkHash("parent hash", e.ParentHash); err != nil {
 		return err
 	}
-	if e.Events < 0 || len(e.Skipped) > MaxSkipped {
-		return fmt.Errorf("events %d or skipped %d out of range", e.Events, len(e.Skipped))
+	if e.Events < 0 || len(e.Skipped) > MaxSkipped || e.SkippedMore < 0 || e.SkippedMore > 1<<30 {
+		return fmt.Errorf("events %d or skipped %d (+%d) out of range", e.Events, len(e.Skipped), e.SkippedMore)
 	}
 	if e.Time < 0 || e.Time > maxTime {
 		return fmt.Errorf("time %d ms is outside 1970..9999", e.Time)

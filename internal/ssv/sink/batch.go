@@ -354,13 +354,13 @@ func (b *batch) applyBlock(n *network, m *events.Block, inBatch []*events.Contra
 		}
 	}
 	if _, err := b.exec("record ssv block", b.q().SQL("INSERT INTO ssv_blocks (network, number, hash, parent_hash, time, events, skipped) VALUES ").
-		Row(m.Network, store.U64(m.Number), m.Hash, m.ParentHash, m.Time, int64(m.Events), int64(len(m.Skipped)))); err != nil {
+		Row(m.Network, store.U64(m.Number), m.Hash, m.ParentHash, m.Time, int64(m.Events), int64(m.SkippedCount()))); err != nil {
 		return false, 0, err
 	}
 	if err := b.recordSkipped(m); err != nil {
 		return false, 0, err
 	}
-	n.skipped += uint64(len(m.Skipped))
+	n.skipped += uint64(m.SkippedCount())
 	n.lastApplied = m.Number
 	n.blocksThisBatch++
 	return true, len(byLog), nil

@@ -625,3 +625,45 @@ func TestPublishFailureKeepsTheBlock(t *testing.T) {
 		t.Fatalf("the blocks whose markers were refused have no marker after all: %v", seen)
 	}
 }
+
+// A block with more skipped logs than a marker can list within a bus
+// message: the marker lists what fits MaxSkippedBytes and counts the rest.
+func TestManySkippedLogsFitAMarker(t *testing.T) {
+	const many = 1500
+	unknown := map[int]bool{}
+	for i := range many {
+		unknown[i] = true
+	}
+	spec := spread(30, 5)
+	spec[12] = logSpec{n: many, unknown: unknown}
+	c := newChain(30, spec)
+	n := newNode(t, c, 1337)
+	pub, logs := &memPublisher{}, &syncBuf{}
+	s, stop := start(t, testConfig(t, pub, logs, n))
+	waitFor(t, "caught up", caughtUp(s, c, 3))
+	stop()
+	for _, r := range pub.records() {
+		if !strings.HasSuffix(r.subject, ".block") {
+			continue
+		}
+		v, err := events.Decode(events.KindBlock, r.data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := v.(*events.Block)
+		if m.Number != 12 {
+			continue
+		}
+		if m.SkippedCount() != many || m.SkippedMore == 0 || len(m.Skipped) == 0 {
+			t.Fatalf("block 12 marker: %d listed + %d more skipped, want %d in all, some listed", len(m.Skipped), m.SkippedMore, many)
+		}
+		if len(r.data) > events.MaxSkippedBytes+4096 {
+			t.Fatalf("block 12 marker is %d bytes, over the skipped budget %d", len(r.data), events.MaxSkippedBytes)
+		}
+		if st := s.Stats(); st.Skipped != many {
+			t.Fatalf("stats %+v: want %d skipped", st, many)
+		}
+		return
+	}
+	t.Fatal("no marker of block 12")
+}

@@ -1051,6 +1051,7 @@ func (s *Sentry) publishBlock(ctx context.Context, ep *endpoint, h *header, logs
 	obs := s.observer(ep)
 	mk := &events.Block{V: events.SchemaVersion, Network: s.cfg.Network, Number: uint64(h.Number), Hash: h.Hash.Hex(),
 		ParentHash: h.ParentHash.Hex(), Time: int64(h.Time) * 1000, Observer: obs}
+	skippedBytes := 0
 	for _, l := range logs {
 		ev, reason, label := s.decode(l, obs)
 		if ev == nil {
@@ -1059,16 +1060,21 @@ func (s *Sentry) publishBlock(ctx context.Context, ep *endpoint, h *header, logs
 				s.m.skipped.WithLabelValues(s.cfg.Network, label).Inc()
 			}
 			s.log.Warn("ssv sentry: contract log skipped", "block", l.BlockNumber, "log_index", l.Index, "tx", l.TxHash.Hex(), "reason", reason)
-			if len(mk.Skipped) < events.MaxSkipped {
-				sk := events.Skipped{LogIndex: l.Index, TxHash: l.TxHash.Hex(), Reason: safe.String(reason, 512),
-					DataLen: len(l.Data)}
-				if len(l.Data) > 0 {
-					sk.Data = hexutil.Encode(l.Data[:min(len(l.Data), events.MaxSkippedData)])
-				}
-				if len(l.Topics) > 0 {
-					sk.Topic0 = l.Topics[0].Hex()
-				}
+			sk := events.Skipped{LogIndex: l.Index, TxHash: l.TxHash.Hex(), Reason: safe.String(reason, 512),
+				DataLen: len(l.Data)}
+			if len(l.Data) > 0 {
+				sk.Data = hexutil.Encode(l.Data[:min(len(l.Data), events.MaxSkippedData)])
+			}
+			if len(l.Topics) > 0 {
+				sk.Topic0 = l.Topics[0].Hex()
+			}
+			// The marker must fit a bus message: past the budget the
+			// skipped logs are only counted (the logs above name them).
+			if size := sk.Size(); len(mk.Skipped) < events.MaxSkipped && skippedBytes+size <= events.MaxSkippedBytes {
 				mk.Skipped = append(mk.Skipped, sk)
+				skippedBytes += size
+			} else {
+				mk.SkippedMore++
 			}
 			continue
 		}
