@@ -68,14 +68,14 @@ type Sentry struct {
 	processed    int64 // -1: none
 	behindSince  time.Time
 	lastEndpoint string
-	headAt       time.Time // when an endpoint last answered eth_blockNumber
-	pubHead      uint64    // the head of the last SyncStatus built
-	tipTime      time.Time // the processed block's header time; zero: unknown
+	headAt       time.Time     // when an endpoint last answered eth_blockNumber
+	pubHead      uint64        // the head of the last SyncStatus built
+	tipTime      time.Time     // the processed block's header time; zero: unknown
+	blockTime    time.Duration // the chain's block time measured on the kept headers; 0: unknown
 	// checkFails counts the answers that failed a check since the
 	// processed block last moved; checkErr is the last one's error.
 	checkFails int
 	checkErr   string
-	blockTime  time.Duration // the chain's block time measured on the kept headers; 0: unknown
 
 	n struct {
 		logs, skipped, blocks, reorgs, failovers, mismatches, halvings, ranges, rangeSize, rateLimited, bloomChecks atomic.Uint64
