@@ -31,6 +31,11 @@ func TestRegistryHealth(t *testing.T) {
 		{"endpoints failing, block recent", sync(5*time.Second, 2*time.Minute, dead), ""},
 		{"endpoints dead, block stale", sync(5*time.Second, ssvsync.MaxLagTime+time.Minute, dead), "no healthy RPC endpoint and the last applied block 100 is from 2026-05-01T11:54:00Z, 6m0s ago"},
 		{"one endpoint up, block stale (history)", sync(5*time.Second, 24*time.Hour, ok), ""},
+		{"a block held incomplete", func() *registry.Sync {
+			s := sync(5*time.Second, 10*time.Second, ok)
+			s.Held = &registry.Held{Block: 101, Hash: "0xab", Announced: 3, Received: 2, Since: now.Add(-time.Minute), Blocks: 4}
+			return s
+		}(), "holds block 101 (0xab) since 2026-05-01T11:59:00Z: its marker announces 3 events, 2 arrived, and none of the 4 held blocks is applied"},
 	} {
 		err := registryHealth(tc.sync, now)
 		if tc.want == "" {

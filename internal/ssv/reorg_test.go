@@ -6,20 +6,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
-	"net/http/httptest"
-	"reflect"
 	"strings"
 	gosync "sync"
 	"testing"
 	"time"
 
-	"github.com/valtrack/valtrack/internal/ssv/devnet"
-
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/ethclient/simulated"
 	"github.com/ethereum/go-ethereum/params"
 	"github.com/ethereum/go-ethereum/rpc"
@@ -34,7 +29,6 @@ import (
 	"github.com/valtrack/valtrack/internal/ssv/state"
 	ssvsync "github.com/valtrack/valtrack/internal/ssv/sync"
 	"github.com/valtrack/valtrack/internal/store"
-	"github.com/valtrack/valtrack/internal/store/storetest"
 )
 
 // The reorg test: go-ethereum's simulated backend (a real chain: node,
@@ -241,11 +235,14 @@ func waitProcessed(t *testing.T, pub *sinkPublisher, s *ssvsync.Sentry, reg *sta
 			return
 		}
 		if time.Now().After(deadline) {
-			last := uint64(0)
+			last, held := uint64(0), "nothing held"
 			if sy != nil {
 				last = sy.LastBlock
+				if sy.Held != nil {
+					held = fmt.Sprintf("block %d held (%d of %d events)", sy.Held.Block, sy.Held.Received, sy.Held.Announced)
+				}
 			}
-			t.Fatalf("block %d (%s) not processed within %s: sentry processed %d (head %d, mode %s), sink at %d", n, hash.Hex(), waitTimeout, st.Processed, st.Head, st.Mode, last)
+			t.Fatalf("block %d (%s) not processed within %s: sentry processed %d (head %d, mode %s), sink at %d with its block %d %s, %s", n, hash.Hex(), waitTimeout, st.Processed, st.Head, st.Mode, last, n, blockHash(pub.db, n), held)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -264,93 +261,25 @@ func blockHash(db *store.DB, n uint64) string {
 // TestReorgOnSimulatedChain: the sentry follows the chain through the
 // fork (live: the new branch's block's parent is not the processed one);
 // "restart": the sentry is down during the fork and resumes from its
-// cursor (history: the last processed block's hash changed).
+// cursor (history: the last processed block's hash changed). "deep": the
+// fork is older than every block hash the sentry keeps (follow distance +
+// sync.KeepExtra), so its fork point is unknown: the registry is rolled
+// back to the start block and synced again from there.
 func TestReorgOnSimulatedChain(t *testing.T) {
-	t.Run("live", func(t *testing.T) { testReorg(t, false) })
-	t.Run("restart", func(t *testing.T) { testReorg(t, true) })
+	t.Run("live", func(t *testing.T) { testReorg(t, false, false) })
+	t.Run("restart", func(t *testing.T) { testReorg(t, true, false) })
+	t.Run("deep live", func(t *testing.T) { testReorg(t, false, true) })
+	t.Run("deep restart", func(t *testing.T) { testReorg(t, true, true) })
 }
 
-func testReorg(t *testing.T, restart bool) {
+func testReorg(t *testing.T, restart, deep bool) {
 	began := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	key, err := crypto.ToECDSA(crypto.Keccak256([]byte("valtrack ssv reorg test")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	from := crypto.PubkeyToAddress(key.PublicKey)
-	b := simulated.NewBackend(types.GenesisAlloc{from: {Balance: new(big.Int).Lsh(big.NewInt(1), 128)}}, devnet.MinerAllowance)
-	t.Cleanup(func() { b.Close() })
-	// The backend's client is a struct embedding *ethclient.Client, whose
-	// field name shadows ethclient's Client() method: reach the RPC client
-	// through the (exported) embedded field.
-	ec, ok := reflect.ValueOf(b.Client()).Field(0).Interface().(*ethclient.Client)
-	if !ok {
-		t.Fatalf("the simulated backend's client is %T, not a struct embedding *ethclient.Client", b.Client())
-	}
-	rc := ec.Client()
-	id, err := b.Client().ChainID(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &simChain{t: t, b: b, rc: rc, key: key, from: from, signer: types.LatestSignerForChainID(id), id: id}
-
-	srv := rpc.NewServer()
-	if err := srv.RegisterName("eth", &ethProxy{c: rc}); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv) // 127.0.0.1
-	t.Cleanup(func() { hs.Close(); srv.Stop() })
-
-	// The emitter.
-	_, rs := c.block(emitter.Init)
-	c.contract = rs[0].ContractAddress
-	deployBlock := rs[0].BlockNumber.Uint64()
-
-	// The sink on SQLite, fed by the sentry in publish order.
-	db := storetest.SQLite(t, store.WithMigrations(state.Migrations()))
-	sk, err := sink.New(sink.Config{DB: db, Check: shares.Check})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub := &sinkPublisher{sk: sk, db: db, blocks: map[uint64][]string{}}
-	reg := state.New(db)
-	var _ registry.Reader = reg
-
-	cursorDir := t.TempDir()
-	// start runs a sentry (its cursor in cursorDir); the returned function
-	// stops it and waits for Run to return.
-	start := func() (*ssvsync.Sentry, func()) {
-		s, err := ssvsync.New(ssvsync.Config{
-			Network: reorgNet, Contract: c.contract, ChainID: id.Uint64(), FromBlock: deployBlock,
-			RPCs: []string{hs.URL}, FollowDistance: 1, Decoder: abi.Decode, Publisher: pub, SentryID: "reorg-test",
-			DataDir: cursorDir, PollEvery: 5 * time.Millisecond, RetryMin: 5 * time.Millisecond, RetryMax: 50 * time.Millisecond,
-			RequestTimeout: 5 * time.Second, StatusEvery: time.Hour,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		runCtx, stop := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- s.Run(runCtx) }()
-		var once gosync.Once
-		wait := func() {
-			once.Do(func() {
-				stop()
-				select {
-				case err := <-done:
-					if err != nil {
-						t.Errorf("sentry: %v", err)
-					}
-				case <-time.After(waitTimeout):
-					t.Errorf("sentry did not stop within %s", waitTimeout)
-				}
-			})
-		}
-		t.Cleanup(wait)
-		return s, wait
-	}
+	env := newSimEnv(t, ctx)
+	b, rc, c, db, pub, reg := env.b, env.rc, env.c, env.db, env.pub, env.reg
+	start := func() (*ssvsync.Sentry, func()) { return env.start(nil) }
 	sentry, stopSentry := start()
 
 	// The common history: operators 1..4, then F: validator A.
@@ -396,11 +325,19 @@ func testReorg(t *testing.T, restart bool) {
 		old[h.Number.Uint64()] = h.Hash()
 		oldTx[rs[0].TxHash] = true
 	}
-	for range 2 {
+	// Empty blocks after them: two, or, for a deep reorg, enough that the
+	// fork is older than every kept hash (1 + KeepExtra with follow
+	// distance 1).
+	extra := 2
+	if deep {
+		extra = 1 + ssvsync.KeepExtra + 3
+	}
+	for range extra {
 		h, _ := c.block()
 		old[h.Number.Uint64()] = h.Hash()
 	}
-	waitProcessed(t, pub, sentry, reg, F+4, old[F+4])
+	oldHead := F + 3 + uint64(extra)
+	waitProcessed(t, pub, sentry, reg, oldHead-1, old[oldHead-1])
 	if restart {
 		stopSentry()
 	}
@@ -436,7 +373,6 @@ func testReorg(t *testing.T, restart bool) {
 		t.Fatalf("the new branch's first block is %d with parent %s, want %d on %s", hC.Number, hC.ParentHash, F+1, hF.Hash())
 	}
 	newB[F+1] = hC.Hash()
-	oldHead := F + 5
 	for uint64(len(newB)) < oldHead-F+2 { // two blocks longer than the old branch
 		h, _ := c.block()
 		newB[h.Number.Uint64()] = h.Hash()
@@ -447,7 +383,10 @@ func testReorg(t *testing.T, restart bool) {
 	}
 	if restart {
 		sentry, _ = start()
-		// History reads up to the target; empty blocks there get no marker.
+	}
+	if restart || deep {
+		// History reads up to the target (a deep reorg syncs again from
+		// the start block, in history); empty blocks there get no marker.
 		deadline := time.Now().Add(waitTimeout)
 		for sentry.Stats().Processed < int64(newHead-1) {
 			if time.Now().After(deadline) {
@@ -472,26 +411,74 @@ func testReorg(t *testing.T, restart bool) {
 	if len(reorgs) != 1 {
 		t.Fatalf("%d reorgs published, want 1: %+v", len(reorgs), reorgs)
 	}
-	if r := reorgs[0]; r.FromBlock != F+1 || r.OldHash != old[F+1].Hex() || r.NewHash != newB[F+1].Hex() {
-		t.Fatalf("reorg = from %d %s → %s, want from %d %s → %s", r.FromBlock, r.OldHash, r.NewHash, F+1, old[F+1].Hex(), newB[F+1].Hex())
+	wantFrom, wantOld, wantNew := F+1, old[F+1], newB[F+1]
+	if deep {
+		// From the start block, which both branches share.
+		h, err := b.Client().HeaderByNumber(ctx, new(big.Int).SetUint64(env.deployBlock))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantFrom, wantOld, wantNew = env.deployBlock, h.Hash(), h.Hash()
+	}
+	if r := reorgs[0]; r.FromBlock != wantFrom || r.OldHash != wantOld.Hex() || r.NewHash != wantNew.Hex() {
+		t.Fatalf("reorg = from %d %s → %s, want from %d %s → %s", r.FromBlock, r.OldHash, r.NewHash, wantFrom, wantOld.Hex(), wantNew.Hex())
 	}
 	if st := sentry.Stats(); st.Reorgs != 1 {
 		t.Fatalf("sentry counted %d reorgs", st.Reorgs)
 	}
 	// The abandoned blocks' markers, then the new branch's, re-published
-	// (in history, only blocks with events get one: F+1 here).
+	// (in history, only blocks with events get one: F+1 here; a deep
+	// reorg reads the new branch in history).
 	pub.mu.Lock()
 	for n := F + 1; n <= F+4; n++ {
 		want := []string{old[n].Hex(), newB[n].Hex()}
-		if restart && n > F+1 {
+		got := pub.blocks[n]
+		if (restart || deep) && n > F+1 {
 			want = want[:1]
+			if deep && !restart && len(got) == 2 {
+				// The sentry went live on the new branch before it
+				// passed n: n then has its marker.
+				want = append(want, newB[n].Hex())
+			}
 		}
-		if got := pub.blocks[n]; fmt.Sprint(got) != fmt.Sprint(want) {
+		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("block %d markers %v, want %v", n, got, want)
 		}
 	}
 	pub.mu.Unlock()
 
+	// Processed blocks F+1… are the new branch's; nothing of the old one
+	// survives in any ssv_* table.
+	for n := F + 1; n < newHead; n++ {
+		if got := blockHash(db, n); got != newB[n].Hex() && (got != "" || !(restart || deep) || n == F+1) {
+			t.Errorf("ssv_blocks %d = %q, want the new branch's %s", n, got, newB[n].Hex())
+		}
+	}
+	if got := blockHash(db, F); got != hF.Hash().Hex() {
+		t.Errorf("ssv_blocks %d = %q, want F's %s", F, got, hF.Hash().Hex())
+	}
+	assertNewBranch(t, env, survivor{keyA: keyA, keyC: keyC, F: F, owner: owner, ops: opsIDs, txC: rsC[0].TxHash}, old, oldTx)
+
+	t.Logf("fork at block %d: old branch to %d, new to %d; 1 reorg; took %s", F, oldHead, newHead, time.Since(began).Round(time.Millisecond))
+}
+
+// survivor is what the surviving branch of the reorg tests holds: operators
+// 1..4 of block F-1, validator A in block F, validator C in block F+1 (the
+// owner's nonce 1, as B's on the abandoned branch).
+type survivor struct {
+	keyA, keyC []byte
+	F          uint64
+	owner      common.Address
+	ops        []uint64
+	txC        common.Hash
+}
+
+// assertNewBranch checks that the registry is exactly the surviving
+// branch's and that nothing of the abandoned one (its block and
+// transaction hashes) is left in any ssv_* table.
+func assertNewBranch(t *testing.T, env *simEnv, w survivor, old map[uint64]common.Hash, oldTx map[common.Hash]bool) {
+	t.Helper()
+	ctx, reg, db, F, keyA, keyC, owner, opsIDs := env.ctx, env.reg, env.db, w.F, w.keyA, w.keyC, w.owner, w.ops
 	// The registry: A and C, not B; A's cluster active; operator 4 not removed.
 	vals, err := reg.Validators(ctx, reorgNet, registry.ValidatorFilter{})
 	if err != nil {
@@ -508,9 +495,6 @@ func testReorg(t *testing.T, restart bool) {
 		if v.PublicKey != hexutil.Encode(want.key) || v.Status != registry.StatusActive || v.Liquidated || v.AddedBlock != want.block || v.Index != uint64(i+1) {
 			t.Errorf("validator %d = %+v, want %s active, not liquidated, added in block %d", i+1, v, hexutil.Encode(want.key), want.block)
 		}
-	}
-	if v, _ := reg.ValidatorsByKey(ctx, reorgNet, hexutil.Encode(keyB)); len(v) != 0 {
-		t.Errorf("validator B survived the reorg: %+v", v)
 	}
 	if inv, _ := reg.Invalid(ctx, reorgNet, registry.InvalidFilter{}); len(inv) != 0 {
 		t.Errorf("invalid registrations: %+v (C is signed for the owner's nonce 1 on the new branch)", inv)
@@ -549,16 +533,6 @@ func testReorg(t *testing.T, restart bool) {
 		t.Errorf("sync = %+v, %v; want 1 reorg", sy, err)
 	}
 
-	// Processed blocks F+1… are the new branch's; nothing of the old one
-	// survives in any ssv_* table.
-	for n := F + 1; n < newHead; n++ {
-		if got := blockHash(db, n); got != newB[n].Hex() && (got != "" || !restart || n == F+1) {
-			t.Errorf("ssv_blocks %d = %q, want the new branch's %s", n, got, newB[n].Hex())
-		}
-	}
-	if got := blockHash(db, F); got != hF.Hash().Hex() {
-		t.Errorf("ssv_blocks %d = %q, want F's %s", F, got, hF.Hash().Hex())
-	}
 	var oldHashes []string
 	for _, h := range old {
 		oldHashes = append(oldHashes, h.Hex())
@@ -569,7 +543,7 @@ func testReorg(t *testing.T, restart bool) {
 	for _, col := range []struct{ table, col string }{
 		{"ssv_blocks", "hash"}, {"ssv_blocks", "parent_hash"},
 		{"ssv_events", "block_hash"}, {"ssv_events", "tx_hash"},
-		{"ssv_pending", "block_hash"}, {"ssv_pending", "tx_hash"},
+		{"ssv_pending", "block_hash"}, {"ssv_pending", "tx_hash"}, {"ssv_skipped", "block_hash"}, {"ssv_held", "hash"},
 		{"ssv_invalid", "tx_hash"},
 	} {
 		q := db.Query().SQL("SELECT COUNT(*) FROM ", col.table, " WHERE lower(", col.col, ") IN (")
@@ -602,8 +576,8 @@ func testReorg(t *testing.T, restart bool) {
 			t.Fatal(err)
 		}
 		logged = append(logged, fmt.Sprintf("%s@%d", name, blk))
-		if blk == int64(F+1) && !strings.EqualFold(tx, rsC[0].TxHash.Hex()) {
-			t.Errorf("ssv_events block %d tx %s, want C's %s", blk, tx, rsC[0].TxHash.Hex())
+		if blk == int64(F+1) && !strings.EqualFold(tx, w.txC.Hex()) {
+			t.Errorf("ssv_events block %d tx %s, want C's %s", blk, tx, w.txC.Hex())
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -614,5 +588,4 @@ func testReorg(t *testing.T, restart bool) {
 	if got := fmt.Sprint(logged); got != want {
 		t.Errorf("ssv_events = %s, want %s", got, want)
 	}
-	t.Logf("fork at block %d: old branch to %d, new to %d; 1 reorg; took %s", F, oldHead, newHead, time.Since(began).Round(time.Millisecond))
 }

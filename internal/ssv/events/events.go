@@ -103,7 +103,14 @@ type Skipped struct {
 	TxHash   string `json:"tx_hash"`
 	Topic0   string `json:"topic0"`
 	Reason   string `json:"reason"`
+	// Data is the start of the log's data, 0x-hex, at most MaxSkippedData
+	// bytes; DataLen the whole data's length in bytes.
+	Data    string `json:"data,omitempty"`
+	DataLen int    `json:"data_len,omitempty"`
 }
+
+// Size is about what a skipped log adds to its marker's JSON, in bytes.
+func (s *Skipped) Size() int { return len(s.TxHash) + len(s.Topic0) + len(s.Reason) + len(s.Data) + 96 }
 
 // Block marks a processed block: every decoded log of it was published
 // before it (Events of them), and Skipped lists the others.
@@ -116,8 +123,14 @@ type Block struct {
 	Time       int64     `json:"time"` // header time, unix ms
 	Events     int       `json:"events"`
 	Skipped    []Skipped `json:"skipped,omitempty"`
+	// SkippedMore counts the skipped logs not listed in Skipped (past
+	// MaxSkipped or MaxSkippedBytes, so that the marker fits a message).
+	SkippedMore int `json:"skipped_more,omitempty"`
 	Observer
 }
+
+// SkippedCount is how many logs of the block were skipped, listed or not.
+func (e *Block) SkippedCount() int { return len(e.Skipped) + e.SkippedMore }
 
 // MsgID of a block: network, number and hash.
 func (e *Block) MsgID() string {
@@ -182,12 +195,19 @@ func MsgID(kind string, parts ...string) string {
 const (
 	MaxArgs    = 1 << 20 // decoded arguments (bulk registrations carry shares)
 	MaxSkipped = 10000
-	maxShort   = 128
-	maxReason  = 512
-	maxTime    = 253402300799999
+	// MaxSkippedData is how many bytes of a skipped log's data its
+	// record keeps.
+	MaxSkippedData = 128
+	// MaxSkippedBytes bounds the skipped logs a marker lists (Skipped.Size
+	// each), far below a bus message's 1 MiB.
+	MaxSkippedBytes = 256 << 10
+	maxShort        = 128
+	maxReason       = 512
+	maxTime         = 253402300799999
 )
 
 var hash32RE = regexp.MustCompile(`^0x[0-9a-fA-F]{64}$`)
+var hexDataRE = regexp.MustCompile(`^0x(?:[0-9a-fA-F]{2})*$`)
 var addrRE = regexp.MustCompile(`^0x[0-9a-fA-F]{40}$`)
 
 func checkHash(what, s string) error {
@@ -291,8 +311,8 @@ func (e *Block) sanitize() error {
 	if err := checkHash("parent hash", e.ParentHash); err != nil {
 		return err
 	}
-	if e.Events < 0 || len(e.Skipped) > MaxSkipped {
-		return fmt.Errorf("events %d or skipped %d out of range", e.Events, len(e.Skipped))
+	if e.Events < 0 || len(e.Skipped) > MaxSkipped || e.SkippedMore < 0 || e.SkippedMore > 1<<30 {
+		return fmt.Errorf("events %d or skipped %d (+%d) out of range", e.Events, len(e.Skipped), e.SkippedMore)
 	}
 	if e.Time < 0 || e.Time > maxTime {
 		return fmt.Errorf("time %d ms is outside 1970..9999", e.Time)
@@ -302,6 +322,16 @@ func (e *Block) sanitize() error {
 		s.TxHash = safe.String(s.TxHash, maxShort)
 		s.Topic0 = safe.String(s.Topic0, maxShort)
 		s.Reason = safe.String(s.Reason, maxReason)
+		have := 0
+		if s.Data != "" {
+			if len(s.Data) > 2+2*MaxSkippedData || !hexDataRE.MatchString(s.Data) {
+				return fmt.Errorf("skipped log %d: data is not 0x-hex of at most %d bytes", s.LogIndex, MaxSkippedData)
+			}
+			have = (len(s.Data) - 2) / 2
+		}
+		if s.DataLen < have || s.DataLen > MaxArgs*16 {
+			return fmt.Errorf("skipped log %d: data length %d does not fit its %d bytes of data", s.LogIndex, s.DataLen, have)
+		}
 	}
 	return nil
 }

@@ -47,10 +47,33 @@ func TestDecodeRoundTripAndRefusals(t *testing.T) {
 	if err != nil || got.(*Block).Skipped[0].Reason != "bad" {
 		t.Errorf("block: %v %+v", err, got)
 	}
+	// A skipped log's data: 0x-hex of at most MaxSkippedData bytes, and
+	// a length that holds it.
+	for name, sk := range map[string]Skipped{
+		"odd hex":    {Data: "0x123", DataLen: 2},
+		"not hex":    {Data: "0xzz", DataLen: 1},
+		"no 0x":      {Data: "1234", DataLen: 2},
+		"too long":   {Data: "0x" + strings.Repeat("ab", MaxSkippedData+1), DataLen: MaxSkippedData + 1},
+		"short len":  {Data: "0xabcd", DataLen: 1},
+		"negative":   {DataLen: -1},
+		"absurd len": {DataLen: MaxArgs*16 + 1},
+	} {
+		b := &Block{V: 1, Network: "devnet", Number: 5, Hash: h32, ParentHash: h32, Skipped: []Skipped{sk}}
+		data, _ := json.Marshal(b)
+		if _, err := Decode(KindBlock, data); err == nil {
+			t.Errorf("skipped data %s accepted: %+v", name, sk)
+		}
+	}
+	b = &Block{V: 1, Network: "devnet", Number: 5, Hash: h32, ParentHash: h32, Skipped: []Skipped{{Data: "0x" + strings.Repeat("Ab", MaxSkippedData), DataLen: 5000}}}
+	data, _ = json.Marshal(b)
+	if _, err := Decode(KindBlock, data); err != nil {
+		t.Errorf("the longest skipped data refused: %v", err)
+	}
 }
 
 func FuzzDecode(f *testing.F) {
 	f.Add("block", []byte(`{"v":1,"network":"devnet","number":1,"hash":"`+h32+`","parent_hash":"`+h32+`"}`))
+	f.Add("block", []byte(`{"v":1,"network":"devnet","number":1,"hash":"`+h32+`","parent_hash":"`+h32+`","skipped":[{"log_index":1,"data":"0x00ff","data_len":9}]}`))
 	f.Add("operator_added", []byte(`{"v":1,"network":"devnet","name":"OperatorAdded","block_hash":"`+h32+`","tx_hash":"`+h32+`","contract":"0x58410Bef803ECd7E63B23664C586A6DB72DAf59c","args":{}}`))
 	f.Fuzz(func(t *testing.T, kind string, data []byte) {
 		v, err := Decode(kind, data)

@@ -172,6 +172,7 @@ func (h *handlers) mount(rt *api.Router) {
 	get(prefix+"/owners/{address}", h.handleOwner)
 	get(prefix+"/sync", h.handleSync)
 	get(prefix+"/invalid", h.handleInvalid)
+	get(prefix+"/skipped", h.handleSkipped)
 	get(prefix+"/node/v1/validators", h.handleNodeValidators)
 	// The SSV node's and exporter's own paths serve the single configured
 	// network (existing explorers know no {network}); with none or several

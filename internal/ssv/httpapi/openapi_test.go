@@ -66,8 +66,8 @@ func TestOpenAPIFragment(t *testing.T) {
 			routes = append(routes, m[2])
 		}
 	}
-	if len(routes) != 16 {
-		t.Fatalf("found %d routes in httpapi.go, want 16: %v", len(routes), routes)
+	if len(routes) != 17 {
+		t.Fatalf("found %d routes in httpapi.go, want 17: %v", len(routes), routes)
 	}
 	for _, r := range routes {
 		if _, ok := doc.Paths[r]["get"]; !ok {

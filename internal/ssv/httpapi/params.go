@@ -209,10 +209,10 @@ func clusterAfter(q api.Query) (string, error) {
 	return "0x" + strings.ToLower(h), nil
 }
 
-// invalidBefore reads the before parameter of /invalid: BLOCK (what is
+// placeBefore reads the before parameter of /invalid and /skipped: BLOCK (what is
 // before that block) or BLOCK:LOG_INDEX (the block and log_index of the
 // last item of the previous page); 0, 0 when absent.
-func invalidBefore(q api.Query) (block uint64, logIndex uint, err error) {
+func placeBefore(q api.Query) (block uint64, logIndex uint, err error) {
 	s := strings.TrimSpace(q.Get("before"))
 	if s == "" {
 		return 0, 0, nil

@@ -273,6 +273,32 @@ func (h *handlers) handleSync(w http.ResponseWriter, r *http.Request, _ api.Call
 }
 
 func (h *handlers) handleInvalid(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
+	return h.newestFirst(w, r, "invalid registrations", func(ctx context.Context, network string, f registry.InvalidFilter) (any, error) {
+		inv, err := h.r.Invalid(ctx, network, f)
+		if inv == nil {
+			inv = []registry.Invalid{}
+		}
+		return struct {
+			Invalid []registry.Invalid `json:"invalid"`
+		}{inv}, err
+	})
+}
+
+func (h *handlers) handleSkipped(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
+	return h.newestFirst(w, r, "skipped logs", func(ctx context.Context, network string, f registry.SkippedFilter) (any, error) {
+		sk, err := h.r.Skipped(ctx, network, f)
+		if sk == nil {
+			sk = []registry.Skipped{}
+		}
+		return struct {
+			Skipped []registry.Skipped `json:"skipped"`
+		}{sk}, err
+	})
+}
+
+// newestFirst serves a list of logged items newest first, paged by limit
+// and before (BLOCK or BLOCK:LOG_INDEX of the previous page's last item).
+func (h *handlers) newestFirst(w http.ResponseWriter, r *http.Request, what string, list func(context.Context, string, registry.InvalidFilter) (any, error)) error {
 	q, ctx, cancel, network, err := h.request(r)
 	defer cancel()
 	if err != nil {
@@ -282,18 +308,13 @@ func (h *handlers) handleInvalid(w http.ResponseWriter, r *http.Request, _ api.C
 	if err != nil {
 		return err
 	}
-	block, logIndex, err := invalidBefore(q)
+	block, logIndex, err := placeBefore(q)
 	if err != nil {
 		return err
 	}
-	inv, err := h.r.Invalid(ctx, network, registry.InvalidFilter{BeforeBlock: block, BeforeLogIndex: logIndex, Limit: limit})
+	body, err := list(ctx, network, registry.InvalidFilter{BeforeBlock: block, BeforeLogIndex: logIndex, Limit: limit})
 	if err != nil {
-		return fmt.Errorf("invalid registrations of %s: %w", network, err)
+		return fmt.Errorf("%s of %s: %w", what, network, err)
 	}
-	if inv == nil {
-		inv = []registry.Invalid{}
-	}
-	return ok(w, r, struct {
-		Invalid []registry.Invalid `json:"invalid"`
-	}{inv})
+	return ok(w, r, body)
 }

@@ -111,6 +111,21 @@ type Invalid struct {
 	Reason    string   `json:"reason"`
 }
 
+// Skipped is a log of the contract the sentry could not decode (an
+// unknown topic, malformed data): recorded, not applied.
+type Skipped struct {
+	Block     uint64 `json:"block"`
+	BlockHash string `json:"block_hash"`
+	TxHash    string `json:"tx_hash"`
+	LogIndex  uint   `json:"log_index"`
+	Topic0    string `json:"topic0"` // "" for a log without topics
+	Reason    string `json:"reason"`
+	// Data is the start of the log's data (0x-hex, at most 128 bytes);
+	// DataLen the whole data's length in bytes.
+	Data    string `json:"data"`
+	DataLen uint64 `json:"data_len"`
+}
+
 // Sync is how far the registry is.
 type Sync struct {
 	Network       string     `json:"network"`
@@ -130,6 +145,21 @@ type Sync struct {
 	// V2Block is the first block of SSVNetwork v2 (0: not yet): clusters
 	// created from it on pay their fees in ETH.
 	V2Block uint64 `json:"v2_block"`
+	// Held is the first block the registry holds instead of applying: its
+	// events are not all in, and no later block is applied until they
+	// are. nil when none.
+	Held *Held `json:"held,omitempty"`
+}
+
+// Held is a block whose marker arrived without all its events.
+type Held struct {
+	Block     uint64    `json:"block"`
+	Hash      string    `json:"hash"`
+	Announced int64     `json:"announced"` // events its marker announces
+	Received  int64     `json:"received"`  // events in when last tried
+	Since     time.Time `json:"since"`
+	// Blocks is how many markers are held: this one and those after it.
+	Blocks int `json:"blocks"`
 }
 
 // Endpoint is an RPC endpoint as the sentry last reported it.
@@ -182,6 +212,10 @@ type InvalidFilter struct {
 	Limit          int
 }
 
+// SkippedFilter selects skipped logs, newest first, as InvalidFilter
+// does refused registrations.
+type SkippedFilter = InvalidFilter
+
 // Reader reads the registry of a network. Lists are sorted by id or index.
 type Reader interface {
 	Networks(ctx context.Context) ([]string, error)
@@ -197,6 +231,9 @@ type Reader interface {
 	Owner(ctx context.Context, network, address string) (*Owner, error) // nil when unknown
 	// Invalid lists refused registrations newest first.
 	Invalid(ctx context.Context, network string, f InvalidFilter) ([]Invalid, error)
+	// Skipped lists the contract logs that could not be decoded, newest
+	// first.
+	Skipped(ctx context.Context, network string, f SkippedFilter) ([]Skipped, error)
 	Sync(ctx context.Context, network string) (*Sync, error) // nil when nothing is synced
 	Counts(ctx context.Context, network string) (Counts, error)
 	// ChangesAfter returns changes with Seq > seq, at most limit, for /stream.

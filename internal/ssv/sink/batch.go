@@ -44,6 +44,10 @@ type network struct {
 	// log with a known one, at versionBlock ("": none).
 	version      string
 	versionBlock uint64
+	// firstHold is the first held block (held.go) once read; holdRead
+	// says whether it was.
+	firstHold *heldRef
+	holdRead  bool
 }
 
 type ownerState struct {
@@ -189,87 +193,140 @@ func (b *batch) finish() error {
 // pend stores a contract event until its marker, unless its block is
 // already processed (a redelivery).
 func (b *batch) pend(e *events.ContractEvent) error {
-	if _, err := b.net(e.Network); err != nil {
+	n, err := b.net(e.Network)
+	if err != nil {
 		return err
 	}
 	var hash string
 	q := b.q().SQL("SELECT hash FROM ssv_blocks WHERE network = ").Arg(e.Network).SQL(" AND number = ").Arg(store.U64(e.Block))
-	err := b.tx.QueryRowContext(b.ctx, q.String(), q.Args()...).Scan(&hash)
+	err = b.tx.QueryRowContext(b.ctx, q.String(), q.Args()...).Scan(&hash)
 	switch {
 	case err == nil && hash == e.BlockHash:
 		return nil
 	case err != nil && !errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("read ssv block %d: %w", e.Block, err)
 	}
-	_, err = b.exec("store pending ssv event", b.q().SQL(`INSERT INTO ssv_pending (network, block_hash, log_index, block, tx_hash, tx_index, name, args) VALUES `).
+	if err := b.storePending(e); err != nil {
+		return err
+	}
+	// The event a held block was missing: the block may apply now.
+	if first, err := b.firstHeld(n); err != nil || first == nil || first.hash != e.BlockHash {
+		return err
+	}
+	return b.resume(n)
+}
+
+func (b *batch) storePending(e *events.ContractEvent) error {
+	_, err := b.exec("store pending ssv event", b.q().SQL(`INSERT INTO ssv_pending (network, block_hash, log_index, block, tx_hash, tx_index, name, args) VALUES `).
 		Row(e.Network, e.BlockHash, int64(e.LogIndex), store.U64(e.Block), e.TxHash, int64(e.TxIndex), e.Name, string(e.Args)).
 		SQL(" ON CONFLICT (network, block_hash, log_index) DO NOTHING"))
 	return err
 }
 
-// block applies a block's events when its marker arrives.
+// block applies a block's events when its marker arrives — or holds the
+// marker (held.go) when its events are not all in, or when a block before
+// it is held: no block is applied past an incomplete one.
 func (b *batch) block(m *events.Block) error {
 	n, err := b.net(m.Network)
 	if err != nil {
 		return err
 	}
-	held := n.held[m.Hash]
+	inBatch := n.held[m.Hash]
 	delete(n.held, m.Hash)
+	if done, err := b.processed(m); done || err != nil {
+		return err
+	}
+	first, err := b.firstHeld(n)
+	if err != nil {
+		return err
+	}
+	if first != nil && first.hash != m.Hash && m.Number >= first.number {
+		return b.hold(n, m, inBatch, -1)
+	}
+	applied, received, err := b.applyBlock(n, m, inBatch)
+	if err != nil {
+		return err
+	}
+	if !applied {
+		return b.hold(n, m, inBatch, received)
+	}
+	if first == nil || first.hash != m.Hash {
+		return nil
+	}
+	if err := b.unhold(n, m.Hash); err != nil {
+		return err
+	}
+	return b.resume(n)
+}
+
+// processed says whether the marker's block is already processed with its
+// hash (a redelivery); another hash at that height, with no reorg first,
+// is refused.
+func (b *batch) processed(m *events.Block) (bool, error) {
 	var hash string
 	q := b.q().SQL("SELECT hash FROM ssv_blocks WHERE network = ").Arg(m.Network).SQL(" AND number = ").Arg(store.U64(m.Number))
-	err = b.tx.QueryRowContext(b.ctx, q.String(), q.Args()...).Scan(&hash)
+	err := b.tx.QueryRowContext(b.ctx, q.String(), q.Args()...).Scan(&hash)
 	switch {
 	case err == nil && hash == m.Hash:
-		return nil // redelivered
+		return true, nil
 	case err == nil:
-		return rejected("ssv %s block %d %s: block %d was processed with hash %s, and no reorg came first", m.Network, m.Number, m.Hash, m.Number, hash)
+		return false, rejected("ssv %s block %d %s: block %d was processed with hash %s, and no reorg came first", m.Network, m.Number, m.Hash, m.Number, hash)
 	case !errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("read ssv block %d: %w", m.Number, err)
+		return false, fmt.Errorf("read ssv block %d: %w", m.Number, err)
 	}
+	return false, nil
+}
+
+// applyBlock applies a block's events — pending ones and inBatch, those
+// of this batch before the marker — in log order, and records the block,
+// all in the batch's transaction. When the block's events are not all in
+// (the marker announces another number) it writes nothing and returns
+// applied false with the number received.
+func (b *batch) applyBlock(n *network, m *events.Block, inBatch []*events.ContractEvent) (applied bool, received int, err error) {
 	var last uint64
-	q = b.q().SQL("SELECT COALESCE(MAX(number), 0) FROM ssv_blocks WHERE network = ").Arg(m.Network)
+	q := b.q().SQL("SELECT COALESCE(MAX(number), 0) FROM ssv_blocks WHERE network = ").Arg(m.Network)
 	if err := b.tx.QueryRowContext(b.ctx, q.String(), q.Args()...).Scan(store.U64Into(&last)); err != nil {
-		return fmt.Errorf("read ssv last block: %w", err)
+		return false, 0, fmt.Errorf("read ssv last block: %w", err)
 	}
 	if m.Number < last {
-		return rejected("ssv %s block %d %s is below the last processed block %d", m.Network, m.Number, m.Hash, last)
+		return false, 0, rejected("ssv %s block %d %s is below the last processed block %d", m.Network, m.Number, m.Hash, last)
 	}
 
-	// The block's events: pending ones and those held from this batch.
+	// The block's events: pending ones and those of this batch.
 	byLog := map[uint64]*entry{}
 	q = b.q().SQL("SELECT log_index, block, tx_hash, tx_index, name, args FROM ssv_pending WHERE network = ").Arg(m.Network).
 		SQL(" AND block_hash = ").Arg(m.Hash)
 	rows, err := b.tx.QueryContext(b.ctx, q.String(), q.Args()...)
 	if err != nil {
-		return fmt.Errorf("read pending ssv events of block %d: %w", m.Number, err)
+		return false, 0, fmt.Errorf("read pending ssv events of block %d: %w", m.Number, err)
 	}
+	pending := 0
 	for rows.Next() {
 		e := &entry{blockHash: m.Hash}
 		var args string
 		if err := rows.Scan(store.U64Into(&e.logIndex), store.U64Into(&e.block), &e.txHash, store.U64Into(&e.txIndex), &e.name, &args); err != nil {
 			rows.Close()
-			return fmt.Errorf("read pending ssv events of block %d: %w", m.Number, err)
+			return false, 0, fmt.Errorf("read pending ssv events of block %d: %w", m.Number, err)
 		}
 		e.args = []byte(args)
 		byLog[e.logIndex] = e
+		pending++
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read pending ssv events of block %d: %w", m.Number, err)
+		return false, 0, fmt.Errorf("read pending ssv events of block %d: %w", m.Number, err)
 	}
-	for _, c := range held {
+	for _, c := range inBatch {
 		byLog[uint64(c.LogIndex)] = &entry{block: c.Block, blockHash: c.BlockHash, txHash: c.TxHash, txIndex: uint64(c.TxIndex),
 			logIndex: uint64(c.LogIndex), name: c.Name, args: c.Args}
 	}
 	if len(byLog) != m.Events {
-		b.s.log.Warn("ssv block marker refused: its events are not all in", "network", m.Network, "block", m.Number,
-			"hash", m.Hash, "announced", m.Events, "received", len(byLog))
-		return rejected("ssv %s block %d %s announces %d events, %d received", m.Network, m.Number, m.Hash, m.Events, len(byLog))
+		return false, len(byLog), nil
 	}
 	list := make([]*entry, 0, len(byLog))
 	for _, e := range byLog {
 		if e.block != m.Number {
-			return rejected("ssv %s block %d %s: its event %d says block %d", m.Network, m.Number, m.Hash, e.logIndex, e.block)
+			return false, 0, rejected("ssv %s block %d %s: its event %d says block %d", m.Network, m.Number, m.Hash, e.logIndex, e.block)
 		}
 		list = append(list, e)
 	}
@@ -279,32 +336,55 @@ func (b *batch) block(m *events.Block) error {
 	for _, e := range list {
 		outcome, err := b.apply(n, e)
 		if err != nil {
-			return err
+			return false, 0, err
 		}
 		logRows = append(logRows, []any{m.Network, store.U64(e.block), store.U64(e.logIndex), e.blockHash, e.txHash, store.U64(e.txIndex),
 			e.name, string(e.args), optString(e.stateless), outcome})
 	}
 	if err := b.flushBlock(n); err != nil {
-		return err
+		return false, 0, err
 	}
 	if err := b.s.db.InsertRows(b.ctx, b.tx, insertEvents, logRows); err != nil {
-		return fmt.Errorf("log ssv events of block %d: %w", m.Number, err)
+		return false, 0, fmt.Errorf("log ssv events of block %d: %w", m.Number, err)
 	}
-	if len(byLog) > len(held) {
+	if pending > 0 {
 		if _, err := b.exec("delete pending ssv events", b.q().SQL("DELETE FROM ssv_pending WHERE network = ").Arg(m.Network).
 			SQL(" AND block_hash = ").Arg(m.Hash)); err != nil {
-			return err
+			return false, 0, err
 		}
 	}
 	if _, err := b.exec("record ssv block", b.q().SQL("INSERT INTO ssv_blocks (network, number, hash, parent_hash, time, events, skipped) VALUES ").
-		Row(m.Network, store.U64(m.Number), m.Hash, m.ParentHash, m.Time, int64(m.Events), int64(len(m.Skipped)))); err != nil {
-		return err
+		Row(m.Network, store.U64(m.Number), m.Hash, m.ParentHash, m.Time, int64(m.Events), int64(m.SkippedCount()))); err != nil {
+		return false, 0, err
 	}
-	n.skipped += uint64(len(m.Skipped))
+	if err := b.recordSkipped(m); err != nil {
+		return false, 0, err
+	}
+	n.skipped += uint64(m.SkippedCount())
 	n.lastApplied = m.Number
 	n.blocksThisBatch++
+	return true, len(byLog), nil
+}
+
+// recordSkipped keeps the block's skipped logs (ssv_skipped). A log
+// index twice in one marker (no honest sentry sends that) is kept once.
+func (b *batch) recordSkipped(m *events.Block) error {
+	if len(m.Skipped) == 0 {
+		return nil
+	}
+	rows := make([][]any, len(m.Skipped))
+	for i, sk := range m.Skipped {
+		rows[i] = []any{m.Network, store.U64(m.Number), int64(sk.LogIndex), m.Hash, sk.TxHash, sk.Topic0, sk.Reason, sk.Data, int64(sk.DataLen)}
+	}
+	if err := b.s.db.InsertRows(b.ctx, b.tx, insertSkipped, rows); err != nil {
+		return fmt.Errorf("record the skipped logs of ssv block %d: %w", m.Number, err)
+	}
 	return nil
 }
+
+var insertSkipped = store.Insert{Table: "ssv_skipped",
+	Cols:   []string{"network", "block", "log_index", "block_hash", "tx_hash", "topic0", "reason", "data", "data_len"},
+	Suffix: "ON CONFLICT (network, block, log_index) DO NOTHING"}
 
 var insertEvents = store.Insert{Table: "ssv_events",
 	Cols: []string{"network", "block", "log_index", "block_hash", "tx_hash", "tx_index", "name", "args", "stateless", "outcome"}}

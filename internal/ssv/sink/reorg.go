@@ -69,12 +69,13 @@ func (b *batch) reorg(r *events.Reorg) error {
 		return fmt.Errorf("read ssv skipped logs: %w", err)
 	}
 	n.skipped -= min(n.skipped, skipped)
-	for _, t := range []struct{ table, col string }{{"ssv_blocks", "number"}, {"ssv_events", "block"}, {"ssv_pending", "block"}} {
+	for _, t := range []struct{ table, col string }{{"ssv_blocks", "number"}, {"ssv_events", "block"}, {"ssv_pending", "block"}, {"ssv_skipped", "block"}, {"ssv_held", "number"}} {
 		if _, err := b.exec("roll back "+t.table, b.q().SQL("DELETE FROM ", t.table, " WHERE network = ").Arg(r.Network).
 			SQL(" AND ", t.col, " >= ").Arg(store.U64(r.FromBlock))); err != nil {
 			return err
 		}
 	}
+	n.firstHold, n.holdRead = nil, false
 	return b.rebuild(n)
 }
 

@@ -6,12 +6,13 @@
 // marker applies the block's events together, in log order, in the batch's
 // transaction: to the registry tables, to the applied-event log
 // (ssv_events) and to the processed blocks (ssv_blocks). A marker whose
-// block has fewer (or more) pending events than it announces is refused
-// (consumer.ErrRejected, so dead-lettered): on one stream the events come
-// before their marker, so a shortfall means an event was lost or refused,
-// and applying the block incomplete would silently diverge; its events stay
-// pending, and a replay of the marker from the dead letters once they are
-// in applies it. A reorg deletes the processed blocks from its FromBlock on
+// block has fewer (or more) pending events than it announces is held, not
+// applied, and so is every marker after it (held.go): on one stream the
+// events come before their marker, so a shortfall means an event was lost
+// or refused, and applying the block incomplete — or the blocks after it,
+// below which the missing event could never be applied — would silently
+// diverge; the event that completes the first held block, when it comes
+// in, applies it and the held blocks after it. A reorg deletes the processed blocks from its FromBlock on
 // with their events and rebuilds the registry from the remaining log.
 //
 // Idempotency: pending events are keyed by (network, block hash, log

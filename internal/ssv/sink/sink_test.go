@@ -344,42 +344,86 @@ func TestRedeliveryChangesNothing(t *testing.T) {
 	})
 }
 
-func TestIncompleteBlockIsRefused(t *testing.T) {
+// TestIncompleteBlockIsHeld: a marker whose events are not all in is not
+// applied, and neither is any block after it — the registry never moves
+// past a block it applied only part of, which would leave a hole no later
+// event could fill; the held markers are acked (no error), /sync shows the
+// first, and the missing event, when it comes, applies the held blocks in
+// chain order. A reorg drops the held blocks it replaces.
+func TestIncompleteBlockIsHeld(t *testing.T) {
 	dialects(t, func(t *testing.T, db *store.DB) {
 		sk := newSink(t, db, nil)
+		r := state.New(db)
+		ops := []uint64{1, 2, 3, 4}
 		c := &chain{fork: "a"}
 		mustApply(t, sk, operators(c))
-		b := c.block(valAdded(addr(1), pubkey(1), []uint64{1, 2, 3, 4}), valAdded(addr(1), pubkey(2), []uint64{1, 2, 3, 4}))
+		b2 := c.block(valAdded(addr(1), pubkey(1), ops), valAdded(addr(1), pubkey(2), ops))
 		// The first event and the marker, without the second event.
-		err := sk.Apply(ctx, []consumer.Event{b[0], b[2]})
-		if !errors.Is(err, consumer.ErrRejected) {
-			t.Fatalf("incomplete block: %v, want ErrRejected", err)
-		}
-		// As the consumer does: the event alone applies (pending), the marker is set aside.
-		mustApply(t, sk, b[:1])
-		r := state.New(db)
+		mustApply(t, sk, []consumer.Event{b2[0], b2[2]})
+		// The next block comes whole, and must wait behind block 2.
+		b3 := c.block(valAdded(addr(2), pubkey(3), ops))
+		mustApply(t, sk, b3)
 		if vs, _ := r.Validators(ctx, net, registry.ValidatorFilter{}); len(vs) != 0 {
-			t.Errorf("an incomplete block was applied: %+v", vs)
+			t.Errorf("a block was applied past an incomplete one: %+v", vs)
 		}
-		if s, _ := r.Sync(ctx, net); s.LastBlock != 1 {
-			t.Errorf("last block %d, want 1", s.LastBlock)
+		s, _ := r.Sync(ctx, net)
+		if s.LastBlock != 1 {
+			t.Errorf("last block %d, want 1: the registry moved past the incomplete block 2", s.LastBlock)
 		}
-		if p := dump(t, db, "ssv_pending", "log_index"); len(p) != 1 {
-			t.Errorf("pending: %v", p)
+		if h := s.Held; h == nil || h.Block != 2 || h.Hash != hash("a", 2) || h.Announced != 2 || h.Received != 1 || h.Blocks != 2 || h.Since.IsZero() {
+			t.Errorf("held %+v: want block 2, 2 announced, 1 received, 2 blocks held", h)
 		}
-		// The missing event arrives; the marker replayed from the dead letters applies the block.
-		mustApply(t, sk, b[1:2])
-		mustApply(t, sk, b[2:])
-		if vs, _ := r.Validators(ctx, net, registry.ValidatorFilter{}); len(vs) != 2 {
-			t.Errorf("validators after the block completed: %+v", vs)
+		if p := dump(t, db, "ssv_pending", "block, log_index"); len(p) != 2 {
+			t.Errorf("pending: %v, want block 2's first event and block 3's", p)
+		}
+		// The missing event arrives (a replay of the dead letters): block
+		// 2, then block 3, apply.
+		mustApply(t, sk, b2[1:2])
+		vs, err := r.Validators(ctx, net, registry.ValidatorFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(vs) != 3 || vs[0].PublicKey != hexOf(pubkey(1)) || vs[1].PublicKey != hexOf(pubkey(2)) || vs[2].PublicKey != hexOf(pubkey(3)) ||
+			vs[2].AddedBlock != 3 || vs[2].Index != 3 {
+			t.Errorf("validators after the block completed: %+v, want 1, 2 (block 2) and 3 (block 3) in chain order", vs)
+		}
+		s, _ = r.Sync(ctx, net)
+		if s.LastBlock != 3 || s.Held != nil {
+			t.Errorf("sync %+v: want block 3 applied and nothing held", s)
 		}
 		if p := dump(t, db, "ssv_pending", "log_index"); len(p) != 0 {
 			t.Errorf("pending left: %v", p)
+		}
+		mustApply(t, sk, b2[2:]) // the marker redelivered: nothing
+		if vs, _ := r.Validators(ctx, net, registry.ValidatorFilter{}); len(vs) != 3 {
+			t.Errorf("validators after a redelivered marker: %+v", vs)
 		}
 		// A marker of another hash for a processed height, with no reorg first, is refused.
 		other := &chain{fork: "b", number: 1}
 		if err := sk.Apply(ctx, other.block()); !errors.Is(err, consumer.ErrRejected) {
 			t.Errorf("second hash at a processed height: %v, want ErrRejected", err)
+		}
+		// Block 4 is held incomplete, then replaced by a reorg: the new
+		// branch's block 4 applies.
+		fork := *c
+		b4 := c.block(opAdded(8, addr(1), "1"), opAdded(9, addr(1), "1"))
+		mustApply(t, sk, b4[1:])
+		if s, _ := r.Sync(ctx, net); s.Held == nil || s.Held.Block != 4 {
+			t.Fatalf("sync %+v: want block 4 held", s)
+		}
+		nb := fork
+		nb.fork = "c"
+		reorg := &events.Reorg{V: 1, Network: net, FromBlock: 4, OldHash: hash("a", 4), NewHash: hash("c", 4)}
+		mustApply(t, sk, cat([]consumer.Event{{Network: net, Kind: events.KindReorg, MsgID: reorg.MsgID(), Value: reorg}}, nb.block(opAdded(10, addr(1), "1"))))
+		s, _ = r.Sync(ctx, net)
+		if s.Held != nil || s.LastBlock != 4 || s.LastBlockHash != hash("c", 4) {
+			t.Errorf("sync after the reorg %+v: want the new block 4 applied, nothing held", s)
+		}
+		if op, _ := r.Operator(ctx, net, 10); op == nil {
+			t.Error("the new branch's block 4 was not applied")
+		}
+		if p := dump(t, db, "ssv_pending", "log_index"); len(p) != 0 {
+			t.Errorf("pending left after the reorg: %v", p)
 		}
 	})
 }
@@ -711,6 +755,60 @@ func TestClusterAndInvalidPages(t *testing.T) {
 		}
 		if !slices.Equal(got, wantInv) || allInv[0].Block < allInv[9].Block {
 			t.Errorf("invalid by pages of 3:\n got %v\nwant %v (newest first)", got, wantInv)
+		}
+	})
+}
+
+// TestSkippedLogsRecorded: a marker's skipped logs are recorded once
+// (a redelivered marker adds nothing), served newest first, counted in the
+// sync state, and rolled back with their block by a reorg.
+func TestSkippedLogsRecorded(t *testing.T) {
+	dialects(t, func(t *testing.T, db *store.DB) {
+		sk := newSink(t, db, nil)
+		r := state.New(db)
+		withSkipped := func(evs []consumer.Event, skipped ...events.Skipped) []consumer.Event {
+			evs[len(evs)-1].Value.(*events.Block).Skipped = skipped
+			return evs
+		}
+		unknown := events.Skipped{LogIndex: 1, TxHash: hash("tx", 1), Topic0: hash("topic"), Reason: "unknown event topic", Data: "0x0102", DataLen: 300}
+		short := events.Skipped{LogIndex: 3, TxHash: hash("tx", 3), Topic0: hash("OperatorAdded"), Reason: "OperatorAdded: malformed", Data: "0x", DataLen: 0}
+		c := &chain{fork: "a"}
+		mustApply(t, sk, operators(c))
+		fork := *c // the chain before the block with skipped logs
+		b2 := withSkipped(c.block(opAdded(7, addr(1), "1")), unknown, short)
+		b2[len(b2)-1].Value.(*events.Block).SkippedMore = 3 // counted, not listed
+		mustApply(t, sk, b2)
+		mustApply(t, sk, b2[len(b2)-1:]) // the marker redelivered
+		got, err := r.Skipped(ctx, net, registry.SkippedFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[0].LogIndex != 3 || got[1].LogIndex != 1 || got[1].Data != "0x0102" || got[1].DataLen != 300 ||
+			got[1].BlockHash != hash("a", c.number) || got[1].Block != c.number || got[1].Topic0 != unknown.Topic0 || got[0].Reason != short.Reason {
+			t.Fatalf("skipped %+v: want logs 3 and 1 of block %d", got, c.number)
+		}
+		if s, _ := r.Sync(ctx, net); s == nil || s.SkippedLogs != 5 {
+			t.Fatalf("sync %+v: want 5 skipped logs (2 listed, 3 counted)", s)
+		}
+		if op, _ := r.Operator(ctx, net, 7); op == nil {
+			t.Fatal("the block's decoded event was not applied beside its skipped logs")
+		}
+		// A reorg from that block: its skipped logs go with it; the new
+		// branch's are recorded.
+		reorg := &events.Reorg{V: 1, Network: net, FromBlock: c.number, OldHash: hash("a", c.number), NewHash: hash("b", c.number)}
+		nb := fork
+		nb.fork = "b"
+		mustApply(t, sk, cat([]consumer.Event{{Network: net, Kind: events.KindReorg, MsgID: reorg.MsgID(), Value: reorg}},
+			withSkipped(nb.block(), events.Skipped{LogIndex: 0, TxHash: hash("tx", 0), Reason: "no topic"})))
+		got, err = r.Skipped(ctx, net, registry.SkippedFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].BlockHash != hash("b", nb.number) || got[0].Topic0 != "" {
+			t.Fatalf("skipped after the reorg %+v: want only the new branch's log", got)
+		}
+		if s, _ := r.Sync(ctx, net); s == nil || s.SkippedLogs != 1 {
+			t.Fatalf("sync after the reorg %+v: want 1 skipped log", s)
 		}
 	})
 }

@@ -323,11 +323,7 @@ func (s *Store) Invalid(ctx context.Context, network string, f registry.InvalidF
 	const op = "read ssv invalid registrations"
 	q := s.db.Query().SQL(`SELECT block, log_index, tx_hash, owner, public_key, operator_ids, nonce, reason
 		FROM ssv_invalid WHERE network = `).Arg(network)
-	if f.BeforeBlock > 0 {
-		b := store.U64(f.BeforeBlock)
-		q.SQL(" AND (block < ").Arg(b).SQL(" OR (block = ").Arg(b).SQL(" AND log_index < ").Arg(store.U64(uint64(f.BeforeLogIndex))).SQL("))")
-	}
-	q.SQL(" ORDER BY block DESC, log_index DESC LIMIT ").Arg(limit(f.Limit))
+	newestBefore(q, f)
 	rows, err := s.query(ctx, op, q)
 	if err != nil {
 		return nil, err
@@ -346,6 +342,45 @@ func (s *Store) Invalid(ctx context.Context, network string, f registry.InvalidF
 			// ids of a refused registration may be anything the event held
 			v.Operators = nil
 		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return out, nil
+}
+
+// newestBefore ends a query of a table keyed by (network, block,
+// log_index): the rows before f's place in the chain, newest first, at
+// most f.Limit.
+func newestBefore(q *store.Query, f registry.InvalidFilter) {
+	if f.BeforeBlock > 0 {
+		b := store.U64(f.BeforeBlock)
+		q.SQL(" AND (block < ").Arg(b).SQL(" OR (block = ").Arg(b).SQL(" AND log_index < ").Arg(store.U64(uint64(f.BeforeLogIndex))).SQL("))")
+	}
+	q.SQL(" ORDER BY block DESC, log_index DESC LIMIT ").Arg(limit(f.Limit))
+}
+
+// Skipped lists the contract logs the sentry could not decode, newest
+// first, before f.BeforeBlock and f.BeforeLogIndex when set.
+func (s *Store) Skipped(ctx context.Context, network string, f registry.SkippedFilter) ([]registry.Skipped, error) {
+	const op = "read ssv skipped logs"
+	q := s.db.Query().SQL(`SELECT block, log_index, block_hash, tx_hash, topic0, reason, data, data_len
+		FROM ssv_skipped WHERE network = `).Arg(network)
+	newestBefore(q, f)
+	rows, err := s.query(ctx, op, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []registry.Skipped{}
+	for rows.Next() {
+		var v registry.Skipped
+		var li uint64
+		if err := rows.Scan(store.U64Into(&v.Block), store.U64Into(&li), &v.BlockHash, &v.TxHash, &v.Topic0, &v.Reason, &v.Data, store.U64Into(&v.DataLen)); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		v.LogIndex = uint(li)
 		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
@@ -390,6 +425,19 @@ func (s *Store) Sync(ctx context.Context, network string) (*registry.Sync, error
 		}
 	case !errors.Is(err, sql.ErrNoRows):
 		return nil, fmt.Errorf("read ssv sync status of %s in %s: %w", network, s.db.Where(), s.db.Scrub(err))
+	}
+	var held registry.Held
+	var since int64
+	err = s.db.Reader().QueryRowContext(ctx, s.db.Query().SQL("SELECT number, hash, announced, received, held_at, (SELECT COUNT(*) FROM ssv_held WHERE network = ").Arg(network).
+		SQL(") FROM ssv_held WHERE network = ").Arg(network).SQL(" ORDER BY number, hash LIMIT 1").String(), network, network).
+		Scan(store.U64Into(&held.Block), &held.Hash, &held.Announced, &held.Received, &since, &held.Blocks)
+	switch {
+	case err == nil:
+		found = true
+		held.Since = time.UnixMilli(since).UTC()
+		out.Held = &held
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, fmt.Errorf("read ssv held blocks of %s in %s: %w", network, s.db.Where(), s.db.Scrub(err))
 	}
 	if !found {
 		return nil, nil

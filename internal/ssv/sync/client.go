@@ -204,16 +204,80 @@ func (e *endpoint) header(ctx context.Context, n uint64) (*header, error) {
 	if err := e.call(ctx, &h, "eth_getBlockByNumber", hexutil.EncodeUint64(n), false); err != nil {
 		return nil, err
 	}
-	if h == nil {
-		return nil, fmt.Errorf("eth_getBlockByNumber: block %d not found", n)
+	return h, checkHeader(n, h)
+}
+
+func checkHeader(n uint64, h *header) error {
+	switch {
+	case h == nil:
+		return fmt.Errorf("eth_getBlockByNumber: block %d not found", n)
+	case uint64(h.Number) != n:
+		return fmt.Errorf("eth_getBlockByNumber: asked for block %d, got %d", n, h.Number)
+	case h.Hash == (common.Hash{}):
+		return fmt.Errorf("eth_getBlockByNumber: block %d has no hash", n)
 	}
-	if uint64(h.Number) != n {
-		return nil, fmt.Errorf("eth_getBlockByNumber: asked for block %d, got %d", n, h.Number)
+	return nil
+}
+
+// callBatch is how many calls one JSON-RPC batch holds.
+const callBatch = 100
+
+// batch makes the calls in JSON-RPC batches of callBatch, each within the
+// endpoint's timeout. A batch refused as a whole (an endpoint without
+// batches) and the calls of a batch that failed (a smaller batch limit
+// fails each of them) are made again one by one. It returns the first
+// call's error, never holding the URL.
+func (e *endpoint) batch(ctx context.Context, elems []rpc.BatchElem) error {
+	for len(elems) > 0 {
+		chunk := elems[:min(callBatch, len(elems))]
+		elems = elems[len(chunk):]
+		c, err := e.dial(ctx)
+		if err != nil {
+			return err
+		}
+		cctx, cancel := context.WithTimeout(ctx, e.timeout)
+		err = c.BatchCallContext(cctx, chunk)
+		cancel()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		for _, el := range chunk {
+			if err != nil || el.Error != nil {
+				if err := e.call(ctx, el.Result, el.Method, el.Args...); err != nil {
+					return err
+				}
+			}
+		}
 	}
-	if h.Hash == (common.Hash{}) {
-		return nil, fmt.Errorf("eth_getBlockByNumber: block %d has no hash", n)
+	return nil
+}
+
+// headers reads the headers of blocks ns, in batches.
+func (e *endpoint) headers(ctx context.Context, ns []uint64) ([]*header, error) {
+	out := make([]*header, len(ns))
+	elems := make([]rpc.BatchElem, len(ns))
+	for i, n := range ns {
+		elems[i] = rpc.BatchElem{Method: "eth_getBlockByNumber", Args: []any{hexutil.EncodeUint64(n), false}, Result: &out[i]}
 	}
-	return h, nil
+	if err := e.batch(ctx, elems); err != nil {
+		return nil, err
+	}
+	for i, n := range ns {
+		if err := checkHeader(n, out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// logsBlocks is logsBlock of each block hash, in batches.
+func (e *endpoint) logsBlocks(ctx context.Context, addr common.Address, hashes []common.Hash) ([][]types.Log, error) {
+	out := make([][]types.Log, len(hashes))
+	elems := make([]rpc.BatchElem, len(hashes))
+	for i := range hashes {
+		elems[i] = rpc.BatchElem{Method: "eth_getLogs", Args: []any{logFilter{Address: addr, BlockHash: &hashes[i]}}, Result: &out[i]}
+	}
+	return out, e.batch(ctx, elems)
 }
 
 type logFilter struct {

@@ -9,7 +9,9 @@
 // number of logs of every block that has some is checked against the
 // block's receipts, because nodes have been seen returning too few logs
 // from their log index (ssvlabs/ssv#2990), and a mismatch re-reads from
-// another endpoint. The last fully published block and the hashes of the
+// another endpoint (or, with one, from the same after a back-off). A
+// history range is also compared with a second endpoint's answer or,
+// without one, its blocks without logs with their blooms (bloomCheck). The last fully published block and the hashes of the
 // recent blocks are kept in <DataDir>/ssv-<network>.cursor.
 package sync
 

@@ -177,6 +177,7 @@ type node struct {
 	c       *chain
 	chainID uint64
 	srv     *httptest.Server
+	rpc     *rpc.Server
 
 	maxRange   atomic.Uint64 // >0: -32005 above this many blocks
 	fail       atomic.Bool   // HTTP 500 to everything
@@ -185,10 +186,16 @@ type node struct {
 	noReceipts atomic.Bool   // eth_getBlockReceipts unknown
 	dropEvery  atomic.Int64  // >0: drop each contract log whose data ends with a multiple of this
 	dropBlock  atomic.Int64  // >0: eth_getLogs returns no log of this block
+	// rangeOnly: dropEvery and dropBlock apply to eth_getLogs over block
+	// ranges only (a node's log index missing logs), not by block hash.
+	rangeOnly atomic.Bool
 	// rateLimit > 0: that many eth_getLogs range calls are refused by a
 	// rate limit, as HTTP 429 with rateHTTP, else as Infura's -32005.
 	rateLimit atomic.Int64
 	rateHTTP  atomic.Bool
+	// subFail > 0: that many eth_subscribe calls fail (a busy node, or
+	// one that answers after the client gave up).
+	subFail atomic.Int64
 
 	mu     sync.Mutex
 	calls  map[string]int
@@ -203,6 +210,7 @@ func newNode(t *testing.T, c *chain, chainID uint64) *node {
 	if err := srv.RegisterName("eth", &ethService{n: n}); err != nil {
 		t.Fatal(err)
 	}
+	n.rpc = srv
 	ws := srv.WebsocketHandler([]string{"*"})
 	n.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
@@ -269,6 +277,9 @@ type ethService struct{ n *node }
 // NewHeads is eth_subscribe("newHeads"): the head header after each change.
 func (s *ethService) NewHeads(ctx context.Context) (*rpc.Subscription, error) {
 	s.n.inc("eth_subscribe")
+	if s.n.subFail.Add(-1) >= 0 {
+		return nil, &rpcErr{-32000, "too many subscriptions: try again later"}
+	}
 	notifier, ok := rpc.NotifierFromContext(ctx)
 	if !ok {
 		return nil, rpc.ErrNotificationsUnsupported
@@ -382,15 +393,16 @@ func (s *ethService) GetLogs(f filterArg) ([]types.Log, error) {
 		}
 	}
 	out := []types.Log{}
+	drops := f.BlockHash == nil || !s.n.rangeOnly.Load()
 	for _, b := range blocks {
 		for _, l := range b.logs {
 			if l.Address != f.Address {
 				continue
 			}
-			if d := s.n.dropBlock.Load(); d > 0 && b.h.Number.Uint64() == uint64(d) {
+			if d := s.n.dropBlock.Load(); drops && d > 0 && b.h.Number.Uint64() == uint64(d) {
 				continue
 			}
-			if d := s.n.dropEvery.Load(); d > 0 && len(l.Data) == 32 && binary.BigEndian.Uint64(l.Data[24:])%uint64(d) == 0 {
+			if d := s.n.dropEvery.Load(); drops && d > 0 && len(l.Data) == 32 && binary.BigEndian.Uint64(l.Data[24:])%uint64(d) == 0 {
 				continue
 			}
 			out = append(out, l)

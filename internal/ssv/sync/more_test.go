@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/valtrack/valtrack/internal/ssv/events"
@@ -144,6 +147,9 @@ func TestSkippedLogs(t *testing.T) {
 	}
 	if m.Skipped[0].LogIndex != 1 || !strings.Contains(m.Skipped[0].Reason, "unknown event topic") || m.Skipped[0].Topic0 != topicUnknown.Hex() {
 		t.Fatalf("skipped %+v", m.Skipped[0])
+	}
+	if sk := m.Skipped[1]; sk.Data != hexutil.Encode(c.contractLogs(20, 20)[2].Data) || sk.DataLen != 7 {
+		t.Fatalf("skipped %+v: want its 7 bytes of data", sk)
 	}
 	if m.Skipped[1].LogIndex != 2 || !strings.Contains(m.Skipped[1].Reason, "malformed") {
 		t.Fatalf("skipped %+v", m.Skipped[1])
@@ -403,25 +409,261 @@ func TestConfigRefused(t *testing.T) {
 	}
 }
 
+// TestLiveWebSocketNewHeads: live, new heads come from the newHeads
+// subscription, not from polling (which would take longer than the test
+// waits). A subscription that fails — a busy node; under load the
+// subscribe call can also outlast the request timeout — is tried again
+// after a short back-off, not left to polling for good.
 func TestLiveWebSocketNewHeads(t *testing.T) {
-	c := newChain(30, spread(30, 4))
+	for _, fails := range []int64{0, 3} {
+		t.Run(fmt.Sprintf("%d failed subscriptions", fails), func(t *testing.T) {
+			c := newChain(30, spread(30, 4))
+			n := newNode(t, c, 1337)
+			n.subFail.Store(fails)
+			pub, logs := &memPublisher{}, &syncBuf{}
+			cfg := testConfig(t, pub, logs)
+			cfg.RPCs = []string{n.wsURL()}
+			cfg.PollEvery, cfg.NoHeadTimeout = time.Minute, time.Minute
+			s, stop := start(t, cfg)
+			waitFor(t, "caught up", caughtUp(s, c, 3))
+			// Only a subscription moves it on from here.
+			waitFor(t, "the subscription", func() bool { return n.count("eth_subscribe") > int(fails) })
+			for range 3 {
+				c.extend(2, nil, 0)
+				waitFor(t, "the new heads processed", caughtUp(s, c, 3))
+			}
+			stop()
+			if got := n.count("eth_subscribe"); got < int(fails)+1 {
+				t.Fatalf("%d eth_subscribe calls, want %d failed and one that held", got, fails)
+			}
+			if fails > 0 && !strings.Contains(logs.String(), "subscribing again") {
+				t.Fatalf("the failed subscription is not logged:\n%s", logs)
+			}
+			got, _ := checkStream(t, pub.records())
+			checkAll(t, c, got, 0, c.head()-3)
+			noSecrets(t, logs)
+		})
+	}
+}
+
+// TestSingleEndpointTooFewLogsInHistory: with one endpoint there is no
+// second answer to compare a history range with. A node whose range
+// answers lack logs (its log index missed them) is caught all the same:
+// a block it returned no log of by the block's bloom, a block it returned
+// part of, where it has no eth_getBlockReceipts, by its own eth_getLogs by
+// block hash. The range is not accepted but read again after a back-off,
+// the sentry's health and the endpoint's status say why, and once the node
+// answers right every log is published.
+func TestSingleEndpointTooFewLogsInHistory(t *testing.T) {
+	for _, tc := range []struct {
+		name, status string
+		fault        func(n *node, c *chain)
+	}{
+		{"every log of a block: its bloom", "bloom holds the contract", func(n *node, c *chain) { n.dropBlock.Store(55) }},
+		{"part of a block, no receipts: eth_getLogs by hash", "2 contract logs in the answer, 3 in the eth_getLogs by block hash", func(n *node, c *chain) {
+			drop := c.contractLogs(55, 55)[1]
+			n.dropEvery.Store(int64(drop.Data[31]) | int64(drop.Data[30])<<8)
+			n.noReceipts.Store(true)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := spread(100, 10)
+			spec[55] = logSpec{n: 3}
+			c := newChain(100, spec)
+			n := newNode(t, c, 1337)
+			n.rangeOnly.Store(true)
+			tc.fault(n, c)
+			pub, logs := &memPublisher{}, &syncBuf{}
+			cfg := testConfig(t, pub, logs, n)
+			cfg.StatusEvery = 10 * time.Millisecond
+			reg := prometheus.NewRegistry()
+			cfg.Registerer = reg
+			s, stop := start(t, cfg)
+			waitFor(t, "the short answer failed three times", func() bool { return s.Stats().Mismatches >= 3 })
+			if p := s.Stats().Processed; p >= 55 {
+				t.Fatalf("processed %d: the range short of block 55's logs was accepted", p)
+			}
+			err := s.Healthy()
+			if err == nil || !strings.Contains(err.Error(), "failed the sentry's checks") || !strings.Contains(err.Error(), "block 55") {
+				t.Fatalf("Healthy() = %v: want the failed check of block 55", err)
+			}
+			waitFor(t, "a status showing the endpoint's failed check", func() bool {
+				rs := pub.statuses()
+				if len(rs) == 0 {
+					return false
+				}
+				e, err := events.Decode(events.KindSyncStatus, rs[len(rs)-1].data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				st := e.(*events.SyncStatus)
+				return len(st.Endpoints) == 1 && !st.Endpoints[0].Healthy && strings.Contains(st.Endpoints[0].Error, tc.status)
+			})
+			if !strings.Contains(logs.String(), "every endpoint failed in a row, waiting") {
+				t.Fatalf("the range is not read again after a back-off:\n%s", logs)
+			}
+			if v := metricValue(t, reg, "valtrack_ssv_sentry_crosscheck_mismatches_total"); v < 3 {
+				t.Fatalf("crosscheck_mismatches_total %v, want at least 3", v)
+			}
+
+			n.dropBlock.Store(0) // the node is fixed
+			n.dropEvery.Store(0)
+			waitFor(t, "caught up", caughtUp(s, c, 3))
+			stop()
+			got, _ := checkStream(t, pub.records())
+			checkAll(t, c, got, 0, c.head()-3)
+			if len(got) != len(c.contractLogs(0, c.head()-3)) {
+				t.Fatalf("%d events published, the chain has %d contract logs", len(got), len(c.contractLogs(0, c.head()-3)))
+			}
+			if err := s.Healthy(); err != nil {
+				t.Fatalf("caught up but unhealthy: %v", err)
+			}
+			noSecrets(t, logs)
+		})
+	}
+}
+
+// With one endpoint, history reads the headers of blocks without logs in
+// JSON-RPC batches; an endpoint with a smaller batch limit than ours gets
+// the calls one by one, and the sync completes.
+func TestHeaderBatchesOverTheEndpointsLimit(t *testing.T) {
+	c := newChain(300, spread(300, 10))
 	n := newNode(t, c, 1337)
+	n.rpc.SetBatchLimits(5, 0)
 	pub, logs := &memPublisher{}, &syncBuf{}
-	cfg := testConfig(t, pub, logs)
-	cfg.RPCs = []string{n.wsURL()}
-	// Polling would take longer than the test waits: only newHeads moves it.
-	cfg.PollEvery, cfg.NoHeadTimeout = time.Minute, time.Minute
+	cfg := testConfig(t, pub, logs, n)
 	s, stop := start(t, cfg)
 	waitFor(t, "caught up", caughtUp(s, c, 3))
-	for range 3 {
-		c.extend(2, nil, 0)
-		waitFor(t, "the new heads processed", caughtUp(s, c, 3))
-	}
 	stop()
-	if n.count("eth_subscribe") == 0 {
-		t.Fatal("no newHeads subscription")
-	}
 	got, _ := checkStream(t, pub.records())
 	checkAll(t, c, got, 0, c.head()-3)
-	noSecrets(t, logs)
+	// Every block of the history without logs had its header read, one by
+	// one once the batches were refused.
+	if h := n.count("eth_getBlockByNumber"); h < 250 {
+		t.Fatalf("%d headers read, want every block's of the history", h)
+	}
+	if st := s.Stats(); st.Mismatches != 0 {
+		t.Fatalf("stats %+v: a refused batch counted as a failed check", st)
+	}
+}
+
+// dedupPublisher is the bus as the sentry sees it: a message id already
+// stored is dropped (JetStream's duplicate window), and while failOn
+// says so for a message it is refused.
+type dedupPublisher struct {
+	memPublisher
+	seen   map[string]bool
+	failOn atomic.Pointer[func(subject string, data []byte) bool]
+}
+
+func (p *dedupPublisher) Publish(ctx context.Context, subject, msgID string, data []byte) error {
+	if f := p.failOn.Load(); f != nil && (*f)(subject, data) {
+		return errors.New("nats: timeout")
+	}
+	p.mu.Lock()
+	dup := p.seen[msgID]
+	p.seen[msgID] = true
+	p.mu.Unlock()
+	if dup {
+		return nil
+	}
+	return p.memPublisher.Publish(ctx, subject, msgID, data)
+}
+
+// TestPublishFailureKeepsTheBlock: a block whose marker cannot be
+// published (the bus is down) is not processed — the cursor stays before
+// it, in history and live — and once the bus is back it is read and
+// published again, so no block is marked processed with its events or
+// marker missing.
+func TestPublishFailureKeepsTheBlock(t *testing.T) {
+	spec := spread(100, 10)
+	spec[50] = logSpec{n: 3}
+	c := newChain(100, spec)
+	n := newNode(t, c, 1337)
+	pub := &dedupPublisher{seen: map[string]bool{}}
+	logs := &syncBuf{}
+	cfg := testConfig(t, &pub.memPublisher, logs, n)
+	cfg.Publisher = pub
+	failBlock := func(num uint64) {
+		f := func(subject string, data []byte) bool {
+			if !strings.HasSuffix(subject, ".block") {
+				return false
+			}
+			var b events.Block
+			return json.Unmarshal(data, &b) == nil && b.Number == num
+		}
+		pub.failOn.Store(&f)
+	}
+	failBlock(50)
+	s, stop := start(t, cfg)
+	waitFor(t, "block 50's marker refused", func() bool { return strings.Contains(logs.String(), "publish failed; retrying") })
+	for range 20 {
+		if p := s.Stats().Processed; p >= 50 {
+			t.Fatalf("processed %d while block 50's marker is refused", p)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	pub.failOn.Store(nil)
+	waitFor(t, "caught up", caughtUp(s, c, 3))
+	// Live: a new block's marker refused.
+	failBlock(c.head() - 2)
+	c.extend(1, map[uint64]logSpec{100: {n: 2}}, 0)
+	waitFor(t, "the live block's marker refused", func() bool { return strings.Count(logs.String(), "publish failed; retrying") >= 2 })
+	if p := s.Stats().Processed; p >= int64(c.head()-3) {
+		t.Fatalf("processed %d while block %d's marker is refused", p, c.head()-3)
+	}
+	pub.failOn.Store(nil)
+	waitFor(t, "caught up live", caughtUp(s, c, 3))
+	stop()
+	got, markers := checkStream(t, pub.records())
+	checkAll(t, c, got, 0, c.head()-3)
+	seen := map[uint64]bool{}
+	for _, m := range markers {
+		seen[m.Number] = true
+	}
+	if !seen[50] || !seen[c.head()-3] {
+		t.Fatalf("the blocks whose markers were refused have no marker after all: %v", seen)
+	}
+}
+
+// A block with more skipped logs than a marker can list within a bus
+// message: the marker lists what fits MaxSkippedBytes and counts the rest.
+func TestManySkippedLogsFitAMarker(t *testing.T) {
+	const many = 1500
+	unknown := map[int]bool{}
+	for i := range many {
+		unknown[i] = true
+	}
+	spec := spread(30, 5)
+	spec[12] = logSpec{n: many, unknown: unknown}
+	c := newChain(30, spec)
+	n := newNode(t, c, 1337)
+	pub, logs := &memPublisher{}, &syncBuf{}
+	s, stop := start(t, testConfig(t, pub, logs, n))
+	waitFor(t, "caught up", caughtUp(s, c, 3))
+	stop()
+	for _, r := range pub.records() {
+		if !strings.HasSuffix(r.subject, ".block") {
+			continue
+		}
+		v, err := events.Decode(events.KindBlock, r.data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := v.(*events.Block)
+		if m.Number != 12 {
+			continue
+		}
+		if m.SkippedCount() != many || m.SkippedMore == 0 || len(m.Skipped) == 0 {
+			t.Fatalf("block 12 marker: %d listed + %d more skipped, want %d in all, some listed", len(m.Skipped), m.SkippedMore, many)
+		}
+		if len(r.data) > events.MaxSkippedBytes+4096 {
+			t.Fatalf("block 12 marker is %d bytes, over the skipped budget %d", len(r.data), events.MaxSkippedBytes)
+		}
+		if st := s.Stats(); st.Skipped != many {
+			t.Fatalf("stats %+v: want %d skipped", st, many)
+		}
+		return
+	}
+	t.Fatal("no marker of block 12")
 }

@@ -108,8 +108,15 @@ func TestDeepReorgResyncs(t *testing.T) {
 	if len(rgs) != 1 || rgs[0].FromBlock != 0 || rgs[0].NewHash != c.block(0).hash.Hex() {
 		t.Fatalf("reorgs %+v: want one from the first block 0", rgs)
 	}
-	got, _ := checkStream(t, recs[at+1:])
+	got, markers := checkStream(t, recs[at+1:])
 	checkAll(t, c, got, 0, c.head()-3)
+	// The chain is read again in history ranges (markers only for blocks
+	// with logs), not block by block as the live blocks were.
+	for _, m := range markers {
+		if m.Events == 0 && len(m.Skipped) == 0 && m.Number < 140 {
+			t.Fatalf("after the resync, block %d without logs got a marker: the history was read block by block", m.Number)
+		}
+	}
 	for _, r := range recs[at+1:] {
 		for h := range old {
 			if strings.Contains(string(r.data), h) {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/rpc"
 
@@ -54,7 +55,8 @@ type Sentry struct {
 	heads      chan struct{} // WebSocket newHeads wake-ups
 	sub        *rpc.ClientSubscription
 	subEp      *endpoint
-	subEnded   atomic.Bool
+	subEnded   *atomic.Bool  // set when sub ended (each subscription has its own)
+	subWait    time.Duration // the wait after a failed subscription, doubling up to PollEvery
 
 	statusKick chan struct{}
 	versions   map[common.Address]string // implementations' getVersion answers ("" unknown)
@@ -70,9 +72,13 @@ type Sentry struct {
 	pubHead      uint64        // the head of the last SyncStatus built
 	tipTime      time.Time     // the processed block's header time; zero: unknown
 	blockTime    time.Duration // the chain's block time measured on the kept headers; 0: unknown
+	// checkFails counts the answers that failed a check since the
+	// processed block last moved; checkErr is the last one's error.
+	checkFails int
+	checkErr   string
 
 	n struct {
-		logs, skipped, blocks, reorgs, failovers, mismatches, halvings, ranges, rangeSize, rateLimited atomic.Uint64
+		logs, skipped, blocks, reorgs, failovers, mismatches, halvings, ranges, rangeSize, rateLimited, bloomChecks atomic.Uint64
 	}
 }
 
@@ -89,6 +95,7 @@ type Stats struct {
 	Mismatches       uint64
 	Halvings         uint64
 	RateLimited      uint64 // eth_getLogs ranges refused by a rate limit
+	BloomChecks      uint64 // history blocks without logs whose bloom held the contract, read by hash
 	Ranges           uint64 // eth_getLogs ranges read
 	RangeSize        uint64
 	Endpoint         string // the endpoint in use, host:port
@@ -129,7 +136,7 @@ func (s *Sentry) Stats() Stats {
 	st.Logs, st.Skipped, st.Blocks = s.n.logs.Load(), s.n.skipped.Load(), s.n.blocks.Load()
 	st.Reorgs, st.Failovers, st.Mismatches = s.n.reorgs.Load(), s.n.failovers.Load(), s.n.mismatches.Load()
 	st.Halvings, st.Ranges, st.RangeSize = s.n.halvings.Load(), s.n.ranges.Load(), s.n.rangeSize.Load()
-	st.RateLimited = s.n.rateLimited.Load()
+	st.RateLimited, st.BloomChecks = s.n.rateLimited.Load(), s.n.bloomChecks.Load()
 	st.Endpoints = len(s.eps)
 	for _, ep := range s.eps {
 		if ok, _, _, _ := ep.status(); ok {
@@ -157,6 +164,12 @@ func (s *Sentry) Healthy() error {
 	}
 	if quiet := now.Sub(s.headAt); quiet > MaxLagTime {
 		return fmt.Errorf("no RPC endpoint has answered for %s (the last head read was block %d, processed up to block %d): check the endpoints (GET /api/v1/ssv/{network}/sync shows their errors)", quiet.Round(time.Second), s.head, s.processed)
+	}
+	if s.checkFails >= 2 {
+		// One failed check may be a race with the chain (a reorg between
+		// two calls); the same blocks failing again is an endpoint
+		// returning wrong or too few logs.
+		return fmt.Errorf("the answers for the blocks after %d failed the sentry's checks %d times in a row (last: %s): an endpoint returns too few or wrong logs; they are read again after a back-off — add another --eth-rpc endpoint or check the node", s.processed, s.checkFails, s.checkErr)
 	}
 	target := int64(0)
 	if s.head > s.cfg.FollowDistance {
@@ -394,7 +407,11 @@ func (s *Sentry) mismatch(ep *endpoint, check string, err error) error {
 	if s.m != nil {
 		s.m.mismatches.WithLabelValues(s.cfg.Network, ep.name, check).Inc()
 	}
-	s.log.Warn("ssv sentry: answer failed a check; reading it again from another endpoint", "endpoint", ep.name, "check", check, "err", err)
+	s.mu.Lock()
+	s.checkFails++
+	s.checkErr = ep.name + ": " + err.Error()
+	s.mu.Unlock()
+	s.log.Warn("ssv sentry: answer failed a check; reading it again from another endpoint (or, with none, from this one after a back-off)", "endpoint", ep.name, "check", check, "err", err)
 	return err
 }
 
@@ -445,7 +462,10 @@ func (s *Sentry) loop(ctx context.Context) error {
 				s.setMode(ModeLive)
 			}
 		} else {
-			for s.next <= target && err == nil && ctx.Err() == nil {
+			// A reorg deeper than the kept hashes resyncs from the first
+			// block in history mode: the blocks are then read in ranges,
+			// not one by one.
+			for s.next <= target && err == nil && ctx.Err() == nil && s.getMode() == ModeLive {
 				err = s.liveBlock(ctx, ep)
 				s.setHead(head, target)
 			}
@@ -552,13 +572,21 @@ func (s *Sentry) historyRange(ctx context.Context, ep *endpoint, target uint64) 
 				return s.mismatch(ep, "block_hash", fmt.Errorf("log %d of block %d has block hash %s, the block's header %s", l.Index, n, l.BlockHash.Hex(), h.Hash.Hex()))
 			}
 		}
-		if err := s.crossCheck(ctx, ep, h, len(byBlock[n])); err != nil {
+		if err := s.crossCheck(ctx, ep, h, len(byBlock[n]), true); err != nil {
 			return err
 		}
 		headers[n] = h
 	}
-	if err := s.rangeCheck(ctx, ep, from, to, byBlock, headers); err != nil {
+	compared, err := s.rangeCheck(ctx, ep, from, to, byBlock, headers)
+	if err != nil {
 		return err
+	}
+	if !compared {
+		// No second answer to compare with: the blocks the answer holds no
+		// log of are checked against their blooms.
+		if err := s.bloomCheck(ctx, ep, from, to, byBlock, headers); err != nil {
+			return err
+		}
 	}
 	end, ok := headers[to]
 	if !ok {
@@ -583,8 +611,12 @@ func (s *Sentry) historyRange(ctx context.Context, ep *endpoint, target uint64) 
 	}
 	for _, n := range order {
 		if err := s.publishBlock(ctx, ep, headers[n], byBlock[n]); err != nil {
+			// Nothing of the range is taken as processed: it is read and
+			// published again (the same message ids) from s.next.
 			return err
 		}
+	}
+	for _, n := range order {
 		s.remember(headers[n])
 	}
 	s.remember(end)
@@ -614,7 +646,7 @@ func (s *Sentry) liveBlock(ctx context.Context, ep *endpoint) error {
 			return s.mismatch(ep, "inconsistent", err)
 		}
 		logs = byBlock[n]
-		if err := s.crossCheck(ctx, ep, h, len(logs)); err != nil {
+		if err := s.crossCheck(ctx, ep, h, len(logs), false); err != nil {
 			return err
 		}
 	}
@@ -668,8 +700,12 @@ func (s *Sentry) group(logs []types.Log, from, to uint64, hash *common.Hash) (ma
 
 // crossCheck compares the number of contract logs of a block in an answer
 // with the block's receipts (or, where the endpoint has no
-// eth_getBlockReceipts, with another endpoint's eth_getLogs of the block).
-func (s *Sentry) crossCheck(ctx context.Context, ep *endpoint, h *header, have int) error {
+// eth_getBlockReceipts, with another endpoint's eth_getLogs of the block;
+// with no other endpoint, an answer over a block range is compared with
+// the endpoint's own eth_getLogs by block hash, which nodes answer from
+// the receipts rather than from their log index: a block the range answer
+// holds only part of is never taken as complete).
+func (s *Sentry) crossCheck(ctx context.Context, ep *endpoint, h *header, have int, fromRange bool) error {
 	want, err := ep.receiptLogs(ctx, s.cfg.Contract, h.Hash)
 	source := "receipts"
 	if err != nil {
@@ -678,16 +714,25 @@ func (s *Sentry) crossCheck(ctx context.Context, ep *endpoint, h *header, have i
 			return err // transport: fail over
 		}
 		other := s.other(ep)
+		if other == nil && fromRange {
+			other = ep
+		}
 		if other == nil {
 			s.log.Debug("ssv sentry: no receipts to cross-check the block's logs with", "endpoint", ep.name, "block", uint64(h.Number), "err", err)
 			return nil
 		}
 		logs, err2 := other.logsBlock(ctx, s.cfg.Contract, h.Hash)
 		if err2 != nil {
+			if other == ep {
+				return err2 // the only check there is: read the range again
+			}
 			s.log.Debug("ssv sentry: could not cross-check the block's logs", "endpoint", ep.name, "block", uint64(h.Number), "receipts_err", err, "other", other.name, "err", err2)
 			return nil
 		}
 		want, source = 0, "eth_getLogs of "+other.name
+		if other == ep {
+			source = "eth_getLogs by block hash"
+		}
 		for _, l := range logs {
 			if !l.Removed && l.Address == s.cfg.Contract {
 				want++
@@ -707,11 +752,12 @@ func (s *Sentry) crossCheck(ctx context.Context, ep *endpoint, h *header, have i
 // endpoint has more logs of, on the same block hash, fails the answer,
 // which is read again from the next endpoint; an other endpoint with fewer
 // logs is counted and the answer, already checked against receipts, kept.
-// With one endpoint, or when the other cannot answer, nothing is compared.
-func (s *Sentry) rangeCheck(ctx context.Context, ep *endpoint, from, to uint64, have map[uint64][]types.Log, headers map[uint64]*header) error {
+// With one endpoint, or when the other cannot answer, nothing is compared
+// (compared false: bloomCheck then covers those blocks).
+func (s *Sentry) rangeCheck(ctx context.Context, ep *endpoint, from, to uint64, have map[uint64][]types.Log, headers map[uint64]*header) (compared bool, err error) {
 	other := s.other(ep)
 	if other == nil {
-		return nil
+		return false, nil
 	}
 	logs, err := other.logsRange(ctx, s.cfg.Contract, from, to)
 	// A range over the other's limits says nothing of its health (the
@@ -721,12 +767,12 @@ func (s *Sentry) rangeCheck(ctx context.Context, ep *endpoint, from, to uint64, 
 	}
 	if err != nil {
 		s.log.Debug("ssv sentry: could not compare the range with another endpoint", "endpoint", ep.name, "other", other.name, "from", from, "to", to, "err", err)
-		return nil
+		return false, nil
 	}
 	theirs, order, err := s.group(logs, from, to, nil)
 	if err != nil {
 		s.log.Debug("ssv sentry: another endpoint's answer for the range is inconsistent", "other", other.name, "from", from, "to", to, "err", err)
-		return nil
+		return false, nil
 	}
 	for _, n := range order {
 		if len(theirs[n]) <= len(have[n]) {
@@ -735,7 +781,7 @@ func (s *Sentry) rangeCheck(ctx context.Context, ep *endpoint, from, to uint64, 
 		h, ok := headers[n]
 		if !ok {
 			if h, err = ep.header(ctx, n); err != nil {
-				return err
+				return true, err
 			}
 		}
 		if theirs[n][0].BlockHash != h.Hash {
@@ -744,7 +790,7 @@ func (s *Sentry) rangeCheck(ctx context.Context, ep *endpoint, from, to uint64, 
 			s.log.Debug("ssv sentry: another endpoint has logs of another block at this height", "other", other.name, "block", n)
 			continue
 		}
-		return s.mismatch(ep, "range_log_count", fmt.Errorf("block %d (%s): %d contract logs in the answer for blocks %d..%d, %d in %s's", n, h.Hash.Hex(), len(have[n]), from, to, len(theirs[n]), other.name))
+		return true, s.mismatch(ep, "range_log_count", fmt.Errorf("block %d (%s): %d contract logs in the answer for blocks %d..%d, %d in %s's", n, h.Hash.Hex(), len(have[n]), from, to, len(theirs[n]), other.name))
 	}
 	for n, mine := range have {
 		if len(theirs[n]) < len(mine) {
@@ -754,6 +800,63 @@ func (s *Sentry) rangeCheck(ctx context.Context, ep *endpoint, from, to uint64, 
 			}
 			s.log.Warn("ssv sentry: another endpoint returns too few logs; the answer checked against receipts is kept", "other", other.name, "block", n, "have", len(mine), "other_has", len(theirs[n]))
 			break
+		}
+	}
+	return true, nil
+}
+
+// bloomCheck covers, where no second endpoint's answer was compared, the
+// blocks of a history range the answer holds no log of — which the
+// per-block check (crossCheck) never sees: a node that lost every log of
+// a block in its log index passes it. Each block's header is read (in
+// batches), and a block whose bloom holds the contract address has its
+// logs read by block hash, which nodes answer from the block's receipts,
+// not from the log index a range query uses; any contract log there fails
+// the answer (the range is read again after a back-off, and the endpoint
+// shows the failed check). A bloom hit with no log is the bloom's false
+// positive. It keeps the header of block to in headers.
+func (s *Sentry) bloomCheck(ctx context.Context, ep *endpoint, from, to uint64, have map[uint64][]types.Log, headers map[uint64]*header) error {
+	var ns []uint64
+	for n := from; n <= to; n++ {
+		if _, ok := have[n]; !ok {
+			ns = append(ns, n)
+		}
+	}
+	if len(ns) == 0 {
+		return nil
+	}
+	hs, err := ep.headers(ctx, ns)
+	if err != nil {
+		return err
+	}
+	var hits []*header
+	var hashes []common.Hash
+	for _, h := range hs {
+		if h.Bloom.Test(s.cfg.Contract.Bytes()) {
+			hits = append(hits, h)
+			hashes = append(hashes, h.Hash)
+		}
+	}
+	if last := hs[len(hs)-1]; uint64(last.Number) == to {
+		headers[to] = last
+	}
+	s.n.bloomChecks.Add(uint64(len(hits)))
+	if len(hits) == 0 {
+		return nil
+	}
+	logs, err := ep.logsBlocks(ctx, s.cfg.Contract, hashes)
+	if err != nil {
+		return err
+	}
+	for i, h := range hits {
+		n := 0
+		for _, l := range logs[i] {
+			if !l.Removed && l.Address == s.cfg.Contract && l.BlockHash == h.Hash {
+				n++
+			}
+		}
+		if n > 0 {
+			return s.mismatch(ep, "bloom", fmt.Errorf("block %d (%s): no contract log in the answer for blocks %d..%d, but its bloom holds the contract and eth_getLogs of the block returns %d", uint64(h.Number), h.Hash.Hex(), from, to, n))
 		}
 	}
 	return nil
@@ -948,6 +1051,7 @@ func (s *Sentry) publishBlock(ctx context.Context, ep *endpoint, h *header, logs
 	obs := s.observer(ep)
 	mk := &events.Block{V: events.SchemaVersion, Network: s.cfg.Network, Number: uint64(h.Number), Hash: h.Hash.Hex(),
 		ParentHash: h.ParentHash.Hex(), Time: int64(h.Time) * 1000, Observer: obs}
+	skippedBytes := 0
 	for _, l := range logs {
 		ev, reason, label := s.decode(l, obs)
 		if ev == nil {
@@ -956,12 +1060,21 @@ func (s *Sentry) publishBlock(ctx context.Context, ep *endpoint, h *header, logs
 				s.m.skipped.WithLabelValues(s.cfg.Network, label).Inc()
 			}
 			s.log.Warn("ssv sentry: contract log skipped", "block", l.BlockNumber, "log_index", l.Index, "tx", l.TxHash.Hex(), "reason", reason)
-			if len(mk.Skipped) < events.MaxSkipped {
-				sk := events.Skipped{LogIndex: l.Index, TxHash: l.TxHash.Hex(), Reason: safe.String(reason, 512)}
-				if len(l.Topics) > 0 {
-					sk.Topic0 = l.Topics[0].Hex()
-				}
+			sk := events.Skipped{LogIndex: l.Index, TxHash: l.TxHash.Hex(), Reason: safe.String(reason, 512),
+				DataLen: len(l.Data)}
+			if len(l.Data) > 0 {
+				sk.Data = hexutil.Encode(l.Data[:min(len(l.Data), events.MaxSkippedData)])
+			}
+			if len(l.Topics) > 0 {
+				sk.Topic0 = l.Topics[0].Hex()
+			}
+			// The marker must fit a bus message: past the budget the
+			// skipped logs are only counted (the logs above name them).
+			if size := sk.Size(); len(mk.Skipped) < events.MaxSkipped && skippedBytes+size <= events.MaxSkippedBytes {
 				mk.Skipped = append(mk.Skipped, sk)
+				skippedBytes += size
+			} else {
+				mk.SkippedMore++
 			}
 			continue
 		}
@@ -1065,6 +1178,9 @@ func (s *Sentry) observer(ep *endpoint) events.Observer {
 func (s *Sentry) setProcessed() {
 	tip, bt := s.tipTimes()
 	s.mu.Lock()
+	if p := int64(s.next) - 1; p != s.processed {
+		s.checkFails, s.checkErr = 0, ""
+	}
 	s.processed = int64(s.next) - 1
 	p := s.processed
 	s.tipTime, s.blockTime = tip, bt
@@ -1198,9 +1314,15 @@ func (s *Sentry) waitHead(ctx context.Context, ep *endpoint) {
 	}
 	if s.sub == nil || s.subEp != ep || s.subEnded.Load() {
 		if err := s.subscribe(ctx, ep); err != nil {
-			s.log.Warn("ssv sentry: newHeads subscription failed; polling", "endpoint", ep.name, "err", err)
-			sleep(ctx, s.cfg.PollEvery)
+			// Poll meanwhile, and subscribe again soon: a subscription
+			// that timed out once on a busy node is no reason to poll for
+			// good.
+			s.subWait = min(max(2*s.subWait, s.cfg.RetryMin), s.cfg.PollEvery)
+			s.log.Warn("ssv sentry: newHeads subscription failed; polling, and subscribing again", "endpoint", ep.name, "err", err, "retry_in", s.subWait)
+			sleep(ctx, s.subWait)
+			return
 		}
+		s.subWait = 0
 		// Read the head again: one may have come before the subscription.
 		return
 	}
@@ -1230,8 +1352,10 @@ func (s *Sentry) subscribe(ctx context.Context, ep *endpoint) error {
 	if err != nil {
 		return ep.scrub(fmt.Errorf("eth_subscribe newHeads: %w", err))
 	}
-	s.sub, s.subEp = sub, ep
-	s.subEnded.Store(false)
+	// Each subscription has its own ended flag: the goroutine of one
+	// replaced (unsubscribed) must not mark its successor ended.
+	ended := new(atomic.Bool)
+	s.sub, s.subEp, s.subEnded = sub, ep, ended
 	go func() {
 		for {
 			select {
@@ -1239,7 +1363,7 @@ func (s *Sentry) subscribe(ctx context.Context, ep *endpoint) error {
 				return
 			case <-sub.Err():
 				// Subscription ended: wake the loop, which subscribes again.
-				s.subEnded.Store(true)
+				ended.Store(true)
 				s.wake()
 				return
 			case <-ch:

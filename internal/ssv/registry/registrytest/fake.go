@@ -34,6 +34,7 @@ type network struct {
 	clusters   map[string]registry.Cluster
 	owners     map[string]registry.Owner // key: lower-case address
 	invalid    []registry.Invalid
+	skipped    []registry.Skipped
 	sync       *registry.Sync
 	changes    []registry.Change
 }
@@ -105,6 +106,14 @@ func (f *Fake) AddInvalid(networkName string, inv registry.Invalid) {
 	defer f.mu.Unlock()
 	n := f.net(networkName)
 	n.invalid = append(n.invalid, inv)
+}
+
+// AddSkipped records a skipped log.
+func (f *Fake) AddSkipped(networkName string, sk registry.Skipped) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := f.net(networkName)
+	n.skipped = append(n.skipped, sk)
 }
 
 // SetSync sets the sync state.
@@ -310,19 +319,38 @@ func (f *Fake) Owner(_ context.Context, networkName, address string) (*registry.
 func (f *Fake) Invalid(_ context.Context, networkName string, fl registry.InvalidFilter) ([]registry.Invalid, error) {
 	var out []registry.Invalid
 	err := f.read(networkName, func(n *network) {
-		for _, v := range n.invalid {
-			if fl.BeforeBlock == 0 || v.Block < fl.BeforeBlock || (v.Block == fl.BeforeBlock && v.LogIndex < fl.BeforeLogIndex) {
-				out = append(out, v)
-			}
-		}
+		out = newestBefore(n.invalid, fl, func(v registry.Invalid) (uint64, uint) { return v.Block, v.LogIndex })
 	})
+	return out, err
+}
+
+// Skipped implements registry.Reader.
+func (f *Fake) Skipped(_ context.Context, networkName string, fl registry.SkippedFilter) ([]registry.Skipped, error) {
+	var out []registry.Skipped
+	err := f.read(networkName, func(n *network) {
+		out = newestBefore(n.skipped, fl, func(v registry.Skipped) (uint64, uint) { return v.Block, v.LogIndex })
+	})
+	return out, err
+}
+
+// newestBefore is the items of a log list before fl's place in the
+// chain, newest first, at most fl.Limit.
+func newestBefore[T any](items []T, fl registry.InvalidFilter, place func(T) (uint64, uint)) []T {
+	var out []T
+	for _, v := range items {
+		if b, li := place(v); fl.BeforeBlock == 0 || b < fl.BeforeBlock || (b == fl.BeforeBlock && li < fl.BeforeLogIndex) {
+			out = append(out, v)
+		}
+	}
 	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Block != out[j].Block {
-			return out[i].Block > out[j].Block
+		bi, li := place(out[i])
+		bj, lj := place(out[j])
+		if bi != bj {
+			return bi > bj
 		}
-		return out[i].LogIndex > out[j].LogIndex
+		return li > lj
 	})
-	return out[:limitOf(fl.Limit, len(out))], err
+	return out[:limitOf(fl.Limit, len(out))]
 }
 
 // Sync implements registry.Reader.
