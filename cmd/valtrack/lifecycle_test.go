@@ -154,6 +154,7 @@ func TestInvalidFlagsRefused(t *testing.T) {
 		{[]string{"--eth", "nope"}, "neither a built-in network"},
 		{[]string{"--ssv", "nope"}, "--ssv-contract ADDRESS and --ssv-from-block N"},
 		{[]string{"--ssv-contract", "0x00000000000000000000000000000000000000aa"}, "--ssv-from-block"},
+		{[]string{"--ssv-replay-from", "5"}, "names a block of one network"},
 	}
 	commands := [][]string{{"run"}, {"consumer"}, {"sentry", "ethereum"}, {"sentry", "cosmos"}, {"sentry", "ssv"}, {"serve"}}
 	tested := 0

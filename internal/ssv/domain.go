@@ -108,6 +108,7 @@ func (d Domain) Flags(r domain.Role) []cli.Flag {
 				return nil
 			}},
 		&cli.Uint64Flag{Name: "ssv-from-block", Usage: "block to sync the --ssv-contract from (its deployment block; required with --ssv-contract)", Sources: env("ssv-from-block")},
+		&cli.Uint64Flag{Name: "ssv-replay-from", Usage: "publish the one --ssv network's blocks again from `BLOCK` (its cursor moved back): fills a block the consumer holds because an event never arrived (GET …/sync shows \"held\"); what is applied already is ignored. Give it for one start only", Sources: env("ssv-replay-from")},
 		&cli.Uint64Flag{Name: "ssv-follow-distance", Value: 8, Usage: "blocks behind the head that are treated as final (the SSV node's default 8)", Sources: env("ssv-follow-distance"),
 			Validator: func(v uint64) error {
 				// 0 would process the head itself, which the next block may
@@ -226,6 +227,10 @@ func (in *instance) networks(needRPC bool) error {
 			return errors.New("--ssv-contract and --ssv-from-block go together: give the contract's address and the block it was deployed in (from block 0 the sync would read the whole chain)")
 		}
 	}
+	if cmd.IsSet("ssv-replay-from") && len(names)+len(in.nets) != 1 {
+		// One block number means nothing on several chains.
+		return fmt.Errorf("--ssv-replay-from names a block of one network, and %d are given: run the replay with one --ssv network (or --ssv-dir)", len(names)+len(in.nets))
+	}
 	for _, name := range names {
 		n, ok := builtin[name]
 		if !ok {
@@ -343,9 +348,14 @@ func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err 
 			return nil, errors.New("ssv: the sentries need a publisher")
 		}
 		for _, n := range in.nets {
+			var replay *uint64
+			if env.Cmd.IsSet("ssv-replay-from") {
+				r := env.Cmd.Uint64("ssv-replay-from")
+				replay = &r
+			}
 			s, err := ssvsync.New(ssvsync.Config{Network: n.Name, Contract: n.Contract, ChainID: in.chainIDs[n.Name], FromBlock: n.FromBlock,
 				RPCs: n.RPCs, FollowDistance: env.Cmd.Uint64("ssv-follow-distance"), Decoder: abi.Decode, Publisher: env.Publisher,
-				SentryID: env.SentryID, DataDir: filepath.Join(env.DataDir, "ssv"), Log: env.Log, Registerer: env.Registerer})
+				SentryID: env.SentryID, DataDir: filepath.Join(env.DataDir, "ssv"), ReplayFrom: replay, Log: env.Log, Registerer: env.Registerer})
 			if err != nil {
 				return nil, err // names the sentry and its network already
 			}

@@ -71,7 +71,7 @@ func (b *batch) hold(n *network, m *events.Block, inBatch []*events.ContractEven
 		n.firstHold = &heldRef{number: m.Number, hash: m.Hash}
 	}
 	if received >= 0 {
-		b.s.log.Warn("ssv block held: its events are not all in, and no later block is applied until they are (GET /api/v1/ssv/{network}/sync shows it; replay the network's dead letters once their cause is fixed)",
+		b.s.log.Warn("ssv block held: its events are not all in, and no later block is applied until they are (GET /api/v1/ssv/{network}/sync shows it; start its sentry once with --ssv-replay-from BLOCK to publish the blocks again)",
 			"network", n.name, "block", m.Number, "hash", m.Hash, "announced", m.Events, "received", received)
 	} else {
 		b.s.log.Debug("ssv block held behind an incomplete one", "network", n.name, "block", m.Number, "hash", m.Hash)

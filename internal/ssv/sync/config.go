@@ -85,8 +85,14 @@ type Config struct {
 	Publisher      domain.Publisher
 	SentryID       string
 	DataDir        string // cursor file directory; "" keeps no cursor
-	Log            *slog.Logger
-	Registerer     prometheus.Registerer // nil: no metrics
+	// ReplayFrom, when set, moves a cursor that is past it back to this
+	// block, so that the blocks from it are read and published again
+	// (--ssv-replay-from): how an operator fills a block the consumer
+	// holds because one of its events never arrived. The sink ignores
+	// what it already applied, so a replay changes nothing else.
+	ReplayFrom *uint64
+	Log        *slog.Logger
+	Registerer prometheus.Registerer // nil: no metrics
 
 	InitialRange   uint64        // first eth_getLogs range, blocks
 	MaxRange       uint64        // largest eth_getLogs range, blocks

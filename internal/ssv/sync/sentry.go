@@ -213,6 +213,11 @@ func (s *Sentry) Run(ctx context.Context) error {
 		s.chainID = cd.ChainID
 		s.first = cd.First
 	}
+	if r := s.cfg.ReplayFrom; r != nil {
+		if err := s.rewind(*r); err != nil {
+			return err
+		}
+	}
 	s.setProcessed()
 	if err := s.checkChains(ctx); err != nil {
 		if ctx.Err() != nil {
@@ -1003,6 +1008,25 @@ func (s *Sentry) resync(ctx context.Context, ep *endpoint, why string) error {
 	s.next, s.hashes, s.anchored = from, nil, true
 	s.setMode(ModeHistory)
 	return s.advanced()
+}
+
+// rewind moves the next block back to r (Config.ReplayFrom), forgetting
+// the kept hashes from r on; those before it still guard the parent hash
+// of r against a reorg that happened meanwhile.
+func (s *Sentry) rewind(r uint64) error {
+	if r < s.cfg.FromBlock {
+		return errFatal{fmt.Errorf("ssv sentry %s: --ssv-replay-from %d is below the contract's start block %d: give a block from %d on", s.cfg.Network, r, s.cfg.FromBlock, s.cfg.FromBlock)}
+	}
+	if r >= s.next {
+		s.log.Warn("ssv sentry: nothing to replay, the block is not processed yet", "replay_from", r, "next_block", s.next)
+		return nil
+	}
+	s.log.Warn("ssv sentry: publishing processed blocks again (--ssv-replay-from); remove the flag once the replay is done, or every start replays", "from_block", r, "was_processed", int64(s.next)-1)
+	s.next = r
+	for len(s.hashes) > 0 && s.hashes[len(s.hashes)-1].Number >= r {
+		s.hashes = s.hashes[:len(s.hashes)-1]
+	}
+	return nil
 }
 
 func (s *Sentry) hashOf(n uint64) (common.Hash, bool) {
