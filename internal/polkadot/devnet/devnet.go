@@ -95,7 +95,7 @@ func Start(ctx context.Context, o Options) (_ *Devnet, err error) {
 	if err := chopsticks.Install(ctx, o.Prefix, o.Out); err != nil {
 		return nil, fmt.Errorf("polkadot devnet: %w", err)
 	}
-	spec, err := chopsticks.SpecPath(Spec)
+	spec, err := specFile(dir)
 	if err != nil {
 		return nil, fmt.Errorf("polkadot devnet: %w", err)
 	}
