@@ -113,6 +113,12 @@ type Runner struct {
 	eraSeenStart int64
 	eraMs        int64
 	warned       string
+	// recorded is the nominator set last recorded in the store ("" none
+	// this run); delegates the proxies' accounts read from their keys, by
+	// account and key file, and failed when the last read failed.
+	recorded  string
+	delegates map[string]string
+	failed    map[string]time.Time
 	// noTelemetry is why no telemetry can be judged by in this pass ("" when
 	// nodes are known); set by gather, read by env.
 	noTelemetry string
@@ -144,7 +150,8 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.SendBackoff <= 0 {
 		cfg.SendBackoff = 2 * time.Minute
 	}
-	return &Runner{cfg: cfg, log: cfg.Log.With("component", "polkadot-program", "chain", cfg.Chain)}, nil
+	return &Runner{cfg: cfg, log: cfg.Log.With("component", "polkadot-program", "chain", cfg.Chain),
+		delegates: map[string]string{}, failed: map[string]time.Time{}}, nil
 }
 
 // Pass is what one Run did, for logs and tests.
@@ -189,6 +196,9 @@ func (r *Runner) Pass(ctx context.Context) (*Pass, error) {
 	// The chain's records name accounts in its own prefix: a file's
 	// address in another (the generic 42) is the same account.
 	cfg = cfg.WithPrefix(ch.SS58Prefix)
+	if err := r.recordNominators(ctx, &cfg, now); err != nil {
+		return nil, err
+	}
 	meta, err := st.Meta(ctx, chain)
 	if err != nil {
 		return nil, err
@@ -483,6 +493,56 @@ func (r *Runner) ranks(ctx context.Context, cands []*program.Candidate, cfg *pro
 		c.Rank = heads[c.Stash].Rank
 	}
 	return nil
+}
+
+// recordNominators records the program file's nominators in the store
+// (state.SyncNominators) when the set differs from the one this runner
+// last recorded, so that each is known — and listed by the API — before
+// its first nomination, and one the file dropped is marked removed.
+func (r *Runner) recordNominators(ctx context.Context, cfg *program.Config, now time.Time) error {
+	ns := make([]state.Nominator, 0, len(cfg.Nomination.Nominators))
+	for _, n := range cfg.Nomination.Nominators {
+		ns = append(ns, state.Nominator{Account: n.Account, Proxy: n.Proxy, ProxyDelay: n.ProxyDelay, Delegate: r.delegate(n, now)})
+	}
+	key := fmt.Sprint(ns)
+	if key == r.recorded {
+		return nil
+	}
+	if _, err := r.cfg.Store.SyncNominators(ctx, r.cfg.Chain, ns, now.UnixMilli()); err != nil {
+		return err
+	}
+	r.recorded = key
+	return nil
+}
+
+// delegateRetry is how long a proxy's account that could not be read
+// (its key, or the RPC the sender needs for the chain's prefix) waits
+// before the next read.
+const delegateRetry = 10 * time.Minute
+
+// delegate is the account of n's proxy: read from its key by the sender,
+// so "" for a runner that does not send (it loads no key) and for a
+// nominator without a proxy.
+func (r *Runner) delegate(n program.NominatorConfig, now time.Time) string {
+	if !n.Proxy || r.cfg.Sender == nil {
+		return ""
+	}
+	k := n.Account + "\x00" + n.Key
+	if d, ok := r.delegates[k]; ok {
+		return d
+	}
+	if at, ok := r.failed[k]; ok && now.Sub(at) < delegateRetry {
+		return ""
+	}
+	d, err := r.cfg.Sender.Delegate(n)
+	if err != nil {
+		r.failed[k] = now
+		r.log.Warn("the proxy's account of a nominator is not known yet; retrying later", "nominator", n.Account, "retry_in", delegateRetry, "err", err)
+		return ""
+	}
+	delete(r.failed, k)
+	r.delegates[k] = d
+	return d
 }
 
 func nominatorAccounts(cfg *program.Config) []string {
