@@ -700,14 +700,32 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 					out[t] = fmt.Sprintf("announced: executes after %d blocks", n.ProxyDelay)
 				}
 			} else {
+				// Sent before a restart that lost its record? Then it is
+				// recorded, not sent (and paid) again.
+				found, rerr := r.nominatedOnChain(ctx, a.Nominator, a.Targets, round.Era)
+				if rerr != nil {
+					// Nothing sent, no fee: tried again next pass.
+					waiting = true
+					errs = append(errs, fmt.Errorf("nominator %s: %w", a.Nominator, rerr))
+					for _, t := range a.Targets {
+						out[t] = "not sent: " + rerr.Error()
+					}
+					round.Outcome[a.Nominator] = out
+					continue
+				}
 				var sent Sent
-				sent, sendErr = r.cfg.Sender.Nominate(ctx, n, a.Targets)
+				note := "nominated"
+				if found {
+					note = "nominated (found on chain: sent before a restart)"
+				} else {
+					sent, sendErr = r.cfg.Sender.Nominate(ctx, n, a.Targets)
+				}
 				if sendErr == nil {
 					err = st.AddNomination(ctx, state.Nomination{Chain: r.cfg.Chain, ID: fmt.Sprintf("%d-%s", round.ID, a.Nominator), RoundID: round.ID,
 						Nominator: a.Nominator, Era: round.Era, Targets: a.Targets, At: now.UnixMilli(), BlockHash: sent.BlockHash, TxHash: sent.TxHash})
 				}
 				for _, t := range a.Targets {
-					out[t] = "nominated"
+					out[t] = note
 				}
 			}
 		}
@@ -758,6 +776,37 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// nominatedOnChain reports whether the chain's staking.nominators holds
+// account's nomination of targets submitted in era or later: sent by this
+// round before a restart lost its record (the process died waiting for
+// the inclusion). The same targets from an earlier era are not this
+// round's. An unreadable record is an error: nothing is sent on a guess.
+func (r *Runner) nominatedOnChain(ctx context.Context, account string, targets []string, era uint32) (bool, error) {
+	head, err := r.cfg.Live.Chain(ctx)
+	if err != nil {
+		return false, fmt.Errorf("read the chain head before sending: %w", err)
+	}
+	vs, err := r.cfg.Live.Validators(ctx, head, []string{account})
+	if err != nil {
+		return false, fmt.Errorf("read the nominations of %s before sending: %w", account, err)
+	}
+	for _, v := range vs {
+		if v.Stash != account {
+			continue
+		}
+		ts, in := v.NominationTargets, v.NominationEra
+		if !ts.Known || !in.Known {
+			why := ts.Err
+			if why == "" {
+				why = in.Err
+			}
+			return false, fmt.Errorf("read the nominations of %s before sending: %s", account, why)
+		}
+		return in.Value >= era && sameSet(ts.Value, targets), nil
+	}
+	return false, nil
 }
 
 // notSent is a failure before any transaction was submitted (reading
