@@ -656,6 +656,16 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 			}
 		}
 		out := map[string]string{}
+		// notSentYet: a failure before anything was submitted — no fee
+		// paid, so no attempt counted — tried again next pass.
+		notSentYet := func(err error) {
+			waiting = true
+			errs = append(errs, fmt.Errorf("nominator %s: %w", a.Nominator, err))
+			for _, t := range a.Targets {
+				out[t] = "not sent: " + err.Error()
+			}
+			round.Outcome[a.Nominator] = out
+		}
 		n, ok := nominatorConfig(cfg, a.Nominator)
 		sendErr := error(nil) // a send that reached the chain and failed
 		switch {
@@ -671,29 +681,16 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 				Nominator: a.Nominator, Era: round.Era, Targets: a.Targets, At: now.UnixMilli(), DryRun: true})
 		default:
 			if perr := r.nominatorReady(ctx, n, ch); perr != nil {
-				// Not sent, so no fee paid and no attempt counted: retried
-				// each pass (the bond may be fixed within the era), the
-				// round expiring with its era otherwise.
-				waiting = true
-				errs = append(errs, fmt.Errorf("nominator %s: %w", a.Nominator, perr))
-				for _, t := range a.Targets {
-					out[t] = "not sent: " + perr.Error()
-				}
-				round.Outcome[a.Nominator] = out
+				// Retried each pass (the bond may be fixed within the era),
+				// the round expiring with its era otherwise.
+				notSentYet(perr)
 				continue
 			}
 			if n.Proxy && n.ProxyDelay > 0 {
 				sendErr = r.announce(ctx, n, a.Targets, round, ch, now)
 				var ns notSent
 				if errors.As(sendErr, &ns) {
-					// Failed before anything was sent: no fee paid, so not
-					// an attempt; tried again next pass.
-					waiting, sendErr = true, nil
-					errs = append(errs, fmt.Errorf("nominator %s: %w", a.Nominator, ns.err))
-					for _, t := range a.Targets {
-						out[t] = "not sent: " + ns.err.Error()
-					}
-					round.Outcome[a.Nominator] = out
+					notSentYet(ns.err)
 					continue
 				}
 				for _, t := range a.Targets {
@@ -704,13 +701,7 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 				// recorded, not sent (and paid) again.
 				found, rerr := r.nominatedOnChain(ctx, a.Nominator, a.Targets, round.Era)
 				if rerr != nil {
-					// Nothing sent, no fee: tried again next pass.
-					waiting = true
-					errs = append(errs, fmt.Errorf("nominator %s: %w", a.Nominator, rerr))
-					for _, t := range a.Targets {
-						out[t] = "not sent: " + rerr.Error()
-					}
-					round.Outcome[a.Nominator] = out
+					notSentYet(rerr)
 					continue
 				}
 				var sent Sent
