@@ -24,6 +24,8 @@ const (
 	bob       = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty"
 	charlie   = "5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y"
 	dave      = "5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy" // the nominator
+	eve       = "5HGjWAeFDfFCWPsjFQdVV2Msvz2XtMktvgocEZcCj68kUMaw" // a nominator of the file that has not nominated yet
+	ferdie    = "5CiPPseXPECbkjWCa6MnjNokrgYjMqmKndv2rSnekmSK2DjL" // a nominator the file dropped before it nominated
 )
 
 type fixture struct {
@@ -65,7 +67,9 @@ func val(stash string, commission uint32, stake events.Amount, identity string) 
 // newFixture serves a SQLite store filled by the real sink (chain, three
 // validators, two eras, a fault, telemetry) and by the program's writes
 // (three candidates: alice and charlie valid and scored, bob invalid; a
-// snapshot; a dry-run round with a nomination; a pending proxy tx).
+// snapshot; a dry-run round with a nomination; a pending proxy tx; the
+// file's nominators: dave, who nominated, eve, bonded and nominating on
+// chain but not yet by the program, and ferdie, dropped from the file).
 func newFixture(t testing.TB) *fixture {
 	ctx := context.Background()
 	st := state.New(storetest.SQLite(t, store.WithMigrations(state.Migrations())))
@@ -81,6 +85,9 @@ func newFixture(t testing.TB) *fixture {
 		events.KindValidator, val(bob, 200_000_000, "1000000000000", "Bob"),
 		events.KindValidator, val(charlie, 0, "3000000000000", "Charlie"),
 		events.KindValidator, nominator,
+		events.KindValidator, &events.Validator{V: 1, Chain: testChain, Stash: eve, Block: 100, SelfStake: events.Got[events.Amount]("20000000000000", 1),
+			Balance: events.Got[events.Amount]("21000000000000", 1), Payee: events.Got("Staked", 1), Controller: events.Got(eve, 1),
+			NominationTargets: events.Got([]string{bob}, 1), NominationEra: events.Got[uint32](5, 1)},
 		events.KindEra, &events.Era{V: 1, Chain: testChain, Era: 6, Validators: []string{alice, bob}, Points: map[string]uint32{alice: 60}, Total: 60, Complete: true, Block: 80},
 		events.KindEra, &events.Era{V: 1, Chain: testChain, Era: 7, Validators: []string{alice}, Points: map[string]uint32{alice: 20}, Total: 20, Block: 99},
 		events.KindFault, &events.Fault{V: 1, Chain: testChain, ID: "offence-90-1", Stash: bob, Kind: events.FaultOffence, Reason: "Bob offline in session 40", Era: 6, Block: 90, At: 5},
@@ -123,6 +130,14 @@ func newFixture(t testing.TB) *fixture {
 	}
 	if err := st.AddProxyTx(ctx, state.ProxyTx{Chain: testChain, ID: "p-1", RoundID: id, Nominator: dave, Delegate: bob, CallHash: "0xca11", Targets: []string{charlie},
 		AnnouncedBlock: 95, ExecuteAfter: 105, TxHashes: []string{"0xa1"}, Created: 1500}); err != nil {
+		t.Fatal(err)
+	}
+	daveConf := state.Nominator{Account: dave, Proxy: true, ProxyDelay: 10}
+	if _, err := st.SyncNominators(ctx, testChain, []state.Nominator{daveConf, {Account: eve}, {Account: ferdie}}, 900); err != nil {
+		t.Fatal(err)
+	}
+	daveConf.Delegate = bob // a sending runner read the proxy's key
+	if _, err := st.SyncNominators(ctx, testChain, []state.Nominator{daveConf, {Account: eve}}, 1000); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.SetNextNomination(ctx, testChain, 9, 86_402_001, 2002); err != nil {

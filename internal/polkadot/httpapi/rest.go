@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/valtrack/valtrack/internal/api"
@@ -118,24 +119,29 @@ func (h *handlers) handleCandidate(w http.ResponseWriter, r *http.Request, _ api
 	return ok(w, r, newCandidateView(*c, dec))
 }
 
-// nominatorView is 1KV's Nominator row, from valtrack's nominations, its
+// nominatorView is 1KV's Nominator row, from the program file's
+// nominators as the runner recorded them, valtrack's nominations, its
 // latest round, its proxy announcements and the chain's record of the
 // account. 1KV's address is the controller; valtrack nominates from the
 // bonded account, its own controller, so address and stash are the same.
 type nominatorView struct {
 	Address           string             `json:"address"`
 	Stash             string             `json:"stash"`
-	Proxy             string             `json:"proxy"`      // the delegate that announced, "" none known
-	ProxyDelay        *uint64            `json:"proxyDelay"` // blocks, null: no announcement known
+	Proxy             string             `json:"proxy"`      // the proxy's account, "" none known
+	ProxyDelay        *uint64            `json:"proxyDelay"` // blocks, null: not configured and no announcement known
 	Bonded            *float64           `json:"bonded"`     // tokens, null unknown
 	AvgStake          *float64           `json:"avgStake"`   // tokens of bond per target, null unknown
 	NominateAmount    int                `json:"nominateAmount"`
 	RewardDestination string             `json:"rewardDestination"`
 	Current           []currentTarget    `json:"current"`
-	LastNomination    int64              `json:"lastNomination"`
+	LastNomination    int64              `json:"lastNomination"` // unix ms, 0 none yet
 	CreatedAt         int64              `json:"createdAt"`
+	IsProxy           bool               `json:"isProxy"`
+	Configured        bool               `json:"configured"`   // in the program file now
+	ConfiguredAt      *int64             `json:"configuredAt"` // first recorded from the file, null never
+	RemovedAt         *int64             `json:"removedAt"`    // dropped from the file, null while configured
 	LastEra           uint32             `json:"lastNominatedEra"`
-	Latest            state.Nomination   `json:"latest"`
+	Latest            *state.Nomination  `json:"latest"` // null before its first nomination
 	ProxyTxs          []state.ProxyTx    `json:"proxyTxs"`
 	NominationEra     *uint32            `json:"nominationEra"`
 	Chain             *chainAccountFacts `json:"chain,omitempty"`
@@ -191,7 +197,15 @@ func (h *handlers) readNominatorFacts(ctx context.Context, chain string) (*nomin
 	return f, nil
 }
 
+// nominators are the views of every nominator the store knows, by
+// account: each the program file lists or once listed (recorded by the
+// runner, so before its first nomination too) and each with a nomination;
+// only one account when only is set.
 func (h *handlers) nominators(ctx context.Context, chain, only string) ([]nominatorView, error) {
+	recorded, err := h.st.Nominators(ctx, chain)
+	if err != nil {
+		return nil, fmt.Errorf("nominators of %s: %w", chain, err)
+	}
 	latest, err := h.st.LatestNominations(ctx, chain)
 	if err != nil {
 		return nil, fmt.Errorf("nominations of %s: %w", chain, err)
@@ -200,66 +214,113 @@ func (h *handlers) nominators(ctx context.Context, chain, only string) ([]nomina
 	if err != nil {
 		return nil, err
 	}
+	conf := map[string]*state.Nominator{}
+	last := map[string]*state.Nomination{}
+	var accounts []string
+	for i, n := range recorded {
+		conf[n.Account] = &recorded[i]
+		accounts = append(accounts, n.Account)
+	}
+	for i, n := range latest {
+		if conf[n.Nominator] == nil {
+			accounts = append(accounts, n.Nominator)
+		}
+		last[n.Nominator] = &latest[i]
+	}
+	slices.Sort(accounts)
 	out := []nominatorView{}
-	for _, n := range latest {
-		if only != "" && n.Nominator != only {
+	for _, a := range accounts {
+		if only != "" && a != only {
 			continue
 		}
-		v := nominatorView{Address: n.Nominator, Stash: n.Nominator, LastNomination: n.At, CreatedAt: f.first[n.Nominator], LastEra: n.Era,
-			Latest: n, ProxyTxs: []state.ProxyTx{}, NominateAmount: f.amounts[n.Nominator]}
-		targets := n.Targets
-		acct, err := h.st.Validator(ctx, chain, n.Nominator)
+		v, err := h.nominatorView(ctx, chain, a, conf[a], last[a], f)
 		if err != nil {
-			return nil, fmt.Errorf("chain record of nominator %s: %w", n.Nominator, err)
-		}
-		if acct != nil {
-			if acct.NominationTargets.Known {
-				targets = acct.NominationTargets.Value // what the chain says it nominates now
-			}
-			if acct.NominationEra.Known {
-				e := acct.NominationEra.Value
-				v.NominationEra = &e
-			}
-			if acct.SelfStake.Known && f.dec >= 0 {
-				b := acct.SelfStake.Value.Tokens(f.dec)
-				v.Bonded = &b
-			}
-			v.RewardDestination = acct.Payee.Value
-			v.Chain = &chainAccountFacts{BalancePlanck: string(acct.Balance.Value), Error: acct.Balance.Err}
-		}
-		if v.NominateAmount == 0 {
-			v.NominateAmount = len(targets)
-		}
-		if v.Bonded != nil && len(targets) > 0 {
-			avg := *v.Bonded / float64(len(targets))
-			v.AvgStake = &avg
-		}
-		v.Current = make([]currentTarget, 0, len(targets))
-		for _, t := range targets {
-			ct := currentTarget{Stash: t}
-			if c, ok := f.names[t]; ok {
-				ct.Name = c.Entry.Name
-				if c.Validator != nil && c.Validator.Identity.Value != nil {
-					ct.Identity = c.Validator.Identity.Value.Name()
-				}
-			}
-			v.Current = append(v.Current, ct)
-		}
-		for _, p := range f.txs {
-			if p.Nominator != n.Nominator {
-				continue
-			}
-			if v.ProxyDelay == nil && p.ExecuteAfter >= p.AnnouncedBlock { // the newest announcement names the proxy
-				d := p.ExecuteAfter - p.AnnouncedBlock
-				v.Proxy, v.ProxyDelay = p.Delegate, &d
-			}
-			if p.State == state.ProxyAnnounced {
-				v.ProxyTxs = append(v.ProxyTxs, p)
-			}
+			return nil, err
 		}
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// nominatorView is the view of account: c its record from the program
+// file, n its latest nomination (each nil when there is none).
+func (h *handlers) nominatorView(ctx context.Context, chain, account string, c *state.Nominator, n *state.Nomination, f *nominatorFacts) (nominatorView, error) {
+	v := nominatorView{Address: account, Stash: account, CreatedAt: f.first[account], Latest: n, ProxyTxs: []state.ProxyTx{},
+		NominateAmount: f.amounts[account], Current: []currentTarget{}}
+	var targets []string
+	if n != nil {
+		v.LastNomination, v.LastEra, targets = n.At, n.Era, n.Targets
+	}
+	if c != nil {
+		v.Configured, v.IsProxy, v.Proxy = c.Removed == 0, c.Proxy, c.Delegate
+		d := uint64(c.ProxyDelay)
+		v.ProxyDelay, v.ConfiguredAt = &d, &c.Added
+		if c.Removed > 0 {
+			v.RemovedAt = &c.Removed
+		}
+		if v.CreatedAt == 0 || c.Added < v.CreatedAt {
+			v.CreatedAt = c.Added // known as a nominator since
+		}
+	}
+	acct, err := h.st.Validator(ctx, chain, account)
+	if err != nil {
+		return v, fmt.Errorf("chain record of nominator %s: %w", account, err)
+	}
+	if acct != nil {
+		if acct.NominationTargets.Known {
+			targets = acct.NominationTargets.Value // what the chain says it nominates now
+		}
+		if acct.NominationEra.Known {
+			e := acct.NominationEra.Value
+			v.NominationEra = &e
+		}
+		if acct.SelfStake.Known && f.dec >= 0 {
+			b := acct.SelfStake.Value.Tokens(f.dec)
+			v.Bonded = &b
+		}
+		v.RewardDestination = acct.Payee.Value
+		v.Chain = &chainAccountFacts{BalancePlanck: string(acct.Balance.Value), Error: acct.Balance.Err}
+	}
+	if v.NominateAmount == 0 {
+		v.NominateAmount = len(targets)
+	}
+	if v.Bonded != nil && len(targets) > 0 {
+		avg := *v.Bonded / float64(len(targets))
+		v.AvgStake = &avg
+	}
+	for _, t := range targets {
+		ct := currentTarget{Stash: t}
+		if c, ok := f.names[t]; ok {
+			ct.Name = c.Entry.Name
+			if c.Validator != nil && c.Validator.Identity.Value != nil {
+				ct.Identity = c.Validator.Identity.Value.Name()
+			}
+		}
+		v.Current = append(v.Current, ct)
+	}
+	announced := false
+	for _, p := range f.txs {
+		if p.Nominator != account {
+			continue
+		}
+		// The newest announcement names the proxy the file does not: a
+		// nominator never recorded from the file, or a proxy whose account
+		// its runner did not read (one that does not send loads no key).
+		if !announced && p.ExecuteAfter >= p.AnnouncedBlock {
+			announced = true
+			switch {
+			case c == nil:
+				d := p.ExecuteAfter - p.AnnouncedBlock
+				v.IsProxy, v.Proxy, v.ProxyDelay = true, p.Delegate, &d
+			case c.Proxy && v.Proxy == "":
+				v.Proxy = p.Delegate
+			}
+		}
+		if p.State == state.ProxyAnnounced {
+			v.ProxyTxs = append(v.ProxyTxs, p)
+		}
+	}
+	return v, nil
 }
 
 func (h *handlers) handleNominators(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
@@ -286,7 +347,7 @@ func (h *handlers) handleNominator(w http.ResponseWriter, r *http.Request, _ api
 		return err
 	}
 	if len(ns) == 0 {
-		return api.NotFound("address", "no nomination by this account on %s", chain)
+		return api.NotFound("address", "no nominator with this account on %s (not in the program file, no nomination); GET …/nominators lists them", chain)
 	}
 	return ok(w, r, ns[0])
 }

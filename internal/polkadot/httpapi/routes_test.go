@@ -187,22 +187,48 @@ func TestNominationsRoundsProxies(t *testing.T) {
 	if last.LastNominatedEraIndex != "0" || last.When != 2001 || last.LastRoundID != 1 {
 		t.Errorf("last nomination: %+v", last)
 	}
-	var noms []struct {
-		Address  string
-		Bonded   float64
-		Current  []struct{ Name, Stash string }
-		ProxyTxs []struct {
+	type nominator struct {
+		Address           string
+		Proxy             string
+		ProxyDelay        *uint64
+		Bonded            *float64
+		RewardDestination string
+		Current           []struct{ Name, Stash string }
+		LastNomination    int64
+		CreatedAt         int64
+		Configured        bool
+		RemovedAt         *int64
+		Latest            *struct{ ID string }
+		ProxyTxs          []struct {
 			ID string `json:"id"`
 		} `json:"proxyTxs"`
 	}
+	var noms []nominator
 	getJSON(t, f, "/nominators", &noms)
-	if len(noms) != 1 || noms[0].Bonded != 50 || len(noms[0].Current) != 2 || noms[0].Current[0].Name != "Alice" || len(noms[0].ProxyTxs) != 1 {
-		t.Errorf("nominators: %+v", noms)
+	// Every nominator of the file, by account: ferdie (dropped from the
+	// file before it nominated), dave, eve (configured, not yet nominated).
+	if len(noms) != 3 || noms[0].Address != ferdie || noms[1].Address != dave || noms[2].Address != eve {
+		t.Fatalf("nominators: %+v, want ferdie, dave, eve", noms)
 	}
-	var one struct{ Address string }
-	getJSON(t, f, "/nominator/"+dave, &one)
-	if one.Address != dave {
-		t.Errorf("nominator: %+v", one)
+	if d := noms[1]; d.Bonded == nil || *d.Bonded != 50 || len(d.Current) != 2 || d.Current[0].Name != "Alice" || len(d.ProxyTxs) != 1 ||
+		d.Proxy != bob || d.ProxyDelay == nil || *d.ProxyDelay != 10 || d.LastNomination != 2001 || d.CreatedAt != 900 || !d.Configured || d.Latest == nil {
+		t.Errorf("dave: %+v", d)
+	}
+	// Before its first nomination: the file's settings and the chain's
+	// record of the account, what it nominates now included.
+	if e := noms[2]; e.Bonded == nil || *e.Bonded != 20 || e.RewardDestination != "Staked" || len(e.Current) != 1 || e.Current[0].Name != "Bob" ||
+		e.Proxy != "" || e.ProxyDelay == nil || *e.ProxyDelay != 0 || e.LastNomination != 0 || e.Latest != nil || e.CreatedAt != 900 || !e.Configured || e.RemovedAt != nil {
+		t.Errorf("eve: %+v", e)
+	}
+	if r := noms[0]; r.Configured || r.RemovedAt == nil || *r.RemovedAt != 1000 || r.Bonded != nil || len(r.Current) != 0 || r.Latest != nil {
+		t.Errorf("ferdie: %+v, want marked removed at 1000, nothing known on chain", r)
+	}
+	for _, a := range []string{dave, eve, ferdie} {
+		var one nominator
+		getJSON(t, f, "/nominator/"+a, &one)
+		if one.Address != a {
+			t.Errorf("nominator/%s: %+v", a, one)
+		}
 	}
 	apitest.WantError(t, f.srv, base+"/nominator/"+alice, "", http.StatusNotFound, "address")
 	var rounds []struct {
@@ -251,8 +277,8 @@ func TestEraPointsValidatorsFaults(t *testing.T) {
 		Keys    map[string]string
 	}
 	getJSON(t, f, "/validators", &vs)
-	if len(vs) != 4 {
-		t.Errorf("validators: %d", len(vs))
+	if len(vs) != 5 {
+		t.Errorf("validators: %d (three validators, two nominators)", len(vs))
 	}
 	getJSON(t, f, "/validators?active=true", &vs)
 	if len(vs) != 3 || vs[0].Keys["grandpa"] != "0x88" {

@@ -113,6 +113,12 @@ type Runner struct {
 	eraSeenStart int64
 	eraMs        int64
 	warned       string
+	// recorded is the nominator set last recorded in the store ("" none
+	// this run); delegates the proxies' accounts read from their keys, by
+	// account and key file, and failed when the last read failed.
+	recorded  string
+	delegates map[string]string
+	failed    map[string]time.Time
 	// noTelemetry is why no telemetry can be judged by in this pass ("" when
 	// nodes are known); set by gather, read by env.
 	noTelemetry string
@@ -144,7 +150,8 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.SendBackoff <= 0 {
 		cfg.SendBackoff = 2 * time.Minute
 	}
-	return &Runner{cfg: cfg, log: cfg.Log.With("component", "polkadot-program", "chain", cfg.Chain)}, nil
+	return &Runner{cfg: cfg, log: cfg.Log.With("component", "polkadot-program", "chain", cfg.Chain),
+		delegates: map[string]string{}, failed: map[string]time.Time{}}, nil
 }
 
 // Pass is what one Run did, for logs and tests.
@@ -189,6 +196,9 @@ func (r *Runner) Pass(ctx context.Context) (*Pass, error) {
 	// The chain's records name accounts in its own prefix: a file's
 	// address in another (the generic 42) is the same account.
 	cfg = cfg.WithPrefix(ch.SS58Prefix)
+	if err := r.recordNominators(ctx, &cfg, now); err != nil {
+		return nil, err
+	}
 	meta, err := st.Meta(ctx, chain)
 	if err != nil {
 		return nil, err
@@ -485,6 +495,56 @@ func (r *Runner) ranks(ctx context.Context, cands []*program.Candidate, cfg *pro
 	return nil
 }
 
+// recordNominators records the program file's nominators in the store
+// (state.SyncNominators) when the set differs from the one this runner
+// last recorded, so that each is known — and listed by the API — before
+// its first nomination, and one the file dropped is marked removed.
+func (r *Runner) recordNominators(ctx context.Context, cfg *program.Config, now time.Time) error {
+	ns := make([]state.Nominator, 0, len(cfg.Nomination.Nominators))
+	for _, n := range cfg.Nomination.Nominators {
+		ns = append(ns, state.Nominator{Account: n.Account, Proxy: n.Proxy, ProxyDelay: n.ProxyDelay, Delegate: r.delegate(n, now)})
+	}
+	key := fmt.Sprint(ns)
+	if key == r.recorded {
+		return nil
+	}
+	if _, err := r.cfg.Store.SyncNominators(ctx, r.cfg.Chain, ns, now.UnixMilli()); err != nil {
+		return err
+	}
+	r.recorded = key
+	return nil
+}
+
+// delegateRetry is how long a proxy's account that could not be read
+// (its key, or the RPC the sender needs for the chain's prefix) waits
+// before the next read.
+const delegateRetry = 10 * time.Minute
+
+// delegate is the account of n's proxy: read from its key by the sender,
+// so "" for a runner that does not send (it loads no key) and for a
+// nominator without a proxy.
+func (r *Runner) delegate(n program.NominatorConfig, now time.Time) string {
+	if !n.Proxy || r.cfg.Sender == nil {
+		return ""
+	}
+	k := n.Account + "\x00" + n.Key
+	if d, ok := r.delegates[k]; ok {
+		return d
+	}
+	if at, ok := r.failed[k]; ok && now.Sub(at) < delegateRetry {
+		return ""
+	}
+	d, err := r.cfg.Sender.Delegate(n)
+	if err != nil {
+		r.failed[k] = now
+		r.log.Warn("the proxy's account of a nominator is not known yet; retrying later", "nominator", n.Account, "retry_in", delegateRetry, "err", err)
+		return ""
+	}
+	delete(r.failed, k)
+	r.delegates[k] = d
+	return d
+}
+
 func nominatorAccounts(cfg *program.Config) []string {
 	var out []string
 	for _, n := range cfg.Nomination.Nominators {
@@ -596,6 +656,16 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 			}
 		}
 		out := map[string]string{}
+		// notSentYet: a failure before anything was submitted — no fee
+		// paid, so no attempt counted — tried again next pass.
+		notSentYet := func(err error) {
+			waiting = true
+			errs = append(errs, fmt.Errorf("nominator %s: %w", a.Nominator, err))
+			for _, t := range a.Targets {
+				out[t] = "not sent: " + err.Error()
+			}
+			round.Outcome[a.Nominator] = out
+		}
 		n, ok := nominatorConfig(cfg, a.Nominator)
 		sendErr := error(nil) // a send that reached the chain and failed
 		switch {
@@ -611,43 +681,42 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 				Nominator: a.Nominator, Era: round.Era, Targets: a.Targets, At: now.UnixMilli(), DryRun: true})
 		default:
 			if perr := r.nominatorReady(ctx, n, ch); perr != nil {
-				// Not sent, so no fee paid and no attempt counted: retried
-				// each pass (the bond may be fixed within the era), the
-				// round expiring with its era otherwise.
-				waiting = true
-				errs = append(errs, fmt.Errorf("nominator %s: %w", a.Nominator, perr))
-				for _, t := range a.Targets {
-					out[t] = "not sent: " + perr.Error()
-				}
-				round.Outcome[a.Nominator] = out
+				// Retried each pass (the bond may be fixed within the era),
+				// the round expiring with its era otherwise.
+				notSentYet(perr)
 				continue
 			}
 			if n.Proxy && n.ProxyDelay > 0 {
 				sendErr = r.announce(ctx, n, a.Targets, round, ch, now)
 				var ns notSent
 				if errors.As(sendErr, &ns) {
-					// Failed before anything was sent: no fee paid, so not
-					// an attempt; tried again next pass.
-					waiting, sendErr = true, nil
-					errs = append(errs, fmt.Errorf("nominator %s: %w", a.Nominator, ns.err))
-					for _, t := range a.Targets {
-						out[t] = "not sent: " + ns.err.Error()
-					}
-					round.Outcome[a.Nominator] = out
+					notSentYet(ns.err)
 					continue
 				}
 				for _, t := range a.Targets {
 					out[t] = fmt.Sprintf("announced: executes after %d blocks", n.ProxyDelay)
 				}
 			} else {
+				// Sent before a restart that lost its record? Then it is
+				// recorded, not sent (and paid) again.
+				found, rerr := r.nominatedOnChain(ctx, a.Nominator, a.Targets, round.Era)
+				if rerr != nil {
+					notSentYet(rerr)
+					continue
+				}
 				var sent Sent
-				sent, sendErr = r.cfg.Sender.Nominate(ctx, n, a.Targets)
+				note := "nominated"
+				if found {
+					note = "nominated (found on chain: sent before a restart)"
+				} else {
+					sent, sendErr = r.cfg.Sender.Nominate(ctx, n, a.Targets)
+				}
 				if sendErr == nil {
 					err = st.AddNomination(ctx, state.Nomination{Chain: r.cfg.Chain, ID: fmt.Sprintf("%d-%s", round.ID, a.Nominator), RoundID: round.ID,
 						Nominator: a.Nominator, Era: round.Era, Targets: a.Targets, At: now.UnixMilli(), BlockHash: sent.BlockHash, TxHash: sent.TxHash})
 				}
 				for _, t := range a.Targets {
-					out[t] = "nominated"
+					out[t] = note
 				}
 			}
 		}
@@ -698,6 +767,37 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// nominatedOnChain reports whether the chain's staking.nominators holds
+// account's nomination of targets submitted in era or later: sent by this
+// round before a restart lost its record (the process died waiting for
+// the inclusion). The same targets from an earlier era are not this
+// round's. An unreadable record is an error: nothing is sent on a guess.
+func (r *Runner) nominatedOnChain(ctx context.Context, account string, targets []string, era uint32) (bool, error) {
+	head, err := r.cfg.Live.Chain(ctx)
+	if err != nil {
+		return false, fmt.Errorf("read the chain head before sending: %w", err)
+	}
+	vs, err := r.cfg.Live.Validators(ctx, head, []string{account})
+	if err != nil {
+		return false, fmt.Errorf("read the nominations of %s before sending: %w", account, err)
+	}
+	for _, v := range vs {
+		if v.Stash != account {
+			continue
+		}
+		ts, in := v.NominationTargets, v.NominationEra
+		if !ts.Known || !in.Known {
+			why := ts.Err
+			if why == "" {
+				why = in.Err
+			}
+			return false, fmt.Errorf("read the nominations of %s before sending: %s", account, why)
+		}
+		return in.Value >= era && sameSet(ts.Value, targets), nil
+	}
+	return false, nil
 }
 
 // notSent is a failure before any transaction was submitted (reading

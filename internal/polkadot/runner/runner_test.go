@@ -32,6 +32,10 @@ type fakeChain struct {
 	era       uint32
 	anns      map[string][]Announcement // delegate → announcements
 	nominated map[string][]string       // real → targets
+	submitted map[string]uint32         // real → the era its nomination was submitted in
+	// dies: Nominate is included on chain, then fails as a process killed
+	// while waiting for the inclusion would (nothing recorded).
+	dies      bool
 	facts     map[string]events.Validator
 	sent      []string
 	liveErr   error
@@ -65,7 +69,11 @@ func (f *fakeChain) Validators(_ context.Context, at events.Chain, extra []strin
 		}
 		v.Block = at.Block
 		if t, ok := f.nominated[s]; ok {
-			v.NominationTargets = events.Got(t, 1)
+			v.NominationTargets, v.NominationEra = events.Got(t, 1), events.Got(f.submitted[s], 1)
+		} else if !v.NominationTargets.Known {
+			// As the chain reader has it: no staking.nominators entry is a
+			// known absence.
+			v.NominationTargets, v.NominationEra = events.Got[[]string](nil, 1), events.Got[uint32](0, 1)
 		}
 		out = append(out, v)
 	}
@@ -96,7 +104,10 @@ func (f *fakeChain) Nominate(_ context.Context, n program.NominatorConfig, targe
 		return Sent{}, f.sendErr
 	}
 	f.sent = append(f.sent, "nominate")
-	f.nominated[n.Account] = targets
+	f.nominate(n.Account, targets)
+	if f.dies {
+		return Sent{}, context.Canceled
+	}
 	return Sent{TxHash: "0xn", Block: f.block}, nil
 }
 
@@ -121,8 +132,18 @@ func (f *fakeChain) ExecuteAnnounced(_ context.Context, n program.NominatorConfi
 		return Sent{}, errors.New("proxy.Unannounced")
 	}
 	f.anns[d] = nil
-	f.nominated[n.Account] = targets
+	f.nominate(n.Account, targets)
 	return Sent{TxHash: "0xe", Block: f.block}, nil
+}
+
+// nominate is the chain's staking.nominators after a nomination of real's
+// (f.mu held).
+func (f *fakeChain) nominate(real string, targets []string) {
+	f.nominated[real] = targets
+	if f.submitted == nil {
+		f.submitted = map[string]uint32{}
+	}
+	f.submitted[real] = f.era
 }
 
 func (f *fakeChain) RemoveAnnouncement(_ context.Context, n program.NominatorConfig, hash string) (Sent, error) {

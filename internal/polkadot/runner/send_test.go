@@ -310,3 +310,76 @@ func TestFailedStaleWithdrawalsAreBounded(t *testing.T) {
 		t.Errorf("sent %v: nothing may be executed", fc.sent)
 	}
 }
+
+// A restart between a nominate's inclusion and its record (the process
+// died waiting for the inclusion) neither repeats the nomination nor
+// loses it: before sending, the chain's staking.nominators is read, and a
+// nomination of the same targets submitted in the round's era is
+// recorded, not sent again. The same targets from an earlier era are
+// nominated afresh.
+func TestNominationIncludedBeforeARestartIsNotRepeated(t *testing.T) {
+	for _, plainProxy := range []bool{false, true} {
+		name := "direct"
+		if plainProxy {
+			name = "plain proxy"
+		}
+		t.Run(name, func(t *testing.T) {
+			st, cfg := fixture(t, 0)
+			cfg.Nomination.Nominators[0].Proxy = plainProxy
+			fc := &fakeChain{block: 100, era: 3, anns: map[string][]Announcement{}, nominated: map[string][]string{}, facts: map[string]events.Validator{}, dies: true}
+			ctx := context.Background()
+			clock := now
+			mk := sendingRunner(t, st, cfg, fc, &clock)
+			if _, err := mk().Pass(ctx); err == nil {
+				t.Fatal("the pass whose send died reported no error")
+			}
+			if fc.count("nominate") != 1 || len(fc.nominated["nominator"]) != 5 {
+				t.Fatalf("sent %v, chain %v: want one nomination on chain", fc.sent, fc.nominated)
+			}
+			if ns, _ := st.LatestNominations(ctx, chain); len(ns) != 0 {
+				t.Fatalf("recorded %+v before the restart", ns)
+			}
+			fc.dies = false
+			clock = clock.Add(time.Hour) // past any back-off
+			p, err := mk().Pass(ctx)     // the restart
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fc.count("nominate") != 1 {
+				t.Fatalf("after the restart sent %v: the nomination on chain was sent again", fc.sent)
+			}
+			ns, _ := st.LatestNominations(ctx, chain)
+			if len(ns) != 1 || ns[0].DryRun || ns[0].Era != 3 || len(ns[0].Targets) != 5 {
+				t.Fatalf("nominations %+v: want the one found on chain, recorded", ns)
+			}
+			if p.Round == nil || p.Round.Status != RoundDone {
+				t.Fatalf("round %+v: want done", p.Round)
+			}
+			for _, o := range p.Round.Outcome["nominator"] {
+				if !strings.Contains(o, "found on chain") {
+					t.Errorf("outcome %q: want it to say the nomination was found on chain", o)
+				}
+			}
+			if m, _ := st.Meta(ctx, chain); m.LastNominatedEra != 3 {
+				t.Errorf("last nominated era %d, want 3", m.LastNominatedEra)
+			}
+
+			// The next era: the chain still nominates those targets, but from
+			// era 3, so the round of era 4 sends.
+			fc.era = 4
+			if err := st.InTx(ctx, "era 4", func(tx *state.Tx) error {
+				ch, _ := st.Chain(ctx, chain)
+				ch.ActiveEra = 4
+				return tx.PutChain(ch)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := mk().Pass(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if fc.count("nominate") != 2 {
+				t.Errorf("era 4: sent %v, want a second nominate", fc.sent)
+			}
+		})
+	}
+}

@@ -48,21 +48,8 @@ func (s *Store) RemoveCandidates(ctx context.Context, chain string, keep []strin
 	var n int64
 	err := s.InTx(ctx, "remove polkadot candidates of "+chain, func(t *Tx) error {
 		q := t.q().SQL("DELETE FROM polkadot_candidates WHERE chain = ").Arg(chain)
-		if len(keep) > 0 {
-			q.SQL(" AND stash NOT IN (")
-			for i, k := range keep {
-				if i > 0 {
-					q.SQL(", ")
-				}
-				q.Arg(k)
-			}
-			q.SQL(")")
-		}
-		r, err := t.exec("remove polkadot candidates", q)
-		if err != nil {
-			return err
-		}
-		n, err = r.RowsAffected()
+		var err error
+		n, err = t.affected("remove polkadot candidates", notIn(q, "stash", keep))
 		return err
 	})
 	return n, err

@@ -320,3 +320,64 @@ func TestErasFull(t *testing.T) {
 		}
 	})
 }
+
+// The program file's nominators are recorded: an unchanged set writes
+// nothing, a changed one updates its row, one dropped from the file is
+// marked removed (kept), and one listed again is configured again with
+// its first recording kept.
+func TestNominatorsSync(t *testing.T) {
+	dialects(t, func(t *testing.T, s *state.Store) {
+		ctx := context.Background()
+		sync := func(at int64, want int64, ns ...state.Nominator) []state.Nominator {
+			t.Helper()
+			n, err := s.SyncNominators(ctx, chain, ns, at)
+			if err != nil || n != want {
+				t.Fatalf("sync at %d: %d rows changed, %v; want %d", at, n, err, want)
+			}
+			got, err := s.Nominators(ctx, chain)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		if got := sync(1, 0); len(got) != 0 {
+			t.Fatalf("nominators before any: %+v", got)
+		}
+		a := state.Nominator{Account: "A", Proxy: true, ProxyDelay: 10, Delegate: "D"}
+		b := state.Nominator{Account: "B"}
+		got := sync(10, 2, b, a)
+		want := []state.Nominator{
+			{Chain: chain, Account: "A", Proxy: true, ProxyDelay: 10, Delegate: "D", Added: 10, Updated: 10},
+			{Chain: chain, Account: "B", Added: 10, Updated: 10},
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("recorded %+v, want %+v", got, want)
+		}
+		if got := sync(20, 0, a, b); !slices.Equal(got, want) {
+			t.Errorf("an unchanged set rewrote the rows: %+v", got)
+		}
+		a.ProxyDelay = 20
+		got = sync(30, 2, a) // a changed, b dropped
+		want = []state.Nominator{
+			{Chain: chain, Account: "A", Proxy: true, ProxyDelay: 20, Delegate: "D", Added: 10, Updated: 30},
+			{Chain: chain, Account: "B", Added: 10, Updated: 30, Removed: 30},
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("after a change and a removal %+v, want %+v", got, want)
+		}
+		if got := sync(40, 0, a); got[1].Removed != 30 {
+			t.Errorf("a removed nominator's mark moved: %+v", got[1])
+		}
+		got = sync(50, 1, a, b)
+		if got[1] != (state.Nominator{Chain: chain, Account: "B", Added: 10, Updated: 50}) {
+			t.Errorf("listed again: %+v, want configured with its first recording kept", got[1])
+		}
+		got = sync(60, 2) // the file lists none
+		if got[0].Removed != 60 || got[1].Removed != 60 {
+			t.Errorf("an empty file did not mark every nominator removed: %+v", got)
+		}
+		if others, err := s.Nominators(ctx, "kusama"); err != nil || len(others) != 0 {
+			t.Errorf("another chain's nominators: %+v, %v", others, err)
+		}
+	})
+}
