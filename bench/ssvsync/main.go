@@ -1,13 +1,16 @@
 // Command ssvsync measures the SSV history sync from a devnet with a large
-// history: the sentry alone (sync.New against the devnet's HTTP JSON-RPC,
-// publishing to a counter) until it has published every log of the
-// history, and the whole pipeline (sentry → embedded bus → consumer → sink
-// with shares.Check → SQLite) until the registry holds every validator,
-// beside the raw eth_getLogs of the whole history range in one call,
-// measured in the same run against the same node.
+// history: the sentry alone (sync.New publishing to a counter) until it
+// has published every log of the history, with one endpoint (whose
+// history ranges the sentry checks against the blocks' blooms) and with
+// two (each range compared with the second's answer), and the whole
+// pipeline (sentry → embedded bus → consumer → sink with shares.Check →
+// SQLite) until the registry holds every validator, beside the raw
+// eth_getLogs of the whole history range in one call, measured in the same
+// rounds against the same node. Every endpoint is a proxy on 127.0.0.1 in
+// front of the devnet's HTTP JSON-RPC that counts the calls by method.
 //
 //	go run ./bench/ssvsync -validators 10000
-//	go run ./bench/ssvsync -validators 10000 -per-block 100 -follow 1,8
+//	go run ./bench/ssvsync -validators 10000 -per-block 100 -follow 1,8 -runs 3 -pipeline=false
 package main
 
 import (
@@ -17,6 +20,7 @@ import (
 	"log/slog"
 	"math/big"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -24,7 +28,9 @@ import (
 
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/valtrack/valtrack/bench/internal/benchkit"
 	"github.com/valtrack/valtrack/internal/consumer"
@@ -45,7 +51,10 @@ func main() {
 	follow := flag.String("follow", "1,8", "sentry follow distances to time, comma-separated (1..)")
 	batch := flag.Int("batch", 1000, "consumer batch size")
 	noCheck := flag.Bool("no-check-row", false, "skip the pipeline row without shares.Check")
-	two := flag.Bool("two-endpoints", true, "also time the sentry (follow distance 8) with a second endpoint, the devnet's WebSocket URL, whose answer every history range is compared with")
+	two := flag.Bool("two-endpoints", true, "also time the sentry (follow distance 8) with a second endpoint (a second proxy to the same node) whose answer every history range is compared with")
+	runs := flag.Int("runs", 3, "rounds of the raw reads and sentry measures, each round every measure in turn")
+	settle := flag.Bool("settle", true, "before measuring, wait until the chain is past the sentry's first range (about 50 s of 50 ms blocks), so that every run reads the same blocks")
+	pipelines := flag.Bool("pipeline", true, "also time the whole pipeline, once (with and without shares.Check)")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	ctx := context.Background()
@@ -65,34 +74,128 @@ func main() {
 	fmt.Fprintf(os.Stderr, "devnet: %d logs in blocks %d..%d, %d validators, started in %s\n",
 		truth.Logs, info.FromBlock, truth.Block, len(truth.Validators), time.Since(began).Round(time.Millisecond))
 
-	raw, rawBytes, err := rawGetLogs(ctx, info, truth)
-	if err != nil {
-		fail("raw eth_getLogs", err)
+	// Every endpoint is a counting proxy on 127.0.0.1 in front of the
+	// devnet's HTTP JSON-RPC; the baselines read through the first.
+	var proxies []*proxy
+	for range 2 {
+		p, err := newProxy(info.RPCHTTP)
+		if err != nil {
+			fail("proxy", err)
+		}
+		defer p.Close()
+		proxies = append(proxies, p)
 	}
-	fmt.Printf("history: %d logs (%d ValidatorAdded) in %d blocks, %d validators, %.1f MB of eth_getLogs JSON\n\n",
-		truth.Logs, truth.Events["ValidatorAdded"], truth.Block-info.FromBlock+1, len(truth.Validators), float64(rawBytes)/1e6)
-	fmt.Printf("| measure | time | logs/s | ratio to raw eth_getLogs | eth_getLogs ranges (last size) |\n|---|---|---|---|---|\n")
-	fmt.Printf("| raw eth_getLogs, blocks %d..%d in one call (ethclient) | %s | %.0f | 1.00 | 1 |\n",
-		info.FromBlock, truth.Block, raw.Round(time.Millisecond), rate(truth.Logs, raw))
+	var fds []uint64
 	for _, f := range strings.Split(*follow, ",") {
 		fd, err := strconv.ParseUint(strings.TrimSpace(f), 10, 64)
 		if err != nil || fd == 0 {
 			fail("follow", fmt.Errorf("%q: give distances of 1 or more", f))
 		}
-		t, st, err := sentryOnly(ctx, info, truth, fd, []string{info.RPCHTTP}, log)
-		if err != nil {
-			fail("sentry", err)
+		fds = append(fds, fd)
+	}
+	// The sentry's first history range is FromBlock..FromBlock+999: once
+	// the chain is past it (and the largest follow distance), every run
+	// reads exactly those blocks, the history and the log-less blocks
+	// after it.
+	first := info.FromBlock + ssvsync.DefaultInitialRange - 1
+	if *settle {
+		if err := waitHead(ctx, info, first+slices.Max(fds)); err != nil {
+			fail("settle", err)
 		}
-		fmt.Printf("| sentry, follow distance %d: start → every log published | %s | %.0f | %.2f | %d (%d) |\n",
-			fd, t.Round(time.Millisecond), rate(truth.Logs, t), raw.Seconds()/t.Seconds(), st.Ranges, st.RangeSize)
+	}
+	if *runs < 1 {
+		fail("runs", fmt.Errorf("%d: give 1 or more", *runs))
+	}
+	type measure struct {
+		name  string
+		run   func() (time.Duration, string, error)
+		times []time.Duration
+		notes []string
+	}
+	var rawBytes int
+	var withLogs map[uint64]bool
+	ms := []*measure{{name: fmt.Sprintf("raw eth_getLogs, blocks %d..%d in one call (ethclient)", info.FromBlock, truth.Block), run: func() (time.Duration, string, error) {
+		t, size, blocks, err := rawGetLogs(ctx, proxies[0].url, info, truth)
+		rawBytes, withLogs = size, blocks
+		return t, proxies[0].take().String(), err
+	}}}
+	if *settle {
+		ms = append(ms, &measure{name: fmt.Sprintf("raw headers of the log-less blocks of %d..%d, batches of 100 (what the bloom check reads first)", info.FromBlock, first), run: func() (time.Duration, string, error) {
+			t, err := rawHeaders(ctx, proxies[0].url, info.FromBlock, first, withLogs)
+			return t, proxies[0].take().String(), err
+		}})
+	}
+	sentry := func(fd uint64, n int) func() (time.Duration, string, error) {
+		return func() (time.Duration, string, error) {
+			var urls []string
+			for _, p := range proxies[:n] {
+				urls = append(urls, p.url)
+			}
+			t, st, err := sentryOnly(ctx, info, truth, fd, urls, log)
+			tr := proxies[0].take()
+			note := "endpoint 1: " + tr.String()
+			if n > 1 {
+				tr2 := proxies[1].take()
+				note += "; endpoint 2: " + tr2.String()
+			}
+			note += fmt.Sprintf("; %d ranges (last size %d), %d bloom hits read by hash, %d mismatches, %d failovers", st.Ranges, st.RangeSize, st.BloomChecks, st.Mismatches, st.Failovers)
+			return t, note, err
+		}
+	}
+	for _, fd := range fds {
+		ms = append(ms, &measure{name: fmt.Sprintf("sentry, one endpoint (bloom check), follow distance %d: start → every log published", fd), run: sentry(fd, 1)})
 	}
 	if *two {
-		t, st, err := sentryOnly(ctx, info, truth, ssvsync.DefaultFollowDistance, []string{info.RPCHTTP, info.RPCWS}, log)
-		if err != nil {
-			fail("sentry, two endpoints", err)
+		ms = append(ms, &measure{name: fmt.Sprintf("sentry, two endpoints (each range compared with the second's answer), follow distance %d", ssvsync.DefaultFollowDistance), run: sentry(ssvsync.DefaultFollowDistance, 2)})
+	}
+	// Rounds of every measure in turn, so that each round's measures
+	// share the machine's load of the moment.
+	for r := range *runs {
+		for _, m := range ms {
+			t, note, err := m.run()
+			if err != nil {
+				fail(m.name, err)
+			}
+			m.times, m.notes = append(m.times, t), append(m.notes, note)
+			fmt.Fprintf(os.Stderr, "run %d: %s: %s; %s\n", r+1, m.name, t.Round(time.Millisecond), note)
 		}
-		fmt.Printf("| sentry, follow distance %d, two endpoints (each range compared with the second's answer) | %s | %.0f | %.2f | %d (%d) |\n",
-			ssvsync.DefaultFollowDistance, t.Round(time.Millisecond), rate(truth.Logs, t), raw.Seconds()/t.Seconds(), st.Ranges, st.RangeSize)
+	}
+	fmt.Printf("history: %d logs (%d ValidatorAdded) in %d blocks (%d with logs), %d validators, %.1f MB of eth_getLogs JSON\n",
+		truth.Logs, truth.Events["ValidatorAdded"], truth.Block-info.FromBlock+1, len(withLogs), len(truth.Validators), float64(rawBytes)/1e6)
+	if *settle {
+		fmt.Printf("the sentry's first range: blocks %d..%d, %d of them without logs\n", info.FromBlock, first, int(first-info.FromBlock+1)-len(withLogs))
+	}
+	fmt.Printf("\n| measure |")
+	for r := range *runs {
+		fmt.Printf(" run %d |", r+1)
+	}
+	fmt.Printf(" min / median / max | ratio to raw eth_getLogs, min / median / max |\n|---|")
+	for range *runs + 2 {
+		fmt.Printf("---|")
+	}
+	fmt.Println()
+	raw := ms[0].times
+	for _, m := range ms {
+		fmt.Printf("| %s |", m.name)
+		ratios := make([]float64, len(m.times))
+		for i, t := range m.times {
+			ratios[i] = t.Seconds() / raw[i].Seconds()
+			fmt.Printf(" %s, %.0f logs/s (%.2f×) |", t.Round(time.Millisecond), rate(truth.Logs, t), ratios[i])
+		}
+		secs := make([]float64, len(m.times))
+		for i, t := range m.times {
+			secs[i] = t.Seconds()
+		}
+		lo, med, hi := spread(secs)
+		rlo, rmed, rhi := spread(ratios)
+		fmt.Printf(" %.2f / %.2f / %.2f s | %.2f / %.2f / %.2f× |\n", lo, med, hi, rlo, rmed, rhi)
+	}
+	fmt.Printf("\nRPC traffic of the last run:\n")
+	for _, m := range ms {
+		fmt.Printf("- %s: %s\n", m.name, m.notes[len(m.notes)-1])
+	}
+	if !*pipelines {
+		return
 	}
 	checks := []bool{true}
 	if !*noCheck {
@@ -107,19 +210,20 @@ func main() {
 		if !check {
 			what = "without shares.Check"
 		}
-		fmt.Printf("| whole pipeline %s, follow distance 8: start → registry has every validator | %s | %.0f | %.2f | |\n",
-			what, t.Round(time.Millisecond), rate(truth.Logs, t), raw.Seconds()/t.Seconds())
+		fmt.Printf("| whole pipeline %s, follow distance 8: start → registry has every validator | %s | %.0f | %.2f× |\n",
+			what, t.Round(time.Millisecond), rate(truth.Logs, t), t.Seconds()/raw[0].Seconds())
 	}
 }
 
 func rate(n int, d time.Duration) float64 { return float64(n) / d.Seconds() }
 
 // rawGetLogs is the baseline: the history's whole range in one
-// eth_getLogs over HTTP, decoded by ethclient, nothing else.
-func rawGetLogs(ctx context.Context, info devnet.Info, truth devnet.Truth) (time.Duration, int, error) {
-	c, err := ethclient.DialContext(ctx, info.RPCHTTP)
+// eth_getLogs over HTTP (url), decoded by ethclient, nothing else. It
+// returns the time, the logs' JSON size and the blocks with logs.
+func rawGetLogs(ctx context.Context, url string, info devnet.Info, truth devnet.Truth) (time.Duration, int, map[uint64]bool, error) {
+	c, err := ethclient.DialContext(ctx, url)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
 	}
 	defer c.Close()
 	start := time.Now()
@@ -129,17 +233,80 @@ func rawGetLogs(ctx context.Context, info devnet.Info, truth devnet.Truth) (time
 	})
 	t := time.Since(start)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
 	}
 	if len(logs) != truth.Logs {
-		return 0, 0, fmt.Errorf("%d logs, truth.json has %d", len(logs), truth.Logs)
+		return 0, 0, nil, fmt.Errorf("%d logs, truth.json has %d", len(logs), truth.Logs)
 	}
 	size := 0
+	blocks := map[uint64]bool{}
 	for _, l := range logs {
 		b, _ := l.MarshalJSON()
 		size += len(b)
+		blocks[l.BlockNumber] = true
 	}
-	return t, size, nil
+	return t, size, blocks, nil
+}
+
+// rawHeaders is the bloom check's first read on its own: the headers of
+// the blocks from..to without logs, eth_getBlockByNumber in batches of
+// 100 as the sentry sends them.
+func rawHeaders(ctx context.Context, url string, from, to uint64, withLogs map[uint64]bool) (time.Duration, error) {
+	c, err := rpc.DialContext(ctx, url)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	var elems []rpc.BatchElem
+	for n := from; n <= to; n++ {
+		if !withLogs[n] {
+			elems = append(elems, rpc.BatchElem{Method: "eth_getBlockByNumber", Args: []any{hexutil.EncodeUint64(n), false}, Result: new(map[string]any)})
+		}
+	}
+	start := time.Now()
+	for i := 0; i < len(elems); i += 100 {
+		chunk := elems[i:min(i+100, len(elems))]
+		if err := c.BatchCallContext(ctx, chunk); err != nil {
+			return 0, err
+		}
+		for _, e := range chunk {
+			if e.Error != nil {
+				return 0, e.Error
+			}
+		}
+	}
+	return time.Since(start), nil
+}
+
+// waitHead waits until the devnet's head is at least n.
+func waitHead(ctx context.Context, info devnet.Info, n uint64) error {
+	c, err := ethclient.DialContext(ctx, info.RPCHTTP)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	began := time.Now()
+	for {
+		h, err := c.BlockNumber(ctx)
+		if err != nil {
+			return err
+		}
+		if h >= n {
+			fmt.Fprintf(os.Stderr, "head %d after waiting %s\n", h, time.Since(began).Round(time.Second))
+			return nil
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// spread is the minimum, median and maximum of xs.
+func spread(xs []float64) (lo, med, hi float64) {
+	s := slices.Sorted(slices.Values(xs))
+	med = s[len(s)/2]
+	if len(s)%2 == 0 {
+		med = (s[len(s)/2-1] + med) / 2
+	}
+	return s[0], med, s[len(s)-1]
 }
 
 // counter is a publisher that only counts.
