@@ -15,6 +15,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -107,10 +108,11 @@ func main() {
 		fail("runs", fmt.Errorf("%d: give 1 or more", *runs))
 	}
 	type measure struct {
-		name  string
-		run   func() (time.Duration, string, error)
-		times []time.Duration
-		notes []string
+		name   string
+		noRate bool // not a read of the logs: no logs/s
+		run    func() (time.Duration, string, error)
+		times  []time.Duration
+		notes  []string
 	}
 	var rawBytes int
 	var withLogs map[uint64]bool
@@ -120,8 +122,17 @@ func main() {
 		return t, proxies[0].take().String(), err
 	}}}
 	if *settle {
-		ms = append(ms, &measure{name: fmt.Sprintf("raw headers of the log-less blocks of %d..%d, batches of 100 (what the bloom check reads first)", info.FromBlock, first), run: func() (time.Duration, string, error) {
-			t, err := rawHeaders(ctx, proxies[0].url, info.FromBlock, first, withLogs)
+		header := func(n uint64, h *blockHead) rpc.BatchElem {
+			return rpc.BatchElem{Method: "eth_getBlockByNumber", Args: []any{hexutil.EncodeUint64(n), false}, Result: h}
+		}
+		ms = append(ms, &measure{name: fmt.Sprintf("raw headers of the log-less blocks of %d..%d, batches of 100 (what the bloom check reads of each)", info.FromBlock, first), noRate: true, run: func() (time.Duration, string, error) {
+			t, err := rawBatch(ctx, proxies[0].url, info.FromBlock, first, withLogs, header, nil)
+			return t, proxies[0].take().String(), err
+		}}, &measure{name: "raw headers and then eth_getLogs by block hash of the same blocks, batches of 100 (the bloom check were every block a hit)", noRate: true, run: func() (time.Duration, string, error) {
+			contract := common.HexToAddress(info.Contract)
+			t, err := rawBatch(ctx, proxies[0].url, info.FromBlock, first, withLogs, header, func(h *blockHead) rpc.BatchElem {
+				return rpc.BatchElem{Method: "eth_getLogs", Args: []any{map[string]any{"address": contract, "blockHash": h.Hash}}, Result: new([]json.RawMessage)}
+			})
 			return t, proxies[0].take().String(), err
 		}})
 	}
@@ -131,13 +142,20 @@ func main() {
 			for _, p := range proxies[:n] {
 				urls = append(urls, p.url)
 			}
-			t, st, err := sentryOnly(ctx, info, truth, fd, urls, log)
-			tr := proxies[0].take()
-			note := "endpoint 1: " + tr.String()
-			if n > 1 {
-				tr2 := proxies[1].take()
-				note += "; endpoint 2: " + tr2.String()
+			var tr []traffic
+			t, st, err := sentryOnly(ctx, info, truth, fd, urls, log, func() {
+				for _, p := range proxies[:n] {
+					tr = append(tr, p.take())
+				}
+			})
+			for _, p := range proxies {
+				p.take() // what came after
 			}
+			note := ""
+			for i, x := range tr {
+				note += fmt.Sprintf("endpoint %d: %s; ", i+1, x)
+			}
+			note = strings.TrimSuffix(note, "; ")
 			note += fmt.Sprintf("; %d ranges (last size %d), %d bloom hits read by hash, %d mismatches, %d failovers", st.Ranges, st.RangeSize, st.BloomChecks, st.Mismatches, st.Failovers)
 			return t, note, err
 		}
@@ -180,6 +198,10 @@ func main() {
 		ratios := make([]float64, len(m.times))
 		for i, t := range m.times {
 			ratios[i] = t.Seconds() / raw[i].Seconds()
+			if m.noRate {
+				fmt.Printf(" %s (%.2f×) |", t.Round(time.Millisecond), ratios[i])
+				continue
+			}
 			fmt.Printf(" %s, %.0f logs/s (%.2f×) |", t.Round(time.Millisecond), rate(truth.Logs, t), ratios[i])
 		}
 		secs := make([]float64, len(m.times))
@@ -248,34 +270,59 @@ func rawGetLogs(ctx context.Context, url string, info devnet.Info, truth devnet.
 	return t, size, blocks, nil
 }
 
-// rawHeaders is the bloom check's first read on its own: the headers of
-// the blocks from..to without logs, eth_getBlockByNumber in batches of
-// 100 as the sentry sends them.
-func rawHeaders(ctx context.Context, url string, from, to uint64, withLogs map[uint64]bool) (time.Duration, error) {
+// blockHead is the part of a header a raw batch reads on.
+type blockHead struct {
+	Hash common.Hash `json:"hash"`
+}
+
+// rawBatch is a read of the bloom check on its own: a call of head for
+// each of the blocks from..to without logs, in batches of 100 as the
+// sentry sends them, and then, when then is not nil, a call of then on
+// each header read, batched alike.
+func rawBatch(ctx context.Context, url string, from, to uint64, withLogs map[uint64]bool, head func(uint64, *blockHead) rpc.BatchElem, then func(*blockHead) rpc.BatchElem) (time.Duration, error) {
 	c, err := rpc.DialContext(ctx, url)
 	if err != nil {
 		return 0, err
 	}
 	defer c.Close()
+	var heads []*blockHead
 	var elems []rpc.BatchElem
 	for n := from; n <= to; n++ {
 		if !withLogs[n] {
-			elems = append(elems, rpc.BatchElem{Method: "eth_getBlockByNumber", Args: []any{hexutil.EncodeUint64(n), false}, Result: new(map[string]any)})
+			h := new(blockHead)
+			heads = append(heads, h)
+			elems = append(elems, head(n, h))
 		}
 	}
 	start := time.Now()
-	for i := 0; i < len(elems); i += 100 {
-		chunk := elems[i:min(i+100, len(elems))]
-		if err := c.BatchCallContext(ctx, chunk); err != nil {
-			return 0, err
+	if err := batches(ctx, c, elems); err != nil {
+		return 0, err
+	}
+	if then != nil {
+		elems = elems[:0]
+		for _, h := range heads {
+			elems = append(elems, then(h))
 		}
-		for _, e := range chunk {
-			if e.Error != nil {
-				return 0, e.Error
-			}
+		if err := batches(ctx, c, elems); err != nil {
+			return 0, err
 		}
 	}
 	return time.Since(start), nil
+}
+
+func batches(ctx context.Context, c *rpc.Client, elems []rpc.BatchElem) error {
+	for i := 0; i < len(elems); i += 100 {
+		chunk := elems[i:min(i+100, len(elems))]
+		if err := c.BatchCallContext(ctx, chunk); err != nil {
+			return err
+		}
+		for _, e := range chunk {
+			if e.Error != nil {
+				return e.Error
+			}
+		}
+	}
+	return nil
 }
 
 // waitHead waits until the devnet's head is at least n.
@@ -340,7 +387,9 @@ func until(done func() (bool, error), stopped <-chan error) error {
 	}
 }
 
-func sentryOnly(ctx context.Context, info devnet.Info, truth devnet.Truth, fd uint64, rpcs []string, log *slog.Logger) (time.Duration, ssvsync.Stats, error) {
+// sentryOnly times a sentry from Run until it has published every log of
+// the history, and calls done (when not nil) at that moment.
+func sentryOnly(ctx context.Context, info devnet.Info, truth devnet.Truth, fd uint64, rpcs []string, log *slog.Logger, done func()) (time.Duration, ssvsync.Stats, error) {
 	s, err := newSentry(info, fd, rpcs, &counter{}, log)
 	if err != nil {
 		return 0, ssvsync.Stats{}, err
@@ -352,11 +401,16 @@ func sentryOnly(ctx context.Context, info devnet.Info, truth devnet.Truth, fd ui
 	go func() { stopped <- s.Run(sctx) }()
 	err = until(func() (bool, error) { return s.Stats().Logs >= uint64(truth.Logs), nil }, stopped)
 	t := time.Since(start)
+	if err == nil && done != nil {
+		done()
+	}
 	st := s.Stats()
 	cancel()
 	if err != nil {
 		return 0, st, err
 	}
+	// Stopped before the next measure, whose traffic the proxies count.
+	<-stopped
 	return t, st, nil
 }
 
