@@ -46,11 +46,37 @@ async function loadNetworks() {
   return nets;
 }
 
+// held shows the first held block, if any: the registry applies no block
+// after it until its events are all in, and health fails meanwhile.
+function held(h) {
+  const p = $("ssv-held");
+  $("ssv-held-block").textContent = h ? String(h.block) : "none";
+  $("ssv-held-block").className = h ? "err" : "";
+  p.hidden = !h;
+  p.textContent = h ? "Block " + h.block + " (" + h.hash + ") is held since " + h.since + ": its marker announces " +
+    h.announced + " events, " + h.received + " arrived. " + h.blocks + (h.blocks === 1 ? " block is" : " blocks are") +
+    " held and none is applied until its events are in; health fails while a block is held." : "";
+}
+
+// skipped shows how many contract logs could not be decoded, links to
+// their list and shows the latest few.
+async function skipped(base, count) {
+  $("ssv-skipped-count").textContent = String(count);
+  $("ssv-skipped-count").className = count > 0 ? "err" : "";
+  $("ssv-skipped-link").href = base + "/skipped";
+  const t = $("ssv-skipped");
+  const list = count > 0 ? ((await getJSON(base + "/skipped?limit=5")).skipped || []) : [];
+  t.replaceChildren();
+  for (const k of list) row(t, ["block " + k.block, "log " + k.log_index, k.reason]);
+  if (list.length === 0) row(t, ["none"]);
+}
+
 async function refresh() {
   try {
     await loadNetworks();
     if (!sel.value) { $("ssv-status").textContent = "no networks yet"; return; }
-    const s = await getJSON("/api/v1/ssv/" + encodeURIComponent(sel.value) + "/summary");
+    const base = "/api/v1/ssv/" + encodeURIComponent(sel.value);
+    const s = await getJSON(base + "/summary");
     $("ssv-operators").textContent = String(s.operators);
     $("ssv-validators").textContent = String(s.validators);
     $("ssv-clusters").textContent = String(s.clusters);
@@ -67,6 +93,8 @@ async function refresh() {
       row(e, [p.name, p.healthy ? "healthy" : "unhealthy", "head " + p.head, p.error || ""], p.healthy ? "ok" : "err");
     }
     if (!(y.endpoints || []).length) row(e, ["none reported"]);
+    held(y.held);
+    await skipped(base, y.skipped_logs || 0);
     $("ssv-status").className = "";
     $("ssv-status").textContent = "updated " + new Date().toLocaleTimeString();
   } catch (err) {
