@@ -260,3 +260,53 @@ func TestBackfillInProgressNotSkipped(t *testing.T) {
 		}
 	})
 }
+
+// A set change whose set every endpoint had pruned (the sentry's
+// pruned_heights of what validator_set, 4..6 below the lowest height it
+// could read a set at, 7) is skipped at once as validator_set_pruned, with
+// no clock moved and nothing analysed against the old set; from 7 on the
+// heights are analysed against the set the sentry read there (without a
+// hash: it did not know 7's header), the newcomer's absences included. A
+// blocks range elsewhere is not read as a sets range, nor the reverse.
+func TestPrunedSetSkippedAtOnce(t *testing.T) {
+	dialects(t, func(t *testing.T, db *store.DB) {
+		s := newSim(t, 10, 10, 10, 10)
+		s.set(1)
+		s.heights(1, 3, heightOpts{})
+		s.vals[2] = events.Validator{Address: addr(4), PubKeyType: "tendermint/PubKeyEd25519", PubKey: "key4", VotingPower: 10}
+		s.heights(4, 9, heightOpts{who: map[int]behaviour{2: offline}})
+		read := s.setEvent(7)
+		read.ValidatorsHash = ""
+		sets := prunedEvent(4, 6)
+		sets.What, sets.ValidatorsHash = events.PrunedValidatorSet, s.setHash()
+		evs := append(s.take(), sets, read, prunedEvent(20, 30))
+		apply(t, newSink(t, db), evs, 64)
+		reg := prometheus.NewRegistry()
+		a := newAnalyzer(t, db, analyzers.Chain{Window: 100, MinSigned: 0.5}, reg, &clock{start})
+		run(t, a)
+		if got := cursor(t, db); got != 9 {
+			t.Fatalf("cursor %d after one pass, want 9: the heights of the pruned set are not waited for", got)
+		}
+		if got := skippedRows(t, db); got != "4..6:validator_set_pruned" {
+			t.Errorf("skipped rows %q, want 4..6:validator_set_pruned", got)
+		}
+		if n := skippedCount(t, reg, analyzers.SkipSetPruned); n != 3 {
+			t.Errorf("skipped heights (validator_set_pruned) %v, want 3", n)
+		}
+		for _, r := range []string{analyzers.SkipPruned, analyzers.SkipSetNotStored} {
+			if n := skippedCount(t, reg, r); n != 0 {
+				t.Errorf("skipped heights (%s) %v, want 0", r, n)
+			}
+		}
+		if n := count(t, db, "cosmos_heights"); n != 6 {
+			t.Errorf("%d analysed heights, want 6 (1..3, 7..9)", n)
+		}
+		ms := readMisses(t, db)
+		if got := only(ms, addr(4)); len(got) != 3 || got[0].Height != 7 || got[0].Index != 2 {
+			t.Errorf("newcomer's misses %+v, want 7..9 at index 2", got)
+		}
+		if v := readStats(t, db)[addr(2)]; v.Signed != 3 || v.Missed != 0 {
+			t.Errorf("leaver %+v, want 3 signed and nothing missed (4..6 not analysed against the old set)", v)
+		}
+	})
+}
