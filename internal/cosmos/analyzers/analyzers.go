@@ -66,7 +66,8 @@ type Config struct {
 	// backfill last filled a missing height, if later); then it is
 	// skipped, logged once per run. A run of missing heights waits one
 	// SkipAfter in all. Heights the sentry found pruned on every endpoint
-	// are not waited for. Default 2 minutes.
+	// (their blocks, or their validator sets) are not waited for. Default
+	// 2 minutes.
 	SkipAfter time.Duration
 	// Batch bounds the heights analysed per pass (default 1000).
 	Batch      int

@@ -5,11 +5,13 @@ import (
 	"database/sql"
 	"fmt"
 	"sort"
+
+	"github.com/valtrack/valtrack/internal/cosmos/events"
 )
 
 // Heights the analyzer cannot analyse: how long it waits for them, and
-// the ranges the sentry found pruned on every endpoint, which it does not
-// wait for at all.
+// the ranges the sentry found pruned on every endpoint (blocks, or
+// validator sets), which it does not wait for at all.
 
 // maxPrunedSpans bounds the pruned ranges one read takes (each sentry
 // reports a range per gap it gave up; overlapping reports are merged). A
@@ -37,12 +39,24 @@ func (ss spans) covering(h int64) (span, bool) {
 	return span{}, false
 }
 
-// prunedSpans reads the pruned ranges that overlap from..to, merged.
+// prunedSpans reads the ranges of pruned blocks that overlap from..to,
+// merged.
 func (a *missed) prunedSpans(ctx context.Context, from, to int64) (spans, error) {
+	return a.prunedOf(ctx, events.PrunedBlocks, from, to)
+}
+
+// prunedSets reads the ranges of heights whose validator sets were pruned
+// that overlap from..to, merged.
+func (a *missed) prunedSets(ctx context.Context, from, to int64) (spans, error) {
+	return a.prunedOf(ctx, events.PrunedValidatorSet, from, to)
+}
+
+func (a *missed) prunedOf(ctx context.Context, what string, from, to int64) (spans, error) {
 	q := a.cfg.DB.Query().SQL("SELECT from_height, to_height FROM cosmos_pruned_heights WHERE chain = ").Arg(a.chain.Name).
-		SQL(" AND from_height <= ").Arg(to).SQL(" AND to_height >= ").Arg(from).SQL(" ORDER BY from_height LIMIT ").Arg(maxPrunedSpans)
+		SQL(" AND what = ").Arg(what).SQL(" AND from_height <= ").Arg(to).SQL(" AND to_height >= ").Arg(from).
+		SQL(" ORDER BY from_height LIMIT ").Arg(maxPrunedSpans)
 	var out spans
-	err := query(ctx, a.cfg.DB, q, "read pruned heights", func(scan func(...any) error) error {
+	err := query(ctx, a.cfg.DB, q, "read pruned "+what, func(scan func(...any) error) error {
 		var s span
 		if err := scan(&s.from, &s.to); err != nil {
 			return err

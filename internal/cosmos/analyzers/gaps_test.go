@@ -107,6 +107,31 @@ func skippedRows(t *testing.T, db *store.DB) string {
 	return strings.Join(out, " ")
 }
 
+// passOnce stores evs, runs one pass of a new analyzer and wants the
+// cursor at want after it; it returns the analyzer's registry.
+func passOnce(t *testing.T, db *store.DB, evs []events.Event, want int64, why string) *prometheus.Registry {
+	t.Helper()
+	apply(t, newSink(t, db), evs, 64)
+	reg := prometheus.NewRegistry()
+	run(t, newAnalyzer(t, db, analyzers.Chain{Window: 100, MinSigned: 0.5}, reg, &clock{start}))
+	if got := cursor(t, db); got != want {
+		t.Fatalf("cursor %d after one pass, want %d: %s", got, want, why)
+	}
+	return reg
+}
+
+// wantSkipped wants the skipped runs rows (skippedRows) and n heights
+// counted for reason.
+func wantSkipped(t *testing.T, db *store.DB, reg *prometheus.Registry, rows, reason string, n float64) {
+	t.Helper()
+	if got := skippedRows(t, db); got != rows {
+		t.Errorf("skipped rows %q, want %q", got, rows)
+	}
+	if got := skippedCount(t, reg, reason); got != n {
+		t.Errorf("skipped heights (%s) %v, want %v", reason, got, n)
+	}
+}
+
 // A gap of 1,500 heights (more than a pass's batch) that the sentry found
 // pruned on every endpoint is skipped in one pass, without waiting and
 // with no clock moved: counted as pruned, stored as one skipped run,
@@ -172,19 +197,8 @@ func TestPrunedRangeWithStoredHeights(t *testing.T) {
 		evs = append(evs, seven...)                              // 7 seen live, complete
 		evs = append(evs, onlyKind(others, events.KindBlock)...) // blocks of 5, 6, 8, 9 seen live, their commits not
 		evs = append(evs, prunedEvent(5, 9))
-		apply(t, newSink(t, db), evs, 64)
-		reg := prometheus.NewRegistry()
-		a := newAnalyzer(t, db, analyzers.Chain{Window: 100, MinSigned: 0.5}, reg, &clock{start})
-		run(t, a)
-		if got := cursor(t, db); got != 12 {
-			t.Fatalf("cursor %d, want 12", got)
-		}
-		if got := skippedRows(t, db); got != "5..6:pruned 8..9:pruned" {
-			t.Errorf("skipped rows %q, want 5..6 and 8..9 pruned (7 analysed)", got)
-		}
-		if n := skippedCount(t, reg, analyzers.SkipPruned); n != 4 {
-			t.Errorf("skipped heights (pruned) %v, want 4", n)
-		}
+		reg := passOnce(t, db, evs, 12, "the pruned heights are not waited for")
+		wantSkipped(t, db, reg, "5..6:pruned 8..9:pruned", analyzers.SkipPruned, 4) // 7 analysed
 		if n := count(t, db, "cosmos_heights"); n != 8 {
 			t.Errorf("%d analysed heights, want 8 (1..4, 7, 10..12)", n)
 		}
@@ -257,6 +271,40 @@ func TestBackfillInProgressNotSkipped(t *testing.T) {
 		}
 		if n := count(t, db, "cosmos_heights"); n != 17 {
 			t.Errorf("%d analysed heights, want 17 (1..12, 21..25)", n)
+		}
+	})
+}
+
+// A set change whose set every endpoint had pruned (the sentry's
+// pruned_heights of what validator_set, 4..6 below the lowest height it
+// could read a set at, 7) is skipped at once as validator_set_pruned, with
+// no clock moved and nothing analysed against the old set; from 7 on the
+// heights are analysed against the set the sentry read there (without a
+// hash: it did not know 7's header), the newcomer's absences included. A
+// blocks range elsewhere is not read as a sets range, nor the reverse.
+func TestPrunedSetSkippedAtOnce(t *testing.T) {
+	dialects(t, func(t *testing.T, db *store.DB) {
+		s := replacedAt4(t)
+		read := s.setEvent(7)
+		read.ValidatorsHash = ""
+		sets := prunedEvent(4, 6)
+		sets.What, sets.ValidatorsHash = events.PrunedValidatorSet, s.setHash()
+		reg := passOnce(t, db, append(s.take(), sets, read, prunedEvent(20, 30)), 9, "the heights of the pruned set are not waited for")
+		wantSkipped(t, db, reg, "4..6:validator_set_pruned", analyzers.SkipSetPruned, 3)
+		for _, r := range []string{analyzers.SkipPruned, analyzers.SkipSetNotStored} {
+			if n := skippedCount(t, reg, r); n != 0 {
+				t.Errorf("skipped heights (%s) %v, want 0", r, n)
+			}
+		}
+		if n := count(t, db, "cosmos_heights"); n != 6 {
+			t.Errorf("%d analysed heights, want 6 (1..3, 7..9)", n)
+		}
+		ms := readMisses(t, db)
+		if got := only(ms, addr(4)); len(got) != 3 || got[0].Height != 7 || got[0].Index != 2 {
+			t.Errorf("newcomer's misses %+v, want 7..9 at index 2", got)
+		}
+		if v := readStats(t, db)[addr(2)]; v.Signed != 3 || v.Missed != 0 {
+			t.Errorf("leaver %+v, want 3 signed and nothing missed (4..6 not analysed against the old set)", v)
 		}
 	})
 }

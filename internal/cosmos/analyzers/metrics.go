@@ -52,7 +52,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m.waitSet = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "valtrack_cosmos_waiting_for_validator_set",
 		Help: "The height the analyzer waits at because its validator set (the validators_hash its block names) is not stored yet; 0 when none."}, []string{"chain"})
 	m.skipped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "valtrack_cosmos_skipped_heights_total",
-		Help: "Heights the analyzer gave up on (not analysed: no miss is recorded for them) since this process started, by reason: pruned (every endpoint had pruned it; not waited for), block_missing, commit_missing, validator_set_not_stored, no_validator_set, signatures_set_mismatch."},
+		Help: "Heights the analyzer gave up on (not analysed: no miss is recorded for them) since this process started, by reason: pruned (every endpoint had pruned it; not waited for), validator_set_pruned (every endpoint had pruned its validator set; not waited for), block_missing, commit_missing, validator_set_not_stored, no_validator_set, signatures_set_mismatch."},
 		[]string{"chain", "reason"})
 	cs = append(cs, m.analyzed, m.sinceLast, m.endpoint, m.waitSet, m.skipped)
 	if reg != nil {

@@ -192,6 +192,10 @@ func (a *missed) pass(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	prunedSets, err := a.prunedSets(ctx, start, end)
+	if err != nil {
+		return err
+	}
 	latest, err := a.latestComplete(ctx)
 	if err != nil {
 		return err
@@ -205,7 +209,8 @@ func (a *missed) pass(ctx context.Context) error {
 		set, mismatch := d.setOf(h)
 		if !okB || !okC || set == nil || len(c.flags) != len(set.addrs) {
 			_, isPruned := pruned.covering(h)
-			reason, why, skip := a.skippable(h, latest, now, okB, okC, isPruned, set, c, mismatch, b.vhash)
+			_, setPruned := prunedSets.covering(h)
+			reason, why, skip := a.skippable(h, latest, now, okB, okC, gone{isPruned, setPruned}, set, c, mismatch, b.vhash)
 			if !skip {
 				if mismatch {
 					a.waitingSet = h
@@ -237,6 +242,9 @@ func (a *missed) pass(ctx context.Context) error {
 		case r.reason == SkipPruned:
 			a.cfg.Log.Warn("skipping heights pruned on every endpoint (the sentry could not read them back): no miss is recorded for them",
 				"chain", a.chain.Name, "from", r.from, "to", r.to, "heights", r.to-r.from+1)
+		case r.reason == SkipSetPruned:
+			a.cfg.Log.Warn("skipping heights whose validator set every endpoint had pruned (the sentry could not read it): no miss is recorded for them",
+				"chain", a.chain.Name, "from", r.from, "to", r.to, "heights", r.to-r.from+1)
 		case r.why != "":
 			a.cfg.Log.Warn("skipping heights: their data did not arrive", "chain", a.chain.Name, "from", r.from, "to", r.to,
 				"heights", r.to-r.from+1, "why", r.why, "waited", a.cfg.SkipAfter)
@@ -245,18 +253,25 @@ func (a *missed) pass(ctx context.Context) error {
 	return nil
 }
 
+// gone says what the sentry found pruned on every endpoint at a height.
+type gone struct{ blocks, set bool }
+
 // skippable decides about an incomplete height: skip it at once when the
 // sentry found it pruned on every endpoint and its block or commit is
-// missing; else wait for its data, or skip it once a later height is
+// missing, or found its validator set pruned and its block names a set
+// that is not stored (set nil); else wait for its data, or skip it once a later height is
 // complete and SkipAfter has passed since the analyzer first saw one
 // and since a backfill last filled a missing height. A
 // height whose own validator set is missing (mismatch: the stored set in
 // effect has another validators_hash) is never analysed against the wrong
 // set: it waits like the others, and once one height of a hash has been
 // given up on, the later heights of that hash are skipped at once.
-func (a *missed) skippable(h, latest, now int64, okB, okC, pruned bool, set *valSet, c commit, mismatch bool, vhash string) (reason, why string, skip bool) {
-	if pruned && (!okB || !okC) {
+func (a *missed) skippable(h, latest, now int64, okB, okC bool, pruned gone, set *valSet, c commit, mismatch bool, vhash string) (reason, why string, skip bool) {
+	if pruned.blocks && (!okB || !okC) {
 		return SkipPruned, "", true
+	}
+	if pruned.set && okB && set == nil {
+		return SkipSetPruned, "", true
 	}
 	if mismatch && !a.lostSets[vhash] && a.setLogged != h {
 		a.setLogged = h
@@ -298,10 +313,11 @@ const (
 	SkipNoSet         = "no_validator_set"         // no set stored at or below it
 	SkipSizeMismatch  = "signatures_set_mismatch"  // the commit's signatures do not match the set's size
 	SkipPruned        = "pruned"                   // every endpoint had pruned it (the sentry's pruned_heights): not waited for
+	SkipSetPruned     = "validator_set_pruned"     // every endpoint had pruned its validator set (pruned_heights, what validator_set): not waited for
 )
 
 // SkipReasons are every reason, the API's CosmosSkipReason enum.
-var SkipReasons = []string{SkipPruned, SkipBlockMissing, SkipCommitMissing, SkipSetNotStored, SkipNoSet, SkipSizeMismatch}
+var SkipReasons = []string{SkipPruned, SkipSetPruned, SkipBlockMissing, SkipCommitMissing, SkipSetNotStored, SkipNoSet, SkipSizeMismatch}
 
 // output is what a pass writes.
 type output struct {

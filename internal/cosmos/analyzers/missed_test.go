@@ -629,16 +629,24 @@ func TestSetChangeOfEqualSizeArrivingLate(t *testing.T) {
 	})
 }
 
+// replacedAt4 is a chain of four validators, heights 1..9, whose
+// validator 2 is replaced at height 4 by a newcomer (addr 4) that is
+// offline; only the set of 1 is among its events.
+func replacedAt4(t *testing.T) *sim {
+	s := newSim(t, 10, 10, 10, 10)
+	s.set(1)
+	s.heights(1, 3, heightOpts{})
+	s.vals[2] = events.Validator{Address: addr(4), PubKeyType: "tendermint/PubKeyEd25519", PubKey: "key4", VotingPower: 10}
+	s.heights(4, 9, heightOpts{who: map[int]behaviour{2: offline}})
+	return s
+}
+
 // A set that never arrives holds its heights up for SkipAfter only; they
 // are then skipped (never analysed against the old set), the later heights
 // of the same set at once.
 func TestMissingSetSkippedAfterBound(t *testing.T) {
 	dialects(t, func(t *testing.T, db *store.DB) {
-		s := newSim(t, 10, 10, 10, 10)
-		s.set(1)
-		s.heights(1, 3, heightOpts{})
-		s.vals[2] = events.Validator{Address: addr(4), PubKeyType: "tendermint/PubKeyEd25519", PubKey: "key4", VotingPower: 10}
-		s.heights(4, 9, heightOpts{who: map[int]behaviour{2: offline}})
+		s := replacedAt4(t)
 		apply(t, newSink(t, db), s.take(), 64)
 		c := &clock{start}
 		reg := prometheus.NewRegistry()

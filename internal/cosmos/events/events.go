@@ -231,11 +231,25 @@ type Params struct {
 	Observer
 }
 
+// What a pruned_heights event says was pruned (PrunedHeights.What).
+const (
+	// PrunedBlocks: the blocks and commits of From..To. Payloads written
+	// before the field existed have no "what" and mean this.
+	PrunedBlocks = "blocks"
+	// PrunedValidatorSet: the validator sets of From..To (/validators?height=
+	// below the lowest height each endpoint keeps), found when the set of
+	// From (where validators_hash changed) was asked for. The blocks may
+	// still be there; the heights cannot be analysed without their set.
+	PrunedValidatorSet = "validator_set"
+)
+
 // PrunedHeights are heights From..To that every endpoint of the sentry
-// answered it no longer holds (/commit?height= below the lowest height each
-// keeps), so their block and commit will never be published. Heights of
-// the range that were published before (seen live) keep their data; the
-// analyzer skips the others at once instead of waiting for them.
+// answered it no longer holds: their blocks and commits (/commit?height=
+// below the lowest height each keeps), which will never be published, or
+// (What = PrunedValidatorSet) their validator sets. Heights of a blocks
+// range that were published before (seen live) keep their data; the
+// analyzer skips the others at once instead of waiting for them, and the
+// heights of a sets range whose set is not stored likewise.
 type PrunedHeights struct {
 	V     int    `json:"v"`
 	Chain string `json:"chain"`
@@ -246,7 +260,22 @@ type PrunedHeights struct {
 	LowestAvailable int64 `json:"lowest_available"`
 	// Endpoints is how many endpoints said so (all the sentry asked).
 	Endpoints int `json:"endpoints"`
+	// What was pruned: PrunedBlocks or PrunedValidatorSet ("" in older
+	// payloads, read as PrunedBlocks).
+	What string `json:"what,omitempty"`
+	// ValidatorsHash of pruned sets: the header's validators_hash of From,
+	// the set asked for ("" when the sentry did not know it; blocks ranges
+	// have none).
+	ValidatorsHash string `json:"validators_hash,omitempty"`
 	Observer
+}
+
+// Pruned is what was pruned: What, PrunedBlocks when it is "".
+func (e *PrunedHeights) Pruned() string {
+	if e.What == "" {
+		return PrunedBlocks
+	}
+	return e.What
 }
 
 // MsgID returns a deterministic Nats-Msg-Id from a kind and the fields
@@ -302,8 +331,13 @@ func (e *Params) MsgID() string {
 	return MsgID(KindParams, e.Chain, itoa(e.SignedBlocksWindow), strconv.FormatFloat(e.MinSignedPerWindow, 'g', -1, 64))
 }
 
-// MsgID of pruned heights: chain and range.
+// MsgID of pruned heights: chain and range (the ids of blocks ranges are
+// those they had before sets were reported), and for sets what and the
+// hash asked for.
 func (e *PrunedHeights) MsgID() string {
+	if e.Pruned() != PrunedBlocks {
+		return MsgID(KindPrunedHeights, e.Chain, itoa(e.From), itoa(e.To), e.What, e.ValidatorsHash)
+	}
 	return MsgID(KindPrunedHeights, e.Chain, itoa(e.From), itoa(e.To))
 }
 
@@ -708,6 +742,17 @@ func (e *PrunedHeights) sanitize() error {
 	}
 	if e.Endpoints < 1 {
 		return fmt.Errorf("pruned heights reported by %d endpoints: at least 1", e.Endpoints)
+	}
+	switch e.What {
+	case "", PrunedBlocks:
+		e.What = PrunedBlocks
+		if e.ValidatorsHash != "" {
+			return fmt.Errorf("pruned blocks %d..%d with a validators_hash: only a pruned validator set has one", e.From, e.To)
+		}
+	case PrunedValidatorSet:
+		return checkHex("validators hash", e.ValidatorsHash)
+	default:
+		return fmt.Errorf("pruned %q: neither %s nor %s", safe.String(e.What, 40), PrunedBlocks, PrunedValidatorSet)
 	}
 	return nil
 }

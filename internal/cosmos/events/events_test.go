@@ -25,10 +25,11 @@ func TestDecodeRoundTripsEveryKind(t *testing.T) {
 		&Params{V: 1, Chain: "test-1", SignedBlocksWindow: 100, MinSignedPerWindow: 0.5},
 		&PrunedHeights{V: 1, Chain: "test-1", From: 5, To: 1005, LowestAvailable: 1006, Endpoints: 2},
 	}
+	extra := []Event{&PrunedHeights{V: 1, Chain: "test-1", From: 7, To: 8, LowestAvailable: 9, Endpoints: 1, What: PrunedValidatorSet, ValidatorsHash: "AB"}}
 	if len(evs) != len(Kinds) {
 		t.Fatalf("%d sample events for %d kinds", len(evs), len(Kinds))
 	}
-	for _, e := range evs {
+	for _, e := range append(evs, extra...) {
 		kind := Kind(e)
 		data, err := json.Marshal(e)
 		if err != nil {
@@ -80,10 +81,41 @@ func TestDecodeRefusesHostileValues(t *testing.T) {
 		"pruned lowest":   {KindPrunedHeights, `{"v":1,"chain":"c","from":1,"to":4,"lowest_available":4,"endpoints":1}`},
 		"pruned huge":     {KindPrunedHeights, `{"v":1,"chain":"c","from":1,"to":9223372036854775806,"lowest_available":9223372036854775807,"endpoints":1}`},
 		"pruned nobody":   {KindPrunedHeights, `{"v":1,"chain":"c","from":1,"to":4,"lowest_available":5,"endpoints":0}`},
+		"pruned what":     {KindPrunedHeights, `{"v":1,"chain":"c","from":1,"to":4,"lowest_available":5,"endpoints":1,"what":"state"}`},
+		"pruned set hash": {KindPrunedHeights, `{"v":1,"chain":"c","from":4,"to":4,"lowest_available":5,"endpoints":1,"what":"validator_set","validators_hash":"ab"}`},
+		"blocks hash":     {KindPrunedHeights, `{"v":1,"chain":"c","from":1,"to":4,"lowest_available":5,"endpoints":1,"validators_hash":"AB"}`},
 	} {
 		if _, err := Decode(tc.kind, []byte(tc.json)); err == nil {
 			t.Errorf("%s: accepted %s", name, tc.json)
 		}
+	}
+}
+
+// A pruned_heights payload without "what" (written before sets were
+// reported) is a blocks range with its old message id; pruned sets are
+// told apart from a blocks range of the same heights, in what they say and
+// in their message id.
+func TestPrunedWhat(t *testing.T) {
+	old, err := Decode(KindPrunedHeights, []byte(`{"v":1,"chain":"c","from":4,"to":4,"lowest_available":5,"endpoints":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := old.(*PrunedHeights)
+	if blocks.What != PrunedBlocks || blocks.MsgID() != MsgID(KindPrunedHeights, "c", "4", "4") {
+		t.Errorf("old payload read as %q with id %s, want %q and the id it always had", blocks.What, blocks.MsgID(), PrunedBlocks)
+	}
+	e, err := Decode(KindPrunedHeights, []byte(`{"v":1,"chain":"c","from":4,"to":4,"lowest_available":5,"endpoints":1,"what":"validator_set","validators_hash":"AB12"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := e.(*PrunedHeights)
+	if set.What != PrunedValidatorSet || set.ValidatorsHash != "AB12" || set.MsgID() == blocks.MsgID() {
+		t.Errorf("pruned set %+v (id %s): want validator_set AB12 with an id of its own", set, set.MsgID())
+	}
+	other := *set
+	other.ValidatorsHash = "CD34"
+	if other.MsgID() == set.MsgID() {
+		t.Error("pruned sets of two hashes at one height share a message id")
 	}
 }
 
@@ -101,6 +133,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add(KindCommit, []byte(`{"v":1,"chain":"c","height":1,"source":"live","signatures":[{"flag":2,"validator_address":"0A"}]}`))
 	f.Add(KindValidatorSet, []byte(`{"v":1,"chain":"c","height":1,"validators":[{"address":"0A","voting_power":1}]}`))
 	f.Add(KindPrunedHeights, []byte(`{"v":1,"chain":"c","from":1,"to":4,"lowest_available":5,"endpoints":2,"endpoint":"127.0.0.1:26657","seen_at":1}`))
+	f.Add(KindPrunedHeights, []byte(`{"v":1,"chain":"c","from":4,"to":4,"lowest_available":5,"endpoints":2,"what":"validator_set","validators_hash":"AB12"}`))
 	f.Fuzz(func(t *testing.T, kind string, data []byte) {
 		e, err := Decode(kind, data)
 		if err != nil {
@@ -109,6 +142,9 @@ func FuzzDecode(f *testing.F) {
 		// A range that Decode accepts can be walked without overflow.
 		if p, ok := e.(*PrunedHeights); ok && (p.From < 1 || p.To < p.From || p.LowestAvailable <= p.To || p.LowestAvailable > MaxHeight) {
 			t.Fatalf("accepted pruned range %d..%d, lowest %d", p.From, p.To, p.LowestAvailable)
+		}
+		if p, ok := e.(*PrunedHeights); ok && !(p.What == PrunedBlocks && p.ValidatorsHash == "" || p.What == PrunedValidatorSet) {
+			t.Fatalf("accepted pruned %q of %d..%d with hash %q", p.What, p.From, p.To, p.ValidatorsHash)
 		}
 		// What Decode accepts is safe to store and round-trips.
 		out, err := json.Marshal(e)

@@ -79,6 +79,7 @@ func (s *stubAlerts) List(_ context.Context, chain string, all bool) (any, error
 type fixtureOptions struct {
 	alerts   bool
 	cacheTTL time.Duration
+	skipped  bool // heights 21–23 skipped (see fillSkipped), 24 analysed
 }
 
 // dialects runs fn against a fixture on SQLite and, with
@@ -102,6 +103,9 @@ func newFixture(t *testing.T, open func(testing.TB, ...store.Option) *store.DB, 
 	db := open(t, store.WithMigrations(state.Migrations()))
 	f := &fixture{t: t, db: db}
 	f.fill()
+	if o.skipped {
+		f.fillSkipped()
+	}
 	var lister AlertLister
 	if o.alerts {
 		f.alerts = &stubAlerts{}
@@ -242,6 +246,29 @@ func (f *fixture) fill() {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// fillSkipped: the analyzer skipped heights 21–22 (pruned) and 23 (its
+// validator set pruned), then analysed 24, which everyone signed (alpha
+// proposed).
+func (f *fixture) fillSkipped() {
+	err := f.db.InTx(context.Background(), "fill skipped heights", func(tx *sql.Tx) error {
+		c := testChain
+		f.insert(tx, "cosmos_skipped_heights", "chain, from_height, to_height, reason, skipped_at",
+			[]any{c, 21, 22, "pruned", t0}, []any{c, 23, 23, "validator_set_pruned", t0})
+		h := int64(24)
+		f.insert(tx, "cosmos_blocks", "chain, height, time, hash, proposer_address, num_txs, validators_hash, votes_observed, source, endpoint, seen_at",
+			[]any{c, h, blockTime(h), blockHash(h), vAlpha, 0, "VH", false, "backfill", "http://127.0.0.1:26657", blockTime(h) + 200})
+		f.insert(tx, "cosmos_commits", "chain, height, round, block_hash, flags, source, endpoint, seen_at",
+			[]any{c, h, 0, blockHash(h), "CCCC", "backfill", "http://127.0.0.1:26657", blockTime(h) + 300})
+		f.insert(tx, "cosmos_heights", "chain, height, time, round, proposer_address, votes_observed, validators, total_power, signed_power, missed, interval_ms, incident, analyzed_at",
+			[]any{c, h, blockTime(h), 0, vAlpha, false, 4, 100, 100, 0, 0, "", blockTime(h) + 1000})
+		return nil
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.exec("UPDATE cosmos_chains SET analyzed_height = ? WHERE chain = ?", 24, testChain)
 }
 
 func (f *fixture) getJSON(path string, v any) {

@@ -101,6 +101,18 @@ func (h *handlers) handleChains(w http.ResponseWriter, r *http.Request, _ api.Ca
 			if v.EndpointsHealthy, v.EndpointsTotal, err = h.q.endpoints(ctx, c); err != nil {
 				return nil, err
 			}
+			if v.SkippedRuns, v.SkippedHeights, err = h.q.skippedTotals(ctx, c); err != nil {
+				return nil, err
+			}
+			if v.SkippedRuns > 0 {
+				last, err := h.q.lastSkipped(ctx, c, 1)
+				if err != nil {
+					return nil, err
+				}
+				if len(last) > 0 {
+					v.LastSkipped = &last[0]
+				}
+			}
 			out = append(out, v)
 		}
 		return struct {
@@ -339,16 +351,32 @@ func (h *handlers) handleGrid(w http.ResponseWriter, r *http.Request, _ api.Call
 	})
 }
 
-// grid is the last n analysed heights of chain with one cell per validator
-// and height: the members of every set in effect in that range, those of
-// the newest height's set first (by index), then the others by address.
+// grid is the last n heights of chain the analyzer got past — analysed,
+// or skipped (cell cellSkipped for everyone, the reason in Skipped) — with
+// one cell per validator and height: the members of every set in effect
+// in that range, those of the newest analysed height's set first (by
+// index), then the others by address.
 func (h *handlers) grid(ctx context.Context, chain string, n int) (*gridView, error) {
 	g := &gridView{Chain: chain, Heights: []int64{}, Validators: []gridRow{}}
-	hs, err := h.q.lastAnalysed(ctx, chain, n)
-	if err != nil || len(hs) == 0 {
-		return g, err
+	analysedHs, err := h.q.lastAnalysed(ctx, chain, n)
+	if err != nil {
+		return nil, err
 	}
-	from, to := hs[0].Height, hs[len(hs)-1].Height
+	runs, err := h.q.lastSkipped(ctx, chain, n)
+	if err != nil {
+		return nil, err
+	}
+	cols := gridColumns(analysedHs, runs, n)
+	if len(cols) == 0 {
+		return g, nil
+	}
+	var hs []analysed // the analysed heights among the columns
+	for _, c := range cols {
+		if c.a != nil {
+			hs = append(hs, *c.a)
+		}
+	}
+	from, to := cols[0].height, cols[len(cols)-1].height
 	sets, err := h.q.setsCovering(ctx, chain, from, to)
 	if err != nil {
 		return nil, err
@@ -357,7 +385,7 @@ func (h *handlers) grid(ctx context.Context, chain string, n int) (*gridView, er
 	for _, s := range sets {
 		largest = max(largest, len(s.Members))
 	}
-	ms, err := h.q.misses(ctx, chain, missFilter{From: from, To: to, Limit: min(int(to-from+1), maxGridBlocks) * largest})
+	ms, err := h.q.misses(ctx, chain, missFilter{From: from, To: to, Limit: min(len(hs), maxGridBlocks) * largest})
 	if err != nil {
 		return nil, err
 	}
@@ -369,15 +397,19 @@ func (h *handlers) grid(ctx context.Context, chain string, n int) (*gridView, er
 	for i := range ms {
 		missAt[key{ms[i].Height, ms[i].Address}] = &ms[i]
 	}
-	// The set of each height: sets are oldest first, as are the heights.
-	setOf := make([]*valSet, len(hs))
+	// The set of each column: sets are oldest first, as are the columns.
+	setOf := make([]*valSet, len(cols))
 	si := -1
-	for i, a := range hs {
-		for si+1 < len(sets) && sets[si+1].Height <= a.Height {
+	var newest *valSet // of the newest analysed height, else of the newest column
+	for i, c := range cols {
+		for si+1 < len(sets) && sets[si+1].Height <= c.height {
 			si++
 		}
 		if si >= 0 {
 			setOf[i] = sets[si]
+		}
+		if c.a != nil || newest == nil && i == len(cols)-1 {
+			newest = setOf[i]
 		}
 	}
 	rows := map[string]*gridRow{}
@@ -396,7 +428,6 @@ func (h *handlers) grid(ctx context.Context, chain string, n int) (*gridView, er
 		rows[m.Address] = r
 		order = append(order, m.Address)
 	}
-	newest := setOf[len(setOf)-1]
 	if newest != nil {
 		for _, m := range newest.Members {
 			addRow(m, true)
@@ -416,34 +447,75 @@ func (h *handlers) grid(ctx context.Context, chain string, n int) (*gridView, er
 	}
 	for _, addr := range order {
 		r := rows[addr]
-		cells := make([]byte, len(hs))
-		for i, a := range hs {
+		cells := make([]byte, len(cols))
+		for i, c := range cols {
+			if c.a == nil {
+				cells[i] = cellSkipped // not analysed: nobody signed or missed there
+				continue
+			}
 			if _, in := setOf[i].member(addr); !in {
 				cells[i] = cellNotInSet
 				continue
 			}
-			m := missAt[key{a.Height, addr}]
-			cells[i] = cell(m, a.Proposer == addr)
+			m := missAt[key{c.height, addr}]
+			cells[i] = cell(m, c.a.Proposer == addr)
 			if m != nil && m.Cause != "" {
 				if r.Causes == nil {
 					r.Causes = map[string]string{}
 				}
-				r.Causes[strconv.FormatInt(a.Height, 10)] = m.Cause
+				r.Causes[strconv.FormatInt(c.height, 10)] = m.Cause
 			}
 		}
 		r.Cells = string(cells)
 		g.Validators = append(g.Validators, *r)
 	}
-	for _, a := range hs {
-		g.Heights = append(g.Heights, a.Height)
-		if a.Incident != "" {
+	for _, c := range cols {
+		g.Heights = append(g.Heights, c.height)
+		hk := strconv.FormatInt(c.height, 10)
+		switch {
+		case c.a == nil:
+			if g.Skipped == nil {
+				g.Skipped = map[string]string{}
+			}
+			g.Skipped[hk] = c.skipped
+		case c.a.Incident != "":
 			if g.Incidents == nil {
 				g.Incidents = map[string]string{}
 			}
-			g.Incidents[strconv.FormatInt(a.Height, 10)] = a.Incident
+			g.Incidents[hk] = c.a.Incident
 		}
 	}
 	return g, nil
+}
+
+// gridColumn is a height of /grid: analysed (a), or skipped for a reason.
+type gridColumn struct {
+	height  int64
+	a       *analysed
+	skipped string
+}
+
+// gridColumns are the newest n heights, oldest first, of the analysed ones
+// and of the skipped runs (newest first, disjoint; at most n heights of
+// them are walked); a height in both is taken as analysed.
+func gridColumns(hs []analysed, runs []skippedRun, n int) []gridColumn {
+	out := make([]gridColumn, 0, len(hs)+n)
+	analysedAt := make(map[int64]bool, len(hs))
+	for i := range hs {
+		analysedAt[hs[i].Height] = true
+		out = append(out, gridColumn{height: hs[i].Height, a: &hs[i]})
+	}
+	walked := 0
+	for _, r := range runs {
+		for h := r.To; h >= r.From && walked < n; h-- {
+			walked++
+			if !analysedAt[h] {
+				out = append(out, gridColumn{height: h, skipped: r.Reason})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].height < out[j].height })
+	return out[max(0, len(out)-n):]
 }
 
 func (h *handlers) handleConsensus(w http.ResponseWriter, r *http.Request, _ api.Caller) error {

@@ -43,12 +43,7 @@ func TestPageSection(t *testing.T) {
 // signatures, the others signed (or proposed), echo is out of the set after
 // height 4, and the hover titles carry height and cause.
 func TestPageRendersGrid(t *testing.T) {
-	f := newFixture(t, sqliteOpen, fixtureOptions{alerts: true})
-	dom := apitest.RenderDOM(t, f.srv.URL+"/")
-	rows := gridRows(dom)
-	if len(rows) != 5 {
-		t.Fatalf("rendered grid has %d validator rows, want 5; status %q; DOM:\n%s", len(rows), statusOf(dom), apitest.Tail(dom))
-	}
+	dom, rows := renderFixture(t, fixtureOptions{alerts: true})
 	for i, want := range append(append([]string{}, set4...), vEcho) {
 		r := rows[i]
 		if r.address != want || r.name != monikers[want] {
@@ -86,6 +81,78 @@ func TestPageRendersGrid(t *testing.T) {
 	if !strings.Contains(dom, "282 s") || !strings.Contains(dom, "missed 3 blocks in a row") {
 		t.Errorf("validators table or alerts not rendered; status %q", statusOf(dom))
 	}
+}
+
+// TestPageRendersSkipped: heights the analyzer skipped are grey columns of
+// their own, "not analysed" with the reason in the title, for every
+// validator (echo, out of the set, too), between analysed heights that
+// still look as they are; a line per chain counts the skipped runs and
+// names the newest.
+func TestPageRendersSkipped(t *testing.T) {
+	dom, rows := renderFixture(t, fixtureOptions{skipped: true})
+	for _, r := range rows {
+		if len(r.cells) != 24 {
+			t.Fatalf("row %s has %d cells, want 24 (1..20, 21..23 skipped, 24)", r.name, len(r.cells))
+		}
+		for h, reason := range map[int]string{21: "pruned", 22: "pruned", 23: "validator_set_pruned"} {
+			c := r.cells[h-1]
+			if c.height != itoa(h) || c.class != "cell c-skipped" || c.title != "height "+itoa(h)+": not analysed: "+reason {
+				t.Errorf("%s at skipped height %d: %+v, want class cell c-skipped, title naming %s", r.name, h, c, reason)
+			}
+		}
+		want := map[string]string{vAlpha: "cell c-proposed", vEcho: "cell c-out"}[r.address]
+		if want == "" {
+			want = "cell c-signed"
+		}
+		if c := r.cells[23]; c.height != "24" || c.class != want {
+			t.Errorf("%s at 24 (analysed): %+v, want %s", r.name, c, want)
+		}
+		if c := r.cells[19]; c.class == "cell c-skipped" {
+			t.Errorf("%s at 20 (analysed): %+v", r.name, c)
+		}
+	}
+	if !strings.Contains(dom, `class="cell c-skipped"></span>not analysed`) {
+		t.Error("the legend does not explain the skipped cells")
+	}
+	lines := skippedLines(dom)
+	if got, want := lines[testChain], testChain+": not analysed: 2 skipped runs (3 heights), latest 23: validator_set_pruned"; got != want {
+		t.Errorf("skipped line %q, want %q", got, want)
+	}
+	if got, want := lines[emptyChain], emptyChain+": no heights skipped"; got != want {
+		t.Errorf("skipped line %q, want %q", got, want)
+	}
+}
+
+var skippedLineRE = regexp.MustCompile(`<div data-chain="([^"]*)">([^<]*)</div>`)
+
+// skippedLines reads the lines of the rendered #cosmos-skipped, by chain.
+func skippedLines(dom string) map[string]string {
+	start := strings.Index(dom, `id="cosmos-skipped"`)
+	if start < 0 {
+		return nil
+	}
+	end := strings.Index(dom[start:], "</div></")
+	if end < 0 {
+		end = len(dom) - start
+	}
+	out := map[string]string{}
+	for _, m := range skippedLineRE.FindAllStringSubmatch(dom[start:start+end+len("</div>")], -1) {
+		out[html.UnescapeString(m[1])] = html.UnescapeString(m[2])
+	}
+	return out
+}
+
+// renderFixture renders the page over a fixture in headless Chromium and
+// reads its grid, which must have the fixture's 5 validator rows.
+func renderFixture(t *testing.T, o fixtureOptions) (string, []renderedRow) {
+	t.Helper()
+	f := newFixture(t, sqliteOpen, o)
+	dom := apitest.RenderDOM(t, f.srv.URL+"/")
+	rows := gridRows(dom)
+	if len(rows) != 5 {
+		t.Fatalf("rendered grid has %d validator rows, want 5; status %q; DOM:\n%s", len(rows), statusOf(dom), apitest.Tail(dom))
+	}
+	return dom, rows
 }
 
 type renderedCell struct{ class, height, title string }

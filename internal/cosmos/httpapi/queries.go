@@ -487,6 +487,48 @@ func (q queries) skippedAt(ctx context.Context, chain string, height int64) (str
 	return reason, nil
 }
 
+// skippedRun is a cosmos_skipped_heights row: heights From..To the
+// analyzer passed without analysing them, and why.
+type skippedRun struct {
+	From      int64  `json:"from"`
+	To        int64  `json:"to"`
+	Reason    string `json:"reason"`
+	SkippedAt int64  `json:"-"`
+}
+
+// lastSkipped returns the newest n skipped runs of chain, newest first.
+func (q queries) lastSkipped(ctx context.Context, chain string, n int) ([]skippedRun, error) {
+	rows, err := q.query(ctx, q.db.Query().SQL(`SELECT from_height, to_height, reason, skipped_at FROM cosmos_skipped_heights WHERE chain = `).
+		Arg(chain).SQL(` ORDER BY from_height DESC LIMIT `).Arg(n))
+	if err != nil {
+		return nil, fmt.Errorf("list skipped heights of %s: %w", chain, err)
+	}
+	defer rows.Close()
+	var out []skippedRun
+	for rows.Next() {
+		var r skippedRun
+		if err := rows.Scan(&r.From, &r.To, &r.Reason, &r.SkippedAt); err != nil {
+			return nil, fmt.Errorf("list skipped heights of %s: %w", chain, err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list skipped heights of %s: %w", chain, err)
+	}
+	return out, nil
+}
+
+// skippedTotals are how many runs and heights of chain the analyzer
+// skipped (a row per run and reason per pass: few).
+func (q queries) skippedTotals(ctx context.Context, chain string) (runs, heights int64, err error) {
+	err = q.row(ctx, q.db.Query().SQL(`SELECT COUNT(*), COALESCE(SUM(to_height - from_height + 1), 0) FROM cosmos_skipped_heights WHERE chain = `).
+		Arg(chain)).Scan(&runs, &heights)
+	if err != nil {
+		return 0, 0, fmt.Errorf("count skipped heights of %s: %w", chain, err)
+	}
+	return runs, heights, nil
+}
+
 // miss is a cosmos_misses row, with the height's time (0 when the height
 // has no cosmos_heights row) and the validator's moniker.
 type miss struct {

@@ -468,6 +468,90 @@ func TestGrid(t *testing.T) {
 	})
 }
 
+// Skipped heights are columns of the grid of their own: x for every
+// validator, the reason in skipped, among the analysed heights; a grid of
+// the newest heights only may be all skipped ones. /chains counts the runs
+// and names the newest, and /consensus' recent shows them unknown.
+func TestGridSkipped(t *testing.T) {
+	dialects(t, fixtureOptions{skipped: true}, func(t *testing.T, f *fixture) {
+		var g gridView
+		f.getJSON(prefix+testChain+"/grid", &g)
+		if n := len(g.Heights); n != 24 || g.Heights[20] != 21 || g.Heights[23] != 24 {
+			t.Fatalf("heights %v, want 1..24", g.Heights)
+		}
+		if want := map[string]string{"21": "pruned", "22": "pruned", "23": "validator_set_pruned"}; !reflect.DeepEqual(g.Skipped, want) {
+			t.Errorf("skipped %v, want %v", g.Skipped, want)
+		}
+		if len(g.Validators) != 5 {
+			t.Fatalf("%d rows, want 5", len(g.Validators))
+		}
+		for _, r := range g.Validators {
+			tail := map[string]string{vAlpha: "xxxP", vEcho: "xxx "}[r.Address]
+			if tail == "" {
+				tail = "xxxS"
+			}
+			if r.Cells != wantCells[r.Address]+tail {
+				t.Errorf("%s cells %q, want %q", r.Moniker, r.Cells, wantCells[r.Address]+tail)
+			}
+		}
+		g = gridView{}
+		f.getJSON(prefix+testChain+"/grid?blocks=3", &g)
+		if !reflect.DeepEqual(g.Heights, []int64{22, 23, 24}) || len(g.Validators) != 4 || g.Validators[0].Cells != "xxP" {
+			t.Errorf("3 blocks: %+v", g)
+		}
+		f.exec("DELETE FROM cosmos_heights WHERE chain = ? AND height = ?", testChain, 24)
+		g = gridView{}
+		f.getJSON(prefix+testChain+"/grid?blocks=2", &g)
+		if !reflect.DeepEqual(g.Heights, []int64{22, 23}) || len(g.Validators) != 4 || g.Validators[3].Cells != "xx" || len(g.Skipped) != 2 {
+			t.Errorf("2 skipped blocks: %+v", g)
+		}
+
+		var resp struct {
+			Chains []chainView `json:"chains"`
+		}
+		f.getJSON(prefix+"chains", &resp)
+		for _, c := range resp.Chains {
+			switch c.Chain {
+			case testChain:
+				if c.SkippedRuns != 2 || c.SkippedHeights != 3 || c.LastSkipped == nil ||
+					*c.LastSkipped != (skippedRun{From: 23, To: 23, Reason: "validator_set_pruned"}) {
+					t.Errorf("%s: skipped runs %d, heights %d, last %+v; want 2, 3, 23 validator_set_pruned", c.Chain, c.SkippedRuns, c.SkippedHeights, c.LastSkipped)
+				}
+			default:
+				if c.SkippedRuns != 0 || c.LastSkipped != nil {
+					t.Errorf("%s: skipped %+v", c.Chain, c)
+				}
+			}
+		}
+		var cv consensusView
+		f.getJSON(prefix+testChain+"/consensus", &cv)
+		for _, v := range cv.Validators {
+			if !strings.HasSuffix(v.Recent, "??") || strings.Contains(v.Recent, "x") {
+				t.Errorf("%s recent %q, want the skipped heights as ?", v.Moniker, v.Recent)
+			}
+		}
+	})
+}
+
+// gridColumns walks at most n heights of the skipped runs, however long,
+// and takes a height both analysed and skipped as analysed.
+func TestGridColumns(t *testing.T) {
+	hs := []analysed{{Height: 5}, {Height: 9}}
+	runs := []skippedRun{{From: 100, To: 1 << 40, Reason: "pruned"}, {From: 6, To: 9, Reason: "commit_missing"}}
+	cols := gridColumns(hs, runs, 4)
+	if len(cols) != 4 || cols[0].height != 1<<40-3 || cols[3].height != 1<<40 || cols[3].skipped != "pruned" {
+		t.Errorf("columns %+v, want the newest 4 of the long run", cols)
+	}
+	cols = gridColumns(hs, runs[1:], 10)
+	var got []string
+	for _, c := range cols {
+		got = append(got, fmt.Sprintf("%d%s", c.height, map[bool]string{true: "a", false: c.skipped}[c.a != nil]))
+	}
+	if want := "5a 6commit_missing 7commit_missing 8commit_missing 9a"; strings.Join(got, " ") != want {
+		t.Errorf("columns %q, want %q", strings.Join(got, " "), want)
+	}
+}
+
 // TestEmptyChain: a configured chain without data answers empty views.
 func TestEmptyChain(t *testing.T) {
 	dialects(t, fixtureOptions{}, func(t *testing.T, f *fixture) {

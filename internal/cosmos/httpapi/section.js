@@ -11,6 +11,7 @@ const CELLS = {
   "c": ["c-missed-precommit", "missed precommit"],
   "M": ["c-missed-signature", "missed signature"],
   "?": ["c-unknown", "unknown"],
+  "x": ["c-skipped", "not analysed"],
   " ": ["c-out", "not in the set"],
 };
 
@@ -54,8 +55,10 @@ function grid(g) {
       const [cls, what] = CELLS[c] || CELLS["?"];
       const td = el("td", undefined, "cell " + cls);
       td.dataset.height = String(h);
-      let title = "height " + h + ": " + what;
-      const cause = v.causes && v.causes[String(h)];
+      // A skipped height: nobody signed or missed there; say why.
+      const skipped = g.skipped && g.skipped[String(h)];
+      let title = "height " + h + ": " + (skipped ? "not analysed: " + skipped : what);
+      const cause = !skipped && v.causes && v.causes[String(h)];
       if (cause) title += " (" + cause + ")";
       const incident = g.incidents && g.incidents[String(h)];
       if (incident) title += "; incident: " + incident;
@@ -63,6 +66,29 @@ function grid(g) {
       tr.appendChild(td);
     });
     t.appendChild(tr);
+  }
+}
+
+function span(from, to) {
+  return from === to ? String(from) : from + "–" + to;
+}
+
+// One line per chain: the heights the analyzer passed without analysing.
+function skippedLines(chains) {
+  const d = $("cosmos-skipped");
+  d.replaceChildren();
+  for (const c of chains.slice(0, MAX_ROWS)) {
+    let text = c.chain + ": ";
+    if (!c.skipped_runs) text += "no heights skipped";
+    else {
+      text += "not analysed: " + c.skipped_runs + (c.skipped_runs === 1 ? " skipped run" : " skipped runs") +
+        " (" + c.skipped_heights + (c.skipped_heights === 1 ? " height)" : " heights)");
+      const l = c.last_skipped;
+      if (l) text += ", latest " + span(l.from, l.to) + ": " + l.reason;
+    }
+    const line = el("div", text);
+    line.dataset.chain = c.chain;
+    d.appendChild(line);
   }
 }
 
@@ -126,6 +152,7 @@ async function refresh() {
   try {
     const chains = await loadChains();
     if (!sel.value) { $("cosmos-status").textContent = "no chains yet"; return; }
+    skippedLines(chains);
     const c = chains.find((x) => x.chain === sel.value);
     $("cosmos-height").textContent = String(c.latest_height);
     $("cosmos-analyzed").textContent = String(c.analyzed_height);

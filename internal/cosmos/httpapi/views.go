@@ -17,6 +17,7 @@ const (
 	cellMissedSignature = 'M' // absent from the commit
 	cellUnknown         = '?'
 	cellNotInSet        = ' ' // /grid only; recent says '?'
+	cellSkipped         = 'x' // /grid only (recent says '?'): the analyzer skipped the height, nobody signed or missed
 )
 
 // Vote, commit and miss codes of the schema (internal/cosmos/state).
@@ -132,6 +133,11 @@ type chainView struct {
 	TotalPower       int64      `json:"total_power"`
 	EndpointsHealthy int        `json:"endpoints_healthy"`
 	EndpointsTotal   int        `json:"endpoints_total"`
+	// What the analyzer passed without analysing: runs of
+	// cosmos_skipped_heights, their heights, and the newest run (nil none).
+	SkippedRuns    int64       `json:"skipped_runs"`
+	SkippedHeights int64       `json:"skipped_heights"`
+	LastSkipped    *skippedRun `json:"last_skipped"`
 }
 
 // validatorView is one validator of /validators (and the head of
@@ -398,14 +404,16 @@ type gridView struct {
 	Chain      string            `json:"chain"`
 	Heights    []int64           `json:"heights"` // oldest first
 	Incidents  map[string]string `json:"incidents,omitempty"`
+	Skipped    map[string]string `json:"skipped,omitempty"` // height → why the analyzer skipped it (its cells are 'x')
 	Validators []gridRow         `json:"validators"`
 }
 
 // recentOf turns a grid row into /consensus' recent (width recentHeights,
-// '?' where the validator was not in the set or nothing is analysed) and
+// '?' where the validator was not in the set or the height was not
+// analysed) and
 // counts its missed signatures.
 func recentOf(cells string) (string, int) {
-	cells = strings.ReplaceAll(cells, string(rune(cellNotInSet)), string(rune(cellUnknown)))
+	cells = strings.NewReplacer(string(rune(cellNotInSet)), string(rune(cellUnknown)), string(rune(cellSkipped)), string(rune(cellUnknown))).Replace(cells)
 	if n := len(cells); n < recentHeights {
 		cells = strings.Repeat(string(rune(cellUnknown)), recentHeights-n) + cells
 	} else {

@@ -463,3 +463,82 @@ func TestValidatorSetRequestsNeverDropped(t *testing.T) {
 		}
 	}
 }
+
+// A validator set pruned on every endpoint (blocks kept, sets below 15
+// gone) is reported as a pruned_heights range of what validator_set, from
+// the height of the set change to below the lowest height a set is held
+// at, and the set of that height is indexed instead; when one endpoint
+// still holds the set, it is read there and nothing is reported pruned.
+func TestPrunedValidatorSetReported(t *testing.T) {
+	start := func(t *testing.T, pruneB bool) (*memPublisher, *rpctest.Node) {
+		vals := rpctest.MakeValidators("v", 4)
+		a, b := rpctest.New("test-1", vals), rpctest.New("test-1", vals)
+		for _, n := range []*rpctest.Node{a, b} {
+			t.Cleanup(n.Close)
+			n.SetHeight(10)
+			n.ChangeValidators(vals[:3]) // from 11
+			n.SetHeight(20)
+			n.SetLowestValidators(15)
+		}
+		if !pruneB {
+			b.SetLowestValidators(0)
+		}
+		pub := &memPublisher{}
+		cfg := testConfig(pub, a.URL(), b.URL())
+		cfg.FromHeight = 5 // the set is asked at the first height seen, and at 11 where it changed
+		run(t, cfg)
+		waitFor(t, "subscriptions", func() bool { return a.Subscribed() == 1 && b.Subscribed() == 1 })
+		return pub, a
+	}
+	setAt := func(pub *memPublisher, h int64) *events.ValidatorSet {
+		for _, e := range pub.of(t, events.KindValidatorSet) {
+			if s := e.(*events.ValidatorSet); s.Height == h {
+				return s
+			}
+		}
+		return nil
+	}
+	t.Run("everywhere", func(t *testing.T) {
+		pub, _ := start(t, true)
+		waitFor(t, "the set of 15", func() bool { return setAt(pub, 15) != nil })
+		if s := setAt(pub, 15); len(s.Validators) != 3 || s.ValidatorsHash != "" {
+			t.Errorf("set of 15: %d validators, hash %q; want the 3 of the new set, no hash", len(s.Validators), s.ValidatorsHash)
+		}
+		waitFor(t, "the block of 11", func() bool { return len(blocks(t, pub)[11]) > 0 })
+		newHash := blocks(t, pub)[11][0].ValidatorsHash
+		var found bool
+		waitFor(t, "the pruned sets of 11", func() bool {
+			for _, e := range pub.of(t, events.KindPrunedHeights) {
+				if e.(*events.PrunedHeights).From == 11 {
+					return true
+				}
+			}
+			return false
+		})
+		for _, e := range pub.of(t, events.KindPrunedHeights) {
+			p := e.(*events.PrunedHeights)
+			if p.What != events.PrunedValidatorSet || p.To != 14 || p.LowestAvailable != 15 || p.Endpoints != 2 || p.Endpoint == "" || p.SeenAt == 0 {
+				t.Errorf("pruned_heights %+v, want sets up to 14, lowest 15, said by both endpoints", p)
+			}
+			if p.From == 11 && p.ValidatorsHash == newHash {
+				found = true
+			}
+			checkEvent(t, p)
+		}
+		if !found {
+			t.Errorf("no pruned validator_set range from 11 with the new set's hash %s in %s", newHash, dump(pub))
+		}
+		for _, e := range pub.of(t, events.KindValidatorSet) {
+			if h := e.(*events.ValidatorSet).Height; h < 15 {
+				t.Errorf("a set published at %d, below the lowest held", h)
+			}
+		}
+	})
+	t.Run("one endpoint holds it", func(t *testing.T) {
+		pub, _ := start(t, false)
+		waitFor(t, "the set of 11", func() bool { return setAt(pub, 11) != nil })
+		if ps := pub.of(t, events.KindPrunedHeights); len(ps) != 0 {
+			t.Errorf("pruned_heights %+v although endpoint b holds the sets", ps)
+		}
+	})
+}

@@ -104,7 +104,8 @@ func (q *setQueue) Len() int {
 // indexValidators fetches and publishes the full set of each height the
 // merger asks for (at start, and where validators_hash changed), retrying
 // a failed one until it works; only a height pruned on every endpoint is
-// given up, with a warning.
+// given up, with a warning and a pruned_heights event (what
+// validator_set), so that the analyzer skips its heights at once.
 func (s *Sentry) indexValidators(ctx context.Context) {
 	for {
 		h, t, wait, ok := s.sets.next(time.Now())
@@ -123,18 +124,28 @@ func (s *Sentry) indexValidators(ctx context.Context) {
 			tm.Stop()
 			continue
 		}
-		err := s.indexSet(ctx, h, t.hash)
+		pruned, err := s.indexSet(ctx, h, t.hash)
 		if ctx.Err() != nil {
 			return
 		}
-		var na *rpc.HeightNotAvailableError
 		switch {
 		case err == nil:
 			s.sets.done(h)
-		case errors.As(err, &na):
+		case pruned.endpoints > 0:
 			s.sets.done(h)
-			s.log.Warn("cosmos sentry: validator set of a height pruned on every endpoint; the analyzer skips the heights of this set after its wait",
-				"height", h, "validators_hash", t.hash, "err", err)
+			s.log.Warn("cosmos sentry: validator sets pruned on every endpoint; the analyzer skips the heights without their set, and the set of the lowest height held is indexed instead",
+				"from", h, "to", pruned.lowest-1, "validators_hash", t.hash, "lowest_available", pruned.lowest, "err", err)
+			// Every height below the lowest held has lost its set, not h
+			// alone. Not published (the bus refused it): the analyzer
+			// waits its bound for these heights, and skips them then.
+			s.publish(ctx, &events.PrunedHeights{V: events.SchemaVersion, Chain: s.cfg.Chain, From: h, To: pruned.lowest - 1,
+				LowestAvailable: pruned.lowest, Endpoints: pruned.endpoints, What: events.PrunedValidatorSet,
+				ValidatorsHash: t.hash, Observer: s.observer(pruned.endpoint, pruned.at)})
+			// The set of the lowest height held is the one in effect there
+			// (maybe still h's): indexed without a hash (the indexer does
+			// not know that height's header), so the heights from there
+			// on are analysed against it rather than wait for h's.
+			s.sets.ask(pruned.lowest, "")
 		default:
 			n, d := s.sets.retry(h, time.Now())
 			s.log.Warn("cosmos sentry: validator set not read; retrying (the analysis of its heights waits for it)",
@@ -143,10 +154,31 @@ func (s *Sentry) indexValidators(ctx context.Context) {
 	}
 }
 
-func (s *Sentry) indexSet(ctx context.Context, h int64, hash string) error {
+// setPruned says that every endpoint asked for a set answered that it no
+// longer holds the height (endpoints 0: not so).
+type setPruned struct {
+	endpoints int
+	lowest    int64     // the lowest height any of them holds (above the set's)
+	endpoint  string    // the one that holds the least
+	at        time.Time // when it said so
+}
+
+// indexSet reads the set of h from the endpoints, healthy ones first, and
+// publishes it. When every endpoint answers that it has pruned h, it says
+// so in pruned (with the last error).
+func (s *Sentry) indexSet(ctx context.Context, h int64, hash string) (pruned setPruned, _ error) {
 	var lastErr error = errNoEndpoint
-	for _, ep := range s.healthyFirst(h) {
+	eps := s.healthyFirst(h)
+	for _, ep := range eps {
 		setH, vals, err := ep.client.ValidatorSet(ctx, h)
+		var na *rpc.HeightNotAvailableError
+		if errors.As(err, &na) {
+			if pruned.endpoints == 0 || na.Lowest < pruned.lowest {
+				pruned.lowest, pruned.endpoint = na.Lowest, ep.name
+			}
+			pruned.endpoints++
+			pruned.at = time.Now()
+		}
 		if err != nil {
 			lastErr = err
 			continue
@@ -162,9 +194,9 @@ func (s *Sentry) indexSet(ctx context.Context, h int64, hash string) error {
 		}
 		if !s.publish(ctx, ev) {
 			if ctx.Err() != nil {
-				return ctx.Err()
+				return setPruned{}, ctx.Err()
 			}
-			return nil // refused: logged by publish; asking again would get the same answer
+			return setPruned{}, nil // refused: logged by publish; asking again would get the same answer
 		}
 		keys := make(map[string]string, len(vals))
 		for _, v := range vals {
@@ -174,9 +206,13 @@ func (s *Sentry) indexSet(ctx context.Context, h int64, hash string) error {
 		s.setKey = keys
 		s.setMu.Unlock()
 		s.log.Info("cosmos sentry: validator set indexed", "height", setH, "validators", len(vals), "endpoint", ep.name)
-		return nil
+		return setPruned{}, nil
 	}
-	return lastErr
+	if pruned.endpoints < len(eps) {
+		return setPruned{}, lastErr // some endpoint may still have it: retried
+	}
+	pruned.lowest = max(pruned.lowest, h+1)
+	return pruned, lastErr
 }
 
 // LCD bounds.

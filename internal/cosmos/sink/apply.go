@@ -22,7 +22,7 @@ var (
 	infoCols   = []string{"chain", "address", "moniker", "moniker_source", "operator_address", "jailed", "updated_at"}
 	endCols    = []string{"chain", "endpoint", "sentry_id", "healthy", "reason", "height", "latest_block_time", "catching_up", "node_version", "moniker", "updated_at", "healthy_at"}
 	paramCols  = []string{"chain", "signed_blocks_window", "min_signed_per_window", "source", "updated_at"}
-	prunedCols = []string{"chain", "from_height", "to_height", "lowest_available", "endpoints", "endpoint", "sentry_id", "seen_at"}
+	prunedCols = []string{"chain", "what", "from_height", "to_height", "lowest_available", "endpoints", "validators_hash", "endpoint", "sentry_id", "seen_at"}
 )
 
 // Observations: the first observer wins.
@@ -52,9 +52,10 @@ var (
 		"source = excluded.source, updated_at = excluded.updated_at WHERE excluded.updated_at >= cosmos_params.updated_at"}
 )
 
-// Pruned ranges: the first report of a range is kept (ranges of several
-// sentries may overlap; the analyzer reads them as a union).
-var insPruned = store.Insert{Table: "cosmos_pruned_heights", Cols: prunedCols, Suffix: "ON CONFLICT (chain, from_height, to_height) DO NOTHING"}
+// Pruned ranges: the first report of a range of blocks, or of sets, is
+// kept (ranges of several sentries may overlap; the analyzer reads them as
+// a union).
+var insPruned = store.Insert{Table: "cosmos_pruned_heights", Cols: prunedCols, Suffix: "ON CONFLICT (chain, what, from_height, to_height) DO NOTHING"}
 
 // hotInserts are compiled once on SQLite.
 var hotInserts = []store.Insert{insVotes, insRounds, insSteps, insBlocks, insCommits}
@@ -160,7 +161,7 @@ func sortBatch(evs []consumer.Event) (*batch, error) {
 				params[e.Chain] = e
 			}
 		case *events.PrunedHeights:
-			b.pruned = append(b.pruned, []any{e.Chain, e.From, e.To, e.LowestAvailable, e.Endpoints, e.Endpoint, e.SentryID, e.SeenAt})
+			b.pruned = append(b.pruned, []any{e.Chain, e.Pruned(), e.From, e.To, e.LowestAvailable, e.Endpoints, e.ValidatorsHash, e.Endpoint, e.SentryID, e.SeenAt})
 		default:
 			return nil, rejected("not a cosmos event: %T (kind %s)", ev.Value, ev.Kind)
 		}

@@ -214,17 +214,20 @@ func TestEndpointsAndParams(t *testing.T) {
 
 // Pruned ranges are stored as ranges (a million heights is one row), the
 // first report of a range kept, a redelivery changing nothing, and
-// overlapping ranges of two sentries both kept.
+// overlapping ranges of two sentries both kept; a range of pruned sets
+// beside a range of blocks of the same heights, with its hash.
 func TestPrunedHeights(t *testing.T) {
 	dialects(t, func(t *testing.T, db *store.DB) {
 		sk := newSink(t, db, nil)
 		p := func(from, to int64, at int64) *events.PrunedHeights {
 			return &events.PrunedHeights{V: 1, Chain: chain, From: from, To: to, LowestAvailable: to + 1, Endpoints: 2, Observer: obs("node-a:26657", at)}
 		}
-		first := batch(p(5, 1000004, 1), p(5, 1000004, 2), p(900, 1200000, 3))
+		sets := p(5, 1000004, 4)
+		sets.What, sets.ValidatorsHash = events.PrunedValidatorSet, "AB12"
+		first := batch(p(5, 1000004, 1), p(5, 1000004, 2), p(900, 1200000, 3), sets)
 		mustApply(t, sk, first)
 		mustApply(t, sk, first)
-		rows, err := db.Reader().Query("SELECT from_height, to_height, lowest_available, endpoints, endpoint, seen_at FROM cosmos_pruned_heights ORDER BY from_height")
+		rows, err := db.Reader().Query("SELECT from_height, to_height, lowest_available, endpoints, what || ':' || validators_hash || ' ' || endpoint, seen_at FROM cosmos_pruned_heights ORDER BY from_height, what")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -239,7 +242,8 @@ func TestPrunedHeights(t *testing.T) {
 			}
 			got = append(got, fmt.Sprintf("%d..%d<%d n%d %s@%d", from, to, lowest, n, ep, seen))
 		}
-		want := []string{"5..1000004<1000005 n2 node-a:26657@1", "900..1200000<1200001 n2 node-a:26657@3"}
+		want := []string{"5..1000004<1000005 n2 blocks: node-a:26657@1", "5..1000004<1000005 n2 validator_set:AB12 node-a:26657@4",
+			"900..1200000<1200001 n2 blocks: node-a:26657@3"}
 		if strings.Join(got, "|") != strings.Join(want, "|") {
 			t.Errorf("pruned rows %q, want %q", got, want)
 		}

@@ -68,6 +68,7 @@ type Node struct {
 	moniker     string
 	height      int64
 	lowest      int64
+	setsLowest  int64 // /validators below this answers pruned (0: lowest applies)
 	catchingUp  bool
 	staleBy     time.Duration // latest_block_time is this old
 	frozen      int64         // > 0: /status reports this height forever, with a fresh time
@@ -147,11 +148,15 @@ func (n *Node) SetHeight(h int64) {
 }
 
 // Set changes what /status says.
-func (n *Node) SetNetwork(s string)           { n.with(func() { n.network = s }) }
-func (n *Node) SetMoniker(s string)           { n.with(func() { n.moniker = s }) }
-func (n *Node) SetCatchingUp(b bool)          { n.with(func() { n.catchingUp = b }) }
-func (n *Node) SetStale(d time.Duration)      { n.with(func() { n.staleBy = d }) }
-func (n *Node) SetLowest(h int64)             { n.with(func() { n.lowest = h }) }
+func (n *Node) SetNetwork(s string)      { n.with(func() { n.network = s }) }
+func (n *Node) SetMoniker(s string)      { n.with(func() { n.moniker = s }) }
+func (n *Node) SetCatchingUp(b bool)     { n.with(func() { n.catchingUp = b }) }
+func (n *Node) SetStale(d time.Duration) { n.with(func() { n.staleBy = d }) }
+func (n *Node) SetLowest(h int64)        { n.with(func() { n.lowest = h }) }
+
+// SetLowestValidators makes /validators answer that heights below h are
+// pruned, while blocks and commits stay (state pruned apart from blocks).
+func (n *Node) SetLowestValidators(h int64)   { n.with(func() { n.setsLowest = h }) }
 func (n *Node) SetSelf(i int)                 { n.with(func() { n.selfIndex = i }) }
 func (n *Node) SetAbsent(addr string, b bool) { n.with(func() { n.absent[addr] = b }) }
 
@@ -487,6 +492,10 @@ func (n *Node) handleValidators(w http.ResponseWriter, r *http.Request) {
 	n.valCalls++
 	h, ok := n.heightParam(w, r)
 	if !ok {
+		return
+	}
+	if h < n.setsLowest {
+		writeError(w, -32603, fmt.Sprintf("height %d is not available, lowest height is %d", h, n.setsLowest))
 		return
 	}
 	vals := n.setAt(h).vals
