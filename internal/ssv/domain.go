@@ -109,6 +109,7 @@ func (d Domain) Flags(r domain.Role) []cli.Flag {
 			}},
 		&cli.Uint64Flag{Name: "ssv-from-block", Usage: "block to sync the --ssv-contract from (its deployment block; required with --ssv-contract)", Sources: env("ssv-from-block")},
 		&cli.Uint64Flag{Name: "ssv-replay-from", Usage: "publish the one --ssv network's blocks again from `BLOCK` (its cursor moved back): fills a block the consumer holds because an event never arrived (GET …/sync shows \"held\"); what is applied already is ignored. Give it for one start only", Sources: env("ssv-replay-from")},
+		&cli.BoolFlag{Name: "ssv-bloom-check", Value: true, Usage: "with a single --eth-rpc, verify the history blocks an eth_getLogs answer holds no log of against their blooms, reading those whose bloom may hold the contract by hash (a node that lost a block's logs is caught; on mainnet, with nearly full blooms, up to two calls per block). --ssv-bloom-check=false trusts the range answers; a second --eth-rpc compares answers instead", Sources: env("ssv-bloom-check")},
 		&cli.Uint64Flag{Name: "ssv-follow-distance", Value: 8, Usage: "blocks behind the head that are treated as final (the SSV node's default 8)", Sources: env("ssv-follow-distance"),
 			Validator: func(v uint64) error {
 				// 0 would process the head itself, which the next block may
@@ -355,7 +356,7 @@ func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err 
 			}
 			s, err := ssvsync.New(ssvsync.Config{Network: n.Name, Contract: n.Contract, ChainID: in.chainIDs[n.Name], FromBlock: n.FromBlock,
 				RPCs: n.RPCs, FollowDistance: env.Cmd.Uint64("ssv-follow-distance"), Decoder: abi.Decode, Publisher: env.Publisher,
-				SentryID: env.SentryID, DataDir: filepath.Join(env.DataDir, "ssv"), ReplayFrom: replay, Log: env.Log, Registerer: env.Registerer})
+				SentryID: env.SentryID, DataDir: filepath.Join(env.DataDir, "ssv"), ReplayFrom: replay, NoBloomCheck: !env.Cmd.Bool("ssv-bloom-check"), Log: env.Log, Registerer: env.Registerer})
 			if err != nil {
 				return nil, err // names the sentry and its network already
 			}

@@ -91,6 +91,11 @@ type Config struct {
 	// holds because one of its events never arrived. The sink ignores
 	// what it already applied, so a replay changes nothing else.
 	ReplayFrom *uint64
+	// NoBloomCheck turns off, with a single endpoint, the verification of
+	// history blocks the answer holds no log of against their blooms
+	// (bloomCheck): on mainnet, where blooms are nearly full, it costs up
+	// to two calls per block. A second endpoint makes it unneeded.
+	NoBloomCheck bool
 	Log        *slog.Logger
 	Registerer prometheus.Registerer // nil: no metrics
 

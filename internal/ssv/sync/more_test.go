@@ -523,6 +523,35 @@ func TestSingleEndpointTooFewLogsInHistory(t *testing.T) {
 	}
 }
 
+// TestNoBloomCheckTrustsTheRange: with the bloom check off (a single
+// endpoint, --ssv-bloom-check=false) history reads no header of a block
+// without logs and takes the range answer as it is — the trade the flag
+// names: a block whose logs the node lost goes through.
+func TestNoBloomCheckTrustsTheRange(t *testing.T) {
+	spec := spread(100, 10)
+	spec[55] = logSpec{n: 3}
+	c := newChain(100, spec)
+	n := newNode(t, c, 1337)
+	n.rangeOnly.Store(true)
+	n.dropBlock.Store(55)
+	pub, logs := &memPublisher{}, &syncBuf{}
+	cfg := testConfig(t, pub, logs, n)
+	cfg.NoBloomCheck = true
+	s, stop := start(t, cfg)
+	waitFor(t, "caught up", caughtUp(s, c, 3))
+	stop()
+	if st := s.Stats(); st.BloomChecks != 0 || st.Mismatches != 0 {
+		t.Fatalf("stats %+v: want no bloom check and no mismatch", st)
+	}
+	got, _ := checkStream(t, pub.records())
+	if want := len(c.contractLogs(0, c.head()-3)) - 3; len(got) != want {
+		t.Fatalf("%d events published, want %d (all but block 55's three)", len(got), want)
+	}
+	if !strings.Contains(logs.String(), "no bloom check") {
+		t.Fatalf("no warning that the check is off:\n%s", logs)
+	}
+}
+
 // With one endpoint, history reads the headers of blocks without logs in
 // JSON-RPC batches; an endpoint with a smaller batch limit than ours gets
 // the calls one by one, and the sync completes.

@@ -225,6 +225,11 @@ func (s *Sentry) Run(ctx context.Context) error {
 		}
 		return err
 	}
+	if len(s.eps) == 1 && s.cfg.NoBloomCheck {
+		s.log.Warn("ssv sentry: one RPC endpoint and no bloom check: a node that loses every log of a block in its log index goes unnoticed in history; give a second --eth-rpc to compare answers")
+	} else if len(s.eps) == 1 {
+		s.log.Info("ssv sentry: one RPC endpoint: history blocks without logs are checked against their blooms (on mainnet up to two calls per block); a second --eth-rpc compares answers instead, at one extra eth_getLogs per range")
+	}
 	s.log.Info("ssv sentry: starting", "contract", s.cfg.Contract.Hex(), "chain_id", s.chainID, "from_block", s.next,
 		"resumed", cd != nil, "endpoints", strings.Join(s.names(), ","), "follow_distance", s.cfg.FollowDistance)
 
@@ -586,7 +591,7 @@ func (s *Sentry) historyRange(ctx context.Context, ep *endpoint, target uint64) 
 	if err != nil {
 		return err
 	}
-	if !compared {
+	if !compared && !s.cfg.NoBloomCheck {
 		// No second answer to compare with: the blocks the answer holds no
 		// log of are checked against their blooms.
 		if err := s.bloomCheck(ctx, ep, from, to, byBlock, headers); err != nil {
