@@ -96,8 +96,8 @@ type Config struct {
 	// (bloomCheck): on mainnet, where blooms are nearly full, it costs up
 	// to two calls per block. A second endpoint makes it unneeded.
 	NoBloomCheck bool
-	Log        *slog.Logger
-	Registerer prometheus.Registerer // nil: no metrics
+	Log          *slog.Logger
+	Registerer   prometheus.Registerer // nil: no metrics
 
 	InitialRange   uint64        // first eth_getLogs range, blocks
 	MaxRange       uint64        // largest eth_getLogs range, blocks
