@@ -25,6 +25,7 @@ const (
 	// not redelivered forever (a handler sets such a message aside on its
 	// last delivery, see Msg.LastDelivery).
 	DefaultMaxDeliver    = 20
+	maxMaxDeliver        = 1000
 	DefaultMaxAckPending = 10_000
 	DefaultNakDelay      = 5 * time.Second
 	ackSyncTimeout       = 10 * time.Second
@@ -40,7 +41,7 @@ type ConsumeConfig struct {
 	BatchBytes     int           // bytes per batch; default 64 MiB; not applied on a cluster (see fetch)
 	MaxWait        time.Duration // a partial batch is delivered after this; default 1s
 	AckWait        time.Duration // redelivery after this without ack; default 30s
-	MaxDeliver     int           // deliveries before the server gives up; default 20, -1 unlimited
+	MaxDeliver     int           // deliveries before the server gives up; default 20, at most 1000 (never unlimited: a poison message would come back forever)
 	MaxAckPending  int           // unacknowledged messages across all members; default 10000
 	NakDelay       time.Duration // redelivery delay of a batch whose handler failed; default 5s
 }
@@ -73,8 +74,8 @@ func (cc ConsumeConfig) withDefaults() (ConsumeConfig, error) {
 	switch {
 	case cc.MaxDeliver == 0:
 		cc.MaxDeliver = DefaultMaxDeliver
-	case cc.MaxDeliver < -1:
-		return cc, fmt.Errorf("consume config: MaxDeliver %d is invalid; use -1 for unlimited or a positive count", cc.MaxDeliver)
+	case cc.MaxDeliver < 1 || cc.MaxDeliver > maxMaxDeliver:
+		return cc, fmt.Errorf("consume config: MaxDeliver %d is invalid; give 1..%d (unlimited redelivery would let one poison message come back forever)", cc.MaxDeliver, maxMaxDeliver)
 	}
 	if cc.MaxWait, err = positiveOrDefault("MaxWait", cc.MaxWait, DefaultMaxWait); err != nil {
 		return cc, err

@@ -176,6 +176,8 @@ func TestConsumeConfigValidation(t *testing.T) {
 		{Domain: "ethereum", Durable: "d", FilterSubjects: []string{"ethereum.>.x"}},
 		{Domain: "ethereum", Durable: "d", BatchSize: -1},
 		{Domain: "ethereum", Durable: "d", MaxDeliver: -2},
+		{Domain: "ethereum", Durable: "d", MaxDeliver: -1}, // unlimited: a poison message forever
+		{Domain: "ethereum", Durable: "d", MaxDeliver: 1001},
 		{Domain: "ethereum", Durable: "d", MaxWait: time.Millisecond},
 		{Domain: "ethereum", Durable: "d", AckWait: -time.Second},
 	}

@@ -154,7 +154,7 @@ func parseChains(values []string) ([]*chain, error) {
 				out = append(out, c)
 				continue
 			}
-			return nil, fmt.Errorf("--cosmos %q: give NAME=RPC[,RPC…] (e.g. cosmoshub-4=http://127.0.0.1:26657) or a devnet DIR with chain.json", v)
+			return nil, fmt.Errorf("--cosmos %q: give NAME=RPC[,RPC…] (e.g. cosmoshub-4=http://127.0.0.1:26657) or a devnet DIR with chain.json", shown(v))
 		}
 		if err := events.CheckChain(name); err != nil {
 			return nil, fmt.Errorf("--cosmos %s: %w", name, err)
@@ -180,6 +180,16 @@ func looksLikeURL(s string) bool {
 
 // redact keeps the scheme and host of a URL: a path or query may hold an
 // API key.
+// shown is a flag value as an error may print it: a value holding a URL
+// (whose path or query may carry a key) only by scheme and host.
+func shown(v string) string {
+	if i := strings.Index(v, "://"); i >= 0 {
+		start := strings.LastIndexAny(v[:i], "=,") + 1
+		return v[:start] + redact(v[start:])
+	}
+	return v
+}
+
 func redact(s string) string {
 	scheme, rest, ok := strings.Cut(s, "://")
 	if !ok {
@@ -217,10 +227,10 @@ func pairs(flag string, values []string, known map[string]*chain) (map[string]st
 	for _, v := range values {
 		name, val, ok := strings.Cut(v, "=")
 		if !ok || val == "" {
-			return nil, fmt.Errorf("--%s %q: give NAME=VALUE", flag, v)
+			return nil, fmt.Errorf("--%s %q: give NAME=VALUE", flag, shown(v))
 		}
 		if len(known) > 0 && known[name] == nil {
-			return nil, fmt.Errorf("--%s %s: no --cosmos chain is named %q", flag, v, name)
+			return nil, fmt.Errorf("--%s %s=…: no --cosmos chain is named %q", flag, name, name)
 		}
 		out[name] = val
 	}

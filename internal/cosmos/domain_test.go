@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -48,6 +49,34 @@ func TestParseChains(t *testing.T) {
 		} else if s := err.Error(); len(s) > 0 && containsSecret(s) {
 			t.Errorf("%q: the error shows the URL's query: %s", bad, s)
 		}
+	}
+}
+
+// TestFlagErrorsHideSecrets: a mistyped per-chain flag (no NAME=, an
+// unknown chain) is refused without printing the key its URL carries in
+// its path, query or user info.
+func TestFlagErrorsHideSecrets(t *testing.T) {
+	known := map[string]*chain{"a-1": {Name: "a-1"}}
+	for _, tc := range []struct {
+		flag  string
+		value string
+	}{
+		{"cosmos-lcd", "https://user:SECRET@127.0.0.1:1317"},
+		{"cosmos-lcd", "https://127.0.0.1:1317/SECRET/"},
+		{"cosmos-lcd", "b-1=https://127.0.0.1:1317/?apikey=SECRET"},
+		{"cosmos-chain-id", "b-1=https://127.0.0.1:1/SECRET"},
+	} {
+		_, err := pairs(tc.flag, []string{tc.value}, known)
+		if err == nil {
+			t.Errorf("--%s %s accepted", tc.flag, tc.value)
+			continue
+		}
+		if containsSecret(err.Error()) || !strings.Contains(err.Error(), "--"+tc.flag) {
+			t.Errorf("--%s %s: %v: want the flag named and no secret", tc.flag, tc.value, err)
+		}
+	}
+	if _, err := parseChains([]string{"https://127.0.0.1:1/SECRET"}); err == nil || containsSecret(err.Error()) {
+		t.Errorf("a first --cosmos value without NAME=: %v", err)
 	}
 }
 

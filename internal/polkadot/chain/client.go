@@ -97,13 +97,19 @@ type ClientOptions struct {
 	Log     *slog.Logger
 }
 
-// SafeURL is u without userinfo, query or fragment: what may be logged.
+// SafeURL is u as it may be logged: scheme, host and port. Userinfo,
+// query and fragment are dropped, and so is the path, shown as "/…":
+// providers put API keys there too (wss://host/<KEY>).
 func SafeURL(u string) string {
 	p, err := url.Parse(u)
 	if err != nil || p.Host == "" {
 		return "(unparsable URL)"
 	}
-	return p.Scheme + "://" + p.Host + p.Path
+	out := p.Scheme + "://" + p.Host
+	if p.Path != "" && p.Path != "/" {
+		out += "/…"
+	}
+	return out
 }
 
 // NewClient checks the URLs (ws, wss, http, https) without dialling.

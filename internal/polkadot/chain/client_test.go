@@ -72,8 +72,15 @@ func TestSecretsStayOutOfErrors(t *testing.T) {
 			t.Fatalf("error leaks %q: %v", s, err)
 		}
 	}
-	if got := SafeURL("wss://a:b@host:443/x?apikey=k#f"); got != "wss://host:443/x" {
-		t.Fatalf("SafeURL = %s", got)
+	for in, want := range map[string]string{
+		"wss://a:b@host:443/x?apikey=k#f":   "wss://host:443/…",
+		"wss://host:443/SECRETKEY":          "wss://host:443/…",
+		"ws://127.0.0.1:9944":               "ws://127.0.0.1:9944",
+		"https://127.0.0.1:9933/?apikey=k1": "https://127.0.0.1:9933",
+	} {
+		if got := SafeURL(in); got != want {
+			t.Errorf("SafeURL(%s) = %s, want %s", in, got, want)
+		}
 	}
 	if _, err := NewClient([]string{"ftp://127.0.0.1"}, ClientOptions{}); err == nil {
 		t.Fatal("ftp scheme accepted")
