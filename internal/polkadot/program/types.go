@@ -73,7 +73,7 @@ type Validity struct {
 func (v Validity) Valid() bool { return v.Status == Valid }
 
 // KusamaRank is what a Kusama instance of valtrack says of a candidate's
-// Kusama stash (GET /api/v1/polkadot/{kusama}/candidate/{stash}).
+// Kusama stash (its row of GET /api/v1/polkadot/{kusama}/candidates).
 type KusamaRank struct {
 	Found bool `json:"found"`
 	Rank  int  `json:"rank"`

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -29,6 +30,13 @@ func kusamaAddr(b byte) string {
 // 127.0.0.1) over a store holding the given candidates' validity.
 func kusamaInstance(t *testing.T, cands map[string]program.Validity) string {
 	t.Helper()
+	return kusamaServer(t, cands, nil)
+}
+
+// kusamaServer is kusamaInstance with the handler wrapped by wrap (nil:
+// none).
+func kusamaServer(t *testing.T, cands map[string]program.Validity, wrap func(http.Handler) http.Handler) string {
+	t.Helper()
 	st := state.New(storetest.SQLite(t, store.WithMigrations(state.Migrations())))
 	var rows []state.CandidateState
 	for stash, v := range cands {
@@ -42,7 +50,11 @@ func kusamaInstance(t *testing.T, cands map[string]program.Validity) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv.Handler())
+	h := srv.Handler()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)
 	return hs.URL
 }

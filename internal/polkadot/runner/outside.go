@@ -113,52 +113,6 @@ func fetchRelease(ctx context.Context, u, tagFormat string) (program.Release, er
 	return program.Release{}, fmt.Errorf("latest release from %s: tag %q does not match %s", redactURL(u), clipText(doc.Tag, 100), tagFormat)
 }
 
-// kusamaRank asks a Kusama instance of valtrack about one stash.
-func kusamaRank(ctx context.Context, api, chain, stash string) *program.KusamaRank {
-	if chain == "" {
-		chain = "kusama"
-	}
-	u := strings.TrimRight(api, "/") + "/api/v1/polkadot/" + url.PathEscape(chain) + "/candidate/" + url.PathEscape(stash)
-	// valid alone is 1KV's field, false for an unknown verdict too; the
-	// status valtrack adds tells the two apart.
-	var doc struct {
-		Rank              int    `json:"rank"`
-		Valid             bool   `json:"valid"`
-		Status            string `json:"status"`
-		InvalidityReasons string `json:"invalidityReasons"`
-		Validity          []struct {
-			Type   string `json:"type"`
-			Status string `json:"status"`
-			Known  bool   `json:"known"`
-			Error  string `json:"error"`
-		} `json:"validity"`
-	}
-	err := getJSON(ctx, u, &doc)
-	var nf *notFound
-	switch {
-	case err == nil:
-		k := &program.KusamaRank{Found: true, Rank: doc.Rank, Valid: doc.Valid}
-		if doc.InvalidityReasons != "" {
-			k.Reasons = []string{doc.InvalidityReasons}
-		}
-		if doc.Status == string(program.Unknown) {
-			k.Valid, k.Unknown = false, true
-			for _, c := range doc.Validity {
-				// The checks that make it unknown: never known, so no
-				// verdict to keep.
-				if c.Status == string(program.Unknown) && !c.Known && len(k.Unknowns) < 8 {
-					k.Unknowns = append(k.Unknowns, clipText(c.Type+": "+c.Error, 300))
-				}
-			}
-		}
-		return k
-	case asNotFound(err, &nf):
-		return &program.KusamaRank{Found: false}
-	default:
-		return &program.KusamaRank{Err: fmt.Sprintf("kusama candidate %s from %s: %v", stash, redactURL(api), err)}
-	}
-}
-
 type notFound struct{}
 
 func (*notFound) Error() string { return "not found" }
@@ -172,15 +126,24 @@ func asNotFound(err error, t **notFound) bool {
 }
 
 func getJSON(ctx context.Context, u string, out any) error {
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
+	return fetchJSON(ctx, httpClient, u, 15*time.Second, maxOutsideBody, out)
+}
+
+// fetchJSON GETs u with client within timeout (none when 0) and decodes
+// at most limit bytes of its answer into out.
+func fetchJSON(ctx context.Context, client *http.Client, u string, timeout time.Duration, limit int64, out any) error {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "valtrack")
-	resp, err := httpClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return scrubURLError(err)
 	}
@@ -191,7 +154,14 @@ func getJSON(ctx context.Context, u string, out any) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("HTTP %d", resp.StatusCode)
 	}
-	return json.NewDecoder(io.LimitReader(resp.Body, maxOutsideBody)).Decode(out)
+	body := &io.LimitedReader{R: resp.Body, N: limit + 1}
+	if err := json.NewDecoder(body).Decode(out); err != nil {
+		if body.N <= 0 {
+			return fmt.Errorf("answer larger than %d bytes", limit)
+		}
+		return err
+	}
+	return nil
 }
 
 // scrubURLError drops the URL (it may carry a key) from a client error.

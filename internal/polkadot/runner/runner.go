@@ -105,6 +105,7 @@ type Runner struct {
 	cfg      Config
 	log      *slog.Logger
 	releases releases
+	kusama   kusamaRanks
 	rules    []program.Rule
 	scored   string // era/session last scored, "" none this run
 	// eraSeen is the active era and its start last seen, eraMs the era
@@ -359,7 +360,7 @@ func (r *Runner) gather(ctx context.Context, cfg *program.Config, ch *events.Cha
 		}
 		c.Inclusion, c.SpanInclusion, c.NominatedAt = program.Inclusion(eras, e.Stash)
 		if e.KusamaStash != "" && cfg.Rules.KusamaAPI != "" && chain != "kusama" {
-			c.Kusama = kusamaRank(ctx, cfg.Rules.KusamaAPI, cfg.Rules.KusamaChain, e.KusamaStash)
+			c.Kusama = r.kusama.rank(ctx, cfg.Rules.KusamaAPI, cfg.Rules.KusamaChain, e.KusamaStash, now)
 		}
 		out = append(out, c)
 	}
