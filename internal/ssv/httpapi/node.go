@@ -152,10 +152,7 @@ func (h *handlers) handleNodeValidators(w http.ResponseWriter, r *http.Request, 
 			panic(http.ErrAbortHandler)
 		}
 	}
-	if sep != "," {
-		bw.WriteString(sep)
-	}
-	bw.WriteString("]}\n")
+	bw.WriteString("]}\n") // sep is ",": the first page was full
 	// Write errors mean the client went away; there is nobody to tell.
 	_ = bw.Flush()
 	return body.Close()
