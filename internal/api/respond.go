@@ -4,6 +4,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -47,30 +48,53 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 // when it is large enough and the client accepts gzip; HEAD gets the headers
 // only.
 func WriteBody(w http.ResponseWriter, r *http.Request, status int, contentType string, body []byte) {
-	h := w.Header()
-	h.Set("Content-Type", contentType)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Add("Vary", "Accept-Encoding")
 	if len(body) >= gzipMinBytes && acceptsGzip(r.Header.Get("Accept-Encoding")) {
-		h.Set("Content-Encoding", "gzip")
-		w.WriteHeader(status)
-		if r.Method == http.MethodHead {
-			return
-		}
-		gz, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
-		if err != nil {
-			return
-		}
+		out := StreamBody(w, r, status, contentType)
 		// Write errors mean the client went away; there is nobody to tell.
-		_, _ = gz.Write(body)
-		_ = gz.Close()
+		_, _ = out.Write(body)
+		_ = out.Close()
 		return
 	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	setBodyHeaders(w, contentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body)
 	}
+}
+
+// StreamBody starts a body of unknown length with WriteBody's headers,
+// gzip-compressed when the client accepts gzip: write the body to the
+// writer it returns, then Close it (which does not close w). HEAD gets the
+// headers only: the writer discards.
+func StreamBody(w http.ResponseWriter, r *http.Request, status int, contentType string) io.WriteCloser {
+	setBodyHeaders(w, contentType)
+	gz := acceptsGzip(r.Header.Get("Accept-Encoding"))
+	if gz {
+		w.Header().Set("Content-Encoding", "gzip")
+	}
+	w.WriteHeader(status)
+	switch {
+	case r.Method == http.MethodHead:
+		return nopCloser{io.Discard}
+	case gz:
+		z, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
+		if err == nil { // BestSpeed is a valid level
+			return z
+		}
+	}
+	return nopCloser{w}
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
+func setBodyHeaders(w http.ResponseWriter, contentType string) {
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Add("Vary", "Accept-Encoding")
 }
 
 // acceptsGzip reads Accept-Encoding: gzip (or *) unless its q is zero.

@@ -49,9 +49,9 @@ func FuzzParams(f *testing.F) {
 				}
 			}
 		}
-		nf, sub, err := nodeFilter(q)
+		nf, err := nodeFilter(q)
 		check(err)
-		if err == nil && (len(nf.Clusters) > maxListItems || len(sub) > maxListItems) {
+		if err == nil && (len(nf.Clusters) > maxListItems || len(nf.Subclusters) > maxListItems || !nf.NotRemoved) {
 			t.Fatalf("unbounded node filter")
 		}
 	})

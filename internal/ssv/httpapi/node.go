@@ -1,10 +1,14 @@
 package httpapi
 
 import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"math"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/valtrack/valtrack/internal/api"
 	"github.com/valtrack/valtrack/internal/safe"
@@ -31,6 +35,14 @@ type nodeValidator struct {
 	Graffiti        string   `json:"graffiti"`
 	Liquidated      bool     `json:"liquidated"`
 }
+
+// GET /v1/validators pages through the store nodeValidatorsPage
+// validators at a time; the whole answer, however long, must be done in
+// nodeValidatorsTimeout (under the server's 60 s write timeout).
+const (
+	nodeValidatorsPage    = 1000
+	nodeValidatorsTimeout = 50 * time.Second
+)
 
 // nodeError is the node's error body.
 type nodeError struct {
@@ -66,7 +78,7 @@ func (h *handlers) handleNodeValidators(w http.ResponseWriter, r *http.Request, 
 		}
 		return err
 	}
-	f, subclusters, err := nodeFilter(q)
+	f, err := nodeFilter(q)
 	if err != nil {
 		ae, _ := api.AsError(err)
 		return nodeErr(http.StatusBadRequest, ae.Message)
@@ -82,47 +94,87 @@ func (h *handlers) handleNodeValidators(w http.ResponseWriter, r *http.Request, 
 				"; start it with --ssv-beacon URL (a beacon node), or filter by pubkeys, owners, operators or clusters")
 		}
 	}
-	if len(subclusters) > 0 && len(f.Operators) == 0 {
-		// A validator of a subcluster has its first operator: read those,
-		// then keep the ones with the whole subcluster.
-		for _, sc := range subclusters {
-			if !slices.Contains(f.Operators, sc[0]) {
-				f.Operators = append(f.Operators, sc[0])
-			}
+	// Page through the store by index (each page one query bounded by the
+	// query timeout) and stream the array, so that the answer is complete
+	// however many validators match, in memory bounded by a page. The whole
+	// answer is bounded by nodeValidatorsTimeout.
+	all, cancelAll := context.WithTimeout(r.Context(), nodeValidatorsTimeout)
+	defer cancelAll()
+	f.Limit = nodeValidatorsPage
+	page := func() ([]registry.Validator, error) {
+		pctx, cancel := context.WithTimeout(all, h.rt.QueryTimeout())
+		defer cancel()
+		vs, err := h.r.Validators(pctx, network, f)
+		if err != nil {
+			h.rt.Log().Error("SSV /v1/validators failed", "network", network, "from_index", f.FromIndex, "err", err)
 		}
+		return vs, err
 	}
-	vs, err := h.r.Validators(ctx, network, f)
+	vs, err := page()
 	if err != nil {
-		h.rt.Log().Error("SSV /v1/validators failed", "network", network, "err", err)
 		return nodeErr(http.StatusInternalServerError, api.InternalErrorMessage)
 	}
-	out := make([]nodeValidator, 0, len(vs))
-	for _, v := range vs {
-		if v.Status == registry.StatusRemoved {
-			continue // the node deletes a removed validator's share
+	more := func() bool {
+		if len(vs) < f.Limit || vs[len(vs)-1].Index == math.MaxUint64 {
+			return false
 		}
-		if len(subclusters) > 0 && !slices.ContainsFunc(subclusters, func(sc []uint64) bool { return subset(sc, v.OperatorIDs) }) {
-			continue
-		}
-		committee := v.OperatorIDs
-		if committee == nil {
-			committee = []uint64{}
-		}
-		nv := nodeValidator{
-			PublicKey:  strings.TrimPrefix(strings.ToLower(v.PublicKey), "0x"),
-			Status:     v.Status,
-			Owner:      strings.TrimPrefix(strings.ToLower(v.Owner), "0x"),
-			Committee:  committee,
-			Liquidated: v.Liquidated,
-		}
-		if b := v.Beacon; b != nil {
-			nv.Index, nv.Status, nv.ActivationEpoch, nv.ExitEpoch = b.Index, b.Status, b.ActivationEpoch, b.ExitEpoch
-		}
-		out = append(out, nv)
+		f.FromIndex = vs[len(vs)-1].Index + 1
+		return true
 	}
-	return api.WriteJSON(w, r, http.StatusOK, struct {
-		Data []nodeValidator `json:"data"`
-	}{out})
+	if len(vs) < f.Limit {
+		out := make([]nodeValidator, len(vs))
+		for i, v := range vs {
+			out[i] = toNode(v)
+		}
+		return api.WriteJSON(w, r, http.StatusOK, struct {
+			Data []nodeValidator `json:"data"`
+		}{out})
+	}
+	body := api.StreamBody(w, r, http.StatusOK, "application/json")
+	bw := bufio.NewWriterSize(body, 32<<10)
+	sep := `{"data":[`
+	for {
+		for _, v := range vs {
+			b, err := json.Marshal(toNode(v))
+			if err != nil {
+				return err // before the first write it still answers 500
+			}
+			bw.WriteString(sep)
+			bw.Write(b)
+			sep = ","
+		}
+		if !more() {
+			break
+		}
+		if vs, err = page(); err != nil {
+			// The status is sent: cut the connection, so that the client
+			// cannot take what it got for the whole answer.
+			panic(http.ErrAbortHandler)
+		}
+	}
+	bw.WriteString("]}\n") // sep is ",": the first page was full
+	// Write errors mean the client went away; there is nobody to tell.
+	_ = bw.Flush()
+	return body.Close()
+}
+
+// toNode is v as the node lists it.
+func toNode(v registry.Validator) nodeValidator {
+	committee := v.OperatorIDs
+	if committee == nil {
+		committee = []uint64{}
+	}
+	nv := nodeValidator{
+		PublicKey:  strings.TrimPrefix(strings.ToLower(v.PublicKey), "0x"),
+		Status:     v.Status,
+		Owner:      strings.TrimPrefix(strings.ToLower(v.Owner), "0x"),
+		Committee:  committee,
+		Liquidated: v.Liquidated,
+	}
+	if b := v.Beacon; b != nil {
+		nv.Index, nv.Status, nv.ActivationEpoch, nv.ExitEpoch = b.Index, b.Status, b.ActivationEpoch, b.ExitEpoch
+	}
+	return nv
 }
 
 // parseIndices reads the node's indices filter: beacon-chain validator
@@ -143,59 +195,51 @@ func parseIndices(s string) ([]uint64, error) {
 	return out, nil
 }
 
-func subset(sub, set []uint64) bool {
-	for _, id := range sub {
-		if !slices.Contains(set, id) {
-			return false
-		}
-	}
-	return true
-}
-
 // nodeFilter reads the node's filters.
-func nodeFilter(q api.Query) (registry.ValidatorFilter, [][]uint64, error) {
-	f := registry.ValidatorFilter{Limit: maxNodeValidators}
+// The node deletes a removed validator's share: removed validators are
+// left out.
+func nodeFilter(q api.Query) (registry.ValidatorFilter, error) {
+	f := registry.ValidatorFilter{NotRemoved: true}
 	var err error
 	if f.BeaconIndices, err = parseIndices(q.Get("indices")); err != nil {
-		return f, nil, err
+		return f, err
 	}
 	if q.Has("owners") {
 		items, err := splitList("owners", q.Get("owners"))
 		if err != nil {
-			return f, nil, err
+			return f, err
 		}
 		for _, it := range items {
 			a, err := parseAddress("owners", it)
 			if err != nil {
-				return f, nil, err
+				return f, err
 			}
 			f.Owners = append(f.Owners, a)
 		}
 	}
 	if f.Operators, err = parseIDs("operators", q.Get("operators")); err != nil {
-		return f, nil, err
+		return f, err
 	}
 	if f.Clusters, err = clusterList("clusters", q.Get("clusters")); err != nil {
-		return f, nil, err
+		return f, err
 	}
-	sub, err := clusterList("subclusters", q.Get("subclusters"))
-	if err != nil {
-		return f, nil, err
+	if f.Subclusters, err = clusterList("subclusters", q.Get("subclusters")); err != nil {
+		return f, err
 	}
 	if q.Has("pubkeys") {
 		items, err := splitList("pubkeys", q.Get("pubkeys"))
 		if err != nil {
-			return f, nil, err
+			return f, err
 		}
 		for _, it := range items {
 			k, err := parsePublicKey("pubkeys", it)
 			if err != nil {
-				return f, nil, err
+				return f, err
 			}
 			f.PublicKeys = append(f.PublicKeys, k)
 		}
 	}
-	return f, sub, nil
+	return f, nil
 }
 
 // clusterList reads a space-separated list of comma-separated operator-id

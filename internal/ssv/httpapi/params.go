@@ -25,8 +25,6 @@ const (
 	maxParamLen = 16 << 10
 	// maxOperators is the most operators a cluster has.
 	maxOperators = 13
-	// maxNodeValidators bounds GET /v1/validators (the node has no limit).
-	maxNodeValidators = 10_000
 )
 
 // parseAddress reads an Ethereum address, 40 hex characters with or

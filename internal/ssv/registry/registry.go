@@ -181,15 +181,19 @@ type Change struct {
 
 // ValidatorFilter selects validators; empty fields do not filter.
 type ValidatorFilter struct {
-	Owners     []string
-	Operators  []uint64   // validators with any of these operators
-	Clusters   [][]uint64 // exact operator-id sets
-	PublicKeys []string
-	Indices    []uint64
+	Owners    []string
+	Operators []uint64   // validators with any of these operators
+	Clusters  [][]uint64 // exact operator-id sets
+	// Subclusters: validators whose operators include every id of one of
+	// these sets.
+	Subclusters [][]uint64
+	PublicKeys  []string
+	Indices     []uint64
 	// BeaconIndices: validators whose key has one of these beacon-chain
 	// indices (only keys with beacon data match).
 	BeaconIndices      []uint64
 	Status             string
+	NotRemoved         bool   // leave out removed validators
 	FromIndex, ToIndex uint64 // inclusive; ToIndex 0: no upper bound
 	Limit              int
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -176,7 +177,7 @@ func asIs[T any](v T) any { return v }
 // Validators lists the validators f selects, by index.
 func (s *Store) Validators(ctx context.Context, network string, f registry.ValidatorFilter) ([]registry.Validator, error) {
 	for what, n := range map[string]int{"owners": len(f.Owners), "operators": len(f.Operators), "clusters": len(f.Clusters),
-		"public keys": len(f.PublicKeys), "indices": len(f.Indices), "beacon indices": len(f.BeaconIndices)} {
+		"subclusters": len(f.Subclusters), "public keys": len(f.PublicKeys), "indices": len(f.Indices), "beacon indices": len(f.BeaconIndices)} {
 		if n > MaxFilterValues {
 			return nil, fmt.Errorf("validator filter has %d %s, at most %d", n, what, MaxFilterValues)
 		}
@@ -195,6 +196,22 @@ func (s *Store) Validators(ctx context.Context, network string, f registry.Valid
 		q.SQL(" AND v.operator_ids")
 		inList(q, f.Clusters, func(ids []uint64) any { return JoinIDs(ids) })
 	}
+	if len(f.Subclusters) > 0 {
+		// A validator has each of its operators once: it holds a whole
+		// subcluster when it has as many of its operators as the subcluster
+		// has distinct ids.
+		q.SQL(" AND (")
+		for i, sc := range f.Subclusters {
+			if i > 0 {
+				q.SQL(" OR ")
+			}
+			sc = slices.Compact(slices.Sorted(slices.Values(sc)))
+			q.SQL("v.idx IN (SELECT validator_idx FROM ssv_validator_operators WHERE network = ").Arg(network).SQL(" AND operator_id")
+			inList(q, sc, func(id uint64) any { return store.U64(id) })
+			q.SQL(" GROUP BY validator_idx HAVING COUNT(*) = ").Arg(len(sc)).SQL(")")
+		}
+		q.SQL(")")
+	}
 	if len(f.PublicKeys) > 0 {
 		q.SQL(" AND v.public_key")
 		inList(q, f.PublicKeys, func(k string) any { return NormalKey(k) })
@@ -209,6 +226,9 @@ func (s *Store) Validators(ctx context.Context, network string, f registry.Valid
 	}
 	if f.Status != "" {
 		q.SQL(" AND v.status = ").Arg(f.Status)
+	}
+	if f.NotRemoved {
+		q.SQL(" AND v.status <> ").Arg(registry.StatusRemoved)
 	}
 	if f.FromIndex > 0 {
 		q.SQL(" AND v.idx >= ").Arg(store.U64(f.FromIndex))

@@ -229,7 +229,12 @@ func (f *Fake) Validators(_ context.Context, networkName string, fl registry.Val
 }
 
 func matches(v registry.Validator, fl registry.ValidatorFilter) bool {
-	if fl.Status != "" && v.Status != fl.Status {
+	if fl.Status != "" && v.Status != fl.Status || fl.NotRemoved && v.Status == registry.StatusRemoved {
+		return false
+	}
+	if len(fl.Subclusters) > 0 && !slices.ContainsFunc(fl.Subclusters, func(c []uint64) bool {
+		return !slices.ContainsFunc(c, func(id uint64) bool { return !slices.Contains(v.OperatorIDs, id) })
+	}) {
 		return false
 	}
 	if len(fl.Owners) > 0 && !slices.ContainsFunc(fl.Owners, func(o string) bool { return strings.EqualFold(o, v.Owner) }) {
