@@ -82,6 +82,8 @@ func (d Domain) Flags(r domain.Role) []cli.Flag {
 			Validator: checkSlashing},
 		&cli.DurationFlag{Name: "cosmos-analyze-every", Value: time.Second, Usage: "how often the missed-vote analysis and the alert rules run", Sources: env("cosmos-analyze-every"),
 			Validator: func(v time.Duration) error { return domain.AtLeast("--cosmos-analyze-every", v, 100*time.Millisecond) }},
+		&cli.DurationFlag{Name: "cosmos-late-votes", Value: analyzers.DefaultLateVotes, Usage: "how long after a height's analysis a vote of it stored late (a precommit after the next block, a slower endpoint) still corrects its misses", Sources: env("cosmos-late-votes"),
+			Validator: func(v time.Duration) error { return domain.AtLeast("--cosmos-late-votes", v, time.Second) }},
 		&cli.StringFlag{Name: "alerts", Usage: "alert rules and channels (YAML, docs/cosmos-alerts.md); without it alerts are tracked and served by the API but sent nowhere", Sources: env("alerts"),
 			Validator: func(path string) error {
 				if path == "" {
@@ -483,7 +485,7 @@ func (in *instance) analyzers(ctx context.Context) ([]analyze.Analyzer, error) {
 		in.env.Log.Info("test alert sent on every channel", "channels", len(cfg.Channels))
 	}
 	set, err := analyzers.NewSet(analyzers.Config{DB: in.db, Chains: in.analyzerChains(), Every: cmd.Duration("cosmos-analyze-every"),
-		Registerer: in.env.Registerer, Log: in.env.Log.With("component", "analyze")})
+		LateVotes: cmd.Duration("cosmos-late-votes"), Registerer: in.env.Registerer, Log: in.env.Log.With("component", "analyze")})
 	if err != nil {
 		return nil, err
 	}

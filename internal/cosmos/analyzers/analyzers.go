@@ -37,6 +37,7 @@ const (
 	DefaultStallAfter = 30 * time.Second
 	DefaultSkipAfter  = 2 * time.Minute
 	DefaultBatch      = 1000
+	DefaultLateVotes  = 2 * time.Minute
 )
 
 // Chain is one chain to analyse.
@@ -69,6 +70,12 @@ type Config struct {
 	// (their blocks, or their validator sets) are not waited for. Default
 	// 2 minutes.
 	SkipAfter time.Duration
+	// LateVotes is how long after its analysis a height's miss rows are
+	// still corrected when one of its votes is stored late (a precommit
+	// of H arrives after NewBlock(H); a slower endpoint, a late consumer
+	// batch), at most Batch heights below the cursor (default 2 minutes).
+	// A vote stored later than that is kept but not counted.
+	LateVotes time.Duration
 	// Batch bounds the heights analysed per pass (default 1000).
 	Batch      int
 	Registerer prometheus.Registerer // nil: metrics are kept but not registered
@@ -80,9 +87,9 @@ func (c *Config) defaults() error {
 	if c.DB == nil {
 		return errors.New("cosmos analyzers: a database is required")
 	}
-	if c.Every < 0 || c.StallAfter < 0 || c.SkipAfter < 0 || c.Batch < 0 {
-		return fmt.Errorf("cosmos analyzers: negative Every %s, StallAfter %s, SkipAfter %s or Batch %d; use 0 for the default",
-			c.Every, c.StallAfter, c.SkipAfter, c.Batch)
+	if c.Every < 0 || c.StallAfter < 0 || c.SkipAfter < 0 || c.LateVotes < 0 || c.Batch < 0 {
+		return fmt.Errorf("cosmos analyzers: negative Every %s, StallAfter %s, SkipAfter %s, LateVotes %s or Batch %d; use 0 for the default",
+			c.Every, c.StallAfter, c.SkipAfter, c.LateVotes, c.Batch)
 	}
 	if c.Every == 0 {
 		c.Every = DefaultEvery
@@ -92,6 +99,9 @@ func (c *Config) defaults() error {
 	}
 	if c.SkipAfter == 0 {
 		c.SkipAfter = DefaultSkipAfter
+	}
+	if c.LateVotes == 0 {
+		c.LateVotes = DefaultLateVotes
 	}
 	if c.Batch == 0 {
 		c.Batch = DefaultBatch

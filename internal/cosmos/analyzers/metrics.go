@@ -17,6 +17,7 @@ type metrics struct {
 	endpoint  *prometheus.GaugeVec
 	waitSet   *prometheus.GaugeVec
 	skipped   *prometheus.CounterVec
+	late      *prometheus.CounterVec
 }
 
 // validatorGauges: name suffix, help.
@@ -54,7 +55,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m.skipped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "valtrack_cosmos_skipped_heights_total",
 		Help: "Heights the analyzer gave up on (not analysed: no miss is recorded for them) since this process started, by reason: pruned (every endpoint had pruned it; not waited for), validator_set_pruned (every endpoint had pruned its validator set; not waited for), block_missing, commit_missing, validator_set_not_stored, no_validator_set, signatures_set_mismatch."},
 		[]string{"chain", "reason"})
-	cs = append(cs, m.analyzed, m.sinceLast, m.endpoint, m.waitSet, m.skipped)
+	m.late = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "valtrack_cosmos_late_vote_corrections_total",
+		Help: "Miss rows corrected since this process started because a vote of their height was stored after the height was analysed (within --cosmos-late-votes)."},
+		[]string{"chain"})
+	cs = append(cs, m.analyzed, m.sinceLast, m.endpoint, m.waitSet, m.skipped, m.late)
 	if reg != nil {
 		for _, c := range cs {
 			if err := reg.Register(c); err != nil {

@@ -175,6 +175,10 @@ func (a *missed) pass(ctx context.Context) error {
 		start = first
 	}
 	var out output
+	// Votes stored since their heights were analysed correct those rows.
+	if out.late, err = a.lateVotes(ctx, max(0, startCursor-int64(a.cfg.Batch)), startCursor, now-a.cfg.LateVotes.Milliseconds()); err != nil {
+		return err
+	}
 	// Pruned heights of which nothing is stored are passed over whole.
 	if skipTo, err := a.prunedPrefix(ctx, start); err != nil {
 		return err
@@ -228,13 +232,14 @@ func (a *missed) pass(ctx context.Context) error {
 	for addr, st := range a.stats {
 		a.jail(addr, st, p)
 	}
-	if done == startCursor && !a.anyDirty() && p == a.written {
+	if done == startCursor && !a.anyDirty() && p == a.written && len(out.late) == 0 {
 		return nil
 	}
 	if err := a.write(ctx, startCursor, done, &out, now, p); err != nil {
 		return err
 	}
 	a.written = p
+	a.m.late.WithLabelValues(a.chain.Name).Add(float64(len(out.late)))
 	a.forget(done)
 	for _, r := range out.skips {
 		a.m.skipped.WithLabelValues(a.chain.Name, r.reason).Add(float64(r.to - r.from + 1))
@@ -323,6 +328,7 @@ var SkipReasons = []string{SkipPruned, SkipSetPruned, SkipBlockMissing, SkipComm
 type output struct {
 	heights, misses [][]any
 	skips           []skipRun
+	late            []lateFix // rows of heights analysed before, corrected for votes stored since
 }
 
 // analyse one complete height.
@@ -614,6 +620,9 @@ func (a *missed) write(ctx context.Context, from, to int64, out *output, now int
 			return err
 		}
 		if err := db.InsertRows(ctx, tx, insMisses, out.misses); err != nil {
+			return err
+		}
+		if err := a.writeLate(ctx, tx, out.late); err != nil {
 			return err
 		}
 		skips := make([][]any, len(out.skips))

@@ -1,15 +1,24 @@
 package sentry
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/valtrack/valtrack/internal/consumer"
 	"github.com/valtrack/valtrack/internal/cosmos/events"
 	"github.com/valtrack/valtrack/internal/cosmos/rpc/rpctest"
+	"github.com/valtrack/valtrack/internal/cosmos/sink"
+	"github.com/valtrack/valtrack/internal/cosmos/state"
+	"github.com/valtrack/valtrack/internal/store"
+	"github.com/valtrack/valtrack/internal/store/storetest"
 )
 
 // Live events are published once each, on cosmos.<chain>.<kind>, with
@@ -179,7 +188,9 @@ func TestTwoEndpointsMergeAndFailover(t *testing.T) {
 
 // A set of 250 validators (3 pages of at most 100) is indexed in full, in
 // the node's order, with an unknown key type kept; a change of the
-// validators hash indexes the new set at its first height.
+// validators hash indexes the new set at its first height, and the sink
+// records its additions, removals and power changes, those of pages 2
+// and 3 included.
 func TestValidatorSetIndexedInFull(t *testing.T) {
 	vals := rpctest.MakeValidators("v", 250)
 	n := rpctest.New("test-1", vals)
@@ -201,13 +212,96 @@ func TestValidatorSetIndexedInFull(t *testing.T) {
 	if set.Validators[1].PubKeyType != "cometbft/PubKeyBn254" {
 		t.Errorf("key type %q", set.Validators[1].PubKeyType)
 	}
-	n.ChangeValidators(vals[:120])
-	n.Produce(2) // 3 has the new set
-	waitFor(t, "the changed set", func() bool { return len(pub.of(t, events.KindValidatorSet)) == 2 })
+	// Changes on pages 2 and 3 (members 100..) of a 250 set: removals,
+	// additions and voting-power changes, all in the set indexed at the
+	// height it takes effect.
+	next := append([]rpctest.Validator(nil), vals...)
+	extra := rpctest.MakeValidators("w", 2)
+	next[130].VotingPower += 7           // page 2
+	next[240].VotingPower = 1            // page 3
+	next = slices.Delete(next, 220, 221) // page 3
+	next = slices.Delete(next, 150, 151) // page 2
+	next = append(next, extra...)        // the end of page 3
+	n.ChangeValidators(next)
+	n.Produce(2) // 3 has it
+	waitFor(t, "the set changed on pages 2 and 3", func() bool { return len(pub.of(t, events.KindValidatorSet)) == 2 })
 	set = pub.of(t, events.KindValidatorSet)[1].(*events.ValidatorSet)
-	if set.Height != 3 || len(set.Validators) != 120 {
-		t.Errorf("changed set at height %d with %d validators, want 120 at 3", set.Height, len(set.Validators))
+	if set.Height != 3 || len(set.Validators) != len(next) {
+		t.Fatalf("set at height %d with %d validators, want %d at 3", set.Height, len(set.Validators), len(next))
 	}
+	for i, v := range set.Validators {
+		if v.Address != next[i].Address || v.VotingPower != next[i].VotingPower {
+			t.Fatalf("validator %d is %s with power %d, want %s with %d", i, v.Address, v.VotingPower, next[i].Address, next[i].VotingPower)
+		}
+	}
+	n.ChangeValidators(vals[:120])
+	n.Produce(2) // 5 has the new set
+	waitFor(t, "the changed set", func() bool { return len(pub.of(t, events.KindValidatorSet)) == 3 })
+	set = pub.of(t, events.KindValidatorSet)[2].(*events.ValidatorSet)
+	if set.Height != 5 || len(set.Validators) != 120 {
+		t.Errorf("changed set at height %d with %d validators, want 120 at 5", set.Height, len(set.Validators))
+	}
+
+	got := setChanges(t, pub.of(t, events.KindValidatorSet))
+	want := []string{
+		fmt.Sprintf("3 %s removed %d 0", vals[150].Address, vals[150].VotingPower),
+		fmt.Sprintf("3 %s removed %d 0", vals[220].Address, vals[220].VotingPower),
+		fmt.Sprintf("3 %s power %d %d", vals[130].Address, vals[130].VotingPower, vals[130].VotingPower+7),
+		fmt.Sprintf("3 %s power %d 1", vals[240].Address, vals[240].VotingPower),
+	}
+	for _, v := range extra {
+		want = append(want, fmt.Sprintf("3 %s added 0 %d", v.Address, v.VotingPower))
+	}
+	for _, v := range next[120:] {
+		want = append(want, fmt.Sprintf("5 %s removed %d 0", v.Address, v.VotingPower))
+	}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("recorded changes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// setChanges stores the published sets as the consumer does and returns
+// the recorded changes, "height address change old_power new_power", sorted.
+func setChanges(t *testing.T, sets []events.Event) []string {
+	t.Helper()
+	db := storetest.SQLite(t, store.WithMigrations(state.Migrations()))
+	sk, err := sink.New(sink.Config{DB: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range sets {
+		data, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := sk.Decode(events.Kind(e), data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sk.Apply(t.Context(), []consumer.Event{{Network: e.ChainName(), Kind: events.Kind(e), MsgID: e.MsgID(), Value: v}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := db.Reader().Query("SELECT height, address, change, old_power, new_power FROM cosmos_validator_changes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var h, oldP, newP int64
+		var addr, change string
+		if err := rows.Scan(&h, &addr, &change, &oldP, &newP); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprintf("%d %s %s %d %d", h, addr, change, oldP, newP))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Wrong chain id, catching up, a stale block time and a stuck height each

@@ -1,0 +1,131 @@
+package analyzers
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/valtrack/valtrack/internal/cosmos/state"
+	"github.com/valtrack/valtrack/internal/store"
+)
+
+// Late votes. A height is analysed as soon as its block, commit and set
+// are stored, but a vote of it may be stored later: a precommit of H
+// reaches the sentries after NewBlock(H), a slower endpoint or a late
+// consumer batch delivers it after the pass. Such a vote is still credited
+// to H: each pass looks, among the heights it analysed within the last
+// Config.LateVotes (at most Batch heights below the cursor), for the miss
+// rows that say a vote is absent while that vote is now stored, and
+// corrects them — the vote codes, missed_prevote and missed_precommit, the
+// cause (a precommit seen for the block but absent from the commit becomes
+// precommit_not_included), the row itself when nothing is missed any more
+// — and the validator's missed_prevote and missed_precommit totals, in the
+// pass's transaction. Nothing else depends on the votes: the signature
+// flags (the window, consecutive misses, solo misses, time to jail and so
+// the alert rules) come from the commit, which a late vote does not change.
+// Only absent votes can change (one vote per height, round, type and
+// validator is stored), so the rows read are those few, not the votes.
+
+// lateFix is the corrected row of a miss whose vote arrived after its
+// height's analysis; drop: nothing is missed any more, the row goes.
+type lateFix struct {
+	height                   int64
+	addr                     string
+	pv, pc                   int
+	missedPV, missedPC, drop bool
+	cause                    string
+}
+
+// lateVotes finds the corrections of the heights in (lo, hi] analysed at or
+// after since, and applies them to the validators' totals.
+func (a *missed) lateVotes(ctx context.Context, lo, hi, since int64) ([]lateFix, error) {
+	if hi <= lo {
+		return nil, nil
+	}
+	db, chain := a.cfg.DB, a.chain.Name
+	q := db.Query().SQL("SELECT m.height, m.validator_address, m.prevote, m.precommit, m.missed_signature, m.missed_proposals, ",
+		"c.block_hash, v.type, v.block_hash FROM cosmos_misses m ",
+		"JOIN cosmos_heights h ON h.chain = m.chain AND h.height = m.height ",
+		"JOIN cosmos_commits c ON c.chain = m.chain AND c.height = m.height ",
+		"JOIN cosmos_votes v ON v.chain = m.chain AND v.height = m.height AND v.round = c.round AND v.validator_address = m.validator_address ",
+		"WHERE m.chain = ").Arg(chain).SQL(" AND m.height > ").Arg(lo).SQL(" AND m.height <= ").Arg(hi).
+		SQL(" AND h.analyzed_at >= ").Arg(since).SQL(" AND h.votes_observed AND (m.prevote = ").Arg(state.VoteAbsent).
+		SQL(" OR m.precommit = ").Arg(state.VoteAbsent).SQL(") ORDER BY m.height, m.validator_address")
+	type key struct {
+		h    int64
+		addr string
+	}
+	type row struct {
+		was, now lateFix
+		sig      bool
+		props    int
+	}
+	rows := map[key]*row{}
+	var order []key
+	if err := query(ctx, db, q, "read late votes", func(scan func(...any) error) error {
+		var k key
+		var pv, pc, props, typ int
+		var sig bool
+		var blockHash, voteHash string
+		if err := scan(&k.h, &k.addr, &pv, &pc, &sig, &props, &blockHash, &typ, &voteHash); err != nil {
+			return err
+		}
+		r := rows[k]
+		if r == nil {
+			was := lateFix{height: k.h, addr: k.addr, pv: pv, pc: pc}
+			r = &row{was: was, now: was, sig: sig, props: props}
+			rows[k] = r
+			order = append(order, k)
+		}
+		if typ == typePrevote && r.was.pv == state.VoteAbsent {
+			r.now.pv = voteCode(true, voteHash, blockHash)
+		} else if typ != typePrevote && r.was.pc == state.VoteAbsent {
+			r.now.pc = voteCode(true, voteHash, blockHash)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	var fixes []lateFix
+	for _, k := range order {
+		r := rows[k]
+		f := r.now
+		if f.pv == r.was.pv && f.pc == r.was.pc {
+			continue // the stored vote is of a kind already counted (cannot happen: only absent ones are read)
+		}
+		f.missedPV, f.missedPC = f.pv != state.VoteBlock, f.pc != state.VoteBlock
+		f.cause = cause(true, f.pv, f.pc, r.sig, f.missedPV || f.missedPC)
+		f.drop = !r.sig && !f.missedPV && !f.missedPC && r.props == 0
+		st := a.stat(k.addr)
+		if r.was.pv != state.VoteBlock && !f.missedPV {
+			st.missedPrevote--
+			st.dirty = true
+		}
+		if r.was.pc != state.VoteBlock && !f.missedPC {
+			st.missedPrecommit--
+			st.dirty = true
+		}
+		fixes = append(fixes, f)
+	}
+	return fixes, nil
+}
+
+// writeLate stores the corrections in the pass's transaction.
+func (a *missed) writeLate(ctx context.Context, tx *sql.Tx, fixes []lateFix) error {
+	db := a.cfg.DB
+	for _, f := range fixes {
+		var q *store.Query
+		if f.drop {
+			q = db.Query().SQL("DELETE FROM cosmos_misses WHERE chain = ").Arg(a.chain.Name)
+		} else {
+			q = db.Query().SQL("UPDATE cosmos_misses SET prevote = ").Arg(f.pv).SQL(", precommit = ").Arg(f.pc).
+				SQL(", missed_prevote = ").Arg(f.missedPV).SQL(", missed_precommit = ").Arg(f.missedPC).
+				SQL(", cause = ").Arg(f.cause).SQL(" WHERE chain = ").Arg(a.chain.Name)
+		}
+		q.SQL(" AND height = ").Arg(f.height).SQL(" AND validator_address = ").Arg(f.addr)
+		if _, err := tx.ExecContext(ctx, q.String(), q.Args()...); err != nil {
+			return fmt.Errorf("correct the miss of %s at height %d for a late vote: %w", f.addr, f.height, err)
+		}
+	}
+	return nil
+}
