@@ -277,7 +277,7 @@ func (r *Runner) Pass(ctx context.Context) (*Pass, error) {
 		}
 		r.scored, pass.Scored, pass.SnapshotID = key, true, id
 		if due && pending == 0 {
-			round, err := r.round(ctx, &cfg, ch, &snap, id, now)
+			round, err := r.round(ctx, &cfg, ch, &snap, id, cands, env, now)
 			if err != nil {
 				return pass, err
 			}
@@ -555,7 +555,8 @@ func nominatorAccounts(cfg *program.Config) []string {
 
 // round starts a nomination round: each nominator's slice of the ranked
 // valid list, recorded, and sent when sending is on.
-func (r *Runner) round(ctx context.Context, cfg *program.Config, ch *events.Chain, snap *program.Snapshot, snapID int64, now time.Time) (*state.Round, error) {
+func (r *Runner) round(ctx context.Context, cfg *program.Config, ch *events.Chain, snap *program.Snapshot, snapID int64,
+	cands []*program.Candidate, env *program.Env, now time.Time) (*state.Round, error) {
 	st, chain := r.cfg.Store, r.cfg.Chain
 	last, err := st.LastRound(ctx, chain)
 	if err != nil {
@@ -569,7 +570,7 @@ func (r *Runner) round(ctx context.Context, cfg *program.Config, ch *events.Chai
 			return last, nil
 		}
 		// Started before a restart: finish it, do not start another.
-		return last, r.finishRound(ctx, cfg, ch, last, now)
+		return last, r.finishRound(ctx, cfg, ch, last, cands, env, now)
 	}
 	if last != nil && last.Status == RoundStarted {
 		// Its era ended with nominators not sent: the round for this era,
@@ -606,7 +607,7 @@ func (r *Runner) round(ctx context.Context, cfg *program.Config, ch *events.Chai
 	}
 	round.ID = id
 	r.log.Info("nomination round", "era", ch.ActiveEra, "dry_run", round.DryRun, "nominators", len(assign), "snapshot", snapID)
-	return &round, r.finishRound(ctx, cfg, ch, &round, now)
+	return &round, r.finishRound(ctx, cfg, ch, &round, cands, env, now)
 }
 
 // The round statuses.
@@ -626,8 +627,13 @@ const (
 // so that a restart does not reset it; then the nominator is given up and
 // the round fails with the error. A nominator whose account is not bonded
 // (or not its own controller) is not sent at all: that failure is certain
-// and would only cost fees.
-func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *events.Chain, round *state.Round, now time.Time) error {
+// and would only cost fees. Before each nominate or announce the round's
+// targets are re-validated on fresh chain reads (revalidate, as before an
+// execution): when one is now invalid nothing is sent for that nominator in
+// this round — its send is cancelled with the reasons, as an announcement
+// with an invalid target is — and no attempt is counted.
+func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *events.Chain, round *state.Round,
+	cands []*program.Candidate, env *program.Env, now time.Time) error {
 	st := r.cfg.Store
 	if round.Status == RoundDone || round.Status == RoundFailed {
 		return nil
@@ -646,7 +652,7 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 			continue
 		}
 		att := round.Attempts[a.Nominator]
-		if att.GaveUp {
+		if att.GaveUp || att.Cancelled != "" {
 			continue
 		}
 		if att.Count > 0 {
@@ -686,22 +692,42 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 				notSentYet(perr)
 				continue
 			}
+			head, herr := r.cfg.Live.Chain(ctx)
+			if herr != nil {
+				notSentYet(fmt.Errorf("read the chain head before sending: %w", herr))
+				continue
+			}
+			var inv invalidTargets
 			if n.Proxy && n.ProxyDelay > 0 {
-				sendErr = r.announce(ctx, n, a.Targets, round, ch, now)
+				sendErr = r.announce(ctx, n, a.Targets, round, head, cands, env, now)
 				var ns notSent
 				if errors.As(sendErr, &ns) {
 					notSentYet(ns.err)
+					continue
+				}
+				if errors.As(sendErr, &inv) {
+					r.cancelSend(round, a, inv, out)
 					continue
 				}
 				for _, t := range a.Targets {
 					out[t] = fmt.Sprintf("announced: executes after %d blocks", n.ProxyDelay)
 				}
 			} else {
-				// Sent before a restart that lost its record? Then it is
-				// recorded, not sent (and paid) again.
-				found, rerr := r.nominatedOnChain(ctx, a.Nominator, a.Targets, round.Era)
+				// The targets and the nominator's own record, read now: sent
+				// before a restart that lost its record? Then it is recorded,
+				// not sent (and paid) again; otherwise every target must
+				// still be valid.
+				by, bad, rerr := r.revalidate(ctx, head, a.Targets, []string{a.Nominator}, cands, env)
+				found := false
+				if rerr == nil {
+					found, rerr = nominatedOnChain(by[a.Nominator], a.Nominator, a.Targets, round.Era)
+				}
 				if rerr != nil {
 					notSentYet(rerr)
+					continue
+				}
+				if !found && len(bad) > 0 {
+					r.cancelSend(round, a, invalidTargets{bad}, out)
 					continue
 				}
 				var sent Sent
@@ -769,35 +795,47 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 	return errors.Join(errs...)
 }
 
-// nominatedOnChain reports whether the chain's staking.nominators holds
-// account's nomination of targets submitted in era or later: sent by this
-// round before a restart lost its record (the process died waiting for
-// the inclusion). The same targets from an earlier era are not this
-// round's. An unreadable record is an error: nothing is sent on a guess.
-func (r *Runner) nominatedOnChain(ctx context.Context, account string, targets []string, era uint32) (bool, error) {
-	head, err := r.cfg.Live.Chain(ctx)
-	if err != nil {
-		return false, fmt.Errorf("read the chain head before sending: %w", err)
+// nominatedOnChain reports whether v, account's record read from the
+// chain just now, holds in staking.nominators a nomination of targets
+// submitted in era or later: sent by this round before a restart lost its
+// record (the process died waiting for the inclusion). The same targets
+// from an earlier era are not this round's. An unreadable record is an
+// error: nothing is sent on a guess.
+func nominatedOnChain(v *events.Validator, account string, targets []string, era uint32) (bool, error) {
+	if v == nil {
+		return false, nil
 	}
-	vs, err := r.cfg.Live.Validators(ctx, head, []string{account})
-	if err != nil {
-		return false, fmt.Errorf("read the nominations of %s before sending: %w", account, err)
-	}
-	for _, v := range vs {
-		if v.Stash != account {
-			continue
+	ts, in := v.NominationTargets, v.NominationEra
+	if !ts.Known || !in.Known {
+		why := ts.Err
+		if why == "" {
+			why = in.Err
 		}
-		ts, in := v.NominationTargets, v.NominationEra
-		if !ts.Known || !in.Known {
-			why := ts.Err
-			if why == "" {
-				why = in.Err
-			}
-			return false, fmt.Errorf("read the nominations of %s before sending: %s", account, why)
-		}
-		return in.Value >= era && sameSet(ts.Value, targets), nil
+		return false, fmt.Errorf("read the nominations of %s before sending: %s", account, why)
 	}
-	return false, nil
+	return in.Value >= era && sameSet(ts.Value, targets), nil
+}
+
+// invalidTargets are the reasons of a send's targets found invalid on
+// fresh reads just before it: the send is not made.
+type invalidTargets struct{ reasons []string }
+
+func (e invalidTargets) Error() string {
+	return "targets invalid before sending: " + strings.Join(e.reasons, "; ")
+}
+
+// cancelSend records that a's send is cancelled for the round (a target
+// invalid on fresh reads): nothing sent, no attempt counted, the reason
+// kept in the round's attempts and in each target's outcome.
+func (r *Runner) cancelSend(round *state.Round, a program.Assignment, inv invalidTargets, out map[string]string) {
+	att := round.Attempts[a.Nominator]
+	att.Cancelled = inv.Error()
+	round.Attempts[a.Nominator] = att
+	for _, t := range a.Targets {
+		out[t] = "cancelled: " + inv.Error()
+	}
+	round.Outcome[a.Nominator] = out
+	r.log.Warn("nomination not sent: a target became invalid since the round began", "round", round.ID, "nominator", a.Nominator, "reason", att.Cancelled)
 }
 
 // notSent is a failure before any transaction was submitted (reading
@@ -888,8 +926,11 @@ func maxTargets(cfg *program.Config, ch *events.Chain) int {
 
 // announce announces nominate(targets) through the time-delay proxy,
 // unless the chain already holds that announcement (sent before a
-// restart): then it is only recorded.
-func (r *Runner) announce(ctx context.Context, n program.NominatorConfig, targets []string, round *state.Round, ch *events.Chain, now time.Time) error {
+// restart): then it is only recorded. Before announcing, the targets are
+// re-validated on fresh reads at head: an invalid one is invalidTargets,
+// nothing announced.
+func (r *Runner) announce(ctx context.Context, n program.NominatorConfig, targets []string, round *state.Round, head events.Chain,
+	cands []*program.Candidate, env *program.Env, now time.Time) error {
 	delegate, err := r.cfg.Sender.Delegate(n)
 	if err != nil {
 		return notSent{err}
@@ -910,6 +951,13 @@ func (r *Runner) announce(ctx context.Context, n program.NominatorConfig, target
 		}
 	}
 	if block == 0 {
+		_, bad, err := r.revalidate(ctx, head, targets, nil, cands, env)
+		if err != nil {
+			return notSent{err}
+		}
+		if len(bad) > 0 {
+			return invalidTargets{bad}
+		}
 		sent, err := r.cfg.Sender.Announce(ctx, n, targets)
 		if err != nil {
 			return err
@@ -1014,14 +1062,11 @@ func (r *Runner) executeAnnounced(ctx context.Context, cfg *program.Config, stor
 func (r *Runner) settle(ctx context.Context, cfg *program.Config, ch *events.Chain, n program.NominatorConfig, p state.ProxyTx,
 	cands []*program.Candidate, env *program.Env, now time.Time) (string, error) {
 	st, chain := r.cfg.Store, r.cfg.Chain
-	// Fresh facts of the targets and the nominator, read now.
-	fresh, err := r.cfg.Live.Validators(ctx, *ch, append(slices.Clone(p.Targets), p.Nominator))
+	// Fresh facts of the targets and the nominator, read now, and the
+	// targets judged on them.
+	by, bad, err := r.revalidate(ctx, *ch, p.Targets, []string{p.Nominator}, cands, env)
 	if err != nil {
-		return "", fmt.Errorf("re-read the targets: %w", err)
-	}
-	by := map[string]*events.Validator{}
-	for i := range fresh {
-		by[fresh[i].Stash] = &fresh[i]
+		return "", err
 	}
 	// Executed already (before a restart)? The announcement is gone and the
 	// nominator's targets are these.
@@ -1043,23 +1088,6 @@ func (r *Runner) settle(ctx context.Context, cfg *program.Config, ch *events.Cha
 		}
 		return state.ProxyFailed, err
 	}
-	// Re-validate every target on the fresh facts.
-	var bad []string
-	for _, t := range p.Targets {
-		c := findCandidate(cands, t)
-		if c == nil {
-			bad = append(bad, t+" is no longer a candidate")
-			continue
-		}
-		cc := *c
-		if v := by[t]; v != nil {
-			cc.Chain = mergeFresh(v, c.Chain)
-		}
-		v := program.Evaluate(r.rules, &cc, env)
-		if v.Status == program.Invalid {
-			bad = append(bad, firstInvalid(v))
-		}
-	}
 	if len(bad) > 0 {
 		sent, err := r.cfg.Sender.RemoveAnnouncement(ctx, n, p.CallHash)
 		if err != nil {
@@ -1073,6 +1101,43 @@ func (r *Runner) settle(ctx context.Context, cfg *program.Config, ch *events.Cha
 		return "", sendFailed{fmt.Errorf("execute: %w", err), false}
 	}
 	return state.ProxyExecuted, r.executed(ctx, p, sent, "", now)
+}
+
+// revalidate is the one check before every transaction that names
+// targets (nominate, announce, proxy_announced): it reads the targets —
+// and the accounts in extra, in the same call — from the chain at head,
+// and evaluates each target with the pass's rules and candidates on the
+// fresh facts over the stored ones (a fact the read failed keeps its
+// stored value, so unknown never invalidates). It returns the fresh
+// records by stash and the reason of each target now invalid (a target no
+// longer in the candidates file is invalid). A failed read is an error:
+// nothing is to be sent on it.
+func (r *Runner) revalidate(ctx context.Context, head events.Chain, targets, extra []string,
+	cands []*program.Candidate, env *program.Env) (map[string]*events.Validator, []string, error) {
+	fresh, err := r.cfg.Live.Validators(ctx, head, append(slices.Clone(targets), extra...))
+	if err != nil {
+		return nil, nil, fmt.Errorf("re-read the targets: %w", err)
+	}
+	by := map[string]*events.Validator{}
+	for i := range fresh {
+		by[fresh[i].Stash] = &fresh[i]
+	}
+	var bad []string
+	for _, t := range targets {
+		c := findCandidate(cands, t)
+		if c == nil {
+			bad = append(bad, t+" is no longer a candidate")
+			continue
+		}
+		cc := *c
+		if v := by[t]; v != nil {
+			cc.Chain = mergeFresh(v, c.Chain)
+		}
+		if v := program.Evaluate(r.rules, &cc, env); v.Status == program.Invalid {
+			bad = append(bad, firstInvalid(v))
+		}
+	}
+	return by, bad, nil
 }
 
 // sendFailed is a settling transaction (proxy_announced, or the
