@@ -40,7 +40,7 @@ type fakeChain struct {
 	sent      []string
 	liveErr   error
 	readErr   error // Validators fails (the re-validation read)
-	sendErr   error // Nominate fails
+	sendErr   error // Nominate and Announce fail (sent, failed on chain)
 	annErr    error // Announcements fails (a read, before any send)
 	execErr   error // ExecuteAnnounced fails (sent, failed on chain)
 	removeErr error // RemoveAnnouncement fails
@@ -114,6 +114,9 @@ func (f *fakeChain) Nominate(_ context.Context, n program.NominatorConfig, targe
 func (f *fakeChain) Announce(_ context.Context, n program.NominatorConfig, targets []string) (Sent, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.sendErr != nil {
+		return Sent{}, f.sendErr
+	}
 	f.sent = append(f.sent, "announce")
 	d := "proxy-of-" + n.Account
 	f.anns[d] = append(f.anns[d], Announcement{Real: n.Account, CallHash: "0x" + strings.Join(targets, "+"), Height: f.block})
