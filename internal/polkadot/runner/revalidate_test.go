@@ -37,10 +37,7 @@ func TestTargetInvalidBeforeARetryOrResumeIsNotSent(t *testing.T) {
 				t.Run(name, func(t *testing.T) {
 					st, cfg := fixture(t, k.delay)
 					cfg.Nomination.Nominators[0].Proxy = k.proxy
-					fc := &fakeChain{block: 100, era: 3, anns: map[string][]Announcement{}, nominated: map[string][]string{}, facts: map[string]events.Validator{}}
-					for _, n := range names {
-						fc.facts["stash-"+n] = goodValidator("stash-"+n, 100)
-					}
+					fc := goodChain()
 					ctx := context.Background()
 					clock := now
 					mk := sendingRunner(t, st, cfg, fc, &clock)
@@ -131,43 +128,5 @@ func TestTargetInvalidBeforeARetryOrResumeIsNotSent(t *testing.T) {
 				})
 			}
 		}
-	}
-}
-
-// A target re-validated before a send reads the chain: when that read
-// fails, nothing is sent and no attempt is counted, every pass, until it
-// works (the direct and plain-proxy paths; the announce path is
-// TestReadFailureBeforeSendingIsNotAnAttempt's).
-func TestRevalidationReadFailureSendsNothing(t *testing.T) {
-	st, cfg := fixture(t, 0)
-	fc := &fakeChain{block: 100, era: 3, anns: map[string][]Announcement{}, nominated: map[string][]string{}, facts: map[string]events.Validator{},
-		readErr: errors.New("rpc: connection refused")}
-	ctx := context.Background()
-	clock := now
-	mk := sendingRunner(t, st, cfg, fc, &clock)
-	r := mk()
-	for i := range 3 {
-		clock = now.Add(time.Duration(i) * time.Hour)
-		if _, err := r.Pass(ctx); err == nil || !strings.Contains(err.Error(), "connection refused") {
-			t.Fatalf("pass %d: %v, want the read error", i, err)
-		}
-	}
-	rs, _ := st.Rounds(ctx, chain, 10)
-	if len(rs) != 1 || rs[0].Status != RoundStarted || rs[0].Attempts["nominator"].Count != 0 || len(fc.sent) != 0 {
-		t.Fatalf("rounds %+v, sent %v: want one started round, no attempt, nothing sent", rs, fc.sent)
-	}
-	for _, o := range rs[0].Outcome["nominator"] {
-		if !strings.Contains(o, "not sent: re-read the targets") {
-			t.Errorf("outcome %q: want the failed re-read", o)
-		}
-	}
-	fc.mu.Lock()
-	fc.readErr = nil
-	fc.mu.Unlock()
-	if _, err := r.Pass(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if fc.count("nominate") != 1 {
-		t.Fatalf("sent %v: want the nomination once the read works", fc.sent)
 	}
 }

@@ -174,6 +174,16 @@ func (f *fakeChain) count(what string) int {
 
 var names = []string{"alpha", "bravo", "charlie", "delta", "echo"}
 
+// goodChain is the chain at block 100 of era 3 with every candidate's
+// fresh facts good (goodValidator).
+func goodChain() *fakeChain {
+	fc := &fakeChain{block: 100, era: 3, anns: map[string][]Announcement{}, nominated: map[string][]string{}, facts: map[string]events.Validator{}}
+	for _, n := range names {
+		fc.facts["stash-"+n] = goodValidator("stash-"+n, 100)
+	}
+	return fc
+}
+
 func goodValidator(stash string, block uint64) events.Validator {
 	return events.Validator{V: 1, Chain: chain, Stash: stash, Block: block,
 		Intention: events.Got(true, 1), Commission: events.Got(uint32(10_000_000), 1), Blocked: events.Got(false, 1),
@@ -352,10 +362,7 @@ func TestUnknownNeverInvalidates(t *testing.T) {
 // it but before the store knew records it without sending again.
 func TestDelayedProxyRoundOnce(t *testing.T) {
 	st, cfg := fixture(t, 10)
-	fc := &fakeChain{block: 100, era: 3, anns: map[string][]Announcement{}, nominated: map[string][]string{}, facts: map[string]events.Validator{}}
-	for _, n := range names {
-		fc.facts["stash-"+n] = goodValidator("stash-"+n, 100)
-	}
+	fc := goodChain()
 	r := newRunner(t, st, cfg, fc, true)
 	ctx := context.Background()
 	if _, err := r.Pass(ctx); err != nil {
@@ -502,10 +509,7 @@ func (a Announcement) targets() []string {
 // cancels the announcement instead of nominating it.
 func TestDelayedProxyCancelledOnInvalidTarget(t *testing.T) {
 	st, cfg := fixture(t, 10)
-	fc := &fakeChain{block: 100, era: 3, anns: map[string][]Announcement{}, nominated: map[string][]string{}, facts: map[string]events.Validator{}}
-	for _, n := range names {
-		fc.facts["stash-"+n] = goodValidator("stash-"+n, 100)
-	}
+	fc := goodChain()
 	r := newRunner(t, st, cfg, fc, true)
 	ctx := context.Background()
 	if _, err := r.Pass(ctx); err != nil {
