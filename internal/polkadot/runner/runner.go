@@ -6,7 +6,8 @@
 // round is due assigns each nominator its slice of the ranked list —
 // recorded only (dry run, the default), or sent: directly, through a
 // proxy, or announced through a time-delay proxy and executed after the
-// delay, once, with its targets re-validated on fresh chain reads.
+// delay, once; before every send (nominate, announce, execute) the
+// targets are re-validated on fresh chain reads.
 //
 // Everything is in the store, so a restart resumes where it stopped: a
 // round already started is not started again, an announcement is executed
