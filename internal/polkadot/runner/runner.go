@@ -20,6 +20,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -97,8 +99,18 @@ type Config struct {
 	// doubled after each further one; default 2 minutes.
 	MaxSendAttempts int
 	SendBackoff     time.Duration
-	Log             *slog.Logger
-	Now             func() time.Time
+	// LeaseHolder names this process for the chain's send lease
+	// (state.HoldSendLease): with Send, a pass starts rounds and sends only
+	// while it holds the lease, so two consumers sending on one store do
+	// not send a round twice; the other computes and records validity and
+	// scores but nothing to send. Default host/pid/random. LeaseTTL is how
+	// long the lease outlives the pass that took or renewed it (longer
+	// than a pass's interval, so that the holder keeps it); default 5
+	// minutes.
+	LeaseHolder string
+	LeaseTTL    time.Duration
+	Log         *slog.Logger
+	Now         func() time.Time
 }
 
 // Runner is the program on one chain.
@@ -123,6 +135,9 @@ type Runner struct {
 	// noTelemetry is why no telemetry can be judged by in this pass ("" when
 	// nodes are known); set by gather, read by env.
 	noTelemetry string
+	// leaseOther is the process last seen holding the send lease ("" when
+	// this one holds it, or has not asked), so that it is logged once.
+	leaseOther string
 }
 
 // New checks cfg.
@@ -150,6 +165,13 @@ func New(cfg Config) (*Runner, error) {
 	}
 	if cfg.SendBackoff <= 0 {
 		cfg.SendBackoff = 2 * time.Minute
+	}
+	if cfg.LeaseHolder == "" {
+		host, _ := os.Hostname()
+		cfg.LeaseHolder = fmt.Sprintf("%s/%d/%08x", host, os.Getpid(), rand.Uint32())
+	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = 5 * time.Minute
 	}
 	return &Runner{cfg: cfg, log: cfg.Log.With("component", "polkadot-program", "chain", cfg.Chain),
 		delegates: map[string]string{}, failed: map[string]time.Time{}}, nil
@@ -254,10 +276,19 @@ func (r *Runner) Pass(ctx context.Context) (*Pass, error) {
 		return nil, err
 	}
 
-	// Pending announcements first: a round is not started while one waits.
-	pending, err := r.executeAnnounced(ctx, &cfg, ch, cands, env, pass)
+	// Only the holder of the send lease settles announcements and starts
+	// rounds.
+	sending, err := r.holdLease(ctx, now)
 	if err != nil {
-		r.log.Warn("announced nominations not settled; retrying next pass", "err", err)
+		return pass, err
+	}
+	// Pending announcements first: a round is not started while one waits.
+	pending := 0
+	if sending {
+		pending, err = r.executeAnnounced(ctx, &cfg, ch, cands, env, pass)
+		if err != nil {
+			r.log.Warn("announced nominations not settled; retrying next pass", "err", err)
+		}
 	}
 
 	due := program.IsRoundDue(meta.LastNominatedEra, ch.ActiveEra, cfg.Nomination.EraPeriod, meta.LastRoundID > 0)
@@ -277,7 +308,7 @@ func (r *Runner) Pass(ctx context.Context) (*Pass, error) {
 			return nil, err
 		}
 		r.scored, pass.Scored, pass.SnapshotID = key, true, id
-		if due && pending == 0 {
+		if due && pending == 0 && sending {
 			round, err := r.round(ctx, &cfg, ch, &snap, id, cands, env, now)
 			if err != nil {
 				return pass, err
@@ -286,6 +317,29 @@ func (r *Runner) Pass(ctx context.Context) (*Pass, error) {
 		}
 	}
 	return pass, nil
+}
+
+// holdLease takes or renews the chain's send lease when sending is on,
+// and says whether this pass may start rounds and send: always for a dry
+// run (it sends nothing). Another holder is logged once, and taking the
+// lease over once.
+func (r *Runner) holdLease(ctx context.Context, now time.Time) (bool, error) {
+	if !r.cfg.Send {
+		return true, nil
+	}
+	held, other, err := r.cfg.Store.HoldSendLease(ctx, r.cfg.Chain, r.cfg.LeaseHolder, now, r.cfg.LeaseTTL)
+	switch {
+	case err != nil:
+		return false, fmt.Errorf("the send lease: %w", err)
+	case held && r.leaseOther != "":
+		r.log.Info("took the send lease: this process now starts rounds and sends", "holder", r.cfg.LeaseHolder, "after", r.leaseOther)
+		r.leaseOther = ""
+	case !held && other != r.leaseOther:
+		r.log.Info("another process holds the send lease: this one starts no round and sends nothing while it does",
+			"holder", other, "self", r.cfg.LeaseHolder, "ttl", r.cfg.LeaseTTL)
+		r.leaseOther = other
+	}
+	return held, nil
 }
 
 // gather joins the candidates file with the store: each candidate's

@@ -206,7 +206,12 @@ func fixture(t *testing.T, delay uint32) (*state.Store, *program.Config) {
 // that has not answered yet).
 func fixtureWith(t *testing.T, delay uint32, withTelemetry bool) (*state.Store, *program.Config) {
 	t.Helper()
-	st := state.New(storetest.SQLite(t, store.WithMigrations(state.Migrations())))
+	return fixtureIn(t, state.New(storetest.SQLite(t, store.WithMigrations(state.Migrations()))), delay, withTelemetry)
+}
+
+// fixtureIn is fixtureWith in the store st.
+func fixtureIn(t *testing.T, st *state.Store, delay uint32, withTelemetry bool) (*state.Store, *program.Config) {
+	t.Helper()
 	cfg := &program.Config{}
 	cfg.Rules.ClientForcedVersion = "1.0.0"
 	cfg.Score.Seed = 7
@@ -261,7 +266,7 @@ func fixtureWith(t *testing.T, delay uint32, withTelemetry bool) (*state.Store, 
 
 func newRunner(t *testing.T, st *state.Store, cfg *program.Config, fc *fakeChain, send bool) *Runner {
 	t.Helper()
-	c := Config{Chain: chain, Store: st, Program: staticProgram{cfg}, Send: send, Now: func() time.Time { return now }}
+	c := Config{Chain: chain, Store: st, Program: staticProgram{cfg}, Send: send, LeaseHolder: "this-host", Now: func() time.Time { return now }}
 	if fc != nil {
 		c.Live, c.Sender = fc, fc
 	}

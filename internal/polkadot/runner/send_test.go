@@ -16,7 +16,7 @@ import (
 // apart (doubling), at *clock: a new one stands for a restart.
 func sendingRunner(t *testing.T, st *state.Store, cfg *program.Config, fc *fakeChain, clock *time.Time) func() *Runner {
 	return func() *Runner {
-		r, err := New(Config{Chain: chain, Store: st, Program: staticProgram{cfg}, Live: fc, Sender: fc, Send: true,
+		r, err := New(Config{Chain: chain, Store: st, Program: staticProgram{cfg}, Live: fc, Sender: fc, Send: true, LeaseHolder: "this-host",
 			MaxSendAttempts: 3, SendBackoff: time.Minute, Now: func() time.Time { return *clock }})
 		if err != nil {
 			t.Fatal(err)
@@ -187,7 +187,7 @@ func TestReadFailureBeforeSendingIsNotAnAttempt(t *testing.T) {
 			}
 			ctx := context.Background()
 			clock := now
-			r, err := New(Config{Chain: chain, Store: st, Program: staticProgram{cfg}, Live: fc, Sender: fc, Send: true,
+			r, err := New(Config{Chain: chain, Store: st, Program: staticProgram{cfg}, Live: fc, Sender: fc, Send: true, LeaseHolder: "this-host",
 				MaxSendAttempts: 2, SendBackoff: time.Minute, Now: func() time.Time { return clock }})
 			if err != nil {
 				t.Fatal(err)
