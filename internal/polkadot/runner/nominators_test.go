@@ -56,7 +56,7 @@ func TestPassRecordsTheNominators(t *testing.T) {
 	cfg.Nomination.Nominators = cfg.Nomination.Nominators[:1]
 	fc := &fakeChain{block: 100, era: 3, anns: map[string][]Announcement{}, nominated: map[string][]string{}, facts: map[string]events.Validator{}}
 	later := now.Add(time.Minute)
-	c := Config{Chain: chain, Store: st, Program: staticProgram{cfg}, Send: true, Live: fc, Sender: fc, Now: func() time.Time { return later }}
+	c := Config{Chain: chain, Store: st, Program: staticProgram{cfg}, Send: true, LeaseHolder: "this-host", Live: fc, Sender: fc, Now: func() time.Time { return later }}
 	r, err := New(c)
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +92,7 @@ func TestPassRecordsTheNominators(t *testing.T) {
 	cfg2.Nomination.Nominators[0].Proxy = true
 	df := &delegateFails{fakeChain: fc}
 	clock := now
-	r2, err := New(Config{Chain: chain, Store: st2, Program: staticProgram{cfg2}, Send: true, Live: df, Sender: df, Now: func() time.Time { return clock }})
+	r2, err := New(Config{Chain: chain, Store: st2, Program: staticProgram{cfg2}, Send: true, LeaseHolder: "this-host", Live: df, Sender: df, Now: func() time.Time { return clock }})
 	if err != nil {
 		t.Fatal(err)
 	}

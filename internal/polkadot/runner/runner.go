@@ -6,7 +6,8 @@
 // round is due assigns each nominator its slice of the ranked list —
 // recorded only (dry run, the default), or sent: directly, through a
 // proxy, or announced through a time-delay proxy and executed after the
-// delay, once, with its targets re-validated on fresh chain reads.
+// delay, once; before every send (nominate, announce, execute) the
+// targets are re-validated on fresh chain reads.
 //
 // Everything is in the store, so a restart resumes where it stopped: a
 // round already started is not started again, an announcement is executed
@@ -19,6 +20,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -96,8 +99,18 @@ type Config struct {
 	// doubled after each further one; default 2 minutes.
 	MaxSendAttempts int
 	SendBackoff     time.Duration
-	Log             *slog.Logger
-	Now             func() time.Time
+	// LeaseHolder names this process for the chain's send lease
+	// (state.HoldSendLease): with Send, a pass starts rounds and sends only
+	// while it holds the lease, so two consumers sending on one store do
+	// not send a round twice; the other computes and records validity and
+	// scores but nothing to send. Default host/pid/random. LeaseTTL is how
+	// long the lease outlives the pass that took or renewed it (longer
+	// than a pass's interval, so that the holder keeps it); default 5
+	// minutes.
+	LeaseHolder string
+	LeaseTTL    time.Duration
+	Log         *slog.Logger
+	Now         func() time.Time
 }
 
 // Runner is the program on one chain.
@@ -123,6 +136,9 @@ type Runner struct {
 	// noTelemetry is why no telemetry can be judged by in this pass ("" when
 	// nodes are known); set by gather, read by env.
 	noTelemetry string
+	// leaseOther is the process last seen holding the send lease ("" when
+	// this one holds it, or has not asked), so that it is logged once.
+	leaseOther string
 }
 
 // New checks cfg.
@@ -150,6 +166,13 @@ func New(cfg Config) (*Runner, error) {
 	}
 	if cfg.SendBackoff <= 0 {
 		cfg.SendBackoff = 2 * time.Minute
+	}
+	if cfg.LeaseHolder == "" {
+		host, _ := os.Hostname()
+		cfg.LeaseHolder = fmt.Sprintf("%s/%d/%08x", host, os.Getpid(), rand.Uint32())
+	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = 5 * time.Minute
 	}
 	return &Runner{cfg: cfg, log: cfg.Log.With("component", "polkadot-program", "chain", cfg.Chain),
 		delegates: map[string]string{}, failed: map[string]time.Time{}}, nil
@@ -254,10 +277,19 @@ func (r *Runner) Pass(ctx context.Context) (*Pass, error) {
 		return nil, err
 	}
 
-	// Pending announcements first: a round is not started while one waits.
-	pending, err := r.executeAnnounced(ctx, &cfg, ch, cands, env, pass)
+	// Only the holder of the send lease settles announcements and starts
+	// rounds.
+	sending, err := r.holdLease(ctx, now)
 	if err != nil {
-		r.log.Warn("announced nominations not settled; retrying next pass", "err", err)
+		return pass, err
+	}
+	// Pending announcements first: a round is not started while one waits.
+	pending := 0
+	if sending {
+		pending, err = r.executeAnnounced(ctx, &cfg, ch, cands, env, pass)
+		if err != nil {
+			r.log.Warn("announced nominations not settled; retrying next pass", "err", err)
+		}
 	}
 
 	due := program.IsRoundDue(meta.LastNominatedEra, ch.ActiveEra, cfg.Nomination.EraPeriod, meta.LastRoundID > 0)
@@ -277,8 +309,8 @@ func (r *Runner) Pass(ctx context.Context) (*Pass, error) {
 			return nil, err
 		}
 		r.scored, pass.Scored, pass.SnapshotID = key, true, id
-		if due && pending == 0 {
-			round, err := r.round(ctx, &cfg, ch, &snap, id, now)
+		if due && pending == 0 && sending {
+			round, err := r.round(ctx, &cfg, ch, &snap, id, cands, env, now)
 			if err != nil {
 				return pass, err
 			}
@@ -286,6 +318,29 @@ func (r *Runner) Pass(ctx context.Context) (*Pass, error) {
 		}
 	}
 	return pass, nil
+}
+
+// holdLease takes or renews the chain's send lease when sending is on,
+// and says whether this pass may start rounds and send: always for a dry
+// run (it sends nothing). Another holder is logged once, and taking the
+// lease over once.
+func (r *Runner) holdLease(ctx context.Context, now time.Time) (bool, error) {
+	if !r.cfg.Send {
+		return true, nil
+	}
+	held, other, err := r.cfg.Store.HoldSendLease(ctx, r.cfg.Chain, r.cfg.LeaseHolder, now, r.cfg.LeaseTTL)
+	switch {
+	case err != nil:
+		return false, fmt.Errorf("the send lease: %w", err)
+	case held && r.leaseOther != "":
+		r.log.Info("took the send lease: this process now starts rounds and sends", "holder", r.cfg.LeaseHolder, "after", r.leaseOther)
+		r.leaseOther = ""
+	case !held && other != r.leaseOther:
+		r.log.Info("another process holds the send lease: this one starts no round and sends nothing while it does",
+			"holder", other, "self", r.cfg.LeaseHolder, "ttl", r.cfg.LeaseTTL)
+		r.leaseOther = other
+	}
+	return held, nil
 }
 
 // gather joins the candidates file with the store: each candidate's
@@ -556,7 +611,8 @@ func nominatorAccounts(cfg *program.Config) []string {
 
 // round starts a nomination round: each nominator's slice of the ranked
 // valid list, recorded, and sent when sending is on.
-func (r *Runner) round(ctx context.Context, cfg *program.Config, ch *events.Chain, snap *program.Snapshot, snapID int64, now time.Time) (*state.Round, error) {
+func (r *Runner) round(ctx context.Context, cfg *program.Config, ch *events.Chain, snap *program.Snapshot, snapID int64,
+	cands []*program.Candidate, env *program.Env, now time.Time) (*state.Round, error) {
 	st, chain := r.cfg.Store, r.cfg.Chain
 	last, err := st.LastRound(ctx, chain)
 	if err != nil {
@@ -570,7 +626,7 @@ func (r *Runner) round(ctx context.Context, cfg *program.Config, ch *events.Chai
 			return last, nil
 		}
 		// Started before a restart: finish it, do not start another.
-		return last, r.finishRound(ctx, cfg, ch, last, now)
+		return last, r.finishRound(ctx, cfg, ch, last, cands, env, now)
 	}
 	if last != nil && last.Status == RoundStarted {
 		// Its era ended with nominators not sent: the round for this era,
@@ -607,7 +663,7 @@ func (r *Runner) round(ctx context.Context, cfg *program.Config, ch *events.Chai
 	}
 	round.ID = id
 	r.log.Info("nomination round", "era", ch.ActiveEra, "dry_run", round.DryRun, "nominators", len(assign), "snapshot", snapID)
-	return &round, r.finishRound(ctx, cfg, ch, &round, now)
+	return &round, r.finishRound(ctx, cfg, ch, &round, cands, env, now)
 }
 
 // The round statuses.
@@ -627,8 +683,13 @@ const (
 // so that a restart does not reset it; then the nominator is given up and
 // the round fails with the error. A nominator whose account is not bonded
 // (or not its own controller) is not sent at all: that failure is certain
-// and would only cost fees.
-func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *events.Chain, round *state.Round, now time.Time) error {
+// and would only cost fees. Before each nominate or announce the round's
+// targets are re-validated on fresh chain reads (revalidate, as before an
+// execution): when one is now invalid nothing is sent for that nominator in
+// this round — its send is cancelled with the reasons, as an announcement
+// with an invalid target is — and no attempt is counted.
+func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *events.Chain, round *state.Round,
+	cands []*program.Candidate, env *program.Env, now time.Time) error {
 	st := r.cfg.Store
 	if round.Status == RoundDone || round.Status == RoundFailed {
 		return nil
@@ -647,7 +708,7 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 			continue
 		}
 		att := round.Attempts[a.Nominator]
-		if att.GaveUp {
+		if att.GaveUp || att.Cancelled != "" {
 			continue
 		}
 		if att.Count > 0 {
@@ -687,22 +748,42 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 				notSentYet(perr)
 				continue
 			}
+			head, herr := r.cfg.Live.Chain(ctx)
+			if herr != nil {
+				notSentYet(fmt.Errorf("read the chain head before sending: %w", herr))
+				continue
+			}
+			var inv invalidTargets
 			if n.Proxy && n.ProxyDelay > 0 {
-				sendErr = r.announce(ctx, n, a.Targets, round, ch, now)
+				sendErr = r.announce(ctx, n, a.Targets, round, head, cands, env, now)
 				var ns notSent
 				if errors.As(sendErr, &ns) {
 					notSentYet(ns.err)
+					continue
+				}
+				if errors.As(sendErr, &inv) {
+					r.cancelSend(round, a, inv, out)
 					continue
 				}
 				for _, t := range a.Targets {
 					out[t] = fmt.Sprintf("announced: executes after %d blocks", n.ProxyDelay)
 				}
 			} else {
-				// Sent before a restart that lost its record? Then it is
-				// recorded, not sent (and paid) again.
-				found, rerr := r.nominatedOnChain(ctx, a.Nominator, a.Targets, round.Era)
+				// The targets and the nominator's own record, read now: sent
+				// before a restart that lost its record? Then it is recorded,
+				// not sent (and paid) again; otherwise every target must
+				// still be valid.
+				by, bad, rerr := r.revalidate(ctx, head, a.Targets, []string{a.Nominator}, cands, env)
+				found := false
+				if rerr == nil {
+					found, rerr = nominatedOnChain(by[a.Nominator], a.Nominator, a.Targets, round.Era)
+				}
 				if rerr != nil {
 					notSentYet(rerr)
+					continue
+				}
+				if !found && len(bad) > 0 {
+					r.cancelSend(round, a, invalidTargets{bad}, out)
 					continue
 				}
 				var sent Sent
@@ -770,35 +851,47 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 	return errors.Join(errs...)
 }
 
-// nominatedOnChain reports whether the chain's staking.nominators holds
-// account's nomination of targets submitted in era or later: sent by this
-// round before a restart lost its record (the process died waiting for
-// the inclusion). The same targets from an earlier era are not this
-// round's. An unreadable record is an error: nothing is sent on a guess.
-func (r *Runner) nominatedOnChain(ctx context.Context, account string, targets []string, era uint32) (bool, error) {
-	head, err := r.cfg.Live.Chain(ctx)
-	if err != nil {
-		return false, fmt.Errorf("read the chain head before sending: %w", err)
+// nominatedOnChain reports whether v, account's record read from the
+// chain just now, holds in staking.nominators a nomination of targets
+// submitted in era or later: sent by this round before a restart lost its
+// record (the process died waiting for the inclusion). The same targets
+// from an earlier era are not this round's. An unreadable record is an
+// error: nothing is sent on a guess.
+func nominatedOnChain(v *events.Validator, account string, targets []string, era uint32) (bool, error) {
+	if v == nil {
+		return false, nil
 	}
-	vs, err := r.cfg.Live.Validators(ctx, head, []string{account})
-	if err != nil {
-		return false, fmt.Errorf("read the nominations of %s before sending: %w", account, err)
-	}
-	for _, v := range vs {
-		if v.Stash != account {
-			continue
+	ts, in := v.NominationTargets, v.NominationEra
+	if !ts.Known || !in.Known {
+		why := ts.Err
+		if why == "" {
+			why = in.Err
 		}
-		ts, in := v.NominationTargets, v.NominationEra
-		if !ts.Known || !in.Known {
-			why := ts.Err
-			if why == "" {
-				why = in.Err
-			}
-			return false, fmt.Errorf("read the nominations of %s before sending: %s", account, why)
-		}
-		return in.Value >= era && sameSet(ts.Value, targets), nil
+		return false, fmt.Errorf("read the nominations of %s before sending: %s", account, why)
 	}
-	return false, nil
+	return in.Value >= era && sameSet(ts.Value, targets), nil
+}
+
+// invalidTargets are the reasons of a send's targets found invalid on
+// fresh reads just before it: the send is not made.
+type invalidTargets struct{ reasons []string }
+
+func (e invalidTargets) Error() string {
+	return "targets invalid before sending: " + strings.Join(e.reasons, "; ")
+}
+
+// cancelSend records that a's send is cancelled for the round (a target
+// invalid on fresh reads): nothing sent, no attempt counted, the reason
+// kept in the round's attempts and in each target's outcome.
+func (r *Runner) cancelSend(round *state.Round, a program.Assignment, inv invalidTargets, out map[string]string) {
+	att := round.Attempts[a.Nominator]
+	att.Cancelled = inv.Error()
+	round.Attempts[a.Nominator] = att
+	for _, t := range a.Targets {
+		out[t] = "cancelled: " + inv.Error()
+	}
+	round.Outcome[a.Nominator] = out
+	r.log.Warn("nomination not sent: a target became invalid since the round began", "round", round.ID, "nominator", a.Nominator, "reason", att.Cancelled)
 }
 
 // notSent is a failure before any transaction was submitted (reading
@@ -889,8 +982,11 @@ func maxTargets(cfg *program.Config, ch *events.Chain) int {
 
 // announce announces nominate(targets) through the time-delay proxy,
 // unless the chain already holds that announcement (sent before a
-// restart): then it is only recorded.
-func (r *Runner) announce(ctx context.Context, n program.NominatorConfig, targets []string, round *state.Round, ch *events.Chain, now time.Time) error {
+// restart): then it is only recorded. Before announcing, the targets are
+// re-validated on fresh reads at head: an invalid one is invalidTargets,
+// nothing announced.
+func (r *Runner) announce(ctx context.Context, n program.NominatorConfig, targets []string, round *state.Round, head events.Chain,
+	cands []*program.Candidate, env *program.Env, now time.Time) error {
 	delegate, err := r.cfg.Sender.Delegate(n)
 	if err != nil {
 		return notSent{err}
@@ -911,6 +1007,13 @@ func (r *Runner) announce(ctx context.Context, n program.NominatorConfig, target
 		}
 	}
 	if block == 0 {
+		_, bad, err := r.revalidate(ctx, head, targets, nil, cands, env)
+		if err != nil {
+			return notSent{err}
+		}
+		if len(bad) > 0 {
+			return invalidTargets{bad}
+		}
 		sent, err := r.cfg.Sender.Announce(ctx, n, targets)
 		if err != nil {
 			return err
@@ -1015,14 +1118,11 @@ func (r *Runner) executeAnnounced(ctx context.Context, cfg *program.Config, stor
 func (r *Runner) settle(ctx context.Context, cfg *program.Config, ch *events.Chain, n program.NominatorConfig, p state.ProxyTx,
 	cands []*program.Candidate, env *program.Env, now time.Time) (string, error) {
 	st, chain := r.cfg.Store, r.cfg.Chain
-	// Fresh facts of the targets and the nominator, read now.
-	fresh, err := r.cfg.Live.Validators(ctx, *ch, append(slices.Clone(p.Targets), p.Nominator))
+	// Fresh facts of the targets and the nominator, read now, and the
+	// targets judged on them.
+	by, bad, err := r.revalidate(ctx, *ch, p.Targets, []string{p.Nominator}, cands, env)
 	if err != nil {
-		return "", fmt.Errorf("re-read the targets: %w", err)
-	}
-	by := map[string]*events.Validator{}
-	for i := range fresh {
-		by[fresh[i].Stash] = &fresh[i]
+		return "", err
 	}
 	// Executed already (before a restart)? The announcement is gone and the
 	// nominator's targets are these.
@@ -1044,23 +1144,6 @@ func (r *Runner) settle(ctx context.Context, cfg *program.Config, ch *events.Cha
 		}
 		return state.ProxyFailed, err
 	}
-	// Re-validate every target on the fresh facts.
-	var bad []string
-	for _, t := range p.Targets {
-		c := findCandidate(cands, t)
-		if c == nil {
-			bad = append(bad, t+" is no longer a candidate")
-			continue
-		}
-		cc := *c
-		if v := by[t]; v != nil {
-			cc.Chain = mergeFresh(v, c.Chain)
-		}
-		v := program.Evaluate(r.rules, &cc, env)
-		if v.Status == program.Invalid {
-			bad = append(bad, firstInvalid(v))
-		}
-	}
 	if len(bad) > 0 {
 		sent, err := r.cfg.Sender.RemoveAnnouncement(ctx, n, p.CallHash)
 		if err != nil {
@@ -1074,6 +1157,43 @@ func (r *Runner) settle(ctx context.Context, cfg *program.Config, ch *events.Cha
 		return "", sendFailed{fmt.Errorf("execute: %w", err), false}
 	}
 	return state.ProxyExecuted, r.executed(ctx, p, sent, "", now)
+}
+
+// revalidate is the one check before every transaction that names
+// targets (nominate, announce, proxy_announced): it reads the targets —
+// and the accounts in extra, in the same call — from the chain at head,
+// and evaluates each target with the pass's rules and candidates on the
+// fresh facts over the stored ones (a fact the read failed keeps its
+// stored value, so unknown never invalidates). It returns the fresh
+// records by stash and the reason of each target now invalid (a target no
+// longer in the candidates file is invalid). A failed read is an error:
+// nothing is to be sent on it.
+func (r *Runner) revalidate(ctx context.Context, head events.Chain, targets, extra []string,
+	cands []*program.Candidate, env *program.Env) (map[string]*events.Validator, []string, error) {
+	fresh, err := r.cfg.Live.Validators(ctx, head, append(slices.Clone(targets), extra...))
+	if err != nil {
+		return nil, nil, fmt.Errorf("re-read the targets: %w", err)
+	}
+	by := map[string]*events.Validator{}
+	for i := range fresh {
+		by[fresh[i].Stash] = &fresh[i]
+	}
+	var bad []string
+	for _, t := range targets {
+		c := findCandidate(cands, t)
+		if c == nil {
+			bad = append(bad, t+" is no longer a candidate")
+			continue
+		}
+		cc := *c
+		if v := by[t]; v != nil {
+			cc.Chain = mergeFresh(v, c.Chain)
+		}
+		if v := program.Evaluate(r.rules, &cc, env); v.Status == program.Invalid {
+			bad = append(bad, firstInvalid(v))
+		}
+	}
+	return by, bad, nil
 }
 
 // sendFailed is a settling transaction (proxy_announced, or the

@@ -40,7 +40,7 @@ type fakeChain struct {
 	sent      []string
 	liveErr   error
 	readErr   error // Validators fails (the re-validation read)
-	sendErr   error // Nominate fails
+	sendErr   error // Nominate and Announce fail (sent, failed on chain)
 	annErr    error // Announcements fails (a read, before any send)
 	execErr   error // ExecuteAnnounced fails (sent, failed on chain)
 	removeErr error // RemoveAnnouncement fails
@@ -114,6 +114,9 @@ func (f *fakeChain) Nominate(_ context.Context, n program.NominatorConfig, targe
 func (f *fakeChain) Announce(_ context.Context, n program.NominatorConfig, targets []string) (Sent, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.sendErr != nil {
+		return Sent{}, f.sendErr
+	}
 	f.sent = append(f.sent, "announce")
 	d := "proxy-of-" + n.Account
 	f.anns[d] = append(f.anns[d], Announcement{Real: n.Account, CallHash: "0x" + strings.Join(targets, "+"), Height: f.block})
@@ -171,6 +174,16 @@ func (f *fakeChain) count(what string) int {
 
 var names = []string{"alpha", "bravo", "charlie", "delta", "echo"}
 
+// goodChain is the chain at block 100 of era 3 with every candidate's
+// fresh facts good (goodValidator).
+func goodChain() *fakeChain {
+	fc := &fakeChain{block: 100, era: 3, anns: map[string][]Announcement{}, nominated: map[string][]string{}, facts: map[string]events.Validator{}}
+	for _, n := range names {
+		fc.facts["stash-"+n] = goodValidator("stash-"+n, 100)
+	}
+	return fc
+}
+
 func goodValidator(stash string, block uint64) events.Validator {
 	return events.Validator{V: 1, Chain: chain, Stash: stash, Block: block,
 		Intention: events.Got(true, 1), Commission: events.Got(uint32(10_000_000), 1), Blocked: events.Got(false, 1),
@@ -193,7 +206,12 @@ func fixture(t *testing.T, delay uint32) (*state.Store, *program.Config) {
 // that has not answered yet).
 func fixtureWith(t *testing.T, delay uint32, withTelemetry bool) (*state.Store, *program.Config) {
 	t.Helper()
-	st := state.New(storetest.SQLite(t, store.WithMigrations(state.Migrations())))
+	return fixtureIn(t, state.New(storetest.SQLite(t, store.WithMigrations(state.Migrations()))), delay, withTelemetry)
+}
+
+// fixtureIn is fixtureWith in the store st.
+func fixtureIn(t *testing.T, st *state.Store, delay uint32, withTelemetry bool) (*state.Store, *program.Config) {
+	t.Helper()
 	cfg := &program.Config{}
 	cfg.Rules.ClientForcedVersion = "1.0.0"
 	cfg.Score.Seed = 7
@@ -248,7 +266,7 @@ func fixtureWith(t *testing.T, delay uint32, withTelemetry bool) (*state.Store, 
 
 func newRunner(t *testing.T, st *state.Store, cfg *program.Config, fc *fakeChain, send bool) *Runner {
 	t.Helper()
-	c := Config{Chain: chain, Store: st, Program: staticProgram{cfg}, Send: send, Now: func() time.Time { return now }}
+	c := Config{Chain: chain, Store: st, Program: staticProgram{cfg}, Send: send, LeaseHolder: "this-host", Now: func() time.Time { return now }}
 	if fc != nil {
 		c.Live, c.Sender = fc, fc
 	}
@@ -349,10 +367,7 @@ func TestUnknownNeverInvalidates(t *testing.T) {
 // it but before the store knew records it without sending again.
 func TestDelayedProxyRoundOnce(t *testing.T) {
 	st, cfg := fixture(t, 10)
-	fc := &fakeChain{block: 100, era: 3, anns: map[string][]Announcement{}, nominated: map[string][]string{}, facts: map[string]events.Validator{}}
-	for _, n := range names {
-		fc.facts["stash-"+n] = goodValidator("stash-"+n, 100)
-	}
+	fc := goodChain()
 	r := newRunner(t, st, cfg, fc, true)
 	ctx := context.Background()
 	if _, err := r.Pass(ctx); err != nil {
@@ -499,10 +514,7 @@ func (a Announcement) targets() []string {
 // cancels the announcement instead of nominating it.
 func TestDelayedProxyCancelledOnInvalidTarget(t *testing.T) {
 	st, cfg := fixture(t, 10)
-	fc := &fakeChain{block: 100, era: 3, anns: map[string][]Announcement{}, nominated: map[string][]string{}, facts: map[string]events.Validator{}}
-	for _, n := range names {
-		fc.facts["stash-"+n] = goodValidator("stash-"+n, 100)
-	}
+	fc := goodChain()
 	r := newRunner(t, st, cfg, fc, true)
 	ctx := context.Background()
 	if _, err := r.Pass(ctx); err != nil {

@@ -16,7 +16,7 @@ import (
 // apart (doubling), at *clock: a new one stands for a restart.
 func sendingRunner(t *testing.T, st *state.Store, cfg *program.Config, fc *fakeChain, clock *time.Time) func() *Runner {
 	return func() *Runner {
-		r, err := New(Config{Chain: chain, Store: st, Program: staticProgram{cfg}, Live: fc, Sender: fc, Send: true,
+		r, err := New(Config{Chain: chain, Store: st, Program: staticProgram{cfg}, Live: fc, Sender: fc, Send: true, LeaseHolder: "this-host",
 			MaxSendAttempts: 3, SendBackoff: time.Minute, Now: func() time.Time { return *clock }})
 		if err != nil {
 			t.Fatal(err)
@@ -161,38 +161,62 @@ func TestUnbondedNominatorIsNotSent(t *testing.T) {
 	}
 }
 
-// A failure before anything is submitted (the announcements cannot be
-// read) costs no fee: it is retried every pass without counting against
-// the bound, and the round goes on once the read works.
+// A failure before anything is submitted (the announcements, or the
+// targets' re-validation, cannot be read) costs no fee: it is retried every
+// pass without counting against the bound, and the round goes on once the
+// read works.
 func TestReadFailureBeforeSendingIsNotAnAttempt(t *testing.T) {
-	st, cfg := fixture(t, 10)
-	fc := &fakeChain{block: 100, era: 3, anns: map[string][]Announcement{}, nominated: map[string][]string{}, facts: map[string]events.Validator{},
-		annErr: errors.New("rpc: connection refused")}
-	ctx := context.Background()
-	clock := now
-	r, err := New(Config{Chain: chain, Store: st, Program: staticProgram{cfg}, Live: fc, Sender: fc, Send: true,
-		MaxSendAttempts: 2, SendBackoff: time.Minute, Now: func() time.Time { return clock }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 4 {
-		clock = now.Add(time.Duration(i) * time.Hour)
-		if _, err := r.Pass(ctx); err == nil || !strings.Contains(err.Error(), "connection refused") {
-			t.Fatalf("pass %d: %v, want the read error", i, err)
-		}
-	}
-	rs, _ := st.Rounds(ctx, chain, 10)
-	if len(rs) != 1 || rs[0].Status != RoundStarted || rs[0].Attempts["nominator"].Count != 0 || len(fc.sent) != 0 {
-		t.Fatalf("rounds %+v, sent %v: want one started round, no attempt counted, nothing sent", rs, fc.sent)
-	}
-	fc.mu.Lock()
-	fc.annErr = nil
-	fc.mu.Unlock()
-	if _, err := r.Pass(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if fc.count("announce") != 1 {
-		t.Fatalf("sent %v: want the announcement once the read works", fc.sent)
+	refused := errors.New("rpc: connection refused")
+	for _, tc := range []struct {
+		name    string
+		delay   uint32
+		ann     bool // the announcements fail, else the re-validation read
+		send    string
+		outcome string
+	}{
+		{"announcements", 10, true, "announce", "not sent: read the announcements of proxy-of-nominator: rpc: connection refused"},
+		{"re-validation", 0, false, "nominate", "not sent: re-read the targets: rpc: connection refused"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, cfg := fixture(t, tc.delay)
+			fc := &fakeChain{block: 100, era: 3, anns: map[string][]Announcement{}, nominated: map[string][]string{}, facts: map[string]events.Validator{}}
+			if tc.ann {
+				fc.annErr = refused
+			} else {
+				fc.readErr = refused
+			}
+			ctx := context.Background()
+			clock := now
+			r, err := New(Config{Chain: chain, Store: st, Program: staticProgram{cfg}, Live: fc, Sender: fc, Send: true, LeaseHolder: "this-host",
+				MaxSendAttempts: 2, SendBackoff: time.Minute, Now: func() time.Time { return clock }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 4 {
+				clock = now.Add(time.Duration(i) * time.Hour)
+				if _, err := r.Pass(ctx); err == nil || !strings.Contains(err.Error(), "connection refused") {
+					t.Fatalf("pass %d: %v, want the read error", i, err)
+				}
+			}
+			rs, _ := st.Rounds(ctx, chain, 10)
+			if len(rs) != 1 || rs[0].Status != RoundStarted || rs[0].Attempts["nominator"].Count != 0 || len(fc.sent) != 0 {
+				t.Fatalf("rounds %+v, sent %v: want one started round, no attempt counted, nothing sent", rs, fc.sent)
+			}
+			for _, o := range rs[0].Outcome["nominator"] {
+				if o != tc.outcome {
+					t.Errorf("outcome %q, want %q", o, tc.outcome)
+				}
+			}
+			fc.mu.Lock()
+			fc.annErr, fc.readErr = nil, nil
+			fc.mu.Unlock()
+			if _, err := r.Pass(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if fc.count(tc.send) != 1 {
+				t.Fatalf("sent %v: want one %s once the read works", fc.sent, tc.send)
+			}
+		})
 	}
 }
 
@@ -203,10 +227,7 @@ func TestReadFailureBeforeSendingIsNotAnAttempt(t *testing.T) {
 func TestFailedExecutionsAreBoundedThenWithdrawn(t *testing.T) {
 	for _, withdrawFails := range []bool{false, true} {
 		st, cfg := fixture(t, 10)
-		fc := &fakeChain{block: 100, era: 3, anns: map[string][]Announcement{}, nominated: map[string][]string{}, facts: map[string]events.Validator{}}
-		for _, n := range names {
-			fc.facts["stash-"+n] = goodValidator("stash-"+n, 100)
-		}
+		fc := goodChain()
 		ctx := context.Background()
 		clock := now
 		mk := sendingRunner(t, st, cfg, fc, &clock)
@@ -275,10 +296,7 @@ func TestFailedExecutionsAreBoundedThenWithdrawn(t *testing.T) {
 // fourth withdrawal is sent.
 func TestFailedStaleWithdrawalsAreBounded(t *testing.T) {
 	st, cfg := fixture(t, 10)
-	fc := &fakeChain{block: 100, era: 3, anns: map[string][]Announcement{}, nominated: map[string][]string{}, facts: map[string]events.Validator{}}
-	for _, n := range names {
-		fc.facts["stash-"+n] = goodValidator("stash-"+n, 100)
-	}
+	fc := goodChain()
 	ctx := context.Background()
 	clock := now
 	mk := sendingRunner(t, st, cfg, fc, &clock)

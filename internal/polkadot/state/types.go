@@ -114,6 +114,10 @@ type SendAttempts struct {
 	Error string `json:"error"` // the last failure, as the chain or node gave it
 	// GaveUp: no more sends for this nominator in this round.
 	GaveUp bool `json:"gave_up,omitempty"`
+	// Cancelled is why this nominator's send was cancelled in this round
+	// without being sent (a target invalid on fresh reads just before it);
+	// nothing more is sent for it in the round, and it is no attempt.
+	Cancelled string `json:"cancelled,omitempty"`
 }
 
 // Nomination is one nominate call sent (or, dry run, not sent).

@@ -1,0 +1,47 @@
+package state
+
+import (
+	"context"
+	"time"
+)
+
+// HoldSendLease takes chain's send lease for holder until now+ttl, or
+// renews it when holder holds it already: true when holder holds it
+// afterwards. When another process holds an unexpired lease it is left
+// alone, and other names that process. One conditional UPDATE decides, so
+// two processes racing for a lapsed lease cannot both win.
+func (s *Store) HoldSendLease(ctx context.Context, chain, holder string, now time.Time, ttl time.Duration) (held bool, other string, err error) {
+	at := now.UnixMilli()
+	err = s.InTx(ctx, "hold the polkadot send lease of "+chain, func(t *Tx) error {
+		held, other = false, ""
+		if _, err := t.exec("add the send lease", t.q().SQL("INSERT INTO polkadot_send_leases (chain, holder, expires, updated) VALUES (").
+			Arg(chain).SQL(", '', 0, ").Arg(at).SQL(") ON CONFLICT (chain) DO NOTHING")); err != nil {
+			return err
+		}
+		r, err := t.exec("take the send lease", t.q().SQL("UPDATE polkadot_send_leases SET holder = ").Arg(holder).
+			SQL(", expires = ").Arg(now.Add(ttl).UnixMilli()).SQL(", updated = ").Arg(at).
+			SQL(" WHERE chain = ").Arg(chain).SQL(" AND (holder = ").Arg(holder).SQL(" OR expires < ").Arg(at).SQL(")"))
+		if err != nil {
+			return err
+		}
+		n, err := r.RowsAffected()
+		if err != nil || n > 0 {
+			held = n > 0
+			return err
+		}
+		_, err = t.row("read the send lease", t.q().SQL("SELECT holder FROM polkadot_send_leases WHERE chain = ").Arg(chain), &other)
+		return err
+	})
+	return held, other, err
+}
+
+// ReleaseSendLease gives up holder's send lease of chain (a clean stop),
+// so that another process can take it at once; nothing when holder does
+// not hold it.
+func (s *Store) ReleaseSendLease(ctx context.Context, chain, holder string, now time.Time) error {
+	return s.InTx(ctx, "release the polkadot send lease of "+chain, func(t *Tx) error {
+		_, err := t.exec("release the send lease", t.q().SQL("UPDATE polkadot_send_leases SET expires = 0, updated = ").Arg(now.UnixMilli()).
+			SQL(" WHERE chain = ").Arg(chain).SQL(" AND holder = ").Arg(holder))
+		return err
+	})
+}
