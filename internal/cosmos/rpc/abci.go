@@ -3,7 +3,6 @@ package rpc
 import (
 	"context"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -122,8 +121,8 @@ func (c *Client) SlashingParams(ctx context.Context) (*SlashingParams, error) {
 func DecodeSlashingParams(b []byte) (*SlashingParams, error) {
 	var params []byte
 	found := false
-	err := protoFields(b, func(num int, wire int, v uint64, data []byte) error {
-		if num == 1 && wire == wireBytes {
+	err := ProtoFields(b, func(num int, wire int, v uint64, data []byte) error {
+		if num == 1 && wire == WireBytes {
 			params, found = data, true // the last one wins, as protobuf says (no merge needed: scalars)
 		}
 		return nil
@@ -137,11 +136,11 @@ func DecodeSlashingParams(b []byte) (*SlashingParams, error) {
 	var p SlashingParams
 	var dec []byte
 	haveWindow, haveDec := false, false
-	err = protoFields(params, func(num int, wire int, v uint64, data []byte) error {
+	err = ProtoFields(params, func(num int, wire int, v uint64, data []byte) error {
 		switch {
-		case num == 1 && wire == wireVarint:
+		case num == 1 && wire == WireVarint:
 			p.SignedBlocksWindow, haveWindow = int64(v), true
-		case num == 2 && wire == wireBytes:
+		case num == 2 && wire == WireBytes:
 			dec, haveDec = data, true
 		case num == 1 || num == 2:
 			return fmt.Errorf("field %d has wire type %d", num, wire)
@@ -188,76 +187,3 @@ func legacyDecShare(b []byte) (float64, error) {
 	f, _ := new(big.Rat).SetFrac(n, one).Float64()
 	return f, nil
 }
-
-// Protobuf wire types this reader knows (groups, 3 and 4, are refused).
-const (
-	wireVarint  = 0
-	wireFixed64 = 1
-	wireBytes   = 2
-	wireFixed32 = 5
-)
-
-// maxProtoFields bounds the fields of one message.
-const maxProtoFields = 10000
-
-// protoFields walks the fields of one protobuf message, calling f with
-// each field's number, wire type and value (v for varints and fixed
-// sizes, data for length-delimited ones, a sub-slice of b). It never reads
-// past b and stops at the first malformed field.
-func protoFields(b []byte, f func(num, wire int, v uint64, data []byte) error) error {
-	for n := 0; len(b) > 0; n++ {
-		if n >= maxProtoFields {
-			return fmt.Errorf("more than %d fields", maxProtoFields)
-		}
-		key, k := uvarint(b)
-		if k <= 0 {
-			return errors.New("truncated field key")
-		}
-		b = b[k:]
-		num, wire := key>>3, int(key&7)
-		if num < 1 || num > 1<<29-1 {
-			return fmt.Errorf("field number %d is out of range", num)
-		}
-		var v uint64
-		var data []byte
-		switch wire {
-		case wireVarint:
-			v, k = uvarint(b)
-			if k <= 0 {
-				return fmt.Errorf("field %d: truncated varint", num)
-			}
-			b = b[k:]
-		case wireFixed64, wireFixed32:
-			size := 8
-			if wire == wireFixed32 {
-				size = 4
-			}
-			if len(b) < size {
-				return fmt.Errorf("field %d: truncated fixed-size value", num)
-			}
-			for i := size - 1; i >= 0; i-- {
-				v = v<<8 | uint64(b[i])
-			}
-			b = b[size:]
-		case wireBytes:
-			l, k := uvarint(b)
-			if k <= 0 {
-				return fmt.Errorf("field %d: truncated length", num)
-			}
-			b = b[k:]
-			if l > uint64(len(b)) {
-				return fmt.Errorf("field %d: length %d over the %d bytes left", num, l, len(b))
-			}
-			data, b = b[:l], b[l:]
-		default:
-			return fmt.Errorf("field %d: wire type %d is not supported", num, wire)
-		}
-		if err := f(int(num), wire, v, data); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// uvarint is binary.Uvarint: k == 0 when b ends first, k < 0 on overflow.
-func uvarint(b []byte) (uint64, int) { return binary.Uvarint(b) }

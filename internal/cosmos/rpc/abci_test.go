@@ -29,10 +29,10 @@ func TestDecodeSlashingParams(t *testing.T) {
 		{"share over 1", rpctest.SlashingParamsResponse(100, "1000000000000000001"), 0, 0, "over 1"},
 		{"not digits", rpctest.SlashingParamsResponse(100, "0.5"), 0, 0, "not a decimal integer"},
 		{"signed", rpctest.SlashingParamsResponse(100, "-5"), 0, 0, "not a decimal integer"},
-		{"no min", rpctest.ProtoField(1, 2, rpctest.ProtoField(1, 0, rpctest.ProtoVarint(100))), 0, 0, "no min_signed_per_window"},
+		{"no min", rpc.ProtoField(1, 2, rpc.ProtoField(1, 0, rpc.ProtoVarint(100))), 0, 0, "no min_signed_per_window"},
 		{"truncated", rpctest.SlashingParamsResponse(100, "5")[:5], 0, 0, "length"},
-		{"group", rpctest.ProtoField(1, 3, nil), 0, 0, "wire type 3"},
-		{"window as bytes", rpctest.ProtoField(1, 2, rpctest.ProtoField(1, 2, []byte("100"))), 0, 0, "field 1 has wire type 2"},
+		{"group", rpc.ProtoField(1, 3, nil), 0, 0, "wire type 3"},
+		{"window as bytes", rpc.ProtoField(1, 2, rpc.ProtoField(1, 2, []byte("100"))), 0, 0, "field 1 has wire type 2"},
 		{"long varint", append([]byte{0x08}, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01), 0, 0, "varint"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/valtrack/valtrack/internal/cosmos/rpc"
 )
 
 // Genesis is the header time of height 1; height h is h seconds later.
@@ -581,35 +583,17 @@ func (n *Node) handleABCIQuery(w http.ResponseWriter, r *http.Request) {
 		"key": nil, "value": value, "proofOps": nil, "height": strconv.FormatInt(n.height, 10), "codespace": ""}})
 }
 
-// ProtoVarint and ProtoField build protobuf by hand.
-func ProtoVarint(v uint64) []byte {
-	var b []byte
-	for v >= 0x80 {
-		b = append(b, byte(v)|0x80)
-		v >>= 7
-	}
-	return append(b, byte(v))
-}
-
-func ProtoField(num, wire int, payload []byte) []byte {
-	b := ProtoVarint(uint64(num<<3 | wire))
-	if wire == 2 {
-		b = append(b, ProtoVarint(uint64(len(payload)))...)
-	}
-	return append(b, payload...)
-}
-
 // SlashingParamsResponse is x/slashing's QueryParamsResponse{params: Params{window, min, …}}
 // with the fields x/slashing also sends (downtime_jail_duration, the two
 // slash fractions), and one unknown field of each wire type.
 func SlashingParamsResponse(window uint64, minDec string) []byte {
 	var p []byte
-	p = append(p, ProtoField(1, 0, ProtoVarint(window))...)
-	p = append(p, ProtoField(2, 2, []byte(minDec))...)
-	p = append(p, ProtoField(3, 2, ProtoField(1, 0, ProtoVarint(600)))...) // Duration{seconds: 600}
-	p = append(p, ProtoField(4, 2, []byte("50000000000000000"))...)        // slash_fraction_double_sign
-	p = append(p, ProtoField(5, 2, []byte("10000000000000000"))...)        // slash_fraction_downtime
-	p = append(p, ProtoField(99, 1, []byte{1, 2, 3, 4, 5, 6, 7, 8})...)
-	p = append(p, ProtoField(98, 5, []byte{1, 2, 3, 4})...)
-	return ProtoField(1, 2, p)
+	p = append(p, rpc.ProtoField(1, 0, rpc.ProtoVarint(window))...)
+	p = append(p, rpc.ProtoField(2, 2, []byte(minDec))...)
+	p = append(p, rpc.ProtoField(3, 2, rpc.ProtoField(1, 0, rpc.ProtoVarint(600)))...) // Duration{seconds: 600}
+	p = append(p, rpc.ProtoField(4, 2, []byte("50000000000000000"))...)                // slash_fraction_double_sign
+	p = append(p, rpc.ProtoField(5, 2, []byte("10000000000000000"))...)                // slash_fraction_downtime
+	p = append(p, rpc.ProtoField(99, 1, []byte{1, 2, 3, 4, 5, 6, 7, 8})...)
+	p = append(p, rpc.ProtoField(98, 5, []byte{1, 2, 3, 4})...)
+	return rpc.ProtoField(1, 2, p)
 }
