@@ -85,6 +85,8 @@ type Node struct {
 	abciValue   []byte // abci_query's answer value (nil: empty, as kvstore answers)
 	abciCode    int
 	abciCalls   int
+	abciPaths   map[string]int // abci_query calls by path
+	abciFunc    ABCIFunc
 }
 
 type conn struct {
@@ -97,7 +99,7 @@ type conn struct {
 // New starts a node of chainID at height 0 with the given validators.
 func New(chainID string, vals []Validator) *Node {
 	n := &Node{chainID: chainID, network: chainID, moniker: "fake-" + chainID, lowest: 1, selfIndex: -1,
-		conns: map[*conn]bool{}, broadcast: true, absent: map[string]bool{}, commitCalls: map[int64]int{}}
+		conns: map[*conn]bool{}, broadcast: true, absent: map[string]bool{}, commitCalls: map[int64]int{}, abciPaths: map[string]int{}}
 	n.sets = []setFrom{{from: 1, vals: vals, hash: setHash(vals)}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/status", n.handleStatus)
@@ -568,19 +570,47 @@ func (n *Node) ABCICalls() int {
 	return n.abciCalls
 }
 
-func (n *Node) handleABCIQuery(w http.ResponseWriter, r *http.Request) {
+// ABCIFunc answers abci_query in place of SetABCIAnswer: path and data as
+// the client sent them (data nil when absent or not 0x-hex); code and
+// value as the application answers.
+type ABCIFunc func(path string, data []byte) (code int, value []byte)
+
+// SetABCIFunc makes f answer every abci_query (nil: SetABCIAnswer's
+// answer again). f runs outside the node's lock.
+func (n *Node) SetABCIFunc(f ABCIFunc) { n.with(func() { n.abciFunc = f }) }
+
+// ABCICallsFor counts abci_query requests of one path.
+func (n *Node) ABCICallsFor(path string) int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	return n.abciPaths[path]
+}
+
+func (n *Node) handleABCIQuery(w http.ResponseWriter, r *http.Request) {
+	// CometBFT's URI form quotes strings and writes bytes as 0x-hex.
+	path, err := strconv.Unquote(r.URL.Query().Get("path"))
+	if err != nil {
+		path = r.URL.Query().Get("path")
+	}
+	data, _ := hex.DecodeString(strings.TrimPrefix(r.URL.Query().Get("data"), "0x"))
+	n.mu.Lock()
 	n.abciCalls++
+	n.abciPaths[path]++
 	if n.failing(w) {
+		n.mu.Unlock()
 		return
 	}
-	var value any
-	if len(n.abciValue) > 0 {
-		value = n.abciValue // []byte marshals as base64
+	f, code, value, height := n.abciFunc, n.abciCode, n.abciValue, n.height
+	n.mu.Unlock()
+	if f != nil {
+		code, value = f(path, data)
 	}
-	writeResult(w, map[string]any{"response": map[string]any{"code": n.abciCode, "log": "", "info": "", "index": "0",
-		"key": nil, "value": value, "proofOps": nil, "height": strconv.FormatInt(n.height, 10), "codespace": ""}})
+	var v any
+	if len(value) > 0 {
+		v = value // []byte marshals as base64
+	}
+	writeResult(w, map[string]any{"response": map[string]any{"code": code, "log": "", "info": "", "index": "0",
+		"key": nil, "value": v, "proofOps": nil, "height": strconv.FormatInt(height, 10), "codespace": ""}})
 }
 
 // SlashingParamsResponse is x/slashing's QueryParamsResponse{params: Params{window, min, …}}
