@@ -69,6 +69,19 @@ const (
 	SourceBackfill = "backfill"
 )
 
+// Sources of a validator's name (ValidatorInfo.Source): x/staking read
+// from an LCD or over the RPC's abci_query — the operator's registered
+// name, with its operator address and jailed flag — or the /status of a
+// node that is the validator (its node moniker, only a hint).
+const (
+	NameFromLCD    = "lcd"
+	NameFromABCI   = "abci"
+	NameFromStatus = "status"
+)
+
+// FromStaking says whether a name's source is x/staking (lcd or abci).
+func FromStaking(source string) bool { return source == NameFromLCD || source == NameFromABCI }
+
 // Subject returns cosmos.<chain>.<kind>.
 func Subject(chain, kind string) string { return Domain + "." + chain + "." + kind }
 
@@ -194,7 +207,8 @@ type ValidatorSet struct {
 }
 
 // ValidatorInfo names a validator: moniker from the chain's staking module
-// (an LCD) or from the /status of a node that is that validator.
+// (an LCD, or abci_query over the RPC) or from the /status of a node that
+// is that validator.
 type ValidatorInfo struct {
 	V               int    `json:"v"`
 	Chain           string `json:"chain"`
@@ -202,7 +216,7 @@ type ValidatorInfo struct {
 	Moniker         string `json:"moniker"`
 	OperatorAddress string `json:"operator_address,omitempty"`
 	Jailed          bool   `json:"jailed,omitempty"`
-	Source          string `json:"source"` // "lcd" | "status"
+	Source          string `json:"source"` // NameFromLCD | NameFromABCI | NameFromStatus
 	Observer
 }
 

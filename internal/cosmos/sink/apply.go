@@ -36,14 +36,15 @@ var (
 	insBlocks = store.Insert{Table: "cosmos_blocks", Cols: blockCols,
 		Suffix: "ON CONFLICT (chain, height) DO UPDATE SET votes_observed = (cosmos_blocks.votes_observed OR excluded.votes_observed)"}
 
-	// An "lcd" moniker is the operator's registered name; a node's /status
-	// moniker is only a hint and never replaces it. Jailing is known only
-	// from the staking module (lcd).
+	// A staking moniker ("lcd" or "abci": x/staking read from an LCD or
+	// over abci_query, the same data) is the operator's registered name; a
+	// node's /status moniker is only a hint and never replaces it. Jailing
+	// is known only from the staking module.
 	insInfos = store.Insert{Table: "cosmos_validators", Cols: infoCols, Suffix: "ON CONFLICT (chain, address) DO UPDATE SET " +
-		"moniker = CASE WHEN excluded.moniker = '' OR (cosmos_validators.moniker_source = 'lcd' AND excluded.moniker_source <> 'lcd') THEN cosmos_validators.moniker ELSE excluded.moniker END, " +
-		"moniker_source = CASE WHEN excluded.moniker = '' OR (cosmos_validators.moniker_source = 'lcd' AND excluded.moniker_source <> 'lcd') THEN cosmos_validators.moniker_source ELSE excluded.moniker_source END, " +
+		"moniker = CASE WHEN " + keepName + " THEN cosmos_validators.moniker ELSE excluded.moniker END, " +
+		"moniker_source = CASE WHEN " + keepName + " THEN cosmos_validators.moniker_source ELSE excluded.moniker_source END, " +
 		"operator_address = CASE WHEN excluded.operator_address = '' THEN cosmos_validators.operator_address ELSE excluded.operator_address END, " +
-		"jailed = CASE WHEN excluded.moniker_source = 'lcd' THEN excluded.jailed ELSE cosmos_validators.jailed END"}
+		"jailed = CASE WHEN " + stakingSQL("excluded") + " THEN excluded.jailed ELSE cosmos_validators.jailed END"}
 
 	// Parameters: the latest observation wins (a redelivered older one
 	// changes nothing).
@@ -51,6 +52,15 @@ var (
 		"signed_blocks_window = excluded.signed_blocks_window, min_signed_per_window = excluded.min_signed_per_window, " +
 		"source = excluded.source, updated_at = excluded.updated_at WHERE excluded.updated_at >= cosmos_params.updated_at"}
 )
+
+// keepName: the stored name stays (the new one is empty, or only a hint
+// while the stored one is the staking module's). mergeInfo is its Go twin.
+var keepName = "excluded.moniker = '' OR (" + stakingSQL("cosmos_validators") + " AND NOT " + stakingSQL("excluded") + ")"
+
+// stakingSQL is events.FromStaking of a row's moniker_source.
+func stakingSQL(table string) string {
+	return "(" + table + ".moniker_source IN ('" + events.NameFromLCD + "', '" + events.NameFromABCI + "'))"
+}
 
 // Pruned ranges: the first report of a range of blocks, or of sets, is
 // kept (ranges of several sentries may overlap; the analyzer reads them as
@@ -197,13 +207,13 @@ func sortBatch(evs []consumer.Event) (*batch, error) {
 // folds a name into the stored row.
 func mergeInfo(cur, next *events.ValidatorInfo) *events.ValidatorInfo {
 	m := *cur
-	if next.Moniker != "" && !(cur.Source == "lcd" && next.Source != "lcd") {
+	if next.Moniker != "" && !(events.FromStaking(cur.Source) && !events.FromStaking(next.Source)) {
 		m.Moniker, m.Source = next.Moniker, next.Source
 	}
 	if next.OperatorAddress != "" {
 		m.OperatorAddress = next.OperatorAddress
 	}
-	if next.Source == "lcd" {
+	if events.FromStaking(next.Source) {
 		m.Jailed = next.Jailed
 	}
 	m.SeenAt = max(cur.SeenAt, next.SeenAt)

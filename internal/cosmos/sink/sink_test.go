@@ -139,8 +139,8 @@ func TestApplyFirstWinsAndIdempotent(t *testing.T) {
 	})
 }
 
-// A status moniker names a validator until the staking module (lcd) does,
-// and never replaces an lcd one; jailing comes from the lcd.
+// A status moniker names a validator until the staking module (lcd or
+// abci) does, and never replaces a staking one; jailing comes from staking.
 func TestValidatorNames(t *testing.T) {
 	dialects(t, func(t *testing.T, db *store.DB) {
 		sk := newSink(t, db, nil)
@@ -151,7 +151,7 @@ func TestValidatorNames(t *testing.T) {
 			t.Helper()
 			var m, s, op string
 			var j bool
-			if err := db.Reader().QueryRow("SELECT moniker, moniker_source, operator_address, jailed FROM cosmos_validators").Scan(&m, &s, &op, &j); err != nil {
+			if err := db.Reader().QueryRow("SELECT moniker, moniker_source, operator_address, jailed FROM cosmos_validators WHERE address = '"+addr(0)+"'").Scan(&m, &s, &op, &j); err != nil {
 				t.Fatal(err)
 			}
 			if m != wantMoniker || s != wantSource || op != wantOp || j != wantJailed {
@@ -167,6 +167,29 @@ func TestValidatorNames(t *testing.T) {
 		// The same rule inside one batch.
 		mustApply(t, sk, batch(info("Renamed", "lcd", "", false, 4), info("n", "status", "", false, 5)))
 		check("Renamed", "lcd", "cosmosvaloper1x", false)
+		// abci (x/staking over abci_query) is the staking module too: it
+		// replaces an lcd name and sets jailing, and a status name never
+		// replaces it, across batches and inside one.
+		mustApply(t, sk, batch(info("OverABCI", "abci", "cosmosvaloper1y", true, 6)))
+		check("OverABCI", "abci", "cosmosvaloper1y", true)
+		mustApply(t, sk, batch(info("node-again", "status", "", false, 7)))
+		check("OverABCI", "abci", "cosmosvaloper1y", true)
+		mustApply(t, sk, batch(info("BackToLCD", "lcd", "", false, 8)))
+		check("BackToLCD", "lcd", "cosmosvaloper1y", false)
+		mustApply(t, sk, batch(info("ABCI2", "abci", "", true, 9), info("n", "status", "", false, 10)))
+		check("ABCI2", "abci", "cosmosvaloper1y", true)
+		// Another validator: a status name, then an abci one, then a
+		// status hint again, all in one batch.
+		b := func(moniker, source string, at int64) *events.ValidatorInfo {
+			e := info(moniker, source, "", false, at)
+			e.Address = addr(1)
+			return e
+		}
+		mustApply(t, sk, batch(b("node-b", "status", 11), b("StakingB", "abci", 12), b("late-hint", "status", 13)))
+		var m, src string
+		if err := db.Reader().QueryRow("SELECT moniker, moniker_source FROM cosmos_validators WHERE address = '"+addr(1)+"'").Scan(&m, &src); err != nil || m != "StakingB" || src != "abci" {
+			t.Errorf("second validator: %q from %q (%v), want StakingB from abci", m, src, err)
+		}
 	})
 }
 
