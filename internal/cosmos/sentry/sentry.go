@@ -27,7 +27,8 @@ type Sentry struct {
 	results chan backfillResult
 	sets    setQueue // validator sets to index; never drops a request
 
-	// the validator set last indexed, for the LCD's key → address match
+	// the validator set last indexed, to match x/staking's validators
+	// (LCD or abci_query) to it by consensus key
 	setMu  sync.Mutex
 	setKey map[string]string // base64 pub_key value → address
 
@@ -192,9 +193,7 @@ func (s *Sentry) Run(ctx context.Context) error {
 	}
 	goRun(func() { s.indexValidators(ctx) })
 	goRun(func() { s.readParams(ctx) })
-	if s.cfg.LCD != "" {
-		goRun(func() { s.readLCD(ctx) })
-	}
+	goRun(func() { s.readMonikers(ctx) })
 	s.log.Info("cosmos sentry: starting", "endpoints", len(s.eps), "cursor", start, "from_height", s.cfg.FromHeight)
 	m := newMerger(s, start)
 	m.run(ctx)
@@ -270,6 +269,19 @@ func (s *Sentry) healthyFirst(k int64) []*endpoint {
 	return append(good, bad...)
 }
 
+// healthy returns the healthy endpoints, rotated as healthyFirst(0): the
+// ones asked for what any node of the chain answers alike (parameters,
+// names).
+func (s *Sentry) healthy() []*endpoint {
+	eps := s.healthyFirst(0)
+	for i, ep := range eps {
+		if !ep.healthy.Load() {
+			return eps[:i]
+		}
+	}
+	return eps
+}
+
 // sleep waits d or until ctx ends (false).
 func sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
@@ -321,7 +333,7 @@ func (s *Sentry) poll(ctx context.Context, ep *endpoint) {
 			if st.Network == s.cfg.ChainID && st.VotingPower > 0 && st.ValidatorAddress != "" && st.Moniker != "" {
 				if info := st.ValidatorAddress + "\x00" + st.Moniker; info != lastInfo {
 					vi := &events.ValidatorInfo{V: events.SchemaVersion, Chain: s.cfg.Chain, Address: st.ValidatorAddress,
-						Moniker: st.Moniker, Source: "status", Observer: s.observer(ep.name, now)}
+						Moniker: st.Moniker, Source: events.NameFromStatus, Observer: s.observer(ep.name, now)}
 					if s.publish(ctx, vi) {
 						lastInfo = info
 					}

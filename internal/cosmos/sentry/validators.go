@@ -1,6 +1,7 @@
 package sentry
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -215,17 +216,48 @@ func (s *Sentry) indexSet(ctx context.Context, h int64, hash string) (pruned set
 	return pruned, lastErr
 }
 
-// LCD bounds.
+// Bounds of a read of x/staking's validators, from the LCD or over
+// abci_query alike.
 const (
-	maxLCDResponse = 16 << 20
-	maxLCDPages    = 200
+	maxLCDResponse  = 16 << 20
+	maxStakingPages = 200 // pages of one read: 40,000 validators from the LCD, 20,000 over abci_query
+	lcdPageLimit    = 200
+	// Over abci_query a page is one value of at most 1 MiB (rpc's bound):
+	// 100 validators with descriptions at their longest (~3.7 kB) fit.
+	abciPageLimit = 100
 )
 
-// readLCD reads monikers from the LCD every LCDEvery (first once a
-// validator set is known). Errors are logged, never fatal.
-func (s *Sentry) readLCD(ctx context.Context) {
-	lcd := s.lcd()
+// stakingValidator is a validator as x/staking describes it, from the LCD
+// or over abci_query.
+type stakingValidator struct {
+	operator, moniker string
+	key               string // base64 consensus key, as /validators writes pub_key.value
+	address           string // consensus address when the reader knows it (ed25519 over abci_query), else ""
+	jailed            bool
+}
+
+// names is one read of the chain's validator names.
+type names struct {
+	vals     []stakingValidator
+	source   string // events.NameFromLCD | events.NameFromABCI
+	endpoint string // the LCD's or the RPC endpoint's name
+}
+
+// readMonikers names the indexed set's validators every LCDEvery (first
+// once a set is known) from x/staking: the LCD when one is configured and
+// answers, else abci_query on the healthy endpoints (every Cosmos SDK
+// node answers /cosmos.staking.v1beta1.Query/Validators, so no LCD is
+// needed). A chain that answers neither (no x/staking, such as the kvstore
+// devnet) is said once in the log: its validators keep their addresses,
+// or the /status moniker of a node that is one (poll). Errors are logged,
+// never fatal.
+func (s *Sentry) readMonikers(ctx context.Context) {
+	var lcd *lcdClient
+	if s.cfg.LCD != "" {
+		lcd = s.lcd()
+	}
 	published := map[string]string{} // address → what was published
+	told, toldLCD := false, false    // said once until names are read again
 	for {
 		s.setMu.Lock()
 		keys := s.setKey
@@ -234,30 +266,146 @@ func (s *Sentry) readLCD(ctx context.Context) {
 		if keys == nil {
 			wait = time.Second // no set yet
 		} else {
-			vals, err := lcd.validators(ctx)
-			if err != nil {
-				s.log.Warn("cosmos sentry: LCD validators not read", "err", err)
+			got, err := s.fetchNames(ctx, lcd)
+			switch {
+			case ctx.Err() != nil:
+				return
+			case err == nil:
+				told, toldLCD = false, false
+			case got.vals != nil:
+				s.log.Warn("cosmos sentry: validator names read in part; the rest keep their earlier name or address, read again in "+wait.String(),
+					"source", got.source, "endpoint", got.endpoint, "validators", len(got.vals), "err", err)
+			case errors.Is(err, errNoEndpoint):
+				wait = s.cfg.PollEvery // no healthy endpoint yet: ask again soon
+				if lcd != nil && !toldLCD {
+					s.log.Warn("cosmos sentry: LCD validators not read, and no healthy endpoint to ask over abci_query yet", "err", err)
+					toldLCD = true
+				}
+			case lcd == nil && notServed(err):
+				if !told {
+					s.log.Info("cosmos sentry: the chain answers no x/staking query over abci_query, so validators are shown by address (or a validator node's /status moniker); give --cosmos-lcd "+s.cfg.Chain+"=URL if an LCD names them", "err", err)
+					told = true
+				}
+			default:
+				s.log.Warn("cosmos sentry: validator names not read; validators keep their earlier name or address", "err", err)
 			}
-			for _, v := range vals {
-				addr, ok := keys[v.key]
-				if !ok {
-					continue // not in the set (unbonded), or a key type the set writes differently
-				}
-				sig := v.moniker + "\x00" + v.operator + "\x00" + strconv.FormatBool(v.jailed)
-				if published[addr] == sig {
-					continue
-				}
-				ev := &events.ValidatorInfo{V: events.SchemaVersion, Chain: s.cfg.Chain, Address: addr, Moniker: v.moniker,
-					OperatorAddress: v.operator, Jailed: v.jailed, Source: "lcd", Observer: s.observer(lcd.name(), time.Now())}
-				if s.publish(ctx, ev) {
-					published[addr] = sig
-				}
-			}
+			s.publishNames(ctx, got, keys, published)
 		}
 		if !sleep(ctx, wait) {
 			return
 		}
 	}
+}
+
+// notServed: every failure in err is an application that does not serve
+// the query (or no endpoint to ask) — what a chain without x/staking
+// answers, said once rather than warned about at every read.
+func notServed(err error) bool {
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	for _, e := range errs {
+		if !errors.Is(e, rpc.ErrNotAvailable) && !errors.Is(e, errNoEndpoint) {
+			return false
+		}
+	}
+	return true
+}
+
+// publishNames publishes the names of the set's validators that changed
+// since published. A validator is matched by its consensus key, as the set
+// writes it, else by its consensus address (a key the set writes in
+// another form); one of neither is not in the set (unbonded).
+func (s *Sentry) publishNames(ctx context.Context, got names, keys map[string]string, published map[string]string) {
+	var inSet map[string]bool
+	for _, v := range got.vals {
+		addr, ok := keys[v.key]
+		if !ok && v.address != "" {
+			if inSet == nil {
+				inSet = make(map[string]bool, len(keys))
+				for _, a := range keys {
+					inSet[a] = true
+				}
+			}
+			addr, ok = v.address, inSet[v.address]
+		}
+		if !ok {
+			continue
+		}
+		sig := v.moniker + "\x00" + v.operator + "\x00" + strconv.FormatBool(v.jailed)
+		if published[addr] == sig {
+			continue
+		}
+		ev := &events.ValidatorInfo{V: events.SchemaVersion, Chain: s.cfg.Chain, Address: addr, Moniker: v.moniker,
+			OperatorAddress: v.operator, Jailed: v.jailed, Source: got.source, Observer: s.observer(got.endpoint, time.Now())}
+		if s.publish(ctx, ev) {
+			published[addr] = sig
+		}
+	}
+}
+
+// fetchNames reads x/staking's validators: from the LCD (if any), else
+// from each healthy endpoint with abci_query, until one answers in full.
+// When none does, the largest partial read is returned (the LCD's first)
+// with the errors. errNoEndpoint: no LCD answer and no healthy endpoint to
+// ask.
+func (s *Sentry) fetchNames(ctx context.Context, lcd *lcdClient) (names, error) {
+	var errs []error
+	var best names
+	keep := func(n names) {
+		if len(n.vals) > len(best.vals) {
+			best = n
+		}
+	}
+	if lcd != nil {
+		vals, err := lcd.validators(ctx)
+		n := names{vals: vals, source: events.NameFromLCD, endpoint: lcd.name()}
+		if err == nil {
+			return n, nil
+		}
+		keep(n)
+		errs = append(errs, err)
+	}
+	eps := s.healthy()
+	for _, ep := range eps {
+		vals, err := abciValidators(ctx, ep)
+		n := names{vals: vals, source: events.NameFromABCI, endpoint: ep.name}
+		if err == nil {
+			if lcd != nil {
+				s.log.Warn("cosmos sentry: LCD validators not read; names read over abci_query instead", "endpoint", ep.name, "err", errors.Join(errs...))
+			}
+			return n, nil
+		}
+		keep(n)
+		errs = append(errs, err)
+	}
+	if len(eps) == 0 {
+		errs = append(errs, errNoEndpoint)
+	}
+	return best, errors.Join(errs...)
+}
+
+// abciValidators reads every page of x/staking's validators from one
+// endpoint, following next_key, at most maxStakingPages pages; on an
+// error it returns the pages read so far.
+func abciValidators(ctx context.Context, ep *endpoint) ([]stakingValidator, error) {
+	var out []stakingValidator
+	var key []byte
+	for range maxStakingPages {
+		vals, next, err := ep.client.StakingValidators(ctx, key, abciPageLimit)
+		if err != nil {
+			return out, err
+		}
+		for _, v := range vals {
+			out = append(out, stakingValidator{operator: v.OperatorAddress, moniker: v.Moniker, key: v.PubKey, address: v.Address, jailed: v.Jailed})
+		}
+		if len(next) == 0 || bytes.Equal(next, key) {
+			return out, nil
+		}
+		key = next
+	}
+	return out, fmt.Errorf("abci_query %s on %s: more than %d pages of %d validators", rpc.StakingValidatorsPath, ep.name, maxStakingPages, abciPageLimit)
 }
 
 func (s *Sentry) lcd() *lcdClient {
@@ -320,12 +468,8 @@ func (s *Sentry) fetchParams(ctx context.Context, lcd *lcdClient) (*events.Param
 		}
 		errs = append(errs, err)
 	}
-	asked := false
-	for _, ep := range s.healthyFirst(0) {
-		if !ep.healthy.Load() {
-			break
-		}
-		asked = true
+	eps := s.healthy()
+	for _, ep := range eps {
 		sp, err := ep.client.SlashingParams(ctx)
 		if err == nil {
 			return &events.Params{SignedBlocksWindow: sp.SignedBlocksWindow, MinSignedPerWindow: sp.MinSignedPerWindow,
@@ -333,8 +477,8 @@ func (s *Sentry) fetchParams(ctx context.Context, lcd *lcdClient) (*events.Param
 		}
 		errs = append(errs, err)
 	}
-	if !asked {
-		return nil, errors.Join(append(errs, errNoEndpoint)...)
+	if len(eps) == 0 {
+		errs = append(errs, errNoEndpoint)
 	}
 	return nil, errors.Join(errs...)
 }
@@ -389,16 +533,11 @@ func (c *lcdClient) get(ctx context.Context, path string, params url.Values) ([]
 	return body, nil
 }
 
-type lcdValidator struct {
-	operator, moniker, key string
-	jailed                 bool
-}
-
-func (c *lcdClient) validators(ctx context.Context) ([]lcdValidator, error) {
-	var out []lcdValidator
+func (c *lcdClient) validators(ctx context.Context) ([]stakingValidator, error) {
+	var out []stakingValidator
 	key := ""
-	for page := 0; page < maxLCDPages; page++ {
-		p := url.Values{"pagination.limit": {"200"}}
+	for range maxStakingPages {
+		p := url.Values{"pagination.limit": {strconv.Itoa(lcdPageLimit)}}
 		if key != "" {
 			p.Set("pagination.key", key)
 		}
@@ -416,11 +555,11 @@ func (c *lcdClient) validators(ctx context.Context) ([]lcdValidator, error) {
 		}
 		key = next
 	}
-	return out, fmt.Errorf("LCD validators: more than %d pages", maxLCDPages)
+	return out, fmt.Errorf("LCD validators: more than %d pages of %d", maxStakingPages, lcdPageLimit)
 }
 
 // decodeLCDValidators decodes a page of /cosmos/staking/v1beta1/validators.
-func decodeLCDValidators(body []byte) ([]lcdValidator, string, error) {
+func decodeLCDValidators(body []byte) ([]stakingValidator, string, error) {
 	var w struct {
 		Validators []struct {
 			OperatorAddress rpc.Text `json:"operator_address"`
@@ -442,12 +581,12 @@ func decodeLCDValidators(body []byte) ([]lcdValidator, string, error) {
 	if len(w.Validators) > 10000 {
 		return nil, "", fmt.Errorf("decode LCD validators: %d on one page", len(w.Validators))
 	}
-	out := make([]lcdValidator, 0, len(w.Validators))
+	out := make([]stakingValidator, 0, len(w.Validators))
 	for _, v := range w.Validators {
 		if v.ConsensusPubkey.Key == "" {
 			continue
 		}
-		out = append(out, lcdValidator{operator: string(v.OperatorAddress), moniker: string(v.Description.Moniker),
+		out = append(out, stakingValidator{operator: string(v.OperatorAddress), moniker: string(v.Description.Moniker),
 			key: string(v.ConsensusPubkey.Key), jailed: bool(v.Jailed)})
 	}
 	return out, string(w.Pagination.NextKey), nil
