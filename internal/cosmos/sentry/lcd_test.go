@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/valtrack/valtrack/internal/cosmos/events"
+	"github.com/valtrack/valtrack/internal/cosmos/rpc"
 	"github.com/valtrack/valtrack/internal/cosmos/rpc/rpctest"
 )
 
@@ -158,8 +159,8 @@ func TestParamsOverABCI(t *testing.T) {
 		if p := pub.of(t, events.KindParams)[0].(*events.Params); p.SignedBlocksWindow != 200 || p.MinSignedPerWindow != 0 || p.Source != ParamsFromLCD {
 			t.Errorf("params %+v", p)
 		}
-		if c := n.ABCICalls(); c != 0 {
-			t.Errorf("abci_query asked %d times although the LCD answered", c)
+		if c := n.ABCICallsFor(rpc.SlashingParamsPath); c != 0 {
+			t.Errorf("abci_query asked for the params %d times although the LCD answered", c)
 		}
 	})
 	t.Run("LCD down", func(t *testing.T) {
@@ -188,7 +189,7 @@ func TestParamsNotAvailable(t *testing.T) {
 	cfg.Log = slog.New(slog.NewTextHandler(logs, nil))
 	cfg.LCDEvery = 20 * time.Millisecond
 	run(t, cfg)
-	waitFor(t, "several abci_query calls", func() bool { return n.ABCICalls() >= 3 })
+	waitFor(t, "several abci_query calls", func() bool { return n.ABCICallsFor(rpc.SlashingParamsPath) >= 3 })
 	if got := pub.of(t, events.KindParams); len(got) != 0 {
 		t.Errorf("published %d params from a chain without x/slashing", len(got))
 	}

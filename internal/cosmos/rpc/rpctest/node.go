@@ -84,7 +84,6 @@ type Node struct {
 	failHTTP    bool
 	abciValue   []byte // abci_query's answer value (nil: empty, as kvstore answers)
 	abciCode    int
-	abciCalls   int
 	abciPaths   map[string]int // abci_query calls by path
 	abciFunc    ABCIFunc
 }
@@ -563,13 +562,6 @@ func (n *Node) SetABCIAnswer(code int, value []byte) {
 	n.with(func() { n.abciCode, n.abciValue = code, append([]byte(nil), value...) })
 }
 
-// ABCICalls counts abci_query requests.
-func (n *Node) ABCICalls() int {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.abciCalls
-}
-
 // ABCIFunc answers abci_query in place of SetABCIAnswer: path and data as
 // the client sent them (data nil when absent or not 0x-hex); code and
 // value as the application answers.
@@ -594,7 +586,6 @@ func (n *Node) handleABCIQuery(w http.ResponseWriter, r *http.Request) {
 	}
 	data, _ := hex.DecodeString(strings.TrimPrefix(r.URL.Query().Get("data"), "0x"))
 	n.mu.Lock()
-	n.abciCalls++
 	n.abciPaths[path]++
 	if n.failing(w) {
 		n.mu.Unlock()
