@@ -74,7 +74,7 @@ func (d Domain) Flags(r domain.Role) []cli.Flag {
 	sentryFlags := []cli.Flag{
 		&cli.StringSliceFlag{Name: "cosmos-chain-id", Usage: "NAME=ID: the chain id the endpoints of NAME must report (default: NAME); repeatable", Sources: env("cosmos-chain-id"),
 			Validator: func(v []string) error { _, err := pairs("cosmos-chain-id", v, nil); return err }},
-		&cli.StringSliceFlag{Name: "cosmos-lcd", Usage: "NAME=URL: the chain's REST (LCD) API, for monikers and slashing parameters; repeatable", Sources: env("cosmos-lcd"),
+		&cli.StringSliceFlag{Name: "cosmos-lcd", Usage: "NAME=URL: the chain's REST (LCD) API, asked first for validator monikers and slashing parameters; without it (or while it is down) both come from the RPC's abci_query when the chain has x/staking and x/slashing; repeatable", Sources: env("cosmos-lcd"),
 			Validator: checkLCDs},
 	}
 	analyzerFlags := []cli.Flag{

@@ -39,7 +39,7 @@ type Config struct {
 	Chain     string   // the chain's name in subjects (usually its chain id)
 	ChainID   string   // expected node_info.network; default Chain
 	Endpoints []string // RPC base URLs (may hold API keys: never logged)
-	LCD       string   // optional REST (LCD) base URL for monikers and slashing params
+	LCD       string   // optional REST (LCD) base URL, asked before abci_query for monikers and slashing params
 	Publisher domain.Publisher
 	SentryID  string
 	DataDir   string // where the cursor file is kept; "" keeps none
@@ -57,7 +57,7 @@ type Config struct {
 	RequestTimeout time.Duration // each HTTP request
 	Backfill       int           // backfill requests in flight
 	DedupHeights   int           // heights of votes, rounds and steps remembered for de-duplication
-	LCDEvery       time.Duration // how often to read the LCD
+	LCDEvery       time.Duration // how often to read names and slashing params (LCD or abci_query)
 	// WS tunes the subscriptions (ReadLimit, PingEvery, StallTimeout, …);
 	// its URL, Log and Count are set per endpoint.
 	WS rpc.WSConfig
