@@ -273,8 +273,8 @@ func (s *Sentry) readMonikers(ctx context.Context) {
 			case err == nil:
 				told, toldLCD = false, false
 			case got.vals != nil:
-				s.log.Warn("cosmos sentry: validator names read in part; the rest keep their earlier name or address, read again in "+wait.String(),
-					"source", got.source, "endpoint", got.endpoint, "validators", len(got.vals), "err", err)
+				s.log.Warn("cosmos sentry: validator names read in part; the rest keep their earlier name or address until the next read",
+					"source", got.source, "endpoint", got.endpoint, "validators", len(got.vals), "next_read_in", wait, "err", err)
 			case errors.Is(err, errNoEndpoint):
 				wait = s.cfg.PollEvery // no healthy endpoint yet: ask again soon
 				if lcd != nil && !toldLCD {
