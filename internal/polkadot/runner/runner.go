@@ -33,11 +33,14 @@ import (
 )
 
 // Live is the program's own view of the chain (internal/polkadot/chain):
-// fresh reads just before a transaction, never the store's.
+// fresh reads just before a transaction, never the store's. A pass makes
+// each read once for all its sends (freshReads).
 type Live interface {
 	Chain(ctx context.Context) (events.Chain, error)
 	Validators(ctx context.Context, at events.Chain, extra []string) ([]events.Validator, error)
-	Announcements(ctx context.Context, delegate string) ([]Announcement, error)
+	// AnnouncementsOf reads the pending announcements of every delegate
+	// in one batched call, by delegate.
+	AnnouncementsOf(ctx context.Context, delegates ...string) (map[string][]Announcement, error)
 }
 
 // Announcement is one pending proxy announcement of a delegate.
@@ -703,6 +706,7 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 	}
 	var errs []error
 	waiting := false // a nominator left to send on a later pass
+	fresh := r.roundReads(cfg, round, done)
 	for _, a := range round.Assignments {
 		if done[a.Nominator] || len(a.Targets) == 0 {
 			continue
@@ -748,14 +752,9 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 				notSentYet(perr)
 				continue
 			}
-			head, herr := r.cfg.Live.Chain(ctx)
-			if herr != nil {
-				notSentYet(fmt.Errorf("read the chain head before sending: %w", herr))
-				continue
-			}
 			var inv invalidTargets
 			if n.Proxy && n.ProxyDelay > 0 {
-				sendErr = r.announce(ctx, n, a.Targets, round, head, cands, env, now)
+				sendErr = r.announce(ctx, n, a.Targets, round, fresh, cands, env, now)
 				var ns notSent
 				if errors.As(sendErr, &ns) {
 					notSentYet(ns.err)
@@ -773,7 +772,7 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 				// before a restart that lost its record? Then it is recorded,
 				// not sent (and paid) again; otherwise every target must
 				// still be valid.
-				by, bad, rerr := r.revalidate(ctx, head, a.Targets, []string{a.Nominator}, cands, env)
+				by, bad, rerr := r.revalidate(ctx, fresh, a.Targets, cands, env)
 				found := false
 				if rerr == nil {
 					found, rerr = nominatedOnChain(by[a.Nominator], a.Nominator, a.Targets, round.Era)
@@ -983,9 +982,9 @@ func maxTargets(cfg *program.Config, ch *events.Chain) int {
 // announce announces nominate(targets) through the time-delay proxy,
 // unless the chain already holds that announcement (sent before a
 // restart): then it is only recorded. Before announcing, the targets are
-// re-validated on fresh reads at head: an invalid one is invalidTargets,
-// nothing announced.
-func (r *Runner) announce(ctx context.Context, n program.NominatorConfig, targets []string, round *state.Round, head events.Chain,
+// re-validated on the pass's fresh reads: an invalid one is
+// invalidTargets, nothing announced.
+func (r *Runner) announce(ctx context.Context, n program.NominatorConfig, targets []string, round *state.Round, fresh *freshReads,
 	cands []*program.Candidate, env *program.Env, now time.Time) error {
 	delegate, err := r.cfg.Sender.Delegate(n)
 	if err != nil {
@@ -995,9 +994,9 @@ func (r *Runner) announce(ctx context.Context, n program.NominatorConfig, target
 	if err != nil {
 		return notSent{err}
 	}
-	anns, err := r.cfg.Live.Announcements(ctx, delegate)
+	anns, err := fresh.announcements(ctx, delegate)
 	if err != nil {
-		return notSent{fmt.Errorf("read the announcements of %s: %w", delegate, err)}
+		return notSent{err}
 	}
 	var block uint64
 	var txs []string
@@ -1007,7 +1006,7 @@ func (r *Runner) announce(ctx context.Context, n program.NominatorConfig, target
 		}
 	}
 	if block == 0 {
-		_, bad, err := r.revalidate(ctx, head, targets, nil, cands, env)
+		_, bad, err := r.revalidate(ctx, fresh, targets, cands, env)
 		if err != nil {
 			return notSent{err}
 		}
@@ -1046,6 +1045,14 @@ func (r *Runner) executeAnnounced(ctx context.Context, cfg *program.Config, stor
 	now := r.cfg.Now()
 	pending := 0
 	var errs []error
+	// The announcements to settle now, first: the fresh reads they are
+	// judged on are made once for all of them.
+	type due struct {
+		p state.ProxyTx
+		n program.NominatorConfig
+	}
+	var dues []due
+	fresh := &freshReads{live: r.cfg.Live, head: &ch}
 	for _, p := range txs {
 		if ch.Block < p.ExecuteAfter {
 			pending++
@@ -1061,7 +1068,12 @@ func (r *Runner) executeAnnounced(ctx context.Context, cfg *program.Config, stor
 			pending++ // backing off after a failed execution
 			continue
 		}
-		outcome, err := r.settle(ctx, cfg, &ch, n, p, cands, env, now)
+		dues = append(dues, due{p, n})
+		fresh.want(p.Targets, p.Nominator, p.Delegate)
+	}
+	for _, d := range dues {
+		p, n := d.p, d.n
+		outcome, err := r.settle(ctx, cfg, fresh, n, p, cands, env, now)
 		var failed sendFailed
 		if errors.As(err, &failed) {
 			gaveUp, aerr := r.executionFailed(ctx, n, p, failed, now)
@@ -1115,20 +1127,20 @@ func (r *Runner) executeAnnounced(ctx context.Context, cfg *program.Config, stor
 }
 
 // settle executes or cancels one announcement whose delay has passed.
-func (r *Runner) settle(ctx context.Context, cfg *program.Config, ch *events.Chain, n program.NominatorConfig, p state.ProxyTx,
+func (r *Runner) settle(ctx context.Context, cfg *program.Config, fresh *freshReads, n program.NominatorConfig, p state.ProxyTx,
 	cands []*program.Candidate, env *program.Env, now time.Time) (string, error) {
 	st, chain := r.cfg.Store, r.cfg.Chain
-	// Fresh facts of the targets and the nominator, read now, and the
-	// targets judged on them.
-	by, bad, err := r.revalidate(ctx, *ch, p.Targets, []string{p.Nominator}, cands, env)
+	// Fresh facts of the targets and the nominator, read in this pass, and
+	// the targets judged on them.
+	by, bad, err := r.revalidate(ctx, fresh, p.Targets, cands, env)
 	if err != nil {
 		return "", err
 	}
 	// Executed already (before a restart)? The announcement is gone and the
 	// nominator's targets are these.
-	anns, err := r.cfg.Live.Announcements(ctx, p.Delegate)
+	anns, err := fresh.announcements(ctx, p.Delegate)
 	if err != nil {
-		return "", fmt.Errorf("read the announcements: %w", err)
+		return "", err
 	}
 	announced := false
 	for _, a := range anns {
@@ -1160,23 +1172,20 @@ func (r *Runner) settle(ctx context.Context, cfg *program.Config, ch *events.Cha
 }
 
 // revalidate is the one check before every transaction that names
-// targets (nominate, announce, proxy_announced): it reads the targets —
-// and the accounts in extra, in the same call — from the chain at head,
-// and evaluates each target with the pass's rules and candidates on the
-// fresh facts over the stored ones (a fact the read failed keeps its
-// stored value, so unknown never invalidates). It returns the fresh
-// records by stash and the reason of each target now invalid (a target no
-// longer in the candidates file is invalid). A failed read is an error:
-// nothing is to be sent on it.
-func (r *Runner) revalidate(ctx context.Context, head events.Chain, targets, extra []string,
+// targets (nominate, announce, proxy_announced): it takes the targets'
+// records — and those of the other accounts the phase asked for — from
+// the pass's fresh reads of the chain (read once for all the phase's
+// sends, at the head read in this pass), and evaluates each target with
+// the pass's rules and candidates on the fresh facts over the stored ones
+// (a fact the read failed keeps its stored value, so unknown never
+// invalidates). It returns the fresh records by stash and the reason of
+// each target now invalid (a target no longer in the candidates file is
+// invalid). A failed read is an error: nothing is to be sent on it.
+func (r *Runner) revalidate(ctx context.Context, fresh *freshReads, targets []string,
 	cands []*program.Candidate, env *program.Env) (map[string]*events.Validator, []string, error) {
-	fresh, err := r.cfg.Live.Validators(ctx, head, append(slices.Clone(targets), extra...))
+	by, err := fresh.records(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("re-read the targets: %w", err)
-	}
-	by := map[string]*events.Validator{}
-	for i := range fresh {
-		by[fresh[i].Stash] = &fresh[i]
+		return nil, nil, err
 	}
 	var bad []string
 	for _, t := range targets {
