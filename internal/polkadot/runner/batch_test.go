@@ -20,8 +20,14 @@ import (
 // backing one target: a round gives each a different candidate.
 func sixNominators(t *testing.T, delay uint32) (*state.Store, *program.Config, *fakeChain) {
 	t.Helper()
+	return sixNominatorsIn(t, state.New(storetest.SQLite(t, store.WithMigrations(state.Migrations()))), delay)
+}
+
+// sixNominatorsIn is sixNominators in the store st.
+func sixNominatorsIn(t *testing.T, st *state.Store, delay uint32) (*state.Store, *program.Config, *fakeChain) {
+	t.Helper()
 	six := append(append([]string(nil), names...), "foxtrot")
-	st, cfg := fixtureOf(t, state.New(storetest.SQLite(t, store.WithMigrations(state.Migrations()))), delay, true, six)
+	st, cfg := fixtureOf(t, st, delay, true, six)
 	cfg.Nomination.Nominators = nil
 	err := st.InTx(context.Background(), "six nominators", func(tx *state.Tx) error {
 		for i := range 6 {

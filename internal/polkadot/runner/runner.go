@@ -24,6 +24,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/valtrack/valtrack/internal/polkadot/events"
@@ -107,13 +108,17 @@ type Config struct {
 	// while it holds the lease, so two consumers sending on one store do
 	// not send a round twice; the other computes and records validity and
 	// scores but nothing to send. Default host/pid/random. LeaseTTL is how
-	// long the lease outlives the pass that took or renewed it (longer
-	// than a pass's interval, so that the holder keeps it); default 5
-	// minutes.
+	// long a renewal keeps the lease (longer than a pass's interval, so that
+	// the holder keeps it between passes); a sending pass renews it every
+	// LeaseTTL/3 and before each send, and stops sending when it is lost
+	// (keepLease, renewBeforeSend); default 5 minutes.
 	LeaseHolder string
 	LeaseTTL    time.Duration
-	Log         *slog.Logger
-	Now         func() time.Time
+	// After is the timer of the lease's renewal while a pass sends (every
+	// LeaseTTL/3): time.After by default, a test's clock otherwise.
+	After func(time.Duration) <-chan time.Time
+	Log   *slog.Logger
+	Now   func() time.Time
 }
 
 // Runner is the program on one chain.
@@ -142,6 +147,12 @@ type Runner struct {
 	// leaseOther is the process last seen holding the send lease ("" when
 	// this one holds it, or has not asked), so that it is logged once.
 	leaseOther string
+	// tx is the Sender with the lease renewed before each send.
+	tx Sender
+	// leaseMu guards lostLease: why this pass lost the send lease ("" it
+	// has not), set by a send's renewal or the renewing goroutine.
+	leaseMu   sync.Mutex
+	lostLease string
 }
 
 // New checks cfg.
@@ -177,8 +188,15 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.LeaseTTL <= 0 {
 		cfg.LeaseTTL = 5 * time.Minute
 	}
-	return &Runner{cfg: cfg, log: cfg.Log.With("component", "polkadot-program", "chain", cfg.Chain),
-		delegates: map[string]string{}, failed: map[string]time.Time{}}, nil
+	if cfg.After == nil {
+		cfg.After = time.After
+	}
+	r := &Runner{cfg: cfg, log: cfg.Log.With("component", "polkadot-program", "chain", cfg.Chain),
+		delegates: map[string]string{}, failed: map[string]time.Time{}}
+	if cfg.Sender != nil {
+		r.tx = leasedSender{Sender: cfg.Sender, r: r}
+	}
+	return r, nil
 }
 
 // Pass is what one Run did, for logs and tests.
@@ -281,10 +299,16 @@ func (r *Runner) Pass(ctx context.Context) (*Pass, error) {
 	}
 
 	// Only the holder of the send lease settles announcements and starts
-	// rounds.
+	// rounds; while this pass sends, the lease is renewed every TTL/3 so
+	// that a pass longer than the TTL keeps it.
 	sending, err := r.holdLease(ctx, now)
 	if err != nil {
 		return pass, err
+	}
+	r.setLeaseLost("")
+	if sending && r.cfg.Send {
+		stop := r.keepLease(ctx)
+		defer stop()
 	}
 	// Pending announcements first: a round is not started while one waits.
 	pending := 0
@@ -296,6 +320,21 @@ func (r *Runner) Pass(ctx context.Context) (*Pass, error) {
 	}
 
 	due := program.IsRoundDue(meta.LastNominatedEra, ch.ActiveEra, cfg.Nomination.EraPeriod, meta.LastRoundID > 0)
+	// A started round of the active era is finished on every pass — due or
+	// not (a first round before era_period eras have passed is not "due"
+	// again once started), pending announcements or not (they hold back
+	// only the start of a new round): its other nominators must not wait
+	// for an announcement's delay, nor dangle until the era ends.
+	var open *state.Round
+	if sending {
+		last, err := st.LastRound(ctx, chain)
+		if err != nil {
+			return pass, err
+		}
+		if last != nil && last.Status == RoundStarted && last.Era == ch.ActiveEra {
+			open = last
+		}
+	}
 	defer func() {
 		// After the round, if any: when the next one is due.
 		if err := r.noteNextNomination(ctx, chain, ch, cfg.Nomination.EraPeriod, now.UnixMilli()); err != nil {
@@ -312,12 +351,18 @@ func (r *Runner) Pass(ctx context.Context) (*Pass, error) {
 			return nil, err
 		}
 		r.scored, pass.Scored, pass.SnapshotID = key, true, id
-		if due && pending == 0 && sending {
+		if due && pending == 0 && open == nil && sending && r.leaseLostReason() == "" {
 			round, err := r.round(ctx, &cfg, ch, &snap, id, cands, env, now)
 			if err != nil {
 				return pass, err
 			}
 			pass.Round = round
+		}
+	}
+	if open != nil && r.leaseLostReason() == "" {
+		pass.Round = open
+		if err := r.finishRound(ctx, &cfg, ch, open, cands, env, now); err != nil {
+			return pass, err
 		}
 	}
 	return pass, nil
@@ -706,8 +751,12 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 	}
 	var errs []error
 	waiting := false // a nominator left to send on a later pass
+	stopped := ""    // why sending stopped this pass (the send lease lost)
 	fresh := r.roundReads(cfg, round, done)
 	for _, a := range round.Assignments {
+		if stopped != "" {
+			break
+		}
 		if done[a.Nominator] || len(a.Targets) == 0 {
 			continue
 		}
@@ -790,7 +839,7 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 				if found {
 					note = "nominated (found on chain: sent before a restart)"
 				} else {
-					sent, sendErr = r.cfg.Sender.Nominate(ctx, n, a.Targets)
+					sent, sendErr = r.tx.Nominate(ctx, n, a.Targets)
 				}
 				if sendErr == nil {
 					err = st.AddNomination(ctx, state.Nomination{Chain: r.cfg.Chain, ID: fmt.Sprintf("%d-%s", round.ID, a.Nominator), RoundID: round.ID,
@@ -800,6 +849,16 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 					out[t] = note
 				}
 			}
+		}
+		if why, lost := isLeaseLost(sendErr); lost {
+			// Nothing submitted: no attempt; the rest waits for the holder.
+			stopped = why
+			for _, t := range a.Targets {
+				out[t] = "not sent: " + why
+			}
+			round.Outcome[a.Nominator] = out
+			errs = append(errs, fmt.Errorf("nominator %s: %w", a.Nominator, sendErr))
+			break
 		}
 		if sendErr != nil {
 			att.Count++
@@ -832,6 +891,10 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 		}
 	}
 	switch {
+	case stopped != "":
+		// Left started with why: the lease's holder finishes it, after
+		// reconciling with the chain.
+		round.Status, round.Reason = RoundStarted, stopped
 	case waiting:
 		round.Status = RoundStarted // the rest on a later pass
 	case len(gaveUp) > 0:
@@ -839,8 +902,15 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 		r.log.Error("nomination round failed: sends given up", "round", round.ID, "era", round.Era, "reason", round.Reason)
 	}
 	round.Updated = now.UnixMilli()
-	if _, err := st.SaveRound(ctx, *round); err != nil {
+	saved, err := st.SaveOpenRound(ctx, *round)
+	if err != nil {
 		return err
+	}
+	if !saved {
+		// Finished meanwhile by the process that took the send lease: its
+		// record stands.
+		r.log.Warn("nomination round finished by another process meanwhile; this pass's view of it is not saved", "round", round.ID)
+		return errors.Join(errs...)
 	}
 	if round.Status == RoundDone {
 		if err := st.SetLastNominatedEra(ctx, r.cfg.Chain, round.Era, now.UnixMilli()); err != nil {
@@ -1013,7 +1083,7 @@ func (r *Runner) announce(ctx context.Context, n program.NominatorConfig, target
 		if len(bad) > 0 {
 			return invalidTargets{bad}
 		}
-		sent, err := r.cfg.Sender.Announce(ctx, n, targets)
+		sent, err := r.tx.Announce(ctx, n, targets)
 		if err != nil {
 			return err
 		}
@@ -1071,9 +1141,16 @@ func (r *Runner) executeAnnounced(ctx context.Context, cfg *program.Config, stor
 		dues = append(dues, due{p, n})
 		fresh.want(p.Targets, p.Nominator, p.Delegate)
 	}
-	for _, d := range dues {
+	for i, d := range dues {
 		p, n := d.p, d.n
 		outcome, err := r.settle(ctx, cfg, fresh, n, p, cands, env, now)
+		if _, lost := isLeaseLost(err); lost {
+			// Nothing submitted: the announcements stay announced for the
+			// lease's holder to settle.
+			pending += len(dues) - i
+			errs = append(errs, fmt.Errorf("announcement %s: %w", p.ID, err))
+			break
+		}
 		var failed sendFailed
 		if errors.As(err, &failed) {
 			gaveUp, aerr := r.executionFailed(ctx, n, p, failed, now)
@@ -1093,7 +1170,12 @@ func (r *Runner) executeAnnounced(ctx context.Context, cfg *program.Config, stor
 			// stale announcement is withdrawn rather than left to execute
 			// targets chosen long ago.
 			if stale := p.AnnouncedBlock + uint64(n.ProxyDelay)*6/5; n.ProxyDelay > 0 && ch.Block > stale {
-				sent, cerr := r.cfg.Sender.RemoveAnnouncement(ctx, n, p.CallHash)
+				sent, cerr := r.tx.RemoveAnnouncement(ctx, n, p.CallHash)
+				if _, lost := isLeaseLost(cerr); lost {
+					pending += len(dues) - i
+					errs = append(errs, fmt.Errorf("announcement %s: %w", p.ID, cerr))
+					break
+				}
 				if cerr == nil {
 					if _, ferr := st.FinishProxyTx(ctx, chain, p.ID, state.ProxyCancelled,
 						fmt.Sprintf("stale: not executable by block %d (1.2× the delay): %v", stale, err), sent.TxHash, now.UnixMilli()); ferr == nil {
@@ -1157,14 +1239,14 @@ func (r *Runner) settle(ctx context.Context, cfg *program.Config, fresh *freshRe
 		return state.ProxyFailed, err
 	}
 	if len(bad) > 0 {
-		sent, err := r.cfg.Sender.RemoveAnnouncement(ctx, n, p.CallHash)
+		sent, err := r.tx.RemoveAnnouncement(ctx, n, p.CallHash)
 		if err != nil {
 			return "", sendFailed{fmt.Errorf("cancel (targets invalid: %s): %w", strings.Join(bad, "; "), err), true}
 		}
 		_, err = st.FinishProxyTx(ctx, chain, p.ID, state.ProxyCancelled, "targets invalid at execution: "+strings.Join(bad, "; "), sent.TxHash, now.UnixMilli())
 		return state.ProxyCancelled, err
 	}
-	sent, err := r.cfg.Sender.ExecuteAnnounced(ctx, n, p.Targets)
+	sent, err := r.tx.ExecuteAnnounced(ctx, n, p.Targets)
 	if err != nil {
 		return "", sendFailed{fmt.Errorf("execute: %w", err), false}
 	}
@@ -1262,7 +1344,7 @@ func (r *Runner) withdrawOnce(ctx context.Context, n program.NominatorConfig, p 
 	if wasWithdrawal {
 		return Sent{}, nil
 	}
-	return r.cfg.Sender.RemoveAnnouncement(ctx, n, p.CallHash)
+	return r.tx.RemoveAnnouncement(ctx, n, p.CallHash)
 }
 
 // executed moves the announcement to executed — once: a second caller's

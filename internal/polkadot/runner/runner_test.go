@@ -45,6 +45,9 @@ type fakeChain struct {
 	annErr    error // Announcements fails (a read, before any send)
 	execErr   error // ExecuteAnnounced fails (sent, failed on chain)
 	removeErr error // RemoveAnnouncement fails
+	// beforeSend, when set, runs at the start of every send, without the
+	// lock: a send waiting for its inclusion, or the world changing then.
+	beforeSend func(what string)
 	// calls counts the Live reads by kind (chain, validators,
 	// announcements): each is one RPC round of the real reader.
 	calls map[string]int
@@ -124,6 +127,9 @@ func (f *fakeChain) CallHash(_ context.Context, targets []string) (string, error
 }
 
 func (f *fakeChain) Nominate(_ context.Context, n program.NominatorConfig, targets []string) (Sent, error) {
+	if f.beforeSend != nil {
+		f.beforeSend("nominate")
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.sendErr != nil {
@@ -138,6 +144,9 @@ func (f *fakeChain) Nominate(_ context.Context, n program.NominatorConfig, targe
 }
 
 func (f *fakeChain) Announce(_ context.Context, n program.NominatorConfig, targets []string) (Sent, error) {
+	if f.beforeSend != nil {
+		f.beforeSend("announce")
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.sendErr != nil {
@@ -150,6 +159,9 @@ func (f *fakeChain) Announce(_ context.Context, n program.NominatorConfig, targe
 }
 
 func (f *fakeChain) ExecuteAnnounced(_ context.Context, n program.NominatorConfig, targets []string) (Sent, error) {
+	if f.beforeSend != nil {
+		f.beforeSend("execute")
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.sent = append(f.sent, "execute")

@@ -35,6 +35,35 @@ func (s *Store) HoldSendLease(ctx context.Context, chain, holder string, now tim
 	return held, other, err
 }
 
+// RenewSendLease extends holder's send lease of chain to now+ttl, only
+// while holder still holds it: unlike HoldSendLease it never takes a
+// lease another process holds, even a lapsed one. It is asked before each
+// send and by the renewing goroutine of a pass: a process that lost the
+// lease mid-pass must not take it back and go on sending from its
+// in-memory view of a round the other may have sent since; it stops, and
+// takes the lease again only at the start of a pass, which re-reads the
+// round from the store. false, with the holder's name, when holder has
+// lost the lease ("" none).
+func (s *Store) RenewSendLease(ctx context.Context, chain, holder string, now time.Time, ttl time.Duration) (held bool, other string, err error) {
+	at := now.UnixMilli()
+	err = s.InTx(ctx, "renew the polkadot send lease of "+chain, func(t *Tx) error {
+		held, other = false, ""
+		r, err := t.exec("renew the send lease", t.q().SQL("UPDATE polkadot_send_leases SET expires = ").Arg(now.Add(ttl).UnixMilli()).
+			SQL(", updated = ").Arg(at).SQL(" WHERE chain = ").Arg(chain).SQL(" AND holder = ").Arg(holder).SQL(" AND expires > 0"))
+		if err != nil {
+			return err
+		}
+		n, err := r.RowsAffected()
+		if err != nil || n > 0 {
+			held = n > 0
+			return err
+		}
+		_, err = t.row("read the send lease", t.q().SQL("SELECT holder FROM polkadot_send_leases WHERE chain = ").Arg(chain), &other)
+		return err
+	})
+	return held, other, err
+}
+
 // ReleaseSendLease gives up holder's send lease of chain (a clean stop),
 // so that another process can take it at once; nothing when holder does
 // not hold it.
