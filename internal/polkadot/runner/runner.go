@@ -754,9 +754,6 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 	stopped := ""    // why sending stopped this pass (the send lease lost)
 	fresh := r.roundReads(cfg, round, done)
 	for _, a := range round.Assignments {
-		if stopped != "" {
-			break
-		}
 		if done[a.Nominator] || len(a.Targets) == 0 {
 			continue
 		}
