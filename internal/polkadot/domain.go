@@ -486,14 +486,18 @@ func (l liveReader) Chain(ctx context.Context) (events.Chain, error) { return l.
 func (l liveReader) Validators(ctx context.Context, at events.Chain, extra []string) ([]events.Validator, error) {
 	return l.r.Validators(ctx, at, extra)
 }
-func (l liveReader) Announcements(ctx context.Context, delegate string) ([]runner.Announcement, error) {
-	as, err := l.r.Announcements(ctx, delegate)
+func (l liveReader) AnnouncementsOf(ctx context.Context, delegates ...string) (map[string][]runner.Announcement, error) {
+	by, err := l.r.AnnouncementsOf(ctx, delegates...)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]runner.Announcement, 0, len(as))
-	for _, a := range as {
-		out = append(out, runner.Announcement{Real: a.Real, CallHash: a.CallHash, Height: uint64(a.Height)})
+	out := make(map[string][]runner.Announcement, len(by))
+	for d, as := range by {
+		list := make([]runner.Announcement, 0, len(as))
+		for _, a := range as {
+			list = append(list, runner.Announcement{Real: a.Real, CallHash: a.CallHash, Height: uint64(a.Height)})
+		}
+		out[d] = list
 	}
 	return out, nil
 }

@@ -623,10 +623,62 @@ func (r *Reader) Proxies(ctx context.Context, real string) ([]Proxy, error) {
 
 // Announcements reads proxy.announcements(delegate).
 func (r *Reader) Announcements(ctx context.Context, delegate string) ([]Announcement, error) {
-	items, prefix, err := r.proxyRead(ctx, "Announcements", delegate)
+	by, err := r.AnnouncementsOf(ctx, delegate)
 	if err != nil {
 		return nil, err
 	}
+	return by[delegate], nil
+}
+
+// AnnouncementsOf reads proxy.announcements of every delegate at one
+// block in one batched state query (state_queryStorageAt), keyed by the
+// delegate as given: the runner re-reads the announcements of all its
+// proxies before a pass's sends, and one read per delegate would cost a
+// block view and a storage call each. A delegate with no entry maps to
+// none; an address that does not decode fails the call, as nothing is to
+// be sent on a read that could not be made.
+func (r *Reader) AnnouncementsOf(ctx context.Context, delegates ...string) (map[string][]Announcement, error) {
+	args := make([][][]byte, 0, len(delegates))
+	for _, d := range delegates {
+		pk, _, err := ss58.Decode(d)
+		if err != nil {
+			return nil, fmt.Errorf("account %q: %w", d, err)
+		}
+		args = append(args, [][]byte{pk[:]})
+	}
+	out := make(map[string][]Announcement, len(delegates))
+	if len(args) == 0 {
+		return out, nil
+	}
+	v, err := openView(ctx, r.staking, "")
+	if err != nil {
+		return nil, err
+	}
+	p := r.props(ctx, v)
+	slots, err := v.many(ctx, "Proxy", "Announcements", args)
+	if err != nil {
+		return nil, err
+	}
+	for i, s := range slots {
+		if s.Err != nil {
+			return nil, fmt.Errorf("Proxy.Announcements of %s: %w", delegates[i], s.Err)
+		}
+		out[delegates[i]] = announcementsIn(s, p.prefix)
+	}
+	return out, nil
+}
+
+// announcementsIn decodes one proxy.announcements value,
+// (BoundedVec<Announcement>, Balance): the list is the tuple's first item.
+func announcementsIn(s slot, prefix uint16) []Announcement {
+	if !s.Ok {
+		return nil
+	}
+	tup, _ := s.Val.List()
+	if len(tup) == 0 {
+		return nil
+	}
+	items, _ := tup[0].List()
 	out := make([]Announcement, 0, len(items))
 	for _, it := range items {
 		real, ok := accountOf(it.Field("real"))
@@ -637,7 +689,7 @@ func (r *Reader) Announcements(ctx context.Context, delegate string) ([]Announce
 		height, _ := it.Field("height").Uint64()
 		out = append(out, Announcement{Real: real.ss58(prefix), CallHash: toHex(h), Height: uint32(height)})
 	}
-	return out, nil
+	return out
 }
 
 // dataText is an identity Data value as text: Raw bytes (made valid

@@ -200,7 +200,7 @@ func Start(ctx context.Context, o Options) (*Process, error) {
 		lf.Close()
 		return nil, fmt.Errorf("start chopsticks: %w", err)
 	}
-	p := &Process{port: o.Port, cmd: cmd, done: make(chan struct{}), log: logPath, client: &http.Client{Timeout: 60 * time.Second}}
+	p := &Process{port: o.Port, cmd: cmd, done: make(chan struct{}), log: logPath, client: newClient()}
 	go func() {
 		p.err = cmd.Wait()
 		lf.Close()
@@ -227,6 +227,19 @@ func Start(ctx context.Context, o Options) (*Process, error) {
 }
 
 func freePort() (int, error) { return ports.Run(1) }
+
+// newClient is the HTTP client for chopsticks' RPC. Node's HTTP server
+// closes a keep-alive connection after 5 s idle (server.keepAliveTimeout's
+// default), and a POST sent on a connection the server is closing fails
+// with "connection reset by peer" and is not retried by net/http, because
+// a POST is not idempotent. The devnet calls every few seconds, so the
+// race is common under load; dropping idle connections well before Node
+// does removes it.
+func newClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.IdleConnTimeout = 2 * time.Second
+	return &http.Client{Timeout: 60 * time.Second, Transport: t}
+}
 
 // Port is the RPC port on 127.0.0.1.
 func (p *Process) Port() int { return p.port }

@@ -59,6 +59,60 @@ var oneKVRoutes = []struct {
 	{"faults", "/faults/" + bob, []string{"when", "reason"}},
 }
 
+// noSourceKeys are the keys of 1KV's shapes valtrack has no source for,
+// by route: present, and null.
+var noSourceKeys = map[string][]string{
+	"candidates":         {"slotId", "kyc", "cpu", "memory", "coreCount", "vm", "matrix", "queuedKeys"},
+	"candidate":          {"slotId", "kyc", "cpu", "memory", "coreCount", "vm", "matrix", "queuedKeys"},
+	"candidates_valid":   {"slotId", "kyc", "cpu", "memory", "coreCount", "vm", "matrix", "queuedKeys"},
+	"candidates_invalid": {"slotId", "kyc", "cpu", "memory", "coreCount", "vm", "matrix", "queuedKeys"},
+	"candidates_rank":    {"slotId", "kyc", "cpu", "memory", "coreCount", "vm", "matrix", "queuedKeys"},
+	"nominators":         {"newBondedAmount"},
+	"nominator":          {"newBondedAmount"},
+}
+
+// TestOneKVFieldsWithoutSourceAreNull: the 1KV candidate and nominator
+// fields valtrack has no source for are in every answer (a 1KV client
+// reads them) and null in every element — not a zero or "" that a client
+// would take for data.
+func TestOneKVFieldsWithoutSourceAreNull(t *testing.T) {
+	f := newFixture(t)
+	for _, rt := range oneKVRoutes {
+		keys := noSourceKeys[rt.name]
+		if keys == nil {
+			continue
+		}
+		t.Run(rt.name, func(t *testing.T) {
+			resp, err := http.Get(f.srv.URL + base + rt.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got any
+			err = json.NewDecoder(resp.Body).Decode(&got)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			elems, ok := got.([]any)
+			if !ok {
+				elems = []any{got}
+			}
+			if len(elems) == 0 {
+				t.Fatalf("GET %s: no element to check", rt.path)
+			}
+			for i, e := range elems {
+				m, _ := e.(map[string]any)
+				for _, k := range keys {
+					v, ok := m[k]
+					if !ok || v != nil {
+						t.Errorf("GET %s [%d]: %s = %v (present %v), want null", rt.path, i, k, v, ok)
+					}
+				}
+			}
+		})
+	}
+}
+
 // TestOneKVGoldenResponses: each 1KV-compatible route answers exactly its
 // golden file (testdata/onekv/NAME.json: 1KV's keys with the values the
 // fixture implies, and valtrack's beside them), and carries every key a

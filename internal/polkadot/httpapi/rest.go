@@ -145,6 +145,8 @@ type nominatorView struct {
 	ProxyTxs          []state.ProxyTx    `json:"proxyTxs"`
 	NominationEra     *uint32            `json:"nominationEra"`
 	Chain             *chainAccountFacts `json:"chain,omitempty"`
+	// NewBondedAmount is 1KV's pending bond change: valtrack has no source.
+	NewBondedAmount noSource `json:"newBondedAmount"`
 }
 
 type currentTarget struct {

@@ -21,9 +21,18 @@ type identityView struct {
 	Parent     string   `json:"parent,omitempty"`
 }
 
+// noSource is a field of 1KV's shapes that valtrack has no source for
+// (1KV's own slot ids and KYC records, its nodes' hardware reports,
+// session.queuedKeys, a bond change 1KV's UI asks for): always JSON null,
+// so a client reads "no data", never a zero or "" passed off as a value.
+// A type of its own, not a nil pointer, so that nothing can fill it.
+type noSource struct{}
+
+func (noSource) MarshalJSON() ([]byte, error) { return []byte("null"), nil }
+
 // candidateView is 1KV's candidate view (its field names, where valtrack
-// has the data) with valtrack's additions: status, telemetryMatch,
-// updated and the raw planck bond.
+// has the data; null where it has none) with valtrack's additions:
+// status, telemetryMatch, updated and the raw planck bond.
 type candidateView struct {
 	Name               string              `json:"name"`
 	Stash              string              `json:"stash"`
@@ -61,6 +70,15 @@ type candidateView struct {
 	Status             program.Status      `json:"status"`
 	TelemetryMatch     program.Match       `json:"telemetryMatch"`
 	Updated            int64               `json:"updated"`
+	// 1KV's fields valtrack has no source for.
+	SlotID     noSource `json:"slotId"`
+	KYC        noSource `json:"kyc"`
+	CPU        noSource `json:"cpu"`
+	Memory     noSource `json:"memory"`
+	CoreCount  noSource `json:"coreCount"`
+	VM         noSource `json:"vm"`
+	Matrix     noSource `json:"matrix"`
+	QueuedKeys noSource `json:"queuedKeys"`
 }
 
 // nominationsSummary is 1KV's nominations {…} of a candidate.

@@ -42,8 +42,12 @@ type kusamaRanks struct {
 	failedAt time.Time
 	err      string
 	// ttl, retry and deadline default to kusamaTTL, kusamaRetry and
-	// kusamaDeadline (tests shorten them).
+	// kusamaDeadline (tests shorten them). after starts the deadline's
+	// timer (time.After by default): a test fires it itself, so that the
+	// late path is taken when the test says, not when a busy machine lets
+	// a wall-clock timer run out.
 	ttl, retry, deadline time.Duration
+	after                func(time.Duration) <-chan time.Time
 }
 
 // rank is the Kusama instance's answer on stash as of now, read at most
@@ -60,7 +64,11 @@ func (k *kusamaRanks) rank(ctx context.Context, api, chain, stash string, now ti
 	fresh := k.by != nil && now.Sub(k.at) < orDefault(k.ttl, kusamaTTL)
 	failing := k.err != "" && now.Sub(k.failedAt) < orDefault(k.retry, kusamaRetry)
 	if !fresh && !failing {
-		by, err := fetchKusamaRanks(ctx, api, chain, orDefault(k.deadline, kusamaDeadline))
+		after := k.after
+		if after == nil {
+			after = time.After
+		}
+		by, err := fetchKusamaRanks(ctx, api, chain, orDefault(k.deadline, kusamaDeadline), after)
 		if err != nil {
 			k.err, k.failedAt = fmt.Sprintf("kusama candidates from %s: %v", redactURL(api), err), now
 		} else {
@@ -127,19 +135,31 @@ func (d *kusamaCandidate) answer() *program.KusamaRank {
 	return k
 }
 
-// fetchKusamaRanks reads the instance's candidate list within deadline,
-// indexed by stash key.
-func fetchKusamaRanks(ctx context.Context, api, chain string, deadline time.Duration) (map[string]*program.KusamaRank, error) {
+// errKusamaLate is the cause of a read cancelled at its deadline.
+var errKusamaLate = errors.New("the Kusama instance's deadline passed")
+
+// fetchKusamaRanks reads the instance's candidate list within deadline
+// (its timer started by after), indexed by stash key.
+func fetchKusamaRanks(ctx context.Context, api, chain string, deadline time.Duration, after func(time.Duration) <-chan time.Time) (map[string]*program.KusamaRank, error) {
 	u := strings.TrimRight(api, "/") + "/api/v1/polkadot/" + url.PathEscape(chain) + "/candidates"
-	ctx, cancel := context.WithTimeout(ctx, deadline)
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	late, done := after(deadline), make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-late:
+			cancel(errKusamaLate)
+		case <-done:
+		}
+	}()
 	var list []kusamaCandidate
 	err := fetchJSON(ctx, kusamaClient, u, 0, maxKusamaBody, &list)
 	var nf *notFound
 	switch {
 	case asNotFound(err, &nf):
 		return nil, fmt.Errorf("the instance does not serve chain %q (rules.kusama_chain)", chain)
-	case err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case err != nil && errors.Is(context.Cause(ctx), errKusamaLate):
 		return nil, fmt.Errorf("no complete answer within %s", deadline)
 	case err != nil:
 		return nil, err

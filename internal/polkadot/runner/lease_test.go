@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valtrack/valtrack/internal/polkadot/program"
 	"github.com/valtrack/valtrack/internal/polkadot/state"
 	"github.com/valtrack/valtrack/internal/store"
 	"github.com/valtrack/valtrack/internal/store/storetest"
@@ -41,6 +42,17 @@ func (l *logCount) count(sub string) int {
 	return n
 }
 
+// leaseStore is a program store on PostgreSQL when VALTRACK_TEST_POSTGRES
+// names a server, else on SQLite: the lease is one conditional UPDATE in
+// either dialect.
+func leaseStore(t *testing.T) *state.Store {
+	t.Helper()
+	if os.Getenv(storetest.PostgresEnv) != "" {
+		return state.New(storetest.Postgres(t, store.WithMigrations(state.Migrations())))
+	}
+	return state.New(storetest.SQLite(t, store.WithMigrations(state.Migrations())))
+}
+
 // Two consumers sending on one store (PostgreSQL when
 // VALTRACK_TEST_POSTGRES names one, else SQLite): only the holder of the
 // chain's send lease starts the round and sends; the other records no
@@ -48,13 +60,7 @@ func (l *logCount) count(sub string) int {
 // renewing, the other takes the lease over after its TTL — and, the round
 // being done, sends nothing again.
 func TestOneSenderPerChainByLease(t *testing.T) {
-	var db *store.DB
-	if os.Getenv(storetest.PostgresEnv) != "" {
-		db = storetest.Postgres(t, store.WithMigrations(state.Migrations()))
-	} else {
-		db = storetest.SQLite(t, store.WithMigrations(state.Migrations()))
-	}
-	st, cfg := fixtureIn(t, state.New(db), 0, true)
+	st, cfg := fixtureIn(t, leaseStore(t), 0, true)
 	fc := goodChain()
 	ctx := context.Background()
 	clock := now
@@ -104,5 +110,171 @@ func TestOneSenderPerChainByLease(t *testing.T) {
 	}
 	if held, other, err := st.HoldSendLease(ctx, chain, "consumer-a", clock, time.Minute); err != nil || held || other != "consumer-b" {
 		t.Fatalf("a asking again: held %v, other %q, %v: want b's lease kept", held, other, err)
+	}
+}
+
+// testClock is the runners' clock, shared with their goroutines; its
+// timers are handed to the test (timers), which fires them.
+type testClock struct {
+	mu     sync.Mutex
+	t      time.Time
+	timers chan chan time.Time
+}
+
+func newTestClock(at time.Time) *testClock {
+	return &testClock{t: at, timers: make(chan chan time.Time, 64)}
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Add(d time.Duration) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+	return c.t
+}
+
+// After is a timer that fires when the test sends on it: unbuffered, so
+// that a send succeeds only while its goroutine waits on it.
+func (c *testClock) After(time.Duration) <-chan time.Time {
+	ch := make(chan time.Time)
+	c.timers <- ch
+	return ch
+}
+
+func leaseRunner(t *testing.T, st *state.Store, cfg *program.Config, fc *fakeChain, holder string, ttl time.Duration, clk *testClock) *Runner {
+	t.Helper()
+	r, err := New(Config{Chain: chain, Store: st, Program: staticProgram{cfg}, Live: fc, Sender: fc, Send: true, LeaseHolder: holder,
+		LeaseTTL: ttl, MaxSendAttempts: 3, SendBackoff: time.Minute, After: clk.After, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// A pass that takes longer than the lease's TTL — its send waits four
+// thirds of the TTL for an inclusion — keeps the lease: the runner's
+// goroutine renews it every TTL/3, so another process cannot take it
+// meanwhile. The goroutine ends with the pass: once passes stop, the
+// lease lapses after its TTL and the other process takes it.
+func TestLeaseRenewedThroughALongPass(t *testing.T) {
+	st, cfg := fixtureIn(t, leaseStore(t), 0, true)
+	fc := goodChain()
+	clk := newTestClock(now)
+	const ttl = 3 * time.Minute
+	inSend, release := make(chan struct{}), make(chan struct{})
+	fc.beforeSend = func(string) {
+		inSend <- struct{}{}
+		<-release
+	}
+	a := leaseRunner(t, st, cfg, fc, "consumer-a", ttl, clk)
+	ctx := context.Background()
+	done := make(chan error, 1)
+	go func() {
+		_, err := a.Pass(ctx)
+		done <- err
+	}()
+	timer := <-clk.timers // the renewal started with the pass
+	<-inSend              // the pass waits in its send
+	for range 4 {
+		clk.Add(ttl / 3)
+		timer <- clk.Now()
+		timer = <-clk.timers // renewed: the next timer is asked for
+	}
+	if held, other, err := st.HoldSendLease(ctx, chain, "consumer-b", clk.Now(), ttl); err != nil || held || other != "consumer-a" {
+		t.Fatalf("%v past the pass's start: another process asking got held %v, other %q, %v; want consumer-a's lease kept", 4*ttl/3, held, other, err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	rs, _ := st.Rounds(ctx, chain, 10)
+	if fc.count("nominate") != 1 || len(rs) != 1 || rs[0].Status != RoundDone {
+		t.Fatalf("sent %v, rounds %+v: want the round done, nominated once", fc.sent, rs)
+	}
+	select {
+	case timer <- clk.Now():
+		t.Fatal("the lease's renewal outlived its pass")
+	default:
+	}
+	clk.Add(ttl + time.Second)
+	if held, _, err := st.HoldSendLease(ctx, chain, "consumer-b", clk.Now(), ttl); err != nil || !held {
+		t.Fatalf("a TTL after the last pass: another process got held %v, %v; want the lapsed lease taken", held, err)
+	}
+}
+
+// A lease lost during a pass stops its sends: the pass outlived the
+// lease between two renewals (no timer fired) and another process took
+// it; the renewal before the next send finds that, so nothing more is
+// sent, no attempt is counted, and the round stays started with the
+// reason naming the new holder. The new holder finishes the round — the
+// nominator sent before the loss is not sent again — and the old one,
+// passing again, sends nothing.
+func TestLostLeaseStopsSends(t *testing.T) {
+	st, cfg, fc := sixNominatorsIn(t, leaseStore(t), 0)
+	clk := newTestClock(now)
+	const ttl = 3 * time.Minute
+	ctx := context.Background()
+	var took bool
+	fc.beforeSend = func(string) {
+		if took {
+			return
+		}
+		took = true
+		clk.Add(ttl + time.Minute)
+		if held, _, err := st.HoldSendLease(ctx, chain, "consumer-b", clk.Now(), ttl); err != nil || !held {
+			t.Errorf("consumer-b could not take the lapsed lease: %v %v", held, err)
+		}
+	}
+	a := leaseRunner(t, st, cfg, fc, "consumer-a", ttl, clk)
+	_, err := a.Pass(ctx)
+	if err == nil || !strings.Contains(err.Error(), "consumer-b") {
+		t.Fatalf("pass: %v; want the lost lease reported", err)
+	}
+	rs, _ := st.Rounds(ctx, chain, 10)
+	if len(rs) != 1 || fc.count("nominate") != 1 {
+		t.Fatalf("rounds %+v, sent %v: want one round and the one nominate sent before the loss", rs, fc.sent)
+	}
+	rd := rs[0]
+	if rd.Status != RoundStarted || !strings.Contains(rd.Reason, "send lease is held by consumer-b") {
+		t.Fatalf("round status %q reason %q: want started, the reason naming consumer-b", rd.Status, rd.Reason)
+	}
+	for n, att := range rd.Attempts {
+		if att.Count != 0 {
+			t.Errorf("nominator %s: %d attempts counted for sends refused for the lease", n, att.Count)
+		}
+	}
+	second := rd.Assignments[1].Nominator
+	for tg, o := range rd.Outcome[second] {
+		if !strings.HasPrefix(o, "not sent: sending stopped") {
+			t.Errorf("outcome of %s for %s %q: want not sent, sending stopped", second, tg, o)
+		}
+	}
+	if ns, _ := st.LatestNominations(ctx, chain); len(ns) != 1 {
+		t.Errorf("nominations %+v: want the one sent", ns)
+	}
+
+	b := leaseRunner(t, st, cfg, fc, "consumer-b", ttl, clk)
+	p, err := b.Pass(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, _ = st.Rounds(ctx, chain, 10)
+	if p.Round == nil || len(rs) != 1 || rs[0].Status != RoundDone || rs[0].Reason != "" {
+		t.Fatalf("after consumer-b's pass: rounds %+v: want the one round done", rs)
+	}
+	if fc.count("nominate") != 6 || len(fc.nominated) != 6 {
+		t.Fatalf("sent %v, nominated %v: want each of the six nominators sent once", fc.sent, fc.nominated)
+	}
+	clk.Add(time.Minute)
+	if _, err := a.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if fc.count("nominate") != 6 {
+		t.Fatalf("consumer-a without the lease sent %v", fc.sent)
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/valtrack/valtrack/internal/polkadot/events"
@@ -33,11 +34,14 @@ import (
 )
 
 // Live is the program's own view of the chain (internal/polkadot/chain):
-// fresh reads just before a transaction, never the store's.
+// fresh reads just before a transaction, never the store's. A pass makes
+// each read once for all its sends (freshReads).
 type Live interface {
 	Chain(ctx context.Context) (events.Chain, error)
 	Validators(ctx context.Context, at events.Chain, extra []string) ([]events.Validator, error)
-	Announcements(ctx context.Context, delegate string) ([]Announcement, error)
+	// AnnouncementsOf reads the pending announcements of every delegate
+	// in one batched call, by delegate.
+	AnnouncementsOf(ctx context.Context, delegates ...string) (map[string][]Announcement, error)
 }
 
 // Announcement is one pending proxy announcement of a delegate.
@@ -104,13 +108,17 @@ type Config struct {
 	// while it holds the lease, so two consumers sending on one store do
 	// not send a round twice; the other computes and records validity and
 	// scores but nothing to send. Default host/pid/random. LeaseTTL is how
-	// long the lease outlives the pass that took or renewed it (longer
-	// than a pass's interval, so that the holder keeps it); default 5
-	// minutes.
+	// long a renewal keeps the lease (longer than a pass's interval, so that
+	// the holder keeps it between passes); a sending pass renews it every
+	// LeaseTTL/3 and before each send, and stops sending when it is lost
+	// (keepLease, renewBeforeSend); default 5 minutes.
 	LeaseHolder string
 	LeaseTTL    time.Duration
-	Log         *slog.Logger
-	Now         func() time.Time
+	// After is the timer of the lease's renewal while a pass sends (every
+	// LeaseTTL/3): time.After by default, a test's clock otherwise.
+	After func(time.Duration) <-chan time.Time
+	Log   *slog.Logger
+	Now   func() time.Time
 }
 
 // Runner is the program on one chain.
@@ -139,6 +147,12 @@ type Runner struct {
 	// leaseOther is the process last seen holding the send lease ("" when
 	// this one holds it, or has not asked), so that it is logged once.
 	leaseOther string
+	// tx is the Sender with the lease renewed before each send.
+	tx Sender
+	// leaseMu guards lostLease: why this pass lost the send lease ("" it
+	// has not), set by a send's renewal or the renewing goroutine.
+	leaseMu   sync.Mutex
+	lostLease string
 }
 
 // New checks cfg.
@@ -174,8 +188,15 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.LeaseTTL <= 0 {
 		cfg.LeaseTTL = 5 * time.Minute
 	}
-	return &Runner{cfg: cfg, log: cfg.Log.With("component", "polkadot-program", "chain", cfg.Chain),
-		delegates: map[string]string{}, failed: map[string]time.Time{}}, nil
+	if cfg.After == nil {
+		cfg.After = time.After
+	}
+	r := &Runner{cfg: cfg, log: cfg.Log.With("component", "polkadot-program", "chain", cfg.Chain),
+		delegates: map[string]string{}, failed: map[string]time.Time{}}
+	if cfg.Sender != nil {
+		r.tx = leasedSender{Sender: cfg.Sender, r: r}
+	}
+	return r, nil
 }
 
 // Pass is what one Run did, for logs and tests.
@@ -278,10 +299,16 @@ func (r *Runner) Pass(ctx context.Context) (*Pass, error) {
 	}
 
 	// Only the holder of the send lease settles announcements and starts
-	// rounds.
+	// rounds; while this pass sends, the lease is renewed every TTL/3 so
+	// that a pass longer than the TTL keeps it.
 	sending, err := r.holdLease(ctx, now)
 	if err != nil {
 		return pass, err
+	}
+	r.setLeaseLost("")
+	if sending && r.cfg.Send {
+		stop := r.keepLease(ctx)
+		defer stop()
 	}
 	// Pending announcements first: a round is not started while one waits.
 	pending := 0
@@ -293,6 +320,21 @@ func (r *Runner) Pass(ctx context.Context) (*Pass, error) {
 	}
 
 	due := program.IsRoundDue(meta.LastNominatedEra, ch.ActiveEra, cfg.Nomination.EraPeriod, meta.LastRoundID > 0)
+	// A started round of the active era is finished on every pass — due or
+	// not (a first round before era_period eras have passed is not "due"
+	// again once started), pending announcements or not (they hold back
+	// only the start of a new round): its other nominators must not wait
+	// for an announcement's delay, nor dangle until the era ends.
+	var open *state.Round
+	if sending {
+		last, err := st.LastRound(ctx, chain)
+		if err != nil {
+			return pass, err
+		}
+		if last != nil && last.Status == RoundStarted && last.Era == ch.ActiveEra {
+			open = last
+		}
+	}
 	defer func() {
 		// After the round, if any: when the next one is due.
 		if err := r.noteNextNomination(ctx, chain, ch, cfg.Nomination.EraPeriod, now.UnixMilli()); err != nil {
@@ -309,12 +351,18 @@ func (r *Runner) Pass(ctx context.Context) (*Pass, error) {
 			return nil, err
 		}
 		r.scored, pass.Scored, pass.SnapshotID = key, true, id
-		if due && pending == 0 && sending {
+		if due && pending == 0 && open == nil && sending && r.leaseLostReason() == "" {
 			round, err := r.round(ctx, &cfg, ch, &snap, id, cands, env, now)
 			if err != nil {
 				return pass, err
 			}
 			pass.Round = round
+		}
+	}
+	if open != nil && r.leaseLostReason() == "" {
+		pass.Round = open
+		if err := r.finishRound(ctx, &cfg, ch, open, cands, env, now); err != nil {
+			return pass, err
 		}
 	}
 	return pass, nil
@@ -703,6 +751,8 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 	}
 	var errs []error
 	waiting := false // a nominator left to send on a later pass
+	stopped := ""    // why sending stopped this pass (the send lease lost)
+	fresh := r.roundReads(cfg, round, done)
 	for _, a := range round.Assignments {
 		if done[a.Nominator] || len(a.Targets) == 0 {
 			continue
@@ -748,14 +798,9 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 				notSentYet(perr)
 				continue
 			}
-			head, herr := r.cfg.Live.Chain(ctx)
-			if herr != nil {
-				notSentYet(fmt.Errorf("read the chain head before sending: %w", herr))
-				continue
-			}
 			var inv invalidTargets
 			if n.Proxy && n.ProxyDelay > 0 {
-				sendErr = r.announce(ctx, n, a.Targets, round, head, cands, env, now)
+				sendErr = r.announce(ctx, n, a.Targets, round, fresh, cands, env, now)
 				var ns notSent
 				if errors.As(sendErr, &ns) {
 					notSentYet(ns.err)
@@ -773,7 +818,7 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 				// before a restart that lost its record? Then it is recorded,
 				// not sent (and paid) again; otherwise every target must
 				// still be valid.
-				by, bad, rerr := r.revalidate(ctx, head, a.Targets, []string{a.Nominator}, cands, env)
+				by, bad, rerr := r.revalidate(ctx, fresh, a.Targets, cands, env)
 				found := false
 				if rerr == nil {
 					found, rerr = nominatedOnChain(by[a.Nominator], a.Nominator, a.Targets, round.Era)
@@ -791,7 +836,7 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 				if found {
 					note = "nominated (found on chain: sent before a restart)"
 				} else {
-					sent, sendErr = r.cfg.Sender.Nominate(ctx, n, a.Targets)
+					sent, sendErr = r.tx.Nominate(ctx, n, a.Targets)
 				}
 				if sendErr == nil {
 					err = st.AddNomination(ctx, state.Nomination{Chain: r.cfg.Chain, ID: fmt.Sprintf("%d-%s", round.ID, a.Nominator), RoundID: round.ID,
@@ -801,6 +846,16 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 					out[t] = note
 				}
 			}
+		}
+		if why, lost := isLeaseLost(sendErr); lost {
+			// Nothing submitted: no attempt; the rest waits for the holder.
+			stopped = why
+			for _, t := range a.Targets {
+				out[t] = "not sent: " + why
+			}
+			round.Outcome[a.Nominator] = out
+			errs = append(errs, fmt.Errorf("nominator %s: %w", a.Nominator, sendErr))
+			break
 		}
 		if sendErr != nil {
 			att.Count++
@@ -833,6 +888,10 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 		}
 	}
 	switch {
+	case stopped != "":
+		// Left started with why: the lease's holder finishes it, after
+		// reconciling with the chain.
+		round.Status, round.Reason = RoundStarted, stopped
 	case waiting:
 		round.Status = RoundStarted // the rest on a later pass
 	case len(gaveUp) > 0:
@@ -840,8 +899,15 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 		r.log.Error("nomination round failed: sends given up", "round", round.ID, "era", round.Era, "reason", round.Reason)
 	}
 	round.Updated = now.UnixMilli()
-	if _, err := st.SaveRound(ctx, *round); err != nil {
+	saved, err := st.SaveOpenRound(ctx, *round)
+	if err != nil {
 		return err
+	}
+	if !saved {
+		// Finished meanwhile by the process that took the send lease: its
+		// record stands.
+		r.log.Warn("nomination round finished by another process meanwhile; this pass's view of it is not saved", "round", round.ID)
+		return errors.Join(errs...)
 	}
 	if round.Status == RoundDone {
 		if err := st.SetLastNominatedEra(ctx, r.cfg.Chain, round.Era, now.UnixMilli()); err != nil {
@@ -983,9 +1049,9 @@ func maxTargets(cfg *program.Config, ch *events.Chain) int {
 // announce announces nominate(targets) through the time-delay proxy,
 // unless the chain already holds that announcement (sent before a
 // restart): then it is only recorded. Before announcing, the targets are
-// re-validated on fresh reads at head: an invalid one is invalidTargets,
-// nothing announced.
-func (r *Runner) announce(ctx context.Context, n program.NominatorConfig, targets []string, round *state.Round, head events.Chain,
+// re-validated on the pass's fresh reads: an invalid one is
+// invalidTargets, nothing announced.
+func (r *Runner) announce(ctx context.Context, n program.NominatorConfig, targets []string, round *state.Round, fresh *freshReads,
 	cands []*program.Candidate, env *program.Env, now time.Time) error {
 	delegate, err := r.cfg.Sender.Delegate(n)
 	if err != nil {
@@ -995,9 +1061,9 @@ func (r *Runner) announce(ctx context.Context, n program.NominatorConfig, target
 	if err != nil {
 		return notSent{err}
 	}
-	anns, err := r.cfg.Live.Announcements(ctx, delegate)
+	anns, err := fresh.announcements(ctx, delegate)
 	if err != nil {
-		return notSent{fmt.Errorf("read the announcements of %s: %w", delegate, err)}
+		return notSent{err}
 	}
 	var block uint64
 	var txs []string
@@ -1007,14 +1073,14 @@ func (r *Runner) announce(ctx context.Context, n program.NominatorConfig, target
 		}
 	}
 	if block == 0 {
-		_, bad, err := r.revalidate(ctx, head, targets, nil, cands, env)
+		_, bad, err := r.revalidate(ctx, fresh, targets, cands, env)
 		if err != nil {
 			return notSent{err}
 		}
 		if len(bad) > 0 {
 			return invalidTargets{bad}
 		}
-		sent, err := r.cfg.Sender.Announce(ctx, n, targets)
+		sent, err := r.tx.Announce(ctx, n, targets)
 		if err != nil {
 			return err
 		}
@@ -1046,6 +1112,14 @@ func (r *Runner) executeAnnounced(ctx context.Context, cfg *program.Config, stor
 	now := r.cfg.Now()
 	pending := 0
 	var errs []error
+	// The announcements to settle now, first: the fresh reads they are
+	// judged on are made once for all of them.
+	type due struct {
+		p state.ProxyTx
+		n program.NominatorConfig
+	}
+	var dues []due
+	fresh := &freshReads{live: r.cfg.Live, head: &ch}
 	for _, p := range txs {
 		if ch.Block < p.ExecuteAfter {
 			pending++
@@ -1061,7 +1135,19 @@ func (r *Runner) executeAnnounced(ctx context.Context, cfg *program.Config, stor
 			pending++ // backing off after a failed execution
 			continue
 		}
-		outcome, err := r.settle(ctx, cfg, &ch, n, p, cands, env, now)
+		dues = append(dues, due{p, n})
+		fresh.want(p.Targets, p.Nominator, p.Delegate)
+	}
+	for i, d := range dues {
+		p, n := d.p, d.n
+		outcome, err := r.settle(ctx, cfg, fresh, n, p, cands, env, now)
+		if _, lost := isLeaseLost(err); lost {
+			// Nothing submitted: the announcements stay announced for the
+			// lease's holder to settle.
+			pending += len(dues) - i
+			errs = append(errs, fmt.Errorf("announcement %s: %w", p.ID, err))
+			break
+		}
 		var failed sendFailed
 		if errors.As(err, &failed) {
 			gaveUp, aerr := r.executionFailed(ctx, n, p, failed, now)
@@ -1081,7 +1167,12 @@ func (r *Runner) executeAnnounced(ctx context.Context, cfg *program.Config, stor
 			// stale announcement is withdrawn rather than left to execute
 			// targets chosen long ago.
 			if stale := p.AnnouncedBlock + uint64(n.ProxyDelay)*6/5; n.ProxyDelay > 0 && ch.Block > stale {
-				sent, cerr := r.cfg.Sender.RemoveAnnouncement(ctx, n, p.CallHash)
+				sent, cerr := r.tx.RemoveAnnouncement(ctx, n, p.CallHash)
+				if _, lost := isLeaseLost(cerr); lost {
+					pending += len(dues) - i
+					errs = append(errs, fmt.Errorf("announcement %s: %w", p.ID, cerr))
+					break
+				}
 				if cerr == nil {
 					if _, ferr := st.FinishProxyTx(ctx, chain, p.ID, state.ProxyCancelled,
 						fmt.Sprintf("stale: not executable by block %d (1.2× the delay): %v", stale, err), sent.TxHash, now.UnixMilli()); ferr == nil {
@@ -1115,20 +1206,20 @@ func (r *Runner) executeAnnounced(ctx context.Context, cfg *program.Config, stor
 }
 
 // settle executes or cancels one announcement whose delay has passed.
-func (r *Runner) settle(ctx context.Context, cfg *program.Config, ch *events.Chain, n program.NominatorConfig, p state.ProxyTx,
+func (r *Runner) settle(ctx context.Context, cfg *program.Config, fresh *freshReads, n program.NominatorConfig, p state.ProxyTx,
 	cands []*program.Candidate, env *program.Env, now time.Time) (string, error) {
 	st, chain := r.cfg.Store, r.cfg.Chain
-	// Fresh facts of the targets and the nominator, read now, and the
-	// targets judged on them.
-	by, bad, err := r.revalidate(ctx, *ch, p.Targets, []string{p.Nominator}, cands, env)
+	// Fresh facts of the targets and the nominator, read in this pass, and
+	// the targets judged on them.
+	by, bad, err := r.revalidate(ctx, fresh, p.Targets, cands, env)
 	if err != nil {
 		return "", err
 	}
 	// Executed already (before a restart)? The announcement is gone and the
 	// nominator's targets are these.
-	anns, err := r.cfg.Live.Announcements(ctx, p.Delegate)
+	anns, err := fresh.announcements(ctx, p.Delegate)
 	if err != nil {
-		return "", fmt.Errorf("read the announcements: %w", err)
+		return "", err
 	}
 	announced := false
 	for _, a := range anns {
@@ -1145,14 +1236,14 @@ func (r *Runner) settle(ctx context.Context, cfg *program.Config, ch *events.Cha
 		return state.ProxyFailed, err
 	}
 	if len(bad) > 0 {
-		sent, err := r.cfg.Sender.RemoveAnnouncement(ctx, n, p.CallHash)
+		sent, err := r.tx.RemoveAnnouncement(ctx, n, p.CallHash)
 		if err != nil {
 			return "", sendFailed{fmt.Errorf("cancel (targets invalid: %s): %w", strings.Join(bad, "; "), err), true}
 		}
 		_, err = st.FinishProxyTx(ctx, chain, p.ID, state.ProxyCancelled, "targets invalid at execution: "+strings.Join(bad, "; "), sent.TxHash, now.UnixMilli())
 		return state.ProxyCancelled, err
 	}
-	sent, err := r.cfg.Sender.ExecuteAnnounced(ctx, n, p.Targets)
+	sent, err := r.tx.ExecuteAnnounced(ctx, n, p.Targets)
 	if err != nil {
 		return "", sendFailed{fmt.Errorf("execute: %w", err), false}
 	}
@@ -1160,23 +1251,20 @@ func (r *Runner) settle(ctx context.Context, cfg *program.Config, ch *events.Cha
 }
 
 // revalidate is the one check before every transaction that names
-// targets (nominate, announce, proxy_announced): it reads the targets —
-// and the accounts in extra, in the same call — from the chain at head,
-// and evaluates each target with the pass's rules and candidates on the
-// fresh facts over the stored ones (a fact the read failed keeps its
-// stored value, so unknown never invalidates). It returns the fresh
-// records by stash and the reason of each target now invalid (a target no
-// longer in the candidates file is invalid). A failed read is an error:
-// nothing is to be sent on it.
-func (r *Runner) revalidate(ctx context.Context, head events.Chain, targets, extra []string,
+// targets (nominate, announce, proxy_announced): it takes the targets'
+// records — and those of the other accounts the phase asked for — from
+// the pass's fresh reads of the chain (read once for all the phase's
+// sends, at the head read in this pass), and evaluates each target with
+// the pass's rules and candidates on the fresh facts over the stored ones
+// (a fact the read failed keeps its stored value, so unknown never
+// invalidates). It returns the fresh records by stash and the reason of
+// each target now invalid (a target no longer in the candidates file is
+// invalid). A failed read is an error: nothing is to be sent on it.
+func (r *Runner) revalidate(ctx context.Context, fresh *freshReads, targets []string,
 	cands []*program.Candidate, env *program.Env) (map[string]*events.Validator, []string, error) {
-	fresh, err := r.cfg.Live.Validators(ctx, head, append(slices.Clone(targets), extra...))
+	by, err := fresh.records(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("re-read the targets: %w", err)
-	}
-	by := map[string]*events.Validator{}
-	for i := range fresh {
-		by[fresh[i].Stash] = &fresh[i]
+		return nil, nil, err
 	}
 	var bad []string
 	for _, t := range targets {
@@ -1253,7 +1341,7 @@ func (r *Runner) withdrawOnce(ctx context.Context, n program.NominatorConfig, p 
 	if wasWithdrawal {
 		return Sent{}, nil
 	}
-	return r.cfg.Sender.RemoveAnnouncement(ctx, n, p.CallHash)
+	return r.tx.RemoveAnnouncement(ctx, n, p.CallHash)
 }
 
 // executed moves the announcement to executed — once: a second caller's

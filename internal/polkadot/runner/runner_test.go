@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -44,11 +45,33 @@ type fakeChain struct {
 	annErr    error // Announcements fails (a read, before any send)
 	execErr   error // ExecuteAnnounced fails (sent, failed on chain)
 	removeErr error // RemoveAnnouncement fails
+	// beforeSend, when set, runs at the start of every send, without the
+	// lock: a send waiting for its inclusion, or the world changing then.
+	beforeSend func(what string)
+	// calls counts the Live reads by kind (chain, validators,
+	// announcements): each is one RPC round of the real reader.
+	calls map[string]int
+}
+
+// called counts one Live read (f.mu held).
+func (f *fakeChain) called(what string) {
+	if f.calls == nil {
+		f.calls = map[string]int{}
+	}
+	f.calls[what]++
+}
+
+// reads is a copy of the Live reads counted so far.
+func (f *fakeChain) reads() map[string]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(f.calls)
 }
 
 func (f *fakeChain) Chain(context.Context) (events.Chain, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.called("chain")
 	if f.liveErr != nil {
 		return events.Chain{}, f.liveErr
 	}
@@ -58,6 +81,7 @@ func (f *fakeChain) Chain(context.Context) (events.Chain, error) {
 func (f *fakeChain) Validators(_ context.Context, at events.Chain, extra []string) ([]events.Validator, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.called("validators")
 	if f.readErr != nil {
 		return nil, f.readErr
 	}
@@ -80,13 +104,18 @@ func (f *fakeChain) Validators(_ context.Context, at events.Chain, extra []strin
 	return out, nil
 }
 
-func (f *fakeChain) Announcements(_ context.Context, delegate string) ([]Announcement, error) {
+func (f *fakeChain) AnnouncementsOf(_ context.Context, delegates ...string) (map[string][]Announcement, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.called("announcements")
 	if f.annErr != nil {
 		return nil, f.annErr
 	}
-	return append([]Announcement(nil), f.anns[delegate]...), nil
+	out := map[string][]Announcement{}
+	for _, d := range delegates {
+		out[d] = append([]Announcement(nil), f.anns[d]...)
+	}
+	return out, nil
 }
 
 func (f *fakeChain) Delegate(n program.NominatorConfig) (string, error) {
@@ -98,6 +127,9 @@ func (f *fakeChain) CallHash(_ context.Context, targets []string) (string, error
 }
 
 func (f *fakeChain) Nominate(_ context.Context, n program.NominatorConfig, targets []string) (Sent, error) {
+	if f.beforeSend != nil {
+		f.beforeSend("nominate")
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.sendErr != nil {
@@ -112,6 +144,9 @@ func (f *fakeChain) Nominate(_ context.Context, n program.NominatorConfig, targe
 }
 
 func (f *fakeChain) Announce(_ context.Context, n program.NominatorConfig, targets []string) (Sent, error) {
+	if f.beforeSend != nil {
+		f.beforeSend("announce")
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.sendErr != nil {
@@ -124,6 +159,9 @@ func (f *fakeChain) Announce(_ context.Context, n program.NominatorConfig, targe
 }
 
 func (f *fakeChain) ExecuteAnnounced(_ context.Context, n program.NominatorConfig, targets []string) (Sent, error) {
+	if f.beforeSend != nil {
+		f.beforeSend("execute")
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.sent = append(f.sent, "execute")
@@ -176,9 +214,12 @@ var names = []string{"alpha", "bravo", "charlie", "delta", "echo"}
 
 // goodChain is the chain at block 100 of era 3 with every candidate's
 // fresh facts good (goodValidator).
-func goodChain() *fakeChain {
+func goodChain() *fakeChain { return goodChainOf(names) }
+
+// goodChainOf is goodChain with the candidates named ns.
+func goodChainOf(ns []string) *fakeChain {
 	fc := &fakeChain{block: 100, era: 3, anns: map[string][]Announcement{}, nominated: map[string][]string{}, facts: map[string]events.Validator{}}
-	for _, n := range names {
+	for _, n := range ns {
 		fc.facts["stash-"+n] = goodValidator("stash-"+n, 100)
 	}
 	return fc
@@ -212,6 +253,12 @@ func fixtureWith(t *testing.T, delay uint32, withTelemetry bool) (*state.Store, 
 // fixtureIn is fixtureWith in the store st.
 func fixtureIn(t *testing.T, st *state.Store, delay uint32, withTelemetry bool) (*state.Store, *program.Config) {
 	t.Helper()
+	return fixtureOf(t, st, delay, withTelemetry, names)
+}
+
+// fixtureOf is fixtureIn with the candidates named ns.
+func fixtureOf(t *testing.T, st *state.Store, delay uint32, withTelemetry bool, ns []string) (*state.Store, *program.Config) {
+	t.Helper()
 	cfg := &program.Config{}
 	cfg.Rules.ClientForcedVersion = "1.0.0"
 	cfg.Score.Seed = 7
@@ -225,7 +272,7 @@ func fixtureIn(t *testing.T, st *state.Store, delay uint32, withTelemetry bool) 
 		if err := tx.PutChain(ch); err != nil {
 			return err
 		}
-		for _, n := range names {
+		for _, n := range ns {
 			cfg.Candidates = append(cfg.Candidates, program.Entry{Name: n, Stash: "stash-" + n})
 			v := goodValidator("stash-"+n, 100)
 			if err := tx.PutValidator(&v); err != nil {
@@ -248,7 +295,7 @@ func fixtureIn(t *testing.T, st *state.Store, delay uint32, withTelemetry bool) 
 		}
 		for era := uint32(1); era <= 3; era++ {
 			e := &events.Era{V: 1, Chain: chain, Era: era, Points: map[string]uint32{}, Complete: era < 3, Block: 100}
-			for i, n := range names {
+			for i, n := range ns {
 				e.Validators = append(e.Validators, "stash-"+n)
 				e.Points["stash-"+n] = uint32(20 * (i + 1))
 			}

@@ -401,3 +401,79 @@ func TestNominationIncludedBeforeARestartIsNotRepeated(t *testing.T) {
 		})
 	}
 }
+
+// A started round of the active era whose nominators are not all sent is
+// finished on the next pass, not left dangling: neither behind an
+// announcement of the same round still in its delay (that holds back only
+// a new round's start), nor when the round is the first one and
+// era_period eras have not passed yet (the round is not "due" again once
+// started). The nominator that could not be sent — its account not bonded
+// at first — is sent once its bond is read.
+func TestStartedRoundIsFinishedOnTheNextPass(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		period   uint32
+		delayedA bool // a first nominator through a time-delay proxy
+	}{
+		{"behind an announcement in its delay", 1, true},
+		{"first round before era_period eras", 4, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, cfg := fixture(t, 0)
+			cfg.Nomination.EraPeriod = tc.period
+			ctx := context.Background()
+			put := func(acct string, bonded bool) {
+				v := goodValidator(acct, 100)
+				v.Balance = events.Got(events.Amount("100000000000000"), 1) // one target
+				if !bonded {
+					v.Controller = events.Got("", 1)
+				}
+				if err := st.InTx(ctx, "nominator", func(tx *state.Tx) error { return tx.PutValidator(&v) }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cfg.Nomination.Nominators = nil
+			if tc.delayedA {
+				cfg.Nomination.Nominators = append(cfg.Nomination.Nominators, program.NominatorConfig{Account: "nominator-a", Proxy: true, ProxyDelay: 10})
+				put("nominator-a", true)
+			}
+			cfg.Nomination.Nominators = append(cfg.Nomination.Nominators, program.NominatorConfig{Account: "nominator-b"})
+			put("nominator-b", false)
+			fc := goodChain()
+			clock := now
+			r := sendingRunner(t, st, cfg, fc, &clock)()
+			if _, err := r.Pass(ctx); err == nil || !strings.Contains(err.Error(), "not bonded") {
+				t.Fatalf("first pass: %v, want nominator-b not bonded", err)
+			}
+			rs, _ := st.Rounds(ctx, chain, 10)
+			if len(rs) != 1 || rs[0].Status != RoundStarted || fc.count("nominate") != 0 {
+				t.Fatalf("after the first pass: rounds %+v, sent %v: want one started round, no nominate", rs, fc.sent)
+			}
+			if tc.delayedA && fc.count("announce") != 1 {
+				t.Fatalf("sent %v: want nominator-a announced", fc.sent)
+			}
+			put("nominator-b", true) // the sentry reads the bond
+			clock = clock.Add(time.Minute)
+			fc.mu.Lock()
+			fc.block++ // still within the announcement's delay
+			fc.mu.Unlock()
+			p, err := r.Pass(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rs, _ = st.Rounds(ctx, chain, 10)
+			if len(rs) != 1 || p.Round == nil || p.Round.ID != rs[0].ID {
+				t.Fatalf("rounds %+v, pass round %+v: want the same round, no new one", rs, p.Round)
+			}
+			if fc.count("nominate") != 1 || len(fc.nominated["nominator-b"]) != 1 {
+				t.Fatalf("sent %v, nominated %v: want nominator-b sent on the next pass", fc.sent, fc.nominated)
+			}
+			if rs[0].Status != RoundDone {
+				t.Errorf("round status %q, want done", rs[0].Status)
+			}
+			if tc.delayedA && (fc.count("announce") != 1 || fc.count("execute") != 0) {
+				t.Errorf("sent %v: nominator-a announced once and not executed yet", fc.sent)
+			}
+		})
+	}
+}

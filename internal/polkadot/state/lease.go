@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"database/sql"
 	"time"
 )
 
@@ -13,7 +14,7 @@ import (
 func (s *Store) HoldSendLease(ctx context.Context, chain, holder string, now time.Time, ttl time.Duration) (held bool, other string, err error) {
 	at := now.UnixMilli()
 	err = s.InTx(ctx, "hold the polkadot send lease of "+chain, func(t *Tx) error {
-		held, other = false, ""
+		held, other = false, "" // InTx may run this again
 		if _, err := t.exec("add the send lease", t.q().SQL("INSERT INTO polkadot_send_leases (chain, holder, expires, updated) VALUES (").
 			Arg(chain).SQL(", '', 0, ").Arg(at).SQL(") ON CONFLICT (chain) DO NOTHING")); err != nil {
 			return err
@@ -24,12 +25,31 @@ func (s *Store) HoldSendLease(ctx context.Context, chain, holder string, now tim
 		if err != nil {
 			return err
 		}
-		n, err := r.RowsAffected()
-		if err != nil || n > 0 {
-			held = n > 0
+		held, other, err = t.leaseOutcome(r, chain)
+		return err
+	})
+	return held, other, err
+}
+
+// RenewSendLease extends holder's send lease of chain to now+ttl, only
+// while holder still holds it: unlike HoldSendLease it never takes a
+// lease another process holds, even a lapsed one. It is asked before each
+// send and by the renewing goroutine of a pass: a process that lost the
+// lease mid-pass must not take it back and go on sending from its
+// in-memory view of a round the other may have sent since; it stops, and
+// takes the lease again only at the start of a pass, which re-reads the
+// round from the store. false, with the holder's name, when holder has
+// lost the lease ("" none).
+func (s *Store) RenewSendLease(ctx context.Context, chain, holder string, now time.Time, ttl time.Duration) (held bool, other string, err error) {
+	at := now.UnixMilli()
+	err = s.InTx(ctx, "renew the polkadot send lease of "+chain, func(t *Tx) error {
+		held, other = false, "" // InTx may run this again
+		r, err := t.exec("renew the send lease", t.q().SQL("UPDATE polkadot_send_leases SET expires = ").Arg(now.Add(ttl).UnixMilli()).
+			SQL(", updated = ").Arg(at).SQL(" WHERE chain = ").Arg(chain).SQL(" AND holder = ").Arg(holder).SQL(" AND expires > 0"))
+		if err != nil {
 			return err
 		}
-		_, err = t.row("read the send lease", t.q().SQL("SELECT holder FROM polkadot_send_leases WHERE chain = ").Arg(chain), &other)
+		held, other, err = t.leaseOutcome(r, chain)
 		return err
 	})
 	return held, other, err
@@ -44,4 +64,15 @@ func (s *Store) ReleaseSendLease(ctx context.Context, chain, holder string, now 
 			SQL(" WHERE chain = ").Arg(chain).SQL(" AND holder = ").Arg(holder))
 		return err
 	})
+}
+
+// leaseOutcome reads a lease UPDATE's result: held when it changed the
+// row, else the name of the lease's holder.
+func (t *Tx) leaseOutcome(r sql.Result, chain string) (held bool, other string, err error) {
+	n, err := r.RowsAffected()
+	if err != nil || n > 0 {
+		return n > 0, "", err
+	}
+	_, err = t.row("read the send lease", t.q().SQL("SELECT holder FROM polkadot_send_leases WHERE chain = ").Arg(chain), &other)
+	return false, other, err
 }

@@ -71,6 +71,18 @@ func (s *Store) UpdateRound(ctx context.Context, chain string, id int64, status 
 // attempts and reason, at r.Updated; found false when there is no such
 // round.
 func (s *Store) SaveRound(ctx context.Context, r Round) (bool, error) {
+	return s.saveRound(ctx, r, false)
+}
+
+// SaveOpenRound is SaveRound for a round the caller found started: it
+// writes only while the stored round is still started, so that a process
+// that lost the send lease mid-round cannot reopen a round the lease's new
+// holder has finished since (done or failed); found false then.
+func (s *Store) SaveOpenRound(ctx context.Context, r Round) (bool, error) {
+	return s.saveRound(ctx, r, true)
+}
+
+func (s *Store) saveRound(ctx context.Context, r Round, open bool) (bool, error) {
 	outcome, err := encode("round outcome", nonNilMap(r.Outcome))
 	if err != nil {
 		return false, err
@@ -81,9 +93,13 @@ func (s *Store) SaveRound(ctx context.Context, r Round) (bool, error) {
 	}
 	var found bool
 	err = s.InTx(ctx, fmt.Sprintf("save polkadot round %d of %s", r.ID, r.Chain), func(t *Tx) error {
-		res, err := t.exec("save round", t.q().SQL("UPDATE polkadot_rounds SET status = ").Arg(r.Status).SQL(", outcome = ").Arg(outcome).
+		q := t.q().SQL("UPDATE polkadot_rounds SET status = ").Arg(r.Status).SQL(", outcome = ").Arg(outcome).
 			SQL(", attempts = ").Arg(attempts).SQL(", reason = ").Arg(r.Reason).SQL(", updated = ").Arg(r.Updated).
-			SQL(" WHERE chain = ").Arg(r.Chain).SQL(" AND id = ").Arg(r.ID))
+			SQL(" WHERE chain = ").Arg(r.Chain).SQL(" AND id = ").Arg(r.ID)
+		if open {
+			q = q.SQL(" AND status = ").Arg("started")
+		}
+		res, err := t.exec("save round", q)
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/valtrack/valtrack/internal/polkadot/events"
 	"github.com/valtrack/valtrack/internal/polkadot/program"
@@ -378,6 +379,78 @@ func TestNominatorsSync(t *testing.T) {
 		}
 		if others, err := s.Nominators(ctx, "kusama"); err != nil || len(others) != 0 {
 			t.Errorf("another chain's nominators: %+v, %v", others, err)
+		}
+	})
+}
+
+// RenewSendLease extends only the holder's own lease — a lapsed one too,
+// which nobody took — and never takes one another process holds, lapsed
+// or not, nor one released; HoldSendLease still takes a lapsed one.
+func TestRenewSendLease(t *testing.T) {
+	dialects(t, func(t *testing.T, s *state.Store) {
+		ctx := context.Background()
+		t0 := time.UnixMilli(1_000_000)
+		const ttl = time.Minute
+		if held, _, err := s.RenewSendLease(ctx, chain, "a", t0, ttl); err != nil || held {
+			t.Fatalf("renewing a lease never taken: held %v, %v", held, err)
+		}
+		if held, _, err := s.HoldSendLease(ctx, chain, "a", t0, ttl); err != nil || !held {
+			t.Fatalf("a taking the lease: %v %v", held, err)
+		}
+		// Renewed at 50 s: good until 110 s, so b cannot take it at 90 s.
+		if held, _, err := s.RenewSendLease(ctx, chain, "a", t0.Add(50*time.Second), ttl); err != nil || !held {
+			t.Fatalf("a renewing: %v %v", held, err)
+		}
+		if held, other, err := s.HoldSendLease(ctx, chain, "b", t0.Add(90*time.Second), ttl); err != nil || held || other != "a" {
+			t.Fatalf("b at 90 s: held %v other %q %v; want a's renewed lease kept", held, other, err)
+		}
+		// Lapsed, nobody took it: a renews it.
+		if held, _, err := s.RenewSendLease(ctx, chain, "a", t0.Add(5*time.Minute), ttl); err != nil || !held {
+			t.Fatalf("a renewing its lapsed lease: %v %v", held, err)
+		}
+		// b takes it once lapsed; a's renewal then fails, naming b, even
+		// after b's lapses.
+		if held, _, err := s.HoldSendLease(ctx, chain, "b", t0.Add(7*time.Minute), ttl); err != nil || !held {
+			t.Fatalf("b taking the lapsed lease: %v %v", held, err)
+		}
+		for _, at := range []time.Duration{7*time.Minute + time.Second, 20 * time.Minute} {
+			if held, other, err := s.RenewSendLease(ctx, chain, "a", t0.Add(at), ttl); err != nil || held || other != "b" {
+				t.Fatalf("a renewing at %v: held %v other %q %v; want refused, b named", at, held, other, err)
+			}
+		}
+		if err := s.ReleaseSendLease(ctx, chain, "b", t0.Add(21*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if held, _, err := s.RenewSendLease(ctx, chain, "b", t0.Add(21*time.Minute), ttl); err != nil || held {
+			t.Fatalf("b renewing a released lease: %v %v; want refused", held, err)
+		}
+	})
+}
+
+// SaveOpenRound writes a round only while the stored one is still
+// started: a round another process finished is not reopened.
+func TestSaveOpenRound(t *testing.T) {
+	dialects(t, func(t *testing.T, s *state.Store) {
+		ctx := context.Background()
+		r := state.Round{Chain: chain, Era: 12, Started: 1, Status: "started", Assignments: []program.Assignment{{Nominator: "N", Targets: []string{"A"}, Count: 1}}}
+		id, err := s.StartRound(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.ID, r.Reason, r.Updated = id, "sending stopped", 2
+		if ok, err := s.SaveOpenRound(ctx, r); !ok || err != nil {
+			t.Fatalf("saving a started round: %v %v", ok, err)
+		}
+		done := r
+		done.Status, done.Reason, done.Updated = "done", "", 3
+		if ok, err := s.SaveOpenRound(ctx, done); !ok || err != nil {
+			t.Fatalf("finishing it: %v %v", ok, err)
+		}
+		if ok, err := s.SaveOpenRound(ctx, r); ok || err != nil {
+			t.Fatalf("saving the stale started view over the done round: %v %v; want refused", ok, err)
+		}
+		if last, _ := s.LastRound(ctx, chain); last.Status != "done" || last.Updated != 3 {
+			t.Fatalf("round %+v: want done kept", last)
 		}
 	})
 }

@@ -102,7 +102,8 @@ type Round struct {
 	// runner retries a failed send with back-off up to a bound, then gives
 	// up on it (a failed extrinsic still pays its fee).
 	Attempts map[string]SendAttempts `json:"attempts"`
-	// Reason is why the round failed ("" unless Status is failed).
+	// Reason is why the round failed, or why a started round's sends
+	// stopped (the send lease lost); "" otherwise.
 	Reason  string `json:"reason,omitempty"`
 	Updated int64  `json:"updated"`
 }
