@@ -22,7 +22,8 @@ import (
 // go-ethereum node with the SSVNetwork events emitted by a contract of our
 // own): after the sync the registry equals the devnet's truth.json; a new
 // registration reaches /stream within two blocks of the follow distance;
-// a restart resumes where it stopped, with no duplicate.
+// a restart resumes from its cursor (what it reads and publishes then is
+// checked by TestSSVDevnetRestartResumes).
 func TestSSVDevnetEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a go-ethereum devnet")
@@ -179,7 +180,7 @@ func waitSynced(t *testing.T, c *child, addr string, block uint64, within time.D
 // block, both ways: everything truth.json holds is served as it says, and
 // nothing is served that it lacks. What changed after that block (the
 // devnet goes on) is not compared.
-func compareRegistry(t *testing.T, addr string, truth devnet.Truth) {
+func compareRegistry(t testing.TB, addr string, truth devnet.Truth) {
 	t.Helper()
 	var ops struct {
 		Operators []ssvregistry.Operator `json:"operators"`
