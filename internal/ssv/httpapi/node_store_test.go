@@ -53,7 +53,7 @@ func manyRegistry() []registry.Validator {
 }
 
 // storeRegistry writes vs into the ssv_validators tables of a migrated db.
-func storeRegistry(t *testing.T, db *store.DB, vs []registry.Validator) {
+func storeRegistry(t testing.TB, db *store.DB, vs []registry.Validator) {
 	t.Helper()
 	var vrows, orows [][]any
 	for _, v := range vs {
@@ -129,7 +129,7 @@ func TestNodeValidatorsComplete(t *testing.T) {
 	}
 }
 
-func getEncoded(t *testing.T, url, encoding string) (int, []byte) {
+func getEncoded(t testing.TB, url, encoding string) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
