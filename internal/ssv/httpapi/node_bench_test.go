@@ -138,14 +138,15 @@ func (c *countingDiscard) Write(p []byte) (int, error) {
 // owners, each with its beacon state) in SQLite and, with
 // VALTRACK_TEST_POSTGRES, PostgreSQL (analysed, as autovacuum leaves a
 // table in service; SQLite is not, as valtrack never runs ANALYZE): the
-// full answer, one owner and one operator, over HTTP on 127.0.0.1. It
+// full answer, one owner, one operator and two owners, over HTTP on
+// 127.0.0.1. It
 // reports the body's bytes and the heap's peaks over the heap before the
 // request, and fails when the live heap grows by more than half the body:
 // the answer must be streamed.
 func BenchmarkNodeValidators(b *testing.B) {
 	vs := mainRegistry()
 	want := map[string]int{}
-	owner, operator := mainOwner(7), uint64(700)
+	owner, owner2, operator := mainOwner(7), mainOwner(8), uint64(700)
 	for _, v := range vs {
 		if v.Status == registry.StatusRemoved {
 			continue
@@ -153,6 +154,9 @@ func BenchmarkNodeValidators(b *testing.B) {
 		want["all"]++
 		if v.Owner == owner {
 			want["owner"]++
+		}
+		if v.Owner == owner || v.Owner == owner2 {
+			want["owners2"]++
 		}
 		for _, id := range v.OperatorIDs {
 			if id == operator {
@@ -164,6 +168,7 @@ func BenchmarkNodeValidators(b *testing.B) {
 		{"all", ""},
 		{"owner", "?owners=" + owner},
 		{"operator", fmt.Sprintf("?operators=%d", operator)},
+		{"owners2", "?owners=" + owner + "," + owner2},
 	}
 	for _, d := range []struct {
 		name string
