@@ -233,18 +233,7 @@ func readSSVStream(t *testing.T, busAddr string) []storedMsg {
 // one block it is processing, not a history range of many.
 func waitLive(t *testing.T, c *child, addr string, block uint64, within time.Duration) {
 	t.Helper()
-	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		var s ssvregistry.Sync
-		if getAPI(t, addr, "/api/v1/ssv/devnet/sync", &s) && s.LastBlock >= block && s.Mode == "live" {
-			return
-		}
-		select {
-		case <-c.done:
-			t.Fatalf("valtrack exited:\n%s", c.output())
-		default:
-		}
-	}
-	t.Fatalf("registry not live at block %d within %s:\n%s", block, within, c.output())
+	waitSyncMode(t, c, addr, block, "live", within)
 }
 
 // truthLog keeps every truth.json the devnet wrote, by block: the served
@@ -359,16 +348,9 @@ func compareAtServedBlock(t *testing.T, addr string, truths *truthLog, within ti
 // cursor aside, which the design may publish again with the same ids), and
 // the registry equals truth.json.
 func TestSSVDevnetRestartResumes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs a go-ethereum devnet")
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	dn, err := devnet.Start(ctx, devnet.Options{Dir: filepath.Join(t.TempDir(), "ssv"), BlockInterval: 500 * time.Millisecond, EventEvery: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = dn.Close() })
+	dn := startSSVDevnet(ctx, t)
 	info := dn.Info()
 	rec := newRPCRecorder(t, info.RPCHTTP)
 	truths := watchTruth(ctx, dn)

@@ -25,16 +25,9 @@ import (
 // a restart resumes from its cursor (what it reads and publishes then is
 // checked by TestSSVDevnetRestartResumes).
 func TestSSVDevnetEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs a go-ethereum devnet")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	dn, err := devnet.Start(ctx, devnet.Options{Dir: filepath.Join(t.TempDir(), "ssv"), BlockInterval: 500 * time.Millisecond, EventEvery: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = dn.Close() })
+	dn := startSSVDevnet(ctx, t)
 	info := dn.Info()
 	truths := watchTruth(ctx, dn)
 	// A beacon node's validators endpoint on loopback (no beacon node runs
@@ -119,6 +112,22 @@ func TestSSVDevnetEndToEnd(t *testing.T) {
 	}
 }
 
+// startSSVDevnet starts the SSV devnet for an end-to-end test (skipped
+// with -short): blocks every 500 ms, new events every 4th, stopped when
+// the test ends.
+func startSSVDevnet(ctx context.Context, t *testing.T) *devnet.Devnet {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs a go-ethereum devnet")
+	}
+	dn, err := devnet.Start(ctx, devnet.Options{Dir: filepath.Join(t.TempDir(), "ssv"), BlockInterval: 500 * time.Millisecond, EventEvery: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = dn.Close() })
+	return dn
+}
+
 // waitBeacon waits until the SSV node's /v1/validators answers the beacon
 // node's index and status of a registered validator, and finds it by its
 // index.
@@ -161,11 +170,16 @@ func waitBeacon(t *testing.T, c *child, addr string, truth devnet.Truth, index m
 
 func waitSynced(t *testing.T, c *child, addr string, block uint64, within time.Duration) {
 	t.Helper()
+	waitSyncMode(t, c, addr, block, "", within)
+}
+
+// waitSyncMode waits until /sync shows the registry at block or past it
+// and, unless mode is "", the sentry in that mode.
+func waitSyncMode(t *testing.T, c *child, addr string, block uint64, mode string, within time.Duration) {
+	t.Helper()
 	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		var s struct {
-			LastBlock uint64 `json:"last_block"`
-		}
-		if getAPI(t, addr, "/api/v1/ssv/devnet/sync", &s) && s.LastBlock >= block {
+		var s ssvregistry.Sync
+		if getAPI(t, addr, "/api/v1/ssv/devnet/sync", &s) && s.LastBlock >= block && (mode == "" || s.Mode == mode) {
 			return
 		}
 		select {
@@ -174,7 +188,7 @@ func waitSynced(t *testing.T, c *child, addr string, block uint64, within time.D
 		default:
 		}
 	}
-	t.Fatalf("registry not synced to block %d within %s:\n%s", block, within, c.output())
+	t.Fatalf("registry not synced to block %d (mode %q) within %s:\n%s", block, mode, within, c.output())
 }
 
 // compareRegistry checks the served registry against truth.json as of its
