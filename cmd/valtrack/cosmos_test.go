@@ -41,7 +41,7 @@ func startCosmosDevnet(t *testing.T, validators int) *devnet.Devnet {
 
 // getAPI decodes a GET of the child's API into out; false when it is not
 // answering (yet).
-func getAPI(t *testing.T, addr, path string, out any) bool {
+func getAPI(t testing.TB, addr, path string, out any) bool {
 	t.Helper()
 	client := &http.Client{Timeout: 5 * time.Second}
 	resp, err := client.Get("http://" + addr + path)

@@ -53,7 +53,7 @@ func manyRegistry() []registry.Validator {
 }
 
 // storeRegistry writes vs into the ssv_validators tables of a migrated db.
-func storeRegistry(t *testing.T, db *store.DB, vs []registry.Validator) {
+func storeRegistry(t testing.TB, db *store.DB, vs []registry.Validator) {
 	t.Helper()
 	var vrows, orows [][]any
 	for _, v := range vs {
@@ -94,6 +94,9 @@ func TestNodeValidatorsComplete(t *testing.T) {
 			}{
 				{"", func(registry.Validator) bool { return true }, manyValidators - 10},
 				{"?owners=" + ownerB, func(v registry.Validator) bool { return v.Index > 10_100 }, 150},
+				// Two owners: sorted, not read in index order, yet every page in
+				// index order and none cut short.
+				{"?owners=" + ownerB + "," + ownerA, func(registry.Validator) bool { return true }, manyValidators - 10},
 				{"?subclusters=6,7", func(v registry.Validator) bool { return slices.Contains(v.OperatorIDs, 6) }, 50 + 21},
 				{"?subclusters=9,1+8,5", func(v registry.Validator) bool { return v.OperatorIDs[3] != 4 }, 50 + 21},
 				{"?subclusters=7,9&owners=" + ownerA, func(v registry.Validator) bool { return v.OperatorIDs[3] == 9 }, 21},
@@ -129,7 +132,7 @@ func TestNodeValidatorsComplete(t *testing.T) {
 	}
 }
 
-func getEncoded(t *testing.T, url, encoding string) (int, []byte) {
+func getEncoded(t testing.TB, url, encoding string) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {

@@ -196,10 +196,17 @@ type node struct {
 	// subFail > 0: that many eth_subscribe calls fail (a busy node, or
 	// one that answers after the client gave up).
 	subFail atomic.Int64
+	// stallFrom > 0: eth_getLogs ranges that reach this block fail, as a
+	// node that has not indexed its logs yet: a sentry stops exactly
+	// before it, so a test knows which block its cursor ends on.
+	stallFrom atomic.Uint64
 
 	mu     sync.Mutex
 	calls  map[string]int
 	ranges [][3]uint64 // from, to, ok (1) or refused (0)
+	// getLogs is every eth_getLogs call in order, ranges and by block hash
+	// (as the block it names), answered or not.
+	getLogs []logsCall
 	// onCall answers eth_call (nil: unsupported).
 	onCall func(to common.Address, block string) (hexutil.Bytes, error)
 }
@@ -264,6 +271,19 @@ func (n *node) logRanges() [][3]uint64 {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return append([][3]uint64(nil), n.ranges...)
+}
+
+// logsCall is one eth_getLogs: blocks from..to; byHash for a call by
+// block hash (from == to, the block of that hash, or ^0 for an unknown one).
+type logsCall struct {
+	from, to uint64
+	byHash   bool
+}
+
+func (n *node) logsCalls() []logsCall {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]logsCall(nil), n.getLogs...)
 }
 
 func (n *node) inc(m string) {
@@ -368,11 +388,24 @@ func (s *ethService) GetLogs(f filterArg) ([]types.Log, error) {
 			}
 		}
 		s.n.c.mu.Unlock()
+		call := logsCall{from: ^uint64(0), to: ^uint64(0), byHash: true}
+		if len(blocks) > 0 {
+			call.from, call.to = blocks[0].h.Number.Uint64(), blocks[0].h.Number.Uint64()
+		}
+		s.n.mu.Lock()
+		s.n.getLogs = append(s.n.getLogs, call)
+		s.n.mu.Unlock()
 		if len(blocks) == 0 {
 			return nil, &rpcErr{-32000, "unknown block"}
 		}
 	} else {
 		from, to := uint64(*f.FromBlock), uint64(*f.ToBlock)
+		s.n.mu.Lock()
+		s.n.getLogs = append(s.n.getLogs, logsCall{from: from, to: to})
+		s.n.mu.Unlock()
+		if st := s.n.stallFrom.Load(); st > 0 && to >= st {
+			return nil, &rpcErr{-32000, fmt.Sprintf("logs from block %d are not indexed yet", st)}
+		}
 		if !s.n.rateHTTP.Load() && s.n.rateLimit.Load() > 0 && s.n.rateLimit.Add(-1) >= 0 {
 			s.n.inc("rate_limited")
 			return nil, &rpcErr{-32005, "project ID request rate exceeded"}

@@ -318,29 +318,91 @@ func TestLiveAndReorg(t *testing.T) {
 	}
 }
 
+// TestRestartResumesFromCursor stops a sentry in the middle of its history
+// sync and starts a new one over the same data directory: the new one reads
+// the cursor, asks for the logs of cursor+1 first and never for a block the
+// first one processed, and the two together publish every log once.
 func TestRestartResumesFromCursor(t *testing.T) {
 	c := newChain(300, spread(300, 4))
 	n := newNode(t, c, 1337)
+	// The node has not indexed the logs from block 150 yet: the first
+	// sentry processes 0..149 and then only retries, so it is stopped with
+	// a known cursor and no range half published.
+	const stall = 150
+	n.stallFrom.Store(stall)
 	pub, logs := &memPublisher{}, &syncBuf{}
 	cfg := testConfig(t, pub, logs, n)
-	cfg.InitialRange = 50
+	cfg.InitialRange, cfg.MaxRange = 20, 20
 	s, stop := start(t, cfg)
-	waitFor(t, "caught up", caughtUp(s, c, 3))
+	waitFor(t, "blocks before the stall processed", func() bool { return s.Stats().Processed == stall-1 })
+	waitFor(t, "the stalled range retried", func() bool {
+		calls := n.logsCalls()
+		return len(calls) > 0 && calls[len(calls)-1].from == stall
+	})
 	stop()
-	first := s.Stats().Processed
-	ranges := len(n.logRanges())
+	if p := s.Stats().Processed; p != stall-1 {
+		t.Fatalf("the first sentry processed up to block %d, past the stall at %d", p, stall)
+	}
+	if m := s.Stats().Mode; m != ModeHistory {
+		t.Fatalf("the first sentry stopped in mode %q, want history", m)
+	}
+	cur, err := newCursor(cfg.DataDir, cfg.Network).load(cfg.Network, cfg.Contract)
+	if err != nil || cur == nil {
+		t.Fatalf("cursor after the stop: %v, %v", cur, err)
+	}
+	if cur.Processed != stall-1 {
+		t.Fatalf("the cursor says block %d was processed last, the sentry %d", cur.Processed, stall-1)
+	}
+	before := len(n.logsCalls())
+	published := len(pub.records())
 
+	n.stallFrom.Store(0)
 	c.extend(100, spread(400, 4), 0)
 	s2, stop2 := start(t, cfg)
 	waitFor(t, "caught up after the restart", caughtUp(s2, c, 3))
 	stop2()
-	for _, r := range n.logRanges()[ranges:] {
-		if int64(r[0]) <= first {
-			t.Fatalf("the restarted sentry read blocks %d..%d again (cursor %d)", r[0], r[1], first)
+	if !strings.Contains(logs.String(), "resumed=true") {
+		t.Fatal("the second sentry did not log that it resumed from the cursor")
+	}
+
+	after := n.logsCalls()[before:]
+	if len(after) == 0 {
+		t.Fatal("no eth_getLogs after the restart")
+	}
+	if first := after[0]; first.byHash || first.from != uint64(cur.Processed)+1 {
+		t.Fatalf("the first eth_getLogs after the restart is %+v, want a range from the cursor's block %d + 1", first, cur.Processed)
+	}
+	for _, call := range after {
+		if call.from <= uint64(cur.Processed) {
+			t.Fatalf("after the restart eth_getLogs read block %d again (%+v; cursor %d)", call.from, call, cur.Processed)
+		}
+	}
+	// Nothing of a processed block is published again: no marker or event
+	// of a block up to the cursor after the restart, and no id twice.
+	for _, r := range pub.records()[published:] {
+		kind := r.subject[strings.LastIndexByte(r.subject, '.')+1:]
+		v, err := events.Decode(kind, r.data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var block uint64
+		switch e := v.(type) {
+		case *events.ContractEvent:
+			block = e.Block
+		case *events.Block:
+			block = e.Number
+		default:
+			t.Fatalf("after the restart %s was published: %s", r.subject, r.data)
+		}
+		if int64(block) <= cur.Processed {
+			t.Fatalf("after the restart %s of block %d was published again (cursor %d)", r.subject, block, cur.Processed)
 		}
 	}
 	got, _ := checkStream(t, pub.records()) // fails on a message id published twice
 	checkAll(t, c, got, 0, c.head()-3)
+	if len(got) != len(c.contractLogs(0, c.head()-3)) {
+		t.Fatalf("%d events published, the chain has %d contract logs up to head − 3", len(got), len(c.contractLogs(0, c.head()-3)))
+	}
 }
 
 func TestHealthyWhenBehind(t *testing.T) {
