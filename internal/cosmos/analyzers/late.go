@@ -50,64 +50,52 @@ func (a *missed) lateVotes(ctx context.Context, cursor, since int64) ([]lateFix,
 	}
 	db, chain := a.cfg.DB, a.chain.Name
 	// From the heights (by analysed time), to their misses with an absent
-	// vote, to that vote if it is now stored: the vote's type must be the
-	// absent one, so that a row whose other vote was counted is not read
-	// again at every pass.
+	// vote, to that vote if it is now stored. Each vote is joined on its
+	// whole primary key (type included, one join per type): a join on the
+	// type by OR would scan every vote of the round per miss row.
 	q := db.Query().SQL("SELECT m.height, m.validator_address, m.prevote, m.precommit, m.missed_signature, m.missed_proposals, ",
-		"c.block_hash, v.type, v.block_hash FROM cosmos_heights h ",
+		"c.block_hash, vp.block_hash, vc.block_hash FROM cosmos_heights h ",
 		"JOIN cosmos_misses m ON m.chain = h.chain AND m.height = h.height ",
 		"JOIN cosmos_commits c ON c.chain = m.chain AND c.height = m.height ",
-		"JOIN cosmos_votes v ON v.chain = m.chain AND v.height = m.height AND v.round = c.round AND v.validator_address = m.validator_address ",
-		"AND ((v.type = ").Arg(typePrevote).SQL(" AND m.prevote = ").Arg(state.VoteAbsent).
-		SQL(") OR (v.type = ").Arg(state.TypePrecommit).SQL(" AND m.precommit = ").Arg(state.VoteAbsent).SQL(")) ").
-		SQL("WHERE h.chain = ").Arg(chain).SQL(" AND h.analyzed_at >= ").Arg(since).SQL(" AND h.height <= ").Arg(cursor).
-		SQL(" AND h.votes_observed ORDER BY m.height, m.validator_address")
-	type key struct {
-		h    int64
-		addr string
-	}
-	type row struct {
+		"LEFT JOIN cosmos_votes vp ON vp.chain = m.chain AND vp.height = m.height AND vp.round = c.round AND vp.type = ").Arg(typePrevote).
+		SQL(" AND vp.validator_address = m.validator_address AND m.prevote = ").Arg(state.VoteAbsent).
+		SQL(" LEFT JOIN cosmos_votes vc ON vc.chain = m.chain AND vc.height = m.height AND vc.round = c.round AND vc.type = ").Arg(state.TypePrecommit).
+		SQL(" AND vc.validator_address = m.validator_address AND m.precommit = ").Arg(state.VoteAbsent).
+		SQL(" WHERE h.chain = ").Arg(chain).SQL(" AND h.analyzed_at >= ").Arg(since).SQL(" AND h.height <= ").Arg(cursor).
+		SQL(" AND h.votes_observed AND (m.prevote = ").Arg(state.VoteAbsent).SQL(" OR m.precommit = ").Arg(state.VoteAbsent).
+		SQL(") AND (vp.block_hash IS NOT NULL OR vc.block_hash IS NOT NULL) ORDER BY m.height, m.validator_address")
+	type found struct {
 		was, now lateFix
 		sig      bool
 		props    int
 	}
-	rows := map[key]*row{}
-	var order []key
+	var rows []found
 	if err := query(ctx, db, q, "read late votes", func(scan func(...any) error) error {
-		var k key
-		var pv, pc, props, typ int
-		var sig bool
-		var blockHash, voteHash string
-		if err := scan(&k.h, &k.addr, &pv, &pc, &sig, &props, &blockHash, &typ, &voteHash); err != nil {
+		var r found
+		var blockHash string
+		var pvHash, pcHash sql.NullString
+		if err := scan(&r.was.height, &r.was.addr, &r.was.pv, &r.was.pc, &r.sig, &r.props, &blockHash, &pvHash, &pcHash); err != nil {
 			return err
 		}
-		r := rows[k]
-		if r == nil {
-			was := lateFix{height: k.h, addr: k.addr, pv: pv, pc: pc}
-			r = &row{was: was, now: was, sig: sig, props: props}
-			rows[k] = r
-			order = append(order, k)
+		r.now = r.was
+		if pvHash.Valid {
+			r.now.pv = voteCode(true, pvHash.String, blockHash)
 		}
-		if typ == typePrevote && r.was.pv == state.VoteAbsent {
-			r.now.pv = voteCode(true, voteHash, blockHash)
-		} else if typ != typePrevote && r.was.pc == state.VoteAbsent {
-			r.now.pc = voteCode(true, voteHash, blockHash)
+		if pcHash.Valid {
+			r.now.pc = voteCode(true, pcHash.String, blockHash)
 		}
+		rows = append(rows, r)
 		return nil
 	}); err != nil {
 		return nil, err
 	}
 	var fixes []lateFix
-	for _, k := range order {
-		r := rows[k]
+	for _, r := range rows {
 		f := r.now
-		if f.pv == r.was.pv && f.pc == r.was.pc {
-			continue // cannot happen: only the votes of absent kinds are read
-		}
 		f.missedPV, f.missedPC = f.pv != state.VoteBlock, f.pc != state.VoteBlock
 		f.cause = cause(true, f.pv, f.pc, r.sig, f.missedPV || f.missedPC)
 		f.drop = !r.sig && !f.missedPV && !f.missedPC && r.props == 0
-		st := a.stat(k.addr)
+		st := a.stat(f.addr)
 		if r.was.pv != state.VoteBlock && !f.missedPV {
 			st.missedPrevote--
 			st.dirty = true
