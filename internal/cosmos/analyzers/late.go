@@ -52,16 +52,20 @@ func (a *missed) lateVotes(ctx context.Context, cursor, since int64) ([]lateFix,
 	// From the heights (by analysed time), to their misses with an absent
 	// vote, to that vote if it is now stored. Each vote is joined on its
 	// whole primary key (type included, one join per type): a join on the
-	// type by OR would scan every vote of the round per miss row.
+	// type by OR would scan every vote of the round per miss row. CROSS
+	// JOIN makes SQLite start from the heights by analyzed_at (its planner,
+	// without statistics, would rather read every miss row up to the
+	// cursor: the whole history); for PostgreSQL it is a plain inner join,
+	// ordered by its planner.
 	q := db.Query().SQL("SELECT m.height, m.validator_address, m.prevote, m.precommit, m.missed_signature, m.missed_proposals, ",
 		"c.block_hash, vp.block_hash, vc.block_hash FROM cosmos_heights h ",
-		"JOIN cosmos_misses m ON m.chain = h.chain AND m.height = h.height ",
+		"CROSS JOIN cosmos_misses m ",
 		"JOIN cosmos_commits c ON c.chain = m.chain AND c.height = m.height ",
 		"LEFT JOIN cosmos_votes vp ON vp.chain = m.chain AND vp.height = m.height AND vp.round = c.round AND vp.type = ").Arg(typePrevote).
 		SQL(" AND vp.validator_address = m.validator_address AND m.prevote = ").Arg(state.VoteAbsent).
 		SQL(" LEFT JOIN cosmos_votes vc ON vc.chain = m.chain AND vc.height = m.height AND vc.round = c.round AND vc.type = ").Arg(state.TypePrecommit).
 		SQL(" AND vc.validator_address = m.validator_address AND m.precommit = ").Arg(state.VoteAbsent).
-		SQL(" WHERE h.chain = ").Arg(chain).SQL(" AND h.analyzed_at >= ").Arg(since).SQL(" AND h.height <= ").Arg(cursor).
+		SQL(" WHERE m.chain = h.chain AND m.height = h.height AND h.chain = ").Arg(chain).SQL(" AND h.analyzed_at >= ").Arg(since).SQL(" AND h.height <= ").Arg(cursor).
 		SQL(" AND h.votes_observed AND (m.prevote = ").Arg(state.VoteAbsent).SQL(" OR m.precommit = ").Arg(state.VoteAbsent).
 		SQL(") AND (vp.block_hash IS NOT NULL OR vc.block_hash IS NOT NULL) ORDER BY m.height, m.validator_address")
 	type found struct {
