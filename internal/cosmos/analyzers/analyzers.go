@@ -73,8 +73,11 @@ type Config struct {
 	// LateVotes is how long after its analysis a height's miss rows are
 	// still corrected when one of its votes is stored late (a precommit
 	// of H arrives after NewBlock(H); a slower endpoint, a late consumer
-	// batch), at most Batch heights below the cursor (default 2 minutes).
-	// A vote stored later than that is kept but not counted.
+	// batch), however far below the cursor: the heights are chosen by when
+	// they were analysed (cosmos_heights.analyzed_at), so a catch-up that
+	// analysed many batches within LateVotes has all of them corrected
+	// (default 2 minutes). A vote stored later than that is kept but not
+	// counted.
 	LateVotes time.Duration
 	// Batch bounds the heights analysed per pass (default 1000).
 	Batch      int

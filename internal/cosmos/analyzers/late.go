@@ -14,8 +14,11 @@ import (
 // reaches the sentries after NewBlock(H), a slower endpoint or a late
 // consumer batch delivers it after the pass. Such a vote is still credited
 // to H: each pass looks, among the heights it analysed within the last
-// Config.LateVotes (at most Batch heights below the cursor), for the miss
-// rows that say a vote is absent while that vote is now stored, and
+// Config.LateVotes — chosen by cosmos_heights.analyzed_at (index
+// cosmos_heights_analyzed), not by their distance to the cursor, so that a
+// vote for a height many batches behind (a catch-up analyses thousands of
+// heights within the window) is corrected too — for the miss rows that say
+// a vote is absent while that very vote (same type) is now stored, and
 // corrects them — the vote codes, missed_prevote and missed_precommit, the
 // cause (a precommit seen for the block but absent from the commit becomes
 // precommit_not_included), the row itself when nothing is missed any more
@@ -24,7 +27,10 @@ import (
 // flags (the window, consecutive misses, solo misses, time to jail and so
 // the alert rules) come from the commit, which a late vote does not change.
 // Only absent votes can change (one vote per height, round, type and
-// validator is stored), so the rows read are those few, not the votes.
+// validator is stored), so the rows read are those few, not the votes: per
+// height of the window, its miss rows (few: a validator that signed has
+// none) and one primary-key probe of cosmos_votes per absent vote; a row
+// is returned only when its vote has arrived.
 
 // lateFix is the corrected row of a miss whose vote arrived after its
 // height's analysis; drop: nothing is missed any more, the row goes.
@@ -36,67 +42,64 @@ type lateFix struct {
 	cause                    string
 }
 
-// lateVotes finds the corrections of the heights in (lo, hi] analysed at or
-// after since, and applies them to the validators' totals.
-func (a *missed) lateVotes(ctx context.Context, lo, hi, since int64) ([]lateFix, error) {
-	if hi <= lo {
+// lateVotes finds the corrections of the heights at or below cursor
+// analysed at or after since, and applies them to the validators' totals.
+func (a *missed) lateVotes(ctx context.Context, cursor, since int64) ([]lateFix, error) {
+	if cursor <= 0 {
 		return nil, nil
 	}
 	db, chain := a.cfg.DB, a.chain.Name
+	// From the heights (by analysed time), to their misses with an absent
+	// vote, to that vote if it is now stored. Each vote is joined on its
+	// whole primary key (type included, one join per type): a join on the
+	// type by OR would scan every vote of the round per miss row. CROSS
+	// JOIN makes SQLite start from the heights by analyzed_at (its planner,
+	// without statistics, would rather read every miss row up to the
+	// cursor: the whole history); for PostgreSQL it is a plain inner join,
+	// ordered by its planner.
 	q := db.Query().SQL("SELECT m.height, m.validator_address, m.prevote, m.precommit, m.missed_signature, m.missed_proposals, ",
-		"c.block_hash, v.type, v.block_hash FROM cosmos_misses m ",
-		"JOIN cosmos_heights h ON h.chain = m.chain AND h.height = m.height ",
+		"c.block_hash, vp.block_hash, vc.block_hash FROM cosmos_heights h ",
+		"CROSS JOIN cosmos_misses m ",
 		"JOIN cosmos_commits c ON c.chain = m.chain AND c.height = m.height ",
-		"JOIN cosmos_votes v ON v.chain = m.chain AND v.height = m.height AND v.round = c.round AND v.validator_address = m.validator_address ",
-		"WHERE m.chain = ").Arg(chain).SQL(" AND m.height > ").Arg(lo).SQL(" AND m.height <= ").Arg(hi).
-		SQL(" AND h.analyzed_at >= ").Arg(since).SQL(" AND h.votes_observed AND (m.prevote = ").Arg(state.VoteAbsent).
-		SQL(" OR m.precommit = ").Arg(state.VoteAbsent).SQL(") ORDER BY m.height, m.validator_address")
-	type key struct {
-		h    int64
-		addr string
-	}
-	type row struct {
+		"LEFT JOIN cosmos_votes vp ON vp.chain = m.chain AND vp.height = m.height AND vp.round = c.round AND vp.type = ").Arg(typePrevote).
+		SQL(" AND vp.validator_address = m.validator_address AND m.prevote = ").Arg(state.VoteAbsent).
+		SQL(" LEFT JOIN cosmos_votes vc ON vc.chain = m.chain AND vc.height = m.height AND vc.round = c.round AND vc.type = ").Arg(state.TypePrecommit).
+		SQL(" AND vc.validator_address = m.validator_address AND m.precommit = ").Arg(state.VoteAbsent).
+		SQL(" WHERE m.chain = h.chain AND m.height = h.height AND h.chain = ").Arg(chain).SQL(" AND h.analyzed_at >= ").Arg(since).SQL(" AND h.height <= ").Arg(cursor).
+		SQL(" AND h.votes_observed AND (m.prevote = ").Arg(state.VoteAbsent).SQL(" OR m.precommit = ").Arg(state.VoteAbsent).
+		SQL(") AND (vp.block_hash IS NOT NULL OR vc.block_hash IS NOT NULL) ORDER BY m.height, m.validator_address")
+	type found struct {
 		was, now lateFix
 		sig      bool
 		props    int
 	}
-	rows := map[key]*row{}
-	var order []key
+	var rows []found
 	if err := query(ctx, db, q, "read late votes", func(scan func(...any) error) error {
-		var k key
-		var pv, pc, props, typ int
-		var sig bool
-		var blockHash, voteHash string
-		if err := scan(&k.h, &k.addr, &pv, &pc, &sig, &props, &blockHash, &typ, &voteHash); err != nil {
+		var r found
+		var blockHash string
+		var pvHash, pcHash sql.NullString
+		if err := scan(&r.was.height, &r.was.addr, &r.was.pv, &r.was.pc, &r.sig, &r.props, &blockHash, &pvHash, &pcHash); err != nil {
 			return err
 		}
-		r := rows[k]
-		if r == nil {
-			was := lateFix{height: k.h, addr: k.addr, pv: pv, pc: pc}
-			r = &row{was: was, now: was, sig: sig, props: props}
-			rows[k] = r
-			order = append(order, k)
+		r.now = r.was
+		if pvHash.Valid {
+			r.now.pv = voteCode(true, pvHash.String, blockHash)
 		}
-		if typ == typePrevote && r.was.pv == state.VoteAbsent {
-			r.now.pv = voteCode(true, voteHash, blockHash)
-		} else if typ != typePrevote && r.was.pc == state.VoteAbsent {
-			r.now.pc = voteCode(true, voteHash, blockHash)
+		if pcHash.Valid {
+			r.now.pc = voteCode(true, pcHash.String, blockHash)
 		}
+		rows = append(rows, r)
 		return nil
 	}); err != nil {
 		return nil, err
 	}
 	var fixes []lateFix
-	for _, k := range order {
-		r := rows[k]
+	for _, r := range rows {
 		f := r.now
-		if f.pv == r.was.pv && f.pc == r.was.pc {
-			continue // the stored vote is of a kind already counted (cannot happen: only absent ones are read)
-		}
 		f.missedPV, f.missedPC = f.pv != state.VoteBlock, f.pc != state.VoteBlock
 		f.cause = cause(true, f.pv, f.pc, r.sig, f.missedPV || f.missedPC)
 		f.drop = !r.sig && !f.missedPV && !f.missedPC && r.props == 0
-		st := a.stat(k.addr)
+		st := a.stat(f.addr)
 		if r.was.pv != state.VoteBlock && !f.missedPV {
 			st.missedPrevote--
 			st.dirty = true

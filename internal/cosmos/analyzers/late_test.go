@@ -135,3 +135,75 @@ func checkMisses(t *testing.T, db *store.DB, when string, want []miss) {
 		}
 	}
 }
+
+// A late vote for a height many batches below the cursor (a catch-up
+// analyses several batches within LateVotes) is corrected like one for the
+// height just below it, and leaves the rows and every total exactly as an
+// analysis that had the vote in time; one stored after LateVotes is not.
+func TestLateVoteBatchesBehind(t *testing.T) {
+	const batch, top = 5, 30
+	dialectsOpen(t, func(t *testing.T, open func() *store.DB) {
+		s := newSim(t, 10, 10, 10, 10)
+		s.set(1)
+		s.heights(1, 2, heightOpts{})
+		s.height(3, heightOpts{who: map[int]behaviour{
+			0: {"block", "nil", 'N'},   // its prevote late
+			1: {"block", "block", 'C'}, // its precommit late, in the commit
+			2: {"block", "block", 'A'}, // its precommit late, left out of the commit
+		}})
+		s.height(4, heightOpts{who: map[int]behaviour{3: {"block", "block", 'A'}}})
+		s.heights(5, top, heightOpts{})
+		rest, late3 := holdBack(s.take(), voteKey{3, 0, events.Prevote}, voteKey{3, 1, events.Precommit}, voteKey{3, 2, events.Precommit})
+		rest, late4 := holdBack(rest, voteKey{4, 3, events.Precommit})
+		ch := analyzers.Chain{Window: 100, MinSigned: 0.5}
+
+		// What an analysis that had the votes of 3 in time says.
+		ref := open()
+		apply(t, newSink(t, ref), append(append([]events.Event(nil), rest...), late3...), 64)
+		rc := &clock{start}
+		ra := newAnalyzerCfg(t, ch, rc, analyzers.Config{DB: ref, Batch: batch})
+		for range top / batch {
+			run(t, ra)
+		}
+
+		db := open()
+		sk := newSink(t, db)
+		apply(t, sk, rest, 64)
+		c := &clock{start}
+		a := newAnalyzerCfg(t, ch, c, analyzers.Config{DB: db, Batch: batch})
+		for range top / batch {
+			c.now = c.now.Add(time.Second)
+			run(t, a)
+		}
+		if h := cursor(t, db); h != top {
+			t.Fatalf("analysed up to %d, want %d", h, top)
+		}
+		if got := readMisses(t, db); len(got) != 4 || got[0].Height != 3 || got[0].Prevote != state.VoteAbsent {
+			t.Fatalf("misses before the late votes: %+v, want 3 at height 3 (validator 0's prevote absent) and 1 at 4", got)
+		}
+
+		// The votes of 3, six batches below the cursor, arrive a minute
+		// after its analysis.
+		c.now = c.now.Add(time.Minute)
+		apply(t, sk, late3, 64)
+		run(t, a)
+		want := readMisses(t, ref)
+		checkMisses(t, db, "after the late votes of height 3", want)
+		wantStats := readStats(t, ref)
+		if got := readStats(t, db); !maps.Equal(got, wantStats) {
+			t.Errorf("stats after the late votes: %+v, want those of an analysis that had them in time: %+v", got, wantStats)
+		}
+		if got := want[0]; got.Height != 3 || got.Prevote != state.VoteBlock || got.Cause != analyzers.CauseNilVote {
+			t.Errorf("validator 0 at 3: %+v, want its prevote for the block and cause nil_vote", got)
+		}
+
+		// The precommit of 4, stored after LateVotes, is kept but not counted.
+		c.now = c.now.Add(analyzers.DefaultLateVotes)
+		apply(t, sk, late4, 64)
+		run(t, a)
+		checkMisses(t, db, "after a vote later than LateVotes", want)
+		if got := readStats(t, db); !maps.Equal(got, wantStats) {
+			t.Errorf("stats changed by a vote later than LateVotes: %+v, want %+v", got, wantStats)
+		}
+	})
+}

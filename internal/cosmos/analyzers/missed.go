@@ -176,7 +176,7 @@ func (a *missed) pass(ctx context.Context) error {
 	}
 	var out output
 	// Votes stored since their heights were analysed correct those rows.
-	if out.late, err = a.lateVotes(ctx, max(0, startCursor-int64(a.cfg.Batch)), startCursor, now-a.cfg.LateVotes.Milliseconds()); err != nil {
+	if out.late, err = a.lateVotes(ctx, startCursor, now-a.cfg.LateVotes.Milliseconds()); err != nil {
 		return err
 	}
 	// Pruned heights of which nothing is stored are passed over whole.

@@ -237,10 +237,22 @@ func newAnalyzer(t testing.TB, db *store.DB, ch analyzers.Chain, reg prometheus.
 
 func newAnalyzerLog(t testing.TB, db *store.DB, ch analyzers.Chain, reg prometheus.Registerer, c *clock, log *slog.Logger) analyze.Analyzer {
 	t.Helper()
+	return newAnalyzerCfg(t, ch, c, analyzers.Config{DB: db, Registerer: reg, Log: log})
+}
+
+// newAnalyzerCfg is the analyzer of ch on the hand clock c with the rest of
+// cfg as given (Batch, LateVotes…; zero values take the defaults), for the
+// tests that need more than a database, a registerer and a log.
+func newAnalyzerCfg(t testing.TB, ch analyzers.Chain, c *clock, cfg analyzers.Config) analyze.Analyzer {
+	t.Helper()
 	if ch.Name == "" {
 		ch.Name = chainName
 	}
-	as, err := analyzers.New(analyzers.Config{DB: db, Chains: []analyzers.Chain{ch}, Registerer: reg, Log: log, Now: c.Now})
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	cfg.Chains, cfg.Now = []analyzers.Chain{ch}, c.Now
+	as, err := analyzers.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
