@@ -114,14 +114,14 @@ func (f *freshReads) announcements(ctx context.Context, delegate string) ([]Anno
 // and accounts of every nominator that may still send, and the delegates
 // of the time-delay proxies among them. Nothing is read until a send
 // needs it, so a pass with nothing to send reads nothing.
-func (r *Runner) roundReads(cfg *program.Config, round *state.Round, done map[string]bool) *freshReads {
+func (r *Runner) roundReads(cfg *program.Config, round *state.Round, done map[string]string) *freshReads {
 	f := &freshReads{live: r.cfg.Live}
 	if round.DryRun || r.cfg.Live == nil {
 		return f
 	}
 	for _, a := range round.Assignments {
 		att := round.Attempts[a.Nominator]
-		if done[a.Nominator] || len(a.Targets) == 0 || att.GaveUp || att.Cancelled != "" {
+		if done[a.Nominator] != "" || len(a.Targets) == 0 || att.GaveUp || att.Cancelled != "" {
 			continue
 		}
 		n, ok := nominatorConfig(cfg, a.Nominator)

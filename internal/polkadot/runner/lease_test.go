@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"strings"
@@ -210,8 +211,9 @@ func TestLeaseRenewedThroughALongPass(t *testing.T) {
 // A lease lost during a pass stops its sends: the pass outlived the
 // lease between two renewals (no timer fired) and another process took
 // it; the renewal before the next send finds that, so nothing more is
-// sent, no attempt is counted, and the round stays started with the
-// reason naming the new holder. The new holder finishes the round — the
+// sent, no attempt is counted, its send is recorded and the round stays
+// started with the reason naming the new holder, nothing else of its view
+// written (the new holder decides the rest). The new holder finishes the round — the
 // nominator sent before the loss is not sent again — and the old one,
 // passing again, sends nothing.
 func TestLostLeaseStopsSends(t *testing.T) {
@@ -248,11 +250,12 @@ func TestLostLeaseStopsSends(t *testing.T) {
 			t.Errorf("nominator %s: %d attempts counted for sends refused for the lease", n, att.Count)
 		}
 	}
-	second := rd.Assignments[1].Nominator
-	for tg, o := range rd.Outcome[second] {
-		if !strings.HasPrefix(o, "not sent: sending stopped") {
-			t.Errorf("outcome of %s for %s %q: want not sent, sending stopped", second, tg, o)
-		}
+	first, second := rd.Assignments[0].Nominator, rd.Assignments[1].Nominator
+	if o := rd.Outcome[first]; len(o) != 1 || !strings.HasPrefix(o[cfgTarget(rd, 0)], "nominated") {
+		t.Errorf("outcome of %s %v: want its send recorded", first, o)
+	}
+	if o, ok := rd.Outcome[second]; ok {
+		t.Errorf("outcome of %s %v: want none from the process that lost the lease (the holder decides)", second, o)
 	}
 	if ns, _ := st.LatestNominations(ctx, chain); len(ns) != 1 {
 		t.Errorf("nominations %+v: want the one sent", ns)
@@ -276,5 +279,56 @@ func TestLostLeaseStopsSends(t *testing.T) {
 	}
 	if fc.count("nominate") != 6 {
 		t.Fatalf("consumer-a without the lease sent %v", fc.sent)
+	}
+}
+
+// cfgTarget is the i-th assignment's only target.
+func cfgTarget(rd state.Round, i int) string { return rd.Assignments[i].Targets[0] }
+
+// The process that lost the lease sent one nominator and stalled before
+// saving the round; the new holder finished the round meanwhile. The
+// round's record still says the first nominator was nominated (the new
+// holder reads it from the nominations recorded at the send), each of the
+// six is nominated once, and the old holder's stale view — a failed send
+// the new holder had made since — changes nothing of the finished round.
+func TestNewHolderRecordsTheOldHoldersSend(t *testing.T) {
+	st, cfg, fc := sixNominatorsIn(t, leaseStore(t), 0)
+	clk := newTestClock(now)
+	const ttl = 3 * time.Minute
+	ctx := context.Background()
+	b := leaseRunner(t, st, cfg, fc, "consumer-b", ttl, clk)
+	sends := 0
+	var bErr error
+	fc.beforeSend = func(string) {
+		sends++
+		if sends != 2 { // a's second send; b's sends pass through
+			return
+		}
+		clk.Add(ttl + time.Minute)
+		_, bErr = b.Pass(ctx)
+		fc.sendErr = errors.New("nonce too low") // a's own send now fails on chain
+	}
+	a := leaseRunner(t, st, cfg, fc, "consumer-a", ttl, clk)
+	if _, err := a.Pass(ctx); err == nil {
+		t.Fatal("a's pass: no error; want its failed send and lost lease reported")
+	}
+	if bErr != nil {
+		t.Fatalf("b's pass: %v", bErr)
+	}
+	rs, _ := st.Rounds(ctx, chain, 10)
+	if len(rs) != 1 || rs[0].Status != RoundDone {
+		t.Fatalf("rounds %+v: want the one round done by b", rs)
+	}
+	if n := fc.count("nominate"); n != 6 || len(fc.nominated) != 6 {
+		t.Fatalf("sent %v, nominated %v: want each of the six once", fc.sent, fc.nominated)
+	}
+	rd := rs[0]
+	for i, as := range rd.Assignments {
+		if o := rd.Outcome[as.Nominator][cfgTarget(rd, i)]; !strings.HasPrefix(o, "nominated") {
+			t.Errorf("outcome of %s: %q; want nominated", as.Nominator, o)
+		}
+	}
+	if len(rd.Attempts) != 0 {
+		t.Errorf("attempts %+v: want none (a's failure came after b's send)", rd.Attempts)
 	}
 }

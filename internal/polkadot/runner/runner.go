@@ -750,11 +750,23 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 		round.Attempts = map[string]state.SendAttempts{}
 	}
 	var errs []error
-	waiting := false // a nominator left to send on a later pass
-	stopped := ""    // why sending stopped this pass (the send lease lost)
+	waiting := false           // a nominator left to send on a later pass
+	stopped := ""              // why sending stopped this pass (the send lease lost)
+	var sends, others []string // the nominators this pass sent (or found sent), and those whose outcome it decided otherwise
 	fresh := r.roundReads(cfg, round, done)
 	for _, a := range round.Assignments {
-		if done[a.Nominator] || len(a.Targets) == 0 {
+		if note := done[a.Nominator]; note != "" {
+			if len(round.Outcome[a.Nominator]) == 0 && len(a.Targets) > 0 {
+				out := map[string]string{}
+				for _, t := range a.Targets {
+					out[t] = note
+				}
+				round.Outcome[a.Nominator] = out
+				sends = append(sends, a.Nominator)
+			}
+			continue
+		}
+		if len(a.Targets) == 0 {
 			continue
 		}
 		att := round.Attempts[a.Nominator]
@@ -777,6 +789,7 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 				out[t] = "not sent: " + err.Error()
 			}
 			round.Outcome[a.Nominator] = out
+			others = append(others, a.Nominator)
 		}
 		n, ok := nominatorConfig(cfg, a.Nominator)
 		sendErr := error(nil) // a send that reached the chain and failed
@@ -808,6 +821,7 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 				}
 				if errors.As(sendErr, &inv) {
 					r.cancelSend(round, a, inv, out)
+					others = append(others, a.Nominator)
 					continue
 				}
 				for _, t := range a.Targets {
@@ -829,6 +843,7 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 				}
 				if !found && len(bad) > 0 {
 					r.cancelSend(round, a, invalidTargets{bad}, out)
+					others = append(others, a.Nominator)
 					continue
 				}
 				var sent Sent
@@ -849,11 +864,16 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 		}
 		if why, lost := isLeaseLost(sendErr); lost {
 			// Nothing submitted: no attempt; the rest waits for the holder.
+			// Its note is written only where the round has no outcome for
+			// the nominator: the new holder may have sent it since.
 			stopped = why
-			for _, t := range a.Targets {
-				out[t] = "not sent: " + why
+			if len(round.Outcome[a.Nominator]) == 0 {
+				for _, t := range a.Targets {
+					out[t] = "not sent: " + why
+				}
+				round.Outcome[a.Nominator] = out
+				others = append(others, a.Nominator)
 			}
-			round.Outcome[a.Nominator] = out
 			errs = append(errs, fmt.Errorf("nominator %s: %w", a.Nominator, sendErr))
 			break
 		}
@@ -879,6 +899,11 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 			errs = append(errs, fmt.Errorf("nominator %s: %w", a.Nominator, err))
 		}
 		round.Outcome[a.Nominator] = out
+		if sendErr == nil {
+			sends = append(sends, a.Nominator)
+		} else {
+			others = append(others, a.Nominator)
+		}
 	}
 	round.Status, round.Reason = RoundDone, ""
 	var gaveUp []string
@@ -899,14 +924,23 @@ func (r *Runner) finishRound(ctx context.Context, cfg *program.Config, ch *event
 		r.log.Error("nomination round failed: sends given up", "round", round.ID, "era", round.Era, "reason", round.Reason)
 	}
 	round.Updated = now.UnixMilli()
-	saved, err := st.SaveOpenRound(ctx, *round)
+	holder := ""
+	if r.cfg.Send {
+		holder = r.cfg.LeaseHolder
+	}
+	saved, err := st.SaveOpenRound(ctx, state.OpenRoundSave{Round: *round, Holder: holder, Sent: sends, Others: others})
 	if err != nil {
 		return err
 	}
-	if !saved {
+	switch saved {
+	case state.RoundNotSaved:
 		// Finished meanwhile by the process that took the send lease: its
-		// record stands.
+		// record stands (it records what this one sent from the
+		// nominations table).
 		r.log.Warn("nomination round finished by another process meanwhile; this pass's view of it is not saved", "round", round.ID)
+		return errors.Join(errs...)
+	case state.RoundSendsSaved:
+		r.log.Warn("the send lease is held by another process: of this pass's view of the round only its sends are saved", "round", round.ID, "sent", len(sends))
 		return errors.Join(errs...)
 	}
 	if round.Status == RoundDone {
@@ -1005,16 +1039,22 @@ func (r *Runner) nominatorReady(ctx context.Context, n program.NominatorConfig, 
 	return nil
 }
 
-// doneInRound: the nominators of the round already nominated or announced.
-func (r *Runner) doneInRound(ctx context.Context, roundID int64) (map[string]bool, error) {
-	out := map[string]bool{}
+// doneInRound: the nominators of the round already nominated or
+// announced, each with the outcome its record says (for a round whose
+// outcome lacks it: the process that sent it lost the send lease before
+// saving the round, and the round was finished without it).
+func (r *Runner) doneInRound(ctx context.Context, roundID int64) (map[string]string, error) {
+	out := map[string]string{}
 	ns, err := r.cfg.Store.LatestNominations(ctx, r.cfg.Chain)
 	if err != nil {
 		return nil, err
 	}
 	for _, n := range ns {
 		if n.RoundID == roundID {
-			out[n.Nominator] = true
+			out[n.Nominator] = "nominated"
+			if n.DryRun {
+				out[n.Nominator] = "dry run: would nominate"
+			}
 		}
 	}
 	txs, err := r.cfg.Store.ProxyTxs(ctx, r.cfg.Chain, false, 1000)
@@ -1023,7 +1063,7 @@ func (r *Runner) doneInRound(ctx context.Context, roundID int64) (map[string]boo
 	}
 	for _, t := range txs {
 		if t.RoundID == roundID {
-			out[t.Nominator] = true
+			out[t.Nominator] = fmt.Sprintf("announced: proxy tx %s, %s", t.ID, t.State)
 		}
 	}
 	return out, nil

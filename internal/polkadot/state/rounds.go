@@ -71,18 +71,6 @@ func (s *Store) UpdateRound(ctx context.Context, chain string, id int64, status 
 // attempts and reason, at r.Updated; found false when there is no such
 // round.
 func (s *Store) SaveRound(ctx context.Context, r Round) (bool, error) {
-	return s.saveRound(ctx, r, false)
-}
-
-// SaveOpenRound is SaveRound for a round the caller found started: it
-// writes only while the stored round is still started, so that a process
-// that lost the send lease mid-round cannot reopen a round the lease's new
-// holder has finished since (done or failed); found false then.
-func (s *Store) SaveOpenRound(ctx context.Context, r Round) (bool, error) {
-	return s.saveRound(ctx, r, true)
-}
-
-func (s *Store) saveRound(ctx context.Context, r Round, open bool) (bool, error) {
 	outcome, err := encode("round outcome", nonNilMap(r.Outcome))
 	if err != nil {
 		return false, err
@@ -93,21 +81,142 @@ func (s *Store) saveRound(ctx context.Context, r Round, open bool) (bool, error)
 	}
 	var found bool
 	err = s.InTx(ctx, fmt.Sprintf("save polkadot round %d of %s", r.ID, r.Chain), func(t *Tx) error {
-		q := t.q().SQL("UPDATE polkadot_rounds SET status = ").Arg(r.Status).SQL(", outcome = ").Arg(outcome).
-			SQL(", attempts = ").Arg(attempts).SQL(", reason = ").Arg(r.Reason).SQL(", updated = ").Arg(r.Updated).
-			SQL(" WHERE chain = ").Arg(r.Chain).SQL(" AND id = ").Arg(r.ID)
-		if open {
-			q = q.SQL(" AND status = ").Arg("started")
-		}
-		res, err := t.exec("save round", q)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		found = n > 0
+		found, err = t.writeRound(r, outcome, attempts, false)
 		return err
 	})
 	return found, err
+}
+
+// OpenRoundSave is what a pass writes of a round it found started.
+type OpenRoundSave struct {
+	Round
+	// Holder is the send lease holder the pass ran as; "" for a pass that
+	// holds none (a dry run).
+	Holder string
+	// Sent are the nominators the pass nominated or announced (or found
+	// so): their outcome and attempts are written whoever holds the lease
+	// now — the record of a send must not be lost.
+	Sent []string
+	// Others are the nominators whose outcome the pass decided otherwise
+	// (a failed send, a cancel, a note why not sent): written, with the
+	// round's status, only while Holder still holds the lease (its reason
+	// also when the holder's is "").
+	Others []string
+}
+
+// The results of SaveOpenRound.
+const (
+	RoundNotSaved   = iota // no such round, or no longer started: nothing written
+	RoundSendsSaved        // another process holds the lease: only the Sent entries written
+	RoundSaved             // all of it written
+)
+
+// SaveOpenRound writes a pass's progress of a round it found started,
+// in one transaction (the row locked on PostgreSQL). Nothing is written
+// once the stored round is no longer started, so that a process that lost
+// the send lease mid-round cannot reopen a round the lease's new holder
+// has finished since (done or failed). Of the outcome and attempts only
+// the entries of the nominators the pass dealt with are written into the
+// stored ones, the others kept as stored: two processes may each have
+// dealt with some nominators since they read the round — the one that
+// lost the lease sent one before it stopped, the new holder the rest —
+// and neither may erase what the other recorded. And a process that has
+// lost the lease to another writes only its sends (and its reason where
+// the round has none): the new holder's view of the rest — a send it made
+// where the old one failed — and the round's status stand.
+func (s *Store) SaveOpenRound(ctx context.Context, w OpenRoundSave) (int, error) {
+	r := w.Round
+	result := RoundNotSaved
+	err := s.InTx(ctx, fmt.Sprintf("save polkadot round %d of %s", r.ID, r.Chain), func(t *Tx) error {
+		result = RoundNotSaved // InTx may run this again
+		q := t.q().SQL("SELECT status, reason, outcome, attempts FROM polkadot_rounds WHERE chain = ").Arg(r.Chain).SQL(" AND id = ").Arg(r.ID)
+		if t.s.db.Dialect().Postgres() {
+			q.SQL(" FOR UPDATE")
+		}
+		var status, reason, outcomeText, attemptsText string
+		ok, err := t.row("read the round", q, &status, &reason, &outcomeText, &attemptsText)
+		if err != nil || !ok || status != "started" {
+			return err
+		}
+		own := true
+		if w.Holder != "" {
+			var holder string
+			found, err := t.row("read the send lease", t.q().SQL("SELECT holder FROM polkadot_send_leases WHERE chain = ").Arg(r.Chain), &holder)
+			if err != nil {
+				return err
+			}
+			own = !found || holder == w.Holder
+		}
+		outcome := map[string]map[string]string{}
+		attempts := map[string]SendAttempts{}
+		if err := decode("polkadot_rounds.outcome", outcomeText, &outcome); err != nil {
+			return err
+		}
+		if err := decode("polkadot_rounds.attempts", attemptsText, &attempts); err != nil {
+			return err
+		}
+		outcome, attempts = nonNilMap(outcome), nonNilMap(attempts)
+		merge := func(nominators []string) {
+			for _, n := range nominators {
+				if o, ok := r.Outcome[n]; ok {
+					outcome[n] = o
+				} else {
+					delete(outcome, n)
+				}
+				if a, ok := r.Attempts[n]; ok {
+					attempts[n] = a
+				} else {
+					delete(attempts, n)
+				}
+			}
+		}
+		merge(w.Sent)
+		if own {
+			merge(w.Others)
+		} else {
+			// The status is the holder's; so is a reason it gave, else this
+			// pass's (why its sends stopped, naming the holder).
+			r.Status = status
+			if reason != "" {
+				r.Reason = reason
+			}
+		}
+		oe, err := encode("round outcome", outcome)
+		if err != nil {
+			return err
+		}
+		ae, err := encode("round attempts", attempts)
+		if err != nil {
+			return err
+		}
+		saved, err := t.writeRound(r, oe, ae, true)
+		switch {
+		case err != nil || !saved:
+		case own:
+			result = RoundSaved
+		default:
+			result = RoundSendsSaved
+		}
+		return err
+	})
+	return result, err
+}
+
+// writeRound writes r's status, reason and update time with the encoded
+// outcome and attempts; open: only while the stored round is started.
+func (t *Tx) writeRound(r Round, outcome, attempts string, open bool) (bool, error) {
+	q := t.q().SQL("UPDATE polkadot_rounds SET status = ").Arg(r.Status).SQL(", outcome = ").Arg(outcome).
+		SQL(", attempts = ").Arg(attempts).SQL(", reason = ").Arg(r.Reason).SQL(", updated = ").Arg(r.Updated).
+		SQL(" WHERE chain = ").Arg(r.Chain).SQL(" AND id = ").Arg(r.ID)
+	if open {
+		q = q.SQL(" AND status = ").Arg("started")
+	}
+	res, err := t.exec("save round", q)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
 }
 
 // Rounds lists the latest rounds, latest first.

@@ -3,6 +3,7 @@ package state_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -438,19 +439,77 @@ func TestSaveOpenRound(t *testing.T) {
 			t.Fatal(err)
 		}
 		r.ID, r.Reason, r.Updated = id, "sending stopped", 2
-		if ok, err := s.SaveOpenRound(ctx, r); !ok || err != nil {
-			t.Fatalf("saving a started round: %v %v", ok, err)
+		save := func(r state.Round) int {
+			t.Helper()
+			res, err := s.SaveOpenRound(ctx, state.OpenRoundSave{Round: r, Others: []string{"N"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res
+		}
+		if res := save(r); res != state.RoundSaved {
+			t.Fatalf("saving a started round: %d", res)
 		}
 		done := r
 		done.Status, done.Reason, done.Updated = "done", "", 3
-		if ok, err := s.SaveOpenRound(ctx, done); !ok || err != nil {
-			t.Fatalf("finishing it: %v %v", ok, err)
+		if res := save(done); res != state.RoundSaved {
+			t.Fatalf("finishing it: %d", res)
 		}
-		if ok, err := s.SaveOpenRound(ctx, r); ok || err != nil {
-			t.Fatalf("saving the stale started view over the done round: %v %v; want refused", ok, err)
+		if res := save(r); res != state.RoundNotSaved {
+			t.Fatalf("saving the stale started view over the done round: %d; want refused", res)
 		}
 		if last, _ := s.LastRound(ctx, chain); last.Status != "done" || last.Updated != 3 {
 			t.Fatalf("round %+v: want done kept", last)
+		}
+	})
+}
+
+// Two processes saving one round each write only the nominators they
+// dealt with, and one that lost the send lease only its sends: the new
+// holder sent N2 and failed N3's send; the old holder, saving its stale
+// view after — it sent N1, failed N2's send, has a note for N3 — adds its
+// send of N1 and its reason (the holder gave none), not its status, not
+// its view of N2 and N3.
+func TestSaveOpenRoundMergesByLease(t *testing.T) {
+	dialects(t, func(t *testing.T, s *state.Store) {
+		ctx := context.Background()
+		var as []program.Assignment
+		for _, n := range []string{"N1", "N2", "N3"} {
+			as = append(as, program.Assignment{Nominator: n, Targets: []string{"T-" + n}, Count: 1})
+		}
+		id, err := s.StartRound(ctx, state.Round{Chain: chain, Era: 12, Started: 1, Status: "started", Assignments: as})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if held, _, err := s.HoldSendLease(ctx, chain, "b", time.UnixMilli(10), time.Minute); !held || err != nil {
+			t.Fatalf("b taking the lease: %v %v", held, err)
+		}
+		b := state.Round{Chain: chain, ID: id, Status: "started", Updated: 20,
+			Outcome:  map[string]map[string]string{"N2": {"T-N2": "nominated"}, "N3": {"T-N3": "not sent: boom (attempt 1 of 3)"}},
+			Attempts: map[string]state.SendAttempts{"N3": {Count: 1, Last: 20, Error: "boom"}}}
+		if res, err := s.SaveOpenRound(ctx, state.OpenRoundSave{Round: b, Holder: "b", Sent: []string{"N2"}, Others: []string{"N3"}}); res != state.RoundSaved || err != nil {
+			t.Fatalf("the holder's save: %d %v", res, err)
+		}
+		a := state.Round{Chain: chain, ID: id, Status: "done", Reason: "stale", Updated: 30,
+			Outcome: map[string]map[string]string{"N1": {"T-N1": "nominated"}, "N2": {"T-N2": "not sent: failed (attempt 1 of 3)"},
+				"N3": {"T-N3": "not sent: sending stopped"}},
+			Attempts: map[string]state.SendAttempts{"N2": {Count: 1, Last: 30, Error: "failed"}}}
+		if res, err := s.SaveOpenRound(ctx, state.OpenRoundSave{Round: a, Holder: "a", Sent: []string{"N1"}, Others: []string{"N2", "N3"}}); res != state.RoundSendsSaved || err != nil {
+			t.Fatalf("the old holder's save: %d %v; want only its sends saved", res, err)
+		}
+		got, err := s.LastRound(ctx, chain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]map[string]string{"N1": {"T-N1": "nominated"}, "N2": {"T-N2": "nominated"}, "N3": {"T-N3": "not sent: boom (attempt 1 of 3)"}}
+		if !reflect.DeepEqual(got.Outcome, want) {
+			t.Errorf("outcome %v, want %v", got.Outcome, want)
+		}
+		if len(got.Attempts) != 1 || got.Attempts["N3"].Count != 1 {
+			t.Errorf("attempts %+v: want only the holder's N3", got.Attempts)
+		}
+		if got.Status != "started" || got.Reason != "stale" {
+			t.Errorf("status %q reason %q: want the holder's started, the old holder's reason where the holder gave none", got.Status, got.Reason)
 		}
 	})
 }
