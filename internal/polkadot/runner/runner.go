@@ -1161,14 +1161,18 @@ func (r *Runner) executeAnnounced(ctx context.Context, cfg *program.Config, stor
 	var dues []due
 	fresh := &freshReads{live: r.cfg.Live, head: &ch}
 	for _, p := range txs {
-		if ch.Block < p.ExecuteAfter {
-			pending++
-			continue
-		}
+		// Checked before the delay: an orphan would otherwise count as
+		// pending until its delay passed, and hold back rounds meanwhile.
 		n, ok := nominatorConfig(cfg, p.Nominator)
 		if !ok {
+			if err := r.orphan(ctx, p, now); err != nil {
+				pending++ // not recorded: still announced, tried next pass
+				errs = append(errs, fmt.Errorf("announcement %s: %w", p.ID, err))
+			}
+			continue
+		}
+		if ch.Block < p.ExecuteAfter {
 			pending++
-			errs = append(errs, fmt.Errorf("announcement %s: nominator %s is no longer in the program file", p.ID, p.Nominator))
 			continue
 		}
 		if att := p.Attempts; att.Count > 0 && now.Before(time.UnixMilli(att.Last).Add(r.backoff(att.Count))) {
@@ -1243,6 +1247,27 @@ func (r *Runner) executeAnnounced(ctx context.Context, cfg *program.Config, stor
 		}
 	}
 	return pending, errors.Join(errs...)
+}
+
+// orphan records that p's nominator is no longer in the program file: its
+// key (and so the only way this program had to execute or withdraw p) went
+// with the entry, so waiting for p would stop every later round for good.
+// p leaves the pending set as orphaned, the reason saying how the operator
+// removes it from the chain; logged once (the conditional transition
+// changes it once).
+func (r *Runner) orphan(ctx context.Context, p state.ProxyTx, now time.Time) error {
+	reason := fmt.Sprintf("nominator %s is no longer in the program file, so valtrack neither executes nor withdraws this announcement; "+
+		"it stays on chain (its deposit reserved) until removed: send proxy.remove_announcement(real=%s, call_hash=%s) signed by the delegate %s, "+
+		"or proxy.reject_announcement(delegate=%s, call_hash=%s) signed by %s", p.Nominator, p.Nominator, p.CallHash, p.Delegate, p.Delegate, p.CallHash, p.Nominator)
+	changed, err := r.cfg.Store.FinishProxyTx(ctx, r.cfg.Chain, p.ID, state.ProxyOrphaned, reason, "", now.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("record the announcement of removed nominator %s as orphaned: %w", p.Nominator, err)
+	}
+	if changed {
+		r.log.Warn("announcement orphaned: its nominator left the program file; rounds go on without it", "id", p.ID,
+			"nominator", p.Nominator, "delegate", p.Delegate, "call_hash", p.CallHash, "reason", reason)
+	}
+	return nil
 }
 
 // settle executes or cancels one announcement whose delay has passed.

@@ -376,7 +376,7 @@ func (s *Store) AddProxyTx(ctx context.Context, p ProxyTx) error {
 		p.State = ProxyAnnounced
 	}
 	if !validProxyState(p.State) {
-		return fmt.Errorf("store polkadot proxy tx %s: state %q is none of announced, executed, cancelled, failed", p.ID, p.State)
+		return fmt.Errorf("store polkadot proxy tx %s: state %q is none of announced, executed, cancelled, failed, orphaned", p.ID, p.State)
 	}
 	targets, err := encode("proxy targets", nonNil(p.Targets))
 	if err != nil {
@@ -402,18 +402,18 @@ func (s *Store) AddProxyTx(ctx context.Context, p ProxyTx) error {
 }
 
 func validProxyState(s string) bool {
-	return s == ProxyAnnounced || s == ProxyExecuted || s == ProxyCancelled || s == ProxyFailed
+	return s == ProxyAnnounced || s == ProxyExecuted || s == ProxyCancelled || s == ProxyFailed || s == ProxyOrphaned
 }
 
-// FinishProxyTx moves an announced proxy tx to executed, cancelled or
-// failed, appending txHash (when not "") to its hashes. The UPDATE is
+// FinishProxyTx moves an announced proxy tx to executed, cancelled,
+// failed or orphaned, appending txHash (when not "") to its hashes. The UPDATE is
 // conditional on the state being announced: changed is false when it was
 // already finished (or does not exist), and then nothing is written — the
 // runner must not send its call again, which is what prevents a double
 // nomination after a restart.
 func (s *Store) FinishProxyTx(ctx context.Context, chain, id, to, reason, txHash string, at int64) (changed bool, err error) {
-	if to != ProxyExecuted && to != ProxyCancelled && to != ProxyFailed {
-		return false, fmt.Errorf("finish polkadot proxy tx %s: state %q is none of executed, cancelled, failed", id, to)
+	if to != ProxyExecuted && to != ProxyCancelled && to != ProxyFailed && to != ProxyOrphaned {
+		return false, fmt.Errorf("finish polkadot proxy tx %s: state %q is none of executed, cancelled, failed, orphaned", id, to)
 	}
 	err = s.InTx(ctx, "finish polkadot proxy tx "+id, func(t *Tx) error {
 		changed = false

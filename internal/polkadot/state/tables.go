@@ -50,4 +50,9 @@ const (
 	ProxyExecuted  = "executed"
 	ProxyCancelled = "cancelled"
 	ProxyFailed    = "failed"
+	// ProxyOrphaned is an announcement whose nominator left the program
+	// file: the key that could execute or withdraw it went with the entry,
+	// so the runner stops waiting for it (it would hold back every round)
+	// and its reason tells the operator how to remove it from the chain.
+	ProxyOrphaned = "orphaned"
 )
