@@ -16,6 +16,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -1192,6 +1193,14 @@ func (r *Runner) executeAnnounced(ctx context.Context, cfg *program.Config, stor
 			errs = append(errs, fmt.Errorf("announcement %s: %w", p.ID, err))
 			break
 		}
+		var unknown factUnknown
+		if errors.As(err, &unknown) {
+			// Nothing sent and nothing decided: neither an attempt nor a
+			// reason to withdraw it as stale.
+			pending++
+			errs = append(errs, fmt.Errorf("announcement %s: %w", p.ID, err))
+			continue
+		}
 		var failed sendFailed
 		if errors.As(err, &failed) {
 			gaveUp, aerr := r.executionFailed(ctx, n, p, failed, now)
@@ -1291,12 +1300,36 @@ func (r *Runner) settle(ctx context.Context, cfg *program.Config, fresh *freshRe
 		announced = announced || (a.Real == p.Nominator && strings.EqualFold(a.CallHash, p.CallHash))
 	}
 	if !announced {
-		if v := by[p.Nominator]; v != nil && v.NominationTargets.Known && sameSet(v.NominationTargets.Value, p.Targets) {
+		// Gone: executed, or removed some other way. Only a nomination read
+		// now decides which — an unreadable one is no verdict, and the same
+		// targets nominated before the announcement's round are not its
+		// execution.
+		v := by[p.Nominator]
+		if v == nil || !v.NominationTargets.Known || !v.NominationEra.Known {
+			why := "not in the answer"
+			if v != nil {
+				why = cmp.Or(v.NominationTargets.Err, v.NominationEra.Err, "unknown")
+			}
+			return "", factUnknown{fmt.Errorf("the announcement is no longer on chain, and whether it was executed is unknown: "+
+				"the nomination of %s could not be read (%s); retried next pass", p.Nominator, why)}
+		}
+		era, found, err := st.RoundEra(ctx, chain, p.RoundID)
+		if err != nil {
+			return "", factUnknown{fmt.Errorf("the announcement is no longer on chain: %w", err)}
+		}
+		// A round is never deleted; without one (a record written by hand)
+		// any era of the nomination is accepted.
+		if !found {
+			era = 0
+		}
+		if v.NominationEra.Value >= era && sameSet(v.NominationTargets.Value, p.Targets) {
 			return state.ProxyExecuted, r.executed(ctx, p, Sent{}, "found executed on chain", now)
 		}
-		changed, err := st.FinishProxyTx(ctx, chain, p.ID, state.ProxyFailed, "the announcement is no longer on chain and the targets were not nominated", "", now.UnixMilli())
+		reason := fmt.Sprintf("the announcement is no longer on chain and its targets were not nominated in era %d or later "+
+			"(staking.nominators holds %d targets submitted in era %d)", era, len(v.NominationTargets.Value), v.NominationEra.Value)
+		changed, err := st.FinishProxyTx(ctx, chain, p.ID, state.ProxyFailed, reason, "", now.UnixMilli())
 		if err == nil && changed {
-			r.log.Warn("announcement vanished without being executed", "id", p.ID)
+			r.log.Warn("announcement vanished without being executed", "id", p.ID, "reason", reason)
 		}
 		return state.ProxyFailed, err
 	}
@@ -1348,6 +1381,14 @@ func (r *Runner) revalidate(ctx context.Context, fresh *freshReads, targets []st
 	}
 	return by, bad, nil
 }
+
+// factUnknown is a fact an announcement's settlement depends on that could
+// not be read: the announcement stays announced (pending), with no attempt
+// counted, and the next pass reads again.
+type factUnknown struct{ err error }
+
+func (e factUnknown) Error() string { return e.err.Error() }
+func (e factUnknown) Unwrap() error { return e.err }
 
 // sendFailed is a settling transaction (proxy_announced, or the
 // remove_announcement of a cancellation) that was sent and failed: it paid

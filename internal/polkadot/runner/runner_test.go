@@ -94,7 +94,7 @@ func (f *fakeChain) Validators(_ context.Context, at events.Chain, extra []strin
 		v.Block = at.Block
 		if t, ok := f.nominated[s]; ok {
 			v.NominationTargets, v.NominationEra = events.Got(t, 1), events.Got(f.submitted[s], 1)
-		} else if !v.NominationTargets.Known {
+		} else if !v.NominationTargets.Known && v.NominationTargets.Err == "" {
 			// As the chain reader has it: no staking.nominators entry is a
 			// known absence.
 			v.NominationTargets, v.NominationEra = events.Got[[]string](nil, 1), events.Got[uint32](0, 1)

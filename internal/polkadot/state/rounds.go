@@ -254,6 +254,15 @@ func (s *Store) Rounds(ctx context.Context, chain string, lim int) ([]Round, err
 	return out, err
 }
 
+// RoundEra is the era of round id; found is false when there is no such
+// round.
+func (s *Store) RoundEra(ctx context.Context, chain string, id int64) (era uint32, found bool, err error) {
+	var e int64
+	found, err = s.one(ctx, "read the era of polkadot round", s.db.Query().SQL("SELECT era FROM polkadot_rounds WHERE chain = ").Arg(chain).
+		SQL(" AND id = ").Arg(id), &e)
+	return uint32(e), found, err
+}
+
 // LastRound is the chain's latest round, nil when none.
 func (s *Store) LastRound(ctx context.Context, chain string) (*Round, error) {
 	rs, err := s.Rounds(ctx, chain, 1)
