@@ -532,6 +532,18 @@ func (r *Reader) Era(ctx context.Context, era uint32) (events.Era, error) {
 		}
 		vals = sortedAccounts(exps)
 	}
+	if len(vals) == 0 {
+		// No era of a live chain has no validators: an empty answer stored
+		// as a finished era would cost every candidate a rank period.
+		sess, err := sessionValidators(ctx, rv)
+		if err != nil {
+			return out, fmt.Errorf("era %d lists no validators, and %w", era, err)
+		}
+		if len(sess) > 0 {
+			return out, fmt.Errorf("era %d: the node lists no validators (Staking.ErasValidatorPrefs, exposures) while Session.Validators has %d; "+
+				"an empty answer is taken as a failed read, retried next poll", era, len(sess))
+		}
+	}
 	sortAccounts(vals)
 	for _, a := range vals {
 		out.Validators = append(out.Validators, a.ss58(p.prefix))

@@ -20,6 +20,27 @@ type stashState struct {
 	ledgerOk   bool
 }
 
+// completeIntentions refuses a listing of Staking.Validators' keys that
+// cannot be the chain's whole set: fewer keys than
+// Staking.CounterForValidators counts at the same block (a truncated
+// answer), or none while the session has validators (a node answering []
+// — 1KV's issue #2805 turned every candidate invalid on it). A chain
+// whose validators all chilled would read as a failed read here: far
+// likelier a broken endpoint, and unknown keeps the last verdicts.
+func completeIntentions(ctx context.Context, sv *view, listed, sessionValidators int) error {
+	if sv.has("Staking", "CounterForValidators") {
+		if want, ok := optUint(sv.get(ctx, "Staking", "CounterForValidators")); ok && uint64(listed) < want {
+			return fmt.Errorf("list Staking.Validators: the node listed %d validate intentions where Staking.CounterForValidators counts %d; "+
+				"an incomplete answer is not the chain's state (retried next poll; check the endpoint)", listed, want)
+		}
+	}
+	if listed == 0 && sessionValidators > 0 {
+		return fmt.Errorf("list Staking.Validators: the node listed no validate intention while Session.Validators has %d validators; "+
+			"an empty answer is taken as a failed read (retried next poll; check the endpoint)", sessionValidators)
+	}
+	return nil
+}
+
 // Validators reads one record per stash in staking.validators, in
 // session.validators and in extra (SS58 addresses of candidates and
 // nominator accounts), at at.BlockHash on the relay (the finalized head
@@ -57,9 +78,17 @@ func (r *Reader) Validators(ctx context.Context, at events.Chain, extra []string
 			order = append(order, a)
 		}
 	}
+	// The session's validators first: they tell an empty listing of the
+	// intentions from an empty answer.
+	session := map[account]bool{}
+	sessVals, sessErr := sessionValidators(ctx, rv)
 	intentions := map[account]bool{}
 	intentErr := error(nil)
 	if args, err := sv.keyArgs(ctx, "Staking", "Validators"); err != nil {
+		intentErr = err
+	} else if err := completeIntentions(ctx, sv, len(args), len(sessVals)); err != nil {
+		// Taken as a failed read: every candidate's intention unknown (its
+		// last known verdict kept), never "no validate intention".
 		intentErr = err
 	} else {
 		for _, k := range args {
@@ -71,8 +100,6 @@ func (r *Reader) Validators(ctx context.Context, at events.Chain, extra []string
 			}
 		}
 	}
-	session := map[account]bool{}
-	sessVals, sessErr := sessionValidators(ctx, rv)
 	for _, a := range sessVals {
 		session[a] = true
 		add(a)

@@ -163,6 +163,11 @@ func fetchKusamaRanks(ctx context.Context, api, chain string, deadline time.Dura
 		return nil, fmt.Errorf("no complete answer within %s", deadline)
 	case err != nil:
 		return nil, err
+	case len(list) == 0:
+		// Every candidate would be "not listed", so invalid, on an answer
+		// that shows no evaluation at all (an instance still starting, a
+		// broken proxy in front of it): unknown until it lists some.
+		return nil, errors.New("the instance lists no candidates at all: taken as no answer (is it running its program on Kusama yet?)")
 	}
 	by := make(map[string]*program.KusamaRank, len(list))
 	for i := range list {

@@ -120,3 +120,21 @@ func TestKusamaRankUnknownStaysUnknown(t *testing.T) {
 		t.Errorf("charlie with no kusama_api: %+v, want unknown saying to set rules.kusama_api", ch)
 	}
 }
+
+// A Kusama instance that lists no candidates at all (still starting, or
+// an empty answer) is no answer: KUSAMA_RANK is unknown with why, never
+// "the Kusama programme does not list" it (invalid).
+func TestKusamaEmptyListIsUnknown(t *testing.T) {
+	url := kusamaInstance(t, map[string]program.Validity{})
+	st, cfg := fixture(t, 0)
+	cfg.Rules.KusamaAPI = url
+	cfg.Candidates[0].KusamaStash = kusamaAddr(1)
+	r := newRunner(t, st, cfg, nil, false)
+	if _, err := r.Pass(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	status, ch := checkOf(t, st, "stash-alpha", program.RuleKusamaRank)
+	if status == program.Invalid || ch.Status != program.Unknown || !strings.Contains(ch.Error, "lists no candidates") {
+		t.Fatalf("alpha against an empty Kusama list: %s, %+v: want unknown saying the list is empty", status, ch)
+	}
+}
