@@ -453,16 +453,22 @@ func (h *handlers) handleLastNomination(w http.ResponseWriter, r *http.Request, 
 		return fmt.Errorf("last nomination of %s: %w", chain, err)
 	}
 	out := struct {
-		LastNominatedEraIndex string          `json:"lastNominatedEraIndex"`
-		NextNomination        *int64          `json:"nextNomination"` // unix ms, estimated; null unknown
-		When                  int64           `json:"when"`
-		LastNominatedEra      uint32          `json:"lastNominatedEra"`
-		NextNominationEra     *uint32         `json:"nextNominationEra"`
-		LastRoundID           int64           `json:"lastRoundId"`
-		Nomination            *nominationView `json:"nomination"`
+		LastNominatedEraIndex string  `json:"lastNominatedEraIndex"`
+		NextNomination        *int64  `json:"nextNomination"` // unix ms, estimated; null unknown
+		When                  int64   `json:"when"`
+		LastNominatedEra      uint32  `json:"lastNominatedEra"`
+		NextNominationEra     *uint32 `json:"nextNominationEra"`
+		LastRoundID           int64   `json:"lastRoundId"`
+		// RoundWaiting is why the due round is not started (an input it is
+		// sized on unknown); null when none waits.
+		RoundWaiting *string         `json:"roundWaiting"`
+		Nomination   *nominationView `json:"nomination"`
 	}{LastNominatedEraIndex: strconv.FormatUint(uint64(m.LastNominatedEra), 10), LastNominatedEra: m.LastNominatedEra, LastRoundID: m.LastRoundID}
 	if m.NextNomination > 0 {
 		out.NextNomination = &m.NextNomination
+	}
+	if m.RoundWait != "" {
+		out.RoundWaiting = &m.RoundWait
 	}
 	if m.NextNominationEra > 0 || m.NextNomination > 0 {
 		out.NextNominationEra = &m.NextNominationEra

@@ -136,6 +136,8 @@ type Runner struct {
 	eraSeenStart int64
 	eraMs        int64
 	warned       string
+	// waitLogged is why the due round waited at the last pass, logged once.
+	waitLogged string
 	// recorded is the nominator set last recorded in the store ("" none
 	// this run); delegates the proxies' accounts read from their keys, by
 	// account and key file, and failed when the last read failed.
@@ -207,6 +209,8 @@ type Pass struct {
 	SnapshotID                          int64
 	Round                               *state.Round
 	Executed, Cancelled                 int
+	// Waiting is why a due round was not started ("" none waits).
+	Waiting string
 	// Failed are announcements given up this pass (MaxSendAttempts failed
 	// executions).
 	Failed int
@@ -342,8 +346,23 @@ func (r *Runner) Pass(ctx context.Context) (*Pass, error) {
 			r.log.Warn("next nomination not recorded; retrying next pass", "err", err)
 		}
 	}()
+	// The inputs each nominator's number of targets is sized on: while one
+	// is unknown the due round waits (TargetCount would fall to 1 target
+	// for the whole era period), and is not scored again each pass.
+	var inputs []program.NominatorInput
+	wait := ""
+	startable := due && pending == 0 && open == nil && sending
+	if startable {
+		if inputs, wait, err = r.roundInputs(ctx, &cfg, ch); err != nil {
+			return pass, err
+		}
+	}
+	if err := r.noteRoundWait(ctx, meta, wait, now); err != nil {
+		r.log.Warn("why the round waits not recorded; retrying next pass", "err", err)
+	}
+	pass.Waiting = wait
 	key := fmt.Sprintf("%d/%d", ch.ActiveEra, ch.Session)
-	if r.scored != key || due {
+	if r.scored != key || due && wait == "" {
 		snap := program.ScoreRound(valid, program.ScoreInput{Chain: chain, Era: ch.ActiveEra, Session: ch.Session, Now: now,
 			Weights: cfg.Score.Weights, Seed: cfg.Score.Seed, Randomness: cfg.Score.Randomness,
 			Own: nominatorAccounts(&cfg), BannedProviders: cfg.Rules.BlacklistedProviders, Decimals: ch.Decimals})
@@ -352,8 +371,8 @@ func (r *Runner) Pass(ctx context.Context) (*Pass, error) {
 			return nil, err
 		}
 		r.scored, pass.Scored, pass.SnapshotID = key, true, id
-		if due && pending == 0 && open == nil && sending && r.leaseLostReason() == "" {
-			round, err := r.round(ctx, &cfg, ch, &snap, id, cands, env, now)
+		if startable && wait == "" && r.leaseLostReason() == "" {
+			round, err := r.round(ctx, &cfg, ch, &snap, id, cands, env, inputs, now)
 			if err != nil {
 				return pass, err
 			}
@@ -661,7 +680,7 @@ func nominatorAccounts(cfg *program.Config) []string {
 // round starts a nomination round: each nominator's slice of the ranked
 // valid list, recorded, and sent when sending is on.
 func (r *Runner) round(ctx context.Context, cfg *program.Config, ch *events.Chain, snap *program.Snapshot, snapID int64,
-	cands []*program.Candidate, env *program.Env, now time.Time) (*state.Round, error) {
+	cands []*program.Candidate, env *program.Env, inputs []program.NominatorInput, now time.Time) (*state.Round, error) {
 	st, chain := r.cfg.Store, r.cfg.Chain
 	last, err := st.LastRound(ctx, chain)
 	if err != nil {
@@ -694,15 +713,6 @@ func (r *Runner) round(ctx context.Context, cfg *program.Config, ch *events.Chai
 		}
 		r.log.Warn("nomination round expired: its era ended before every nominator was sent", "round", last.ID, "era", last.Era, "active_era", ch.ActiveEra)
 	}
-	inputs := make([]program.NominatorInput, 0, len(cfg.Nomination.Nominators))
-	for _, n := range cfg.Nomination.Nominators {
-		bal := events.Amount("")
-		if v, err := st.Validator(ctx, chain, n.Account); err == nil && v != nil && v.Balance.Known {
-			bal = v.Balance.Value
-		}
-		inputs = append(inputs, program.NominatorInput{Account: n.Account,
-			Count: program.TargetCount(bal, ch.ElectedStakes, maxTargets(cfg, ch), ch.Decimals)})
-	}
 	assign := program.Assign(snap.Scores, inputs)
 	round := state.Round{Chain: chain, Era: ch.ActiveEra, Started: now.UnixMilli(), DryRun: !r.cfg.Send, Assignments: assign,
 		Status: RoundStarted, Outcome: map[string]map[string]string{}, Updated: now.UnixMilli()}
@@ -713,6 +723,51 @@ func (r *Runner) round(ctx context.Context, cfg *program.Config, ch *events.Chai
 	round.ID = id
 	r.log.Info("nomination round", "era", ch.ActiveEra, "dry_run", round.DryRun, "nominators", len(assign), "snapshot", snapID)
 	return &round, r.finishRound(ctx, cfg, ch, &round, cands, env, now)
+}
+
+// roundInputs sizes each nominator's slice of a round (TargetCount, 1KV's
+// rule) from its balance and the elected validators' stakes, by the
+// sentry's latest read. When one is unknown — a balance never read, no
+// elected stakes — it says why instead (wait): sized on nothing, the count
+// falls to one target, nominated for a whole era period.
+func (r *Runner) roundInputs(ctx context.Context, cfg *program.Config, ch *events.Chain) (inputs []program.NominatorInput, wait string, err error) {
+	if len(ch.ElectedStakes) == 0 {
+		return nil, fmt.Sprintf("the round waits: the elected validators' stakes of era %d are not known (the sentry's read of the era's exposures has none), "+
+			"so the number of targets of each nominator cannot be sized", ch.ActiveEra), nil
+	}
+	var waits []string
+	for _, n := range cfg.Nomination.Nominators {
+		v, err := r.cfg.Store.Validator(ctx, r.cfg.Chain, n.Account)
+		if err != nil {
+			return nil, "", fmt.Errorf("read the balance of nominator %s: %w", n.Account, err)
+		}
+		switch {
+		case v == nil:
+			waits = append(waits, fmt.Sprintf("the balance of %s has not been read yet (the sentry reads the program's nominators each poll)", n.Account))
+		case !v.Balance.Known:
+			waits = append(waits, fmt.Sprintf("the balance of %s could not be read: %s", n.Account, v.Balance.Err))
+		default:
+			inputs = append(inputs, program.NominatorInput{Account: n.Account,
+				Count: program.TargetCount(v.Balance.Value, ch.ElectedStakes, maxTargets(cfg, ch), ch.Decimals)})
+		}
+	}
+	if len(waits) > 0 {
+		return nil, "the round waits: " + strings.Join(waits, "; ") + "; a nominator's number of targets cannot be sized without it", nil
+	}
+	return inputs, "", nil
+}
+
+// noteRoundWait records why the due round waits ("" it does not), when
+// that changed, and logs each new reason once.
+func (r *Runner) noteRoundWait(ctx context.Context, meta state.Meta, wait string, now time.Time) error {
+	if wait != "" && wait != r.waitLogged {
+		r.log.Warn("nomination round not started: an input it is sized on is unknown; it starts once the sentry reads it", "reason", wait)
+	}
+	r.waitLogged = wait
+	if wait == meta.RoundWait {
+		return nil
+	}
+	return r.cfg.Store.SetRoundWait(ctx, r.cfg.Chain, wait, now.UnixMilli())
 }
 
 // The round statuses.

@@ -522,8 +522,8 @@ func (s *Store) Meta(ctx context.Context, chain string) (Meta, error) {
 		release   string
 	)
 	_, err := s.one(ctx, "read polkadot meta of "+chain,
-		s.db.Query().SQL("SELECT last_nominated_era, last_round_id, release, updated, next_nomination_era, next_nomination FROM polkadot_meta WHERE chain = ").Arg(chain),
-		&era, &m.LastRoundID, &release, &m.Updated, &next, &m.NextNomination)
+		s.db.Query().SQL("SELECT last_nominated_era, last_round_id, release, updated, next_nomination_era, next_nomination, round_wait FROM polkadot_meta WHERE chain = ").Arg(chain),
+		&era, &m.LastRoundID, &release, &m.Updated, &next, &m.NextNomination, &m.RoundWait)
 	if err != nil {
 		return m, err
 	}
@@ -569,6 +569,11 @@ func (s *Store) SetLastNominatedEra(ctx context.Context, chain string, era uint3
 // estimated unix ms it starts (0 unknown).
 func (s *Store) SetNextNomination(ctx context.Context, chain string, era uint32, start, at int64) error {
 	return s.setMeta(ctx, chain, "next nomination", at, metaCol{"next_nomination_era", int64(era)}, metaCol{"next_nomination", start})
+}
+
+// SetRoundWait stores why the due round is not started ("" none waits).
+func (s *Store) SetRoundWait(ctx context.Context, chain, why string, at int64) error {
+	return s.setMeta(ctx, chain, "round wait", at, metaCol{"round_wait", why})
 }
 
 // SetRelease stores the latest client release the CLIENT_UPGRADE rule

@@ -166,7 +166,10 @@ type Meta struct {
 	// the estimated unix ms that era starts (0 unknown, or due now).
 	NextNominationEra uint32 `json:"next_nomination_era"`
 	NextNomination    int64  `json:"next_nomination"`
-	Updated           int64  `json:"updated"`
+	// RoundWait is why the due round is not started ("" none waits): an
+	// input it is sized on is unknown.
+	RoundWait string `json:"round_wait,omitempty"`
+	Updated   int64  `json:"updated"`
 }
 
 // Short names of the payload types the joins decode.
