@@ -404,7 +404,7 @@ func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err 
 				rc.Stale = 3*env.Cmd.Duration("polkadot-poll") + 30*time.Second
 			}
 			if send {
-				snd := newSender(c.txURLs(), env.Log.With("component", "polkadot-tx", "chain", c.Name))
+				snd := newSender(senderConfig{URLs: c.txURLs(), Log: env.Log.With("component", "polkadot-tx", "chain", c.Name)})
 				in.senders = append(in.senders, snd)
 				rc.Live, rc.Sender = liveReader{rd}, snd
 			}

@@ -23,44 +23,116 @@ import (
 // internal/polkadot/tx: each call signed with its nominator's key file,
 // submitted, and waited for until a block includes it — with its result:
 // a call that failed inside a proxy is an error, not a success.
+//
+// Every RPC call has its own timeout (callTimeout): an endpoint that
+// accepts a connection and never answers would otherwise hold a send for
+// the whole pass (the analyzer's timeout) while the send lease is renewed
+// all along. A call that fails or times out drops the endpoint, and the
+// next call dials the next URL (failover).
 type sender struct {
-	urls []string
-	log  *slog.Logger
-	wait time.Duration
+	urls        []string
+	log         *slog.Logger
+	wait        time.Duration
+	callTimeout time.Duration
 
-	mu   sync.Mutex
-	c    *tx.Client
-	keys map[string]*tx.Signer
+	mu sync.Mutex
+	c  *tx.Client
+	// cur is the index in urls of c; next the URL to dial first when c is
+	// dropped (the one after a failed endpoint).
+	cur, next int
+	keys      map[string]*tx.Signer
 }
 
 var _ runner.Sender = (*sender)(nil)
 
-func newSender(urls []string, log *slog.Logger) *sender {
-	return &sender{urls: urls, log: log, wait: 5 * time.Minute, keys: map[string]*tx.Signer{}}
+// senderConfig configures a sender; zero values take the defaults.
+type senderConfig struct {
+	URLs []string
+	Log  *slog.Logger
+	// Wait bounds the wait for a block to include a transaction (5
+	// minutes); CallTimeout each RPC call (30 s).
+	Wait, CallTimeout time.Duration
 }
 
-// client dials the first URL that answers (and reloads the runtime's
-// metadata after an upgrade).
+func newSender(cfg senderConfig) *sender {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Wait <= 0 {
+		cfg.Wait = 5 * time.Minute
+	}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = 30 * time.Second
+	}
+	return &sender{urls: cfg.URLs, log: cfg.Log, wait: cfg.Wait, callTimeout: cfg.CallTimeout, keys: map[string]*tx.Signer{}}
+}
+
+// timed runs one RPC call of c under the per-call timeout; when it fails
+// for any reason but the caller's own context, c is dropped so that the
+// next call fails over to the next URL.
+func (s *sender) timed(ctx context.Context, c *tx.Client, f func(context.Context) error) error {
+	cctx, cancel := context.WithTimeout(ctx, s.callTimeout)
+	defer cancel()
+	err := f(cctx)
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	u := s.drop(c, err)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s did not answer within %s (the sender's per-call timeout; the next call tries the next URL): %w", u, s.callTimeout, err)
+	}
+	return err
+}
+
+// drop closes c after a failed call, if it is still the current client,
+// and names its endpoint (host and port only).
+func (s *sender) drop(c *tx.Client, err error) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.c != c || c == nil {
+		return "the RPC endpoint"
+	}
+	u := chain.SafeURL(s.urls[s.cur])
+	s.log.Warn("RPC endpoint failed a call; the next one goes to the next URL", "url", u, "err", scrubURL(err, s.urls[s.cur]))
+	s.c.Close()
+	s.c, s.next = nil, (s.cur+1)%len(s.urls)
+	return u
+}
+
+// client is the current endpoint's client, its runtime refreshed (the
+// metadata reloaded after an upgrade); when that fails, or there is none,
+// it dials the URLs from the one after the endpoint that failed.
 func (s *sender) client(ctx context.Context) (*tx.Client, error) {
+	s.mu.Lock()
+	c := s.c
+	s.mu.Unlock()
+	if c != nil {
+		if err := s.timed(ctx, c, c.Refresh); err == nil {
+			return c, nil
+		} else if ctx.Err() != nil {
+			return nil, err
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.c != nil {
-		if err := s.c.Refresh(ctx); err == nil {
-			return s.c, nil
-		}
-		s.c.Close()
-		s.c = nil
+		return s.c, nil
 	}
 	var errs []error
-	for _, u := range s.urls {
-		dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	for i := range s.urls {
+		j := (s.next + i) % len(s.urls)
+		u := s.urls[j]
+		dctx, cancel := context.WithTimeout(ctx, s.callTimeout)
 		c, err := tx.Dial(dctx, u)
 		cancel()
 		if err == nil {
-			s.c = c
+			s.c, s.cur = c, j
 			return c, nil
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", chain.SafeURL(u), scrubURL(err, u)))
+		if ctx.Err() != nil {
+			break
+		}
 	}
 	return nil, fmt.Errorf("no RPC endpoint to send through: %w", errors.Join(errs...))
 }
@@ -234,26 +306,35 @@ func (s *sender) send(ctx context.Context, c *tx.Client, n program.NominatorConf
 	if err != nil {
 		return runner.Sent{}, err
 	}
-	start, err := headNumber(ctx, c)
-	if err != nil {
+	var start uint64
+	if err := s.timed(ctx, c, func(ctx context.Context) (err error) { start, err = headNumber(ctx, c); return err }); err != nil {
 		return runner.Sent{}, err
 	}
-	h, err := tx.Submit(ctx, c, k, call)
-	if err != nil {
+	var h [32]byte
+	if err := s.timed(ctx, c, func(ctx context.Context) (err error) { h, err = tx.Submit(ctx, c, k, call); return err }); err != nil {
 		return runner.Sent{}, err
 	}
 	hashes := [][32]byte{h}
 	s.log.Info("transaction submitted", "call", call.String(), "from", k.String(), "tx", "0x"+hex.EncodeToString(h[:]))
 	deadline := time.Now().Add(s.wait)
 	next, since := start+1, start // since: the head when the latest hash was submitted
+	// failed: a call of the scan failed (c dropped by timed); the next
+	// look goes through the next endpoint.
+	failed := func() {
+		if nc, err := s.client(ctx); err == nil {
+			c = nc
+		}
+	}
 	scan := func() (runner.Sent, bool, error) {
-		head, err := headNumber(ctx, c)
-		if err != nil {
+		var head uint64
+		if err := s.timed(ctx, c, func(ctx context.Context) (err error) { head, err = headNumber(ctx, c); return err }); err != nil {
+			failed()
 			return runner.Sent{}, false, nil // transient: the next look retries
 		}
 		for ; next <= head; next++ {
 			var bh string
-			if err := c.RPC().CallContext(ctx, &bh, "chain_getBlockHash", next); err != nil {
+			if err := s.timed(ctx, c, func(ctx context.Context) error { return c.RPC().CallContext(ctx, &bh, "chain_getBlockHash", next) }); err != nil {
+				failed()
 				return runner.Sent{}, false, nil
 			}
 			b, err := hex.DecodeString(strings.TrimPrefix(bh, "0x"))
@@ -263,10 +344,22 @@ func (s *sender) send(ctx context.Context, c *tx.Client, n program.NominatorConf
 			var bhash [32]byte
 			copy(bhash[:], b)
 			for _, x := range hashes {
-				ok, failed := c.Included(ctx, bhash, x)
+				var ok bool
+				var bad error
+				cctx, cancel := context.WithTimeout(ctx, s.callTimeout)
+				ok, bad = c.Included(cctx, bhash, x)
+				cancel()
 				sent := runner.Sent{TxHash: "0x" + hex.EncodeToString(x[:]), BlockHash: bh, Block: next}
-				if failed != nil {
-					return sent, true, fmt.Errorf("%s included in block %d but failed: %w", call, next, failed)
+				var txFailed *tx.Failed
+				if bad != nil && !errors.As(bad, &txFailed) {
+					// The block or its events could not be read: not a
+					// verdict on the transaction; looked at again.
+					s.drop(c, bad)
+					failed()
+					return runner.Sent{}, false, nil
+				}
+				if bad != nil {
+					return sent, true, fmt.Errorf("%s included in block %d but failed: %w", call, next, bad)
 				}
 				if ok {
 					return sent, true, nil
@@ -284,7 +377,7 @@ func (s *sender) send(ctx context.Context, c *tx.Client, n program.NominatorConf
 			if len(hashes) > maxResubmits {
 				return runner.Sent{TxHash: last}, fmt.Errorf("%s (tx %s): dropped by the pool %d times without a block including it", call, last, len(hashes))
 			}
-			if h, err = tx.Submit(ctx, c, k, call); err != nil {
+			if err := s.timed(ctx, c, func(ctx context.Context) (err error) { h, err = tx.Submit(ctx, c, k, call); return err }); err != nil {
 				return runner.Sent{}, fmt.Errorf("%s: submit again after the pool dropped it: %w", call, err)
 			}
 			hashes, since = append(hashes, h), next-1
@@ -304,7 +397,7 @@ func (s *sender) send(ctx context.Context, c *tx.Client, n program.NominatorConf
 // (true when the pool cannot be read: then only inclusion is waited for).
 func (s *sender) pending(ctx context.Context, c *tx.Client, txHash string) bool {
 	var xts []string
-	if err := c.RPC().CallContext(ctx, &xts, "author_pendingExtrinsics"); err != nil {
+	if err := s.timed(ctx, c, func(ctx context.Context) error { return c.RPC().CallContext(ctx, &xts, "author_pendingExtrinsics") }); err != nil {
 		return true
 	}
 	for _, x := range xts {
