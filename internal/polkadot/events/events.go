@@ -327,6 +327,13 @@ type Telemetry struct {
 	OfflineWeek int64     `json:"offline_week_ms"`
 	Location    *Location `json:"location,omitempty"`
 	Feed        string    `json:"feed"` // host of the feed
-	At          int64     `json:"at"`
+	// FeedAt is when the publishing sentry's feed was last known connected
+	// and subscribed (unix ms): the record's time while it is, the time it
+	// went down (or the tracker started) otherwise; 0 in records written
+	// before it existed. A consumer judges by telemetry only while the
+	// newest FeedAt is recent: records keep being republished while the
+	// feed is down, with frozen contents.
+	FeedAt int64 `json:"feed_at,omitempty"`
+	At     int64 `json:"at"`
 	Observer
 }

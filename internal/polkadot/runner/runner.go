@@ -97,6 +97,13 @@ type Config struct {
 	// feed are not judged by (nothing refreshes them). A consumer whose
 	// sentries run elsewhere leaves it false: it cannot know.
 	NoTelemetryFeed bool
+	// TelemetryStale is how old the newest telemetry record's feed time
+	// (events.Telemetry.FeedAt; At for records without one) may be before
+	// the feed counts as down: the telemetry checks are then unknown, the
+	// last known verdicts kept, rather than judged on frozen records — a
+	// sentry republishes its nodes every 5 minutes (telemetry.DefaultEvery)
+	// with their feed time, so the default is twice that, 10 minutes.
+	TelemetryStale time.Duration
 	// MaxSendAttempts bounds the sends of one nominator in one round (a
 	// failed extrinsic still pays its fee): after that many failures the
 	// nominator is given up for the round, and the round fails with the
@@ -147,6 +154,9 @@ type Runner struct {
 	// noTelemetry is why no telemetry can be judged by in this pass ("" when
 	// nodes are known); set by gather, read by env.
 	noTelemetry string
+	// telemetryNoted is the noTelemetry last seen, so that a stale feed is
+	// logged once.
+	telemetryNoted string
 	// leaseOther is the process last seen holding the send lease ("" when
 	// this one holds it, or has not asked), so that it is logged once.
 	leaseOther string
@@ -177,6 +187,9 @@ func New(cfg Config) (*Runner, error) {
 	}
 	if cfg.Stale <= 0 {
 		cfg.Stale = 5 * time.Minute
+	}
+	if cfg.TelemetryStale <= 0 {
+		cfg.TelemetryStale = 2 * telemetry.DefaultEvery
 	}
 	if cfg.MaxSendAttempts <= 0 {
 		cfg.MaxSendAttempts = 3
@@ -442,6 +455,17 @@ func (r *Runner) gather(ctx context.Context, cfg *program.Config, ch *events.Cha
 		r.noTelemetry = fmt.Sprintf("the telemetry feed has reported no node of %s yet (not connected or not subscribed yet, or it does not follow this chain's genesis)", chain)
 	default:
 		r.noTelemetry = ""
+		if feedAt := newestFeed(flat); now.Sub(time.UnixMilli(feedAt)) > r.cfg.TelemetryStale {
+			flat = flat[:0]
+			r.noTelemetry = fmt.Sprintf("the telemetry feed of %s has been down or silent since %s (longer than %s): its node records are frozen, so the telemetry checks "+
+				"cannot be evaluated until it reports again (see the sentry's telemetry log)", chain, time.UnixMilli(feedAt).UTC().Format(time.RFC3339), r.cfg.TelemetryStale)
+		}
+	}
+	if r.noTelemetry != r.telemetryNoted {
+		if r.noTelemetry != "" && len(nodes) > 0 && !r.cfg.NoTelemetryFeed {
+			r.log.Warn("telemetry not judged by: the feed is stale", "reason", r.noTelemetry)
+		}
+		r.telemetryNoted = r.noTelemetry
 	}
 	prev, err := st.Candidates(ctx, chain, state.CandidateFilter{})
 	if err != nil {
@@ -1571,6 +1595,21 @@ func unreadable(v *events.Validator, why string, now time.Time) *events.Validato
 		NextKeys: events.Failed[map[string]string](err, at), UnclaimedEras: events.Failed[[]uint32](err, at),
 		ActiveNominators: events.Failed[[]events.Backer](err, at), InactiveNominators: events.Failed[[]events.Backer](err, at),
 		NominationTargets: events.Failed[[]string](err, at), NominationEra: events.Failed[uint32](err, at), Observer: v.Observer}
+}
+
+// newestFeed is the newest feed time of the records: when the sentry
+// that published them last knew its feed connected (FeedAt; a record from
+// before FeedAt existed counts by its publication time).
+func newestFeed(ns []events.Telemetry) int64 {
+	newest := int64(0)
+	for _, n := range ns {
+		at := n.FeedAt
+		if at == 0 {
+			at = n.At
+		}
+		newest = max(newest, at)
+	}
+	return newest
 }
 
 // defaultEraMs are the era lengths of the chains whose length is fixed by

@@ -296,7 +296,7 @@ func checkTelemetry(n *events.Telemetry) error {
 	for _, s := range []*string{&n.Implementation, &n.Version, &n.NetworkID, &n.ValidatorAddress, &n.IP, &n.Week, &n.Feed} {
 		str(s, MaxShort)
 	}
-	if err := times("telemetry time", n.StartupTime, n.DiscoveredAt, n.OnlineSince, n.OfflineSince, n.At); err != nil {
+	if err := times("telemetry time", n.StartupTime, n.DiscoveredAt, n.OnlineSince, n.OfflineSince, n.FeedAt, n.At); err != nil {
 		return err
 	}
 	if n.OfflineWeek < 0 || n.OfflineWeek > 7*24*3600*1000 {

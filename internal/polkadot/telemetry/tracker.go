@@ -104,12 +104,15 @@ type TrackerStats struct {
 type Tracker struct {
 	cfg TrackerConfig
 
-	mu      sync.Mutex
-	pubMu   sync.Mutex // keeps Publish calls ordered and serial, outside mu
-	names   map[string]*nameState
-	ids     map[uint64]*instance
-	up      bool
-	last    int64 // ms up to which offline time is accounted
+	mu    sync.Mutex
+	pubMu sync.Mutex // keeps Publish calls ordered and serial, outside mu
+	names map[string]*nameState
+	ids   map[uint64]*instance
+	up    bool
+	last  int64 // ms up to which offline time is accounted
+	// downAt is when our feed went down (the tracker's start before it
+	// was ever up): the records' FeedAt while it is down.
+	downAt  int64
 	week    string
 	weekEnd int64
 	seq     uint64
@@ -137,7 +140,7 @@ func NewTracker(cfg TrackerConfig) *Tracker {
 	}
 	t := &Tracker{cfg: cfg, names: map[string]*nameState{}, ids: map[uint64]*instance{}, dirty: map[*nameState]struct{}{}}
 	now := t.now()
-	t.last = now
+	t.last, t.downAt = now, now
 	t.week, t.weekEnd = isoWeek(now), weekEnd(now)
 	return t
 }
@@ -246,7 +249,7 @@ func (t *Tracker) feedDown() {
 	if !t.up {
 		return
 	}
-	t.up = false
+	t.up, t.downAt = false, t.last
 	for _, n := range t.names {
 		if len(n.refs) > 0 {
 			n.prevIDs = n.prevIDs[:0]
@@ -485,7 +488,7 @@ func (t *Tracker) unlockPublish(out []events.Telemetry) {
 func sameState(a, b events.Telemetry) bool {
 	la, lb := a.Location, b.Location
 	a.Location, b.Location = nil, nil
-	a.At, b.At, a.Observer, b.Observer = 0, 0, events.Observer{}, events.Observer{}
+	a.At, b.At, a.Observer, b.Observer, a.FeedAt, b.FeedAt = 0, 0, events.Observer{}, events.Observer{}, 0, 0
 	a.OfflineWeek, b.OfflineWeek, a.Week, b.Week = 0, 0, "", ""
 	if a != b {
 		return false
@@ -514,8 +517,12 @@ func (t *Tracker) record(n *nameState, now int64) events.Telemetry {
 		Week:             n.week,
 		OfflineWeek:      n.offlineWeek,
 		Feed:             t.cfg.Feed,
+		FeedAt:           t.downAt,
 		At:               now,
 		Observer:         events.Observer{Endpoint: t.cfg.Feed, SeenAt: n.seen, SentryID: t.cfg.SentryID},
+	}
+	if t.up {
+		r.FeedAt = now
 	}
 	if n.st == stOffline {
 		r.OnlineSince = 0

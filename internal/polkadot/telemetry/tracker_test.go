@@ -390,3 +390,48 @@ func TestTrackerClockBackwardsNoNegative(t *testing.T) {
 		t.Errorf("offline %d ms, want 11 min", p.OfflineWeek)
 	}
 }
+
+// FeedAt tells a consumer whether the records are live: the record's time
+// while our feed is up; once it is down, the republished refreshes (every
+// Every, contents frozen) keep the time it went down.
+func TestTrackerFeedAtStopsWhenTheFeedGoesDown(t *testing.T) {
+	c, r := newClock(t0), &recorder{}
+	tr := newTestTracker(c, r)
+	tr.Apply([]Message{SubscribedTo{testGenesis}, node(1, "alice", 1)})
+	c.Add(time.Minute)
+	tr.Tick()
+	if p := get(t, tr, "alice"); p.FeedAt != ms(t0.Add(time.Minute)) {
+		t.Fatalf("feed up: FeedAt %d, want the record's time %d", p.FeedAt, ms(t0.Add(time.Minute)))
+	}
+	tr.FeedDown()
+	down := t0.Add(time.Minute)
+	r.reset()
+	c.Add(2 * DefaultEvery)
+	tr.Tick()
+	got := r.all()
+	if len(got) != 1 || got[0].At != ms(down.Add(2*DefaultEvery)) || got[0].FeedAt != ms(down) {
+		t.Fatalf("refresh while the feed is down: %+v: want the record republished with FeedAt at the time it went down (%d)", got, ms(down))
+	}
+	tr.FeedUp()
+	if p := get(t, tr, "alice"); p.FeedAt != ms(down.Add(2*DefaultEvery)) {
+		t.Fatalf("feed up again: FeedAt %d, want now", p.FeedAt)
+	}
+}
+
+// A tracker whose feed never came up dates its records' FeedAt at its
+// start, not at each refresh.
+func TestTrackerFeedAtBeforeTheFeedEverCameUp(t *testing.T) {
+	c, r := newClock(t0), &recorder{}
+	tr := newTestTracker(c, r)
+	tr.Restore([]events.Telemetry{{Chain: "polkadot", Name: "alice", Online: true, DiscoveredAt: ms(t0) - 1000, Week: "2026-W49", At: ms(t0) - 1000}})
+	c.Add(time.Hour)
+	tr.Tick()
+	for _, p := range r.all() {
+		if p.FeedAt != ms(t0) {
+			t.Fatalf("published %+v: want FeedAt at the tracker's start %d", p, ms(t0))
+		}
+	}
+	if len(r.all()) == 0 {
+		t.Fatal("nothing published")
+	}
+}
