@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
@@ -70,6 +71,7 @@ type storageNode struct {
 	mu       sync.Mutex
 	store    map[string]string // 0x key → 0x value
 	keyReads map[string]int    // state_getKeysPaged prefixes asked for
+	number   string            // the head's number, 0x hex ("" 0x10)
 }
 
 var fakeHead = "0x" + strings.Repeat("ee", 32)
@@ -101,7 +103,7 @@ func (n *storageNode) serve(t testing.TB) *httptest.Server {
 		case "chain_getFinalizedHead":
 			res = fakeHead
 		case "chain_getHeader":
-			res = map[string]any{"parentHash": g1, "number": "0x10"}
+			res = map[string]any{"parentHash": g1, "number": cmp.Or(n.number, "0x10")}
 		case "state_getRuntimeVersion":
 			res = map[string]any{"specName": "synthetic", "specVersion": 424242}
 		case "system_properties":

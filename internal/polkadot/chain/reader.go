@@ -244,6 +244,26 @@ func historyDepth(ctx context.Context, v *view) (uint32, error) {
 	return 0, errors.New("runtime has neither a Staking.HistoryDepth constant nor storage item")
 }
 
+// proxyBlock is the block number the staking chain's proxy pallet counts
+// announcements in (pallet_proxy's BlockNumberProvider). On the relay, its
+// own. On a parachain holding staking — Asset Hub after the migration —
+// the relay's: the migration made the proxy pallet count relay blocks
+// (delays translated to relay blocks), so its current number is the relay
+// parent it builds on, ParachainSystem.LastRelayChainBlockNumber. A
+// separate staking chain without ParachainSystem counts its own.
+func proxyBlock(ctx context.Context, rv, sv *view) uint64 {
+	if sv == rv {
+		return rv.block
+	}
+	if !sv.has("ParachainSystem", "LastRelayChainBlockNumber") {
+		return sv.block
+	}
+	if n, ok := optUint(sv.get(ctx, "ParachainSystem", "LastRelayChainBlockNumber")); ok && n > 0 {
+		return n
+	}
+	return rv.block // the relay's finalized head: the same numbering, a little behind
+}
+
 // paged: the runtime keeps exposures paged (ErasStakersOverview).
 func paged(v *view) bool { return v.has("Staking", "ErasStakersOverview") }
 
@@ -267,6 +287,7 @@ func (r *Reader) Chain(ctx context.Context) (events.Chain, error) {
 	out.Genesis, out.SpecName, out.SpecVersion = gen, rv.rv.SpecName, rv.rv.SpecVersion
 	out.SS58Prefix, out.Decimals, out.Token = p.prefix, p.decimals, p.token
 	out.Block, out.BlockHash = rv.block, rv.at
+	out.ProxyBlock = proxyBlock(ctx, rv, sv)
 	if n, ok := optUint(rv.get(ctx, "Timestamp", "Now")); ok && n < 1<<62 {
 		out.BlockTime = int64(n)
 	}

@@ -131,8 +131,16 @@ type Chain struct {
 	Token       string `json:"token"`
 	Block       uint64 `json:"block"`      // the block the facts were read at
 	BlockHash   string `json:"block_hash"` // 0x…
-	BlockTime   int64  `json:"block_time"` // unix ms (Timestamp.Now), 0 unknown
-	ActiveEra   uint32 `json:"active_era"`
+	// ProxyBlock is the current block number as the proxy pallet of the
+	// staking chain counts it — the numbering of proxy announcements'
+	// heights and delays: the relay chain's where proxies live on it, and
+	// on Asset Hub since the migration too (its proxy pallet counts relay
+	// blocks: ParachainSystem.LastRelayChainBlockNumber there); a staking
+	// chain of its own otherwise counts its own blocks. 0 unknown (then
+	// Block).
+	ProxyBlock uint64 `json:"proxy_block,omitempty"`
+	BlockTime  int64  `json:"block_time"` // unix ms (Timestamp.Now), 0 unknown
+	ActiveEra  uint32 `json:"active_era"`
 	// ActiveEraStart is unix ms, 0 when the chain has not set it.
 	ActiveEraStart int64  `json:"active_era_start"`
 	CurrentEra     uint32 `json:"current_era"`

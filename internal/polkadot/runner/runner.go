@@ -1204,11 +1204,29 @@ func (r *Runner) announce(ctx context.Context, n program.NominatorConfig, target
 		if err != nil {
 			return err
 		}
-		block, txs = sent.Block, []string{sent.TxHash}
+		// Not sent.Block: that is the staking chain's block, and on Asset
+		// Hub the proxy pallet counts relay blocks. The head read before
+		// sending, in the proxy pallet's numbering, is where the delay
+		// starts at the earliest; the on-chain height replaces it when the
+		// announcement is next read (settle), and before that an early
+		// look is refused by that height, not by the chain (no fee).
+		if fresh.head != nil {
+			block = proxyHead(*fresh.head)
+		}
+		txs = []string{sent.TxHash}
 	}
 	return r.cfg.Store.AddProxyTx(ctx, state.ProxyTx{Chain: r.cfg.Chain, ID: fmt.Sprintf("%d-%s", round.ID, n.Account), RoundID: round.ID,
 		Nominator: n.Account, Delegate: delegate, CallHash: hash, Targets: targets, AnnouncedBlock: block,
 		ExecuteAfter: block + uint64(n.ProxyDelay), State: state.ProxyAnnounced, TxHashes: txs, Created: now.UnixMilli()})
+}
+
+// proxyHead is ch's block number in the proxy pallet's numbering (the
+// one announcement heights and delays are counted in).
+func proxyHead(ch events.Chain) uint64 {
+	if ch.ProxyBlock > 0 {
+		return ch.ProxyBlock
+	}
+	return ch.Block
 }
 
 // executeAnnounced settles the announced nominations whose delay has
@@ -1251,7 +1269,7 @@ func (r *Runner) executeAnnounced(ctx context.Context, cfg *program.Config, stor
 			}
 			continue
 		}
-		if ch.Block < p.ExecuteAfter {
+		if proxyHead(ch) < p.ExecuteAfter {
 			pending++
 			continue
 		}
@@ -1271,6 +1289,11 @@ func (r *Runner) executeAnnounced(ctx context.Context, cfg *program.Config, stor
 			pending += len(dues) - i
 			errs = append(errs, fmt.Errorf("announcement %s: %w", p.ID, err))
 			break
+		}
+		var early notDue
+		if errors.As(err, &early) {
+			pending++
+			continue
 		}
 		var unknown factUnknown
 		if errors.As(err, &unknown) {
@@ -1298,7 +1321,7 @@ func (r *Runner) executeAnnounced(ctx context.Context, cfg *program.Config, stor
 			// Not executable for 1.2× its delay (1KV's CancelJob rule): a
 			// stale announcement is withdrawn rather than left to execute
 			// targets chosen long ago.
-			if stale := p.AnnouncedBlock + uint64(n.ProxyDelay)*6/5; n.ProxyDelay > 0 && ch.Block > stale {
+			if stale := p.AnnouncedBlock + uint64(n.ProxyDelay)*6/5; n.ProxyDelay > 0 && proxyHead(ch) > stale {
 				sent, cerr := r.tx.RemoveAnnouncement(ctx, n, p.CallHash)
 				if _, lost := isLeaseLost(cerr); lost {
 					pending += len(dues) - i
@@ -1374,9 +1397,25 @@ func (r *Runner) settle(ctx context.Context, cfg *program.Config, fresh *freshRe
 	if err != nil {
 		return "", err
 	}
-	announced := false
+	announced, height := false, uint64(0)
 	for _, a := range anns {
-		announced = announced || (a.Real == p.Nominator && strings.EqualFold(a.CallHash, p.CallHash))
+		if a.Real == p.Nominator && strings.EqualFold(a.CallHash, p.CallHash) {
+			announced, height = true, a.Height
+		}
+	}
+	if announced && height > 0 && height != p.AnnouncedBlock {
+		// The chain's own height, in the proxy pallet's numbering, over the
+		// estimate recorded when it was sent.
+		if _, err := st.SetProxyTxHeight(ctx, chain, p.ID, height, height+uint64(n.ProxyDelay), now.UnixMilli()); err != nil {
+			return "", err
+		}
+		p.AnnouncedBlock, p.ExecuteAfter = height, height+uint64(n.ProxyDelay)
+	}
+	if announced && fresh.head != nil && height > 0 && proxyHead(*fresh.head) < height+uint64(n.ProxyDelay) {
+		// The chain's own height says the delay has not passed (a record
+		// from before heights were read back, or an estimate): executing
+		// now would fail on chain (Proxy.Unannounced) and pay its fee.
+		return "", notDue{height + uint64(n.ProxyDelay)}
 	}
 	if !announced {
 		// Gone: executed, or removed some other way. Only a nomination read
@@ -1460,6 +1499,12 @@ func (r *Runner) revalidate(ctx context.Context, fresh *freshReads, targets []st
 	}
 	return by, bad, nil
 }
+
+// notDue is an announcement whose delay, by its on-chain height, passes
+// at block after (the proxy pallet's numbering): it stays pending.
+type notDue struct{ after uint64 }
+
+func (e notDue) Error() string { return fmt.Sprintf("the delay passes at block %d", e.after) }
 
 // factUnknown is a fact an announcement's settlement depends on that could
 // not be read: the announcement stays announced (pending), with no attempt

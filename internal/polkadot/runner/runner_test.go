@@ -28,8 +28,12 @@ func (p staticProgram) Current() (*program.Config, error) { return p.cfg, nil }
 // fakeChain is the chain as Live and Sender see it: announcements,
 // nominations, the head; and what was sent.
 type fakeChain struct {
-	mu        sync.Mutex
-	block     uint64
+	mu    sync.Mutex
+	block uint64
+	// relay, when set, is the relay chain's block while block is the
+	// staking chain's (Asset Hub's): the proxy pallet counts announcements
+	// in relay blocks, as Asset Hub's does since the migration.
+	relay     uint64
 	era       uint32
 	anns      map[string][]Announcement // delegate → announcements
 	nominated map[string][]string       // real → targets
@@ -75,7 +79,19 @@ func (f *fakeChain) Chain(context.Context) (events.Chain, error) {
 	if f.liveErr != nil {
 		return events.Chain{}, f.liveErr
 	}
+	if f.relay > 0 {
+		return events.Chain{Chain: chain, Block: f.relay, ProxyBlock: f.relay, ActiveEra: f.era, Decimals: 12, Token: "WND"}, nil
+	}
 	return events.Chain{Chain: chain, Block: f.block, ActiveEra: f.era, Decimals: 12, Token: "WND"}, nil
+}
+
+// proxyBlock is the block number the fake's proxy pallet counts in (f.mu
+// held).
+func (f *fakeChain) proxyBlock() uint64 {
+	if f.relay > 0 {
+		return f.relay
+	}
+	return f.block
 }
 
 func (f *fakeChain) Validators(_ context.Context, at events.Chain, extra []string) ([]events.Validator, error) {
@@ -154,7 +170,7 @@ func (f *fakeChain) Announce(_ context.Context, n program.NominatorConfig, targe
 	}
 	f.sent = append(f.sent, "announce")
 	d := "proxy-of-" + n.Account
-	f.anns[d] = append(f.anns[d], Announcement{Real: n.Account, CallHash: "0x" + strings.Join(targets, "+"), Height: f.block})
+	f.anns[d] = append(f.anns[d], Announcement{Real: n.Account, CallHash: "0x" + strings.Join(targets, "+"), Height: f.proxyBlock()})
 	return Sent{TxHash: "0xa", Block: f.block}, nil
 }
 
@@ -171,6 +187,10 @@ func (f *fakeChain) ExecuteAnnounced(_ context.Context, n program.NominatorConfi
 	d := "proxy-of-" + n.Account
 	if len(f.anns[d]) == 0 {
 		return Sent{}, errors.New("proxy.Unannounced")
+	}
+	if a := f.anns[d][0]; f.proxyBlock() < a.Height+uint64(n.ProxyDelay) {
+		// The pallet finds no announcement old enough: the same error.
+		return Sent{}, errors.New("proxy.Unannounced (the delay has not passed)")
 	}
 	f.anns[d] = nil
 	f.nominate(n.Account, targets)

@@ -492,6 +492,25 @@ func (s *Store) ProxyTxs(ctx context.Context, chain string, pendingOnly bool, li
 	return out, err
 }
 
+// SetProxyTxHeight records an announcement's height as the chain holds
+// it (and when its delay passes) while it is still announced; false when
+// it is not.
+func (s *Store) SetProxyTxHeight(ctx context.Context, chain, id string, announced, executeAfter uint64, at int64) (bool, error) {
+	changed := false
+	err := s.InTx(ctx, "record the height of polkadot proxy tx "+id, func(t *Tx) error {
+		r, err := t.exec("record proxy tx height", t.q().SQL("UPDATE polkadot_proxy_txs SET announced_block = ").Arg(store.U64(announced)).
+			SQL(", execute_after = ").Arg(store.U64(executeAfter)).SQL(", updated = ").Arg(at).
+			SQL(" WHERE chain = ").Arg(chain).SQL(" AND id = ").Arg(id).SQL(" AND state = ").Arg(ProxyAnnounced))
+		if err != nil {
+			return err
+		}
+		n, err := r.RowsAffected()
+		changed = n > 0
+		return err
+	})
+	return changed, err
+}
+
 // SetProxyTxAttempts records an announcement's failed executions while it
 // is still announced; false when it is not (settled meanwhile).
 func (s *Store) SetProxyTxAttempts(ctx context.Context, chain, id string, a SendAttempts, at int64) (bool, error) {
