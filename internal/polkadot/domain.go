@@ -479,6 +479,21 @@ func (s sentryReader) BlockHash(ctx context.Context, n uint64) (string, error) {
 	return s.r.Relay().BlockHash(ctx, n)
 }
 
+// The staking chain's blocks, scanned for its Staking faults when staking
+// is not on the relay (sentry.StakingReader).
+func (s sentryReader) SeparateStaking() bool { return s.r.SeparateStaking() }
+func (s sentryReader) StakingHead(ctx context.Context) (uint64, string, error) {
+	return s.r.StakingHead(ctx)
+}
+func (s sentryReader) StakingBlockHash(ctx context.Context, n uint64) (string, error) {
+	return s.r.StakingBlockHash(ctx, n)
+}
+func (s sentryReader) StakingFaults(ctx context.Context, hash string) ([]events.Fault, error) {
+	return s.r.StakingFaults(ctx, hash)
+}
+
+var _ sentry.StakingReader = sentryReader{}
+
 // liveReader is chain.Reader as the runner wants it.
 type liveReader struct{ r *chain.Reader }
 

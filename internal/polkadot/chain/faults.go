@@ -15,16 +15,39 @@ import (
 // Staking.Slashed/Slash/SlashReported, Staking.Chilled and, on runtimes
 // that still have it, ImOnline.SomeOffline.
 func (r *Reader) Faults(ctx context.Context, blockHash string) ([]events.Fault, error) {
-	return r.faults(ctx, r.relay, blockHash)
+	return r.faults(ctx, r.relay, blockHash, "")
 }
 
-// StakingFaults is Faults on the staking chain (when staking is not on
-// the relay, its Staking events are there).
+// StakingFaults is Faults on a block of the staking chain: when staking is
+// not on the relay (Asset Hub), its Staking.Slashed, SlashReported and
+// Chilled events are there. The faults' ids start "staking-" and their
+// reasons name the staking chain, so that they never meet the relay's of
+// the same block number; Block is the staking chain's.
 func (r *Reader) StakingFaults(ctx context.Context, blockHash string) ([]events.Fault, error) {
-	return r.faults(ctx, r.staking, blockHash)
+	return r.faults(ctx, r.staking, blockHash, "staking")
 }
 
-func (r *Reader) faults(ctx context.Context, c *Client, hash string) ([]events.Fault, error) {
+// SeparateStaking reports whether staking is read on a chain of its own
+// (Config.Staking), not the relay.
+func (r *Reader) SeparateStaking() bool { return r.staking != r.relay }
+
+// StakingHead is the staking chain's finalized head: its number and hash.
+func (r *Reader) StakingHead(ctx context.Context) (uint64, string, error) {
+	v, err := openView(ctx, r.staking, "")
+	if err != nil {
+		return 0, "", err
+	}
+	return v.block, v.at, nil
+}
+
+// StakingBlockHash is the hash of the staking chain's block n.
+func (r *Reader) StakingBlockHash(ctx context.Context, n uint64) (string, error) {
+	return r.staking.BlockHash(ctx, n)
+}
+
+// faults reads the faults of block hash on c; tag ("" the relay) names
+// the chain in the faults' ids and reasons.
+func (r *Reader) faults(ctx context.Context, c *Client, hash, tag string) ([]events.Fault, error) {
 	if !isHash(hash) {
 		return nil, fmt.Errorf("block hash %.80q is not a 0x-prefixed 32-byte hash", hash)
 	}
@@ -66,11 +89,15 @@ func (r *Reader) faults(ctx context.Context, c *Client, hash string) ([]events.F
 	mk := func(ev scale.Event, stash account, hasStash bool, kind, reason string) {
 		f := events.Fault{V: events.SchemaVersion, Chain: r.cfg.Chain, Kind: kind, Era: era, Session: session, Block: v.block, At: at, Observer: obs,
 			ID: fmt.Sprintf("%d-%d", v.block, ev.Index)}
+		where := "block"
+		if tag != "" {
+			f.ID, where = tag+"-"+f.ID, tag+" chain block"
+		}
 		if hasStash {
 			f.Stash = stash.ss58(p.prefix)
 			f.ID += "-" + f.Stash
 		}
-		f.Reason = fmt.Sprintf("%s.%s in block %d (era %d, session %d)%s", ev.Pallet, ev.Name, v.block, era, session, reason)
+		f.Reason = fmt.Sprintf("%s.%s in %s %d (era %d, session %d)%s", ev.Pallet, ev.Name, where, v.block, era, session, reason)
 		out = append(out, f)
 	}
 	for _, ev := range evs {

@@ -34,6 +34,19 @@ type Reader interface {
 	BlockHash(ctx context.Context, number uint64) (string, error)
 }
 
+// StakingReader is a Reader whose chain may keep staking on a chain of its
+// own (Asset Hub since the migration): its Staking.Slashed, SlashReported
+// and Chilled events are emitted there, not on the relay, so the sentry
+// scans that chain's blocks too, with a cursor of its own.
+type StakingReader interface {
+	// SeparateStaking is false when staking is on the relay (its blocks
+	// are scanned already).
+	SeparateStaking() bool
+	StakingHead(ctx context.Context) (number uint64, hash string, err error)
+	StakingBlockHash(ctx context.Context, number uint64) (string, error)
+	StakingFaults(ctx context.Context, blockHash string) ([]events.Fault, error)
+}
+
 // Config configures a Sentry; zero values take defaults.
 type Config struct {
 	Chain     string
@@ -66,6 +79,9 @@ type Stats struct {
 	ActiveEra                uint32
 	Validators               int
 	FaultsScanned            uint64 // the last block scanned for faults
+	// StakingFaultsScanned is the last block of the separate staking chain
+	// scanned (0 none, or staking on the relay).
+	StakingFaultsScanned uint64
 	LastError                string
 	LastSuccess              time.Time
 }
@@ -78,8 +94,18 @@ type Sentry struct {
 	mu       sync.Mutex
 	st       Stats
 	finished map[uint32]bool // complete eras published this run
-	cursor   uint64
-	polls    atomic.Uint64
+	// relay and staking are the fault scans' cursors: the relay's blocks,
+	// and the separate staking chain's (unused when staking is on the
+	// relay).
+	relay, staking blockCursor
+	polls          atomic.Uint64
+}
+
+// blockCursor is the last block of one chain a fault scan has published
+// the faults of, kept in file (under DataDir) across restarts.
+type blockCursor struct {
+	file   string
+	cursor uint64
 }
 
 // New checks cfg.
@@ -112,7 +138,9 @@ func New(cfg Config) (*Sentry, error) {
 		cfg.Extra = func() []string { return nil }
 	}
 	s := &Sentry{cfg: cfg, log: cfg.Log.With("component", "polkadot-sentry", "chain", cfg.Chain), finished: map[uint32]bool{}}
-	s.cursor = s.loadCursor()
+	s.relay.file, s.staking.file = cfg.Chain+".faults-cursor", cfg.Chain+".staking-faults-cursor"
+	s.relay.cursor = s.loadCursor(&s.relay)
+	s.staking.cursor = s.loadCursor(&s.staking)
 	return s, nil
 }
 
@@ -198,12 +226,19 @@ func (s *Sentry) Poll(ctx context.Context) error {
 	if err := s.eras(ctx, c); err != nil {
 		errs = append(errs, err)
 	}
-	if err := s.faults(ctx, c); err != nil {
+	if err := s.scan(ctx, &s.relay, c.Block, c.BlockHash, r.BlockHash, r.Faults); err != nil {
 		errs = append(errs, err)
+	}
+	if sr, ok := r.(StakingReader); ok && sr.SeparateStaking() {
+		if n, hash, err := sr.StakingHead(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("staking chain: read its head: %w", err))
+		} else if err := s.scan(ctx, &s.staking, n, hash, sr.StakingBlockHash, sr.StakingFaults); err != nil {
+			errs = append(errs, fmt.Errorf("staking chain: %w", err))
+		}
 	}
 	s.mu.Lock()
 	s.st.Block, s.st.ActiveEra, s.st.Validators = c.Block, c.ActiveEra, len(vals)
-	s.st.FaultsScanned = s.cursor
+	s.st.FaultsScanned, s.st.StakingFaultsScanned = s.relay.cursor, s.staking.cursor
 	s.mu.Unlock()
 	return errors.Join(errs...)
 }
@@ -254,32 +289,35 @@ func (s *Sentry) eras(ctx context.Context, c events.Chain) error {
 	return errors.Join(errs...)
 }
 
-// faults scans the blocks after the cursor, at most MaxFaultBlocks a
-// poll, and moves the cursor past each block whose faults are published.
-func (s *Sentry) faults(ctx context.Context, c events.Chain) error {
-	next := s.cursor + 1
-	if s.cursor == 0 || c.Block > s.cursor+s.cfg.FaultBlocks*100 {
+// scan reads the faults of one chain's blocks after bc's cursor up to
+// head (whose hash is headHash), at most MaxFaultBlocks a poll, and moves
+// the cursor past each block whose faults are published.
+func (s *Sentry) scan(ctx context.Context, bc *blockCursor, head uint64, headHash string,
+	blockHash func(context.Context, uint64) (string, error), faults func(context.Context, string) ([]events.Fault, error)) error {
+	next := bc.cursor + 1
+	if bc.cursor == 0 || head > bc.cursor+s.cfg.FaultBlocks*100 {
 		// First start (or a cursor from another chain's life): the recent
 		// past only.
 		next = 1
-		if c.Block > s.cfg.FaultBlocks {
-			next = c.Block - s.cfg.FaultBlocks + 1
+		if head > s.cfg.FaultBlocks {
+			next = head - s.cfg.FaultBlocks + 1
 		}
 	}
-	last := c.Block
+	last := head
 	if last >= next && last-next+1 > s.cfg.MaxFaultBlocks {
 		last = next + s.cfg.MaxFaultBlocks - 1
 	}
+	defer s.saveCursor(bc)
 	for n := next; n <= last; n++ {
-		hash := c.BlockHash
-		if n != c.Block {
-			h, err := s.cfg.Reader.BlockHash(ctx, n)
+		hash := headHash
+		if n != head {
+			h, err := blockHash(ctx, n)
 			if err != nil {
 				return fmt.Errorf("hash of block %d: %w", n, err)
 			}
 			hash = h
 		}
-		fs, err := s.cfg.Reader.Faults(ctx, hash)
+		fs, err := faults(ctx, hash)
 		if err != nil {
 			return fmt.Errorf("faults of block %d: %w", n, err)
 		}
@@ -293,9 +331,8 @@ func (s *Sentry) faults(ctx context.Context, c events.Chain) error {
 				return err
 			}
 		}
-		s.cursor = n
+		bc.cursor = n
 	}
-	s.saveCursor()
 	return nil
 }
 
@@ -313,15 +350,15 @@ func (s *Sentry) publish(ctx context.Context, kind, id string, v any) error {
 	return nil
 }
 
-func (s *Sentry) cursorPath() string {
+func (s *Sentry) cursorPath(bc *blockCursor) string {
 	if s.cfg.DataDir == "" {
 		return ""
 	}
-	return filepath.Join(s.cfg.DataDir, s.cfg.Chain+".faults-cursor")
+	return filepath.Join(s.cfg.DataDir, bc.file)
 }
 
-func (s *Sentry) loadCursor() uint64 {
-	p := s.cursorPath()
+func (s *Sentry) loadCursor(bc *blockCursor) uint64 {
+	p := s.cursorPath(bc)
 	if p == "" {
 		return 0
 	}
@@ -338,9 +375,9 @@ func (s *Sentry) loadCursor() uint64 {
 }
 
 // saveCursor writes the cursor atomically (a torn write would lose it).
-func (s *Sentry) saveCursor() {
-	p := s.cursorPath()
-	if p == "" || s.cursor == 0 {
+func (s *Sentry) saveCursor(bc *blockCursor) {
+	p := s.cursorPath(bc)
+	if p == "" || bc.cursor == 0 {
 		return
 	}
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -348,7 +385,7 @@ func (s *Sentry) saveCursor() {
 		return
 	}
 	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, []byte(strconv.FormatUint(s.cursor, 10)+"\n"), 0o644); err == nil {
+	if err := os.WriteFile(tmp, []byte(strconv.FormatUint(bc.cursor, 10)+"\n"), 0o644); err == nil {
 		err = os.Rename(tmp, p)
 		if err != nil {
 			s.log.Warn("fault cursor not saved", "err", err)

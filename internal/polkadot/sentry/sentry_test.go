@@ -175,3 +175,79 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		t.Error("a sentry without reader and publisher was accepted")
 	}
 }
+
+// stakingReader is fakeReader with staking on a chain of its own (Asset
+// Hub), whose blocks hold the Staking faults.
+type stakingReader struct {
+	*fakeReader
+	head     uint64
+	faultsAt map[uint64][]events.Fault
+	scanned  []uint64
+}
+
+func (s *stakingReader) SeparateStaking() bool { return true }
+func (s *stakingReader) StakingHead(context.Context) (uint64, string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.head, fmt.Sprintf("0xa%d", s.head), nil
+}
+func (s *stakingReader) StakingBlockHash(_ context.Context, n uint64) (string, error) {
+	return fmt.Sprintf("0xa%d", n), nil
+}
+func (s *stakingReader) StakingFaults(_ context.Context, hash string) ([]events.Fault, error) {
+	var n uint64
+	if _, err := fmt.Sscanf(hash, "0xa%d", &n); err != nil {
+		return nil, fmt.Errorf("not a staking chain hash: %s", hash)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.scanned = append(s.scanned, n)
+	return s.faultsAt[n], nil
+}
+
+// With staking on Asset Hub, a slash and a chill are emitted there: the
+// sentry scans the staking chain's blocks too, with a cursor of its own
+// that survives a restart, next to the relay's (whose block numbers are
+// another chain's).
+func TestStakingChainFaultsAreScanned(t *testing.T) {
+	dir := t.TempDir()
+	relay := &fakeReader{block: 1000, era: 10, faultsAt: map[uint64][]events.Fault{}}
+	r := &stakingReader{fakeReader: relay, head: 300, faultsAt: map[uint64][]events.Fault{
+		295: {{ID: "staking-295-2-A", Stash: "A", Kind: events.FaultSlash, Reason: "Staking.Slashed in staking chain block 295"}},
+		298: {{ID: "staking-298-1-A", Stash: "A", Kind: events.FaultChilled, Reason: "Staking.Chilled in staking chain block 298"}},
+	}}
+	p := &pub{}
+	cfg := Config{Chain: "polkadot", Reader: r, Publisher: p, DataDir: dir, FaultBlocks: 10}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := s.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var f events.Fault
+	if err := json.Unmarshal(p.by["polkadot-fault-staking-295-2-A"], &f); err != nil || f.Kind != events.FaultSlash || f.Block != 295 {
+		t.Fatalf("the staking chain's slash: %+v (%v); published %v", f, err, p.ids)
+	}
+	if _, ok := p.by["polkadot-fault-staking-298-1-A"]; !ok {
+		t.Fatalf("the staking chain's chill not published: %v", p.ids)
+	}
+	if st := s.Stats(); st.StakingFaultsScanned != 300 || st.FaultsScanned != 1000 {
+		t.Fatalf("stats %+v: want the staking chain scanned to 300 and the relay to 1000", st)
+	}
+	// A restart: the staking chain's cursor is kept apart from the relay's.
+	r.mu.Lock()
+	r.head, r.scanned = 302, nil
+	r.mu.Unlock()
+	s, err = New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.scanned) != 2 || r.scanned[0] != 301 || r.scanned[1] != 302 {
+		t.Fatalf("after the restart the staking chain's blocks scanned were %v, want [301 302]", r.scanned)
+	}
+}
