@@ -82,8 +82,8 @@ type Stats struct {
 	// StakingFaultsScanned is the last block of the separate staking chain
 	// scanned (0 none, or staking on the relay).
 	StakingFaultsScanned uint64
-	LastError                string
-	LastSuccess              time.Time
+	LastError            string
+	LastSuccess          time.Time
 }
 
 // Sentry polls one chain.
