@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,5 +87,44 @@ func TestProxyBlockIsTheProxyPalletsNumbering(t *testing.T) {
 	}
 	if ch.ProxyBlock != 100 {
 		t.Fatalf("a separate staking chain without ParachainSystem: proxy block %d, want its own 100", ch.ProxyBlock)
+	}
+}
+
+// The staking chain's faults (Asset Hub's Staking.Chilled here) are read
+// from its own blocks, named apart from the relay's faults of the same
+// block number: ids start "staking-", reasons name the staking chain.
+func TestStakingFaultsAreNamedForTheirChain(t *testing.T) {
+	ctx := context.Background()
+	md := pagedMetadata(t)
+	relay := stakingNode(t, md, "0x64")
+	relay.set(t, md, cat(scale.Compact(0)), "Session", "Validators")
+	rs := relay.serve(t)
+	hub := stakingNode(t, md, "0x64")
+	charlie := "5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y"
+	evs := append(scale.Compact(1), record(t, md, 1, "Staking", "Chilled", pk(t, charlie))...)
+	hub.store[toHex(Prefix("System", "Events"))] = toHex(evs)
+	hs := hub.serve(t)
+	r, err := New(Config{Chain: "paged", Relay: []string{rs.URL}, Staking: []string{hs.URL}, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.relay.mds[424242], r.staking.mds[424242] = md, md
+	if !r.SeparateStaking() {
+		t.Fatal("staking configured apart is not separate")
+	}
+	n, hash, err := r.StakingHead(ctx)
+	if err != nil || n != 100 {
+		t.Fatalf("staking head %d %s, %v: want block 100", n, hash, err)
+	}
+	fs, err := r.StakingFaults(ctx, hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) != 1 || fs[0].ID != "staking-100-0-"+charlie || fs[0].Block != 100 ||
+		!strings.Contains(fs[0].Reason, "Staking.Chilled in staking chain block 100") {
+		t.Fatalf("staking faults %+v", fs)
+	}
+	if rf, err := r.Faults(ctx, hash); err != nil || len(rf) != 0 {
+		t.Fatalf("relay faults %+v, %v: the relay's block holds none", rf, err)
 	}
 }
