@@ -640,3 +640,50 @@ rules:
 		}
 	})
 }
+
+// What the analyzer stores right after a fresh start, with every rule at
+// its defaults (every validator watched, for 0): a validator absent at the
+// first heights has blocks to jail but no time yet (too few block
+// intervals), and, without the chain's slashing window, a window of one
+// or a few heights. Neither pages: a time not known is not "0 s to jail",
+// and 1 miss of 1 height is not 100% of a window. Once min_heights are
+// observed the share rule fires.
+func TestFreshStartNoFalseAlerts(t *testing.T) {
+	forEachDB(t, func(t *testing.T, open func(testing.TB) *store.DB) {
+		db := open(t)
+		te := startEngine(t, db, "rules:\n  window_missed_share: {warning: 0.05, critical: 0.2, min_heights: 20}\n", newClock(), nil)
+		putValidator(t, db, addrA, "alice", true)
+		putValidator(t, db, addrB, "bob", true)
+		exec(t, db, db.Query().SQL("INSERT INTO cosmos_chains (chain, analyzed_height, updated_at, signed_blocks_window, min_signed_per_window, params_source) VALUES ").
+			Row(chain, 1, t0.UnixMilli(), 10000, 0.05, "config"))
+		putStats(t, db, addrA, stats{consecutive: 1, windowSize: 1, windowMissed: 1, blocksToJail: 9500, timeToJailMS: state.JailTimeUnknown})
+		te.passAt(t, 0)
+		keys := func() map[string]string {
+			list, err := te.List(context.Background(), chain, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, a := range list {
+				got[a.Key] = a.Severity
+			}
+			return got
+		}
+		if got := keys(); len(got) != 0 {
+			t.Fatalf("alerts at the first height with the slashing window known: %v, want none", got)
+		}
+		// Parameters unknown: the share is of the heights observed.
+		exec(t, db, db.Query().SQL("UPDATE cosmos_chains SET signed_blocks_window = 0, min_signed_per_window = 0, params_source = ''"))
+		putStats(t, db, addrA, stats{consecutive: 1, windowSize: 1, windowMissed: 1, blocksToJail: state.JailUnknown, timeToJailMS: state.JailUnknown})
+		putStats(t, db, addrB, stats{consecutive: 19, windowSize: 19, windowMissed: 19, blocksToJail: state.JailUnknown, timeToJailMS: state.JailUnknown})
+		te.passAt(t, time.Second)
+		if got := keys(); len(got) != 1 || got["consecutive_missed/"+chain+"/"+addrB] != "critical" {
+			t.Fatalf("alerts with 1 and 19 heights observed, min_heights 20: %v, want only bob's consecutive_missed", got)
+		}
+		putStats(t, db, addrB, stats{consecutive: 20, windowSize: 20, windowMissed: 20, blocksToJail: state.JailUnknown, timeToJailMS: state.JailUnknown})
+		te.passAt(t, 2*time.Second)
+		if got := keys(); got["window_missed_share/"+chain+"/"+addrB] != "critical" {
+			t.Fatalf("alerts with 20 heights observed: %v, want bob's window_missed_share critical", got)
+		}
+	})
+}
