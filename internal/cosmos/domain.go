@@ -223,7 +223,10 @@ func chainFromDir(path string, isDir bool) (*chain, error) {
 	return c, nil
 }
 
-// pairs reads NAME=VALUE flags into a map, refusing unknown chains.
+// pairs reads NAME=VALUE flags into a map, refusing chains not in known;
+// known nil checks the form only (a flag's validator, which cannot see
+// --cosmos). An empty known refuses every name: a per-chain flag without
+// any --cosmos names a chain that is not watched.
 func pairs(flag string, values []string, known map[string]*chain) (map[string]string, error) {
 	out := map[string]string{}
 	for _, v := range values {
@@ -231,12 +234,24 @@ func pairs(flag string, values []string, known map[string]*chain) (map[string]st
 		if !ok || val == "" {
 			return nil, fmt.Errorf("--%s %q: give NAME=VALUE", flag, shown(v))
 		}
-		if len(known) > 0 && known[name] == nil {
-			return nil, fmt.Errorf("--%s %s=…: no --cosmos chain is named %q", flag, name, name)
+		if known != nil && known[name] == nil {
+			if len(known) == 0 {
+				return nil, fmt.Errorf("--%s %s=…: no --cosmos chain is named %q (no --cosmos was given); add --cosmos %s=RPC or drop --%s", flag, name, name, name, flag)
+			}
+			return nil, fmt.Errorf("--%s %s=…: no --cosmos chain is named %q; the chains are %s", flag, name, name, strings.Join(sortedNames(known), ", "))
 		}
 		out[name] = val
 	}
 	return out, nil
+}
+
+func sortedNames(known map[string]*chain) []string {
+	names := make([]string, 0, len(known))
+	for n := range known {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 func checkLCDs(values []string) error {

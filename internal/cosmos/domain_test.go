@@ -203,3 +203,59 @@ func TestSlashingFlagMinSignedZero(t *testing.T) {
 		t.Errorf("blocks to jail %d, %v; want %d (never)", blocks, err, state.JailNever)
 	}
 }
+
+// A per-chain flag without any --cosmos (on the line or from its
+// environment variable) is refused with the chain it names, in `valtrack
+// run` and `valtrack sentry cosmos` alike; it used to dereference the
+// missing chain and panic. With --cosmos, a name not among the chains is
+// refused too, listing them.
+func TestPerChainFlagWithoutChain(t *testing.T) {
+	check := func(d Domain, r domain.Role, args ...string) error {
+		t.Helper()
+		var err error
+		cmd := &cli.Command{Name: "x", Flags: d.Flags(r), Action: func(_ context.Context, c *cli.Command) error {
+			err = d.Check(c, r)
+			return nil
+		}}
+		if e := cmd.Run(context.Background(), append([]string{"x"}, args...)); e != nil {
+			t.Fatalf("%v: %v", args, e)
+		}
+		return err
+	}
+	for _, r := range []domain.Role{domain.RoleRun, domain.RoleSentry} {
+		for _, args := range [][]string{{"--cosmos-lcd", "x=http://127.0.0.1:1"}, {"--cosmos-chain-id", "x=y"}} {
+			err := check(Domain{}, r, args...)
+			if err == nil || !strings.Contains(err.Error(), `no --cosmos chain is named "x"`) || !strings.Contains(err.Error(), "--"+args[0][2:]) {
+				t.Errorf("role %v, %v: %v; want a refusal naming the flag and chain x", r, args, err)
+			}
+		}
+		err := check(Domain{}, r, "--cosmos", "a-1=http://127.0.0.1:1", "--cosmos-lcd", "x=http://127.0.0.1:2")
+		if err == nil || !strings.Contains(err.Error(), `no --cosmos chain is named "x"; the chains are a-1`) {
+			t.Errorf("role %v, an LCD for another chain: %v", r, err)
+		}
+		if err := check(Domain{}, r, "--cosmos", "a-1=http://127.0.0.1:1", "--cosmos-lcd", "a-1=http://127.0.0.1:2", "--cosmos-chain-id", "a-1=b"); err != nil {
+			t.Errorf("role %v, flags of the chain given: %v", r, err)
+		}
+	}
+	t.Setenv("VALTRACK_COSMOS_CHAIN_ID", "x=y")
+	env := Domain{Env: func(flag string) cli.ValueSourceChain {
+		return cli.EnvVars("VALTRACK_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_")))
+	}}
+	if err := check(env, domain.RoleRun); err == nil || !strings.Contains(err.Error(), `no --cosmos chain is named "x"`) {
+		t.Errorf("VALTRACK_COSMOS_CHAIN_ID=x=y without a chain: %v", err)
+	}
+	// Open (the sentry role) refuses the same way rather than panic.
+	var err error
+	d := Domain{}
+	cmd := &cli.Command{Name: "sentry", Flags: d.Flags(domain.RoleSentry), Action: func(ctx context.Context, c *cli.Command) error {
+		_, err = d.Open(ctx, domain.Env{Role: domain.RoleSentry, Cmd: c, DataDir: t.TempDir(), Log: slog.New(slog.DiscardHandler),
+			Registerer: prometheus.NewRegistry()})
+		return nil
+	}}
+	if e := cmd.Run(context.Background(), []string{"sentry", "--cosmos-lcd", "x=http://127.0.0.1:1"}); e != nil {
+		t.Fatal(e)
+	}
+	if err == nil || !strings.Contains(err.Error(), `no --cosmos chain is named "x"`) {
+		t.Errorf("open a sentry with only --cosmos-lcd: %v", err)
+	}
+}
