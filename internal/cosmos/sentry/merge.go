@@ -14,6 +14,11 @@ import (
 // merged because its endpoint is unhealthy (Sentry.trusted).
 const CountUntrusted = "ignored_unhealthy"
 
+// CountImplausible is the subscription_events_total kind of an event whose
+// height is above what any /status said by more than DedupHeights
+// (merger.plausible).
+const CountImplausible = "ignored_height"
+
 // merger is the chain-level merge loop: one goroutine owns all of its
 // state. It de-duplicates what the endpoints deliver, publishes the first
 // sighting, tracks which heights have their block and commit published,
@@ -182,13 +187,36 @@ func (m *merger) item(ctx context.Context, x epItem) {
 	}
 }
 
+// plausible: height is at most DedupHeights above the highest of the live
+// frontier and the endpoint's latest /status height. An event above it is
+// one no honest node is at; merged, a vote would raise maxSeen so that
+// every real vote fell below the de-duplication window, and a first
+// NewBlock would set the start so that no real block is ever published.
+// Checked against /status too, because before the first block there is no
+// frontier (and after a long outage the frontier is old). A trusted
+// endpoint has normally answered /status (0 at genesis, before block 1);
+// one that never did is bounded by the window above 0. A real block the
+// bound drops (one far beyond a stale /status) is backfilled.
+func (m *merger) plausible(ep *endpoint, kind string, height int64) bool {
+	ref := max(m.frontier, ep.reported.Load())
+	if height <= ref+int64(m.cfg.DedupHeights) {
+		return true
+	}
+	if m.s.m != nil {
+		m.s.m.wsCounts.WithLabelValues(m.cfg.Chain, ep.name, CountImplausible).Inc()
+	}
+	m.s.log.Debug("cosmos sentry: event above every reported height ignored", "endpoint", ep.name, "kind", kind,
+		"height", height, "frontier", m.frontier, "status_height", ep.reported.Load())
+	return false
+}
+
 // firstOf records a sighting and reports whether it is the first. Heights
 // more than DedupHeights below the highest seen are forgotten (and their
 // late sightings ignored: they were published or are too old to matter).
 func firstOf[K comparable](m *merger, ep *endpoint, kind string, at time.Time, height int64, pick func(*heightSeen) map[K]firstSeen, k K) bool {
 	window := int64(m.cfg.DedupHeights)
-	if m.frontier > 0 && height > m.frontier+window {
-		return false // a height no honest node is at
+	if !m.plausible(ep, kind, height) {
+		return false
 	}
 	if height <= m.maxSeen-window {
 		return false
@@ -244,8 +272,7 @@ func (m *merger) block(ctx context.Context, ep *endpoint, it rpc.Item, b *rpc.Ne
 		m.s.log.Warn("cosmos sentry: block of another chain ignored", "endpoint", ep.name, "chain_id", b.ChainID, "height", h)
 		return
 	}
-	if window := int64(m.cfg.DedupHeights); m.frontier > 0 && h > m.frontier+1000*window {
-		m.s.log.Warn("cosmos sentry: block far above every other ignored", "endpoint", ep.name, "height", h, "frontier", m.frontier)
+	if !m.plausible(ep, events.KindBlock, h) {
 		return
 	}
 	// the endpoint's unbroken run of blocks in this session

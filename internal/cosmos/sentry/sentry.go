@@ -45,6 +45,11 @@ type endpoint struct {
 
 	healthy atomic.Bool
 	latest  atomic.Int64 // latest height from /status, when healthy
+	// reported is the latest height any /status of the right chain gave
+	// (healthy or not): what the endpoint's events are checked against
+	// (merger.plausible), so that one absurd height does not poison the
+	// de-duplication or the start before the first block.
+	reported atomic.Int64
 	fault   atomic.Int32 // why it is unhealthy (fault*), from the latest /status
 
 	// owned by the merge loop
@@ -341,6 +346,9 @@ func (s *Sentry) poll(ctx context.Context, ep *endpoint) {
 			}
 		}
 		ev.Healthy, ev.Reason = reason == "", reason
+		if err == nil && st.Network == s.cfg.ChainID {
+			ep.reported.Store(st.LatestHeight) // before fault: trusted() then finds it set
+		}
 		ep.fault.Store(fault)
 		was := ep.healthy.Swap(ev.Healthy)
 		if ev.Healthy {
