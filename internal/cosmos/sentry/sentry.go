@@ -50,7 +50,7 @@ type endpoint struct {
 	// (merger.plausible), so that one absurd height does not poison the
 	// de-duplication or the start before the first block.
 	reported atomic.Int64
-	fault   atomic.Int32 // why it is unhealthy (fault*), from the latest /status
+	fault    atomic.Int32 // why it is unhealthy (fault*), from the latest /status
 
 	// owned by the merge loop
 	session            uint64
