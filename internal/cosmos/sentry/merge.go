@@ -39,6 +39,12 @@ type merger struct {
 	frontier int64 // highest block height seen live
 	next     int64 // next height the backfill dispatcher considers
 	inflight map[int64]bool
+	// retries are backfilled heights whose block or commit the bus did not
+	// take: m.next is past them, so they are published again from here
+	// (what was fetched is kept) until they are; with inflight they count
+	// against Config.Backfill, so at most that many commits are held, and
+	// while the bus refuses no new height is fetched.
+	retries map[int64]*pubRetry
 
 	workers     sync.WaitGroup
 	lastCursor  int64
@@ -46,6 +52,19 @@ type merger struct {
 	lastProg    time.Time
 	setAsked    bool
 }
+
+type pubRetry struct {
+	r        backfillResult
+	attempts int
+	due      time.Time
+}
+
+// Backoff of a backfilled height's publication: doubling from the first
+// to the last, then every retryMax for as long as it takes.
+const (
+	retryMin = 250 * time.Millisecond
+	retryMax = time.Minute
+)
 
 type heightDone struct {
 	block, commit bool
@@ -76,7 +95,7 @@ type heightSeen struct {
 
 func newMerger(s *Sentry, cursor int64) *merger {
 	m := &merger{s: s, cfg: &s.cfg, seen: map[int64]*heightSeen{}, done: map[int64]*heightDone{},
-		inflight: map[int64]bool{}, c: -1}
+		inflight: map[int64]bool{}, retries: map[int64]*pubRetry{}, c: -1}
 	switch {
 	case cursor > 0:
 		m.c = cursor
@@ -392,8 +411,18 @@ func (m *merger) dispatch(ctx context.Context) {
 	if m.c < 0 {
 		return
 	}
+	now := time.Now()
+	for h, rt := range m.retries {
+		if now.Before(rt.due) {
+			continue
+		}
+		delete(m.retries, h)
+		if m.known(h) && !m.publishBackfilled(ctx, rt.r) {
+			m.retryLater(ctx, rt.r, rt.attempts+1)
+		}
+	}
 	top := m.eligible()
-	for len(m.inflight) < m.cfg.Backfill && m.next <= top {
+	for len(m.inflight)+len(m.retries) < m.cfg.Backfill && m.next <= top {
 		h := m.next
 		m.next++
 		if d, ok := m.done[h]; ok && d.block && d.commit {
@@ -454,6 +483,22 @@ func (m *merger) result(ctx context.Context, r backfillResult) {
 	if !m.known(r.height) {
 		return
 	}
+	m.s.st.backfilled.Add(1)
+	if m.s.m != nil {
+		m.s.m.backfilled.WithLabelValues(m.cfg.Chain).Inc()
+	}
+	if r.height > m.s.st.lastHeight.Load() {
+		m.s.st.lastHeight.Store(r.height)
+	}
+	if !m.publishBackfilled(ctx, r) {
+		m.retryLater(ctx, r, 0)
+	}
+	m.advance()
+}
+
+// publishBackfilled publishes what live did not of a fetched height and
+// reports whether its block and commit are now both published.
+func (m *merger) publishBackfilled(ctx context.Context, r backfillResult) bool {
 	cm := r.commit
 	d := m.entry(r.height)
 	ob := m.s.observer(r.ep, r.at)
@@ -473,12 +518,23 @@ func (m *merger) result(ctx context.Context, r backfillResult) {
 			d.commit = true
 		}
 	}
-	m.s.st.backfilled.Add(1)
-	if m.s.m != nil {
-		m.s.m.backfilled.WithLabelValues(m.cfg.Chain).Inc()
+	return d.block && d.commit
+}
+
+// retryLater schedules a backfilled height's publication again: without
+// it the cursor would stay below the height for good (m.next is past it)
+// and every restart would backfill everything since.
+func (m *merger) retryLater(ctx context.Context, r backfillResult, attempts int) {
+	if ctx.Err() != nil {
+		return // stopping: the cursor stays below it, the next run backfills it
 	}
-	if r.height > m.s.st.lastHeight.Load() {
-		m.s.st.lastHeight.Store(r.height)
+	wait := retryMax
+	if attempts < 10 {
+		wait = min(retryMin<<attempts, retryMax)
 	}
-	m.advance()
+	m.retries[r.height] = &pubRetry{r: r, attempts: attempts, due: time.Now().Add(wait)}
+	if attempts%10 == 0 {
+		m.s.log.Warn("cosmos sentry: a backfilled height was not published; retrying", "height", r.height,
+			"attempts", attempts+1, "retry_in", wait)
+	}
 }
