@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -217,7 +218,7 @@ func TestRestartResolvesAlertFiredBefore(t *testing.T) {
 }
 
 // A resolve that could not be delivered before a restart is sent by the
-// next process.
+// next process at once (its slow retry not yet due).
 func TestRestartResendsUndeliveredResolve(t *testing.T) {
 	forEachDB(t, func(t *testing.T, open func(testing.TB) *store.DB) {
 		down := true
@@ -249,10 +250,10 @@ func TestRestartResendsUndeliveredResolve(t *testing.T) {
 		if v := testutil.ToFloat64(e1.m.failed.WithLabelValues("pd", StatusResolved)); v != 1 {
 			t.Errorf("failed_total{pd,resolved} = %v, want 1", v)
 		}
-		e1.passAt(t, 2*time.Minute) // given up: not retried in the same process
+		e1.passAt(t, 2*time.Minute) // given up: not offered again before its retry time (+1m + 2m)
 		e1.flush(t)
 		if n := len(pd.requests()); n != 1+maxAttempts {
-			t.Fatalf("pagerduty got %d requests after give-up, want no more in this process", n)
+			t.Fatalf("pagerduty got %d requests a minute after the give-up, want no more before the retry time", n)
 		}
 		e1.Close()
 		db1.Close()
@@ -685,5 +686,62 @@ func TestFreshStartNoFalseAlerts(t *testing.T) {
 		if got := keys(); got["window_missed_share/"+chain+"/"+addrB] != "critical" {
 			t.Fatalf("alerts with 20 heights observed: %v, want bob's window_missed_share critical", got)
 		}
+	})
+}
+
+// A notification given up on after its attempts is offered again on a
+// slow timer (2 min doubling to 30 min), its state in the store: a firing
+// one for maxFireRounds give-ups, a resolve for as long as it takes, so
+// that an alert always resolves without a restart. It used to wait for a
+// restart.
+func TestGivenUpRetriedOnSlowTimer(t *testing.T) {
+	forEachDB(t, func(t *testing.T, open func(testing.TB) *store.DB) {
+		var down atomic.Bool
+		down.Store(true)
+		pd := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) bool {
+			if down.Load() {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return true
+			}
+			return false
+		})
+		hook := newReceiver(t, nil)
+		db := open(t)
+		te := startEngine(t, db, channelsYAML(t, hook, pd, "warning")+"resolve_after: 0s\nreminder: 0\n", newClock(), nil)
+		putValidator(t, db, addrA, "alice", true)
+		missing(t, db, 6)
+		step := func(at time.Duration, wantMore int, what string) {
+			t.Helper()
+			before := len(pd.requests())
+			te.passAt(t, at)
+			te.flush(t)
+			if got := len(pd.requests()) - before; got != wantMore {
+				t.Fatalf("+%s (%s): pagerduty got %d more requests, want %d", at, what, got, wantMore)
+			}
+		}
+		// The trigger: given up at 0, offered again at +2m, +6m, +14m,
+		// +30m, +60m; after its sixth give-up no more in this process.
+		step(0, maxAttempts, "the trigger")
+		step(time.Minute, 0, "before the first retry")
+		for _, at := range []time.Duration{2, 6, 14, 30, 60} {
+			step(at*time.Minute, maxAttempts, "a slow retry of the trigger")
+		}
+		step(120*time.Minute, 0, "the trigger after its last give-up")
+		// The resolve: retried past that bound, until PagerDuty is back.
+		missing(t, db, 0)
+		at := 200 * time.Minute
+		step(at, maxAttempts, "the resolve")
+		for i := 0; i < maxFireRounds+2; i++ {
+			at += 30 * time.Minute
+			step(at, maxAttempts, "a slow retry of the resolve")
+		}
+		down.Store(false)
+		at += 30 * time.Minute
+		step(at, 1, "the resolve, PagerDuty back")
+		p := pd.requests()
+		if last := p[len(p)-1]; body(last, "event_action") != "resolve" || body(last, "dedup_key") != "consecutive_missed/"+chain+"/"+addrA {
+			t.Fatalf("last pagerduty request %s, want the resolve", last.Raw)
+		}
+		step(at+time.Hour, 0, "after the resolve was delivered")
 	})
 }
