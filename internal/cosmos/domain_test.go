@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/urfave/cli/v3"
@@ -257,5 +258,46 @@ func TestPerChainFlagWithoutChain(t *testing.T) {
 	}
 	if err == nil || !strings.Contains(err.Error(), `no --cosmos chain is named "x"`) {
 		t.Errorf("open a sentry with only --cosmos-lcd: %v", err)
+	}
+}
+
+// The analysis is stalled when complete heights wait and the analyzer has
+// written nothing for analysisStallAfter, counted from the process's start
+// at the earliest; nothing to analyse is never stalled.
+func TestAnalysisHealth(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	long := now.Add(-time.Hour)
+	for _, tc := range []struct {
+		name    string
+		a       state.Analysis
+		started time.Time
+		want    string
+	}{
+		{"caught up", state.Analysis{AnalyzedHeight: 99, UpdatedAt: long.UnixMilli(), LatestBlock: 100}, long, ""},
+		{"nothing stored", state.Analysis{}, long, ""},
+		{"stalled", state.Analysis{AnalyzedHeight: 50, UpdatedAt: long.UnixMilli(), LatestBlock: 100}, long, "stalled at height 50 for 1h0m0s while blocks up to 100"},
+		{"never analysed", state.Analysis{LatestBlock: 100}, long, "stalled at height 0"},
+		{"moving", state.Analysis{AnalyzedHeight: 50, UpdatedAt: now.Add(-time.Second).UnixMilli(), LatestBlock: 100}, long, ""},
+		{"just started", state.Analysis{AnalyzedHeight: 50, UpdatedAt: long.UnixMilli(), LatestBlock: 100}, now.Add(-time.Minute), ""},
+	} {
+		err := analysisHealth(tc.a, tc.started, now)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// The domain gives /healthz its health: a consumer just started on a
+// store whose analysis lags is not yet stalled (its grace counts from the
+// start).
+func TestConsumerHealthIsSet(t *testing.T) {
+	db := storetest.SQLite(t, store.WithMigrations(state.Migrations()))
+	storeChain(t, db, "h-1", 6)
+	parts := openConsumer(t, db, nil, "consumer", "--cosmos", "h-1=http://127.0.0.1:1")
+	if parts.Health == nil {
+		t.Fatal("no Health: /healthz would not see a stalled Cosmos analysis")
+	}
+	if err := parts.Health(context.Background()); err != nil {
+		t.Errorf("right after the start: %v", err)
 	}
 }

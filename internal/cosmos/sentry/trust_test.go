@@ -1,6 +1,7 @@
 package sentry
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -109,5 +110,35 @@ func TestImplausibleHeightBeforeFirstBlock(t *testing.T) {
 		if h > 3 {
 			t.Errorf("block %d published", h)
 		}
+	}
+}
+
+// Healthy is nil while an endpoint is healthy and within the grace after
+// the last one was; past it, an error naming each endpoint's reason (what
+// /healthz answers 503 with).
+func TestHealthyGrace(t *testing.T) {
+	n := node(t, 4)
+	pub := &memPublisher{}
+	s, _ := run(t, testConfig(pub, n.URL()))
+	waitFor(t, "healthy", func() bool { return s.eps[0].healthy.Load() })
+	if err := s.Healthy(time.Now().Add(time.Hour)); err != nil {
+		t.Fatalf("a healthy endpoint: %v", err)
+	}
+	n.SetNetwork("other-1")
+	waitFor(t, "unhealthy", func() bool { return !s.eps[0].healthy.Load() })
+	if err := s.Healthy(time.Now()); err != nil {
+		t.Errorf("within the grace: %v", err)
+	}
+	err := s.Healthy(time.Now().Add(DefaultUnhealthyGrace + time.Minute))
+	if err == nil || !strings.Contains(err.Error(), "no healthy RPC endpoint") || !strings.Contains(err.Error(), s.eps[0].name+`: chain id "other-1"`) {
+		t.Errorf("past the grace: %v; want the endpoint and its reason", err)
+	}
+
+	// An endpoint that never answers: unhealthy past the grace from the start.
+	s2, _ := run(t, testConfig(&memPublisher{}, "http://127.0.0.1:1/?key=SECRET"))
+	waitFor(t, "a failed /status", func() bool { return s2.eps[0].reason.Load() != nil })
+	err = s2.Healthy(time.Now().Add(DefaultUnhealthyGrace + time.Minute))
+	if err == nil || !strings.Contains(err.Error(), "since the sentry started") || !strings.Contains(err.Error(), "127.0.0.1:1: status:") || strings.Contains(err.Error(), "SECRET") {
+		t.Errorf("never healthy: %v", err)
 	}
 }
