@@ -543,8 +543,9 @@ func (in *instance) close() error {
 }
 
 // analyzers are the missed-vote analysis and the alert rules of every
-// configured chain, and (consumer without --cosmos, or chains another
-// sentry publishes) of chains found in the store later.
+// configured chain; without --cosmos (a consumer of a fleet, which learns
+// its chains from what the sentries publish), of every chain found in the
+// store.
 func (in *instance) analyzers(ctx context.Context) ([]analyze.Analyzer, error) {
 	cmd := in.env.Cmd
 	cfg := alerts.DefaultConfig()
@@ -584,6 +585,13 @@ func (in *instance) analyzers(ctx context.Context) ([]analyze.Analyzer, error) {
 		out = append(out, a, eng.Analyzer(c.Name))
 		known[c.Name] = true
 	}
+	if len(in.chains) > 0 {
+		// The chains are named: only those are analysed and alerted on.
+		// Others in the store (watched before, or by another process's
+		// sentries) are not; their open alerts, which nothing would
+		// resolve any more, are resolved with a note.
+		return append(out, eng.Retirer(in.chainNames())), nil
+	}
 	d := &discovery{in: in, set: set, eng: eng, known: known}
 	in.discovered = d
 	out = append(out, analyze.Analyzer{Name: "cosmos/discovered", Every: cmd.Duration("cosmos-analyze-every"), Timeout: time.Minute, Run: d.run})
@@ -598,9 +606,9 @@ func (in *instance) analyzerChains() []analyzers.Chain {
 	return out
 }
 
-// discovery runs the analyzers of chains that were not configured but have
-// data in the store: a consumer of a fleet learns its chains from what the
-// sentries publish. It looks for new chains every 30 s.
+// discovery runs the analyzers of the chains that have data in the store,
+// in a process given no --cosmos: a consumer of a fleet learns its chains
+// from what the sentries publish. It looks for new chains every 30 s.
 type discovery struct {
 	in     *instance
 	set    *analyzers.Set

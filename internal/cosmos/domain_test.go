@@ -2,12 +2,14 @@ package cosmos
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -299,5 +301,48 @@ func TestConsumerHealthIsSet(t *testing.T) {
 	}
 	if err := parts.Health(context.Background()); err != nil {
 		t.Errorf("right after the start: %v", err)
+	}
+}
+
+// With --cosmos naming the chains, only those are analysed and alerted on:
+// a chain left in the store from before (an old devnet in ./data) gets no
+// analyzer and no alert rules (it used to page chain_stalled and
+// endpoints_down for good), and its open alerts are resolved with a note.
+// Without --cosmos (a fleet's consumer) the store's chains are found.
+func TestNamedChainsOnly(t *testing.T) {
+	db := storetest.SQLite(t, store.WithMigrations(state.Migrations()))
+	ctx := context.Background()
+	storeChain(t, db, "old-1", 6)
+	storeChain(t, db, "new-1", 6)
+	if err := db.InTx(ctx, "test insert", func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO cosmos_alerts (alert_key, rule, chain, validator_address, moniker, status, severity, value, threshold, unit, summary, since, fired_at, clear_since, resolved_at, notified_at, updated_at)
+			VALUES ('chain_stalled/old-1', 'chain_stalled', 'old-1', '', '', 'firing', 'critical', 600, 300, 'seconds', 'chain old-1 stalled', 1, 1, 0, 0, 1, 1)`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	parts := openConsumer(t, db, nil, "consumer", "--cosmos", "new-1=http://127.0.0.1:1")
+	var names []string
+	for _, a := range parts.Analyzers {
+		names = append(names, a.Name)
+		if strings.Contains(a.Name, "old-1") || a.Name == "cosmos/discovered" {
+			t.Errorf("analyzer %s with only new-1 named", a.Name)
+		}
+		if err := a.Run(ctx); err != nil {
+			t.Fatalf("%s: %v", a.Name, err)
+		}
+	}
+	if !slices.Contains(names, "cosmos/missed/new-1") || !slices.Contains(names, "cosmos/alerts/new-1") || !slices.Contains(names, "cosmos/alerts/retired") {
+		t.Errorf("analyzers %v; want new-1's and cosmos/alerts/retired", names)
+	}
+	var status, summary string
+	if err := db.Reader().QueryRow("SELECT status, summary FROM cosmos_alerts WHERE alert_key = 'chain_stalled/old-1'").Scan(&status, &summary); err != nil {
+		t.Fatal(err)
+	}
+	if status != "resolved" || !strings.Contains(summary, "no longer watched") {
+		t.Errorf("old-1's alert %s %q; want resolved with a note", status, summary)
+	}
+	if p, _ := state.ProgressOf(ctx, db, "old-1"); p.AnalyzedHeight != 0 {
+		t.Errorf("old-1 analysed to %d", p.AnalyzedHeight)
 	}
 }

@@ -745,3 +745,59 @@ func TestGivenUpRetriedOnSlowTimer(t *testing.T) {
 		step(at+time.Hour, 0, "after the resolve was delivered")
 	})
 }
+
+// A process that names its chains resolves the open alerts of any other
+// chain in the store (one no longer configured, whose conditions nothing
+// evaluates any more) with a note, and delivers the resolve to the
+// channels that got the alert; a pending one is dropped; the watched
+// chain's alerts are left alone.
+func TestRetirerResolvesUnwatchedChains(t *testing.T) {
+	forEachDB(t, func(t *testing.T, open func(testing.TB) *store.DB) {
+		db := open(t)
+		hook, pd := newReceiver(t, nil), newReceiver(t, nil)
+		te := startEngine(t, db, channelsYAML(t, hook, pd, "critical"), newClock(), nil)
+		put := func(key, chain, status string) {
+			exec(t, db, db.Query().SQL("INSERT INTO cosmos_alerts (alert_key, rule, chain, validator_address, moniker, status, severity, value, threshold, unit, summary, since, fired_at, clear_since, resolved_at, notified_at, updated_at) VALUES ").
+				Row(key, RuleChainStalled, chain, "", "", status, "critical", 600, 300, "seconds", "chain "+chain+" stalled", t0.UnixMilli(), t0.UnixMilli(), 0, 0, t0.UnixMilli(), t0.UnixMilli()))
+		}
+		put("chain_stalled/old-1", "old-1", StatusFiring)
+		put("endpoints_down/old-1", "old-1", StatusPending)
+		put("chain_stalled/"+chain, chain, StatusFiring)
+		exec(t, db, db.Query().SQL("INSERT INTO cosmos_alert_deliveries (alert_id, channel, want_seq, want_status, want_kind, sent_seq, sent_status, sent_at, updated_at) SELECT id, 'hook', 1, 'firing', 'trigger', 1, 'firing', 1, 1 FROM cosmos_alerts WHERE alert_key = 'chain_stalled/old-1'"))
+		r := te.Retirer([]string{chain})
+		if r.Name != "cosmos/alerts/retired" {
+			t.Fatalf("analyzer %q", r.Name)
+		}
+		te.clock.at(time.Minute)
+		if err := r.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		te.flush(t)
+		old, err := te.List(context.Background(), "old-1", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(old) != 1 || old[0].Status != StatusResolved || !strings.Contains(old[0].Summary, "is no longer watched") {
+			t.Fatalf("old-1's alerts %+v; want the firing one resolved with a note, the pending one gone", old)
+		}
+		h := hook.waitCount(t, 1)
+		if body(h[0], "status") != StatusResolved || body(h[0], "key") != "chain_stalled/old-1" || !strings.Contains(body(h[0], "text").(string), "no longer watched") {
+			t.Errorf("webhook got %s, want old-1's resolve with the note", h[0].Raw)
+		}
+		if n := len(pd.requests()); n != 0 {
+			t.Errorf("pagerduty got %d requests; it never had the alert", n)
+		}
+		kept, _ := te.List(context.Background(), chain, false)
+		if len(kept) != 1 || kept[0].Status != StatusFiring {
+			t.Errorf("the watched chain's alerts %+v; want its firing alert untouched", kept)
+		}
+		// Nothing open any more: a later pass does nothing.
+		if err := r.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		te.flush(t)
+		if n := len(hook.requests()); n != 1 {
+			t.Errorf("webhook got %d notifications after a second pass, want 1", n)
+		}
+	})
+}
