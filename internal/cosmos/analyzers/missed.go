@@ -163,6 +163,13 @@ func (a *missed) pass(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if p.Known() {
+		a.m.paramWindow.WithLabelValues(a.chain.Name).Set(float64(p.SignedBlocksWindow))
+		a.m.paramMin.WithLabelValues(a.chain.Name).Set(p.MinSignedPerWindow)
+	} else {
+		a.m.paramWindow.DeleteLabelValues(a.chain.Name)
+		a.m.paramMin.DeleteLabelValues(a.chain.Name)
+	}
 	w := p.SignedBlocksWindow
 	if !a.loaded || w != a.winW {
 		if err := a.load(ctx, w); err != nil {
