@@ -9,6 +9,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/valtrack/valtrack/internal/cosmos/events"
+	"github.com/valtrack/valtrack/internal/cosmos/rpc"
 )
 
 // failingPublisher refuses the first `fail` publications of the
@@ -82,4 +86,32 @@ func TestBackfillPublishRetried(t *testing.T) {
 		t.Errorf("block 6 published %d times, commit 7 %d times; want 4 each (3 refused, then taken)", pub.attemptsB6, pub.attemptsC7)
 	}
 	checkHeights(t, &pub.memPublisher, 1, 13)
+}
+
+// A backfilled height whose commit the consumers' decoder refuses (a
+// block hash that is not hex) is given up rather than retried for ever:
+// publishing it again would be refused again, and the cursor would stay
+// below it for good. Its block is published; the cursor passes it.
+func TestBackfillRefusedHeightGivenUp(t *testing.T) {
+	pub := &memPublisher{}
+	s, err := New(testConfig(pub, "http://127.0.0.1:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newMerger(s, 5)
+	hash := strings.Repeat("AB", 32)
+	c := &rpc.Commit{ChainID: "test-1", Canonical: true,
+		Block:  events.Block{V: events.SchemaVersion, Height: 6, Time: 1, Hash: hash, ProposerAddress: strings.Repeat("CD", 20), ValidatorsHash: hash},
+		Commit: events.Commit{V: events.SchemaVersion, Height: 6, BlockHash: "not hex"}}
+	m.inflight[6] = true
+	m.result(context.Background(), backfillResult{height: 6, commit: c, ep: s.eps[0].name, at: time.Now()})
+	if m.c != 6 || len(m.retries) != 0 {
+		t.Errorf("complete through %d with %d retries; want 6 and none (the refused height given up)", m.c, len(m.retries))
+	}
+	if bs := blocks(t, pub); len(bs[6]) != 1 {
+		t.Errorf("block 6 published %d times, want once", len(bs[6]))
+	}
+	if cs := commits(t, pub); len(cs[6]) != 0 {
+		t.Errorf("the refused commit published")
+	}
 }

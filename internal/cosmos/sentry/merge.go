@@ -69,6 +69,10 @@ const (
 type heightDone struct {
 	block, commit bool
 	vhash         string
+	// refused: a backfilled block or commit of it that the consumers'
+	// decoder refuses; publishing it again would be refused again, so the
+	// height is given up (the analyzer skips it) and the cursor passes it.
+	refused bool
 }
 
 type voteKey struct {
@@ -377,7 +381,7 @@ func (m *merger) advance() {
 	}
 	for {
 		d, ok := m.done[m.c+1]
-		if !ok || !d.block || !d.commit || m.inflight[m.c+1] {
+		if !ok || !(d.block && d.commit || d.refused) || m.inflight[m.c+1] {
 			break
 		}
 		m.c++
@@ -497,7 +501,9 @@ func (m *merger) result(ctx context.Context, r backfillResult) {
 }
 
 // publishBackfilled publishes what live did not of a fetched height and
-// reports whether its block and commit are now both published.
+// reports whether it is done with: its block and commit both published,
+// or one of them refused by the consumers' decoder (given up: see
+// heightDone.refused).
 func (m *merger) publishBackfilled(ctx context.Context, r backfillResult) bool {
 	cm := r.commit
 	d := m.entry(r.height)
@@ -505,18 +511,25 @@ func (m *merger) publishBackfilled(ctx context.Context, r backfillResult) bool {
 	if !d.block {
 		b := cm.Block
 		b.Chain, b.Source, b.VotesObserved, b.Observer = m.cfg.Chain, events.SourceBackfill, false, ob
-		if m.s.publish(ctx, &b) {
+		ok, refused := m.s.publishR(ctx, &b)
+		if ok {
 			d.block = true
 			m.s.st.heights.Add(1)
 		}
+		d.refused = d.refused || refused
 		m.validatorsHash(r.height, b.ValidatorsHash)
 	}
 	if !d.commit {
 		c := cm.Commit
 		c.Chain, c.Source, c.Observer = m.cfg.Chain, events.SourceBackfill, ob
-		if m.s.publish(ctx, &c) {
-			d.commit = true
-		}
+		ok, refused := m.s.publishR(ctx, &c)
+		d.commit = ok
+		d.refused = d.refused || refused
+	}
+	if d.refused && !(d.block && d.commit) {
+		m.s.log.Error("cosmos sentry: a backfilled height is given up: what the endpoint returned for it is refused (see the warning before); the analyzer skips it",
+			"height", r.height, "endpoint", r.ep)
+		return true
 	}
 	return d.block && d.commit
 }

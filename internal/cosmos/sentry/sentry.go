@@ -233,6 +233,13 @@ func (s *Sentry) forward(ctx context.Context, ep *endpoint) {
 // error is logged (the bus publisher blocks rather than drops, so an error
 // means the bus is gone or ctx ended).
 func (s *Sentry) publish(ctx context.Context, ev events.Event) bool {
+	ok, _ := s.publishR(ctx, ev)
+	return ok
+}
+
+// publishR is publish that also says whether a failure was a refusal
+// (permanent: the same event is refused again) rather than the bus's.
+func (s *Sentry) publishR(ctx context.Context, ev events.Event) (ok, refused bool) {
 	kind := events.Kind(ev)
 	data, err := json.Marshal(ev)
 	if err == nil {
@@ -243,19 +250,19 @@ func (s *Sentry) publish(ctx context.Context, ev events.Event) bool {
 			s.m.refused.WithLabelValues(s.cfg.Chain, kind).Inc()
 		}
 		s.log.Warn("cosmos sentry: event refused, not published", "kind", kind, "err", err)
-		return false
+		return false, true
 	}
 	if err := s.cfg.Publisher.Publish(ctx, events.Subject(s.cfg.Chain, kind), ev.MsgID(), data); err != nil {
 		if ctx.Err() == nil {
 			s.log.Error("cosmos sentry: publish failed", "kind", kind, "err", err)
 		}
-		return false
+		return false, false
 	}
 	s.st.published.Add(1)
 	if s.m != nil {
 		s.m.published.WithLabelValues(s.cfg.Chain, kind).Inc()
 	}
-	return true
+	return true, false
 }
 
 func (s *Sentry) observer(ep string, at time.Time) events.Observer {
