@@ -223,7 +223,10 @@ func chainFromDir(path string, isDir bool) (*chain, error) {
 	return c, nil
 }
 
-// pairs reads NAME=VALUE flags into a map, refusing unknown chains.
+// pairs reads NAME=VALUE flags into a map, refusing chains not in known;
+// known nil checks the form only (a flag's validator, which cannot see
+// --cosmos). An empty known refuses every name: a per-chain flag without
+// any --cosmos names a chain that is not watched.
 func pairs(flag string, values []string, known map[string]*chain) (map[string]string, error) {
 	out := map[string]string{}
 	for _, v := range values {
@@ -231,12 +234,24 @@ func pairs(flag string, values []string, known map[string]*chain) (map[string]st
 		if !ok || val == "" {
 			return nil, fmt.Errorf("--%s %q: give NAME=VALUE", flag, shown(v))
 		}
-		if len(known) > 0 && known[name] == nil {
-			return nil, fmt.Errorf("--%s %s=…: no --cosmos chain is named %q", flag, name, name)
+		if known != nil && known[name] == nil {
+			if len(known) == 0 {
+				return nil, fmt.Errorf("--%s %s=…: no --cosmos chain is named %q (no --cosmos was given); add --cosmos %s=RPC or drop --%s", flag, name, name, name, flag)
+			}
+			return nil, fmt.Errorf("--%s %s=…: no --cosmos chain is named %q; the chains are %s", flag, name, name, strings.Join(sortedNames(known), ", "))
 		}
 		out[name] = val
 	}
 	return out, nil
+}
+
+func sortedNames(known map[string]*chain) []string {
+	names := make([]string, 0, len(known))
+	for n := range known {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 func checkLCDs(values []string) error {
@@ -285,6 +300,75 @@ type instance struct {
 	db       *store.DB
 	// slashing are the --cosmos-slashing values by chain: window, min.
 	slashing map[string][2]float64
+	// started: when Open ran (the analysis is not judged stalled before
+	// it has had analysisStallAfter to progress); discovered: the chains
+	// found in the store and analysed (nil: no discovery).
+	started    time.Time
+	discovered *discovery
+}
+
+// analysisStallAfter: a chain whose analysis has not moved for this long
+// while heights wait is stalled. Longer than the analyzer's SkipAfter (it
+// waits that long for a missing height before skipping it).
+const analysisStallAfter = analyzers.DefaultSkipAfter + 3*time.Minute
+
+// health is /healthz's view of the domain (domain.Parts.Health): a chain
+// whose sentry has reached no healthy endpoint for longer than its grace,
+// or whose analysis here is stalled, makes it unhealthy, with the reason.
+func (in *instance) health(ctx context.Context) error {
+	now := time.Now()
+	var errs []error
+	for _, s := range in.sentries {
+		if err := s.Healthy(now); err != nil {
+			errs = append(errs, fmt.Errorf("cosmos chain %s: sentry: %w", s.Chain(), err))
+		}
+	}
+	if in.db != nil && (in.env.Role == domain.RoleRun || in.env.Role == domain.RoleConsumer) {
+		for _, name := range in.analysedChains() {
+			qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			a, err := state.AnalysisOf(qctx, in.db, name)
+			cancel()
+			if err == nil {
+				err = analysisHealth(a, in.started, now)
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("cosmos chain %s: %w", name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// analysisHealth judges a chain's analysis: stalled when a height after
+// the analysed one is complete in the store (its block and the next,
+// which carries its commit) and the analyzer has written nothing for
+// analysisStallAfter (counted from started at the earliest, so a process
+// catching up is not judged by the age of the last one's writes).
+func analysisHealth(a state.Analysis, started, now time.Time) error {
+	if a.LatestBlock < a.AnalyzedHeight+2 {
+		return nil // nothing complete to analyse
+	}
+	since := started
+	if u := time.UnixMilli(a.UpdatedAt); a.UpdatedAt > 0 && u.After(since) {
+		since = u
+	}
+	if now.Sub(since) <= analysisStallAfter {
+		return nil
+	}
+	return fmt.Errorf("the missed-vote analysis is stalled at height %d for %s while blocks up to %d are stored (limit %s): check this process's log for cosmos/missed errors",
+		a.AnalyzedHeight, now.Sub(since).Round(time.Second), a.LatestBlock, analysisStallAfter)
+}
+
+// analysedChains are the chains this process analyses: the configured
+// ones and those discovery found.
+func (in *instance) analysedChains() []string {
+	names := in.chainNames()
+	if d := in.discovered; d != nil {
+		d.mu.Lock()
+		names = append(names, d.names...)
+		d.mu.Unlock()
+	}
+	return names
 }
 
 // Open builds the parts of a role.
@@ -312,7 +396,8 @@ func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err 
 	if env.Role == domain.RoleSentry && len(in.chains) == 0 {
 		return nil, errors.New("give the chains to watch: --cosmos NAME=RPC[,RPC…] (e.g. --cosmos cosmoshub-4=http://127.0.0.1:26657)")
 	}
-	parts := &domain.Parts{Close: in.close, Progress: in.progress}
+	in.started = time.Now()
+	parts := &domain.Parts{Close: in.close, Progress: in.progress, Health: in.health}
 	for _, c := range in.chains {
 		parts.Networks = append(parts.Networks, c.Name)
 	}
@@ -458,8 +543,9 @@ func (in *instance) close() error {
 }
 
 // analyzers are the missed-vote analysis and the alert rules of every
-// configured chain, and (consumer without --cosmos, or chains another
-// sentry publishes) of chains found in the store later.
+// configured chain; without --cosmos (a consumer of a fleet, which learns
+// its chains from what the sentries publish), of every chain found in the
+// store.
 func (in *instance) analyzers(ctx context.Context) ([]analyze.Analyzer, error) {
 	cmd := in.env.Cmd
 	cfg := alerts.DefaultConfig()
@@ -499,7 +585,15 @@ func (in *instance) analyzers(ctx context.Context) ([]analyze.Analyzer, error) {
 		out = append(out, a, eng.Analyzer(c.Name))
 		known[c.Name] = true
 	}
+	if len(in.chains) > 0 {
+		// The chains are named: only those are analysed and alerted on.
+		// Others in the store (watched before, or by another process's
+		// sentries) are not; their open alerts, which nothing would
+		// resolve any more, are resolved with a note.
+		return append(out, eng.Retirer(in.chainNames())), nil
+	}
 	d := &discovery{in: in, set: set, eng: eng, known: known}
+	in.discovered = d
 	out = append(out, analyze.Analyzer{Name: "cosmos/discovered", Every: cmd.Duration("cosmos-analyze-every"), Timeout: time.Minute, Run: d.run})
 	return out, nil
 }
@@ -512,9 +606,9 @@ func (in *instance) analyzerChains() []analyzers.Chain {
 	return out
 }
 
-// discovery runs the analyzers of chains that were not configured but have
-// data in the store: a consumer of a fleet learns its chains from what the
-// sentries publish. It looks for new chains every 30 s.
+// discovery runs the analyzers of the chains that have data in the store,
+// in a process given no --cosmos: a consumer of a fleet learns its chains
+// from what the sentries publish. It looks for new chains every 30 s.
 type discovery struct {
 	in     *instance
 	set    *analyzers.Set
@@ -522,6 +616,7 @@ type discovery struct {
 	known  map[string]bool
 	mu     sync.Mutex
 	extra  []analyze.Analyzer
+	names  []string // of the chains of extra
 	listed time.Time
 }
 
@@ -562,6 +657,7 @@ func (d *discovery) list(ctx context.Context) error {
 		d.known[name] = true
 		d.mu.Lock()
 		d.extra = append(d.extra, a, d.eng.Analyzer(name))
+		d.names = append(d.names, name)
 		d.mu.Unlock()
 		d.in.env.Log.Info("analysing a chain found in the store", "chain", name)
 	}

@@ -2,14 +2,17 @@ package cosmos
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/urfave/cli/v3"
@@ -201,5 +204,145 @@ func TestSlashingFlagMinSignedZero(t *testing.T) {
 	var blocks int64
 	if err := db.Reader().QueryRow("SELECT blocks_to_jail FROM cosmos_validator_stats WHERE chain = ? LIMIT 1", chain).Scan(&blocks); err != nil || blocks != state.JailNever {
 		t.Errorf("blocks to jail %d, %v; want %d (never)", blocks, err, state.JailNever)
+	}
+}
+
+// A per-chain flag without any --cosmos (on the line or from its
+// environment variable) is refused with the chain it names, in `valtrack
+// run` and `valtrack sentry cosmos` alike; it used to dereference the
+// missing chain and panic. With --cosmos, a name not among the chains is
+// refused too, listing them.
+func TestPerChainFlagWithoutChain(t *testing.T) {
+	check := func(d Domain, r domain.Role, args ...string) error {
+		t.Helper()
+		var err error
+		cmd := &cli.Command{Name: "x", Flags: d.Flags(r), Action: func(_ context.Context, c *cli.Command) error {
+			err = d.Check(c, r)
+			return nil
+		}}
+		if e := cmd.Run(context.Background(), append([]string{"x"}, args...)); e != nil {
+			t.Fatalf("%v: %v", args, e)
+		}
+		return err
+	}
+	for _, r := range []domain.Role{domain.RoleRun, domain.RoleSentry} {
+		for _, args := range [][]string{{"--cosmos-lcd", "x=http://127.0.0.1:1"}, {"--cosmos-chain-id", "x=y"}} {
+			err := check(Domain{}, r, args...)
+			if err == nil || !strings.Contains(err.Error(), `no --cosmos chain is named "x"`) || !strings.Contains(err.Error(), "--"+args[0][2:]) {
+				t.Errorf("role %v, %v: %v; want a refusal naming the flag and chain x", r, args, err)
+			}
+		}
+		err := check(Domain{}, r, "--cosmos", "a-1=http://127.0.0.1:1", "--cosmos-lcd", "x=http://127.0.0.1:2")
+		if err == nil || !strings.Contains(err.Error(), `no --cosmos chain is named "x"; the chains are a-1`) {
+			t.Errorf("role %v, an LCD for another chain: %v", r, err)
+		}
+		if err := check(Domain{}, r, "--cosmos", "a-1=http://127.0.0.1:1", "--cosmos-lcd", "a-1=http://127.0.0.1:2", "--cosmos-chain-id", "a-1=b"); err != nil {
+			t.Errorf("role %v, flags of the chain given: %v", r, err)
+		}
+	}
+	t.Setenv("VALTRACK_COSMOS_CHAIN_ID", "x=y")
+	env := Domain{Env: func(flag string) cli.ValueSourceChain {
+		return cli.EnvVars("VALTRACK_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_")))
+	}}
+	if err := check(env, domain.RoleRun); err == nil || !strings.Contains(err.Error(), `no --cosmos chain is named "x"`) {
+		t.Errorf("VALTRACK_COSMOS_CHAIN_ID=x=y without a chain: %v", err)
+	}
+	// Open (the sentry role) refuses the same way rather than panic.
+	var err error
+	d := Domain{}
+	cmd := &cli.Command{Name: "sentry", Flags: d.Flags(domain.RoleSentry), Action: func(ctx context.Context, c *cli.Command) error {
+		_, err = d.Open(ctx, domain.Env{Role: domain.RoleSentry, Cmd: c, DataDir: t.TempDir(), Log: slog.New(slog.DiscardHandler),
+			Registerer: prometheus.NewRegistry()})
+		return nil
+	}}
+	if e := cmd.Run(context.Background(), []string{"sentry", "--cosmos-lcd", "x=http://127.0.0.1:1"}); e != nil {
+		t.Fatal(e)
+	}
+	if err == nil || !strings.Contains(err.Error(), `no --cosmos chain is named "x"`) {
+		t.Errorf("open a sentry with only --cosmos-lcd: %v", err)
+	}
+}
+
+// The analysis is stalled when complete heights wait and the analyzer has
+// written nothing for analysisStallAfter, counted from the process's start
+// at the earliest; nothing to analyse is never stalled.
+func TestAnalysisHealth(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	long := now.Add(-time.Hour)
+	for _, tc := range []struct {
+		name    string
+		a       state.Analysis
+		started time.Time
+		want    string
+	}{
+		{"caught up", state.Analysis{AnalyzedHeight: 99, UpdatedAt: long.UnixMilli(), LatestBlock: 100}, long, ""},
+		{"nothing stored", state.Analysis{}, long, ""},
+		{"stalled", state.Analysis{AnalyzedHeight: 50, UpdatedAt: long.UnixMilli(), LatestBlock: 100}, long, "stalled at height 50 for 1h0m0s while blocks up to 100"},
+		{"never analysed", state.Analysis{LatestBlock: 100}, long, "stalled at height 0"},
+		{"moving", state.Analysis{AnalyzedHeight: 50, UpdatedAt: now.Add(-time.Second).UnixMilli(), LatestBlock: 100}, long, ""},
+		{"just started", state.Analysis{AnalyzedHeight: 50, UpdatedAt: long.UnixMilli(), LatestBlock: 100}, now.Add(-time.Minute), ""},
+	} {
+		err := analysisHealth(tc.a, tc.started, now)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// The domain gives /healthz its health: a consumer just started on a
+// store whose analysis lags is not yet stalled (its grace counts from the
+// start).
+func TestConsumerHealthIsSet(t *testing.T) {
+	db := storetest.SQLite(t, store.WithMigrations(state.Migrations()))
+	storeChain(t, db, "h-1", 6)
+	parts := openConsumer(t, db, nil, "consumer", "--cosmos", "h-1=http://127.0.0.1:1")
+	if parts.Health == nil {
+		t.Fatal("no Health: /healthz would not see a stalled Cosmos analysis")
+	}
+	if err := parts.Health(context.Background()); err != nil {
+		t.Errorf("right after the start: %v", err)
+	}
+}
+
+// With --cosmos naming the chains, only those are analysed and alerted on:
+// a chain left in the store from before (an old devnet in ./data) gets no
+// analyzer and no alert rules (it used to page chain_stalled and
+// endpoints_down for good), and its open alerts are resolved with a note.
+// Without --cosmos (a fleet's consumer) the store's chains are found.
+func TestNamedChainsOnly(t *testing.T) {
+	db := storetest.SQLite(t, store.WithMigrations(state.Migrations()))
+	ctx := context.Background()
+	storeChain(t, db, "old-1", 6)
+	storeChain(t, db, "new-1", 6)
+	if err := db.InTx(ctx, "test insert", func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO cosmos_alerts (alert_key, rule, chain, validator_address, moniker, status, severity, value, threshold, unit, summary, since, fired_at, clear_since, resolved_at, notified_at, updated_at)
+			VALUES ('chain_stalled/old-1', 'chain_stalled', 'old-1', '', '', 'firing', 'critical', 600, 300, 'seconds', 'chain old-1 stalled', 1, 1, 0, 0, 1, 1)`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	parts := openConsumer(t, db, nil, "consumer", "--cosmos", "new-1=http://127.0.0.1:1")
+	var names []string
+	for _, a := range parts.Analyzers {
+		names = append(names, a.Name)
+		if strings.Contains(a.Name, "old-1") || a.Name == "cosmos/discovered" {
+			t.Errorf("analyzer %s with only new-1 named", a.Name)
+		}
+		if err := a.Run(ctx); err != nil {
+			t.Fatalf("%s: %v", a.Name, err)
+		}
+	}
+	if !slices.Contains(names, "cosmos/missed/new-1") || !slices.Contains(names, "cosmos/alerts/new-1") || !slices.Contains(names, "cosmos/alerts/retired") {
+		t.Errorf("analyzers %v; want new-1's and cosmos/alerts/retired", names)
+	}
+	var status, summary string
+	if err := db.Reader().QueryRow("SELECT status, summary FROM cosmos_alerts WHERE alert_key = 'chain_stalled/old-1'").Scan(&status, &summary); err != nil {
+		t.Fatal(err)
+	}
+	if status != "resolved" || !strings.Contains(summary, "no longer watched") {
+		t.Errorf("old-1's alert %s %q; want resolved with a note", status, summary)
+	}
+	if p, _ := state.ProgressOf(ctx, db, "old-1"); p.AnalyzedHeight != 0 {
+		t.Errorf("old-1 analysed to %d", p.AnalyzedHeight)
 	}
 }

@@ -100,7 +100,15 @@ type Rule struct {
 	Chains []string
 	// Validators overrides Config.Validators for this rule (empty: the global list).
 	Validators []string
+	// MinHeights (window_missed_share only): while the chain's slashing
+	// window is unknown the share is of the heights observed, and the rule
+	// waits until the validator has this many (default
+	// DefaultWindowMinHeights), so one miss at start is not 100%.
+	MinHeights int64
 }
+
+// DefaultWindowMinHeights is window_missed_share's default min_heights.
+const DefaultWindowMinHeights = 100
 
 // Channel is one destination of notifications. Secrets (URL, token,
 // routing key) come from an environment variable or a file; the literal
@@ -165,7 +173,11 @@ func DefaultConfig() Config {
 		for s, v := range k.defaults {
 			th[s] = v
 		}
-		c.Rules[name] = Rule{Enabled: true, Thresholds: th}
+		r := Rule{Enabled: true, Thresholds: th}
+		if name == RuleWindowMissedShare {
+			r.MinHeights = DefaultWindowMinHeights
+		}
+		c.Rules[name] = r
 	}
 	return c
 }
@@ -395,9 +407,20 @@ func parseRules(n *yaml.Node, c *Config) error {
 			c.Rules[name] = r
 			continue
 		}
-		keys, err := mapping(rn, "rule "+name, "info", "warning", "critical", "threshold", "severity", "for", "chains", "validators", "enabled")
+		allowed := []string{"info", "warning", "critical", "threshold", "severity", "for", "chains", "validators", "enabled"}
+		if name == RuleWindowMissedShare {
+			allowed = append(allowed, "min_heights")
+		}
+		keys, err := mapping(rn, "rule "+name, allowed...)
 		if err != nil {
 			return err
+		}
+		if mn := keys["min_heights"]; mn != nil {
+			v, err := strconv.ParseInt(mn.Value, 10, 64)
+			if mn.Kind != yaml.ScalarNode || err != nil || v < 0 {
+				return lineError(mn, "rule %s: min_heights %q is not a whole number of heights (0 or more)", name, mn.Value)
+			}
+			r.MinHeights = v
 		}
 		th := map[Severity]float64{}
 		// The one-threshold form: threshold (and severity, default warning).

@@ -27,7 +27,7 @@ channels:
   - {name: tg, type: telegram, token: "123:abc", chat_id: "-100"}
 rules:
   consecutive_missed: {warning: 3, critical: 10, for: 1m, chains: [osmosis-1]}
-  window_missed_share: {warning: 0.05, critical: 0.2}
+  window_missed_share: {warning: 0.05, critical: 0.2, min_heights: 500}
   time_to_jail: {warning: 1h, critical: 10m}
   chain_stalled: {warning: 1m, critical: 5m}
   endpoints_down: {threshold: all, severity: critical}
@@ -51,6 +51,9 @@ reminder: 1h
 	}
 	if th := c.Rules[RuleTimeToJail].Thresholds; th[Warning] != 3600 || th[Critical] != 600 {
 		t.Errorf("time_to_jail %v", th)
+	}
+	if m := c.Rules[RuleWindowMissedShare].MinHeights; m != 500 {
+		t.Errorf("window_missed_share min_heights %d, want 500", m)
 	}
 	if th := c.Rules[RuleEndpointsDown].Thresholds; len(th) != 1 || th[Critical] != ThresholdAll {
 		t.Errorf("endpoints_down %v", th)
@@ -83,6 +86,9 @@ func TestDefaultConfig(t *testing.T) {
 	if th := c.Rules[RuleChainStalled].Thresholds; th[Warning] != 60 || th[Critical] != 300 {
 		t.Errorf("chain_stalled defaults %v", th)
 	}
+	if m := c.Rules[RuleWindowMissedShare].MinHeights; m != DefaultWindowMinHeights {
+		t.Errorf("window_missed_share min_heights %d, want the default %d", m, DefaultWindowMinHeights)
+	}
 }
 
 // Bad files fail with the line and what to do; secrets never appear.
@@ -99,6 +105,8 @@ func TestConfigErrors(t *testing.T) {
 		{"unknown rule", "rules:\n  missed_blocks: {warning: 1}\n", `line 2: unknown key "missed_blocks" in rules`},
 		{"unknown rule key", "rules:\n  chain_stalled:\n    warn: 1m\n", `line 3: unknown key "warn" in rule chain_stalled`},
 		{"bad threshold", "rules:\n  window_missed_share: {warning: 5}\n", `line 2: "5" is not a share of the window`},
+		{"bad min_heights", "rules:\n  window_missed_share: {min_heights: -1}\n", `line 2: rule window_missed_share: min_heights "-1" is not a whole number`},
+		{"min_heights elsewhere", "rules:\n  consecutive_missed: {min_heights: 5}\n", `unknown key "min_heights"`},
 		{"thresholds out of order", "rules:\n  time_to_jail: {warning: 10m, critical: 1h}\n", "the critical threshold is less severe than the warning one"},
 		{"bad duration", "reminder: soon\n", `line 1: reminder "soon" is not a duration`},
 		{"two secrets", "channels:\n  - {name: x, type: webhook, url_env: SET_URL, url: 'https://a.example/s3cr3t'}\n", "give exactly one of url_env, url_file or url"},

@@ -18,11 +18,18 @@ import (
 
 // Limits of delivery.
 const (
-	queueSize           = 256              // jobs waiting per channel; more wait in the store for the next pass
-	maxAttempts         = 5                // per notification, then it is given up on and counted
-	baseBackoff         = time.Second      // doubled per attempt
-	maxBackoff          = 30 * time.Second // cap of the doubling
-	maxRetryAfter       = 5 * time.Minute  // a longer Retry-After is cut to this
+	queueSize     = 256              // jobs waiting per channel; more wait in the store for the next pass
+	maxAttempts   = 5                // per notification, then it is given up on and counted
+	baseBackoff   = time.Second      // doubled per attempt
+	maxBackoff    = 30 * time.Second // cap of the doubling
+	maxRetryAfter = 5 * time.Minute  // a longer Retry-After is cut to this
+	// A notification given up on is offered again after giveUpRetry,
+	// doubling per give-up to giveUpRetryMax: a resolve for as long as it
+	// takes (an alert always resolves), a firing notification for
+	// maxFireRounds give-ups (then at the next start).
+	giveUpRetry         = 2 * time.Minute
+	giveUpRetryMax      = 30 * time.Minute
+	maxFireRounds       = 6
 	maxErrorBody        = 256              // bytes of a refusal's body kept in the error
 	maxTextBytes        = 1900             // Discord allows 2000 characters in content
 	dbTimeout           = 10 * time.Second // recording a delivery's outcome
@@ -111,8 +118,11 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// sweep hands the chain's due notifications to the workers. The first
-// sweep after a start also retries those given up on before it.
+// sweep hands the chain's due notifications to the workers: those not
+// given up on, and those given up on whose retry_at has come (resolves
+// always, firing ones for maxFireRounds give-ups). The first sweep after
+// a start makes every undelivered one due at once (a fresh count of
+// give-ups).
 func (e *Engine) sweep(ctx context.Context, chain string) error {
 	if len(e.senders) == 0 {
 		return nil
@@ -120,11 +130,20 @@ func (e *Engine) sweep(ctx context.Context, chain string) error {
 	e.mu.Lock()
 	first := !e.swept[chain]
 	e.mu.Unlock()
+	if first {
+		u := e.db.Query().SQL("UPDATE cosmos_alert_deliveries SET retry_at = 0, gaveup_rounds = 0 WHERE sent_seq < want_seq AND gaveup_seq >= want_seq").
+			SQL(" AND alert_id IN (SELECT id FROM cosmos_alerts WHERE chain = ").Arg(chain).SQL(")")
+		if err := e.db.InTx(ctx, "offer given-up alert notifications again", func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, u.String(), u.Args()...)
+			return err
+		}); err != nil {
+			return fmt.Errorf("offer the given-up alert notifications of %s again: %w", chain, e.db.Scrub(err))
+		}
+	}
 	q := e.db.Query().SQL(`SELECT d.alert_id, d.channel FROM cosmos_alert_deliveries d
 		JOIN cosmos_alerts a ON a.id = d.alert_id WHERE a.chain = `).Arg(chain).SQL(" AND d.sent_seq < d.want_seq")
-	if !first {
-		q.SQL(" AND d.gaveup_seq < d.want_seq")
-	}
+	q.SQL(" AND (d.gaveup_seq < d.want_seq OR d.retry_at <= ").Arg(e.now().UnixMilli()).
+		SQL(" AND (d.want_status = ").Arg(StatusResolved).SQL(" OR d.gaveup_rounds < ").Arg(maxFireRounds).SQL("))")
 	q.SQL(" ORDER BY d.alert_id")
 	rows, err := e.db.Reader().QueryContext(ctx, q.String(), q.Args()...)
 	if err != nil {
@@ -204,19 +223,27 @@ func (e *Engine) work(s *sender) {
 
 // due is a notification waiting for a channel.
 type due struct {
-	a                    alertRow
-	wantSeq, sentSeq     int64
-	wantStatus, wantKind string
+	a                       alertRow
+	wantSeq, sentSeq        int64
+	wantStatus, wantKind    string
+	gaveupSeq, gaveupRounds int64
+	retryAt                 int64
+}
+
+// resting: given up on, and not yet to be offered again (a job queued
+// again while its previous round was failing must not start another).
+func (d due) resting(now int64) bool {
+	return d.gaveupSeq >= d.wantSeq && (d.retryAt > now || d.wantStatus != StatusResolved && d.gaveupRounds >= maxFireRounds)
 }
 
 func (e *Engine) loadDue(ctx context.Context, j job) (due, error) {
-	q := e.db.Query().SQL("SELECT " + prefixed("a.", alertCols) + ", d.want_seq, d.sent_seq, d.want_status, d.want_kind FROM cosmos_alert_deliveries d JOIN cosmos_alerts a ON a.id = d.alert_id WHERE d.alert_id = ").
+	q := e.db.Query().SQL("SELECT " + prefixed("a.", alertCols) + ", d.want_seq, d.sent_seq, d.want_status, d.want_kind, d.gaveup_seq, d.gaveup_rounds, d.retry_at FROM cosmos_alert_deliveries d JOIN cosmos_alerts a ON a.id = d.alert_id WHERE d.alert_id = ").
 		Arg(j.alertID).SQL(" AND d.channel = ").Arg(j.channel)
 	var d due
 	a := &d.a
 	err := e.db.Reader().QueryRowContext(ctx, q.String(), q.Args()...).Scan(&a.id, &a.key, &a.rule, &a.chain, &a.address,
 		&a.moniker, &a.status, &a.severity, &a.value, &a.threshold, &a.unit, &a.summary, &a.since, &a.firedAt,
-		&a.clearSince, &a.resolvedAt, &a.notifiedAt, &a.updatedAt, &d.wantSeq, &d.sentSeq, &d.wantStatus, &d.wantKind)
+		&a.clearSince, &a.resolvedAt, &a.notifiedAt, &a.updatedAt, &d.wantSeq, &d.sentSeq, &d.wantStatus, &d.wantKind, &d.gaveupSeq, &d.gaveupRounds, &d.retryAt)
 	return d, err
 }
 
@@ -243,7 +270,7 @@ func (e *Engine) deliver(s *sender, j job) {
 		}
 		return
 	}
-	if d.sentSeq >= d.wantSeq {
+	if d.sentSeq >= d.wantSeq || d.resting(e.now().UnixMilli()) {
 		return
 	}
 	n := d.notification()
@@ -261,9 +288,24 @@ func (e *Engine) deliver(s *sender, j job) {
 			SQL(", sent_at = ").Arg(ms).SQL(", attempts = ").Arg(attempts).SQL(", last_error = ''")
 	} else {
 		e.m.failed.WithLabelValues(s.ch.Name, n.Status).Inc()
-		e.log.Warn("alert notification given up after its retries; it is retried after a restart",
-			"channel", s.ch.Name, "key", n.Key, "status", n.Status, "attempts", attempts, "err", err)
-		q.SQL("UPDATE cosmos_alert_deliveries SET gaveup_seq = ").Arg(d.wantSeq).SQL(", attempts = ").Arg(attempts).
+		rounds := int64(1)
+		if d.gaveupSeq == d.wantSeq {
+			rounds = d.gaveupRounds + 1 // given up on before: the slow retry failed too
+		}
+		wait := giveUpRetryMax
+		if rounds <= 5 {
+			wait = min(giveUpRetry<<(rounds-1), giveUpRetryMax)
+		}
+		if d.wantStatus == StatusResolved || rounds < maxFireRounds {
+			e.log.Warn("alert notification given up after its retries; it is offered again later",
+				"channel", s.ch.Name, "key", n.Key, "status", n.Status, "attempts", attempts, "times_given_up", rounds,
+				"retry_in", wait, "err", err)
+		} else {
+			e.log.Warn("alert notification given up after its retries, for the last time in this process; a restart offers it again",
+				"channel", s.ch.Name, "key", n.Key, "status", n.Status, "attempts", attempts, "times_given_up", rounds, "err", err)
+		}
+		q.SQL("UPDATE cosmos_alert_deliveries SET gaveup_seq = ").Arg(d.wantSeq).SQL(", gaveup_rounds = ").Arg(rounds).
+			SQL(", retry_at = ").Arg(ms + wait.Milliseconds()).SQL(", attempts = ").Arg(attempts).
 			SQL(", last_error = ").Arg(truncate(err.Error(), 1000))
 	}
 	q.SQL(", updated_at = ").Arg(ms).SQL(" WHERE alert_id = ").Arg(j.alertID).SQL(" AND channel = ").Arg(j.channel).

@@ -553,3 +553,103 @@ func (e *Engine) Close() {
 	e.cancel()
 	<-done
 }
+
+// Retirer is the analyzer cosmos/alerts/retired of a process that names
+// its chains (--cosmos): the open alerts of any other chain in the store —
+// one watched before and no longer configured, whose conditions nothing
+// evaluates any more — are resolved with a note saying so (a pending one
+// is dropped unsent), their resolves delivered like any other, retried
+// until they get through.
+func (e *Engine) Retirer(watched []string) analyze.Analyzer {
+	keep := map[string]bool{}
+	for _, c := range watched {
+		keep[c] = true
+	}
+	return analyze.Analyzer{Name: "cosmos/alerts/retired", Every: e.cfg.Interval,
+		Run: func(ctx context.Context) error { return e.retire(ctx, keep) }}
+}
+
+func (e *Engine) retire(ctx context.Context, keep map[string]bool) error {
+	// Chains with open alerts, or with notifications still due (a resolve
+	// of a retired chain that has not got through yet).
+	q := e.db.Query().SQL("SELECT DISTINCT chain FROM cosmos_alerts WHERE status <> ").Arg(StatusResolved).
+		SQL(" UNION SELECT DISTINCT a.chain FROM cosmos_alerts a JOIN cosmos_alert_deliveries d ON d.alert_id = a.id WHERE d.sent_seq < d.want_seq")
+	rows, err := e.db.Reader().QueryContext(ctx, q.String(), q.Args()...)
+	if err != nil {
+		return fmt.Errorf("list the chains with open alerts: %w", e.db.Scrub(err))
+	}
+	all, err := store.ScanStrings(rows, "list the chains with open alerts")
+	if err != nil {
+		return err
+	}
+	sort.Strings(all)
+	var errs []error
+	for _, chain := range all {
+		if keep[chain] {
+			continue
+		}
+		if err := e.retireChain(ctx, chain); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// retireChain resolves a chain's open alerts and sweeps its deliveries.
+func (e *Engine) retireChain(ctx context.Context, chain string) error {
+	now := e.now()
+	ms := now.UnixMilli()
+	note := " — resolved because chain " + chain + " is no longer watched (not among this process's --cosmos chains); its condition was not seen to clear"
+	var resolved []string
+	err := e.db.InTx(ctx, "retire the cosmos alerts of "+chain, func(tx *sql.Tx) error {
+		resolved = resolved[:0]
+		q := e.db.Query().SQL("SELECT " + alertCols + " FROM cosmos_alerts WHERE chain = ").Arg(chain).
+			SQL(" AND status <> ").Arg(StatusResolved).SQL(" ORDER BY id")
+		rows, err := tx.QueryContext(ctx, q.String(), q.Args()...)
+		if err != nil {
+			return err
+		}
+		var open []alertRow
+		for rows.Next() {
+			a, err := scanAlert(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			open = append(open, a)
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		for _, a := range open {
+			if a.status == StatusPending {
+				q := e.db.Query().SQL("DELETE FROM cosmos_alerts WHERE id = ").Arg(a.id)
+				if _, err := tx.ExecContext(ctx, q.String(), q.Args()...); err != nil {
+					return err
+				}
+				continue
+			}
+			q := e.db.Query().SQL("UPDATE cosmos_alerts SET status = ").Arg(StatusResolved).
+				SQL(", summary = ").Arg(truncate(a.summary+note, 2000)).SQL(", clear_since = ").Arg(ms).
+				SQL(", resolved_at = ").Arg(ms).SQL(", updated_at = ").Arg(ms).SQL(" WHERE id = ").Arg(a.id)
+			if _, err := tx.ExecContext(ctx, q.String(), q.Args()...); err != nil {
+				return err
+			}
+			if err := e.notify(ctx, tx, a.id, 0, kindResolve, ms); err != nil {
+				return err
+			}
+			resolved = append(resolved, a.key)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("resolve the alerts of chain %s, no longer watched: %w", chain, e.db.Scrub(err))
+	}
+	for _, k := range resolved {
+		e.log.Info("alert resolved: its chain is no longer watched", "chain", chain, "key", k)
+	}
+	if err := e.updateGauge(ctx, chain); err != nil {
+		return err
+	}
+	return e.sweep(ctx, chain)
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -217,7 +218,7 @@ func TestRestartResolvesAlertFiredBefore(t *testing.T) {
 }
 
 // A resolve that could not be delivered before a restart is sent by the
-// next process.
+// next process at once (its slow retry not yet due).
 func TestRestartResendsUndeliveredResolve(t *testing.T) {
 	forEachDB(t, func(t *testing.T, open func(testing.TB) *store.DB) {
 		down := true
@@ -249,10 +250,10 @@ func TestRestartResendsUndeliveredResolve(t *testing.T) {
 		if v := testutil.ToFloat64(e1.m.failed.WithLabelValues("pd", StatusResolved)); v != 1 {
 			t.Errorf("failed_total{pd,resolved} = %v, want 1", v)
 		}
-		e1.passAt(t, 2*time.Minute) // given up: not retried in the same process
+		e1.passAt(t, 2*time.Minute) // given up: not offered again before its retry time (+1m + 2m)
 		e1.flush(t)
 		if n := len(pd.requests()); n != 1+maxAttempts {
-			t.Fatalf("pagerduty got %d requests after give-up, want no more in this process", n)
+			t.Fatalf("pagerduty got %d requests a minute after the give-up, want no more before the retry time", n)
 		}
 		e1.Close()
 		db1.Close()
@@ -637,6 +638,166 @@ rules:
 		put("live-ok", "s1", true, 11*time.Minute)
 		if a := open1(11 * time.Minute); a != nil {
 			t.Fatalf("alert %+v after every watched endpoint reported healthy, want it resolved (the removed endpoint's old row does not count)", a)
+		}
+	})
+}
+
+// What the analyzer stores right after a fresh start, with every rule at
+// its defaults (every validator watched, for 0): a validator absent at the
+// first heights has blocks to jail but no time yet (too few block
+// intervals), and, without the chain's slashing window, a window of one
+// or a few heights. Neither pages: a time not known is not "0 s to jail",
+// and 1 miss of 1 height is not 100% of a window. Once min_heights are
+// observed the share rule fires.
+func TestFreshStartNoFalseAlerts(t *testing.T) {
+	forEachDB(t, func(t *testing.T, open func(testing.TB) *store.DB) {
+		db := open(t)
+		te := startEngine(t, db, "rules:\n  window_missed_share: {warning: 0.05, critical: 0.2, min_heights: 20}\n", newClock(), nil)
+		putValidator(t, db, addrA, "alice", true)
+		putValidator(t, db, addrB, "bob", true)
+		exec(t, db, db.Query().SQL("INSERT INTO cosmos_chains (chain, analyzed_height, updated_at, signed_blocks_window, min_signed_per_window, params_source) VALUES ").
+			Row(chain, 1, t0.UnixMilli(), 10000, 0.05, "config"))
+		putStats(t, db, addrA, stats{consecutive: 1, windowSize: 1, windowMissed: 1, blocksToJail: 9500, timeToJailMS: state.JailTimeUnknown})
+		te.passAt(t, 0)
+		keys := func() map[string]string {
+			list, err := te.List(context.Background(), chain, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, a := range list {
+				got[a.Key] = a.Severity
+			}
+			return got
+		}
+		if got := keys(); len(got) != 0 {
+			t.Fatalf("alerts at the first height with the slashing window known: %v, want none", got)
+		}
+		// Parameters unknown: the share is of the heights observed.
+		exec(t, db, db.Query().SQL("UPDATE cosmos_chains SET signed_blocks_window = 0, min_signed_per_window = 0, params_source = ''"))
+		putStats(t, db, addrA, stats{consecutive: 1, windowSize: 1, windowMissed: 1, blocksToJail: state.JailUnknown, timeToJailMS: state.JailUnknown})
+		putStats(t, db, addrB, stats{consecutive: 19, windowSize: 19, windowMissed: 19, blocksToJail: state.JailUnknown, timeToJailMS: state.JailUnknown})
+		te.passAt(t, time.Second)
+		if got := keys(); len(got) != 1 || got["consecutive_missed/"+chain+"/"+addrB] != "critical" {
+			t.Fatalf("alerts with 1 and 19 heights observed, min_heights 20: %v, want only bob's consecutive_missed", got)
+		}
+		putStats(t, db, addrB, stats{consecutive: 20, windowSize: 20, windowMissed: 20, blocksToJail: state.JailUnknown, timeToJailMS: state.JailUnknown})
+		te.passAt(t, 2*time.Second)
+		if got := keys(); got["window_missed_share/"+chain+"/"+addrB] != "critical" {
+			t.Fatalf("alerts with 20 heights observed: %v, want bob's window_missed_share critical", got)
+		}
+	})
+}
+
+// A notification given up on after its attempts is offered again on a
+// slow timer (2 min doubling to 30 min), its state in the store: a firing
+// one for maxFireRounds give-ups, a resolve for as long as it takes, so
+// that an alert always resolves without a restart. It used to wait for a
+// restart.
+func TestGivenUpRetriedOnSlowTimer(t *testing.T) {
+	forEachDB(t, func(t *testing.T, open func(testing.TB) *store.DB) {
+		var down atomic.Bool
+		down.Store(true)
+		pd := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) bool {
+			if down.Load() {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return true
+			}
+			return false
+		})
+		hook := newReceiver(t, nil)
+		db := open(t)
+		te := startEngine(t, db, channelsYAML(t, hook, pd, "warning")+"resolve_after: 0s\nreminder: 0\n", newClock(), nil)
+		putValidator(t, db, addrA, "alice", true)
+		missing(t, db, 6)
+		step := func(at time.Duration, wantMore int, what string) {
+			t.Helper()
+			before := len(pd.requests())
+			te.passAt(t, at)
+			te.flush(t)
+			if got := len(pd.requests()) - before; got != wantMore {
+				t.Fatalf("+%s (%s): pagerduty got %d more requests, want %d", at, what, got, wantMore)
+			}
+		}
+		// The trigger: given up at 0, offered again at +2m, +6m, +14m,
+		// +30m, +60m; after its sixth give-up no more in this process.
+		step(0, maxAttempts, "the trigger")
+		step(time.Minute, 0, "before the first retry")
+		for _, at := range []time.Duration{2, 6, 14, 30, 60} {
+			step(at*time.Minute, maxAttempts, "a slow retry of the trigger")
+		}
+		step(120*time.Minute, 0, "the trigger after its last give-up")
+		// The resolve: retried past that bound, until PagerDuty is back.
+		missing(t, db, 0)
+		at := 200 * time.Minute
+		step(at, maxAttempts, "the resolve")
+		for i := 0; i < maxFireRounds+2; i++ {
+			at += 30 * time.Minute
+			step(at, maxAttempts, "a slow retry of the resolve")
+		}
+		down.Store(false)
+		at += 30 * time.Minute
+		step(at, 1, "the resolve, PagerDuty back")
+		p := pd.requests()
+		if last := p[len(p)-1]; body(last, "event_action") != "resolve" || body(last, "dedup_key") != "consecutive_missed/"+chain+"/"+addrA {
+			t.Fatalf("last pagerduty request %s, want the resolve", last.Raw)
+		}
+		step(at+time.Hour, 0, "after the resolve was delivered")
+	})
+}
+
+// A process that names its chains resolves the open alerts of any other
+// chain in the store (one no longer configured, whose conditions nothing
+// evaluates any more) with a note, and delivers the resolve to the
+// channels that got the alert; a pending one is dropped; the watched
+// chain's alerts are left alone.
+func TestRetirerResolvesUnwatchedChains(t *testing.T) {
+	forEachDB(t, func(t *testing.T, open func(testing.TB) *store.DB) {
+		db := open(t)
+		hook, pd := newReceiver(t, nil), newReceiver(t, nil)
+		te := startEngine(t, db, channelsYAML(t, hook, pd, "critical"), newClock(), nil)
+		put := func(key, chain, status string) {
+			exec(t, db, db.Query().SQL("INSERT INTO cosmos_alerts (alert_key, rule, chain, validator_address, moniker, status, severity, value, threshold, unit, summary, since, fired_at, clear_since, resolved_at, notified_at, updated_at) VALUES ").
+				Row(key, RuleChainStalled, chain, "", "", status, "critical", 600, 300, "seconds", "chain "+chain+" stalled", t0.UnixMilli(), t0.UnixMilli(), 0, 0, t0.UnixMilli(), t0.UnixMilli()))
+		}
+		put("chain_stalled/old-1", "old-1", StatusFiring)
+		put("endpoints_down/old-1", "old-1", StatusPending)
+		put("chain_stalled/"+chain, chain, StatusFiring)
+		exec(t, db, db.Query().SQL("INSERT INTO cosmos_alert_deliveries (alert_id, channel, want_seq, want_status, want_kind, sent_seq, sent_status, sent_at, updated_at) SELECT id, 'hook', 1, 'firing', 'trigger', 1, 'firing', 1, 1 FROM cosmos_alerts WHERE alert_key = 'chain_stalled/old-1'"))
+		r := te.Retirer([]string{chain})
+		if r.Name != "cosmos/alerts/retired" {
+			t.Fatalf("analyzer %q", r.Name)
+		}
+		te.clock.at(time.Minute)
+		if err := r.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		te.flush(t)
+		old, err := te.List(context.Background(), "old-1", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(old) != 1 || old[0].Status != StatusResolved || !strings.Contains(old[0].Summary, "is no longer watched") {
+			t.Fatalf("old-1's alerts %+v; want the firing one resolved with a note, the pending one gone", old)
+		}
+		h := hook.waitCount(t, 1)
+		if body(h[0], "status") != StatusResolved || body(h[0], "key") != "chain_stalled/old-1" || !strings.Contains(body(h[0], "text").(string), "no longer watched") {
+			t.Errorf("webhook got %s, want old-1's resolve with the note", h[0].Raw)
+		}
+		if n := len(pd.requests()); n != 0 {
+			t.Errorf("pagerduty got %d requests; it never had the alert", n)
+		}
+		kept, _ := te.List(context.Background(), chain, false)
+		if len(kept) != 1 || kept[0].Status != StatusFiring {
+			t.Errorf("the watched chain's alerts %+v; want its firing alert untouched", kept)
+		}
+		// Nothing open any more: a later pass does nothing.
+		if err := r.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		te.flush(t)
+		if n := len(hook.requests()); n != 1 {
+			t.Errorf("webhook got %d notifications after a second pass, want 1", n)
 		}
 	})
 }

@@ -205,7 +205,14 @@ func (e *Engine) evaluateValidators(ctx context.Context, chain string) ([]condit
 		}
 		size := window
 		if size <= 0 {
+			// Without the chain's window the share is of the heights
+			// observed, so a single miss right after a start would be
+			// 100%: it needs min_heights of them first. (Of the chain's
+			// window the share cannot be inflated by few heights.)
 			size = v.windowSize
+			if r := e.cfg.Rules[RuleWindowMissedShare]; size < r.MinHeights {
+				size = 0
+			}
 		}
 		if r := e.cfg.Rules[RuleWindowMissedShare]; size > 0 && e.ruleApplies(r, chain) && e.watched(r, v.address, v.moniker) {
 			k := ruleKinds[RuleWindowMissedShare]
@@ -220,8 +227,11 @@ func (e *Engine) evaluateValidators(ctx context.Context, chain string) ([]condit
 		// Time to jail only means something while the validator misses
 		// blocks of the window: a short window makes it small for a
 		// validator that signs everything. Unknown (no slashing
-		// parameters) and never (min signed 0) are negative: no alert.
-		if r := e.cfg.Rules[RuleTimeToJail]; v.windowMissed > 0 && v.blocksToJail >= 0 && e.ruleApplies(r, chain) && e.watched(r, v.address, v.moniker) {
+		// parameters) and never (min signed 0) are negative: no alert;
+		// so is a time not yet known (too few block intervals, e.g. the
+		// first height after a start), which is not "0 s to jail".
+		if r := e.cfg.Rules[RuleTimeToJail]; v.windowMissed > 0 && v.blocksToJail >= 0 && v.timeToJailMS >= 0 &&
+			e.ruleApplies(r, chain) && e.watched(r, v.address, v.moniker) {
 			k := ruleKinds[RuleTimeToJail]
 			secs := math.Max(0, float64(v.timeToJailMS)/1000)
 			if sev, th := severityOf(k, r.Thresholds, secs, 0); sev != 0 {

@@ -54,8 +54,10 @@ func (a *missed) export(ctx context.Context) error {
 			vals[7], vals[8] = math.Inf(1), math.Inf(1)
 		}
 		for i, g := range validatorGauges {
-			if (i == 7 || i == 8) && v[8] < 0 && v[8] != state.JailNever {
-				// unknown slashing parameters: no projection, no series
+			if (i == 7 || i == 8) && v[8] < 0 && v[8] != state.JailNever ||
+				i == 7 && v[7] == state.JailTimeUnknown {
+				// unknown slashing parameters: no projection, no series;
+				// too few block intervals yet: blocks but no time
 				a.m.validator[g[0]].DeleteLabelValues(chain, addr, moniker)
 				continue
 			}

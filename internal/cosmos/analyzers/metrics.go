@@ -16,8 +16,15 @@ type metrics struct {
 	sinceLast *prometheus.GaugeVec
 	endpoint  *prometheus.GaugeVec
 	waitSet   *prometheus.GaugeVec
-	skipped   *prometheus.CounterVec
-	late      *prometheus.CounterVec
+	// The slashing parameters in force per chain. cosmos-validator-watcher
+	// calls them signed_blocks_window and min_signed_blocks_per_window, but
+	// valtrack_cosmos_signed_blocks_window is already the per-validator
+	// window size (labels chain, address, moniker), and one name cannot
+	// carry two label sets: params_ says they are the chain's (as
+	// cosmos-exporter's cosmos_params_*).
+	paramWindow, paramMin *prometheus.GaugeVec
+	skipped               *prometheus.CounterVec
+	late                  *prometheus.CounterVec
 }
 
 // validatorGauges: name suffix, help.
@@ -58,7 +65,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m.late = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "valtrack_cosmos_late_vote_corrections_total",
 		Help: "Miss rows corrected since this process started because a vote of their height was stored after the height was analysed (within --cosmos-late-votes)."},
 		[]string{"chain"})
-	cs = append(cs, m.analyzed, m.sinceLast, m.endpoint, m.waitSet, m.skipped, m.late)
+	m.paramWindow = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "valtrack_cosmos_params_signed_blocks_window",
+		Help: "The chain's x/slashing signed_blocks_window in force (--cosmos-slashing, else the chain's, from its LCD or abci_query); absent while unknown."}, []string{"chain"})
+	m.paramMin = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "valtrack_cosmos_params_min_signed_per_window",
+		Help: "The chain's x/slashing min_signed_per_window in force (0..1; 0: never jailed for downtime); absent while unknown."}, []string{"chain"})
+	cs = append(cs, m.analyzed, m.sinceLast, m.endpoint, m.waitSet, m.skipped, m.late, m.paramWindow, m.paramMin)
 	if reg != nil {
 		for _, c := range cs {
 			if err := reg.Register(c); err != nil {

@@ -40,8 +40,12 @@ const (
 
 // Bounds of the in-memory recent intervals.
 const (
-	recentIntervals   = 100 // block intervals kept for the mean and the median
-	minForMedian      = 10  // intervals needed before the median test applies
+	recentIntervals = 100 // block intervals kept for the mean and the median
+	minForMedian    = 10  // intervals needed before the median test applies
+	// minForProjection intervals are needed before blocks to jail become
+	// time to jail: before, the mean is of nothing (a fresh start) or of
+	// too few to mean anything, and time_to_jail_ms is JailTimeUnknown.
+	minForProjection  = 10
 	stallMedianFactor = 5
 )
 
@@ -158,6 +162,13 @@ func (a *missed) pass(ctx context.Context) error {
 	p, err := a.params(ctx)
 	if err != nil {
 		return err
+	}
+	if p.Known() {
+		a.m.paramWindow.WithLabelValues(a.chain.Name).Set(float64(p.SignedBlocksWindow))
+		a.m.paramMin.WithLabelValues(a.chain.Name).Set(p.MinSignedPerWindow)
+	} else {
+		a.m.paramWindow.DeleteLabelValues(a.chain.Name)
+		a.m.paramMin.DeleteLabelValues(a.chain.Name)
 	}
 	w := p.SignedBlocksWindow
 	if !a.loaded || w != a.winW {
@@ -461,6 +472,8 @@ func (a *missed) evict(h, w int64) {
 // from now is jailed after maxMissed − window_missed + 1 more; never when
 // maxMissed ≥ W (min_signed 0). Without parameters there is no projection
 // (state.JailUnknown), out of the set none either (state.JailNotInSet).
+// With fewer than minForProjection recent block intervals the blocks are
+// projected but not the time (state.JailTimeUnknown).
 func (a *missed) jail(addr string, st *stat, p state.Params) {
 	blocks := int64(state.JailNotInSet)
 	w := p.SignedBlocksWindow
@@ -477,7 +490,10 @@ func (a *missed) jail(addr string, st *stat, p state.Params) {
 		blocks = max(0, maxMissed-st.windowMissed+1)
 	}
 	ms := blocks
-	if blocks >= 0 {
+	switch {
+	case blocks >= 0 && len(a.intervals) < minForProjection:
+		ms = state.JailTimeUnknown
+	case blocks >= 0:
 		ms = blocks * mean(a.intervals)
 	}
 	if blocks != st.blocksToJail || ms != st.timeToJail {

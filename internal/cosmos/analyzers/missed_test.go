@@ -273,8 +273,12 @@ func TestJailWindow(t *testing.T) {
 				t.Errorf("height %d: window %d, missed in window %d, blocks to jail %d; want %d, %d, %d",
 					h, v.WindowSize, v.WindowMissed, v.BlocksToJail, w.size, w.missed, w.toJail)
 			}
-			if v.TimeToJailMs != v.BlocksToJail*blockMs && h > 1 {
+			// Ten intervals (eleven heights) before the blocks become time.
+			if h > 10 && v.TimeToJailMs != v.BlocksToJail*blockMs {
 				t.Errorf("height %d: time to jail %d ms, want %d blocks × %d ms", h, v.TimeToJailMs, v.BlocksToJail, blockMs)
+			}
+			if h <= 10 && v.TimeToJailMs != state.JailTimeUnknown {
+				t.Errorf("height %d: time to jail %d ms, want unknown (%d) with %d block intervals", h, v.TimeToJailMs, state.JailTimeUnknown, h-1)
 			}
 		}
 	})
@@ -506,10 +510,14 @@ func TestMetrics(t *testing.T) {
 		run(t, a)
 		v3 := map[string]string{"chain": chainName, "address": addr(3), "moniker": "three"}
 		for name, want := range map[string]float64{"missed_blocks": 5, "consecutive_missed_blocks": 5, "missed_blocks_window": 5,
-			"signed_blocks_window": 5, "blocks_to_jail": 1, "time_to_jail_seconds": 6, "signed_blocks": 0, "solo_missed_blocks": 5} {
+			"signed_blocks_window": 5, "blocks_to_jail": 1, "signed_blocks": 0, "solo_missed_blocks": 5} {
 			if got, ok := gauge(t, reg, "valtrack_cosmos_"+name, v3); !ok || got != want {
 				t.Errorf("%s = %v (present %v), want %v", name, got, ok, want)
 			}
+		}
+		// Four block intervals are too few for a time: no series, not 0.
+		if got, ok := gauge(t, reg, "valtrack_cosmos_time_to_jail_seconds", v3); ok {
+			t.Errorf("time_to_jail_seconds = %v after 4 block intervals, want no series (unknown)", got)
 		}
 		if got, _ := gauge(t, reg, "valtrack_cosmos_analyzed_height", map[string]string{"chain": chainName}); got != 5 {
 			t.Errorf("analyzed height %v, want 5", got)
@@ -670,6 +678,35 @@ func TestMissingSetSkippedAfterBound(t *testing.T) {
 		}
 		if n := count(t, db, "cosmos_heights"); n != 3 {
 			t.Errorf("%d analysed heights, want 3", n)
+		}
+	})
+}
+
+// At a fresh start the first height has no block interval before it: the
+// blocks to jail are projected at once but the time is unknown (not 0 ms,
+// which the time_to_jail rule read as "jailed now"), until ten intervals
+// have been seen; then it is blocks × the mean interval.
+func TestTimeToJailUnknownAtStart(t *testing.T) {
+	dialects(t, func(t *testing.T, db *store.DB) {
+		s := newSim(t, 10, 10, 10, 10)
+		s.set(1)
+		sk := newSink(t, db)
+		a := newAnalyzer(t, db, analyzers.Chain{Window: 10000, MinSigned: 0.05}, nil, &clock{start})
+		for h := int64(1); h <= 11; h++ {
+			s.height(h, heightOpts{who: map[int]behaviour{3: offline}})
+			apply(t, sk, s.take(), 64)
+			run(t, a)
+			v := readStats(t, db)[addr(3)]
+			wantBlocks := 9500 - h + 1
+			if v.BlocksToJail != wantBlocks {
+				t.Fatalf("height %d: blocks to jail %d, want %d", h, v.BlocksToJail, wantBlocks)
+			}
+			switch {
+			case h <= 10 && v.TimeToJailMs != state.JailTimeUnknown:
+				t.Fatalf("height %d (%d intervals): time to jail %d ms, want unknown (%d)", h, h-1, v.TimeToJailMs, state.JailTimeUnknown)
+			case h == 11 && v.TimeToJailMs != wantBlocks*blockMs:
+				t.Fatalf("height 11 (10 intervals): time to jail %d ms, want %d", v.TimeToJailMs, wantBlocks*blockMs)
+			}
 		}
 	})
 }

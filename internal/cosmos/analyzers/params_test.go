@@ -53,6 +53,12 @@ func TestParamsUnknown(t *testing.T) {
 		if got, ok := gauge(t, reg, "valtrack_cosmos_missed_blocks", labels); !ok || got != 5 {
 			t.Errorf("missed_blocks %v (present %v), want 5", got, ok)
 		}
+		chainLabel := map[string]string{"chain": chainName}
+		for _, name := range []string{"params_signed_blocks_window", "params_min_signed_per_window"} {
+			if got, ok := gauge(t, reg, "valtrack_cosmos_"+name, chainLabel); ok {
+				t.Errorf("%s = %v with unknown parameters, want no series", name, got)
+			}
+		}
 		if p, err := state.ParamsInForce(context.Background(), db, chainName); err != nil || p.Known() || p.SignedBlocksWindow != analyzers.DefaultSignedBlocksWindow {
 			t.Errorf("params in force %+v, %v; want unknown over %d heights", p, err, analyzers.DefaultSignedBlocksWindow)
 		}
@@ -67,6 +73,13 @@ func TestParamsUnknown(t *testing.T) {
 		}
 		if got, ok := gauge(t, reg, "valtrack_cosmos_blocks_to_jail", labels); !ok || got != 6 {
 			t.Errorf("blocks_to_jail gauge %v (present %v), want 6", got, ok)
+		}
+		// The chain's parameters, as cosmos-validator-watcher exports them.
+		if got, ok := gauge(t, reg, "valtrack_cosmos_params_signed_blocks_window", chainLabel); !ok || got != 20 {
+			t.Errorf("params_signed_blocks_window %v (present %v), want 20", got, ok)
+		}
+		if got, ok := gauge(t, reg, "valtrack_cosmos_params_min_signed_per_window", chainLabel); !ok || got != 0.5 {
+			t.Errorf("params_min_signed_per_window %v (present %v), want 0.5", got, ok)
 		}
 		if p, _ := state.ParamsInForce(context.Background(), db, chainName); p != (state.Params{SignedBlocksWindow: 20, MinSignedPerWindow: 0.5, Source: state.ParamsABCI}) {
 			t.Errorf("params in force %+v", p)

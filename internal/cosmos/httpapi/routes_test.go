@@ -49,6 +49,29 @@ func TestValidatorsJailUnknownAndNever(t *testing.T) {
 	})
 }
 
+// Blocks to jail projected but too few block intervals seen for a time
+// (a fresh start): the blocks are given, the time is null, not 0.
+func TestValidatorsJailTimeUnknown(t *testing.T) {
+	dialects(t, fixtureOptions{}, func(t *testing.T, f *fixture) {
+		f.exec("UPDATE cosmos_validator_stats SET blocks_to_jail = ?, time_to_jail_ms = ? WHERE chain = ?", 47, state.JailTimeUnknown, testChain)
+		var resp validatorsResponse
+		f.getJSON(prefix+testChain+"/validators", &resp)
+		n := 0
+		for _, v := range resp.Validators {
+			if !v.InSet {
+				continue
+			}
+			n++
+			if v.Jail != jailProjected || v.BlocksToJail == nil || *v.BlocksToJail != 47 || v.TimeToJailSeconds != nil {
+				t.Errorf("%s with the time unknown: jail %q, blocks %v, seconds %v; want projected, 47, null", v.Moniker, v.Jail, v.BlocksToJail, v.TimeToJailSeconds)
+			}
+		}
+		if n == 0 {
+			t.Fatal("no validator in the set")
+		}
+	})
+}
+
 func TestChains(t *testing.T) {
 	dialects(t, fixtureOptions{}, func(t *testing.T, f *fixture) {
 		// Chains only the store knows of: one with sets, one with an endpoint.

@@ -103,7 +103,8 @@ function validators(vs) {
   t.replaceChildren();
   row(t, [["validator"], ["power"], ["window missed"], ["blocks to jail"], ["time to jail"], ["uptime"]], true);
   for (const v of vs.validators.slice(0, MAX_ROWS)) {
-    const jailText = { never: "never", unknown: "unknown" }[v.jail] || "–";
+    // projected with no time: blocks known, too few block intervals yet for a time
+    const jailText = { never: "never", unknown: "unknown", projected: "unknown" }[v.jail] || "–";
     const jail = v.time_to_jail_seconds === null ? jailText : Math.round(v.time_to_jail_seconds) + " s";
     const uptime = v.uptime === null ? "–" : (100 * v.uptime).toFixed(2) + " %";
     row(t, [

@@ -164,7 +164,7 @@ type validatorView struct {
 	MinSignedPerWindow *float64 `json:"min_signed_per_window"` // null: slashing parameters unknown
 	ParamsSource       *string  `json:"params_source"`         // config | lcd | abci; null unknown
 	BlocksToJail       *int64   `json:"blocks_to_jail"`        // set only when Jail is "projected"
-	TimeToJailSeconds  *float64 `json:"time_to_jail_seconds"`  // set only when Jail is "projected"
+	TimeToJailSeconds  *float64 `json:"time_to_jail_seconds"`  // set only when Jail is "projected" and enough block intervals were seen
 	Jail               string   `json:"jail"`                  // jail* below
 	Proposed           int64    `json:"proposed"`
 	MissedProposals    int64    `json:"missed_proposals"`
@@ -211,8 +211,12 @@ func newValidatorView(addr, moniker string, index int, power, total int64, inSet
 	case st.BlocksToJail == state.JailUnknown:
 		v.Jail = jailUnknown
 	case st.BlocksToJail >= 0:
-		b, s := st.BlocksToJail, float64(st.TimeToJailMs)/1000
-		v.BlocksToJail, v.TimeToJailSeconds, v.Jail = &b, &s, jailProjected
+		b := st.BlocksToJail
+		v.BlocksToJail, v.Jail = &b, jailProjected
+		if st.TimeToJailMs >= 0 { // else too few block intervals yet: time unknown (null)
+			s := float64(st.TimeToJailMs) / 1000
+			v.TimeToJailSeconds = &s
+		}
 	}
 	if n := st.Signed + st.Missed; n > 0 {
 		u := float64(st.Signed) / float64(n)

@@ -32,6 +32,7 @@ const (
 	DefaultBackfill       = 4
 	DefaultDedupHeights   = 64
 	DefaultLCDEvery       = 10 * time.Minute
+	DefaultUnhealthyGrace = 2 * time.Minute
 )
 
 // Config configures a Sentry of one chain.
@@ -58,6 +59,7 @@ type Config struct {
 	Backfill       int           // backfill requests in flight
 	DedupHeights   int           // heights of votes, rounds and steps remembered for de-duplication
 	LCDEvery       time.Duration // how often to read names and slashing params (LCD or abci_query)
+	UnhealthyGrace time.Duration // no endpoint healthy for longer than this: Healthy reports it
 	// WS tunes the subscriptions (ReadLimit, PingEvery, StallTimeout, …);
 	// its URL, Log and Count are set per endpoint.
 	WS rpc.WSConfig
@@ -93,6 +95,7 @@ func (c *Config) defaults() error {
 	def(&c.StatusEvery, DefaultStatusEvery)
 	def(&c.RequestTimeout, DefaultRequestTimeout)
 	def(&c.LCDEvery, DefaultLCDEvery)
+	def(&c.UnhealthyGrace, DefaultUnhealthyGrace)
 	if c.Backfill <= 0 {
 		c.Backfill = DefaultBackfill
 	}

@@ -14,6 +14,11 @@ import (
 // merged because its endpoint is unhealthy (Sentry.trusted).
 const CountUntrusted = "ignored_unhealthy"
 
+// CountImplausible is the subscription_events_total kind of an event whose
+// height is above what any /status said by more than DedupHeights
+// (merger.plausible).
+const CountImplausible = "ignored_height"
+
 // merger is the chain-level merge loop: one goroutine owns all of its
 // state. It de-duplicates what the endpoints deliver, publishes the first
 // sighting, tracks which heights have their block and commit published,
@@ -34,6 +39,12 @@ type merger struct {
 	frontier int64 // highest block height seen live
 	next     int64 // next height the backfill dispatcher considers
 	inflight map[int64]bool
+	// retries are backfilled heights whose block or commit the bus did not
+	// take: m.next is past them, so they are published again from here
+	// (what was fetched is kept) until they are; with inflight they count
+	// against Config.Backfill, so at most that many commits are held, and
+	// while the bus refuses no new height is fetched.
+	retries map[int64]*pubRetry
 
 	workers     sync.WaitGroup
 	lastCursor  int64
@@ -42,9 +53,26 @@ type merger struct {
 	setAsked    bool
 }
 
+type pubRetry struct {
+	r        backfillResult
+	attempts int
+	due      time.Time
+}
+
+// Backoff of a backfilled height's publication: doubling from the first
+// to the last, then every retryMax for as long as it takes.
+const (
+	retryMin = 250 * time.Millisecond
+	retryMax = time.Minute
+)
+
 type heightDone struct {
 	block, commit bool
 	vhash         string
+	// refused: a backfilled block or commit of it that the consumers'
+	// decoder refuses; publishing it again would be refused again, so the
+	// height is given up (the analyzer skips it) and the cursor passes it.
+	refused bool
 }
 
 type voteKey struct {
@@ -71,7 +99,7 @@ type heightSeen struct {
 
 func newMerger(s *Sentry, cursor int64) *merger {
 	m := &merger{s: s, cfg: &s.cfg, seen: map[int64]*heightSeen{}, done: map[int64]*heightDone{},
-		inflight: map[int64]bool{}, c: -1}
+		inflight: map[int64]bool{}, retries: map[int64]*pubRetry{}, c: -1}
 	switch {
 	case cursor > 0:
 		m.c = cursor
@@ -182,13 +210,36 @@ func (m *merger) item(ctx context.Context, x epItem) {
 	}
 }
 
+// plausible: height is at most DedupHeights above the highest of the live
+// frontier and the endpoint's latest /status height. An event above it is
+// one no honest node is at; merged, a vote would raise maxSeen so that
+// every real vote fell below the de-duplication window, and a first
+// NewBlock would set the start so that no real block is ever published.
+// Checked against /status too, because before the first block there is no
+// frontier (and after a long outage the frontier is old). A trusted
+// endpoint has normally answered /status (0 at genesis, before block 1);
+// one that never did is bounded by the window above 0. A real block the
+// bound drops (one far beyond a stale /status) is backfilled.
+func (m *merger) plausible(ep *endpoint, kind string, height int64) bool {
+	ref := max(m.frontier, ep.reported.Load())
+	if height <= ref+int64(m.cfg.DedupHeights) {
+		return true
+	}
+	if m.s.m != nil {
+		m.s.m.wsCounts.WithLabelValues(m.cfg.Chain, ep.name, CountImplausible).Inc()
+	}
+	m.s.log.Debug("cosmos sentry: event above every reported height ignored", "endpoint", ep.name, "kind", kind,
+		"height", height, "frontier", m.frontier, "status_height", ep.reported.Load())
+	return false
+}
+
 // firstOf records a sighting and reports whether it is the first. Heights
 // more than DedupHeights below the highest seen are forgotten (and their
 // late sightings ignored: they were published or are too old to matter).
 func firstOf[K comparable](m *merger, ep *endpoint, kind string, at time.Time, height int64, pick func(*heightSeen) map[K]firstSeen, k K) bool {
 	window := int64(m.cfg.DedupHeights)
-	if m.frontier > 0 && height > m.frontier+window {
-		return false // a height no honest node is at
+	if !m.plausible(ep, kind, height) {
+		return false
 	}
 	if height <= m.maxSeen-window {
 		return false
@@ -244,8 +295,7 @@ func (m *merger) block(ctx context.Context, ep *endpoint, it rpc.Item, b *rpc.Ne
 		m.s.log.Warn("cosmos sentry: block of another chain ignored", "endpoint", ep.name, "chain_id", b.ChainID, "height", h)
 		return
 	}
-	if window := int64(m.cfg.DedupHeights); m.frontier > 0 && h > m.frontier+1000*window {
-		m.s.log.Warn("cosmos sentry: block far above every other ignored", "endpoint", ep.name, "height", h, "frontier", m.frontier)
+	if !m.plausible(ep, events.KindBlock, h) {
 		return
 	}
 	// the endpoint's unbroken run of blocks in this session
@@ -331,7 +381,7 @@ func (m *merger) advance() {
 	}
 	for {
 		d, ok := m.done[m.c+1]
-		if !ok || !d.block || !d.commit || m.inflight[m.c+1] {
+		if !ok || !(d.block && d.commit || d.refused) || m.inflight[m.c+1] {
 			break
 		}
 		m.c++
@@ -365,8 +415,18 @@ func (m *merger) dispatch(ctx context.Context) {
 	if m.c < 0 {
 		return
 	}
+	now := time.Now()
+	for h, rt := range m.retries {
+		if now.Before(rt.due) {
+			continue
+		}
+		delete(m.retries, h)
+		if m.known(h) && !m.publishBackfilled(ctx, rt.r) {
+			m.retryLater(ctx, rt.r, rt.attempts+1)
+		}
+	}
 	top := m.eligible()
-	for len(m.inflight) < m.cfg.Backfill && m.next <= top {
+	for len(m.inflight)+len(m.retries) < m.cfg.Backfill && m.next <= top {
 		h := m.next
 		m.next++
 		if d, ok := m.done[h]; ok && d.block && d.commit {
@@ -427,25 +487,6 @@ func (m *merger) result(ctx context.Context, r backfillResult) {
 	if !m.known(r.height) {
 		return
 	}
-	cm := r.commit
-	d := m.entry(r.height)
-	ob := m.s.observer(r.ep, r.at)
-	if !d.block {
-		b := cm.Block
-		b.Chain, b.Source, b.VotesObserved, b.Observer = m.cfg.Chain, events.SourceBackfill, false, ob
-		if m.s.publish(ctx, &b) {
-			d.block = true
-			m.s.st.heights.Add(1)
-		}
-		m.validatorsHash(r.height, b.ValidatorsHash)
-	}
-	if !d.commit {
-		c := cm.Commit
-		c.Chain, c.Source, c.Observer = m.cfg.Chain, events.SourceBackfill, ob
-		if m.s.publish(ctx, &c) {
-			d.commit = true
-		}
-	}
 	m.s.st.backfilled.Add(1)
 	if m.s.m != nil {
 		m.s.m.backfilled.WithLabelValues(m.cfg.Chain).Inc()
@@ -453,5 +494,60 @@ func (m *merger) result(ctx context.Context, r backfillResult) {
 	if r.height > m.s.st.lastHeight.Load() {
 		m.s.st.lastHeight.Store(r.height)
 	}
+	if !m.publishBackfilled(ctx, r) {
+		m.retryLater(ctx, r, 0)
+	}
 	m.advance()
+}
+
+// publishBackfilled publishes what live did not of a fetched height and
+// reports whether it is done with: its block and commit both published,
+// or one of them refused by the consumers' decoder (given up: see
+// heightDone.refused).
+func (m *merger) publishBackfilled(ctx context.Context, r backfillResult) bool {
+	cm := r.commit
+	d := m.entry(r.height)
+	ob := m.s.observer(r.ep, r.at)
+	if !d.block {
+		b := cm.Block
+		b.Chain, b.Source, b.VotesObserved, b.Observer = m.cfg.Chain, events.SourceBackfill, false, ob
+		ok, refused := m.s.publishR(ctx, &b)
+		if ok {
+			d.block = true
+			m.s.st.heights.Add(1)
+		}
+		d.refused = d.refused || refused
+		m.validatorsHash(r.height, b.ValidatorsHash)
+	}
+	if !d.commit {
+		c := cm.Commit
+		c.Chain, c.Source, c.Observer = m.cfg.Chain, events.SourceBackfill, ob
+		ok, refused := m.s.publishR(ctx, &c)
+		d.commit = ok
+		d.refused = d.refused || refused
+	}
+	if d.refused && !(d.block && d.commit) {
+		m.s.log.Error("cosmos sentry: a backfilled height is given up: what the endpoint returned for it is refused (see the warning before); the analyzer skips it",
+			"height", r.height, "endpoint", r.ep)
+		return true
+	}
+	return d.block && d.commit
+}
+
+// retryLater schedules a backfilled height's publication again: without
+// it the cursor would stay below the height for good (m.next is past it)
+// and every restart would backfill everything since.
+func (m *merger) retryLater(ctx context.Context, r backfillResult, attempts int) {
+	if ctx.Err() != nil {
+		return // stopping: the cursor stays below it, the next run backfills it
+	}
+	wait := retryMax
+	if attempts < 10 {
+		wait = min(retryMin<<attempts, retryMax)
+	}
+	m.retries[r.height] = &pubRetry{r: r, attempts: attempts, due: time.Now().Add(wait)}
+	if attempts%10 == 0 {
+		m.s.log.Warn("cosmos sentry: a backfilled height was not published; retrying", "height", r.height,
+			"attempts", attempts+1, "retry_in", wait)
+	}
 }

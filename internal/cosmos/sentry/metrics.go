@@ -40,7 +40,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "How long after the first endpoint this endpoint delivered the same event.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}, []string{"chain", "endpoint", "kind"}),
 		wsCounts: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "subscription_events_total",
-			Help: "Subscription troubles by kind: decode_error, oversize, unknown_type, drop, reconnect, subscribe_error, ignored_unhealthy (an event of an endpoint on another chain, catching up or stale, not merged)."}, []string{"chain", "endpoint", "kind"}),
+			Help: "Subscription troubles by kind: decode_error, oversize, unknown_type, drop, reconnect, subscribe_error, ignored_unhealthy (an event of an endpoint on another chain, catching up or stale, not merged), ignored_height (an event more than the de-duplication window above the frontier and the endpoint's /status height)."}, []string{"chain", "endpoint", "kind"}),
 		healthy: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "endpoint_healthy",
 			Help: "1 when the endpoint is on the expected chain, not catching up, fresh and advancing."}, []string{"chain", "endpoint"}),
 		lastHeight: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "last_height",

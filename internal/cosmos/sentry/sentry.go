@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +33,10 @@ type Sentry struct {
 	setMu  sync.Mutex
 	setKey map[string]string // base64 pub_key value → address
 
+	// started and lastHealthy (unix ms): when Run began and when a /status
+	// last found an endpoint healthy, for Healthy.
+	started, lastHealthy atomic.Int64
+
 	st struct {
 		heights, votes, backfilled, drops, published atomic.Uint64
 		lastHeight                                   atomic.Int64
@@ -45,7 +50,13 @@ type endpoint struct {
 
 	healthy atomic.Bool
 	latest  atomic.Int64 // latest height from /status, when healthy
-	fault   atomic.Int32 // why it is unhealthy (fault*), from the latest /status
+	// reported is the latest height any /status of the right chain gave
+	// (healthy or not): what the endpoint's events are checked against
+	// (merger.plausible), so that one absurd height does not poison the
+	// de-duplication or the start before the first block.
+	reported atomic.Int64
+	fault    atomic.Int32           // why it is unhealthy (fault*), from the latest /status
+	reason   atomic.Pointer[string] // the latest /status's reason ("" healthy), scrubbed like the logs
 
 	// owned by the merge loop
 	session            uint64
@@ -174,6 +185,7 @@ func (s *Sentry) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cosmos sentry %s: %w", s.cfg.Chain, err)
 	}
+	s.started.Store(time.Now().UnixMilli())
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -221,6 +233,13 @@ func (s *Sentry) forward(ctx context.Context, ep *endpoint) {
 // error is logged (the bus publisher blocks rather than drops, so an error
 // means the bus is gone or ctx ended).
 func (s *Sentry) publish(ctx context.Context, ev events.Event) bool {
+	ok, _ := s.publishR(ctx, ev)
+	return ok
+}
+
+// publishR is publish that also says whether a failure was a refusal
+// (permanent: the same event is refused again) rather than the bus's.
+func (s *Sentry) publishR(ctx context.Context, ev events.Event) (ok, refused bool) {
 	kind := events.Kind(ev)
 	data, err := json.Marshal(ev)
 	if err == nil {
@@ -231,19 +250,19 @@ func (s *Sentry) publish(ctx context.Context, ev events.Event) bool {
 			s.m.refused.WithLabelValues(s.cfg.Chain, kind).Inc()
 		}
 		s.log.Warn("cosmos sentry: event refused, not published", "kind", kind, "err", err)
-		return false
+		return false, true
 	}
 	if err := s.cfg.Publisher.Publish(ctx, events.Subject(s.cfg.Chain, kind), ev.MsgID(), data); err != nil {
 		if ctx.Err() == nil {
 			s.log.Error("cosmos sentry: publish failed", "kind", kind, "err", err)
 		}
-		return false
+		return false, false
 	}
 	s.st.published.Add(1)
 	if s.m != nil {
 		s.m.published.WithLabelValues(s.cfg.Chain, kind).Inc()
 	}
-	return true
+	return true, false
 }
 
 func (s *Sentry) observer(ep string, at time.Time) events.Observer {
@@ -341,7 +360,14 @@ func (s *Sentry) poll(ctx context.Context, ep *endpoint) {
 			}
 		}
 		ev.Healthy, ev.Reason = reason == "", reason
+		if err == nil && st.Network == s.cfg.ChainID {
+			ep.reported.Store(st.LatestHeight) // before fault: trusted() then finds it set
+		}
 		ep.fault.Store(fault)
+		ep.reason.Store(&reason)
+		if ev.Healthy {
+			s.lastHealthy.Store(now.UnixMilli())
+		}
 		was := ep.healthy.Swap(ev.Healthy)
 		if ev.Healthy {
 			ep.latest.Store(st.LatestHeight)
@@ -370,6 +396,47 @@ func (s *Sentry) poll(ctx context.Context, ep *endpoint) {
 			return
 		}
 	}
+}
+
+// Chain is the name of the chain the sentry observes.
+func (s *Sentry) Chain() string { return s.cfg.Chain }
+
+// Healthy reports an error when no endpoint of the chain has been healthy
+// for longer than Config.UnhealthyGrace (since the last healthy /status,
+// or since Run began): the sentry then sees nothing of the chain, and
+// /healthz says so with each endpoint's reason. Within the grace (a
+// restarting node, a first /status under way) it is nil.
+func (s *Sentry) Healthy(now time.Time) error {
+	started := s.started.Load()
+	if started == 0 {
+		return nil // not running
+	}
+	for _, ep := range s.eps {
+		if ep.healthy.Load() {
+			return nil
+		}
+	}
+	since := time.UnixMilli(max(started, s.lastHealthy.Load()))
+	if now.Sub(since) <= s.cfg.UnhealthyGrace {
+		return nil
+	}
+	var b strings.Builder
+	for i, ep := range s.eps {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		reason := "no /status answer yet"
+		if r := ep.reason.Load(); r != nil && *r != "" {
+			reason = *r
+		}
+		fmt.Fprintf(&b, "%s: %s", ep.name, reason)
+	}
+	what := "since the sentry started"
+	if s.lastHealthy.Load() > 0 {
+		what = "since " + since.UTC().Format(time.RFC3339)
+	}
+	return fmt.Errorf("no healthy RPC endpoint for %s (%s, grace %s): %s; check the nodes and the --cosmos URLs",
+		now.Sub(since).Round(time.Second), what, s.cfg.UnhealthyGrace, b.String())
 }
 
 // reasonClass is the kind of a reason without its changing numbers, so that

@@ -1,6 +1,7 @@
 package sentry
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -71,4 +72,73 @@ func TestStaleChainEventsStillMerged(t *testing.T) {
 	waitFor(t, "stale status", func() bool { return s.eps[0].fault.Load() == faultStale })
 	n.Vote(6, 1, 1, 2)
 	waitFor(t, "the vote of the stalled chain", func() bool { return len(pub.of(t, events.KindVote)) == 1 })
+}
+
+// One absurd height from an endpoint before its first NewBlock — a vote
+// at 10¹², a NewBlock at 10⁹ — is counted and dropped: it is checked
+// against the endpoint's /status height, not only against the frontier
+// (0 until the first block). Merged, the vote set the de-duplication's
+// highest height so that every real vote was dropped, and the block set
+// the start height so that no real block was published.
+func TestImplausibleHeightBeforeFirstBlock(t *testing.T) {
+	n := node(t, 4)
+	pub := &memPublisher{}
+	s, _ := run(t, testConfig(pub, n.URL()))
+	waitFor(t, "subscriptions", func() bool { return n.Subscribed() == 1 })
+	waitFor(t, "healthy", func() bool { return s.eps[0].healthy.Load() })
+	ignored := func() float64 {
+		return testutil.ToFloat64(s.m.wsCounts.WithLabelValues("test-1", s.eps[0].name, CountImplausible))
+	}
+	addr := rpctest.MakeValidators("v", 4)[0].Address
+	n.SendEvent("tm.event='Vote'", rpctest.VoteJSON(1_000_000_000_000, 0, 1, addr, 0))
+	n.SendEvent("tm.event='NewBlock'", n.BlockEventJSON(1_000_000_000))
+	waitFor(t, "both counted as ignored_height", func() bool { return ignored() == 2 })
+	n.Produce(1)
+	n.Vote(2, 0, 1, 0)
+	n.Vote(2, 0, 2, 1)
+	n.Produce(2)
+	waitFor(t, "blocks 1-3 and the two votes of height 2", func() bool {
+		bs := blocks(t, pub)
+		return len(bs[1]) == 1 && len(bs[2]) == 1 && len(bs[3]) == 1 && len(pub.of(t, events.KindVote)) == 2
+	})
+	for _, e := range pub.of(t, events.KindVote) {
+		if h := e.(*events.Vote).Height; h != 2 {
+			t.Errorf("a vote of height %d published", h)
+		}
+	}
+	for h := range blocks(t, pub) {
+		if h > 3 {
+			t.Errorf("block %d published", h)
+		}
+	}
+}
+
+// Healthy is nil while an endpoint is healthy and within the grace after
+// the last one was; past it, an error naming each endpoint's reason (what
+// /healthz answers 503 with).
+func TestHealthyGrace(t *testing.T) {
+	n := node(t, 4)
+	pub := &memPublisher{}
+	s, _ := run(t, testConfig(pub, n.URL()))
+	waitFor(t, "healthy", func() bool { return s.eps[0].healthy.Load() })
+	if err := s.Healthy(time.Now().Add(time.Hour)); err != nil {
+		t.Fatalf("a healthy endpoint: %v", err)
+	}
+	n.SetNetwork("other-1")
+	waitFor(t, "unhealthy", func() bool { return !s.eps[0].healthy.Load() })
+	if err := s.Healthy(time.Now()); err != nil {
+		t.Errorf("within the grace: %v", err)
+	}
+	err := s.Healthy(time.Now().Add(DefaultUnhealthyGrace + time.Minute))
+	if err == nil || !strings.Contains(err.Error(), "no healthy RPC endpoint") || !strings.Contains(err.Error(), s.eps[0].name+`: chain id "other-1"`) {
+		t.Errorf("past the grace: %v; want the endpoint and its reason", err)
+	}
+
+	// An endpoint that never answers: unhealthy past the grace from the start.
+	s2, _ := run(t, testConfig(&memPublisher{}, "http://127.0.0.1:1/?key=SECRET"))
+	waitFor(t, "a failed /status", func() bool { return s2.eps[0].reason.Load() != nil })
+	err = s2.Healthy(time.Now().Add(DefaultUnhealthyGrace + time.Minute))
+	if err == nil || !strings.Contains(err.Error(), "since the sentry started") || !strings.Contains(err.Error(), "127.0.0.1:1: status:") || strings.Contains(err.Error(), "SECRET") {
+		t.Errorf("never healthy: %v", err)
+	}
 }

@@ -61,3 +61,22 @@ func ParamsInForce(ctx context.Context, db *store.DB, chain string) (Params, err
 	}
 	return p, nil
 }
+
+// Analysis is what /healthz judges of a chain's missed-vote analysis.
+type Analysis struct {
+	AnalyzedHeight int64 // cosmos_chains.analyzed_height (0: none yet)
+	UpdatedAt      int64 // unix ms of the analyzer's last write (0: none)
+	LatestBlock    int64 // the highest block stored (0: none)
+}
+
+// AnalysisOf reads a chain's Analysis.
+func AnalysisOf(ctx context.Context, db *store.DB, chain string) (Analysis, error) {
+	q := db.Query().SQL("SELECT (SELECT analyzed_height FROM cosmos_chains WHERE chain = ").Arg(chain).
+		SQL("), (SELECT updated_at FROM cosmos_chains WHERE chain = ").Arg(chain).
+		SQL("), (SELECT MAX(height) FROM cosmos_blocks WHERE chain = ").Arg(chain).SQL(")")
+	var h, u, l sql.NullInt64
+	if err := db.Reader().QueryRowContext(ctx, q.String(), q.Args()...).Scan(&h, &u, &l); err != nil {
+		return Analysis{}, fmt.Errorf("read the analysis state of %s: %w", chain, db.Scrub(err))
+	}
+	return Analysis{AnalyzedHeight: h.Int64, UpdatedAt: u.Int64, LatestBlock: l.Int64}, nil
+}

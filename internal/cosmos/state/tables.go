@@ -48,6 +48,10 @@ const (
 	JailNotInSet = -1 // the validator is not in the set
 	JailUnknown  = -2 // the chain's slashing parameters are unknown
 	JailNever    = -3 // min_signed_per_window lets the whole window be missed: never jailed for downtime
+	// JailTimeUnknown is time_to_jail_ms only, beside a blocks_to_jail
+	// projection: too few block intervals seen yet to turn blocks into
+	// time (a fresh start has none, and 0 ms would read as "jailed now").
+	JailTimeUnknown = -4
 )
 
 // Sources of cosmos_chains.params_source: where the slashing parameters in
