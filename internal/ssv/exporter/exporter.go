@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/valtrack/valtrack/internal/ssv/exporter/api"
 	"github.com/valtrack/valtrack/internal/ssv/registry"
 )
 
@@ -72,25 +73,21 @@ type Message struct {
 	Data   any    `json:"data,omitempty"`
 }
 
-// request is what a client sends; data is not read (the exporter drops it).
-type request struct {
-	Type   string          `json:"type"`
-	Filter Filter          `json:"filter"`
-	Data   json.RawMessage `json:"data,omitempty"`
-}
-
 // Parse reads one request frame as the exporter does (the first JSON value;
 // an empty frame is an unexpected EOF). Its error is the decoder's, which
-// the reply carries after ErrParse.
+// the reply carries after ErrParse; the frame is decoded into api.Message
+// (types named as the exporter's, in a package named as its) so that
+// text is the exporter's exactly. Data is dropped, as the exporter does.
 func Parse(frame []byte) (Message, error) {
-	var r request
+	var r api.Message
 	if err := json.NewDecoder(bytes.NewReader(frame)).Decode(&r); err != nil {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
 		return Message{}, err
 	}
-	return Message{Type: r.Type, Filter: r.Filter}, nil
+	f := r.Filter
+	return Message{Type: string(r.Type), Filter: Filter{From: f.From, To: f.To, Role: f.Role, PublicKey: f.PublicKey}}, nil
 }
 
 // OperatorData is an operator as the exporter's "operator" type carries it
