@@ -46,6 +46,7 @@ type Sentry struct {
 	next       uint64      // the next block to process
 	hashes     []blockHash // processed blocks' hashes, ascending
 	first      *blockHash  // FromBlock's hash on the chain synced (the cursor's First)
+	gen        uint64      // reorg generation of the ids published (events.Reorg.Gen)
 	anchored   bool        // first and the processed block checked against the chain since Run began
 	lowWarned  bool
 	rangeSize  uint64
@@ -212,6 +213,7 @@ func (s *Sentry) Run(ctx context.Context) error {
 		s.hashes = cd.Hashes
 		s.chainID = cd.ChainID
 		s.first = cd.First
+		s.gen = cd.Gen
 	}
 	if r := s.cfg.ReplayFrom; r != nil {
 		if err := s.rewind(*r); err != nil {
@@ -591,12 +593,27 @@ func (s *Sentry) historyRange(ctx context.Context, ep *endpoint, target uint64) 
 	if err != nil {
 		return err
 	}
+	// A range ending within the kept window of the target keeps the hash
+	// of every block of the window, not only those with logs: else a
+	// shallow reorg right after history finds no kept block unchanged
+	// below it and resyncs the whole registry from the first block.
+	keepFrom := to + 1 // none
+	if keep := s.cfg.FollowDistance + KeepExtra; to+keep > target {
+		keepFrom = from
+		if to+1 > keep {
+			keepFrom = max(from, to+1-keep)
+		}
+	}
 	if !compared && !s.cfg.NoBloomCheck {
 		// No second answer to compare with: the blocks the answer holds no
 		// log of are checked against their blooms.
-		if err := s.bloomCheck(ctx, ep, from, to, byBlock, headers); err != nil {
+		if err := s.bloomCheck(ctx, ep, from, to, keepFrom, byBlock, headers); err != nil {
 			return err
 		}
+	}
+	window, err := s.window(ctx, ep, keepFrom, to, headers)
+	if err != nil {
+		return err
 	}
 	end, ok := headers[to]
 	if !ok {
@@ -627,11 +644,50 @@ func (s *Sentry) historyRange(ctx context.Context, ep *endpoint, target uint64) 
 		}
 	}
 	for _, n := range order {
-		s.remember(headers[n])
+		if n < keepFrom {
+			s.remember(headers[n])
+		}
+	}
+	for _, h := range window {
+		s.remember(h)
 	}
 	s.remember(end)
 	s.next = to + 1
 	return s.advanced()
+}
+
+// window returns the headers of blocks keepFrom..to, ascending: those in
+// headers, the others read in one batch (and added to headers). They must
+// chain by parent hash — a reorg between the reads would mix two
+// branches in the kept hashes — else the range is read again.
+func (s *Sentry) window(ctx context.Context, ep *endpoint, keepFrom, to uint64, headers map[uint64]*header) ([]*header, error) {
+	if keepFrom > to {
+		return nil, nil
+	}
+	var missing []uint64
+	for n := keepFrom; n <= to; n++ {
+		if _, ok := headers[n]; !ok {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		hs, err := ep.headers(ctx, missing)
+		if err != nil {
+			return nil, err
+		}
+		for i, n := range missing {
+			headers[n] = hs[i]
+		}
+	}
+	out := make([]*header, 0, to-keepFrom+1)
+	for n := keepFrom; n <= to; n++ {
+		h := headers[n]
+		if len(out) > 0 && h.ParentHash != out[len(out)-1].Hash {
+			return nil, fmt.Errorf("the headers of blocks %d..%d do not chain at block %d (a reorg while the range was read): reading the range again", keepFrom, to, n)
+		}
+		out = append(out, h)
+	}
+	return out, nil
 }
 
 // liveBlock processes block s.next: its header, its logs when the bloom
@@ -824,8 +880,9 @@ func (s *Sentry) rangeCheck(ctx context.Context, ep *endpoint, from, to uint64, 
 // not from the log index a range query uses; any contract log there fails
 // the answer (the range is read again after a back-off, and the endpoint
 // shows the failed check). A bloom hit with no log is the bloom's false
-// positive. It keeps the header of block to in headers.
-func (s *Sentry) bloomCheck(ctx context.Context, ep *endpoint, from, to uint64, have map[uint64][]types.Log, headers map[uint64]*header) error {
+// positive. It keeps the headers of block to and of blocks from keepFrom
+// on in headers.
+func (s *Sentry) bloomCheck(ctx context.Context, ep *endpoint, from, to, keepFrom uint64, have map[uint64][]types.Log, headers map[uint64]*header) error {
 	var ns []uint64
 	for n := from; n <= to; n++ {
 		if _, ok := have[n]; !ok {
@@ -847,8 +904,10 @@ func (s *Sentry) bloomCheck(ctx context.Context, ep *endpoint, from, to uint64, 
 			hashes = append(hashes, h.Hash)
 		}
 	}
-	if last := hs[len(hs)-1]; uint64(last.Number) == to {
-		headers[to] = last
+	for _, h := range hs {
+		if n := uint64(h.Number); n == to || n >= keepFrom {
+			headers[n] = h
+		}
 	}
 	s.n.bloomChecks.Add(uint64(len(hits)))
 	if len(hits) == 0 {
@@ -917,11 +976,15 @@ func (s *Sentry) reorg(ctx context.Context, ep *endpoint, k uint64) error {
 	if match < 0 {
 		return s.resync(ctx, ep, fmt.Sprintf("reorg deeper than the %d blocks kept (block %d changed, and every kept block before it)", s.cfg.FollowDistance+KeepExtra, first.Number))
 	}
+	// The generation moves only once the reorg is out: one retried after
+	// a failed publish keeps its id, which the bus drops if the failed
+	// try was stored after all.
 	ev := &events.Reorg{V: events.SchemaVersion, Network: s.cfg.Network, FromBlock: first.Number,
-		OldHash: first.Hash.Hex(), NewHash: firstNew.Hex(), Observer: s.observer(ep)}
+		OldHash: first.Hash.Hex(), NewHash: firstNew.Hex(), Gen: s.gen + 1, Observer: s.observer(ep)}
 	if err := s.publish(ctx, events.KindReorg, ev.MsgID(), ev); err != nil {
 		return err
 	}
+	s.gen = ev.Gen
 	s.countReorg()
 	s.next = s.hashes[match].Number + 1
 	s.hashes = s.hashes[:match+1]
@@ -1003,10 +1066,11 @@ func (s *Sentry) resync(ctx context.Context, ep *endpoint, why string) error {
 		return err
 	}
 	ev := &events.Reorg{V: events.SchemaVersion, Network: s.cfg.Network, FromBlock: from,
-		OldHash: old.Hex(), NewHash: h.Hash.Hex(), Observer: s.observer(ep)}
+		OldHash: old.Hex(), NewHash: h.Hash.Hex(), Gen: s.gen + 1, Observer: s.observer(ep)}
 	if err := s.publish(ctx, events.KindReorg, ev.MsgID(), ev); err != nil {
 		return err
 	}
+	s.gen = ev.Gen
 	s.countReorg()
 	s.log.Error("ssv sentry: "+why+"; the registry is rolled back and synced again from the first block", "from_block", from, "was_processed", int64(s.next)-1, "endpoint", ep.name)
 	s.first = &blockHash{Number: from, Hash: h.Hash, Time: uint64(h.Time)}
@@ -1062,7 +1126,7 @@ func (s *Sentry) remember(h *header) {
 func (s *Sentry) advanced() error {
 	s.setProcessed()
 	d := &cursorData{Network: s.cfg.Network, Contract: s.cfg.Contract.Hex(), ChainID: s.chainID,
-		Processed: int64(s.next) - 1, Hashes: s.hashes, First: s.first}
+		Processed: int64(s.next) - 1, Hashes: s.hashes, First: s.first, Gen: s.gen}
 	if err := s.cursor.store(d); err != nil {
 		// The events are out; the next restart reads a little again (same ids).
 		s.log.Error("ssv sentry: could not write the cursor; a restart will read these blocks again", "err", err)
@@ -1079,7 +1143,7 @@ func (s *Sentry) publishBlock(ctx context.Context, ep *endpoint, h *header, logs
 	}
 	obs := s.observer(ep)
 	mk := &events.Block{V: events.SchemaVersion, Network: s.cfg.Network, Number: uint64(h.Number), Hash: h.Hash.Hex(),
-		ParentHash: h.ParentHash.Hex(), Time: int64(h.Time) * 1000, Observer: obs}
+		ParentHash: h.ParentHash.Hex(), Time: int64(h.Time) * 1000, Gen: s.gen, Observer: obs}
 	skippedBytes := 0
 	for _, l := range logs {
 		ev, reason, label := s.decode(l, obs)
@@ -1166,7 +1230,7 @@ func (s *Sentry) decode(l types.Log, obs events.Observer) (ev *encodedEvent, rea
 	}
 	e := &encodedEvent{ContractEvent: events.ContractEvent{V: events.SchemaVersion, Network: s.cfg.Network, Name: name,
 		Block: l.BlockNumber, BlockHash: l.BlockHash.Hex(), TxHash: l.TxHash.Hex(), TxIndex: l.TxIndex, LogIndex: l.Index,
-		Contract: s.cfg.Contract.Hex(), Args: args, Observer: obs}}
+		Contract: s.cfg.Contract.Hex(), Args: args, Gen: s.gen, Observer: obs}}
 	data, err := json.Marshal(&e.ContractEvent)
 	if err == nil {
 		_, err = events.Decode(kind, data)
