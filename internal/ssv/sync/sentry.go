@@ -653,7 +653,7 @@ func (s *Sentry) historyRange(ctx context.Context, ep *endpoint, target uint64) 
 	}
 	s.remember(end)
 	s.next = to + 1
-	return s.advanced()
+	return s.advanced(ctx)
 }
 
 // window returns the headers of blocks keepFrom..to, ascending: those in
@@ -724,7 +724,7 @@ func (s *Sentry) liveBlock(ctx context.Context, ep *endpoint) error {
 	}
 	s.remember(h)
 	s.next = n + 1
-	return s.advanced()
+	return s.advanced(ctx)
 }
 
 // group checks an eth_getLogs answer and groups its logs by block, each
@@ -989,7 +989,7 @@ func (s *Sentry) reorg(ctx context.Context, ep *endpoint, k uint64) error {
 	s.next = s.hashes[match].Number + 1
 	s.hashes = s.hashes[:match+1]
 	s.log.Warn("ssv sentry: reorg of processed blocks; reading them again", "from_block", first.Number, "old_hash", ev.OldHash, "new_hash", ev.NewHash, "fork_after", s.next-1)
-	return s.advanced()
+	return s.advanced(ctx)
 }
 
 func (s *Sentry) countReorg() {
@@ -1048,7 +1048,7 @@ func (s *Sentry) checkAnchor(ctx context.Context, ep *endpoint, head uint64) err
 			return s.reorg(ctx, ep, last.Number)
 		}
 	}
-	return s.advanced()
+	return s.advanced(ctx)
 }
 
 // resync rolls the registry back to the first block and syncs again from
@@ -1076,7 +1076,7 @@ func (s *Sentry) resync(ctx context.Context, ep *endpoint, why string) error {
 	s.first = &blockHash{Number: from, Hash: h.Hash, Time: uint64(h.Time)}
 	s.next, s.hashes, s.anchored = from, nil, true
 	s.setMode(ModeHistory)
-	return s.advanced()
+	return s.advanced(ctx)
 }
 
 // rewind moves the next block back to r (Config.ReplayFrom), forgetting
@@ -1122,9 +1122,33 @@ func (s *Sentry) remember(h *header) {
 	s.hashes = append(s.hashes[:0:0], s.hashes[drop:]...)
 }
 
-// advanced stores the cursor after s.next moved.
-func (s *Sentry) advanced() error {
+// flusher is a Publisher that can wait until the bus acknowledged every
+// message it accepted (bus.Publisher): its Publish returns once a message
+// is queued in memory, which a NATS outage and a stop can lose.
+type flusher interface {
+	Flush(ctx context.Context) error
+}
+
+// advanced stores the cursor after s.next moved — once the bus has
+// acknowledged every message published up to s.next, where the Publisher
+// can say (flusher): a cursor past messages still in the publisher's
+// memory would, after an outage and a restart, never publish them again.
+// Unacknowledged within AckWait, the cursor stays where it was (a restart
+// publishes those blocks again, under the same ids) and the sentry goes
+// on: the next block's advance waits for all of them again.
+func (s *Sentry) advanced(ctx context.Context) error {
 	s.setProcessed()
+	if f, ok := s.cfg.Publisher.(flusher); ok && s.cursor != nil {
+		fctx, cancel := context.WithTimeout(ctx, s.cfg.AckWait)
+		err := f.Flush(fctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("ssv sentry: the bus has not acknowledged the published blocks; the cursor is not moved past them, so a restart publishes them again", "processed", int64(s.next)-1, "wait", s.cfg.AckWait, "err", err)
+			}
+			return nil
+		}
+	}
 	d := &cursorData{Network: s.cfg.Network, Contract: s.cfg.Contract.Hex(), ChainID: s.chainID,
 		Processed: int64(s.next) - 1, Hashes: s.hashes, First: s.first, Gen: s.gen}
 	if err := s.cursor.store(d); err != nil {
