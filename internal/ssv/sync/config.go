@@ -110,11 +110,11 @@ type Config struct {
 	// AckWait bounds the wait for the bus's acknowledgement of a block's
 	// messages before the cursor moves past it (when the Publisher can
 	// wait: Flush). Past it the cursor stays behind and the sentry goes on.
-	AckWait time.Duration
-	StatusMinGap   time.Duration // and at most this often (mode changes, head moves)
-	RetryMin       time.Duration // first backoff once every endpoint failed
-	RetryMax       time.Duration // largest backoff
-	MaxResponse    int64         // bytes of one answer
+	AckWait      time.Duration
+	StatusMinGap time.Duration // and at most this often (mode changes, head moves)
+	RetryMin     time.Duration // first backoff once every endpoint failed
+	RetryMax     time.Duration // largest backoff
+	MaxResponse  int64         // bytes of one answer
 
 	now func() time.Time // the clock of health checks; tests move it
 }
