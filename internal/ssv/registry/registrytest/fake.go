@@ -263,6 +263,9 @@ func matches(v registry.Validator, fl registry.ValidatorFilter) bool {
 	if len(fl.Operators) > 0 && !slices.ContainsFunc(fl.Operators, func(id uint64) bool { return slices.Contains(v.OperatorIDs, id) }) {
 		return false
 	}
+	if len(fl.ClusterIDs) > 0 && !slices.ContainsFunc(fl.ClusterIDs, func(id string) bool { return strings.EqualFold(id, v.ClusterID) }) {
+		return false
+	}
 	if len(fl.Clusters) > 0 && !slices.ContainsFunc(fl.Clusters, func(c []uint64) bool { return slices.Equal(c, v.OperatorIDs) }) {
 		return false
 	}
