@@ -503,29 +503,37 @@ func (s *Sentry) retry(ctx context.Context, ep *endpoint, err error) {
 	s.failover(ctx, ep, err)
 }
 
-// verifyTip re-reads the last processed block's header: a changed hash is
-// a reorg (handled: s.next moves back). It returns true when it moved.
-func (s *Sentry) verifyTip(ctx context.Context, ep *endpoint) (bool, error) {
-	if len(s.hashes) == 0 || s.next == 0 {
+// verifyKept re-reads, in one batch, the headers of every kept block
+// before s.next: a changed one is a reorg (handled: s.next moves back to
+// the fork), and it returns true. The tip's header alone would miss kept
+// blocks of another branch than the tip's, which a reorg deeper than the
+// follow distance during a range's reads, or a cursor written by an
+// older valtrack, can leave.
+func (s *Sentry) verifyKept(ctx context.Context, ep *endpoint) (bool, error) {
+	var ns []uint64
+	for _, b := range s.hashes {
+		if b.Number < s.next {
+			ns = append(ns, b.Number)
+		}
+	}
+	if len(ns) == 0 {
 		return false, nil
 	}
-	last := s.hashes[len(s.hashes)-1]
-	if last.Number != s.next-1 {
-		return false, nil
-	}
-	h, err := ep.header(ctx, last.Number)
+	hs, err := ep.headers(ctx, ns)
 	if err != nil {
 		return false, err
 	}
-	if h.Hash == last.Hash {
-		return false, nil
+	for i := len(ns) - 1; i >= 0; i-- {
+		if hs[i].Hash != s.hashes[i].Hash {
+			return true, s.reorg(ctx, ep, ns[i])
+		}
 	}
-	return true, s.reorg(ctx, ep, last.Number)
+	return false, nil
 }
 
 // historyRange reads logs from s.next to at most target with eth_getLogs.
 func (s *Sentry) historyRange(ctx context.Context, ep *endpoint, target uint64) error {
-	if moved, err := s.verifyTip(ctx, ep); moved || err != nil {
+	if moved, err := s.verifyKept(ctx, ep); moved || err != nil {
 		return err
 	}
 	from := s.next
@@ -621,6 +629,9 @@ func (s *Sentry) historyRange(ctx context.Context, ep *endpoint, target uint64) 
 			return err
 		}
 	}
+	if err := s.recheck(ctx, ep, from, to, order, headers, end); err != nil {
+		return err
+	}
 	// The answer passed every check: the range size may grow.
 	s.okInRow++
 	if s.okInRow >= s.cfg.GrowAfter && s.rangeSize < s.cfg.MaxRange {
@@ -654,6 +665,34 @@ func (s *Sentry) historyRange(ctx context.Context, ep *endpoint, target uint64) 
 	s.remember(end)
 	s.next = to + 1
 	return s.advanced(ctx)
+}
+
+// recheck re-reads, in one batch, the headers of the blocks whose logs
+// are to be published and of the range end, after every other read of
+// the range: a reorg while the range was read (deeper than the follow
+// distance) would otherwise publish the logs of one branch beside the
+// other's hashes, and the next range's checks, on the new branch's
+// hashes, would never see it. A changed one fails the range, which is
+// read again, nothing of it published.
+func (s *Sentry) recheck(ctx context.Context, ep *endpoint, from, to uint64, order []uint64, headers map[uint64]*header, end *header) error {
+	ns := append(order[:len(order):len(order)], to)
+	if len(order) > 0 && order[len(order)-1] == to {
+		ns = ns[:len(order)]
+	}
+	hs, err := ep.headers(ctx, ns)
+	if err != nil {
+		return err
+	}
+	for i, n := range ns {
+		was := end
+		if h, ok := headers[n]; ok {
+			was = h
+		}
+		if hs[i].Hash != was.Hash {
+			return fmt.Errorf("block %d changed while blocks %d..%d were read (%s, now %s): a reorg deeper than the follow distance; reading the range again", n, from, to, was.Hash.Hex(), hs[i].Hash.Hex())
+		}
+	}
+	return nil
 }
 
 // window returns the headers of blocks keepFrom..to, ascending: those in
@@ -1038,14 +1077,18 @@ func (s *Sentry) checkAnchor(ctx context.Context, ep *endpoint, head uint64) err
 	}
 	s.anchored = true
 	if n := len(s.hashes); n > 0 && s.hashes[n-1].Number+1 == s.next && s.hashes[n-1].Number <= head {
-		last := s.hashes[n-1]
-		h, err := ep.header(ctx, last.Number)
+		// Every kept block, not only the last: a cursor may hold blocks of
+		// two branches (written by an older valtrack after a reorg during a
+		// range's reads).
+		moved, err := s.verifyKept(ctx, ep)
 		if err != nil {
-			s.anchored = false
+			if !moved {
+				s.anchored = false
+			}
 			return err
 		}
-		if h.Hash != last.Hash {
-			return s.reorg(ctx, ep, last.Number)
+		if moved {
+			return nil
 		}
 	}
 	return s.advanced(ctx)

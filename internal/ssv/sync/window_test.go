@@ -162,3 +162,44 @@ func TestGenerationSurvivesRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestMixedKeptHashesRolledBack: a cursor whose kept hashes hold blocks of
+// two branches — the tip of the chain's, blocks below it of an abandoned
+// one (what a reorg during a range's reads could leave) — is caught at
+// start: every kept hash is compared, in one batch, not only the tip's,
+// and the abandoned blocks are rolled back and read again.
+func TestMixedKeptHashesRolledBack(t *testing.T) {
+	c := newChain(120, spread(120, 3))
+	n := newNode(t, c, 1337)
+	logs := &syncBuf{}
+	cfg := testConfig(t, &memPublisher{}, logs, n)
+	s, stop := start(t, cfg)
+	waitFor(t, "live", func() bool { return caughtUp(s, c, 3)() && s.Stats().Mode == ModeLive })
+	stop()
+	tip := c.head() - 3
+	c.reorg(100, 30, spread(130, 4), 6)
+	cur := newCursor(cfg.DataDir, cfg.Network)
+	d, err := cur.load(cfg.Network, cfg.Contract)
+	if err != nil || d == nil || d.Processed != int64(tip) {
+		t.Fatalf("cursor %+v, %v", d, err)
+	}
+	last := &d.Hashes[len(d.Hashes)-1]
+	if last.Number != tip {
+		t.Fatalf("the cursor's last kept block is %d, not %d", last.Number, tip)
+	}
+	last.Hash = c.block(tip).hash // the tip on the new branch, the blocks below on the old
+	if err := cur.store(d); err != nil {
+		t.Fatal(err)
+	}
+	pub := &memPublisher{}
+	cfg.Publisher = pub
+	s2, stop2 := start(t, cfg)
+	waitFor(t, "the new branch synced", func() bool { return caughtUp(s2, c, 3)() && s2.Stats().Reorgs == 1 })
+	stop2()
+	rgs, at := reorgsIn(t, pub.records())
+	if len(rgs) != 1 || rgs[0].FromBlock != 100 || rgs[0].NewHash != c.block(100).hash.Hex() {
+		t.Fatalf("reorgs %+v: want one from block 100", rgs)
+	}
+	got, _ := checkStream(t, pub.records()[at+1:])
+	checkAll(t, c, got, 100, c.head()-3)
+}
