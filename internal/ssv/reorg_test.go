@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"strings"
 	gosync "sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,7 +45,13 @@ const waitTimeout = 20 * time.Second
 // ethProxy serves the simulated backend's in-process RPC client over an
 // rpc.Server (the backend does not expose its node's HTTP endpoint): the
 // eth_ methods the sentry calls, passed through as they are.
-type ethProxy struct{ c *rpc.Client }
+type ethProxy struct {
+	c *rpc.Client
+	// onHeader, when set, runs before each eth_getBlockByNumber is passed
+	// on, with the block number asked (a test's hook into the sentry's
+	// reads).
+	onHeader atomic.Pointer[func(n uint64)]
+}
 
 func (p *ethProxy) call(ctx context.Context, method string, args ...any) (json.RawMessage, error) {
 	var out json.RawMessage
@@ -67,6 +74,12 @@ func (p *ethProxy) BlockNumber(ctx context.Context) (json.RawMessage, error) {
 }
 
 func (p *ethProxy) GetBlockByNumber(ctx context.Context, n json.RawMessage, full bool) (json.RawMessage, error) {
+	if f := p.onHeader.Load(); f != nil {
+		var num hexutil.Uint64
+		if json.Unmarshal(n, &num) == nil {
+			(*f)(uint64(num))
+		}
+	}
 	return p.call(ctx, "eth_getBlockByNumber", n, full)
 }
 

@@ -37,6 +37,7 @@ type simEnv struct {
 	id          *big.Int
 	c           *simChain
 	url         string // the JSON-RPC endpoint
+	proxy       *ethProxy
 	deployBlock uint64
 	db          *store.DB
 	pub         *sinkPublisher
@@ -69,7 +70,8 @@ func newSimEnv(t *testing.T, ctx context.Context) *simEnv {
 	e.c = &simChain{t: t, b: b, rc: rc, key: key, from: from, signer: types.LatestSignerForChainID(id), id: id}
 
 	srv := rpc.NewServer()
-	if err := srv.RegisterName("eth", &ethProxy{c: rc}); err != nil {
+	e.proxy = &ethProxy{c: rc}
+	if err := srv.RegisterName("eth", e.proxy); err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv) // 127.0.0.1

@@ -87,13 +87,26 @@ type ContractEvent struct {
 	// Args are the decoded arguments by their ABI names; integers as
 	// decimal strings, bytes and addresses as 0x-hex (see internal/ssv/abi).
 	Args json.RawMessage `json:"args"`
+	// Gen is the sentry's reorg generation (see Reorg.Gen).
+	Gen uint64 `json:"gen,omitempty"`
 	Observer
 }
 
 // MsgID of a contract event: network, block hash and log index (a log of a
-// block that a reorg replaced has another id).
+// block that a reorg replaced has another id), and the generation when
+// not 0.
 func (e *ContractEvent) MsgID() string {
-	return MsgID("log", e.Network, e.BlockHash, strconv.FormatUint(uint64(e.LogIndex), 10))
+	return MsgID("log", withGen(e.Gen, e.Network, e.BlockHash, strconv.FormatUint(uint64(e.LogIndex), 10))...)
+}
+
+// withGen appends a non-zero reorg generation to an id's parts. Ids of
+// generation 0 stay those of the sentries that had none, so an upgrade
+// republishes nothing under new ids.
+func withGen(gen uint64, parts ...string) []string {
+	if gen == 0 {
+		return parts
+	}
+	return append(parts, "gen", strconv.FormatUint(gen, 10))
 }
 
 // Skipped is a log of the contract that could not be decoded: an unknown
@@ -126,15 +139,18 @@ type Block struct {
 	// SkippedMore counts the skipped logs not listed in Skipped (past
 	// MaxSkipped or MaxSkippedBytes, so that the marker fits a message).
 	SkippedMore int `json:"skipped_more,omitempty"`
+	// Gen is the sentry's reorg generation (see Reorg.Gen).
+	Gen uint64 `json:"gen,omitempty"`
 	Observer
 }
 
 // SkippedCount is how many logs of the block were skipped, listed or not.
 func (e *Block) SkippedCount() int { return len(e.Skipped) + e.SkippedMore }
 
-// MsgID of a block: network, number and hash.
+// MsgID of a block: network, number and hash, and the generation when
+// not 0.
 func (e *Block) MsgID() string {
-	return MsgID(KindBlock, e.Network, strconv.FormatUint(e.Number, 10), e.Hash)
+	return MsgID(KindBlock, withGen(e.Gen, e.Network, strconv.FormatUint(e.Number, 10), e.Hash)...)
 }
 
 // Reorg: the blocks from FromBlock on that were processed are no longer on
@@ -145,12 +161,20 @@ type Reorg struct {
 	FromBlock uint64 `json:"from_block"`
 	OldHash   string `json:"old_hash"` // FromBlock's hash as processed
 	NewHash   string `json:"new_hash"` // its hash on the chain now
+	// Gen is the sentry's reorg generation from this reorg on: each
+	// reorg (or resync) adds one, and every event published after it
+	// carries it in its message id. A block published again after a
+	// rollback — unchanged below the fork, or the same branch back after
+	// A→B→A — then has a new id, which JetStream's duplicate window does
+	// not drop while the consumer has rolled that block back.
+	Gen uint64 `json:"gen,omitempty"`
 	Observer
 }
 
-// MsgID of a reorg: network, block and both hashes.
+// MsgID of a reorg: network, block and both hashes, and the generation
+// when not 0.
 func (e *Reorg) MsgID() string {
-	return MsgID(KindReorg, e.Network, strconv.FormatUint(e.FromBlock, 10), e.OldHash, e.NewHash)
+	return MsgID(KindReorg, withGen(e.Gen, e.Network, strconv.FormatUint(e.FromBlock, 10), e.OldHash, e.NewHash)...)
 }
 
 // Endpoint is one RPC endpoint's state.

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/valtrack/valtrack/internal/ssv/exporter/api"
 	"github.com/valtrack/valtrack/internal/ssv/registry"
 )
 
@@ -72,25 +73,21 @@ type Message struct {
 	Data   any    `json:"data,omitempty"`
 }
 
-// request is what a client sends; data is not read (the exporter drops it).
-type request struct {
-	Type   string          `json:"type"`
-	Filter Filter          `json:"filter"`
-	Data   json.RawMessage `json:"data,omitempty"`
-}
-
 // Parse reads one request frame as the exporter does (the first JSON value;
 // an empty frame is an unexpected EOF). Its error is the decoder's, which
-// the reply carries after ErrParse.
+// the reply carries after ErrParse; the frame is decoded into api.Message
+// (types named as the exporter's, in a package named as its) so that
+// text is the exporter's exactly. Data is dropped, as the exporter does.
 func Parse(frame []byte) (Message, error) {
-	var r request
+	var r api.Message
 	if err := json.NewDecoder(bytes.NewReader(frame)).Decode(&r); err != nil {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
 		return Message{}, err
 	}
-	return Message{Type: r.Type, Filter: r.Filter}, nil
+	f := r.Filter
+	return Message{Type: string(r.Type), Filter: Filter{From: f.From, To: f.To, Role: f.Role, PublicKey: f.PublicKey}}, nil
 }
 
 // OperatorData is an operator as the exporter's "operator" type carries it
@@ -415,10 +412,33 @@ func (q *Querier) validators(ctx context.Context, network string, m Message) (Me
 	return out, nil
 }
 
+// GoneOperator is the data of a /stream message for an operator the
+// registry no longer holds at all (a reorg rolled back its OperatorAdded):
+// its id as the exporter's index and valtrack's id, removed, and gone —
+// which an operator removed on chain (OperatorRemoved, still listed with
+// removed true) is not.
+type GoneOperator struct {
+	Index   uint64 `json:"index"`
+	ID      uint64 `json:"id"`
+	Removed bool   `json:"removed"`
+	Gone    bool   `json:"gone"`
+}
+
+// GoneValidator is the data of a /stream message for a validator index
+// the registry no longer holds (a reorg rolled back its ValidatorAdded):
+// status removed, and gone.
+type GoneValidator struct {
+	Index  uint64 `json:"index"`
+	Status string `json:"status"`
+	Gone   bool   `json:"gone"`
+}
+
 // StreamMessage is the /stream message of one registry change:
 // {"type":"operator"|"validator","filter":{"from":id,"to":id},"data":[…]}.
-// ok is false when the change names nothing the registry still holds (or a
-// kind this protocol does not carry): nothing is to be sent.
+// A change of an item the registry no longer holds (a reorg rolled it
+// back) is sent too, with GoneOperator or GoneValidator as its data: a
+// client that kept the item must learn it is gone. ok is false for a kind
+// this protocol does not carry: nothing is to be sent.
 func StreamMessage(ctx context.Context, r registry.Reader, network string, c registry.Change) (msg []byte, ok bool, err error) {
 	out := Message{Type: c.Kind, Filter: Filter{From: c.ID, To: c.ID}}
 	switch c.Kind {
@@ -428,7 +448,8 @@ func StreamMessage(ctx context.Context, r registry.Reader, network string, c reg
 			return nil, false, fmt.Errorf("read operator %d of %s: %w", c.ID, network, err)
 		}
 		if op == nil {
-			return nil, false, nil
+			out.Data = []GoneOperator{{Index: c.ID, ID: c.ID, Removed: true, Gone: true}}
+			break
 		}
 		out.Data = []OperatorData{NewOperatorData(*op)}
 	case TypeValidator:
@@ -437,7 +458,8 @@ func StreamMessage(ctx context.Context, r registry.Reader, network string, c reg
 			return nil, false, fmt.Errorf("read validator %d of %s: %w", c.ID, network, err)
 		}
 		if len(vs) == 0 || vs[0].Index != c.ID {
-			return nil, false, nil
+			out.Data = []GoneValidator{{Index: c.ID, Status: registry.StatusRemoved, Gone: true}}
+			break
 		}
 		keys := operatorKeys{r: r, network: network}
 		d, err := keys.validator(ctx, vs[0])

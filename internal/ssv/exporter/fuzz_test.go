@@ -81,13 +81,24 @@ func FuzzReply(f *testing.F) {
 }
 
 // TestStreamMessageGone: a change whose item the registry no longer holds
-// (or of a kind the protocol does not carry) sends nothing.
+// (a reorg rolled it back) is sent as a removal in the exporter's shape; a
+// change of a kind the protocol does not carry sends nothing.
 func TestStreamMessageGone(t *testing.T) {
 	fake := registrytest.New()
-	for _, c := range []registry.Change{{Seq: 1, Kind: "operator", ID: 9}, {Seq: 2, Kind: "validator", ID: 9}, {Seq: 3, Kind: "cluster", ID: 1}} {
-		if msg, ok, err := StreamMessage(context.Background(), fake, "n", c); ok || err != nil || msg != nil {
-			t.Errorf("%+v: %s %v %v", c, msg, ok, err)
+	fake.PutValidator("n", registry.Validator{Index: 3, PublicKey: "0x" + strings.Repeat("aa", 48)})
+	for c, want := range map[registry.Change]string{
+		{Seq: 1, Kind: "operator", ID: 9}:  `{"type":"operator","filter":{"from":9,"to":9},"data":[{"index":9,"id":9,"removed":true,"gone":true}]}`,
+		{Seq: 2, Kind: "validator", ID: 9}: `{"type":"validator","filter":{"from":9,"to":9},"data":[{"index":9,"status":"removed","gone":true}]}`,
+		// Index 2 is gone while index 3 is held.
+		{Seq: 3, Kind: "validator", ID: 2}: `{"type":"validator","filter":{"from":2,"to":2},"data":[{"index":2,"status":"removed","gone":true}]}`,
+	} {
+		msg, ok, err := StreamMessage(context.Background(), fake, "n", c)
+		if !ok || err != nil || string(msg) != want {
+			t.Errorf("%+v: %s %v %v\nwant %s", c, msg, ok, err, want)
 		}
+	}
+	if msg, ok, err := StreamMessage(context.Background(), fake, "n", registry.Change{Seq: 4, Kind: "cluster", ID: 1}); ok || err != nil || msg != nil {
+		t.Errorf("cluster change: %s %v %v; want nothing", msg, ok, err)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/valtrack/valtrack/internal/api"
 	"github.com/valtrack/valtrack/internal/api/apitest"
 	"github.com/valtrack/valtrack/internal/ssv/registry"
+	"github.com/valtrack/valtrack/internal/ssv/registry/registrytest"
 	"github.com/valtrack/valtrack/internal/ssv/state"
 	"github.com/valtrack/valtrack/internal/store"
 	"github.com/valtrack/valtrack/internal/store/storetest"
@@ -191,5 +192,58 @@ func TestNodeValidatorsCutOnFailure(t *testing.T) {
 	code, _, body = apitest.Get(t, f.srv, "/v1/validators", "")
 	if code != http.StatusInternalServerError || string(body) != `{"status":"Internal Server Error","error":"`+api.InternalErrorMessage+`"}`+"\n" {
 		t.Fatalf("a failed first page: %d %s", code, body)
+	}
+}
+
+// TestValidatorsByClusterID: GET …/validators?cluster= takes a cluster id
+// as validators and /clusters give it (any case, with or without 0x) and
+// lists that cluster's validators only — not another owner's with the
+// same operators; an operator-id set names a cluster only with owner=.
+// On the fake and on both store dialects.
+func TestValidatorsByClusterID(t *testing.T) {
+	idA, idB := "0x"+strings.Repeat("a1", 32), "0x"+strings.Repeat("b2", 32)
+	vs := []registry.Validator{
+		{Index: 1, PublicKey: fmt.Sprintf("0x%096x", 1), Owner: ownerA, OperatorIDs: []uint64{1, 2, 3, 4}, ClusterID: idA, Status: registry.StatusActive},
+		{Index: 2, PublicKey: fmt.Sprintf("0x%096x", 2), Owner: state.NormalAddress(ownerB), OperatorIDs: []uint64{1, 2, 3, 4}, ClusterID: idB, Status: registry.StatusActive},
+		{Index: 3, PublicKey: fmt.Sprintf("0x%096x", 3), Owner: ownerA, OperatorIDs: []uint64{1, 2, 3, 4}, ClusterID: idA, Status: registry.StatusExited},
+	}
+	readers := map[string]func(t *testing.T) registry.Reader{
+		"fake": func(t *testing.T) registry.Reader {
+			fake := registrytest.New()
+			for _, v := range vs {
+				fake.PutValidator(testNet, v)
+			}
+			return fake
+		},
+	}
+	for name, open := range map[string]func(testing.TB, ...store.Option) *store.DB{"sqlite": storetest.SQLite, "postgres": storetest.Postgres} {
+		readers[name] = func(t *testing.T) registry.Reader {
+			db := open(t, store.WithMigrations(state.Migrations()))
+			storeRegistry(t, db, vs)
+			return state.New(db)
+		}
+	}
+	for name, reader := range readers {
+		t.Run(name, func(t *testing.T) {
+			f := newFixtureWith(t, reader(t), nil, Options{})
+			for _, tc := range []struct {
+				query string
+				want  []uint64
+			}{
+				{"?cluster=" + idB, []uint64{2}},
+				{"?cluster=" + idA, []uint64{1, 3}},
+				{"?cluster=" + strings.ToUpper(strings.TrimPrefix(idA, "0x")), []uint64{1, 3}},
+				{"?cluster=" + idA + "&status=exited", []uint64{3}},
+				{"?cluster=" + "0x" + strings.Repeat("cc", 32), nil},
+				{"?cluster=1,2,3,4&owner=" + ownerB, []uint64{2}},
+			} {
+				var got struct{ Validators []registry.Validator }
+				apitest.GetJSON(t, f.srv, base+"/validators"+tc.query, "", http.StatusOK, &got)
+				if !eq(indices(got.Validators), tc.want) {
+					t.Errorf("validators%s: %v, want %v", tc.query, indices(got.Validators), tc.want)
+				}
+			}
+			apitest.WantError(t, f.srv, base+"/validators?cluster=1,2,3,4", "", http.StatusBadRequest, "cluster")
+		})
 	}
 }

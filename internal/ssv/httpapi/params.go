@@ -161,11 +161,23 @@ func validatorFilter(q api.Query) (registry.ValidatorFilter, error) {
 		return f, err
 	}
 	if q.Has("cluster") {
-		c, err := parseCluster("cluster", q.Get("cluster"))
-		if err != nil {
-			return f, err
+		// A cluster is an owner and its operators: the cluster id every
+		// validator and /clusters carry names one. An operator-id set names
+		// one only with the owner — alone it matches every owner's cluster
+		// of those operators.
+		s := strings.TrimSpace(q.Get("cluster"))
+		if id, ok := clusterID(s); ok {
+			f.ClusterIDs = []string{id}
+		} else {
+			c, err := parseCluster("cluster", s)
+			if err != nil {
+				return f, api.BadParam("cluster", "cluster must be a cluster id (cluster_id as a validator or /clusters gives it: 64 hex characters, with or without 0x), or, with owner=, the cluster's operator ids comma-separated (e.g. 1,2,3,4)")
+			}
+			if len(f.Owners) == 0 {
+				return f, api.BadParam("cluster", "cluster=%s is an operator-id set, which names a cluster only with its owner: add owner=, or give the cluster id (cluster_id as a validator or /clusters gives it)", s)
+			}
+			f.Clusters = [][]uint64{c}
 		}
-		f.Clusters = [][]uint64{c}
 	}
 	if f.Status, err = parseStatus("status", strings.TrimSpace(q.Get("status"))); err != nil {
 		return f, err
@@ -192,6 +204,16 @@ func validatorFilter(q api.Query) (registry.ValidatorFilter, error) {
 	return f, nil
 }
 
+// clusterID reads a cluster id (32 bytes: 64 hex characters, with or
+// without 0x), returned 0x and lower-case as the registry keeps it.
+func clusterID(s string) (string, bool) {
+	h := strings.TrimPrefix(strings.TrimPrefix(s, "0x"), "0X")
+	if _, err := hex.DecodeString(h); err != nil || len(h) != 64 {
+		return "", false
+	}
+	return "0x" + strings.ToLower(h), true
+}
+
 // clusterAfter reads the after parameter of the cluster lists: a cluster
 // id (32 bytes, 64 hex characters, with or without 0x), returned 0x and
 // lower-case (as the registry keeps it); "" when absent.
@@ -200,11 +222,11 @@ func clusterAfter(q api.Query) (string, error) {
 	if s == "" {
 		return "", nil
 	}
-	h := strings.TrimPrefix(strings.TrimPrefix(s, "0x"), "0X")
-	if _, err := hex.DecodeString(h); err != nil || len(h) != 64 {
+	id, ok := clusterID(s)
+	if !ok {
 		return "", api.BadParam("after", "after must be a cluster id, 64 hex characters with or without 0x: the last id of the previous page")
 	}
-	return "0x" + strings.ToLower(h), nil
+	return id, nil
 }
 
 // placeBefore reads the before parameter of /invalid and /skipped: BLOCK (what is

@@ -91,7 +91,17 @@ func TestQueryFrames(t *testing.T) {
 		{"bad JSON", `{"type":`, `{"type":"error","filter":{"from":0,"to":0},"data":["could not parse network message","unexpected EOF"]}`},
 		{"not JSON", `hello`, `{"type":"error","filter":{"from":0,"to":0},"data":["could not parse network message","invalid character 'h' looking for beginning of value"]}`},
 		{"negative from", `{"type":"operator","filter":{"from":-1}}`,
-			`{"type":"error","filter":{"from":0,"to":0},"data":["could not parse network message","json: cannot unmarshal number -1 into Go struct field Filter.filter.from of type uint64"]}`},
+			`{"type":"error","filter":{"from":0,"to":0},"data":["could not parse network message","json: cannot unmarshal number -1 into Go struct field MessageFilter.filter.from of type uint64"]}`},
+		// The decoder's text names the exporter's types (ssvlabs/ssv
+		// exporter/api: Message, MessageFilter, MessageType): these are
+		// its replies byte for byte.
+		{"type not a string", `{"type":1}`,
+			`{"type":"error","filter":{"from":0,"to":0},"data":["could not parse network message","json: cannot unmarshal number into Go struct field Message.type of type api.MessageType"]}`},
+		{"filter not an object", `{"filter":"x"}`,
+			`{"type":"error","filter":{"from":0,"to":0},"data":["could not parse network message","json: cannot unmarshal string into Go struct field Message.filter of type api.MessageFilter"]}`},
+		{"role not a string", `{"type":"decided","filter":{"role":7}}`,
+			`{"type":"error","filter":{"from":0,"to":0},"data":["could not parse network message","json: cannot unmarshal number into Go struct field MessageFilter.filter.role of type string"]}`},
+		{"data of any type is dropped", `{"type":"error","data":{"a":[1,2]}}`, `{"type":"error","filter":{"from":0,"to":0},"data":["unknown error"]}`},
 		{"unknown type", `{"type":"foo","filter":{"from":1,"to":2}}`, `{"type":"error","filter":{"from":0,"to":0},"data":["bad request - unknown message type 'foo'"]}`},
 		{"participants is unknown", `{"type":"participants"}`, `{"type":"error","filter":{"from":0,"to":0},"data":["bad request - unknown message type 'participants'"]}`},
 		{"no type", `{}`, `{"type":"error","filter":{"from":0,"to":0},"data":["bad request - unknown message type ''"]}`},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -349,5 +350,77 @@ func TestStreamBacklog(t *testing.T) {
 	}
 	if g := got(idle); g != "too slow: 5 behind" {
 		t.Errorf("client that did not read 5 messages with a backlog of 4: %q", g)
+	}
+}
+
+// TestStreamSendsRemovals: an operator and a validator that a reorg's
+// rebuild took out of the registry reach the clients as removals, in the
+// exporter's shape (docs/ssv.md), after the messages that announced them.
+func TestStreamSendsRemovals(t *testing.T) {
+	f := newFixture(t, nil, fastStream)
+	c := dial(t, f.srv, "/api/v1/ssv/"+testNet+"/stream")
+	next := func(wantPrefix string) {
+		t.Helper()
+		m, err := readFrame(t, c, deliveryBound)
+		if err != nil {
+			t.Fatalf("waiting for %s: %v", wantPrefix, err)
+		}
+		if !strings.HasPrefix(m, wantPrefix) {
+			t.Fatalf("got %s\nwant %s…", m, wantPrefix)
+		}
+	}
+	// Each change is read once the previous message is in: a change is
+	// sent with the item as the registry holds it when it is read.
+	f.fake.PutOperator(testNet, registry.Operator{ID: 6, Owner: ownerA, PublicKey: opKey(6), Fee: "7", AddedBlock: 30, UpdatedBlock: 30})
+	next(`{"type":"operator","filter":{"from":6,"to":6},"data":[{"publicKey":"` + opKey(6) + `"`)
+	f.fake.PutValidator(testNet, registry.Validator{Index: 5, PublicKey: keyZ, Owner: ownerA, OperatorIDs: []uint64{1, 2, 3, 6}, ClusterID: "0xc3", Status: registry.StatusActive, AddedBlock: 31, UpdatedBlock: 31})
+	next(`{"type":"validator","filter":{"from":5,"to":5},"data":[{"publicKey":"` + strings.Repeat("cc", 48) + `"`)
+	f.fake.DropValidator(testNet, 5)
+	next(`{"type":"validator","filter":{"from":5,"to":5},"data":[{"index":5,"status":"removed","gone":true}]}`)
+	f.fake.DropOperator(testNet, 6)
+	next(`{"type":"operator","filter":{"from":6,"to":6},"data":[{"index":6,"id":6,"removed":true,"gone":true}]}`)
+}
+
+// flakyReader fails reading operator failID while fails is above zero
+// (the store busy), counting down once per read.
+type flakyReader struct {
+	*registrytest.Fake
+	failID uint64
+	fails  atomic.Int32
+}
+
+func (r *flakyReader) Operator(ctx context.Context, network string, id uint64) (*registry.Operator, error) {
+	if id == r.failID && r.fails.Add(-1) >= 0 {
+		return nil, errors.New("database is locked")
+	}
+	return r.Fake.Operator(ctx, network, id)
+}
+
+// TestStreamRetriesReadError: a changed item the store fails to read is
+// read again at the next poll, and sent, before the changes after it —
+// not skipped for good.
+func TestStreamRetriesReadError(t *testing.T) {
+	fake := registrytest.New()
+	fillRegistry(fake, testNet)
+	r := &flakyReader{Fake: fake, failID: 6}
+	f := newFixtureWith(t, r, nil, fastStream)
+	c := dial(t, f.srv, "/api/v1/ssv/"+testNet+"/stream")
+	r.fails.Store(3)
+	fake.PutOperator(testNet, registry.Operator{ID: 6, Owner: ownerA, PublicKey: opKey(6), Fee: "7"})
+	fake.PutOperator(testNet, registry.Operator{ID: 7, Owner: ownerA, PublicKey: opKey(7), Fee: "8"})
+	for _, id := range []string{"6", "7"} {
+		m, err := readFrame(t, c, deliveryBound)
+		if err != nil {
+			t.Fatalf("operator %s not sent: %v", id, err)
+		}
+		if want := `{"type":"operator","filter":{"from":` + id + `,"to":` + id + `}`; !strings.HasPrefix(m, want) {
+			t.Fatalf("got %s, want operator %s", m, id)
+		}
+	}
+	if r.fails.Load() >= 0 {
+		t.Fatalf("the failing read was tried %d times, want 4", 3-r.fails.Load())
+	}
+	if !strings.Contains(f.log.String(), "retrying at the next poll") {
+		t.Fatalf("the read error is not logged:\n%s", f.log.String())
 	}
 }

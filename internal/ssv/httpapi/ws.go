@@ -305,7 +305,7 @@ func (hb *hub) poll(network string, ns *netStream) {
 		}
 	}
 	close(ns.ready)
-	loggedErr := false
+	loggedErr, loggedRead := false, false
 	for range t.C {
 		if hb.idle(network, ns) {
 			return
@@ -326,23 +326,34 @@ func (hb *hub) poll(network string, ns *netStream) {
 				break
 			}
 			loggedErr = false
+			failed := false
 			for _, c := range changes {
 				if c.Seq <= cursor {
 					continue
 				}
-				cursor = c.Seq
 				qctx, cancel := context.WithTimeout(ctx, hb.o.WriteTimeout)
 				msg, ok, err := exporter.StreamMessage(qctx, hb.r, network, c)
 				cancel()
 				if err != nil {
-					hb.log.Warn("SSV /stream: read a changed item; not sent", "network", network, "seq", c.Seq, "kind", c.Kind, "id", c.ID, "err", err)
+					// The store failed to read the item (busy or down): the
+					// poller stays before this change and reads it again at
+					// the next interval. Moving past it would lose it for
+					// every client for good.
+					if !loggedRead {
+						hb.log.Warn("SSV /stream: read a changed item; retrying at the next poll", "network", network, "seq", c.Seq, "kind", c.Kind, "id", c.ID, "err", err)
+						loggedRead = true
+					}
+					failed = true
+					break
 				}
+				loggedRead = false
+				cursor = c.Seq
 				if !ok {
 					msg = nil
 				}
 				hb.fanout(ns, c.Seq, msg)
 			}
-			if len(changes) < hb.o.PollBatch {
+			if failed || len(changes) < hb.o.PollBatch {
 				break
 			}
 		}

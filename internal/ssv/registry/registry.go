@@ -183,7 +183,10 @@ type Change struct {
 type ValidatorFilter struct {
 	Owners    []string
 	Operators []uint64   // validators with any of these operators
-	Clusters  [][]uint64 // exact operator-id sets
+	Clusters  [][]uint64 // exact operator-id sets (of any owner)
+	// ClusterIDs: validators of these clusters (Validator.ClusterID, 0x
+	// and lower-case hex): an owner and its operator set.
+	ClusterIDs []string
 	// Subclusters: validators whose operators include every id of one of
 	// these sets.
 	Subclusters [][]uint64

@@ -176,7 +176,7 @@ func asIs[T any](v T) any { return v }
 
 // Validators lists the validators f selects, by index.
 func (s *Store) Validators(ctx context.Context, network string, f registry.ValidatorFilter) ([]registry.Validator, error) {
-	for what, n := range map[string]int{"owners": len(f.Owners), "operators": len(f.Operators), "clusters": len(f.Clusters),
+	for what, n := range map[string]int{"owners": len(f.Owners), "operators": len(f.Operators), "clusters": len(f.Clusters), "cluster ids": len(f.ClusterIDs),
 		"subclusters": len(f.Subclusters), "public keys": len(f.PublicKeys), "indices": len(f.Indices), "beacon indices": len(f.BeaconIndices)} {
 		if n > MaxFilterValues {
 			return nil, fmt.Errorf("validator filter has %d %s, at most %d", n, what, MaxFilterValues)
@@ -195,6 +195,10 @@ func (s *Store) Validators(ctx context.Context, network string, f registry.Valid
 	if len(f.Clusters) > 0 {
 		q.SQL(" AND v.operator_ids")
 		inList(q, f.Clusters, func(ids []uint64) any { return JoinIDs(ids) })
+	}
+	if len(f.ClusterIDs) > 0 {
+		q.SQL(" AND v.cluster_id")
+		inList(q, f.ClusterIDs, func(id string) any { return strings.ToLower(id) })
 	}
 	if len(f.Subclusters) > 0 {
 		// A validator has each of its operators once: it holds a whole

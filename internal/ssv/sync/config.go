@@ -43,6 +43,7 @@ const (
 	DefaultPollEvery      = 2 * time.Second
 	DefaultRequestTimeout = 10 * time.Second
 	DefaultStatusEvery    = 30 * time.Second
+	DefaultAckWait        = 10 * time.Second
 	DefaultStatusMinGap   = 2 * time.Second
 	// StatusHeadStep: a head this many blocks past the last published
 	// status's publishes a new one (at most every StatusMinGap), so that
@@ -106,10 +107,14 @@ type Config struct {
 	NoHeadTimeout  time.Duration // with WebSocket: poll when no head came for this long
 	RequestTimeout time.Duration // each JSON-RPC call
 	StatusEvery    time.Duration // SyncStatus at least this often
-	StatusMinGap   time.Duration // and at most this often (mode changes, head moves)
-	RetryMin       time.Duration // first backoff once every endpoint failed
-	RetryMax       time.Duration // largest backoff
-	MaxResponse    int64         // bytes of one answer
+	// AckWait bounds the wait for the bus's acknowledgement of a block's
+	// messages before the cursor moves past it (when the Publisher can
+	// wait: Flush). Past it the cursor stays behind and the sentry goes on.
+	AckWait      time.Duration
+	StatusMinGap time.Duration // and at most this often (mode changes, head moves)
+	RetryMin     time.Duration // first backoff once every endpoint failed
+	RetryMax     time.Duration // largest backoff
+	MaxResponse  int64         // bytes of one answer
 
 	now func() time.Time // the clock of health checks; tests move it
 }
@@ -163,6 +168,7 @@ func (c *Config) defaults() error {
 	def(&c.NoHeadTimeout, DefaultNoHeadTimeout)
 	def(&c.RequestTimeout, DefaultRequestTimeout)
 	def(&c.StatusEvery, DefaultStatusEvery)
+	def(&c.AckWait, DefaultAckWait)
 	def(&c.StatusMinGap, DefaultStatusMinGap)
 	def(&c.RetryMin, DefaultRetryMin)
 	def(&c.RetryMax, DefaultRetryMax)

@@ -27,6 +27,10 @@ type cursorData struct {
 	// and its registry must be synced again from the start. Nil in
 	// cursors written before it was kept.
 	First *blockHash `json:"first,omitempty"`
+	// Gen is the reorg generation of the ids published (events.Reorg.Gen):
+	// kept so that a restart publishes again under the same ids (the
+	// bus drops them as duplicates) and a later reorg under new ones.
+	Gen uint64 `json:"gen,omitempty"`
 }
 
 type blockHash struct {

@@ -46,6 +46,7 @@ type Sentry struct {
 	next       uint64      // the next block to process
 	hashes     []blockHash // processed blocks' hashes, ascending
 	first      *blockHash  // FromBlock's hash on the chain synced (the cursor's First)
+	gen        uint64      // reorg generation of the ids published (events.Reorg.Gen)
 	anchored   bool        // first and the processed block checked against the chain since Run began
 	lowWarned  bool
 	rangeSize  uint64
@@ -212,6 +213,7 @@ func (s *Sentry) Run(ctx context.Context) error {
 		s.hashes = cd.Hashes
 		s.chainID = cd.ChainID
 		s.first = cd.First
+		s.gen = cd.Gen
 	}
 	if r := s.cfg.ReplayFrom; r != nil {
 		if err := s.rewind(*r); err != nil {
@@ -501,29 +503,37 @@ func (s *Sentry) retry(ctx context.Context, ep *endpoint, err error) {
 	s.failover(ctx, ep, err)
 }
 
-// verifyTip re-reads the last processed block's header: a changed hash is
-// a reorg (handled: s.next moves back). It returns true when it moved.
-func (s *Sentry) verifyTip(ctx context.Context, ep *endpoint) (bool, error) {
-	if len(s.hashes) == 0 || s.next == 0 {
+// verifyKept re-reads, in one batch, the headers of every kept block
+// before s.next: a changed one is a reorg (handled: s.next moves back to
+// the fork), and it returns true. The tip's header alone would miss kept
+// blocks of another branch than the tip's, which a reorg deeper than the
+// follow distance during a range's reads, or a cursor written by an
+// older valtrack, can leave.
+func (s *Sentry) verifyKept(ctx context.Context, ep *endpoint) (bool, error) {
+	var ns []uint64
+	for _, b := range s.hashes {
+		if b.Number < s.next {
+			ns = append(ns, b.Number)
+		}
+	}
+	if len(ns) == 0 {
 		return false, nil
 	}
-	last := s.hashes[len(s.hashes)-1]
-	if last.Number != s.next-1 {
-		return false, nil
-	}
-	h, err := ep.header(ctx, last.Number)
+	hs, err := ep.headers(ctx, ns)
 	if err != nil {
 		return false, err
 	}
-	if h.Hash == last.Hash {
-		return false, nil
+	for i := len(ns) - 1; i >= 0; i-- {
+		if hs[i].Hash != s.hashes[i].Hash {
+			return true, s.reorg(ctx, ep, ns[i])
+		}
 	}
-	return true, s.reorg(ctx, ep, last.Number)
+	return false, nil
 }
 
 // historyRange reads logs from s.next to at most target with eth_getLogs.
 func (s *Sentry) historyRange(ctx context.Context, ep *endpoint, target uint64) error {
-	if moved, err := s.verifyTip(ctx, ep); moved || err != nil {
+	if moved, err := s.verifyKept(ctx, ep); moved || err != nil {
 		return err
 	}
 	from := s.next
@@ -591,18 +601,36 @@ func (s *Sentry) historyRange(ctx context.Context, ep *endpoint, target uint64) 
 	if err != nil {
 		return err
 	}
+	// A range ending within the kept window of the target keeps the hash
+	// of every block of the window, not only those with logs: else a
+	// shallow reorg right after history finds no kept block unchanged
+	// below it and resyncs the whole registry from the first block.
+	keepFrom := to + 1 // none
+	if keep := s.cfg.FollowDistance + KeepExtra; to+keep > target {
+		keepFrom = from
+		if to+1 > keep {
+			keepFrom = max(from, to+1-keep)
+		}
+	}
 	if !compared && !s.cfg.NoBloomCheck {
 		// No second answer to compare with: the blocks the answer holds no
 		// log of are checked against their blooms.
-		if err := s.bloomCheck(ctx, ep, from, to, byBlock, headers); err != nil {
+		if err := s.bloomCheck(ctx, ep, from, to, keepFrom, byBlock, headers); err != nil {
 			return err
 		}
+	}
+	window, err := s.window(ctx, ep, keepFrom, to, headers)
+	if err != nil {
+		return err
 	}
 	end, ok := headers[to]
 	if !ok {
 		if end, err = ep.header(ctx, to); err != nil {
 			return err
 		}
+	}
+	if err := s.recheck(ctx, ep, from, to, order, headers, end); err != nil {
+		return err
 	}
 	// The answer passed every check: the range size may grow.
 	s.okInRow++
@@ -627,11 +655,78 @@ func (s *Sentry) historyRange(ctx context.Context, ep *endpoint, target uint64) 
 		}
 	}
 	for _, n := range order {
-		s.remember(headers[n])
+		if n < keepFrom {
+			s.remember(headers[n])
+		}
+	}
+	for _, h := range window {
+		s.remember(h)
 	}
 	s.remember(end)
 	s.next = to + 1
-	return s.advanced()
+	return s.advanced(ctx)
+}
+
+// recheck re-reads, in one batch, the headers of the blocks whose logs
+// are to be published and of the range end, after every other read of
+// the range: a reorg while the range was read (deeper than the follow
+// distance) would otherwise publish the logs of one branch beside the
+// other's hashes, and the next range's checks, on the new branch's
+// hashes, would never see it. A changed one fails the range, which is
+// read again, nothing of it published.
+func (s *Sentry) recheck(ctx context.Context, ep *endpoint, from, to uint64, order []uint64, headers map[uint64]*header, end *header) error {
+	ns := append(order[:len(order):len(order)], to)
+	if len(order) > 0 && order[len(order)-1] == to {
+		ns = ns[:len(order)]
+	}
+	hs, err := ep.headers(ctx, ns)
+	if err != nil {
+		return err
+	}
+	for i, n := range ns {
+		was := end
+		if h, ok := headers[n]; ok {
+			was = h
+		}
+		if hs[i].Hash != was.Hash {
+			return fmt.Errorf("block %d changed while blocks %d..%d were read (%s, now %s): a reorg deeper than the follow distance; reading the range again", n, from, to, was.Hash.Hex(), hs[i].Hash.Hex())
+		}
+	}
+	return nil
+}
+
+// window returns the headers of blocks keepFrom..to, ascending: those in
+// headers, the others read in one batch (and added to headers). They must
+// chain by parent hash — a reorg between the reads would mix two
+// branches in the kept hashes — else the range is read again.
+func (s *Sentry) window(ctx context.Context, ep *endpoint, keepFrom, to uint64, headers map[uint64]*header) ([]*header, error) {
+	if keepFrom > to {
+		return nil, nil
+	}
+	var missing []uint64
+	for n := keepFrom; n <= to; n++ {
+		if _, ok := headers[n]; !ok {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		hs, err := ep.headers(ctx, missing)
+		if err != nil {
+			return nil, err
+		}
+		for i, n := range missing {
+			headers[n] = hs[i]
+		}
+	}
+	out := make([]*header, 0, to-keepFrom+1)
+	for n := keepFrom; n <= to; n++ {
+		h := headers[n]
+		if len(out) > 0 && h.ParentHash != out[len(out)-1].Hash {
+			return nil, fmt.Errorf("the headers of blocks %d..%d do not chain at block %d (a reorg while the range was read): reading the range again", keepFrom, to, n)
+		}
+		out = append(out, h)
+	}
+	return out, nil
 }
 
 // liveBlock processes block s.next: its header, its logs when the bloom
@@ -668,7 +763,7 @@ func (s *Sentry) liveBlock(ctx context.Context, ep *endpoint) error {
 	}
 	s.remember(h)
 	s.next = n + 1
-	return s.advanced()
+	return s.advanced(ctx)
 }
 
 // group checks an eth_getLogs answer and groups its logs by block, each
@@ -824,8 +919,9 @@ func (s *Sentry) rangeCheck(ctx context.Context, ep *endpoint, from, to uint64, 
 // not from the log index a range query uses; any contract log there fails
 // the answer (the range is read again after a back-off, and the endpoint
 // shows the failed check). A bloom hit with no log is the bloom's false
-// positive. It keeps the header of block to in headers.
-func (s *Sentry) bloomCheck(ctx context.Context, ep *endpoint, from, to uint64, have map[uint64][]types.Log, headers map[uint64]*header) error {
+// positive. It keeps the headers of block to and of blocks from keepFrom
+// on in headers.
+func (s *Sentry) bloomCheck(ctx context.Context, ep *endpoint, from, to, keepFrom uint64, have map[uint64][]types.Log, headers map[uint64]*header) error {
 	var ns []uint64
 	for n := from; n <= to; n++ {
 		if _, ok := have[n]; !ok {
@@ -847,8 +943,10 @@ func (s *Sentry) bloomCheck(ctx context.Context, ep *endpoint, from, to uint64, 
 			hashes = append(hashes, h.Hash)
 		}
 	}
-	if last := hs[len(hs)-1]; uint64(last.Number) == to {
-		headers[to] = last
+	for _, h := range hs {
+		if n := uint64(h.Number); n == to || n >= keepFrom {
+			headers[n] = h
+		}
 	}
 	s.n.bloomChecks.Add(uint64(len(hits)))
 	if len(hits) == 0 {
@@ -917,16 +1015,20 @@ func (s *Sentry) reorg(ctx context.Context, ep *endpoint, k uint64) error {
 	if match < 0 {
 		return s.resync(ctx, ep, fmt.Sprintf("reorg deeper than the %d blocks kept (block %d changed, and every kept block before it)", s.cfg.FollowDistance+KeepExtra, first.Number))
 	}
+	// The generation moves only once the reorg is out: one retried after
+	// a failed publish keeps its id, which the bus drops if the failed
+	// try was stored after all.
 	ev := &events.Reorg{V: events.SchemaVersion, Network: s.cfg.Network, FromBlock: first.Number,
-		OldHash: first.Hash.Hex(), NewHash: firstNew.Hex(), Observer: s.observer(ep)}
+		OldHash: first.Hash.Hex(), NewHash: firstNew.Hex(), Gen: s.gen + 1, Observer: s.observer(ep)}
 	if err := s.publish(ctx, events.KindReorg, ev.MsgID(), ev); err != nil {
 		return err
 	}
+	s.gen = ev.Gen
 	s.countReorg()
 	s.next = s.hashes[match].Number + 1
 	s.hashes = s.hashes[:match+1]
 	s.log.Warn("ssv sentry: reorg of processed blocks; reading them again", "from_block", first.Number, "old_hash", ev.OldHash, "new_hash", ev.NewHash, "fork_after", s.next-1)
-	return s.advanced()
+	return s.advanced(ctx)
 }
 
 func (s *Sentry) countReorg() {
@@ -975,17 +1077,21 @@ func (s *Sentry) checkAnchor(ctx context.Context, ep *endpoint, head uint64) err
 	}
 	s.anchored = true
 	if n := len(s.hashes); n > 0 && s.hashes[n-1].Number+1 == s.next && s.hashes[n-1].Number <= head {
-		last := s.hashes[n-1]
-		h, err := ep.header(ctx, last.Number)
+		// Every kept block, not only the last: a cursor may hold blocks of
+		// two branches (written by an older valtrack after a reorg during a
+		// range's reads).
+		moved, err := s.verifyKept(ctx, ep)
 		if err != nil {
-			s.anchored = false
+			if !moved {
+				s.anchored = false
+			}
 			return err
 		}
-		if h.Hash != last.Hash {
-			return s.reorg(ctx, ep, last.Number)
+		if moved {
+			return nil
 		}
 	}
-	return s.advanced()
+	return s.advanced(ctx)
 }
 
 // resync rolls the registry back to the first block and syncs again from
@@ -1003,16 +1109,17 @@ func (s *Sentry) resync(ctx context.Context, ep *endpoint, why string) error {
 		return err
 	}
 	ev := &events.Reorg{V: events.SchemaVersion, Network: s.cfg.Network, FromBlock: from,
-		OldHash: old.Hex(), NewHash: h.Hash.Hex(), Observer: s.observer(ep)}
+		OldHash: old.Hex(), NewHash: h.Hash.Hex(), Gen: s.gen + 1, Observer: s.observer(ep)}
 	if err := s.publish(ctx, events.KindReorg, ev.MsgID(), ev); err != nil {
 		return err
 	}
+	s.gen = ev.Gen
 	s.countReorg()
 	s.log.Error("ssv sentry: "+why+"; the registry is rolled back and synced again from the first block", "from_block", from, "was_processed", int64(s.next)-1, "endpoint", ep.name)
 	s.first = &blockHash{Number: from, Hash: h.Hash, Time: uint64(h.Time)}
 	s.next, s.hashes, s.anchored = from, nil, true
 	s.setMode(ModeHistory)
-	return s.advanced()
+	return s.advanced(ctx)
 }
 
 // rewind moves the next block back to r (Config.ReplayFrom), forgetting
@@ -1058,11 +1165,35 @@ func (s *Sentry) remember(h *header) {
 	s.hashes = append(s.hashes[:0:0], s.hashes[drop:]...)
 }
 
-// advanced stores the cursor after s.next moved.
-func (s *Sentry) advanced() error {
+// flusher is a Publisher that can wait until the bus acknowledged every
+// message it accepted (bus.Publisher): its Publish returns once a message
+// is queued in memory, which a NATS outage and a stop can lose.
+type flusher interface {
+	Flush(ctx context.Context) error
+}
+
+// advanced stores the cursor after s.next moved — once the bus has
+// acknowledged every message published up to s.next, where the Publisher
+// can say (flusher): a cursor past messages still in the publisher's
+// memory would, after an outage and a restart, never publish them again.
+// Unacknowledged within AckWait, the cursor stays where it was (a restart
+// publishes those blocks again, under the same ids) and the sentry goes
+// on: the next block's advance waits for all of them again.
+func (s *Sentry) advanced(ctx context.Context) error {
 	s.setProcessed()
+	if f, ok := s.cfg.Publisher.(flusher); ok && s.cursor != nil {
+		fctx, cancel := context.WithTimeout(ctx, s.cfg.AckWait)
+		err := f.Flush(fctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("ssv sentry: the bus has not acknowledged the published blocks; the cursor is not moved past them, so a restart publishes them again", "processed", int64(s.next)-1, "wait", s.cfg.AckWait, "err", err)
+			}
+			return nil
+		}
+	}
 	d := &cursorData{Network: s.cfg.Network, Contract: s.cfg.Contract.Hex(), ChainID: s.chainID,
-		Processed: int64(s.next) - 1, Hashes: s.hashes, First: s.first}
+		Processed: int64(s.next) - 1, Hashes: s.hashes, First: s.first, Gen: s.gen}
 	if err := s.cursor.store(d); err != nil {
 		// The events are out; the next restart reads a little again (same ids).
 		s.log.Error("ssv sentry: could not write the cursor; a restart will read these blocks again", "err", err)
@@ -1079,7 +1210,7 @@ func (s *Sentry) publishBlock(ctx context.Context, ep *endpoint, h *header, logs
 	}
 	obs := s.observer(ep)
 	mk := &events.Block{V: events.SchemaVersion, Network: s.cfg.Network, Number: uint64(h.Number), Hash: h.Hash.Hex(),
-		ParentHash: h.ParentHash.Hex(), Time: int64(h.Time) * 1000, Observer: obs}
+		ParentHash: h.ParentHash.Hex(), Time: int64(h.Time) * 1000, Gen: s.gen, Observer: obs}
 	skippedBytes := 0
 	for _, l := range logs {
 		ev, reason, label := s.decode(l, obs)
@@ -1166,7 +1297,7 @@ func (s *Sentry) decode(l types.Log, obs events.Observer) (ev *encodedEvent, rea
 	}
 	e := &encodedEvent{ContractEvent: events.ContractEvent{V: events.SchemaVersion, Network: s.cfg.Network, Name: name,
 		Block: l.BlockNumber, BlockHash: l.BlockHash.Hex(), TxHash: l.TxHash.Hex(), TxIndex: l.TxIndex, LogIndex: l.Index,
-		Contract: s.cfg.Contract.Hex(), Args: args, Observer: obs}}
+		Contract: s.cfg.Contract.Hex(), Args: args, Gen: s.gen, Observer: obs}}
 	data, err := json.Marshal(&e.ContractEvent)
 	if err == nil {
 		_, err = events.Decode(kind, data)

@@ -86,6 +86,26 @@ func (f *Fake) PutValidator(networkName string, v registry.Validator) {
 	f.change(n, "validator", v.Index)
 }
 
+// DropOperator deletes an operator and logs an "operator" change, as a
+// reorg's rebuild does for an operator whose OperatorAdded it rolled back.
+func (f *Fake) DropOperator(networkName string, id uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := f.net(networkName)
+	delete(n.operators, id)
+	f.change(n, "operator", id)
+}
+
+// DropValidator deletes a validator (by Index) and logs a "validator"
+// change, as a reorg's rebuild does.
+func (f *Fake) DropValidator(networkName string, index uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := f.net(networkName)
+	n.validators = slices.DeleteFunc(n.validators, func(v registry.Validator) bool { return v.Index == index })
+	f.change(n, "validator", index)
+}
+
 // PutCluster adds or replaces a cluster (by ID).
 func (f *Fake) PutCluster(networkName string, c registry.Cluster) {
 	f.mu.Lock()
@@ -241,6 +261,9 @@ func matches(v registry.Validator, fl registry.ValidatorFilter) bool {
 		return false
 	}
 	if len(fl.Operators) > 0 && !slices.ContainsFunc(fl.Operators, func(id uint64) bool { return slices.Contains(v.OperatorIDs, id) }) {
+		return false
+	}
+	if len(fl.ClusterIDs) > 0 && !slices.ContainsFunc(fl.ClusterIDs, func(id string) bool { return strings.EqualFold(id, v.ClusterID) }) {
 		return false
 	}
 	if len(fl.Clusters) > 0 && !slices.ContainsFunc(fl.Clusters, func(c []uint64) bool { return slices.Equal(c, v.OperatorIDs) }) {
