@@ -107,7 +107,9 @@ func consumerAction(ctx context.Context, cmd *cli.Command, ds registry) error {
 	}
 	work, cancel := context.WithCancel(ctx)
 	defer cancel()
-	p, err := openProc(work, cmd, false, ds.names())
+	// No stream is made here: each domain's sentries make theirs, and the
+	// consumer of a domain waits for it (consumer.Config.WaitForStream).
+	p, err := openProc(work, cmd, false, nil)
 	if err != nil {
 		return err
 	}
@@ -124,7 +126,7 @@ func consumerAction(ctx context.Context, cmd *cli.Command, ds registry) error {
 	if err != nil {
 		return err
 	}
-	cons, err := consumers(cmd, b, sto.arch, doms, reg, log)
+	cons, err := consumers(cmd, b, sto.arch, doms, reg, log, true)
 	if err != nil {
 		return err
 	}

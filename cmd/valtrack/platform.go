@@ -31,10 +31,10 @@ func busFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.DurationFlag{Name: "bus-max-age", Value: 7 * 24 * time.Hour, Usage: "how long a stream keeps events", Sources: env("bus-max-age"),
 			Validator: func(v time.Duration) error { return positiveDuration("--bus-max-age", v) }},
-		&cli.Int64Flag{Name: "bus-max-bytes", Value: 10 << 30, Usage: "size limit of each domain's stream in bytes (oldest events go first)", Sources: env("bus-max-bytes"),
+		&cli.Int64Flag{Name: "bus-max-bytes", Usage: "size limit of each domain's stream in bytes (oldest events go first); each stream reserves it up front. 0: with the embedded bus, half the free disk under --data-dir split over the streams (64 MiB..10 GiB each); with --nats-url, 10 GiB", Sources: env("bus-max-bytes"),
 			Validator: func(v int64) error {
-				if v < 1<<20 {
-					return fmt.Errorf("--bus-max-bytes %d: give at least 1048576 (1 MiB)", v)
+				if v != 0 && v < 1<<20 {
+					return fmt.Errorf("--bus-max-bytes %d: give at least 1048576 (1 MiB), or 0 to size it from the free disk", v)
 				}
 				return nil
 			}},
@@ -178,6 +178,7 @@ func openBus(ctx context.Context, cmd *cli.Command, reg prometheus.Registerer, l
 		MaxBytes:   cmd.Int64("bus-max-bytes"),
 		Duplicates: cmd.Duration("bus-duplicates"),
 		Replicas:   int(cmd.Int("bus-replicas")),
+		Streams:    max(len(streams), 1),
 		Name:       "valtrack-" + cmd.Name,
 		Registerer: reg,
 	}
@@ -309,7 +310,9 @@ func openStorage(ctx context.Context, cmd *cli.Command, ds registry, log *slog.L
 }
 
 // consumers builds one consumer per domain that has a sink.
-func consumers(cmd *cli.Command, b *bus.Bus, arch *archive.Writer, doms []opened, reg prometheus.Registerer, log *slog.Logger) (map[string]*consumer.Consumer, error) {
+// With waitForStreams, each waits for its stream to be made by the
+// domain's sentries (valtrack consumer) rather than making it.
+func consumers(cmd *cli.Command, b *bus.Bus, arch *archive.Writer, doms []opened, reg prometheus.Registerer, log *slog.Logger, waitForStreams bool) (map[string]*consumer.Consumer, error) {
 	out := map[string]*consumer.Consumer{}
 	for _, o := range doms {
 		if o.parts.Sink == nil {
@@ -318,7 +321,7 @@ func consumers(cmd *cli.Command, b *bus.Bus, arch *archive.Writer, doms []opened
 		c, err := consumer.New(consumer.Config{
 			Bus: b, Domain: o.d.Name(), Sink: o.parts.Sink, Archive: arch,
 			Durable: durableName(cmd.String("durable"), o.d.Name()), BatchSize: int(cmd.Int("batch-size")),
-			Registerer: reg, Log: log,
+			WaitForStream: waitForStreams, Registerer: reg, Log: log,
 		})
 		if err != nil {
 			return nil, err

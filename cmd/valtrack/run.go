@@ -70,7 +70,7 @@ func runAction(ctx context.Context, cmd *cli.Command, ds registry) (err error) {
 	if err != nil {
 		return err
 	}
-	cons, err := consumers(cmd, b, sto.arch, doms, reg, log)
+	cons, err := consumers(cmd, b, sto.arch, doms, reg, log, false)
 	if err != nil {
 		return err
 	}

@@ -96,9 +96,15 @@ type Config struct {
 	MaxDeliver int
 	// RetryMax caps the backoff between in-place retries of a batch during
 	// an outage (default 10s).
-	RetryMax   time.Duration
-	Registerer prometheus.Registerer
-	Log        *slog.Logger
+	RetryMax time.Duration
+	// WaitForStream: the stream is made by the domain's sentries, so wait
+	// until it exists instead of creating it. A consumer of a fleet reads
+	// every domain, but a stream reserves its size on the server up front:
+	// creating the streams of domains no sentry publishes would reserve
+	// disk for nothing, and can fail a server with room for what is used.
+	WaitForStream bool
+	Registerer    prometheus.Registerer
+	Log           *slog.Logger
 }
 
 // Consumer is a running consumer of one domain's stream.
@@ -162,6 +168,11 @@ func (c *Consumer) Processed() uint64 {
 
 // Run consumes until ctx is done.
 func (c *Consumer) Run(ctx context.Context) error {
+	if c.cfg.WaitForStream {
+		if err := c.waitForStream(ctx); err != nil {
+			return err
+		}
+	}
 	if err := c.cfg.Bus.EnsureStream(ctx, c.cfg.Domain); err != nil {
 		return fmt.Errorf("consumer %s: ensure stream: %w", c.cfg.Domain, err)
 	}
@@ -173,6 +184,35 @@ func (c *Consumer) Run(ctx context.Context) error {
 		AckWait:    c.cfg.AckWait,
 		MaxDeliver: c.cfg.MaxDeliver,
 	}, c.handle)
+}
+
+// streamPoll is how often a consumer waiting for its stream looks again.
+var streamPoll = 2 * time.Second
+
+// waitForStream returns once the domain's stream exists, or ctx is done.
+func (c *Consumer) waitForStream(ctx context.Context) error {
+	logged := false
+	for {
+		ok, err := c.cfg.Bus.StreamExists(ctx, c.cfg.Domain)
+		switch {
+		case ok:
+			if logged {
+				c.log.Info("stream found; consuming", "stream", c.cfg.Bus.StreamName(c.cfg.Domain))
+			}
+			return nil
+		case err != nil:
+			c.log.Warn("cannot look up the stream; retrying", "stream", c.cfg.Bus.StreamName(c.cfg.Domain), "err", err)
+		case !logged:
+			c.log.Info("waiting for the stream: a `valtrack sentry "+c.cfg.Domain+"` creates it",
+				"stream", c.cfg.Bus.StreamName(c.cfg.Domain))
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(streamPoll):
+		}
+	}
 }
 
 // decoded is an event with the message it came in.
