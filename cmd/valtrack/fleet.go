@@ -246,15 +246,26 @@ func dbCommand(ds registry) *cli.Command {
 						return err
 					}
 					w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-					fmt.Fprintln(w, "DOMAIN\tVERSION\tNAME\tAPPLIED\tAT")
+					fmt.Fprintln(w, "DOMAIN\tVERSION\tNAME\tAPPLIED\tAT\tNOTE")
+					newer := 0
 					for _, m := range ms {
-						at := ""
+						at, note := "", ""
 						if m.Applied {
 							at = m.AppliedAt.UTC().Format(time.RFC3339)
 						}
-						fmt.Fprintf(w, "%s\t%d\t%s\t%v\t%s\n", m.Domain, m.Version, m.Name, m.Applied, at)
+						if m.Unknown {
+							note = "unknown to this binary (applied by a newer valtrack)"
+							newer++
+						}
+						fmt.Fprintf(w, "%s\t%d\t%s\t%v\t%s\t%s\n", m.Domain, m.Version, m.Name, m.Applied, at, note)
 					}
-					return w.Flush()
+					if err := w.Flush(); err != nil {
+						return err
+					}
+					if newer > 0 {
+						fmt.Fprintf(os.Stderr, "valtrack: %d migration(s) above are unknown to this binary: a newer valtrack migrated this database; run that one (this binary refuses to write to a domain with unknown migrations)\n", newer)
+					}
+					return nil
 				}),
 			},
 		},
