@@ -9,8 +9,12 @@
 //   - an outage (the store unreachable, a timeout) keeps the batch: it is
 //     retried in place with backoff, its ack deadline extended, until it
 //     applies or the consumer stops (then it is redelivered);
+//   - an event whose Decode or Archive panics is refused: it goes to the
+//     dead-letter subject with the panic and is counted, and the rest of
+//     the batch goes on (a poison event would otherwise crash the process
+//     at every redelivery);
 //   - a batch the store refuses (store.Permanent, ErrRejected, a panic in
-//     the sink) is split in halves until the events that fail it are found;
+//     Apply) is split in halves until the events that fail it are found;
 //     they go to the dead-letter subject <domain>.dlq.<kind> with the error
 //     and are counted, and the rest of the batch is applied;
 //   - on its last delivery (bus.Msg.LastDelivery) an event that still
@@ -252,11 +256,14 @@ func (c *Consumer) splitSubject(subject string) (network, kind string, err error
 }
 
 // decodeAll decodes a batch, refusing what it cannot read and passing over
-// the dead letters the stream also holds. (Decoding in parallel was
-// measured: no gain on the pipeline benchmark, whose bound is the store's
-// single writer.)
-func (c *Consumer) decodeAll(batch []*bus.Msg) []decoded {
+// the dead letters the stream also holds. An event whose Decode panics is
+// set aside on the dead-letter subject with the panic; when that cannot be
+// published it returns an error, and the batch is redelivered. (Decoding
+// in parallel was measured: no gain on the pipeline benchmark, whose bound
+// is the store's single writer.)
+func (c *Consumer) decodeAll(ctx context.Context, batch []*bus.Msg) ([]decoded, error) {
 	ds := make([]decoded, 0, len(batch))
+	var dlErrs []error
 	for _, m := range batch {
 		if bus.IsDeadLetter(c.cfg.Domain, m.Subject) {
 			continue // acknowledged with the batch; they are for people to read
@@ -266,20 +273,73 @@ func (c *Consumer) decodeAll(batch []*bus.Msg) []decoded {
 			c.reject(m, "unknown", err)
 			continue
 		}
-		v, err := c.cfg.Sink.Decode(kind, m.Data)
-		if err != nil {
+		d := decoded{msg: m, ev: Event{Network: network, Kind: kind, MsgID: msgID(m)}}
+		v, err := c.decode(kind, m.Data)
+		var pe *panicError
+		switch {
+		case errors.As(err, &pe):
+			if err := c.deadLetter(ctx, []decoded{d}, err); err != nil {
+				dlErrs = append(dlErrs, err)
+			}
+			continue
+		case err != nil:
 			c.reject(m, kind, err)
 			continue
 		}
-		ds = append(ds, decoded{msg: m, ev: Event{Network: network, Kind: kind, MsgID: msgID(m), Value: v}})
+		d.ev.Value = v
+		ds = append(ds, d)
 	}
-	return ds
+	if len(dlErrs) > 0 {
+		return nil, fmt.Errorf("set aside events whose decoding panicked: %w", errors.Join(dlErrs...))
+	}
+	return ds, nil
+}
+
+// panicError is a panic of the sink's code, recovered: the event that
+// caused it is refused (dead-lettered) rather than crashing the consumer,
+// which would then crash again on the same event at every restart.
+type panicError struct {
+	where string
+	value any
+}
+
+func (e *panicError) Error() string { return fmt.Sprintf("sink %s panicked: %v", e.where, e.value) }
+
+// Unwrap makes a panic a refusal (ErrRejected).
+func (e *panicError) Unwrap() error { return ErrRejected }
+
+// decode calls the sink's Decode, turning a panic into a panicError.
+func (c *Consumer) decode(kind string, data []byte) (v any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			v, err = nil, &panicError{where: "decode of a " + kind + " event", value: p}
+		}
+	}()
+	return c.cfg.Sink.Decode(kind, data)
+}
+
+// archiveEvents calls the sink's Archive, turning a panic into a panicError.
+func (c *Consumer) archiveEvents(ds []decoded) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &panicError{where: "archive", value: p}
+		}
+	}()
+	evs := make([]Event, len(ds))
+	for i, d := range ds {
+		evs[i] = d.ev
+	}
+	return c.cfg.Sink.Archive(evs)
 }
 
 // handle writes one batch; returning nil acknowledges it.
 func (c *Consumer) handle(ctx context.Context, batch []*bus.Msg) error {
 	start := time.Now()
-	ds := c.decodeAll(batch)
+	ds, err := c.decodeAll(ctx, batch)
+	if err != nil {
+		c.metrics.failures.WithLabelValues(c.cfg.Domain).Inc()
+		return fmt.Errorf("consumer %s: %w", c.cfg.Domain, err)
+	}
 	if len(ds) == 0 {
 		return nil
 	}
@@ -287,7 +347,6 @@ func (c *Consumer) handle(ctx context.Context, batch []*bus.Msg) error {
 	// refuses. Both writes are idempotent for a redelivered batch (the
 	// archive skips message ids it holds, the sink is keyed by them), and
 	// the batch is acknowledged only after both.
-	var err error
 	if c.cfg.Archive != nil && c.cfg.Bus.Clustered() {
 		err = c.writeInOrder(ctx, batch, ds)
 	} else {
@@ -387,8 +446,9 @@ func (c *Consumer) applyBatch(ctx context.Context, batch []*bus.Msg, ds []decode
 // pending in the writer and each retry's Sync writes them).
 func (c *Consumer) archiveBatch(ctx context.Context, batch []*bus.Msg, ds []decoded, stored map[string]bool) error {
 	r := c.retrier(batch)
+	poisoned := map[string]error{} // events whose archiving panicked, kept over retries
 	for attempt := 1; ; attempt++ {
-		err := c.archive(ds, stored)
+		err := c.archive(ctx, ds, stored, poisoned)
 		if err == nil {
 			return nil
 		}
@@ -463,7 +523,7 @@ func (c *Consumer) isolate(ctx context.Context, ds []decoded) error {
 func (c *Consumer) apply(ctx context.Context, ds []decoded) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("%w: sink panicked: %v", ErrRejected, p)
+			err = &panicError{where: "apply", value: p}
 		}
 	}()
 	evs := make([]Event, len(ds))
@@ -529,17 +589,48 @@ func msgID(m *bus.Msg) string {
 // archive writes the events neither the archive nor (stored) the tables
 // hold yet, then Syncs: a batch redelivered after a crash between
 // archiving and acknowledging is archived only once.
-func (c *Consumer) archive(ds []decoded, stored map[string]bool) error {
-	fresh := make([]Event, 0, len(ds))
+//
+// When the sink's Archive panics, the events are archived one by one to
+// find those that make it panic (rows already taken are skipped: the
+// archive's tables drop ids they hold); each such event goes to the
+// dead-letter subject with the panic — it is refused, though on the
+// concurrent path the store may have applied it already — and the rest
+// are archived.
+func (c *Consumer) archive(ctx context.Context, ds []decoded, stored map[string]bool, poisoned map[string]error) error {
+	fresh := make([]decoded, 0, len(ds))
 	for _, d := range ds {
-		if !stored[d.ev.MsgID] && !c.cfg.Archive.Contains(d.ev.MsgID) {
-			fresh = append(fresh, d.ev)
+		if poisoned[d.ev.MsgID] == nil && !stored[d.ev.MsgID] && !c.cfg.Archive.Contains(d.ev.MsgID) {
+			fresh = append(fresh, d)
 		}
 	}
 	if len(fresh) > 0 {
-		if err := c.cfg.Sink.Archive(fresh); err != nil {
+		var pe *panicError
+		err := c.archiveEvents(fresh)
+		switch {
+		case errors.As(err, &pe):
+			for _, d := range fresh {
+				err := c.archiveEvents([]decoded{d})
+				switch {
+				case errors.As(err, &pe):
+					poisoned[d.ev.MsgID] = err
+				case err != nil:
+					return err
+				}
+			}
+		case err != nil:
 			return err
 		}
+	}
+	var dlErrs []error
+	for _, d := range ds {
+		if why := poisoned[d.ev.MsgID]; why != nil && !d.msg.Termed() {
+			if err := c.deadLetter(ctx, []decoded{d}, why); err != nil {
+				dlErrs = append(dlErrs, err)
+			}
+		}
+	}
+	if len(dlErrs) > 0 {
+		return fmt.Errorf("set aside events whose archiving panicked: %w", errors.Join(dlErrs...))
 	}
 	return c.cfg.Archive.Sync()
 }

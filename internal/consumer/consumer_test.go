@@ -48,6 +48,10 @@ func (s *memSink) Decode(kind string, data []byte) (any, error) {
 	if err := json.Unmarshal(data, &e); err != nil {
 		return nil, err
 	}
+	if e.Mode == "decode-panic" {
+		var m map[string]int
+		m["x"]++ // a nil map: a real decoder bug
+	}
 	return &e, nil
 }
 
@@ -297,6 +301,9 @@ type memRow struct {
 func (s archSink) Archive(evs []Event) error {
 	rows := make([]memRow, 0, len(evs))
 	for _, ev := range evs {
+		if ev.Value.(*memEvent).Mode == "archive-panic" {
+			panic("archive row bug")
+		}
 		rows = append(rows, memRow{ID: ev.Value.(*memEvent).ID, Network: ev.Network, Timestamp: 1741082400000, MsgID: ev.MsgID})
 	}
 	return s.table.Write(rows)
