@@ -71,7 +71,7 @@ func sentryAction(ctx context.Context, cmd *cli.Command, d domain.Domain) error 
 	}
 	g := &group{stop: cancel}
 	g.Go("metrics", func() error {
-		return serveMetrics(work, lns.public, reg, health(nil, b, doms), api.DefaultHealthInterval, log)
+		return serveMetrics(work, lns.public, reg, health(nil, b, doms, nil), api.DefaultHealthInterval, log)
 	})
 	for _, s := range doms[0].parts.Sentries {
 		g.Go("sentry "+s.Network(), func() error { return s.Run(work) })
@@ -126,7 +126,7 @@ func consumerAction(ctx context.Context, cmd *cli.Command, ds registry) error {
 	if err != nil {
 		return err
 	}
-	cons, err := consumers(cmd, b, sto.arch, doms, reg, log, true)
+	cons, err := consumers(cmd, b, sto, doms, reg, log, true)
 	if err != nil {
 		return err
 	}
@@ -139,7 +139,7 @@ func consumerAction(ctx context.Context, cmd *cli.Command, ds registry) error {
 	}
 	g := &group{stop: cancel}
 	g.Go("metrics", func() error {
-		return serveMetrics(work, lns.public, reg, health(sto.db, b, doms), api.DefaultHealthInterval, log)
+		return serveMetrics(work, lns.public, reg, health(sto.db, b, doms, cons), api.DefaultHealthInterval, log)
 	})
 	for name, c := range cons {
 		g.Go("consumer "+name, func() error { return c.Run(work) })
@@ -207,7 +207,7 @@ func serveCommand(ds registry) *cli.Command {
 			if err != nil {
 				return err
 			}
-			srv, err := newAPI(cmd, db, nil, doms, reg, log)
+			srv, err := newAPI(cmd, db, nil, doms, nil, reg, log)
 			if err != nil {
 				return err
 			}

@@ -737,7 +737,7 @@ func TestServeMetricsStops(t *testing.T) {
 	}}}}
 	done := make(chan error, 1)
 	go func() {
-		done <- serveMetrics(ctx, ln, newRegistry(), health(nil, nil, doms), time.Millisecond, slog.New(slog.DiscardHandler))
+		done <- serveMetrics(ctx, ln, newRegistry(), health(nil, nil, doms, nil), time.Millisecond, slog.New(slog.DiscardHandler))
 	}()
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	get := func() (int, string) {

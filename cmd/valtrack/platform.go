@@ -312,14 +312,14 @@ func openStorage(ctx context.Context, cmd *cli.Command, ds registry, log *slog.L
 // consumers builds one consumer per domain that has a sink.
 // With waitForStreams, each waits for its stream to be made by the
 // domain's sentries (valtrack consumer) rather than making it.
-func consumers(cmd *cli.Command, b *bus.Bus, arch *archive.Writer, doms []opened, reg prometheus.Registerer, log *slog.Logger, waitForStreams bool) (map[string]*consumer.Consumer, error) {
+func consumers(cmd *cli.Command, b *bus.Bus, sto storage, doms []opened, reg prometheus.Registerer, log *slog.Logger, waitForStreams bool) (map[string]*consumer.Consumer, error) {
 	out := map[string]*consumer.Consumer{}
 	for _, o := range doms {
 		if o.parts.Sink == nil {
 			continue
 		}
 		c, err := consumer.New(consumer.Config{
-			Bus: b, Domain: o.d.Name(), Sink: o.parts.Sink, Archive: arch,
+			Bus: b, Domain: o.d.Name(), Sink: o.parts.Sink, Archive: sto.arch, Probe: sto.db.Ping,
 			Durable: durableName(cmd.String("durable"), o.d.Name()), BatchSize: int(cmd.Int("batch-size")),
 			WaitForStream: waitForStreams, Registerer: reg, Log: log,
 		})
@@ -350,9 +350,10 @@ func allAnalyzers(doms []opened) []analyze.Analyzer {
 	return out
 }
 
-// health is what /healthz checks: the store answers (where there is one)
-// and every domain's parts report healthy.
-func health(db *store.DB, b *bus.Bus, doms []opened) func(context.Context) error {
+// health is what /healthz checks: the store answers (where there is one),
+// no consumer keeps failing a batch, and every domain's parts report
+// healthy.
+func health(db *store.DB, b *bus.Bus, doms []opened, cons map[string]*consumer.Consumer) func(context.Context) error {
 	return func(ctx context.Context) error {
 		var errs []error
 		if b != nil {
@@ -366,6 +367,11 @@ func health(db *store.DB, b *bus.Bus, doms []opened) func(context.Context) error
 			}
 		}
 		for _, o := range doms {
+			if c := cons[o.d.Name()]; c != nil {
+				if err := c.Healthy(); err != nil {
+					errs = append(errs, &api.PartError{Part: o.d.Name() + " consumer", Err: err})
+				}
+			}
 			if o.parts.Health == nil {
 				continue
 			}
@@ -377,7 +383,7 @@ func health(db *store.DB, b *bus.Bus, doms []opened) func(context.Context) error
 	}
 }
 
-func newAPI(cmd *cli.Command, db *store.DB, b *bus.Bus, doms []opened, reg *prometheus.Registry, log *slog.Logger) (*api.Server, error) {
+func newAPI(cmd *cli.Command, db *store.DB, b *bus.Bus, doms []opened, cons map[string]*consumer.Consumer, reg *prometheus.Registry, log *slog.Logger) (*api.Server, error) {
 	var apis []api.Domain
 	for _, o := range doms {
 		if o.parts.API != nil {
@@ -389,7 +395,7 @@ func newAPI(cmd *cli.Command, db *store.DB, b *bus.Bus, doms []opened, reg *prom
 		return nil, fmt.Errorf("--ws-origins: %w", err)
 	}
 	return api.New(api.Options{
-		Domains: apis, Health: health(db, b, doms), Log: log, KeysFile: cmd.String("api-keys"),
+		Domains: apis, Health: health(db, b, doms, cons), Log: log, KeysFile: cmd.String("api-keys"),
 		RatePerIP: cmd.Float("rate-per-ip"), RatePerKey: cmd.Float("rate-per-key"),
 		Registry: reg, Version: version, TrustProxy: cmd.Bool("trust-proxy"),
 		SeparateAdmin: cmd.String("admin-http") != "", WSOrigins: origins,

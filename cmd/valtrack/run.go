@@ -70,7 +70,7 @@ func runAction(ctx context.Context, cmd *cli.Command, ds registry) (err error) {
 	if err != nil {
 		return err
 	}
-	cons, err := consumers(cmd, b, sto.arch, doms, reg, log, false)
+	cons, err := consumers(cmd, b, sto, doms, reg, log, false)
 	if err != nil {
 		return err
 	}
@@ -78,7 +78,7 @@ func runAction(ctx context.Context, cmd *cli.Command, ds registry) (err error) {
 	if err := analyze.Validate(as); err != nil {
 		return err
 	}
-	srv, err := newAPI(cmd, sto.db, b, doms, reg, log)
+	srv, err := newAPI(cmd, sto.db, b, doms, cons, reg, log)
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,11 @@
 //     they go to the dead-letter subject <domain>.dlq.<kind> with the error
 //     and are counted, and the rest of the batch is applied;
 //   - on its last delivery (bus.Msg.LastDelivery) an event that still
-//     cannot be applied is dead-lettered rather than dropped by the server.
+//     cannot be applied although the store works (it fails alone) is
+//     dead-lettered rather than dropped by the server; a store that is
+//     down is waited for, never a reason to dead-letter (except at a stop,
+//     where the server would give up events on their last delivery);
+//   - while a batch keeps failing, Healthy reports it.
 //
 // A redelivered batch changes nothing: sinks are idempotent (keyed by
 // message id) and the archive skips the events it holds.
@@ -107,8 +111,13 @@ type Config struct {
 	// creating the streams of domains no sentry publishes would reserve
 	// disk for nothing, and can fail a server with room for what is used.
 	WaitForStream bool
-	Registerer    prometheus.Registerer
-	Log           *slog.Logger
+	// Probe, when set, tells whether the store works (e.g. a Ping of the
+	// database): an event that fails alone on its last delivery is set
+	// aside only while the store answers. Without it, the rest of the batch
+	// applying is the sign.
+	Probe      func(context.Context) error
+	Registerer prometheus.Registerer
+	Log        *slog.Logger
 }
 
 // Consumer is a running consumer of one domain's stream.
@@ -118,8 +127,27 @@ type Consumer struct {
 	metrics *metrics
 
 	mu        sync.Mutex
-	loggedBad map[string]bool // subjects already logged as undecodable
+	loggedBad map[string]bool  // subjects already logged as undecodable
+	failing   map[string]error // part ("apply", "archive") → why its batch keeps failing
 	processed uint64
+}
+
+// Healthy fails while a batch has kept failing (an outage of the store or
+// the archive), saying what fails and since when; the consumer retries on
+// its own meanwhile.
+func (c *Consumer) Healthy() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	for _, part := range []string{"apply", "archive"} {
+		if err := c.failing[part]; err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("consumer %s: %w — check the state store and the archive's disk", c.cfg.Domain, errors.Join(errs...))
+	}
+	return nil
 }
 
 // New validates the configuration.
@@ -160,7 +188,7 @@ func New(cfg Config) (*Consumer, error) {
 		return nil, fmt.Errorf("consumer %s: %w", cfg.Domain, err)
 	}
 	return &Consumer{cfg: cfg, log: cfg.Log.With("component", "consumer", "domain", cfg.Domain), metrics: m,
-		loggedBad: map[string]bool{}}, nil
+		loggedBad: map[string]bool{}, failing: map[string]error{}}, nil
 }
 
 // Processed is the number of events written so far.
@@ -416,28 +444,105 @@ func (c *Consumer) writeInOrder(ctx context.Context, batch []*bus.Msg, ds []deco
 
 // applyBatch applies ds, retrying in place through an outage and setting
 // refused events aside; it returns an error only when ctx ends first.
+//
+// An event on its last delivery (the server gives it up unless it is
+// acknowledged now) that keeps failing with an error that is neither a
+// refusal nor an outage is tried alone: if it fails while the store works
+// (Config.Probe answers, or the rest of the batch applies without it), it
+// is the event's fault and it is set aside. A store that is down
+// (store.Unavailable, or nothing applies) fails every event alike: then
+// nothing is set aside, and the batch waits for the store, however long.
 func (c *Consumer) applyBatch(ctx context.Context, batch []*bus.Msg, ds []decoded) error {
-	r := c.retrier(batch)
+	r := c.retrier(batch, "apply")
+	defer r.done()
 	for attempt := 1; ; attempt++ {
 		err := c.isolate(ctx, ds)
 		if err == nil {
 			return nil
 		}
 		if ctx.Err() != nil {
+			c.setAsideAtStop(ds, err)
 			return err
 		}
-		if last := lastDelivery(ds); len(last) > 0 && attempt >= 3 {
-			// The server gives these up if they are not acknowledged now:
-			// set them aside instead, with the error, and retry the rest.
-			if dlErr := c.deadLetter(ctx, last, fmt.Errorf("not applied on the last delivery: %w", err)); dlErr != nil {
-				c.log.Warn("cannot set aside the events of a last delivery; retrying", "err", dlErr)
+		if last := lastDelivery(ds); len(last) > 0 && attempt >= 3 && !store.Unavailable(err) {
+			if culprits := c.singleOut(ctx, ds, last); len(culprits) > 0 {
+				for _, cu := range culprits {
+					if dlErr := c.deadLetter(ctx, []decoded{cu.d}, fmt.Errorf("fails alone on its last delivery while the store works: %w", cu.err)); dlErr != nil {
+						c.log.Warn("cannot set aside an event of a last delivery; retrying", "err", dlErr)
+					}
+				}
+				ds = pending(ds)
+				continue
 			}
-			ds = pending(ds)
-			continue
 		}
 		if err := r.wait(ctx, "batch not applied", attempt, len(ds), err); err != nil {
+			c.setAsideAtStop(ds, err)
 			return err
 		}
+	}
+}
+
+// culprit is an event that fails alone, with its error.
+type culprit struct {
+	d   decoded
+	err error
+}
+
+// singleOut applies each event of last alone and returns those that fail
+// while the store is shown to work. None when the store is down.
+func (c *Consumer) singleOut(ctx context.Context, ds, last []decoded) []culprit {
+	var failed []culprit
+	for _, d := range last {
+		err := c.apply(ctx, []decoded{d})
+		switch {
+		case err == nil:
+			// Applied (idempotently, so the retry of the batch is harmless).
+		case ctx.Err() != nil || store.Unavailable(err):
+			return nil
+		default:
+			failed = append(failed, culprit{d, err})
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	if c.cfg.Probe != nil {
+		if err := c.cfg.Probe(ctx); err != nil {
+			return nil // the store is down: the events are not at fault
+		}
+		return failed
+	}
+	skip := map[string]bool{}
+	for _, f := range failed {
+		skip[f.d.ev.MsgID] = true
+	}
+	var rest []decoded
+	for _, d := range pending(ds) {
+		if !skip[d.ev.MsgID] {
+			rest = append(rest, d)
+		}
+	}
+	if len(rest) == 0 || c.apply(ctx, rest) != nil {
+		return nil // no sign that the store works: wait for it
+	}
+	return failed
+}
+
+// setAsideAtStop: the consumer stops while a batch still fails. Its events
+// are handed back to the server, which redelivers them — except those on
+// their last delivery, which it would give up: those are set aside with
+// the error instead (a fresh context: ctx has ended), so that a store
+// outage through many restarts loses nothing; they can be replayed from
+// the dead-letter subject.
+func (c *Consumer) setAsideAtStop(ds []decoded, err error) {
+	last := lastDelivery(ds)
+	if len(last) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if dlErr := c.deadLetter(ctx, last, fmt.Errorf("consumer stopped on the event's last delivery while it could not be applied (%w); set aside so that it is not lost", err)); dlErr != nil {
+		c.log.Error("events on their last delivery are neither applied nor set aside; the server gives them up", "events", len(last), "err", dlErr)
 	}
 }
 
@@ -445,7 +550,8 @@ func (c *Consumer) applyBatch(ctx context.Context, batch []*bus.Msg, ds []decode
 // archive cannot be written (a full disk is an outage too: the rows stay
 // pending in the writer and each retry's Sync writes them).
 func (c *Consumer) archiveBatch(ctx context.Context, batch []*bus.Msg, ds []decoded, stored map[string]bool) error {
-	r := c.retrier(batch)
+	r := c.retrier(batch, "archive")
+	defer r.done()
 	poisoned := map[string]error{} // events whose archiving panicked, kept over retries
 	for attempt := 1; ; attempt++ {
 		err := c.archive(ctx, ds, stored, poisoned)
@@ -461,13 +567,28 @@ func (c *Consumer) archiveBatch(ctx context.Context, batch []*bus.Msg, ds []deco
 // retrier paces in-place retries of one batch.
 type retrier struct {
 	c       *Consumer
+	part    string // "apply" or "archive": what is failing, for Healthy
 	batch   []*bus.Msg
 	backoff time.Duration
 	touched time.Time
+	since   time.Time
 }
 
-func (c *Consumer) retrier(batch []*bus.Msg) *retrier {
-	return &retrier{c: c, batch: batch, backoff: 100 * time.Millisecond, touched: time.Now()}
+func (c *Consumer) retrier(batch []*bus.Msg, part string) *retrier {
+	return &retrier{c: c, part: part, batch: batch, backoff: 100 * time.Millisecond, touched: time.Now(), since: time.Now()}
+}
+
+// unhealthyAfter is the failed attempts of one batch after which the
+// consumer reports unhealthy: a blip retried once or twice is not worth a
+// page, an outage is.
+const unhealthyAfter = 3
+
+// done clears what the retrier reported: the batch went through (or the
+// consumer stops).
+func (r *retrier) done() {
+	r.c.mu.Lock()
+	delete(r.c.failing, r.part)
+	r.c.mu.Unlock()
 }
 
 // wait logs and counts a failed attempt, waits its backoff and keeps the
@@ -477,6 +598,12 @@ func (c *Consumer) retrier(batch []*bus.Msg) *retrier {
 func (r *retrier) wait(ctx context.Context, what string, attempt, events int, err error) error {
 	r.c.log.Warn(what+"; retrying in place", "events", events, "attempt", attempt, "retry_in", r.backoff, "err", err)
 	r.c.metrics.retries.WithLabelValues(r.c.cfg.Domain).Inc()
+	if attempt >= unhealthyAfter {
+		r.c.mu.Lock()
+		r.c.failing[r.part] = fmt.Errorf("%s: %d events not written for %s (attempt %d), retrying in place: %w",
+			what, events, time.Since(r.since).Round(time.Second), attempt, err)
+		r.c.mu.Unlock()
+	}
 	select {
 	case <-ctx.Done():
 		return err
