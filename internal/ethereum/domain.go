@@ -118,11 +118,12 @@ type instance struct {
 	devnet   *devnet.Devnet
 	sentries []*sentry.Sentry
 	state    state.Store
+	watch    *healthWatch
 }
 
 // Open builds the parts of a role.
 func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err error) {
-	in := &instance{env: env}
+	in := &instance{env: env, watch: newHealthWatch(time.Now())}
 	defer func() {
 		if err != nil {
 			in.close()
@@ -152,7 +153,7 @@ func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err 
 	if err := checkUnique(in.nets); err != nil {
 		return nil, err
 	}
-	parts := &domain.Parts{Close: in.close, Progress: in.progress}
+	parts := &domain.Parts{Close: in.close, Progress: in.progress, Health: in.health}
 	for _, n := range in.nets {
 		parts.Networks = append(parts.Networks, n.Name)
 	}
@@ -190,7 +191,7 @@ func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err 
 		if err != nil {
 			return nil, err
 		}
-		parts.Analyzers = as
+		parts.Analyzers = in.watch.watch(as)
 	}
 	return parts, nil
 }
