@@ -52,6 +52,9 @@ func sentryAction(ctx context.Context, cmd *cli.Command, d domain.Domain) error 
 	if err := domain.CheckFlags(cmd, domain.RoleSentry, []domain.Domain{d}); err != nil {
 		return err
 	}
+	if err := checkBusFlags(cmd); err != nil {
+		return err
+	}
 	work, cancel := context.WithCancel(ctx)
 	defer cancel()
 	p, err := openProc(work, cmd, false, []string{d.Name()})
@@ -90,6 +93,13 @@ func consumerCommand(ds registry) *cli.Command {
 	return &cli.Command{
 		Name:  "consumer",
 		Usage: "write every domain's events from --nats-url into the archive and the state store, and run the analyzers",
+		Description: "The consumer of a fleet: it reads each domain's stream from the external NATS JetStream given by\n" +
+			"--nats-url (made there by that domain's `valtrack sentry`; it waits for streams that do not exist yet),\n" +
+			"writes the Parquet archive under --data-dir and the state store (--db), and runs the analyzers.\n" +
+			"Consumers given the same --durable share the work. /metrics and /healthz are served on --http.\n" +
+			"For everything in one process, use `valtrack run`.\n\n" +
+			"   valtrack consumer --nats-url nats://nats:4222 --db postgres://valtrack:…@db/valtrack --data-dir /srv/valtrack\n" +
+			"   valtrack consumer --nats-url nats://nats:4222 --db postgres://… --data-dir /srv/valtrack-b --analyzers=false",
 		Flags: concat(busFlags(), consumerFlags(), []cli.Flag{
 			&cli.BoolFlag{Name: "analyzers", Value: true, Usage: "also run the analyzers (run them in one consumer of a fleet)", Sources: env("analyzers")},
 			progressFlag(10 * time.Second),
@@ -103,6 +113,9 @@ func consumerAction(ctx context.Context, cmd *cli.Command, ds registry) error {
 		return errors.New("valtrack consumer reads from an external NATS JetStream: give --nats-url nats://host:4222 (or VALTRACK_NATS_URL). To run everything in one process, use `valtrack run`")
 	}
 	if err := domain.CheckFlags(cmd, domain.RoleConsumer, ds); err != nil {
+		return err
+	}
+	if err := checkBusFlags(cmd); err != nil {
 		return err
 	}
 	work, cancel := context.WithCancel(ctx)
@@ -179,6 +192,11 @@ func serveCommand(ds registry) *cli.Command {
 	return &cli.Command{
 		Name:  "serve",
 		Usage: "serve the API over the state store",
+		Description: "An API server of a fleet: it serves the read-only HTTP API, the OpenAPI document and the web page\n" +
+			"on --http over the state store the consumers write (--db), applying the migrations at start. Run as many\n" +
+			"as the load needs; /metrics and /healthz go to --admin-http when it is given. See docs/operations.md.\n\n" +
+			"   valtrack serve --db postgres://valtrack:…@db/valtrack --api-keys /etc/valtrack/keys --trust-proxy\n" +
+			"   valtrack serve --db postgres://valtrack:…@db/valtrack --http :8080 --admin-http 127.0.0.1:9090",
 		Flags: concat(apiFlags(), domainFlags(ds, domain.RoleServe)),
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			if err := domain.CheckFlags(cmd, domain.RoleServe, ds); err != nil {
@@ -225,7 +243,7 @@ func dbCommand(ds registry) *cli.Command {
 			{
 				Name:  "migrate",
 				Usage: "apply every embedded migration not yet applied",
-				Action: withDB(ds, func(ctx context.Context, cmd *cli.Command, db *store.DB) error {
+				Action: withDB(ds, true, func(ctx context.Context, cmd *cli.Command, db *store.DB) error {
 					if err := db.Migrate(ctx); err != nil {
 						return err
 					}
@@ -240,7 +258,7 @@ func dbCommand(ds registry) *cli.Command {
 			{
 				Name:  "status",
 				Usage: "list the embedded migrations of every domain and whether each is applied",
-				Action: withDB(ds, func(ctx context.Context, cmd *cli.Command, db *store.DB) error {
+				Action: withDB(ds, false, func(ctx context.Context, cmd *cli.Command, db *store.DB) error {
 					ms, err := db.MigrationStatus(ctx)
 					if err != nil {
 						return err
@@ -272,14 +290,22 @@ func dbCommand(ds registry) *cli.Command {
 	}
 }
 
-// withDB opens the database without migrating it, for the db commands.
-func withDB(ds registry, f func(context.Context, *cli.Command, *store.DB) error) cli.ActionFunc {
+// withDB opens the database without migrating it, for the db commands;
+// unless create, a SQLite database that does not exist is refused rather
+// than created.
+func withDB(ds registry, create bool, f func(context.Context, *cli.Command, *store.DB) error) cli.ActionFunc {
 	return func(ctx context.Context, cmd *cli.Command) error {
 		log, err := logger(cmd)
 		if err != nil {
 			return err
 		}
-		db, err := openDB(ctx, cmd, ds, log, store.WithoutMigrate())
+		var db *store.DB
+		if create {
+			db, err = openDB(ctx, cmd, ds, log, store.WithoutMigrate())
+		} else {
+			db, err = store.Open(ctx, cmd.String("db"), cmd.String("data-dir"), log.With("component", "store"),
+				store.WithMigrations(ds.migrations()...), store.WithoutMigrate(), store.WithExisting())
+		}
 		if err != nil {
 			return err
 		}

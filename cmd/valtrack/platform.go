@@ -47,6 +47,16 @@ func busFlags() []cli.Flag {
 	}
 }
 
+// checkBusFlags refuses bus flags wrong only together, before anything
+// opens. The bus checks this too, but names its own settings, not the
+// flags.
+func checkBusFlags(cmd *cli.Command) error {
+	if dup, age := cmd.Duration("bus-duplicates"), cmd.Duration("bus-max-age"); dup > age {
+		return fmt.Errorf("--bus-duplicates %s is longer than --bus-max-age %s: the duplicate window must fit in the stream's retention; give --bus-duplicates %s or less, or a longer --bus-max-age", dup, age, age)
+	}
+	return nil
+}
+
 // sentryFlags identify this process's sentries in events, whatever domain.
 func sentryFlags() []cli.Flag {
 	return []cli.Flag{

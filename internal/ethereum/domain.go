@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"strings"
 	"time"
@@ -67,7 +68,15 @@ func (d Domain) Flags(r domain.Role) []cli.Flag {
 		&cli.StringSliceFlag{Name: "eth", Usage: "Ethereum `NETWORK`: " + strings.Join(network.Builtin(), ", ") + ", or a directory with config.yaml, bootstrap_nodes.txt and genesis.json (as valtrack devnet ethereum writes); repeatable", Sources: env("eth")},
 	}
 	sentryFlags := []cli.Flag{
-		&cli.StringFlag{Name: "p2p-ip", Value: "0.0.0.0", Usage: "IP the Ethereum sentry's discv5 and libp2p listen on", Sources: env("p2p-ip")},
+		&cli.StringFlag{Name: "p2p-ip", Value: "0.0.0.0", Usage: "IPv4 address the Ethereum sentry's discv5 and libp2p listen on", Sources: env("p2p-ip"),
+			// Checked here, at start: the sentry would refuse it only after
+			// the bus is open and the migrations ran, naming no flag.
+			Validator: func(v string) error {
+				if ip := net.ParseIP(v); ip == nil || ip.To4() == nil {
+					return fmt.Errorf("--p2p-ip %q: give an IPv4 address of this machine, e.g. 0.0.0.0 (every interface) or 127.0.0.1", v)
+				}
+				return nil
+			}},
 		&cli.IntFlag{Name: "p2p-port", Value: 9000, Usage: "UDP port (discv5), TCP port (libp2p) and UDP port+1 (QUIC); 0 picks free ports", Sources: env("p2p-port"),
 			Validator: func(v int) error { return portRange("--p2p-port", v) }},
 		&cli.IntFlag{Name: "dial-workers", Value: 32, Usage: "concurrent outbound dials", Sources: env("dial-workers"),
