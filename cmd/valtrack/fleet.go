@@ -52,6 +52,9 @@ func sentryAction(ctx context.Context, cmd *cli.Command, d domain.Domain) error 
 	if err := domain.CheckFlags(cmd, domain.RoleSentry, []domain.Domain{d}); err != nil {
 		return err
 	}
+	if err := checkBusFlags(cmd); err != nil {
+		return err
+	}
 	work, cancel := context.WithCancel(ctx)
 	defer cancel()
 	p, err := openProc(work, cmd, false, []string{d.Name()})
@@ -71,7 +74,7 @@ func sentryAction(ctx context.Context, cmd *cli.Command, d domain.Domain) error 
 	}
 	g := &group{stop: cancel}
 	g.Go("metrics", func() error {
-		return serveMetrics(work, lns.public, reg, health(nil, b, doms), api.DefaultHealthInterval, log)
+		return serveMetrics(work, lns.public, reg, health(nil, b, doms, nil), api.DefaultHealthInterval, log)
 	})
 	for _, s := range doms[0].parts.Sentries {
 		g.Go("sentry "+s.Network(), func() error { return s.Run(work) })
@@ -90,6 +93,13 @@ func consumerCommand(ds registry) *cli.Command {
 	return &cli.Command{
 		Name:  "consumer",
 		Usage: "write every domain's events from --nats-url into the archive and the state store, and run the analyzers",
+		Description: "The consumer of a fleet: it reads each domain's stream from the external NATS JetStream given by\n" +
+			"--nats-url (made there by that domain's `valtrack sentry`; it waits for streams that do not exist yet),\n" +
+			"writes the Parquet archive under --data-dir and the state store (--db), and runs the analyzers.\n" +
+			"Consumers given the same --durable share the work. /metrics and /healthz are served on --http.\n" +
+			"For everything in one process, use `valtrack run`.\n\n" +
+			"   valtrack consumer --nats-url nats://nats:4222 --db postgres://valtrack:…@db/valtrack --data-dir /srv/valtrack\n" +
+			"   valtrack consumer --nats-url nats://nats:4222 --db postgres://… --data-dir /srv/valtrack-b --analyzers=false",
 		Flags: concat(busFlags(), consumerFlags(), []cli.Flag{
 			&cli.BoolFlag{Name: "analyzers", Value: true, Usage: "also run the analyzers (run them in one consumer of a fleet)", Sources: env("analyzers")},
 			progressFlag(10 * time.Second),
@@ -105,9 +115,14 @@ func consumerAction(ctx context.Context, cmd *cli.Command, ds registry) error {
 	if err := domain.CheckFlags(cmd, domain.RoleConsumer, ds); err != nil {
 		return err
 	}
+	if err := checkBusFlags(cmd); err != nil {
+		return err
+	}
 	work, cancel := context.WithCancel(ctx)
 	defer cancel()
-	p, err := openProc(work, cmd, false, ds.names())
+	// No stream is made here: each domain's sentries make theirs, and the
+	// consumer of a domain waits for it (consumer.Config.WaitForStream).
+	p, err := openProc(work, cmd, false, nil)
 	if err != nil {
 		return err
 	}
@@ -124,7 +139,7 @@ func consumerAction(ctx context.Context, cmd *cli.Command, ds registry) error {
 	if err != nil {
 		return err
 	}
-	cons, err := consumers(cmd, b, sto.arch, doms, reg, log)
+	cons, err := consumers(cmd, b, sto, doms, reg, log, true)
 	if err != nil {
 		return err
 	}
@@ -137,7 +152,7 @@ func consumerAction(ctx context.Context, cmd *cli.Command, ds registry) error {
 	}
 	g := &group{stop: cancel}
 	g.Go("metrics", func() error {
-		return serveMetrics(work, lns.public, reg, health(sto.db, b, doms), api.DefaultHealthInterval, log)
+		return serveMetrics(work, lns.public, reg, health(sto.db, b, doms, cons), api.DefaultHealthInterval, log)
 	})
 	for name, c := range cons {
 		g.Go("consumer "+name, func() error { return c.Run(work) })
@@ -177,6 +192,11 @@ func serveCommand(ds registry) *cli.Command {
 	return &cli.Command{
 		Name:  "serve",
 		Usage: "serve the API over the state store",
+		Description: "An API server of a fleet: it serves the read-only HTTP API, the OpenAPI document and the web page\n" +
+			"on --http over the state store the consumers write (--db), applying the migrations at start. Run as many\n" +
+			"as the load needs; /metrics and /healthz go to --admin-http when it is given. See docs/operations.md.\n\n" +
+			"   valtrack serve --db postgres://valtrack:…@db/valtrack --api-keys /etc/valtrack/keys --trust-proxy\n" +
+			"   valtrack serve --db postgres://valtrack:…@db/valtrack --http :8080 --admin-http 127.0.0.1:9090",
 		Flags: concat(apiFlags(), domainFlags(ds, domain.RoleServe)),
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			if err := domain.CheckFlags(cmd, domain.RoleServe, ds); err != nil {
@@ -205,7 +225,7 @@ func serveCommand(ds registry) *cli.Command {
 			if err != nil {
 				return err
 			}
-			srv, err := newAPI(cmd, db, nil, doms, reg, log)
+			srv, err := newAPI(cmd, db, nil, doms, nil, reg, log)
 			if err != nil {
 				return err
 			}
@@ -223,7 +243,7 @@ func dbCommand(ds registry) *cli.Command {
 			{
 				Name:  "migrate",
 				Usage: "apply every embedded migration not yet applied",
-				Action: withDB(ds, func(ctx context.Context, cmd *cli.Command, db *store.DB) error {
+				Action: withDB(ds, true, func(ctx context.Context, cmd *cli.Command, db *store.DB) error {
 					if err := db.Migrate(ctx); err != nil {
 						return err
 					}
@@ -238,35 +258,54 @@ func dbCommand(ds registry) *cli.Command {
 			{
 				Name:  "status",
 				Usage: "list the embedded migrations of every domain and whether each is applied",
-				Action: withDB(ds, func(ctx context.Context, cmd *cli.Command, db *store.DB) error {
+				Action: withDB(ds, false, func(ctx context.Context, cmd *cli.Command, db *store.DB) error {
 					ms, err := db.MigrationStatus(ctx)
 					if err != nil {
 						return err
 					}
 					w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-					fmt.Fprintln(w, "DOMAIN\tVERSION\tNAME\tAPPLIED\tAT")
+					fmt.Fprintln(w, "DOMAIN\tVERSION\tNAME\tAPPLIED\tAT\tNOTE")
+					newer := 0
 					for _, m := range ms {
-						at := ""
+						at, note := "", ""
 						if m.Applied {
 							at = m.AppliedAt.UTC().Format(time.RFC3339)
 						}
-						fmt.Fprintf(w, "%s\t%d\t%s\t%v\t%s\n", m.Domain, m.Version, m.Name, m.Applied, at)
+						if m.Unknown {
+							note = "unknown to this binary (applied by a newer valtrack)"
+							newer++
+						}
+						fmt.Fprintf(w, "%s\t%d\t%s\t%v\t%s\t%s\n", m.Domain, m.Version, m.Name, m.Applied, at, note)
 					}
-					return w.Flush()
+					if err := w.Flush(); err != nil {
+						return err
+					}
+					if newer > 0 {
+						fmt.Fprintf(os.Stderr, "valtrack: %d migration(s) above are unknown to this binary: a newer valtrack migrated this database; run that one (this binary refuses to write to a domain with unknown migrations)\n", newer)
+					}
+					return nil
 				}),
 			},
 		},
 	}
 }
 
-// withDB opens the database without migrating it, for the db commands.
-func withDB(ds registry, f func(context.Context, *cli.Command, *store.DB) error) cli.ActionFunc {
+// withDB opens the database without migrating it, for the db commands;
+// unless create, a SQLite database that does not exist is refused rather
+// than created.
+func withDB(ds registry, create bool, f func(context.Context, *cli.Command, *store.DB) error) cli.ActionFunc {
 	return func(ctx context.Context, cmd *cli.Command) error {
 		log, err := logger(cmd)
 		if err != nil {
 			return err
 		}
-		db, err := openDB(ctx, cmd, ds, log, store.WithoutMigrate())
+		var db *store.DB
+		if create {
+			db, err = openDB(ctx, cmd, ds, log, store.WithoutMigrate())
+		} else {
+			db, err = store.Open(ctx, cmd.String("db"), cmd.String("data-dir"), log.With("component", "store"),
+				store.WithMigrations(ds.migrations()...), store.WithoutMigrate(), store.WithExisting())
+		}
 		if err != nil {
 			return err
 		}

@@ -155,6 +155,13 @@ func TestInvalidFlagsRefused(t *testing.T) {
 		{[]string{"--ssv", "nope"}, "--ssv-contract ADDRESS and --ssv-from-block N"},
 		{[]string{"--ssv-contract", "0x00000000000000000000000000000000000000aa"}, "--ssv-from-block"},
 		{[]string{"--ssv-replay-from", "5"}, "names a block of one network"},
+		// Flags of a network that is not given: named, with what to add.
+		{[]string{"--eth-rpc", "http://127.0.0.1:8545"}, "no --ssv network is given: add --ssv NAME"},
+		{[]string{"--ssv-beacon", "http://127.0.0.1:5052"}, "no --ssv network is given: add --ssv NAME"},
+		{[]string{"--polkadot-candidates", "/etc/hostname"}, "no chain is given: add --polkadot NAME=RPC"},
+		{[]string{"--polkadot-send"}, "no chain is given: add --polkadot NAME=RPC"},
+		{[]string{"--p2p-ip", "nonsense"}, "give an IPv4 address"},
+		{[]string{"--bus-duplicates", "2m", "--bus-max-age", "1m"}, "longer than --bus-max-age 1m0s"},
 	}
 	commands := [][]string{{"run"}, {"consumer"}, {"sentry", "ethereum"}, {"sentry", "cosmos"}, {"sentry", "ssv"}, {"serve"}}
 	tested := 0
@@ -737,7 +744,7 @@ func TestServeMetricsStops(t *testing.T) {
 	}}}}
 	done := make(chan error, 1)
 	go func() {
-		done <- serveMetrics(ctx, ln, newRegistry(), health(nil, nil, doms), time.Millisecond, slog.New(slog.DiscardHandler))
+		done <- serveMetrics(ctx, ln, newRegistry(), health(nil, nil, doms, nil), time.Millisecond, slog.New(slog.DiscardHandler))
 	}()
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	get := func() (int, string) {

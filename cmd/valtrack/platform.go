@@ -31,10 +31,10 @@ func busFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.DurationFlag{Name: "bus-max-age", Value: 7 * 24 * time.Hour, Usage: "how long a stream keeps events", Sources: env("bus-max-age"),
 			Validator: func(v time.Duration) error { return positiveDuration("--bus-max-age", v) }},
-		&cli.Int64Flag{Name: "bus-max-bytes", Value: 10 << 30, Usage: "size limit of each domain's stream in bytes (oldest events go first)", Sources: env("bus-max-bytes"),
+		&cli.Int64Flag{Name: "bus-max-bytes", Usage: "size limit of each domain's stream in bytes (oldest events go first); each stream reserves it up front. 0: with the embedded bus, half the free disk under --data-dir split over the streams (64 MiB..10 GiB each); with --nats-url, 10 GiB", Sources: env("bus-max-bytes"),
 			Validator: func(v int64) error {
-				if v < 1<<20 {
-					return fmt.Errorf("--bus-max-bytes %d: give at least 1048576 (1 MiB)", v)
+				if v != 0 && v < 1<<20 {
+					return fmt.Errorf("--bus-max-bytes %d: give at least 1048576 (1 MiB), or 0 to size it from the free disk", v)
 				}
 				return nil
 			}},
@@ -45,6 +45,16 @@ func busFlags() []cli.Flag {
 		&cli.StringFlag{Name: "bus-listen", Usage: "embedded bus: also accept NATS clients on this address (e.g. 127.0.0.1:4222)", Sources: env("bus-listen"),
 			Validator: func(v string) error { return listenAddr("--bus-listen", v) }},
 	}
+}
+
+// checkBusFlags refuses bus flags wrong only together, before anything
+// opens. The bus checks this too, but names its own settings, not the
+// flags.
+func checkBusFlags(cmd *cli.Command) error {
+	if dup, age := cmd.Duration("bus-duplicates"), cmd.Duration("bus-max-age"); dup > age {
+		return fmt.Errorf("--bus-duplicates %s is longer than --bus-max-age %s: the duplicate window must fit in the stream's retention; give --bus-duplicates %s or less, or a longer --bus-max-age", dup, age, age)
+	}
+	return nil
 }
 
 // sentryFlags identify this process's sentries in events, whatever domain.
@@ -178,6 +188,7 @@ func openBus(ctx context.Context, cmd *cli.Command, reg prometheus.Registerer, l
 		MaxBytes:   cmd.Int64("bus-max-bytes"),
 		Duplicates: cmd.Duration("bus-duplicates"),
 		Replicas:   int(cmd.Int("bus-replicas")),
+		Streams:    max(len(streams), 1),
 		Name:       "valtrack-" + cmd.Name,
 		Registerer: reg,
 	}
@@ -309,16 +320,18 @@ func openStorage(ctx context.Context, cmd *cli.Command, ds registry, log *slog.L
 }
 
 // consumers builds one consumer per domain that has a sink.
-func consumers(cmd *cli.Command, b *bus.Bus, arch *archive.Writer, doms []opened, reg prometheus.Registerer, log *slog.Logger) (map[string]*consumer.Consumer, error) {
+// With waitForStreams, each waits for its stream to be made by the
+// domain's sentries (valtrack consumer) rather than making it.
+func consumers(cmd *cli.Command, b *bus.Bus, sto storage, doms []opened, reg prometheus.Registerer, log *slog.Logger, waitForStreams bool) (map[string]*consumer.Consumer, error) {
 	out := map[string]*consumer.Consumer{}
 	for _, o := range doms {
 		if o.parts.Sink == nil {
 			continue
 		}
 		c, err := consumer.New(consumer.Config{
-			Bus: b, Domain: o.d.Name(), Sink: o.parts.Sink, Archive: arch,
+			Bus: b, Domain: o.d.Name(), Sink: o.parts.Sink, Archive: sto.arch, Probe: sto.db.Ping,
 			Durable: durableName(cmd.String("durable"), o.d.Name()), BatchSize: int(cmd.Int("batch-size")),
-			Registerer: reg, Log: log,
+			WaitForStream: waitForStreams, Registerer: reg, Log: log,
 		})
 		if err != nil {
 			return nil, err
@@ -347,9 +360,10 @@ func allAnalyzers(doms []opened) []analyze.Analyzer {
 	return out
 }
 
-// health is what /healthz checks: the store answers (where there is one)
-// and every domain's parts report healthy.
-func health(db *store.DB, b *bus.Bus, doms []opened) func(context.Context) error {
+// health is what /healthz checks: the store answers (where there is one),
+// no consumer keeps failing a batch, and every domain's parts report
+// healthy.
+func health(db *store.DB, b *bus.Bus, doms []opened, cons map[string]*consumer.Consumer) func(context.Context) error {
 	return func(ctx context.Context) error {
 		var errs []error
 		if b != nil {
@@ -363,6 +377,11 @@ func health(db *store.DB, b *bus.Bus, doms []opened) func(context.Context) error
 			}
 		}
 		for _, o := range doms {
+			if c := cons[o.d.Name()]; c != nil {
+				if err := c.Healthy(); err != nil {
+					errs = append(errs, &api.PartError{Part: o.d.Name() + " consumer", Err: err})
+				}
+			}
 			if o.parts.Health == nil {
 				continue
 			}
@@ -374,7 +393,7 @@ func health(db *store.DB, b *bus.Bus, doms []opened) func(context.Context) error
 	}
 }
 
-func newAPI(cmd *cli.Command, db *store.DB, b *bus.Bus, doms []opened, reg *prometheus.Registry, log *slog.Logger) (*api.Server, error) {
+func newAPI(cmd *cli.Command, db *store.DB, b *bus.Bus, doms []opened, cons map[string]*consumer.Consumer, reg *prometheus.Registry, log *slog.Logger) (*api.Server, error) {
 	var apis []api.Domain
 	for _, o := range doms {
 		if o.parts.API != nil {
@@ -386,7 +405,7 @@ func newAPI(cmd *cli.Command, db *store.DB, b *bus.Bus, doms []opened, reg *prom
 		return nil, fmt.Errorf("--ws-origins: %w", err)
 	}
 	return api.New(api.Options{
-		Domains: apis, Health: health(db, b, doms), Log: log, KeysFile: cmd.String("api-keys"),
+		Domains: apis, Health: health(db, b, doms, cons), Log: log, KeysFile: cmd.String("api-keys"),
 		RatePerIP: cmd.Float("rate-per-ip"), RatePerKey: cmd.Float("rate-per-key"),
 		Registry: reg, Version: version, TrustProxy: cmd.Bool("trust-proxy"),
 		SeparateAdmin: cmd.String("admin-http") != "", WSOrigins: origins,

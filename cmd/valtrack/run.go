@@ -43,6 +43,9 @@ func runAction(ctx context.Context, cmd *cli.Command, ds registry) (err error) {
 	if err := domain.CheckFlags(cmd, domain.RoleRun, ds); err != nil {
 		return err
 	}
+	if err := checkBusFlags(cmd); err != nil {
+		return err
+	}
 	run, dflt := selected(ds, cmd)
 	dataDir := cmd.String("data-dir")
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
@@ -70,7 +73,7 @@ func runAction(ctx context.Context, cmd *cli.Command, ds registry) (err error) {
 	if err != nil {
 		return err
 	}
-	cons, err := consumers(cmd, b, sto.arch, doms, reg, log)
+	cons, err := consumers(cmd, b, sto, doms, reg, log, false)
 	if err != nil {
 		return err
 	}
@@ -78,7 +81,7 @@ func runAction(ctx context.Context, cmd *cli.Command, ds registry) (err error) {
 	if err := analyze.Validate(as); err != nil {
 		return err
 	}
-	srv, err := newAPI(cmd, sto.db, b, doms, reg, log)
+	srv, err := newAPI(cmd, sto.db, b, doms, cons, reg, log)
 	if err != nil {
 		return err
 	}

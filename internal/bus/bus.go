@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -23,6 +24,9 @@ type Bus struct {
 	metrics *Metrics
 	closed  chan struct{} // closed by the connection's ClosedHandler
 	secrets []string
+	// autoSize: MaxBytes was sized from the free disk, not given, so an
+	// existing stream with a larger limit keeps it (see EnsureStream).
+	autoSize bool
 }
 
 // Open validates cfg and connects: to an embedded nats-server started here
@@ -74,6 +78,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
 	}
 
 	url := cfg.URL
+	if url == "" && cfg.MaxBytes == 0 {
+		b.cfg.MaxBytes = embeddedMaxBytes(filepath.Join(cfg.DataDir, "nats"), cfg.Streams)
+		b.autoSize = true
+		log.Debug("stream size from the free disk", "max_bytes", b.cfg.MaxBytes, "streams", cfg.Streams)
+	}
 	if url == "" {
 		b.srv, err = startEmbedded(cfg, log)
 		if err != nil {
@@ -192,6 +201,18 @@ func (b *Bus) StreamConfig(domain string) jetstream.StreamConfig {
 	}
 }
 
+// StreamExists reports whether the stream of a domain exists.
+func (b *Bus) StreamExists(ctx context.Context, domain string) (bool, error) {
+	_, err := b.js.Stream(ctx, b.StreamName(domain))
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		return false, nil
+	}
+	return false, fmt.Errorf("look up stream %s on %s: %w", b.StreamName(domain), b.ClientURL(), scrub(err, b.secrets))
+}
+
 // EnsureStream creates the stream of a domain (subjects "<domain>.>") or
 // updates it to the configured limits.
 func (b *Bus) EnsureStream(ctx context.Context, domain string) error {
@@ -204,11 +225,22 @@ func (b *Bus) EnsureStream(ctx context.Context, domain string) error {
 	// the log, because one process started with another --bus-replicas than
 	// the rest changes the stream for all of them.
 	if s, err := b.js.Stream(ctx, sc.Name); err == nil {
-		if have := s.CachedInfo().Config.Replicas; have != sc.Replicas {
-			b.log.Warn("changing the stream's replica count", "stream", sc.Name, "from", have, "to", sc.Replicas)
+		have := s.CachedInfo().Config
+		if have.Replicas != sc.Replicas {
+			b.log.Warn("changing the stream's replica count", "stream", sc.Name, "from", have.Replicas, "to", sc.Replicas)
+		}
+		// A size from the free disk shrinks as the disk fills; applied to
+		// an existing stream it would drop events not consumed yet. Only a
+		// size given by the operator changes a stream's limit.
+		if b.autoSize && (have.MaxBytes < 0 || have.MaxBytes > sc.MaxBytes) {
+			sc.MaxBytes = have.MaxBytes
 		}
 	}
 	if _, err := b.js.CreateOrUpdateStream(ctx, sc); err != nil {
+		if isStorageExhausted(err) {
+			return fmt.Errorf("ensure stream %s on %s: %w: %s", sc.Name, b.ClientURL(), scrub(err, b.secrets),
+				storageHint(sc.MaxBytes, b.cfg.Streams, b.autoSize))
+		}
 		return fmt.Errorf("ensure stream %s on %s: %w (check the server's JetStream limits and that no other stream holds %s)",
 			sc.Name, b.ClientURL(), scrub(err, b.secrets), sc.Subjects[0])
 	}

@@ -33,11 +33,15 @@ const (
 // Config configures a Bus. The zero value of every optional field means its
 // default.
 type Config struct {
-	URL          string        // empty: start an embedded nats-server in-process
-	DataDir      string        // embedded: JetStream file store under DataDir/nats
-	ListenAddr   string        // embedded: optional client listen address ("127.0.0.1:4222"); empty = in-process only
-	MaxAge       time.Duration // stream retention (limits-based); default 7*24h
-	MaxBytes     int64         // stream max bytes; default 10 GiB (-1 unlimited)
+	URL        string        // empty: start an embedded nats-server in-process
+	DataDir    string        // embedded: JetStream file store under DataDir/nats
+	ListenAddr string        // embedded: optional client listen address ("127.0.0.1:4222"); empty = in-process only
+	MaxAge     time.Duration // stream retention (limits-based); default 7*24h
+	MaxBytes   int64         // stream max bytes (-1 unlimited); default: embedded, sized from the free disk (AutoMaxBytes); external, 10 GiB
+	// Streams is how many streams this process ensures (default 1): the
+	// embedded server's default MaxBytes splits the disk over them, and an
+	// error of a full server names the total.
+	Streams      int
 	Duplicates   time.Duration // duplicates window for Nats-Msg-Id dedupe; default 2m
 	Replicas     int           // stream replicas (cluster); default 1
 	MaxPending   int           // max unacknowledged async publishes per publisher; default 4096
@@ -91,9 +95,16 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	switch {
 	case cfg.MaxBytes < -1:
-		return cfg, fmt.Errorf("bus config: MaxBytes %d is invalid; use -1 for unlimited or 0 for the default %d", cfg.MaxBytes, DefaultMaxBytes)
-	case cfg.MaxBytes == 0:
+		return cfg, fmt.Errorf("bus config: MaxBytes %d is invalid; use -1 for unlimited or 0 for the default (sized from the free disk, at most %d)", cfg.MaxBytes, DefaultMaxBytes)
+	case cfg.MaxBytes == 0 && cfg.URL != "":
+		// The disk of an external server is not ours to measure.
 		cfg.MaxBytes = DefaultMaxBytes
+	}
+	switch {
+	case cfg.Streams < 0:
+		return cfg, fmt.Errorf("bus config: Streams %d is negative; use 0 for the default 1", cfg.Streams)
+	case cfg.Streams == 0:
+		cfg.Streams = 1
 	}
 	switch {
 	case cfg.Duplicates < 0:

@@ -9,12 +9,20 @@
 //   - an outage (the store unreachable, a timeout) keeps the batch: it is
 //     retried in place with backoff, its ack deadline extended, until it
 //     applies or the consumer stops (then it is redelivered);
+//   - an event whose Decode or Archive panics is refused: it goes to the
+//     dead-letter subject with the panic and is counted, and the rest of
+//     the batch goes on (a poison event would otherwise crash the process
+//     at every redelivery);
 //   - a batch the store refuses (store.Permanent, ErrRejected, a panic in
-//     the sink) is split in halves until the events that fail it are found;
+//     Apply) is split in halves until the events that fail it are found;
 //     they go to the dead-letter subject <domain>.dlq.<kind> with the error
 //     and are counted, and the rest of the batch is applied;
 //   - on its last delivery (bus.Msg.LastDelivery) an event that still
-//     cannot be applied is dead-lettered rather than dropped by the server.
+//     cannot be applied although the store works (it fails alone) is
+//     dead-lettered rather than dropped by the server; a store that is
+//     down is waited for, never a reason to dead-letter (except at a stop,
+//     where the server would give up events on their last delivery);
+//   - while a batch keeps failing, Healthy reports it.
 //
 // A redelivered batch changes nothing: sinks are idempotent (keyed by
 // message id) and the archive skips the events it holds.
@@ -96,7 +104,18 @@ type Config struct {
 	MaxDeliver int
 	// RetryMax caps the backoff between in-place retries of a batch during
 	// an outage (default 10s).
-	RetryMax   time.Duration
+	RetryMax time.Duration
+	// WaitForStream: the stream is made by the domain's sentries, so wait
+	// until it exists instead of creating it. A consumer of a fleet reads
+	// every domain, but a stream reserves its size on the server up front:
+	// creating the streams of domains no sentry publishes would reserve
+	// disk for nothing, and can fail a server with room for what is used.
+	WaitForStream bool
+	// Probe, when set, tells whether the store works (e.g. a Ping of the
+	// database): an event that fails alone on its last delivery is set
+	// aside only while the store answers. Without it, the rest of the batch
+	// applying is the sign.
+	Probe      func(context.Context) error
 	Registerer prometheus.Registerer
 	Log        *slog.Logger
 }
@@ -108,8 +127,27 @@ type Consumer struct {
 	metrics *metrics
 
 	mu        sync.Mutex
-	loggedBad map[string]bool // subjects already logged as undecodable
+	loggedBad map[string]bool  // subjects already logged as undecodable
+	failing   map[string]error // part ("apply", "archive") → why its batch keeps failing
 	processed uint64
+}
+
+// Healthy fails while a batch has kept failing (an outage of the store or
+// the archive), saying what fails and since when; the consumer retries on
+// its own meanwhile.
+func (c *Consumer) Healthy() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	for _, part := range []string{"apply", "archive"} {
+		if err := c.failing[part]; err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("consumer %s: %w — check the state store and the archive's disk", c.cfg.Domain, errors.Join(errs...))
+	}
+	return nil
 }
 
 // New validates the configuration.
@@ -150,7 +188,7 @@ func New(cfg Config) (*Consumer, error) {
 		return nil, fmt.Errorf("consumer %s: %w", cfg.Domain, err)
 	}
 	return &Consumer{cfg: cfg, log: cfg.Log.With("component", "consumer", "domain", cfg.Domain), metrics: m,
-		loggedBad: map[string]bool{}}, nil
+		loggedBad: map[string]bool{}, failing: map[string]error{}}, nil
 }
 
 // Processed is the number of events written so far.
@@ -162,6 +200,11 @@ func (c *Consumer) Processed() uint64 {
 
 // Run consumes until ctx is done.
 func (c *Consumer) Run(ctx context.Context) error {
+	if c.cfg.WaitForStream {
+		if err := c.waitForStream(ctx); err != nil {
+			return err
+		}
+	}
 	if err := c.cfg.Bus.EnsureStream(ctx, c.cfg.Domain); err != nil {
 		return fmt.Errorf("consumer %s: ensure stream: %w", c.cfg.Domain, err)
 	}
@@ -173,6 +216,35 @@ func (c *Consumer) Run(ctx context.Context) error {
 		AckWait:    c.cfg.AckWait,
 		MaxDeliver: c.cfg.MaxDeliver,
 	}, c.handle)
+}
+
+// streamPoll is how often a consumer waiting for its stream looks again.
+var streamPoll = 2 * time.Second
+
+// waitForStream returns once the domain's stream exists, or ctx is done.
+func (c *Consumer) waitForStream(ctx context.Context) error {
+	logged := false
+	for {
+		ok, err := c.cfg.Bus.StreamExists(ctx, c.cfg.Domain)
+		switch {
+		case ok:
+			if logged {
+				c.log.Info("stream found; consuming", "stream", c.cfg.Bus.StreamName(c.cfg.Domain))
+			}
+			return nil
+		case err != nil:
+			c.log.Warn("cannot look up the stream; retrying", "stream", c.cfg.Bus.StreamName(c.cfg.Domain), "err", err)
+		case !logged:
+			c.log.Info("waiting for the stream: a `valtrack sentry "+c.cfg.Domain+"` creates it",
+				"stream", c.cfg.Bus.StreamName(c.cfg.Domain))
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(streamPoll):
+		}
+	}
 }
 
 // decoded is an event with the message it came in.
@@ -212,11 +284,14 @@ func (c *Consumer) splitSubject(subject string) (network, kind string, err error
 }
 
 // decodeAll decodes a batch, refusing what it cannot read and passing over
-// the dead letters the stream also holds. (Decoding in parallel was
-// measured: no gain on the pipeline benchmark, whose bound is the store's
-// single writer.)
-func (c *Consumer) decodeAll(batch []*bus.Msg) []decoded {
+// the dead letters the stream also holds. An event whose Decode panics is
+// set aside on the dead-letter subject with the panic; when that cannot be
+// published it returns an error, and the batch is redelivered. (Decoding
+// in parallel was measured: no gain on the pipeline benchmark, whose bound
+// is the store's single writer.)
+func (c *Consumer) decodeAll(ctx context.Context, batch []*bus.Msg) ([]decoded, error) {
 	ds := make([]decoded, 0, len(batch))
+	var dlErrs []error
 	for _, m := range batch {
 		if bus.IsDeadLetter(c.cfg.Domain, m.Subject) {
 			continue // acknowledged with the batch; they are for people to read
@@ -226,20 +301,73 @@ func (c *Consumer) decodeAll(batch []*bus.Msg) []decoded {
 			c.reject(m, "unknown", err)
 			continue
 		}
-		v, err := c.cfg.Sink.Decode(kind, m.Data)
-		if err != nil {
+		d := decoded{msg: m, ev: Event{Network: network, Kind: kind, MsgID: msgID(m)}}
+		v, err := c.decode(kind, m.Data)
+		var pe *panicError
+		switch {
+		case errors.As(err, &pe):
+			if err := c.deadLetter(ctx, []decoded{d}, err); err != nil {
+				dlErrs = append(dlErrs, err)
+			}
+			continue
+		case err != nil:
 			c.reject(m, kind, err)
 			continue
 		}
-		ds = append(ds, decoded{msg: m, ev: Event{Network: network, Kind: kind, MsgID: msgID(m), Value: v}})
+		d.ev.Value = v
+		ds = append(ds, d)
 	}
-	return ds
+	if len(dlErrs) > 0 {
+		return nil, fmt.Errorf("set aside events whose decoding panicked: %w", errors.Join(dlErrs...))
+	}
+	return ds, nil
+}
+
+// panicError is a panic of the sink's code, recovered: the event that
+// caused it is refused (dead-lettered) rather than crashing the consumer,
+// which would then crash again on the same event at every restart.
+type panicError struct {
+	where string
+	value any
+}
+
+func (e *panicError) Error() string { return fmt.Sprintf("sink %s panicked: %v", e.where, e.value) }
+
+// Unwrap makes a panic a refusal (ErrRejected).
+func (e *panicError) Unwrap() error { return ErrRejected }
+
+// decode calls the sink's Decode, turning a panic into a panicError.
+func (c *Consumer) decode(kind string, data []byte) (v any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			v, err = nil, &panicError{where: "decode of a " + kind + " event", value: p}
+		}
+	}()
+	return c.cfg.Sink.Decode(kind, data)
+}
+
+// archiveEvents calls the sink's Archive, turning a panic into a panicError.
+func (c *Consumer) archiveEvents(ds []decoded) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &panicError{where: "archive", value: p}
+		}
+	}()
+	evs := make([]Event, len(ds))
+	for i, d := range ds {
+		evs[i] = d.ev
+	}
+	return c.cfg.Sink.Archive(evs)
 }
 
 // handle writes one batch; returning nil acknowledges it.
 func (c *Consumer) handle(ctx context.Context, batch []*bus.Msg) error {
 	start := time.Now()
-	ds := c.decodeAll(batch)
+	ds, err := c.decodeAll(ctx, batch)
+	if err != nil {
+		c.metrics.failures.WithLabelValues(c.cfg.Domain).Inc()
+		return fmt.Errorf("consumer %s: %w", c.cfg.Domain, err)
+	}
 	if len(ds) == 0 {
 		return nil
 	}
@@ -247,7 +375,6 @@ func (c *Consumer) handle(ctx context.Context, batch []*bus.Msg) error {
 	// refuses. Both writes are idempotent for a redelivered batch (the
 	// archive skips message ids it holds, the sink is keyed by them), and
 	// the batch is acknowledged only after both.
-	var err error
 	if c.cfg.Archive != nil && c.cfg.Bus.Clustered() {
 		err = c.writeInOrder(ctx, batch, ds)
 	} else {
@@ -317,28 +444,105 @@ func (c *Consumer) writeInOrder(ctx context.Context, batch []*bus.Msg, ds []deco
 
 // applyBatch applies ds, retrying in place through an outage and setting
 // refused events aside; it returns an error only when ctx ends first.
+//
+// An event on its last delivery (the server gives it up unless it is
+// acknowledged now) that keeps failing with an error that is neither a
+// refusal nor an outage is tried alone: if it fails while the store works
+// (Config.Probe answers, or the rest of the batch applies without it), it
+// is the event's fault and it is set aside. A store that is down
+// (store.Unavailable, or nothing applies) fails every event alike: then
+// nothing is set aside, and the batch waits for the store, however long.
 func (c *Consumer) applyBatch(ctx context.Context, batch []*bus.Msg, ds []decoded) error {
-	r := c.retrier(batch)
+	r := c.retrier(batch, "apply")
+	defer r.done()
 	for attempt := 1; ; attempt++ {
 		err := c.isolate(ctx, ds)
 		if err == nil {
 			return nil
 		}
 		if ctx.Err() != nil {
+			c.setAsideAtStop(ds, err)
 			return err
 		}
-		if last := lastDelivery(ds); len(last) > 0 && attempt >= 3 {
-			// The server gives these up if they are not acknowledged now:
-			// set them aside instead, with the error, and retry the rest.
-			if dlErr := c.deadLetter(ctx, last, fmt.Errorf("not applied on the last delivery: %w", err)); dlErr != nil {
-				c.log.Warn("cannot set aside the events of a last delivery; retrying", "err", dlErr)
+		if last := lastDelivery(ds); len(last) > 0 && attempt >= 3 && !store.Unavailable(err) {
+			if culprits := c.singleOut(ctx, ds, last); len(culprits) > 0 {
+				for _, cu := range culprits {
+					if dlErr := c.deadLetter(ctx, []decoded{cu.d}, fmt.Errorf("fails alone on its last delivery while the store works: %w", cu.err)); dlErr != nil {
+						c.log.Warn("cannot set aside an event of a last delivery; retrying", "err", dlErr)
+					}
+				}
+				ds = pending(ds)
+				continue
 			}
-			ds = pending(ds)
-			continue
 		}
 		if err := r.wait(ctx, "batch not applied", attempt, len(ds), err); err != nil {
+			c.setAsideAtStop(ds, err)
 			return err
 		}
+	}
+}
+
+// culprit is an event that fails alone, with its error.
+type culprit struct {
+	d   decoded
+	err error
+}
+
+// singleOut applies each event of last alone and returns those that fail
+// while the store is shown to work. None when the store is down.
+func (c *Consumer) singleOut(ctx context.Context, ds, last []decoded) []culprit {
+	var failed []culprit
+	for _, d := range last {
+		err := c.apply(ctx, []decoded{d})
+		switch {
+		case err == nil:
+			// Applied (idempotently, so the retry of the batch is harmless).
+		case ctx.Err() != nil || store.Unavailable(err):
+			return nil
+		default:
+			failed = append(failed, culprit{d, err})
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	if c.cfg.Probe != nil {
+		if err := c.cfg.Probe(ctx); err != nil {
+			return nil // the store is down: the events are not at fault
+		}
+		return failed
+	}
+	skip := map[string]bool{}
+	for _, f := range failed {
+		skip[f.d.ev.MsgID] = true
+	}
+	var rest []decoded
+	for _, d := range pending(ds) {
+		if !skip[d.ev.MsgID] {
+			rest = append(rest, d)
+		}
+	}
+	if len(rest) == 0 || c.apply(ctx, rest) != nil {
+		return nil // no sign that the store works: wait for it
+	}
+	return failed
+}
+
+// setAsideAtStop: the consumer stops while a batch still fails. Its events
+// are handed back to the server, which redelivers them — except those on
+// their last delivery, which it would give up: those are set aside with
+// the error instead (a fresh context: ctx has ended), so that a store
+// outage through many restarts loses nothing; they can be replayed from
+// the dead-letter subject.
+func (c *Consumer) setAsideAtStop(ds []decoded, err error) {
+	last := lastDelivery(ds)
+	if len(last) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if dlErr := c.deadLetter(ctx, last, fmt.Errorf("consumer stopped on the event's last delivery while it could not be applied (%w); set aside so that it is not lost", err)); dlErr != nil {
+		c.log.Error("events on their last delivery are neither applied nor set aside; the server gives them up", "events", len(last), "err", dlErr)
 	}
 }
 
@@ -346,9 +550,11 @@ func (c *Consumer) applyBatch(ctx context.Context, batch []*bus.Msg, ds []decode
 // archive cannot be written (a full disk is an outage too: the rows stay
 // pending in the writer and each retry's Sync writes them).
 func (c *Consumer) archiveBatch(ctx context.Context, batch []*bus.Msg, ds []decoded, stored map[string]bool) error {
-	r := c.retrier(batch)
+	r := c.retrier(batch, "archive")
+	defer r.done()
+	poisoned := map[string]error{} // events whose archiving panicked, kept over retries
 	for attempt := 1; ; attempt++ {
-		err := c.archive(ds, stored)
+		err := c.archive(ctx, ds, stored, poisoned)
 		if err == nil {
 			return nil
 		}
@@ -361,13 +567,28 @@ func (c *Consumer) archiveBatch(ctx context.Context, batch []*bus.Msg, ds []deco
 // retrier paces in-place retries of one batch.
 type retrier struct {
 	c       *Consumer
+	part    string // "apply" or "archive": what is failing, for Healthy
 	batch   []*bus.Msg
 	backoff time.Duration
 	touched time.Time
+	since   time.Time
 }
 
-func (c *Consumer) retrier(batch []*bus.Msg) *retrier {
-	return &retrier{c: c, batch: batch, backoff: 100 * time.Millisecond, touched: time.Now()}
+func (c *Consumer) retrier(batch []*bus.Msg, part string) *retrier {
+	return &retrier{c: c, part: part, batch: batch, backoff: 100 * time.Millisecond, touched: time.Now(), since: time.Now()}
+}
+
+// unhealthyAfter is the failed attempts of one batch after which the
+// consumer reports unhealthy: a blip retried once or twice is not worth a
+// page, an outage is.
+const unhealthyAfter = 3
+
+// done clears what the retrier reported: the batch went through (or the
+// consumer stops).
+func (r *retrier) done() {
+	r.c.mu.Lock()
+	delete(r.c.failing, r.part)
+	r.c.mu.Unlock()
 }
 
 // wait logs and counts a failed attempt, waits its backoff and keeps the
@@ -377,6 +598,12 @@ func (c *Consumer) retrier(batch []*bus.Msg) *retrier {
 func (r *retrier) wait(ctx context.Context, what string, attempt, events int, err error) error {
 	r.c.log.Warn(what+"; retrying in place", "events", events, "attempt", attempt, "retry_in", r.backoff, "err", err)
 	r.c.metrics.retries.WithLabelValues(r.c.cfg.Domain).Inc()
+	if attempt >= unhealthyAfter {
+		r.c.mu.Lock()
+		r.c.failing[r.part] = fmt.Errorf("%s: %d events not written for %s (attempt %d), retrying in place: %w",
+			what, events, time.Since(r.since).Round(time.Second), attempt, err)
+		r.c.mu.Unlock()
+	}
 	select {
 	case <-ctx.Done():
 		return err
@@ -423,7 +650,7 @@ func (c *Consumer) isolate(ctx context.Context, ds []decoded) error {
 func (c *Consumer) apply(ctx context.Context, ds []decoded) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("%w: sink panicked: %v", ErrRejected, p)
+			err = &panicError{where: "apply", value: p}
 		}
 	}()
 	evs := make([]Event, len(ds))
@@ -489,17 +716,48 @@ func msgID(m *bus.Msg) string {
 // archive writes the events neither the archive nor (stored) the tables
 // hold yet, then Syncs: a batch redelivered after a crash between
 // archiving and acknowledging is archived only once.
-func (c *Consumer) archive(ds []decoded, stored map[string]bool) error {
-	fresh := make([]Event, 0, len(ds))
+//
+// When the sink's Archive panics, the events are archived one by one to
+// find those that make it panic (rows already taken are skipped: the
+// archive's tables drop ids they hold); each such event goes to the
+// dead-letter subject with the panic — it is refused, though on the
+// concurrent path the store may have applied it already — and the rest
+// are archived.
+func (c *Consumer) archive(ctx context.Context, ds []decoded, stored map[string]bool, poisoned map[string]error) error {
+	fresh := make([]decoded, 0, len(ds))
 	for _, d := range ds {
-		if !stored[d.ev.MsgID] && !c.cfg.Archive.Contains(d.ev.MsgID) {
-			fresh = append(fresh, d.ev)
+		if poisoned[d.ev.MsgID] == nil && !stored[d.ev.MsgID] && !c.cfg.Archive.Contains(d.ev.MsgID) {
+			fresh = append(fresh, d)
 		}
 	}
 	if len(fresh) > 0 {
-		if err := c.cfg.Sink.Archive(fresh); err != nil {
+		var pe *panicError
+		err := c.archiveEvents(fresh)
+		switch {
+		case errors.As(err, &pe):
+			for _, d := range fresh {
+				err := c.archiveEvents([]decoded{d})
+				switch {
+				case errors.As(err, &pe):
+					poisoned[d.ev.MsgID] = err
+				case err != nil:
+					return err
+				}
+			}
+		case err != nil:
 			return err
 		}
+	}
+	var dlErrs []error
+	for _, d := range ds {
+		if why := poisoned[d.ev.MsgID]; why != nil && !d.msg.Termed() {
+			if err := c.deadLetter(ctx, []decoded{d}, why); err != nil {
+				dlErrs = append(dlErrs, err)
+			}
+		}
+	}
+	if len(dlErrs) > 0 {
+		return fmt.Errorf("set aside events whose archiving panicked: %w", errors.Join(dlErrs...))
 	}
 	return c.cfg.Archive.Sync()
 }

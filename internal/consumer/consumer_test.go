@@ -48,6 +48,10 @@ func (s *memSink) Decode(kind string, data []byte) (any, error) {
 	if err := json.Unmarshal(data, &e); err != nil {
 		return nil, err
 	}
+	if e.Mode == "decode-panic" {
+		var m map[string]int
+		m["x"]++ // a nil map: a real decoder bug
+	}
 	return &e, nil
 }
 
@@ -65,6 +69,10 @@ func (s *memSink) Apply(_ context.Context, evs []Event) error {
 			return fmt.Errorf("insert: %w: value out of range", ErrRejected)
 		case "panic":
 			panic("sink bug")
+		case "odd":
+			// Neither a refusal the store names nor an outage: an error
+			// only this event causes.
+			return errors.New("odd failure of this event")
 		}
 	}
 	for _, ev := range evs {
@@ -219,21 +227,48 @@ func TestOutageRetriesTheBatchInPlace(t *testing.T) {
 	}
 }
 
-// On the last delivery the server allows, events that still cannot be
-// applied are set aside rather than dropped.
+// On the last delivery the server allows, an event that still cannot be
+// applied — it fails alone while the rest of the batch applies — is set
+// aside rather than dropped.
 func TestLastDeliverySetsAsideInsteadOfDropping(t *testing.T) {
+	h := start(t, Config{BatchSize: 50, MaxDeliver: 1, RetryMax: 10 * time.Millisecond})
+	h.publish(t, append(goodEvents("x", 3), memEvent{ID: "odd", Mode: "odd"})...)
+	var letters []bus.Letter
+	waitFor(t, "one dead letter", func() bool {
+		letters, _ = h.bus.DeadLetters(context.Background(), "testdom", 10, 200*time.Millisecond)
+		return len(letters) == 1
+	})
+	if letters[0].MsgID != "odd" || !strings.Contains(letters[0].Error, "last delivery") || !strings.Contains(letters[0].Error, "odd failure") {
+		t.Errorf("dead letter %+v does not say which and why", letters[0])
+	}
+	waitFor(t, "the good events", func() bool { return h.sink.total() == 3 })
+}
+
+// A store that is down fails every event alike: even on their last
+// delivery, nothing is dead-lettered; the consumer reports unhealthy, waits
+// for the store and then applies everything.
+func TestOutageOnLastDeliveryDeadLettersNothing(t *testing.T) {
 	h := start(t, Config{BatchSize: 50, MaxDeliver: 1, RetryMax: 10 * time.Millisecond})
 	h.sink.mu.Lock()
 	h.sink.outages = 1 << 30
 	h.sink.mu.Unlock()
-	h.publish(t, goodEvents("x", 3)...)
-	var letters []bus.Letter
-	waitFor(t, "three dead letters", func() bool {
-		letters, _ = h.bus.DeadLetters(context.Background(), "testdom", 10, 200*time.Millisecond)
-		return len(letters) == 3
+	h.publish(t, goodEvents("y", 3)...)
+	waitFor(t, "retries and an unhealthy consumer", func() bool {
+		return testutil.ToFloat64(h.c.metrics.retries.WithLabelValues("testdom")) >= 10 && h.c.Healthy() != nil
 	})
-	if !strings.Contains(letters[0].Error, "last delivery") {
-		t.Errorf("dead letter error %q does not say why", letters[0].Error)
+	if err := h.c.Healthy(); !strings.Contains(err.Error(), "connection refused") || !strings.Contains(err.Error(), "3 events") {
+		t.Errorf("Healthy() = %v; want the failing batch and the store's error", err)
+	}
+	if letters, _ := h.bus.DeadLetters(context.Background(), "testdom", 10, 300*time.Millisecond); len(letters) != 0 {
+		t.Fatalf("a store outage dead-lettered events on their last delivery: %+v", letters)
+	}
+	h.sink.mu.Lock()
+	h.sink.outages = 0 // the store is back
+	h.sink.mu.Unlock()
+	waitFor(t, "the events after the outage", func() bool { return h.sink.total() == 3 })
+	waitFor(t, "a healthy consumer", func() bool { return h.c.Healthy() == nil })
+	if letters, _ := h.bus.DeadLetters(context.Background(), "testdom", 10, 300*time.Millisecond); len(letters) != 0 {
+		t.Errorf("dead letters after the outage: %+v", letters)
 	}
 }
 
@@ -297,6 +332,9 @@ type memRow struct {
 func (s archSink) Archive(evs []Event) error {
 	rows := make([]memRow, 0, len(evs))
 	for _, ev := range evs {
+		if ev.Value.(*memEvent).Mode == "archive-panic" {
+			panic("archive row bug")
+		}
 		rows = append(rows, memRow{ID: ev.Value.(*memEvent).ID, Network: ev.Network, Timestamp: 1741082400000, MsgID: ev.MsgID})
 	}
 	return s.table.Write(rows)

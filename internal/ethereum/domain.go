@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"strings"
 	"time"
@@ -67,7 +68,15 @@ func (d Domain) Flags(r domain.Role) []cli.Flag {
 		&cli.StringSliceFlag{Name: "eth", Usage: "Ethereum `NETWORK`: " + strings.Join(network.Builtin(), ", ") + ", or a directory with config.yaml, bootstrap_nodes.txt and genesis.json (as valtrack devnet ethereum writes); repeatable", Sources: env("eth")},
 	}
 	sentryFlags := []cli.Flag{
-		&cli.StringFlag{Name: "p2p-ip", Value: "0.0.0.0", Usage: "IP the Ethereum sentry's discv5 and libp2p listen on", Sources: env("p2p-ip")},
+		&cli.StringFlag{Name: "p2p-ip", Value: "0.0.0.0", Usage: "IPv4 address the Ethereum sentry's discv5 and libp2p listen on", Sources: env("p2p-ip"),
+			// Checked here, at start: the sentry would refuse it only after
+			// the bus is open and the migrations ran, naming no flag.
+			Validator: func(v string) error {
+				if ip := net.ParseIP(v); ip == nil || ip.To4() == nil {
+					return fmt.Errorf("--p2p-ip %q: give an IPv4 address of this machine, e.g. 0.0.0.0 (every interface) or 127.0.0.1", v)
+				}
+				return nil
+			}},
 		&cli.IntFlag{Name: "p2p-port", Value: 9000, Usage: "UDP port (discv5), TCP port (libp2p) and UDP port+1 (QUIC); 0 picks free ports", Sources: env("p2p-port"),
 			Validator: func(v int) error { return portRange("--p2p-port", v) }},
 		&cli.IntFlag{Name: "dial-workers", Value: 32, Usage: "concurrent outbound dials", Sources: env("dial-workers"),
@@ -118,11 +127,12 @@ type instance struct {
 	devnet   *devnet.Devnet
 	sentries []*sentry.Sentry
 	state    state.Store
+	watch    *healthWatch
 }
 
 // Open builds the parts of a role.
 func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err error) {
-	in := &instance{env: env}
+	in := &instance{env: env, watch: newHealthWatch(time.Now())}
 	defer func() {
 		if err != nil {
 			in.close()
@@ -152,7 +162,7 @@ func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err 
 	if err := checkUnique(in.nets); err != nil {
 		return nil, err
 	}
-	parts := &domain.Parts{Close: in.close, Progress: in.progress}
+	parts := &domain.Parts{Close: in.close, Progress: in.progress, Health: in.health}
 	for _, n := range in.nets {
 		parts.Networks = append(parts.Networks, n.Name)
 	}
@@ -190,7 +200,7 @@ func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err 
 		if err != nil {
 			return nil, err
 		}
-		parts.Analyzers = as
+		parts.Analyzers = in.watch.watch(as)
 	}
 	return parts, nil
 }

@@ -94,7 +94,7 @@ func (d Domain) Flags(r domain.Role) []cli.Flag {
 		&cli.BoolFlag{Name: "polkadot-send", Usage: "send the nominations (signed with the nominators' key files); without it every round is a dry run, computed and recorded only", Sources: env("polkadot-send")},
 	}
 	devnetFlags := []cli.Flag{
-		&cli.BoolFlag{Name: "devnet-polkadot", Value: true, Usage: "with --devnet, also start the Polkadot devnet (chopsticks: needs Node.js, about a minute to start, longer on its first install)", Sources: env("devnet-polkadot")},
+		&cli.BoolFlag{Name: "devnet-polkadot", Value: true, Usage: "with --devnet, also start the Polkadot devnet (chopsticks: needs Node.js, about a minute to start, longer on its first install); on by default, --devnet-polkadot=false leaves it out", Sources: env("devnet-polkadot")},
 	}
 	switch r {
 	case domain.RoleRun:
@@ -214,6 +214,9 @@ func chains(cmd *cli.Command, devnetDirs ...string) ([]*chainConfig, error) {
 		}
 	}
 	if domain.HasFlag(cmd, "polkadot-candidates") {
+		if len(out) == 0 && len(cmd.StringSlice("polkadot-candidates")) > 0 && !withDevnet(cmd) {
+			return nil, errors.New("--polkadot-candidates is the program file of a --polkadot chain, and no chain is given: add --polkadot NAME=RPC (or --polkadot-dir DIR), or drop --polkadot-candidates")
+		}
 		single := ""
 		if len(out) == 1 {
 			single = out[0].Name

@@ -213,6 +213,9 @@ func (in *instance) networks(needRPC bool) error {
 		in.nets = append(in.nets, n)
 		in.chainIDs[n.Name] = chainID
 	}
+	if len(cmd.StringSlice("ssv")) == 0 && len(cmd.StringSlice("eth-rpc")) > 0 {
+		return errors.New("--eth-rpc is the execution-layer RPC of an --ssv network, and no --ssv network is given: add --ssv NAME (mainnet, holesky, hoodi), or drop --eth-rpc (a devnet's --ssv-dir brings its own RPC)")
+	}
 	rpcs, err := parseRPCs(cmd.StringSlice("eth-rpc"), cmd.StringSlice("ssv"))
 	if err != nil {
 		return err

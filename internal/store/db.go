@@ -39,6 +39,7 @@ type options struct {
 	readers     int
 	busyTimeout time.Duration
 	pgConns     int
+	existing    bool
 }
 
 // Option tunes Open.
@@ -56,6 +57,12 @@ func WithMigrations(ms ...Migrations) Option {
 // from several processes at once); `valtrack db migrate` and deployments
 // that migrate as a separate step use this option.
 func WithoutMigrate() Option { return func(o *options) { o.migrate = false } }
+
+// WithExisting makes Open refuse a SQLite database that does not exist
+// yet instead of creating it (and its directory): a command that only
+// reads (`valtrack db status`) on a mistyped --data-dir must say there is
+// no database there, not leave an empty one behind.
+func WithExisting() Option { return func(o *options) { o.existing = true } }
 
 // WithReaders sets the size of the SQLite reader pool (default 2×CPUs, at
 // least 4). Ignored for PostgreSQL.
@@ -138,6 +145,11 @@ func Open(ctx context.Context, dsn, dataDir string, log *slog.Logger, opts ...Op
 func openSQLite(ctx context.Context, path string, o options, log *slog.Logger) (*DB, error) {
 	s := &DB{d: Dialect{}, log: log, where: path}
 	var err error
+	if o.existing {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("no database at %s (%v): check --data-dir and --db; `valtrack db migrate` or `valtrack run` creates one", path, errors.Unwrap(err))
+		}
+	}
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("open sqlite %s: create directory: %w; check --data-dir and its permissions", path, err)

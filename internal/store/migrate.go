@@ -34,6 +34,10 @@ type MigrationState struct {
 	Name      string
 	Applied   bool
 	AppliedAt time.Time
+	// Unknown: schema_migrations records this version but this binary has
+	// no such migration — a newer valtrack migrated the database (or the
+	// domain is one this binary does not have).
+	Unknown bool
 }
 
 // migrationLockKey is the pg_advisory_lock key that serialises migrations of
@@ -156,6 +160,9 @@ func (s *DB) Migrate(ctx context.Context) error {
 	if _, err := conn.ExecContext(ctx, createMigrationsTable); err != nil {
 		return fmt.Errorf("migrate %s: create schema_migrations: %w", s.where, s.Scrub(err))
 	}
+	if err := s.refuseNewer(ctx, conn); err != nil {
+		return err
+	}
 	for _, dm := range s.migrations {
 		for _, m := range dm.list {
 			applied, err := s.applyMigration(ctx, conn, dm.domain, m)
@@ -277,48 +284,113 @@ func (s *DB) MigrationStatus(ctx context.Context) ([]MigrationState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migration status %s: %w", s.where, s.Scrub(err))
 	}
-	applied := map[string]map[int]time.Time{}
+	var applied []appliedRow
 	if exists {
-		if err := s.readApplied(ctx, keyed, applied); err != nil {
-			return nil, err
+		if applied, err = s.readApplied(ctx, s.r, keyed); err != nil {
+			return nil, fmt.Errorf("migration status %s: %w", s.where, s.Scrub(err))
 		}
 	}
+	type key struct {
+		domain  string
+		version int
+	}
+	byKey := map[key]appliedRow{}
+	for _, a := range applied {
+		byKey[key{a.domain, a.version}] = a
+	}
 	var out []MigrationState
+	known := map[key]bool{}
 	for _, dm := range s.migrations {
 		for _, m := range dm.list {
-			at, ok := applied[dm.domain][m.version]
-			out = append(out, MigrationState{Domain: dm.domain, Version: m.version, Name: m.name, Applied: ok, AppliedAt: at})
+			k := key{dm.domain, m.version}
+			known[k] = true
+			a, ok := byKey[k]
+			out = append(out, MigrationState{Domain: dm.domain, Version: m.version, Name: m.name, Applied: ok, AppliedAt: a.at})
+		}
+	}
+	// What a newer binary applied is listed too, after the known ones:
+	// an operator about to run this binary must see it.
+	for _, a := range applied {
+		if !known[key{a.domain, a.version}] {
+			out = append(out, MigrationState{Domain: a.domain, Version: a.version, Name: a.name, Applied: true, AppliedAt: a.at, Unknown: true})
 		}
 	}
 	return out, nil
 }
 
-func (s *DB) readApplied(ctx context.Context, keyed bool, applied map[string]map[int]time.Time) error {
-	q := s.Query()
+// appliedRow is one row of schema_migrations.
+type appliedRow struct {
+	domain  string
+	version int
+	name    string
+	at      time.Time
+}
+
+type rowsQuerier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// readApplied reads schema_migrations in (domain, version) order; a legacy
+// table's rows belong to the adopting domain.
+func (s *DB) readApplied(ctx context.Context, q rowsQuerier, keyed bool) ([]appliedRow, error) {
+	b := s.Query()
 	if keyed {
-		q.SQL("SELECT domain, version, applied_at FROM schema_migrations")
+		b.SQL("SELECT domain, version, name, applied_at FROM schema_migrations ORDER BY domain, version")
 	} else {
-		q.SQL("SELECT CAST(").Arg(s.adopter()).SQL(" AS TEXT), version, applied_at FROM schema_migrations")
+		b.SQL("SELECT CAST(").Arg(s.adopter()).SQL(" AS TEXT), version, name, applied_at FROM schema_migrations ORDER BY version")
 	}
-	rows, err := s.r.QueryContext(ctx, q.String(), q.Args()...)
+	rows, err := q.QueryContext(ctx, b.String(), b.Args()...)
 	if err != nil {
-		return fmt.Errorf("migration status %s: %w", s.where, s.Scrub(err))
+		return nil, err
 	}
 	defer rows.Close()
+	var out []appliedRow
 	for rows.Next() {
-		var domain, at string
-		var v int
-		if err := rows.Scan(&domain, &v, &at); err != nil {
-			return fmt.Errorf("migration status %s: %w", s.where, err)
+		var a appliedRow
+		var at string
+		if err := rows.Scan(&a.domain, &a.version, &a.name, &at); err != nil {
+			return nil, err
 		}
-		t, _ := time.Parse(time.RFC3339Nano, at)
-		if applied[domain] == nil {
-			applied[domain] = map[int]time.Time{}
+		a.at, _ = time.Parse(time.RFC3339Nano, at)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// refuseNewer fails when schema_migrations holds versions of a registered
+// domain that this binary has no migration for: a newer valtrack changed
+// that domain's tables, and writing to them with this binary's queries
+// could corrupt them or fail half way. Nothing is applied then. Versions of
+// a domain this binary does not register are another binary's business
+// (its tables are never touched here); `db status` lists them.
+func (s *DB) refuseNewer(ctx context.Context, conn *sql.Conn) error {
+	applied, err := s.readApplied(ctx, conn, true)
+	if err != nil {
+		return fmt.Errorf("migrate %s: read schema_migrations: %w", s.where, s.Scrub(err))
+	}
+	var problems []string
+	for _, dm := range s.migrations {
+		known := map[int]bool{}
+		last := 0
+		for _, m := range dm.list {
+			known[m.version] = true
+			last = max(last, m.version)
 		}
-		applied[domain][v] = t
+		var unknown []string
+		for _, a := range applied {
+			if a.domain == dm.domain && !known[a.version] {
+				unknown = append(unknown, fmt.Sprintf("%04d_%s", a.version, a.name))
+			}
+		}
+		if len(unknown) > 0 {
+			problems = append(problems, fmt.Sprintf("domain %s has migration(s) %s applied, and this binary knows %s up to %04d",
+				dm.domain, strings.Join(unknown, ", "), dm.domain, last))
+		}
 	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("migration status %s: %w", s.where, s.Scrub(err))
+	if len(problems) == 0 {
+		return nil
 	}
-	return nil
+	return fmt.Errorf("migrate %s: the database was migrated by a newer valtrack: %s; refusing to write to it. "+
+		"Run the newer valtrack, or restore a backup from before it ran (`valtrack db status` lists the migrations)",
+		s.where, strings.Join(problems, "; "))
 }
