@@ -55,13 +55,9 @@ func (s *Store) UpdateRound(ctx context.Context, chain string, id int64, status 
 	}
 	var found bool
 	err = s.InTx(ctx, fmt.Sprintf("update polkadot round %d of %s", id, chain), func(t *Tx) error {
-		r, err := t.exec("update round", t.q().SQL("UPDATE polkadot_rounds SET status = ").Arg(status).SQL(", outcome = ").Arg(enc).
+		var err error
+		found, err = t.changed("update round", t.q().SQL("UPDATE polkadot_rounds SET status = ").Arg(status).SQL(", outcome = ").Arg(enc).
 			SQL(", updated = ").Arg(at).SQL(" WHERE chain = ").Arg(chain).SQL(" AND id = ").Arg(id))
-		if err != nil {
-			return err
-		}
-		n, err := r.RowsAffected()
-		found = n > 0
 		return err
 	})
 	return found, err
@@ -211,12 +207,7 @@ func (t *Tx) writeRound(r Round, outcome, attempts string, open bool) (bool, err
 	if open {
 		q = q.SQL(" AND status = ").Arg("started")
 	}
-	res, err := t.exec("save round", q)
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n > 0, err
+	return t.changed("save round", q)
 }
 
 // Rounds lists the latest rounds, latest first.
@@ -442,14 +433,9 @@ func (s *Store) FinishProxyTx(ctx context.Context, chain, id, to, reason, txHash
 		if hashes, err = encode("proxy tx hashes", nonNil(list)); err != nil {
 			return err
 		}
-		r, err := t.exec("finish proxy tx", t.q().SQL("UPDATE polkadot_proxy_txs SET state = ").Arg(to).SQL(", reason = ").Arg(reason).
+		changed, err = t.changed("finish proxy tx", t.q().SQL("UPDATE polkadot_proxy_txs SET state = ").Arg(to).SQL(", reason = ").Arg(reason).
 			SQL(", tx_hashes = ").Arg(hashes).SQL(", updated = ").Arg(at).
 			SQL(" WHERE chain = ").Arg(chain).SQL(" AND id = ").Arg(id).SQL(" AND state = ").Arg(ProxyAnnounced))
-		if err != nil {
-			return err
-		}
-		n, err := r.RowsAffected()
-		changed = n == 1
 		return err
 	})
 	return changed, err
@@ -498,14 +484,10 @@ func (s *Store) ProxyTxs(ctx context.Context, chain string, pendingOnly bool, li
 func (s *Store) SetProxyTxHeight(ctx context.Context, chain, id string, announced, executeAfter uint64, at int64) (bool, error) {
 	changed := false
 	err := s.InTx(ctx, "record the height of polkadot proxy tx "+id, func(t *Tx) error {
-		r, err := t.exec("record proxy tx height", t.q().SQL("UPDATE polkadot_proxy_txs SET announced_block = ").Arg(store.U64(announced)).
+		var err error
+		changed, err = t.changed("record proxy tx height", t.q().SQL("UPDATE polkadot_proxy_txs SET announced_block = ").Arg(store.U64(announced)).
 			SQL(", execute_after = ").Arg(store.U64(executeAfter)).SQL(", updated = ").Arg(at).
 			SQL(" WHERE chain = ").Arg(chain).SQL(" AND id = ").Arg(id).SQL(" AND state = ").Arg(ProxyAnnounced))
-		if err != nil {
-			return err
-		}
-		n, err := r.RowsAffected()
-		changed = n > 0
 		return err
 	})
 	return changed, err
@@ -520,13 +502,9 @@ func (s *Store) SetProxyTxAttempts(ctx context.Context, chain, id string, a Send
 	}
 	changed := false
 	err = s.InTx(ctx, "record attempts of polkadot proxy tx "+id, func(t *Tx) error {
-		r, err := t.exec("record proxy tx attempts", t.q().SQL("UPDATE polkadot_proxy_txs SET attempts = ").Arg(enc).SQL(", updated = ").Arg(at).
+		var err error
+		changed, err = t.changed("record proxy tx attempts", t.q().SQL("UPDATE polkadot_proxy_txs SET attempts = ").Arg(enc).SQL(", updated = ").Arg(at).
 			SQL(" WHERE chain = ").Arg(chain).SQL(" AND id = ").Arg(id).SQL(" AND state = ").Arg(ProxyAnnounced))
-		if err != nil {
-			return err
-		}
-		n, err := r.RowsAffected()
-		changed = n > 0
 		return err
 	})
 	return changed, err

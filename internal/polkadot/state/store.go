@@ -46,6 +46,20 @@ func (t *Tx) exec(op string, q *store.Query) (sql.Result, error) {
 	return r, nil
 }
 
+// changed runs an UPDATE or DELETE in the transaction: whether it
+// touched a row (the conditional writes say by it whether they applied).
+func (t *Tx) changed(op string, q *store.Query) (bool, error) {
+	r, err := t.exec(op, q)
+	if err != nil {
+		return false, err
+	}
+	n, err := r.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", op, err)
+	}
+	return n > 0, nil
+}
+
 // row reads one row in the transaction; found false without error when
 // there is none.
 func (t *Tx) row(op string, q *store.Query, dest ...any) (bool, error) {
