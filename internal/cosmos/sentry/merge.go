@@ -228,6 +228,10 @@ func (m *merger) plausible(ep *endpoint, kind string, height int64) bool {
 	if m.s.m != nil {
 		m.s.m.wsCounts.WithLabelValues(m.cfg.Chain, ep.name, CountImplausible).Inc()
 	}
+	select {
+	case ep.recheck <- struct{}{}: // reported may be stale: ask /status now
+	default:
+	}
 	m.s.log.Debug("cosmos sentry: event above every reported height ignored", "endpoint", ep.name, "kind", kind,
 		"height", height, "frontier", m.frontier, "status_height", ep.reported.Load())
 	return false

@@ -55,8 +55,14 @@ type endpoint struct {
 	// (merger.plausible), so that one absurd height does not poison the
 	// de-duplication or the start before the first block.
 	reported atomic.Int64
-	fault    atomic.Int32           // why it is unhealthy (fault*), from the latest /status
-	reason   atomic.Pointer[string] // the latest /status's reason ("" healthy), scrubbed like the logs
+	// recheck asks its /status poll to run now rather than after
+	// PollEvery: an event was above reported (merger.plausible), which
+	// after an outage longer than DedupHeights blocks is a stale reported,
+	// so that the endpoint's events are taken again after one /status
+	// instead of up to PollEvery later.
+	recheck chan struct{}
+	fault   atomic.Int32           // why it is unhealthy (fault*), from the latest /status
+	reason  atomic.Pointer[string] // the latest /status's reason ("" healthy), scrubbed like the logs
 
 	// owned by the merge loop
 	session            uint64
@@ -131,7 +137,7 @@ func New(cfg Config) (*Sentry, error) {
 		in: make(chan epItem, 256), results: make(chan backfillResult, cfg.Backfill),
 		sets: setQueue{pending: map[int64]*setTry{}, wake: make(chan struct{}, 1)}}
 	for i, raw := range cfg.Endpoints {
-		ep := &endpoint{name: names[i]}
+		ep := &endpoint{name: names[i], recheck: make(chan struct{}, 1)}
 		name := ep.name
 		ep.client, err = rpc.NewClient(raw, rpc.ClientOptions{Timeout: cfg.RequestTimeout, Malformed: func(method, kind string) {
 			if s.m != nil {
@@ -313,7 +319,12 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// poll checks an endpoint's /status every PollEvery.
+// recheckMin bounds the /status polls an endpoint's implausible events
+// ask for (endpoint.recheck).
+const recheckMin = time.Second
+
+// poll checks an endpoint's /status every PollEvery, and soon after an
+// event above its last reported height.
 func (s *Sentry) poll(ctx context.Context, ep *endpoint) {
 	var (
 		lastHeight  int64
@@ -392,9 +403,20 @@ func (s *Sentry) poll(ctx context.Context, ep *endpoint) {
 				ep.lastPublishedState, ep.lastPublishedAt = state, now
 			}
 		}
-		if !sleep(ctx, s.cfg.PollEvery) {
+		t := time.NewTimer(s.cfg.PollEvery)
+		select {
+		case <-ctx.Done():
+			t.Stop()
 			return
+		case <-ep.recheck:
+			// At most one extra /status a second, however many events ask.
+			if d := recheckMin - time.Since(now); d > 0 && !sleep(ctx, d) {
+				t.Stop()
+				return
+			}
+		case <-t.C:
 		}
+		t.Stop()
 	}
 }
 

@@ -113,6 +113,29 @@ func TestImplausibleHeightBeforeFirstBlock(t *testing.T) {
 	}
 }
 
+// After an outage longer than the de-duplication window (the node is far
+// past what its last /status said), the first event above that height is
+// ignored but asks for a /status at once, so that the endpoint's next
+// events are taken — not only after the next regular poll (an hour here).
+func TestImplausibleHeightRechecksStatus(t *testing.T) {
+	n := node(t, 4)
+	n.Produce(3)
+	pub := &memPublisher{}
+	cfg := testConfig(pub, n.URL())
+	cfg.PollEvery = time.Hour
+	s, _ := run(t, cfg)
+	waitFor(t, "subscriptions", func() bool { return n.Subscribed() == 1 })
+	waitFor(t, "healthy at height 3", func() bool { return s.eps[0].healthy.Load() && s.eps[0].reported.Load() == 3 })
+	n.SetHeight(1000) // made while out of sight
+	n.Vote(1000, 0, 1, 0)
+	waitFor(t, "the status asked again", func() bool { return s.eps[0].reported.Load() == 1000 })
+	n.Vote(1000, 0, 1, 1)
+	waitFor(t, "the next vote published", func() bool { return len(pub.of(t, events.KindVote)) == 1 })
+	if v := pub.of(t, events.KindVote)[0].(*events.Vote); v.Height != 1000 || v.ValidatorIndex != 1 {
+		t.Errorf("published vote %+v: want validator 1's at height 1000", v)
+	}
+}
+
 // Healthy is nil while an endpoint is healthy and within the grace after
 // the last one was; past it, an error naming each endpoint's reason (what
 // /healthz answers 503 with).
