@@ -200,6 +200,11 @@ type node struct {
 	// node that has not indexed its logs yet: a sentry stops exactly
 	// before it, so a test knows which block its cursor ends on.
 	stallFrom atomic.Uint64
+	// faultFrom > 0: the first eth_getLogs range that reaches this block
+	// runs onFault first (a node failing at a known point of the sync,
+	// whatever the machine's speed).
+	faultFrom atomic.Uint64
+	onFault   func()
 
 	mu     sync.Mutex
 	calls  map[string]int
@@ -402,7 +407,14 @@ func (s *ethService) GetLogs(f filterArg) ([]types.Log, error) {
 		from, to := uint64(*f.FromBlock), uint64(*f.ToBlock)
 		s.n.mu.Lock()
 		s.n.getLogs = append(s.n.getLogs, logsCall{from: from, to: to})
+		var fault func()
+		if at := s.n.faultFrom.Load(); at > 0 && to >= at {
+			fault, s.n.onFault = s.n.onFault, nil
+		}
 		s.n.mu.Unlock()
+		if fault != nil {
+			fault()
+		}
 		if st := s.n.stallFrom.Load(); st > 0 && to >= st {
 			return nil, &rpcErr{-32000, fmt.Sprintf("logs from block %d are not indexed yet", st)}
 		}

@@ -38,10 +38,16 @@ func TestFailover(t *testing.T) {
 			pub, logs := &memPublisher{}, &syncBuf{}
 			cfg := testConfig(t, pub, logs, a, b)
 			cfg.InitialRange, cfg.MaxRange = 20, 20
+			// The fault strikes when the sync reaches block 200 on a, not
+			// when the test sees it past 100: on a busy machine the sync
+			// could finish before the test looks.
+			a.faultFrom.Store(200)
+			a.onFault = func() { fault(a) }
 			s, stop := start(t, cfg)
-			waitFor(t, "some ranges from the first endpoint", func() bool { return s.Stats().Processed >= 100 })
-			fault(a)
 			waitFor(t, "caught up", caughtUp(s, c, 3))
+			if a.count("eth_getLogs") < 10 {
+				t.Fatalf("%d eth_getLogs on the first endpoint: want the ranges below 200 read from it", a.count("eth_getLogs"))
+			}
 			stop()
 			got, _ := checkStream(t, pub.records())
 			checkAll(t, c, got, 0, c.head()-3)

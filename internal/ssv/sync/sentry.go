@@ -654,6 +654,15 @@ func (s *Sentry) historyRange(ctx context.Context, ep *endpoint, target uint64) 
 			return err
 		}
 	}
+	// The range's end has its marker too, logs or not: the registry's
+	// last block is then the sentry's processed block after every range
+	// (its sync lag and health, a test waiting for a block), not the last
+	// block that held a log.
+	if _, ok := byBlock[to]; !ok {
+		if err := s.publishBlock(ctx, ep, end, nil); err != nil {
+			return err
+		}
+	}
 	for _, n := range order {
 		if n < keepFrom {
 			s.remember(headers[n])
