@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -11,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/valtrack/valtrack/internal/bus"
 	"github.com/valtrack/valtrack/internal/bus/bustest"
@@ -261,5 +264,43 @@ func TestDLQHelp(t *testing.T) {
 		if err != nil || !strings.Contains(out+errOut, "valtrack dlq ") {
 			t.Errorf("%v: %v\n%s", c, err, out+errOut)
 		}
+	}
+}
+
+// `replay --all` refuses a dead letter whose original subject is another
+// domain's (its header can be written by anyone who publishes on the
+// stream), says so, replays the others and exits with an error.
+func TestDLQReplayAllRefusesForeignSubject(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	b, err := bus.Open(ctx, bus.Config{DataDir: dir, MaxBytes: 64 << 20}, bustest.Logger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.EnsureStream(ctx, "ethereum"); err != nil {
+		t.Fatal(err)
+	}
+	forged := nats.NewMsg("ethereum.dlq.thing")
+	forged.Data = []byte(`{"id":"x"}`)
+	forged.Header.Set(bus.HeaderDLQSubject, "cosmos.hub.vote")
+	if _, err := b.JetStream().PublishMsg(ctx, forged); err != nil { // seq 1
+		t.Fatal(err)
+	}
+	good := &bus.Msg{Subject: "ethereum.devnet.thing", Data: []byte(`{"id":"y"}`), MsgID: "id-y", StreamSeq: 9}
+	if err := b.DeadLetter(ctx, "ethereum", "thing", good, errors.New("refused")); err != nil { // seq 2
+		t.Fatal(err)
+	}
+	b.Close()
+
+	out, errOut, err := dlqRun("dlq", "replay", "--data-dir", dir, "--all")
+	if err == nil || !strings.Contains(err.Error(), "1 dead letter(s) refused") {
+		t.Fatalf("replay --all with a forged letter: %v; want it to fail naming the refusal", err)
+	}
+	if !containsAll(errOut, "refused", `"cosmos.hub.vote"`, "not ethereum.<network>.<event>") || !strings.Contains(out, "replayed ethereum dead letter 2 ") {
+		t.Fatalf("replay --all printed:\n%s\n%s\nwant seq 1 refused and seq 2 replayed", out, errOut)
+	}
+	if got := streamLastSeq(t, dir); got != 3 {
+		t.Fatalf("the stream's last sequence is %d after the replay, want 3 (one replay published)", got)
 	}
 }

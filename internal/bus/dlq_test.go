@@ -187,6 +187,17 @@ func TestScanDeadLettersLimitFromKind(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// Progress is reported during the read, never past what was read.
+		var reports []int
+		all, _ := scanAll(t, b, "testdom", bus.LetterQuery{ProgressEvery: time.Nanosecond, Progress: func(read int, total uint64) {
+			if total != 5 {
+				t.Errorf("progress total %d, want 5", total)
+			}
+			reports = append(reports, read)
+		}})
+		if len(all) != 5 || len(reports) == 0 || reports[len(reports)-1] > 5 {
+			t.Fatalf("%d letters read, progress reports %v; want 5 and reports of them", len(all), reports)
+		}
 		letters, scan := scanAll(t, b, "testdom", bus.LetterQuery{Limit: 2, NoData: true})
 		if len(letters) != 2 || letters[0].Seq != 3 || letters[1].Seq != 4 || scan.Total != 5 || scan.Next != 5 {
 			t.Fatalf("Limit 2: %d letters, %+v; want seq 3, 4 of 5, next 5", len(letters), scan)
