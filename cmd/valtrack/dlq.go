@@ -102,7 +102,7 @@ func dlqReplayCommand(ds registry) *cli.Command {
 			"   valtrack dlq replay --nats-url nats://nats:4222 --domain ethereum --seq 1234,1240\n" +
 			"   valtrack dlq replay --nats-url nats://nats:4222 --all --domain cosmos --kind vote",
 		Flags: concat(dlqSelectFlags(ds), []cli.Flag{
-			&cli.StringFlag{Name: "seq", Usage: "`N[,N…]`: the dead letters to replay, by the SEQ `valtrack dlq list` shows (needs --domain)", Sources: env("seq"),
+			&cli.StringFlag{Name: "seq", Usage: "the dead letters to replay, `N[,N…]`: the SEQ that valtrack dlq list shows (needs --domain)", Sources: env("seq"),
 				Validator: func(v string) error { _, err := parseSeqs(v); return err }},
 			&cli.BoolFlag{Name: "all", Usage: "replay every dead letter of --domain (default: every domain) and --kind, up to --limit", Sources: env("all")},
 			&cli.BoolFlag{Name: "dry-run", Usage: "show what would be replayed; publish nothing", Sources: env("dry-run")},
