@@ -72,6 +72,7 @@ func newApp(ds registry) *cli.Command {
 			serveCommand(ds),
 			devnetCommand(ds),
 			dbCommand(ds),
+			dlqCommand(ds),
 			topCommand(),
 		},
 	}

@@ -19,6 +19,7 @@ type Bus struct {
 	cfg     Config
 	log     *slog.Logger
 	srv     *server.Server // nil for an external server
+	unlock  func()         // releases the embedded server's store lock
 	nc      *nats.Conn
 	js      jetstream.JetStream
 	metrics *Metrics
@@ -84,7 +85,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
 		log.Debug("stream size from the free disk", "max_bytes", b.cfg.MaxBytes, "streams", cfg.Streams)
 	}
 	if url == "" {
-		b.srv, err = startEmbedded(cfg, log)
+		b.srv, b.unlock, err = startEmbedded(cfg, log)
 		if err != nil {
 			return nil, err
 		}
@@ -138,6 +139,10 @@ func (b *Bus) shutdownServer() {
 	if b.srv != nil {
 		b.srv.Shutdown()
 		b.srv.WaitForShutdown()
+	}
+	if b.unlock != nil {
+		b.unlock()
+		b.unlock = nil
 	}
 }
 

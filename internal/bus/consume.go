@@ -122,10 +122,13 @@ func validateFilter(s string) error {
 
 // Msg is a message delivered to a Consume handler.
 type Msg struct {
-	Subject      string // without SubjectPrefix
-	Data         []byte
-	Header       nats.Header
-	MsgID        string // Nats-Msg-Id
+	Subject string // without SubjectPrefix
+	Data    []byte
+	Header  nats.Header
+	// MsgID is the Nats-Msg-Id; for a replayed dead letter (HeaderReplayOf)
+	// the original's, from HeaderReplayMsgID, so that what it writes is
+	// keyed as the original would have been.
+	MsgID        string
 	StreamSeq    uint64
 	NumDelivered uint64 // 1 on first delivery
 	// MaxDeliver is the consumer's delivery bound (-1: none).
@@ -319,6 +322,11 @@ func (b *Bus) wrap(jm jetstream.Msg) *Msg {
 	}
 	if m.Header != nil {
 		m.MsgID = m.Header.Get(jetstream.MsgIDHeader)
+		if m.Header.Get(HeaderReplayOf) != "" {
+			if id := m.Header.Get(HeaderReplayMsgID); validMsgID(id) {
+				m.MsgID = id
+			}
+		}
 	}
 	if md, err := jm.Metadata(); err == nil {
 		m.StreamSeq = md.Sequence.Stream

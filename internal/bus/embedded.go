@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -8,9 +9,27 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 )
 
+// ErrStoreInUse: another process has the embedded bus of this data
+// directory open (it is locked while a Bus on it is open).
+var ErrStoreInUse = errors.New("the embedded bus is in use by another process")
+
+// storeLockName is the lock file in the embedded server's store directory.
+const storeLockName = "valtrack.lock"
+
 // startEmbedded runs a nats-server with JetStream file storage under
 // DataDir/nats, reachable in-process and, if ListenAddr is set, over TCP.
-func startEmbedded(cfg Config, log *slog.Logger) (*server.Server, error) {
+// It holds the directory's lock until release is called, after the server
+// has shut down.
+func startEmbedded(cfg Config, log *slog.Logger) (_ *server.Server, release func(), err error) {
+	release, err = lockStore(filepath.Join(cfg.DataDir, "nats"))
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() {
+		if err != nil {
+			release()
+		}
+	}()
 	opts := &server.Options{
 		ServerName: "valtrack-embedded",
 		JetStream:  true,
@@ -21,7 +40,7 @@ func startEmbedded(cfg Config, log *slog.Logger) (*server.Server, error) {
 	if cfg.ListenAddr != "" {
 		host, port, err := splitListenAddr(cfg.ListenAddr)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		opts.Host, opts.Port = host, port
 		if port == 0 {
@@ -30,22 +49,22 @@ func startEmbedded(cfg Config, log *slog.Logger) (*server.Server, error) {
 	}
 	s, err := server.NewServer(opts)
 	if err != nil {
-		return nil, fmt.Errorf("create embedded nats-server in %s: %w (check DataDir)", opts.StoreDir, err)
+		return nil, nil, fmt.Errorf("create embedded nats-server in %s: %w (check DataDir)", opts.StoreDir, err)
 	}
 	s.SetLoggerV2(&serverLogger{log: log.With("component", "nats-server")}, false, false, false)
 	s.Start()
 	if !s.ReadyForConnections(embeddedReadyTimeout) {
 		s.Shutdown()
 		s.WaitForShutdown()
-		return nil, fmt.Errorf("start embedded nats-server: not ready after %s (is ListenAddr %q free, is %s writable?)",
+		return nil, nil, fmt.Errorf("start embedded nats-server: not ready after %s (is ListenAddr %q free, is %s writable?)",
 			embeddedReadyTimeout, cfg.ListenAddr, opts.StoreDir)
 	}
 	if !s.JetStreamEnabled() {
 		s.Shutdown()
 		s.WaitForShutdown()
-		return nil, fmt.Errorf("start embedded nats-server: JetStream did not start (check that %s is writable and has free space)", opts.StoreDir)
+		return nil, nil, fmt.Errorf("start embedded nats-server: JetStream did not start (check that %s is writable and has free space)", opts.StoreDir)
 	}
-	return s, nil
+	return s, release, nil
 }
 
 // serverLogger forwards nats-server logs to slog. Notices are the server's
