@@ -417,3 +417,140 @@ func truncate(s string, n int) string {
 	}
 	return s
 }
+
+// Replays of dead letters are found from the replay messages themselves
+// (HeaderReplayOf on an event subject): the stream is the only record,
+// so a second `dlq replay --all` can leave alone what the first replayed.
+const (
+	// replayBatchBytes bounds one fetch of ScanReplays: headers only,
+	// but a header can be as large as the server's max payload.
+	replayBatchBytes = 4 << 20
+	replayBatch      = 1024
+	// MaxReplaysTracked bounds the dead letters ScanReplays keeps a count
+	// for: the headers are anyone's who can publish on the stream.
+	MaxReplaysTracked = 1 << 20
+)
+
+// ReplayStatus is how often a dead letter was replayed.
+type ReplayStatus struct {
+	Count   int       // replay messages that name it
+	Last    time.Time // when the stream stored the latest of them
+	LastSeq uint64    // its sequence
+}
+
+// ReplayScan is what ScanReplays read.
+type ReplayScan struct {
+	Replays map[uint64]ReplayStatus // by the dead letter's sequence
+	Scanned uint64                  // messages looked at
+}
+
+// ScanReplays finds the replays (Replay) stored in domain's stream from
+// sequence from on (0: from its first dead letter, since a replay comes
+// after the letter it replays) until the read starts, within timeout. It
+// reads headers only, through an ephemeral consumer that acknowledges
+// nothing, as ScanDeadLetters does; it looks at every message after the
+// first dead letter, so on a large stream it may need a longer timeout
+// (the error says so: context.DeadlineExceeded). A stream that does not
+// exist is jetstream.ErrStreamNotFound.
+func (b *Bus) ScanReplays(ctx context.Context, domain string, from uint64, timeout time.Duration) (ReplayScan, error) {
+	scan := ReplayScan{Replays: map[uint64]ReplayStatus{}}
+	if err := validateDomain(domain); err != nil {
+		return scan, fmt.Errorf("find replays: %w", err)
+	}
+	if timeout <= 0 {
+		timeout = DefaultLetterTimeout
+	}
+	name := b.StreamName(domain)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	stream, err := b.js.Stream(ctx, name)
+	if err != nil {
+		return scan, fmt.Errorf("find replays of %s: look up stream %s on %s: %w", domain, name, b.ClientURL(), scrub(err, b.secrets))
+	}
+	last := stream.CachedInfo().State.LastSeq
+	// Nothing before the first dead letter at or after from can be a replay.
+	first, err := stream.GetMsg(ctx, max(from, 1), jetstream.WithGetMsgSubject(b.Subject(DeadLetterSubject(domain, ">"))))
+	switch {
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		return scan, nil // no dead letter: nothing replayed
+	case err != nil:
+		return scan, fmt.Errorf("find replays of %s: find the first dead letter in %s: %w", domain, name, scrub(err, b.secrets))
+	}
+	if first.Sequence >= last {
+		return scan, nil
+	}
+	cons, err := stream.CreateConsumer(ctx, jetstream.ConsumerConfig{
+		Description:       "valtrack replay finder",
+		AckPolicy:         jetstream.AckNonePolicy,
+		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:       first.Sequence + 1,
+		FilterSubject:     b.Subject(domain + ".>"),
+		HeadersOnly:       true,
+		InactiveThreshold: 30 * time.Second,
+		MemoryStorage:     true,
+		Replicas:          1,
+	})
+	if err != nil {
+		return scan, fmt.Errorf("find replays of %s: create a reader on stream %s: %w", domain, name, scrub(err, b.secrets))
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = stream.DeleteConsumer(dctx, cons.CachedInfo().Name)
+	}()
+	total := cons.CachedInfo().NumPending
+	for scan.Scanned < total {
+		if ctx.Err() != nil {
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return scan, fmt.Errorf("find replays of %s: %w after %s with %d of %d messages looked at", domain, context.DeadlineExceeded, timeout, scan.Scanned, total)
+			}
+			return scan, ctx.Err()
+		}
+		wait := time.Second
+		if dl, ok := ctx.Deadline(); ok {
+			wait = max(min(time.Until(dl), 5*time.Second), 10*time.Millisecond)
+		}
+		// At most what is left, so the fetch returns once it has them
+		// rather than waiting out its time; at most replayBatchBytes.
+		n := int(min(total-scan.Scanned, replayBatch))
+		res, err := cons.Fetch(n, jetstream.FetchMaxBytes(replayBatchBytes), jetstream.FetchMaxWait(wait))
+		if err != nil {
+			return scan, fmt.Errorf("find replays of %s: %w", domain, scrub(err, b.secrets))
+		}
+		got := 0
+		for m := range res.Messages() {
+			md, err := m.Metadata()
+			if err != nil {
+				continue
+			}
+			if md.Sequence.Stream > last {
+				return scan, nil // stored after the read started
+			}
+			got++
+			scan.Scanned++
+			if IsDeadLetter(domain, strings.TrimPrefix(m.Subject(), b.cfg.SubjectPrefix)) {
+				continue // a replay set aside again is a dead letter, not a replay
+			}
+			of, err := strconv.ParseUint(m.Headers().Get(HeaderReplayOf), 10, 64)
+			if err != nil || of == 0 || of >= md.Sequence.Stream {
+				continue // not a replay, or one naming a later letter: forged
+			}
+			st, ok := scan.Replays[of]
+			if !ok && len(scan.Replays) >= MaxReplaysTracked {
+				return scan, fmt.Errorf("find replays of %s: more than %d dead letters replayed from seq %d on; give a later --from-seq", domain, MaxReplaysTracked, first.Sequence)
+			}
+			st.Count++
+			st.Last, st.LastSeq = md.Timestamp, md.Sequence.Stream
+			scan.Replays[of] = st
+		}
+		if err := res.Error(); err != nil && !isFetchTimeout(err) {
+			return scan, fmt.Errorf("find replays of %s: %w", domain, scrub(err, b.secrets))
+		}
+		if got == 0 {
+			if info, err := cons.Info(ctx); err == nil && info.NumPending == 0 {
+				return scan, nil // the rest expired meanwhile
+			}
+		}
+	}
+	return scan, nil
+}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/valtrack/valtrack/internal/bus"
@@ -285,4 +286,75 @@ func TestEmbeddedStoreLocked(t *testing.T) {
 		t.Fatalf("the data dir does not open again after Close: %v", err)
 	}
 	b.Close()
+}
+
+// ScanReplays counts, per dead letter, the replays in the stream (by
+// Valtrack-Replay-Of) with the latest one's time and sequence; a replay
+// set aside again (a dead letter naming it) and a header naming a later
+// sequence (forged: a replay follows its letter) are not replays; from
+// past a letter leaves it out; a stream without dead letters has none.
+func TestScanReplaysCountsReplays(t *testing.T) {
+	bothBuses(t, func(t *testing.T, b *bus.Bus) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := b.EnsureStream(ctx, "testdom"); err != nil {
+			t.Fatal(err)
+		}
+		publishN(t, b, "testdom", "e", 0, 2)
+		if scan, err := b.ScanReplays(ctx, "testdom", 0, 10*time.Second); err != nil || len(scan.Replays) != 0 {
+			t.Fatalf("ScanReplays without dead letters: %+v, %v; want none", scan, err)
+		}
+		for _, id := range []string{"a", "b"} {
+			m := &bus.Msg{Subject: "testdom.test.event", Data: []byte("payload " + id), MsgID: "id-" + id, StreamSeq: 1}
+			if err := b.DeadLetter(ctx, "testdom", "event", m, errors.New("refused")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		letters, _ := scanAll(t, b, "testdom", bus.LetterQuery{})
+		if len(letters) != 2 {
+			t.Fatalf("%d dead letters, want 2", len(letters))
+		}
+		a, bl := letters[0], letters[1]
+		if _, err := b.Replay(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Millisecond) // a new replay id (it holds the unix ms)
+		r2, err := b.Replay(ctx, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The second replay set aside again: a dead letter with Replay-Of.
+		again := &bus.Msg{Subject: "testdom.test.event", Data: []byte("payload a"), MsgID: "id-a", StreamSeq: r2.Seq,
+			Header: nats.Header{bus.HeaderReplayOf: {strconv.FormatUint(a.Seq, 10)}, jetstream.MsgIDHeader: {r2.MsgID}}}
+		if err := b.DeadLetter(ctx, "testdom", "event", again, errors.New("refused again")); err != nil {
+			t.Fatal(err)
+		}
+		forged := nats.NewMsg(b.Subject("testdom.test.event"))
+		forged.Data = []byte("x")
+		forged.Header.Set(bus.HeaderReplayOf, strconv.FormatUint(r2.Seq+100, 10))
+		if _, err := b.JetStream().PublishMsg(ctx, forged); err != nil {
+			t.Fatal(err)
+		}
+
+		scan, err := b.ScanReplays(ctx, "testdom", 0, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := scan.Replays[a.Seq]
+		if len(scan.Replays) != 1 || st.Count != 2 || st.LastSeq != r2.Seq || st.Last.IsZero() {
+			t.Fatalf("ScanReplays: %+v; want letter %d replayed twice, last as %d, letter %d never", scan.Replays, a.Seq, r2.Seq, bl.Seq)
+		}
+		if scan.Scanned != 5 { // b, two replays, the dead letter again, the forged one
+			t.Fatalf("ScanReplays looked at %d messages, want the 5 after the first dead letter", scan.Scanned)
+		}
+		scan, err = b.ScanReplays(ctx, "testdom", bl.Seq, 10*time.Second)
+		if err != nil || scan.Replays[a.Seq].Count != 2 {
+			// from bl on: the first dead letter at or after it is bl, and
+			// a's replays come after bl, so they are still counted.
+			t.Fatalf("ScanReplays from %d: %+v, %v", bl.Seq, scan.Replays, err)
+		}
+		if scan, err := b.ScanReplays(ctx, "testdom", r2.Seq+1, 10*time.Second); err != nil || len(scan.Replays) != 0 {
+			t.Fatalf("ScanReplays from past the replays: %+v, %v; want none", scan.Replays, err)
+		}
+	})
 }
