@@ -72,7 +72,9 @@ func dlqListCommand(ds registry) *cli.Command {
 			"acknowledges nothing: the consumers' durable positions are not touched. It lists the dead letters\n" +
 			"stored when it starts, oldest first, up to --limit; when more remain it says which --from-seq\n" +
 			"continues. --json prints one JSON object per line, with the whole error and the original's\n" +
-			"sequence and message id. SEQ is what `valtrack dlq replay --seq` takes.\n\n" +
+			"sequence and message id. SEQ is what `valtrack dlq replay --seq` takes. REPLAYED (--json: replays,\n" +
+			"last_replay) counts the replays of each letter still in the stream; to find them it looks at the\n" +
+			"headers of every message after the first dead letter (from --from-seq on), within --timeout.\n\n" +
 			"   valtrack dlq list --data-dir ./data\n" +
 			"   valtrack dlq list --nats-url nats://nats:4222 --domain ethereum --limit 1000 --from-seq 52000\n" +
 			"   valtrack dlq list --nats-url nats://nats:4222 --json | jq -r .error | sort | uniq -c",
@@ -97,7 +99,10 @@ func dlqReplayCommand(ds registry) *cli.Command {
 			"refused. The dead letters stay in the stream until it expires them. Fix the cause first (a\n" +
 			"migration, a newer valtrack), then replay; --dry-run shows what would be published.\n" +
 			"With --seq, every letter is checked before any is published; with --all, a refused letter is\n" +
-			"reported and the others are replayed.\n\n" +
+			"reported and the others are replayed.\n" +
+			"--all skips the letters replayed before (a replay naming them is in the stream; it says how many)\n" +
+			"unless --again is given; --seq replays what it names, saying when one was replayed before. To find\n" +
+			"the replays it looks at the headers of every message after the first dead letter, within --timeout.\n\n" +
 			"   valtrack dlq replay --data-dir ./data --domain ethereum --seq 1234 --dry-run\n" +
 			"   valtrack dlq replay --nats-url nats://nats:4222 --domain ethereum --seq 1234,1240\n" +
 			"   valtrack dlq replay --nats-url nats://nats:4222 --all --domain cosmos --kind vote",
@@ -106,6 +111,7 @@ func dlqReplayCommand(ds registry) *cli.Command {
 				Validator: func(v string) error { _, err := parseSeqs(v); return err }},
 			&cli.BoolFlag{Name: "all", Usage: "replay every dead letter of --domain (default: every domain) and --kind, up to --limit", Sources: env("all")},
 			&cli.BoolFlag{Name: "dry-run", Usage: "show what would be replayed; publish nothing", Sources: env("dry-run")},
+			&cli.BoolFlag{Name: "again", Usage: "with --all, replay also the dead letters replayed before (skipped by default)", Sources: env("again")},
 		}),
 		Action: func(ctx context.Context, cmd *cli.Command) error { return dlqReplayAction(ctx, cmd, ds) },
 	}
@@ -188,23 +194,38 @@ func dlqDomains(ds registry, cmd *cli.Command) []string {
 	return ds.names()
 }
 
-// dlqScan reads the dead letters of the chosen domains, handing each to fn,
-// at most --limit in all. A domain whose stream does not exist (nothing of
-// it was ever published on this bus) holds none; named with --domain, it
-// is reported on stderr.
-func dlqScan(ctx context.Context, cmd *cli.Command, b *bus.Bus, ds registry, from uint64, noData bool, fn func(bus.Letter) error) (read int, err error) {
+// dlqScan reads the dead letters of the chosen domains, handing each to fn
+// with how often it was replayed (when withReplays; found first, from the
+// replays in the stream, within its own --timeout), at most --limit in
+// all. A domain whose stream does not exist (nothing of it was ever
+// published on this bus) holds none; named with --domain, it is reported
+// on stderr.
+func dlqScan(ctx context.Context, cmd *cli.Command, b *bus.Bus, ds registry, from uint64, noData, withReplays bool, fn func(bus.Letter, bus.ReplayStatus) error) (read int, err error) {
 	stderr := cmd.Root().ErrWriter
 	left := int(cmd.Int("limit"))
 	for _, d := range dlqDomains(ds, cmd) {
 		if left == 0 {
 			break
 		}
+		var replays map[uint64]bus.ReplayStatus
+		if withReplays {
+			rs, err := b.ScanReplays(ctx, d, from, cmd.Duration("timeout"))
+			switch {
+			case errors.Is(err, jetstream.ErrStreamNotFound):
+				// ScanDeadLetters below reports it.
+			case errors.Is(err, context.DeadlineExceeded):
+				return read, fmt.Errorf("%w: every message after the first dead letter is looked at to find the replays; give a longer --timeout, or a later --from-seq", err)
+			case err != nil:
+				return read, err
+			}
+			replays = rs.Replays
+		}
 		scan, err := b.ScanDeadLetters(ctx, d, bus.LetterQuery{
 			Kind: cmd.String("kind"), FromSeq: from, Limit: left, Timeout: cmd.Duration("timeout"), NoData: noData,
 			Progress: func(n int, total uint64) {
 				fmt.Fprintf(stderr, "valtrack: %s: read %d of %d dead letters…\n", d, n, total)
 			},
-		}, fn)
+		}, func(l bus.Letter) error { return fn(l, replays[l.Seq]) })
 		read += scan.Read
 		left -= scan.Read
 		switch {
@@ -237,8 +258,12 @@ type letterJSON struct {
 	OriginalSeq uint64    `json:"original_seq"`
 	MsgID       string    `json:"msg_id"`
 	ReplayOf    uint64    `json:"replay_of,omitempty"`
-	Error       string    `json:"error"`
-	Size        int       `json:"size"`
+	// Replays: how many replays of this letter the stream holds (dlq
+	// replay); LastReplay: when the latest was stored.
+	Replays    int        `json:"replays"`
+	LastReplay *time.Time `json:"last_replay,omitempty"`
+	Error      string     `json:"error"`
+	Size       int        `json:"size"`
 }
 
 func dlqListAction(ctx context.Context, cmd *cli.Command, ds registry) error {
@@ -254,16 +279,21 @@ func dlqListAction(ctx context.Context, cmd *cli.Command, ds registry) error {
 	asJSON := cmd.Bool("json")
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	if !asJSON {
-		fmt.Fprintln(tw, "SEQ\tTIME\tDOMAIN\tKIND\tSUBJECT\tBYTES\tERROR")
+		fmt.Fprintln(tw, "SEQ\tTIME\tDOMAIN\tKIND\tSUBJECT\tBYTES\tREPLAYED\tERROR")
 	}
 	enc := json.NewEncoder(out)
-	n, err := dlqScan(ctx, cmd, b, ds, cmd.Uint64("from-seq"), true, func(l bus.Letter) error {
+	n, err := dlqScan(ctx, cmd, b, ds, cmd.Uint64("from-seq"), true, true, func(l bus.Letter, r bus.ReplayStatus) error {
 		if asJSON {
-			return enc.Encode(letterJSON{Seq: l.Seq, Time: l.Time.UTC(), Domain: l.Domain, Kind: l.Kind, Subject: l.Subject,
-				Original: l.Original, OriginalSeq: l.StreamSeq, MsgID: l.MsgID, ReplayOf: l.ReplayOf, Error: l.Error, Size: l.Size})
+			j := letterJSON{Seq: l.Seq, Time: l.Time.UTC(), Domain: l.Domain, Kind: l.Kind, Subject: l.Subject,
+				Original: l.Original, OriginalSeq: l.StreamSeq, MsgID: l.MsgID, ReplayOf: l.ReplayOf, Error: l.Error, Size: l.Size, Replays: r.Count}
+			if r.Count > 0 {
+				at := r.Last.UTC()
+				j.LastReplay = &at
+			}
+			return enc.Encode(j)
 		}
-		_, err := fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\n", l.Seq, l.Time.UTC().Format(time.RFC3339), l.Domain,
-			oneLine(l.Kind, 64), oneLine(l.Original, 128), l.Size, oneLine(l.Error, dlqErrorWidth))
+		_, err := fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", l.Seq, l.Time.UTC().Format(time.RFC3339), l.Domain,
+			oneLine(l.Kind, 64), oneLine(l.Original, 128), l.Size, replayedCell(r), oneLine(l.Error, dlqErrorWidth))
 		return err
 	})
 	if !asJSON {
@@ -278,6 +308,14 @@ func dlqListAction(ctx context.Context, cmd *cli.Command, ds registry) error {
 		fmt.Fprintf(cmd.Root().ErrWriter, "valtrack: %d dead letter(s) on %s\n", n, busWhere(cmd, b))
 	}
 	return nil
+}
+
+// replayedCell is the REPLAYED column: "-", or "<n>x, last <time>".
+func replayedCell(r bus.ReplayStatus) string {
+	if r.Count == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%dx, last %s", r.Count, r.Last.UTC().Format(time.RFC3339))
 }
 
 func dlqReplayAction(ctx context.Context, cmd *cli.Command, ds registry) error {
@@ -295,6 +333,8 @@ func dlqReplayAction(ctx context.Context, cmd *cli.Command, ds registry) error {
 		return errors.New("--seq needs --domain: stream sequences are per domain's stream (`valtrack dlq list` shows both)")
 	case len(seqs) > 0 && cmd.String("kind") != "":
 		return errors.New("--kind selects dead letters for --all; --seq names them already: leave --kind out")
+	case len(seqs) > 0 && cmd.Bool("again"):
+		return errors.New("--again is for --all; --seq replays the letters it names whether or not they were replayed before: leave --again out")
 	}
 	b, err := openDLQBus(ctx, cmd)
 	if err != nil {
@@ -303,19 +343,23 @@ func dlqReplayAction(ctx context.Context, cmd *cli.Command, ds registry) error {
 	defer b.Close()
 	out, stderr := cmd.Root().Writer, cmd.Root().ErrWriter
 	dry := cmd.Bool("dry-run")
-	replay := func(l bus.Letter) error {
+	replay := func(l bus.Letter, before bus.ReplayStatus) error {
+		note := ""
+		if before.Count > 0 {
+			note = fmt.Sprintf(" (replayed %d time(s) before, last at %s)", before.Count, before.Last.UTC().Format(time.RFC3339))
+		}
 		if dry {
-			_, err := fmt.Fprintf(out, "would replay %s dead letter %d (%s, %d bytes) on %s\n", l.Domain, l.Seq, l.Subject, l.Size, l.Original)
+			_, err := fmt.Fprintf(out, "would replay %s dead letter %d (%s, %d bytes) on %s%s\n", l.Domain, l.Seq, l.Subject, l.Size, l.Original, note)
 			return err
 		}
 		r, err := b.Replay(ctx, l)
 		if err != nil {
 			return err
 		}
-		_, err = fmt.Fprintf(out, "replayed %s dead letter %d (%s, %d bytes) on %s as message %d, id %s\n", l.Domain, l.Seq, l.Subject, l.Size, r.Subject, r.Seq, r.MsgID)
+		_, err = fmt.Fprintf(out, "replayed %s dead letter %d (%s, %d bytes) on %s as message %d, id %s%s\n", l.Domain, l.Seq, l.Subject, l.Size, r.Subject, r.Seq, r.MsgID, note)
 		return err
 	}
-	done, refused := 0, 0
+	done, refused, skipped := 0, 0, 0
 	if len(seqs) > 0 {
 		// Every letter is read and checked before any is published: a
 		// mistyped sequence replays nothing rather than part of the list.
@@ -350,10 +394,16 @@ func dlqReplayAction(ctx context.Context, cmd *cli.Command, ds registry) error {
 		if len(errs) > 0 {
 			return fmt.Errorf("nothing replayed: %w; give the SEQ of dead letters that `valtrack dlq list --domain %s` shows", errors.Join(errs...), d)
 		}
+		// Only to say which were replayed before: --seq replays them
+		// anyway, so a failed search is reported, not fatal.
+		rs, err := b.ScanReplays(ctx, d, slices.Min(seqs), cmd.Duration("timeout"))
+		if err != nil {
+			fmt.Fprintf(stderr, "valtrack: could not tell whether these dead letters were replayed before: %v\n", err)
+		}
 		for _, seq := range seqs {
 			l, err := read(seq)
 			if err == nil {
-				err = replay(l)
+				err = replay(l, rs.Replays[seq])
 			}
 			if err != nil {
 				return fmt.Errorf("%w (%d of %d replayed before it)", err, done, len(seqs))
@@ -361,13 +411,18 @@ func dlqReplayAction(ctx context.Context, cmd *cli.Command, ds registry) error {
 			done++
 		}
 	} else {
-		_, err := dlqScan(ctx, cmd, b, ds, 0, false, func(l bus.Letter) error {
+		again := cmd.Bool("again")
+		_, err := dlqScan(ctx, cmd, b, ds, 0, false, !again, func(l bus.Letter, before bus.ReplayStatus) error {
+			if before.Count > 0 {
+				skipped++
+				return nil
+			}
 			if err := b.CheckReplay(l); err != nil {
 				refused++
 				fmt.Fprintf(stderr, "valtrack: refused: %v\n", err)
 				return nil
 			}
-			if err := replay(l); err != nil {
+			if err := replay(l, before); err != nil {
 				return err
 			}
 			done++
@@ -382,6 +437,9 @@ func dlqReplayAction(ctx context.Context, cmd *cli.Command, ds registry) error {
 		fmt.Fprintf(stderr, "valtrack: %d dead letter(s) would be replayed; nothing published (--dry-run)\n", done)
 	default:
 		fmt.Fprintf(stderr, "valtrack: %d dead letter(s) replayed on %s; the consumer applies them like any event, and sets aside again those that still fail (see `valtrack dlq list`)\n", done, busWhere(cmd, b))
+	}
+	if skipped > 0 {
+		fmt.Fprintf(stderr, "valtrack: %d dead letter(s) skipped: replayed before (`valtrack dlq list` shows when); give --again to replay them again\n", skipped)
 	}
 	if refused > 0 {
 		return fmt.Errorf("%d dead letter(s) refused (above), not replayed", refused)

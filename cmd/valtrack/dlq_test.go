@@ -205,11 +205,39 @@ func TestDLQListAndReplay(t *testing.T) {
 	if err != nil || !containsAll(out, "replayed ethereum dead letter "+seq, "on ethereum.devnet.thing", "id replay-"+seq+"-") {
 		t.Fatalf("replay: %q, %v", out, err)
 	}
-	// --all replays it a second time; the sink, keyed by the original's
-	// id, writes it once.
-	out, _, err = dlqRun("dlq", "replay", "--data-dir", dir, "--all", "--domain", "ethereum", "--kind", "thing")
+	// The replay is in the stream: list shows it, and --all skips the
+	// letter, saying so, unless --again.
+	out, _, err = dlqRun("dlq", "list", "--data-dir", dir, "--json")
+	var lr letterJSON
+	if err != nil || json.Unmarshal([]byte(out), &lr) != nil || lr.Replays != 1 || lr.LastReplay == nil || lr.LastReplay.IsZero() {
+		t.Fatalf("dlq list --json after a replay: %q, %v; want replays 1 and its time", out, err)
+	}
+	table, _, err = dlqRun("dlq", "list", "--data-dir", dir)
+	if err != nil || !containsAll(table, "REPLAYED", " 1x, last ") {
+		t.Fatalf("dlq list table after a replay: %v\n%s\nwant REPLAYED 1x", err, table)
+	}
+	last = streamLastSeq(t, dir)
+	out, errOut, err := dlqRun("dlq", "replay", "--data-dir", dir, "--all", "--domain", "ethereum", "--kind", "thing")
+	if err != nil || strings.Contains(out, "replayed ethereum") || !containsAll(errOut, "0 dead letter(s) replayed", "1 dead letter(s) skipped: replayed before", "--again") {
+		t.Fatalf("replay --all of a replayed letter: %q, %q, %v; want it skipped, saying so", out, errOut, err)
+	}
+	if got := streamLastSeq(t, dir); got != last {
+		t.Fatalf("replay --all of replayed letters published: the stream's last sequence went from %d to %d", last, got)
+	}
+	// --seq replays what it names, saying it was replayed before.
+	out, _, err = dlqRun("dlq", "replay", "--data-dir", dir, "--domain", "ethereum", "--seq", seq, "--dry-run")
+	if err != nil || !containsAll(out, "would replay ethereum dead letter "+seq, "replayed 1 time(s) before") {
+		t.Fatalf("replay --seq --dry-run of a replayed letter: %q, %v", out, err)
+	}
+	// --all --again replays it a second time; the sink, keyed by the
+	// original's id, writes it once.
+	out, _, err = dlqRun("dlq", "replay", "--data-dir", dir, "--all", "--again", "--domain", "ethereum", "--kind", "thing")
 	if err != nil || strings.Count(out, "replayed ethereum dead letter "+seq) != 1 {
-		t.Fatalf("replay --all: %q, %v", out, err)
+		t.Fatalf("replay --all --again: %q, %v", out, err)
+	}
+	out, _, err = dlqRun("dlq", "list", "--data-dir", dir, "--json")
+	if err != nil || json.Unmarshal([]byte(out), &lr) != nil || lr.Replays != 2 {
+		t.Fatalf("dlq list --json after two replays: %q, %v; want replays 2", out, err)
 	}
 	sink.mu.Lock()
 	sink.refuse = "" // the cause is fixed
@@ -241,6 +269,7 @@ func TestDLQRefusesBadFlags(t *testing.T) {
 		{[]string{"replay", "--data-dir", dir, "--seq", "5", "--all", "--domain", "ethereum"}, "give one of them"},
 		{[]string{"replay", "--data-dir", dir, "--seq", "5,x", "--domain", "ethereum"}, "positive numbers separated by commas"},
 		{[]string{"replay", "--data-dir", dir, "--seq", "5", "--domain", "ethereum", "--kind", "thing"}, "leave --kind out"},
+		{[]string{"replay", "--data-dir", dir, "--seq", "5", "--domain", "ethereum", "--again"}, "leave --again out"},
 		{[]string{"list", "--data-dir", dir, "--domain", "bitcoin"}, "give one of ethereum"},
 		{[]string{"list", "--data-dir", dir, "--kind", "a.b"}, "give an event kind"},
 		{[]string{"list", "--data-dir", dir, "--limit", "0"}, "1..100000"},
@@ -302,5 +331,14 @@ func TestDLQReplayAllRefusesForeignSubject(t *testing.T) {
 	}
 	if got := streamLastSeq(t, dir); got != 3 {
 		t.Fatalf("the stream's last sequence is %d after the replay, want 3 (one replay published)", got)
+	}
+	// Run again, it skips the replayed letter and still refuses the forged one.
+	out, errOut, err = dlqRun("dlq", "replay", "--data-dir", dir, "--all")
+	if err == nil || !strings.Contains(err.Error(), "1 dead letter(s) refused") || strings.Contains(out, "replayed ethereum") ||
+		!containsAll(errOut, "0 dead letter(s) replayed", "1 dead letter(s) skipped: replayed before") {
+		t.Fatalf("replay --all a second time printed:\n%s\n%s\n%v\nwant nothing replayed, seq 2 skipped, seq 1 refused", out, errOut, err)
+	}
+	if got := streamLastSeq(t, dir); got != 3 {
+		t.Fatalf("the stream's last sequence is %d after the second replay --all, want 3 still", got)
 	}
 }
