@@ -2,6 +2,8 @@ package bus_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -66,4 +68,48 @@ func BenchmarkPublisher(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+}
+
+// BenchmarkScanReplays: finding the replays reads the headers of every
+// message after the first dead letter; here 20,000 events and 100
+// replays follow it. Reported per message looked at.
+func BenchmarkScanReplays(b *testing.B) {
+	ctx := context.Background()
+	bb := bustest.Embedded(b)
+	if err := bb.EnsureStream(ctx, "benchdom"); err != nil {
+		b.Fatal(err)
+	}
+	m := &bus.Msg{Subject: "benchdom.test.event", Data: []byte("payload"), MsgID: "id-0", StreamSeq: 1}
+	if err := bb.DeadLetter(ctx, "benchdom", "event", m, errors.New("refused")); err != nil {
+		b.Fatal(err)
+	}
+	p := bb.NewPublisher(nil)
+	payload := make([]byte, 512)
+	const events = 20_000
+	for i := range events {
+		if err := p.Publish(ctx, "benchdom.test.event", fmt.Sprintf("e-%d", i), payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := p.Close(ctx); err != nil {
+		b.Fatal(err)
+	}
+	l, err := bb.DeadLetterAt(ctx, "benchdom", 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for range 100 {
+		if _, err := bb.Replay(ctx, l); err != nil {
+			b.Fatal(err)
+		}
+		time.Sleep(time.Millisecond) // a new replay id (it holds the unix ms)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		scan, err := bb.ScanReplays(ctx, "benchdom", 0, time.Minute)
+		if err != nil || scan.Replays[1].Count != 100 {
+			b.Fatalf("ScanReplays: %v, %d replays; want 100", err, scan.Replays[1].Count)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(events+100), "ns/msg")
 }
