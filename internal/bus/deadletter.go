@@ -247,10 +247,7 @@ func (b *Bus) ScanDeadLetters(ctx context.Context, domain string, q LetterQuery,
 			return scan, ctx.Err()
 		}
 		n := min(q.Limit-scan.Read, letterBatch, int(min(scan.Total-uint64(scan.Read), letterBatch)))
-		wait := time.Second
-		if dl, ok := ctx.Deadline(); ok {
-			wait = max(min(time.Until(dl), 5*time.Second), 10*time.Millisecond)
-		}
+		wait := fetchWait(ctx)
 		res, err := cons.Fetch(n, jetstream.FetchMaxWait(wait))
 		if err != nil {
 			return scan, fmt.Errorf("read dead letters of %s: %w", domain, scrub(err, b.secrets))
@@ -506,10 +503,7 @@ func (b *Bus) ScanReplays(ctx context.Context, domain string, from uint64, timeo
 			}
 			return scan, ctx.Err()
 		}
-		wait := time.Second
-		if dl, ok := ctx.Deadline(); ok {
-			wait = max(min(time.Until(dl), 5*time.Second), 10*time.Millisecond)
-		}
+		wait := fetchWait(ctx)
 		// At most what is left, so the fetch returns once it has them
 		// rather than waiting out its time; at most replayBatchBytes.
 		n := int(min(total-scan.Scanned, replayBatch))
@@ -553,4 +547,14 @@ func (b *Bus) ScanReplays(ctx context.Context, domain string, from uint64, timeo
 		}
 	}
 	return scan, nil
+}
+
+// fetchWait is how long one Fetch of a scan may wait: up to the scan's
+// deadline, at most 5 s (so a stop is noticed) and at least 10 ms; 1 s
+// without a deadline.
+func fetchWait(ctx context.Context) time.Duration {
+	if dl, ok := ctx.Deadline(); ok {
+		return max(min(time.Until(dl), 5*time.Second), 10*time.Millisecond)
+	}
+	return time.Second
 }
