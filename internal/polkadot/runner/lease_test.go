@@ -332,3 +332,92 @@ func TestNewHolderRecordsTheOldHoldersSend(t *testing.T) {
 		t.Errorf("attempts %+v: want none (a's failure came after b's send)", rd.Attempts)
 	}
 }
+
+// A dry-run process sharing the store with a sending one (PostgreSQL when
+// VALTRACK_TEST_POSTGRES names one): while the sender holds the send
+// lease, or its announcements are pending, the dry run starts no round —
+// its round would stand as the era's nomination and the sender would skip
+// the era — and says so once, not on every pass; it never clears the
+// sender's reason why a round waits. Once the lease is released and
+// nothing is pending, the dry run starts rounds again.
+func TestDryRunLeavesRoundsToASender(t *testing.T) {
+	st, cfg := fixtureIn(t, leaseStore(t), 10, true) // a time-delay proxy: the sender's round leaves an announcement
+	fc := goodChain()
+	ctx := context.Background()
+	clock := now
+	mk := func(holder string, send bool, logs *logCount) *Runner {
+		c := Config{Chain: chain, Store: st, Program: staticProgram{cfg}, Send: send, LeaseHolder: holder,
+			LeaseTTL: 5 * time.Minute, Log: slog.New(logs), Now: func() time.Time { return clock }}
+		if send {
+			c.Live, c.Sender = fc, fc
+		}
+		r, err := New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	ls, ld := &logCount{}, &logCount{}
+	sender, dry := mk("sender", true, ls), mk("dry", false, ld)
+	if _, err := sender.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if txs, _ := st.ProxyTxs(ctx, chain, true, 0); len(txs) != 1 {
+		t.Fatalf("pending %+v: want the sender's announcement", txs)
+	}
+	if err := st.SetRoundWait(ctx, chain, "the sender's reason", clock.UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		p, err := dry.Pass(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Round != nil && p.Round.DryRun {
+			t.Fatalf("the dry run started round %+v beside a sender", p.Round)
+		}
+	}
+	if n := ld.count("holds the send lease"); n != 1 {
+		t.Errorf("the dry run logged the sender's lease %d times: want once", n)
+	}
+	rs, _ := st.Rounds(ctx, chain, 10)
+	if len(rs) != 1 || rs[0].DryRun {
+		t.Fatalf("rounds %+v: want only the sender's", rs)
+	}
+	if m, _ := st.Meta(ctx, chain); m.RoundWait != "the sender's reason" {
+		t.Errorf("round wait %q: the dry run overwrote the sender's", m.RoundWait)
+	}
+
+	// The sender stops (a clean stop releases the lease), its
+	// announcement still pending: the dry run still starts nothing, and
+	// says why once, without an error on each pass.
+	if err := st.ReleaseSendLease(ctx, chain, "sender", clock); err != nil {
+		t.Fatal(err)
+	}
+	moveToEra(t, st, 10, 105) // a round is due again
+	for range 3 {
+		p, err := dry.Pass(ctx)
+		if err != nil {
+			t.Fatalf("dry-run pass with a pending announcement: %v", err)
+		}
+		if p.Round != nil && p.Round.DryRun {
+			t.Fatalf("the dry run started round %+v while the sender's announcement is pending", p.Round)
+		}
+	}
+	if n := ld.count("pending in this store"); n != 1 {
+		t.Errorf("the dry run logged the pending announcement %d times: want once", n)
+	}
+	if n := ld.count("no sending process holds the send lease any more"); n != 1 {
+		t.Errorf("the dry run logged the released lease %d times: want once", n)
+	}
+
+	// Settled (here withdrawn by hand, as an operator would): rounds again.
+	txs, _ := st.ProxyTxs(ctx, chain, true, 0)
+	if _, err := st.FinishProxyTx(ctx, chain, txs[0].ID, state.ProxyCancelled, "withdrawn by the operator", "", clock.UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+	p, err := dry.Pass(ctx)
+	if err != nil || p.Round == nil || !p.Round.DryRun || p.Round.Era != 10 {
+		t.Fatalf("dry-run pass after the announcement was settled: %+v %v: want era 10's dry-run round", p, err)
+	}
+}

@@ -160,6 +160,9 @@ type Runner struct {
 	// leaseOther is the process last seen holding the send lease ("" when
 	// this one holds it, or has not asked), so that it is logged once.
 	leaseOther string
+	// announcedSeen is how many pending announcements a dry run last saw,
+	// so that they are logged once.
+	announcedSeen int
 	// tx is the Sender with the lease renewed before each send.
 	tx Sender
 	// leaseMu guards lostLease: why this pass lost the send lease ("" it
@@ -330,10 +333,15 @@ func (r *Runner) Pass(ctx context.Context) (*Pass, error) {
 	}
 	// Pending announcements first: a round is not started while one waits.
 	pending := 0
-	if sending {
+	switch {
+	case sending && r.cfg.Send:
 		pending, err = r.executeAnnounced(ctx, &cfg, ch, cands, env, pass)
 		if err != nil {
 			r.log.Warn("announced nominations not settled; retrying next pass", "err", err)
+		}
+	case sending:
+		if pending, err = r.announcedHold(ctx); err != nil {
+			return pass, err
 		}
 	}
 
@@ -343,14 +351,22 @@ func (r *Runner) Pass(ctx context.Context) (*Pass, error) {
 	// again once started), pending announcements or not (they hold back
 	// only the start of a new round): its other nominators must not wait
 	// for an announcement's delay, nor dangle until the era ends.
-	var open *state.Round
+	// A round of the active era that failed (its sends gave up) holds the
+	// era: a new round would send, and pay, again; the next era period's
+	// round tries afresh.
+	var open, failed *state.Round
 	if sending {
 		last, err := st.LastRound(ctx, chain)
 		if err != nil {
 			return pass, err
 		}
-		if last != nil && last.Status == RoundStarted && last.Era == ch.ActiveEra {
-			open = last
+		if last != nil && last.Era == ch.ActiveEra {
+			switch last.Status {
+			case RoundStarted:
+				open = last
+			case RoundFailed:
+				failed = last
+			}
 		}
 	}
 	defer func() {
@@ -364,18 +380,26 @@ func (r *Runner) Pass(ctx context.Context) (*Pass, error) {
 	// for the whole era period), and is not scored again each pass.
 	var inputs []program.NominatorInput
 	wait := ""
-	startable := due && pending == 0 && open == nil && sending
+	startable := due && pending == 0 && open == nil && failed == nil && sending
 	if startable {
 		if inputs, wait, err = r.roundInputs(ctx, &cfg, ch); err != nil {
 			return pass, err
 		}
 	}
-	if err := r.noteRoundWait(ctx, meta, wait, now); err != nil {
-		r.log.Warn("why the round waits not recorded; retrying next pass", "err", err)
+	// Only the process that decides rounds says why they wait: another
+	// sharing the store would clear the holder's reason on every pass.
+	if sending {
+		if err := r.noteRoundWait(ctx, meta, wait, now); err != nil {
+			r.log.Warn("why the round waits not recorded; retrying next pass", "err", err)
+		}
 	}
 	pass.Waiting = wait
+	// Scored once per era and session, and again for the round it starts:
+	// a due round held back (announcements pending, a round open or
+	// failed in this era, another process holding the send lease) would
+	// otherwise store a full snapshot on every pass until the era ends.
 	key := fmt.Sprintf("%d/%d", ch.ActiveEra, ch.Session)
-	if r.scored != key || due && wait == "" {
+	if r.scored != key || startable && wait == "" {
 		snap := program.ScoreRound(valid, program.ScoreInput{Chain: chain, Era: ch.ActiveEra, Session: ch.Session, Now: now,
 			Weights: cfg.Score.Weights, Seed: cfg.Score.Seed, Randomness: cfg.Score.Randomness,
 			Own: nominatorAccounts(&cfg), BannedProviders: cfg.Rules.BlacklistedProviders, Decimals: ch.Decimals})
@@ -392,6 +416,9 @@ func (r *Runner) Pass(ctx context.Context) (*Pass, error) {
 			pass.Round = round
 		}
 	}
+	if failed != nil {
+		pass.Round = failed
+	}
 	if open != nil && r.leaseLostReason() == "" {
 		pass.Round = open
 		if err := r.finishRound(ctx, &cfg, ch, open, cands, env, now); err != nil {
@@ -405,9 +432,26 @@ func (r *Runner) Pass(ctx context.Context) (*Pass, error) {
 // and says whether this pass may start rounds and send: always for a dry
 // run (it sends nothing). Another holder is logged once, and taking the
 // lease over once.
+//
+// A dry run takes no lease, but leaves the rounds to a sending process
+// that holds it: the two share the store's rounds and last nominated
+// era, so a dry-run round there would stand as that era's nomination and
+// the sender would skip the era.
 func (r *Runner) holdLease(ctx context.Context, now time.Time) (bool, error) {
 	if !r.cfg.Send {
-		return true, nil
+		holder, err := r.cfg.Store.SendLeaseHolder(ctx, r.cfg.Chain, now)
+		if err != nil {
+			return false, fmt.Errorf("the send lease: %w", err)
+		}
+		switch {
+		case holder != "" && holder != r.leaseOther:
+			r.log.Info("a sending process shares this store and holds the send lease: this dry-run process starts no round while it does (the sender's rounds are the ones recorded)",
+				"holder", holder, "self", r.cfg.LeaseHolder)
+		case holder == "" && r.leaseOther != "":
+			r.log.Info("no sending process holds the send lease any more: this dry-run process starts rounds again", "after", r.leaseOther)
+		}
+		r.leaseOther = holder
+		return holder == "", nil
 	}
 	held, other, err := r.cfg.Store.HoldSendLease(ctx, r.cfg.Chain, r.cfg.LeaseHolder, now, r.cfg.LeaseTTL)
 	switch {
@@ -1227,6 +1271,28 @@ func proxyHead(ch events.Chain) uint64 {
 		return ch.ProxyBlock
 	}
 	return ch.Block
+}
+
+// announcedHold counts, for a dry run, the announcements a sending run
+// left pending in the store (stopped before their delay passed): a dry
+// run cannot execute them, and its round would stand as the era's
+// nomination, so no round starts until a sending process settles them.
+// Logged once per change, not on every pass.
+func (r *Runner) announcedHold(ctx context.Context) (int, error) {
+	txs, err := r.cfg.Store.ProxyTxs(ctx, r.cfg.Chain, true, 1000)
+	if err != nil {
+		return 0, fmt.Errorf("read the pending announcements: %w", err)
+	}
+	if n := len(txs); n != r.announcedSeen {
+		if n > 0 {
+			r.log.Warn("announced nominations of a sending run are pending in this store: this dry run cannot execute them and starts no round until a process with --polkadot-send settles them",
+				"pending", n)
+		} else if r.announcedSeen > 0 {
+			r.log.Info("no announced nomination is pending any more: this dry run starts rounds again")
+		}
+		r.announcedSeen = n
+	}
+	return len(txs), nil
 }
 
 // executeAnnounced settles the announced nominations whose delay has

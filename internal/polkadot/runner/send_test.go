@@ -477,3 +477,61 @@ func TestStartedRoundIsFinishedOnTheNextPass(t *testing.T) {
 		})
 	}
 }
+
+// A due round held back — here a round that failed in this era, which
+// keeps the era due — scores once per era and session, not on every
+// pass: each pass stored a full snapshot until the era ended before.
+func TestHeldRoundDoesNotSnapshotEveryPass(t *testing.T) {
+	st, cfg := fixture(t, 0)
+	fc := &fakeChain{block: 100, era: 3, anns: map[string][]Announcement{}, nominated: map[string][]string{}, facts: map[string]events.Validator{},
+		sendErr: errors.New("staking.nominate failed: Staking.InsufficientBond")}
+	ctx := context.Background()
+	clock := now
+	r := sendingRunner(t, st, cfg, fc, &clock)()
+	latest := func() int64 {
+		m, err := st.LatestSnapshot(ctx, chain)
+		if err != nil || m == nil {
+			t.Fatalf("latest snapshot %+v %v", m, err)
+		}
+		return m.ID
+	}
+	for i := range 3 { // the round's three attempts, then it fails
+		clock = now.Add(time.Duration(i) * 10 * time.Minute)
+		_, _ = r.Pass(ctx)
+	}
+	rs, _ := st.Rounds(ctx, chain, 10)
+	if len(rs) != 1 || rs[0].Status != RoundFailed {
+		t.Fatalf("rounds %+v: want one failed round", rs)
+	}
+	if m, _ := st.Meta(ctx, chain); !program.IsRoundDue(m.LastNominatedEra, 3, cfg.Nomination.EraPeriod, m.LastRoundID > 0) {
+		t.Fatal("the failed round's era is not due any more: the test no longer holds a due round back")
+	}
+	held := latest()
+	for i := range 5 {
+		clock = now.Add(time.Hour + time.Duration(i)*time.Minute)
+		p, err := r.Pass(ctx)
+		if err != nil || p.Scored {
+			t.Fatalf("pass %d in the held era: %+v %v: want no new score", i, p, err)
+		}
+	}
+	if id := latest(); id != held {
+		t.Fatalf("latest snapshot %d after passes in the held era, want %d: a snapshot per pass", id, held)
+	}
+	// A new session of the same era is scored once.
+	if err := st.InTx(ctx, "session 19", func(tx *state.Tx) error {
+		ch, _ := st.Chain(ctx, chain)
+		ch.Session++
+		return tx.PutChain(ch)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := r.Pass(ctx); err != nil || !p.Scored {
+		t.Fatalf("pass in a new session: %+v %v: want it scored", p, err)
+	}
+	if p, err := r.Pass(ctx); err != nil || p.Scored {
+		t.Fatalf("second pass in the new session: %+v %v: want no new score", p, err)
+	}
+	if id := latest(); id != held+1 {
+		t.Fatalf("latest snapshot %d, want %d: one for the new session", id, held+1)
+	}
+}

@@ -76,3 +76,18 @@ func (t *Tx) leaseOutcome(r sql.Result, chain string) (held bool, other string, 
 	_, err = t.row("read the send lease", t.q().SQL("SELECT holder FROM polkadot_send_leases WHERE chain = ").Arg(chain), &other)
 	return false, other, err
 }
+
+// SendLeaseHolder names the process holding chain's send lease at now
+// ("" when none does, or it lapsed): a dry-run process asks it, without
+// taking the lease, to leave the rounds to a sending process that shares
+// its store.
+func (s *Store) SendLeaseHolder(ctx context.Context, chain string, now time.Time) (string, error) {
+	var holder string
+	var expires int64
+	found, err := s.one(ctx, "read the polkadot send lease of "+chain,
+		s.db.Query().SQL("SELECT holder, expires FROM polkadot_send_leases WHERE chain = ").Arg(chain), &holder, &expires)
+	if err != nil || !found || expires < now.UnixMilli() {
+		return "", err
+	}
+	return holder, nil
+}
