@@ -109,3 +109,88 @@ func TestRemovedNominatorsAnnouncementDoesNotStopRounds(t *testing.T) {
 		t.Errorf("sent %v: nothing may be sent for a nominator no longer in the file", fc.sent)
 	}
 }
+
+// An orphaned announcement whose nominator comes back to the program file
+// with the same proxy is revived and settled like any other — executed
+// here, its delay passed and its targets still valid — instead of staying
+// orphaned on chain with its deposit reserved. Logged once.
+func TestReturnedNominatorsOrphanIsRevived(t *testing.T) {
+	st, cfg := fixture(t, 10)
+	fc := goodChain()
+	r := newRunner(t, st, cfg, fc, true)
+	ctx := context.Background()
+	if _, err := r.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first := cfg.Nomination.Nominators[0]
+	cfg.Nomination.Nominators = []program.NominatorConfig{{Account: "nominator2"}}
+	putNominator(t, st, "nominator2")
+	if _, err := r.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if txs, _ := st.ProxyTxsIn(ctx, chain, state.ProxyOrphaned, 0); len(txs) != 1 {
+		t.Fatalf("orphaned %+v: want the first nominator's announcement", txs)
+	}
+	// The nominator is back, the same proxy; the delay passes.
+	cfg.Nomination.Nominators = []program.NominatorConfig{first, {Account: "nominator2"}}
+	fc.mu.Lock()
+	fc.block += 20
+	fc.mu.Unlock()
+	logs := &logCount{}
+	r.log = slog.New(logs)
+	for range 3 {
+		if _, err := r.Pass(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := st.ProxyTxs(ctx, chain, false, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 1 || all[0].State != state.ProxyExecuted {
+		t.Fatalf("proxy txs %+v: want the revived announcement executed", all)
+	}
+	if fc.count("execute") != 1 {
+		t.Errorf("sent %v: want one execution", fc.sent)
+	}
+	if n := logs.count("orphaned announcement revived"); n != 1 {
+		t.Errorf("logged the revival %d times: want once", n)
+	}
+}
+
+// A nominator back with another proxy cannot settle its old
+// announcement (the old delegate's key is gone): it stays orphaned.
+func TestReturnedNominatorWithAnotherProxyStaysOrphaned(t *testing.T) {
+	st, cfg := fixture(t, 10)
+	fc := goodChain()
+	r := newRunner(t, st, cfg, fc, true)
+	ctx := context.Background()
+	if _, err := r.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first := cfg.Nomination.Nominators[0]
+	cfg.Nomination.Nominators = []program.NominatorConfig{{Account: "nominator2"}}
+	putNominator(t, st, "nominator2")
+	if _, err := r.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	txs, _ := st.ProxyTxsIn(ctx, chain, state.ProxyOrphaned, 0)
+	if len(txs) != 1 {
+		t.Fatalf("orphaned %+v: want the first nominator's announcement", txs)
+	}
+	// The nominator's key now gives another delegate than the stored one.
+	cfg.Nomination.Nominators = []program.NominatorConfig{first, {Account: "nominator2"}}
+	r.delegates[first.Account+"\x00"+first.Key] = "another-proxy"
+	fc.mu.Lock()
+	fc.block += 20
+	fc.mu.Unlock()
+	if _, err := r.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if txs, _ := st.ProxyTxsIn(ctx, chain, state.ProxyOrphaned, 0); len(txs) != 1 {
+		t.Fatalf("orphaned %+v: want it still orphaned", txs)
+	}
+	if fc.count("execute") != 0 || fc.count("remove") != 0 {
+		t.Errorf("sent %v: nothing may be sent for it", fc.sent)
+	}
+}

@@ -1302,6 +1302,9 @@ func (r *Runner) announcedHold(ctx context.Context) (int, error) {
 // proxy_announced. It returns how many remain pending.
 func (r *Runner) executeAnnounced(ctx context.Context, cfg *program.Config, stored *events.Chain, cands []*program.Candidate, env *program.Env, pass *Pass) (int, error) {
 	st, chain := r.cfg.Store, r.cfg.Chain
+	if err := r.revive(ctx, cfg); err != nil {
+		r.log.Warn("orphaned announcements not revived; retrying next pass", "err", err)
+	}
 	txs, err := st.ProxyTxs(ctx, chain, true, 1000)
 	if err != nil || len(txs) == 0 {
 		return len(txs), err
@@ -1445,6 +1448,40 @@ func (r *Runner) orphan(ctx context.Context, p state.ProxyTx, now time.Time) err
 			"nominator", p.Nominator, "delegate", p.Delegate, "call_hash", p.CallHash, "reason", reason)
 	}
 	return nil
+}
+
+// revive moves an orphaned announcement back to announced when its
+// nominator is in the program file again with the same proxy (its
+// delegate's key is back, so it can be executed or withdrawn): settled
+// like any other, it is executed if still valid and of the current round,
+// else withdrawn — not left on chain with its deposit reserved. An
+// orphan whose nominator came back with another proxy stays orphaned:
+// its reason says how to remove it by hand.
+func (r *Runner) revive(ctx context.Context, cfg *program.Config) error {
+	st, chain := r.cfg.Store, r.cfg.Chain
+	txs, err := st.ProxyTxsIn(ctx, chain, state.ProxyOrphaned, 1000)
+	if err != nil || len(txs) == 0 {
+		return err
+	}
+	now := r.cfg.Now()
+	var errs []error
+	for _, p := range txs {
+		n, ok := nominatorConfig(cfg, p.Nominator)
+		if !ok || !n.Proxy || r.delegate(n, now) != p.Delegate {
+			continue
+		}
+		reason := fmt.Sprintf("revived: nominator %s is in the program file again with delegate %s", p.Nominator, p.Delegate)
+		changed, err := st.ReviveProxyTx(ctx, chain, p.ID, reason, now.UnixMilli())
+		if err != nil {
+			errs = append(errs, fmt.Errorf("announcement %s: %w", p.ID, err))
+			continue
+		}
+		if changed {
+			r.log.Info("orphaned announcement revived: its nominator is in the program file again; it is executed or withdrawn as usual",
+				"id", p.ID, "nominator", p.Nominator, "delegate", p.Delegate, "call_hash", p.CallHash)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // settle executes or cancels one announcement whose delay has passed.

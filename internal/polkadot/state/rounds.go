@@ -444,11 +444,20 @@ func (s *Store) FinishProxyTx(ctx context.Context, chain, id, to, reason, txHash
 // ProxyTxs lists proxy txs, latest first; pendingOnly keeps the announced
 // ones.
 func (s *Store) ProxyTxs(ctx context.Context, chain string, pendingOnly bool, lim int) ([]ProxyTx, error) {
+	if pendingOnly {
+		return s.ProxyTxsIn(ctx, chain, ProxyAnnounced, lim)
+	}
+	return s.ProxyTxsIn(ctx, chain, "", lim)
+}
+
+// ProxyTxsIn is ProxyTxs of the proxy txs in one state ("" any), newest
+// first.
+func (s *Store) ProxyTxsIn(ctx context.Context, chain, state string, lim int) ([]ProxyTx, error) {
 	const op = "read polkadot proxy txs"
 	q := s.db.Query().SQL(`SELECT id, round_id, nominator, delegate, call_hash, targets, announced_block, execute_after, state, reason,
 	tx_hashes, created, updated, attempts FROM polkadot_proxy_txs WHERE chain = `).Arg(chain)
-	if pendingOnly {
-		q.SQL(" AND state = ").Arg(ProxyAnnounced)
+	if state != "" {
+		q.SQL(" AND state = ").Arg(state)
 	}
 	rows, err := s.query(ctx, op, q.SQL(" ORDER BY created DESC, id DESC LIMIT ").Arg(limit(lim)))
 	if err != nil {
@@ -476,6 +485,22 @@ func (s *Store) ProxyTxs(ctx context.Context, chain string, pendingOnly bool, li
 		return nil
 	})
 	return out, err
+}
+
+// ReviveProxyTx moves an orphaned proxy tx back to announced (its
+// nominator is in the program file again, with the same delegate), so
+// that it is executed or withdrawn like any other; reason notes why.
+// false when it is not orphaned (or does not exist).
+func (s *Store) ReviveProxyTx(ctx context.Context, chain, id, reason string, at int64) (bool, error) {
+	changed := false
+	err := s.InTx(ctx, "revive polkadot proxy tx "+id, func(t *Tx) error {
+		var err error
+		changed, err = t.changed("revive the proxy tx", t.q().SQL("UPDATE polkadot_proxy_txs SET state = ").Arg(ProxyAnnounced).
+			SQL(", reason = ").Arg(reason).SQL(", updated = ").Arg(at).
+			SQL(" WHERE chain = ").Arg(chain).SQL(" AND id = ").Arg(id).SQL(" AND state = ").Arg(ProxyOrphaned))
+		return err
+	})
+	return changed, err
 }
 
 // SetProxyTxHeight records an announcement's height as the chain holds
