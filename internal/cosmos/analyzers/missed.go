@@ -92,9 +92,11 @@ type missed struct {
 	// voteSeq: the votes with a stored_seq at or below it have been
 	// re-checked for late votes (state.VoteSeq); -1 after a load, when the
 	// next pass re-checks every height of the late-vote window instead. It
-	// is not stored: a reload re-checks the window, which costs one pass
-	// what the incremental ones save and needs no cursor kept in step with
-	// the analysis across processes.
+	// is not stored: that one full re-check after a start costs what every
+	// pass cost before migration 0009, covers the votes stored while no
+	// analyzer ran and those numbered 0 by the migration, and needs no
+	// stored cursor kept in step with the analysis (another instance may
+	// have moved it meanwhile).
 	voteSeq int64
 	// paramsWarned: the unknown slashing parameters were logged;
 	// written: the parameters the last write stored.
