@@ -77,7 +77,9 @@ type Config struct {
 	// they were analysed (cosmos_heights.analyzed_at), so a catch-up that
 	// analysed many batches within LateVotes has all of them corrected
 	// (default 2 minutes). A vote stored later than that is kept but not
-	// counted.
+	// counted. A pass reads only the votes stored since the previous one
+	// (see late.go), so a longer window costs the first pass after a start
+	// more, not every pass.
 	LateVotes time.Duration
 	// Batch bounds the heights analysed per pass (default 1000).
 	Batch      int

@@ -13,24 +13,35 @@ import (
 // are stored, but a vote of it may be stored later: a precommit of H
 // reaches the sentries after NewBlock(H), a slower endpoint or a late
 // consumer batch delivers it after the pass. Such a vote is still credited
-// to H: each pass looks, among the heights it analysed within the last
-// Config.LateVotes — chosen by cosmos_heights.analyzed_at (index
-// cosmos_heights_analyzed), not by their distance to the cursor, so that a
-// vote for a height many batches behind (a catch-up analyses thousands of
-// heights within the window) is corrected too — for the miss rows that say
-// a vote is absent while that very vote (same type) is now stored, and
-// corrects them — the vote codes, missed_prevote and missed_precommit, the
-// cause (a precommit seen for the block but absent from the commit becomes
-// precommit_not_included), the row itself when nothing is missed any more
-// — and the validator's missed_prevote and missed_precommit totals, in the
-// pass's transaction. Nothing else depends on the votes: the signature
-// flags (the window, consecutive misses, solo misses, time to jail and so
-// the alert rules) come from the commit, which a late vote does not change.
-// Only absent votes can change (one vote per height, round, type and
-// validator is stored), so the rows read are those few, not the votes: per
-// height of the window, its miss rows (few: a validator that signed has
-// none) and one primary-key probe of cosmos_votes per absent vote; a row
-// is returned only when its vote has arrived.
+// to H, for the round it names, when H was analysed within the last
+// Config.LateVotes (cosmos_heights.analyzed_at, not the distance to the
+// cursor: a catch-up analyses thousands of heights within that time): the
+// miss rows that say a vote is absent while that very vote (the commit's
+// round, same type) is now stored are corrected — the vote codes,
+// missed_prevote and missed_precommit, the cause (a precommit seen for the
+// block but absent from the commit becomes precommit_not_included), the
+// row itself when nothing is missed any more — and the validator's
+// missed_prevote and missed_precommit totals, in the pass's transaction. A
+// vote stored later than that is kept but not counted. Nothing else
+// depends on the votes: the signature flags (the window, consecutive
+// misses, solo misses, time to jail and so the alert rules) come from the
+// commit, which a late vote does not change.
+//
+// What a pass reads is what changed since the previous one: the votes with
+// a stored_seq above the vote sequence the previous pass read (see
+// state.VoteSeq for why a sequence and not a clock), up to the one this
+// pass read before anything else (index cosmos_votes_stored), joined on
+// their keys to the miss rows of the heights analysed within LateVotes. A
+// vote stored before the previous pass is either in the analysis of its
+// height (which reads the votes after the sequence) or was credited by a
+// pass already; so an idle pass reads nothing, whatever the window holds.
+// After a start (or a reload) the analyzer does not know what the last
+// pass read: its first pass re-checks every height of the window — its
+// miss rows with an absent vote, one primary-key probe of cosmos_votes per
+// absent vote — which also covers the votes stored during a downtime and
+// the rows stored before migration 0009, whose stored_seq is 0. Each
+// correction applies once: a corrected row no longer says the vote is
+// absent, so reading a vote twice changes nothing.
 
 // lateFix is the corrected row of a miss whose vote arrived after its
 // height's analysis; drop: nothing is missed any more, the row goes.
@@ -43,30 +54,41 @@ type lateFix struct {
 }
 
 // lateVotes finds the corrections of the heights at or below cursor
-// analysed at or after since, and applies them to the validators' totals.
-func (a *missed) lateVotes(ctx context.Context, cursor, since int64) ([]lateFix, error) {
-	if cursor <= 0 {
+// analysed at or after since, and applies them to the validators' totals:
+// of the votes with a stored_seq in (fromSeq, toSeq], or of every vote
+// when fromSeq < 0 (the first pass after a load).
+func (a *missed) lateVotes(ctx context.Context, cursor, since, fromSeq, toSeq int64) ([]lateFix, error) {
+	if cursor <= 0 || (fromSeq >= 0 && toSeq <= fromSeq) {
 		return nil, nil
 	}
 	db, chain := a.cfg.DB, a.chain.Name
-	// From the heights (by analysed time), to their misses with an absent
-	// vote, to that vote if it is now stored. Each vote is joined on its
-	// whole primary key (type included, one join per type): a join on the
-	// type by OR would scan every vote of the round per miss row. CROSS
-	// JOIN makes SQLite start from the heights by analyzed_at (its planner,
-	// without statistics, would rather read every miss row up to the
-	// cursor: the whole history); for PostgreSQL it is a plain inner join,
-	// ordered by its planner.
+	// From the new votes (or, after a load, the heights by analysed time),
+	// to their heights' misses with an absent vote, to that vote if it is
+	// now stored. Each vote is joined on its whole primary key (type
+	// included, one join per type): a join on the type by OR would scan
+	// every vote of the round per miss row. CROSS JOIN makes SQLite keep
+	// this order (its planner, without statistics, would rather read every
+	// miss row up to the cursor: the whole history); for PostgreSQL it is a
+	// plain inner join, ordered by its planner. The literal stored_seq > 0
+	// lets both use the partial index.
 	q := db.Query().SQL("SELECT m.height, m.validator_address, m.prevote, m.precommit, m.missed_signature, m.missed_proposals, ",
-		"c.block_hash, vp.block_hash, vc.block_hash FROM cosmos_heights h ",
-		"CROSS JOIN cosmos_misses m ",
+		"c.block_hash, vp.block_hash, vc.block_hash FROM ")
+	if fromSeq >= 0 {
+		q.SQL("(SELECT DISTINCT height, validator_address FROM cosmos_votes WHERE chain = ").Arg(chain).
+			SQL(" AND stored_seq > 0 AND stored_seq > ").Arg(fromSeq).SQL(" AND stored_seq <= ").Arg(toSeq).
+			SQL(" AND height <= ").Arg(cursor).SQL(") n CROSS JOIN ")
+	}
+	q.SQL("cosmos_heights h CROSS JOIN cosmos_misses m ",
 		"JOIN cosmos_commits c ON c.chain = m.chain AND c.height = m.height ",
 		"LEFT JOIN cosmos_votes vp ON vp.chain = m.chain AND vp.height = m.height AND vp.round = c.round AND vp.type = ").Arg(typePrevote).
 		SQL(" AND vp.validator_address = m.validator_address AND m.prevote = ").Arg(state.VoteAbsent).
 		SQL(" LEFT JOIN cosmos_votes vc ON vc.chain = m.chain AND vc.height = m.height AND vc.round = c.round AND vc.type = ").Arg(state.TypePrecommit).
 		SQL(" AND vc.validator_address = m.validator_address AND m.precommit = ").Arg(state.VoteAbsent).
-		SQL(" WHERE m.chain = h.chain AND m.height = h.height AND h.chain = ").Arg(chain).SQL(" AND h.analyzed_at >= ").Arg(since).SQL(" AND h.height <= ").Arg(cursor).
-		SQL(" AND h.votes_observed AND (m.prevote = ").Arg(state.VoteAbsent).SQL(" OR m.precommit = ").Arg(state.VoteAbsent).
+		SQL(" WHERE m.chain = h.chain AND m.height = h.height AND h.chain = ").Arg(chain).SQL(" AND h.analyzed_at >= ").Arg(since).SQL(" AND h.height <= ").Arg(cursor)
+	if fromSeq >= 0 {
+		q.SQL(" AND h.height = n.height AND m.validator_address = n.validator_address")
+	}
+	q.SQL(" AND h.votes_observed AND (m.prevote = ").Arg(state.VoteAbsent).SQL(" OR m.precommit = ").Arg(state.VoteAbsent).
 		SQL(") AND (vp.block_hash IS NOT NULL OR vc.block_hash IS NOT NULL) ORDER BY m.height, m.validator_address")
 	type found struct {
 		was, now lateFix

@@ -1,7 +1,10 @@
 package analyzers_test
 
 import (
+	"context"
+	"database/sql"
 	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -204,6 +207,124 @@ func TestLateVoteBatchesBehind(t *testing.T) {
 		checkMisses(t, db, "after a vote later than LateVotes", want)
 		if got := readStats(t, db); !maps.Equal(got, wantStats) {
 			t.Errorf("stats changed by a vote later than LateVotes: %+v, want %+v", got, wantStats)
+		}
+	})
+}
+
+// Late votes stored while no analyzer runs, within LateVotes of their
+// heights' analysis, are credited by the first pass of the next analyzer,
+// which re-checks the whole window (it does not know which votes the last
+// one read) — so is a vote stored before migration 0009 (stored_seq 0) —
+// and later ones by its passes that read only the votes stored since; a
+// vote is credited for the round it names only, and one stored after
+// LateVotes is counted neither before a restart nor after. In the end the
+// rows and the totals are those of an analysis that had in time every
+// vote that counts.
+func TestLateVotesAcrossRestart(t *testing.T) {
+	const batch, top = 5, 30
+	dialectsOpen(t, func(t *testing.T, open func() *store.DB) {
+		s := newSim(t, 10, 10, 10, 10)
+		s.set(1)
+		s.heights(1, 2, heightOpts{})
+		s.height(3, heightOpts{who: map[int]behaviour{1: {"block", "block", 'C'}}}) // 1's precommit late
+		s.height(4, heightOpts{who: map[int]behaviour{2: {"block", "block", 'A'}}}) // 2's precommit after LateVotes
+		s.height(5, heightOpts{who: map[int]behaviour{3: {"block", "nil", 'N'}}})   // 3's prevote stored before 0009
+		s.height(6, heightOpts{round: 1})                                           // 0's precommits of rounds 0 and 1 late
+		s.heights(7, top, heightOpts{})
+		rest, late3 := holdBack(s.take(), voteKey{3, 1, events.Precommit})
+		rest, late4 := holdBack(rest, voteKey{4, 2, events.Precommit})
+		rest, late5 := holdBack(rest, voteKey{5, 3, events.Prevote})
+		rest, late6 := holdBack(rest, voteKey{6, 0, events.Precommit})
+		var round0, round1 []events.Event
+		for _, e := range late6 {
+			if e.(*events.Vote).Round == 0 {
+				round0 = append(round0, e)
+			} else {
+				round1 = append(round1, e)
+			}
+		}
+		if len(late3) != 1 || len(late4) != 1 || len(late5) != 1 || len(round0) != 1 || len(round1) != 1 {
+			t.Fatalf("held back %d, %d, %d, %d+%d votes, want one each", len(late3), len(late4), len(late5), len(round0), len(round1))
+		}
+		ch := analyzers.Chain{Window: 100, MinSigned: 0.5}
+		ctx := context.Background()
+
+		// What an analysis that had every vote that counts in time says.
+		ref := open()
+		apply(t, newSink(t, ref), append(append([]events.Event(nil), rest...), slices.Concat(late3, late5, late6)...), 64)
+		ra := newAnalyzerCfg(t, ch, &clock{start}, analyzers.Config{DB: ref, Batch: batch})
+		for range top / batch {
+			run(t, ra)
+		}
+
+		db := open()
+		sk := newSink(t, db)
+		apply(t, sk, rest, 64)
+		c := &clock{start}
+		a := newAnalyzerCfg(t, ch, c, analyzers.Config{DB: db, Batch: batch})
+		for range top / batch {
+			c.now = c.now.Add(time.Second)
+			run(t, a)
+		}
+		if h := cursor(t, db); h != top {
+			t.Fatalf("analysed up to %d, want %d", h, top)
+		}
+
+		// The analyzer stops; a minute later, votes arrive: 3's, 5's
+		// (a row as migration 0009 leaves those stored before it) and
+		// the round-0 precommit of 6, which names another round than the
+		// commit's.
+		c.now = c.now.Add(time.Minute)
+		apply(t, sk, slices.Concat(late3, late5, round0), 64)
+		if err := db.InTx(ctx, "unset stored_seq", func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, "UPDATE cosmos_votes SET stored_seq = 0 WHERE height = 5 AND type = 1 AND validator_address = '"+addr(3)+"'")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		a = newAnalyzerCfg(t, ch, c, analyzers.Config{DB: db, Batch: batch})
+		run(t, a)
+		byKey := func(ms []miss, h int64, val int) (miss, bool) {
+			for _, m := range ms {
+				if m.Height == h && m.Address == addr(val) {
+					return m, true
+				}
+			}
+			return miss{}, false
+		}
+		got := readMisses(t, db)
+		if m, ok := byKey(got, 3, 1); ok {
+			t.Errorf("after the restart, 3's late precommit not credited: %+v", m)
+		}
+		if m, ok := byKey(got, 5, 3); !ok || m.Prevote != state.VoteBlock || !m.MissedPrecommit || m.MissedPrevote {
+			t.Errorf("after the restart, 5's prevote stored before 0009 not credited: %+v (found %v)", m, ok)
+		}
+		if m, ok := byKey(got, 6, 0); !ok || m.Precommit != state.VoteAbsent || !m.MissedPrecommit {
+			t.Errorf("6's precommit of round 0 credited to the commit's round 1: %+v (found %v), want the precommit absent", m, ok)
+		}
+
+		// The round-1 precommit of 6 arrives; the restarted analyzer
+		// credits it in a pass that reads only the votes stored since.
+		c.now = c.now.Add(10 * time.Second)
+		apply(t, sk, round1, 64)
+		run(t, a)
+		if m, ok := byKey(readMisses(t, db), 6, 0); ok {
+			t.Errorf("6's precommit of round 1 not credited: %+v", m)
+		}
+
+		// 4's precommit after LateVotes: kept, counted neither by the
+		// running analyzer nor by a restarted one.
+		c.now = c.now.Add(analyzers.DefaultLateVotes)
+		apply(t, sk, late4, 64)
+		run(t, a)
+		run(t, newAnalyzerCfg(t, ch, c, analyzers.Config{DB: db, Batch: batch}))
+		var n int
+		if err := db.Reader().QueryRow("SELECT count(*) FROM cosmos_votes WHERE height = 4 AND type = 2 AND validator_address = '" + addr(2) + "'").Scan(&n); err != nil || n != 1 {
+			t.Fatalf("4's late precommit stored %d times (%v), want once", n, err)
+		}
+		checkMisses(t, db, "in the end", readMisses(t, ref))
+		if got, want := readStats(t, db), readStats(t, ref); !maps.Equal(got, want) {
+			t.Errorf("stats in the end: %+v, want those of an analysis that had the votes that count in time: %+v", got, want)
 		}
 	})
 }

@@ -15,7 +15,7 @@ import (
 // length changes).
 func (a *missed) load(ctx context.Context, w int64) error {
 	db, chain := a.cfg.DB, a.chain.Name
-	a.cursor, a.stats, a.window, a.intervals, a.current = 0, map[string]*stat{}, nil, nil, nil
+	a.cursor, a.stats, a.window, a.intervals, a.current, a.voteSeq = 0, map[string]*stat{}, nil, nil, nil, -1
 	q := db.Query().SQL("SELECT analyzed_height FROM cosmos_chains WHERE chain = ").Arg(chain)
 	if err := db.Reader().QueryRowContext(ctx, q.String(), q.Args()...).Scan(&a.cursor); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("read cursor: %w", err)

@@ -89,6 +89,15 @@ type missed struct {
 	// validators_hash its block names) is not stored yet; 0 none. Exported
 	// as valtrack_cosmos_waiting_for_validator_set.
 	waitingSet int64
+	// voteSeq: the votes with a stored_seq at or below it have been
+	// re-checked for late votes (state.VoteSeq); -1 after a load, when the
+	// next pass re-checks every height of the late-vote window instead. It
+	// is not stored: that one full re-check after a start costs what every
+	// pass cost before migration 0009, covers the votes stored while no
+	// analyzer ran and those numbered 0 by the migration, and needs no
+	// stored cursor kept in step with the analysis (another instance may
+	// have moved it meanwhile).
+	voteSeq int64
 	// paramsWarned: the unknown slashing parameters were logged;
 	// written: the parameters the last write stored.
 	paramsWarned bool
@@ -187,7 +196,13 @@ func (a *missed) pass(ctx context.Context) error {
 	}
 	var out output
 	// Votes stored since their heights were analysed correct those rows.
-	if out.late, err = a.lateVotes(ctx, startCursor, now-a.cfg.LateVotes.Milliseconds()); err != nil {
+	// The vote sequence is read before any vote (here and in read below):
+	// the votes at or below it are in this pass, those above in the next.
+	seq, err := state.VoteSeq(ctx, a.cfg.DB)
+	if err != nil {
+		return err
+	}
+	if out.late, err = a.lateVotes(ctx, startCursor, now-a.cfg.LateVotes.Milliseconds(), a.voteSeq, seq); err != nil {
 		return err
 	}
 	// Pruned heights of which nothing is stored are passed over whole.
@@ -244,12 +259,13 @@ func (a *missed) pass(ctx context.Context) error {
 		a.jail(addr, st, p)
 	}
 	if done == startCursor && !a.anyDirty() && p == a.written && len(out.late) == 0 {
+		a.voteSeq = seq
 		return nil
 	}
 	if err := a.write(ctx, startCursor, done, &out, now, p); err != nil {
 		return err
 	}
-	a.written = p
+	a.written, a.voteSeq = p, seq
 	a.m.late.WithLabelValues(a.chain.Name).Add(float64(len(out.late)))
 	a.forget(done)
 	for _, r := range out.skips {

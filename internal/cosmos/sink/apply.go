@@ -14,7 +14,7 @@ import (
 )
 
 var (
-	voteCols   = []string{"chain", "height", "round", "type", "validator_address", "validator_index", "block_hash", "timestamp", "signature", "endpoint", "seen_at"}
+	voteCols   = []string{"chain", "height", "round", "type", "validator_address", "validator_index", "block_hash", "timestamp", "signature", "endpoint", "seen_at", "stored_seq"}
 	roundCols  = []string{"chain", "height", "round", "proposer_address", "proposer_index", "endpoint", "seen_at"}
 	stepCols   = []string{"chain", "height", "round", "step", "endpoint", "seen_at"}
 	blockCols  = []string{"chain", "height", "time", "hash", "proposer_address", "num_txs", "validators_hash", "votes_observed", "source", "endpoint", "seen_at"}
@@ -123,7 +123,8 @@ func sortBatch(evs []consumer.Event) (*batch, error) {
 			if e.Type == events.Precommit {
 				typ = state.TypePrecommit
 			}
-			b.votes = append(b.votes, []any{e.Chain, e.Height, e.Round, typ, e.ValidatorAddress, e.ValidatorIndex, e.BlockHash, e.Timestamp, e.Signature, e.Endpoint, e.SeenAt})
+			b.votes = append(b.votes, []any{e.Chain, e.Height, e.Round, typ, e.ValidatorAddress, e.ValidatorIndex, e.BlockHash, e.Timestamp, e.Signature, e.Endpoint, e.SeenAt,
+				int64(0)}) // stored_seq, taken when the votes are inserted
 		case *events.NewRound:
 			b.rounds = append(b.rounds, []any{e.Chain, e.Height, e.Round, e.ProposerAddress, e.ProposerIndex, e.Endpoint, e.SeenAt})
 		case *events.NewRoundStep:
@@ -241,7 +242,7 @@ func (s *Sink) apply(ctx context.Context, tx *sql.Tx, b *batch) error {
 		ins  store.Insert
 		rows [][]any
 	}{
-		{insVotes, b.votes}, {insRounds, b.rounds}, {insSteps, b.steps},
+		{insRounds, b.rounds}, {insSteps, b.steps},
 		{insBlocks, b.blocks}, {insCommits, b.commits}, {insPruned, b.pruned},
 	} {
 		if err := s.db.InsertRows(ctx, tx, step.ins, step.rows); err != nil {
@@ -258,5 +259,26 @@ func (s *Sink) apply(ctx context.Context, tx *sql.Tx, b *batch) error {
 	if err := s.db.InsertRows(ctx, tx, insEndpoints(s.db.Dialect()), b.endpoints); err != nil {
 		return err
 	}
-	return s.db.InsertRows(ctx, tx, insParams, b.params)
+	if err := s.db.InsertRows(ctx, tx, insParams, b.params); err != nil {
+		return err
+	}
+	return s.insertVotes(ctx, tx, b.votes)
+}
+
+// insertVotes stores the votes last: the stored_seq values they take lock
+// the vote sequence's row until the commit, and the batches of concurrent
+// consumers wait for it (see state.TakeVoteSeqs), so the less of the
+// transaction is left after it, the shorter they wait.
+func (s *Sink) insertVotes(ctx context.Context, tx *sql.Tx, votes [][]any) error {
+	if len(votes) == 0 {
+		return nil
+	}
+	first, err := state.TakeVoteSeqs(ctx, tx, len(votes))
+	if err != nil {
+		return err
+	}
+	for i, v := range votes { // again on a retried transaction: new values
+		v[len(v)-1] = first + int64(i)
+	}
+	return s.db.InsertRows(ctx, tx, insVotes, votes)
 }

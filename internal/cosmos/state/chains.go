@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 
 	"github.com/valtrack/valtrack/internal/store"
 )
@@ -79,4 +80,48 @@ func AnalysisOf(ctx context.Context, db *store.DB, chain string) (Analysis, erro
 		return Analysis{}, fmt.Errorf("read the analysis state of %s: %w", chain, db.Scrub(err))
 	}
 	return Analysis{AnalyzedHeight: h.Int64, UpdatedAt: u.Int64, LatestBlock: l.Int64}, nil
+}
+
+// Vote sequence. Every vote the sink stores carries a stored_seq from the
+// single row of cosmos_vote_seq (migration 0009), taken by TakeVoteSeqs in
+// the transaction that inserts the votes. The analyzer reads the votes
+// stored since its previous pass as those with stored_seq above the value
+// VoteSeq returned then, and up to the one it returns now. That needs
+// every value at or below a value a reader has seen to be committed
+// already. A wall clock (a stored_at column) cannot promise it: consumer
+// processes sharing a PostgreSQL store have clocks of their own, and even
+// one clock is read before the commit, which may come seconds later. A
+// PostgreSQL sequence cannot either: its values are handed out when rows
+// are inserted, not when they commit, so a batch holding value 100 can
+// commit after one holding 101 has been read. The row of cosmos_vote_seq
+// is updated, and so locked, until the inserting transaction ends; the
+// next batch waits for that lock and then reads the committed value, so
+// batches commit in the order of their values. The lock is taken after
+// everything else of the batch is written (the sink inserts votes last),
+// so it is held for the votes' insert and the commit only. On SQLite there
+// is one writer at a time anyway.
+
+// TakeVoteSeqs reserves n values of stored_seq in tx, returning the
+// first; tx holds the sequence's row lock until it ends. Values of rows
+// that are not inserted (a vote already stored) are simply never used.
+func TakeVoteSeqs(ctx context.Context, tx *sql.Tx, n int) (int64, error) {
+	if _, err := tx.ExecContext(ctx, "UPDATE cosmos_vote_seq SET seq = seq + "+strconv.Itoa(n)+" WHERE id = 1"); err != nil {
+		return 0, fmt.Errorf("take %d vote sequence values: %w", n, err)
+	}
+	var last int64
+	if err := tx.QueryRowContext(ctx, "SELECT seq FROM cosmos_vote_seq WHERE id = 1").Scan(&last); err != nil {
+		return 0, fmt.Errorf("read the vote sequence (is migration cosmos 0009 applied?): %w", err)
+	}
+	return last - int64(n) + 1, nil
+}
+
+// VoteSeq is the highest stored_seq handed out and committed: every vote
+// with a stored_seq at or below it is visible to a read that starts after
+// this one, and every vote stored later gets a higher value.
+func VoteSeq(ctx context.Context, db *store.DB) (int64, error) {
+	var seq int64
+	if err := db.Reader().QueryRowContext(ctx, "SELECT seq FROM cosmos_vote_seq WHERE id = 1").Scan(&seq); err != nil {
+		return 0, fmt.Errorf("read the vote sequence (is migration cosmos 0009 applied?): %w", db.Scrub(err))
+	}
+	return seq, nil
 }
