@@ -481,6 +481,14 @@ func registryHealth(sy *registry.Sync, now time.Time) error {
 	if age := now.Sub(sy.StatusAt); age > ssvsync.MaxLagTime {
 		return fmt.Errorf("the registry's last sync status is from %s, %s ago (a sentry sends one at least every %s): the sentry is stopped or this consumer does not apply its events; check both", sy.StatusAt.Format(time.RFC3339), age.Round(time.Second), ssvsync.DefaultStatusEvery)
 	}
+	if h := sy.Held; h != nil && h.Gap != nil {
+		from := fmt.Sprint(h.Gap.From)
+		if sy.LastBlockHash == "" {
+			from = "the contract's start block" // nothing applied yet
+		}
+		return fmt.Errorf("the registry holds block %d (%s) since %s: a gap — blocks %s..%d were never received (their events and markers were lost on the way: bus stream limits, a message deleted from the stream, a sentry publishing from another cursor), and none of the %d held blocks is applied until they are; start the network's sentry once with --ssv-replay-from %[4]s to publish them again",
+			h.Block, h.Hash, h.Since.Format(time.RFC3339), from, h.Gap.To, h.Blocks)
+	}
 	if h := sy.Held; h != nil {
 		return fmt.Errorf("the registry holds block %d (%s) since %s: its marker announces %d events, %d arrived, and none of the %d held blocks is applied until they do; find the missing event among the network's dead letters (ssv.dlq.*) and replay it once its cause is fixed, or sync the network again from its start block",
 			h.Block, h.Hash, h.Since.Format(time.RFC3339), h.Announced, h.Received, h.Blocks)

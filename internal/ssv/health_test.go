@@ -36,6 +36,19 @@ func TestRegistryHealth(t *testing.T) {
 			s.Held = &registry.Held{Block: 101, Hash: "0xab", Announced: 3, Received: 2, Since: now.Add(-time.Minute), Blocks: 4}
 			return s
 		}(), "holds block 101 (0xab) since 2026-05-01T11:59:00Z: its marker announces 3 events, 2 arrived, and none of the 4 held blocks is applied"},
+		{"a block held after a gap", func() *registry.Sync {
+			s := sync(5*time.Second, 10*time.Second, ok)
+			s.LastBlockHash = "0xcd"
+			s.Held = &registry.Held{Block: 108, Hash: "0xab", Announced: 1, Received: 1, Since: now.Add(-time.Minute), Blocks: 2,
+				Gap: &registry.Gap{From: 101, To: 105}}
+			return s
+		}(), "holds block 108 (0xab) since 2026-05-01T11:59:00Z: a gap — blocks 101..105 were never received"},
+		{"a gap with nothing applied", func() *registry.Sync {
+			s := sync(5*time.Second, 10*time.Second, ok)
+			s.LastBlock = 0
+			s.Held = &registry.Held{Block: 108, Hash: "0xab", Since: now.Add(-time.Minute), Blocks: 1, Gap: &registry.Gap{To: 105}}
+			return s
+		}(), "blocks the contract's start block..105 were never received"},
 	} {
 		err := registryHealth(tc.sync, now)
 		if tc.want == "" {

@@ -141,6 +141,17 @@ type Block struct {
 	SkippedMore int `json:"skipped_more,omitempty"`
 	// Gen is the sentry's reorg generation (see Reorg.Gen).
 	Gen uint64 `json:"gen,omitempty"`
+	// PrevMarker is the block number of the previous marker the sentry
+	// published for the network: the blocks between it and Number hold no
+	// contract event. The markers form a chain, and a consumer whose last
+	// applied block is below PrevMarker has lost a whole block — events
+	// and marker — in between (a gap), which the event count of a marker
+	// cannot show. Nil: no previous marker is known (the first marker
+	// from the start block, after a resync, the first of a replay or
+	// reorg whose previous marker is older than the sentry's kept blocks,
+	// the first after an upgrade from a cursor without it) and in markers
+	// from before the field: no gap check.
+	PrevMarker *uint64 `json:"prev_marker,omitempty"`
 	Observer
 }
 
@@ -340,6 +351,9 @@ func (e *Block) sanitize() error {
 	}
 	if e.Time < 0 || e.Time > maxTime {
 		return fmt.Errorf("time %d ms is outside 1970..9999", e.Time)
+	}
+	if e.PrevMarker != nil && *e.PrevMarker >= e.Number {
+		return fmt.Errorf("block %d: prev_marker %d is not below it", e.Number, *e.PrevMarker)
 	}
 	for i := range e.Skipped {
 		s := &e.Skipped[i]

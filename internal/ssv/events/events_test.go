@@ -89,3 +89,22 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestBlockPrevMarker: a marker without prev_marker (before the field)
+// decodes with none; one names a block below its own, else it is refused.
+func TestBlockPrevMarker(t *testing.T) {
+	base := `{"v":1,"network":"devnet","number":9,"hash":"` + h32 + `","parent_hash":"` + h32 + `","time":1,"events":0,"seen_at":1,"endpoint":"e"`
+	v, err := Decode(KindBlock, []byte(base+`}`))
+	if err != nil || v.(*Block).PrevMarker != nil {
+		t.Fatalf("old marker: %+v, %v: want it decoded without a previous marker", v, err)
+	}
+	v, err = Decode(KindBlock, []byte(base+`,"prev_marker":0}`))
+	if err != nil || v.(*Block).PrevMarker == nil || *v.(*Block).PrevMarker != 0 {
+		t.Fatalf("prev_marker 0: %+v, %v", v, err)
+	}
+	for _, p := range []string{"9", "10"} {
+		if _, err := Decode(KindBlock, []byte(base+`,"prev_marker":`+p+`}`)); err == nil || !strings.Contains(err.Error(), "not below") {
+			t.Errorf("prev_marker %s of block 9: %v, want it refused", p, err)
+		}
+	}
+}

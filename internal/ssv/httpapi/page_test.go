@@ -110,3 +110,19 @@ func TestPageRendersSyncProblems(t *testing.T) {
 		t.Error("skipped logs are not listed newest first")
 	}
 }
+
+// TestPageRendersAGap: a block held for a gap shows the blocks never
+// received and the replay that fills them, not an event count.
+func TestPageRendersAGap(t *testing.T) {
+	f := newFixture(t, nil, Options{})
+	held := &registry.Held{Block: 108, Hash: "0x" + strings.Repeat("ab", 32), Announced: 1, Received: 1,
+		Since: time.Date(2026, 1, 2, 3, 5, 0, 0, time.UTC), Blocks: 3, Gap: &registry.Gap{From: 101, To: 105}}
+	f.fake.SetSync(testNet, registry.Sync{Network: testNet, LastBlock: 100, LastBlockHash: "0xcd", Head: 110, Held: held,
+		StatusAt: time.Date(2026, 1, 2, 3, 4, 6, 0, time.UTC)})
+	dom := apitest.RenderDOM(t, f.srv.URL+"/")
+	want := "Block 108 (" + held.Hash + ") is held since 2026-01-02T03:05:00Z: a gap, blocks 101..105 were never received. " +
+		"3 blocks are held and none is applied until they are: start the sentry once with --ssv-replay-from 101; health fails while a block is held."
+	if got := apitest.TextOf(dom, "ssv-held"); got != want {
+		t.Errorf("ssv-held shows %q, want %q; DOM:\n%s", got, want, apitest.Tail(dom))
+	}
+}

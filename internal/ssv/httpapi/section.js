@@ -47,12 +47,21 @@ async function loadNetworks() {
 }
 
 // held shows the first held block, if any: the registry applies no block
-// after it until its events are all in, and health fails meanwhile.
+// after it until its events are all in (or, for a gap, the blocks before
+// it that never arrived), and health fails meanwhile.
 function held(h) {
   const p = $("ssv-held");
   $("ssv-held-block").textContent = h ? String(h.block) : "none";
   $("ssv-held-block").className = h ? "err" : "";
   p.hidden = !h;
+  if (h && h.gap) {
+    const from = h.gap.from === 0 ? "the contract's start block" : String(h.gap.from);
+    p.textContent = "Block " + h.block + " (" + h.hash + ") is held since " + h.since + ": a gap, blocks " + from + ".." +
+      h.gap.to + " were never received. " + h.blocks + (h.blocks === 1 ? " block is" : " blocks are") +
+      " held and none is applied until they are: start the sentry once with --ssv-replay-from " + from +
+      "; health fails while a block is held.";
+    return;
+  }
   p.textContent = h ? "Block " + h.block + " (" + h.hash + ") is held since " + h.since + ": its marker announces " +
     h.announced + " events, " + h.received + " arrived. " + h.blocks + (h.blocks === 1 ? " block is" : " blocks are") +
     " held and none is applied until its events are in; health fails while a block is held." : "";

@@ -146,12 +146,13 @@ type Sync struct {
 	// created from it on pay their fees in ETH.
 	V2Block uint64 `json:"v2_block"`
 	// Held is the first block the registry holds instead of applying: its
-	// events are not all in, and no later block is applied until they
-	// are. nil when none.
+	// events are not all in, or blocks before it never arrived (Gap), and
+	// no later block is applied until they do. nil when none.
 	Held *Held `json:"held,omitempty"`
 }
 
-// Held is a block whose marker arrived without all its events.
+// Held is a block whose marker arrived without all its events, or after
+// a gap.
 type Held struct {
 	Block     uint64    `json:"block"`
 	Hash      string    `json:"hash"`
@@ -160,6 +161,19 @@ type Held struct {
 	Since     time.Time `json:"since"`
 	// Blocks is how many markers are held: this one and those after it.
 	Blocks int `json:"blocks"`
+	// Gap is set when the block is held because its marker's previous
+	// marker (the chain of markers the sentry publishes) is past the
+	// last applied block: blocks From..To were published and never
+	// received, events and markers. nil when it is held for its events.
+	Gap *Gap `json:"gap,omitempty"`
+}
+
+// Gap is a range of blocks that were never received, inclusive. From is
+// the block after the last applied one, 0 when none is applied yet (the
+// gap then starts at the contract's start block).
+type Gap struct {
+	From uint64 `json:"from"`
+	To   uint64 `json:"to"`
 }
 
 // Endpoint is an RPC endpoint as the sentry last reported it.

@@ -241,21 +241,25 @@ func (b *batch) block(m *events.Block) error {
 		return err
 	}
 	if first != nil && first.hash != m.Hash && m.Number >= first.number {
-		return b.hold(n, m, inBatch, -1)
+		return b.hold(n, m, inBatch, -1, nil)
 	}
-	applied, received, err := b.applyBlock(n, m, inBatch)
+	applied, received, g, err := b.applyBlock(n, m, inBatch)
 	if err != nil {
 		return err
 	}
 	if !applied {
-		return b.hold(n, m, inBatch, received)
+		return b.hold(n, m, inBatch, received, g)
 	}
-	if first == nil || first.hash != m.Hash {
+	if first == nil {
 		return nil
 	}
-	if err := b.unhold(n, m.Hash); err != nil {
-		return err
+	if first.hash == m.Hash {
+		if err := b.unhold(n, m.Hash); err != nil {
+			return err
+		}
 	}
+	// A block below the first held one may be what it waited for: the
+	// block of a gap, published again by a replay.
 	return b.resume(n)
 }
 
@@ -277,19 +281,48 @@ func (b *batch) processed(m *events.Block) (bool, error) {
 	return false, nil
 }
 
+// gap is the blocks a marker's chain names that were never applied: its
+// PrevMarker is past the last applied block (from..to; from is 0 when
+// no block is applied yet).
+type gap struct{ from, to uint64 }
+
+// gapOf checks a marker's chain against the last applied block (have:
+// whether one is): the blocks after last up to its previous marker must
+// have been applied, or else their events and marker were lost on the
+// way. After a reorg last is the highest block the rollback kept, which
+// is where the sentry's chain goes on from. A marker without a previous
+// one (the first of a chain, or from a sentry before the field) is not
+// checked; a replay of applied blocks never reaches here (processed).
+func gapOf(m *events.Block, last uint64, have bool) *gap {
+	p := m.PrevMarker
+	if p == nil || (have && *p <= last) {
+		return nil
+	}
+	g := &gap{to: *p}
+	if have {
+		g.from = last + 1
+	}
+	return g
+}
+
 // applyBlock applies a block's events — pending ones and inBatch, those
 // of this batch before the marker — in log order, and records the block,
 // all in the batch's transaction. When the block's events are not all in
-// (the marker announces another number) it writes nothing and returns
-// applied false with the number received.
-func (b *batch) applyBlock(n *network, m *events.Block, inBatch []*events.ContractEvent) (applied bool, received int, err error) {
+// (the marker announces another number), or its chain of markers says a
+// block before it was never applied (a gap, returned), it writes nothing
+// and returns applied false with the number received.
+func (b *batch) applyBlock(n *network, m *events.Block, inBatch []*events.ContractEvent) (applied bool, received int, g *gap, err error) {
 	var last uint64
-	q := b.q().SQL("SELECT COALESCE(MAX(number), 0) FROM ssv_blocks WHERE network = ").Arg(m.Network)
-	if err := b.tx.QueryRowContext(b.ctx, q.String(), q.Args()...).Scan(store.U64Into(&last)); err != nil {
-		return false, 0, fmt.Errorf("read ssv last block: %w", err)
+	have := true
+	q := b.q().SQL("SELECT number FROM ssv_blocks WHERE network = ").Arg(m.Network).SQL(" ORDER BY number DESC LIMIT 1")
+	switch err := b.tx.QueryRowContext(b.ctx, q.String(), q.Args()...).Scan(store.U64Into(&last)); {
+	case errors.Is(err, sql.ErrNoRows):
+		have = false
+	case err != nil:
+		return false, 0, nil, fmt.Errorf("read ssv last block: %w", err)
 	}
 	if m.Number < last {
-		return false, 0, rejected("ssv %s block %d %s is below the last processed block %d", m.Network, m.Number, m.Hash, last)
+		return false, 0, nil, rejected("ssv %s block %d %s is below the last processed block %d", m.Network, m.Number, m.Hash, last)
 	}
 
 	// The block's events: pending ones and those of this batch.
@@ -298,7 +331,7 @@ func (b *batch) applyBlock(n *network, m *events.Block, inBatch []*events.Contra
 		SQL(" AND block_hash = ").Arg(m.Hash)
 	rows, err := b.tx.QueryContext(b.ctx, q.String(), q.Args()...)
 	if err != nil {
-		return false, 0, fmt.Errorf("read pending ssv events of block %d: %w", m.Number, err)
+		return false, 0, nil, fmt.Errorf("read pending ssv events of block %d: %w", m.Number, err)
 	}
 	pending := 0
 	for rows.Next() {
@@ -306,7 +339,7 @@ func (b *batch) applyBlock(n *network, m *events.Block, inBatch []*events.Contra
 		var args string
 		if err := rows.Scan(store.U64Into(&e.logIndex), store.U64Into(&e.block), &e.txHash, store.U64Into(&e.txIndex), &e.name, &args); err != nil {
 			rows.Close()
-			return false, 0, fmt.Errorf("read pending ssv events of block %d: %w", m.Number, err)
+			return false, 0, nil, fmt.Errorf("read pending ssv events of block %d: %w", m.Number, err)
 		}
 		e.args = []byte(args)
 		byLog[e.logIndex] = e
@@ -314,19 +347,22 @@ func (b *batch) applyBlock(n *network, m *events.Block, inBatch []*events.Contra
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return false, 0, fmt.Errorf("read pending ssv events of block %d: %w", m.Number, err)
+		return false, 0, nil, fmt.Errorf("read pending ssv events of block %d: %w", m.Number, err)
 	}
 	for _, c := range inBatch {
 		byLog[uint64(c.LogIndex)] = &entry{block: c.Block, blockHash: c.BlockHash, txHash: c.TxHash, txIndex: uint64(c.TxIndex),
 			logIndex: uint64(c.LogIndex), name: c.Name, args: c.Args}
 	}
+	if g := gapOf(m, last, have); g != nil {
+		return false, len(byLog), g, nil
+	}
 	if len(byLog) != m.Events {
-		return false, len(byLog), nil
+		return false, len(byLog), nil, nil
 	}
 	list := make([]*entry, 0, len(byLog))
 	for _, e := range byLog {
 		if e.block != m.Number {
-			return false, 0, rejected("ssv %s block %d %s: its event %d says block %d", m.Network, m.Number, m.Hash, e.logIndex, e.block)
+			return false, 0, nil, rejected("ssv %s block %d %s: its event %d says block %d", m.Network, m.Number, m.Hash, e.logIndex, e.block)
 		}
 		list = append(list, e)
 	}
@@ -336,34 +372,34 @@ func (b *batch) applyBlock(n *network, m *events.Block, inBatch []*events.Contra
 	for _, e := range list {
 		outcome, err := b.apply(n, e)
 		if err != nil {
-			return false, 0, err
+			return false, 0, nil, err
 		}
 		logRows = append(logRows, []any{m.Network, store.U64(e.block), store.U64(e.logIndex), e.blockHash, e.txHash, store.U64(e.txIndex),
 			e.name, string(e.args), optString(e.stateless), outcome})
 	}
 	if err := b.flushBlock(n); err != nil {
-		return false, 0, err
+		return false, 0, nil, err
 	}
 	if err := b.s.db.InsertRows(b.ctx, b.tx, insertEvents, logRows); err != nil {
-		return false, 0, fmt.Errorf("log ssv events of block %d: %w", m.Number, err)
+		return false, 0, nil, fmt.Errorf("log ssv events of block %d: %w", m.Number, err)
 	}
 	if pending > 0 {
 		if _, err := b.exec("delete pending ssv events", b.q().SQL("DELETE FROM ssv_pending WHERE network = ").Arg(m.Network).
 			SQL(" AND block_hash = ").Arg(m.Hash)); err != nil {
-			return false, 0, err
+			return false, 0, nil, err
 		}
 	}
 	if _, err := b.exec("record ssv block", b.q().SQL("INSERT INTO ssv_blocks (network, number, hash, parent_hash, time, events, skipped) VALUES ").
 		Row(m.Network, store.U64(m.Number), m.Hash, m.ParentHash, m.Time, int64(m.Events), int64(m.SkippedCount()))); err != nil {
-		return false, 0, err
+		return false, 0, nil, err
 	}
 	if err := b.recordSkipped(m); err != nil {
-		return false, 0, err
+		return false, 0, nil, err
 	}
 	n.skipped += uint64(m.SkippedCount())
 	n.lastApplied = m.Number
 	n.blocksThisBatch++
-	return true, len(byLog), nil
+	return true, len(byLog), nil, nil
 }
 
 // recordSkipped keeps the block's skipped logs (ssv_skipped). A log

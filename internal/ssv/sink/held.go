@@ -22,6 +22,17 @@ import (
 // the first held block applies it and then every held block after it
 // that is complete. /sync shows the first held block and health fails
 // while one is.
+//
+// A marker is held too when its chain of markers (PrevMarker) says the
+// sentry published a block after the last one applied that never came —
+// a whole block lost, its events and its marker (bus stream limits, a
+// message deleted from the stream, a sentry publishing from another
+// cursor): the event counts cannot show that, and applying the marker
+// would move the registry past the lost block for good. Such a gap is
+// filled by publishing the blocks again (--ssv-replay-from the first
+// block of the gap); a block of the gap that applies resumes the held
+// ones, and a held marker delivered again replaces the stored one (a
+// replay's chain may start elsewhere).
 
 // heldRef is the first held block of a network.
 type heldRef struct {
@@ -51,8 +62,9 @@ func (b *batch) firstHeld(n *network) (*heldRef, error) {
 
 // hold keeps a marker instead of applying it, with the events of its block
 // that came in this batch (pending from now on). received is how many of
-// its events were in, -1 when a block before it is held.
-func (b *batch) hold(n *network, m *events.Block, inBatch []*events.ContractEvent, received int) error {
+// its events were in, -1 when a block before it is held; g is the gap
+// before it, nil when it is held for its events.
+func (b *batch) hold(n *network, m *events.Block, inBatch []*events.ContractEvent, received int, g *gap) error {
 	for _, e := range inBatch {
 		if err := b.storePending(e); err != nil {
 			return err
@@ -64,16 +76,20 @@ func (b *batch) hold(n *network, m *events.Block, inBatch []*events.ContractEven
 	}
 	if _, err := b.exec("hold ssv block", b.q().SQL("INSERT INTO ssv_held (network, number, hash, marker, announced, received, held_at) VALUES ").
 		Row(n.name, store.U64(m.Number), m.Hash, string(data), int64(m.Events), int64(received), time.Now().UnixMilli()).
-		SQL(" ON CONFLICT (network, hash) DO UPDATE SET received = excluded.received")); err != nil {
+		SQL(" ON CONFLICT (network, hash) DO UPDATE SET received = excluded.received, marker = excluded.marker")); err != nil {
 		return err
 	}
 	if first := n.firstHold; n.holdRead && (first == nil || m.Number < first.number) {
 		n.firstHold = &heldRef{number: m.Number, hash: m.Hash}
 	}
-	if received >= 0 {
+	switch {
+	case g != nil:
+		b.s.log.Warn("ssv block held: a gap before it — the blocks after the last applied one up to its previous marker were never received (their events and markers were lost), and no later block is applied until they are (GET /api/v1/ssv/{network}/sync shows it; start its sentry once with --ssv-replay-from the gap's first block to publish them again)",
+			"network", n.name, "block", m.Number, "hash", m.Hash, "gap_from", g.from, "gap_to", g.to)
+	case received >= 0:
 		b.s.log.Warn("ssv block held: its events are not all in, and no later block is applied until they are (GET /api/v1/ssv/{network}/sync shows it; start its sentry once with --ssv-replay-from BLOCK to publish the blocks again)",
 			"network", n.name, "block", m.Number, "hash", m.Hash, "announced", m.Events, "received", received)
-	} else {
+	default:
 		b.s.log.Debug("ssv block held behind an incomplete one", "network", n.name, "block", m.Number, "hash", m.Hash)
 	}
 	return nil
@@ -104,7 +120,7 @@ func (b *batch) resume(n *network) error {
 			return rejected("held ssv block %d of %s: %v", first.number, n.name, err)
 		}
 		m := v.(*events.Block)
-		applied, received, err := b.applyBlock(n, m, nil)
+		applied, received, _, err := b.applyBlock(n, m, nil)
 		if err != nil {
 			return err
 		}

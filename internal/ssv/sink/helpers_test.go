@@ -49,6 +49,10 @@ type chain struct {
 	fork   string // part of the block hashes: two forks have different hashes
 	number uint64
 	parent string
+	// chained: the markers carry PrevMarker, the previous marker's block
+	// (prev, nil before the first), as a sentry's do.
+	chained bool
+	prev    *uint64
 }
 
 type ev struct {
@@ -75,6 +79,11 @@ func (c *chain) block(evs ...ev) []consumer.Event {
 		parent = hash("genesis")
 	}
 	m := &events.Block{V: 1, Network: net, Number: c.number, Hash: h, ParentHash: parent, Time: int64(c.number) * 12000, Events: len(evs)}
+	if c.chained {
+		m.PrevMarker = c.prev
+		n := c.number
+		c.prev = &n
+	}
 	c.parent = h
 	return append(out, consumer.Event{Network: net, Kind: events.KindBlock, MsgID: m.MsgID(), Value: m})
 }

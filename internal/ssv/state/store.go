@@ -462,13 +462,29 @@ func (s *Store) Sync(ctx context.Context, network string) (*registry.Sync, error
 	}
 	var held registry.Held
 	var since int64
-	err = s.db.Reader().QueryRowContext(ctx, s.db.Query().SQL("SELECT number, hash, announced, received, held_at, (SELECT COUNT(*) FROM ssv_held WHERE network = ").Arg(network).
+	var marker string
+	err = s.db.Reader().QueryRowContext(ctx, s.db.Query().SQL("SELECT number, hash, announced, received, held_at, marker, (SELECT COUNT(*) FROM ssv_held WHERE network = ").Arg(network).
 		SQL(") FROM ssv_held WHERE network = ").Arg(network).SQL(" ORDER BY number, hash LIMIT 1").String(), network, network).
-		Scan(store.U64Into(&held.Block), &held.Hash, &held.Announced, &held.Received, &since, &held.Blocks)
+		Scan(store.U64Into(&held.Block), &held.Hash, &held.Announced, &held.Received, &since, &marker, &held.Blocks)
 	switch {
 	case err == nil:
 		found = true
 		held.Since = time.UnixMilli(since).UTC()
+		// Held for a gap exactly when the sink would find one now: the
+		// marker's previous marker past the last applied block (the same
+		// read as the sink's, so /sync and the sink agree).
+		var mk struct {
+			PrevMarker *uint64 `json:"prev_marker"`
+		}
+		if json.Unmarshal([]byte(marker), &mk) == nil && mk.PrevMarker != nil {
+			applied := out.LastBlockHash != ""
+			if !applied || *mk.PrevMarker > out.LastBlock {
+				held.Gap = &registry.Gap{To: *mk.PrevMarker}
+				if applied {
+					held.Gap.From = out.LastBlock + 1
+				}
+			}
+		}
 		out.Held = &held
 	case !errors.Is(err, sql.ErrNoRows):
 		return nil, fmt.Errorf("read ssv held blocks of %s in %s: %w", network, s.db.Where(), s.db.Scrub(err))

@@ -31,6 +31,16 @@ type cursorData struct {
 	// kept so that a restart publishes again under the same ids (the
 	// bus drops them as duplicates) and a later reorg under new ones.
 	Gen uint64 `json:"gen,omitempty"`
+	// PrevMarker is the block of the last marker published (the next
+	// one's events.Block.PrevMarker), so that a restart goes on with the
+	// chain of markers; nil before the first and in cursors written
+	// before it was kept (the first marker after the restart then has
+	// none, and is not checked).
+	PrevMarker *uint64 `json:"prev_marker,omitempty"`
+	// MarkerBefore is the last marker older than every kept hash (nil:
+	// none, or not kept yet): where the chain goes on after a reorg or
+	// replay back to a kept block without a marker.
+	MarkerBefore *uint64 `json:"marker_before,omitempty"`
 }
 
 type blockHash struct {
@@ -39,6 +49,10 @@ type blockHash struct {
 	// Time is the header's (unix s); 0 in cursors written before it was
 	// kept. Health compares the processed block's time with the clock.
 	Time uint64 `json:"t,omitempty"`
+	// Marker says a marker of the block was published (false in cursors
+	// written before it was kept): a reorg or a replay back to a kept
+	// block finds the previous marker of the chain among them.
+	Marker bool `json:"m,omitempty"`
 }
 
 const maxCursorBytes = 1 << 20

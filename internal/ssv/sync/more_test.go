@@ -281,6 +281,9 @@ func TestLiveAndReorg(t *testing.T) {
 	stop()
 	recs := pub.records()
 	got, _ := checkStream(t, recs)
+	// The chain of markers goes on from the last marker before the fork:
+	// the consumer's last block after its rollback.
+	checkChain(t, recs)
 	var reorgAt = -1
 	for i, r := range recs[before:] {
 		if strings.HasSuffix(r.subject, ".reorg") {
@@ -405,6 +408,9 @@ func TestRestartResumesFromCursor(t *testing.T) {
 		}
 	}
 	got, _ := checkStream(t, pub.records()) // fails on a message id published twice
+	// The restarted sentry's first marker names the first one's last:
+	// no gap for the consumer.
+	checkChain(t, pub.records())
 	checkAll(t, c, got, 0, c.head()-3)
 	if len(got) != len(c.contractLogs(0, c.head()-3)) {
 		t.Fatalf("%d events published, the chain has %d contract logs up to head − 3", len(got), len(c.contractLogs(0, c.head()-3)))
@@ -714,6 +720,9 @@ func TestPublishFailureKeepsTheBlock(t *testing.T) {
 	stop()
 	got, markers := checkStream(t, pub.records())
 	checkAll(t, c, got, 0, c.head()-3)
+	// A range published again after a failure goes on from the same
+	// previous marker.
+	checkChain(t, pub.records())
 	seen := map[uint64]bool{}
 	for _, m := range markers {
 		seen[m.Number] = true

@@ -104,6 +104,8 @@ func TestDeepReorgResyncs(t *testing.T) {
 	stop()
 
 	recs := pub.records()[before:]
+	// After the resync the chain starts again, as the registry does.
+	checkChain(t, pub.records())
 	rgs, at := reorgsIn(t, recs)
 	if len(rgs) != 1 || rgs[0].FromBlock != 0 || rgs[0].NewHash != c.block(0).hash.Hex() {
 		t.Fatalf("reorgs %+v: want one from the first block 0", rgs)

@@ -58,6 +58,12 @@ type Sentry struct {
 	subEp      *endpoint
 	subEnded   *atomic.Bool  // set when sub ended (each subscription has its own)
 	subWait    time.Duration // the wait after a failed subscription, doubling up to PollEvery
+	// prev is the block of the last marker published, the next marker's
+	// PrevMarker (nil: none known; see chainAfter).
+	prev *uint64
+	// markerBefore is the last marker among the kept hashes forgotten
+	// (remember), older than every kept one; nil: none.
+	markerBefore *uint64
 
 	statusKick chan struct{}
 	versions   map[common.Address]string // implementations' getVersion answers ("" unknown)
@@ -214,6 +220,7 @@ func (s *Sentry) Run(ctx context.Context) error {
 		s.chainID = cd.ChainID
 		s.first = cd.First
 		s.gen = cd.Gen
+		s.prev, s.markerBefore = cd.PrevMarker, cd.MarkerBefore
 	}
 	if r := s.cfg.ReplayFrom; r != nil {
 		if err := s.rewind(*r); err != nil {
@@ -647,32 +654,38 @@ func (s *Sentry) historyRange(ctx context.Context, ep *endpoint, target uint64) 
 			return err
 		}
 	}
+	// The chain of markers moves with s.next only: a range that fails is
+	// published again from the same previous marker.
+	prev := s.prev
 	for _, n := range order {
-		if err := s.publishBlock(ctx, ep, headers[n], byBlock[n]); err != nil {
+		if err := s.publishBlock(ctx, ep, headers[n], byBlock[n], prev); err != nil {
 			// Nothing of the range is taken as processed: it is read and
 			// published again (the same message ids) from s.next.
 			return err
 		}
+		prev = u64p(n)
 	}
 	// The range's end has its marker too, logs or not: the registry's
 	// last block is then the sentry's processed block after every range
 	// (its sync lag and health, a test waiting for a block), not the last
 	// block that held a log.
 	if _, ok := byBlock[to]; !ok {
-		if err := s.publishBlock(ctx, ep, end, nil); err != nil {
+		if err := s.publishBlock(ctx, ep, end, nil, prev); err != nil {
 			return err
 		}
+		prev = u64p(to)
 	}
 	for _, n := range order {
 		if n < keepFrom {
-			s.remember(headers[n])
+			s.remember(headers[n], true)
 		}
 	}
 	for _, h := range window {
-		s.remember(h)
+		_, logged := byBlock[uint64(h.Number)]
+		s.remember(h, logged || uint64(h.Number) == to)
 	}
-	s.remember(end)
-	s.next = to + 1
+	s.remember(end, true)
+	s.next, s.prev = to+1, prev
 	return s.advanced(ctx)
 }
 
@@ -767,11 +780,11 @@ func (s *Sentry) liveBlock(ctx context.Context, ep *endpoint) error {
 	if err := s.resolveVersions(ctx, ep, logs); err != nil {
 		return err
 	}
-	if err := s.publishBlock(ctx, ep, h, logs); err != nil {
+	if err := s.publishBlock(ctx, ep, h, logs, s.prev); err != nil {
 		return err
 	}
-	s.remember(h)
-	s.next = n + 1
+	s.remember(h, true)
+	s.next, s.prev = n+1, u64p(n)
 	return s.advanced(ctx)
 }
 
@@ -1036,6 +1049,7 @@ func (s *Sentry) reorg(ctx context.Context, ep *endpoint, k uint64) error {
 	s.countReorg()
 	s.next = s.hashes[match].Number + 1
 	s.hashes = s.hashes[:match+1]
+	s.prev = s.chainAfter()
 	s.log.Warn("ssv sentry: reorg of processed blocks; reading them again", "from_block", first.Number, "old_hash", ev.OldHash, "new_hash", ev.NewHash, "fork_after", s.next-1)
 	return s.advanced(ctx)
 }
@@ -1127,6 +1141,7 @@ func (s *Sentry) resync(ctx context.Context, ep *endpoint, why string) error {
 	s.log.Error("ssv sentry: "+why+"; the registry is rolled back and synced again from the first block", "from_block", from, "was_processed", int64(s.next)-1, "endpoint", ep.name)
 	s.first = &blockHash{Number: from, Hash: h.Hash, Time: uint64(h.Time)}
 	s.next, s.hashes, s.anchored = from, nil, true
+	s.prev, s.markerBefore = nil, nil // a new chain of markers from the start block, as the consumer's registry is emptied
 	s.setMode(ModeHistory)
 	return s.advanced(ctx)
 }
@@ -1147,8 +1162,32 @@ func (s *Sentry) rewind(r uint64) error {
 	for len(s.hashes) > 0 && s.hashes[len(s.hashes)-1].Number >= r {
 		s.hashes = s.hashes[:len(s.hashes)-1]
 	}
+	s.prev = s.chainAfter()
 	return nil
 }
+
+// chainAfter is the previous marker of the block s.next after the kept
+// hashes were cut back to it (a reorg, a replay): the last kept block
+// with a marker, else the last marker forgotten with the oldest kept
+// blocks (markerBefore). Every marker's block is kept (remember) and only
+// the oldest are forgotten, so that is the last marker published before
+// s.next. Without one — a replay from before that marker, a cursor
+// written before markers were flagged — the next marker has no
+// PrevMarker and the consumer does not check it: a guess could only be
+// too high (a false gap) or too low (no check).
+func (s *Sentry) chainAfter() *uint64 {
+	for i := len(s.hashes) - 1; i >= 0; i-- {
+		if s.hashes[i].Marker {
+			return u64p(s.hashes[i].Number)
+		}
+	}
+	if b := s.markerBefore; b != nil && *b < s.next {
+		return u64p(*b)
+	}
+	return nil
+}
+
+func u64p(v uint64) *uint64 { return &v }
 
 func (s *Sentry) hashOf(n uint64) (common.Hash, bool) {
 	i := sort.Search(len(s.hashes), func(i int) bool { return s.hashes[i].Number >= n })
@@ -1158,17 +1197,20 @@ func (s *Sentry) hashOf(n uint64) (common.Hash, bool) {
 	return common.Hash{}, false
 }
 
-// remember keeps n's hash and forgets those older than FollowDistance +
-// KeepExtra blocks.
-func (s *Sentry) remember(h *header) {
+// remember keeps n's hash, and whether a marker of it was published, and
+// forgets those older than FollowDistance + KeepExtra blocks.
+func (s *Sentry) remember(h *header, marker bool) {
 	n := uint64(h.Number)
 	for len(s.hashes) > 0 && s.hashes[len(s.hashes)-1].Number >= n {
 		s.hashes = s.hashes[:len(s.hashes)-1]
 	}
-	s.hashes = append(s.hashes, blockHash{Number: n, Hash: h.Hash, Time: uint64(h.Time)})
+	s.hashes = append(s.hashes, blockHash{Number: n, Hash: h.Hash, Time: uint64(h.Time), Marker: marker})
 	keep := s.cfg.FollowDistance + KeepExtra
 	drop := 0
 	for drop < len(s.hashes)-1 && s.hashes[drop].Number+keep < n {
+		if s.hashes[drop].Marker {
+			s.markerBefore = u64p(s.hashes[drop].Number)
+		}
 		drop++
 	}
 	s.hashes = append(s.hashes[:0:0], s.hashes[drop:]...)
@@ -1202,7 +1244,7 @@ func (s *Sentry) advanced(ctx context.Context) error {
 		}
 	}
 	d := &cursorData{Network: s.cfg.Network, Contract: s.cfg.Contract.Hex(), ChainID: s.chainID,
-		Processed: int64(s.next) - 1, Hashes: s.hashes, First: s.first, Gen: s.gen}
+		Processed: int64(s.next) - 1, Hashes: s.hashes, First: s.first, Gen: s.gen, PrevMarker: s.prev, MarkerBefore: s.markerBefore}
 	if err := s.cursor.store(d); err != nil {
 		// The events are out; the next restart reads a little again (same ids).
 		s.log.Error("ssv sentry: could not write the cursor; a restart will read these blocks again", "err", err)
@@ -1212,14 +1254,15 @@ func (s *Sentry) advanced(ctx context.Context) error {
 
 var kindRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 
-// publishBlock publishes a block's decodable logs, then its marker.
-func (s *Sentry) publishBlock(ctx context.Context, ep *endpoint, h *header, logs []types.Log) error {
+// publishBlock publishes a block's decodable logs, then its marker, which
+// names prev, the block of the marker before it.
+func (s *Sentry) publishBlock(ctx context.Context, ep *endpoint, h *header, logs []types.Log, prev *uint64) error {
 	if uint64(h.Time) > 253402300799 {
 		return s.mismatch(ep, "inconsistent", fmt.Errorf("block %d has time %d, after year 9999", uint64(h.Number), uint64(h.Time)))
 	}
 	obs := s.observer(ep)
 	mk := &events.Block{V: events.SchemaVersion, Network: s.cfg.Network, Number: uint64(h.Number), Hash: h.Hash.Hex(),
-		ParentHash: h.ParentHash.Hex(), Time: int64(h.Time) * 1000, Gen: s.gen, Observer: obs}
+		ParentHash: h.ParentHash.Hex(), Time: int64(h.Time) * 1000, Gen: s.gen, PrevMarker: prev, Observer: obs}
 	skippedBytes := 0
 	for _, l := range logs {
 		ev, reason, label := s.decode(l, obs)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -188,6 +189,7 @@ func TestHistoryAdaptiveRanges(t *testing.T) {
 	stop()
 
 	got, markers := checkStream(t, pub.records())
+	checkChain(t, pub.records())
 	checkAll(t, c, got, 0, c.head()-3)
 	if len(got) != len(c.contractLogs(0, c.head()-3)) {
 		t.Fatalf("%d events published, the chain has %d contract logs", len(got), len(c.contractLogs(0, c.head()-3)))
@@ -259,4 +261,45 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 		}
 	}
 	return sum
+}
+
+// checkChain checks the chain of markers as a consumer applying the
+// records in order sees it: each marker's PrevMarker is the last marker
+// applied — after a reorg, the last one below its FromBlock — and absent
+// only when none is (the first from the start block, the first after a
+// resync).
+func checkChain(t *testing.T, recs []record) {
+	t.Helper()
+	var applied []uint64 // ascending
+	for _, r := range recs {
+		kind := r.subject[strings.LastIndexByte(r.subject, '.')+1:]
+		v, err := events.Decode(kind, r.data)
+		if err != nil {
+			t.Fatalf("published %s the consumer refuses: %v", r.data, err)
+		}
+		switch e := v.(type) {
+		case *events.Block:
+			switch {
+			case len(applied) == 0 && e.PrevMarker != nil:
+				t.Fatalf("marker of block %d names previous marker %d, and none was published before it", e.Number, *e.PrevMarker)
+			case len(applied) > 0 && (e.PrevMarker == nil || *e.PrevMarker != applied[len(applied)-1]):
+				t.Fatalf("marker of block %d names previous marker %v, want %d (the last one applied)", e.Number, fmtPrev(e.PrevMarker), applied[len(applied)-1])
+			}
+			applied = append(applied, e.Number)
+		case *events.Reorg:
+			for len(applied) > 0 && applied[len(applied)-1] >= e.FromBlock {
+				applied = applied[:len(applied)-1]
+			}
+		}
+	}
+	if len(applied) == 0 {
+		t.Fatal("no marker published: the chain proves nothing")
+	}
+}
+
+func fmtPrev(p *uint64) string {
+	if p == nil {
+		return "none"
+	}
+	return strconv.FormatUint(*p, 10)
 }

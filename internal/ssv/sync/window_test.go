@@ -39,6 +39,9 @@ func TestShallowReorgAfterHistory(t *testing.T) {
 	}
 	got, markers := checkStream(t, recs[at+1:])
 	checkAll(t, c, got, 295, c.head()-3)
+	// The fork is after blocks of the kept window that had no marker: the
+	// new branch's chain goes on from the last one that had.
+	checkChain(t, pub.records())
 	if len(markers) == 0 || markers[0].Number != 295 {
 		t.Fatalf("after the reorg the first marker is %+v: want block 295", markers)
 	}
@@ -156,6 +159,7 @@ func TestGenerationSurvivesRestart(t *testing.T) {
 	if len(markers) == 0 {
 		t.Fatal("no marker after the restart")
 	}
+	checkChain(t, append(pub.records(), pub2.records()...))
 	for _, m := range markers {
 		if m.Gen != 1 {
 			t.Fatalf("marker of block %d after the restart has generation %d, want 1", m.Number, m.Gen)
