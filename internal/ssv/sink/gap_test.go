@@ -203,3 +203,36 @@ func TestGapAfterReorg(t *testing.T) {
 		}
 	})
 }
+
+// TestEmptyMarkerBelowTheLastBlock: a replay whose history ranges end at
+// other blocks than the first run's publishes range-end markers of blocks
+// that hold no event and were never marked; below the last applied block
+// such a marker carries nothing to apply, so it is taken as it is — not
+// refused to the dead-letter subject on every replay. One below it that
+// announces events it never delivered is still refused.
+func TestEmptyMarkerBelowTheLastBlock(t *testing.T) {
+	dialects(t, func(t *testing.T, db *store.DB) {
+		sk := newSink(t, db, nil)
+		r := state.New(db)
+		c := &chain{fork: "a", chained: true}
+		mustApply(t, sk, operators(c)) // block 1
+		c.number += 5                  // blocks 2..6 hold no event: no marker
+		mustApply(t, sk, c.block(opAdded(6, addr(1), "1")))
+		if s, _ := r.Sync(ctx, net); s.LastBlock != 7 {
+			t.Fatalf("last block %d, want 7", s.LastBlock)
+		}
+		empty := &events.Block{V: 1, Network: net, Number: 4, Hash: hash("a", 4), ParentHash: hash("a", 3), Time: 4 * 12000}
+		mustApply(t, sk, []consumer.Event{{Network: net, Kind: events.KindBlock, MsgID: empty.MsgID(), Value: empty}})
+		s, _ := r.Sync(ctx, net)
+		if s.Held != nil || s.LastBlock != 7 || s.LastBlockHash != hash("a", 7) {
+			t.Errorf("sync %+v (held %+v): the empty range-end marker changed it", s, s.Held)
+		}
+		if got := operatorIDs(t, r); len(got) != 6 {
+			t.Errorf("operators %v, want 1..6", got)
+		}
+		lying := &events.Block{V: 1, Network: net, Number: 5, Hash: hash("a", 5), ParentHash: hash("a", 4), Time: 5 * 12000, Events: 1}
+		if err := sk.Apply(ctx, []consumer.Event{{Network: net, Kind: events.KindBlock, MsgID: lying.MsgID(), Value: lying}}); err == nil {
+			t.Error("a marker below the last block announcing an event never applied was taken")
+		}
+	})
+}
