@@ -394,7 +394,7 @@ func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err 
 		}
 		if runsProgram && watcher != nil {
 			rc := runner.Config{Chain: c.Name, Store: state.New(env.DB), Program: polled{watcher}, Send: send, Log: env.Log,
-				LeaseHolder: leaseHolder(env.DataDir)}
+				LeaseHolder: domain.Holder(env.DataDir)}
 			if sentries && c.Telemetry == "" {
 				// This process runs the chain's sentries, so it knows there
 				// is no feed: say so in the checks rather than wait for one.
@@ -673,16 +673,4 @@ func (in *instance) close() error {
 		in.devnet = nil
 	}
 	return errors.Join(errs...)
-}
-
-// leaseHolder names this process for the chain's send lease: its host and
-// data directory, the same across restarts, so a restarted process takes
-// its own lease back at once rather than waiting for it to lapse; two
-// processes sending from one store run on other hosts or data directories.
-func leaseHolder(dataDir string) string {
-	host, _ := os.Hostname()
-	if abs, err := filepath.Abs(dataDir); err == nil {
-		dataDir = abs
-	}
-	return host + ":" + dataDir
 }

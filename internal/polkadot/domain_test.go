@@ -85,16 +85,3 @@ func TestNominationsGoToTheStakingChain(t *testing.T) {
 		t.Errorf("westend (no staking chain) sends to %s, want its relay", got)
 	}
 }
-
-// TestLeaseHolderStableAcrossRestarts: the send lease's holder is the
-// host and the data directory, so a restart of the same process takes its
-// lease back at once; another data directory is another holder.
-func TestLeaseHolderStableAcrossRestarts(t *testing.T) {
-	a, b := t.TempDir(), t.TempDir()
-	if leaseHolder(a) != leaseHolder(a) || leaseHolder(a) == leaseHolder(b) {
-		t.Fatalf("holders %q %q %q", leaseHolder(a), leaseHolder(a), leaseHolder(b))
-	}
-	if h, _ := os.Hostname(); !strings.HasPrefix(leaseHolder(a), h+":") {
-		t.Fatalf("holder %q does not name the host", leaseHolder(a))
-	}
-}
