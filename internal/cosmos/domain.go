@@ -556,7 +556,8 @@ func (in *instance) analyzers(ctx context.Context) ([]analyze.Analyzer, error) {
 		}
 		cfg = c
 	}
-	eng, err := alerts.New(cfg, alerts.Deps{DB: in.db, Chains: in.chainNames(), Log: in.env.Log.With("component", "alerts"), Registerer: in.env.Registerer})
+	eng, err := alerts.New(cfg, alerts.Deps{DB: in.db, Chains: in.chainNames(), Log: in.env.Log.With("component", "alerts"), Registerer: in.env.Registerer,
+		Holder: domain.Holder(in.env.DataDir)})
 	if err != nil {
 		return nil, err
 	}
@@ -588,8 +589,10 @@ func (in *instance) analyzers(ctx context.Context) ([]analyze.Analyzer, error) {
 	if len(in.chains) > 0 {
 		// The chains are named: only those are analysed and alerted on.
 		// Others in the store (watched before, or by another process's
-		// sentries) are not; their open alerts, which nothing would
-		// resolve any more, are resolved with a note.
+		// sentries) are not; their open alerts are resolved with a note
+		// once no process evaluates them any more (none has a live
+		// heartbeat for the chain): another consumer of the store that
+		// analyses them keeps them.
 		return append(out, eng.Retirer(in.chainNames())), nil
 	}
 	d := &discovery{in: in, set: set, eng: eng, known: known}

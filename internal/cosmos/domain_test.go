@@ -304,6 +304,49 @@ func TestConsumerHealthIsSet(t *testing.T) {
 	}
 }
 
+// Two consumers on one store name different chains: each one's alert
+// passes keep a heartbeat under its own holder (host and data directory),
+// so B's retirer leaves the alert of A's chain open, and A's next pass goes
+// on with the same alert (no resolve, no second trigger).
+func TestConsumersOfOtherChainsKeepEachOthersAlerts(t *testing.T) {
+	db := storetest.SQLite(t, store.WithMigrations(state.Migrations()))
+	ctx := context.Background()
+	storeChain(t, db, "x-1", 6)
+	storeChain(t, db, "y-1", 6)
+	if err := db.InTx(ctx, "test insert", func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO cosmos_alerts (alert_key, rule, chain, validator_address, moniker, status, severity, value, threshold, unit, summary, since, fired_at, clear_since, resolved_at, notified_at, updated_at)
+			VALUES ('chain_stalled/x-1', 'chain_stalled', 'x-1', '', '', 'firing', 'critical', 600, 300, 'seconds', 'chain x-1 stalled', 1, 1, 0, 0, 1, 1)`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	a := openConsumer(t, db, nil, "consumer", "--cosmos", "x-1=http://127.0.0.1:1")
+	b := openConsumer(t, db, nil, "consumer", "--cosmos", "y-1=http://127.0.0.1:1")
+	for _, parts := range []*domain.Parts{a, b, a} {
+		for _, an := range parts.Analyzers {
+			if err := an.Run(ctx); err != nil {
+				t.Fatalf("%s: %v", an.Name, err)
+			}
+		}
+	}
+	rows, err := db.Reader().QueryContext(ctx, "SELECT status, summary FROM cosmos_alerts WHERE alert_key = 'chain_stalled/x-1'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var status, summary string
+		if err := rows.Scan(&status, &summary); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, status+": "+summary)
+	}
+	if len(got) != 1 || !strings.HasPrefix(got[0], "firing: ") || strings.Contains(got[0], "no longer watched") {
+		t.Errorf("x-1's alert rows %q; want the one alert still firing, not retired by the consumer of y-1", got)
+	}
+}
+
 // With --cosmos naming the chains, only those are analysed and alerted on:
 // a chain left in the store from before (an old devnet in ./data) gets no
 // analyzer and no alert rules (it used to page chain_stalled and

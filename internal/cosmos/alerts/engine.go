@@ -19,7 +19,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -45,6 +47,19 @@ const (
 	// closeDrain bounds how long Close lets queued deliveries finish
 	// before it aborts them (they stay due in the store).
 	closeDrain = 5 * time.Second
+	// watchTTLIntervals and watchTTLMin make the TTL of a heartbeat in
+	// cosmos_alert_watchers: 10 alert intervals, at least 2 minutes. A
+	// live process must not look gone between two of its heartbeats, or
+	// another process's retirer resolves its chain's alerts and its next
+	// pass fires them again: the TTL outlives a pass that runs into its
+	// analyzer's timeout (5 intervals, at least 30 s; a discovered chain's
+	// pass runs inside cosmos/discovered, bounded at 1 minute) and the
+	// pass after it, plus a few seconds of clock difference between hosts
+	// (a heartbeat is written with the writer's clock and read with the
+	// reader's). The cost is that a chain nobody evaluates any more is
+	// retired up to that much later.
+	watchTTLIntervals = 10
+	watchTTLMin       = 2 * time.Minute
 )
 
 // Deps are what the engine works with.
@@ -54,6 +69,12 @@ type Deps struct {
 	Log        *slog.Logger
 	Registerer prometheus.Registerer // nil: no metrics
 	Now        func() time.Time      // nil: time.Now
+	// Holder names this process in cosmos_alert_watchers, the heartbeat of
+	// who evaluates which chain's alerts (domain.Holder: host and data
+	// directory, the same across restarts, another for each process that
+	// shares the store). "": the host and process id, which a restart
+	// does not keep.
+	Holder string
 }
 
 // Alert is one occurrence of an alert, as List returns it.
@@ -101,6 +122,13 @@ type Engine struct {
 	// being sent) goes out right after, not a pass later.
 	again map[job]bool
 	swept map[string]bool // chains swept once since the start
+
+	holder   string
+	watchTTL time.Duration
+	// beats are when this engine last wrote each chain's heartbeat: a
+	// discovered chain's passes may run more often than the alert interval
+	// (cosmos/discovered runs at --cosmos-analyze-every), its heartbeat not.
+	beats map[string]time.Time
 }
 
 // New builds an engine and starts its delivery workers. The database must
@@ -117,7 +145,12 @@ func newEngine(cfg Config, d Deps, sleep func(context.Context, time.Duration) er
 		return nil, err
 	}
 	e := &Engine{cfg: cfg, db: d.DB, chains: append([]string(nil), d.Chains...), log: d.Log, now: d.Now,
-		sleep: sleep, drain: closeDrain, inflight: map[job]bool{}, again: map[job]bool{}, swept: map[string]bool{}}
+		sleep: sleep, drain: closeDrain, inflight: map[job]bool{}, again: map[job]bool{}, swept: map[string]bool{},
+		holder: d.Holder, beats: map[string]time.Time{}}
+	if e.holder == "" {
+		host, _ := os.Hostname()
+		e.holder = host + ":pid " + strconv.Itoa(os.Getpid())
+	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -125,6 +158,7 @@ func newEngine(cfg Config, d Deps, sleep func(context.Context, time.Duration) er
 	if e.now == nil {
 		e.now = time.Now
 	}
+	e.watchTTL = max(watchTTLIntervals*cfg.Interval, watchTTLMin)
 	var err error
 	if e.m, err = newMetrics(d.Registerer); err != nil {
 		return nil, err
@@ -254,6 +288,7 @@ func (e *Engine) pass(ctx context.Context, chain string) error {
 		byKey[c.key] = c
 	}
 	var events []string
+	beat := e.beatDue(chain, now)
 	err = e.db.InTx(ctx, "update cosmos alerts of "+chain, func(tx *sql.Tx) error {
 		events = events[:0]
 		q := e.db.Query().SQL("SELECT " + alertCols + " FROM cosmos_alerts WHERE chain = ").Arg(chain).
@@ -303,11 +338,31 @@ func (e *Engine) pass(ctx context.Context, chain string) error {
 		}
 		q = e.db.Query().SQL("DELETE FROM cosmos_alerts WHERE chain = ").Arg(chain).SQL(" AND status = ").Arg(StatusResolved).
 			SQL(" AND resolved_at < ").Arg(now.Add(-historyRetention).UnixMilli())
+		if _, err = tx.ExecContext(ctx, q.String(), q.Args()...); err != nil {
+			return err
+		}
+		if !beat {
+			return nil
+		}
+		// The heartbeat is the transaction's last statement: its row lock
+		// (this holder's own row) is taken after the alert rows', so it
+		// never waits while holding another process's rows.
+		q = e.db.Query().SQL("INSERT INTO cosmos_alert_watchers (chain, holder, expires_at, updated_at) VALUES ").
+			Row(chain, e.holder, now.Add(e.watchTTL).UnixMilli(), now.UnixMilli()).
+			SQL(" ON CONFLICT (chain, holder) DO UPDATE SET expires_at = excluded.expires_at, updated_at = excluded.updated_at")
 		_, err = tx.ExecContext(ctx, q.String(), q.Args()...)
 		return err
 	})
 	if err != nil {
 		return err
+	}
+	if beat {
+		e.mu.Lock()
+		e.beats[chain] = now
+		e.mu.Unlock()
+		if err := e.dropExpiredWatchers(ctx, now); err != nil {
+			return err
+		}
 	}
 	for _, ev := range events {
 		e.log.Info("alert "+ev, "chain", chain)
@@ -316,6 +371,32 @@ func (e *Engine) pass(ctx context.Context, chain string) error {
 		return err
 	}
 	return e.sweep(ctx, chain)
+}
+
+// beatDue reports whether the chain's pass at now writes its heartbeat:
+// once per alert interval (9/10 of it, so that passes at the interval, one
+// a little early by the scheduler's jitter, each write theirs rather than
+// every other one).
+func (e *Engine) beatDue(chain string, now time.Time) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	last, ok := e.beats[chain]
+	return !ok || now.Sub(last) >= e.cfg.Interval*9/10 || now.Before(last)
+}
+
+// dropExpiredWatchers bounds cosmos_alert_watchers: the heartbeats of
+// processes gone (or of chains they no longer evaluate) are deleted once
+// expired. A statement of its own, not part of a pass's transaction, so it
+// holds no lock while it waits for a heartbeat being written.
+func (e *Engine) dropExpiredWatchers(ctx context.Context, now time.Time) error {
+	q := e.db.Query().SQL("DELETE FROM cosmos_alert_watchers WHERE expires_at < ").Arg(now.UnixMilli())
+	if err := e.db.InTx(ctx, "delete expired cosmos alert watchers", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, q.String(), q.Args()...)
+		return err
+	}); err != nil {
+		return fmt.Errorf("delete the expired heartbeats of cosmos alert watchers: %w", e.db.Scrub(err))
+	}
+	return nil
 }
 
 // step moves one key's state machine. a is its open row (nil: none), c its
@@ -555,11 +636,16 @@ func (e *Engine) Close() {
 }
 
 // Retirer is the analyzer cosmos/alerts/retired of a process that names
-// its chains (--cosmos): the open alerts of any other chain in the store —
-// one watched before and no longer configured, whose conditions nothing
-// evaluates any more — are resolved with a note saying so (a pending one
-// is dropped unsent), their resolves delivered like any other, retried
-// until they get through.
+// its chains (--cosmos): the open alerts of any other chain in the store
+// that no process evaluates any more — one watched before and no longer
+// configured — are resolved with a note saying so (a pending one is
+// dropped unsent), their resolves delivered like any other, retried until
+// they get through. A chain another process sharing the store evaluates
+// (its heartbeat in cosmos_alert_watchers is live) is left to it: consumers
+// that watch different chains do not resolve each other's alerts. This
+// process's own heartbeats are not counted: they are those of a previous
+// run (the holder is the same across restarts) that watched a chain it no
+// longer names.
 func (e *Engine) Retirer(watched []string) analyze.Analyzer {
 	keep := map[string]bool{}
 	for _, c := range watched {
@@ -583,9 +669,19 @@ func (e *Engine) retire(ctx context.Context, keep map[string]bool) error {
 		return err
 	}
 	sort.Strings(all)
+	var others map[string]bool
 	var errs []error
 	for _, chain := range all {
 		if keep[chain] {
+			continue
+		}
+		if others == nil {
+			// Read only when a chain is a candidate: most passes find none.
+			if others, err = e.watchedElsewhere(ctx); err != nil {
+				return err
+			}
+		}
+		if others[chain] {
 			continue
 		}
 		if err := e.retireChain(ctx, chain); err != nil {
@@ -595,11 +691,31 @@ func (e *Engine) retire(ctx context.Context, keep map[string]bool) error {
 	return errors.Join(errs...)
 }
 
+// watchedElsewhere are the chains whose alerts another holder evaluates:
+// its heartbeat has not expired.
+func (e *Engine) watchedElsewhere(ctx context.Context) (map[string]bool, error) {
+	q := e.db.Query().SQL("SELECT DISTINCT chain FROM cosmos_alert_watchers WHERE holder <> ").Arg(e.holder).
+		SQL(" AND expires_at >= ").Arg(e.now().UnixMilli())
+	rows, err := e.db.Reader().QueryContext(ctx, q.String(), q.Args()...)
+	if err != nil {
+		return nil, fmt.Errorf("read which chains other processes watch (cosmos_alert_watchers): %w", e.db.Scrub(err))
+	}
+	names, err := store.ScanStrings(rows, "read which chains other processes watch (cosmos_alert_watchers)")
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(names))
+	for _, n := range names {
+		out[n] = true
+	}
+	return out, nil
+}
+
 // retireChain resolves a chain's open alerts and sweeps its deliveries.
 func (e *Engine) retireChain(ctx context.Context, chain string) error {
 	now := e.now()
 	ms := now.UnixMilli()
-	note := " — resolved because chain " + chain + " is no longer watched (not among this process's --cosmos chains); its condition was not seen to clear"
+	note := " — resolved because chain " + chain + " is no longer watched (not among this process's --cosmos chains, and no other process sharing the store evaluates its alerts); its condition was not seen to clear"
 	var resolved []string
 	err := e.db.InTx(ctx, "retire the cosmos alerts of "+chain, func(tx *sql.Tx) error {
 		resolved = resolved[:0]

@@ -176,6 +176,13 @@ func (s *syncBuffer) String() string {
 
 func startEngine(t *testing.T, db *store.DB, cfgYAML string, c *clock, logs io.Writer) *testEngine {
 	t.Helper()
+	return startEngineAs(t, db, cfgYAML, c, logs, "", []string{chain})
+}
+
+// startEngineAs starts an engine that names itself holder (as a process
+// sharing the store) and analyses chains.
+func startEngineAs(t *testing.T, db *store.DB, cfgYAML string, c *clock, logs io.Writer, holder string, chains []string) *testEngine {
+	t.Helper()
 	cfg, err := ParseConfig([]byte(cfgYAML), "test.yaml")
 	if err != nil {
 		t.Fatalf("config: %v", err)
@@ -184,7 +191,7 @@ func startEngine(t *testing.T, db *store.DB, cfgYAML string, c *clock, logs io.W
 		logs = io.Discard
 	}
 	te := &testEngine{clock: c, sleeps: &sleeps{}, reg: prometheus.NewRegistry()}
-	te.Engine, err = newEngine(cfg, Deps{DB: db, Chains: []string{chain}, Now: c.Now, Registerer: te.reg,
+	te.Engine, err = newEngine(cfg, Deps{DB: db, Chains: chains, Holder: holder, Now: c.Now, Registerer: te.reg,
 		Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}, te.sleeps.sleep)
 	if err != nil {
 		t.Fatalf("new engine: %v", err)

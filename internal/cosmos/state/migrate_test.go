@@ -22,7 +22,7 @@ func TestMigrationsApply(t *testing.T) {
 	for name, open := range map[string]func(testing.TB, ...store.Option) *store.DB{"sqlite": storetest.SQLite, "postgres": storetest.Postgres} {
 		t.Run(name, func(t *testing.T) {
 			db := open(t, store.WithMigrations(state.Migrations()))
-			for _, table := range []string{"cosmos_votes", "cosmos_commits", "cosmos_misses", "cosmos_validator_stats", "cosmos_chains", "cosmos_alerts", "cosmos_alert_deliveries", "cosmos_pruned_heights", "cosmos_skipped_heights"} {
+			for _, table := range []string{"cosmos_votes", "cosmos_commits", "cosmos_misses", "cosmos_validator_stats", "cosmos_chains", "cosmos_alerts", "cosmos_alert_deliveries", "cosmos_pruned_heights", "cosmos_skipped_heights", "cosmos_alert_watchers"} {
 				if _, err := db.Reader().ExecContext(context.Background(), "SELECT count(*) FROM "+table); err != nil {
 					t.Errorf("%s: %v", table, err)
 				}
