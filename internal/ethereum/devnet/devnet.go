@@ -21,6 +21,7 @@ import (
 	"github.com/ethereum/go-ethereum/p2p/enode"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 
+	"github.com/valtrack/valtrack/internal/devnetlock"
 	"github.com/valtrack/valtrack/internal/ethereum/network"
 	"github.com/valtrack/valtrack/internal/ethereum/reqresp"
 	"github.com/valtrack/valtrack/internal/ethereum/subnets"
@@ -84,6 +85,7 @@ type Devnet struct {
 	duties     map[uint64]map[uint64][]Duty // epoch -> slot -> duties
 
 	truthMu sync.Mutex
+	release func() // the directory's lock
 }
 
 // Start starts every node and writes Dir/config.yaml, bootstrap_nodes.txt,
@@ -104,6 +106,17 @@ func Start(ctx context.Context, o Options) (_ *Devnet, err error) {
 		return nil, fmt.Errorf("devnet: resolve directory %s: %w", o.Dir, err)
 	}
 	o.Dir = abs
+	// A devnet that still runs keeps its directory: its genesis.json and
+	// bootstrap_nodes.txt are what `valtrack run --eth` joins.
+	release, err := devnetlock.Acquire(abs)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			release()
+		}
+	}()
 	if o.Seed == 0 {
 		var b [8]byte
 		if _, err := rand.Read(b[:]); err != nil {
@@ -169,8 +182,9 @@ func Start(ctx context.Context, o Options) (_ *Devnet, err error) {
 			SyncCommitteeSize:             cfg.SyncCommitteeSize,
 			ShuffleRoundCount:             shuffleRoundCount,
 		},
-		first:  true,
-		duties: map[uint64]map[uint64][]Duty{},
+		first:   true,
+		duties:  map[uint64]map[uint64][]Duty{},
+		release: release,
 	}
 	d.sched = newSchedule(counts, o.Seed, d.params, cfg.EpochsPerSyncCommitteePeriod)
 	runCtx, cancel := context.WithCancel(context.Background())
@@ -502,6 +516,9 @@ func (d *Devnet) Close() error {
 			db.Close()
 		}
 		d.closeErr = errors.Join(errs...)
+		if d.release != nil {
+			d.release()
+		}
 	})
 	return d.closeErr
 }

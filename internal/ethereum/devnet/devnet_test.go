@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -462,4 +463,63 @@ func startTestDiscv5(t *testing.T, key *ecdsa.PrivateKey, boot []*enode.Node) *d
 	}
 	t.Cleanup(func() { disc.Close(); db.Close() })
 	return disc
+}
+
+// TestStartRefusesARunningDevnet: a second devnet on the directory of one
+// that runs is refused before it writes anything (genesis.json,
+// bootstrap_nodes.txt and truth.json stay the running one's); once the
+// first stops, its files are stale and a new devnet replaces them.
+func TestStartRefusesARunningDevnet(t *testing.T) {
+	dir := t.TempDir()
+	opts := func(seed int64) Options {
+		return Options{Nodes: 4, Dir: dir, SlotDuration: time.Second, SlotsPerEpoch: 8, Seed: seed, Log: slog.New(slog.DiscardHandler)}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	first, err := Start(ctx, opts(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	files := []string{network.GenesisFile, network.BootnodesFile, network.ConfigFile, TruthFile}
+	read := func() map[string]string {
+		m := map[string]string{}
+		for _, f := range files {
+			b, err := os.ReadFile(filepath.Join(dir, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m[f] = string(b)
+		}
+		return m
+	}
+	before := read()
+	second, err := Start(ctx, opts(2))
+	if err == nil {
+		second.Close()
+		t.Fatal("a second devnet started on the directory of a running one")
+	}
+	for _, want := range []string{"a devnet is already running in " + dir, "stop it first, or give another directory"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	after := read()
+	for _, f := range files {
+		if before[f] != after[f] {
+			t.Errorf("the refused start changed %s", f)
+		}
+	}
+
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	third, err := Start(ctx, opts(3))
+	if err != nil {
+		t.Fatalf("start on a stopped devnet's directory: %v", err)
+	}
+	defer third.Close()
+	if got := read()[network.BootnodesFile]; got == before[network.BootnodesFile] {
+		t.Fatal("bootstrap_nodes.txt still names the stopped devnet's nodes")
+	}
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 
+	"github.com/valtrack/valtrack/internal/devnetlock"
 	"github.com/valtrack/valtrack/internal/ssv/emitter"
 )
 
@@ -48,9 +49,10 @@ type Devnet struct {
 	truth Truth
 	err   error // the loop's failure, if it stopped on one
 
-	cancel context.CancelFunc
-	done   chan struct{}
-	once   sync.Once
+	cancel  context.CancelFunc
+	done    chan struct{}
+	once    sync.Once
+	release func() // the directory's lock
 }
 
 // Start starts the chain, deploys the emitter, emits the scripted history
@@ -69,6 +71,17 @@ func Start(ctx context.Context, o Options) (_ *Devnet, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("ssv devnet: create directory: %w", err)
 	}
+	// A devnet that still runs keeps its directory: its files tell
+	// `valtrack run` where its chain is.
+	release, err := devnetlock.Acquire(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			release()
+		}
+	}()
 	// Files of an earlier run name a chain that is gone.
 	for _, f := range []string{InfoFile, TruthFile} {
 		if err := os.Remove(filepath.Join(dir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -84,7 +97,7 @@ func Start(ctx context.Context, o Options) (_ *Devnet, err error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Devnet{o: o, dir: dir, chain: c, enc: abiEncode, m: newModel(), done: make(chan struct{})}
+	d := &Devnet{o: o, dir: dir, chain: c, enc: abiEncode, m: newModel(), done: make(chan struct{}), release: release}
 	defer func() {
 		if err != nil {
 			c.close()
@@ -273,6 +286,7 @@ func (d *Devnet) Close() error {
 			<-d.done
 		}
 		err = d.chain.close()
+		d.release()
 	})
 	return err
 }

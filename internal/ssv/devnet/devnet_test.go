@@ -458,3 +458,49 @@ func tupleOf(t *testing.T, name string, args json.RawMessage) (eventCluster, boo
 	}
 	return eventCluster{clusterID(a.Owner, a.OperatorIDs), *a.Cluster}, true
 }
+
+// TestStartRefusesARunningDevnet: a second devnet on the directory of one
+// that runs is refused and leaves its ssv.json and truth.json alone; once
+// the first stops, its files are stale and a new devnet replaces them.
+func TestStartRefusesARunningDevnet(t *testing.T) {
+	dir := t.TempDir()
+	first := startDevnet(t, Options{Dir: dir, BlockInterval: time.Hour})
+	before, err := os.ReadFile(filepath.Join(dir, InfoFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	second, err := Start(ctx, Options{Dir: dir, BlockInterval: time.Hour, Log: slog.New(slog.NewTextHandler(tWriter{t}, nil))})
+	if err == nil {
+		second.Close()
+		t.Fatal("a second devnet started on the directory of a running one")
+	}
+	for _, want := range []string{"a devnet is already running in " + dir, "stop it first, or give another directory"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	after, err := os.ReadFile(filepath.Join(dir, InfoFile))
+	if err != nil {
+		t.Fatalf("ssv.json after the refused start: %v", err)
+	}
+	if !bytes.Equal(before, after) {
+		t.Fatalf("the refused start changed ssv.json:\n%s\nto\n%s", before, after)
+	}
+	if _, err := os.Stat(filepath.Join(dir, TruthFile)); err != nil {
+		t.Fatalf("truth.json after the refused start: %v", err)
+	}
+
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	third := startDevnet(t, Options{Dir: dir, BlockInterval: time.Hour})
+	info, err := ReadInfo(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info != third.Info() || info.RPCHTTP == first.Info().RPCHTTP {
+		t.Fatalf("ssv.json %+v after a restart on a stopped devnet's directory, want the new devnet's %+v", info, third.Info())
+	}
+}
