@@ -467,7 +467,15 @@ func (in *instance) configure() error {
 	if err != nil {
 		return err
 	}
-	slashing, err := pairs("cosmos-slashing", cmd.StringSlice("cosmos-slashing"), nil)
+	// --cosmos-slashing alone may name chains this process learns only
+	// from the store (a consumer without --cosmos); once chains are named,
+	// a value for another one would be ignored while the WARN about
+	// unknown slashing parameters asks for it, so it is refused.
+	slashingKnown := known
+	if len(in.chains) == 0 {
+		slashingKnown = nil
+	}
+	slashing, err := pairs("cosmos-slashing", cmd.StringSlice("cosmos-slashing"), slashingKnown)
 	if err != nil {
 		return err
 	}

@@ -236,9 +236,20 @@ func TestPerChainFlagWithoutChain(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), `no --cosmos chain is named "x"; the chains are a-1`) {
 			t.Errorf("role %v, an LCD for another chain: %v", r, err)
 		}
+		if r == domain.RoleRun { // a sentry has no --cosmos-slashing
+			err = check(Domain{}, r, "--cosmos", "a-1=http://127.0.0.1:1", "--cosmos-slashing", "x=100:0.5")
+			if err == nil || !strings.Contains(err.Error(), `--cosmos-slashing x=…: no --cosmos chain is named "x"; the chains are a-1`) {
+				t.Errorf("role %v, slashing parameters for another chain: %v", r, err)
+			}
+		}
 		if err := check(Domain{}, r, "--cosmos", "a-1=http://127.0.0.1:1", "--cosmos-lcd", "a-1=http://127.0.0.1:2", "--cosmos-chain-id", "a-1=b"); err != nil {
 			t.Errorf("role %v, flags of the chain given: %v", r, err)
 		}
+	}
+	// A consumer without --cosmos learns its chains from the store: its
+	// --cosmos-slashing may name any.
+	if err := check(Domain{}, domain.RoleConsumer, "--cosmos-slashing", "x=100:0.5"); err != nil {
+		t.Errorf("a consumer without --cosmos, --cosmos-slashing x=…: %v", err)
 	}
 	t.Setenv("VALTRACK_COSMOS_CHAIN_ID", "x=y")
 	env := Domain{Env: func(flag string) cli.ValueSourceChain {
