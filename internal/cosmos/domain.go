@@ -162,7 +162,7 @@ func parseChains(values []string) ([]*chain, error) {
 			return nil, fmt.Errorf("--cosmos %s: %w", name, err)
 		}
 		if !looksLikeURL(rpc) {
-			return nil, fmt.Errorf("--cosmos %s: %q is not an http(s) RPC URL", name, redact(rpc))
+			return nil, fmt.Errorf("--cosmos %s: %s (an http(s) RPC URL)", name, domain.BadURL(rpc, "http://", "https://"))
 		}
 		c := byName[name]
 		if c == nil {
@@ -180,8 +180,6 @@ func looksLikeURL(s string) bool {
 	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
 }
 
-// redact keeps the scheme and host of a URL: a path or query may hold an
-// API key.
 // shown is a flag value as an error may print it: a value holding a URL
 // (whose path or query may carry a key) only by scheme and host.
 func shown(v string) string {
@@ -189,20 +187,19 @@ func shown(v string) string {
 		start := strings.LastIndexAny(v[:i], "=,") + 1
 		return v[:start] + redact(v[start:])
 	}
-	return v
+	if !strings.ContainsAny(v, "?@#") {
+		return v
+	}
+	// A host without a scheme may still carry a query or user info.
+	if name, rest, ok := strings.Cut(v, "="); ok && !strings.ContainsAny(name, "?@#") {
+		return name + "=" + redact(rest)
+	}
+	return redact(v)
 }
 
-func redact(s string) string {
-	scheme, rest, ok := strings.Cut(s, "://")
-	if !ok {
-		return "…"
-	}
-	host, _, _ := strings.Cut(rest, "/")
-	if _, h, ok := strings.Cut(host, "@"); ok {
-		host = h
-	}
-	return scheme + "://" + host + "/…"
-}
+// redact keeps the scheme and host of a URL: a path or query may hold an
+// API key.
+func redact(s string) string { return domain.ShowURL(s) }
 
 func chainFromDir(path string, isDir bool) (*chain, error) {
 	dir := path
@@ -261,7 +258,7 @@ func checkLCDs(values []string) error {
 	}
 	for name, u := range lcds {
 		if !looksLikeURL(u) {
-			return fmt.Errorf("--cosmos-lcd %s: %q is not an http(s) URL", name, redact(u))
+			return fmt.Errorf("--cosmos-lcd %s: %s (the LCD needs an http(s) URL)", name, domain.BadURL(u, "http://", "https://"))
 		}
 	}
 	return nil
@@ -467,7 +464,15 @@ func (in *instance) configure() error {
 	if err != nil {
 		return err
 	}
-	slashing, err := pairs("cosmos-slashing", cmd.StringSlice("cosmos-slashing"), nil)
+	// --cosmos-slashing alone may name chains this process learns only
+	// from the store (a consumer without --cosmos); once chains are named,
+	// a value for another one would be ignored while the WARN about
+	// unknown slashing parameters asks for it, so it is refused.
+	slashingKnown := known
+	if len(in.chains) == 0 {
+		slashingKnown = nil
+	}
+	slashing, err := pairs("cosmos-slashing", cmd.StringSlice("cosmos-slashing"), slashingKnown)
 	if err != nil {
 		return err
 	}

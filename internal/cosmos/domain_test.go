@@ -55,6 +55,23 @@ func TestParseChains(t *testing.T) {
 	}
 }
 
+// A URL without a scheme is shown by its host:port, with the URL to give
+// instead; the secrets it may carry are not.
+func TestNoSchemeShown(t *testing.T) {
+	_, err := parseChains([]string{"x=127.0.0.1:26657"})
+	if err == nil || err.Error() != `--cosmos x: "127.0.0.1:26657" has no scheme: give http://127.0.0.1:26657 (an http(s) RPC URL)` {
+		t.Errorf("--cosmos x=127.0.0.1:26657: %v", err)
+	}
+	_, err = parseChains([]string{"x=u:SECRET@127.0.0.1:26657/?key=SECRET"})
+	if err == nil || containsSecret(err.Error()) || !strings.Contains(err.Error(), `"127.0.0.1:26657" has no scheme`) {
+		t.Errorf("a URL without a scheme carrying secrets: %v", err)
+	}
+	err = checkLCDs([]string{"x=127.0.0.1:1317?key=SECRET"})
+	if err == nil || containsSecret(err.Error()) || !strings.Contains(err.Error(), `--cosmos-lcd x: "127.0.0.1:1317" has no scheme: give http://127.0.0.1:1317`) {
+		t.Errorf("--cosmos-lcd x=127.0.0.1:1317?key=SECRET: %v", err)
+	}
+}
+
 // TestFlagErrorsHideSecrets: a mistyped per-chain flag (no NAME=, an
 // unknown chain) is refused without printing the key its URL carries in
 // its path, query or user info.
@@ -76,6 +93,11 @@ func TestFlagErrorsHideSecrets(t *testing.T) {
 		}
 		if containsSecret(err.Error()) || !strings.Contains(err.Error(), "--"+tc.flag) {
 			t.Errorf("--%s %s: %v: want the flag named and no secret", tc.flag, tc.value, err)
+		}
+	}
+	for _, v := range []string{"127.0.0.1:1317?apikey=SECRET", "u:SECRET@127.0.0.1:1317"} {
+		if _, err := pairs("cosmos-lcd", []string{v}, known); err == nil || containsSecret(err.Error()) {
+			t.Errorf("--cosmos-lcd %s (no NAME=, no scheme): %v", v, err)
 		}
 	}
 	if _, err := parseChains([]string{"https://127.0.0.1:1/SECRET"}); err == nil || containsSecret(err.Error()) {
@@ -236,9 +258,20 @@ func TestPerChainFlagWithoutChain(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), `no --cosmos chain is named "x"; the chains are a-1`) {
 			t.Errorf("role %v, an LCD for another chain: %v", r, err)
 		}
+		if r == domain.RoleRun { // a sentry has no --cosmos-slashing
+			err = check(Domain{}, r, "--cosmos", "a-1=http://127.0.0.1:1", "--cosmos-slashing", "x=100:0.5")
+			if err == nil || !strings.Contains(err.Error(), `--cosmos-slashing x=…: no --cosmos chain is named "x"; the chains are a-1`) {
+				t.Errorf("role %v, slashing parameters for another chain: %v", r, err)
+			}
+		}
 		if err := check(Domain{}, r, "--cosmos", "a-1=http://127.0.0.1:1", "--cosmos-lcd", "a-1=http://127.0.0.1:2", "--cosmos-chain-id", "a-1=b"); err != nil {
 			t.Errorf("role %v, flags of the chain given: %v", r, err)
 		}
+	}
+	// A consumer without --cosmos learns its chains from the store: its
+	// --cosmos-slashing may name any.
+	if err := check(Domain{}, domain.RoleConsumer, "--cosmos-slashing", "x=100:0.5"); err != nil {
+		t.Errorf("a consumer without --cosmos, --cosmos-slashing x=…: %v", err)
 	}
 	t.Setenv("VALTRACK_COSMOS_CHAIN_ID", "x=y")
 	env := Domain{Env: func(flag string) cli.ValueSourceChain {

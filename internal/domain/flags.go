@@ -148,16 +148,11 @@ func NamedValues(flag string, values []string, single string, check func(name st
 // redactValue keeps the scheme and host of a URL (its path, query or user
 // part may hold a key) and short values as they are.
 func redactValue(s string) string {
-	scheme, rest, ok := strings.Cut(s, "://")
-	if !ok {
+	if !strings.Contains(s, "://") {
 		if len(s) > 40 {
 			return s[:40] + "…"
 		}
 		return s
 	}
-	host, _, _ := strings.Cut(rest, "/")
-	if _, h, ok := strings.Cut(host, "@"); ok {
-		host = h
-	}
-	return scheme + "://" + host + "/…"
+	return ShowURL(s)
 }

@@ -117,7 +117,8 @@ func parseURLs(flag string, values []string) (map[string][]string, []string, err
 	for _, name := range order {
 		for _, u := range m[name] {
 			if !rpcScheme(u) {
-				return nil, nil, fmt.Errorf("--%s %s: an endpoint starts with ws://, wss://, http:// or https://", flag, name)
+				return nil, nil, fmt.Errorf("--%s %s: %s; an endpoint starts with ws://, wss://, http:// or https://", flag, name,
+					domain.BadURL(u, "ws://", "wss://", "http://", "https://"))
 			}
 		}
 	}

@@ -57,6 +57,7 @@ func TestChainFlags(t *testing.T) {
 	}{
 		{[]string{"--polkadot", "Polkadot=ws://127.0.0.1:1"}, "lower-case"},
 		{[]string{"--polkadot", "polkadot=ftp://x"}, "starts with ws://"},
+		{[]string{"--polkadot", "polkadot=127.0.0.1:9944"}, `"127.0.0.1:9944" has no scheme: give ws://127.0.0.1:9944`},
 		{[]string{"--polkadot", "polkadot=ws://127.0.0.1:1", "--polkadot-people", "kusama=ws://127.0.0.1:2"}, "no --polkadot chain of that name"},
 		{[]string{"--polkadot", "polkadot=ws://127.0.0.1:1", "--polkadot-candidates", "polkadot=/does/not/exist.yaml"}, "exist"},
 		{[]string{"--polkadot", "polkadot=ws://127.0.0.1:1", "--polkadot-poll", "10ms"}, "at least"},

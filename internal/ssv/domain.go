@@ -290,7 +290,8 @@ func parseRPCs(values, nets []string) (map[string][]string, error) {
 		}
 		for _, u := range out[name] {
 			if !rpcScheme(u) {
-				return nil, fmt.Errorf("--eth-rpc %s: an RPC URL starts with http://, https://, ws:// or wss://", name)
+				return nil, fmt.Errorf("--eth-rpc %s: %s; an RPC URL starts with http://, https://, ws:// or wss://", name,
+					domain.BadURL(u, "http://", "https://", "ws://", "wss://"))
 			}
 		}
 	}

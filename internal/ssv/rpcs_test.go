@@ -25,6 +25,7 @@ func TestParseRPCs(t *testing.T) {
 		{[]string{"https://a.example"}, []string{"mainnet", "hoodi"}, "with several --ssv networks"},
 		{[]string{"sepolia=https://a.example"}, []string{"mainnet"}, "no --ssv network of that name"},
 		{[]string{"mainnet=ftp://a.example"}, []string{"mainnet"}, "starts with http://"},
+		{[]string{"127.0.0.1:8545"}, []string{"mainnet"}, `"127.0.0.1:8545" has no scheme: give http://127.0.0.1:8545`},
 	} {
 		if _, err := parseRPCs(tc.values, tc.nets); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v %v: %v, want %q", tc.values, tc.nets, err, tc.want)

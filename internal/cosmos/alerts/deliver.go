@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"sort"
@@ -274,7 +275,7 @@ func (e *Engine) deliver(s *sender, j job) {
 		return
 	}
 	n := d.notification()
-	attempts, err := e.send(ctx, s, n)
+	attempts, err := e.send(ctx, s, n, slog.LevelDebug)
 	if err != nil && ctx.Err() != nil {
 		return // shutting down: it stays due for the next start
 	}
@@ -383,7 +384,11 @@ func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
 
 // send delivers n with retries: network errors, 429 and 5xx are retried
 // with a doubling backoff (or the Retry-After asked for), up to maxAttempts.
-func (e *Engine) send(ctx context.Context, s *sender, n Notification) (int, error) {
+// send delivers n on s, retrying what may pass later. Each failed attempt
+// is logged at level: Debug for the background deliveries (their outcome
+// is recorded and counted), Warn for --alerts-test, which runs while the
+// process starts and would otherwise wait silently through the retries.
+func (e *Engine) send(ctx context.Context, s *sender, n Notification, level slog.Level) (int, error) {
 	for attempt := 1; ; attempt++ {
 		wait, retry, err := s.once(ctx, n, e.now)
 		if err == nil {
@@ -398,7 +403,9 @@ func (e *Engine) send(ctx context.Context, s *sender, n Notification) (int, erro
 		if wait <= 0 {
 			wait = min(baseBackoff<<(attempt-1), maxBackoff)
 		}
-		e.log.Debug("alert notification failed; retrying", "channel", s.ch.Name, "attempt", attempt, "in", wait, "err", err)
+		// err comes from s.errorf: its secrets are redacted.
+		e.log.Log(ctx, level, "alert notification failed; retrying", "channel", s.ch.Name, "type", s.ch.Type,
+			"attempt", fmt.Sprintf("%d of %d", attempt, maxAttempts), "in", wait, "err", err)
 		if err := e.sleep(ctx, wait); err != nil {
 			return attempt, s.errorf("stopped while waiting to retry: %v", err)
 		}
@@ -574,21 +581,23 @@ func (e *Engine) SendTest(ctx context.Context) error {
 		return errors.New("cosmos alerts: no channels configured; add channels to the --alerts file")
 	}
 	now := e.now()
+	e.log.Info(fmt.Sprintf("sending the test alert on %d channels", len(e.senders)), "channels", len(e.senders),
+		"attempts", maxAttempts)
 	var errs []error
 	for _, s := range e.senders {
 		n := Notification{Key: fmt.Sprintf("test/%s/%d", s.ch.Name, now.UnixNano()), Rule: "test", Severity: Info.String(),
 			Status: StatusFiring, Kind: kindTest, Since: now.UTC(),
 			Summary: fmt.Sprintf("valtrack alerting works: test notification on channel %s (%s)", s.ch.Name, s.ch.Type)}
 		n.Text = n.text()
-		_, err := e.send(ctx, s, n)
+		_, err := e.send(ctx, s, n, slog.LevelWarn)
 		if err == nil && s.ch.Type == TypePagerDuty {
 			r := n
 			r.Status, r.Kind, r.ResolvedAt = StatusResolved, kindResolve, &now
-			_, err = e.send(ctx, s, r)
+			_, err = e.send(ctx, s, r, slog.LevelWarn)
 		}
 		if err != nil {
 			e.m.failed.WithLabelValues(s.ch.Name, kindTest).Inc()
-			e.log.Warn("test notification failed", "channel", s.ch.Name, "err", err)
+			e.log.Warn("test notification failed", "channel", s.ch.Name, "type", s.ch.Type, "err", err)
 			errs = append(errs, err)
 			continue
 		}

@@ -183,3 +183,55 @@ func TestCloseIsBounded(t *testing.T) {
 		t.Errorf("sent_seq = %d (%v), want 0: the aborted delivery stays due", sent, err)
 	}
 }
+
+// --alerts-test runs while the process starts: a channel that does not
+// answer is retried for a while, so every failed attempt is logged as it
+// happens (a WARN with the channel, its type, the attempt of how many, the
+// next delay and the error without its secrets), after a first line saying
+// what is being sent.
+func TestSendTestLogsAttempts(t *testing.T) {
+	db := openSQLite(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l.Addr().String()
+	l.Close()
+	t.Setenv("TEST_DEAD_URL", "http://"+closed+"/x/s3cr3t-dead?key=s3cr3t-key")
+	logs := &syncBuffer{}
+	te := startEngine(t, db, "channels:\n  - {name: dead, type: webhook, url_env: TEST_DEAD_URL}\n", newClock(), logs)
+	if err := te.SendTest(context.Background()); err == nil {
+		t.Fatal("SendTest succeeded against a closed port")
+	}
+	out := logs.String()
+	if !strings.Contains(out, "level=INFO") || !strings.Contains(out, `"sending the test alert on 1 channels"`) {
+		t.Errorf("no first line saying what is sent:\n%s", out)
+	}
+	for i := 1; i < maxAttempts; i++ {
+		want := fmt.Sprintf(`channel=dead type=webhook attempt="%d of %d" in=%s err="channel dead (webhook): request failed`,
+			i, maxAttempts, min(baseBackoff<<(i-1), maxBackoff))
+		if !hasLine(out, `level=WARN msg="alert notification failed; retrying"`, want) {
+			t.Errorf("no WARN line with %q:\n%s", want, out)
+		}
+	}
+	if !hasLine(out, `level=WARN msg="test notification failed"`, "channel=dead type=webhook", "gave up after 5 attempts") {
+		t.Errorf("no final failure line:\n%s", out)
+	}
+	if strings.Contains(out, "s3cr3t") {
+		t.Errorf("the log shows a secret:\n%s", out)
+	}
+}
+
+// hasLine: some line of out holds every one of parts.
+func hasLine(out string, parts ...string) bool {
+	for _, line := range strings.Split(out, "\n") {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(line, p)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}
