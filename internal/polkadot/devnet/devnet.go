@@ -16,6 +16,7 @@ import (
 	"github.com/centrifuge/go-substrate-rpc-client/v4/xxhash"
 	"golang.org/x/crypto/blake2b"
 
+	"github.com/valtrack/valtrack/internal/devnetlock"
 	"github.com/valtrack/valtrack/internal/polkadot/chopsticks"
 	"github.com/valtrack/valtrack/internal/polkadot/program"
 	"github.com/valtrack/valtrack/internal/polkadot/telemetry/feedtest"
@@ -65,11 +66,12 @@ type Devnet struct {
 	feed  *feedtest.Server
 	nodes map[string]uint64 // candidate name → feed node id
 
-	cancel context.CancelFunc
-	done   chan struct{}
-	errMu  sync.Mutex
-	err    error
-	once   sync.Once
+	cancel  context.CancelFunc
+	done    chan struct{}
+	errMu   sync.Mutex
+	err     error
+	once    sync.Once
+	release func() // the directory's lock (devnetlock)
 }
 
 // Start installs chopsticks on first use, starts westend-dev on
@@ -89,6 +91,18 @@ func Start(ctx context.Context, o Options) (_ *Devnet, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("polkadot devnet: create %s: %w", dir, err)
 	}
+	// A devnet that still runs keeps its directory: its polkadot.json,
+	// candidates.yaml and truth.json are what `valtrack run
+	// --polkadot-dir` reads, and a second chopsticks would replace them.
+	release, err := devnetlock.Acquire(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			release()
+		}
+	}()
 	if o.Prefix == "" {
 		o.Prefix = chopsticks.DefaultPrefix()
 	}
@@ -112,7 +126,7 @@ func Start(ctx context.Context, o Options) (_ *Devnet, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("polkadot devnet: %w", err)
 	}
-	d := &Devnet{o: o, proc: proc, log: o.Log, elected: map[uint32][]tx.AccountID{}, keys: map[string]*tx.Signer{}, done: make(chan struct{})}
+	d := &Devnet{o: o, proc: proc, log: o.Log, elected: map[uint32][]tx.AccountID{}, keys: map[string]*tx.Signer{}, done: make(chan struct{}), release: release}
 	defer func() {
 		if err != nil {
 			d.shutdown()
@@ -716,7 +730,8 @@ func (d *Devnet) EraTimes() []time.Duration {
 	return append([]time.Duration(nil), d.eraTimes...)
 }
 
-// Close stops the background and chopsticks.
+// Close stops the background and chopsticks, then frees the directory
+// for another devnet.
 func (d *Devnet) Close() error {
 	d.shutdown()
 	return nil
@@ -734,7 +749,13 @@ func (d *Devnet) shutdown() {
 		if d.c != nil {
 			d.c.Close()
 		}
-		_ = d.proc.Close()
+		if d.proc != nil {
+			_ = d.proc.Close()
+		}
+		// Last: the directory is free once chopsticks no longer serves it.
+		if d.release != nil {
+			d.release()
+		}
 	})
 }
 
