@@ -23,6 +23,7 @@ import (
 
 	"github.com/cometbft/cometbft/p2p"
 
+	"github.com/valtrack/valtrack/internal/devnetlock"
 	"github.com/valtrack/valtrack/internal/ports"
 
 	"github.com/cometbft/cometbft/types"
@@ -95,8 +96,9 @@ type Devnet struct {
 	controlLn net.Listener
 	served    chan struct{}
 
-	mu     sync.Mutex // guards validator.running and closed
-	closed bool
+	mu      sync.Mutex // guards validator.running and closed
+	closed  bool
+	release func() // the directory's lock (devnetlock)
 }
 
 // Start creates the chain in o.Dir, or resumes the one already there, and
@@ -116,9 +118,17 @@ func Start(ctx context.Context, o Options) (_ *Devnet, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("devnet: create directory: %w", err)
 	}
-	if err := refuseRunning(ctx, dir); err != nil {
+	// A devnet that still runs keeps its directory: two on one would
+	// fight over the validators' stores and chain.json.
+	release, err := devnetlock.Acquire(dir)
+	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			release()
+		}
+	}()
 	// A chain.json left by an earlier run names ports that are no longer
 	// served: gone until this run's is written.
 	if err := os.Remove(filepath.Join(dir, chainFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -150,7 +160,7 @@ func Start(ctx context.Context, o Options) (_ *Devnet, err error) {
 		o.Validators, o.ChainID = len(gen.Validators), gen.ChainID
 	}
 
-	d := &Devnet{o: o, dir: dir, gen: gen, served: make(chan struct{})}
+	d := &Devnet{o: o, dir: dir, gen: gen, served: make(chan struct{}), release: release}
 	ports, err := freePorts(2*o.Validators + 1)
 	if err != nil {
 		return nil, err
@@ -200,23 +210,6 @@ func Start(ctx context.Context, o Options) (_ *Devnet, err error) {
 	o.Log.Info("cosmos devnet started", "chain_id", gen.ChainID, "validators", len(d.vals),
 		"dir", dir, "took", time.Since(began).Round(time.Millisecond))
 	return d, nil
-}
-
-// refuseRunning fails when dir's chain.json names a control endpoint that
-// answers: two devnets on one directory would fight over its stores.
-func refuseRunning(ctx context.Context, dir string) error {
-	info, err := ReadChainInfo(dir)
-	if err != nil {
-		return nil
-	}
-	// A devnet that runs answers at once; this bounds a port that some
-	// other program holds and never answers on.
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	if _, err := GetStatus(ctx, info.Control); err == nil {
-		return fmt.Errorf("devnet: a devnet is already running in %s (control %s): stop it first, or give another directory", dir, info.Control)
-	}
-	return nil
 }
 
 // heights is every validator's latest stored height (0 while stopped).
@@ -423,6 +416,10 @@ func (d *Devnet) Close() error {
 		if err := v.stop(); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	// Last: the directory is free once no validator holds its stores.
+	if d.release != nil {
+		d.release()
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("devnet: close: %w", err)

@@ -3,6 +3,7 @@ package devnet
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,6 +20,8 @@ import (
 
 	"github.com/coder/websocket"
 	dbm "github.com/cometbft/cometbft-db"
+
+	"github.com/valtrack/valtrack/internal/devnetlock"
 )
 
 // Flags of a commit signature (CometBFT's BlockIDFlag).
@@ -397,9 +400,23 @@ func TestControlErrors(t *testing.T) {
 		t.Fatalf("second stop: %v", err)
 	}
 	// A second devnet on the same directory is refused while this one runs.
-	_, err = Start(ctx, Options{Dir: d.Dir()})
-	if err == nil || !strings.Contains(err.Error(), "already running") {
-		t.Fatalf("second Start on a running devnet's directory: %v", err)
+	// (devnetlock, as the other devnets), with the message saying what to do.
+	second, err := Start(ctx, Options{Dir: d.Dir()})
+	if err == nil {
+		second.Close()
+		t.Fatal("a second devnet started on a running devnet's directory")
+	}
+	if !errors.Is(err, devnetlock.ErrRunning) {
+		t.Fatalf("second Start on a running devnet's directory: %v, want devnetlock.ErrRunning", err)
+	}
+	for _, want := range []string{"a devnet is already running in " + d.Dir(), "stop it first, or give another directory"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	// The refused start left the running devnet's chain.json alone.
+	if info, err := ReadChainInfo(d.Dir()); err != nil || info.Control != control {
+		t.Errorf("chain.json after the refused start: control %q (%v), want %q", info.Control, err, control)
 	}
 }
 
@@ -470,6 +487,12 @@ func TestHalfMadeDirRefused(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no genesis.json") {
 		t.Fatalf("Start: %v", err)
 	}
+	// The refused start does not keep the directory from the next one.
+	release, err := devnetlock.Acquire(dir)
+	if err != nil {
+		t.Fatalf("the directory after a refused Start: %v", err)
+	}
+	release()
 }
 
 // TestCloseReleases: after Close every port is free again and no goroutine
