@@ -120,7 +120,9 @@ func runDevnet(ctx context.Context, cmd *cli.Command) error {
 		fmt.Fprintf(out, "  %d  %-12s %s  rpc %s\n", v.Index, v.Moniker, v.Address, v.RPC)
 	}
 	fmt.Fprintf(out, "control: %s\n", info.Control)
-	fmt.Fprintf(out, "stop a validator from another terminal:\n  valtrack devnet cosmos stop --dir %s --validator %d\n", dir, len(info.Validators)-1)
+	vt := domain.Invocation()
+	fmt.Fprintf(out, "next, in another terminal:\n  %s run --cosmos %s\n", vt, d.Dir())
+	fmt.Fprintf(out, "stop a validator from another terminal:\n  %s devnet cosmos stop --dir %s --validator %d\n", vt, d.Dir(), len(info.Validators)-1)
 	fmt.Fprintln(out, "running until Ctrl-C")
 	<-ctx.Done()
 	if err := d.Close(); err != nil {
@@ -178,13 +180,13 @@ func devnetStatus(ctx context.Context, cmd *cli.Command) error {
 func readChain(dir string) (devnet.ChainInfo, error) {
 	info, err := devnet.ReadChainInfo(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return info, fmt.Errorf("no cosmos devnet in %s (no chain.json): start one with `valtrack devnet cosmos --dir %s`", dir, dir)
+		return info, fmt.Errorf("no cosmos devnet in %s (no chain.json): start one with `%s devnet cosmos --dir %s`", dir, domain.Invocation(), dir)
 	}
 	if err != nil {
 		return info, fmt.Errorf("read the cosmos devnet in %s: %w", dir, err)
 	}
 	if info.Control == "" {
-		return info, fmt.Errorf("%s/chain.json names no control endpoint: restart the devnet with `valtrack devnet cosmos --dir %s`", dir, dir)
+		return info, fmt.Errorf("%s/chain.json names no control endpoint: restart the devnet with `%s devnet cosmos --dir %s`", dir, domain.Invocation(), dir)
 	}
 	return info, nil
 }
@@ -198,7 +200,7 @@ func controlFailed(dir, what string, err error) error {
 		// The devnet's message already names the action and validator.
 		return errors.New(ce.Message)
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return fmt.Errorf("no devnet is running for %s: start it with `valtrack devnet cosmos --dir %s`", dir, dir)
+		return fmt.Errorf("no devnet is running for %s: start it with `%s devnet cosmos --dir %s`", dir, domain.Invocation(), dir)
 	default:
 		return fmt.Errorf("%s: ask the devnet's control endpoint: %w", what, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/valtrack/valtrack/internal/cosmos/devnet"
+	"github.com/valtrack/valtrack/internal/domain"
 )
 
 type syncBuffer struct {
@@ -83,6 +84,13 @@ func TestDevnetCommand(t *testing.T) {
 	if !strings.Contains(printed, filepath.Join(dir, "chain.json")) {
 		t.Errorf("where chain.json is, is not printed:\n%s", printed)
 	}
+	// The next commands, with this very valtrack.
+	vt := domain.Invocation()
+	for _, want := range []string{vt + " run --cosmos " + dir + "\n", vt + " devnet cosmos stop --dir " + dir + " --validator 1\n"} {
+		if !strings.Contains(printed, "\n  "+want) {
+			t.Errorf("printed\n%s\nwant it to hold %q", printed, want)
+		}
+	}
 
 	got, err := runOut(t, "stop", "--dir", dir, "--validator", "1")
 	if err != nil || !strings.Contains(got, "validator 1 ("+info.Validators[1].Address+") stopped") {
@@ -113,7 +121,7 @@ func TestDevnetCommand(t *testing.T) {
 		t.Fatal("cosmos did not stop within 30s of its context's end")
 	}
 
-	if _, err = runOut(t, "stop", "--dir", dir, "--validator", "1"); err == nil || !strings.Contains(err.Error(), "no devnet is running for "+dir) {
+	if _, err = runOut(t, "stop", "--dir", dir, "--validator", "1"); err == nil || !strings.Contains(err.Error(), "no devnet is running for "+dir+": start it with `"+vt+" devnet cosmos --dir "+dir+"`") {
 		t.Fatalf("stop after the devnet ended: %v", err)
 	}
 	empty := t.TempDir()

@@ -21,7 +21,7 @@ func (d Domain) DevnetCommand() *cli.Command {
 		Usage: "run a local Ethereum consensus p2p network (discv5 + libp2p beacon peers with known validators)",
 		Description: "Starts --nodes beacon peers on loopback and writes config.yaml, bootstrap_nodes.txt,\n" +
 			"genesis.json and truth.json (who runs how many validators) to --dir. Then watch it with:\n\n" +
-			"   go run ./cmd/valtrack run --eth DIR",
+			"   valtrack run --eth DIR",
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "nodes", Value: 50, Usage: "number of beacon peers", Sources: env("devnet-nodes"),
 				Validator: func(v int) error { return domain.InRange("--nodes", v, 1, 5000) }},
@@ -68,14 +68,17 @@ func (d Domain) DevnetCommand() *cli.Command {
 			}
 			defer d.Close()
 			t := d.Truth()
-			out := os.Stdout
+			out := cmd.Root().Writer
+			if out == nil {
+				out = os.Stdout
+			}
 			fmt.Fprintf(out, "devnet %q: %d nodes, %d validators (seed %d)\n", t.Network, len(t.Nodes), t.TotalValidators, d.Seed())
 			fmt.Fprintf(out, "wrote config.yaml, bootstrap_nodes.txt, genesis.json and truth.json to %s\n", d.Dir())
 			fmt.Fprintln(out, "bootnodes:")
 			for _, b := range d.Bootnodes() {
 				fmt.Fprintln(out, "  "+b)
 			}
-			fmt.Fprintf(out, "next, in another terminal:\n  go run ./cmd/valtrack run --eth %s\n", d.Dir())
+			fmt.Fprintf(out, "next, in another terminal:\n  %s run --eth %s\n", domain.Invocation(), d.Dir())
 			fmt.Fprintln(out, "running until Ctrl-C")
 			<-ctx.Done()
 			if err := d.Close(); err != nil {

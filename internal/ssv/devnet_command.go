@@ -70,6 +70,7 @@ func runSSVDevnet(ctx context.Context, cmd *cli.Command) error {
 	out := cmd.Root().Writer
 	fmt.Fprintf(out, "wrote %s:\n%s", info, b)
 	fmt.Fprintf(out, "truth: %s (rewritten after every block)\n", d.Info().Truth)
+	fmt.Fprintf(out, "next, in another terminal:\n  %s run --ssv-dir %s\n", domain.Invocation(), d.Dir())
 	fmt.Fprintln(out, "running until Ctrl-C")
 	<-ctx.Done()
 	if err := d.Err(); err != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valtrack/valtrack/internal/domain"
 	"github.com/valtrack/valtrack/internal/ssv/devnet"
 )
 
@@ -70,6 +71,10 @@ func TestDevnetCommand(t *testing.T) {
 	var got devnet.Info
 	if start < 0 || end < start || json.Unmarshal([]byte(printed[start:end+1]), &got) != nil || got != info {
 		t.Fatalf("printed %q, want ssv.json's contents %+v", printed, info)
+	}
+	// The next command, with this very valtrack.
+	if want := "next, in another terminal:\n  " + domain.Invocation() + " run --ssv-dir " + dir + "\n"; !strings.Contains(printed, want) {
+		t.Errorf("printed\n%s\nwant it to hold %q", printed, want)
 	}
 	cancel()
 	select {

@@ -86,7 +86,7 @@ func runDevnet(ctx context.Context, cmd *cli.Command) error {
 	}
 	fmt.Fprintf(out, "wrote %s:\n%s", info, b)
 	fmt.Fprintf(out, "candidates: %s\ntruth: %s\n", d.Info().Candidates, d.Info().Truth)
-	fmt.Fprintf(out, "run valtrack against it: valtrack run --polkadot-dir %s\n", d.Dir())
+	fmt.Fprintf(out, "next, in another terminal:\n  %s run --polkadot-dir %s\n", domain.Invocation(), d.Dir())
 	fmt.Fprintf(out, "eras advance every %s; running until Ctrl-C\n", d.o.EraEvery)
 	select {
 	case <-ctx.Done():
