@@ -58,11 +58,18 @@ func newApp(ds registry) *cli.Command {
 		Name:    "valtrack",
 		Usage:   "validator intelligence for proof-of-stake networks",
 		Version: version,
-		Description: "valtrack observes the infrastructure validators run on: it crawls a network's p2p layer,\n" +
-			"handshakes every node, estimates the validators behind each one, locates it, and serves\n" +
-			"the answers over HTTP. Start with:\n\n" +
-			"   valtrack run --devnet                       everything in one process, on a local devnet\n" +
-			"   valtrack run --eth mainnet                  the same against a real network\n\n" +
+		Description: "valtrack observes validators and the infrastructure they run on, and serves what it\n" +
+			"finds over HTTP, WebSocket, /metrics, a web page and `valtrack top`:\n" +
+			"   ethereum  crawls the consensus p2p layer: validators behind each beacon node, where it runs\n" +
+			"   cosmos    every vote of every validator of a CometBFT chain: missed votes, time to jail, alerts\n" +
+			"   ssv       an exact copy of the SSV registry from the SSVNetwork contract, the exporter's API\n" +
+			"   polkadot  a nominator's program: candidates' validity, scores, ranks, faults, nominations\n" +
+			"Start with:\n\n" +
+			"   valtrack run --devnet                       everything in one process, on local devnets\n" +
+			"   valtrack run --eth mainnet                  Ethereum mainnet\n" +
+			"   valtrack run --cosmos NAME=RPC              a Cosmos chain from its CometBFT RPC\n" +
+			"   valtrack run --ssv mainnet --eth-rpc URL    the SSV registry from an execution node\n" +
+			"   valtrack run --polkadot polkadot=RPC --polkadot-candidates FILE   a nomination program (dry run)\n\n" +
 			"Domains: " + strings.Join(ds.names(), ", ") + ". Every flag also reads VALTRACK_<FLAG> (e.g. VALTRACK_DATA_DIR).",
 		Flags: sharedFlags(),
 		Commands: []*cli.Command{
