@@ -3,6 +3,7 @@ package analyzers_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"testing"
 	"time"
 
@@ -89,8 +90,16 @@ func BenchmarkAnalyzePass(b *testing.B) {
 // cost of the late-vote re-check after a long catch-up. Reported: the
 // catch-up's ns/height and the idle pass's ns (idle-ns).
 func BenchmarkAnalyzeCatchUp(b *testing.B) {
-	const heights, batch = 4000, 500
-	db := benchChain(b, heights, func(h int64) []int {
+	// The idle pass should not grow with the window it has analysed:
+	// measured at three sizes of it.
+	for _, heights := range []int{1000, 4000, 16000} {
+		b.Run(fmt.Sprintf("heights=%d", heights), func(b *testing.B) { benchCatchUp(b, heights) })
+	}
+}
+
+func benchCatchUp(b *testing.B, heights int) {
+	const batch = 500
+	db := benchChain(b, int64(heights), func(h int64) []int {
 		return []int{int(h) % benchValidators, 10, 20, 30, 40}
 	})
 	var idle time.Duration
@@ -103,7 +112,7 @@ func BenchmarkAnalyzeCatchUp(b *testing.B) {
 			run(b, a)
 		}
 		b.StopTimer()
-		if c := cursor(b, db); c != heights {
+		if c := cursor(b, db); c != int64(heights) {
 			b.Fatalf("analysed to %d, want %d", c, heights)
 		}
 		t0 := time.Now()
