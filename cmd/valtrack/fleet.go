@@ -202,6 +202,9 @@ func serveCommand(ds registry) *cli.Command {
 			if err := domain.CheckFlags(cmd, domain.RoleServe, ds); err != nil {
 				return err
 			}
+			if err := checkAPIFlags(cmd); err != nil {
+				return err
+			}
 			log, err := logger(cmd)
 			if err != nil {
 				return err

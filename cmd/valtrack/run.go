@@ -46,6 +46,9 @@ func runAction(ctx context.Context, cmd *cli.Command, ds registry) (err error) {
 	if err := checkBusFlags(cmd); err != nil {
 		return err
 	}
+	if err := checkAPIFlags(cmd); err != nil {
+		return err
+	}
 	run, dflt := selected(ds, cmd)
 	dataDir := cmd.String("data-dir")
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {

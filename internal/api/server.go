@@ -186,7 +186,7 @@ func (s *Server) OpenAPI() []byte { return s.openapi }
 func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("api: listen on %s: %w (is the address in use?)", addr, err)
+		return ListenError("api: listen on "+addr, err)
 	}
 	return s.Serve(ctx, ln)
 }
@@ -200,7 +200,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 func (s *Server) ListenAndServeAdmin(ctx context.Context, addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("api: listen on %s for /metrics and /healthz: %w (is the address in use?)", addr, err)
+		return ListenError("api: listen on "+addr+" for /metrics and /healthz", err)
 	}
 	return s.ServeAdmin(ctx, ln)
 }
