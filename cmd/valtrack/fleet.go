@@ -228,7 +228,7 @@ func serveCommand(ds registry) *cli.Command {
 			if err != nil {
 				return err
 			}
-			srv, err := newAPI(cmd, db, nil, doms, nil, reg, log)
+			srv, err := newAPI(cmd, db, nil, ds, doms, nil, reg, log)
 			if err != nil {
 				return err
 			}

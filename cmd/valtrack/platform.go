@@ -394,11 +394,22 @@ func health(db *store.DB, b *bus.Bus, doms []opened, cons map[string]*consumer.C
 	}
 }
 
-func newAPI(cmd *cli.Command, db *store.DB, b *bus.Bus, doms []opened, cons map[string]*consumer.Consumer, reg *prometheus.Registry, log *slog.Logger) (*api.Server, error) {
+// newAPI is the API of the opened domains doms; every other domain of ds
+// answers under its prefix that this process does not run it, and how to
+// start it.
+func newAPI(cmd *cli.Command, db *store.DB, b *bus.Bus, ds registry, doms []opened, cons map[string]*consumer.Consumer, reg *prometheus.Registry, log *slog.Logger) (*api.Server, error) {
 	var apis []api.Domain
+	open := map[string]bool{}
 	for _, o := range doms {
+		open[o.d.Name()] = true
 		if o.parts.API != nil {
 			apis = append(apis, *o.parts.API)
+		}
+	}
+	var notRun []api.NotRun
+	for _, d := range ds {
+		if !open[d.Name()] {
+			notRun = append(notRun, api.NotRun{Name: d.Name(), Start: fmt.Sprintf("restart `valtrack %s` with %s (see `valtrack %s --help`)", cmd.Name, d.SelectWith(), cmd.Name)})
 		}
 	}
 	origins, err := api.ParseWSOrigins(cmd.String("ws-origins"))
@@ -406,7 +417,7 @@ func newAPI(cmd *cli.Command, db *store.DB, b *bus.Bus, doms []opened, cons map[
 		return nil, fmt.Errorf("--ws-origins: %w", err)
 	}
 	return api.New(api.Options{
-		Domains: apis, Health: health(db, b, doms, cons), Log: log, KeysFile: cmd.String("api-keys"),
+		Domains: apis, NotRun: notRun, Health: health(db, b, doms, cons), Log: log, KeysFile: cmd.String("api-keys"),
 		RatePerIP: cmd.Float("rate-per-ip"), RatePerKey: cmd.Float("rate-per-key"),
 		Registry: reg, Version: version, TrustProxy: cmd.Bool("trust-proxy"),
 		SeparateAdmin: cmd.String("admin-http") != "", WSOrigins: origins,

@@ -84,7 +84,7 @@ func runAction(ctx context.Context, cmd *cli.Command, ds registry) (err error) {
 	if err := analyze.Validate(as); err != nil {
 		return err
 	}
-	srv, err := newAPI(cmd, sto.db, b, doms, cons, reg, log)
+	srv, err := newAPI(cmd, sto.db, b, ds, doms, cons, reg, log)
 	if err != nil {
 		return err
 	}

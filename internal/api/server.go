@@ -42,6 +42,10 @@ type Options struct {
 	// Domains are the domains whose routes, OpenAPI fragments, page sections
 	// and networks the server serves, in this order.
 	Domains []Domain
+	// NotRun are domains this binary has but this process does not run:
+	// a request under /api/v1/<Name> answers 404 saying so and how to
+	// start it, rather than "no such endpoint" for a route that exists.
+	NotRun []NotRun
 	// KeysFile holds the API keys, one per line ("key" or "name:key", '#'
 	// comments). It is re-read when it changes; empty means no keys, so a
 	// request with X-API-KEY is always refused.

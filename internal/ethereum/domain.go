@@ -61,6 +61,11 @@ func (Domain) Selected(cmd *cli.Command) bool {
 	return len(cmd.StringSlice("eth")) > 0 || (domain.HasFlag(cmd, "devnet") && cmd.Bool("devnet"))
 }
 
+// SelectWith is --eth and its values.
+func (Domain) SelectWith() string {
+	return "--eth NETWORK (" + strings.Join(network.Builtin(), ", ") + ", or a devnet directory)"
+}
+
 // Flags of the Ethereum domain, by role.
 func (d Domain) Flags(r domain.Role) []cli.Flag {
 	env := d.Env.Of
