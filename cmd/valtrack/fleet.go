@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -132,8 +133,12 @@ func consumerAction(ctx context.Context, cmd *cli.Command, ds registry) error {
 	if err != nil {
 		return err
 	}
+	// Every domain is opened (each one's stream is consumed); Default, as
+	// for run, only when no domain was chosen, so that a consumer given
+	// --cosmos alone does not take up the first domain's default network.
+	_, dflt := selected(ds, cmd)
 	doms, err := openDomains(work, ds, domain.Env{
-		Role: domain.RoleConsumer, Cmd: cmd, DataDir: cmd.String("data-dir"), Log: log, Registerer: reg,
+		Role: domain.RoleConsumer, Cmd: cmd, Default: dflt, DataDir: cmd.String("data-dir"), Log: log, Registerer: reg,
 		DB: sto.db, Archive: sto.arch, Geo: sto.geo,
 	}, st)
 	if err != nil {
@@ -163,6 +168,11 @@ func consumerAction(ctx context.Context, cmd *cli.Command, ds registry) error {
 		})
 	}
 	g.Go("progress", func() error { consumerProgress(work, cmd.Duration("progress-every"), cons, log); return nil })
+	names := make([]string, 0, len(as))
+	for _, a := range as {
+		names = append(names, a.Name)
+	}
+	log.Info("consumer running", "networks", strings.Join(networkNames(doms), ","), "analyzers", strings.Join(names, ","), "bus", b.ClientURL())
 	return g.Wait()
 }
 
@@ -202,6 +212,9 @@ func serveCommand(ds registry) *cli.Command {
 			if err := domain.CheckFlags(cmd, domain.RoleServe, ds); err != nil {
 				return err
 			}
+			if err := checkAPIFlags(cmd); err != nil {
+				return err
+			}
 			log, err := logger(cmd)
 			if err != nil {
 				return err
@@ -225,7 +238,7 @@ func serveCommand(ds registry) *cli.Command {
 			if err != nil {
 				return err
 			}
-			srv, err := newAPI(cmd, db, nil, doms, nil, reg, log)
+			srv, err := newAPI(cmd, db, nil, ds, doms, nil, reg, log)
 			if err != nil {
 				return err
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -393,11 +394,22 @@ func health(db *store.DB, b *bus.Bus, doms []opened, cons map[string]*consumer.C
 	}
 }
 
-func newAPI(cmd *cli.Command, db *store.DB, b *bus.Bus, doms []opened, cons map[string]*consumer.Consumer, reg *prometheus.Registry, log *slog.Logger) (*api.Server, error) {
+// newAPI is the API of the opened domains doms; every other domain of ds
+// answers under its prefix that this process does not run it, and how to
+// start it.
+func newAPI(cmd *cli.Command, db *store.DB, b *bus.Bus, ds registry, doms []opened, cons map[string]*consumer.Consumer, reg *prometheus.Registry, log *slog.Logger) (*api.Server, error) {
 	var apis []api.Domain
+	open := map[string]bool{}
 	for _, o := range doms {
+		open[o.d.Name()] = true
 		if o.parts.API != nil {
 			apis = append(apis, *o.parts.API)
+		}
+	}
+	var notRun []api.NotRun
+	for _, d := range ds {
+		if !open[d.Name()] {
+			notRun = append(notRun, api.NotRun{Name: d.Name(), Start: fmt.Sprintf("restart `valtrack %s` with %s (see `valtrack %s --help`)", cmd.Name, d.SelectWith(), cmd.Name)})
 		}
 	}
 	origins, err := api.ParseWSOrigins(cmd.String("ws-origins"))
@@ -405,11 +417,61 @@ func newAPI(cmd *cli.Command, db *store.DB, b *bus.Bus, doms []opened, cons map[
 		return nil, fmt.Errorf("--ws-origins: %w", err)
 	}
 	return api.New(api.Options{
-		Domains: apis, Health: health(db, b, doms, cons), Log: log, KeysFile: cmd.String("api-keys"),
+		Domains: apis, NotRun: notRun, Health: health(db, b, doms, cons), Log: log, KeysFile: cmd.String("api-keys"),
 		RatePerIP: cmd.Float("rate-per-ip"), RatePerKey: cmd.Float("rate-per-key"),
 		Registry: reg, Version: version, TrustProxy: cmd.Bool("trust-proxy"),
 		SeparateAdmin: cmd.String("admin-http") != "", WSOrigins: origins,
 	})
+}
+
+// checkAPIFlags refuses API flags wrong only together, before anything
+// opens: --admin-http on the address of --http would fail to bind with
+// "address in use" against this very process, which sends the operator
+// looking for another one.
+func checkAPIFlags(cmd *cli.Command) error {
+	pub, adm := cmd.String("http"), cmd.String("admin-http")
+	if adm == "" || !sameListenAddr(pub, adm) {
+		return nil
+	}
+	why := ""
+	if adm != pub {
+		why = " (a host left out, 0.0.0.0 and :: all listen on every interface)"
+	}
+	return fmt.Errorf("--admin-http %s is the address of --http %s%s: the admin listener (/metrics, /healthz) must be a different address, e.g. 127.0.0.1:9090, or leave --admin-http empty to serve /metrics and /healthz on --http", adm, pub, why)
+}
+
+// sameListenAddr reports whether listening on a and on b would take the
+// same socket: the same port (by number; port 0 is a fresh one each time)
+// and the same host, every interface (no host, 0.0.0.0, ::) overlapping
+// any host. Host names are compared as written: resolving them is not a
+// start-up check's business.
+func sameListenAddr(a, b string) bool {
+	ha, pa, ok1 := listenKey(a)
+	hb, pb, ok2 := listenKey(b)
+	if !ok1 || !ok2 || pa != pb || pa == 0 {
+		return false
+	}
+	return ha == hb || ha == "" || hb == ""
+}
+
+// listenKey is a listen address's host ("" for every interface) and port.
+func listenKey(v string) (string, int, bool) {
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return "", 0, false
+	}
+	p, err := net.LookupPort("tcp", port)
+	if err != nil {
+		return "", 0, false
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		ip = ip.Unmap().WithZone("")
+		if ip.IsUnspecified() {
+			return "", p, true
+		}
+		return ip.String(), p, true
+	}
+	return strings.ToLower(strings.TrimSuffix(host, ".")), p, true
 }
 
 // listeners are the command's TCP listeners, bound before anything else
@@ -421,15 +483,20 @@ type listeners struct {
 
 // listen binds --http and, for the API when --admin-http is set, that too.
 func listen(cmd *cli.Command, withAdmin bool) (*listeners, error) {
+	if withAdmin {
+		if err := checkAPIFlags(cmd); err != nil {
+			return nil, err
+		}
+	}
 	l := &listeners{}
 	var err error
 	if l.public, err = net.Listen("tcp", cmd.String("http")); err != nil {
-		return nil, fmt.Errorf("--http %s: %w (is the address in use?)", cmd.String("http"), err)
+		return nil, api.ListenError("--http "+cmd.String("http"), err)
 	}
 	if a := cmd.String("admin-http"); withAdmin && a != "" {
 		if l.admin, err = net.Listen("tcp", a); err != nil {
 			l.public.Close()
-			return nil, fmt.Errorf("--admin-http %s: %w (is the address in use?)", a, err)
+			return nil, api.ListenError("--admin-http "+a, err)
 		}
 	}
 	return l, nil

@@ -46,6 +46,9 @@ func runAction(ctx context.Context, cmd *cli.Command, ds registry) (err error) {
 	if err := checkBusFlags(cmd); err != nil {
 		return err
 	}
+	if err := checkAPIFlags(cmd); err != nil {
+		return err
+	}
 	run, dflt := selected(ds, cmd)
 	dataDir := cmd.String("data-dir")
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
@@ -81,7 +84,7 @@ func runAction(ctx context.Context, cmd *cli.Command, ds registry) (err error) {
 	if err := analyze.Validate(as); err != nil {
 		return err
 	}
-	srv, err := newAPI(cmd, sto.db, b, doms, cons, reg, log)
+	srv, err := newAPI(cmd, sto.db, b, ds, doms, cons, reg, log)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -124,10 +125,207 @@ func TestNoKeysFileRefusesEveryKey(t *testing.T) {
 
 func TestParseKeys(t *testing.T) {
 	keys, skipped := parseKeys([]byte("# c\n\nname:keykeykey1\r\n  keykeykey2  \n:keykeykey3\nx:short\n"))
-	if len(keys) != 3 || skipped != 1 {
-		t.Fatalf("parsed %d keys, skipped %d; want 3 and 1", len(keys), skipped)
+	if len(keys) != 3 || len(skipped) != 1 {
+		t.Fatalf("parsed %d keys, skipped %d; want 3 and 1", len(keys), len(skipped))
 	}
 	if keys[0].name != "name" || keys[1].name != "line 4" || keys[2].name != "line 5" {
 		t.Errorf("names = %q %q %q", keys[0].name, keys[1].name, keys[2].name)
 	}
+}
+
+func TestParseKeysSaysWhyEachLineIsSkipped(t *testing.T) {
+	content := "# comment\n" + // 1
+		"ok:" + keyAlice + "\n" + // 2
+		"short:Zq7Xw\n" + // 3
+		"Zq7Xw\n" + // 4
+		"long:" + strings.Repeat("Zq7Xw", 60) + "\n" + // 5
+		"ctl:Zq7Xw\x01Zq7Xw\n" + // 6
+		"empty:\n" + // 7
+		"\n" + // 8
+		keyBob + "\n" // 9
+	keys, skipped := parseKeys([]byte(content))
+	if len(keys) != 2 {
+		t.Errorf("kept %d keys, want 2 (lines 2 and 9)", len(keys))
+	}
+	want := []skippedLine{
+		{3, "key shorter than 8 characters"},
+		{4, "key shorter than 8 characters"},
+		{5, "key longer than 256 characters"},
+		{6, "key contains a control character; give printable text"},
+		{7, "no key after the name: give name:key"},
+	}
+	if len(skipped) != len(want) {
+		t.Fatalf("skipped = %+v, want %+v", skipped, want)
+	}
+	for i := range want {
+		if skipped[i] != want[i] {
+			t.Errorf("skipped[%d] = %+v, want %+v", i, skipped[i], want[i])
+		}
+	}
+}
+
+func TestParseKeysStopsAtMaxKeys(t *testing.T) {
+	var b strings.Builder
+	for i := range maxKeys + 2 {
+		fmt.Fprintf(&b, "key-%08d\n", i)
+	}
+	keys, skipped := parseKeys([]byte(b.String()))
+	if len(keys) != maxKeys || len(skipped) != 2 || skipped[0].line != maxKeys+1 || !strings.Contains(skipped[0].why, "more than 10000 keys") {
+		t.Errorf("kept %d, skipped %+v; want %d kept and lines %d, %d skipped as too many", len(keys), skipped, maxKeys, maxKeys+1, maxKeys+2)
+	}
+}
+
+// testKeyring opens a keyring on a file with content, logging into the
+// returned buffer; it checks the file on every lookup.
+func testKeyring(t *testing.T, content string) (*keyring, string, *syncBuffer, error) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "keys")
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	k, err := newKeyring(path, time.Nanosecond, log, nil)
+	return k, path, logs, err
+}
+
+// noneOf fails when logs hold any 4-character piece of the secrets: not
+// even a prefix of a key may reach the log.
+func noneOf(t *testing.T, logs string, secrets ...string) {
+	t.Helper()
+	for _, s := range secrets {
+		for i := 0; i+4 <= len(s); i++ {
+			if strings.Contains(logs, s[i:i+4]) {
+				t.Errorf("log contains %q, a piece of a key:\n%s", s[i:i+4], logs)
+				return
+			}
+		}
+	}
+}
+
+func TestSkippedKeyLinesWarnedByNumberWithoutTheKey(t *testing.T) {
+	k, path, logs, err := testKeyring(t, "alice:"+keyAlice+"\nshort:Zq7Xw\n# note\nQj4Vp\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.count() != 1 {
+		t.Errorf("count = %d, want 1", k.count())
+	}
+	out := logs.String()
+	for _, want := range []string{
+		`level=WARN msg="API keys file: line skipped" path=` + path + ` line=2 why="key shorter than 8 characters"`,
+		`level=WARN msg="API keys file: line skipped" path=` + path + ` line=4 why="key shorter than 8 characters"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %s:\n%s", want, out)
+		}
+	}
+	if strings.Count(out, "line skipped") != 2 {
+		t.Errorf("want 2 skip warnings (lines 2 and 4):\n%s", out)
+	}
+	noneOf(t, out, keyAlice, "Zq7Xw", "Qj4Vp")
+}
+
+func TestSkipWarningsAreBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(keyAlice + "\n")
+	for range 100 {
+		b.WriteString("x:short\n")
+	}
+	_, _, logs, err := testKeyring(t, b.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := logs.String()
+	if n := strings.Count(out, `msg="API keys file: line skipped"`); n != maxSkipWarnings {
+		t.Errorf("%d skip warnings, want %d", n, maxSkipWarnings)
+	}
+	if !strings.Contains(out, `msg="API keys file: more lines skipped"`) || !strings.Contains(out, "more=80 first=22") {
+		t.Errorf("log lacks the count of the lines not warned about:\n%s", out)
+	}
+}
+
+func TestKeysFileWithoutValidKeyRefusedAtStart(t *testing.T) {
+	for name, content := range map[string]string{
+		"all too short": "alice:Zq7Xw\nQj4Vp\n",
+		"comments only": "# alice:" + keyAlice + "\n",
+		"empty":         "",
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "keys")
+			if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var logs syncBuffer
+			_, err := New(Options{Log: slog.New(slog.NewTextHandler(&logs, nil)), KeysFile: path})
+			if err == nil {
+				t.Fatal("New accepted a keys file without a valid key")
+			}
+			for _, want := range []string{path, "has no valid key", "`key` or `name:key`", "8 to 256 characters", "leave --api-keys empty"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q lacks %q", err, want)
+				}
+			}
+			noneOf(t, err.Error()+logs.String(), "Zq7Xw", "Qj4Vp")
+		})
+	}
+}
+
+func TestReloadWithoutValidKeyKeepsThePreviousKeys(t *testing.T) {
+	k, path, logs, err := testKeyring(t, "alice:"+keyAlice+"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("bob:Zq7Xw\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, ok := k.lookup(keyAlice); !ok {
+			t.Fatal("a reload that yields no valid key dropped the previous keys")
+		}
+	}
+	out := logs.String()
+	if !strings.Contains(out, `level=WARN msg="API keys file has no valid key; keeping the previous keys" path=`+path+" keys=1 skipped_lines=1") {
+		t.Errorf("log lacks the WARN that the previous keys are kept:\n%s", out)
+	}
+	if n := strings.Count(out, "keeping the previous keys"); n != 1 {
+		t.Errorf("the WARN is logged %d times for one change, want once", n)
+	}
+	if !strings.Contains(out, "line=1") {
+		t.Errorf("log does not say which line was skipped:\n%s", out)
+	}
+	// The next valid file replaces them.
+	if err := os.WriteFile(path, []byte("bob:"+keyBob+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := k.lookup(keyBob); !ok {
+		t.Error("a valid file after an invalid one is not loaded")
+	}
+	if _, ok := k.lookup(keyAlice); ok {
+		t.Error("the previous key still works after a valid reload")
+	}
+	noneOf(t, logs.String(), keyAlice, keyBob, "Zq7Xw")
+}
+
+func TestReloadOfUnreadableFileKeepsThePreviousKeys(t *testing.T) {
+	k, path, logs, err := testKeyring(t, "alice:"+keyAlice+"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A directory in its place: stat works, reading fails (whoever runs
+	// the test, root included).
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(path, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := k.lookup(keyAlice); !ok {
+		t.Fatal("an unreadable keys file dropped the previous keys")
+	}
+	out := logs.String()
+	if !strings.Contains(out, `level=WARN msg="API keys file not reloaded; keeping the previous keys" path=`+path+" keys=1") {
+		t.Errorf("log lacks the WARN that the previous keys are kept:\n%s", out)
+	}
+	noneOf(t, out, keyAlice)
 }

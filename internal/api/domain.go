@@ -41,6 +41,15 @@ type Domain struct {
 	Networks *Networks
 }
 
+// NotRun is a domain the process could run but does not (Options.NotRun).
+type NotRun struct {
+	Name string // e.g. "cosmos"
+	// Start says how to run it, to follow "the <name> domain is not run
+	// by this process: ", e.g. "restart `valtrack run` with --cosmos
+	// NAME=RPC[,RPC…]".
+	Start string
+}
+
 // Section is a domain's part of the page at /. Its HTML and script are
 // compiled into the binary by the domain: they are trusted and inserted as
 // they are. Nothing received from the network is ever inserted server-side;

@@ -58,8 +58,22 @@ func FuzzParseKeys(f *testing.F) {
 	f.Add([]byte(strings.Repeat("k", 300) + "\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		keys, skipped := parseKeys(data)
-		if len(keys) > maxKeys || skipped < 0 {
-			t.Fatalf("%d keys, %d skipped", len(keys), skipped)
+		if len(keys) > maxKeys {
+			t.Fatalf("%d keys, more than %d", len(keys), maxKeys)
+		}
+		// A reason is one of the fixed texts: nothing of the line (a
+		// mistyped key) reaches it, and so the log.
+		reasons := map[string]bool{}
+		for _, key := range []string{"", "k", strings.Repeat("k", maxKeyLen+1), "kkkkkkkk\x00", "kkkkkkkk"} {
+			reasons[keyProblem(key, maxKeys)] = true
+			reasons[keyProblem(key, 0)] = true
+		}
+		last := 0
+		for _, sl := range skipped {
+			if sl.line <= last || !reasons[sl.why] || sl.why == "" {
+				t.Fatalf("skipped line %+v after line %d", sl, last)
+			}
+			last = sl.line
 		}
 		for _, k := range keys {
 			if k.name == "" || k.hash == ([sha256.Size]byte{}) {

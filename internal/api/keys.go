@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 )
 
 // Limits on the keys file, so a mistaken path (a log, a database) cannot
@@ -24,6 +25,9 @@ const (
 	maxKeys          = 10000
 	minKeyLen        = 8
 	maxKeyLen        = 256
+	// maxSkipWarnings bounds the WARN lines of one load: a wrong path (a
+	// log, a CSV) would otherwise log one line per line of the file.
+	maxSkipWarnings = 20
 	// freshFileAge: a file modified this recently may be modified again
 	// within the filesystem's timestamp granularity without its mtime or size
 	// changing, so its contents are compared instead of trusting the stat.
@@ -37,6 +41,10 @@ type apiKey struct {
 	hash [sha256.Size]byte
 }
 
+// validKey says what the file must hold, for the errors and warnings that
+// refuse it.
+var validKey = fmt.Sprintf("one key per line, `key` or `name:key`, the key %d to %d characters of printable text (e.g. from `openssl rand -hex 24`); '#' starts a comment", minKeyLen, maxKeyLen)
+
 // keyring holds the API keys of a file and re-reads the file when it changes.
 type keyring struct {
 	path     string
@@ -47,8 +55,9 @@ type keyring struct {
 	mu        sync.Mutex
 	checked   time.Time
 	info      fs.FileInfo
-	sum       [sha256.Size]byte
-	keys      []apiKey // replaced, never modified in place
+	sum       [sha256.Size]byte // of the contents last parsed, accepted or not
+	parsed    bool              // sum holds something
+	keys      []apiKey          // replaced, never modified in place
 	onReload  func(count int)
 	lastError string
 }
@@ -64,6 +73,11 @@ func newKeyring(path string, interval time.Duration, log *slog.Logger, onReload 
 	}
 	if err := k.load(info); err != nil {
 		return nil, err
+	}
+	if len(k.keys) == 0 {
+		// Started like this, the API would refuse every X-API-KEY while
+		// looking configured: a typo in every key, or the wrong file.
+		return nil, fmt.Errorf("API keys file %s has no valid key (see the warnings above for the lines skipped): give %s, or leave --api-keys empty to run without keys", k.path, validKey)
 	}
 	k.checked = k.now()
 	return k, nil
@@ -110,7 +124,7 @@ func (k *keyring) current() []apiKey {
 		if k.keys != nil || k.info != nil {
 			k.log.Warn("API keys file removed; no key is accepted until it is back", "path", k.path)
 		}
-		k.keys, k.info, k.sum = nil, nil, [sha256.Size]byte{}
+		k.keys, k.info, k.sum, k.parsed = nil, nil, [sha256.Size]byte{}, false
 		return nil
 	}
 	if err != nil {
@@ -129,13 +143,17 @@ func (k *keyring) current() []apiKey {
 
 func (k *keyring) warnOnce(msg string) {
 	if msg != k.lastError {
-		k.log.Error("API keys file not reloaded; keeping the previous keys", "path", k.path, "err", msg)
+		k.log.Warn("API keys file not reloaded; keeping the previous keys", "path", k.path, "keys", len(k.keys), "err", msg)
 		k.lastError = msg
 	}
 }
 
 // load reads and parses the file; it swaps the keys only when the contents
-// changed. Callers hold mu (or own k exclusively).
+// changed and hold at least one valid key: a file that yields none (every
+// key mistyped, a half-written file) keeps the previous keys, since
+// swapping would lock every client out for a mistake. Deleting the file is
+// how every key is revoked (current). Callers hold mu (or own k
+// exclusively).
 func (k *keyring) load(info fs.FileInfo) error {
 	f, err := os.Open(k.path)
 	if err != nil {
@@ -151,23 +169,62 @@ func (k *keyring) load(info fs.FileInfo) error {
 	}
 	k.info = info
 	sum := sha256.Sum256(data)
-	if sum == k.sum && k.keys != nil {
+	if k.parsed && sum == k.sum {
 		return nil
 	}
+	k.sum, k.parsed = sum, true
 	keys, skipped := parseKeys(data)
-	k.sum, k.keys, k.lastError = sum, keys, ""
+	k.warnSkipped(skipped)
+	if len(keys) == 0 {
+		// Logged once per content: the sum matches until the file changes.
+		k.lastError = ""
+		switch {
+		case k.checked.IsZero():
+			// At start: newKeyring refuses the file.
+		case k.keys != nil:
+			k.log.Warn("API keys file has no valid key; keeping the previous keys", "path", k.path,
+				"keys", len(k.keys), "skipped_lines", len(skipped), "want", validKey)
+		default:
+			// The file was deleted (every key revoked) and is back empty.
+			k.log.Warn("API keys file has no valid key; no key is accepted until it has one", "path", k.path,
+				"skipped_lines", len(skipped), "want", validKey)
+		}
+		return nil
+	}
+	k.keys, k.lastError = keys, ""
 	// Only the count and the path are logged: the file holds secrets.
-	k.log.Info("API keys loaded", "path", k.path, "count", len(keys), "skipped_lines", skipped)
+	k.log.Info("API keys loaded", "path", k.path, "count", len(keys), "skipped_lines", len(skipped))
 	if k.onReload != nil {
 		k.onReload(len(keys))
 	}
 	return nil
 }
 
+// warnSkipped logs why each skipped line was skipped, by line number only:
+// not a character of the line, which may be a key with a typo.
+func (k *keyring) warnSkipped(skipped []skippedLine) {
+	for i, sl := range skipped {
+		if i == maxSkipWarnings {
+			k.log.Warn("API keys file: more lines skipped", "path", k.path, "more", len(skipped)-i, "first", sl.line)
+			return
+		}
+		k.log.Warn("API keys file: line skipped", "path", k.path, "line", sl.line, "why", sl.why)
+	}
+}
+
+// skippedLine is a line of the keys file that holds no usable key: its
+// number and why, never its text.
+type skippedLine struct {
+	line int
+	why  string
+}
+
 // parseKeys reads one key per line, "name:key" or "key", '#' starting a
-// comment line. Lines with a key shorter than minKeyLen or longer than
-// maxKeyLen are skipped and counted: a short key is guessable.
-func parseKeys(data []byte) (keys []apiKey, skipped int) {
+// comment line. A line whose key cannot be used is skipped with the reason:
+// a key shorter than minKeyLen (guessable), longer than maxKeyLen (never
+// accepted by lookup), with a control character (no HTTP header carries
+// one), or past maxKeys.
+func parseKeys(data []byte) (keys []apiKey, skipped []skippedLine) {
 	keys = []apiKey{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 4096), maxKeysFileBytes)
@@ -182,8 +239,8 @@ func parseKeys(data []byte) (keys []apiKey, skipped int) {
 		if n, key, ok := strings.Cut(s, ":"); ok {
 			name, s = strings.TrimSpace(n), strings.TrimSpace(key)
 		}
-		if len(s) < minKeyLen || len(s) > maxKeyLen || len(keys) >= maxKeys {
-			skipped++
+		if why := keyProblem(s, len(keys)); why != "" {
+			skipped = append(skipped, skippedLine{line: line, why: why})
 			continue
 		}
 		if name == "" {
@@ -192,6 +249,24 @@ func parseKeys(data []byte) (keys []apiKey, skipped int) {
 		keys = append(keys, apiKey{name: name, hash: sha256.Sum256([]byte(s))})
 	}
 	return keys, skipped
+}
+
+// keyProblem says what makes key unusable, "" when nothing does. The
+// reason names limits only, never the key's characters or length.
+func keyProblem(key string, have int) string {
+	switch {
+	case key == "":
+		return "no key after the name: give name:key"
+	case len(key) < minKeyLen:
+		return fmt.Sprintf("key shorter than %d characters", minKeyLen)
+	case len(key) > maxKeyLen:
+		return fmt.Sprintf("key longer than %d characters", maxKeyLen)
+	case strings.ContainsFunc(key, unicode.IsControl):
+		return "key contains a control character; give printable text"
+	case have >= maxKeys:
+		return fmt.Sprintf("more than %d keys in the file", maxKeys)
+	}
+	return ""
 }
 
 // bucketID names a key's rate-limit bucket without holding the key.

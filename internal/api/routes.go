@@ -43,6 +43,21 @@ func (s *Server) routes() (h http.Handler, err error) {
 			d.Mount(&Router{s: s, mux: mux, domain: d.Name})
 		}
 	}
+	for _, nr := range s.o.NotRun {
+		if !domainNameRE.MatchString(nr.Name) || seen[nr.Name] {
+			return nil, fmt.Errorf("api: domain %q not run: its name is not lower-case letters and digits, or it is also run or listed twice", nr.Name)
+		}
+		seen[nr.Name] = true
+		prefix := "/api/v1/" + nr.Name
+		msg := "the " + nr.Name + " domain is not run by this process: " + nr.Start
+		// One fixed metrics label per domain; the exact path too, which
+		// the subtree pattern would redirect.
+		h := s.wrap(prefix+"/…", false, func(w http.ResponseWriter, r *http.Request, _ Caller) error {
+			return s.unmatched(w, r, msg)
+		})
+		mux.Handle(prefix, h)
+		mux.Handle(prefix+"/", h)
+	}
 	return mux, nil
 }
 
@@ -70,12 +85,17 @@ func (s *Server) adminRoutes(handle func(pattern, route string, limited bool, h 
 // handleOther answers what no route matched: CORS preflights, unknown paths
 // (404) and methods other than GET (405), all in JSON.
 func (s *Server) handleOther(w http.ResponseWriter, r *http.Request, _ Caller) error {
+	return s.unmatched(w, r, "no such endpoint; see /openapi.yaml for the API")
+}
+
+// unmatched is handleOther with the message of its 404.
+func (s *Server) unmatched(w http.ResponseWriter, r *http.Request, notFound string) error {
 	switch r.Method {
 	case http.MethodOptions:
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	case http.MethodGet, http.MethodHead:
-		return NotFound("", "no such endpoint; see /openapi.yaml for the API")
+		return NotFound("", "%s", notFound)
 	default:
 		w.Header().Set("Allow", "GET, HEAD, OPTIONS")
 		s.writeError(w, r, http.StatusMethodNotAllowed, "method not allowed; this API is read-only (GET)", "")

@@ -42,6 +42,10 @@ type Options struct {
 	// Domains are the domains whose routes, OpenAPI fragments, page sections
 	// and networks the server serves, in this order.
 	Domains []Domain
+	// NotRun are domains this binary has but this process does not run:
+	// a request under /api/v1/<Name> answers 404 saying so and how to
+	// start it, rather than "no such endpoint" for a route that exists.
+	NotRun []NotRun
 	// KeysFile holds the API keys, one per line ("key" or "name:key", '#'
 	// comments). It is re-read when it changes; empty means no keys, so a
 	// request with X-API-KEY is always refused.
@@ -186,7 +190,7 @@ func (s *Server) OpenAPI() []byte { return s.openapi }
 func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("api: listen on %s: %w (is the address in use?)", addr, err)
+		return ListenError("api: listen on "+addr, err)
 	}
 	return s.Serve(ctx, ln)
 }
@@ -200,7 +204,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 func (s *Server) ListenAndServeAdmin(ctx context.Context, addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("api: listen on %s for /metrics and /healthz: %w (is the address in use?)", addr, err)
+		return ListenError("api: listen on "+addr+" for /metrics and /healthz", err)
 	}
 	return s.ServeAdmin(ctx, ln)
 }

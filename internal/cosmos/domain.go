@@ -64,6 +64,9 @@ func (Domain) Selected(cmd *cli.Command) bool {
 	return len(cmd.StringSlice("cosmos")) > 0 || (domain.HasFlag(cmd, "devnet") && cmd.Bool("devnet"))
 }
 
+// SelectWith is --cosmos and its value.
+func (Domain) SelectWith() string { return "--cosmos NAME=RPC[,RPC…]" }
+
 // Flags of the Cosmos domain, by role.
 func (d Domain) Flags(r domain.Role) []cli.Flag {
 	env := d.Env.Of

@@ -20,6 +20,7 @@ func (p plain) Usage() string                { return "" }
 func (p plain) Flags(domain.Role) []cli.Flag { return nil }
 func (p plain) Migrations() store.Migrations { return store.Migrations{Domain: p.name} }
 func (p plain) Selected(*cli.Command) bool   { return false }
+func (p plain) SelectWith() string           { return "--" + p.name + " NAME" }
 func (p plain) Open(context.Context, domain.Env) (*domain.Parts, error) {
 	return nil, errors.New("not opened in this test")
 }

@@ -65,6 +65,11 @@ type Domain interface {
 	// domain. When no domain is selected, `valtrack run` opens the default
 	// domain (the first registered) with Env.Default set.
 	Selected(cmd *cli.Command) bool
+	// SelectWith is what selects the domain on the command line, as a
+	// user types it (the flags Selected looks for, with their values'
+	// shape), e.g. "--cosmos NAME=RPC[,RPC…]". A process that does not
+	// run the domain tells a client asking for its routes to start it so.
+	SelectWith() string
 	// Open builds the domain's parts for a role from the parsed flags. It
 	// releases what it opened when it fails.
 	Open(ctx context.Context, env Env) (*Parts, error)

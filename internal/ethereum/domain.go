@@ -61,6 +61,11 @@ func (Domain) Selected(cmd *cli.Command) bool {
 	return len(cmd.StringSlice("eth")) > 0 || (domain.HasFlag(cmd, "devnet") && cmd.Bool("devnet"))
 }
 
+// SelectWith is --eth and its values.
+func (Domain) SelectWith() string {
+	return "--eth NETWORK (" + strings.Join(network.Builtin(), ", ") + ", or a devnet directory)"
+}
+
 // Flags of the Ethereum domain, by role.
 func (d Domain) Flags(r domain.Role) []cli.Flag {
 	env := d.Env.Of
@@ -147,8 +152,11 @@ func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err 
 			return nil, err
 		}
 	}
+	// mainnet is the default of `valtrack sentry ethereum`, and of run and
+	// consumer only when their command line chose no domain at all
+	// (Env.Default): a consumer given only --cosmos is no Ethereum one.
 	def := ""
-	if env.Default || env.Role == domain.RoleSentry || env.Role == domain.RoleConsumer {
+	if env.Default || env.Role == domain.RoleSentry {
 		def = "mainnet"
 	}
 	if in.devnet != nil {
@@ -188,6 +196,18 @@ func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err 
 	}
 	switch env.Role {
 	case domain.RoleRun, domain.RoleConsumer:
+		if len(in.nets) == 0 {
+			// A consumer given other domains' networks only: it still
+			// stores the stream's events (every domain's stream is
+			// consumed), but has no network to estimate, and leaves
+			// locating and pruning to a consumer given --eth.
+			sk, err := sink.New(sink.Config{State: in.state, Archive: env.Archive, Log: env.Log.With("component", "ethereum-sink")})
+			if err != nil {
+				return nil, err
+			}
+			parts.Sink = sk
+			break
+		}
 		params := estimateParams(ctx, cmd.String("eth-beacon-api"), in.nets, env)
 		sk, err := sink.New(sink.Config{State: in.state, Archive: env.Archive, Params: params, Log: env.Log.With("component", "ethereum-sink")})
 		if err != nil {

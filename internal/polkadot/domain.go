@@ -59,6 +59,11 @@ func (Domain) Selected(cmd *cli.Command) bool {
 	return len(cmd.StringSlice("polkadot")) > 0 || cmd.String("polkadot-dir") != "" || withDevnet(cmd)
 }
 
+// SelectWith is --polkadot, or --polkadot-dir.
+func (Domain) SelectWith() string {
+	return "--polkadot NAME=RPC[,RPC…] (or --polkadot-dir DIR as valtrack devnet polkadot writes)"
+}
+
 // withDevnet: valtrack run --devnet, the Polkadot devnet not declined.
 func withDevnet(cmd *cli.Command) bool {
 	return domain.HasFlag(cmd, "devnet") && cmd.Bool("devnet") && (!domain.HasFlag(cmd, "devnet-polkadot") || cmd.Bool("devnet-polkadot"))

@@ -63,6 +63,11 @@ func (Domain) Selected(cmd *cli.Command) bool {
 	return len(cmd.StringSlice("ssv")) > 0 || cmd.String("ssv-dir") != "" || (domain.HasFlag(cmd, "devnet") && cmd.Bool("devnet"))
 }
 
+// SelectWith is --ssv with its RPC, or --ssv-dir.
+func (Domain) SelectWith() string {
+	return "--ssv NETWORK --eth-rpc URL (or --ssv-dir DIR as valtrack devnet ssv writes)"
+}
+
 // builtin are the SSV node's network configurations: the SSVNetwork
 // proxy and the block it was deployed at (ssvlabs/ssv networkconfig;
 // the addresses and blocks as issue 8 lists them).
