@@ -89,8 +89,13 @@ func (d Domain) Flags(r domain.Role) []cli.Flag {
 				if path == "" {
 					return nil
 				}
-				_, err := alerts.LoadConfig(path)
-				return err
+				// Prefixed with the flag so that the usage error is this
+				// message alone, not one pointing to --help: the file is
+				// described in its own document, which the message names.
+				if _, err := alerts.LoadConfig(path); err != nil {
+					return fmt.Errorf("--alerts: %w", err)
+				}
+				return nil
 			}},
 		&cli.BoolFlag{Name: "alerts-test", Usage: "send a test alert on every channel of --alerts at start", Sources: env("alerts-test")},
 	}
