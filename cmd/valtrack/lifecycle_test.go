@@ -783,3 +783,28 @@ func TestServeMetricsStops(t *testing.T) {
 		t.Error("the metrics listener is still open")
 	}
 }
+
+// TestAlertsFileErrorsPointToTheDoc: a missing or invalid --alerts file
+// is refused with the file, the line and key, and docs/cosmos-alerts.md
+// (which describes the file), not with a pointer to --help (which only
+// names the flag).
+func TestAlertsFileErrorsPointToTheDoc(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "alerts.yaml")
+	if err := os.WriteFile(bad, []byte("rules:\n  window_missed_share: {warning: 5}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "none.yaml")
+	for _, tc := range []struct{ file, want string }{
+		{missing, "--alerts: alerts config " + missing + " does not exist: check the --alerts path (docs/cosmos-alerts.md describes the file and has an example)"},
+		{bad, "--alerts: alerts config " + bad + `: line 2: rule window_missed_share, warning threshold: "5" is not a share of the window above 0 and at most 1 (0.05 is 5%); the keys and their values are described in docs/cosmos-alerts.md`},
+	} {
+		for _, c := range [][]string{{"run"}, {"consumer", "--nats-url", "nats://127.0.0.1:1"}} {
+			args := append(append([]string{"valtrack"}, c...), "--data-dir", filepath.Join(dir, "data"), "--alerts", tc.file)
+			err := quietApp().Run(canceled(), args)
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("%s --alerts %s: %v\nwant %s", c[0], tc.file, err, tc.want)
+			}
+		}
+	}
+}

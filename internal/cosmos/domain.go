@@ -92,8 +92,13 @@ func (d Domain) Flags(r domain.Role) []cli.Flag {
 				if path == "" {
 					return nil
 				}
-				_, err := alerts.LoadConfig(path)
-				return err
+				// Prefixed with the flag so that the usage error is this
+				// message alone, not one pointing to --help: the file is
+				// described in its own document, which the message names.
+				if _, err := alerts.LoadConfig(path); err != nil {
+					return fmt.Errorf("--alerts: %w", err)
+				}
+				return nil
 			}},
 		&cli.BoolFlag{Name: "alerts-test", Usage: "send a test alert on every channel of --alerts at start", Sources: env("alerts-test")},
 	}
@@ -301,16 +306,16 @@ type instance struct {
 	// slashing are the --cosmos-slashing values by chain: window, min.
 	slashing map[string][2]float64
 	// started: when Open ran (the analysis is not judged stalled before
-	// it has had analysisStallAfter to progress); discovered: the chains
+	// it has had AnalysisStallAfter to progress); discovered: the chains
 	// found in the store and analysed (nil: no discovery).
 	started    time.Time
 	discovered *discovery
 }
 
-// analysisStallAfter: a chain whose analysis has not moved for this long
+// AnalysisStallAfter: a chain whose analysis has not moved for this long
 // while heights wait is stalled. Longer than the analyzer's SkipAfter (it
 // waits that long for a missing height before skipping it).
-const analysisStallAfter = analyzers.DefaultSkipAfter + 3*time.Minute
+const AnalysisStallAfter = analyzers.DefaultSkipAfter + 3*time.Minute
 
 // health is /healthz's view of the domain (domain.Parts.Health): a chain
 // whose sentry has reached no healthy endpoint for longer than its grace,
@@ -342,7 +347,7 @@ func (in *instance) health(ctx context.Context) error {
 // analysisHealth judges a chain's analysis: stalled when a height after
 // the analysed one is complete in the store (its block and the next,
 // which carries its commit) and the analyzer has written nothing for
-// analysisStallAfter (counted from started at the earliest, so a process
+// AnalysisStallAfter (counted from started at the earliest, so a process
 // catching up is not judged by the age of the last one's writes).
 func analysisHealth(a state.Analysis, started, now time.Time) error {
 	if a.LatestBlock < a.AnalyzedHeight+2 {
@@ -352,11 +357,11 @@ func analysisHealth(a state.Analysis, started, now time.Time) error {
 	if u := time.UnixMilli(a.UpdatedAt); a.UpdatedAt > 0 && u.After(since) {
 		since = u
 	}
-	if now.Sub(since) <= analysisStallAfter {
+	if now.Sub(since) <= AnalysisStallAfter {
 		return nil
 	}
 	return fmt.Errorf("the missed-vote analysis is stalled at height %d for %s while blocks up to %d are stored (limit %s): check this process's log for cosmos/missed errors",
-		a.AnalyzedHeight, now.Sub(since).Round(time.Second), a.LatestBlock, analysisStallAfter)
+		a.AnalyzedHeight, now.Sub(since).Round(time.Second), a.LatestBlock, AnalysisStallAfter)
 }
 
 // analysedChains are the chains this process analyses: the configured

@@ -297,7 +297,7 @@ func TestPerChainFlagWithoutChain(t *testing.T) {
 }
 
 // The analysis is stalled when complete heights wait and the analyzer has
-// written nothing for analysisStallAfter, counted from the process's start
+// written nothing for AnalysisStallAfter, counted from the process's start
 // at the earliest; nothing to analyse is never stalled.
 func TestAnalysisHealth(t *testing.T) {
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)

@@ -404,19 +404,54 @@ func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err 
 	}
 	if env.DB != nil {
 		names := parts.Networks
-		a := httpapi.New(state.New(env.DB), func() []string { return names })
+		a := httpapi.New(state.New(env.DB), func() []string { return names }, httpapi.Options{Pending: in.pending})
 		parts.API = &a
 	}
 	return parts, nil
 }
 
+// pending is what /sync shows of a network of this process before its
+// first sync status: the configured contract and, where the sentry runs
+// here, its endpoints with their last errors.
+func (in *instance) pending(network string) *httpapi.Pending {
+	for i, n := range in.nets {
+		if n.Name != network {
+			continue
+		}
+		p := &httpapi.Pending{Contract: n.Contract.Hex()}
+		if i < len(in.sentries) {
+			for _, e := range in.sentries[i].Endpoints() {
+				p.Endpoints = append(p.Endpoints, httpapi.PendingEndpoint{Name: e.Name, URL: e.URL, Error: e.Error})
+			}
+		}
+		return p
+	}
+	return nil
+}
+
 // progress is one line per network: the sentry's position (where it runs)
-// and what the registry holds (where the database is).
+// and what the registry holds (where the database is). Before the sentry
+// has read a head, its figures (the start block, head 0) say nothing: the
+// line says it waits for the RPC, with the endpoints' last error.
 func (in *instance) progress(ctx context.Context) [][]any {
 	var lines [][]any
 	for i, n := range in.nets {
 		attrs := []any{"network", n.Name}
-		if i < len(in.sentries) {
+		if i < len(in.sentries) && !in.sentries[i].Stats().HaveHead {
+			attrs = append(attrs, "state", "waiting for eth RPC")
+			var urls []string
+			lastErr := ""
+			for _, e := range in.sentries[i].Endpoints() {
+				urls = append(urls, e.URL)
+				if lastErr == "" && e.Error != "" {
+					lastErr = e.URL + ": " + e.Error
+				}
+			}
+			attrs = append(attrs, "rpc", strings.Join(urls, ","))
+			if lastErr != "" {
+				attrs = append(attrs, "last_error", lastErr)
+			}
+		} else if i < len(in.sentries) {
 			st := in.sentries[i].Stats()
 			attrs = append(attrs, "mode", st.Mode, "head", st.Head, "processed", st.Processed, "logs", st.Logs)
 			if st.Skipped > 0 {

@@ -37,18 +37,30 @@ const (
 // Consensus is GET /api/v1/cosmos/{chain}/consensus. Every field may be
 // missing: the view shows what it has.
 type Consensus struct {
-	Chain               string      `json:"chain"`
-	Height              int64       `json:"height"`
-	Round               int32       `json:"round"`
-	Step                string      `json:"step"`
-	StepAt              UnixMilli   `json:"step_at"` // 0 unknown
-	Proposer            Proposer    `json:"proposer"`
-	TotalPower          int64       `json:"total_power"`
-	PrevoteShare        float64     `json:"prevote_share"`
-	PrecommitShare      float64     `json:"precommit_share"`
-	PrevoteBlockShare   float64     `json:"prevote_block_share"`
-	PrecommitBlockShare float64     `json:"precommit_block_share"`
-	Validators          []Validator `json:"validators"`
+	Chain               string    `json:"chain"`
+	Height              int64     `json:"height"`
+	Round               int32     `json:"round"`
+	Step                string    `json:"step"`
+	StepAt              UnixMilli `json:"step_at"` // 0 unknown
+	Proposer            Proposer  `json:"proposer"`
+	TotalPower          int64     `json:"total_power"`
+	PrevoteShare        float64   `json:"prevote_share"`
+	PrecommitShare      float64   `json:"precommit_share"`
+	PrevoteBlockShare   float64   `json:"prevote_block_share"`
+	PrecommitBlockShare float64   `json:"precommit_block_share"`
+	// The chain's RPC endpoints by their latest status (0 of 0: an older
+	// server that does not say); EndpointsHealthyAt is the latest healthy
+	// status of any of them (0 never or unknown).
+	EndpointsHealthy   int         `json:"endpoints_healthy"`
+	EndpointsTotal     int         `json:"endpoints_total"`
+	EndpointsHealthyAt UnixMilli   `json:"endpoints_healthy_at"`
+	Validators         []Validator `json:"validators"`
+}
+
+// AllEndpointsDown reports that the chain has endpoints and none of them
+// is healthy: the votes shown are the last seen before they went down.
+func (c *Consensus) AllEndpointsDown() bool {
+	return c != nil && c.EndpointsTotal > 0 && c.EndpointsHealthy == 0
 }
 
 // UnixMilli is a time in unix milliseconds, read from what the API writes
@@ -127,6 +139,8 @@ func DecodeConsensus(body []byte) (*Consensus, error) {
 	c.PrecommitShare = clampShare(c.PrecommitShare)
 	c.PrevoteBlockShare = min(clampShare(c.PrevoteBlockShare), c.PrevoteShare)
 	c.PrecommitBlockShare = min(clampShare(c.PrecommitBlockShare), c.PrecommitShare)
+	c.EndpointsTotal = max(c.EndpointsTotal, 0)
+	c.EndpointsHealthy = min(max(c.EndpointsHealthy, 0), c.EndpointsTotal)
 	if len(c.Validators) > maxValidators {
 		c.Validators = c.Validators[:maxValidators]
 	}

@@ -382,23 +382,65 @@ func recentStrip(r string, st Styles) string {
 	return b.String()
 }
 
-// statusLines is the last poll's outcome: its error (wrapped, at most
-// maxStatusLines), or the age of the data.
+// statusLines is what the view must say below the table: that every RPC
+// endpoint of the chain is down (first, so that it stays when the
+// terminal is short), then the last poll's outcome.
 func statusLines(s State, st Styles, width int) []string {
+	return append(endpointLines(s, st, width), pollLines(s, st, width)...)
+}
+
+// maxEndpointLines bounds the endpoints' message, wrapped.
+const maxEndpointLines = 2
+
+// endpointLines says, when the last answer has every endpoint of the
+// chain down, since when (the latest healthy status of any), and that the
+// votes shown are the last seen; nothing otherwise.
+func endpointLines(s State, st Styles, width int) []string {
+	c := s.Data
+	if !c.AllEndpointsDown() {
+		return nil
+	}
+	chain := s.Chain
+	if c.Chain != "" {
+		chain = c.Chain
+	}
+	msg := fmt.Sprintf("✗ all %d RPC endpoints of %s are down", c.EndpointsTotal, chain)
+	if c.EndpointsTotal == 1 {
+		msg = fmt.Sprintf("✗ the only RPC endpoint of %s is down", chain)
+	}
+	if c.EndpointsHealthyAt > 0 {
+		at := time.UnixMilli(int64(c.EndpointsHealthyAt)).UTC()
+		msg += fmt.Sprintf(" since %s (%s ago)", at.Format("2006-01-02 15:04:05 UTC"), shortDuration(s.Now.Sub(at)))
+	} else {
+		msg += " (none has been healthy yet)"
+	}
+	msg += ": the votes are the last seen; check the nodes and the --cosmos URLs"
+	return boundedLines(msg, st.Bad, width, maxEndpointLines)
+}
+
+// boundedLines wraps msg to width in at most n lines, the last cut with …
+// when it does not fit, each in style.
+func boundedLines(msg string, style lipgloss.Style, width, n int) []string {
+	wrapped := strings.Split(ansi.Wrap(msg, max(1, width), ""), "\n")
+	if len(wrapped) > n {
+		wrapped = wrapped[:n]
+		wrapped[n-1] = ansi.Truncate(wrapped[n-1], max(1, width-1), "") + "…"
+	}
+	for i := range wrapped {
+		wrapped[i] = style.Render(wrapped[i])
+	}
+	return wrapped
+}
+
+// pollLines is the last poll's outcome: its error (wrapped, at most
+// maxStatusLines), or the age of the data.
+func pollLines(s State, st Styles, width int) []string {
 	if s.Err != nil {
 		msg := "✗ " + s.Err.Error()
 		if s.Data != nil {
 			msg += "; showing data from " + shortDuration(s.Now.Sub(s.FetchedAt)) + " ago"
 		}
-		wrapped := strings.Split(ansi.Wrap(msg, max(1, width), ""), "\n")
-		if len(wrapped) > maxStatusLines {
-			wrapped = wrapped[:maxStatusLines]
-			wrapped[maxStatusLines-1] = ansi.Truncate(wrapped[maxStatusLines-1], max(1, width-1), "") + "…"
-		}
-		for i := range wrapped {
-			wrapped[i] = st.Bad.Render(wrapped[i])
-		}
-		return wrapped
+		return boundedLines(msg, st.Bad, width, maxStatusLines)
 	}
 	if s.Data == nil {
 		return []string{st.Dim.Render("connecting to " + s.API + " …")}

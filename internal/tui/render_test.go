@@ -253,6 +253,75 @@ func TestStatusLine(t *testing.T) {
 	}
 }
 
+// downJSON is fixtureJSON(n) with the chain's endpoints as given (a JSON
+// fragment of endpoints_healthy, endpoints_total, endpoints_healthy_at).
+func downJSON(n int, endpoints string) string {
+	j := fixtureJSON(n)
+	return j[:len(j)-1] + "," + endpoints + "}"
+}
+
+func decoded(t *testing.T, body string) *Consensus {
+	t.Helper()
+	c, err := DecodeConsensus([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// With every endpoint of the chain down, the view says so, since when (the
+// latest healthy status the API reports) and that the votes are the last
+// seen, and still shows them; a chain with one healthy endpoint does not.
+func TestRenderAllEndpointsDown(t *testing.T) {
+	// Healthy last at 22:10:15 UTC, 3m07.5s before the view's clock.
+	at := now.Add(-187500 * time.Millisecond).UnixMilli()
+	s := state(decoded(t, downJSON(30, fmt.Sprintf(`"endpoints_healthy":0,"endpoints_total":2,"endpoints_healthy_at":%d`, at))))
+	plain := checkFits(t, Render(s, colour(), 80, 24), 80, 24)
+	joined := strings.ReplaceAll(plain, "\n", " ")
+	for _, want := range []string{"✗ all 2 RPC endpoints of devnet-1 are down since 2023-11-14 22:10:15 UTC (3m07s ago)",
+		"the votes are the last seen; check the nodes and the --cosmos URLs", "updated 800ms ago", "height 1234"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("all endpoints down: the view lacks %q:\n%s", want, plain)
+		}
+	}
+	if rows := tableRows(plain); len(rows) == 0 || !strings.HasPrefix(rows[0], "val-0") {
+		t.Errorf("the last seen votes are not shown:\n%s", plain)
+	}
+
+	// The RFC 3339 form the API writes reads the same.
+	s = state(decoded(t, downJSON(3, `"endpoints_healthy":0,"endpoints_total":2,"endpoints_healthy_at":"2023-11-14T22:10:15Z"`)))
+	if plain := ansi.Strip(Render(s, colour(), 120, 24)); !strings.Contains(plain, "down since 2023-11-14 22:10:15 UTC") {
+		t.Errorf("healthy_at as RFC 3339:\n%s", plain)
+	}
+
+	// Never healthy, and a single endpoint.
+	s = state(decoded(t, downJSON(3, `"endpoints_healthy":0,"endpoints_total":1,"endpoints_healthy_at":null`)))
+	if plain := ansi.Strip(Render(s, colour(), 120, 24)); !strings.Contains(plain, "✗ the only RPC endpoint of devnet-1 is down (none has been healthy yet)") {
+		t.Errorf("one endpoint never healthy:\n%s", plain)
+	}
+
+	// A short terminal keeps the message (the status is cut to its first line).
+	s = state(decoded(t, downJSON(30, fmt.Sprintf(`"endpoints_healthy":0,"endpoints_total":2,"endpoints_healthy_at":%d`, at))))
+	for _, h := range []int{3, 4, 5} {
+		if plain := checkFits(t, Render(s, colour(), 80, h), 80, h); !strings.Contains(plain, "all 2 RPC endpoints of devnet-1 are down") {
+			t.Errorf("80x%d drops the message:\n%s", h, plain)
+		}
+	}
+	for _, w := range []int{1, 20, 40, 80, 200} {
+		for _, h := range []int{1, 2, 8, 24} {
+			checkFits(t, Render(s, colour(), w, h), w, h)
+		}
+	}
+
+	// One healthy endpoint of two, or a server that does not say: nothing.
+	for _, body := range []string{downJSON(3, `"endpoints_healthy":1,"endpoints_total":2,"endpoints_healthy_at":1700000000000`), fixtureJSON(3),
+		downJSON(3, `"endpoints_healthy":-4,"endpoints_total":-1`)} {
+		if plain := ansi.Strip(Render(state(decoded(t, body)), colour(), 120, 24)); strings.Contains(plain, "down") {
+			t.Errorf("endpoints not all down, yet the view says so:\n%s", plain)
+		}
+	}
+}
+
 func TestDecodeToleratesMissingAndBadFields(t *testing.T) {
 	c, err := DecodeConsensus([]byte(`{"height":7,"extra":{"x":1},"prevote_share":1.7,"precommit_share":-1,
 		"validators":[{"address":"AB","voting_power":3,"prevote":"BLOCK","precommit":"maybe","recent":"SSxM\u001b[2J"},

@@ -3,6 +3,7 @@ package alerts
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"math"
 	"net/url"
@@ -187,8 +188,11 @@ func DefaultConfig() Config {
 // readable) but never appear in an error.
 func LoadConfig(path string) (Config, error) {
 	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Config{}, fmt.Errorf("alerts config %s does not exist: check the --alerts path (%s describes the file and has an example)", path, DocPath)
+	}
 	if err != nil {
-		return Config{}, fmt.Errorf("alerts config %s: %w; check the --alerts path", path, err)
+		return Config{}, fmt.Errorf("alerts config %s: %w; check the --alerts path and the file's permissions", path, err)
 	}
 	defer f.Close()
 	data, err := readBounded(f, maxConfigBytes)
@@ -214,18 +218,42 @@ func readBounded(f *os.File, limit int64) ([]byte, error) {
 	return data, nil
 }
 
-// ParseConfig parses a configuration; name (the file) prefixes errors.
+// DocPath is the document that describes the alerts file: every error
+// about the file points there, since `valtrack run --help` only names the
+// flag.
+const DocPath = "docs/cosmos-alerts.md"
+
+// ParseConfig parses a configuration; name (the file) prefixes errors,
+// which name the line and the key, and point to DocPath.
 func ParseConfig(data []byte, name string) (Config, error) {
 	c, err := parseConfig(data)
 	if err != nil {
-		return Config{}, fmt.Errorf("alerts config %s: %w", name, err)
+		return Config{}, fmt.Errorf("alerts config %s: %w; the keys and their values are described in %s", name, err, DocPath)
 	}
 	return c, nil
 }
 
+// lineErr is an error at a line of the file.
+type lineErr struct {
+	line int
+	msg  string
+}
+
+func (e *lineErr) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
+
 // lineError is an error at a line of the file.
 func lineError(n *yaml.Node, format string, args ...any) error {
-	return fmt.Errorf("line %d: %s", n.Line, fmt.Sprintf(format, args...))
+	return &lineErr{line: n.Line, msg: fmt.Sprintf(format, args...)}
+}
+
+// within says where in the file an error is (what, e.g. "rule x,
+// threshold"), keeping its line first so every message reads "line N: …".
+func within(err error, what string) error {
+	var le *lineErr
+	if errors.As(err, &le) {
+		return &lineErr{line: le.line, msg: what + ": " + le.msg}
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 func parseConfig(data []byte) (Config, error) {
@@ -441,7 +469,7 @@ func parseRules(n *yaml.Node, c *Config) error {
 			}
 			v, err := k.parse(tn)
 			if err != nil {
-				return fmt.Errorf("rule %s, threshold: %w", name, err)
+				return within(err, "rule "+name+", threshold")
 			}
 			th[sev] = v
 		} else if sn := keys["severity"]; sn != nil {
@@ -457,7 +485,7 @@ func parseRules(n *yaml.Node, c *Config) error {
 			}
 			v, err := k.parse(tn)
 			if err != nil {
-				return fmt.Errorf("rule %s, %s threshold: %w", name, sev, err)
+				return within(err, "rule "+name+", "+sev.String()+" threshold")
 			}
 			th[sev] = v
 		}

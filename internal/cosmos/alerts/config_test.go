@@ -104,7 +104,8 @@ func TestConfigErrors(t *testing.T) {
 		{"unknown channel key", "channels:\n  - {name: x, type: webhook, url_env: SET_URL, severity: info}\n", `line 2: unknown key "severity" in a channel`},
 		{"unknown rule", "rules:\n  missed_blocks: {warning: 1}\n", `line 2: unknown key "missed_blocks" in rules`},
 		{"unknown rule key", "rules:\n  chain_stalled:\n    warn: 1m\n", `line 3: unknown key "warn" in rule chain_stalled`},
-		{"bad threshold", "rules:\n  window_missed_share: {warning: 5}\n", `line 2: "5" is not a share of the window`},
+		{"bad threshold", "rules:\n  window_missed_share: {warning: 5}\n", `line 2: rule window_missed_share, warning threshold: "5" is not a share of the window`},
+		{"bad one-level threshold", "rules:\n  chain_stalled: {threshold: soon}\n", `line 2: rule chain_stalled, threshold: "soon" is not a positive duration`},
 		{"bad min_heights", "rules:\n  window_missed_share: {min_heights: -1}\n", `line 2: rule window_missed_share: min_heights "-1" is not a whole number`},
 		{"min_heights elsewhere", "rules:\n  consecutive_missed: {min_heights: 5}\n", `unknown key "min_heights"`},
 		{"thresholds out of order", "rules:\n  time_to_jail: {warning: 10m, critical: 1h}\n", "the critical threshold is less severe than the warning one"},
@@ -130,9 +131,30 @@ func TestConfigErrors(t *testing.T) {
 			if strings.Contains(err.Error(), "s3cr3t") {
 				t.Errorf("error %q shows a secret", err)
 			}
+			// The file is described in its own document, not by --help.
+			if !strings.HasSuffix(err.Error(), "; the keys and their values are described in docs/cosmos-alerts.md") || strings.Contains(err.Error(), "--help") {
+				t.Errorf("error %q does not point to docs/cosmos-alerts.md", err)
+			}
 		})
 	}
-	if _, err := LoadConfig(filepath.Join(t.TempDir(), "missing.yaml")); err == nil || !strings.Contains(err.Error(), "check the --alerts path") {
-		t.Errorf("missing file: %v", err)
+}
+
+// A missing file is named as missing, with what to do and where the file
+// is described; so is a file that does not parse, read from disk.
+func TestLoadConfigErrorsPointToTheDoc(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing.yaml")
+	_, err := LoadConfig(missing)
+	want := "alerts config " + missing + " does not exist: check the --alerts path (docs/cosmos-alerts.md describes the file and has an example)"
+	if err == nil || err.Error() != want {
+		t.Errorf("missing file: %v\nwant %s", err, want)
+	}
+	bad := filepath.Join(t.TempDir(), "alerts.yaml")
+	if err := os.WriteFile(bad, []byte("rules:\n  chain_stalled:\n    warn: 1m\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = LoadConfig(bad)
+	want = "alerts config " + bad + `: line 3: unknown key "warn" in rule chain_stalled; known keys: chains, critical, enabled, for, info, severity, threshold, validators, warning; the keys and their values are described in docs/cosmos-alerts.md`
+	if err == nil || err.Error() != want {
+		t.Errorf("bad file: %v\nwant %s", err, want)
 	}
 }

@@ -98,9 +98,11 @@ func (h *handlers) handleChains(w http.ResponseWriter, r *http.Request, _ api.Ca
 			if set != nil {
 				v.Validators, v.TotalPower = len(set.Members), set.power()
 			}
-			if v.EndpointsHealthy, v.EndpointsTotal, err = h.q.endpoints(ctx, c); err != nil {
+			eps, err := h.q.endpoints(ctx, c)
+			if err != nil {
 				return nil, err
 			}
+			v.EndpointsHealthy, v.EndpointsTotal, v.EndpointsHealthyAt = eps.Healthy, eps.Total, msTime(eps.HealthyAt)
 			if v.SkippedRuns, v.SkippedHeights, err = h.q.skippedTotals(ctx, c); err != nil {
 				return nil, err
 			}
@@ -533,6 +535,13 @@ func (h *handlers) handleConsensus(w http.ResponseWriter, r *http.Request, _ api
 // of its height and round, and each validator's recent signing.
 func (h *handlers) consensus(ctx context.Context, chain string) (*consensusView, error) {
 	c := &consensusView{Chain: chain, Validators: []consensusValidator{}}
+	// The endpoints come first: with all of them down the votes below are
+	// the last seen, and top says so.
+	eps, err := h.q.endpoints(ctx, chain)
+	if err != nil {
+		return nil, err
+	}
+	c.EndpointsHealthy, c.EndpointsTotal, c.EndpointsHealthyAt = eps.Healthy, eps.Total, msTime(eps.HealthyAt)
 	st, err := h.q.latestStep(ctx, chain)
 	if err != nil {
 		return nil, err

@@ -395,24 +395,36 @@ func (q queries) params(ctx context.Context, chain string) (state.Params, error)
 	return state.ParamsInForce(ctx, q.db, chain)
 }
 
+// endpointCounts are the chain's RPC endpoints by their latest status.
+type endpointCounts struct {
+	Healthy, Total int
+	// HealthyAt is the latest healthy status of any of them (unix ms; 0
+	// none ever was): with none healthy now, when the chain was last seen
+	// through one.
+	HealthyAt int64
+}
+
 // endpoints counts the chain's RPC endpoints, and the healthy ones.
-func (q queries) endpoints(ctx context.Context, chain string) (healthy, total int, err error) {
-	rows, err := q.query(ctx, q.db.Query().SQL(`SELECT healthy FROM cosmos_endpoints WHERE chain = `).Arg(chain).SQL(` LIMIT `).Arg(maxChains))
+func (q queries) endpoints(ctx context.Context, chain string) (endpointCounts, error) {
+	var out endpointCounts
+	rows, err := q.query(ctx, q.db.Query().SQL(`SELECT healthy, healthy_at FROM cosmos_endpoints WHERE chain = `).Arg(chain).SQL(` LIMIT `).Arg(maxChains))
 	if err != nil {
-		return 0, 0, fmt.Errorf("read endpoints of %s: %w", chain, err)
+		return out, fmt.Errorf("read endpoints of %s: %w", chain, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var h bool
-		if err := rows.Scan(&h); err != nil {
-			return 0, 0, fmt.Errorf("read endpoints of %s: %w", chain, err)
+		var at int64
+		if err := rows.Scan(&h, &at); err != nil {
+			return endpointCounts{}, fmt.Errorf("read endpoints of %s: %w", chain, err)
 		}
-		total++
+		out.Total++
 		if h {
-			healthy++
+			out.Healthy++
 		}
+		out.HealthyAt = max(out.HealthyAt, at)
 	}
-	return healthy, total, rows.Err()
+	return out, rows.Err()
 }
 
 // analysed is a cosmos_heights row.

@@ -85,10 +85,11 @@ func TestChains(t *testing.T) {
 		}
 		f.getJSON(prefix+"chains", &resp)
 		latest := time.UnixMilli(blockTime(20)).UTC()
+		healthyAt := time.UnixMilli(t0).UTC()
 		want := []chainView{
 			{Chain: emptyChain, Configured: true},
 			{Chain: testChain, Configured: true, LatestHeight: 20, LatestTime: &latest, AnalyzedHeight: 20,
-				Validators: 4, TotalPower: 100, EndpointsHealthy: 1, EndpointsTotal: 2},
+				Validators: 4, TotalPower: 100, EndpointsHealthy: 1, EndpointsTotal: 2, EndpointsHealthyAt: &healthyAt},
 			{Chain: "achain", EndpointsTotal: 1},
 			{Chain: "otherchain"},
 		}
@@ -421,6 +422,9 @@ func TestConsensus(t *testing.T) {
 		if !reflect.DeepEqual(c.Validators, want) {
 			t.Errorf("validators:\n got %+v\nwant %+v", c.Validators, want)
 		}
+		if c.EndpointsHealthy != 1 || c.EndpointsTotal != 2 || c.EndpointsHealthyAt == nil || !c.EndpointsHealthyAt.Equal(time.UnixMilli(t0)) {
+			t.Errorf("endpoints %d/%d healthy at %v, want 1/2 at t0", c.EndpointsHealthy, c.EndpointsTotal, c.EndpointsHealthyAt)
+		}
 
 		// `valtrack top` reads exactly these names.
 		var raw map[string]json.RawMessage
@@ -430,8 +434,8 @@ func TestConsensus(t *testing.T) {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		wantKeys := []string{"chain", "height", "precommit_block_share", "precommit_share", "prevote_block_share", "prevote_share",
-			"proposer", "round", "step", "step_at", "total_power", "validators"}
+		wantKeys := []string{"chain", "endpoints_healthy", "endpoints_healthy_at", "endpoints_total", "height", "precommit_block_share", "precommit_share",
+			"prevote_block_share", "prevote_share", "proposer", "round", "step", "step_at", "total_power", "validators"}
 		if !reflect.DeepEqual(keys, wantKeys) {
 			t.Errorf("consensus fields %v, want %v", keys, wantKeys)
 		}
@@ -450,6 +454,22 @@ func TestConsensus(t *testing.T) {
 		var p map[string]string
 		if err := json.Unmarshal(raw["proposer"], &p); err != nil || len(p) != 2 || p["address"] != vBravo || p["moniker"] != "bravo" {
 			t.Errorf("proposer %s", raw["proposer"])
+		}
+	})
+}
+
+// /consensus carries the endpoints' health, which `valtrack top` shows:
+// with every endpoint down, 0 healthy of 2 and when one last was.
+func TestConsensusEndpointsAllDown(t *testing.T) {
+	dialects(t, fixtureOptions{}, func(t *testing.T, f *fixture) {
+		f.exec("UPDATE cosmos_endpoints SET healthy = ?, reason = ? WHERE chain = ?", false, "connection refused", testChain)
+		var c consensusView
+		f.getJSON(prefix+testChain+"/consensus", &c)
+		if c.EndpointsHealthy != 0 || c.EndpointsTotal != 2 || c.EndpointsHealthyAt == nil || !c.EndpointsHealthyAt.Equal(time.UnixMilli(t0)) {
+			t.Errorf("endpoints %d/%d healthy at %v, want 0/2 at %v", c.EndpointsHealthy, c.EndpointsTotal, c.EndpointsHealthyAt, time.UnixMilli(t0).UTC())
+		}
+		if len(c.Validators) != 4 {
+			t.Errorf("%d validators: the last seen votes are still served", len(c.Validators))
 		}
 	})
 }

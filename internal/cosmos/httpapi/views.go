@@ -133,6 +133,9 @@ type chainView struct {
 	TotalPower       int64      `json:"total_power"`
 	EndpointsHealthy int        `json:"endpoints_healthy"`
 	EndpointsTotal   int        `json:"endpoints_total"`
+	// EndpointsHealthyAt: the latest healthy status of any endpoint (nil:
+	// none was ever healthy).
+	EndpointsHealthyAt *time.Time `json:"endpoints_healthy_at"`
 	// What the analyzer passed without analysing: runs of
 	// cosmos_skipped_heights, their heights, and the newest run (nil none).
 	SkippedRuns    int64       `json:"skipped_runs"`
@@ -379,18 +382,23 @@ type consensusValidator struct {
 }
 
 type consensusView struct {
-	Chain               string               `json:"chain"`
-	Height              int64                `json:"height"`
-	Round               int                  `json:"round"`
-	Step                string               `json:"step"`
-	StepAt              *time.Time           `json:"step_at"`
-	Proposer            *validatorRef        `json:"proposer"`
-	TotalPower          int64                `json:"total_power"`
-	PrevoteShare        float64              `json:"prevote_share"`
-	PrecommitShare      float64              `json:"precommit_share"`
-	PrevoteBlockShare   float64              `json:"prevote_block_share"`
-	PrecommitBlockShare float64              `json:"precommit_block_share"`
-	Validators          []consensusValidator `json:"validators"`
+	Chain               string        `json:"chain"`
+	Height              int64         `json:"height"`
+	Round               int           `json:"round"`
+	Step                string        `json:"step"`
+	StepAt              *time.Time    `json:"step_at"`
+	Proposer            *validatorRef `json:"proposer"`
+	TotalPower          int64         `json:"total_power"`
+	PrevoteShare        float64       `json:"prevote_share"`
+	PrecommitShare      float64       `json:"precommit_share"`
+	PrevoteBlockShare   float64       `json:"prevote_block_share"`
+	PrecommitBlockShare float64       `json:"precommit_block_share"`
+	// The chain's RPC endpoints as in /chains: with none healthy, the
+	// votes are the last seen before they went down.
+	EndpointsHealthy   int                  `json:"endpoints_healthy"`
+	EndpointsTotal     int                  `json:"endpoints_total"`
+	EndpointsHealthyAt *time.Time           `json:"endpoints_healthy_at"`
+	Validators         []consensusValidator `json:"validators"`
 }
 
 // gridRow is one validator of /grid.

@@ -244,6 +244,78 @@ func TestWatcherRefusesABadStart(t *testing.T) {
 	}
 }
 
+// The first load has no last good config: its errors must not promise one,
+// and must say the program cannot start and where the format is described.
+func TestWatcherFirstLoadErrorsSayWhatToDo(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "absent.yaml")
+	_, err := NewWatcher(missing, time.Second)
+	if err == nil {
+		t.Fatal("NewWatcher accepted a missing file")
+	}
+	msg := err.Error()
+	for _, want := range []string{"program file " + missing + " is missing", "cannot start", "create it", "docs/polkadot.md", "--polkadot-candidates"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("missing file: %q lacks %q", msg, want)
+		}
+	}
+	for _, bad := range []string{"last good", "stat "} {
+		if strings.Contains(msg, bad) {
+			t.Errorf("missing file: %q says %q", msg, bad)
+		}
+	}
+
+	invalid := filepath.Join(dir, "program.yaml")
+	if err := os.WriteFile(invalid, []byte("nope: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = NewWatcher(invalid, time.Second)
+	if err == nil {
+		t.Fatal("NewWatcher accepted an invalid file")
+	}
+	msg = err.Error()
+	for _, want := range []string{"program file " + invalid, "nope", "cannot start", "docs/polkadot.md"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("invalid file: %q lacks %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, "last good") {
+		t.Errorf("invalid file: %q promises a last good config there is none of", msg)
+	}
+}
+
+// Once a config is loaded, a file that vanishes says so by its path and
+// that the last good config stays; it does not say the program cannot start.
+func TestWatcherReloadOfAMissingFileKeepsTheLastGood(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "program.yaml")
+	if err := os.WriteFile(p, []byte("candidates: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w, err := NewWatcher(p, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.Poll()
+	if err == nil {
+		t.Fatal("a vanished file raised no error")
+	}
+	msg := err.Error()
+	for _, want := range []string{"program file " + p + " is missing", "keeping the last good config"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("%q lacks %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, "cannot start") || strings.Contains(msg, "stat ") {
+		t.Errorf("%q: a re-load failure is not a start failure nor a bare stat error", msg)
+	}
+	if cfg, cerr := w.Current(); cfg == nil || cerr == nil || cerr.Error() != msg {
+		t.Errorf("Current = %+v %v, want the last good config and the error", cfg, cerr)
+	}
+}
+
 func TestWatcherRunStopsWithTheContext(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "program.yaml")

@@ -3,7 +3,9 @@ package program
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"sync"
 	"time"
@@ -79,7 +81,10 @@ func (w *Watcher) Run(ctx context.Context) {
 func (w *Watcher) Poll() (changed bool, err error) {
 	info, err := os.Stat(w.path)
 	if err != nil {
-		return false, w.fail(fmt.Errorf("program file %s: %w; keeping the last good config", w.path, err))
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, w.fail(fmt.Errorf("program file %s is missing", w.path), true)
+		}
+		return false, w.fail(fmt.Errorf("program file %s: %w", w.path, err), false)
 	}
 	w.mu.Lock()
 	same := w.cfg != nil && info.Size() == w.size && info.ModTime().Equal(w.mtime) &&
@@ -90,7 +95,11 @@ func (w *Watcher) Poll() (changed bool, err error) {
 	}
 	data, err := readConfig(w.path)
 	if err != nil {
-		return false, w.fail(err)
+		// Removed between the stat and the open: still a missing file.
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, w.fail(fmt.Errorf("program file %s is missing", w.path), true)
+		}
+		return false, w.fail(err, false) // readConfig's errors name the path
 	}
 	h := sha256.Sum256(data)
 	w.mu.Lock()
@@ -108,7 +117,7 @@ func (w *Watcher) Poll() (changed bool, err error) {
 	defer w.mu.Unlock()
 	w.size, w.mtime = info.Size(), info.ModTime()
 	if perr != nil {
-		w.err = fmt.Errorf("program file %s: %w; keeping the last good config until the file is fixed", w.path, perr)
+		w.err = w.advice(fmt.Errorf("program file %s: %w", w.path, perr), false)
 		if w.cfg == nil {
 			return false, w.err
 		}
@@ -121,9 +130,30 @@ func (w *Watcher) Poll() (changed bool, err error) {
 	return true, nil
 }
 
-func (w *Watcher) fail(err error) error {
+// advice adds what to do to a failed read, which depends on whether a
+// config was ever loaded: on the first load there is none to fall back on
+// (the program cannot start), on a re-load the last good one stays. The
+// caller holds w.mu; missing tells a vanished file from an unreadable or
+// invalid one.
+func (w *Watcher) advice(err error, missing bool) error {
+	if w.cfg != nil && missing {
+		return fmt.Errorf("%w; keeping the last good config until the file is back", err)
+	}
+	if w.cfg != nil {
+		return fmt.Errorf("%w; keeping the last good config until the file is fixed", err)
+	}
+	if missing {
+		return fmt.Errorf("%w; the polkadot program cannot start without it: create it (a candidates list, "+
+			"see \"The program file\" in docs/polkadot.md) or give the right path to --polkadot-candidates", err)
+	}
+	return fmt.Errorf("%w; the polkadot program cannot start without a valid program file: fix it "+
+		"(the format is in \"The program file\" in docs/polkadot.md) or give another path to --polkadot-candidates", err)
+}
+
+func (w *Watcher) fail(err error, missing bool) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	err = w.advice(err, missing)
 	w.err = err
 	// A vanished file must be re-read when it returns, even if it comes
 	// back with the same size and mtime.

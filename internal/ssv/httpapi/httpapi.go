@@ -74,6 +74,27 @@ type Options struct {
 	MaxQueryConns, MaxStreamConns int
 	// MaxItems bounds the items of one /query reply.
 	MaxItems int
+	// Pending tells what the process knows of a network before the
+	// registry has a sync status of it (nil: nothing, or not a network
+	// of this process), for /sync and /summary. nil: nothing of any.
+	Pending func(network string) *Pending
+}
+
+// Pending is what a process knows of a network before the registry has
+// its first sync status: its sentry has not reached an RPC endpoint yet
+// (or runs elsewhere and has not reported).
+type Pending struct {
+	Contract string // the configured contract address (network config or --ssv-contract)
+	// Endpoints are this process's sentry's, with their last errors
+	// (scrubbed); nil when the sentry runs in another process.
+	Endpoints []PendingEndpoint
+}
+
+// PendingEndpoint is an RPC endpoint of a sentry that has not connected.
+type PendingEndpoint struct {
+	Name  string // host:port
+	URL   string // domain.ShowURL of its URL: no user info, path or query
+	Error string // the last error, "" none yet
 }
 
 func (o Options) withDefaults() Options {

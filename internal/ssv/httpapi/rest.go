@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/valtrack/valtrack/internal/api"
 	"github.com/valtrack/valtrack/internal/ssv/registry"
@@ -26,24 +27,75 @@ func ok(w http.ResponseWriter, r *http.Request, v any) error {
 	return api.WriteJSON(w, r, http.StatusOK, v)
 }
 
-// syncView is registry.Sync with the lag behind the head and whether
-// anything is synced.
+// Sync states: the registry has no sync status of the network yet (its
+// sentry has not reached an RPC endpoint, or not reported); else the
+// status's mode (history, live).
+const stateConnecting = "connecting"
+
+// syncView is registry.Sync with the lag behind the head, whether
+// anything is synced and the state. Its times are null while unknown,
+// not the zero time.
 type syncView struct {
-	Synced bool `json:"synced"`
+	Synced bool   `json:"synced"`
+	State  string `json:"state"`
 	*registry.Sync
 	Lag uint64 `json:"lag"`
+	// These shadow registry.Sync's (a field of the outer struct wins in
+	// encoding/json).
+	LastBlockTime *time.Time `json:"last_block_time"`
+	StatusAt      *time.Time `json:"status_at"`
+	// LastError is, while connecting, the latest error of this process's
+	// sentry's first failing endpoint, after its URL as domain.ShowURL
+	// shows it; absent otherwise.
+	LastError string `json:"last_error,omitempty"`
 }
 
-func newSyncView(network string, s *registry.Sync) syncView {
-	if s == nil {
-		return syncView{Sync: &registry.Sync{Network: network, Endpoints: []registry.Endpoint{}}}
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
 	}
-	v := syncView{Synced: true, Sync: s}
+	return &t
+}
+
+func (h *handlers) newSyncView(network string, s *registry.Sync) syncView {
+	v := syncView{Synced: s != nil, Sync: s}
+	if s == nil {
+		v.Sync = &registry.Sync{Network: network}
+	}
+	s = v.Sync
 	if s.Endpoints == nil {
 		s.Endpoints = []registry.Endpoint{}
 	}
+	v.LastBlockTime, v.StatusAt = timeOrNil(s.LastBlockTime), timeOrNil(s.StatusAt)
 	if s.Head > s.LastBlock {
 		v.Lag = s.Head - s.LastBlock
+	}
+	v.State = s.Mode
+	if !s.StatusAt.IsZero() && s.Mode != "" {
+		return v
+	}
+	// No status from the sentry yet: what this process knows instead.
+	v.State = stateConnecting
+	if h.o.Pending == nil {
+		return v
+	}
+	p := h.o.Pending(network)
+	if p == nil {
+		return v
+	}
+	if s.Contract == "" {
+		s.Contract = p.Contract
+	}
+	if len(s.Endpoints) == 0 {
+		for _, e := range p.Endpoints {
+			s.Endpoints = append(s.Endpoints, registry.Endpoint{Name: e.Name, Error: e.Error})
+		}
+	}
+	for _, e := range p.Endpoints {
+		if e.Error != "" {
+			v.LastError = e.URL + ": " + e.Error
+			break
+		}
 	}
 	return v
 }
@@ -72,7 +124,7 @@ func (h *handlers) handleSummary(w http.ResponseWriter, r *http.Request, _ api.C
 		Network string `json:"network"`
 		registry.Counts
 		Sync syncView `json:"sync"`
-	}{network, c, newSyncView(network, s)})
+	}{network, c, h.newSyncView(network, s)})
 }
 
 func (h *handlers) handleOperators(w http.ResponseWriter, r *http.Request, _ api.Caller) error {
@@ -269,7 +321,7 @@ func (h *handlers) handleSync(w http.ResponseWriter, r *http.Request, _ api.Call
 	if err != nil {
 		return fmt.Errorf("sync state of %s: %w", network, err)
 	}
-	return ok(w, r, newSyncView(network, s))
+	return ok(w, r, h.newSyncView(network, s))
 }
 
 func (h *handlers) handleInvalid(w http.ResponseWriter, r *http.Request, _ api.Caller) error {

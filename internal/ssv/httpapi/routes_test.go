@@ -138,6 +138,61 @@ func TestClustersOwnersRoutes(t *testing.T) {
 	apitest.WantError(t, f.srv, base+"/owners/0x12", "", http.StatusBadRequest, "address")
 }
 
+// Before the sentry's first sync status, /sync (and /summary's sync)
+// shows what the process knows: the configured contract, the state
+// "connecting", the endpoints with their last errors and the latest of
+// them with the URL as domain.ShowURL shows it; no time is the zero time.
+// Once a status is in, state is its mode.
+func TestSyncBeforeTheFirstStatus(t *testing.T) {
+	const contract = "0x58410Bef803ECd7E63B23664C586A6DB72DAf59c"
+	pending := func(network string) *Pending {
+		if network != "hoodi" {
+			return nil
+		}
+		return &Pending{Contract: contract, Endpoints: []PendingEndpoint{
+			{Name: "127.0.0.1:8545", URL: "http://127.0.0.1:8545/…"},
+			{Name: "127.0.0.1:8546", URL: "https://127.0.0.1:8546/…", Error: "eth_chainId: dial tcp 127.0.0.1:8546: connect: connection refused"},
+		}}
+	}
+	f := newFixture(t, []string{testNet, "hoodi"}, Options{Pending: pending})
+	f.fake.AddNetwork("hoodi")
+	for _, path := range []string{"/api/v1/ssv/hoodi/sync", "/api/v1/ssv/hoodi/summary"} {
+		var raw map[string]any
+		apitest.GetJSON(t, f.srv, path, "", http.StatusOK, &raw)
+		s := raw
+		if strings.HasSuffix(path, "/summary") {
+			s, _ = raw["sync"].(map[string]any)
+		}
+		if s["synced"] != false || s["state"] != "connecting" || s["contract"] != contract || s["network"] != "hoodi" {
+			t.Errorf("%s: %v, want connecting with the configured contract", path, s)
+		}
+		for _, k := range []string{"last_block_time", "status_at"} {
+			if v, ok := s[k]; !ok || v != nil {
+				t.Errorf("%s: %s = %v, want null", path, k, v)
+			}
+		}
+		if s["last_error"] != "https://127.0.0.1:8546/…: eth_chainId: dial tcp 127.0.0.1:8546: connect: connection refused" {
+			t.Errorf("%s: last_error %v", path, s["last_error"])
+		}
+		eps, _ := s["endpoints"].([]any)
+		if len(eps) != 2 {
+			t.Fatalf("%s: endpoints %v", path, s["endpoints"])
+		}
+		if e := eps[1].(map[string]any); e["name"] != "127.0.0.1:8546" || e["healthy"] != false || !strings.Contains(e["error"].(string), "connection refused") {
+			t.Errorf("%s: endpoint %v", path, e)
+		}
+	}
+
+	// A network with a status: its own contract, mode as state, times set,
+	// no last_error.
+	var s map[string]any
+	apitest.GetJSON(t, f.srv, base+"/sync", "", http.StatusOK, &s)
+	if s["state"] != "ongoing" || s["contract"] != "0xDD9BC35aE942eF0cFa76930954a156B3fF30a4E1" ||
+		s["last_block_time"] != "2026-01-02T03:04:05Z" || s["status_at"] != "2026-01-02T03:04:06Z" || s["last_error"] != nil {
+		t.Errorf("sync with a status: %v", s)
+	}
+}
+
 func TestSyncInvalidSummaryRoutes(t *testing.T) {
 	f := newFixture(t, []string{testNet, "empty"}, Options{})
 	f.fake.AddNetwork("empty")
@@ -149,6 +204,9 @@ func TestSyncInvalidSummaryRoutes(t *testing.T) {
 	apitest.GetJSON(t, f.srv, "/api/v1/ssv/empty/sync", "", http.StatusOK, &s)
 	if s["synced"] != false || s["network"] != "empty" || len(s["endpoints"].([]any)) != 0 {
 		t.Fatalf("sync of an empty network: %v", s)
+	}
+	if s["state"] != "connecting" || s["last_block_time"] != nil || s["status_at"] != nil || s["contract"] != "" {
+		t.Fatalf("sync of an empty network, no pending info: %v", s)
 	}
 	var inv struct{ Invalid []registry.Invalid }
 	apitest.GetJSON(t, f.srv, base+"/invalid", "", http.StatusOK, &inv)

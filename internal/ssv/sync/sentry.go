@@ -18,6 +18,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/rpc"
 
+	"github.com/valtrack/valtrack/internal/domain"
 	"github.com/valtrack/valtrack/internal/safe"
 	"github.com/valtrack/valtrack/internal/ssv/events"
 )
@@ -108,6 +109,29 @@ type Stats struct {
 	Endpoint         string // the endpoint in use, host:port
 	Endpoints        int
 	EndpointsHealthy int
+	// HaveHead is false until an endpoint has answered with the chain's
+	// head: before, Head and Processed (the cursor's or the start block's)
+	// say nothing of the chain.
+	HaveHead bool
+}
+
+// EndpointState is an RPC endpoint as the sentry sees it now.
+type EndpointState struct {
+	Name    string // host:port
+	URL     string // domain.ShowURL of its URL: scheme and host, no user info, path or query
+	Healthy bool
+	Error   string // its last error, scrubbed of the URL's secrets; "" none
+}
+
+// Endpoints are the sentry's RPC endpoints as it sees them now, before its
+// first SyncStatus too (what the API shows while it connects).
+func (s *Sentry) Endpoints() []EndpointState {
+	out := make([]EndpointState, 0, len(s.eps))
+	for _, ep := range s.eps {
+		ok, _, _, msg := ep.status()
+		out = append(out, EndpointState{Name: ep.name, URL: domain.ShowURL(ep.raw), Healthy: ok, Error: msg})
+	}
+	return out
 }
 
 // New validates cfg and builds a Sentry.
@@ -138,7 +162,7 @@ func (s *Sentry) Network() string { return s.cfg.Network }
 // Stats returns the figures for a progress line.
 func (s *Sentry) Stats() Stats {
 	s.mu.Lock()
-	st := Stats{Mode: s.mode, Head: s.head, Processed: s.processed, Endpoint: s.lastEndpoint}
+	st := Stats{Mode: s.mode, Head: s.head, Processed: s.processed, Endpoint: s.lastEndpoint, HaveHead: s.haveHead}
 	s.mu.Unlock()
 	st.Logs, st.Skipped, st.Blocks = s.n.logs.Load(), s.n.skipped.Load(), s.n.blocks.Load()
 	st.Reorgs, st.Failovers, st.Mismatches = s.n.reorgs.Load(), s.n.failovers.Load(), s.n.mismatches.Load()
