@@ -33,3 +33,35 @@ func Sleep(ctx context.Context, d time.Duration) bool {
 		return true
 	}
 }
+
+// Reports decides which failures of a client that reconnects forever are
+// logged as warnings: an endpoint down for a day would otherwise write a
+// WARN line per attempt (two a minute at a 30 s cap), burying everything
+// else. The first FirstWarnings attempts of an outage warn, as does every
+// failure whose text differs from the last one warned and every
+// EveryWarning-th attempt after them (a reminder that it is still down);
+// the rest are for debug logs. The zero value is ready; it is not safe for
+// concurrent use (one per reconnect loop).
+type Reports struct {
+	last string
+}
+
+// FirstWarnings and EveryWarning shape Reports (see there).
+const (
+	FirstWarnings = 3
+	EveryWarning  = 20
+)
+
+// Warn says whether the failure of attempt (1 for the first of an
+// outage) is logged as a warning, and remembers its text when it is.
+func (r *Reports) Warn(attempt int, err error) bool {
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	if attempt <= FirstWarnings || msg != r.last || attempt%EveryWarning == 0 {
+		r.last = msg
+		return true
+	}
+	return false
+}

@@ -2,6 +2,8 @@ package retry
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -33,5 +35,31 @@ func TestSleep(t *testing.T) {
 	cancel()
 	if Sleep(ctx, time.Hour) {
 		t.Error("Sleep did not return false on a cancelled context")
+	}
+}
+
+// An outage with the same error warns on its first attempts and then on
+// every EveryWarning-th only; a different error warns at once, and a new
+// outage (attempt 1 again) warns from the start.
+func TestReportsWarnsOnFirstChangedAndPeriodicFailures(t *testing.T) {
+	var r Reports
+	down := errors.New("dial tcp 127.0.0.1:1: connection refused")
+	var warned []int
+	for attempt := 1; attempt <= 45; attempt++ {
+		err := down
+		if attempt == 30 {
+			err = errors.New("status 503")
+		}
+		if r.Warn(attempt, err) {
+			warned = append(warned, attempt)
+		}
+	}
+	// 1–3: the first; 20, 40: reminders; 30: another error, 31: back to
+	// the first error, which differs from the last warned (30's).
+	if got, want := fmt.Sprint(warned), "[1 2 3 20 30 31 40]"; got != want {
+		t.Fatalf("warned at attempts %s, want %s", got, want)
+	}
+	if !r.Warn(1, down) {
+		t.Error("the first attempt of a new outage was not warned")
 	}
 }

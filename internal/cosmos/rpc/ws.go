@@ -176,6 +176,7 @@ func (s *Subscriber) count(c *atomic.Uint64, name, kind string) {
 // with exponential backoff and jitter. It returns nil when ctx ends.
 func (s *Subscriber) Run(ctx context.Context) error {
 	attempt := 0
+	var reports retry.Reports
 	for ctx.Err() == nil {
 		start := time.Now()
 		delivered, err := s.connection(ctx)
@@ -188,7 +189,11 @@ func (s *Subscriber) Run(ctx context.Context) error {
 		}
 		wait := s.backoff(attempt)
 		attempt++
-		s.log.Warn("cosmos websocket: connection ended; reconnecting", "err", err, "in", wait.Round(time.Millisecond), "attempt", attempt)
+		level := slog.LevelDebug // a long outage: every attempt counted, a few logged
+		if reports.Warn(attempt, err) {
+			level = slog.LevelWarn
+		}
+		s.log.Log(ctx, level, "cosmos websocket: connection ended; reconnecting", "err", err, "in", wait.Round(time.Millisecond), "attempt", attempt)
 		if !retry.Sleep(ctx, wait) {
 			return nil
 		}

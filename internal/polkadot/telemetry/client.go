@@ -265,6 +265,7 @@ func (c *Client) Run(ctx context.Context) error {
 		}
 	}()
 	attempt := 0
+	var reports retry.Reports
 	for ctx.Err() == nil {
 		start := time.Now()
 		subscribed, err := c.connection(ctx)
@@ -280,7 +281,11 @@ func (c *Client) Run(ctx context.Context) error {
 		}
 		wait := c.backoff(attempt)
 		attempt++
-		c.log.Warn("telemetry feed: connection ended; reconnecting (nodes' offline time is not counted meanwhile)", "err", err, "in", wait.Round(time.Millisecond), "attempt", attempt)
+		level := slog.LevelDebug // a long outage: every attempt counted, a few logged
+		if reports.Warn(attempt, err) {
+			level = slog.LevelWarn
+		}
+		c.log.Log(ctx, level, "telemetry feed: connection ended; reconnecting (nodes' offline time is not counted meanwhile)", "err", err, "in", wait.Round(time.Millisecond), "attempt", attempt)
 		if !retry.Sleep(ctx, wait) {
 			return nil
 		}
