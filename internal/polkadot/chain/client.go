@@ -19,6 +19,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/valtrack/valtrack/internal/polkadot/scale"
+	"github.com/valtrack/valtrack/internal/retry"
 )
 
 // Client defaults.
@@ -63,9 +64,10 @@ type endpoint struct {
 	mu        sync.Mutex // serialises calls on a websocket
 	conn      *websocket.Conn
 	downUntil time.Time
-	fails     int
-	checked   bool  // its genesis was compared
-	refused   error // it serves another chain
+	fails     int           // in a row; 0 once it answers again
+	reports   retry.Reports // which of those failures warn
+	checked   bool          // its genesis was compared
+	refused   error         // it serves another chain
 }
 
 // Client is JSON-RPC to several endpoints of one chain with failover.
@@ -288,7 +290,11 @@ func (c *Client) markDown(ep *endpoint, err error) {
 		_ = ep.conn.CloseNow()
 		ep.conn = nil
 	}
-	c.log.Warn("polkadot rpc endpoint failed; skipping it", "endpoint", ep.safe, "backoff", d, "err", trimErr(err))
+	level := slog.LevelDebug // a long outage: a few of its failures warn
+	if ep.reports.Warn(ep.fails, err) {
+		level = slog.LevelWarn
+	}
+	c.log.Log(context.Background(), level, "polkadot rpc endpoint failed; skipping it", "endpoint", ep.safe, "backoff", d, "fails_in_row", ep.fails, "err", trimErr(err))
 }
 
 func (c *Client) markUp(ep *endpoint) {

@@ -19,6 +19,7 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/valtrack/valtrack/internal/domain"
+	"github.com/valtrack/valtrack/internal/retry"
 	"github.com/valtrack/valtrack/internal/safe"
 	"github.com/valtrack/valtrack/internal/ssv/events"
 )
@@ -53,12 +54,17 @@ type Sentry struct {
 	rangeSize  uint64
 	okInRow    int
 	failsInRow int
-	backoff    time.Duration
-	heads      chan struct{} // WebSocket newHeads wake-ups
-	sub        *rpc.ClientSubscription
-	subEp      *endpoint
-	subEnded   *atomic.Bool  // set when sub ended (each subscription has its own)
-	subWait    time.Duration // the wait after a failed subscription, doubling up to PollEvery
+	// downRounds counts the waits after every endpoint failed in a row,
+	// since the last success; downReports picks the few of a long outage
+	// that warn (the rest are debug records).
+	downRounds  int
+	downReports retry.Reports
+	backoff     time.Duration
+	heads       chan struct{} // WebSocket newHeads wake-ups
+	sub         *rpc.ClientSubscription
+	subEp       *endpoint
+	subEnded    *atomic.Bool  // set when sub ended (each subscription has its own)
+	subWait     time.Duration // the wait after a failed subscription, doubling up to PollEvery
 	// prev is the block of the last marker published, the next marker's
 	// PrevMarker (nil: none known; see chainAfter).
 	prev *uint64
@@ -406,7 +412,7 @@ func (s *Sentry) nextBackoff() time.Duration {
 
 // ok records a successful call of ep.
 func (s *Sentry) ok(ep *endpoint) {
-	s.failsInRow = 0
+	s.failsInRow, s.downRounds = 0, 0
 	s.backoff = s.cfg.RetryMin
 	if ep.mark(nil) {
 		s.log.Info("ssv sentry: endpoint healthy", "endpoint", ep.name)
@@ -432,12 +438,21 @@ func (s *Sentry) failover(ctx context.Context, ep *endpoint, err error) {
 	s.failsInRow++
 	if s.failsInRow >= max(1, s.usable()) {
 		d := s.nextBackoff()
-		s.log.Warn("ssv sentry: endpoint failed; every endpoint failed in a row, waiting", "endpoint", ep.name, "err", err, "retry_in", d)
+		s.downRounds++
+		level := slog.LevelDebug
+		if s.downReports.Warn(s.downRounds, err) {
+			level = slog.LevelWarn
+		}
+		s.log.Log(ctx, level, "ssv sentry: endpoint failed; every endpoint failed in a row, waiting", "endpoint", ep.name, "err", err, "retry_in", d, "rounds", s.downRounds)
 		sleep(ctx, d)
 		s.failsInRow = 0
 		return
 	}
-	s.log.Warn("ssv sentry: endpoint failed; moving to the next", "endpoint", ep.name, "err", err, "next", s.eps[s.cur].name)
+	level := slog.LevelWarn
+	if s.downRounds >= retry.FirstWarnings {
+		level = slog.LevelDebug // all down for a while: the waits above say so
+	}
+	s.log.Log(ctx, level, "ssv sentry: endpoint failed; moving to the next", "endpoint", ep.name, "err", err, "next", s.eps[s.cur].name)
 }
 
 // errPublish is a failed publish: retried after a wait, no failover.
