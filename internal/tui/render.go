@@ -393,7 +393,7 @@ func statusLines(s State, st Styles, width int) []string {
 const maxEndpointLines = 2
 
 // endpointLines says, when the last answer has every endpoint of the
-// chain down, since when (the latest healthy status of any), and that the
+// chain down, when one was last reported healthy, and that the
 // votes shown are the last seen; nothing otherwise.
 func endpointLines(s State, st Styles, width int) []string {
 	c := s.Data
@@ -410,11 +410,14 @@ func endpointLines(s State, st Styles, width int) []string {
 	}
 	if c.EndpointsHealthyAt > 0 {
 		at := time.UnixMilli(int64(c.EndpointsHealthyAt)).UTC()
-		msg += fmt.Sprintf(" since %s (%s ago)", at.Format("2006-01-02 15:04:05 UTC"), shortDuration(s.Now.Sub(at)))
+		// Not "down since": the sentry re-reports an unchanged status only
+		// once a minute, so the last healthy report can be up to a minute
+		// older than the moment the endpoints went down.
+		msg += fmt.Sprintf(", last healthy %s (%s ago)", at.Format("2006-01-02 15:04:05 UTC"), shortDuration(s.Now.Sub(at)))
 	} else {
 		msg += " (none has been healthy yet)"
 	}
-	msg += ": the votes are the last seen; check the nodes and the --cosmos URLs"
+	msg += ": votes shown are the last seen; check the nodes and --cosmos URLs"
 	return boundedLines(msg, st.Bad, width, maxEndpointLines)
 }
 

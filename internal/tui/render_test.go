@@ -269,8 +269,8 @@ func decoded(t *testing.T, body string) *Consensus {
 	return c
 }
 
-// With every endpoint of the chain down, the view says so, since when (the
-// latest healthy status the API reports) and that the votes are the last
+// With every endpoint of the chain down, the view says so, when one was
+// last reported healthy (the latest healthy status the API has) and that the votes are the last
 // seen, and still shows them; a chain with one healthy endpoint does not.
 func TestRenderAllEndpointsDown(t *testing.T) {
 	// Healthy last at 22:10:15 UTC, 3m07.5s before the view's clock.
@@ -278,8 +278,8 @@ func TestRenderAllEndpointsDown(t *testing.T) {
 	s := state(decoded(t, downJSON(30, fmt.Sprintf(`"endpoints_healthy":0,"endpoints_total":2,"endpoints_healthy_at":%d`, at))))
 	plain := checkFits(t, Render(s, colour(), 80, 24), 80, 24)
 	joined := strings.ReplaceAll(plain, "\n", " ")
-	for _, want := range []string{"✗ all 2 RPC endpoints of devnet-1 are down since 2023-11-14 22:10:15 UTC (3m07s ago)",
-		"the votes are the last seen; check the nodes and the --cosmos URLs", "updated 800ms ago", "height 1234"} {
+	for _, want := range []string{"✗ all 2 RPC endpoints of devnet-1 are down, last healthy 2023-11-14 22:10:15 UTC (3m07s ago)",
+		"votes shown are the last seen; check the nodes and --cosmos URLs", "updated 800ms ago", "height 1234"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("all endpoints down: the view lacks %q:\n%s", want, plain)
 		}
@@ -290,7 +290,7 @@ func TestRenderAllEndpointsDown(t *testing.T) {
 
 	// The RFC 3339 form the API writes reads the same.
 	s = state(decoded(t, downJSON(3, `"endpoints_healthy":0,"endpoints_total":2,"endpoints_healthy_at":"2023-11-14T22:10:15Z"`)))
-	if plain := ansi.Strip(Render(s, colour(), 120, 24)); !strings.Contains(plain, "down since 2023-11-14 22:10:15 UTC") {
+	if plain := ansi.Strip(Render(s, colour(), 120, 24)); !strings.Contains(plain, "last healthy 2023-11-14 22:10:15 UTC") {
 		t.Errorf("healthy_at as RFC 3339:\n%s", plain)
 	}
 
