@@ -303,16 +303,24 @@ func (s *Sentry) names() []string {
 // agree (and match Config.ChainID and the cursor's). It retries until at
 // least one answers; the others are checked before their first use.
 func (s *Sentry) checkChains(ctx context.Context) error {
-	for {
+	reports := make([]retry.Reports, len(s.eps)) // one per endpoint: their errors differ
+	for round := 1; ; round++ {
+		// A node that is down at start: its first rounds warn, the rest
+		// of a long wait mostly debug (retry.Reports).
+		level := slog.LevelDebug
 		ids := map[uint64][]string{}
-		for _, ep := range s.eps {
+		for i, ep := range s.eps {
 			id, err := ep.chainIDCall(ctx)
 			if err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
 				ep.mark(err)
-				s.log.Warn("ssv sentry: endpoint did not answer eth_chainId; it is checked again before it is used", "endpoint", ep.name, "err", err)
+				epLevel := slog.LevelDebug
+				if reports[i].Warn(round, err) {
+					epLevel, level = slog.LevelWarn, slog.LevelWarn
+				}
+				s.log.Log(ctx, epLevel, "ssv sentry: endpoint did not answer eth_chainId; it is checked again before it is used", "endpoint", ep.name, "err", err)
 				continue
 			}
 			ep.mu.Lock()
@@ -337,7 +345,7 @@ func (s *Sentry) checkChains(ctx context.Context) error {
 			}
 			return nil
 		}
-		s.log.Warn("ssv sentry: no endpoint answered eth_chainId; retrying", "in", s.backoff)
+		s.log.Log(ctx, level, "ssv sentry: no endpoint answered eth_chainId; retrying", "in", s.backoff, "rounds", round)
 		if !sleep(ctx, s.nextBackoff()) {
 			return ctx.Err()
 		}
