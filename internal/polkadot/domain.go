@@ -239,7 +239,9 @@ func chains(cmd *cli.Command, devnetDirs ...string) ([]*chainConfig, error) {
 			if len(m[n]) != 1 {
 				return nil, fmt.Errorf("--polkadot-candidates %s: give one file", n)
 			}
-			if _, err := os.Stat(m[n][0]); err != nil {
+			// Read as the program will (refused here, before anything opens,
+			// with what to do: a missing file, a bad line).
+			if _, err := program.NewWatcher(m[n][0], time.Second); err != nil {
 				return nil, fmt.Errorf("--polkadot-candidates %s: %w", n, err)
 			}
 			c.Candidates = m[n][0]

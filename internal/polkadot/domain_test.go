@@ -51,6 +51,10 @@ func TestChainFlags(t *testing.T) {
 	if err != nil || len(cs) != 1 || cs[0].Candidates != file {
 		t.Errorf("unnamed file: %+v %v", cs, err)
 	}
+	badFile := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(badFile, []byte("candidates:\n  - name: a\n    stash: nope\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -59,7 +63,11 @@ func TestChainFlags(t *testing.T) {
 		{[]string{"--polkadot", "polkadot=ftp://x"}, "starts with ws://"},
 		{[]string{"--polkadot", "polkadot=127.0.0.1:9944"}, `"127.0.0.1:9944" has no scheme: give ws://127.0.0.1:9944`},
 		{[]string{"--polkadot", "polkadot=ws://127.0.0.1:1", "--polkadot-people", "kusama=ws://127.0.0.1:2"}, "no --polkadot chain of that name"},
-		{[]string{"--polkadot", "polkadot=ws://127.0.0.1:1", "--polkadot-candidates", "polkadot=/does/not/exist.yaml"}, "exist"},
+		{[]string{"--polkadot", "polkadot=ws://127.0.0.1:1", "--polkadot-candidates", "polkadot=/does/not/exist.yaml"},
+			"program file /does/not/exist.yaml is missing; the polkadot program cannot start without it"},
+		// Read at start as the program reads it: a bad line is refused before anything opens.
+		{[]string{"--polkadot", "polkadot=ws://127.0.0.1:1", "--polkadot-candidates", "polkadot=" + badFile},
+			`line 3: candidates[0].stash: candidate "a": stash "nope" is not an SS58 account address`},
 		{[]string{"--polkadot", "polkadot=ws://127.0.0.1:1", "--polkadot-poll", "10ms"}, "at least"},
 		{[]string{"--polkadot-dir", t.TempDir()}, "valtrack devnet polkadot"},
 	} {
