@@ -68,8 +68,8 @@ func sentryAction(ctx context.Context, cmd *cli.Command, d domain.Domain) error 
 	defer releasePublisher(pub)
 	doms, err := openDomains(work, []domain.Domain{d}, domain.Env{
 		Role: domain.RoleSentry, Cmd: cmd, DataDir: cmd.String("data-dir"), Log: log, Registerer: reg,
-		Publisher: pub, SentryID: sentryID(cmd), SentryLocation: cmd.String("sentry-location"),
-	}, st)
+		SentryID: sentryID(cmd), SentryLocation: cmd.String("sentry-location"),
+	}, pub, st)
 	if err != nil {
 		return err
 	}
@@ -140,7 +140,7 @@ func consumerAction(ctx context.Context, cmd *cli.Command, ds registry) error {
 	doms, err := openDomains(work, ds, domain.Env{
 		Role: domain.RoleConsumer, Cmd: cmd, Default: dflt, DataDir: cmd.String("data-dir"), Log: log, Registerer: reg,
 		DB: sto.db, Archive: sto.arch, Geo: sto.geo,
-	}, st)
+	}, nil, st)
 	if err != nil {
 		return err
 	}
@@ -234,7 +234,7 @@ func serveCommand(ds registry) *cli.Command {
 			reg := newRegistry()
 			doms, err := openDomains(ctx, ds, domain.Env{
 				Role: domain.RoleServe, Cmd: cmd, DataDir: cmd.String("data-dir"), Log: log, Registerer: reg, DB: db,
-			}, st)
+			}, nil, st)
 			if err != nil {
 				return err
 			}

@@ -258,11 +258,20 @@ type opened struct {
 }
 
 // openDomains opens ds for a role, registering each one's Close on st.
-func openDomains(ctx context.Context, ds []domain.Domain, base domain.Env, st *stack) ([]opened, error) {
+// With pub (run, sentry), each domain's Env.Publisher is a scope of it.
+func openDomains(ctx context.Context, ds []domain.Domain, base domain.Env, pub *bus.Publisher, st *stack) ([]opened, error) {
 	var out []opened
 	for _, d := range ds {
 		env := base
 		env.Log = base.Log.With("domain", d.Name())
+		if pub != nil {
+			// Each domain (and each part that asks, PublisherFor) gets a
+			// scope of the one publisher: a Flush then waits for its own
+			// messages, not for another domain's flood or slow stream.
+			name := d.Name()
+			env.Publisher = pub.Scope(name)
+			env.NewPublisher = func(part string) domain.Publisher { return pub.Scope(name + "/" + part) }
+		}
 		p, err := d.Open(ctx, env)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", d.Name(), err)

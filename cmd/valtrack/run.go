@@ -71,8 +71,8 @@ func runAction(ctx context.Context, cmd *cli.Command, ds registry) (err error) {
 	defer releasePublisher(pub)
 	doms, err := openDomains(work, run, domain.Env{
 		Role: domain.RoleRun, Cmd: cmd, Default: dflt, DataDir: dataDir, Log: log, Registerer: reg,
-		DB: sto.db, Archive: sto.arch, Geo: sto.geo, Publisher: pub, SentryID: sentryID(cmd), SentryLocation: cmd.String("sentry-location"),
-	}, st)
+		DB: sto.db, Archive: sto.arch, Geo: sto.geo, SentryID: sentryID(cmd), SentryLocation: cmd.String("sentry-location"),
+	}, pub, st)
 	if err != nil {
 		return err
 	}

@@ -113,3 +113,48 @@ func BenchmarkScanReplays(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(events+100), "ns/msg")
 }
+
+// BenchmarkScopeFlushBesideStuckScope: one scope holds 4,096 messages no
+// stream takes; another publishes one message and flushes, per op. The
+// flush looks only at its own scope's pending entries, so the cost per op
+// is that of one acknowledged round trip whatever the stuck scope holds.
+func BenchmarkScopeFlushBesideStuckScope(b *testing.B) {
+	const stuckN = 4096
+	bb := bustest.Embedded(b, func(c *bus.Config) {
+		c.MaxPending = stuckN + 16
+		c.RetryMaxBackoff = time.Minute // the stuck ones re-sent rarely, not measured
+	})
+	ctx := context.Background()
+	if err := bb.EnsureStream(ctx, "bench"); err != nil {
+		b.Fatal(err)
+	}
+	p := bb.NewPublisher(nil)
+	defer func() {
+		// The stuck messages are lost by design; Close must not wait for them.
+		short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		defer cancel()
+		_ = p.Close(short)
+	}()
+	stuck, swift := p.Scope("stuck"), p.Scope("swift")
+	for i := range stuckN {
+		if err := stuck.Publish(ctx, "stuckbench.net.event", strconv.Itoa(i), []byte("x")); err != nil {
+			b.Fatal(err)
+		}
+	}
+	data := make([]byte, benchPayload)
+	fctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if err := swift.Publish(fctx, "bench.net.event", strconv.Itoa(i), data); err != nil {
+			b.Fatal(err)
+		}
+		if err := swift.Flush(fctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if got := stuck.Pending(); got != stuckN {
+		b.Fatalf("stuck scope holds %d, want %d", got, stuckN)
+	}
+}

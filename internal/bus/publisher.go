@@ -27,6 +27,9 @@ const (
 
 // Publisher publishes asynchronously with at most MaxPending messages
 // unacknowledged, and keeps every message until the stream acknowledged it.
+// Its Flush waits for every message; a Scope of it publishes through the
+// same connection, queue and bounds, and its Flush waits only for the
+// messages published through that Scope.
 type Publisher struct {
 	bus     *Bus
 	log     *slog.Logger
@@ -43,17 +46,42 @@ type Publisher struct {
 
 	mu       sync.Mutex
 	closed   bool
-	seq      uint64
-	pending  pendingHeap
+	seq      uint64   // the last seq given to an entry
+	whole    flushSet // every entry, whatever its scope
 	inflight map[*nats.Msg]*entry
 	retry    []*entry
-	flushers []flusher
 	lastWarn time.Time
+}
+
+// flushSet is what one Flush waits on: the publisher's every entry, or a
+// scope's. Guarded by Publisher.mu.
+type flushSet struct {
+	pending  pendingHeap
+	flushers []flusher
+	last     uint64 // seq of the last entry enqueued into it
+	lost     int    // entries Close dropped unacknowledged
 }
 
 type flusher struct {
 	upTo uint64
 	ch   chan struct{}
+}
+
+// release wakes the flushers whose messages are all acknowledged. Only the
+// set's own heap is looked at, so an acknowledgement costs the same
+// whatever the other scopes hold.
+func (fs *flushSet) release() {
+	if len(fs.flushers) == 0 {
+		return
+	}
+	low := fs.pending.low(fs.last + 1)
+	fs.flushers = slices.DeleteFunc(fs.flushers, func(f flusher) bool {
+		if f.upTo < low {
+			close(f.ch)
+			return true
+		}
+		return false
+	})
 }
 
 // NewPublisher returns a Publisher on the bus. Close it before the Bus.
@@ -97,6 +125,10 @@ func (b *Bus) NewPublisher(log *slog.Logger) *Publisher {
 // until ctx is done. The stream drops a second message with the same id
 // inside the Duplicates window.
 func (p *Publisher) Publish(ctx context.Context, subject, msgID string, data []byte) error {
+	return p.publish(ctx, nil, subject, msgID, data)
+}
+
+func (p *Publisher) publish(ctx context.Context, s *Scope, subject, msgID string, data []byte) error {
 	if err := validateSubject(subject); err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
@@ -131,35 +163,54 @@ func (p *Publisher) Publish(ctx context.Context, subject, msgID string, data []b
 		return fmt.Errorf("publish %s: %w", subject, ErrPublisherClosed)
 	}
 	p.seq++
-	e := &entry{seq: p.seq, msg: m}
-	p.pending.add(e)
+	e := &entry{seq: p.seq, msg: m, scope: s}
+	p.whole.pending.add(e)
+	p.whole.last = p.seq
+	if s != nil {
+		s.set.pending.add(e)
+		s.set.last = p.seq
+	}
 	p.mu.Unlock()
 	p.metrics.Pending.Inc()
 	p.queue <- e // cannot block: every entry holds a slot and the queue is as large as slots
 	return nil
 }
 
-// Flush waits until every message enqueued before the call is acknowledged.
+// Flush waits until every message enqueued before the call is acknowledged,
+// whichever Scope published it. After a Close that lost messages it
+// returns ErrPublisherClosed.
 func (p *Publisher) Flush(ctx context.Context) error {
+	return p.flush(ctx, &p.whole, "publisher")
+}
+
+// flush waits until every entry of fs enqueued before the call is
+// acknowledged. what names fs in errors.
+func (p *Publisher) flush(ctx context.Context, fs *flushSet, what string) error {
 	p.mu.Lock()
-	upTo := p.seq
-	if p.pending.low(upTo+1) > upTo {
+	upTo := fs.last
+	if fs.pending.low(upTo+1) > upTo {
+		lost := fs.lost
 		p.mu.Unlock()
+		if lost > 0 {
+			// Nothing is pending because Close dropped it: not acknowledged.
+			return fmt.Errorf("flush %s: %d messages were lost when the publisher closed: %w", what, lost, ErrPublisherClosed)
+		}
 		return nil
 	}
 	f := flusher{upTo: upTo, ch: make(chan struct{})}
-	p.flushers = append(p.flushers, f)
+	fs.flushers = append(fs.flushers, f)
 	p.mu.Unlock()
 	select {
 	case <-f.ch:
 		return nil
 	case <-ctx.Done():
 		p.mu.Lock()
-		p.flushers = slices.DeleteFunc(p.flushers, func(g flusher) bool { return g.ch == f.ch })
+		fs.flushers = slices.DeleteFunc(fs.flushers, func(g flusher) bool { return g.ch == f.ch })
+		n := fs.pending.Len()
 		p.mu.Unlock()
-		return fmt.Errorf("flush publisher: %d messages still unacknowledged (is the NATS server reachable?): %w", p.Pending(), ctx.Err())
+		return fmt.Errorf("flush %s: %d messages still unacknowledged (is the NATS server reachable?): %w", what, n, ctx.Err())
 	case <-p.done:
-		return fmt.Errorf("flush publisher: %w", ErrPublisherClosed)
+		return fmt.Errorf("flush %s: %w", what, ErrPublisherClosed)
 	}
 }
 
@@ -182,8 +233,15 @@ func (p *Publisher) Close(ctx context.Context) error {
 	close(p.stop)
 	<-p.done
 	p.mu.Lock()
-	lost := len(p.pending)
-	p.pending = nil
+	dropped := p.whole.pending.reset()
+	lost := len(dropped)
+	p.whole.lost = lost
+	for _, e := range dropped {
+		if e.scope != nil {
+			e.scope.set.lost++
+			e.scope.set.pending.reset()
+		}
+	}
 	clear(p.inflight)
 	p.retry = nil
 	p.mu.Unlock()
@@ -275,12 +333,18 @@ func (p *Publisher) onAck(_ jetstream.JetStream, m *nats.Msg, _ *jetstream.PubAc
 		return
 	}
 	delete(p.inflight, m)
-	p.pending.remove(e)
+	p.whole.pending.remove(e)
+	if e.scope != nil {
+		e.scope.set.pending.remove(e)
+	}
 	e.msg = nil
 	// Free the slot before waking flushers, so that Pending is already
 	// down when Flush returns. It cannot block: the entry holds a token.
 	<-p.slots
-	p.releaseFlushers()
+	p.whole.release()
+	if e.scope != nil {
+		e.scope.set.release()
+	}
 	p.mu.Unlock()
 	p.metrics.Pending.Dec()
 	p.metrics.Published.Inc()
@@ -327,20 +391,4 @@ func (p *Publisher) hold(e *entry, after time.Duration) {
 	case p.wake <- struct{}{}:
 	default:
 	}
-}
-
-// releaseFlushers wakes the flushers whose messages are all acknowledged.
-// Callers hold p.mu.
-func (p *Publisher) releaseFlushers() {
-	if len(p.flushers) == 0 {
-		return
-	}
-	low := p.pending.low(p.seq + 1)
-	p.flushers = slices.DeleteFunc(p.flushers, func(f flusher) bool {
-		if f.upTo < low {
-			close(f.ch)
-			return true
-		}
-		return false
-	})
 }

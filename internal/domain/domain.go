@@ -124,17 +124,48 @@ type Env struct {
 	// Geo locates IP addresses (run, consumer). Without MaxMind databases
 	// it still classes private, loopback and unknown addresses.
 	Geo *geo.Resolver
-	// Publisher publishes the domain's events (run, sentry).
+	// Publisher publishes the domain's events (run, sentry). It is the
+	// domain's own view of the process's one bus publisher (a bus.Scope):
+	// the connection, queue and pending limit are shared, but its Flush
+	// (Flusher) waits only for what was published through it, never for
+	// another domain's traffic.
 	Publisher Publisher
+	// NewPublisher, when set (run, sentry), makes a further view of the
+	// bus publisher for one part of the domain (a network's sentry), whose
+	// Flush waits for that part's messages alone. Call PublisherFor, which
+	// falls back to Publisher where the platform gives none (tests).
+	NewPublisher func(name string) Publisher
 	// SentryID and SentryLocation identify this process's sentries in
 	// events.
 	SentryID, SentryLocation string
 }
 
 // Publisher publishes one event with its deterministic message id; the bus
-// publisher implements it.
+// publisher and its scopes implement it.
 type Publisher interface {
 	Publish(ctx context.Context, subject, msgID string, data []byte) error
+}
+
+// Flusher is a Publisher that can wait until the bus acknowledged every
+// message published through it before the call (bus.Scope, bus.Publisher):
+// its Publish returns once a message is queued in memory, which an outage
+// followed by a stop can lose. A sentry that records progress (a cursor)
+// flushes first. The Publisher in Env is a view of its own, so the wait
+// covers the domain's messages only.
+type Flusher interface {
+	Publisher
+	Flush(ctx context.Context) error
+}
+
+// PublisherFor returns the Publisher for the part of the domain named name
+// (one network's sentry): a view of its own from NewPublisher, so that its
+// Flush waits neither for other domains' messages nor for the domain's
+// other networks'; Publisher when NewPublisher is nil.
+func (e Env) PublisherFor(name string) Publisher {
+	if e.NewPublisher != nil {
+		return e.NewPublisher(name)
+	}
+	return e.Publisher
 }
 
 // Sentry observes one network and publishes what it sees until ctx ends.

@@ -364,7 +364,7 @@ func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err 
 				replay = &r
 			}
 			s, err := ssvsync.New(ssvsync.Config{Network: n.Name, Contract: n.Contract, ChainID: in.chainIDs[n.Name], FromBlock: n.FromBlock,
-				RPCs: n.RPCs, FollowDistance: env.Cmd.Uint64("ssv-follow-distance"), Decoder: abi.Decode, Publisher: env.Publisher,
+				RPCs: n.RPCs, FollowDistance: env.Cmd.Uint64("ssv-follow-distance"), Decoder: abi.Decode, Publisher: env.PublisherFor(n.Name),
 				SentryID: env.SentryID, DataDir: filepath.Join(env.DataDir, "ssv"), ReplayFrom: replay, NoBloomCheck: !env.Cmd.Bool("ssv-bloom-check"), Log: env.Log, Registerer: env.Registerer})
 			if err != nil {
 				return nil, err // names the sentry and its network already

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/valtrack/valtrack/internal/bus"
+	"github.com/valtrack/valtrack/internal/domain"
 )
 
 // ackPublisher is a bus whose acknowledgements can be withheld: Publish
@@ -83,5 +84,9 @@ func TestCursorWaitsForTheBusAck(t *testing.T) {
 	}
 }
 
-// The bus's publisher is one the sentry waits for.
-var _ flusher = (*bus.Publisher)(nil)
+// The bus's publisher and its scopes (what the platform gives the sentry)
+// are ones the sentry waits for.
+var (
+	_ domain.Flusher = (*bus.Publisher)(nil)
+	_ domain.Flusher = (*bus.Scope)(nil)
+)

@@ -83,9 +83,13 @@ type Config struct {
 	RPCs           []string
 	FollowDistance uint64 // blocks behind head treated as final; default 8
 	Decoder        Decoder
-	Publisher      domain.Publisher
-	SentryID       string
-	DataDir        string // cursor file directory; "" keeps no cursor
+	// Publisher takes the events. Where it is a domain.Flusher the cursor
+	// waits for its Flush (AckWait), so give each sentry a view of its own
+	// (domain.Env.PublisherFor, a bus.Scope): a shared one would make the
+	// cursor wait for every other publisher's messages too.
+	Publisher domain.Publisher
+	SentryID  string
+	DataDir   string // cursor file directory; "" keeps no cursor
 	// ReplayFrom, when set, moves a cursor that is past it back to this
 	// block, so that the blocks from it are read and published again
 	// (--ssv-replay-from): how an operator fills a block the consumer

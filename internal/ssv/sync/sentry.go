@@ -1263,23 +1263,20 @@ func (s *Sentry) remember(h *header, marker bool) {
 	s.hashes = append(s.hashes[:0:0], s.hashes[drop:]...)
 }
 
-// flusher is a Publisher that can wait until the bus acknowledged every
-// message it accepted (bus.Publisher): its Publish returns once a message
-// is queued in memory, which a NATS outage and a stop can lose.
-type flusher interface {
-	Flush(ctx context.Context) error
-}
-
 // advanced stores the cursor after s.next moved — once the bus has
 // acknowledged every message published up to s.next, where the Publisher
-// can say (flusher): a cursor past messages still in the publisher's
-// memory would, after an outage and a restart, never publish them again.
+// can say (domain.Flusher: its publish returns once a message is queued in
+// memory, which a NATS outage and a stop can lose). The Publisher is this
+// network's own view of the bus publisher (Env.PublisherFor), so the wait
+// is for this sentry's messages, not other domains' or networks'. A cursor
+// past messages still in the publisher's memory would, after an outage and
+// a restart, never publish them again.
 // Unacknowledged within AckWait, the cursor stays where it was (a restart
 // publishes those blocks again, under the same ids) and the sentry goes
 // on: the next block's advance waits for all of them again.
 func (s *Sentry) advanced(ctx context.Context) error {
 	s.setProcessed()
-	if f, ok := s.cfg.Publisher.(flusher); ok && s.cursor != nil {
+	if f, ok := s.cfg.Publisher.(domain.Flusher); ok && s.cursor != nil {
 		fctx, cancel := context.WithTimeout(ctx, s.cfg.AckWait)
 		err := f.Flush(fctx)
 		cancel()
