@@ -2,6 +2,7 @@ package api
 
 import (
 	"crypto/sha256"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -92,10 +93,18 @@ func FuzzHeaders(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, h string) {
-		acceptsGzip(h)
+		// Only a gzip or * coding can turn compression on.
+		if l := strings.ToLower(h); acceptsGzip(h) && !strings.Contains(l, "gzip") && !strings.Contains(l, "*") {
+			t.Fatalf("acceptsGzip(%q) without gzip or *", h)
+		}
 		if a, ok := forwardedFor([]string{h}); ok && !a.IsValid() {
 			t.Fatalf("forwardedFor(%q) accepted an invalid address", h)
 		}
-		remoteAddr(h)
+		// An address that parsed is the one the text names, with or without a port.
+		if a := remoteAddr(h); a.IsValid() {
+			if remoteAddr(a.String()) != a || remoteAddr(netip.AddrPortFrom(a, 443).String()) != a {
+				t.Fatalf("remoteAddr(%q) = %v, which does not read back", h, a)
+			}
+		}
 	})
 }

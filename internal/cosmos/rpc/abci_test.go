@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/valtrack/valtrack/internal/cosmos/rpc"
 	"github.com/valtrack/valtrack/internal/cosmos/rpc/rpctest"
@@ -72,6 +74,10 @@ func FuzzDecodeABCIQuery(f *testing.F) {
 		a, err := rpc.DecodeABCIQuery([]byte(s))
 		if err == nil && len(a.Value) > 1<<20 {
 			t.Fatalf("value of %d bytes", len(a.Value))
+		}
+		// The node's log text reaches our logs and errors: made safe, bounded.
+		if err == nil && (len(a.Log) > 256 || !utf8.ValidString(a.Log) || strings.ContainsFunc(a.Log, unicode.IsControl)) {
+			t.Fatalf("log %q kept as it came", a.Log)
 		}
 	})
 }

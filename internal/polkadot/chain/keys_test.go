@@ -125,7 +125,59 @@ func FuzzKeyArgs(f *testing.F) {
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, key []byte) {
 		for _, it := range [][2]string{{"Staking", "ErasStakers"}, {"System", "Account"}, {"Offences", "ConcurrentReportsIndex"}} {
-			_, _ = KeyArgs(md, it[0], it[1], key)
+			args, err := KeyArgs(md, it[0], it[1], key)
+			if err != nil {
+				continue
+			}
+			// The keys tile the storage key after its prefix: each hasher's
+			// digest, then (for a concat hasher) exactly the returned key.
+			hashers := md.Pallet(it[0]).Entry(it[1]).Hashers
+			if len(args) != len(hashers) {
+				t.Fatalf("%s.%s: %d keys for %d hashers", it[0], it[1], len(args), len(hashers))
+			}
+			off := 32
+			for i, h := range hashers {
+				n, concat := hashLen(h)
+				off += n
+				if !concat {
+					if args[i] != nil {
+						t.Fatalf("%s.%s: key %d under an opaque hasher recovered as %x", it[0], it[1], i, args[i])
+					}
+					continue
+				}
+				if !bytes.Equal(key[off:off+len(args[i])], args[i]) {
+					t.Fatalf("%s.%s: key %d %x is not the bytes at %d of %x", it[0], it[1], i, args[i], off, key)
+				}
+				off += len(args[i])
+			}
+			if off != len(key) {
+				t.Fatalf("%s.%s: keys cover %d of %d bytes", it[0], it[1], off, len(key))
+			}
+		}
+		// A key built from fixed-size arguments splits back into them.
+		for _, c := range []struct {
+			pallet, item string
+			args         [][]byte
+		}{
+			{"System", "Account", [][]byte{key[:min(len(key), 32)]}},
+			{"Staking", "ErasStakers", [][]byte{key[:min(len(key), 4)], key[min(len(key), 4):min(len(key), 36)]}},
+		} {
+			if len(key) < 36 {
+				break
+			}
+			full, err := Key(md, c.pallet, c.item, c.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := KeyArgs(md, c.pallet, c.item, full)
+			if err != nil || len(back) != len(c.args) {
+				t.Fatalf("%s.%s: key of %x splits as %x, %v", c.pallet, c.item, c.args, back, err)
+			}
+			for i := range back {
+				if !bytes.Equal(back[i], c.args[i]) {
+					t.Fatalf("%s.%s: key %d of %x came back as %x", c.pallet, c.item, i, c.args, back[i])
+				}
+			}
 		}
 	})
 }
