@@ -1,37 +1,19 @@
 package ethereum
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/valtrack/valtrack/internal/api/apitest"
 	"github.com/valtrack/valtrack/internal/domain"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestDevnetCommandNamesTheNextCommand: `ethereum` runs a devnet until
 // its context ends and tells how to watch it with this very valtrack
@@ -40,7 +22,7 @@ func TestDevnetCommandNamesTheNextCommand(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "dn")
 	d := Domain{Logger: func(*cli.Command) (*slog.Logger, error) { return slog.New(slog.DiscardHandler), nil }}
 	cmd := d.DevnetCommand()
-	var out syncBuffer
+	var out apitest.SyncBuffer
 	cmd.Writer, cmd.ErrWriter = &out, io.Discard
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
