@@ -135,7 +135,7 @@ func FuzzWriteMetadata(f *testing.F) {
 // mainnet's subnet parameters), and the log says once what to give.
 func TestUnknownNetworkWarnedOnce(t *testing.T) {
 	var buf strings.Builder
-	s := &Sink{cfg: Config{Log: slog.New(slog.NewTextHandler(&buf, nil))}, longLived: map[longLivedKey][]int64{}}
+	s := &Sink{cfg: Config{Log: slog.New(slog.NewTextHandler(&buf, nil))}}
 	e := &events.MetadataReceived{V: 1, Network: "holesky", ID: "cd", Epoch: 10, SubscribedSubnets: []int64{1, 2, 3, 4, 5}}
 	for range 3 {
 		s.validatorRow(e, FromMetadataReceived(e))

@@ -39,11 +39,12 @@ type Sink struct {
 	meta *archive.Table[MetadataRow]
 	val  *archive.Table[ValidatorMetadataRow]
 
-	mu sync.Mutex
-	// longLived caches compute_subscribed_subnets per node and epoch: the
-	// shuffle behind it is the costliest part of a validator row.
-	longLived map[longLivedKey][]int64
-	warned    map[string]bool // networks without Params already logged
+	mu     sync.Mutex
+	warned map[string]bool // networks without Params already logged
+
+	// longLived answers compute_subscribed_subnets by id prefix and period:
+	// the shuffle behind it was the costliest part of a validator row.
+	longLived subnets.Cache
 }
 
 // New registers the archive tables (when there is an archive).
@@ -51,7 +52,7 @@ func New(cfg Config) (*Sink, error) {
 	if cfg.State == nil {
 		return nil, errors.New("ethereum sink: a state store is required")
 	}
-	s := &Sink{cfg: cfg, longLived: map[longLivedKey][]int64{}}
+	s := &Sink{cfg: cfg}
 	if cfg.Archive != nil {
 		var err error
 		if s.disc, s.meta, s.val, err = RegisterTables(cfg.Archive); err != nil {
@@ -133,35 +134,6 @@ func write[T any](t *archive.Table[T], rows []T) error {
 	return t.Write(rows)
 }
 
-type longLivedKey struct {
-	node  [32]byte
-	epoch uint64
-	net   string
-}
-
-// maxLongLivedCache bounds the cache; it is simply emptied when full.
-const maxLongLivedCache = 100_000
-
-func (s *Sink) longLivedSubnets(net string, id [32]byte, epoch uint64, sp subnets.Params) []int64 {
-	k := longLivedKey{id, epoch, net}
-	s.mu.Lock()
-	v, ok := s.longLived[k]
-	s.mu.Unlock()
-	if ok {
-		return v
-	}
-	for _, sn := range subnets.ComputeSubscribedSubnets(id, epoch, sp) {
-		v = append(v, int64(sn))
-	}
-	s.mu.Lock()
-	if len(s.longLived) >= maxLongLivedCache {
-		s.longLived = map[longLivedKey][]int64{}
-	}
-	s.longLived[k] = v
-	s.mu.Unlock()
-	return v
-}
-
 // warnUnknown says once per network that its events come to a consumer
 // that was not given it: they are stored, but nothing estimates them.
 func (s *Sink) warnUnknown(network string) {
@@ -195,8 +167,8 @@ func (s *Sink) validatorRow(e *events.MetadataReceived, m MetadataRow) (Validato
 	long := map[int64]bool{}
 	var longList []int64
 	if id, ok := estimate.ParseNodeID(e.ID); ok {
-		for _, sn := range s.longLivedSubnets(e.Network, id, e.Epoch, sp) {
-			long[sn] = true
+		for _, sn := range s.longLived.Subscribed(id, e.Epoch, sp) {
+			long[int64(sn)] = true
 		}
 	}
 	// The MetaData attnets are the subnets the node itself declares

@@ -11,11 +11,45 @@ import (
 // subnets a node with nodeID (big-endian uint256) must join at epoch.
 func ComputeSubscribedSubnets(nodeID [32]byte, epoch uint64, p Params) []uint64 {
 	p = p.sane()
+	prefix, period := split(nodeID, epoch, p)
+	return subnetsFrom(prefix, period, p)
+}
+
+// split reduces a node id and an epoch to the two numbers
+// compute_subscribed_subnets depends on: node_id_prefix (the id's top
+// AttestationSubnetPrefixBits bits) and the subscription period
+// (epoch + node_offset) // EPOCHS_PER_SUBNET_SUBSCRIPTION. Every node with
+// the same prefix in the same period joins the same subnets, which is what
+// lets Cache hold 2^prefix_bits entries per period instead of one per node.
+// p must be sane.
+func split(nodeID [32]byte, epoch uint64, p Params) (prefix, period uint64) {
+	// sane bounds the prefix to 1..32 bits, so it sits in the first word.
+	prefix = binary.BigEndian.Uint64(nodeID[:8]) >> (64 - p.AttestationSubnetPrefixBits)
+	offset := idMod(nodeID, p.EpochsPerSubnetSubscription)
+	return prefix, (epoch + offset) / p.EpochsPerSubnetSubscription
+}
+
+// idMod is node_id % m for the big-endian uint256 id. For the moduli
+// configurations use (256 on every public network) it is Horner's rule in
+// uint64, which cannot overflow while m < 2^56; math/big is kept for the rest.
+func idMod(nodeID [32]byte, m uint64) uint64 {
+	if m < 1<<56 {
+		var r uint64
+		for _, b := range nodeID {
+			r = (r<<8 | uint64(b)) % m
+		}
+		return r
+	}
 	id := new(big.Int).SetBytes(nodeID[:])
-	prefix := new(big.Int).Rsh(id, uint(NodeIDBits-p.AttestationSubnetPrefixBits)).Uint64()
-	offset := new(big.Int).Mod(id, new(big.Int).SetUint64(p.EpochsPerSubnetSubscription)).Uint64()
+	return id.Mod(id, new(big.Int).SetUint64(m)).Uint64()
+}
+
+// subnetsFrom is the rest of compute_subscribed_subnets once the id is
+// reduced to its prefix and period: the permuted prefix and the
+// SubnetsPerNode subnets after it. p must be sane.
+func subnetsFrom(prefix, period uint64, p Params) []uint64 {
 	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], (epoch+offset)/p.EpochsPerSubnetSubscription)
+	binary.LittleEndian.PutUint64(b[:], period)
 	seed := sha256.Sum256(b[:])
 	permutated := ComputeShuffledIndex(prefix, 1<<p.AttestationSubnetPrefixBits, seed, p.ShuffleRoundCount)
 	out := make([]uint64, 0, p.SubnetsPerNode)
