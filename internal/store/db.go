@@ -91,6 +91,8 @@ type DB struct {
 	// stmts caches compiled writer statements (a handful of fixed texts).
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
+	// ck checkpoints SQLite's WAL off the writer's path (nil on PostgreSQL).
+	ck *checkpointer
 	// txConns maps each open PostgreSQL *sql.Tx of InTx to its *sql.Conn,
 	// through which copyRows reaches the pgx connection.
 	txConns sync.Map
@@ -165,7 +167,8 @@ func openSQLite(ctx context.Context, path string, o options, log *slog.Logger) (
 	// per page on the pipeline's hot path.
 	params.Add("_pragma", "temp_store(MEMORY)")
 	params.Add("_pragma", "cache_size(-65536)")
-	writerParams := url.Values{"_pragma": append([]string{"journal_mode(WAL)"}, params["_pragma"]...)}
+	ckParams := url.Values{"_pragma": append([]string(nil), params["_pragma"]...)}
+	writerParams := url.Values{"_pragma": append([]string{"journal_mode(WAL)", fmt.Sprintf("wal_autocheckpoint(%d)", walBackstopPages)}, params["_pragma"]...)}
 	// IMMEDIATE: a write transaction takes the lock at BEGIN, so it waits
 	// (busy_timeout) instead of failing when it later upgrades.
 	writerParams.Set("_txlock", "immediate")
@@ -183,8 +186,15 @@ func openSQLite(ctx context.Context, path string, o options, log *slog.Logger) (
 		s.w.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w; check the path is writable and not held by another program", path, err)
 	}
+	ck, err := sql.Open("sqlite", base+"?"+ckParams.Encode())
+	if err != nil {
+		s.w.Close()
+		return nil, fmt.Errorf("open sqlite %s checkpointer: %w", path, err)
+	}
+	s.ck = startCheckpointer(ck, log)
 	params.Add("_pragma", "query_only(1)")
 	if s.r, err = sql.Open("sqlite", base+"?"+params.Encode()); err != nil {
+		s.ck.close()
 		s.w.Close()
 		return nil, fmt.Errorf("open sqlite %s readers: %w", path, err)
 	}
@@ -246,6 +256,9 @@ func (s *DB) Close() error {
 	}
 	s.stmts = nil
 	s.stmtMu.Unlock()
+	// Before the writer: its close runs the final checkpoint, which must
+	// not race a background one.
+	err = errors.Join(err, s.ck.close())
 	err = errors.Join(err, s.w.Close())
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())

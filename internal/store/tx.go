@@ -41,7 +41,11 @@ func (s *DB) tryTx(ctx context.Context, fn func(*sql.Tx) error) error {
 		if err != nil {
 			return err
 		}
-		return runTx(tx, fn)
+		if err := runTx(tx, fn); err != nil {
+			return err
+		}
+		s.ck.committed()
+		return nil
 	}
 	// On PostgreSQL the transaction runs on a connection of its own, kept
 	// beside it, so that InsertRows can reach the pgx connection under it
