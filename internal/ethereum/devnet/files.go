@@ -1,10 +1,12 @@
 package devnet
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -136,7 +138,64 @@ func ParseTruth(b []byte) (*Truth, error) {
 	if err := json.Unmarshal(b, &t); err != nil {
 		return nil, fmt.Errorf("decode truth.json: %w", err)
 	}
+	if err := t.validate(); err != nil {
+		return nil, fmt.Errorf("truth.json is not a devnet's truth: %w; rewrite it with `valtrack devnet ethereum`", err)
+	}
 	return &t, nil
+}
+
+// validate checks what the estimate-quality comparisons rely on: every
+// node named once, validator counts that add up to the total, index ranges
+// that match the counts and do not overlap, and subnets that exist. A
+// truth that breaks them would score an estimator against a wrong answer.
+func (t *Truth) validate() error {
+	seen := make(map[string]bool, len(t.Nodes))
+	var sum uint64
+	type span struct{ first, last uint64 }
+	var spans []span
+	for i, n := range t.Nodes {
+		switch {
+		case n.PeerID == "":
+			return fmt.Errorf("node %d has no peer_id", i)
+		case seen[n.PeerID]:
+			return fmt.Errorf("node %d: peer_id %s listed twice", i, n.PeerID)
+		case n.Validators < 0:
+			return fmt.Errorf("node %s: negative validators %d", n.PeerID, n.Validators)
+		}
+		seen[n.PeerID] = true
+		sum += uint64(n.Validators)
+		switch {
+		case n.Validators == 0 && len(n.ValidatorIndices) != 0:
+			return fmt.Errorf("node %s: validator_indices without validators", n.PeerID)
+		case n.Validators > 0 && len(n.ValidatorIndices) != 0:
+			if len(n.ValidatorIndices) != 2 || n.ValidatorIndices[1] < n.ValidatorIndices[0] ||
+				n.ValidatorIndices[1]-n.ValidatorIndices[0] != uint64(n.Validators)-1 {
+				return fmt.Errorf("node %s: validator_indices %v is not the range first..last of its %d validators", n.PeerID, n.ValidatorIndices, n.Validators)
+			}
+			spans = append(spans, span{n.ValidatorIndices[0], n.ValidatorIndices[1]})
+		}
+		for _, s := range n.LongLivedSubnets {
+			// ATTESTATION_SUBNET_COUNT, phase0 p2p-interface.
+			if s >= 64 {
+				return fmt.Errorf("node %s: long-lived subnet %d does not exist (0..63)", n.PeerID, s)
+			}
+		}
+		for _, p := range []int{n.TCPPort, n.UDPPort, n.QUICPort} {
+			if p < 0 || p > 65535 {
+				return fmt.Errorf("node %s: port %d out of range", n.PeerID, p)
+			}
+		}
+	}
+	if sum != t.TotalValidators {
+		return fmt.Errorf("nodes run %d validators in all, total_validators says %d", sum, t.TotalValidators)
+	}
+	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.first, b.first) })
+	for i := 1; i < len(spans); i++ {
+		if spans[i].first <= spans[i-1].last {
+			return fmt.Errorf("validator index ranges %d..%d and %d..%d overlap", spans[i-1].first, spans[i-1].last, spans[i].first, spans[i].last)
+		}
+	}
+	return nil
 }
 
 // writeAtomic writes through a temporary file and a rename, so a reader

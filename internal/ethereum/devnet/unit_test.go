@@ -1,7 +1,9 @@
 package devnet
 
 import (
+	"encoding/json"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -105,16 +107,90 @@ func abs(x int) int {
 	return x
 }
 
+// truth.json as a devnet writes it, and the ways it can be wrong.
+func TestParseTruthChecksConsistency(t *testing.T) {
+	good := `{"network":"devnet","total_validators":5,"nodes":[
+		{"peer_id":"a","validators":3,"validator_indices":[0,2],"long_lived_subnets":[1,63],"tcp_port":9000},
+		{"peer_id":"b","validators":0,"long_lived_subnets":[]},
+		{"peer_id":"c","validators":2,"validator_indices":[3,4]}]}`
+	if _, err := ParseTruth([]byte(good)); err != nil {
+		t.Fatalf("a consistent truth refused: %v", err)
+	}
+	bad := map[string]string{
+		"total":      `{"total_validators":4,"nodes":[{"peer_id":"a","validators":3}]}`,
+		"negative":   `{"total_validators":0,"nodes":[{"peer_id":"a","validators":-1},{"peer_id":"b","validators":1}]}`,
+		"no peer":    `{"total_validators":1,"nodes":[{"validators":1}]}`,
+		"twice":      `{"total_validators":2,"nodes":[{"peer_id":"a","validators":1},{"peer_id":"a","validators":1}]}`,
+		"range":      `{"total_validators":3,"nodes":[{"peer_id":"a","validators":3,"validator_indices":[0,1]}]}`,
+		"reversed":   `{"total_validators":3,"nodes":[{"peer_id":"a","validators":3,"validator_indices":[2,0]}]}`,
+		"overlap":    `{"total_validators":4,"nodes":[{"peer_id":"a","validators":2,"validator_indices":[0,1]},{"peer_id":"b","validators":2,"validator_indices":[1,2]}]}`,
+		"idle":       `{"total_validators":0,"nodes":[{"peer_id":"a","validators":0,"validator_indices":[0,0]}]}`,
+		"subnet":     `{"total_validators":0,"nodes":[{"peer_id":"a","long_lived_subnets":[64]}]}`,
+		"port":       `{"total_validators":0,"nodes":[{"peer_id":"a","udp_port":70000}]}`,
+		"not json":   `[`,
+		"wrong type": `{"nodes":{}}`,
+	}
+	for name, b := range bad {
+		if _, err := ParseTruth([]byte(b)); err == nil {
+			t.Errorf("%s: accepted %s", name, b)
+		}
+	}
+}
+
+// Whatever ParseTruth accepts is consistent and survives a write and a
+// read unchanged: the comparisons that read it back see what was written.
 func FuzzParseTruth(f *testing.F) {
-	f.Add([]byte(`{"network":"devnet","nodes":[{"peer_id":"x","validators":3}],"total_validators":3}`))
+	f.Add([]byte(`{"network":"devnet","nodes":[{"peer_id":"x","validators":3,"validator_indices":[7,9]}],"total_validators":3}`))
 	f.Add([]byte(`{"nodes":null}`))
+	f.Add([]byte(`{"total_validators":2,"nodes":[{"peer_id":"a","validators":1},{"peer_id":"b","validators":1,"long_lived_subnets":[5]}]}`))
 	f.Add([]byte(`[`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		tr, err := ParseTruth(b)
-		if err == nil && tr == nil {
+		if err != nil {
+			return
+		}
+		if tr == nil {
 			t.Fatal("nil truth without error")
 		}
+		var sum uint64
+		for _, n := range tr.Nodes {
+			if n.Validators < 0 || n.PeerID == "" {
+				t.Fatalf("accepted node %+v", n)
+			}
+			sum += uint64(n.Validators)
+		}
+		if sum != tr.TotalValidators {
+			t.Fatalf("accepted a truth whose nodes run %d of %d validators", sum, tr.TotalValidators)
+		}
+		again, err := json.Marshal(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := ParseTruth(again)
+		if err != nil {
+			t.Fatalf("a truth written back is refused: %v\n%s", err, again)
+		}
+		if !reflect.DeepEqual(normalTruth(back), normalTruth(tr)) {
+			t.Fatalf("changed by a round trip:\n%+v\n%+v", tr, back)
+		}
 	})
+}
+
+// normalTruth treats an empty list and no list alike, as JSON does not
+// keep the difference through omitempty.
+func normalTruth(t *Truth) Truth {
+	c := *t
+	c.Nodes = nil
+	for _, n := range t.Nodes {
+		if len(n.ValidatorIndices) == 0 {
+			n.ValidatorIndices = nil
+		}
+		if len(n.LongLivedSubnets) == 0 {
+			n.LongLivedSubnets = nil
+		}
+		c.Nodes = append(c.Nodes, n)
+	}
+	return c
 }
 
 func TestOptionsValidation(t *testing.T) {
