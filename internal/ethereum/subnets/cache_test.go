@@ -94,24 +94,3 @@ func TestCacheIsBounded(t *testing.T) {
 		t.Fatalf("cache grew to %d entries, bound %d", n, maxCacheEntries)
 	}
 }
-
-// The cache and the reduced arithmetic must give the spec's answer for any
-// id, epoch and configuration, and never panic.
-func FuzzCacheMatchesSpec(f *testing.F) {
-	f.Add(make([]byte, 32), uint64(0), uint64(256), uint64(6))
-	f.Add([]byte{0xff, 0xff}, uint64(1<<63), uint64(1<<60), uint64(32))
-	f.Add([]byte{1, 2, 3}, uint64(54321), uint64(0), uint64(0))
-	var c Cache
-	f.Fuzz(func(t *testing.T, raw []byte, epoch, epss, bits uint64) {
-		var id [32]byte
-		copy(id[:], raw)
-		p := ParamsMainnet()
-		p.EpochsPerSubnetSubscription = epss
-		p.AttestationSubnetPrefixBits = bits % 40
-		p.ShuffleRoundCount = 10
-		want := specSubscribed(id, epoch, p)
-		if got := c.Subscribed(id, epoch, p); !slices.Equal(got, want) {
-			t.Fatalf("cache %v, spec %v", got, want)
-		}
-	})
-}

@@ -238,21 +238,32 @@ func TestZeroParamsDoNotPanic(t *testing.T) {
 	}
 }
 
-// Node ids come from ENRs of strangers; no input may panic or leave range.
+// Node ids come from ENRs of strangers; no input may panic or leave range,
+// and the reduced arithmetic and the cache must give the spec's answer.
 func FuzzComputeSubscribedSubnets(f *testing.F) {
 	f.Add(make([]byte, 32), uint64(0), uint64(256), uint64(6))
 	f.Add([]byte{0xff, 0xff}, uint64(1<<63), uint64(1), uint64(32))
+	f.Add([]byte{0xff, 0xff}, uint64(1<<63), uint64(1<<60), uint64(32))
 	f.Add([]byte{1, 2, 3}, uint64(54321), uint64(0), uint64(0))
+	var c Cache
 	f.Fuzz(func(t *testing.T, raw []byte, epoch, epss, bits uint64) {
 		var id [32]byte
 		copy(id[:], raw)
 		p := ParamsMainnet()
 		p.EpochsPerSubnetSubscription = epss
 		p.AttestationSubnetPrefixBits = bits % 40
-		for _, s := range ComputeSubscribedSubnets(id, epoch, p) {
+		got := ComputeSubscribedSubnets(id, epoch, p)
+		for _, s := range got {
 			if s >= p.sane().AttestationSubnetCount {
 				t.Fatalf("subnet %d out of range", s)
 			}
+		}
+		want := specSubscribed(id, epoch, p)
+		if !slices.Equal(got, want) {
+			t.Fatalf("compute %v, spec %v", got, want)
+		}
+		if cached := c.Subscribed(id, epoch, p); !slices.Equal(cached, want) {
+			t.Fatalf("cache %v, spec %v", cached, want)
 		}
 	})
 }
