@@ -178,14 +178,18 @@ func (s *Subscriber) Run(ctx context.Context) error {
 	attempt := 0
 	var reports retry.Reports
 	for ctx.Err() == nil {
-		start := time.Now()
+		start, sessions := time.Now(), s.st.sessions.Load()
 		delivered, err := s.connection(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
 		s.count(&s.st.reconnects, CountReconnect, "")
-		if delivered || time.Since(start) > s.cfg.BackoffMax {
-			attempt = 0 // it worked for a while: start the backoff again
+		// It worked for a while: start the backoff again. Only a session
+		// that subscribed counts — a refused or timed-out dial, however
+		// slow on a loaded machine, is one more attempt of the outage.
+		connected := s.st.sessions.Load() != sessions
+		if delivered || (connected && time.Since(start) > s.cfg.BackoffMax) {
+			attempt = 0
 		}
 		wait := s.backoff(attempt)
 		attempt++
