@@ -139,4 +139,3 @@ func (c *GRPCClient) SlashingParams(ctx context.Context) (*SlashingParams, error
 	}
 	return p, nil
 }
-
