@@ -1,14 +1,11 @@
 package devnet
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/valtrack/valtrack/internal/cosmos/rpc"
 )
@@ -16,15 +13,14 @@ import (
 // Bounds of the devnet's gRPC listener: the requests are a few bytes, the
 // answers at most a page of MaxPageLimit validators.
 const (
-	maxGRPCRequest   = 64 << 10
-	grpcStopTimeout  = 5 * time.Second
-	grpcConnsTimeout = 10 * time.Second
+	maxGRPCRequest  = 64 << 10
+	grpcStopTimeout = 5 * time.Second
 )
 
 // grpcServer serves the queries on loopback over gRPC, as a cosmos-sdk
 // node does on :9090, so valtrack's --cosmos-grpc path runs against a
 // real gRPC server. The messages are the same bytes abci_query carries
-// (rpc.RawCodec): no generated types.
+// (rpc.NewQueryServer): no generated types.
 type grpcServer struct {
 	srv  *grpc.Server
 	ln   net.Listener
@@ -36,30 +32,7 @@ func serveGRPC(addr string, q *queries) (*grpcServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("devnet: listen for gRPC on %s: %w%s", addr, err, portHint(err))
 	}
-	handler := func(_ any, stream grpc.ServerStream) error {
-		method, _ := grpc.MethodFromServerStream(stream)
-		var req []byte
-		if err := stream.RecvMsg(&req); err != nil {
-			return err
-		}
-		value, ok, err := q.answer(method, req)
-		switch {
-		case !ok:
-			return status.Errorf(codes.Unimplemented, "unknown method %s: the devnet serves %s and %s", method, rpc.StakingValidatorsPath, rpc.SlashingParamsPath)
-		case errors.Is(err, errBadRequest):
-			return status.Error(codes.InvalidArgument, err.Error())
-		case err != nil:
-			return status.Error(codes.Internal, err.Error())
-		}
-		return stream.SendMsg(value)
-	}
-	s := &grpcServer{ln: ln, done: make(chan struct{}), srv: grpc.NewServer(
-		grpc.ForceServerCodec(rpc.RawCodec{}),
-		grpc.MaxRecvMsgSize(maxGRPCRequest),
-		grpc.MaxSendMsgSize(rpc.MaxGRPCMessage),
-		grpc.ConnectionTimeout(grpcConnsTimeout),
-		grpc.UnknownServiceHandler(handler),
-	)}
+	s := &grpcServer{ln: ln, done: make(chan struct{}), srv: rpc.NewQueryServer(q.answer, maxGRPCRequest)}
 	go func() {
 		defer close(s.done)
 		_ = s.srv.Serve(ln)

@@ -3,7 +3,6 @@ package devnet
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -42,10 +41,6 @@ const OperatorPrefix = "cosmosvaloper"
 // operator's registered name usually does: who reads the devnet can tell
 // which of the two named a validator.
 func StakingMoniker(i int) string { return "Devnet validator " + strconv.Itoa(i) }
-
-// errBadRequest: the request is not one the query takes (the SDK's
-// ErrInvalidRequest).
-var errBadRequest = errors.New("invalid request")
 
 // queries answers the two cosmos-sdk queries valtrack asks of a chain,
 // /cosmos.staking.v1beta1.Query/Validators and
@@ -110,13 +105,13 @@ func (q *queries) answer(method string, data []byte) (value []byte, ok bool, err
 func (q *queries) validators(data []byte) ([]byte, error) {
 	r, err := rpc.DecodeStakingValidatorsRequest(data)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errBadRequest, err)
+		return nil, fmt.Errorf("%w: %w", rpc.ErrBadRequest, err)
 	}
 	if len(r.Key) > 0 && r.Offset > 0 {
-		return nil, fmt.Errorf("%w: either offset or key is expected, got both", errBadRequest)
+		return nil, fmt.Errorf("%w: either offset or key is expected, got both", rpc.ErrBadRequest)
 	}
 	if r.Limit > MaxPageLimit {
-		return nil, fmt.Errorf("%w: limit %d: at most %d", errBadRequest, r.Limit, MaxPageLimit)
+		return nil, fmt.Errorf("%w: limit %d: at most %d", rpc.ErrBadRequest, r.Limit, MaxPageLimit)
 	}
 	limit := int(r.Limit)
 	if limit == 0 {

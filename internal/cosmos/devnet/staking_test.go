@@ -162,8 +162,8 @@ func TestQueriesPagination(t *testing.T) {
 		t.Errorf("unbonded: %d validators, want none", len(vals))
 	}
 	both := rpc.ProtoField(2, rpc.WireBytes, append(rpc.ProtoField(1, rpc.WireBytes, key), rpc.ProtoField(2, rpc.WireVarint, rpc.ProtoVarint(1))...))
-	if _, ok, err := q.answer(rpc.StakingValidatorsPath, both); !ok || !errors.Is(err, errBadRequest) {
-		t.Errorf("key and offset: %v, %v; want errBadRequest", ok, err)
+	if _, ok, err := q.answer(rpc.StakingValidatorsPath, both); !ok || !errors.Is(err, rpc.ErrBadRequest) {
+		t.Errorf("key and offset: %v, %v; want rpc.ErrBadRequest", ok, err)
 	}
 	if _, ok, _ := q.answer("/cosmos.bank.v1beta1.Query/Balance", nil); ok {
 		t.Error("an unknown method is answered")

@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -138,4 +139,39 @@ func (c *GRPCClient) SlashingParams(ctx context.Context) (*SlashingParams, error
 		return nil, fmt.Errorf("gRPC %s on %s: %w", SlashingParamsPath, c.addr, err)
 	}
 	return p, nil
+}
+
+// ErrBadRequest: a QueryFunc refuses the request (gRPC InvalidArgument).
+var ErrBadRequest = errors.New("invalid request")
+
+// QueryFunc answers a query: method the full gRPC method name (the
+// abci_query path), req its request bytes. ok is false for a method it
+// does not serve.
+type QueryFunc func(method string, req []byte) (resp []byte, ok bool, err error)
+
+// NewQueryServer is a gRPC server answering every method with f, in raw
+// bytes (RawCodec), as a cosmos-sdk node's gRPC server answers its
+// queries: a method f does not serve is Unimplemented, a request it
+// refuses (ErrBadRequest) InvalidArgument. Requests are bounded by
+// maxRequest, answers by MaxGRPCMessage.
+func NewQueryServer(f QueryFunc, maxRequest int) *grpc.Server {
+	handler := func(_ any, stream grpc.ServerStream) error {
+		method, _ := grpc.MethodFromServerStream(stream)
+		var req []byte
+		if err := stream.RecvMsg(&req); err != nil {
+			return err
+		}
+		resp, ok, err := f(method, req)
+		switch {
+		case !ok:
+			return status.Errorf(codes.Unimplemented, "unknown method %s", method)
+		case errors.Is(err, ErrBadRequest):
+			return status.Error(codes.InvalidArgument, err.Error())
+		case err != nil:
+			return status.Error(codes.Internal, err.Error())
+		}
+		return stream.SendMsg(resp)
+	}
+	return grpc.NewServer(grpc.ForceServerCodec(RawCodec{}), grpc.MaxRecvMsgSize(maxRequest),
+		grpc.MaxSendMsgSize(MaxGRPCMessage), grpc.UnknownServiceHandler(handler))
 }
