@@ -19,7 +19,7 @@ const SlashingParamsPath = "/cosmos.slashing.v1beta1.Query/Params"
 
 // ErrNotAvailable: the node answered, but its application does not serve
 // the query (a non-zero code, or an empty value — what a chain without
-// x/slashing, such as the kvstore devnet, answers).
+// x/slashing, such as CometBFT's kvstore app, answers).
 var ErrNotAvailable = errors.New("the node's application does not answer this query")
 
 // maxABCIValue bounds the decoded value of an abci_query answer.

@@ -191,7 +191,7 @@ func decodeMoniker(b []byte) string {
 // StakingValidators reads one page of x/staking's validators with
 // abci_query: from nextKey (nil: the first page), at most limit (0: the
 // chain's default). It returns the page's next_key, empty after the last
-// page. A chain without x/staking (the kvstore devnet) is ErrNotAvailable.
+// page. A chain without x/staking (CometBFT's kvstore app) is ErrNotAvailable.
 func (c *Client) StakingValidators(ctx context.Context, nextKey []byte, limit uint64) ([]StakingValidator, []byte, error) {
 	a, err := c.ABCIQuery(ctx, StakingValidatorsPath, EncodeStakingValidatorsRequest(nextKey, limit))
 	if err != nil {

@@ -252,8 +252,8 @@ type names struct {
 // answers, else the gRPC endpoint when one is configured and answers,
 // else abci_query on the healthy endpoints (every Cosmos SDK
 // node answers /cosmos.staking.v1beta1.Query/Validators, so no LCD is
-// needed). A chain that answers neither (no x/staking, such as the kvstore
-// devnet) is said once in the log: its validators keep their addresses,
+// needed). A chain that answers none (no x/staking, such as CometBFT's
+// kvstore app) is said once in the log: its validators keep their addresses,
 // or the /status moniker of a node that is one (poll). Errors are logged,
 // never fatal.
 func (s *Sentry) readMonikers(ctx context.Context, g *rpc.GRPCClient) {
@@ -474,7 +474,7 @@ const (
 // read every LCDEvery: from the LCD when one is configured and answers,
 // else from the gRPC endpoint when one is configured and answers, else
 // with abci_query on a healthy endpoint. A chain that answers neither
-// (no x/slashing, such as the kvstore devnet) is said once in the log; the
+// (no x/slashing, such as CometBFT's kvstore app) is said once in the log; the
 // analyzer then reports the time to jail as unknown unless
 // --cosmos-slashing gives the parameters.
 func (s *Sentry) readParams(ctx context.Context, g *rpc.GRPCClient) {
