@@ -172,3 +172,40 @@ func TestQueriesPagination(t *testing.T) {
 		t.Errorf("consensus key of %d bytes", len(k))
 	}
 }
+
+// Whatever a client sends, the devnet answers a page it can read back (no
+// more validators than it has, at most the limit asked) or refuses it as
+// a bad request; it never panics.
+func FuzzQueries(f *testing.F) {
+	gen := &types.GenesisDoc{}
+	for range 4 {
+		pub := ed25519.GenPrivKey().PubKey()
+		gen.Validators = append(gen.Validators, types.GenesisValidator{Address: pub.Address(), PubKey: pub, Power: Power})
+	}
+	q := newQueries(gen)
+	f.Add(rpc.EncodeStakingValidatorsRequest(nil, 2))
+	f.Add(rpc.EncodeStakingValidatorsRequest(q.keys[1], 0))
+	f.Add(rpc.ProtoField(2, rpc.WireBytes, rpc.ProtoField(2, rpc.WireVarint, rpc.ProtoVarint(1<<63))))
+	f.Add([]byte{0x12, 0x02, 0x18, 0xff})
+	f.Fuzz(func(t *testing.T, req []byte) {
+		v, ok, err := q.answer(rpc.StakingValidatorsPath, req)
+		if !ok {
+			t.Fatal("the validators query is not answered")
+		}
+		if err != nil {
+			if !errors.Is(err, rpc.ErrBadRequest) || v != nil {
+				t.Fatalf("refused with %v and %d bytes", err, len(v))
+			}
+			return
+		}
+		r, _ := rpc.DecodeStakingValidatorsRequest(req)
+		vals, next, err := rpc.DecodeStakingValidators(v)
+		limit := int(r.Limit)
+		if limit == 0 {
+			limit = DefaultPageLimit
+		}
+		if err != nil || len(vals) > len(gen.Validators) || len(vals) > limit || (len(next) > 0 && len(vals) == 0) {
+			t.Fatalf("request %+v: %d validators, next %x, %v", r, len(vals), next, err)
+		}
+	})
+}
