@@ -393,8 +393,10 @@ func (s *Sentry) fetchNames(ctx context.Context, lcd *lcdClient, g *rpc.GRPCClie
 		vals, err := stakingPages(ctx, ep.client, "abci_query", ep.name, abciPageLimit)
 		n := names{vals: vals, source: events.NameFromABCI, endpoint: ep.name}
 		if err == nil {
-			if len(errs) > 0 {
-				s.log.Warn("cosmos sentry: validators not read from the LCD or gRPC; names read over abci_query instead", "endpoint", ep.name, "err", errors.Join(errs...))
+			// A gRPC failure alone was reported by gf, as often as
+			// retry.Reports says; a failing LCD warns at every read.
+			if lcd != nil {
+				s.log.Warn("cosmos sentry: LCD validators not read; names read over abci_query instead", "endpoint", ep.name, "err", errors.Join(errs...))
 			}
 			return n, nil
 		}
