@@ -84,7 +84,7 @@ func TestRunDevnet(t *testing.T) {
 		vals = validatorsView{}
 		if getAPI(t, addr, "/api/v1/cosmos/valtrack-devnet-1/validators", &vals) && len(vals.Validators) == 4 &&
 			vals.Validators[0].ParamsSource != nil && *vals.Validators[0].ParamsSource == "grpc" &&
-			strings.HasPrefix(vals.Validators[0].Moniker, "Devnet validator ") {
+			strings.HasSuffix(vals.Validators[0].Moniker, " (devnet)") {
 			break
 		}
 		if time.Now().After(deadline) {

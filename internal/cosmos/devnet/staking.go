@@ -39,8 +39,10 @@ const OperatorPrefix = "cosmosvaloper"
 // StakingMoniker is validator i's x/staking moniker (description.moniker),
 // which differs from its node's /status moniker (moniker(i)), as an
 // operator's registered name usually does: who reads the devnet can tell
-// which of the two named a validator.
-func StakingMoniker(i int) string { return "Devnet validator " + strconv.Itoa(i) }
+// which of the two named a validator. The index comes first, so that a
+// narrow column (valtrack top's, 10 cells at the least) cut short still
+// tells the validators apart.
+func StakingMoniker(i int) string { return "Val " + strconv.Itoa(i) + " (devnet)" }
 
 // queries answers the two cosmos-sdk queries valtrack asks of a chain,
 // /cosmos.staking.v1beta1.Query/Validators and
