@@ -104,16 +104,21 @@ func TestStakingQueries(t *testing.T) {
 	}
 }
 
+// testGenesis is a genesis of n validators with fresh ed25519 keys.
+func testGenesis(n int) *types.GenesisDoc {
+	gen := &types.GenesisDoc{}
+	for range n {
+		pub := ed25519.GenPrivKey().PubKey()
+		gen.Validators = append(gen.Validators, types.GenesisValidator{Address: pub.Address(), PubKey: pub, Power: Power})
+	}
+	return gen
+}
+
 // Pagination as cosmos-sdk's query.Paginate: by key or offset, the
 // default limit, next_key on every page but the last, total on request,
 // another status empty, key and offset together refused.
 func TestQueriesPagination(t *testing.T) {
-	gen := &types.GenesisDoc{}
-	for range 5 {
-		pub := ed25519.GenPrivKey().PubKey()
-		gen.Validators = append(gen.Validators, types.GenesisValidator{Address: pub.Address(), PubKey: pub, Power: Power})
-	}
-	q := newQueries(gen)
+	q := newQueries(testGenesis(5))
 	page := func(t *testing.T, req []byte) ([]rpc.StakingValidator, []byte) {
 		t.Helper()
 		v, ok, err := q.answer(rpc.StakingValidatorsPath, req)
@@ -177,11 +182,7 @@ func TestQueriesPagination(t *testing.T) {
 // more validators than it has, at most the limit asked) or refuses it as
 // a bad request; it never panics.
 func FuzzQueries(f *testing.F) {
-	gen := &types.GenesisDoc{}
-	for range 4 {
-		pub := ed25519.GenPrivKey().PubKey()
-		gen.Validators = append(gen.Validators, types.GenesisValidator{Address: pub.Address(), PubKey: pub, Power: Power})
-	}
+	gen := testGenesis(4)
 	q := newQueries(gen)
 	f.Add(rpc.EncodeStakingValidatorsRequest(nil, 2))
 	f.Add(rpc.EncodeStakingValidatorsRequest(q.keys[1], 0))

@@ -13,21 +13,6 @@ import (
 	"github.com/valtrack/valtrack/internal/cosmos/rpc/rpctest"
 )
 
-// serveQueries runs rpc.NewQueryServer(f) on loopback and returns its
-// address.
-func serveQueries(t *testing.T, f rpc.QueryFunc) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := rpc.NewQueryServer(f, 1<<10)
-	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.Serve(ln) }()
-	t.Cleanup(func() { srv.Stop(); <-done })
-	return ln.Addr().String()
-}
-
 func grpcClient(t *testing.T, addr string, timeout time.Duration) *rpc.GRPCClient {
 	t.Helper()
 	c, err := rpc.NewGRPCClient(addr, timeout)
@@ -45,7 +30,7 @@ func TestGRPCClient(t *testing.T) {
 	vals := rpctest.Staking(rpctest.MakeValidators("g", 5), "g-")
 	pages := rpctest.StakingPages(vals)
 	var garbage atomic.Bool
-	addr := serveQueries(t, func(method string, req []byte) ([]byte, bool, error) {
+	addr := rpctest.ServeQueries(t, func(method string, req []byte) ([]byte, bool, error) {
 		switch {
 		case garbage.Load():
 			return []byte{0x0a, 0x7f, 0x01}, true, nil
@@ -93,17 +78,17 @@ func TestGRPCClient(t *testing.T) {
 // that is not there are errors, none of them a hang.
 func TestGRPCClientFailures(t *testing.T) {
 	ctx := context.Background()
-	none := grpcClient(t, serveQueries(t, func(string, []byte) ([]byte, bool, error) { return nil, false, nil }), 5*time.Second)
+	none := grpcClient(t, rpctest.ServeQueries(t, func(string, []byte) ([]byte, bool, error) { return nil, false, nil }), 5*time.Second)
 	if _, err := none.SlashingParams(ctx); !errors.Is(err, rpc.ErrNotAvailable) || !strings.Contains(err.Error(), "Unimplemented") {
 		t.Errorf("no such method: %v; want ErrNotAvailable", err)
 	}
 	release := make(chan struct{})
 	t.Cleanup(func() { close(release) })
-	slow := grpcClient(t, serveQueries(t, func(string, []byte) ([]byte, bool, error) { <-release; return nil, true, nil }), 100*time.Millisecond)
+	slow := grpcClient(t, rpctest.ServeQueries(t, func(string, []byte) ([]byte, bool, error) { <-release; return nil, true, nil }), 100*time.Millisecond)
 	if _, err := slow.SlashingParams(ctx); err == nil || !strings.Contains(err.Error(), "DeadlineExceeded") {
 		t.Errorf("a server that does not answer: %v; want DeadlineExceeded", err)
 	}
-	big := grpcClient(t, serveQueries(t, func(string, []byte) ([]byte, bool, error) {
+	big := grpcClient(t, rpctest.ServeQueries(t, func(string, []byte) ([]byte, bool, error) {
 		return make([]byte, rpc.MaxGRPCMessage+1), true, nil
 	}), 5*time.Second)
 	if _, err := big.SlashingParams(ctx); err == nil || !strings.Contains(err.Error(), "ResourceExhausted") {

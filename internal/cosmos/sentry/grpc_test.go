@@ -18,12 +18,8 @@ import (
 // over gRPC on loopback, as a cosmos-sdk node's gRPC server does.
 func serveGRPC(t *testing.T, staking []rpctest.StakingValidator) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	pages := rpctest.StakingPages(staking)
-	srv := rpc.NewQueryServer(func(method string, req []byte) ([]byte, bool, error) {
+	return rpctest.ServeQueries(t, func(method string, req []byte) ([]byte, bool, error) {
 		switch method {
 		case rpc.SlashingParamsPath:
 			return rpctest.SlashingParamsResponse(200, "250000000000000000"), true, nil
@@ -32,11 +28,7 @@ func serveGRPC(t *testing.T, staking []rpctest.StakingValidator) string {
 			return v, true, nil
 		}
 		return nil, false, nil
-	}, 1<<10)
-	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.Serve(ln) }()
-	t.Cleanup(func() { srv.Stop(); <-done })
-	return ln.Addr().String()
+	})
 }
 
 // With a gRPC endpoint, names and slashing parameters come from it
