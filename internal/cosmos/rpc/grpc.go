@@ -12,11 +12,17 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+
+	"github.com/valtrack/valtrack/internal/safe"
 )
 
 // MaxGRPCMessage bounds a gRPC answer (and the devnet's requests): a page
 // of 200 validators with descriptions at their longest is ~750 kB.
 const MaxGRPCMessage = 4 << 20
+
+// maxGRPCHeaders bounds the headers (and so the status message) of a gRPC
+// answer.
+const maxGRPCHeaders = 64 << 10
 
 // RawCodec is a gRPC codec of bytes already encoded: the cosmos-sdk
 // queries are written and read by this package's own protobuf code
@@ -77,6 +83,9 @@ func NewGRPCClient(addr string, timeout time.Duration) (*GRPCClient, error) {
 		return nil, fmt.Errorf("gRPC endpoint: %w", err)
 	}
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		// The server's headers are bounded too: gRPC's default lets it
+		// send 16 MiB of them.
+		grpc.WithMaxHeaderListSize(maxGRPCHeaders),
 		grpc.WithDefaultCallOptions(grpc.ForceCodec(RawCodec{}), grpc.MaxCallRecvMsgSize(MaxGRPCMessage), grpc.MaxCallSendMsgSize(MaxGRPCMessage)))
 	if err != nil {
 		return nil, fmt.Errorf("gRPC endpoint %s: %w", addr, err)
@@ -101,7 +110,8 @@ func (c *GRPCClient) invoke(ctx context.Context, method string, req []byte) ([]b
 	var resp []byte
 	if err := c.conn.Invoke(ctx, method, req, &resp); err != nil {
 		if st, ok := status.FromError(err); ok {
-			err = fmt.Errorf("%s: %s", st.Code(), st.Message())
+			// The message is the server's text: bounded and made safe.
+			err = fmt.Errorf("%s: %s", st.Code(), safe.String(st.Message(), 300))
 			if st.Code() == codes.Unimplemented {
 				err = fmt.Errorf("%w (%s)", ErrNotAvailable, err)
 			}

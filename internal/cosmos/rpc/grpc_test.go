@@ -3,6 +3,7 @@ package rpc_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -93,6 +94,13 @@ func TestGRPCClientFailures(t *testing.T) {
 	}), 5*time.Second)
 	if _, err := big.SlashingParams(ctx); err == nil || !strings.Contains(err.Error(), "ResourceExhausted") {
 		t.Errorf("an answer over %d bytes: %v; want ResourceExhausted", rpc.MaxGRPCMessage, err)
+	}
+	// The server's message is its own text: bounded, control characters gone.
+	loud := grpcClient(t, rpctest.ServeQueries(t, func(string, []byte) ([]byte, bool, error) {
+		return nil, true, fmt.Errorf("%w: \x00%s", rpc.ErrBadRequest, strings.Repeat("x", 5000))
+	}), 5*time.Second)
+	if _, err := loud.SlashingParams(ctx); err == nil || len(err.Error()) > 500 || strings.ContainsRune(err.Error(), 0) {
+		t.Errorf("a long message with a NUL: %d bytes: %q", len(fmt.Sprint(err)), err)
 	}
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	gone := ln.Addr().String()
