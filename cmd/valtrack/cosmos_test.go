@@ -428,9 +428,10 @@ func signedCommit(t *testing.T, endpoint string, height int64, validator string)
 }
 
 // checkTopOnDevnet runs `valtrack top` in a real 80x24 terminal (tmux)
-// against the running valtrack of a devnet whose validator-3 is stopped:
-// the view shows the chain's height and the four validators, validator-3
-// with its missed signatures, sorts it first on s, and exits on q.
+// against the running valtrack of a devnet whose validator 3 is stopped:
+// the view shows the chain's height and the four validators by their
+// staking monikers, validator 3 with its missed signatures, sorts it
+// first on s, and exits on q.
 func checkTopOnDevnet(t *testing.T, addr, chain string) {
 	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
@@ -438,13 +439,14 @@ func checkTopOnDevnet(t *testing.T, addr, chain string) {
 		return // startTop would skip the whole test, alerts included
 	}
 	s, rc, _ := startTop(t, "--cosmos", chain, "--api", "http://"+addr, "--refresh", "300ms")
-	screen := s.waitFor("the devnet's height and its four validators, validator-3 missing", func(sc string) bool {
-		for _, v := range []string{"validator-0", "validator-1", "validator-2", "validator-3"} {
+	v0, v1, v2, v3 := devnet.StakingMoniker(0), devnet.StakingMoniker(1), devnet.StakingMoniker(2), devnet.StakingMoniker(3)
+	screen := s.waitFor("the devnet's height and its four validators, "+v3+" missing", func(sc string) bool {
+		for _, v := range []string{v0, v1, v2, v3} {
 			if rowOf(sc, v) < 0 {
 				return false
 			}
 		}
-		row := strings.Split(sc, "\n")[rowOf(sc, "validator-3")]
+		row := strings.Split(sc, "\n")[rowOf(sc, v3)]
 		return strings.Contains(sc, chain) && strings.Contains(sc, "height ") && strings.Count(row, "✗") >= 2
 	})
 	for i, ln := range strings.Split(strings.TrimRight(screen, "\n"), "\n") {
@@ -455,10 +457,10 @@ func checkTopOnDevnet(t *testing.T, addr, chain string) {
 	if out, err := s.tmux("send-keys", "-t", s.name, "s"); err != nil {
 		t.Fatalf("send-keys s: %v %s", err, out)
 	}
-	s.waitFor("validator-3 first when sorted by misses", func(sc string) bool {
-		v3 := rowOf(sc, "validator-3")
-		for _, v := range []string{"validator-0", "validator-1", "validator-2"} {
-			if r := rowOf(sc, v); r < 0 || v3 < 0 || r < v3 {
+	s.waitFor(v3+" first when sorted by misses", func(sc string) bool {
+		r3 := rowOf(sc, v3)
+		for _, v := range []string{v0, v1, v2} {
+			if r := rowOf(sc, v); r < 0 || r3 < 0 || r < r3 {
 				return false
 			}
 		}

@@ -77,6 +77,20 @@ func TestRunDevnet(t *testing.T) {
 			t.Fatal("run --devnet: the Cosmos devnet's chain valtrack-devnet-1 was not analysed within 60s")
 		}
 	}
+	// … with its gRPC listener wired in from chain.json: the staking
+	// monikers and the slashing parameters come from it.
+	var vals validatorsView
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+		vals = validatorsView{}
+		if getAPI(t, addr, "/api/v1/cosmos/valtrack-devnet-1/validators", &vals) && len(vals.Validators) == 4 &&
+			vals.Validators[0].ParamsSource != nil && *vals.Validators[0].ParamsSource == "grpc" &&
+			strings.HasSuffix(vals.Validators[0].Moniker, " (devnet)") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run --devnet: the Cosmos validators %+v have no staking monikers or no slashing parameters from gRPC within 60s", vals)
+		}
+	}
 	cancel()
 	select {
 	case err := <-done:

@@ -122,10 +122,12 @@ func (s *tmuxSession) waitFor(what string, ok func(screen string) bool) string {
 	return ""
 }
 
-// rowOf is the line of the pane on which name is the first word.
+// rowOf is the line of the pane that starts with name (-1: none).
 func rowOf(screen, name string) int {
+	// A moniker may hold spaces ("Val 3 (devnet)"): the row starts with
+	// the whole name, then a space or its end.
 	for i, ln := range strings.Split(screen, "\n") {
-		if f := strings.Fields(ln); len(f) > 0 && f[0] == name {
+		if rest, ok := strings.CutPrefix(strings.TrimLeft(ln, " "), name); ok && (rest == "" || rest[0] == ' ') {
 			return i
 		}
 	}

@@ -117,9 +117,10 @@ func runDevnet(ctx context.Context, cmd *cli.Command) error {
 	fmt.Fprintf(out, "cosmos devnet %q: %d validators, a block every %s or so\n", info.ChainID, len(info.Validators), info.BlockInterval)
 	fmt.Fprintf(out, "wrote %s\n", d.Dir()+string(os.PathSeparator)+"chain.json")
 	for _, v := range info.Validators {
-		fmt.Fprintf(out, "  %d  %-12s %s  rpc %s\n", v.Index, v.Moniker, v.Address, v.RPC)
+		fmt.Fprintf(out, "  %d  %-12s %s  rpc %s  staking moniker %q\n", v.Index, v.Moniker, v.Address, v.RPC, v.StakingMoniker)
 	}
 	fmt.Fprintf(out, "control: %s\n", info.Control)
+	fmt.Fprintf(out, "grpc: %s (x/staking validators, x/slashing params: window %d, min signed %g)\n", info.GRPC, info.SignedBlocksWindow, info.MinSignedPerWindow)
 	vt := domain.Invocation()
 	fmt.Fprintf(out, "next, in another terminal:\n  %s run --cosmos %s\n", vt, d.Dir())
 	fmt.Fprintf(out, "stop a validator from another terminal:\n  %s devnet cosmos stop --dir %s --validator %d\n", vt, d.Dir(), len(info.Validators)-1)

@@ -84,6 +84,9 @@ func TestDevnetCommand(t *testing.T) {
 	if !strings.Contains(printed, filepath.Join(dir, "chain.json")) {
 		t.Errorf("where chain.json is, is not printed:\n%s", printed)
 	}
+	if info.GRPC == "" || !strings.Contains(printed, "grpc: "+info.GRPC+" ") || !strings.Contains(printed, `"`+info.Validators[0].StakingMoniker+`"`) {
+		t.Errorf("the gRPC listener %q or the staking monikers are not printed:\n%s", info.GRPC, printed)
+	}
 	// The next commands, with this very valtrack.
 	vt := domain.Invocation()
 	for _, want := range []string{vt + " run --cosmos " + dir + "\n", vt + " devnet cosmos stop --dir " + dir + " --validator 1\n"} {

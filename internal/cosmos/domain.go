@@ -27,6 +27,7 @@ import (
 	"github.com/valtrack/valtrack/internal/cosmos/devnet"
 	"github.com/valtrack/valtrack/internal/cosmos/events"
 	"github.com/valtrack/valtrack/internal/cosmos/httpapi"
+	"github.com/valtrack/valtrack/internal/cosmos/rpc"
 	"github.com/valtrack/valtrack/internal/cosmos/sentry"
 	"github.com/valtrack/valtrack/internal/cosmos/sink"
 	"github.com/valtrack/valtrack/internal/cosmos/state"
@@ -79,6 +80,8 @@ func (d Domain) Flags(r domain.Role) []cli.Flag {
 			Validator: func(v []string) error { _, err := pairs("cosmos-chain-id", v, nil); return err }},
 		&cli.StringSliceFlag{Name: "cosmos-lcd", Usage: "NAME=URL: the chain's REST (LCD) API, asked first for validator monikers and slashing parameters; without it (or while it is down) both come from the RPC's abci_query when the chain has x/staking and x/slashing; repeatable", Sources: env("cosmos-lcd"),
 			Validator: checkLCDs},
+		&cli.StringSliceFlag{Name: "cosmos-grpc", Usage: "NAME=HOST:PORT: the chain's cosmos-sdk gRPC endpoint (plaintext, usually :9090), asked for validator monikers and slashing parameters after the LCD and before the RPC's abci_query; a devnet DIR given to --cosmos names its own; repeatable", Sources: env("cosmos-grpc"),
+			Validator: checkGRPCs},
 	}
 	analyzerFlags := []cli.Flag{
 		&cli.StringSliceFlag{Name: "cosmos-slashing", Usage: "NAME=WINDOW:MIN: the chain's signed_blocks_window and min_signed_per_window (e.g. cosmoshub-4=10000:0.05; MIN 0: never jailed for downtime), over what its LCD or abci_query says; without any of them blocks and time to jail are reported unknown", Sources: env("cosmos-slashing"),
@@ -124,6 +127,7 @@ type chain struct {
 	Endpoints []string
 	ChainID   string
 	LCD       string
+	GRPC      string // HOST:PORT
 	Window    int64
 	MinSigned float64
 }
@@ -218,7 +222,9 @@ func chainFromDir(path string, isDir bool) (*chain, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--cosmos %s: %w", path, err)
 	}
-	c := &chain{Name: info.ChainID, ChainID: info.ChainID}
+	// The devnet's gRPC listener names the validators the same way as
+	// abci_query; asked first, it shows the gRPC path working.
+	c := &chain{Name: info.ChainID, ChainID: info.ChainID, GRPC: info.GRPC}
 	for _, v := range info.Validators {
 		c.Endpoints = append(c.Endpoints, v.RPC)
 	}
@@ -267,6 +273,19 @@ func checkLCDs(values []string) error {
 	for name, u := range lcds {
 		if !looksLikeURL(u) {
 			return fmt.Errorf("--cosmos-lcd %s: %s (the LCD needs an http(s) URL)", name, domain.BadURL(u, "http://", "https://"))
+		}
+	}
+	return nil
+}
+
+func checkGRPCs(values []string) error {
+	all, err := pairs("cosmos-grpc", values, nil)
+	if err != nil {
+		return err
+	}
+	for name, addr := range all {
+		if err := rpc.CheckGRPCAddress(addr); err != nil {
+			return fmt.Errorf("--cosmos-grpc %s: %w (no scheme: cosmos-sdk serves gRPC in plaintext, e.g. %s=127.0.0.1:9090)", name, err, name)
 		}
 	}
 	return nil
@@ -412,7 +431,7 @@ func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err 
 			return nil, errors.New("cosmos: the sentries need a publisher")
 		}
 		for _, c := range in.chains {
-			s, err := sentry.New(sentry.Config{Chain: c.Name, ChainID: c.ChainID, Endpoints: c.Endpoints, LCD: c.LCD,
+			s, err := sentry.New(sentry.Config{Chain: c.Name, ChainID: c.ChainID, Endpoints: c.Endpoints, LCD: c.LCD, GRPC: c.GRPC,
 				Publisher: env.Publisher, SentryID: env.SentryID, DataDir: filepath.Join(env.DataDir, "cosmos"),
 				Log: env.Log, Registerer: env.Registerer})
 			if err != nil {
@@ -492,6 +511,16 @@ func (in *instance) configure() error {
 	}
 	for name, u := range lcds {
 		known[name].LCD = u
+	}
+	if err := checkGRPCs(cmd.StringSlice("cosmos-grpc")); err != nil {
+		return err
+	}
+	grpcs, err := pairs("cosmos-grpc", cmd.StringSlice("cosmos-grpc"), known)
+	if err != nil {
+		return err
+	}
+	for name, addr := range grpcs {
+		known[name].GRPC = addr
 	}
 	in.slashing = map[string][2]float64{}
 	for name, v := range slashing {

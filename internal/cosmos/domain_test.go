@@ -422,3 +422,65 @@ func TestNamedChainsOnly(t *testing.T) {
 		t.Errorf("old-1 analysed to %d", p.AnalyzedHeight)
 	}
 }
+
+// --cosmos-grpc takes NAME=HOST:PORT of a chain given to --cosmos: other
+// forms are refused at start, each with what to give instead; a good
+// value reaches the chain's sentry, and a devnet DIR brings its own.
+func TestGRPCFlag(t *testing.T) {
+	check := func(args ...string) error {
+		t.Helper()
+		d := Domain{}
+		var err error
+		cmd := &cli.Command{Name: "x", Flags: d.Flags(domain.RoleSentry), Action: func(_ context.Context, c *cli.Command) error {
+			err = d.Check(c, domain.RoleSentry)
+			return nil
+		}}
+		if e := cmd.Run(context.Background(), append([]string{"x"}, args...)); e != nil {
+			return e // refused by the flag's validator
+		}
+		return err
+	}
+	chain := []string{"--cosmos", "a-1=http://127.0.0.1:1"}
+	for _, c := range []struct{ value, want string }{
+		{"a-1=http://127.0.0.1:9090", "not HOST:PORT"},
+		{"a-1=127.0.0.1", "not HOST:PORT"},
+		{"a-1=:9090", "with a host and a port 1 to 65535"},
+		{"a-1=127.0.0.1:0", "with a host and a port 1 to 65535"},
+		{"a-1=127.0.0.1:70000", "with a host and a port 1 to 65535"},
+		{"a-1=127.0.0.1:grpc", "with a host and a port 1 to 65535"},
+		{"a-1", "give NAME=VALUE"},
+		{"x=127.0.0.1:9090", `--cosmos-grpc x=…: no --cosmos chain is named "x"; the chains are a-1`},
+	} {
+		err := check(append(chain, "--cosmos-grpc", c.value)...)
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "--cosmos-grpc") {
+			t.Errorf("--cosmos-grpc %s: %v; want a refusal with %q", c.value, err, c.want)
+		}
+	}
+	if err := check(append(chain, "--cosmos-grpc", "a-1=127.0.0.1:9090", "--cosmos-grpc", "a-1=[::1]:9090")...); err != nil {
+		t.Errorf("good values: %v", err)
+	}
+	// A devnet directory's chain.json names its gRPC listener.
+	dir := t.TempDir()
+	info := `{"chain_id":"dev-1","grpc":"127.0.0.1:4567","validators":[{"index":0,"rpc":"http://127.0.0.1:1"}]}`
+	if err := os.WriteFile(filepath.Join(dir, "chain.json"), []byte(info), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := parseChains([]string{dir})
+	if err != nil || len(cs) != 1 || cs[0].GRPC != "127.0.0.1:4567" {
+		t.Fatalf("chains of %s: %+v, %v", dir, cs, err)
+	}
+	// Given to --cosmos-grpc, the flag's address wins.
+	cmd := &cli.Command{Name: "x", Flags: Domain{}.Flags(domain.RoleSentry), Action: func(_ context.Context, c *cli.Command) error {
+		in := &instance{env: domain.Env{Role: domain.RoleSentry, Cmd: c}, chains: cs}
+		if err := in.configure(); err != nil {
+			return err
+		}
+		if cs[0].GRPC != "127.0.0.1:9999" {
+			t.Errorf("gRPC of the devnet chain with --cosmos-grpc: %q", cs[0].GRPC)
+		}
+		return nil
+	}}
+	if err := cmd.Run(context.Background(), []string{"x", "--cosmos", dir, "--cosmos-grpc", "dev-1=127.0.0.1:9999"}); err != nil {
+		t.Fatal(err)
+	}
+}

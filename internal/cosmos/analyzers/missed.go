@@ -118,7 +118,7 @@ var errStale = errors.New("cursor moved by another analyzer")
 
 // params returns the slashing parameters in force: the configured ones
 // (Chain.Window > 0; a min signed of 0 is honoured) over what the sentry
-// read from the chain (cosmos_params: its LCD or abci_query). Without
+// read from the chain (cosmos_params: its LCD, gRPC or abci_query). Without
 // either they are unknown: the window counters then cover the last
 // DefaultSignedBlocksWindow heights, and no jail projection is made.
 func (a *missed) params(ctx context.Context) (state.Params, error) {
@@ -134,7 +134,7 @@ func (a *missed) params(ctx context.Context) (state.Params, error) {
 			a.paramsWarned = true
 			a.cfg.Log.Warn("slashing parameters unknown: blocks and time to jail are reported as unknown until they are known. "+
 				"Give them with --cosmos-slashing "+a.chain.Name+"=WINDOW:MIN (signed_blocks_window:min_signed_per_window, e.g. 10000:0.05), "+
-				"or an LCD with --cosmos-lcd "+a.chain.Name+"=URL; the sentry also asks the RPC (abci_query), which a chain without x/slashing does not answer",
+				"or an LCD with --cosmos-lcd "+a.chain.Name+"=URL or a gRPC endpoint with --cosmos-grpc "+a.chain.Name+"=HOST:PORT; the sentry also asks the RPC (abci_query), which a chain without x/slashing does not answer",
 				"chain", a.chain.Name, "window_counters_over", DefaultSignedBlocksWindow)
 		}
 		return state.Params{SignedBlocksWindow: DefaultSignedBlocksWindow, Source: state.ParamsUnknown}, nil

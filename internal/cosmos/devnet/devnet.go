@@ -1,12 +1,16 @@
 // Package devnet runs a local CometBFT chain in-process: N validators,
 // each a real CometBFT node with the kvstore example application, peered
-// over loopback. A validator can be stopped and started again from its own
-// data directory, which makes real missed votes for valtrack's cosmos
-// domain to observe.
+// over loopback. The application also answers the two cosmos-sdk queries
+// valtrack asks (x/staking's Validators, with monikers, and x/slashing's
+// Params) over abci_query, and a gRPC listener answers them too
+// (staking.go, grpc.go). A validator can be stopped and started again
+// from its own data directory, which makes real missed votes for
+// valtrack's cosmos domain to observe.
 //
-// Dir/chain.json tells others where the chain is: its id, each validator's
-// index, moniker, consensus address and RPC URL, and the control endpoint
-// (control.go) that stops and starts validators from another process.
+// Dir/chain.json tells others where the chain is: its id, each
+// validator's index, monikers, consensus address and RPC URL, the gRPC
+// address, and the control endpoint (control.go) that stops and starts
+// validators from another process.
 package devnet
 
 import (
@@ -46,6 +50,13 @@ type ChainInfo struct {
 	// Genesis is the path of the chain's genesis.json.
 	Genesis       string `json:"genesis"`
 	BlockInterval string `json:"block_interval"`
+	// GRPC is the HOST:PORT of the gRPC listener answering x/staking's
+	// Validators and x/slashing's Params (what --cosmos-grpc takes).
+	GRPC string `json:"grpc"`
+	// SignedBlocksWindow and MinSignedPerWindow are the x/slashing
+	// parameters the devnet answers.
+	SignedBlocksWindow int64   `json:"signed_blocks_window"`
+	MinSignedPerWindow float64 `json:"min_signed_per_window"`
 }
 
 // ValidatorInfo describes one validator. Index is its index in CometBFT's
@@ -53,8 +64,13 @@ type ChainInfo struct {
 // is also its position in every block's last_commit.signatures: an absent
 // signature there has an empty address, so the index is how to find it.
 type ValidatorInfo struct {
-	Index   int    `json:"index"`
-	Moniker string `json:"moniker"`
+	Index int `json:"index"`
+	// Moniker is the node's (/status); StakingMoniker the x/staking
+	// description's, which valtrack shows; OperatorAddress its x/staking
+	// operator address.
+	Moniker         string `json:"moniker"`
+	StakingMoniker  string `json:"staking_moniker"`
+	OperatorAddress string `json:"operator_address"`
 	// Address is the consensus address, upper-case hex (20 bytes), as
 	// CometBFT's RPC prints it.
 	Address string `json:"address"`
@@ -91,6 +107,10 @@ type Devnet struct {
 	dir  string
 	gen  *types.GenesisDoc
 	vals []*validator
+	// queries answers x/staking and x/slashing for every validator's
+	// application and the gRPC listener.
+	queries *queries
+	grpc    *grpcServer
 
 	control   *http.Server
 	controlLn net.Listener
@@ -160,8 +180,8 @@ func Start(ctx context.Context, o Options) (_ *Devnet, err error) {
 		o.Validators, o.ChainID = len(gen.Validators), gen.ChainID
 	}
 
-	d := &Devnet{o: o, dir: dir, gen: gen, served: make(chan struct{}), release: release}
-	ports, err := freePorts(2*o.Validators + 1)
+	d := &Devnet{o: o, dir: dir, gen: gen, queries: newQueries(gen), served: make(chan struct{}), release: release}
+	ports, err := freePorts(2*o.Validators + 2)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +196,7 @@ func Start(ctx context.Context, o Options) (_ *Devnet, err error) {
 			p2pPort: ports[2*i], rpcPort: ports[2*i+1],
 		})
 	}
-	if d.controlLn, err = net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", ports[len(ports)-1])); err != nil {
+	if d.controlLn, err = net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", ports[len(ports)-2])); err != nil {
 		return nil, fmt.Errorf("devnet: listen for the control endpoint: %w", err)
 	}
 	defer func() {
@@ -184,6 +204,9 @@ func Start(ctx context.Context, o Options) (_ *Devnet, err error) {
 			d.Close()
 		}
 	}()
+	if d.grpc, err = serveGRPC(fmt.Sprintf("127.0.0.1:%d", ports[len(ports)-1]), d.queries); err != nil {
+		return nil, err
+	}
 
 	began := time.Now()
 	d.mu.Lock()
@@ -266,16 +289,21 @@ func (d *Devnet) notReady(from []int64) string {
 // Info is what chain.json holds.
 func (d *Devnet) Info() ChainInfo {
 	info := ChainInfo{
-		ChainID:       d.gen.ChainID,
-		Genesis:       filepath.Join(d.dir, genesisFile),
-		BlockInterval: d.o.BlockInterval.String(),
+		ChainID:            d.gen.ChainID,
+		Genesis:            filepath.Join(d.dir, genesisFile),
+		BlockInterval:      d.o.BlockInterval.String(),
+		SignedBlocksWindow: SignedBlocksWindow, MinSignedPerWindow: MinSignedPerWindow,
 	}
 	if d.controlLn != nil {
 		info.Control = "http://" + d.controlLn.Addr().String()
 	}
+	if d.grpc != nil {
+		info.GRPC = d.grpc.Addr()
+	}
 	for _, v := range d.vals {
 		info.Validators = append(info.Validators, ValidatorInfo{
-			Index: v.index, Moniker: v.moniker, Address: v.address.String(), RPC: v.rpcURL(),
+			Index: v.index, Moniker: v.moniker, StakingMoniker: StakingMoniker(v.index), OperatorAddress: bech32(OperatorPrefix, v.address),
+			Address: v.address.String(), RPC: v.rpcURL(),
 			NodeID: string(v.nodeKey.ID()), P2P: v.p2pAddr(), Power: Power, Home: v.home,
 		})
 	}
@@ -408,6 +436,9 @@ func (d *Devnet) Close() error {
 		<-d.served
 	} else if d.controlLn != nil {
 		_ = d.controlLn.Close()
+	}
+	if d.grpc != nil {
+		d.grpc.close()
 	}
 	// Stops wait for a running stop or start to finish first: d.mu.
 	d.mu.Lock()

@@ -127,7 +127,7 @@ func (d *Devnet) start(v *validator) (err error) {
 	}()
 	log := d.o.Log.With("validator", v.index)
 	n, err := node.NewNode(conf, pv, v.nodeKey,
-		proxy.NewLocalClientCreator(kvstore.NewApplication(appDB)),
+		proxy.NewLocalClientCreator(&app{Application: kvstore.NewApplication(appDB), q: d.queries}),
 		func() (*types.GenesisDoc, error) { return d.gen, nil },
 		in.dbs.provider,
 		node.DefaultMetricsProvider(conf.Instrumentation),

@@ -70,17 +70,20 @@ const (
 )
 
 // Sources of a validator's name (ValidatorInfo.Source): x/staking read
-// from an LCD or over the RPC's abci_query — the operator's registered
+// from an LCD, over gRPC or over the RPC's abci_query — the operator's registered
 // name, with its operator address and jailed flag — or the /status of a
 // node that is the validator (its node moniker, only a hint).
 const (
 	NameFromLCD    = "lcd"
+	NameFromGRPC   = "grpc"
 	NameFromABCI   = "abci"
 	NameFromStatus = "status"
 )
 
-// FromStaking says whether a name's source is x/staking (lcd or abci).
-func FromStaking(source string) bool { return source == NameFromLCD || source == NameFromABCI }
+// FromStaking says whether a name's source is x/staking (lcd, grpc or abci).
+func FromStaking(source string) bool {
+	return source == NameFromLCD || source == NameFromGRPC || source == NameFromABCI
+}
 
 // Subject returns cosmos.<chain>.<kind>.
 func Subject(chain, kind string) string { return Domain + "." + chain + "." + kind }
@@ -207,7 +210,7 @@ type ValidatorSet struct {
 }
 
 // ValidatorInfo names a validator: moniker from the chain's staking module
-// (an LCD, or abci_query over the RPC) or from the /status of a node that
+// (an LCD, gRPC, or abci_query over the RPC) or from the /status of a node that
 // is that validator.
 type ValidatorInfo struct {
 	V               int    `json:"v"`
@@ -216,7 +219,7 @@ type ValidatorInfo struct {
 	Moniker         string `json:"moniker"`
 	OperatorAddress string `json:"operator_address,omitempty"`
 	Jailed          bool   `json:"jailed,omitempty"`
-	Source          string `json:"source"` // NameFromLCD | NameFromABCI | NameFromStatus
+	Source          string `json:"source"` // NameFromLCD | NameFromGRPC | NameFromABCI | NameFromStatus
 	Observer
 }
 
@@ -241,7 +244,7 @@ type Params struct {
 	Chain              string  `json:"chain"`
 	SignedBlocksWindow int64   `json:"signed_blocks_window"`
 	MinSignedPerWindow float64 `json:"min_signed_per_window"` // 0..1
-	Source             string  `json:"source"`                // "lcd" | "abci" (abci_query over the RPC)
+	Source             string  `json:"source"`                // "lcd" | "grpc" | "abci" (abci_query over the RPC)
 	Observer
 }
 

@@ -165,7 +165,7 @@ type validatorView struct {
 	WindowMissed       int64    `json:"window_missed"`
 	SignedBlocksWindow *int64   `json:"signed_blocks_window"`  // null: slashing parameters unknown
 	MinSignedPerWindow *float64 `json:"min_signed_per_window"` // null: slashing parameters unknown
-	ParamsSource       *string  `json:"params_source"`         // config | lcd | abci; null unknown
+	ParamsSource       *string  `json:"params_source"`         // config | lcd | grpc | abci; null unknown
 	BlocksToJail       *int64   `json:"blocks_to_jail"`        // set only when Jail is "projected"
 	TimeToJailSeconds  *float64 `json:"time_to_jail_seconds"`  // set only when Jail is "projected" and enough block intervals were seen
 	Jail               string   `json:"jail"`                  // jail* below

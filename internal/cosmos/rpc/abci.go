@@ -19,7 +19,7 @@ const SlashingParamsPath = "/cosmos.slashing.v1beta1.Query/Params"
 
 // ErrNotAvailable: the node answered, but its application does not serve
 // the query (a non-zero code, or an empty value — what a chain without
-// x/slashing, such as the kvstore devnet, answers).
+// x/slashing, such as CometBFT's kvstore app, answers).
 var ErrNotAvailable = errors.New("the node's application does not answer this query")
 
 // maxABCIValue bounds the decoded value of an abci_query answer.
@@ -187,3 +187,37 @@ func legacyDecShare(b []byte) (float64, error) {
 	f, _ := new(big.Rat).SetFrac(n, one).Float64()
 	return f, nil
 }
+
+// SlashingRecord is x/slashing's Params as EncodeSlashingParams writes
+// them. The decimals are LegacyDec as protobuf carries them (digits of the
+// value × 10^18).
+type SlashingRecord struct {
+	SignedBlocksWindow      int64
+	MinSignedPerWindow      string
+	DowntimeJailSeconds     int64
+	SlashFractionDoubleSign string
+	SlashFractionDowntime   string
+}
+
+// EncodeSlashingParams is the protobuf Params {signed_blocks_window = 1,
+// min_signed_per_window = 2, downtime_jail_duration = 3 (Duration
+// {seconds = 1}), slash_fraction_double_sign = 4, slash_fraction_downtime
+// = 5} (cosmos-sdk proto/cosmos/slashing/v1beta1/slashing.proto).
+func EncodeSlashingParams(p SlashingRecord) []byte {
+	b := ProtoField(1, WireVarint, ProtoVarint(uint64(p.SignedBlocksWindow)))
+	b = append(b, ProtoField(2, WireBytes, []byte(p.MinSignedPerWindow))...)
+	if p.DowntimeJailSeconds != 0 {
+		b = append(b, ProtoField(3, WireBytes, ProtoField(1, WireVarint, ProtoVarint(uint64(p.DowntimeJailSeconds))))...)
+	}
+	if p.SlashFractionDoubleSign != "" {
+		b = append(b, ProtoField(4, WireBytes, []byte(p.SlashFractionDoubleSign))...)
+	}
+	if p.SlashFractionDowntime != "" {
+		b = append(b, ProtoField(5, WireBytes, []byte(p.SlashFractionDowntime))...)
+	}
+	return b
+}
+
+// EncodeSlashingParamsResponse is QueryParamsResponse {params = 1} of
+// params already encoded (EncodeSlashingParams).
+func EncodeSlashingParamsResponse(params []byte) []byte { return ProtoField(1, WireBytes, params) }

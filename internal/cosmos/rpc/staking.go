@@ -191,7 +191,7 @@ func decodeMoniker(b []byte) string {
 // StakingValidators reads one page of x/staking's validators with
 // abci_query: from nextKey (nil: the first page), at most limit (0: the
 // chain's default). It returns the page's next_key, empty after the last
-// page. A chain without x/staking (the kvstore devnet) is ErrNotAvailable.
+// page. A chain without x/staking (CometBFT's kvstore app) is ErrNotAvailable.
 func (c *Client) StakingValidators(ctx context.Context, nextKey []byte, limit uint64) ([]StakingValidator, []byte, error) {
 	a, err := c.ABCIQuery(ctx, StakingValidatorsPath, EncodeStakingValidatorsRequest(nextKey, limit))
 	if err != nil {
@@ -203,4 +203,130 @@ func (c *Client) StakingValidators(ctx context.Context, nextKey []byte, limit ui
 		return nil, nil, fmt.Errorf("abci_query %s on %s: %w", StakingValidatorsPath, c.name, err)
 	}
 	return vals, next, nil
+}
+
+// BondStatusBonded is x/staking's BondStatus of a validator in the active
+// set (BOND_STATUS_BONDED in staking.proto).
+const BondStatusBonded = 3
+
+// StakingRecord is a validator as x/staking holds it: what
+// EncodeStakingValidator writes, for a chain of our own (the devnet) and
+// for tests.
+type StakingRecord struct {
+	Operator   string
+	PubKeyType string // the consensus_pubkey Any's type_url; "" is Ed25519PubKeyType
+	PubKey     []byte // the key bytes
+	Jailed     bool
+	Status     uint64 // BondStatus; BondStatusBonded for the active set
+	Tokens     string // an Int: decimal digits
+	// DelegatorShares is a LegacyDec as protobuf carries it (digits of the
+	// value × 10^18).
+	DelegatorShares string
+	Moniker         string
+	Website         string
+}
+
+// EncodeStakingValidator is the protobuf Validator of r: operator_address
+// = 1, consensus_pubkey = 2 (Any {type_url = 1, value = 2: PubKey {key =
+// 1}}), jailed = 3, status = 4, tokens = 5, delegator_shares = 6,
+// description = 7 {moniker = 1, website = 3}; the fields
+// DecodeStakingValidators reads and those a real validator also carries.
+func EncodeStakingValidator(r StakingRecord) []byte {
+	typ := r.PubKeyType
+	if typ == "" {
+		typ = Ed25519PubKeyType
+	}
+	anyKey := append(ProtoField(1, WireBytes, []byte(typ)), ProtoField(2, WireBytes, ProtoField(1, WireBytes, r.PubKey))...)
+	desc := ProtoField(1, WireBytes, []byte(r.Moniker))
+	if r.Website != "" {
+		desc = append(desc, ProtoField(3, WireBytes, []byte(r.Website))...)
+	}
+	var b []byte
+	b = append(b, ProtoField(1, WireBytes, []byte(r.Operator))...)
+	b = append(b, ProtoField(2, WireBytes, anyKey)...)
+	if r.Jailed {
+		b = append(b, ProtoField(3, WireVarint, ProtoVarint(1))...)
+	}
+	if r.Status != 0 {
+		b = append(b, ProtoField(4, WireVarint, ProtoVarint(r.Status))...)
+	}
+	if r.Tokens != "" {
+		b = append(b, ProtoField(5, WireBytes, []byte(r.Tokens))...)
+	}
+	if r.DelegatorShares != "" {
+		b = append(b, ProtoField(6, WireBytes, []byte(r.DelegatorShares))...)
+	}
+	return append(b, ProtoField(7, WireBytes, desc)...)
+}
+
+// EncodeStakingValidatorsResponse is a QueryValidatorsResponse of
+// validators already encoded (EncodeStakingValidator), with the
+// PageResponse {next_key = 1 (omitted on the last page), total = 2}.
+func EncodeStakingValidatorsResponse(validators [][]byte, nextKey []byte, total uint64) []byte {
+	var b []byte
+	for _, v := range validators {
+		b = append(b, ProtoField(1, WireBytes, v)...)
+	}
+	var page []byte
+	if len(nextKey) > 0 {
+		page = ProtoField(1, WireBytes, nextKey)
+	}
+	if total > 0 {
+		page = append(page, ProtoField(2, WireVarint, ProtoVarint(total))...)
+	}
+	return append(b, ProtoField(2, WireBytes, page)...)
+}
+
+// StakingValidatorsRequest is a decoded QueryValidatorsRequest.
+type StakingValidatorsRequest struct {
+	Status     string // "" every status, else a BondStatus name (BOND_STATUS_BONDED…)
+	Key        []byte // the page's start (a next_key); nil: the first page
+	Offset     uint64 // used only without Key
+	Limit      uint64 // 0: the server's default
+	CountTotal bool
+}
+
+// DecodeStakingValidatorsRequest decodes QueryValidatorsRequest {status =
+// 1, pagination = 2: PageRequest {key = 1, offset = 2, limit = 3,
+// count_total = 4}} for a server of these queries (the devnet). Unknown
+// fields are skipped (reverse = 5 among them: the devnet pages forwards
+// only); a key or status over its bound, or bytes that are not protobuf,
+// are an error.
+func DecodeStakingValidatorsRequest(b []byte) (StakingValidatorsRequest, error) {
+	var r StakingValidatorsRequest
+	var page []byte
+	err := ProtoFields(b, func(num, wire int, _ uint64, data []byte) error {
+		switch {
+		case num == 1 && wire == WireBytes:
+			if len(data) > maxStakingTypeURL {
+				return fmt.Errorf("status of %d bytes", len(data))
+			}
+			r.Status = string(data)
+		case num == 2 && wire == WireBytes:
+			page = data
+		}
+		return nil
+	})
+	if err == nil {
+		err = ProtoFields(page, func(num, wire int, v uint64, data []byte) error {
+			switch {
+			case num == 1 && wire == WireBytes:
+				if len(data) > maxStakingNextKey {
+					return fmt.Errorf("key of %d bytes: at most %d", len(data), maxStakingNextKey)
+				}
+				r.Key = append([]byte(nil), data...)
+			case num == 2 && wire == WireVarint:
+				r.Offset = v
+			case num == 3 && wire == WireVarint:
+				r.Limit = v
+			case num == 4 && wire == WireVarint:
+				r.CountTotal = v != 0
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		return StakingValidatorsRequest{}, fmt.Errorf("staking validators request: %w", err)
+	}
+	return r, nil
 }

@@ -191,3 +191,63 @@ func FuzzDecodeStakingValidators(f *testing.F) {
 		}
 	})
 }
+
+// What EncodeStakingValidatorsRequest writes reads back, and a real
+// client's other fields (offset, count_total, status) are understood.
+func TestDecodeStakingValidatorsRequest(t *testing.T) {
+	page := append(rpc.ProtoField(2, rpc.WireVarint, rpc.ProtoVarint(5)), rpc.ProtoField(4, rpc.WireVarint, rpc.ProtoVarint(1))...)
+	page = append(page, rpc.ProtoField(5, rpc.WireVarint, rpc.ProtoVarint(1))...) // reverse: skipped
+	withStatus := append(rpc.ProtoField(1, rpc.WireBytes, []byte("BOND_STATUS_BONDED")), rpc.ProtoField(2, rpc.WireBytes, page)...)
+	for _, c := range []struct {
+		name string
+		in   []byte
+		want rpc.StakingValidatorsRequest
+		err  string
+	}{
+		{"first page", rpc.EncodeStakingValidatorsRequest(nil, 100), rpc.StakingValidatorsRequest{Limit: 100}, ""},
+		{"next page", rpc.EncodeStakingValidatorsRequest([]byte("ab"), 7), rpc.StakingValidatorsRequest{Key: []byte("ab"), Limit: 7}, ""},
+		{"defaults", nil, rpc.StakingValidatorsRequest{}, ""},
+		{"status, offset, count_total", withStatus, rpc.StakingValidatorsRequest{Status: "BOND_STATUS_BONDED", Offset: 5, CountTotal: true}, ""},
+		{"key too long", rpc.EncodeStakingValidatorsRequest(make([]byte, 1025), 1), rpc.StakingValidatorsRequest{}, "key of 1025 bytes"},
+		{"truncated", []byte{0x12, 0x05, 0x18}, rpc.StakingValidatorsRequest{}, "length"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := rpc.DecodeStakingValidatorsRequest(c.in)
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("got %+v, %v; want an error with %q", got, err, c.err)
+				}
+				return
+			}
+			if err != nil || fmt.Sprint(got) != fmt.Sprint(c.want) {
+				t.Fatalf("got %+v, %v; want %+v", got, err, c.want)
+			}
+		})
+	}
+}
+
+func FuzzDecodeStakingValidatorsRequest(f *testing.F) {
+	f.Add(rpc.EncodeStakingValidatorsRequest([]byte("key"), 100))
+	f.Add([]byte{0x0a, 0x02, 'B', 'S', 0x12, 0x04, 0x10, 0x05, 0x20, 0x01})
+	f.Add([]byte{0x12, 0xff, 0xff, 0xff, 0xff, 0x0f})
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := rpc.DecodeStakingValidatorsRequest(b)
+		if err != nil {
+			if r.Key != nil || r.Status != "" || r.Limit != 0 {
+				t.Fatalf("an error with a request %+v", r)
+			}
+			return
+		}
+		if len(r.Key) > 1024 || len(r.Status) > 256 || len(r.Key)+len(r.Status) > len(b) {
+			t.Fatalf("key of %d bytes, status of %d from %d bytes", len(r.Key), len(r.Status), len(b))
+		}
+		// What was read is written back the same way and reads again the same.
+		if r.Status == "" && r.Offset == 0 && !r.CountTotal {
+			again, err := rpc.DecodeStakingValidatorsRequest(rpc.EncodeStakingValidatorsRequest(r.Key, r.Limit))
+			if err != nil || !bytes.Equal(again.Key, r.Key) || again.Limit != r.Limit {
+				t.Fatalf("re-encoded %+v read back as %+v, %v", r, again, err)
+			}
+		}
+	})
+}

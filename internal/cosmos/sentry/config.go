@@ -40,7 +40,10 @@ type Config struct {
 	Chain     string   // the chain's name in subjects (usually its chain id)
 	ChainID   string   // expected node_info.network; default Chain
 	Endpoints []string // RPC base URLs (may hold API keys: never logged)
-	LCD       string   // optional REST (LCD) base URL, asked before abci_query for monikers and slashing params
+	LCD       string   // optional REST (LCD) base URL, asked first for monikers and slashing params
+	// GRPC is an optional cosmos-sdk gRPC endpoint, HOST:PORT (plaintext),
+	// asked after the LCD and before abci_query for the same.
+	GRPC      string
 	Publisher domain.Publisher
 	SentryID  string
 	DataDir   string // where the cursor file is kept; "" keeps none
@@ -58,7 +61,7 @@ type Config struct {
 	RequestTimeout time.Duration // each HTTP request
 	Backfill       int           // backfill requests in flight
 	DedupHeights   int           // heights of votes, rounds and steps remembered for de-duplication
-	LCDEvery       time.Duration // how often to read names and slashing params (LCD or abci_query)
+	LCDEvery       time.Duration // how often to read names and slashing params (LCD, gRPC or abci_query)
 	UnhealthyGrace time.Duration // no endpoint healthy for longer than this: Healthy reports it
 	// WS tunes the subscriptions (ReadLimit, PingEvery, StallTimeout, …);
 	// its URL, Log and Count are set per endpoint.
@@ -77,6 +80,11 @@ func (c *Config) defaults() error {
 	}
 	if c.Publisher == nil {
 		return fmt.Errorf("cosmos sentry %s: no publisher", c.Chain)
+	}
+	if c.GRPC != "" {
+		if err := rpc.CheckGRPCAddress(c.GRPC); err != nil {
+			return fmt.Errorf("cosmos sentry %s: gRPC endpoint: %w", c.Chain, err)
+		}
 	}
 	if c.FromHeight < 0 {
 		return fmt.Errorf("cosmos sentry %s: from height %d is negative", c.Chain, c.FromHeight)

@@ -156,8 +156,8 @@ func TestMonikersLCDDown(t *testing.T) {
 	}
 }
 
-// A chain with neither x/staking nor x/slashing over abci_query (the
-// kvstore devnet): its set is indexed with addresses, a validator node's
+// A chain with neither x/staking nor x/slashing over abci_query
+// (CometBFT's kvstore app): its set is indexed with addresses, a validator node's
 // /status moniker names that one, each missing module is said once at
 // INFO, and nothing is warned about however often it is asked.
 func TestNamesKVStoreChain(t *testing.T) {

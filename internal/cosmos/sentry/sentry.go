@@ -192,6 +192,15 @@ func (s *Sentry) Run(ctx context.Context) error {
 		return fmt.Errorf("cosmos sentry %s: %w", s.cfg.Chain, err)
 	}
 	s.started.Store(time.Now().UnixMilli())
+	var grpcc *rpc.GRPCClient
+	if s.cfg.GRPC != "" {
+		// Checked by New; no connection is made before the first call.
+		// Closed last: deferred before the wait for the goroutines using it.
+		if grpcc, err = rpc.NewGRPCClient(s.cfg.GRPC, s.cfg.RequestTimeout); err != nil {
+			return fmt.Errorf("cosmos sentry %s: %w", s.cfg.Chain, err)
+		}
+		defer grpcc.Close()
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -210,8 +219,8 @@ func (s *Sentry) Run(ctx context.Context) error {
 		goRun(func() { s.poll(ctx, ep) })
 	}
 	goRun(func() { s.indexValidators(ctx) })
-	goRun(func() { s.readParams(ctx) })
-	goRun(func() { s.readMonikers(ctx) })
+	goRun(func() { s.readParams(ctx, grpcc) })
+	goRun(func() { s.readMonikers(ctx, grpcc) })
 	s.log.Info("cosmos sentry: starting", "endpoints", len(s.eps), "cursor", start, "from_height", s.cfg.FromHeight)
 	m := newMerger(s, start)
 	m.run(ctx)

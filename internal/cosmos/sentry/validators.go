@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -216,19 +217,22 @@ func (s *Sentry) indexSet(ctx context.Context, h int64, hash string) (pruned set
 	return pruned, lastErr
 }
 
-// Bounds of a read of x/staking's validators, from the LCD or over
-// abci_query alike.
+// Bounds of a read of x/staking's validators, from the LCD, over gRPC or
+// over abci_query alike.
 const (
 	maxLCDResponse  = 16 << 20
-	maxStakingPages = 200 // pages of one read: 40,000 validators from the LCD, 20,000 over abci_query
+	maxStakingPages = 200 // pages of one read: 40,000 validators from the LCD or gRPC, 20,000 over abci_query
 	lcdPageLimit    = 200
+	// A gRPC page is bounded by rpc.MaxGRPCMessage (4 MiB): 200
+	// validators at their longest are ~750 kB.
+	grpcPageLimit = 200
 	// Over abci_query a page is one value of at most 1 MiB (rpc's bound):
 	// 100 validators with descriptions at their longest (~3.7 kB) fit.
 	abciPageLimit = 100
 )
 
-// stakingValidator is a validator as x/staking describes it, from the LCD
-// or over abci_query.
+// stakingValidator is a validator as x/staking describes it, from the
+// LCD, over gRPC or over abci_query.
 type stakingValidator struct {
 	operator, moniker string
 	key               string // base64 consensus key, as /validators writes pub_key.value
@@ -239,25 +243,27 @@ type stakingValidator struct {
 // names is one read of the chain's validator names.
 type names struct {
 	vals     []stakingValidator
-	source   string // events.NameFromLCD | events.NameFromABCI
-	endpoint string // the LCD's or the RPC endpoint's name
+	source   string // events.NameFromLCD | NameFromGRPC | NameFromABCI
+	endpoint string // the LCD's, the gRPC endpoint's or the RPC endpoint's name
 }
 
 // readMonikers names the indexed set's validators every LCDEvery (first
 // once a set is known) from x/staking: the LCD when one is configured and
-// answers, else abci_query on the healthy endpoints (every Cosmos SDK
+// answers, else the gRPC endpoint when one is configured and answers,
+// else abci_query on the healthy endpoints (every Cosmos SDK
 // node answers /cosmos.staking.v1beta1.Query/Validators, so no LCD is
-// needed). A chain that answers neither (no x/staking, such as the kvstore
-// devnet) is said once in the log: its validators keep their addresses,
+// needed). A chain that answers none (no x/staking, such as CometBFT's
+// kvstore app) is said once in the log: its validators keep their addresses,
 // or the /status moniker of a node that is one (poll). Errors are logged,
 // never fatal.
-func (s *Sentry) readMonikers(ctx context.Context) {
+func (s *Sentry) readMonikers(ctx context.Context, g *rpc.GRPCClient) {
 	var lcd *lcdClient
 	if s.cfg.LCD != "" {
 		lcd = s.lcd()
 	}
 	published := map[string]string{} // address → what was published
 	told, toldLCD := false, false    // said once until names are read again
+	var gf grpcFailures
 	for {
 		s.setMu.Lock()
 		keys := s.setKey
@@ -266,7 +272,7 @@ func (s *Sentry) readMonikers(ctx context.Context) {
 		if keys == nil {
 			wait = time.Second // no set yet
 		} else {
-			got, err := s.fetchNames(ctx, lcd)
+			got, err := s.fetchNames(ctx, lcd, g, &gf)
 			switch {
 			case ctx.Err() != nil:
 				return
@@ -281,7 +287,7 @@ func (s *Sentry) readMonikers(ctx context.Context) {
 					s.log.Warn("cosmos sentry: LCD validators not read, and no healthy endpoint to ask over abci_query yet", "err", err)
 					toldLCD = true
 				}
-			case lcd == nil && notServed(err):
+			case lcd == nil && g == nil && notServed(err):
 				if !told {
 					s.log.Info("cosmos sentry: the chain answers no x/staking query over abci_query, so validators are shown by address (or a validator node's /status moniker); give --cosmos-lcd "+s.cfg.Chain+"=URL if an LCD names them", "err", err)
 					told = true
@@ -346,11 +352,12 @@ func (s *Sentry) publishNames(ctx context.Context, got names, keys map[string]st
 }
 
 // fetchNames reads x/staking's validators: from the LCD (if any), else
-// from each healthy endpoint with abci_query, until one answers in full.
+// over gRPC (if configured; its failures reported through gf), else from
+// each healthy endpoint with abci_query, until one answers in full.
 // When none does, the largest partial read is returned (the LCD's first)
 // with the errors. errNoEndpoint: no LCD answer and no healthy endpoint to
 // ask.
-func (s *Sentry) fetchNames(ctx context.Context, lcd *lcdClient) (names, error) {
+func (s *Sentry) fetchNames(ctx context.Context, lcd *lcdClient, g *rpc.GRPCClient, gf *grpcFailures) (names, error) {
 	var errs []error
 	var best names
 	keep := func(n names) {
@@ -367,11 +374,27 @@ func (s *Sentry) fetchNames(ctx context.Context, lcd *lcdClient) (names, error) 
 		keep(n)
 		errs = append(errs, err)
 	}
+	if g != nil {
+		vals, err := stakingPages(ctx, g, "gRPC", g.Addr(), grpcPageLimit)
+		n := names{vals: vals, source: events.NameFromGRPC, endpoint: g.Addr()}
+		if err == nil {
+			gf.ok()
+			if lcd != nil {
+				s.log.Warn("cosmos sentry: LCD validators not read; names read over gRPC instead", "endpoint", g.Addr(), "err", errors.Join(errs...))
+			}
+			return n, nil
+		}
+		gf.failed(s.log, "validator names", g.Addr(), err)
+		keep(n)
+		errs = append(errs, err)
+	}
 	eps := s.healthy()
 	for _, ep := range eps {
-		vals, err := abciValidators(ctx, ep)
+		vals, err := stakingPages(ctx, ep.client, "abci_query", ep.name, abciPageLimit)
 		n := names{vals: vals, source: events.NameFromABCI, endpoint: ep.name}
 		if err == nil {
+			// A gRPC failure alone was reported by gf, as often as
+			// retry.Reports says; a failing LCD warns at every read.
 			if lcd != nil {
 				s.log.Warn("cosmos sentry: LCD validators not read; names read over abci_query instead", "endpoint", ep.name, "err", errors.Join(errs...))
 			}
@@ -386,14 +409,21 @@ func (s *Sentry) fetchNames(ctx context.Context, lcd *lcdClient) (names, error) 
 	return best, errors.Join(errs...)
 }
 
-// abciValidators reads every page of x/staking's validators from one
-// endpoint, following next_key, at most maxStakingPages pages; on an
-// error it returns the pages read so far.
-func abciValidators(ctx context.Context, ep *endpoint) ([]stakingValidator, error) {
+// stakingPager reads a page of x/staking's validators: rpc.Client over
+// abci_query, rpc.GRPCClient over gRPC.
+type stakingPager interface {
+	StakingValidators(ctx context.Context, nextKey []byte, limit uint64) ([]rpc.StakingValidator, []byte, error)
+}
+
+// stakingPages reads every page of x/staking's validators from one
+// endpoint (named name, asked via), following next_key, at most
+// maxStakingPages pages of limit; on an error it returns the pages read
+// so far.
+func stakingPages(ctx context.Context, p stakingPager, via, name string, limit uint64) ([]stakingValidator, error) {
 	var out []stakingValidator
 	var key []byte
 	for range maxStakingPages {
-		vals, next, err := ep.client.StakingValidators(ctx, key, abciPageLimit)
+		vals, next, err := p.StakingValidators(ctx, key, limit)
 		if err != nil {
 			return out, err
 		}
@@ -405,7 +435,30 @@ func abciValidators(ctx context.Context, ep *endpoint) ([]stakingValidator, erro
 		}
 		key = next
 	}
-	return out, fmt.Errorf("abci_query %s on %s: more than %d pages of %d validators", rpc.StakingValidatorsPath, ep.name, maxStakingPages, abciPageLimit)
+	return out, fmt.Errorf("%s %s on %s: more than %d pages of %d validators", via, rpc.StakingValidatorsPath, name, maxStakingPages, limit)
+}
+
+// grpcFailures reports the failures of a gRPC endpoint through
+// retry.Reports: it is asked every LCDEvery for as long as it is down,
+// and each failure is a warning only on the first reads of an outage, on
+// a new error and every retry.EveryWarning-th read (the rest at debug);
+// abci_query is asked next either way. One per read loop (not safe for
+// concurrent use).
+type grpcFailures struct {
+	reports retry.Reports
+	attempt int // failed reads in a row
+}
+
+func (f *grpcFailures) ok() { f.attempt = 0 }
+
+func (f *grpcFailures) failed(log *slog.Logger, what, endpoint string, err error) {
+	f.attempt++
+	level := slog.LevelDebug
+	if f.reports.Warn(f.attempt, err) {
+		level = slog.LevelWarn
+	}
+	log.Log(context.Background(), level, "cosmos sentry: "+what+" not read over gRPC; asking abci_query instead",
+		"endpoint", endpoint, "attempt", f.attempt, "err", err)
 }
 
 func (s *Sentry) lcd() *lcdClient {
@@ -415,24 +468,27 @@ func (s *Sentry) lcd() *lcdClient {
 // Sources of the slashing parameters (events.Params.Source).
 const (
 	ParamsFromLCD  = "lcd"
+	ParamsFromGRPC = "grpc"
 	ParamsFromABCI = "abci"
 )
 
 // readParams publishes the chain's x/slashing parameters when they change,
 // read every LCDEvery: from the LCD when one is configured and answers,
-// else with abci_query on a healthy endpoint. A chain that answers neither
-// (no x/slashing, such as the kvstore devnet) is said once in the log; the
+// else from the gRPC endpoint when one is configured and answers, else
+// with abci_query on a healthy endpoint. A chain that answers neither
+// (no x/slashing, such as CometBFT's kvstore app) is said once in the log; the
 // analyzer then reports the time to jail as unknown unless
 // --cosmos-slashing gives the parameters.
-func (s *Sentry) readParams(ctx context.Context) {
+func (s *Sentry) readParams(ctx context.Context, g *rpc.GRPCClient) {
 	var lcd *lcdClient
 	if s.cfg.LCD != "" {
 		lcd = s.lcd()
 	}
 	var last events.Params
 	told := false
+	var gf grpcFailures
 	for {
-		p, err := s.fetchParams(ctx, lcd)
+		p, err := s.fetchParams(ctx, lcd, g, &gf)
 		wait := s.cfg.LCDEvery
 		switch {
 		case ctx.Err() != nil:
@@ -456,9 +512,11 @@ func (s *Sentry) readParams(ctx context.Context) {
 	}
 }
 
-// fetchParams asks the LCD (if any), then each healthy endpoint with
-// abci_query. errNoEndpoint: no LCD answer and no healthy endpoint to ask.
-func (s *Sentry) fetchParams(ctx context.Context, lcd *lcdClient) (*events.Params, error) {
+// fetchParams asks the LCD (if any), then the gRPC endpoint (if any; its
+// failures reported through gf), then each healthy endpoint with
+// abci_query. errNoEndpoint: no LCD or gRPC answer and no healthy
+// endpoint to ask.
+func (s *Sentry) fetchParams(ctx context.Context, lcd *lcdClient, g *rpc.GRPCClient, gf *grpcFailures) (*events.Params, error) {
 	var errs []error
 	if lcd != nil {
 		p, err := lcd.params(ctx)
@@ -466,6 +524,16 @@ func (s *Sentry) fetchParams(ctx context.Context, lcd *lcdClient) (*events.Param
 			p.Source, p.Observer = ParamsFromLCD, s.observer(lcd.name(), time.Now())
 			return p, nil
 		}
+		errs = append(errs, err)
+	}
+	if g != nil {
+		sp, err := g.SlashingParams(ctx)
+		if err == nil {
+			gf.ok()
+			return &events.Params{SignedBlocksWindow: sp.SignedBlocksWindow, MinSignedPerWindow: sp.MinSignedPerWindow,
+				Source: ParamsFromGRPC, Observer: s.observer(g.Addr(), time.Now())}, nil
+		}
+		gf.failed(s.log, "slashing parameters", g.Addr(), err)
 		errs = append(errs, err)
 	}
 	eps := s.healthy()

@@ -36,8 +36,8 @@ var (
 	insBlocks = store.Insert{Table: "cosmos_blocks", Cols: blockCols,
 		Suffix: "ON CONFLICT (chain, height) DO UPDATE SET votes_observed = (cosmos_blocks.votes_observed OR excluded.votes_observed)"}
 
-	// A staking moniker ("lcd" or "abci": x/staking read from an LCD or
-	// over abci_query, the same data) is the operator's registered name; a
+	// A staking moniker ("lcd", "grpc" or "abci": x/staking read from an
+	// LCD, over gRPC or over abci_query, the same data) is the operator's registered name; a
 	// node's /status moniker is only a hint and never replaces it. Jailing
 	// is known only from the staking module.
 	insInfos = store.Insert{Table: "cosmos_validators", Cols: infoCols, Suffix: "ON CONFLICT (chain, address) DO UPDATE SET " +
@@ -59,7 +59,7 @@ var keepName = "excluded.moniker = '' OR (" + stakingSQL("cosmos_validators") + 
 
 // stakingSQL is events.FromStaking of a row's moniker_source.
 func stakingSQL(table string) string {
-	return "(" + table + ".moniker_source IN ('" + events.NameFromLCD + "', '" + events.NameFromABCI + "'))"
+	return "(" + table + ".moniker_source IN ('" + events.NameFromLCD + "', '" + events.NameFromGRPC + "', '" + events.NameFromABCI + "'))"
 }
 
 // Pruned ranges: the first report of a range of blocks, or of sets, is

@@ -59,6 +59,7 @@ const (
 const (
 	ParamsConfigured = "config" // --cosmos-slashing
 	ParamsLCD        = "lcd"
+	ParamsGRPC       = "grpc" // a cosmos-sdk gRPC endpoint
 	ParamsABCI       = "abci" // abci_query over the RPC
 	ParamsUnknown    = ""
 )

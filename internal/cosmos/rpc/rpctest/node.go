@@ -608,13 +608,9 @@ func (n *Node) handleABCIQuery(w http.ResponseWriter, r *http.Request) {
 // with the fields x/slashing also sends (downtime_jail_duration, the two
 // slash fractions), and one unknown field of each wire type.
 func SlashingParamsResponse(window uint64, minDec string) []byte {
-	var p []byte
-	p = append(p, rpc.ProtoField(1, 0, rpc.ProtoVarint(window))...)
-	p = append(p, rpc.ProtoField(2, 2, []byte(minDec))...)
-	p = append(p, rpc.ProtoField(3, 2, rpc.ProtoField(1, 0, rpc.ProtoVarint(600)))...) // Duration{seconds: 600}
-	p = append(p, rpc.ProtoField(4, 2, []byte("50000000000000000"))...)                // slash_fraction_double_sign
-	p = append(p, rpc.ProtoField(5, 2, []byte("10000000000000000"))...)                // slash_fraction_downtime
+	p := rpc.EncodeSlashingParams(rpc.SlashingRecord{SignedBlocksWindow: int64(window), MinSignedPerWindow: minDec,
+		DowntimeJailSeconds: 600, SlashFractionDoubleSign: "50000000000000000", SlashFractionDowntime: "10000000000000000"})
 	p = append(p, rpc.ProtoField(99, 1, []byte{1, 2, 3, 4, 5, 6, 7, 8})...)
 	p = append(p, rpc.ProtoField(98, 5, []byte{1, 2, 3, 4})...)
-	return rpc.ProtoField(1, 2, p)
+	return rpc.EncodeSlashingParamsResponse(p)
 }

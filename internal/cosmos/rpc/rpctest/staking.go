@@ -32,41 +32,15 @@ func Staking(vals []Validator, prefix string) []StakingValidator {
 // description, unbonding height) and an unknown field, so that a decoder
 // is shown to skip them.
 func StakingValidatorsResponse(vals []StakingValidator, nextKey []byte) []byte {
-	var b []byte
-	for _, v := range vals {
-		b = append(b, rpc.ProtoField(1, rpc.WireBytes, stakingValidator(v))...)
+	enc := make([][]byte, len(vals))
+	for i, v := range vals {
+		key, _ := base64.StdEncoding.DecodeString(v.PubKey)
+		enc[i] = append(rpc.EncodeStakingValidator(rpc.StakingRecord{Operator: v.Operator, PubKeyType: v.PubKeyType, PubKey: key,
+			Jailed: v.Jailed, Status: rpc.BondStatusBonded, Tokens: "1000000", DelegatorShares: "1000000000000000000000000",
+			Moniker: v.Moniker, Website: "https://example.org"}),
+			rpc.ProtoField(77, rpc.WireFixed32, []byte{1, 2, 3, 4})...)
 	}
-	var page []byte
-	if len(nextKey) > 0 {
-		page = rpc.ProtoField(1, rpc.WireBytes, nextKey)
-	}
-	page = append(page, rpc.ProtoField(2, rpc.WireVarint, rpc.ProtoVarint(uint64(len(vals))))...)
-	return append(b, rpc.ProtoField(2, rpc.WireBytes, page)...)
-}
-
-func stakingValidator(v StakingValidator) []byte {
-	typ := v.PubKeyType
-	if typ == "" {
-		typ = rpc.Ed25519PubKeyType
-	}
-	key, _ := base64.StdEncoding.DecodeString(v.PubKey)
-	anyKey := append(rpc.ProtoField(1, rpc.WireBytes, []byte(typ)), rpc.ProtoField(2, rpc.WireBytes, rpc.ProtoField(1, rpc.WireBytes, key))...)
-	jailed := uint64(0)
-	if v.Jailed {
-		jailed = 1
-	}
-	desc := append(rpc.ProtoField(1, rpc.WireBytes, []byte(v.Moniker)), rpc.ProtoField(3, rpc.WireBytes, []byte("https://example.org"))...)
-	var b []byte
-	b = append(b, rpc.ProtoField(1, rpc.WireBytes, []byte(v.Operator))...)
-	b = append(b, rpc.ProtoField(2, rpc.WireBytes, anyKey)...)
-	b = append(b, rpc.ProtoField(3, rpc.WireVarint, rpc.ProtoVarint(jailed))...)
-	b = append(b, rpc.ProtoField(4, rpc.WireVarint, rpc.ProtoVarint(3))...) // BOND_STATUS_BONDED
-	b = append(b, rpc.ProtoField(5, rpc.WireBytes, []byte("1000000"))...)
-	b = append(b, rpc.ProtoField(6, rpc.WireBytes, []byte("1000000000000000000000000"))...)
-	b = append(b, rpc.ProtoField(7, rpc.WireBytes, desc)...)
-	b = append(b, rpc.ProtoField(8, rpc.WireVarint, rpc.ProtoVarint(0))...)
-	b = append(b, rpc.ProtoField(77, rpc.WireFixed32, []byte{1, 2, 3, 4})...)
-	return b
+	return rpc.EncodeStakingValidatorsResponse(enc, nextKey, uint64(len(vals)))
 }
 
 // StakingPages answers abci_query like a node with x/staking holding vals:
@@ -95,19 +69,7 @@ func StakingPages(vals []StakingValidator) ABCIFunc {
 // stakingRequest reads a QueryValidatorsRequest's pagination key (this
 // fake's decimal offset) and limit.
 func stakingRequest(data []byte) (from, limit int) {
-	_ = rpc.ProtoFields(data, func(num, wire int, _ uint64, page []byte) error {
-		if num != 2 || wire != rpc.WireBytes {
-			return nil
-		}
-		return rpc.ProtoFields(page, func(num, wire int, v uint64, b []byte) error {
-			switch {
-			case num == 1 && wire == rpc.WireBytes:
-				from, _ = strconv.Atoi(string(b))
-			case num == 3 && wire == rpc.WireVarint:
-				limit = int(min(v, 1<<20))
-			}
-			return nil
-		})
-	})
-	return max(from, 0), limit
+	r, _ := rpc.DecodeStakingValidatorsRequest(data)
+	from, _ = strconv.Atoi(string(r.Key))
+	return max(from, 0), int(min(r.Limit, 1<<20))
 }
