@@ -133,6 +133,12 @@ type instance struct {
 	sentries []*sentry.Sentry
 	state    state.Store
 	watch    *healthWatch
+	// listenIP and port are where the sentries listen: --p2p-ip and
+	// --p2p-port, or loopback and free ports beside the devnet. Kept here
+	// rather than set on the command: the platform opens the domains
+	// concurrently, and the parsed flags are shared by all of them.
+	listenIP string
+	port     int
 }
 
 // Open builds the parts of a role.
@@ -147,6 +153,7 @@ func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err 
 	if err := checkRetention(cmd, env.Role); err != nil {
 		return nil, err
 	}
+	in.listenIP, in.port = cmd.String("p2p-ip"), int(cmd.Int("p2p-port"))
 	if env.Role == domain.RoleRun && cmd.Bool("devnet") {
 		if err := in.startDevnet(ctx); err != nil {
 			return nil, err
@@ -248,8 +255,7 @@ func (in *instance) startDevnet(ctx context.Context) error {
 	in.nets = append(in.nets, n)
 	if !cmd.IsSet("p2p-port") && !cmd.IsSet("p2p-ip") {
 		// The devnet is on loopback: keep the sentry there too, on free ports.
-		_ = cmd.Set("p2p-ip", "127.0.0.1")
-		_ = cmd.Set("p2p-port", "0")
+		in.listenIP, in.port = "127.0.0.1", 0
 	}
 	return nil
 }
@@ -336,7 +342,7 @@ func checkUnique(nets []*network.Network) error {
 // one process, its own ports (base port + 10·i).
 func (in *instance) newSentry(n *network.Network, i int) (*sentry.Sentry, error) {
 	cmd := in.env.Cmd
-	port := int(cmd.Int("p2p-port"))
+	port := in.port
 	if port != 0 {
 		port += 10 * i
 	}
@@ -351,7 +357,7 @@ func (in *instance) newSentry(n *network.Network, i int) (*sentry.Sentry, error)
 	return sentry.New(sentry.Config{
 		Network:        n,
 		DataDir:        filepath.Join(in.env.DataDir, "sentry", n.Name),
-		ListenIP:       cmd.String("p2p-ip"),
+		ListenIP:       in.listenIP,
 		DiscPort:       port,
 		TCPPort:        port,
 		QUICPort:       quic,
