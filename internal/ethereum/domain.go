@@ -41,8 +41,9 @@ type Domain struct {
 }
 
 var (
-	_ domain.Domain = Domain{}
-	_ domain.Devnet = Domain{}
+	_ domain.Domain  = Domain{}
+	_ domain.Devnet  = Domain{}
+	_ domain.Starter = Domain{}
 )
 
 // Name is "ethereum".
@@ -55,6 +56,15 @@ func (Domain) Usage() string {
 
 // Migrations are the ethereum_* tables'.
 func (Domain) Migrations() store.Migrations { return state.Migrations() }
+
+// Starting is what Open starts that takes a while: the devnet of
+// `valtrack run --devnet` (domain.Starter).
+func (Domain) Starting(cmd *cli.Command, r domain.Role) string {
+	if domain.RunsDevnet(cmd, r) {
+		return fmt.Sprintf("the ethereum devnet (%d in-process beacon nodes)", cmd.Int("devnet-nodes"))
+	}
+	return ""
+}
 
 // Selected: --eth or --devnet (the platform's flag of `valtrack run`) given.
 func (Domain) Selected(cmd *cli.Command) bool {
@@ -154,7 +164,7 @@ func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err 
 		return nil, err
 	}
 	in.listenIP, in.port = cmd.String("p2p-ip"), int(cmd.Int("p2p-port"))
-	if env.Role == domain.RoleRun && cmd.Bool("devnet") {
+	if domain.RunsDevnet(cmd, env.Role) {
 		if err := in.startDevnet(ctx); err != nil {
 			return nil, err
 		}
