@@ -88,8 +88,10 @@ func openConcurrently(ctx context.Context, ds []domain.Domain, base domain.Env, 
 				failed = &r
 				log.Error("domain failed to open; stopping the others", "took", r.took.Round(time.Millisecond), "err", r.err)
 				cancel()
-			case !errors.Is(r.err, context.Canceled) && !errors.Is(r.err, context.DeadlineExceeded):
-				log.Warn("domain failed to open as well", "err", r.err)
+			default:
+				// Ended by the cancel, most likely, whatever its error
+				// says: the cause is the failure (or Ctrl-C) above.
+				log.Info("domain stopped opening", "took", r.took.Round(time.Millisecond), "err", r.err)
 			}
 		case <-tick.C:
 			waited := time.Since(started).Round(time.Second)
