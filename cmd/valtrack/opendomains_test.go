@@ -13,23 +13,20 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/valtrack/valtrack/internal/domain"
-	"github.com/valtrack/valtrack/internal/store"
 )
 
 // fakeDomain is a domain whose Open is the test's function and whose
-// parts record their Close.
+// parts record their Close; the rest of the contract is envDomain's.
 type fakeDomain struct {
-	name   string
+	*envDomain
 	open   func(ctx context.Context) error
 	closed atomic.Bool
 }
 
-func (d *fakeDomain) Name() string                 { return d.name }
-func (d *fakeDomain) Usage() string                { return "test" }
-func (d *fakeDomain) Flags(domain.Role) []cli.Flag { return nil }
-func (d *fakeDomain) Migrations() store.Migrations { return store.Migrations{Domain: d.name} }
-func (d *fakeDomain) Selected(*cli.Command) bool   { return true }
-func (d *fakeDomain) SelectWith() string           { return "--" + d.name }
+func newFake(name string, open func(ctx context.Context) error) *fakeDomain {
+	return &fakeDomain{envDomain: &envDomain{name: name}, open: open}
+}
+
 func (d *fakeDomain) Open(ctx context.Context, _ domain.Env) (*domain.Parts, error) {
 	if err := d.open(ctx); err != nil {
 		return nil, err
@@ -152,8 +149,8 @@ func TestOpenDomainsConcurrently(t *testing.T) {
 			}
 		}
 	}
-	a := &fakeDomain{name: "alpha", open: slow(inA, goA)}
-	b := &fakeDomain{name: "beta", open: slow(inB, goB)}
+	a := newFake("alpha", slow(inA, goA))
+	b := newFake("beta", slow(inB, goB))
 	logs := newLogSink()
 	st := &stack{}
 	res := openInBackground(context.Background(), []domain.Domain{a, b}, fakeEnv(logs), st, time.Hour)
@@ -187,8 +184,8 @@ func TestOpenDomainsConcurrently(t *testing.T) {
 func TestOpenDomainsFailureReleases(t *testing.T) {
 	aDone, inG, inD := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	var deltaCancelled atomic.Bool
-	alpha := &fakeDomain{name: "alpha", open: func(context.Context) error { close(aDone); return nil }}
-	beta := &fakeDomain{name: "beta", open: func(ctx context.Context) error {
+	alpha := newFake("alpha", func(context.Context) error { close(aDone); return nil })
+	beta := newFake("beta", func(ctx context.Context) error {
 		for _, ch := range []chan struct{}{aDone, inG, inD} {
 			select {
 			case <-ch:
@@ -197,16 +194,16 @@ func TestOpenDomainsFailureReleases(t *testing.T) {
 			}
 		}
 		return errors.New("beta broke: give it what it needs")
-	}}
+	})
 	// gamma completes its Open when cancelled, as a start that was
 	// already past its last cancellable step does.
-	gamma := &fakeDomain{name: "gamma", open: func(ctx context.Context) error { close(inG); <-ctx.Done(); return nil }}
-	delta := &fakeDomain{name: "delta", open: func(ctx context.Context) error {
+	gamma := newFake("gamma", func(ctx context.Context) error { close(inG); <-ctx.Done(); return nil })
+	delta := newFake("delta", func(ctx context.Context) error {
 		close(inD)
 		<-ctx.Done()
 		deltaCancelled.Store(true)
 		return ctx.Err()
-	}}
+	})
 	logs := newLogSink()
 	st := &stack{}
 	o := outcome(t, openInBackground(context.Background(), []domain.Domain{alpha, beta, gamma, delta}, fakeEnv(logs), st, time.Hour))
@@ -233,8 +230,8 @@ func TestOpenDomainsFailureReleases(t *testing.T) {
 // that had opened is closed.
 func TestOpenDomainsCancel(t *testing.T) {
 	aDone, inB := make(chan struct{}), make(chan struct{})
-	alpha := &fakeDomain{name: "alpha", open: func(context.Context) error { close(aDone); return nil }}
-	beta := &fakeDomain{name: "beta", open: func(ctx context.Context) error { close(inB); <-ctx.Done(); return ctx.Err() }}
+	alpha := newFake("alpha", func(context.Context) error { close(aDone); return nil })
+	beta := newFake("beta", func(ctx context.Context) error { close(inB); <-ctx.Done(); return ctx.Err() })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	logs := newLogSink()
@@ -268,8 +265,8 @@ func TestOpenDomainsProgress(t *testing.T) {
 			return ctx.Err()
 		}
 	}
-	slow := startingDomain{&fakeDomain{name: "slow", open: blocked}}
-	plain := &fakeDomain{name: "plain", open: blocked}
+	slow := startingDomain{newFake("slow", blocked)}
+	plain := newFake("plain", blocked)
 	logs := newLogSink()
 	st := &stack{}
 	defer st.close()
