@@ -138,7 +138,7 @@ func openError(ctx context.Context, ds []domain.Domain, failed *openResult) erro
 	if len(ds) == 1 {
 		return fmt.Errorf("%s: %w", name, failed.err)
 	}
-	return fmt.Errorf("%s: %w (the domains opening beside it were stopped and released; fix %s's cause and start again, or leave %s out)", name, failed.err, name, name)
+	return fmt.Errorf("%s: %w (the domains opening beside it were stopped and released; start again once %s is fixed)", name, failed.err, name)
 }
 
 // domainEnv is base as domain d gets it: its own logger and, with pub, its
