@@ -86,7 +86,11 @@ func openConcurrently(ctx context.Context, ds []domain.Domain, base domain.Env, 
 				// The first failure while nothing was cancelled is the
 				// cause; the others' errors that follow are our cancel's.
 				failed = &r
-				log.Error("domain failed to open; stopping the others", "took", r.took.Round(time.Millisecond), "err", r.err)
+				if len(ds) > 1 {
+					// Said now, as the others may take a moment to stop;
+					// alone, the returned error says it.
+					log.Error("domain failed to open; stopping the others", "took", r.took.Round(time.Millisecond), "err", r.err)
+				}
 				cancel()
 			default:
 				// Ended by the cancel, most likely, whatever its error
