@@ -251,39 +251,6 @@ func openProc(ctx context.Context, cmd *cli.Command, withAdmin bool, streams []s
 	return p, nil
 }
 
-// opened is a domain with its parts.
-type opened struct {
-	d     domain.Domain
-	parts *domain.Parts
-}
-
-// openDomains opens ds for a role, registering each one's Close on st.
-// With pub (run, sentry), each domain's Env.Publisher is a scope of it.
-func openDomains(ctx context.Context, ds []domain.Domain, base domain.Env, pub *bus.Publisher, st *stack) ([]opened, error) {
-	var out []opened
-	for _, d := range ds {
-		env := base
-		env.Log = base.Log.With("domain", d.Name())
-		if pub != nil {
-			// Each domain (and each part that asks, PublisherFor) gets a
-			// scope of the one publisher: a Flush then waits for its own
-			// messages, not for another domain's flood or slow stream.
-			name := d.Name()
-			env.Publisher = pub.Scope(name)
-			env.NewPublisher = func(part string) domain.Publisher { return pub.Scope(name + "/" + part) }
-		}
-		p, err := d.Open(ctx, env)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", d.Name(), err)
-		}
-		if p.Close != nil {
-			st.push(d.Name(), p.Close)
-		}
-		out = append(out, opened{d: d, parts: p})
-	}
-	return out, nil
-}
-
 // selected are the domains the command line chose for `valtrack run`, or
 // the default one (first registered) with env.Default when none.
 func selected(ds registry, cmd *cli.Command) (registry, bool) {

@@ -42,8 +42,9 @@ type Domain struct {
 }
 
 var (
-	_ domain.Domain = Domain{}
-	_ domain.Devnet = Domain{}
+	_ domain.Domain  = Domain{}
+	_ domain.Devnet  = Domain{}
+	_ domain.Starter = Domain{}
 )
 
 // Name is "cosmos".
@@ -59,6 +60,15 @@ func (Domain) Migrations() store.Migrations { return state.Migrations() }
 
 // DevnetCommand is `valtrack devnet cosmos`.
 func (Domain) DevnetCommand() *cli.Command { return DevnetCommand() }
+
+// Starting is what Open starts that takes a while: the devnet of
+// `valtrack run --devnet` (domain.Starter).
+func (Domain) Starting(cmd *cli.Command, r domain.Role) string {
+	if domain.RunsDevnet(cmd, r) {
+		return fmt.Sprintf("the cosmos devnet (%d CometBFT validators)", cmd.Int("devnet-cosmos-validators"))
+	}
+	return ""
+}
 
 // Selected: --cosmos or --devnet given.
 func (Domain) Selected(cmd *cli.Command) bool {
@@ -409,7 +419,7 @@ func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err 
 		return nil, err
 	}
 	in.chains = chains
-	if env.Role == domain.RoleRun && domain.HasFlag(cmd, "devnet") && cmd.Bool("devnet") {
+	if domain.RunsDevnet(cmd, env.Role) {
 		if err := in.startDevnet(ctx); err != nil {
 			return nil, err
 		}

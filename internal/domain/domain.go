@@ -98,6 +98,17 @@ func CheckFlags(cmd *cli.Command, r Role, ds []Domain) error {
 	return nil
 }
 
+// Starter is a domain whose Open can take a while (it starts a devnet, say).
+// The platform opens the domains concurrently and, while an Open is still
+// running after a few seconds, prints "waiting for <Starting> to start" so
+// that the user knows what the start waits for. Starting is what Open will
+// start for these flags, as a user reads it ("the polkadot devnet
+// (chopsticks)"); "" when it starts nothing slow. It must not open
+// anything.
+type Starter interface {
+	Starting(cmd *cli.Command, r Role) string
+}
+
 // Devnet is a domain with a local network of real protocol software, for
 // trying valtrack out and for tests: `valtrack devnet <name>`.
 type Devnet interface {

@@ -39,6 +39,12 @@ func HasFlag(cmd *cli.Command, name string) bool {
 	return false
 }
 
+// RunsDevnet reports whether a domain opened for r starts its devnet:
+// `valtrack run --devnet`.
+func RunsDevnet(cmd *cli.Command, r Role) bool {
+	return r == RoleRun && HasFlag(cmd, "devnet") && cmd.Bool("devnet")
+}
+
 // Concat joins groups of flags.
 func Concat(groups ...[]cli.Flag) []cli.Flag {
 	var out []cli.Flag

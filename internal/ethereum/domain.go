@@ -41,8 +41,9 @@ type Domain struct {
 }
 
 var (
-	_ domain.Domain = Domain{}
-	_ domain.Devnet = Domain{}
+	_ domain.Domain  = Domain{}
+	_ domain.Devnet  = Domain{}
+	_ domain.Starter = Domain{}
 )
 
 // Name is "ethereum".
@@ -55,6 +56,15 @@ func (Domain) Usage() string {
 
 // Migrations are the ethereum_* tables'.
 func (Domain) Migrations() store.Migrations { return state.Migrations() }
+
+// Starting is what Open starts that takes a while: the devnet of
+// `valtrack run --devnet` (domain.Starter).
+func (Domain) Starting(cmd *cli.Command, r domain.Role) string {
+	if domain.RunsDevnet(cmd, r) {
+		return fmt.Sprintf("the ethereum devnet (%d in-process beacon nodes)", cmd.Int("devnet-nodes"))
+	}
+	return ""
+}
 
 // Selected: --eth or --devnet (the platform's flag of `valtrack run`) given.
 func (Domain) Selected(cmd *cli.Command) bool {
@@ -133,6 +143,12 @@ type instance struct {
 	sentries []*sentry.Sentry
 	state    state.Store
 	watch    *healthWatch
+	// listenIP and port are where the sentries listen: --p2p-ip and
+	// --p2p-port, or loopback and free ports beside the devnet. Kept here
+	// rather than set on the command: the platform opens the domains
+	// concurrently, and the parsed flags are shared by all of them.
+	listenIP string
+	port     int
 }
 
 // Open builds the parts of a role.
@@ -147,7 +163,8 @@ func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err 
 	if err := checkRetention(cmd, env.Role); err != nil {
 		return nil, err
 	}
-	if env.Role == domain.RoleRun && cmd.Bool("devnet") {
+	in.listenIP, in.port = cmd.String("p2p-ip"), int(cmd.Int("p2p-port"))
+	if domain.RunsDevnet(cmd, env.Role) {
 		if err := in.startDevnet(ctx); err != nil {
 			return nil, err
 		}
@@ -248,8 +265,7 @@ func (in *instance) startDevnet(ctx context.Context) error {
 	in.nets = append(in.nets, n)
 	if !cmd.IsSet("p2p-port") && !cmd.IsSet("p2p-ip") {
 		// The devnet is on loopback: keep the sentry there too, on free ports.
-		_ = cmd.Set("p2p-ip", "127.0.0.1")
-		_ = cmd.Set("p2p-port", "0")
+		in.listenIP, in.port = "127.0.0.1", 0
 	}
 	return nil
 }
@@ -336,7 +352,7 @@ func checkUnique(nets []*network.Network) error {
 // one process, its own ports (base port + 10·i).
 func (in *instance) newSentry(n *network.Network, i int) (*sentry.Sentry, error) {
 	cmd := in.env.Cmd
-	port := int(cmd.Int("p2p-port"))
+	port := in.port
 	if port != 0 {
 		port += 10 * i
 	}
@@ -351,7 +367,7 @@ func (in *instance) newSentry(n *network.Network, i int) (*sentry.Sentry, error)
 	return sentry.New(sentry.Config{
 		Network:        n,
 		DataDir:        filepath.Join(in.env.DataDir, "sentry", n.Name),
-		ListenIP:       cmd.String("p2p-ip"),
+		ListenIP:       in.listenIP,
 		DiscPort:       port,
 		TCPPort:        port,
 		QUICPort:       quic,

@@ -53,6 +53,15 @@ func (Domain) Usage() string {
 	return "read Polkadot/Kusama staking, session, identity and telemetry for the delegation program"
 }
 
+// Starting is what Open starts that takes a while: the devnet of
+// `valtrack run --devnet` (domain.Starter).
+func (Domain) Starting(cmd *cli.Command, r domain.Role) string {
+	if r == domain.RoleRun && withDevnet(cmd) {
+		return "the polkadot devnet (chopsticks)"
+	}
+	return ""
+}
+
 // Selected: --polkadot, --polkadot-dir or --devnet (unless
 // --devnet-polkadot=false) given.
 func (Domain) Selected(cmd *cli.Command) bool {
@@ -285,8 +294,9 @@ func (Domain) Migrations() store.Migrations { return state.Migrations() }
 func (Domain) DevnetCommand() *cli.Command { return devnet.DevnetCommand() }
 
 var (
-	_ domain.Domain = Domain{}
-	_ domain.Devnet = Domain{}
+	_ domain.Domain  = Domain{}
+	_ domain.Devnet  = Domain{}
+	_ domain.Starter = Domain{}
 )
 
 type instance struct {

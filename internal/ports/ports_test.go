@@ -3,7 +3,9 @@ package ports
 import (
 	"net"
 	"strconv"
+	"sync"
 	"testing"
+	"time"
 )
 
 // Picked ports are below the ephemeral range, free, consecutive where
@@ -51,5 +53,51 @@ func TestRunAndPick(t *testing.T) {
 	}
 	if _, err := Run(0); err == nil {
 		t.Fatal("Run(0) accepted")
+	}
+}
+
+// Concurrent pickers of one process never get the same port while it is
+// held, even though it is still free (nothing binds it here): a range of
+// ten ports gives ten distinct ones to ten goroutines, then none, and the
+// ports come back once hold has passed.
+func TestPickersOfOneProcessStayApart(t *testing.T) {
+	from, err := Run(10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	pk := &picker{handed: map[int]time.Time{}, now: func() time.Time { return now }}
+	got := make(chan int, 10)
+	errs := make(chan error, 10)
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			p, err := pk.run(1, from, from+10)
+			if err != nil {
+				errs <- err
+				return
+			}
+			got <- p
+		})
+	}
+	wg.Wait()
+	close(got)
+	close(errs)
+	for err := range errs {
+		t.Fatalf("a picker found no port of ten for ten pickers: %v", err)
+	}
+	seen := map[int]bool{}
+	for p := range got {
+		if seen[p] || p < from || p >= from+10 {
+			t.Fatalf("port %d handed out twice or outside %d..%d", p, from, from+9)
+		}
+		seen[p] = true
+	}
+	if p, err := pk.run(1, from, from+10); err == nil {
+		t.Fatalf("an eleventh picker got port %d, already handed out and held", p)
+	}
+	now = now.Add(hold)
+	if _, err := pk.run(1, from, from+10); err != nil {
+		t.Fatalf("after hold the ports are not handed out again: %v", err)
 	}
 }

@@ -40,8 +40,9 @@ type Domain struct {
 }
 
 var (
-	_ domain.Domain = Domain{}
-	_ domain.Devnet = Domain{}
+	_ domain.Domain  = Domain{}
+	_ domain.Devnet  = Domain{}
+	_ domain.Starter = Domain{}
 )
 
 // Name is "ssv".
@@ -57,6 +58,15 @@ func (Domain) Migrations() store.Migrations { return state.Migrations() }
 
 // DevnetCommand is `valtrack devnet ssv`.
 func (Domain) DevnetCommand() *cli.Command { return DevnetCommand() }
+
+// Starting is what Open starts that takes a while: the devnet of
+// `valtrack run --devnet` (domain.Starter).
+func (Domain) Starting(cmd *cli.Command, r domain.Role) string {
+	if domain.RunsDevnet(cmd, r) {
+		return "the ssv devnet (go-ethereum dev node and the SSVNetwork contract)"
+	}
+	return ""
+}
 
 // Selected: --ssv, --ssv-dir or --devnet given.
 func (Domain) Selected(cmd *cli.Command) bool {
@@ -330,7 +340,7 @@ func (d Domain) Open(ctx context.Context, env domain.Env) (_ *domain.Parts, err 
 		}
 	}()
 	sentries := env.Role == domain.RoleRun || env.Role == domain.RoleSentry
-	if env.Role == domain.RoleRun && domain.HasFlag(env.Cmd, "devnet") && env.Cmd.Bool("devnet") {
+	if domain.RunsDevnet(env.Cmd, env.Role) {
 		dn, err := devnet.Start(ctx, devnet.Options{Dir: filepath.Join(env.DataDir, "devnet-ssv"), Log: env.Log.With("component", "devnet")})
 		if err != nil {
 			return nil, fmt.Errorf("start the ssv devnet: %w", err)

@@ -220,6 +220,11 @@ func Start(ctx context.Context, o Options) (*Process, error) {
 			return nil, fmt.Errorf("chopsticks exited before its RPC answered (%v); see %s", p.err, logPath)
 		case <-rctx.Done():
 			_ = p.Close()
+			if err := ctx.Err(); err != nil {
+				// Stopped (Ctrl-C, or another domain failed to start), not
+				// slow: callers tell the two apart with errors.Is.
+				return nil, fmt.Errorf("chopsticks start stopped before its RPC answered: %w", err)
+			}
 			return nil, fmt.Errorf("chopsticks did not answer on 127.0.0.1:%d within %s; see %s", o.Port, o.Ready, logPath)
 		case <-time.After(300 * time.Millisecond):
 		}
