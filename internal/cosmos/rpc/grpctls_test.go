@@ -76,19 +76,9 @@ func FuzzParseGRPCAddress(f *testing.F) {
 
 // stakingServer answers five validators (pages of next_key) and slashing
 // params (window 100, 0.5).
-func stakingServer(t *testing.T) (rpc.QueryFunc, []rpctest.StakingValidator) {
+func stakingServer() (rpc.QueryFunc, []rpctest.StakingValidator) {
 	vals := rpctest.Staking(rpctest.MakeValidators("tls", 5), "tls-")
-	pages := rpctest.StakingPages(vals)
-	return func(method string, req []byte) ([]byte, bool, error) {
-		switch method {
-		case rpc.SlashingParamsPath:
-			return rpctest.SlashingParamsResponse(100, "500000000000000000"), true, nil
-		case rpc.StakingValidatorsPath:
-			_, v := pages(method, req)
-			return v, true, nil
-		}
-		return nil, false, nil
-	}, vals
+	return rpctest.StakingQueries(vals, 100, "500000000000000000"), vals
 }
 
 // A tls:// client reads validators and params from a TLS server whose
@@ -97,7 +87,7 @@ func stakingServer(t *testing.T) (rpc.QueryFunc, []rpctest.StakingValidator) {
 // on the certificate and says so.
 func TestGRPCClientTLS(t *testing.T) {
 	cert, roots := rpctest.SelfSigned(t)
-	f, vals := stakingServer(t)
+	f, vals := stakingServer()
 	addr := rpctest.ServeQueriesTLS(t, f, cert)
 	_, port, _ := strings.Cut(addr, ":")
 	ctx := context.Background()
@@ -110,18 +100,7 @@ func TestGRPCClientTLS(t *testing.T) {
 		if c.Addr() != a {
 			t.Errorf("Addr %q; want %q", c.Addr(), a)
 		}
-		var all []rpc.StakingValidator
-		var key []byte
-		for n := 0; n < 10; n++ {
-			got, next, err := c.StakingValidators(ctx, key, 2)
-			if err != nil {
-				t.Fatalf("%s page %d: %v", a, n, err)
-			}
-			all, key = append(all, got...), next
-			if len(key) == 0 {
-				break
-			}
-		}
+		all := grpcPages(t, c)
 		if len(all) != 5 || all[4].Moniker != "tls-4" || all[0].PubKey != vals[0].PubKey {
 			t.Errorf("%s: validators %+v", a, all)
 		}
@@ -150,7 +129,7 @@ func TestGRPCClientTLS(t *testing.T) {
 	}
 
 	// tls:// against a plaintext server fails the handshake, and says so.
-	p, _ := stakingServer(t)
+	p, _ := stakingServer()
 	plainAddr := rpctest.ServeQueries(t, p)
 	tc, err := rpc.NewGRPCClientRoots("tls://"+plainAddr, 5*time.Second, roots)
 	if err != nil {

@@ -21,17 +21,7 @@ import (
 // over gRPC on loopback, as a cosmos-sdk node's gRPC server does.
 func serveGRPC(t *testing.T, staking []rpctest.StakingValidator) string {
 	t.Helper()
-	pages := rpctest.StakingPages(staking)
-	return rpctest.ServeQueries(t, func(method string, req []byte) ([]byte, bool, error) {
-		switch method {
-		case rpc.SlashingParamsPath:
-			return rpctest.SlashingParamsResponse(200, "250000000000000000"), true, nil
-		case rpc.StakingValidatorsPath:
-			_, v := pages(method, req)
-			return v, true, nil
-		}
-		return nil, false, nil
-	})
+	return rpctest.ServeQueries(t, rpctest.StakingQueries(staking, 200, "250000000000000000"))
 }
 
 // With a gRPC endpoint, names and slashing parameters come from it

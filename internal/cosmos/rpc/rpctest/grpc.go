@@ -78,3 +78,20 @@ func SelfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
 	pool.AddCert(leaf)
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
 }
+
+// StakingQueries answers x/staking's validators (vals, in pages as
+// StakingPages) and x/slashing's params (window, minDec as an 18-decimal
+// integer string) over gRPC; every other method is not served.
+func StakingQueries(vals []StakingValidator, window uint64, minDec string) rpc.QueryFunc {
+	pages := StakingPages(vals)
+	return func(method string, req []byte) ([]byte, bool, error) {
+		switch method {
+		case rpc.SlashingParamsPath:
+			return SlashingParamsResponse(window, minDec), true, nil
+		case rpc.StakingValidatorsPath:
+			_, v := pages(method, req)
+			return v, true, nil
+		}
+		return nil, false, nil
+	}
+}
