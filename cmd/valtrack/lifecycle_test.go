@@ -138,8 +138,9 @@ func TestInvalidFlagsRefused(t *testing.T) {
 		{[]string{"--cosmos", "/no/such/devnet"}, "NAME=RPC"},
 		{[]string{"--cosmos-chain-id", "c-1"}, "NAME=VALUE"},
 		{[]string{"--cosmos-lcd", "c-1=127.0.0.1:1317"}, "http(s) URL"},
-		{[]string{"--cosmos-grpc", "c-1=http://127.0.0.1:9090"}, "is not HOST:PORT"},
+		{[]string{"--cosmos-grpc", "c-1=http://127.0.0.1:9090"}, "is not grpc:// or tls://"},
 		{[]string{"--cosmos-grpc", "c-1=127.0.0.1:0"}, "a port 1 to 65535"},
+		{[]string{"--cosmos-grpc", "c-1=tls://user:hunter2@grpc.example.com:443"}, "no path, query or userinfo"},
 		{[]string{"--cosmos-grpc", "c-1"}, "NAME=VALUE"},
 		{[]string{"--cosmos-slashing", "c-1=100:1.5"}, "WINDOW:MIN"},
 		{[]string{"--cosmos-slashing", "c-1=0:0.5"}, "WINDOW:MIN"},
@@ -191,6 +192,9 @@ func TestInvalidFlagsRefused(t *testing.T) {
 				args = append(args, b.args...)
 				err := quietApp().Run(canceled(), args)
 				checkRefused(t, err, b.args[0], b.hint)
+				if err != nil && strings.Contains(err.Error(), "hunter2") {
+					t.Errorf("the refusal quotes a password: %v", err)
+				}
 				if _, serr := os.Stat(dataDir); serr == nil {
 					t.Errorf("%s: the command started (it created --data-dir) before refusing the value", name)
 				}

@@ -90,7 +90,7 @@ func (d Domain) Flags(r domain.Role) []cli.Flag {
 			Validator: func(v []string) error { _, err := pairs("cosmos-chain-id", v, nil); return err }},
 		&cli.StringSliceFlag{Name: "cosmos-lcd", Usage: "NAME=URL: the chain's REST (LCD) API, asked first for validator monikers and slashing parameters; without it (or while it is down) both come from the RPC's abci_query when the chain has x/staking and x/slashing; repeatable", Sources: env("cosmos-lcd"),
 			Validator: checkLCDs},
-		&cli.StringSliceFlag{Name: "cosmos-grpc", Usage: "NAME=HOST:PORT: the chain's cosmos-sdk gRPC endpoint (plaintext, usually :9090), asked for validator monikers and slashing parameters after the LCD and before the RPC's abci_query; a devnet DIR given to --cosmos names its own; repeatable", Sources: env("cosmos-grpc"),
+		&cli.StringSliceFlag{Name: "cosmos-grpc", Usage: "NAME=HOST:PORT (plaintext, as cosmos-sdk serves :9090) or NAME=tls://HOST:PORT (TLS with the system's root CAs, as public endpoints serve :443): the chain's cosmos-sdk gRPC endpoint, asked for validator monikers and slashing parameters after the LCD and before the RPC's abci_query; a devnet DIR given to --cosmos names its own; repeatable", Sources: env("cosmos-grpc"),
 			Validator: checkGRPCs},
 	}
 	analyzerFlags := []cli.Flag{
@@ -137,7 +137,7 @@ type chain struct {
 	Endpoints []string
 	ChainID   string
 	LCD       string
-	GRPC      string // HOST:PORT
+	GRPC      string // HOST:PORT or tls://HOST:PORT (rpc.ParseGRPCAddress)
 	Window    int64
 	MinSigned float64
 }
@@ -234,6 +234,13 @@ func chainFromDir(path string, isDir bool) (*chain, error) {
 	}
 	// The devnet's gRPC listener names the validators the same way as
 	// abci_query; asked first, it shows the gRPC path working.
+	if info.GRPC != "" {
+		// Refused here rather than when the sentry starts: the same parser
+		// and the same forms as --cosmos-grpc.
+		if _, err := rpc.ParseGRPCAddress(info.GRPC); err != nil {
+			return nil, fmt.Errorf("--cosmos %s: chain.json grpc: %w", path, err)
+		}
+	}
 	c := &chain{Name: info.ChainID, ChainID: info.ChainID, GRPC: info.GRPC}
 	for _, v := range info.Validators {
 		c.Endpoints = append(c.Endpoints, v.RPC)
@@ -294,8 +301,8 @@ func checkGRPCs(values []string) error {
 		return err
 	}
 	for name, addr := range all {
-		if err := rpc.CheckGRPCAddress(addr); err != nil {
-			return fmt.Errorf("--cosmos-grpc %s: %w (no scheme: cosmos-sdk serves gRPC in plaintext, e.g. %s=127.0.0.1:9090)", name, err, name)
+		if _, err := rpc.ParseGRPCAddress(addr); err != nil {
+			return fmt.Errorf("--cosmos-grpc %s: %w", name, err)
 		}
 	}
 	return nil

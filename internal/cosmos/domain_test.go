@@ -19,6 +19,7 @@ import (
 
 	"github.com/valtrack/valtrack/internal/consumer"
 	"github.com/valtrack/valtrack/internal/cosmos/events"
+	"github.com/valtrack/valtrack/internal/cosmos/rpc"
 	"github.com/valtrack/valtrack/internal/cosmos/sink"
 	"github.com/valtrack/valtrack/internal/cosmos/state"
 	"github.com/valtrack/valtrack/internal/domain"
@@ -423,9 +424,11 @@ func TestNamedChainsOnly(t *testing.T) {
 	}
 }
 
-// --cosmos-grpc takes NAME=HOST:PORT of a chain given to --cosmos: other
-// forms are refused at start, each with what to give instead; a good
-// value reaches the chain's sentry, and a devnet DIR brings its own.
+// --cosmos-grpc takes NAME=HOST:PORT, NAME=grpc://HOST:PORT or
+// NAME=tls://HOST:PORT of a chain given to --cosmos: other forms are
+// refused at start, each with the forms to give instead (and without a
+// userinfo it holds); a good value reaches the chain's sentry, and a
+// devnet DIR brings its own, checked alike.
 func TestGRPCFlag(t *testing.T) {
 	check := func(args ...string) error {
 		t.Helper()
@@ -442,12 +445,15 @@ func TestGRPCFlag(t *testing.T) {
 	}
 	chain := []string{"--cosmos", "a-1=http://127.0.0.1:1"}
 	for _, c := range []struct{ value, want string }{
-		{"a-1=http://127.0.0.1:9090", "not HOST:PORT"},
+		{"a-1=http://127.0.0.1:9090", "the scheme http is not grpc:// or tls://"},
+		{"a-1=https://grpc.example.com:443", "the scheme https is not grpc:// or tls://"},
 		{"a-1=127.0.0.1", "not HOST:PORT"},
-		{"a-1=:9090", "with a host and a port 1 to 65535"},
-		{"a-1=127.0.0.1:0", "with a host and a port 1 to 65535"},
-		{"a-1=127.0.0.1:70000", "with a host and a port 1 to 65535"},
-		{"a-1=127.0.0.1:grpc", "with a host and a port 1 to 65535"},
+		{"a-1=:9090", "no host"},
+		{"a-1=127.0.0.1:0", "the port is not 1 to 65535"},
+		{"a-1=127.0.0.1:70000", "the port is not 1 to 65535"},
+		{"a-1=tls://127.0.0.1:grpc", "the port is not 1 to 65535"},
+		{"a-1=tls://h:443/cosmos", "no path"},
+		{"a-1=tls://user:hunter2@h:443", "no path, query or userinfo"},
 		{"a-1", "give NAME=VALUE"},
 		{"x=127.0.0.1:9090", `--cosmos-grpc x=…: no --cosmos chain is named "x"; the chains are a-1`},
 	} {
@@ -455,15 +461,48 @@ func TestGRPCFlag(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "--cosmos-grpc") {
 			t.Errorf("--cosmos-grpc %s: %v; want a refusal with %q", c.value, err, c.want)
 		}
+		addressRefused := !strings.Contains(c.want, "NAME=VALUE") && !strings.Contains(c.want, "no --cosmos chain")
+		if err != nil && addressRefused && !strings.Contains(err.Error(), rpc.GRPCForms) {
+			t.Errorf("--cosmos-grpc %s: %v; want the accepted forms said", c.value, err)
+		}
+		// The value urfave/cli quotes before the validator's message is
+		// dropped by valtrack's OnUsageError (cmd/valtrack); the message
+		// itself must not quote the password.
+		why := fmt.Sprint(err)
+		if _, w, ok := strings.Cut(why, "for flag -cosmos-grpc: "); ok {
+			why = w
+		}
+		if strings.Contains(why, "hunter2") {
+			t.Errorf("--cosmos-grpc %s: the refusal quotes the password: %v", c.value, err)
+		}
 	}
-	if err := check(append(chain, "--cosmos-grpc", "a-1=127.0.0.1:9090", "--cosmos-grpc", "a-1=[::1]:9090")...); err != nil {
-		t.Errorf("good values: %v", err)
+	for _, good := range []string{"a-1=127.0.0.1:9090", "a-1=[::1]:9090", "a-1=grpc://127.0.0.1:9090", "a-1=tls://grpc.example.com:443"} {
+		if err := check(append(chain, "--cosmos-grpc", good)...); err != nil {
+			t.Errorf("--cosmos-grpc %s: %v", good, err)
+		}
 	}
 	// A devnet directory's chain.json names its gRPC listener.
 	dir := t.TempDir()
 	info := `{"chain_id":"dev-1","grpc":"127.0.0.1:4567","validators":[{"index":0,"rpc":"http://127.0.0.1:1"}]}`
 	if err := os.WriteFile(filepath.Join(dir, "chain.json"), []byte(info), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	for _, tc := range []struct{ grpc, want string }{
+		{"tls://127.0.0.1:4567", ""},
+		{"http://127.0.0.1:4567", "chain.json grpc: \"http://127.0.0.1:4567\": the scheme http is not grpc:// or tls://"},
+	} {
+		other := t.TempDir()
+		b := strings.Replace(info, "127.0.0.1:4567", tc.grpc, 1)
+		if err := os.WriteFile(filepath.Join(other, "chain.json"), []byte(b), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cs, err := parseChains([]string{other})
+		if tc.want == "" && (err != nil || len(cs) != 1 || cs[0].GRPC != tc.grpc) {
+			t.Errorf("chain.json grpc %s: %+v, %v", tc.grpc, cs, err)
+		}
+		if tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("chain.json grpc %s: %v; want a refusal with %q", tc.grpc, err, tc.want)
+		}
 	}
 	cs, err := parseChains([]string{dir})
 	if err != nil || len(cs) != 1 || cs[0].GRPC != "127.0.0.1:4567" {

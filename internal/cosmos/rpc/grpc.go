@@ -2,14 +2,19 @@ package rpc
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
@@ -52,51 +57,133 @@ func (RawCodec) Unmarshal(data []byte, v any) error {
 
 func (RawCodec) Name() string { return "proto" }
 
-// CheckGRPCAddress says whether addr is HOST:PORT as --cosmos-grpc takes
-// it (a port 1..65535, a host, no scheme).
-func CheckGRPCAddress(addr string) error {
-	host, port, err := net.SplitHostPort(addr)
+// GRPCForms are the forms of a gRPC endpoint that --cosmos-grpc and a
+// devnet's chain.json take, said in every refusal.
+const GRPCForms = "HOST:PORT or grpc://HOST:PORT (plaintext, as cosmos-sdk serves :9090) or tls://HOST:PORT (TLS with the system's root CAs, as public endpoints serve :443), a port 1 to 65535"
+
+// GRPCEndpoint is a parsed gRPC endpoint: a host, a port, and whether it
+// is reached over TLS.
+type GRPCEndpoint struct {
+	Host string // a name or an IP address (IPv6 without brackets)
+	Port int
+	TLS  bool
+}
+
+// HostPort is the endpoint's HOST:PORT (IPv6 in brackets).
+func (e GRPCEndpoint) HostPort() string { return net.JoinHostPort(e.Host, strconv.Itoa(e.Port)) }
+
+// String is the endpoint as ParseGRPCAddress reads it back: HOST:PORT in
+// plaintext, tls://HOST:PORT over TLS. It holds no secret (a host and a
+// port only), so logs and events may carry it.
+func (e GRPCEndpoint) String() string {
+	if e.TLS {
+		return "tls://" + e.HostPort()
+	}
+	return e.HostPort()
+}
+
+// ParseGRPCAddress reads a gRPC endpoint in one of GRPCForms. Any other
+// scheme, a path, a query, userinfo, a host with spaces or control
+// characters, or a port that is not 1..65535 in digits is refused.
+func ParseGRPCAddress(addr string) (GRPCEndpoint, error) {
+	bad := func(why string) (GRPCEndpoint, error) {
+		return GRPCEndpoint{}, fmt.Errorf("%q: %s; give %s (e.g. 127.0.0.1:9090 or tls://grpc.example.com:443)", shownAddr(addr), why, GRPCForms)
+	}
+	var e GRPCEndpoint
+	rest := addr
+	if scheme, after, ok := strings.Cut(addr, "://"); ok {
+		switch strings.ToLower(scheme) {
+		case "tls":
+			e.TLS = true
+		case "grpc":
+		default:
+			return bad("the scheme " + safe.String(scheme, 20) + " is not grpc:// or tls://")
+		}
+		rest = after
+	}
+	if i := strings.IndexAny(rest, "/?#@\\"); i >= 0 {
+		return bad(fmt.Sprintf("%q is not allowed (no path, query or userinfo)", rest[i]))
+	}
+	host, port, err := net.SplitHostPort(rest)
 	if err != nil {
-		return fmt.Errorf("%q is not HOST:PORT: %w", addr, err)
+		return bad("not HOST:PORT")
+	}
+	if host == "" || strings.ContainsFunc(host, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '[' || r == ']' || r >= utf8.RuneSelf }) {
+		return bad("no host, or a host with spaces, brackets, control or non-ASCII characters")
 	}
 	p, err := strconv.Atoi(port)
-	if host == "" || err != nil || p < 1 || p > 65535 {
-		return fmt.Errorf("%q is not HOST:PORT with a host and a port 1 to 65535 (e.g. 127.0.0.1:9090)", addr)
+	if err != nil || port == "" || strings.Trim(port, "0123456789") != "" || p < 1 || p > 65535 {
+		return bad("the port is not 1 to 65535")
 	}
-	return nil
+	e.Host, e.Port = host, p
+	return e, nil
+}
+
+// shownAddr is addr as a refusal may quote it: a userinfo, path, query
+// or fragment is where a key would be, so each is cut to "…".
+func shownAddr(addr string) string {
+	prefix, rest := "", addr
+	if i := strings.Index(addr, "://"); i >= 0 {
+		prefix, rest = addr[:i+3], addr[i+3:]
+	}
+	tail := ""
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest, tail = rest[:i], "…"
+	}
+	if i := strings.LastIndex(rest, "@"); i >= 0 {
+		rest = "…@" + rest[i+1:]
+	}
+	return safe.String(prefix+rest+tail, 100)
 }
 
 // GRPCClient asks a cosmos-sdk node's gRPC server (plaintext, as
-// cosmos-sdk serves it on :9090) the x/staking and x/slashing queries.
-// Each call is bounded by Timeout and MaxGRPCMessage. Safe for concurrent
-// use.
+// cosmos-sdk serves it on :9090, or TLS, as public endpoints serve it)
+// the x/staking and x/slashing queries. Each call is bounded by Timeout
+// and MaxGRPCMessage. Safe for concurrent use.
 type GRPCClient struct {
-	addr    string
+	addr    string // GRPCEndpoint.String()
+	tls     bool
 	conn    *grpc.ClientConn
 	timeout time.Duration
 }
 
-// NewGRPCClient checks addr (CheckGRPCAddress) and prepares a connection;
-// nothing is dialled before the first call.
+// NewGRPCClient parses addr (ParseGRPCAddress) and prepares a connection;
+// nothing is dialled before the first call. A tls:// endpoint is verified
+// against the system's root CAs for its host.
 func NewGRPCClient(addr string, timeout time.Duration) (*GRPCClient, error) {
-	if err := CheckGRPCAddress(addr); err != nil {
-		return nil, fmt.Errorf("gRPC endpoint: %w", err)
+	return newGRPCClient(addr, timeout, nil)
+}
+
+// newGRPCClient is NewGRPCClient trusting roots instead of the system's
+// root CAs when roots is not nil: only tests give it, for a server with a
+// certificate of their own.
+func newGRPCClient(addr string, timeout time.Duration, roots *x509.CertPool) (*GRPCClient, error) {
+	e, err := ParseGRPCAddress(addr)
+	if err != nil {
+		return nil, fmt.Errorf("gRPC endpoint %w", err)
 	}
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+	creds := insecure.NewCredentials()
+	if e.TLS {
+		creds = credentials.NewTLS(&tls.Config{ServerName: e.Host, RootCAs: roots, MinVersion: tls.VersionTLS12})
+	}
+	// "dns:///" so that a host named like a gRPC resolver (unix, passthrough…)
+	// is still a host; DNS is what grpc.NewClient uses by default.
+	conn, err := grpc.NewClient("dns:///"+e.HostPort(), grpc.WithTransportCredentials(creds),
 		// The server's headers are bounded too: gRPC's default lets it
 		// send 16 MiB of them.
 		grpc.WithMaxHeaderListSize(maxGRPCHeaders),
 		grpc.WithDefaultCallOptions(grpc.ForceCodec(RawCodec{}), grpc.MaxCallRecvMsgSize(MaxGRPCMessage), grpc.MaxCallSendMsgSize(MaxGRPCMessage)))
 	if err != nil {
-		return nil, fmt.Errorf("gRPC endpoint %s: %w", addr, err)
+		return nil, fmt.Errorf("gRPC endpoint %s: %w", e, err)
 	}
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
-	return &GRPCClient{addr: addr, conn: conn, timeout: timeout}, nil
+	return &GRPCClient{addr: e.String(), tls: e.TLS, conn: conn, timeout: timeout}, nil
 }
 
-// Addr is the endpoint's HOST:PORT (it holds no secret).
+// Addr is the endpoint as GRPCEndpoint.String writes it: HOST:PORT, or
+// tls://HOST:PORT (it holds no secret).
 func (c *GRPCClient) Addr() string { return c.addr }
 
 // Close closes the connection.
@@ -111,7 +198,7 @@ func (c *GRPCClient) invoke(ctx context.Context, method string, req []byte) ([]b
 	if err := c.conn.Invoke(ctx, method, req, &resp); err != nil {
 		if st, ok := status.FromError(err); ok {
 			// The message is the server's text: bounded and made safe.
-			err = fmt.Errorf("%s: %s", st.Code(), safe.String(st.Message(), 300))
+			err = fmt.Errorf("%s: %s%s", st.Code(), safe.String(st.Message(), 300), c.transportHint(st))
 			if st.Code() == codes.Unimplemented {
 				err = fmt.Errorf("%w (%s)", ErrNotAvailable, err)
 			}
@@ -119,6 +206,22 @@ func (c *GRPCClient) invoke(ctx context.Context, method string, req []byte) ([]b
 		return nil, fmt.Errorf("gRPC %s on %s: %w", method, c.addr, err)
 	}
 	return resp, nil
+}
+
+// transportHint says what to do when the connection failed on TLS: a
+// certificate not trusted (or not for the host), or TLS spoken to one side
+// and plaintext to the other. grpc gives these as text only.
+func (c *GRPCClient) transportHint(st *status.Status) string {
+	if st.Code() != codes.Unavailable {
+		return ""
+	}
+	switch msg := st.Message(); {
+	case c.tls && strings.Contains(msg, "handshake"):
+		return " (the TLS handshake failed: the endpoint's certificate must be for its host and signed by a CA the system trusts; an endpoint that serves plaintext is given as HOST:PORT, without tls://)"
+	case !c.tls && strings.Contains(msg, "server preface"):
+		return " (the server closed the plaintext connection; an endpoint that serves TLS, as public ones on port 443 do, is given as tls://HOST:PORT)"
+	}
+	return ""
 }
 
 // StakingValidators reads one page of x/staking's validators, as
@@ -163,8 +266,9 @@ type QueryFunc func(method string, req []byte) (resp []byte, ok bool, err error)
 // bytes (RawCodec), as a cosmos-sdk node's gRPC server answers its
 // queries: a method f does not serve is Unimplemented, a request it
 // refuses (ErrBadRequest) InvalidArgument. Requests are bounded by
-// maxRequest, answers by MaxGRPCMessage.
-func NewQueryServer(f QueryFunc, maxRequest int) *grpc.Server {
+// maxRequest, answers by MaxGRPCMessage. opts are added (such as
+// grpc.Creds for TLS).
+func NewQueryServer(f QueryFunc, maxRequest int, opts ...grpc.ServerOption) *grpc.Server {
 	handler := func(_ any, stream grpc.ServerStream) error {
 		method, _ := grpc.MethodFromServerStream(stream)
 		var req []byte
@@ -182,6 +286,6 @@ func NewQueryServer(f QueryFunc, maxRequest int) *grpc.Server {
 		}
 		return stream.SendMsg(resp)
 	}
-	return grpc.NewServer(grpc.ForceServerCodec(RawCodec{}), grpc.MaxRecvMsgSize(maxRequest),
-		grpc.MaxSendMsgSize(MaxGRPCMessage), grpc.UnknownServiceHandler(handler))
+	return grpc.NewServer(append([]grpc.ServerOption{grpc.ForceServerCodec(RawCodec{}), grpc.MaxRecvMsgSize(maxRequest),
+		grpc.MaxSendMsgSize(MaxGRPCMessage), grpc.UnknownServiceHandler(handler)}, opts...)...)
 }

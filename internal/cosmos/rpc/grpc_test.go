@@ -24,6 +24,25 @@ func grpcClient(t *testing.T, addr string, timeout time.Duration) *rpc.GRPCClien
 	return c
 }
 
+// grpcPages reads every page of x/staking's validators, 2 a page, by
+// next_key (at most 10 pages).
+func grpcPages(t *testing.T, c *rpc.GRPCClient) []rpc.StakingValidator {
+	t.Helper()
+	var all []rpc.StakingValidator
+	var key []byte
+	for n := 0; n < 10; n++ {
+		got, next, err := c.StakingValidators(context.Background(), key, 2)
+		if err != nil {
+			t.Fatalf("%s page %d: %v", c.Addr(), n, err)
+		}
+		all, key = append(all, got...), next
+		if len(key) == 0 {
+			break
+		}
+	}
+	return all
+}
+
 // Over gRPC the same bytes as over abci_query: pages by next_key, the
 // slashing parameters, a missing method as ErrNotAvailable, a refused
 // request and a garbage answer as other errors.
@@ -47,18 +66,7 @@ func TestGRPCClient(t *testing.T) {
 	})
 	c := grpcClient(t, addr, 5*time.Second)
 	ctx := context.Background()
-	var all []rpc.StakingValidator
-	var key []byte
-	for n := 0; n < 10; n++ {
-		got, next, err := c.StakingValidators(ctx, key, 2)
-		if err != nil {
-			t.Fatalf("page %d: %v", n, err)
-		}
-		all, key = append(all, got...), next
-		if len(key) == 0 {
-			break
-		}
-	}
+	all := grpcPages(t, c)
 	if len(all) != 5 || all[4].Moniker != "g-4" || all[0].PubKey != vals[0].PubKey {
 		t.Errorf("validators %+v", all)
 	}

@@ -41,8 +41,9 @@ type Config struct {
 	ChainID   string   // expected node_info.network; default Chain
 	Endpoints []string // RPC base URLs (may hold API keys: never logged)
 	LCD       string   // optional REST (LCD) base URL, asked first for monikers and slashing params
-	// GRPC is an optional cosmos-sdk gRPC endpoint, HOST:PORT (plaintext),
-	// asked after the LCD and before abci_query for the same.
+	// GRPC is an optional cosmos-sdk gRPC endpoint, HOST:PORT (plaintext)
+	// or tls://HOST:PORT (rpc.ParseGRPCAddress), asked after the LCD and
+	// before abci_query for the same.
 	GRPC      string
 	Publisher domain.Publisher
 	SentryID  string
@@ -82,7 +83,7 @@ func (c *Config) defaults() error {
 		return fmt.Errorf("cosmos sentry %s: no publisher", c.Chain)
 	}
 	if c.GRPC != "" {
-		if err := rpc.CheckGRPCAddress(c.GRPC); err != nil {
+		if _, err := rpc.ParseGRPCAddress(c.GRPC); err != nil {
 			return fmt.Errorf("cosmos sentry %s: gRPC endpoint: %w", c.Chain, err)
 		}
 	}

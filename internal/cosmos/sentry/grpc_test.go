@@ -4,7 +4,10 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,17 +21,7 @@ import (
 // over gRPC on loopback, as a cosmos-sdk node's gRPC server does.
 func serveGRPC(t *testing.T, staking []rpctest.StakingValidator) string {
 	t.Helper()
-	pages := rpctest.StakingPages(staking)
-	return rpctest.ServeQueries(t, func(method string, req []byte) ([]byte, bool, error) {
-		switch method {
-		case rpc.SlashingParamsPath:
-			return rpctest.SlashingParamsResponse(200, "250000000000000000"), true, nil
-		case rpc.StakingValidatorsPath:
-			_, v := pages(method, req)
-			return v, true, nil
-		}
-		return nil, false, nil
-	})
+	return rpctest.ServeQueries(t, rpctest.StakingQueries(staking, 200, "250000000000000000"))
 }
 
 // With a gRPC endpoint, names and slashing parameters come from it
@@ -109,5 +102,61 @@ func TestGRPCDownFallsBackToABCI(t *testing.T) {
 	}
 	if warns != want || warns >= all {
 		t.Errorf("%d of %d failed reads warned, want %d", warns, all, want)
+	}
+}
+
+// An LCD and a gRPC endpoint of a chain without x/staking and x/slashing
+// (HTTP 501, Unimplemented) are said once at info, per source and query,
+// however often they are asked; nothing is warned about. With abci_query
+// naming the validators, the names come from it, still without a warning;
+// without it, the chain's lack of x/staking is said once too.
+func TestNotAvailableSaidOnce(t *testing.T) {
+	for _, abci := range []bool{false, true} {
+		t.Run(map[bool]string{false: "no source", true: "abci_query answers"}[abci], func(t *testing.T) {
+			vals, staking := stakingChain()
+			n := rpctest.New("test-1", vals)
+			t.Cleanup(n.Close)
+			if abci {
+				n.SetABCIFunc(rpctest.StakingPages(staking))
+			}
+			var lcdCalls atomic.Int64
+			lcd := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				lcdCalls.Add(1)
+				w.WriteHeader(http.StatusNotImplemented)
+				_, _ = w.Write([]byte(`{"code":12,"message":"unknown service"}`))
+			}))
+			t.Cleanup(lcd.Close)
+			logs := &syncBuf{}
+			pub := &memPublisher{}
+			cfg := testConfig(pub, n.URL())
+			cfg.LCD = lcd.URL
+			cfg.GRPC = rpctest.ServeQueries(t, func(string, []byte) ([]byte, bool, error) { return nil, false, nil })
+			cfg.LCDEvery = 10 * time.Millisecond
+			cfg.Log = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			run(t, cfg)
+			waitFor(t, "subscriptions", func() bool { return n.Subscribed() == 1 })
+			n.Produce(1)
+			waitFor(t, "10 reads of names and of params", func() bool {
+				return n.ABCICallsFor(rpc.StakingValidatorsPath) >= 10 && n.ABCICallsFor(rpc.SlashingParamsPath) >= 10 && lcdCalls.Load() >= 20
+			})
+			out := logs.String()
+			for _, line := range []string{
+				"the LCD endpoint does not serve validator names", "the LCD endpoint does not serve slashing parameters",
+				"the gRPC endpoint does not serve validator names", "the gRPC endpoint does not serve slashing parameters",
+			} {
+				if c := strings.Count(out, line); c != 1 {
+					t.Errorf("%q logged %d times, want once", line, c)
+				}
+			}
+			if c, want := strings.Count(out, "answers no x/staking query"), map[bool]int{false: 1, true: 0}[abci]; c != want {
+				t.Errorf("the chain's lack of x/staking said %d times, want %d", c, want)
+			}
+			if strings.Contains(out, "level=WARN") {
+				t.Errorf("warnings for sources without the modules:\n%s", out)
+			}
+			if abci {
+				checkNames(t, infos(t, pub), vals, events.NameFromABCI)
+			}
+		})
 	}
 }

@@ -263,7 +263,7 @@ func (s *Sentry) readMonikers(ctx context.Context, g *rpc.GRPCClient) {
 	}
 	published := map[string]string{} // address → what was published
 	told, toldLCD := false, false    // said once until names are read again
-	var gf grpcFailures
+	rr := readReports{what: "validator names"}
 	for {
 		s.setMu.Lock()
 		keys := s.setKey
@@ -272,7 +272,7 @@ func (s *Sentry) readMonikers(ctx context.Context, g *rpc.GRPCClient) {
 		if keys == nil {
 			wait = time.Second // no set yet
 		} else {
-			got, err := s.fetchNames(ctx, lcd, g, &gf)
+			got, err := s.fetchNames(ctx, lcd, g, &rr)
 			switch {
 			case ctx.Err() != nil:
 				return
@@ -287,9 +287,16 @@ func (s *Sentry) readMonikers(ctx context.Context, g *rpc.GRPCClient) {
 					s.log.Warn("cosmos sentry: LCD validators not read, and no healthy endpoint to ask over abci_query yet", "err", err)
 					toldLCD = true
 				}
-			case lcd == nil && g == nil && notServed(err):
+			case notServed(err):
+				// Every source answers without x/staking: the chain has none
+				// (or the LCD or gRPC endpoint is another chain's); asking
+				// again gets the same answer, so it is no warning.
 				if !told {
-					s.log.Info("cosmos sentry: the chain answers no x/staking query over abci_query, so validators are shown by address (or a validator node's /status moniker); give --cosmos-lcd "+s.cfg.Chain+"=URL if an LCD names them", "err", err)
+					hint := ""
+					if lcd == nil {
+						hint = "; give --cosmos-lcd " + s.cfg.Chain + "=URL if an LCD names them"
+					}
+					s.log.Info("cosmos sentry: the chain answers no x/staking query ("+sourcesAsked(lcd != nil, g != nil)+"), so validators are shown by address (or a validator node's /status moniker)"+hint, "err", err)
 					told = true
 				}
 			default:
@@ -301,6 +308,18 @@ func (s *Sentry) readMonikers(ctx context.Context, g *rpc.GRPCClient) {
 			return
 		}
 	}
+}
+
+// sourcesAsked names the sources a read asks, for a log line.
+func sourcesAsked(lcd, grpc bool) string {
+	var s []string
+	if lcd {
+		s = append(s, "the LCD")
+	}
+	if grpc {
+		s = append(s, "gRPC")
+	}
+	return strings.Join(append(s, "abci_query"), ", ")
 }
 
 // notServed: every failure in err is an application that does not serve
@@ -352,12 +371,12 @@ func (s *Sentry) publishNames(ctx context.Context, got names, keys map[string]st
 }
 
 // fetchNames reads x/staking's validators: from the LCD (if any), else
-// over gRPC (if configured; its failures reported through gf), else from
+// over gRPC (if configured), else from
 // each healthy endpoint with abci_query, until one answers in full.
 // When none does, the largest partial read is returned (the LCD's first)
 // with the errors. errNoEndpoint: no LCD answer and no healthy endpoint to
-// ask.
-func (s *Sentry) fetchNames(ctx context.Context, lcd *lcdClient, g *rpc.GRPCClient, gf *grpcFailures) (names, error) {
+// ask. The LCD's and gRPC's failures are reported through rr.
+func (s *Sentry) fetchNames(ctx context.Context, lcd *lcdClient, g *rpc.GRPCClient, rr *readReports) (names, error) {
 	var errs []error
 	var best names
 	keep := func(n names) {
@@ -365,12 +384,15 @@ func (s *Sentry) fetchNames(ctx context.Context, lcd *lcdClient, g *rpc.GRPCClie
 			best = n
 		}
 	}
+	lcdFailed := false // and a warning when another source answers
 	if lcd != nil {
 		vals, err := lcd.validators(ctx)
 		n := names{vals: vals, source: events.NameFromLCD, endpoint: lcd.name()}
 		if err == nil {
+			rr.answered(sourceLCD)
 			return n, nil
 		}
+		lcdFailed = !rr.notAvailable(s.log, sourceLCD, lcd.name(), err)
 		keep(n)
 		errs = append(errs, err)
 	}
@@ -378,13 +400,13 @@ func (s *Sentry) fetchNames(ctx context.Context, lcd *lcdClient, g *rpc.GRPCClie
 		vals, err := stakingPages(ctx, g, "gRPC", g.Addr(), grpcPageLimit)
 		n := names{vals: vals, source: events.NameFromGRPC, endpoint: g.Addr()}
 		if err == nil {
-			gf.ok()
-			if lcd != nil {
+			rr.answered(sourceGRPC)
+			if lcdFailed {
 				s.log.Warn("cosmos sentry: LCD validators not read; names read over gRPC instead", "endpoint", g.Addr(), "err", errors.Join(errs...))
 			}
 			return n, nil
 		}
-		gf.failed(s.log, "validator names", g.Addr(), err)
+		rr.grpcFailed(s.log, g.Addr(), err)
 		keep(n)
 		errs = append(errs, err)
 	}
@@ -393,9 +415,9 @@ func (s *Sentry) fetchNames(ctx context.Context, lcd *lcdClient, g *rpc.GRPCClie
 		vals, err := stakingPages(ctx, ep.client, "abci_query", ep.name, abciPageLimit)
 		n := names{vals: vals, source: events.NameFromABCI, endpoint: ep.name}
 		if err == nil {
-			// A gRPC failure alone was reported by gf, as often as
+			// A gRPC failure alone was reported by rr, as often as
 			// retry.Reports says; a failing LCD warns at every read.
-			if lcd != nil {
+			if lcdFailed {
 				s.log.Warn("cosmos sentry: LCD validators not read; names read over abci_query instead", "endpoint", ep.name, "err", errors.Join(errs...))
 			}
 			return n, nil
@@ -438,27 +460,67 @@ func stakingPages(ctx context.Context, p stakingPager, via, name string, limit u
 	return out, fmt.Errorf("%s %s on %s: more than %d pages of %d validators", via, rpc.StakingValidatorsPath, name, maxStakingPages, limit)
 }
 
-// grpcFailures reports the failures of a gRPC endpoint through
-// retry.Reports: it is asked every LCDEvery for as long as it is down,
-// and each failure is a warning only on the first reads of an outage, on
-// a new error and every retry.EveryWarning-th read (the rest at debug);
-// abci_query is asked next either way. One per read loop (not safe for
-// concurrent use).
-type grpcFailures struct {
+// Sources of a read, as readReports names them.
+const (
+	sourceLCD  = "LCD"
+	sourceGRPC = "gRPC"
+)
+
+// readReports reports the LCD's and the gRPC endpoint's failures of one
+// read loop (names or parameters: what). A source that answers but does
+// not serve the query (rpc.ErrNotAvailable: Unimplemented over gRPC, HTTP
+// 501 from the LCD; a chain without the module) is said once at info, per
+// source, until it answers again: asking again every LCDEvery gets the
+// same answer, and a warning each time would bury real ones. The gRPC
+// endpoint's other failures go through retry.Reports: it is asked every
+// LCDEvery for as long as it is down, and each failure is a warning only
+// on the first reads of an outage, on a new error and every
+// retry.EveryWarning-th read (the rest at debug); abci_query is asked
+// next either way. Not safe for concurrent use.
+type readReports struct {
+	what    string
 	reports retry.Reports
-	attempt int // failed reads in a row
+	attempt int             // failed gRPC reads in a row
+	told    map[string]bool // sources whose not-available was said
 }
 
-func (f *grpcFailures) ok() { f.attempt = 0 }
+// answered: source answered in full.
+func (r *readReports) answered(source string) {
+	delete(r.told, source)
+	if source == sourceGRPC {
+		r.attempt = 0
+	}
+}
 
-func (f *grpcFailures) failed(log *slog.Logger, what, endpoint string, err error) {
-	f.attempt++
+// notAvailable says whether err is the source not serving the query, and
+// says so once at info (asking abci_query, or the next source, instead).
+func (r *readReports) notAvailable(log *slog.Logger, source, endpoint string, err error) bool {
+	if !errors.Is(err, rpc.ErrNotAvailable) {
+		return false
+	}
+	if !r.told[source] {
+		if r.told == nil {
+			r.told = map[string]bool{}
+		}
+		r.told[source] = true
+		log.Info("cosmos sentry: the "+source+" endpoint does not serve "+r.what+" (the chain has no such module?); the next source is asked instead, and this is said once",
+			"endpoint", endpoint, "err", err)
+	}
+	return true
+}
+
+func (r *readReports) grpcFailed(log *slog.Logger, endpoint string, err error) {
+	if r.notAvailable(log, sourceGRPC, endpoint, err) {
+		r.attempt = 0 // the endpoint answers: no outage
+		return
+	}
+	r.attempt++
 	level := slog.LevelDebug
-	if f.reports.Warn(f.attempt, err) {
+	if r.reports.Warn(r.attempt, err) {
 		level = slog.LevelWarn
 	}
-	log.Log(context.Background(), level, "cosmos sentry: "+what+" not read over gRPC; asking abci_query instead",
-		"endpoint", endpoint, "attempt", f.attempt, "err", err)
+	log.Log(context.Background(), level, "cosmos sentry: "+r.what+" not read over gRPC; asking abci_query instead",
+		"endpoint", endpoint, "attempt", r.attempt, "err", err)
 }
 
 func (s *Sentry) lcd() *lcdClient {
@@ -486,9 +548,9 @@ func (s *Sentry) readParams(ctx context.Context, g *rpc.GRPCClient) {
 	}
 	var last events.Params
 	told := false
-	var gf grpcFailures
+	rr := readReports{what: "slashing parameters"}
 	for {
-		p, err := s.fetchParams(ctx, lcd, g, &gf)
+		p, err := s.fetchParams(ctx, lcd, g, &rr)
 		wait := s.cfg.LCDEvery
 		switch {
 		case ctx.Err() != nil:
@@ -513,27 +575,29 @@ func (s *Sentry) readParams(ctx context.Context, g *rpc.GRPCClient) {
 }
 
 // fetchParams asks the LCD (if any), then the gRPC endpoint (if any; its
-// failures reported through gf), then each healthy endpoint with
-// abci_query. errNoEndpoint: no LCD or gRPC answer and no healthy
-// endpoint to ask.
-func (s *Sentry) fetchParams(ctx context.Context, lcd *lcdClient, g *rpc.GRPCClient, gf *grpcFailures) (*events.Params, error) {
+// failures, and the LCD's not serving them, reported through rr), then
+// each healthy endpoint with abci_query. errNoEndpoint: no LCD or gRPC
+// answer and no healthy endpoint to ask.
+func (s *Sentry) fetchParams(ctx context.Context, lcd *lcdClient, g *rpc.GRPCClient, rr *readReports) (*events.Params, error) {
 	var errs []error
 	if lcd != nil {
 		p, err := lcd.params(ctx)
 		if err == nil {
+			rr.answered(sourceLCD)
 			p.Source, p.Observer = ParamsFromLCD, s.observer(lcd.name(), time.Now())
 			return p, nil
 		}
+		rr.notAvailable(s.log, sourceLCD, lcd.name(), err)
 		errs = append(errs, err)
 	}
 	if g != nil {
 		sp, err := g.SlashingParams(ctx)
 		if err == nil {
-			gf.ok()
+			rr.answered(sourceGRPC)
 			return &events.Params{SignedBlocksWindow: sp.SignedBlocksWindow, MinSignedPerWindow: sp.MinSignedPerWindow,
 				Source: ParamsFromGRPC, Observer: s.observer(g.Addr(), time.Now())}, nil
 		}
-		gf.failed(s.log, "slashing parameters", g.Addr(), err)
+		rr.grpcFailed(s.log, g.Addr(), err)
 		errs = append(errs, err)
 	}
 	eps := s.healthy()
@@ -594,6 +658,11 @@ func (c *lcdClient) get(ctx context.Context, path string, params url.Values) ([]
 	}
 	if len(body) > maxLCDResponse {
 		return nil, fmt.Errorf("GET %s from the LCD %s: response over %d bytes", path, u.Host, maxLCDResponse)
+	}
+	if resp.StatusCode == http.StatusNotImplemented {
+		// grpc-gateway's answer for a query the node's gRPC server does
+		// not have (Unimplemented): no such module on the chain.
+		return nil, fmt.Errorf("GET %s from the LCD %s: HTTP 501: %s: %w", path, u.Host, safe.String(string(body), 200), rpc.ErrNotAvailable)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("GET %s from the LCD %s: HTTP %d: %s", path, u.Host, resp.StatusCode, safe.String(string(body), 200))
