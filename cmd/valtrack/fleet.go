@@ -69,7 +69,7 @@ func sentryAction(ctx context.Context, cmd *cli.Command, d domain.Domain) error 
 	doms, err := openDomains(work, []domain.Domain{d}, domain.Env{
 		Role: domain.RoleSentry, Cmd: cmd, DataDir: cmd.String("data-dir"), Log: log, Registerer: reg,
 		SentryID: sentryID(cmd), SentryLocation: cmd.String("sentry-location"),
-	}, pub, st)
+	}, pub, st, nil)
 	if err != nil {
 		return err
 	}
@@ -140,7 +140,7 @@ func consumerAction(ctx context.Context, cmd *cli.Command, ds registry) error {
 	doms, err := openDomains(work, ds, domain.Env{
 		Role: domain.RoleConsumer, Cmd: cmd, Default: dflt, DataDir: cmd.String("data-dir"), Log: log, Registerer: reg,
 		DB: sto.db, Archive: sto.arch, Geo: sto.geo,
-	}, nil, st)
+	}, nil, st, nil)
 	if err != nil {
 		return err
 	}
@@ -234,7 +234,7 @@ func serveCommand(ds registry) *cli.Command {
 			reg := newRegistry()
 			doms, err := openDomains(ctx, ds, domain.Env{
 				Role: domain.RoleServe, Cmd: cmd, DataDir: cmd.String("data-dir"), Log: log, Registerer: reg, DB: db,
-			}, nil, st)
+			}, nil, st, nil)
 			if err != nil {
 				return err
 			}

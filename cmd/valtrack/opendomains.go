@@ -23,8 +23,24 @@ type opened struct {
 
 // openDomains opens ds for a role, registering each one's Close on st.
 // With pub (run, sentry), each domain's Env.Publisher is a scope of it.
-func openDomains(ctx context.Context, ds []domain.Domain, base domain.Env, pub *bus.Publisher, st *stack) ([]opened, error) {
-	return openConcurrently(ctx, ds, base, pub, st, openWaitEvery)
+// With hook, each domain is handed to it as soon as it is open (see
+// readyHook).
+func openDomains(ctx context.Context, ds []domain.Domain, base domain.Env, pub *bus.Publisher, st *stack, hook *readyHook) ([]opened, error) {
+	return openConcurrently(ctx, ds, base, pub, st, openWaitEvery, hook)
+}
+
+// readyHook lets a domain's work start while the others still open: a
+// devnet of Polkadot takes half a minute where the others are ready in
+// seconds, and their sentries would sit idle meanwhile.
+type readyHook struct {
+	// ready is called for each domain as soon as its Open succeeded and
+	// the start still goes on, from the goroutine that collects the
+	// results, in the order the domains become ready.
+	ready func(opened)
+	// unready, when the start is given up, must stop all that ready
+	// started and wait for it: it is called before any domain is closed,
+	// as what runs on a domain must never outlive it.
+	unready func()
 }
 
 // openResult is what one domain's Open returned.
@@ -40,10 +56,11 @@ type openResult struct {
 // returns them in the order of ds whatever order they finished in. While
 // an Open runs longer than every, a line says what it waits for, every
 // `every`. When one fails (or ctx ends), the others are cancelled and
-// waited for, every domain that did open is closed again, and the error
+// waited for, what hook started is stopped, every domain that did open is
+// closed again (only then), and the error
 // names the domain that failed. Opens honour ctx (the contract), so the
 // wait after a cancel is short; a second Ctrl-C exits at once regardless.
-func openConcurrently(ctx context.Context, ds []domain.Domain, base domain.Env, pub *bus.Publisher, st *stack, every time.Duration) ([]opened, error) {
+func openConcurrently(ctx context.Context, ds []domain.Domain, base domain.Env, pub *bus.Publisher, st *stack, every time.Duration, hook *readyHook) ([]opened, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// Buffered for all: a goroutine never blocks on its send, whatever
@@ -81,6 +98,9 @@ func openConcurrently(ctx context.Context, ds []domain.Domain, base domain.Env, 
 					log.Info("domain opened after the start was given up; closing it again", "took", r.took.Round(time.Millisecond))
 				} else {
 					log.Info("domain ready", "took", r.took.Round(time.Millisecond))
+					if hook != nil {
+						hook.ready(opened{d: ds[r.i], parts: r.parts})
+					}
 				}
 			case ctx.Err() == nil:
 				// The first failure while nothing was cancelled is the
@@ -112,6 +132,9 @@ func openConcurrently(ctx context.Context, ds []domain.Domain, base domain.Env, 
 	}
 
 	if failed != nil || ctx.Err() != nil {
+		if hook != nil {
+			hook.unready()
+		}
 		// Close what did open, last first, as the stack would.
 		for i := len(ds) - 1; i >= 0; i-- {
 			if parts[i] != nil && parts[i].Close != nil {

@@ -21,6 +21,10 @@ type fakeDomain struct {
 	*envDomain
 	open   func(ctx context.Context) error
 	closed atomic.Bool
+	// sentries are its parts' Sentries; onClose, when set, is called by
+	// its Close.
+	sentries []domain.Sentry
+	onClose  func()
 }
 
 func newFake(name string, open func(ctx context.Context) error) *fakeDomain {
@@ -31,7 +35,13 @@ func (d *fakeDomain) Open(ctx context.Context, _ domain.Env) (*domain.Parts, err
 	if err := d.open(ctx); err != nil {
 		return nil, err
 	}
-	return &domain.Parts{Networks: []string{d.name + "-net"}, Close: func() error { d.closed.Store(true); return nil }}, nil
+	return &domain.Parts{Networks: []string{d.name + "-net"}, Sentries: d.sentries, Close: func() error {
+		if d.onClose != nil {
+			d.onClose()
+		}
+		d.closed.Store(true)
+		return nil
+	}}, nil
 }
 
 // startingDomain is a fakeDomain that says what its Open starts.
@@ -114,7 +124,7 @@ type openOutcome struct {
 func openInBackground(ctx context.Context, ds []domain.Domain, env domain.Env, st *stack, every time.Duration) <-chan openOutcome {
 	out := make(chan openOutcome, 1)
 	go func() {
-		doms, err := openConcurrently(ctx, ds, env, nil, st, every)
+		doms, err := openConcurrently(ctx, ds, env, nil, st, every, nil)
 		out <- openOutcome{doms, err}
 	}()
 	return out

@@ -52,7 +52,7 @@ func TestOpenDomainsScopesThePublisher(t *testing.T) {
 	alpha, beta := &envDomain{name: "alpha"}, &envDomain{name: "beta"}
 	st := &stack{}
 	defer st.close()
-	if _, err := openDomains(ctx, []domain.Domain{alpha, beta}, domain.Env{Log: bustest.Logger()}, pub, st); err != nil {
+	if _, err := openDomains(ctx, []domain.Domain{alpha, beta}, domain.Env{Log: bustest.Logger()}, pub, st, nil); err != nil {
 		t.Fatal(err)
 	}
 	scopeName := func(p domain.Publisher) string {
@@ -89,7 +89,7 @@ func TestOpenDomainsScopesThePublisher(t *testing.T) {
 	}
 
 	consumerSide := &envDomain{name: "gamma"}
-	if _, err := openDomains(ctx, []domain.Domain{consumerSide}, domain.Env{Log: bustest.Logger()}, nil, st); err != nil {
+	if _, err := openDomains(ctx, []domain.Domain{consumerSide}, domain.Env{Log: bustest.Logger()}, nil, st, nil); err != nil {
 		t.Fatal(err)
 	}
 	if consumerSide.env.Publisher != nil || consumerSide.env.NewPublisher != nil || consumerSide.env.PublisherFor("x") != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -69,11 +70,26 @@ func runAction(ctx context.Context, cmd *cli.Command, ds registry) (err error) {
 	}
 	pub := b.NewPublisher(log.With("component", "publisher"))
 	defer releasePublisher(pub)
+	// Each domain's sentries start as soon as it is open, while a slower
+	// devnet still starts: they publish to the durable stream, which the
+	// consumers read from its start once every domain is open. Deferred
+	// after releasePublisher and the stack, this stops and waits for them
+	// on every return before the publisher is released and the domains
+	// are closed (a start that fails after openDomains).
+	g := &group{stop: cancel}
+	sr := newSentryRunner(work, g)
+	defer sr.stop()
 	doms, err := openDomains(work, run, domain.Env{
 		Role: domain.RoleRun, Cmd: cmd, Default: dflt, DataDir: dataDir, Log: log, Registerer: reg,
 		DB: sto.db, Archive: sto.arch, Geo: sto.geo, SentryID: sentryID(cmd), SentryLocation: cmd.String("sentry-location"),
-	}, pub, st)
+	}, pub, st, sr.hook())
 	if err != nil {
+		// A sentry that failed while the others opened cancelled the start;
+		// its error is the cause, not the interruption it caused. The
+		// hook has stopped the sentries, so this wait is short.
+		if gerr := g.Wait(); gerr != nil && errors.Is(err, context.Canceled) {
+			return gerr
+		}
 		return err
 	}
 	cons, err := consumers(cmd, b, sto, doms, reg, log, false)
@@ -89,19 +105,6 @@ func runAction(ctx context.Context, cmd *cli.Command, ds registry) (err error) {
 		return err
 	}
 
-	// Sentries stop first and their publisher flushes, so every event they
-	// hold reaches the stream before the process exits; the consumers pick
-	// up whatever they have not acknowledged on the next start.
-	sentryCtx, stopSentries := context.WithCancel(context.WithoutCancel(work))
-	defer stopSentries()
-	g := &group{stop: cancel}
-	var sentries sync.WaitGroup
-	for _, o := range doms {
-		for _, s := range o.parts.Sentries {
-			sentries.Add(1)
-			g.Go("sentry "+o.d.Name()+"/"+s.Network(), func() error { defer sentries.Done(); return s.Run(sentryCtx) })
-		}
-	}
 	for name, c := range cons {
 		g.Go("consumer "+name, func() error { return c.Run(work) })
 	}
@@ -113,9 +116,11 @@ func runAction(ctx context.Context, cmd *cli.Command, ds registry) (err error) {
 	log.Info("valtrack running", "networks", strings.Join(networkNames(doms), ","), "api", cmd.String("http"), "data_dir", dataDir, "bus", b.ClientURL())
 
 	<-work.Done()
+	// Sentries stop first and their publisher flushes, so every event they
+	// hold reaches the stream before the process exits; the consumers pick
+	// up whatever they have not acknowledged on the next start.
 	log.Info("shutting down: stopping sentries and flushing their events")
-	stopSentries()
-	sentries.Wait()
+	sr.stop()
 	flushCtx, cancelFlush := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancelFlush()
 	if err := pub.Close(flushCtx); err != nil {
@@ -135,3 +140,38 @@ func releasePublisher(pub *bus.Publisher) {
 	defer cancel()
 	_ = pub.Close(ctx)
 }
+
+// sentryRunner runs the domains' sentries in g, each domain's as soon as
+// it is open (its hook). Their context is not work's: at shutdown they
+// stop first, so that what they hold is flushed while the rest still runs.
+// A sentry's error stops g, which cancels work and with it the domains
+// still opening.
+type sentryRunner struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	g      *group
+	wg     sync.WaitGroup
+}
+
+func newSentryRunner(work context.Context, g *group) *sentryRunner {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(work))
+	return &sentryRunner{ctx: ctx, cancel: cancel, g: g}
+}
+
+// start runs o's sentries. It is not called after stop (openConcurrently
+// calls ready only while the start goes on, unready after the last one).
+func (r *sentryRunner) start(o opened) {
+	for _, s := range o.parts.Sentries {
+		r.wg.Add(1)
+		r.g.Go("sentry "+o.d.Name()+"/"+s.Network(), func() error { defer r.wg.Done(); return s.Run(r.ctx) })
+	}
+}
+
+// stop stops every sentry started and waits until each one's Run has
+// returned; calling it again does nothing more.
+func (r *sentryRunner) stop() {
+	r.cancel()
+	r.wg.Wait()
+}
+
+func (r *sentryRunner) hook() *readyHook { return &readyHook{ready: r.start, unready: r.stop} }
