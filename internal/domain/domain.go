@@ -71,7 +71,9 @@ type Domain interface {
 	// run the domain tells a client asking for its routes to start it so.
 	SelectWith() string
 	// Open builds the domain's parts for a role from the parsed flags. It
-	// releases what it opened when it fails.
+	// releases what it opened when it fails. ctx bounds the opening only:
+	// it ends once every domain has opened, so what Open starts for the
+	// process's lifetime takes its own context and stops in Close.
 	Open(ctx context.Context, env Env) (*Parts, error)
 }
 
